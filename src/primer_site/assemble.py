@@ -1,0 +1,247 @@
+"""Documents + rendered bodies → Site: URLs, series and chapter order, prev/next, taxonomies, links."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from .config import SiteConfig
+from .errors import Problems
+from .markdown import RenderedBody, SourceLink, render_inline
+from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
+from .parse import Document, SeriesMeta
+from .urls import expand_permalink, output_path, page_url, slug_from_filename, slugify
+
+_TAG = re.compile(r"<[^>]+>")
+_PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which posts a build publishes."""
+
+    now: datetime
+    drafts: bool = False
+    future: bool = False
+
+
+def assemble_site(
+    config: SiteConfig,
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    series_meta: Sequence[SeriesMeta],
+    series_bodies: Sequence[RenderedBody],
+    selection: Selection,
+    problems: Problems,
+) -> Site:
+    """Everything the templates need, checked; errors are added to `problems`."""
+    key_lines = {d.source: d.key_lines for d in documents}
+    body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
+    posts = [_post(config, d, b, selection) for d, b in zip(documents, bodies, strict=True)]
+    posts = [p for p in posts if selection.drafts or not p.draft]
+    _check_unique_urls(posts, key_lines, problems)
+    by_source = {p.source: p for p in posts}
+    published = {p.source for p in posts if selection.future or not p.scheduled}
+    posts = [_resolve_links(p, body_of[p.source].links, by_source, body_of, published, problems) for p in posts]
+
+    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems)
+    neighbours = {}
+    for one in series:
+        chapters = one.posts
+        for index, post in enumerate(chapters):
+            neighbours[post.source] = (
+                _link(chapters[index - 1]) if index > 0 else None,
+                _link(chapters[index + 1]) if index + 1 < len(chapters) else None,
+            )
+    live = [
+        replace(p, previous=neighbours.get(p.source, (None, None))[0], next=neighbours.get(p.source, (None, None))[1])
+        for p in posts
+        if p.source in published
+    ]
+    live.sort(key=lambda p: (p.date, p.source), reverse=True)
+    live_by_source = {p.source: p for p in live}
+    series = [replace(s, posts=tuple(live_by_source[p.source] for p in s.posts)) for s in series]
+    collections = _collections(config, series, series_meta, series_bodies, problems)
+    return Site(
+        posts=tuple(live),
+        series=tuple(series),
+        collections=tuple(collections),
+        tags=_taxa(config, live, "tag", lambda p: p.tags),
+        categories=_taxa(config, live, "category", lambda p: (p.category,) if p.category else ()),
+    )
+
+
+def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
+    slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
+    path = expand_permalink(config.permalinks["post"], slug, doc.date)
+    if doc.summary:
+        summary_html, _ = render_inline(doc.summary, config.raw_html)
+    else:
+        summary_html = body.first_paragraph
+    summary_text = html.unescape(_TAG.sub("", summary_html)).strip()
+    return Post(
+        source=doc.source,
+        title=doc.title,
+        date=doc.date,
+        slug=slug,
+        url=page_url(config.base_path, path),
+        output_path=output_path(path),
+        body_html=body.html,
+        summary_html=summary_html,
+        summary_text=summary_text,
+        description=doc.description or summary_text,
+        headings=body.headings,
+        has_math=body.has_math or "math" in summary_html,
+        word_count=body.word_count,
+        updated=doc.updated,
+        series=doc.series,
+        chapter=doc.chapter,
+        tags=doc.tags,
+        category=doc.category,
+        draft=doc.draft,
+        scheduled=doc.date > selection.now,
+        extra=doc.extra,
+    )
+
+
+def _check_unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems) -> None:
+    """Two posts writing one page is an error; so is a pair differing only in case."""
+    seen: dict[str, Post] = {}
+    for post in sorted(posts, key=lambda p: p.source):
+        key = post.output_path.lower()
+        if key in seen:
+            other = seen[key]
+            how = "the same URL" if other.output_path == post.output_path else "URLs that differ only in case"
+            problems.error(
+                f"slug: {post.url} and {other.source} have {how} (change one 'slug:')",
+                post.source,
+                key_lines[post.source].get("slug", key_lines[post.source].get("title", 1)),
+            )
+        else:
+            seen[key] = post
+
+
+def _resolve_links(
+    post: Post,
+    links: Sequence[SourceLink],
+    by_source: dict[str, Post],
+    body_of: dict[str, RenderedBody],
+    published: set[str],
+    problems: Problems,
+) -> Post:
+    """Turn the placeholders for links to other sources into their URLs (or report them)."""
+    if not links:
+        return post
+
+    def resolve(match: re.Match[str]) -> str:
+        link = links[int(match.group(1))]
+        target = by_source.get(link.target)
+        text = match.group(3)
+        if target is None:
+            problems.error(f"link to {link.written!r}: no post at {link.target}", post.source, link.line)
+            return text
+        if link.fragment and link.fragment not in body_of[link.target].ids:
+            problems.error(f"link to {link.written!r}: {link.target} has no heading or id #{link.fragment}", post.source, link.line)
+            return text
+        if link.target not in published:
+            # a scheduled chapter: the link appears on the first build after it falls due
+            when = target.date.strftime("%Y-%m-%d")
+            return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
+        href = target.url + (f"#{link.fragment}" if link.fragment else "")
+        return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
+
+    return replace(post, body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html))
+
+
+def _link(post: Post) -> PostLink:
+    return PostLink(post.title, post.url, post.chapter_label)
+
+
+def _series(
+    config: SiteConfig,
+    posts: list[Post],
+    metas: Sequence[SeriesMeta],
+    bodies: Sequence[RenderedBody],
+    selection: Selection,
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> list[Series]:
+    meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
+    slug_by_title = {m.title: m.slug for m, _ in meta_by_slug.values()}
+    members: dict[str, list[Post]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for post in posts:
+        if not post.series:
+            continue
+        slug = post.series if post.series in meta_by_slug else slug_by_title.get(post.series, slugify(post.series))
+        members[slug].append(post)
+        titles.setdefault(slug, post.series)
+    result = []
+    for slug in sorted(set(members) | set(meta_by_slug)):
+        chapters = sorted(members.get(slug, []), key=lambda p: (p.chapter, p.source))
+        for before, after in zip(chapters, chapters[1:]):
+            if before.chapter == after.chapter:
+                problems.error(
+                    f"chapter: {after.chapter} is also the chapter of {before.source} in series {slug!r}",
+                    after.source,
+                    key_lines[after.source].get("chapter", 1),
+                )
+        meta, body = meta_by_slug.get(slug, (None, None))
+        path = expand_permalink(config.permalinks["series"], slug)
+        live = [p for p in chapters if selection.future or not p.scheduled]
+        result.append(
+            Series(
+                slug=slug,
+                title=meta.title if meta else titles[slug],
+                url=page_url(config.base_path, path),
+                description_html=body.html if body else "",
+                source=meta.source if meta else None,
+                collection=meta.collection if meta else None,
+                order=meta.order if meta else 0,
+                planned_chapters=meta.planned_chapters if meta else None,
+                posts=tuple(live),
+                scheduled=tuple(ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p not in live and p.chapter),
+            )
+        )
+    return result
+
+
+def _collections(
+    config: SiteConfig,
+    series: list[Series],
+    metas: Sequence[SeriesMeta],
+    bodies: Sequence[RenderedBody],
+    problems: Problems,
+) -> list[Collection]:
+    found = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "collection"}
+    for one in series:
+        if one.collection and one.collection not in found:
+            line = next((m.line_of("collection") for m in metas if m.slug == one.slug), 1)
+            problems.error(f"collection: no collection {one.collection!r} in series/", one.source or "", line)
+    result = []
+    for slug, (meta, body) in sorted(found.items()):
+        volumes = sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug))
+        path = expand_permalink(config.permalinks["series"], slug)
+        result.append(Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, tuple(volumes)))
+    return result
+
+
+def _taxa(config: SiteConfig, posts: list[Post], kind: str, names_of) -> tuple[Taxon, ...]:
+    """Tags or categories; names that slugify alike ("Café", "cafe") are one taxon."""
+    grouped: dict[str, list[Post]] = defaultdict(list)
+    spelling: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for post in posts:
+        for name in names_of(post):
+            slug = slugify(name)
+            grouped[slug].append(post)
+            spelling[slug][name] += 1
+    result = []
+    for slug in sorted(grouped):
+        name = max(sorted(spelling[slug]), key=lambda n: spelling[slug][n])
+        path = expand_permalink(config.permalinks[kind], slug)
+        result.append(Taxon(name, slug, page_url(config.base_path, path), tuple(grouped[slug])))
+    return tuple(result)

@@ -1,0 +1,119 @@
+"""The one place the stage order is written: discover → parse → markdown → assemble → render → write."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .assemble import Selection, assemble_site
+from .config import load_config
+from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
+from .errors import Diagnostic, Problems, SiteError
+from .markdown import BodySource, RenderedBody, render_bodies
+from .model import Output
+from .parse import parse_document, parse_series_file
+from .render import STATIC_DIR, TEMPLATES_DIR, make_environment, render_site, theme_dir
+from .write import check_output_folder, write_output
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path = Path(".")
+    output: Path | None = None  # default: <source>/public
+    base_url: str | None = None
+    drafts: bool = False
+    future: bool = False
+    jobs: int = 0  # 0: one per CPU
+    now: datetime | None = None  # pinned "now", for tests and previews of a given day
+
+    @property
+    def output_dir(self) -> Path:
+        return self.output if self.output is not None else self.source / "public"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    pages: int
+    posts: int
+    series: int
+    tags: int
+    written: int
+    unchanged: int
+    seconds: float
+    warnings: tuple[Diagnostic, ...]
+
+
+def build_site(options: BuildOptions) -> BuildResult:
+    """Build the site, or raise SiteError with every problem found; the old output stays on error."""
+    started = time.perf_counter()
+    source = options.source
+    problems = Problems()
+    if not source.is_dir():
+        raise SiteError(f"site folder {source} does not exist")
+    config = load_config(source, problems, options.base_url)
+    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    sources = discover_sources(source, problems)
+
+    documents = [d for d in (parse_document(source, p, config.zone, problems) for p in sources.posts) if d]
+    metas = [m for m in (parse_series_file(source, p, problems) for p in sources.series) if m]
+    jobs = options.jobs or os.cpu_count() or 1
+    bodies = _rendered(problems, render_bodies([BodySource(d.body, d.source, d.body_first_line) for d in documents], config.raw_html, jobs))
+    series_bodies = _rendered(problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1))
+    problems.raise_if_errors()
+
+    now = options.now or datetime.now(timezone.utc)
+    selection = Selection(now=now, drafts=options.drafts, future=options.future)
+    site = assemble_site(config, documents, bodies, metas, series_bodies, selection, problems)
+    problems.raise_if_errors()
+
+    outputs = render_site(site, config, make_environment(source, config), source, problems)
+    _check_unique_paths(outputs, problems)
+    problems.raise_if_errors()
+
+    static_dirs = [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()]
+    written = write_output(outputs, _unique(static_dirs), options.output_dir)
+    return BuildResult(
+        pages=sum(1 for o in outputs if o.path.endswith(".html")),
+        posts=len(site.posts),
+        series=len(site.series),
+        tags=len(site.tags),
+        written=written.written,
+        unchanged=written.unchanged,
+        seconds=time.perf_counter() - started,
+        warnings=tuple(problems.warnings),
+    )
+
+
+def _rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> list[RenderedBody]:
+    """Bodies that rendered; the errors of the others go to `problems`."""
+    bodies = []
+    for result in results:
+        if isinstance(result, SiteError):
+            problems.absorb(result)
+            bodies.append(_EMPTY)
+        else:
+            bodies.append(result)
+    return bodies
+
+
+_EMPTY = RenderedBody("", (), frozenset(), False, 0, "", ())
+
+
+def _check_unique_paths(outputs: list[Output], problems: Problems) -> None:
+    seen: dict[str, str] = {}
+    for output in outputs:
+        key = output.path.lower()
+        if key in seen:
+            problems.error(f"two pages would be written to {output.path} (check permalinks and slugs)", "site.yaml")
+        seen[key] = output.path
+
+
+def _unique(paths: list[Path]) -> list[Path]:
+    result: list[Path] = []
+    for path in paths:
+        if all(path.resolve() != p.resolve() for p in result):
+            result.append(path)
+    return result

@@ -1,0 +1,126 @@
+"""The command line: the only module that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .build import BuildOptions, build_site
+from .errors import Diagnostic, SiteError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except SiteError as error:
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        _report(error.diagnostics)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _report(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for diagnostic in sorted(diagnostics):
+        print(diagnostic, file=sys.stderr)
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    if errors:
+        print(f"build failed: {errors} error{'s' if errors != 1 else ''}; the output folder was left as it was", file=sys.stderr)
+
+
+def _now(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    options = BuildOptions(
+        source=args.source,
+        output=args.output,
+        base_url=args.base_url,
+        drafts=args.drafts,
+        future=args.future,
+        jobs=args.jobs,
+        now=args.now,
+    )
+    result = build_site(options)
+    _report(list(result.warnings))
+    print(
+        f"built {result.pages} pages ({result.posts} posts, {result.series} series, {result.tags} tags) "
+        f"in {result.seconds:.2f} s: {result.written} files written, {result.unchanged} unchanged → {options.output_dir}"
+    )
+    return 0
+
+
+def _run_new(args: argparse.Namespace) -> int:
+    from .scaffold import new_post, new_site
+
+    if args.what == "site":
+        for path in new_site(Path(args.name)):
+            print(f"created {path}")
+        print(f"next: cd {args.name} && primer-site build")
+    else:
+        path = new_post(args.source, args.name, args.series, args.chapter, date.today())
+        print(f"created {path} (a draft: build with --drafts to see it, remove 'draft: true' to publish)")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="primer-site", description="Build static sites of long-form writing in series.")
+    parser.add_argument("--version", action="version", version=f"primer-site {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the site into the output folder")
+    _site_options(build)
+    build.add_argument("--output", type=Path, default=None, help="output folder (default: SOURCE/public)")
+    build.add_argument("--jobs", type=_positive, default=0, help="processes rendering Markdown (default: one per CPU)")
+    build.set_defaults(run=_run_build)
+
+    new = commands.add_parser("new", help="start a new site or post")
+    new.add_argument("what", choices=["site", "post"])
+    new.add_argument("name", help="site: the folder to create; post: its title")
+    new.add_argument("--source", type=Path, default=Path("."), help="the site folder (for a post)")
+    new.add_argument("--series", help="series slug (for a post)")
+    new.add_argument("--chapter", help="chapter number, e.g. 3 or 1.3 (with --series)")
+    new.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    new.set_defaults(run=_run_new)
+    return parser
+
+
+def _site_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--source", type=Path, default=Path("."), help="the site folder (default: .)")
+    command.add_argument("--base-url", default=None, help="override site.yaml's base_url")
+    command.add_argument("--drafts", action="store_true", help="include posts marked draft: true")
+    command.add_argument("--future", action="store_true", help="include posts dated in the future")
+    command.add_argument("--now", type=_now_arg, default=None, help="pretend it is this date/time (ISO), e.g. 2026-06-01")
+    command.add_argument("--debug", action="store_true", help="show Python tracebacks")
+
+
+def _now_arg(text: str) -> datetime:
+    try:
+        return _now(text)  # type: ignore[return-value]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or datetime") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value

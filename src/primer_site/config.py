@@ -1,0 +1,195 @@
+"""site.yaml → SiteConfig: typed, with defaults; unknown keys reported with a suggestion."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import Problems
+from .yamldoc import YamlMapping, load_yaml_mapping
+
+CONFIG_FILE = "site.yaml"
+
+# The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
+KATEX_VERSION = "0.16.22"
+KATEX_CDN = f"https://cdn.jsdelivr.net/npm/katex@{KATEX_VERSION}/dist/"
+KATEX_INTEGRITY = {
+    "katex.min.css": "sha384-5TcZemv2l/9On385z///+d7MSYlvIEw9FuZTIdZ14vJLqWphw7e7ZPuOiCHJcFCP",
+    "katex.min.js": "sha384-cMkvdD8LoxVzGF/RPUKAcvmm49FQ0oxwDF3BGKtDXcEc+T1b2N+teh/OJfpU0jr6",
+}
+
+DEFAULT_PERMALINKS = {
+    "post": "/posts/{slug}/",
+    "series": "/series/{slug}/",
+    "tag": "/tags/{slug}/",
+    "category": "/categories/{slug}/",
+}
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str = "Untitled site"
+    base_url: str = "/"
+    description: str = ""
+    author: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    paginate: int = 10
+    permalinks: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PERMALINKS))
+    katex_url: str = KATEX_CDN
+    highlight_light: str = "default"
+    highlight_dark: str = "github-dark"
+    raw_html: bool = True
+    menu: tuple[tuple[str, str], ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of base_url, always starting and ending with "/"."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+_SIMPLE: dict[str, type | tuple[type, ...]] = {
+    "title": str,
+    "base_url": str,
+    "description": str,
+    "author": str,
+    "language": str,
+    "timezone": str,
+    "paginate": int,
+    "raw_html": bool,
+    "extra": dict,
+}
+_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu"])
+
+
+def suggest(word: str, known: list[str]) -> str:
+    """' (did you mean "x"?)' for the nearest known word, or ''."""
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def load_config(source: Path, problems: Problems, base_url: str | None = None) -> SiteConfig:
+    """Read site.yaml under `source` (a missing file gives the defaults)."""
+    path = source / CONFIG_FILE
+    if not path.exists():
+        return SiteConfig(base_url=base_url or "/")
+    try:
+        mapping = load_yaml_mapping(path.read_text(encoding="utf-8"), CONFIG_FILE)
+    except UnicodeDecodeError as exc:
+        problems.error(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", CONFIG_FILE, 1)
+        return SiteConfig()
+    except Exception as exc:
+        from .errors import SiteError
+
+        if isinstance(exc, SiteError):
+            problems.absorb(exc)
+            return SiteConfig()
+        raise
+    return config_from_mapping(mapping, problems, base_url)
+
+
+def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str | None) -> SiteConfig:
+    values: dict[str, Any] = {}
+    data = mapping.data
+
+    def bad(key: str, message: str) -> None:
+        problems.error(f"{key}: {message}", CONFIG_FILE, mapping.line_of(key))
+
+    for key, value in data.items():
+        if key in _SIMPLE:
+            expected = _SIMPLE[key]
+            if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
+                bad(key, f"expected a whole number, got {value!r}")
+            elif expected is not int and not isinstance(value, expected):
+                bad(key, f"expected {expected.__name__}, got {value!r}")
+            else:
+                values[key] = value
+        elif key == "permalinks":
+            values["permalinks"] = _permalinks(value, lambda m: bad("permalinks", m))
+        elif key == "katex_url":
+            if isinstance(value, str) and value:
+                values["katex_url"] = value if value.endswith("/") else value + "/"
+            else:
+                bad(key, "expected the URL of a folder holding katex.min.js and katex.min.css")
+        elif key == "highlight":
+            _highlight(value, values, lambda m: bad("highlight", m))
+        elif key == "menu":
+            values["menu"] = _menu(value, lambda m: bad("menu", m))
+        else:
+            problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
+    if base_url is not None:
+        values["base_url"] = base_url
+    config = SiteConfig(**values)
+    if config.paginate < 1:
+        bad("paginate", "must be at least 1")
+    try:
+        config.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        bad("timezone", f"{config.timezone!r} is not a known time zone (e.g. UTC, Europe/Paris)")
+        config = SiteConfig(**{**values, "timezone": "UTC"})
+    scheme = urlsplit(config.base_url).scheme
+    if scheme not in ("", "http", "https"):
+        bad("base_url", f"{config.base_url!r} must be an http(s) URL or a path")
+    return config
+
+
+def _permalinks(value: object, bad: Any) -> dict[str, str]:
+    result = dict(DEFAULT_PERMALINKS)
+    if not isinstance(value, dict):
+        bad("expected a mapping such as {post: /posts/{slug}/}")
+        return result
+    for kind, pattern in value.items():
+        if kind not in DEFAULT_PERMALINKS:
+            bad(f"unknown page kind {kind!r}{suggest(str(kind), list(DEFAULT_PERMALINKS))}")
+        elif not isinstance(pattern, str) or "{slug}" not in pattern or not pattern.startswith("/"):
+            bad(f"{kind}: {pattern!r} must start with / and contain {{slug}}")
+        elif ".." in pattern.split("/"):
+            bad(f"{kind}: {pattern!r} must not contain '..'")
+        else:
+            result[kind] = pattern
+    return result
+
+
+def _highlight(value: object, values: dict[str, Any], bad: Any) -> None:
+    from pygments.styles import get_all_styles
+
+    if not isinstance(value, dict):
+        bad("expected {light: STYLE, dark: STYLE}")
+        return
+    styles = sorted(get_all_styles())
+    for mode in ("light", "dark"):
+        style = value.get(mode)
+        if style is None:
+            continue
+        if style not in styles:
+            bad(f"{mode}: unknown Pygments style {style!r}{suggest(str(style), styles)}")
+        else:
+            values[f"highlight_{mode}"] = style
+
+
+def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
+    items = []
+    if not isinstance(value, list):
+        bad("expected a list of {name: ..., url: ...}")
+        return ()
+    for item in value:
+        if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("url"), str):
+            items.append((item["name"], item["url"]))
+        else:
+            bad(f"menu item {item!r} needs a name and a url")
+    return tuple(items)

@@ -1,0 +1,52 @@
+"""content/ → the sorted source paths of posts; series/ → series metadata files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Problems
+
+CONTENT_DIR = "content"
+SERIES_DIR = "series"
+
+
+@dataclass(frozen=True)
+class Sources:
+    posts: tuple[str, ...]  # paths relative to the site folder, "/"-separated, sorted
+    series: tuple[str, ...]
+
+
+def discover_sources(source: Path, problems: Problems) -> Sources:
+    return Sources(
+        posts=_markdown_files(source, CONTENT_DIR, problems),
+        series=_markdown_files(source, SERIES_DIR, problems),
+    )
+
+
+def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str, ...]:
+    """Every .md file below `folder`, following symlinks once (loops are reported, not walked)."""
+    root = source / folder
+    if not root.is_dir():
+        return ()
+    found: list[str] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def on_error(error: OSError) -> None:
+        where = Path(error.filename).relative_to(source) if error.filename else folder
+        problems.error(f"cannot read folder: {error.strerror}", where.as_posix())
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
+        stat = os.stat(dirpath)
+        if (stat.st_dev, stat.st_ino) in seen_dirs:
+            rel = Path(dirpath).relative_to(source).as_posix()
+            problems.error("symlink loop: this folder is already part of the site", rel)
+            dirnames[:] = []
+            continue
+        seen_dirs.add((stat.st_dev, stat.st_ino))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.endswith(".md") and not name.startswith("."):
+                found.append(Path(dirpath, name).relative_to(source).as_posix())
+    return tuple(sorted(found))

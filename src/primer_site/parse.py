@@ -1,0 +1,277 @@
+"""A source file → Document: validated front matter (with each key's line) and the body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any
+
+from .config import suggest
+from .errors import Problems, SiteError
+from .model import ChapterNumber
+from .urls import is_valid_slug, slugify
+from .yamldoc import YamlMapping, load_yaml_mapping
+
+KNOWN_KEYS = [
+    "title", "date", "summary", "series", "chapter", "tags", "category",
+    "slug", "draft", "updated", "description", "extra",
+]  # fmt: skip
+
+_FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+
+
+@dataclass(frozen=True)
+class Document:
+    source: str
+    title: str
+    date: datetime
+    body: str
+    body_first_line: int  # 1-based line of the body's first line in the file
+    key_lines: dict[str, int]
+    summary: str | None = None
+    description: str | None = None
+    series: str | None = None
+    chapter: ChapterNumber | None = None
+    tags: tuple[str, ...] = ()
+    category: str | None = None
+    slug: str | None = None
+    draft: bool = False
+    updated: datetime | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+def read_source(source_root: Path, relative: str) -> str:
+    """The file's text: UTF-8, byte-order mark dropped, line endings made "\\n"."""
+    try:
+        raw = (source_root / relative).read_bytes()
+    except OSError as exc:
+        raise SiteError(f"cannot read file: {exc.strerror}", relative) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SiteError(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", relative, line) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str, path: str) -> tuple[str, str, int]:
+    """(front matter YAML, body, body's first line); the YAML starts on line 2."""
+    lines = text.split("\n")
+    if not lines or not _FENCE.match(lines[0]) or lines[0].startswith("..."):
+        raise SiteError("missing front matter: the file must start with a '---' line", path, 1)
+    for index in range(1, len(lines)):
+        if _FENCE.match(lines[index]):
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :]), index + 2
+    raise SiteError("front matter is not closed: add a '---' line after it", path, 1)
+
+
+def parse_document(source_root: Path, relative: str, zone: tzinfo, problems: Problems) -> Document | None:
+    """Read and validate one post; problems are added to `problems` (None when it cannot be used)."""
+    try:
+        text = read_source(source_root, relative)
+        yaml_text, body, body_line = split_front_matter(text, relative)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+    except SiteError as error:
+        problems.absorb(error)
+        return None
+    return document_from_mapping(relative, mapping, body, body_line, zone, problems)
+
+
+def document_from_mapping(
+    path: str, mapping: YamlMapping, body: str, body_line: int, zone: tzinfo, problems: Problems
+) -> Document | None:
+    data = mapping.data
+    errors_before = len(problems.errors)
+
+    def bad(key: str, message: str) -> None:
+        problems.error(f"{key}: {message}", path, mapping.line_of(key))
+
+    for key in data:
+        if key not in KNOWN_KEYS:
+            problems.warning(f"unknown key {key!r}{suggest(key, KNOWN_KEYS)}", path, mapping.line_of(key))
+
+    title = _text(data, "title", bad, required=True)
+    when = _when(data, "date", zone, bad, required=True)
+    updated = _when(data, "updated", zone, bad)
+    series = _text(data, "series", bad)
+    chapter = None
+    if "chapter" in data:
+        chapter = ChapterNumber.parse(data["chapter"])
+        if chapter is None:
+            bad("chapter", f"{data['chapter']!r} is not a chapter number (like 3, or \"1.3\")")
+        elif not series:
+            bad("chapter", "a chapter needs a series: add 'series:'")
+    elif series:
+        problems.error("series: a post in a series must have a 'chapter:'", path, mapping.line_of("series"))
+    slug = _text(data, "slug", bad)
+    if slug is not None and not is_valid_slug(slug):
+        hint = slugify(slug)
+        bad("slug", f"{slug!r} is not a valid slug (letters, digits, '-', '_', '.')" + (f"; try {hint!r}" if hint else ""))
+    tags = _tags(data, bad)
+    draft = data.get("draft", False)
+    if not isinstance(draft, bool):
+        bad("draft", f"expected true or false, got {draft!r}")
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        bad("extra", "expected a mapping of your own keys")
+        extra = {}
+    summary = _text(data, "summary", bad)
+    description = _text(data, "description", bad)
+    category = _text(data, "category", bad)
+    if len(problems.errors) > errors_before or title is None or when is None:
+        return None
+    return Document(
+        source=path,
+        title=title,
+        date=when,
+        body=body,
+        body_first_line=body_line,
+        key_lines=mapping.key_lines,
+        summary=summary,
+        description=description,
+        series=series,
+        chapter=chapter,
+        tags=tags,
+        category=category,
+        slug=slug,
+        draft=bool(draft),
+        updated=updated,
+        extra=tuple(sorted((str(k), v) for k, v in extra.items())),
+    )
+
+
+def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> str | None:
+    if key not in data or data[key] is None:
+        if required:
+            bad(key, "is required")
+        return None
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        bad(key, f"expected text, got {type(value).__name__} {_short(value)}")
+        return None
+    text = str(value).strip()
+    if not text:
+        if required:
+            bad(key, "must not be empty")
+        return None
+    return text
+
+
+def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool = False) -> datetime | None:
+    if key not in data or data[key] is None:
+        if required:
+            bad(key, "is required (a date such as 2026-03-02)")
+        return None
+    value = data[key]
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
+            return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0, 0), tzinfo=zone)
+    bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
+    return None
+
+
+def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
+    value = data.get("tags")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        bad("tags", f"expected a list of tags, got {_short(value)}")
+        return ()
+    tags: list[str] = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+            bad("tags", f"{_short(item)} is not a tag (tags are words or short phrases)")
+        elif not slugify(str(item)):
+            bad("tags", f"{_short(item)} has no letters or digits to make a URL from")
+        elif str(item).strip() not in tags:
+            tags.append(str(item).strip())
+    return tuple(tags)
+
+
+def _short(value: object) -> str:
+    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+SERIES_KEYS = ["title", "kind", "collection", "order", "chapters"]
+
+
+@dataclass(frozen=True)
+class SeriesMeta:
+    """series/<slug>.md: a series' (or a collection's) metadata; the body is its description."""
+
+    source: str
+    slug: str
+    title: str
+    kind: str  # "series" or "collection"
+    collection: str | None
+    order: int
+    planned_chapters: int | None
+    body: str
+    body_first_line: int
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+def parse_series_file(source_root: Path, relative: str, problems: Problems) -> SeriesMeta | None:
+    try:
+        text = read_source(source_root, relative)
+        yaml_text, body, body_line = split_front_matter(text, relative)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+    except SiteError as error:
+        problems.absorb(error)
+        return None
+    data = mapping.data
+    errors_before = len(problems.errors)
+
+    def bad(key: str, message: str) -> None:
+        problems.error(f"{key}: {message}", relative, mapping.line_of(key))
+
+    for key in data:
+        if key not in SERIES_KEYS:
+            problems.warning(f"unknown key {key!r}{suggest(key, SERIES_KEYS)}", relative, mapping.line_of(key))
+    title = _text(data, "title", bad, required=True)
+    kind = data.get("kind", "series")
+    if kind not in ("series", "collection"):
+        bad("kind", f"{_short(kind)} must be 'series' or 'collection'")
+    collection = _text(data, "collection", bad)
+    order = data.get("order", 0)
+    if isinstance(order, bool) or not isinstance(order, int):
+        bad("order", f"expected a whole number, got {_short(order)}")
+    planned = data.get("chapters")
+    if planned is not None and (isinstance(planned, bool) or not isinstance(planned, int) or planned < 1):
+        bad("chapters", f"expected the number of planned chapters, got {_short(planned)}")
+    stem = Path(relative).stem
+    slug = slugify(stem)
+    if slug != stem:
+        problems.error(f"series file names are their slugs: rename to {slug}.md", relative, 1)
+    if len(problems.errors) > errors_before or title is None:
+        return None
+    return SeriesMeta(
+        source=relative,
+        slug=slug,
+        title=title,
+        kind=str(kind),
+        collection=slugify(collection) if collection else None,
+        order=int(order),
+        planned_chapters=planned,
+        body=body,
+        body_first_line=body_line,
+        key_lines=mapping.key_lines,
+    )

@@ -1,0 +1,184 @@
+"""Site + Jinja environment → outputs (path, bytes). Writes nothing."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
+from .errors import Problems
+from .markdown import highlight_css
+from .model import Output, Post, Site
+from .urls import output_path, page_url, paginated_path
+
+TEMPLATES_DIR = "templates"
+STATIC_DIR = "static"
+SYNTAX_CSS = "css/syntax.css"
+
+
+def theme_dir() -> Path:
+    """The default theme: inside the installed package, or the repository root in a checkout."""
+    packaged = Path(__file__).parent / "theme"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Pager:
+    """One page of a paginated listing."""
+
+    number: int
+    count: int
+    items: tuple[Post, ...]
+    first_url: str
+    base_path: str
+
+    def url_of(self, number: int) -> str:
+        return page_url(self.base_path, paginated_path(self.first_url, number))
+
+    @property
+    def previous_url(self) -> str | None:
+        return self.url_of(self.number - 1) if self.number > 1 else None
+
+    @property
+    def next_url(self) -> str | None:
+        return self.url_of(self.number + 1) if self.number < self.count else None
+
+
+def make_environment(source: Path, config: SiteConfig) -> jinja2.Environment:
+    """A site's templates/ first, then the theme's; compiled once per build."""
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(source / TEMPLATES_DIR),
+            jinja2.FileSystemLoader(theme_dir() / TEMPLATES_DIR),
+        ]
+    )
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    base = config.base_path
+    env.globals.update(
+        config=config,
+        url=lambda path: page_url(base, "/" + path.lstrip("/")),
+        katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
+    )
+    env.filters.update(date=_format_date, isodate=_iso_date)
+    return env
+
+
+def _format_date(value: datetime, style: str = "long") -> str:
+    if style == "short":
+        return value.strftime("%Y-%m-%d")
+    return f"{value.strftime('%B')} {value.day}, {value.year}"
+
+
+def _iso_date(value: datetime) -> str:
+    return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
+
+
+def render_site(site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems) -> list[Output]:
+    """Every page of the site; template errors are added to `problems`, located in the template."""
+    renderer = _PageRenderer(site, config, env, source, problems)
+    outputs: list[Output] = []
+    for post in site.posts:
+        outputs.append(renderer.page("post.html", post.output_path, post.source, post=post, has_math=post.has_math))
+    outputs += renderer.listing("index.html", "/", site.posts, "home")
+    for one in site.series:
+        has_math = any(p.has_math for p in one.posts)
+        path = output_path(_site_path(one.url, config))
+        outputs.append(renderer.page("series.html", path, one.source or "", series=one, has_math=has_math))
+    for collection in site.collections:
+        path = output_path(_site_path(collection.url, config))
+        outputs.append(renderer.page("collection.html", path, collection.source or "", collection=collection, has_math=False))
+    series_index = config.permalinks["series"].split("{slug}")[0]
+    outputs.append(renderer.page("series_index.html", output_path(series_index), "", has_math=False))
+    for kind, taxa in (("tag", site.tags), ("category", site.categories)):
+        for taxon in taxa:
+            outputs += renderer.listing("taxon.html", _site_path(taxon.url, config), taxon.posts, kind, taxon=taxon)
+        index = config.permalinks[kind].split("{slug}")[0]
+        outputs.append(renderer.page("taxon_index.html", output_path(index), "", kind=kind, taxa=taxa, has_math=False))
+    outputs.append(renderer.page("404.html", "404.html", "", has_math=False))
+    outputs.append(Output(SYNTAX_CSS, highlight_css(config.highlight_light, config.highlight_dark).encode()))
+    return [o for o in outputs if o is not None]
+
+
+def _site_path(url: str, config: SiteConfig) -> str:
+    """A page's URL without the base path: "/primer/posts/x/" → "/posts/x/"."""
+    from urllib.parse import unquote
+
+    return "/" + unquote(url)[len(config.base_path) :]
+
+
+class _PageRenderer:
+    def __init__(self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems):
+        self.site, self.config, self.env, self.source, self.problems = site, config, env, source, problems
+        self.reported: set[tuple[str, int, str]] = set()
+        series = {s.slug: s for s in site.series}
+        series_by_name = {**{s.title: s for s in site.series}, **series}
+        collections = {c.slug: c for c in site.collections}
+        tags = {t.slug: t for t in site.tags}
+        from .urls import slugify
+
+        # Lookups templates need, by name, from the model's plain data.
+        self.helpers = {
+            "series_of": lambda post: series_by_name.get(post.series) or series.get(slugify(post.series)),
+            "collection_of": lambda one: collections.get(one.collection) if one.collection else None,
+            "tag_url": lambda name: tags[slugify(name)].url,
+        }
+
+    def page(self, template: str, path: str, source: str, **context: Any) -> Output | None:
+        try:
+            html = self.env.get_template(template).render(site=self.site, page_path=path, **self.helpers, **context)
+        except jinja2.TemplateError as exc:
+            self._report(exc, template, source)
+            return None
+        return Output(path, html.encode("utf-8"))
+
+    def listing(self, template: str, first: str, posts: Sequence[Post], kind: str, **context: Any) -> Iterator[Output]:
+        size = self.config.paginate
+        count = max(1, math.ceil(len(posts) / size))
+        for number in range(1, count + 1):
+            items = tuple(posts[(number - 1) * size : number * size])
+            pager = Pager(number, count, items, first, self.config.base_path)
+            has_math = any("math" in p.summary_html or "math" in p.title for p in items)
+            path = output_path(paginated_path(first, number))
+            output = self.page(template, path, "", pager=pager, kind=kind, has_math=has_math, **context)
+            if output is not None:
+                yield output
+
+    def _report(self, exc: jinja2.TemplateError, template: str, source: str) -> None:
+        where, line = self._template_location(exc, template)
+        message = getattr(exc, "message", None) or str(exc)
+        key = (where, line, message)
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        while_doing = f" (while rendering {source})" if source else ""
+        self.problems.error(f"template: {message}{while_doing}", where, line)
+
+    def _template_location(self, exc: jinja2.TemplateError, template: str) -> tuple[str, int]:
+        filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+        if filename is None:
+            # a runtime error: Jinja rewrites the traceback so template frames carry their file and line
+            tb = sys.exc_info()[2]
+            while tb is not None:
+                if tb.tb_frame.f_code.co_filename.endswith(".html"):
+                    filename, line = tb.tb_frame.f_code.co_filename, tb.tb_lineno
+                tb = tb.tb_next
+        if filename is None:
+            return f"{TEMPLATES_DIR}/{template}", 0
+        try:
+            return Path(filename).resolve().relative_to(self.source.resolve()).as_posix(), line or 0
+        except ValueError:
+            return Path(filename).as_posix(), line or 0

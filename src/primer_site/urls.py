@@ -1,0 +1,62 @@
+"""Slugs, and the rules between a page's URL and its output path (pure functions)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from urllib.parse import quote
+
+_NOT_WORD = re.compile(r"[^\w]+")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_]")
+_SLUG = re.compile(r"[\w][\w.-]*")
+
+
+def slugify(text: str) -> str:
+    """Lowercase words joined by "-"; accents dropped (Café → cafe), other scripts kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower())
+    return words.replace("_", "-").strip("-")
+
+
+def slug_from_filename(stem: str) -> str:
+    """A post's default slug: its file name without a leading YYYY-MM-DD- date."""
+    return slugify(_DATE_PREFIX.sub("", stem))
+
+
+def is_valid_slug(slug: str) -> bool:
+    """Safe as one path segment: word characters, "." and "-", not starting with a dot."""
+    return bool(_SLUG.fullmatch(slug)) and ".." not in slug
+
+
+def expand_permalink(pattern: str, slug: str, date: datetime | None = None) -> str:
+    """The site-relative URL path (starting with "/") for a page of this kind."""
+    fields = {"slug": slug}
+    if date is not None:
+        fields.update(year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}")
+    return pattern.format_map(fields)
+
+
+def output_path(url_path: str) -> str:
+    """Where a URL path is written: "/posts/x/" → "posts/x/index.html"."""
+    relative = url_path.lstrip("/")
+    if not relative or relative.endswith("/"):
+        relative += "index.html"
+    return relative
+
+
+def page_url(base_path: str, url_path: str) -> str:
+    """A site-relative URL path under the site's base path, percent-encoded for href."""
+    return quote(base_path.rstrip("/") + url_path, safe="/#%:@!$&'()*+,;=~.-_")
+
+
+def paginated_path(first: str, page: int) -> str:
+    """The URL path of page `page` (1-based) of a listing whose first page is `first`."""
+    return first if page == 1 else f"{first}page/{page}/"
+
+
+def is_inside(relative: str) -> bool:
+    """True when a relative output path cannot climb out of the output folder."""
+    parts = relative.replace("\\", "/").split("/")
+    return not relative.startswith("/") and ".." not in parts and "" not in parts[:-1]
