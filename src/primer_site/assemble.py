@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 
 from .config import SiteConfig
 from .errors import Problems
@@ -37,16 +38,22 @@ def assemble_site(
     series_bodies: Sequence[RenderedBody],
     selection: Selection,
     problems: Problems,
+    unreadable: frozenset[str] = frozenset(),
 ) -> Site:
-    """Everything the templates need, checked; errors are added to `problems`."""
+    """Everything the templates need, checked; errors are added to `problems`.
+
+    `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
+    """
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
     posts = [_post(config, d, b, selection) for d, b in zip(documents, bodies, strict=True)]
     posts = [p for p in posts if selection.drafts or not p.draft]
-    _check_unique_urls(posts, key_lines, problems)
+    posts = _unique_urls(posts, key_lines, problems)
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if selection.future or not p.scheduled}
-    posts = [_resolve_links(p, body_of[p.source].links, by_source, body_of, published, problems) for p in posts]
+    posts = [
+        _resolve_links(p, body_of[p.source].links, by_source, body_of, published, unreadable, problems) for p in posts
+    ]
 
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems)
     neighbours = {}
@@ -108,8 +115,8 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
     )
 
 
-def _check_unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems) -> None:
-    """Two posts writing one page is an error; so is a pair differing only in case."""
+def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems) -> list[Post]:
+    """Two posts writing one page is an error; so is a pair differing only in case (the second is dropped)."""
     seen: dict[str, Post] = {}
     for post in sorted(posts, key=lambda p: p.source):
         key = post.output_path.lower()
@@ -123,6 +130,7 @@ def _check_unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], 
             )
         else:
             seen[key] = post
+    return [p for p in posts if seen.get(p.output_path.lower()) is p]
 
 
 def _resolve_links(
@@ -131,6 +139,7 @@ def _resolve_links(
     by_source: dict[str, Post],
     body_of: dict[str, RenderedBody],
     published: set[str],
+    unreadable: frozenset[str],
     problems: Problems,
 ) -> Post:
     """Turn the placeholders for links to other sources into their URLs (or report them)."""
@@ -141,11 +150,15 @@ def _resolve_links(
         link = links[int(match.group(1))]
         target = by_source.get(link.target)
         text = match.group(3)
+        if target is None and link.target in unreadable:
+            return text
         if target is None:
             problems.error(f"link to {link.written!r}: no post at {link.target}", post.source, link.line)
             return text
         if link.fragment and link.fragment not in body_of[link.target].ids:
-            problems.error(f"link to {link.written!r}: {link.target} has no heading or id #{link.fragment}", post.source, link.line)
+            problems.error(
+                f"link to {link.written!r}: {link.target} has no heading or id #{link.fragment}", post.source, link.line
+            )
             return text
         if link.target not in published:
             # a scheduled chapter: the link appears on the first build after it falls due
@@ -183,7 +196,7 @@ def _series(
     result = []
     for slug in sorted(set(members) | set(meta_by_slug)):
         chapters = sorted(members.get(slug, []), key=lambda p: (p.chapter, p.source))
-        for before, after in zip(chapters, chapters[1:]):
+        for before, after in pairwise(chapters):
             if before.chapter == after.chapter:
                 problems.error(
                     f"chapter: {after.chapter} is also the chapter of {before.source} in series {slug!r}",
@@ -204,7 +217,9 @@ def _series(
                 order=meta.order if meta else 0,
                 planned_chapters=meta.planned_chapters if meta else None,
                 posts=tuple(live),
-                scheduled=tuple(ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p not in live and p.chapter),
+                scheduled=tuple(
+                    ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p not in live and p.chapter
+                ),
             )
         )
     return result
@@ -226,7 +241,9 @@ def _collections(
     for slug, (meta, body) in sorted(found.items()):
         volumes = sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug))
         path = expand_permalink(config.permalinks["series"], slug)
-        result.append(Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, tuple(volumes)))
+        result.append(
+            Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, tuple(volumes))
+        )
     return result
 
 

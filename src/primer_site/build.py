@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .assemble import Selection, assemble_site
@@ -60,15 +60,19 @@ def build_site(options: BuildOptions) -> BuildResult:
     documents = [d for d in (parse_document(source, p, config.zone, problems) for p in sources.posts) if d]
     metas = [m for m in (parse_series_file(source, p, problems) for p in sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
-    bodies = _rendered(problems, render_bodies([BodySource(d.body, d.source, d.body_first_line) for d in documents], config.raw_html, jobs))
-    series_bodies = _rendered(problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1))
-    problems.raise_if_errors()
+    bodies = _rendered(
+        problems,
+        render_bodies([BodySource(d.body, d.source, d.body_first_line) for d in documents], config.raw_html, jobs),
+    )
+    series_bodies = _rendered(
+        problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
+    )
 
-    now = options.now or datetime.now(timezone.utc)
+    # Later stages run on whatever parsed, so that one run reports every error of the build.
+    now = options.now or datetime.now(UTC)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
-    site = assemble_site(config, documents, bodies, metas, series_bodies, selection, problems)
-    problems.raise_if_errors()
-
+    unreadable = frozenset(sources.posts) - {d.source for d in documents}
+    site = assemble_site(config, documents, bodies, metas, series_bodies, selection, problems, unreadable)
     outputs = render_site(site, config, make_environment(source, config), source, problems)
     _check_unique_paths(outputs, problems)
     problems.raise_if_errors()

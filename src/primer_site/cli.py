@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from . import __version__
@@ -36,14 +36,17 @@ def _report(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
         print(diagnostic, file=sys.stderr)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if errors:
-        print(f"build failed: {errors} error{'s' if errors != 1 else ''}; the output folder was left as it was", file=sys.stderr)
+        print(
+            f"build failed: {errors} error{'s' if errors != 1 else ''}; the output folder was left as it was",
+            file=sys.stderr,
+        )
 
 
 def _now(text: str | None) -> datetime | None:
     if text is None:
         return None
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -79,7 +82,9 @@ def _run_new(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="primer-site", description="Build static sites of long-form writing in series.")
+    parser = argparse.ArgumentParser(
+        prog="primer-site", description="Build static sites of long-form writing in series."
+    )
     parser.add_argument("--version", action="version", version=f"primer-site {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -105,7 +110,9 @@ def _site_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--base-url", default=None, help="override site.yaml's base_url")
     command.add_argument("--drafts", action="store_true", help="include posts marked draft: true")
     command.add_argument("--future", action="store_true", help="include posts dated in the future")
-    command.add_argument("--now", type=_now_arg, default=None, help="pretend it is this date/time (ISO), e.g. 2026-06-01")
+    command.add_argument(
+        "--now", type=_now_arg, default=None, help="pretend it is this date/time (ISO), e.g. 2026-06-01"
+    )
     command.add_argument("--debug", action="store_true", help="show Python tracebacks")
 
 

@@ -138,7 +138,7 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
     if config.paginate < 1:
         bad("paginate", "must be at least 1")
     try:
-        config.zone
+        ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         bad("timezone", f"{config.timezone!r} is not a known time zone (e.g. UTC, Europe/Paris)")
         config = SiteConfig(**{**values, "timezone": "UTC"})

@@ -112,7 +112,9 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.inline.ruler.before(
         "escape",
         "math_display",
-        make_inline_func({"name": "math_display", "rex": re.compile(r"^\\\[(.+?)\\\]", re.DOTALL), "tmpl": "", "tag": "\\["}),
+        make_inline_func(
+            {"name": "math_display", "rex": re.compile(r"^\\\[(.+?)\\\]", re.DOTALL), "tmpl": "", "tag": "\\["}
+        ),
     )
     md.use(amsmath_plugin)
     md.use(footnote_plugin)
@@ -224,7 +226,11 @@ def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Headin
         if token.type == "heading_open" and token.attrGet("id"):
             inline = tokens[index + 1]
             html = md.renderer.render(inline.children or [], md.options, env)
-            text = "".join(c.content for c in (inline.children or []) if c.type in ("text", "code_inline") or c.type.startswith("math"))
+            text = "".join(
+                c.content
+                for c in (inline.children or [])
+                if c.type in ("text", "code_inline") or c.type.startswith("math")
+            )
             found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), text, html))
     return tuple(found)
 

@@ -103,7 +103,7 @@ def document_from_mapping(
     if "chapter" in data:
         chapter = ChapterNumber.parse(data["chapter"])
         if chapter is None:
-            bad("chapter", f"{data['chapter']!r} is not a chapter number (like 3, or \"1.3\")")
+            bad("chapter", f'{data["chapter"]!r} is not a chapter number (like 3, or "1.3")')
         elif not series:
             bad("chapter", "a chapter needs a series: add 'series:'")
     elif series:
@@ -111,7 +111,10 @@ def document_from_mapping(
     slug = _text(data, "slug", bad)
     if slug is not None and not is_valid_slug(slug):
         hint = slugify(slug)
-        bad("slug", f"{slug!r} is not a valid slug (letters, digits, '-', '_', '.')" + (f"; try {hint!r}" if hint else ""))
+        bad(
+            "slug",
+            f"{slug!r} is not a valid slug (letters, digits, '-', '_', '.')" + (f"; try {hint!r}" if hint else ""),
+        )
     tags = _tags(data, bad)
     draft = data.get("draft", False)
     if not isinstance(draft, bool):

@@ -87,7 +87,9 @@ def _iso_date(value: datetime) -> str:
     return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
 
 
-def render_site(site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems) -> list[Output]:
+def render_site(
+    site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems
+) -> list[Output]:
     """Every page of the site; template errors are added to `problems`, located in the template."""
     renderer = _PageRenderer(site, config, env, source, problems)
     outputs: list[Output] = []
@@ -100,7 +102,9 @@ def render_site(site: Site, config: SiteConfig, env: jinja2.Environment, source:
         outputs.append(renderer.page("series.html", path, one.source or "", series=one, has_math=has_math))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
-        outputs.append(renderer.page("collection.html", path, collection.source or "", collection=collection, has_math=False))
+        outputs.append(
+            renderer.page("collection.html", path, collection.source or "", collection=collection, has_math=False)
+        )
     series_index = config.permalinks["series"].split("{slug}")[0]
     outputs.append(renderer.page("series_index.html", output_path(series_index), "", has_math=False))
     for kind, taxa in (("tag", site.tags), ("category", site.categories)):
@@ -164,7 +168,8 @@ class _PageRenderer:
         if key in self.reported:
             return
         self.reported.add(key)
-        while_doing = f" (while rendering {source})" if source else ""
+        syntax = isinstance(exc, jinja2.TemplateSyntaxError)
+        while_doing = f" (while rendering {source})" if source and not syntax else ""
         self.problems.error(f"template: {message}{while_doing}", where, line)
 
     def _template_location(self, exc: jinja2.TemplateError, template: str) -> tuple[str, int]:

@@ -49,6 +49,8 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            problem += f" ({exc.context} started on line {first_line + exc.context_mark.line})"
         raise SiteError(f"YAML syntax: {problem}", path, line) from None
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         raise SiteError(f"YAML: {exc}".splitlines()[0], path, first_line) from None

@@ -1,0 +1,48 @@
+"""Fixture sites written inline, the CLI run in a subprocess, and output trees compared exactly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SRC = REPO / "src"
+
+
+def make_site(root: Path, files: dict[str, str]) -> Path:
+    """Write a fixture site: {relative path: text}; text is dedented."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+def post(title: str = "A post", date: str = "2026-01-05", body: str = "Hello.", **front: object) -> str:
+    """A post's text with the given front matter keys (values written as YAML flow)."""
+    lines = ["---", f"title: {title!r}" if "'" not in title else f'title: "{title}"', f"date: {date}"]
+    for key, value in front.items():
+        lines.append(f"{key}: {value}")
+    lines += ["---", body, ""]
+    return "\n".join(lines)
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m primer_site ARGS` in a subprocess, as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run(
+        [sys.executable, "-m", "primer_site", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` with its bytes: for comparing two outputs exactly."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
