@@ -21,6 +21,7 @@ from .urls import output_path, page_url, paginated_path
 TEMPLATES_DIR = "templates"
 STATIC_DIR = "static"
 SYNTAX_CSS = "css/syntax.css"
+_MATH_ELEMENT = 'class="math '  # how markdown.py marks math for KaTeX
 
 
 def theme_dir() -> Path:
@@ -94,16 +95,23 @@ def render_site(
     renderer = _PageRenderer(site, config, env, source, problems)
     outputs: list[Output] = []
     for post in site.posts:
-        outputs.append(renderer.page("post.html", post.output_path, post.source, post=post, has_math=post.has_math))
+        has_math = _shows_math(post.body_html)
+        outputs.append(renderer.page("post.html", post.output_path, post.source, post=post, has_math=has_math))
     outputs += renderer.listing("index.html", "/", site.posts, "home")
     for one in site.series:
-        has_math = any(p.has_math for p in one.posts)
+        has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts))
         path = output_path(_site_path(one.url, config))
         outputs.append(renderer.page("series.html", path, one.source or "", series=one, has_math=has_math))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         outputs.append(
-            renderer.page("collection.html", path, collection.source or "", collection=collection, has_math=False)
+            renderer.page(
+                "collection.html",
+                path,
+                collection.source or "",
+                collection=collection,
+                has_math=_shows_math(collection.description_html),
+            )
         )
     series_index = config.permalinks["series"].split("{slug}")[0]
     outputs.append(renderer.page("series_index.html", output_path(series_index), "", has_math=False))
@@ -115,6 +123,11 @@ def render_site(
     outputs.append(renderer.page("404.html", "404.html", "", has_math=False))
     outputs.append(Output(SYNTAX_CSS, highlight_css(config.highlight_light, config.highlight_dark).encode()))
     return [o for o in outputs if o is not None]
+
+
+def _shows_math(*fragments: str) -> bool:
+    """Whether the HTML a page shows holds math: only then does it load KaTeX."""
+    return any(_MATH_ELEMENT in fragment for fragment in fragments)
 
 
 def _site_path(url: str, config: SiteConfig) -> str:
@@ -155,7 +168,7 @@ class _PageRenderer:
         for number in range(1, count + 1):
             items = tuple(posts[(number - 1) * size : number * size])
             pager = Pager(number, count, items, first, self.config.base_path)
-            has_math = any("math" in p.summary_html or "math" in p.title for p in items)
+            has_math = _shows_math(*(p.summary_html for p in items))
             path = output_path(paginated_path(first, number))
             output = self.page(template, path, "", pager=pager, kind=kind, has_math=has_math, **context)
             if output is not None:
