@@ -167,7 +167,12 @@ def _resolve_links(
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
 
-    return replace(post, body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html))
+    # the summary may be the body's first paragraph, placeholders included
+    return replace(
+        post,
+        body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html),
+        summary_html=_PLACEHOLDER_LINK.sub(lambda m: m.group(3), post.summary_html),
+    )
 
 
 def _link(post: Post) -> PostLink:

@@ -44,6 +44,17 @@ class ChapterNumber:
     def is_introduction(self) -> bool:
         return self.parts == (0,)
 
+    @property
+    def is_section(self) -> bool:
+        """A dotted number such as 1.3: a section of a book rather than a chapter."""
+        return len(self.parts) > 1
+
+    @property
+    def label(self) -> str:
+        if self.is_introduction:
+            return "Introduction"
+        return f"Section {self.text}" if self.is_section else f"Chapter {self.text}"
+
     def __str__(self) -> str:
         return self.text
 
@@ -99,7 +110,7 @@ class Post:
     def chapter_label(self) -> str:
         if self.chapter is None:
             return ""
-        return "Introduction" if self.chapter.is_introduction else f"Chapter {self.chapter}"
+        return self.chapter.label
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,46 @@
+"""The pipeline's import direction: each stage imports only the stages before it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
+
+# Lowest first. A module may import only modules listed before it.
+LAYERS = [
+    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "markdown",
+    "assemble", "render", "write", "build", "scaffold", "cli",
+]  # fmt: skip
+
+
+def imports_of(module: str) -> set[str]:
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:  # "from . import x": x is a module, or a name from __init__
+                found.update(alias.name for alias in node.names if (PACKAGE / f"{alias.name}.py").exists())
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("primer_site."):
+            found.add(node.module.split(".")[1])
+    return found - {"__init__"}
+
+
+def test_every_module_has_a_layer() -> None:
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert modules == set(LAYERS)
+
+
+def test_imports_point_down_the_pipeline() -> None:
+    for index, module in enumerate(LAYERS):
+        allowed = set(LAYERS[:index])
+        wrong = imports_of(module) - allowed
+        assert not wrong, f"{module} imports {sorted(wrong)}, which come after it in the pipeline"
+
+
+def test_only_markdown_imports_markdown_it() -> None:
+    for path in PACKAGE.glob("*.py"):
+        if path.stem != "markdown":
+            assert "markdown_it" not in path.read_text(), f"{path.name} imports markdown-it"
