@@ -18,4 +18,26 @@
       trust: false
     });
   }
+
+  // A display equation wider than the column scrolls sideways: keyboard users must be able to reach it.
+  function markScrollable() {
+    var displays = document.querySelectorAll(".math.display");
+    for (var j = 0; j < displays.length; j++) {
+      if (displays[j].scrollWidth > displays[j].clientWidth) {
+        displays[j].setAttribute("tabindex", "0");
+      } else {
+        displays[j].removeAttribute("tabindex");
+      }
+    }
+  }
+  var pending = false;
+  function markSoon() {
+    if (!pending) {
+      pending = true;
+      requestAnimationFrame(function () { pending = false; markScrollable(); });
+    }
+  }
+  markScrollable();
+  window.addEventListener("resize", markSoon);
+  if (document.fonts && document.fonts.ready) { document.fonts.ready.then(markScrollable); }
 })();
