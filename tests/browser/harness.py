@@ -239,3 +239,24 @@ def check_math(page: Any, log: PageLog, url: str) -> MathReport:
         failed_requests=list(log.failed_requests),
         katex_requests=[u for u in log.requests if u.startswith(cdn) or "katex" in u.rsplit("/", 1)[-1]],
     )
+
+
+# ---------------------------------------------------------------- the pages the a11y and layout checks look at
+
+SAMPLE_PAGES = {
+    "home": "index.html",
+    "series": "series/llm-primer-i/index.html",
+    "series-scheduled": "series/llm-primer-iii/index.html",  # chapters still to come are shown muted
+    "post": "posts/primer-i-ch04-transformer-architecture/index.html",  # a chapter with math, code and chapter nav
+    "tag": "tags/attention/index.html",
+    "404": "404.html",
+}
+
+
+def sample_pages(site_dir: Path, *names: str) -> dict[str, str]:
+    """{name: page} for the named sample pages; fails if the example site no longer has one."""
+    chosen = {name: SAMPLE_PAGES[name] for name in names}
+    missing = [page for page in chosen.values() if not (site_dir / page).is_file()]
+    if missing:
+        pytest.fail(f"the example site has no {', '.join(missing)}: update SAMPLE_PAGES in {__file__}")
+    return chosen
