@@ -167,7 +167,7 @@ def test_unchanged_files_are_not_rewritten(tmp_path: Path) -> None:
     assert "B changed" in read(out, "posts/b/index.html")
 
 
-def test_stale_pages_and_leftover_staging_folders_are_removed(tmp_path: Path) -> None:
+def test_stale_pages_and_leftovers_of_killed_builds_are_removed(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", {"content/a.md": post("A"), "content/b.md": post("B")})
     out = tmp_path / "out"
     build(site, out)
@@ -177,7 +177,21 @@ def test_stale_pages_and_leftover_staging_folders_are_removed(tmp_path: Path) ->
     build(site, out)
     assert not (out / "posts/b").exists()
     assert not leftover.exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    # the staging folder is kept for the next build; it holds the previous site, never the live one
+    staging = tmp_path / ".out.staging"
+    assert (staging / "posts/b/index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out")) == [".out.lock", ".out.staging"]
+
+
+def test_an_interrupted_two_step_swap_is_finished_by_the_next_build(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A")})
+    out = tmp_path / "out"
+    build(site, out)
+    before = tree_bytes(out)
+    out.rename(tmp_path / ".out.retired")  # killed between the two renames of the fallback swap
+    make_site(site, {"site.yaml": "paginate: oops\n"})
+    assert main(["build", "--source", str(site), "--output", str(out), "--now", NOW]) == 1
+    assert tree_bytes(out) == before
 
 
 def test_summary_shows_build_counts(tmp_path: Path) -> None:
@@ -217,4 +231,10 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path: Path) -> None:
     before = {p for p in tmp_path.rglob("*")}
     build(site, tmp_path / "out")
     after = {p for p in tmp_path.rglob("*")}
-    assert {p for p in after - before if tmp_path / "out" not in p.parents and p != tmp_path / "out"} == set()
+    out, staging, cache = tmp_path / "out", tmp_path / ".out.staging", site / ".primer-cache"
+
+    def allowed(path: Path) -> bool:
+        return any(path == folder or folder in path.parents for folder in (out, staging, cache))
+
+    # besides the output: the staging folder beside it, its lock file, and the body cache
+    assert {p for p in after - before if not allowed(p)} == {tmp_path / ".out.lock"}

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .assemble import Selection, assemble_site
+from .cache import BodyCache, body_key, cache_salt
 from .config import load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
 from .errors import Diagnostic, Problems, SiteError
@@ -16,7 +17,7 @@ from .markdown import BodySource, RenderedBody, render_bodies
 from .model import Output
 from .parse import parse_document, parse_series_file
 from .render import STATIC_DIR, TEMPLATES_DIR, make_environment, render_site, theme_dir
-from .write import check_output_folder, write_output
+from .write import check_output_folder, recover_output, write_output
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class BuildOptions:
     future: bool = False
     jobs: int = 0  # 0: one per CPU
     now: datetime | None = None  # pinned "now", for tests and previews of a given day
+    cache: bool = True  # reuse rendered bodies from SOURCE/.primer-cache
 
     @property
     def output_dir(self) -> Path:
@@ -55,15 +57,14 @@ def build_site(options: BuildOptions) -> BuildResult:
         raise SiteError(f"site folder {source} does not exist")
     config = load_config(source, problems, options.base_url)
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources = discover_sources(source, problems)
 
     documents = [d for d in (parse_document(source, p, config.zone, problems) for p in sources.posts) if d]
     metas = [m for m in (parse_series_file(source, p, problems) for p in sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
-    bodies = _rendered(
-        problems,
-        render_bodies([BodySource(d.body, d.source, d.body_first_line) for d in documents], config.raw_html, jobs),
-    )
+    body_sources = [BodySource(d.body, d.source, d.body_first_line) for d in documents]
+    bodies = _rendered(problems, _render_with_cache(source, body_sources, config.raw_html, jobs, options.cache))
     series_bodies = _rendered(
         problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
     )
@@ -78,7 +79,7 @@ def build_site(options: BuildOptions) -> BuildResult:
     problems.raise_if_errors()
 
     static_dirs = [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()]
-    written = write_output(outputs, _unique(static_dirs), options.output_dir)
+    written = write_output(outputs, static_dirs, options.output_dir)
     return BuildResult(
         pages=sum(1 for o in outputs if o.path.endswith(".html")),
         posts=len(site.posts),
@@ -89,6 +90,28 @@ def build_site(options: BuildOptions) -> BuildResult:
         seconds=time.perf_counter() - started,
         warnings=tuple(problems.warnings),
     )
+
+
+def _render_with_cache(
+    source: Path, items: list[BodySource], raw_html: bool, jobs: int, use_cache: bool
+) -> list[RenderedBody | SiteError]:
+    """Bodies from the cache where their source is unchanged; the rest rendered (and stored)."""
+    if not use_cache:
+        return render_bodies(items, raw_html, jobs)
+    cache = BodyCache(source, cache_salt(raw_html))
+    try:
+        keys = [body_key(item) for item in items]
+        cached = cache.get_many(keys)
+        missing = [i for i, key in enumerate(keys) if key not in cached]
+        fresh = render_bodies([items[i] for i in missing], raw_html, jobs)
+        results: list[RenderedBody | SiteError] = [cached.get(key) for key in keys]  # type: ignore[misc]
+        for index, result in zip(missing, fresh, strict=True):
+            results[index] = result
+        new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
+        cache.replace_all(new, keep=set(keys))
+        return results
+    finally:
+        cache.close()
 
 
 def _rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> list[RenderedBody]:
@@ -113,11 +136,3 @@ def _check_unique_paths(outputs: list[Output], problems: Problems) -> None:
         if key in seen:
             problems.error(f"two pages would be written to {output.path} (check permalinks and slugs)", "site.yaml")
         seen[key] = output.path
-
-
-def _unique(paths: list[Path]) -> list[Path]:
-    result: list[Path] = []
-    for path in paths:
-        if all(path.resolve() != p.resolve() for p in result):
-            result.append(path)
-    return result

@@ -58,6 +58,7 @@ def _run_build(args: argparse.Namespace) -> int:
         future=args.future,
         jobs=args.jobs,
         now=args.now,
+        cache=not args.no_cache,
     )
     result = build_site(options)
     _report(list(result.warnings))
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     _site_options(build)
     build.add_argument("--output", type=Path, default=None, help="output folder (default: SOURCE/public)")
     build.add_argument("--jobs", type=_positive, default=0, help="processes rendering Markdown (default: one per CPU)")
+    build.add_argument("--no-cache", action="store_true", help="render every post afresh (ignore .primer-cache/)")
     build.set_defaults(run=_run_build)
 
     new = commands.add_parser("new", help="start a new site or post")

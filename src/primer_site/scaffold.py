@@ -51,7 +51,7 @@ def new_site(folder: Path) -> list[Path]:
         folder / "content" / "posts" / "welcome.md": _POST.format(
             title='"Welcome"', day=date.today().isoformat(), series="series: my-first-series\nchapter: 1\n"
         ).replace("draft: true\n", ""),
-        folder / ".gitignore": "public/\n.primer-cache/\n",
+        folder / ".gitignore": "/public/\n/.public.staging/\n/.public.lock\n/.primer-cache/\n",
     }
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)

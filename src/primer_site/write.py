@@ -1,16 +1,20 @@
-"""Outputs → the output folder, atomically: built beside it, swapped in whole on success.
+"""Outputs → the output folder, atomically: the new site is made in a staging folder beside it,
+then the two are swapped in one step. A failed or killed build leaves the live folder as it was.
 
-Files whose bytes did not change are hard-linked from the previous output, so their
-modification times stay put and rsync-style deploys upload only what changed.
+The staging folder is kept between builds (after a swap it holds the previous site), so a build
+reconciles it instead of recreating thousands of folders: files whose bytes did not change are
+hard-links to the live ones (their modification times stay put, so rsync-style deploys upload only
+what changed), other files are replaced, files no longer produced are removed.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import fcntl
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +32,11 @@ class WriteResult:
     unchanged: int  # files kept from the previous output
 
 
-def check_output_folder(source: Path, output: Path, protected: Iterable[str]) -> None:
+def staging_folder(output: Path) -> Path:
+    return output.parent / f".{output.name}.staging"
+
+
+def check_output_folder(source: Path, output: Path, protected: Sequence[str]) -> None:
     """Refuse an output folder whose replacement would delete the site's own files."""
     source, output = source.resolve(), output.resolve()
     if output == source or output in source.parents:
@@ -39,76 +47,116 @@ def check_output_folder(source: Path, output: Path, protected: Iterable[str]) ->
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
+def collect_static(static_dirs: Sequence[Path]) -> dict[str, Path]:
+    """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's)."""
+    found: dict[str, Path] = {}
+    for folder in static_dirs:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in filenames:
+                if not name.startswith("."):
+                    path = Path(dirpath, name)
+                    found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
 def write_output(outputs: Sequence[Output], static_dirs: Sequence[Path], output: Path) -> WriteResult:
-    """Build the new site in a sibling folder, then swap it in; the old one is kept on failure."""
+    """Make the new site in the staging folder, then swap it in."""
     output = output.absolute()
     output.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftovers(output)
-    staging = output.parent / f".{output.name}.tmp-{os.getpid()}"
-    staging.mkdir()
-    try:
-        result = _fill(staging, outputs, static_dirs, output)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    retired = _swap_in(staging, output)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)
+    with open(output.parent / f".{output.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per output folder
+        staging = staging_folder(output)
+        recover_output(output)
+        desired: dict[str, bytes | Path] = dict(collect_static(static_dirs))
+        for item in outputs:
+            if not is_inside(item.path):
+                raise SiteError(f"refusing to write outside the output folder: {item.path}")
+            desired[item.path] = item.data
+        staging.mkdir(exist_ok=True)
+        result = _reconcile(staging, desired, output)
+        _swap_in(staging, output)
     return result
 
 
-def remove_leftovers(output: Path) -> None:
-    """Staging folders left by a build that was killed."""
+def recover_output(output: Path) -> None:
+    """Finish a two-rename swap that was interrupted; drop leftovers of older builds."""
+    output = output.absolute()
+    staging = staging_folder(output)
+    retired = output.parent / f".{output.name}.retired"
+    if retired.exists():
+        if output.exists():
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            retired.rename(output)
     for stale in output.parent.glob(f".{output.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        staging.unlink()
 
 
-def _fill(staging: Path, outputs: Sequence[Output], static_dirs: Sequence[Path], previous: Path) -> WriteResult:
+def _reconcile(staging: Path, desired: dict[str, bytes | Path], live: Path) -> WriteResult:
+    existing_files: set[str] = set()
+    existing_dirs: set[str] = {""}
+    for dirpath, dirnames, filenames in os.walk(staging):
+        relative = os.path.relpath(dirpath, staging)
+        relative = "" if relative == "." else relative.replace(os.sep, "/")
+        existing_dirs.add(relative)
+        for name in filenames:
+            existing_files.add(f"{relative}/{name}" if relative else name)
+        for name in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, name)):
+                os.unlink(os.path.join(dirpath, name))
+                dirnames.remove(name)
+
+    for stale in existing_files - desired.keys():
+        (staging / stale).unlink()
+    needed_dirs = {""}
+    for path in desired:
+        parts = path.split("/")[:-1]
+        needed_dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    for folder in sorted(existing_dirs - needed_dirs, key=len, reverse=True):
+        shutil.rmtree(staging / folder, ignore_errors=True)
+
     written = unchanged = 0
-    seen_dirs: set[Path] = set()
-    for folder in static_dirs:
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            relative = file.relative_to(folder).as_posix()
-            if any(part.startswith(".") for part in relative.split("/")):
-                continue
-            new = _place(staging, relative, seen_dirs)
-            if new.exists():
-                new.unlink()  # the site's static file overrides the theme's
-            if _same_file(previous / relative, file.read_bytes()):
-                _link_or_copy(previous / relative, new)
-                unchanged += 1
-            else:
-                shutil.copy2(file, new)
-                written += 1
-    for item in outputs:
-        if not is_inside(item.path):
-            raise SiteError(f"refusing to write outside the output folder: {item.path}")
-        new = _place(staging, item.path, seen_dirs)
-        if new.exists():
-            new.unlink()
-        if _same_file(previous / item.path, item.data):
-            _link_or_copy(previous / item.path, new)
+    for path in sorted(desired):
+        data = desired[path]
+        content = data.read_bytes() if isinstance(data, Path) else data
+        target = staging / path
+        parent = path.rpartition("/")[0]
+        if parent not in existing_dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            existing_dirs.add(parent)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        current = live / path
+        if _same_bytes(current, content):
             unchanged += 1
-        else:
-            new.write_bytes(item.data)
-            written += 1
+            if not _same_inode(current, target):
+                target.unlink(missing_ok=True)
+                _link_or_copy(current, target)
+            continue
+        written += 1
+        if path in existing_files and _same_bytes(target, content) and not _same_inode(current, target):
+            continue
+        # never write through a hard link: that would change the live site too
+        target.unlink(missing_ok=True)
+        target.write_bytes(content)
     return WriteResult(written, unchanged)
 
 
-def _place(staging: Path, relative: str, seen_dirs: set[Path]) -> Path:
-    target = staging / relative
-    parent = target.parent
-    if parent not in seen_dirs:
-        parent.mkdir(parents=True, exist_ok=True)
-        seen_dirs.add(parent)
-    return target
-
-
-def _same_file(path: Path, data: bytes) -> bool:
+def _same_bytes(path: Path, data: bytes) -> bool:
     try:
         if path.is_symlink() or path.stat().st_size != len(data):
             return False
         return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _same_inode(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
     except OSError:
         return False
 
@@ -120,20 +168,17 @@ def _link_or_copy(old: Path, new: Path) -> None:
         shutil.copy2(old, new)
 
 
-def _swap_in(staging: Path, output: Path) -> Path | None:
-    """Exchange the two folders in one step where the kernel can, else by two renames.
-
-    Returns the folder now holding the previous output, for the caller to remove.
-    """
+def _swap_in(staging: Path, output: Path) -> None:
+    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish."""
     if not output.exists():
         staging.rename(output)
-        return None
+        return
     if _exchange(staging, output):
-        return staging
-    retired = output.parent / f".{output.name}.tmp-{os.getpid()}-old"
+        return
+    retired = output.parent / f".{output.name}.retired"
     output.rename(retired)
     staging.rename(output)
-    return retired
+    retired.rename(staging)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -141,10 +186,8 @@ def _exchange(a: Path, b: Path) -> bool:
     if not libc_name:
         return False
     try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        renameat2 = libc.renameat2
+        renameat2 = ctypes.CDLL(libc_name, use_errno=True).renameat2
     except (OSError, AttributeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
+    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0

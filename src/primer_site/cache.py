@@ -1,0 +1,142 @@
+"""A persistent cache of rendered post bodies in .primer-cache/, keyed on what the HTML depends on.
+
+SQLite holding JSON, not pickle: a foreign or corrupt cache can only be ignored and rebuilt, never run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from . import __version__
+from .markdown import BodySource, RenderedBody, SourceLink
+from .model import Heading
+
+CACHE_DIR = ".primer-cache"
+_FILE = "bodies.sqlite3"
+_FORMAT = 1
+
+
+def cache_salt(raw_html: bool) -> str:
+    """Everything besides a body's own text that its HTML depends on."""
+    parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"raw_html={raw_html}"]
+    for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
+        try:
+            parts.append(f"{package}={version(package)}")
+        except PackageNotFoundError:
+            parts.append(f"{package}=?")
+    return ";".join(parts)
+
+
+def body_key(item: BodySource) -> str:
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (item.source, str(item.first_line), item.body):
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+class BodyCache:
+    """Rendered bodies by key; every failure to read it means "not cached"."""
+
+    def __init__(self, site: Path, salt: str) -> None:
+        self.path = site / CACHE_DIR / _FILE
+        self.salt = salt
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            self.db = self._open()
+        except (OSError, sqlite3.Error):
+            self.db = None  # a read-only site, say: build without a cache
+
+    def _open(self) -> sqlite3.Connection:
+        for attempt in range(2):
+            try:
+                db = sqlite3.connect(self.path, isolation_level=None)
+                db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
+                db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                row = db.execute("SELECT salt FROM meta").fetchone()
+                if row is None or row[0] != self.salt:
+                    db.execute("DELETE FROM bodies")
+                    db.execute("DELETE FROM meta")
+                    db.execute("INSERT INTO meta VALUES (?)", (self.salt,))
+                return db
+            except sqlite3.DatabaseError:
+                if attempt:
+                    raise
+                self.path.unlink(missing_ok=True)  # not a database: start afresh
+        raise AssertionError("unreachable")
+
+    def get_many(self, keys: list[str]) -> dict[str, RenderedBody]:
+        if self.db is None or not keys:
+            return {}
+        found: dict[str, RenderedBody] = {}
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
+                    body = _decode(value)
+                    if body is not None:
+                        found[key] = body
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def replace_all(self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str]) -> None:
+        """Store new entries and drop those no source needs any more."""
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", ((k, _encode(b)) for k, b in entries))
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM keep")
+            self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+            self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def _encode(body: RenderedBody) -> str:
+    return json.dumps(
+        [
+            body.html,
+            [[h.level, h.id, h.text, h.html] for h in body.headings],
+            sorted(body.ids),
+            body.has_math,
+            body.word_count,
+            body.first_paragraph,
+            [[link.target, link.fragment, link.line, link.written] for link in body.links],
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _decode(value: str) -> RenderedBody | None:
+    """The stored body, or None for anything that is not exactly what _encode wrote."""
+    try:
+        html, headings, ids, has_math, words, first, links = json.loads(value)
+        body = RenderedBody(
+            html=html,
+            headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
+            ids=frozenset(str(i) for i in ids),
+            has_math=bool(has_math),
+            word_count=int(words),
+            first_paragraph=first,
+            links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
+        )
+    except (ValueError, TypeError):
+        return None
+    return body if isinstance(body.html, str) and isinstance(body.first_paragraph, str) else None

@@ -1,0 +1,86 @@
+"""The persistent body cache: reused when sources are unchanged, ignored when it cannot be trusted."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import primer_site.build as build_module
+from fixture_sites import make_site, post, tree_bytes
+from primer_site.build import BuildOptions, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The sources rendered afresh (not taken from the cache) during a test."""
+    seen: list[str] = []
+    original = build_module.render_bodies
+
+    def counting(items, raw_html, jobs):
+        seen.extend(item.source for item in items)
+        return original(items, raw_html, jobs)
+
+    monkeypatch.setattr(build_module, "render_bodies", counting)
+    return seen
+
+
+def site_with_posts(root: Path) -> Path:
+    return make_site(
+        root,
+        {
+            f"content/p{i}.md": post(f"P{i}", f"2026-01-0{i}", f"## H{i}\n\n$x_{i}$ [next](p{i % 3 + 1}.md)")
+            for i in (1, 2, 3)
+        },
+    )
+
+
+def build(site: Path, out: Path, cache: bool = True) -> None:
+    build_site(BuildOptions(source=site, output=out, now=NOW, cache=cache, jobs=1))
+
+
+def test_second_build_renders_nothing_and_an_edit_renders_one(tmp_path: Path, rendered: list[str]) -> None:
+    site = site_with_posts(tmp_path / "site")
+    build(site, tmp_path / "out")
+    assert sorted(rendered) == ["content/p1.md", "content/p2.md", "content/p3.md"]
+    rendered.clear()
+    build(site, tmp_path / "out")
+    assert rendered == []
+    (site / "content/p2.md").write_text(post("P2", "2026-01-02", "Changed."), encoding="utf-8")
+    build(site, tmp_path / "out")
+    assert rendered == ["content/p2.md"]
+
+
+def test_output_is_identical_with_and_without_the_cache(tmp_path: Path) -> None:
+    site = site_with_posts(tmp_path / "site")
+    build(site, tmp_path / "cold", cache=False)
+    build(site, tmp_path / "fill")
+    build(site, tmp_path / "warm")
+    assert tree_bytes(tmp_path / "cold") == tree_bytes(tmp_path / "warm")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "foreign-salt", "tampered-rows", "a-folder"])
+def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path, rendered: list[str], damage: str) -> None:
+    site = site_with_posts(tmp_path / "site")
+    build(site, tmp_path / "ref", cache=False)
+    build(site, tmp_path / "out")
+    database = site / ".primer-cache" / "bodies.sqlite3"
+    if damage == "garbage":
+        database.write_bytes(b"\x00not a database" * 100)
+    elif damage == "a-folder":
+        database.unlink()
+        database.mkdir()
+    else:
+        with sqlite3.connect(database) as db:
+            if damage == "foreign-salt":
+                db.execute("UPDATE meta SET salt = 'someone else'")
+            else:
+                db.execute("UPDATE bodies SET value = '[\"<script>alert(1)</script>\", 5]'")
+    rendered.clear()
+    build(site, tmp_path / "out")
+    assert sorted(rendered) == ["content/p1.md", "content/p2.md", "content/p3.md"]
+    assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "ref")
