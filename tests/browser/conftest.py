@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .harness import REPO, build_site, html_pages, launch_chromium, require, serve
+from .harness import REPO, Chromium, build_site, html_pages, serve
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +28,10 @@ def site_url(site_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole session; tests open their own contexts in it."""
-    require("chromium", "playwright")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def chromium() -> Iterator[Chromium]:
+    """One headless Chromium for the whole session (started on first use); tests open their own contexts in it."""
+    browser = Chromium()
+    try:
+        yield browser
+    finally:
+        browser.close()

@@ -53,17 +53,20 @@ def katex_cdn() -> str:
 
 # ---------------------------------------------------------------- tools: fail, never skip, when one is missing
 
-_TOOLS = {
-    "chromium": (lambda: CHROMIUM.is_file(), f"Chromium is not at {CHROMIUM}: run: apt-get install chromium"),
-    "playwright": (
-        lambda: _importable("playwright.sync_api"),
-        "the playwright Python package is missing: run: pip install -e '.[test]' (or pip install playwright)",
-    ),
-    "java": (lambda: shutil.which("java") is not None, "java is missing: run: apt-get install default-jre-headless"),
-    "katex": (lambda: (KATEX_DIST / "katex.min.js").is_file(), f"{KATEX_DIST} is missing: run: npm ci (in {REPO})"),
-    "axe": (lambda: AXE_JS.is_file(), f"{AXE_JS} is missing: run: npm ci (in {REPO})"),
-    "vnu": (lambda: VNU_JAR.is_file(), f"{VNU_JAR} is missing: run: npm ci (in {REPO})"),
-}
+
+def _missing(tool: str) -> str | None:
+    """What to do to get `tool`, or None when it is there."""
+    npm = f"run: npm ci (in {REPO})"
+    if tool == "chromium" and not CHROMIUM.is_file():
+        return f"Chromium is not at {CHROMIUM}: run: apt-get install chromium"
+    if tool == "playwright" and not _importable("playwright.sync_api"):
+        return "the playwright Python package is missing: run: pip install -e '.[test]'"
+    if tool == "java" and shutil.which("java") is None:
+        return "java is missing: run: apt-get install default-jre-headless"
+    files = {"katex": KATEX_DIST / "katex.min.js", "axe": AXE_JS, "vnu": VNU_JAR}
+    if tool in files and not files[tool].is_file():
+        return f"{files[tool]} is missing: {npm}"
+    return None
 
 
 def _importable(module: str) -> bool:
@@ -76,7 +79,7 @@ def _importable(module: str) -> bool:
 
 def require(*tools: str) -> None:
     """Fail the test, saying what to install, when a tool it needs is missing."""
-    missing = [message for name, (present, message) in _TOOLS.items() if name in tools and not present()]
+    missing = [message for message in map(_missing, tools) if message]
     if missing:
         pytest.fail("missing test tools:\n  " + "\n  ".join(missing), pytrace=False)
 
@@ -126,8 +129,28 @@ def serve(folder: Path) -> Iterator[str]:
 # ---------------------------------------------------------------- the browser side
 
 
-def launch_chromium(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+class Chromium:
+    """One headless Chromium for the session, started by the first test that needs it: so a missing browser
+    fails that test with what to install, rather than erroring in a fixture."""
+
+    def __init__(self) -> None:
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def new_context(self, base: str, *, width: int = 1280, color_scheme: str = "light") -> Any:
+        if self._browser is None:
+            require("chromium", "playwright")
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        return new_context(self._browser, base, width=width, color_scheme=color_scheme)
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
 
 
 def new_context(browser: Any, base: str, *, width: int = 1280, color_scheme: str = "light") -> Any:

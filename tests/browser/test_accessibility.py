@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .harness import AXE_JS, new_context, page_url, require, sample_pages, visit, watch
+from .harness import AXE_JS, Chromium, page_url, require, sample_pages, visit, watch
 
 pytestmark = pytest.mark.browser
 
@@ -16,9 +16,9 @@ PAGES = ("home", "series", "series-scheduled", "post", "tag", "404")
 
 @pytest.mark.parametrize("width", [360, 1280])  # on a phone, equations and code scroll: they must be reachable
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
-def test_no_axe_violations(chromium: Any, site_dir: Path, site_url: str, color_scheme: str, width: int) -> None:
-    require("katex", "axe")
-    context = new_context(chromium, site_url, width=width)
+def test_no_axe_violations(chromium: Chromium, site_dir: Path, site_url: str, color_scheme: str, width: int) -> None:
+    require("chromium", "playwright", "katex", "axe")
+    context = chromium.new_context(site_url, width=width)
     page = context.new_page()
     page.emulate_media(color_scheme=color_scheme)
     log = watch(page)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .harness import ARTIFACTS, new_context, page_url, require, sample_pages, visit, watch
+from .harness import ARTIFACTS, Chromium, page_url, require, sample_pages, visit, watch
 
 pytestmark = pytest.mark.browser
 
@@ -69,10 +69,10 @@ def layout_problems(page: Any, name: str) -> list[str]:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_layout_holds_and_screenshots(chromium: Any, site_dir: Path, site_url: str, width: int) -> None:
-    require("katex")
+def test_layout_holds_and_screenshots(chromium: Chromium, site_dir: Path, site_url: str, width: int) -> None:
+    require("chromium", "playwright", "katex")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    context = new_context(chromium, site_url, width=width)
+    context = chromium.new_context(site_url, width=width)
     page = context.new_page()
     log = watch(page)
     problems: list[str] = []
@@ -96,9 +96,9 @@ def test_layout_holds_and_screenshots(chromium: Any, site_dir: Path, site_url: s
     assert not problems, "\n".join(problems)
 
 
-def test_no_page_scrolls_sideways_on_a_phone(chromium: Any, site_url: str, site_pages: list[str]) -> None:
-    require("katex")
-    context = new_context(chromium, site_url, width=360)
+def test_no_page_scrolls_sideways_on_a_phone(chromium: Chromium, site_url: str, site_pages: list[str]) -> None:
+    require("chromium", "playwright", "katex")
+    context = chromium.new_context(site_url, width=360)
     page = context.new_page()
     log = watch(page)
     wide: list[str] = []

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .harness import build_site, check_math, html_pages, new_context, page_url, require, serve, watch
+from .harness import Chromium, build_site, check_math, html_pages, page_url, require, serve, watch
 
 pytestmark = pytest.mark.browser
 
 
 def test_every_page_with_math_typesets_and_no_other_page_loads_katex(
-    chromium: Any, site_dir: Path, site_pages: list[str], site_url: str
+    chromium: Chromium, site_dir: Path, site_pages: list[str], site_url: str
 ) -> None:
-    require("katex")
+    require("chromium", "playwright", "katex")
     with_math = [p for p in site_pages if 'class="math' in (site_dir / p).read_text(encoding="utf-8")]
     assert with_math, "the example site should have pages with math"
-    context = new_context(chromium, site_url)
+    context = chromium.new_context(site_url)
     page = context.new_page()
     log = watch(page)
     problems: list[str] = []
@@ -33,8 +32,8 @@ def test_every_page_with_math_typesets_and_no_other_page_loads_katex(
     assert typeset > 0
 
 
-def test_the_math_check_reports_a_broken_formula(chromium: Any, tmp_path: Path) -> None:
-    require("katex")
+def test_the_math_check_reports_a_broken_formula(chromium: Chromium, tmp_path: Path) -> None:
+    require("chromium", "playwright", "katex")
     source = tmp_path / "source"
     (source / "content").mkdir(parents=True)
     (source / "site.yaml").write_text("title: Broken math\nbase_url: https://example.org/\n", encoding="utf-8")
@@ -52,7 +51,7 @@ def test_the_math_check_reports_a_broken_formula(chromium: Any, tmp_path: Path) 
     pages = [p for p in html_pages(output) if 'class="math' in (output / p).read_text(encoding="utf-8")]
     assert "posts/x/index.html" in pages  # and the home page, which shows the first paragraph as the summary
     with serve(output) as base:
-        context = new_context(chromium, base)
+        context = chromium.new_context(base)
         page = context.new_page()
         report = check_math(page, watch(page), page_url(base, "posts/x/index.html"))
         context.close()
