@@ -45,7 +45,7 @@ CASES = [
     ("duplicate-url", {"content/x.md": post("X", slug="a")},
      ["content/x.md:4: error: slug: /posts/a/ and content/a.md have the same URL (change one 'slug:')"]),
     ("slug-differs-by-case", {"content/x.md": post("X", slug="A")},
-     ["content/x.md:4: error: slug: /posts/A/ and content/a.md have URLs that differ only in case (change one 'slug:')"]),
+     ["content/x.md:4: error: slug: /posts/A/ and content/a.md have URLs that differ only in case or accents (change one 'slug:')"]),
     ("slug-escapes", {"content/x.md": post("X", slug="../../etc")},
      ["content/x.md:4: error: slug: '../../etc' is not a valid slug (letters, digits, '-', '_', '.'); try 'etc'"]),
     ("broken-source-link", {"content/x.md": post("X", body="Intro.\n\nSee [it](missing.md).")},

@@ -15,7 +15,7 @@ from .errors import Problems
 from .markdown import RenderedBody, SourceLink, render_inline
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
-from .urls import expand_permalink, output_path, page_url, slug_from_filename, slugify
+from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
@@ -119,10 +119,12 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
     """Two posts writing one page is an error; so is a pair differing only in case (the second is dropped)."""
     seen: dict[str, Post] = {}
     for post in sorted(posts, key=lambda p: p.source):
-        key = post.output_path.lower()
+        key = collision_key(post.output_path)
         if key in seen:
             other = seen[key]
-            how = "the same URL" if other.output_path == post.output_path else "URLs that differ only in case"
+            how = (
+                "the same URL" if other.output_path == post.output_path else "URLs that differ only in case or accents"
+            )
             problems.error(
                 f"slug: {post.url} and {other.source} have {how} (change one 'slug:')",
                 post.source,
@@ -130,7 +132,7 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
             )
         else:
             seen[key] = post
-    return [p for p in posts if seen.get(p.output_path.lower()) is p]
+    return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
 
 
 def _resolve_links(

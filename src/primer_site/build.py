@@ -17,6 +17,7 @@ from .markdown import BodySource, RenderedBody, render_bodies
 from .model import Output
 from .parse import parse_document, parse_series_file
 from .render import STATIC_DIR, TEMPLATES_DIR, make_environment, render_site, theme_dir
+from .urls import collision_key
 from .write import check_output_folder, recover_output, write_output
 
 
@@ -132,7 +133,7 @@ _EMPTY = RenderedBody("", (), frozenset(), False, 0, "", ())
 def _check_unique_paths(outputs: list[Output], problems: Problems) -> None:
     seen: dict[str, str] = {}
     for output in outputs:
-        key = output.path.lower()
+        key = collision_key(output.path)
         if key in seen:
             problems.error(f"two pages would be written to {output.path} (check permalinks and slugs)", "site.yaml")
         seen[key] = output.path

@@ -19,6 +19,7 @@ KNOWN_KEYS = [
     "slug", "draft", "updated", "description", "extra",
 ]  # fmt: skip
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
 
 
@@ -158,6 +159,9 @@ def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> s
         bad(key, f"expected text, got {type(value).__name__} {_short(value)}")
         return None
     text = str(value).strip()
+    if _CONTROL.search(text):
+        bad(key, "contains a control character (such as NUL); remove it")
+        return None
     if not text:
         if required:
             bad(key, "must not be empty")

@@ -20,6 +20,12 @@ def slugify(text: str) -> str:
     return words.replace("_", "-").strip("-")
 
 
+def collision_key(path: str) -> str:
+    """Paths equal under this key collide on case-insensitive or normalising hosts (Café, cafe, CAFE)."""
+    decomposed = unicodedata.normalize("NFKD", path)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 def slug_from_filename(stem: str) -> str:
     """A post's default slug: its file name without a leading YYYY-MM-DD- date."""
     return slugify(_DATE_PREFIX.sub("", stem))

@@ -1,0 +1,179 @@
+"""Inputs at the edges: each either builds correctly or gets a clear file:line error."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fixture_sites import make_site, post
+from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.model import ChapterNumber
+from primer_site.urls import collision_key, is_valid_slug, slugify
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def build(site: Path) -> Path:
+    build_site(BuildOptions(source=site, output=site / "public", now=NOW, jobs=1, cache=False))
+    return site / "public"
+
+
+def errors_of(site: Path) -> list[str]:
+    with pytest.raises(SiteError) as caught:
+        build(site)
+    return [str(d) for d in caught.value.diagnostics if d.severity == "error"]
+
+
+def write_bytes(site: Path, relative: str, data: bytes) -> None:
+    path = site / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_byte_order_mark_crlf_lone_cr_and_tabs(tmp_path: Path) -> None:
+    write_bytes(tmp_path, "content/bom.md", b"\xef\xbb\xbf---\r\ntitle: BOM\r\ndate: 2026-01-01\r\n---\r\nCRLF $x$\r\n")
+    write_bytes(tmp_path, "content/cr.md", b"---\rtitle: CR\rdate: 2026-01-01\r---\rLone CR\r\rSecond para\r")
+    write_bytes(tmp_path, "content/tab.md", b"---\ntitle:\tTabbed\ndate: 2026-01-01\n---\n\tindented code\n")
+    out = build(tmp_path)
+    assert "<title>BOM · " in (out / "posts/bom/index.html").read_text()
+    assert "<p>Second para</p>" in (out / "posts/cr/index.html").read_text()
+    assert "<pre><code>indented code\n</code></pre>" in (out / "posts/tab/index.html").read_text()
+    assert "\r" not in (out / "posts/cr/index.html").read_text()
+
+
+def test_a_10_mb_post_and_a_50000_word_post(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/words.md": post("Words", body=" ".join(["entropy"] * 50_000))})
+    write_bytes(tmp_path, "content/big.md", b"---\ntitle: Big\ndate: 2026-01-01\n---\n" + b"word " * 2_000_000)
+    out = build(tmp_path)
+    assert (out / "posts/big/index.html").stat().st_size > 10_000_000
+    assert "227 min read" in (out / "posts/words/index.html").read_text()
+
+
+def test_3000_tags_and_a_5000_character_title(tmp_path: Path) -> None:
+    tags = "[" + ", ".join(f"t{i}" for i in range(3000)) + "]"
+    make_site(tmp_path, {"content/tags.md": post("T" * 5000, tags=tags)})
+    out = build(tmp_path)
+    assert len(list((out / "tags").iterdir())) == 3001  # 3,000 tag folders and the index
+    assert "T" * 5000 in (out / "posts/tags/index.html").read_text()
+
+
+def test_deeply_nested_lists_and_quotes(tmp_path: Path) -> None:
+    quotes = "> " * 1000 + "deep\n"
+    lists = "".join("  " * i + "- a\n" for i in range(1000))
+    make_site(tmp_path, {"content/deep.md": post("Deep", body=quotes + "\n" + lists)})
+    out = build(tmp_path)
+    assert (out / "posts/deep/index.html").is_file()
+
+
+def test_unicode_titles_tags_and_slugs(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/uni.md": post("数学とエントロピー", tags="[数学, Ελληνικά, Café]", body="שלום $x$")})
+    out = build(tmp_path)
+    assert (out / "tags/数学/index.html").is_file()
+    assert (out / "tags/ελληνικα/index.html").is_file()
+    assert (out / "tags/cafe/index.html").is_file()
+    assert 'href="/tags/%E6%95%B0%E5%AD%A6/"' in (out / "posts/uni/index.html").read_text()
+
+
+def test_slugs_differing_by_case_or_accents_collide(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": post("A", slug="Café"), "content/b.md": post("B", slug="cafe")})
+    assert errors_of(tmp_path) == [
+        "content/b.md:4: error: slug: /posts/cafe/ and content/a.md have URLs that differ only in case or accents "
+        "(change one 'slug:')"
+    ]
+
+
+def test_control_characters_in_front_matter_are_refused(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": '---\ntitle: "nul \\0 here"\ndate: 2026-01-01\n---\n'})
+    assert errors_of(tmp_path) == [
+        "content/a.md:2: error: title: contains a control character (such as NUL); remove it"
+    ]
+
+
+def test_yaml_anchors_aliases_and_tags(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": "---\ntitle: &t Aliased\ndate: 2026-01-01\ndescription: *t\n---\n"})
+    assert '<meta name="description" content="Aliased">' in (build(tmp_path) / "posts/a/index.html").read_text()
+    make_site(tmp_path, {"content/a.md": "---\ntitle: !!python/object:os.system x\ndate: 2026-01-01\n---\n"})
+    [error] = errors_of(tmp_path)
+    assert error.startswith("content/a.md:2: error: YAML syntax: could not determine a constructor")
+
+
+def test_symlinked_content_and_symlink_loops(tmp_path: Path) -> None:
+    make_site(tmp_path, {"elsewhere/real.md": post("Linked")})
+    (tmp_path / "content/sub").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere/real.md", tmp_path / "content/linked.md")
+    os.symlink(tmp_path / "content", tmp_path / "content/sub/loop")
+    [error] = errors_of(tmp_path)
+    assert error == "content/sub/loop: error: symlink loop: this folder is already part of the site"
+    os.unlink(tmp_path / "content/sub/loop")
+    assert "Linked" in (build(tmp_path) / "posts/linked/index.html").read_text()
+
+
+def test_an_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_site(tmp_path, {"content/a.md": post("A"), "content/b.md": post("B")})
+    original = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "b.md":  # chmod 000 does not stop root, who runs CI: refuse as the kernel would
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    assert errors_of(tmp_path) == ["content/b.md: error: cannot read file: Permission denied"]
+
+
+@given(st.text(max_size=60))
+def test_slugify_gives_a_safe_path_segment(text: str) -> None:
+    slug = slugify(text)
+    assert slug == "" or is_valid_slug(slug)
+    assert "/" not in slug and ".." not in slug
+    assert slugify(slug) == slug
+
+
+@given(st.lists(st.lists(st.integers(0, 30), min_size=1, max_size=3), min_size=1, max_size=12))
+def test_chapters_sort_naturally(numbers: list[list[int]]) -> None:
+    chapters = [ChapterNumber(".".join(map(str, parts))) for parts in numbers]
+    ordered = sorted(chapters)
+    assert [c.parts for c in ordered] == sorted(c.parts for c in chapters)
+
+
+def test_chapter_examples_from_the_issue() -> None:
+    texts = ["10", "3.2", "1", "2.2", "3.0", "1.3", "2"]
+    assert [str(c) for c in sorted(ChapterNumber(t) for t in texts)] == ["1", "1.3", "2", "2.2", "3.0", "3.2", "10"]
+    assert ChapterNumber.parse(1.3) == ChapterNumber("1.3")  # YAML read 1.3 unquoted as a float
+    assert ChapterNumber.parse(True) is None and ChapterNumber.parse("-1") is None
+
+
+@given(st.sampled_from(["Café", "cafe", "CAFE", "Cafe\u0301"]), st.sampled_from(["café", "Cafe"]))
+def test_collision_key_folds_case_and_accents(a: str, b: str) -> None:
+    assert collision_key(a) == collision_key(b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text("abcxyz $*_\\[]()#\n-`|", max_size=80), st.integers(1, 28), st.integers(0, 5)),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_two_builds_give_the_same_bytes(tmp_path_factory: pytest.TempPathFactory, posts: list) -> None:
+    site = tmp_path_factory.mktemp("site")
+    for index, (body, day, chapter) in enumerate(posts):
+        make_site(
+            site,
+            {
+                f"content/p{index}.md": post(
+                    f"P{index}", f"2026-01-{day:02d}", body, series="s", chapter=f"'{chapter}.{index}'"
+                )
+            },
+        )
+    first = build(site)
+    snapshot = {p.relative_to(first): p.read_bytes() for p in first.rglob("*") if p.is_file()}
+    second = build(site)
+    assert {p.relative_to(second): p.read_bytes() for p in second.rglob("*") if p.is_file()} == snapshot
