@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
     "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "markdown", "cache",
-    "assemble", "render", "write", "build", "scaffold", "cli",
+    "assemble", "render", "write", "server", "build", "scaffold", "cli",
 ]  # fmt: skip
 
 
@@ -38,6 +38,11 @@ def test_imports_point_down_the_pipeline() -> None:
         allowed = set(LAYERS[:index])
         wrong = imports_of(module) - allowed
         assert not wrong, f"{module} imports {sorted(wrong)}, which come after it in the pipeline"
+
+
+def test_the_server_knows_nothing_of_the_build() -> None:
+    """It is given a folder and told how rebuilds went; serve.py wires it to the build."""
+    assert imports_of("server") <= {"errors"}
 
 
 def test_only_markdown_imports_markdown_it() -> None:

@@ -1,0 +1,513 @@
+"""A static host over a built site, for previews: pretty URLs, the site's 404 page, conditional GET, live reload.
+
+It knows nothing of the build: it is given a folder to serve and is told, through `publish`, how the last rebuild
+went. Pages it serves (never the files on disk) get a small script that follows those reports over server-sent
+events: it reloads the page, swaps stylesheets after a CSS-only change, or shows the build's errors in an overlay.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import errno
+import json
+import mimetypes
+import os
+import re
+import socket
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .errors import Diagnostic
+
+LIVE_FOLDER = "__primer__"  # the live-reload endpoints, at the site root and under the base path
+EVENTS = "events"
+SCRIPT = "live.js"
+KEEPALIVE_SECONDS = 10.0  # an SSE comment this often notices closed tabs and keeps proxies from timing out
+IDLE_SECONDS = 10.0  # a connection that sends no request in this time is closed
+
+_LIVE_SCRIPT = Path(__file__).with_name("live_reload.js")
+_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+
+# A fixed table, so that a page's type does not depend on the machine's /etc/mime.types.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".xml": "application/xml",
+    ".atom": "application/atom+xml",
+    ".rss": "application/rss+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".ico": "image/x-icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".pdf": "application/pdf",
+    ".wasm": "application/wasm",
+    ".mp4": "video/mp4",
+    ".webm": "video/webm",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".zip": "application/zip",
+}
+
+
+def content_type(name: str) -> str:
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    return mimetypes.guess_type(name, strict=True)[0] or "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class BuildState:
+    """What open pages are told after each rebuild."""
+
+    epoch: int = 0  # successful builds so far; a page built at an older epoch is out of date
+    change: str = "page"  # what the last successful build changed: "css" (stylesheets only) or "page"
+    diagnostics: tuple[Diagnostic, ...] = ()  # the last rebuild's problems; empty when it succeeded
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "epoch": self.epoch,
+                "change": self.change,
+                "diagnostics": [
+                    {"path": d.path, "line": d.line, "column": d.column, "severity": d.severity, "message": d.message}
+                    for d in self.diagnostics
+                ],
+            }
+        )
+
+
+class ServerError(Exception):
+    """The server could not start (the address is in use, or not ours to bind)."""
+
+
+class BuildChannel:
+    """The latest BuildState, and a way for event streams to wait for the next one."""
+
+    def __init__(self, state: BuildState) -> None:
+        self._changed = threading.Condition()
+        self._state = state
+        self._version = 0
+        self._closed = False
+
+    @property
+    def state(self) -> BuildState:
+        with self._changed:
+            return self._state
+
+    def publish(self, state: BuildState) -> None:
+        with self._changed:
+            self._state = state
+            self._version += 1
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def next(self, seen: int, timeout: float) -> tuple[int, BuildState] | None:
+        """(version, state) once the version differs from `seen` or `timeout` passes; None once closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._version != seen, timeout)
+            if self._closed:
+                return None
+            return self._version, self._state
+
+
+class _BadPath(Exception):
+    """A request path that could name something outside the site: refused, whatever it would have found."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    parts: tuple[str, ...]  # decoded path segments below the base path
+    directory: bool  # the URL ended in "/"
+
+
+class SiteServer:
+    """Serves `root` under `base_path` on its own thread until `close`; bound (port reserved) once constructed."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        base_path: str = "/",
+        live_reload: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.root = Path(root).absolute()
+        self.live_reload = live_reload
+        self.channel = BuildChannel(BuildState())
+        self._base_path = _normal_base(base_path)
+        self._log = log
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        try:
+            self._httpd = _HTTPServer((host, port), _Handler, site=self)
+        except OSError as error:
+            raise ServerError(_bind_message(host, port, error)) from None
+
+    # ---------------------------------------------------------------- lifecycle
+
+    @property
+    def host(self) -> str:
+        return str(self._httpd.server_address[0])
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}{self.base_path}"
+
+    @property
+    def base_path(self) -> str:
+        return self._base_path
+
+    def set_base_path(self, base_path: str) -> None:
+        self._base_path = _normal_base(base_path)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name=f"primer-site server :{self.port}"
+        )
+        self._thread.start()
+
+    def publish(self, state: BuildState) -> None:
+        """Tell every open page how the last rebuild went."""
+        self.channel.publish(state)
+
+    def close(self) -> None:
+        """Stop accepting, end every open connection and its thread, and release the port."""
+        self.channel.close()
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        with self._connections_lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):  # wakes a handler blocked reading an idle connection
+                connection.shutdown(socket.SHUT_RDWR)
+        self._httpd.server_close()  # joins the handler threads
+
+    def __enter__(self) -> SiteServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- used by the handler
+
+    def track(self, connection: socket.socket, is_open: bool) -> None:
+        with self._connections_lock:
+            if is_open:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def log(self, message: str) -> None:
+        if self._log is not None:
+            self._log(message)
+
+    def resolve(self, raw_path: str) -> _Target | None:
+        """The segments a request path names below the base path; None when it is outside the base path."""
+        if "\\" in raw_path or "\x00" in raw_path:
+            raise _BadPath(raw_path)
+        pieces = raw_path.split("/")
+        if pieces[0] != "":
+            raise _BadPath(raw_path)  # not an absolute path from the site root
+        pieces = pieces[1:]
+        directory = pieces[-1] == ""
+        if directory:
+            pieces = pieces[:-1]
+        parts = []
+        for piece in pieces:
+            try:
+                part = unquote(piece, errors="strict")
+            except UnicodeDecodeError:
+                raise _BadPath(raw_path) from None
+            # "" is "//" (an absolute path once joined); "/" or "\" inside a part came from %2f or %5c
+            if part in ("", ".", "..") or "/" in part or "\\" in part or "\x00" in part:
+                raise _BadPath(raw_path)
+            parts.append(part)
+        base = tuple(p for p in self.base_path.split("/") if p)
+        if tuple(parts[: len(base)]) != base:
+            return None
+        return _Target(tuple(parts[len(base) :]), directory or len(parts) == len(base) == 0)
+
+    def file_for(self, parts: tuple[str, ...]) -> Path | None:
+        """The real file the parts name, if it exists inside the root (symlinks followed, then checked)."""
+        root = Path(os.path.realpath(self.root))
+        found = Path(os.path.realpath(root.joinpath(*parts))) if parts else root
+        if found != root and root not in found.parents:
+            raise _BadPath("/".join(parts))
+        return found if found.exists() else None
+
+    def inject(self, html: bytes, epoch: int) -> bytes:
+        """The page with the live-reload script added before </body> (or at the end)."""
+        live = f"{self.base_path}{LIVE_FOLDER}/"
+        tag = f'<script src="{live}{SCRIPT}" data-epoch="{epoch}" data-events="{live}{EVENTS}"></script>\n'.encode()
+        ends = list(_BODY_END.finditer(html))
+        if not ends:
+            return html + b"\n" + tag
+        at = ends[-1].start()
+        return html[:at] + tag + html[at:]
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = False  # so server_close joins them: no thread outlives close()
+    block_on_close = True
+    allow_reuse_address = True  # a restarted preview can take the port back at once
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], site: SiteServer) -> None:
+        self.site = site
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.site.track(request, True)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.site.track(request, False)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return  # the browser went away: nothing to report
+        self.site.log("".join(traceback.format_exc()))
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    timeout = IDLE_SECONDS
+
+    def version_string(self) -> str:
+        return "primer-site"
+
+    def do_GET(self) -> None:
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        self._respond(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        self.server.site.log(format % args)
+
+    def end_headers(self) -> None:
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    # ---------------------------------------------------------------- routing
+
+    def _respond(self, send_body: bool) -> None:
+        site = self.server.site
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path  # as sent: http.server turns a leading "//" into "/"
+        if target.startswith(("http://", "https://")):  # the absolute form: only its path counts
+            target = urlsplit(target).path or "/"
+        path, _, query = target.partition("?")
+        path = path.partition("#")[0]
+        if site.live_reload:
+            for prefix in (f"/{LIVE_FOLDER}/", f"{site.base_path}{LIVE_FOLDER}/"):
+                if path.startswith(prefix):
+                    self._live(path[len(prefix) :], send_body)
+                    return
+        try:
+            resolved = site.resolve(path)
+            if resolved is None:
+                if path == "/":
+                    self._redirect(HTTPStatus.FOUND, site.base_path + (f"?{query}" if query else ""))
+                else:
+                    self._not_found(send_body)
+                return
+            found = site.file_for(resolved.parts)
+            if found is not None and found.is_dir():
+                if not resolved.directory:
+                    self._redirect(HTTPStatus.MOVED_PERMANENTLY, path + "/" + (f"?{query}" if query else ""))
+                    return
+                found = site.file_for((*resolved.parts, "index.html"))
+            elif resolved.directory:
+                found = None  # "/style.css/" names a folder, and there is none
+            if found is None or not found.is_file():
+                self._not_found(send_body)
+                return
+            self._file(found, HTTPStatus.OK, send_body)
+        except _BadPath:
+            self._plain(HTTPStatus.BAD_REQUEST, "bad path: it could name a file outside the site\n", send_body)
+
+    def _live(self, name: str, send_body: bool) -> None:
+        if name == EVENTS:
+            self._events(send_body)
+        elif name == SCRIPT:
+            body = _LIVE_SCRIPT.read_bytes()
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", CONTENT_TYPES[".js"])
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+        else:
+            self._plain(HTTPStatus.NOT_FOUND, "not found\n", send_body)
+
+    # ---------------------------------------------------------------- responses
+
+    def _file(self, file: Path, status: HTTPStatus, send_body: bool) -> None:
+        site = self.server.site
+        epoch = site.channel.state.epoch  # read before the file: a page never claims a newer build than it shows
+        try:
+            with open(file, "rb") as stream:
+                stat = os.fstat(stream.fileno())
+                data = stream.read() if send_body or site.live_reload else b""
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):  # gone in a rebuild since it was found
+            if status == HTTPStatus.NOT_FOUND:
+                self._plain(status, "not found\n", send_body)
+            else:
+                self._not_found(send_body)
+            return
+        kind = content_type(file.name)
+        inject = site.live_reload and kind.startswith("text/html")
+        # the inode too: the build writes a changed file anew, so even a same-size edit in the same tick shows
+        etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}' + (f"-e{epoch}" if inject else "") + '"'
+        modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
+        if status == HTTPStatus.OK and self._not_modified(etag, modified):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            return
+        if inject:
+            data = site.inject(data, epoch)
+        length = len(data) if (send_body or inject) else stat.st_size
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Cache-Control", "no-cache")  # always revalidate: a preview changes under the reader
+        if status == HTTPStatus.OK:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", email.utils.format_datetime(modified, usegmt=True))
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
+    def _not_modified(self, etag: str, modified: datetime) -> bool:
+        match = self.headers.get("If-None-Match")
+        if match is not None:  # when both are sent, the ETag decides
+            tags = [t.strip().removeprefix("W/") for t in match.split(",")]
+            return "*" in tags or etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return modified <= when
+
+    def _not_found(self, send_body: bool) -> None:
+        site = self.server.site
+        try:
+            page = site.file_for(("404.html",))
+        except _BadPath:
+            page = None
+        if page is not None and page.is_file():
+            self._file(page, HTTPStatus.NOT_FOUND, send_body)
+            return
+        html = b"<!doctype html>\n<title>Not found</title>\n<h1>Not found</h1>\n<p>This site has no 404.html.</p>\n"
+        if site.live_reload:
+            html = site.inject(html, site.channel.state.epoch)
+        self._bytes(HTTPStatus.NOT_FOUND, html, CONTENT_TYPES[".html"], send_body)
+
+    def _redirect(self, status: HTTPStatus, location: str) -> None:
+        self.send_response(status)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _plain(self, status: HTTPStatus, text: str, send_body: bool) -> None:
+        self._bytes(status, text.encode(), CONTENT_TYPES[".txt"], send_body)
+
+    def _bytes(self, status: HTTPStatus, data: bytes, kind: str, send_body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if send_body:
+            self.wfile.write(data)
+
+    def _events(self, send_body: bool) -> None:
+        """A server-sent-event stream: the current BuildState at once, then each new one as it is published."""
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        if not send_body:
+            return
+        channel = self.server.site.channel
+        self.wfile.write(b"retry: 500\n\n")  # reconnect quickly when the preview restarts
+        seen = -1
+        while True:
+            news = channel.next(seen, KEEPALIVE_SECONDS)
+            if news is None:
+                return
+            version, state = news
+            if version == seen:
+                self.wfile.write(b": keepalive\n\n")
+            else:
+                self.wfile.write(f"event: build\ndata: {state.to_json()}\n\n".encode())
+                seen = version
+            self.wfile.flush()
+
+
+def _normal_base(base_path: str) -> str:
+    path = "/" + base_path.strip("/")
+    return path if path == "/" else path + "/"
+
+
+def _bind_message(host: str, port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return f"cannot serve on {host}:{port}: the port is in use (choose another with --port, or --port 0 for a free one)"
+    if error.errno == errno.EACCES:
+        return f"cannot serve on {host}:{port}: not allowed to use this port (choose one above 1023 with --port)"
+    return f"cannot serve on {host}:{port}: {error.strerror or error}"
