@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import threading
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from live_server import EventStream, fetch
 from primer_site.errors import Diagnostic
 from primer_site.server import BuildState, ServerError, SiteServer
 
@@ -53,18 +53,6 @@ def site(tmp_path: Path) -> Path:
 def server(site: Path) -> Iterator[SiteServer]:
     with SiteServer(site, port=0) as running:
         yield running
-
-
-def fetch(server: SiteServer, path: str, method: str = "GET", headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    """One request with the path sent exactly as given (http.client does not normalise it)."""
-    connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
-    try:
-        connection.request(method, path, headers=headers or {})
-        response = connection.getresponse()
-        body = response.read()
-        return response.status, dict(response.getheaders()), body
-    finally:
-        connection.close()
 
 
 # ---------------------------------------------------------------- a static host
@@ -237,55 +225,18 @@ def test_a_page_s_etag_changes_with_each_build(site: Path) -> None:
         assert status == 200 and b'data-epoch="1"' in page
 
 
-class EventStream:
-    """A reader of the server-sent events endpoint, with a timeout on every read."""
-
-    def __init__(self, server: SiteServer, path: str = "/__primer__/events") -> None:
-        self.connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
-        self.connection.request("GET", path)
-        self.response = self.connection.getresponse()
-        assert self.response.status == 200
-        assert self.response.getheader("Content-Type") == "text/event-stream; charset=utf-8"
-
-    def next_event(self) -> tuple[str, str]:
-        name, data = "message", []
-        while True:
-            line = self.response.fp.readline().decode()
-            assert line, "the event stream ended"
-            line = line.rstrip("\n")
-            if not line:
-                if data:
-                    return name, "\n".join(data)
-                continue
-            field, _, value = line.partition(": ")
-            if field == "event":
-                name = value
-            elif field == "data":
-                data.append(value)
-
-    def close(self) -> None:
-        self.connection.close()
-
-
 def test_the_event_stream_sends_the_state_then_every_build(site: Path) -> None:
-    import json
-
     with SiteServer(site, port=0, live_reload=True, base_path="/primer/") as server:
         server.publish(BuildState(epoch=1))
-        stream = EventStream(server, "/primer/__primer__/events")
-        try:
-            assert json.loads(stream.next_event()[1]) == {"epoch": 1, "change": "page", "diagnostics": []}
+        with EventStream(server, "/primer/__primer__/events") as stream:
+            assert stream.next_state() == {"epoch": 1, "change": "page", "diagnostics": []}
             broken = Diagnostic("content/x.md", 3, 0, "error", "front matter is not valid YAML")
             server.publish(BuildState(epoch=1, diagnostics=(broken,)))
-            name, data = stream.next_event()
-            assert name == "build"
-            assert json.loads(data)["diagnostics"] == [
+            assert stream.next_state()["diagnostics"] == [
                 {"path": "content/x.md", "line": 3, "column": 0, "severity": "error", "message": broken.message}
             ]
             server.publish(BuildState(epoch=2, change="css"))
-            assert json.loads(stream.next_event()[1]) == {"epoch": 2, "change": "css", "diagnostics": []}
-        finally:
-            stream.close()
+            assert stream.next_state() == {"epoch": 2, "change": "css", "diagnostics": []}
 
 
 def test_close_ends_every_connection_and_thread_and_releases_the_port(site: Path) -> None:

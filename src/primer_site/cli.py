@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import time
 import traceback
+import webbrowser
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .build import BuildOptions, build_site
 from .errors import Diagnostic, SiteError
+
+if TYPE_CHECKING:
+    from .serve import PreviewReport
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +76,69 @@ def _run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_serve(args: argparse.Namespace) -> int:
+    from .serve import Preview
+    from .server import ServerError
+
+    options = BuildOptions(
+        source=args.source, base_url=args.base_url, drafts=args.drafts, future=args.future, now=args.now
+    )
+    try:
+        preview = Preview(options, host=args.host, port=args.port, watch=args.watch, report=_print_preview_report)
+    except ServerError as error:
+        print(f"primer-site serve: {error}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        url = preview.start()
+        watching = "rebuilding on every save" if args.watch else "not watching for changes"
+        print(f"serving {args.source} at {url} ({watching}; Ctrl-C to stop)", flush=True)
+        if args.open:
+            webbrowser.open(url)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        preview.close()
+    print("stopped", flush=True)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _print_preview_report(report: PreviewReport) -> None:
+    from .serve import RebuildCrashed, RebuildFailed
+
+    changed = ""
+    if report.changes is not None:
+        paths = sorted(report.changes.paths)
+        more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+        changed = f" after {', '.join(paths[:3])}{more} changed"
+    if isinstance(report, RebuildFailed):
+        for diagnostic in sorted(report.diagnostics):
+            print(diagnostic, file=sys.stderr)
+        errors = sum(1 for d in report.diagnostics if d.severity == "error")
+        print(
+            f"build failed{changed}: {errors} error{'s' if errors != 1 else ''}; still serving the last good build",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif isinstance(report, RebuildCrashed):
+        print(report.traceback, file=sys.stderr, end="")
+        print(f"build crashed{changed} (a bug in primer-site); still serving the last good build", file=sys.stderr)
+    else:
+        _report(list(report.result.warnings))
+        result = report.result
+        print(
+            f"built {result.pages} pages{changed} in {result.seconds:.2f} s: "
+            f"{result.written} files written, {result.unchanged} unchanged",
+            flush=True,
+        )
+
+
 def _run_new(args: argparse.Namespace) -> int:
     from .scaffold import new_post, new_site
 
@@ -95,6 +165,19 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--jobs", type=_positive, default=0, help="processes rendering Markdown (default: one per CPU)")
     build.add_argument("--no-cache", action="store_true", help="render every post afresh (ignore .primer-cache/)")
     build.set_defaults(run=_run_build)
+
+    serve = commands.add_parser("serve", help="build the site, serve it, and rebuild it on every save")
+    _site_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default: 8000)")
+    serve.add_argument(
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rebuild on every save and reload open pages (default: on)",
+    )
+    serve.add_argument("--open", action="store_true", help="open the site in a web browser")
+    serve.set_defaults(run=_run_serve)
 
     new = commands.add_parser("new", help="start a new site or post")
     new.add_argument("what", choices=["site", "post"])
@@ -132,4 +215,14 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 picks a free one)")
     return value

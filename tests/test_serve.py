@@ -1,0 +1,420 @@
+"""The live preview: watching and batching changes, rebuilding and telling open pages, and `primer-site serve`."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
+from live_server import EventStream, fetch
+from primer_site import serve as serve_module
+from primer_site.build import BuildOptions
+from primer_site.serve import Preview, PreviewReport, RebuildCrashed, RebuildFailed, Rebuilt
+from primer_site.server import SiteServer
+from primer_site.watch import ChangeBatcher, ChangeSet, SourceWatcher, site_relative
+
+NOW = "2026-06-01"
+NOW_AT = datetime(2026, 6, 1, tzinfo=UTC)
+BROKEN = "---\ntitle: [unclosed\ndate: 2026-01-05\n---\nBroken.\n"
+
+
+def fixture_site(root: Path) -> Path:
+    return make_site(
+        root,
+        {
+            "site.yaml": "title: Live\nbase_url: https://example.org/\n",
+            "content/hello.md": post("Hello", body="Original words."),
+            "content/other.md": post("Other", date="2026-01-06", body="Other words."),
+            "static/css/extra.css": "p { color: black }\n",
+        },
+    )
+
+
+def options(source: Path) -> BuildOptions:
+    return BuildOptions(source=source, now=NOW_AT)
+
+
+class Batches:
+    """A fake rebuild callable: records each ChangeSet it is handed, and lets a test wait for them."""
+
+    def __init__(self, hold: threading.Event | None = None) -> None:
+        self.calls: list[ChangeSet] = []
+        self.running = 0
+        self.overlapped = False
+        self._hold = hold
+        self._changed = threading.Condition()
+
+    def __call__(self, changes: ChangeSet) -> None:
+        with self._changed:
+            self.running += 1
+            self.overlapped |= self.running > 1
+        if self._hold is not None:
+            self._hold.wait(5)
+        with self._changed:
+            self.running -= 1
+            self.calls.append(changes)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ChangeSet]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.calls) >= count, timeout), f"{self.calls} after {timeout} s"
+            return list(self.calls)
+
+
+# ---------------------------------------------------------------- what counts as a change
+
+
+def test_a_change_set_is_css_only_when_only_stylesheets_changed() -> None:
+    assert ChangeSet(frozenset({"static/css/style.css", "static/a.CSS"})).css_only
+    assert not ChangeSet(frozenset({"static/css/style.css", "content/x.md"})).css_only
+    assert not ChangeSet(frozenset({"templates/x.css"})).css_only
+    assert not ChangeSet(frozenset()).css_only
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("content/x.md", "content/x.md"),
+        ("content/deep/er/x.png", "content/deep/er/x.png"),
+        ("series/s.md", "series/s.md"),
+        ("templates/post.html", "templates/post.html"),
+        ("static/css/style.css", "static/css/style.css"),
+        ("site.yaml", "site.yaml"),
+        ("content", "content"),
+        ("public/index.html", None),
+        (".primer-cache/serve/x", None),
+        ("node_modules/x/y.js", None),
+        ("README.md", None),
+        ("content/.x.md.swp", None),
+        ("content/x.md~", None),
+        ("content/.#x.md", None),
+        ("content/#x.md#", None),
+        ("content/4913", None),
+        ("content/x.md.tmp", None),
+        ("content/.git/x", None),
+        ("static/.DS_Store", None),
+    ],
+)
+def test_which_paths_matter(tmp_path: Path, path: str, expected: str | None) -> None:
+    assert site_relative(tmp_path, str(tmp_path / path)) == expected
+    assert site_relative(tmp_path / "content", str(tmp_path / path)) in (None, path.removeprefix("content/"))
+
+
+# ---------------------------------------------------------------- batching
+
+
+def test_a_burst_of_changes_is_one_batch() -> None:
+    batches = Batches()
+    batcher = ChangeBatcher(batches, quiet=0.1, max_wait=5)
+    try:
+        for index in range(100):
+            batcher.add([f"content/{index}.md"])
+        calls = batches.wait_for(1)
+        time.sleep(0.3)
+        assert len(batches.calls) == 1 and len(calls[0].paths) == 100
+        batcher.add(["content/0.md"])
+        assert batches.wait_for(2)[1] == ChangeSet(frozenset({"content/0.md"}))
+    finally:
+        batcher.close(5)
+
+
+def test_changes_during_a_rebuild_make_the_next_batch_and_rebuilds_never_overlap() -> None:
+    release = threading.Event()
+    batches = Batches(hold=release)
+    batcher = ChangeBatcher(batches, quiet=0.02, max_wait=5)
+    try:
+        batcher.add(["content/a.md"])
+        time.sleep(0.15)  # the first rebuild is running, held
+        batcher.add(["content/b.md"])
+        batcher.add(["content/c.md"])
+        time.sleep(0.15)
+        release.set()
+        calls = batches.wait_for(2)
+        assert [sorted(c.paths) for c in calls] == [["content/a.md"], ["content/b.md", "content/c.md"]]
+        assert not batches.overlapped
+    finally:
+        release.set()
+        batcher.close(5)
+
+
+def test_a_steady_stream_of_changes_still_rebuilds() -> None:
+    batches = Batches()
+    batcher = ChangeBatcher(batches, quiet=0.1, max_wait=0.3)
+    try:
+        started = time.monotonic()
+        while not batches.calls and time.monotonic() - started < 3:
+            batcher.add(["content/x.md"])
+            time.sleep(0.02)
+        assert batches.calls and time.monotonic() - started < 1
+    finally:
+        batcher.close(5)
+
+
+def test_close_stops_the_batcher_thread() -> None:
+    batcher = ChangeBatcher(Batches())
+    batcher.add(["content/x.md"])
+    batcher.close(5)
+    assert not [t for t in threading.enumerate() if t.name == "primer-site rebuilds"]
+
+
+# ---------------------------------------------------------------- the watcher on a real folder
+
+
+@pytest.fixture
+def watched(tmp_path: Path):  # type: ignore[no-untyped-def]
+    source = fixture_site(tmp_path / "site")
+    batches = Batches()
+    watcher = SourceWatcher(source, batches, quiet=0.15, max_wait=5)
+    watcher.start()
+    try:
+        yield source, batches
+    finally:
+        watcher.close()
+
+
+def test_an_editor_s_temp_file_then_rename_is_one_change(watched) -> None:  # type: ignore[no-untyped-def]
+    source, batches = watched
+    post_file = source / "content" / "hello.md"
+    # Vim: probe the folder, move the original aside, write anew, drop the backup; others write a temp and rename
+    (source / "content" / "4913").write_text("")
+    (source / "content" / "4913").unlink()
+    post_file.rename(source / "content" / "hello.md~")
+    post_file.write_text(post("Hello", body="Saved by vim."), encoding="utf-8")
+    (source / "content" / "hello.md~").unlink()
+    temp = source / "content" / ".hello.md.XXXX.tmp"
+    temp.write_text(post("Hello", body="Saved by an IDE."), encoding="utf-8")
+    os.replace(temp, post_file)
+    calls = batches.wait_for(1)
+    time.sleep(0.4)
+    assert batches.calls == [ChangeSet(frozenset({"content/hello.md"}))], calls
+
+
+def test_a_checkout_of_a_hundred_files_is_one_rebuild(watched) -> None:  # type: ignore[no-untyped-def]
+    source, batches = watched
+    for index in range(100):
+        (source / "content" / f"post-{index:03d}.md").write_text(post(f"Post {index}"), encoding="utf-8")
+    calls = batches.wait_for(1)
+    time.sleep(0.4)
+    assert len(batches.calls) == 1 and len(calls[0].paths) == 100
+
+
+def test_output_cache_swap_files_and_reads_are_not_changes(watched) -> None:  # type: ignore[no-untyped-def]
+    source, batches = watched
+    for relative in ("public/index.html", ".primer-cache/serve/x.html", "node_modules/x.js", "README.md"):
+        (source / relative).parent.mkdir(parents=True, exist_ok=True)
+        (source / relative).write_text("x")
+    (source / "content" / ".hello.md.swp").write_text("x")
+    (source / "content" / "hello.md~").write_text("x")
+    for path in (source / "content").glob("*.md"):
+        path.read_text(encoding="utf-8")  # the build reading its sources
+    time.sleep(0.5)
+    assert batches.calls == []
+    (source / "site.yaml").write_text("title: Renamed\nbase_url: https://example.org/\n")
+    assert batches.wait_for(1) == [ChangeSet(frozenset({"site.yaml"}))]
+
+
+def test_a_watched_folder_created_later_is_watched(watched) -> None:  # type: ignore[no-untyped-def]
+    source, batches = watched
+    (source / "templates").mkdir()
+    batches.wait_for(1)
+    time.sleep(0.3)
+    (source / "templates" / "post.html").write_text("{{ post.title }}")
+    assert any("templates/post.html" in c.paths for c in batches.wait_for(2))
+
+
+# ---------------------------------------------------------------- the preview
+
+
+def test_the_preview_builds_into_a_private_folder_and_serves_it(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, watch=False, report=reports.append) as preview:
+        status, _, page = fetch(preview.server, "/posts/hello/")
+        assert status == 200 and b"Original words." in page and b"__primer__" not in page
+        folder = preview.options.output
+        assert folder is not None and folder.is_dir() and not folder.is_relative_to(source)
+    assert not (source / "public").exists() and not folder.exists()
+    assert [type(r) for r in reports] == [Rebuilt]
+
+
+def test_the_preview_does_not_touch_the_built_public_folder(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    assert run_cli("build", "--source", str(source), "--now", NOW).returncode == 0
+    before = tree_bytes(source / "public")
+    with Preview(BuildOptions(source=source, now=NOW_AT, drafts=True), port=0) as preview:
+        (source / "content" / "hello.md").write_text(post("Hello", body="Edited."), encoding="utf-8")
+        preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))
+    assert tree_bytes(source / "public") == before
+
+
+def test_each_rebuild_tells_open_pages_what_to_do(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    post_file, css = source / "content" / "hello.md", source / "static" / "css" / "extra.css"
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, report=reports.append) as preview, EventStream(preview.server) as events:
+        assert events.next_state() == {"epoch": 1, "change": "page", "diagnostics": []}
+
+        post_file.write_text(post("Hello", body="Edited words."), encoding="utf-8")
+        assert events.next_state() == {"epoch": 2, "change": "page", "diagnostics": []}
+        assert b"Edited words." in fetch(preview.server, "/posts/hello/")[2]
+
+        post_file.write_text(BROKEN, encoding="utf-8")
+        state = events.next_state()
+        assert state["epoch"] == 2 and [(d["path"], d["line"]) for d in state["diagnostics"]] == [
+            ("content/hello.md", 3)
+        ]
+        assert b"Edited words." in fetch(preview.server, "/posts/hello/")[2]  # the last good build, still served
+
+        css.write_text("p { color: red }\n", encoding="utf-8")  # still broken: the errors again
+        assert events.next_state()["diagnostics"]
+        post_file.write_text(post("Hello", body="Fixed words."), encoding="utf-8")
+        # the post changed since the last good build, so pages reload even though the last save was CSS
+        assert events.next_state() == {"epoch": 3, "change": "page", "diagnostics": []}
+        assert b"Fixed words." in fetch(preview.server, "/posts/hello/")[2]
+
+        css.write_text("p { color: blue }\n", encoding="utf-8")
+        assert events.next_state() == {"epoch": 4, "change": "css", "diagnostics": []}
+        assert fetch(preview.server, "/css/extra.css")[2] == b"p { color: blue }\n"
+    kinds = [type(r).__name__ for r in reports]
+    assert kinds == ["Rebuilt", "Rebuilt", "RebuildFailed", "RebuildFailed", "Rebuilt", "Rebuilt"]
+    assert isinstance(reports[2], RebuildFailed) and reports[2].changes == ChangeSet(frozenset({"content/hello.md"}))
+
+
+def test_deleting_a_post_removes_its_page(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    with Preview(options(source), port=0) as preview, EventStream(preview.server) as events:
+        events.next_state()
+        (source / "content" / "other.md").unlink()
+        assert events.next_state()["epoch"] == 2
+        assert fetch(preview.server, "/posts/other/")[0] == 404
+
+
+def test_a_failing_first_build_is_reported_and_the_server_stays_up(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    (source / "content" / "hello.md").write_text(BROKEN, encoding="utf-8")
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, report=reports.append) as preview, EventStream(preview.server) as events:
+        assert events.next_state()["diagnostics"][0]["path"] == "content/hello.md"
+        status, _, page = fetch(preview.server, "/")
+        assert status == 404 and b"__primer__/live.js" in page  # the overlay can show on it
+        (source / "content" / "hello.md").write_text(post("Hello", body="Fixed."), encoding="utf-8")
+        assert events.next_state() == {"epoch": 1, "change": "page", "diagnostics": []}
+        assert fetch(preview.server, "/")[0] == 200
+    assert isinstance(reports[0], RebuildFailed)
+
+
+def test_a_bug_in_the_build_is_reported_with_its_traceback_and_the_server_stays_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = fixture_site(tmp_path / "site")
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, watch=True, report=reports.append) as preview:
+
+        def broken_build(options: BuildOptions) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(serve_module, "build_site", broken_build)
+        preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))
+        assert isinstance(reports[-1], RebuildCrashed) and "RuntimeError: a bug" in reports[-1].traceback
+        assert "a bug" in preview.server.channel.state.diagnostics[0].message
+        assert fetch(preview.server, "/posts/hello/")[0] == 200
+
+
+def test_the_preview_serves_under_the_base_path(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    (source / "site.yaml").write_text("title: Live\nbase_url: https://example.org/primer/\n", encoding="utf-8")
+    with Preview(options(source), port=0) as preview:
+        assert preview.url.endswith("/primer/")
+        status, _, page = fetch(preview.server, "/primer/posts/hello/")
+        assert status == 200 and b'href="/primer/css/style.css"' in page
+        assert b'src="/primer/__primer__/live.js"' in page
+
+
+def test_closing_the_preview_ends_its_threads(tmp_path: Path) -> None:
+    before = set(threading.enumerate())
+    with Preview(options(fixture_site(tmp_path / "site")), port=0) as preview, EventStream(preview.server) as events:
+        events.next_state()
+    time.sleep(0.1)
+    assert {t for t in threading.enumerate() if t.is_alive()} - before == set()
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "primer_site", "serve", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _lines(stream) -> queue.Queue[str]:  # type: ignore[no-untyped-def]
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
+def test_serve_prints_the_url_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    process = _serve("--source", str(source), "--port", "0", "--now", NOW)
+    try:
+        lines = _lines(process.stdout)
+        printed = [lines.get(timeout=20), lines.get(timeout=20)]
+        assert printed[0].startswith("built "), printed
+        assert printed[1].startswith(f"serving {source} at http://127.0.0.1:"), printed
+        url = printed[1].split(" at ")[1].split()[0]
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/posts/hello/")
+        response = connection.getresponse()
+        assert response.status == 200 and b"Original words." in response.read()
+        connection.close()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and stderr.strip() == ""
+    with SiteServer(tmp_path, port=port):  # the port was released
+        pass
+
+
+def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    with SiteServer(tmp_path, port=0) as taken:
+        result = run_cli("serve", "--source", str(source), "--port", str(taken.port), "--no-watch")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"primer-site serve: cannot serve on 127.0.0.1:{taken.port}: the port is in use "
+        "(choose another with --port, or --port 0 for a free one)\n"
+    )
+    assert not (source / "public").exists()
+
+
+def test_a_bad_port_is_refused() -> None:
+    result = run_cli("serve", "--port", "70000")
+    assert result.returncode == 2 and "'70000' is not a port number" in result.stderr
+
+
+def test_the_live_reload_script_is_never_in_build_output(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    assert run_cli("build", "--source", str(source), "--now", NOW).returncode == 0
+    built = tree_bytes(source / "public")
+    assert "posts/hello/index.html" in built
+    assert [p for p, data in built.items() if b"__primer__" in data or b"EventSource" in data] == []
