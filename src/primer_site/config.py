@@ -44,6 +44,9 @@ class SiteConfig:
     highlight_light: str = "default"
     highlight_dark: str = "github-dark"
     raw_html: bool = True
+    feed_content: str = "summary"  # "full" or "summary"
+    feed_limit: int = 20
+    search: bool = False
     menu: tuple[tuple[str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -72,9 +75,10 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "timezone": str,
     "paginate": int,
     "raw_html": bool,
+    "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu"])
+_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds"])
 
 
 def suggest(word: str, known: list[str]) -> str:
@@ -130,6 +134,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             _highlight(value, values, lambda m: bad("highlight", m))
         elif key == "menu":
             values["menu"] = _menu(value, lambda m: bad("menu", m))
+        elif key == "feeds":
+            _feeds(value, values, lambda m: bad("feeds", m))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:
@@ -180,6 +186,19 @@ def _highlight(value: object, values: dict[str, Any], bad: Any) -> None:
             bad(f"{mode}: unknown Pygments style {style!r}{suggest(str(style), styles)}")
         else:
             values[f"highlight_{mode}"] = style
+
+
+def _feeds(value: object, values: dict[str, Any], bad: Any) -> None:
+    if not isinstance(value, dict):
+        bad("expected {content: full|summary, limit: N}")
+        return
+    for key, item in value.items():
+        if key == "content" and item in ("full", "summary"):
+            values["feed_content"] = item
+        elif key == "limit" and isinstance(item, int) and not isinstance(item, bool) and item > 0:
+            values["feed_limit"] = item
+        else:
+            bad(f"{key}: {item!r} is not valid here (content: full or summary; limit: a positive number)")
 
 
 def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:

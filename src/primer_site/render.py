@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -11,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .errors import Problems
+from .feeds import absolute, render_feeds
 from .markdown import highlight_css
 from .model import Output, Post, Site
 from .urls import output_path, page_url, paginated_path
@@ -74,8 +78,31 @@ def make_environment(source: Path, config: SiteConfig) -> jinja2.Environment:
         url=lambda path: page_url(base, "/" + path.lstrip("/")),
         katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
     )
-    env.filters.update(date=_format_date, isodate=_iso_date)
+    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title)
+    env.filters.update(date=_format_date, isodate=_iso_date, json_script=json_script)
     return env
+
+
+def json_script(value: object) -> Markup:
+    """JSON for inside <script>: no front-matter value can close the element or start a comment."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+_INLINE_MATH = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)")
+
+
+def plain_title(text: str) -> str:
+    """A title for places that show text only (<title>, social cards): TeX without its delimiters."""
+    return _INLINE_MATH.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def _format_date(value: datetime, style: str = "long") -> str:
@@ -121,6 +148,7 @@ def render_site(
         index = config.permalinks[kind].split("{slug}")[0]
         outputs.append(renderer.page("taxon_index.html", output_path(index), "", kind=kind, taxa=taxa, has_math=False))
     outputs.append(renderer.page("404.html", "404.html", "", has_math=False))
+    outputs += render_feeds(site, config)
     outputs.append(Output(SYNTAX_CSS, highlight_css(config.highlight_light, config.highlight_dark).encode()))
     return [o for o in outputs if o is not None]
 
@@ -128,6 +156,11 @@ def render_site(
 def _shows_math(*fragments: str) -> bool:
     """Whether the HTML a page shows holds math: only then does it load KaTeX."""
     return any(_MATH_ELEMENT in fragment for fragment in fragments)
+
+
+def page_url_of(path: str, config: SiteConfig) -> str:
+    """The URL a page is served at: "posts/x/index.html" → "/base/posts/x/"."""
+    return page_url(config.base_path, "/" + path.removesuffix("index.html"))
 
 
 def _site_path(url: str, config: SiteConfig) -> str:
@@ -156,7 +189,10 @@ class _PageRenderer:
 
     def page(self, template: str, path: str, source: str, **context: Any) -> Output | None:
         try:
-            html = self.env.get_template(template).render(site=self.site, page_path=path, **self.helpers, **context)
+            page_url = page_url_of(path, self.config)
+            html = self.env.get_template(template).render(
+                site=self.site, page_path=path, page_url=page_url, **self.helpers, **context
+            )
         except jinja2.TemplateError as exc:
             self._report(exc, template, source)
             return None

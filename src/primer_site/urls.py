@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime
 from urllib.parse import quote
 
-_NOT_WORD = re.compile(r"[^\w]+")
+_NOT_WORD = re.compile(r"[\W_]+")  # "_" too: "a:_b" is "a-b", not "a--b"
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_]")
 _SLUG = re.compile(r"[\w][\w.-]*")
 
@@ -16,8 +16,7 @@ def slugify(text: str) -> str:
     """Lowercase words joined by "-"; accents dropped (Café → cafe), other scripts kept."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    words = _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower())
-    return words.replace("_", "-").strip("-")
+    return _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower()).strip("-")
 
 
 def collision_key(path: str) -> str:
