@@ -128,6 +128,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     for kind in _DISPLAY_MATH:
         md.add_render_rule(kind, _render_display_math)
     md.add_render_rule("heading_close", _render_heading_close)
+    md.add_render_rule("table_open", _render_table_open)
     return md
 
 
@@ -151,6 +152,12 @@ def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options:
     if not anchor:
         return f"</{tag}>\n"
     return f' <a class="anchor" href="#{escape(str(anchor))}" aria-label="Link to this section">#</a></{tag}>\n'
+
+
+def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    # a wide table scrolls sideways in its own box: keyboard users must be able to reach it, as with code
+    tokens[idx].attrSet("tabindex", "0")
+    return str(self.renderToken(tokens, idx, options, env))
 
 
 def _render_admonition(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
