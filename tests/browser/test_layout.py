@@ -97,6 +97,7 @@ def test_layout_holds_and_screenshots(chromium: Chromium, site_dir: Path, site_u
 
 
 def test_no_page_scrolls_sideways_on_a_phone(chromium: Chromium, site_url: str, site_pages: list[str]) -> None:
+    """And what scrolls inside its own box (equations, code, tables) can be reached by keyboard, to scroll it."""
     require("chromium", "playwright", "katex")
     context = chromium.new_context(site_url, width=360)
     page = context.new_page()
@@ -108,8 +109,19 @@ def test_no_page_scrolls_sideways_on_a_phone(chromium: Chromium, site_url: str, 
         if scroll_width > width:
             culprits = page.evaluate(_WIDEST)
             wide.append(f"{path}: {scroll_width} px wide in a {width} px window; widest: {culprits}")
+        wide += [
+            f"{path}: {box} scrolls sideways but cannot be reached by keyboard" for box in page.evaluate(_UNREACHABLE)
+        ]
     context.close()
-    assert not wide, f"{len(wide)} pages scroll sideways at 360 px:\n" + "\n".join(wide)
+    assert not wide, f"{len(wide)} problems at 360 px:\n" + "\n".join(wide)
+
+
+# Boxes that scroll sideways with nothing in them to focus and no tabindex: a keyboard cannot scroll them.
+_UNREACHABLE = """() => [...document.querySelectorAll('main *')]
+  .filter(el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX) && el.scrollWidth > el.clientWidth + 1)
+  .filter(el => !el.hasAttribute('tabindex') && !el.querySelector('a[href], button, input, select, textarea, [tabindex]'))
+  .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' ' +
+       JSON.stringify((el.dataset.tex || el.textContent).trim().slice(0, 50)))"""
 
 
 # The elements that reach furthest past the right edge: where to look when a page scrolls sideways.
