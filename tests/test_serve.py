@@ -160,6 +160,22 @@ def test_a_steady_stream_of_changes_still_rebuilds() -> None:
         batcher.close(5)
 
 
+def test_ctrl_c_reaching_a_rebuild_ends_the_batcher_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    uncaught: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    done = threading.Event()
+
+    def interrupted(changes: ChangeSet) -> None:
+        done.set()
+        raise KeyboardInterrupt  # as when Ctrl-C reaches the build's worker processes
+
+    batcher = ChangeBatcher(interrupted, quiet=0.01)
+    batcher.add(["content/x.md"])
+    assert done.wait(5)
+    batcher.close(5)
+    assert uncaught == []
+
+
 def test_close_stops_the_batcher_thread() -> None:
     batcher = ChangeBatcher(Batches())
     batcher.add(["content/x.md"])

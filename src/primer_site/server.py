@@ -202,7 +202,10 @@ class SiteServer:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name=f"primer-site server :{self.port}"
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name=f"primer-site server :{self.port}",
+            daemon=True,  # close() joins it; daemon only so that an interrupted close cannot hang the exit
         )
         self._thread.start()
 

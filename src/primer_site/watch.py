@@ -99,7 +99,8 @@ class ChangeBatcher:
         self._pending: set[str] = set()
         self._first = self._last = 0.0
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="primer-site rebuilds")
+        # close() joins it; daemon only so that an interrupted close cannot hang the exit
+        self._thread = threading.Thread(target=self._run, name="primer-site rebuilds", daemon=True)
         self._thread.start()
 
     def add(self, paths: Iterable[str]) -> None:
@@ -136,7 +137,10 @@ class ChangeBatcher:
                     return
                 batch = ChangeSet(frozenset(self._pending))
                 self._pending.clear()
-            self._on_change(batch)
+            try:
+                self._on_change(batch)
+            except KeyboardInterrupt:
+                return  # Ctrl-C reached the build's worker processes too: the program is stopping
 
 
 class _Forward(FileSystemEventHandler):
