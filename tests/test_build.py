@@ -65,8 +65,8 @@ def test_series_page_lists_chapters_in_natural_order_with_the_schedule(golden_si
 
 def test_post_page_has_breadcrumb_chapter_count_neighbours_and_toc(golden_site: Path) -> None:
     page = read(golden_site, "posts/ch01-entropy/index.html")
-    assert '<a href="/primer/series/vol/">Volume One: Foundations</a>' in page
-    assert '<span aria-current="page">Chapter 1</span>' in page
+    assert '<a href="/primer/series/vol/" data-pagefind-meta="series">Volume One: Foundations</a>' in page
+    assert '<span aria-current="page" data-pagefind-meta="chapter">Chapter 1</span>' in page
     assert "Chapter 1 of 4" in page
     assert 'href="/primer/posts/intro/" rel="prev"' in page
     assert 'href="/primer/posts/ch01-3/" rel="next"' in page

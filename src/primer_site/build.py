@@ -17,6 +17,7 @@ from .markdown import BodySource, RenderedBody, render_bodies
 from .model import Output
 from .parse import parse_document, parse_series_file
 from .render import STATIC_DIR, TEMPLATES_DIR, make_environment, render_site, theme_dir
+from .search import index_for_search
 from .urls import collision_key
 from .write import check_output_folder, recover_output, write_output
 
@@ -80,7 +81,7 @@ def build_site(options: BuildOptions) -> BuildResult:
     problems.raise_if_errors()
 
     static_dirs = [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()]
-    written = write_output(outputs, static_dirs, options.output_dir)
+    written = write_output(outputs, static_dirs, options.output_dir, index_for_search if config.search else None)
     return BuildResult(
         pages=sum(1 for o in outputs if o.path.endswith(".html")),
         posts=len(site.posts),

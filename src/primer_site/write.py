@@ -14,7 +14,7 @@ import ctypes.util
 import fcntl
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +60,13 @@ def collect_static(static_dirs: Sequence[Path]) -> dict[str, Path]:
     return found
 
 
-def write_output(outputs: Sequence[Output], static_dirs: Sequence[Path], output: Path) -> WriteResult:
-    """Make the new site in the staging folder, then swap it in."""
+def write_output(
+    outputs: Sequence[Output],
+    static_dirs: Sequence[Path],
+    output: Path,
+    finish: Callable[[Path], None] | None = None,
+) -> WriteResult:
+    """Make the new site in the staging folder, `finish` it there (a search index, say), then swap it in."""
     output = output.absolute()
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output.parent / f".{output.name}.lock", "w") as lock:
@@ -75,6 +80,8 @@ def write_output(outputs: Sequence[Output], static_dirs: Sequence[Path], output:
             desired[item.path] = item.data
         staging.mkdir(exist_ok=True)
         result = _reconcile(staging, desired, output)
+        if finish is not None:
+            finish(staging)
         _swap_in(staging, output)
     return result
 

@@ -1,0 +1,45 @@
+"""Search: a Pagefind index is part of the built site when site.yaml turns search on, and only then."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import primer_site.search
+from fixture_sites import make_site, post, run_cli, tree_bytes
+from primer_site.cli import main
+
+
+def test_search_on_writes_the_index_and_the_search_box(tmp_path: Path) -> None:
+    make_site(tmp_path, {"site.yaml": "title: S\nsearch: true\n", "content/a.md": post("A", body="Quokka facts.")})
+    assert run_cli("build", "--source", str(tmp_path), "--now", "2026-06-01").returncode == 0
+    out = tmp_path / "public"
+    assert (out / "pagefind/pagefind.js").is_file()
+    assert any((out / "pagefind/index").iterdir())
+    page = (out / "posts/a/index.html").read_text()
+    assert 'data-search="/pagefind/pagefind.js"' in page and "js/search.js" in page
+    assert "data-pagefind-body" in page
+
+
+def test_search_off_builds_without_it(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": post("A")})
+    assert run_cli("build", "--source", str(tmp_path), "--now", "2026-06-01").returncode == 0
+    out = tmp_path / "public"
+    assert not (out / "pagefind").exists()
+    page = (out / "posts/a/index.html").read_text()
+    assert "search.js" not in page and 'role="search"' not in page
+
+
+def test_a_failing_indexer_fails_the_build_and_keeps_the_old_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = make_site(tmp_path / "site", {"site.yaml": "title: S\nsearch: true\n", "content/a.md": post("A")})
+    out = tmp_path / "out"
+    assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 0
+    before = tree_bytes(out)
+    make_site(site, {"content/b.md": post("B")})
+    monkeypatch.setattr(primer_site.search.sys, "executable", "/bin/false")
+    assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 1
+    assert "site.yaml: error: search: Pagefind failed" in capsys.readouterr().err
+    assert tree_bytes(out) == before
