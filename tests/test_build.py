@@ -217,15 +217,16 @@ def test_site_templates_override_the_theme_and_static_is_copied(tmp_path: Path) 
     build(site, tmp_path / "out")
     assert "Custom lost page" in read(tmp_path / "out", "404.html")
     assert read(tmp_path / "out", "img/logo.svg").startswith("<svg")
-    assert read(tmp_path / "out", "css/style.css") == "body { color: red; }"
-    assert (tmp_path / "out/js/math.js").is_file(), "theme static files are copied too"
+    [style] = (tmp_path / "out/css").glob("style.*.css")
+    assert style.read_text() == "body { color: red; }"
+    assert list((tmp_path / "out/js").glob("math.*.js")), "theme static files are copied too"
 
 
 def test_a_site_with_nothing_but_content_builds_with_the_default_theme(tmp_path: Path) -> None:
     make_site(tmp_path, {"content/a.md": post("A", body="Math $x^2$.")})
     result = build_site(BuildOptions(source=tmp_path, now=None))
     assert result.posts == 1
-    assert (tmp_path / "public/css/style.css").is_file()
+    assert list((tmp_path / "public/css").glob("style.*.css"))
 
 
 def test_nothing_is_written_outside_the_output_folder(tmp_path: Path) -> None:
@@ -240,3 +241,33 @@ def test_nothing_is_written_outside_the_output_folder(tmp_path: Path) -> None:
 
     # besides the output: the staging folder beside it, its lock file, and the body cache
     assert {p for p in after - before if not allowed(p)} == {tmp_path / ".out.lock"}
+
+
+def test_css_and_js_get_a_content_hash_in_their_names(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A", body="$x$"), "static/css/style.css": "a { }"})
+    build(site, tmp_path / "out")
+    page = read(tmp_path / "out", "posts/a/index.html")
+    [style] = re.findall(r'href="/(css/style\.[0-9a-f]{8}\.css)"', page)
+    [script] = re.findall(r'src="/(js/math\.[0-9a-f]{8}\.js)"', page)
+    assert (tmp_path / "out" / style).read_text() == "a { }"
+    assert (tmp_path / "out" / script).is_file()
+    assert not (tmp_path / "out/css/style.css").exists()
+    make_site(site, {"static/css/style.css": "a { color: red }"})
+    build(site, tmp_path / "out")
+    [new_style] = re.findall(r'href="/(css/style\.[0-9a-f]{8}\.css)"', read(tmp_path / "out", "posts/a/index.html"))
+    assert new_style != style and not (tmp_path / "out" / style).exists()
+
+
+def test_a_missing_asset_is_a_template_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A"),
+            "templates/404.html": "{% extends 'base.html' %}\n{% block main %}\n{{ asset('img/nope.png') }}\n{% endblock %}",
+        },
+    )
+    assert main(["build", "--source", str(site), "--now", NOW]) == 1
+    assert (
+        "templates/404.html:3: error: template: asset 'img/nope.png': no such file in static/"
+        in capsys.readouterr().err
+    )

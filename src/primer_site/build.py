@@ -11,12 +11,21 @@ from pathlib import Path
 from .assemble import Selection, assemble_site
 from .cache import BodyCache, body_key, cache_salt
 from .config import load_config
-from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
+from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .model import Output
 from .parse import parse_document, parse_series_file
-from .render import STATIC_DIR, TEMPLATES_DIR, make_environment, render_site, theme_dir
+from .render import (
+    STATIC_DIR,
+    SYNTAX_CSS,
+    TEMPLATES_DIR,
+    fingerprint_assets,
+    make_environment,
+    render_site,
+    syntax_css,
+    theme_dir,
+)
 from .search import index_for_search
 from .urls import collision_key
 from .write import check_output_folder, recover_output, write_output
@@ -76,12 +85,17 @@ def build_site(options: BuildOptions) -> BuildResult:
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     site = assemble_site(config, documents, bodies, metas, series_bodies, selection, problems, unreadable)
-    outputs = render_site(site, config, make_environment(source, config), source, problems)
+    static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
+    generated = {SYNTAX_CSS: syntax_css(config)}
+    assets = fingerprint_assets(static, generated)
+    outputs = render_site(site, config, make_environment(source, config, assets), source, problems)
+    outputs += [Output(assets.get(path, path), data) for path, data in generated.items()]
     _check_unique_paths(outputs, problems)
     problems.raise_if_errors()
 
-    static_dirs = [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()]
-    written = write_output(outputs, static_dirs, options.output_dir, index_for_search if config.search else None)
+    static_files = {assets.get(path, path): file for path, file in static.items()}
+    finish = index_for_search if config.search else None
+    written = write_output(outputs, static_files, options.output_dir, finish)
     return BuildResult(
         pages=sum(1 for o in outputs if o.path.endswith(".html")),
         posts=len(site.posts),

@@ -50,3 +50,16 @@ def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str,
             if name.endswith(".md") and not name.startswith("."):
                 found.append(Path(dirpath, name).relative_to(source).as_posix())
     return tuple(sorted(found))
+
+
+def discover_static(folders: list[Path]) -> dict[str, Path]:
+    """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's)."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for name in sorted(filenames):
+                if not name.startswith("."):
+                    path = Path(dirpath, name)
+                    found[path.relative_to(folder).as_posix()] = path
+    return found

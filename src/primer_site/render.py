@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -56,7 +57,18 @@ class Pager:
         return self.url_of(self.number + 1) if self.number < self.count else None
 
 
-def make_environment(source: Path, config: SiteConfig) -> jinja2.Environment:
+def fingerprint_assets(static: dict[str, Path], generated: dict[str, bytes]) -> dict[str, str]:
+    """CSS and JS get a content hash in their name (css/style.3f2a9c1e.css): hosts can cache them forever."""
+    names: dict[str, str] = {}
+    for path in sorted({*static, *generated}):
+        stem, dot, suffix = path.rpartition(".")
+        if dot and suffix in ("css", "js"):
+            data = generated[path] if path in generated else static[path].read_bytes()
+            names[path] = f"{stem}.{hashlib.blake2b(data, digest_size=4).hexdigest()}.{suffix}"
+    return names
+
+
+def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> jinja2.Environment:
     """A site's templates/ first, then the theme's; compiled once per build."""
     loader = jinja2.ChoiceLoader(
         [
@@ -78,7 +90,20 @@ def make_environment(source: Path, config: SiteConfig) -> jinja2.Environment:
         url=lambda path: page_url(base, "/" + path.lstrip("/")),
         katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
     )
-    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title)
+    fingerprinted = assets or {}
+
+    def asset(path: str) -> str:
+        """The URL of a static file, under its fingerprinted name."""
+        path = path.lstrip("/")
+        if (
+            path not in fingerprinted
+            and not (source / STATIC_DIR / path).is_file()
+            and not (theme_dir() / STATIC_DIR / path).is_file()
+        ):
+            raise jinja2.TemplateRuntimeError(f"asset {path!r}: no such file in static/")
+        return page_url(base, "/" + fingerprinted.get(path, path))
+
+    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title, asset=asset)
     env.filters.update(date=_format_date, isodate=_iso_date, json_script=json_script)
     return env
 
@@ -115,6 +140,11 @@ def _iso_date(value: datetime) -> str:
     return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
 
 
+def syntax_css(config: SiteConfig) -> bytes:
+    """The code highlighting styles, light and dark, made from the site's Pygments settings."""
+    return highlight_css(config.highlight_light, config.highlight_dark).encode()
+
+
 def render_site(
     site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems
 ) -> list[Output]:
@@ -149,7 +179,6 @@ def render_site(
         outputs.append(renderer.page("taxon_index.html", output_path(index), "", kind=kind, taxa=taxa, has_math=False))
     outputs.append(renderer.page("404.html", "404.html", "", has_math=False))
     outputs += render_feeds(site, config)
-    outputs.append(Output(SYNTAX_CSS, highlight_css(config.highlight_light, config.highlight_dark).encode()))
     return [o for o in outputs if o is not None]
 
 

@@ -14,7 +14,7 @@ import ctypes.util
 import fcntl
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,22 +47,9 @@ def check_output_folder(source: Path, output: Path, protected: Sequence[str]) ->
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
-def collect_static(static_dirs: Sequence[Path]) -> dict[str, Path]:
-    """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's)."""
-    found: dict[str, Path] = {}
-    for folder in static_dirs:
-        for dirpath, dirnames, filenames in os.walk(folder):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in filenames:
-                if not name.startswith("."):
-                    path = Path(dirpath, name)
-                    found[path.relative_to(folder).as_posix()] = path
-    return found
-
-
 def write_output(
     outputs: Sequence[Output],
-    static_dirs: Sequence[Path],
+    static_files: Mapping[str, Path],
     output: Path,
     finish: Callable[[Path], None] | None = None,
 ) -> WriteResult:
@@ -73,7 +60,7 @@ def write_output(
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per output folder
         staging = staging_folder(output)
         recover_output(output)
-        desired: dict[str, bytes | Path] = dict(collect_static(static_dirs))
+        desired: dict[str, bytes | Path] = dict(static_files)
         for item in outputs:
             if not is_inside(item.path):
                 raise SiteError(f"refusing to write outside the output folder: {item.path}")
