@@ -53,19 +53,40 @@
     else addEventListener("load", apply, { once: true });
   }
 
-  function swapStylesheets(version) {
-    for (const link of document.querySelectorAll('link[rel="stylesheet"]')) {
-      const url = new URL(link.href, location.href);
-      if (url.origin !== location.origin) continue;
-      url.searchParams.set("primer-reload", version);
-      const fresh = link.cloneNode();
-      fresh.href = url.href;
+  // The build may rename a stylesheet (a content hash in its name), so the new names are read from the page's
+  // HTML as it is now; a stylesheet whose name stayed is fetched again past the cache.
+  async function swapStylesheets(version) {
+    const current = sameOriginStylesheets(document);
+    let fresh;
+    try {
+      const response = await fetch(location.href, { cache: "no-store" });
+      if (!response.ok) throw new Error(response.statusText);
+      fresh = sameOriginStylesheets(new DOMParser().parseFromString(await response.text(), "text/html"));
+    } catch (_) {
+      reload();
+      return;
+    }
+    if (fresh.length !== current.length) {
+      reload(); // stylesheets were added or removed: the page itself changed
+      return;
+    }
+    current.forEach((link, index) => {
+      const url = new URL(fresh[index].getAttribute("href"), location.href);
+      if (url.pathname === new URL(link.href).pathname) url.searchParams.set("primer-reload", version);
+      const replacement = link.cloneNode();
+      replacement.removeAttribute("integrity"); // a hash of the old bytes
+      replacement.href = url.href;
       // the old sheet goes once the new one applies, so the page never shows unstyled
       const retire = () => link.remove();
-      fresh.addEventListener("load", retire, { once: true });
-      fresh.addEventListener("error", retire, { once: true });
-      link.after(fresh);
-    }
+      replacement.addEventListener("load", retire, { once: true });
+      replacement.addEventListener("error", retire, { once: true });
+      link.after(replacement);
+    });
+  }
+
+  function sameOriginStylesheets(doc) {
+    return [...doc.querySelectorAll('link[rel="stylesheet"]')].filter(
+      (link) => new URL(link.getAttribute("href"), location.href).origin === location.origin);
   }
 
   function removeOverlay() {
