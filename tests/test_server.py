@@ -221,8 +221,11 @@ def test_a_page_s_etag_changes_with_each_build(site: Path) -> None:
         etag = fetch(server, "/")[1]["ETag"]
         assert fetch(server, "/", headers={"If-None-Match": etag})[0] == 304
         server.publish(BuildState(epoch=1))
-        status, _, page = fetch(server, "/", headers={"If-None-Match": etag})
+        status, headers, page = fetch(server, "/", headers={"If-None-Match": etag})
         assert status == 200 and b'data-epoch="1"' in page
+        # a date cannot say which build a page's script belongs to: no Last-Modified, If-Modified-Since ignored
+        assert "Last-Modified" not in headers
+        assert fetch(server, "/", headers={"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"})[0] == 200
 
 
 def test_the_event_stream_sends_the_state_then_every_build(site: Path) -> None:

@@ -410,7 +410,8 @@ class _Handler(BaseHTTPRequestHandler):
         inject = site.live_reload and kind.startswith("text/html")
         # the inode too: the build writes a changed file anew, so even a same-size edit in the same tick shows
         etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}' + (f"-e{epoch}" if inject else "") + '"'
-        modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
+        # a page with the script also depends on the build's epoch, which a date cannot say: the ETag alone decides
+        modified = None if inject else datetime.fromtimestamp(int(stat.st_mtime), UTC)
         if status == HTTPStatus.OK and self._not_modified(etag, modified):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
@@ -426,18 +427,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")  # always revalidate: a preview changes under the reader
         if status == HTTPStatus.OK:
             self.send_header("ETag", etag)
-            self.send_header("Last-Modified", email.utils.format_datetime(modified, usegmt=True))
+            if modified is not None:
+                self.send_header("Last-Modified", email.utils.format_datetime(modified, usegmt=True))
         self.end_headers()
         if send_body:
             self.wfile.write(data)
 
-    def _not_modified(self, etag: str, modified: datetime) -> bool:
+    def _not_modified(self, etag: str, modified: datetime | None) -> bool:
         match = self.headers.get("If-None-Match")
         if match is not None:  # when both are sent, the ETag decides
             tags = [t.strip().removeprefix("W/") for t in match.split(",")]
             return "*" in tags or etag in tags
         since = self.headers.get("If-Modified-Since")
-        if since is None:
+        if since is None or modified is None:
             return False
         try:
             when = email.utils.parsedate_to_datetime(since)
