@@ -112,6 +112,7 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
         draft=doc.draft,
         scheduled=doc.date > selection.now,
         extra=doc.extra,
+        links=body.others,
     )
 
 
@@ -223,6 +224,7 @@ def _series(
                 collection=meta.collection if meta else None,
                 order=meta.order if meta else 0,
                 planned_chapters=meta.planned_chapters if meta else None,
+                gaps=meta.gaps if meta else (),
                 posts=tuple(live),
                 scheduled=tuple(
                     ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p not in live and p.chapter

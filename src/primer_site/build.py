@@ -14,7 +14,7 @@ from .config import load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
-from .model import Output
+from .model import Output, Site
 from .parse import parse_document, parse_series_file
 from .render import (
     STATIC_DIR,
@@ -57,6 +57,8 @@ class BuildResult:
     unchanged: int
     seconds: float
     warnings: tuple[Diagnostic, ...]
+    site: Site | None = None  # the model that was built, for commands on top of the build
+    base_path: str = "/"
 
 
 def build_site(options: BuildOptions) -> BuildResult:
@@ -105,6 +107,8 @@ def build_site(options: BuildOptions) -> BuildResult:
         unchanged=written.unchanged,
         seconds=time.perf_counter() - started,
         warnings=tuple(problems.warnings),
+        site=site,
+        base_path=config.base_path,
     )
 
 

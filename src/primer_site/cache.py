@@ -14,11 +14,11 @@ from pathlib import Path
 
 from . import __version__
 from .markdown import BodySource, RenderedBody, SourceLink
-from .model import Heading
+from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 1
+_FORMAT = 2
 
 
 def cache_salt(raw_html: bool) -> str:
@@ -119,6 +119,7 @@ def _encode(body: RenderedBody) -> str:
             body.word_count,
             body.first_paragraph,
             [[link.target, link.fragment, link.line, link.written] for link in body.links],
+            [[link.href, link.line] for link in body.others],
         ],
         ensure_ascii=False,
     )
@@ -127,7 +128,7 @@ def _encode(body: RenderedBody) -> str:
 def _decode(value: str) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
-        html, headings, ids, has_math, words, first, links = json.loads(value)
+        html, headings, ids, has_math, words, first, links, others = json.loads(value)
         body = RenderedBody(
             html=html,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
@@ -136,6 +137,7 @@ def _decode(value: str) -> RenderedBody | None:
             word_count=int(words),
             first_paragraph=first,
             links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
+            others=tuple(Link(str(a), int(b)) for a, b in others),
         )
     except (ValueError, TypeError):
         return None

@@ -38,15 +38,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _report(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+def _report(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic], failure: str = "") -> None:
     for diagnostic in sorted(diagnostics):
         print(diagnostic, file=sys.stderr)
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if errors:
-        print(
-            f"build failed: {errors} error{'s' if errors != 1 else ''}; the output folder was left as it was",
-            file=sys.stderr,
-        )
+        outcome = failure or "build failed"
+        suffix = "" if failure else "; the output folder was left as it was"
+        print(f"{outcome}: {errors} error{'s' if errors != 1 else ''}{suffix}", file=sys.stderr)
 
 
 def _now(text: str | None) -> datetime | None:
@@ -74,6 +73,19 @@ def _run_build(args: argparse.Namespace) -> int:
         f"in {result.seconds:.2f} s: {result.written} files written, {result.unchanged} unchanged → {options.output_dir}"
     )
     return 0
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .check import check_site
+
+    options = BuildOptions(
+        source=args.source, base_url=args.base_url, drafts=args.drafts, future=args.future, now=args.now
+    )
+    result = check_site(options, external=args.external, timeout=args.timeout)
+    _report(list(result.diagnostics), failure="check failed")
+    extra = f", {result.external} external URLs" if args.external else ""
+    print(f"checked {result.pages} pages and {result.links} links{extra}")
+    return 1 if any(d.severity == "error" for d in result.diagnostics) else 0
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -178,6 +190,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--open", action="store_true", help="open the site in a web browser")
     serve.set_defaults(run=_run_serve)
+
+    check = commands.add_parser("check", help="build into a temporary folder and check links, images, feeds, chapters")
+    _site_options(check)
+    check.add_argument("--external", action="store_true", help="also request every external link")
+    check.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for each external link (default 10)"
+    )
+    check.set_defaults(run=_run_check)
 
     new = commands.add_parser("new", help="start a new site or post")
     new.add_argument("what", choices=["site", "post"])

@@ -31,7 +31,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .errors import SiteError
-from .model import Heading
+from .model import Heading, Link
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
 
@@ -64,7 +64,8 @@ class RenderedBody:
     has_math: bool
     word_count: int
     first_paragraph: str
-    links: tuple[SourceLink, ...]
+    links: tuple[SourceLink, ...]  # to other sources, resolved by the assemble stage
+    others: tuple[Link, ...] = ()  # every other link and image: for `primer-site check`
 
 
 def render_body(body: str, source: str, body_first_line: int, raw_html: bool = True) -> RenderedBody:
@@ -72,7 +73,7 @@ def render_body(body: str, source: str, body_first_line: int, raw_html: bool = T
     md = markdown_parser(raw_html)
     env: dict[str, Any] = {}
     tokens = md.parse(body, env)
-    links = _collect_source_links(tokens, source, body_first_line)
+    links, others = _collect_links(tokens, source, body_first_line)
     html = md.renderer.render(tokens, md.options, env)
     return RenderedBody(
         html=html,
@@ -82,6 +83,7 @@ def render_body(body: str, source: str, body_first_line: int, raw_html: bool = T
         word_count=_word_count(tokens),
         first_paragraph=_first_paragraph(md, tokens, env),
         links=tuple(links),
+        others=tuple(others),
     )
 
 
@@ -203,9 +205,10 @@ def _walk(tokens: Sequence[Token]) -> Any:
             yield from _walk(token.children)
 
 
-def _collect_source_links(tokens: Sequence[Token], source: str, body_first_line: int) -> list[SourceLink]:
-    """Replace hrefs to other .md files with placeholders; return what they point at."""
-    links: list[SourceLink] = []
+def _collect_links(tokens: Sequence[Token], source: str, body_first_line: int) -> tuple[list[SourceLink], list[Link]]:
+    """Every link and image with its line; hrefs to other .md files are replaced with placeholders."""
+    sources: list[SourceLink] = []
+    others: list[Link] = []
     base = posixpath.dirname(source)
     for token in tokens:
         if token.type != "inline" or not token.children:
@@ -216,15 +219,18 @@ def _collect_source_links(tokens: Sequence[Token], source: str, body_first_line:
                 line += 1
             elif child.type == "text" or child.type.startswith("math"):
                 line += child.content.count("\n")
+            elif child.type == "image":
+                others.append(Link(str(child.attrGet("src") or ""), line))
             elif child.type == "link_open":
                 href = str(child.attrGet("href") or "")
                 parts = urlsplit(href)
                 if _SCHEME.match(href) or href.startswith(("/", "#")) or not parts.path.endswith(".md"):
+                    others.append(Link(href, line))
                     continue
                 target = posixpath.normpath(posixpath.join(base, unquote(parts.path)))
-                links.append(SourceLink(target, unquote(parts.fragment), line, href))
-                child.attrSet("href", f"\x00L{len(links) - 1}\x00")
-    return links
+                sources.append(SourceLink(target, unquote(parts.fragment), line, href))
+                child.attrSet("href", f"\x00L{len(sources) - 1}\x00")
+    return sources, others
 
 
 def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Heading, ...]:

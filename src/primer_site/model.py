@@ -68,6 +68,14 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link or image in a post's Markdown, and the line that holds it."""
+
+    href: str
+    line: int
+
+
+@dataclass(frozen=True)
 class PostLink:
     """How one post points at another (previous/next, listings of scheduled chapters)."""
 
@@ -101,6 +109,7 @@ class Post:
     extra: tuple[tuple[str, object], ...] = ()
     previous: PostLink | None = None
     next: PostLink | None = None
+    links: tuple[Link, ...] = ()
 
     @property
     def reading_minutes(self) -> int:
@@ -133,6 +142,7 @@ class Series:
     order: int
     planned_chapters: int | None
     posts: tuple[Post, ...] = ()
+    gaps: tuple[int, ...] = ()  # chapter numbers the author skips on purpose
     scheduled: tuple[ScheduledChapter, ...] = ()
 
     @property

@@ -214,7 +214,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-SERIES_KEYS = ["title", "kind", "collection", "order", "chapters"]
+SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps"]
 
 
 @dataclass(frozen=True)
@@ -228,6 +228,7 @@ class SeriesMeta:
     collection: str | None
     order: int
     planned_chapters: int | None
+    gaps: tuple[int, ...]
     body: str
     body_first_line: int
     key_lines: dict[str, int]
@@ -264,6 +265,10 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     planned = data.get("chapters")
     if planned is not None and (isinstance(planned, bool) or not isinstance(planned, int) or planned < 1):
         bad("chapters", f"expected the number of planned chapters, got {_short(planned)}")
+    gaps = data.get("gaps", [])
+    if not isinstance(gaps, list) or not all(isinstance(g, int) and not isinstance(g, bool) for g in gaps):
+        bad("gaps", f"expected a list of chapter numbers left out on purpose, got {_short(gaps)}")
+        gaps = []
     stem = Path(relative).stem
     slug = slugify(stem)
     if slug != stem:
@@ -278,6 +283,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         collection=slugify(collection) if collection else None,
         order=int(order),
         planned_chapters=planned,
+        gaps=tuple(gaps),
         body=body,
         body_first_line=body_line,
         key_lines=mapping.key_lines,

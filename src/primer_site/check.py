@@ -1,0 +1,210 @@
+"""`primer-site check`: build into a temporary folder, then check what a reader would trip over.
+
+Links and images in a post are reported at the Markdown line that holds them; links that come
+from templates at the page that shows them.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+from .build import BuildOptions, BuildResult, build_site
+from .errors import Diagnostic, Problems
+from .model import Site
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    build: BuildResult
+    pages: int
+    links: int
+    external: int
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _PageParser(HTMLParser):
+    """The ids on a page and the URLs it points at."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids.add(str(values["id"]))
+        if tag == "a" and values.get("name"):
+            self.ids.add(str(values["name"]))
+        for attribute in ("href", "src"):
+            value = values.get(attribute)
+            if value and not (tag == "link" and values.get("rel") in ("canonical", "alternate") and "://" in value):
+                self.urls.append(value)
+
+
+def check_site(options: BuildOptions, external: bool = False, timeout: float = 10.0) -> CheckResult:
+    """Build into a temporary folder and check it; SiteError if the build itself fails."""
+    with tempfile.TemporaryDirectory(prefix="primer-check-") as folder:
+        output = Path(folder) / "site"
+        result = build_site(replace(options, output=output))
+        assert result.site is not None
+        checker = _Checker(output, result.site, result.base_path)
+        problems = Problems()
+        problems.extend(result.warnings)
+        links = checker.check_posts(problems)
+        links += checker.check_pages(problems)
+        checker.check_feeds(problems)
+        _check_chapter_gaps(result.site, problems)
+        external_count = 0
+        if external:
+            external_count = _check_external(result.site, problems, timeout)
+        return CheckResult(result, len(checker.pages), links, external_count, tuple(sorted(problems.items)))
+
+
+class _Checker:
+    def __init__(self, output: Path, site: Site, base_path: str) -> None:
+        self.output, self.site, self.base_path = output, site, base_path
+        self.pages = sorted(p.relative_to(output).as_posix() for p in output.rglob("*.html"))
+        self.parsed: dict[str, _PageParser] = {}
+        self.reported: set[tuple[str, str]] = set()
+
+    def parse(self, page: str) -> _PageParser:
+        if page not in self.parsed:
+            parser = _PageParser()
+            parser.feed((self.output / page).read_text(encoding="utf-8", errors="replace"))
+            self.parsed[page] = parser
+        return self.parsed[page]
+
+    def problem_with(self, url: str, page_url: str) -> str | None:
+        """Why `url`, seen on the page at `page_url`, does not resolve (None when it does)."""
+        absolute = urljoin("http://site.invalid" + page_url, url)
+        parts = urlsplit(absolute)
+        if parts.netloc != "site.invalid" or parts.scheme not in ("http", "https"):
+            return None  # another host, mailto:, data: … are not ours to check here
+        path = unquote(parts.path)
+        if not path.startswith(self.base_path):
+            return f"{path} is outside the site's base path {self.base_path}"
+        relative = path[len(self.base_path) :]
+        target = self.output / relative
+        if relative == "" or relative.endswith("/") or target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            return "no such page or file in the built site"
+        if parts.fragment and target.suffix == ".html":
+            page = target.relative_to(self.output).as_posix()
+            if unquote(parts.fragment) not in self.parse(page).ids:
+                return f"no element with id {unquote(parts.fragment)!r} on {page_url_of(page, self.base_path)}"
+        return None
+
+    def check_posts(self, problems: Problems) -> int:
+        count = 0
+        for post in self.site.posts:
+            for link in post.links:
+                count += 1
+                why = self.problem_with(link.href, post.url)
+                self.reported.add((post.output_path, link.href))
+                if why:
+                    kind = "image" if _looks_like_image(link.href) else "link to"
+                    problems.error(f"{kind} {link.href!r}: {why}", post.source, link.line)
+        return count
+
+    def check_pages(self, problems: Problems) -> int:
+        count = 0
+        for page in self.pages:
+            for url in self.parse(page).urls:
+                if (page, url) in self.reported or "\x00" in url:
+                    continue
+                count += 1
+                why = self.problem_with(url, page_url_of(page, self.base_path))
+                if why:
+                    self.reported.add((page, url))
+                    problems.error(f"link to {url!r} (from the page's template): {why}", page)
+        return count
+
+    def check_feeds(self, problems: Problems) -> None:
+        for feed in sorted(self.output.rglob("feed.xml")):
+            relative = feed.relative_to(self.output).as_posix()
+            try:
+                root = ET.parse(feed).getroot()
+            except ET.ParseError as exc:
+                problems.error(f"feed is not well-formed XML: {exc}", relative)
+                continue
+            atom = "{http://www.w3.org/2005/Atom}"
+            for entry in root.findall(f"{atom}entry"):
+                for element in ("id", "title", "updated"):
+                    if len(entry.findall(f"{atom}{element}")) != 1:
+                        problems.error(f"feed entry without exactly one <{element}>", relative)
+
+
+def page_url_of(page: str, base_path: str) -> str:
+    return base_path + page.removesuffix("index.html")
+
+
+def _looks_like_image(href: str) -> bool:
+    return bool(re.search(r"\.(png|jpe?g|gif|svg|webp|avif)$", urlsplit(href).path, re.IGNORECASE))
+
+
+def _check_chapter_gaps(site: Site, problems: Problems) -> None:
+    """Whole chapter numbers from 1 to the last should all exist, unless the series declares the gap."""
+    for series in site.series:
+        numbers = {p.chapter.parts[0] for p in series.posts if p.chapter and not p.chapter.is_section}
+        numbers |= {s.chapter.parts[0] for s in series.scheduled if not s.chapter.is_section}
+        numbers.discard(0)
+        if not numbers:
+            continue
+        missing = sorted(set(range(1, max(numbers) + 1)) - numbers - set(series.gaps))
+        if missing:
+            listed = ", ".join(map(str, missing))
+            problems.warning(
+                f"series {series.slug!r} has no chapter {listed} (declare it with 'gaps: [{listed}]' if intended)",
+                series.source or "",
+            )
+
+
+def _check_external(site: Site, problems: Problems, timeout: float) -> int:
+    """Each external URL once, 8 at a time, each bounded by `timeout`."""
+    where: dict[str, list[tuple[str, int]]] = {}
+    for post in site.posts:
+        for link in post.links:
+            if urlsplit(link.href).scheme in ("http", "https"):
+                where.setdefault(link.href.split("#")[0], []).append((post.source, link.line))
+
+    def fetch(url: str) -> str | None:
+        for method in ("HEAD", "GET"):
+            request = urllib.request.Request(url, method=method, headers={"User-Agent": "primer-site-check"})
+            try:
+                with urllib.request.urlopen(request, timeout=timeout):
+                    return None
+            except urllib.error.HTTPError as exc:
+                if method == "HEAD" and exc.code in (403, 405, 501):
+                    continue  # some servers refuse HEAD: ask again with GET
+                return f"HTTP {exc.code}"
+            except (urllib.error.URLError, OSError, ValueError) as exc:
+                reason = getattr(exc, "reason", exc)
+                return f"unreachable ({reason})"
+        return None
+
+    urls = sorted(where)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for url, why in zip(urls, pool.map(fetch, urls), strict=True):
+            if why:
+                for source, line in where[url]:
+                    problems.error(f"external link {url!r}: {why}", source, line)
+    return len(urls)
+
+
+def describe(result: CheckResult) -> Iterable[str]:
+    yield (
+        f"checked {result.pages} pages, {result.links} links"
+        + (f", {result.external} external URLs" if result.external else "")
+    )
