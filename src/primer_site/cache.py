@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import __version__
+from . import __version__, markdown
 from .markdown import BodySource, RenderedBody, SourceLink
 from .model import Heading, Link
 
@@ -22,8 +22,9 @@ _FORMAT = 2
 
 
 def cache_salt(raw_html: bool) -> str:
-    """Everything besides a body's own text that its HTML depends on."""
-    parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"raw_html={raw_html}"]
+    """Everything besides a body's own text that its HTML depends on (the renderer's own code included)."""
+    renderer = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=8).hexdigest()
+    parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
     for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
         try:
             parts.append(f"{package}={version(package)}")
