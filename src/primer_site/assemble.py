@@ -30,6 +30,72 @@ class Selection:
     future: bool = False
 
 
+class AssembleMemo:
+    """Posts made by the previous assembly, reused while their inputs are the same objects.
+
+    Held by a caller that rebuilds in one process (the dev server): an unchanged post comes out as
+    the very same Post, so later stages can tell in constant time that its pages need no work.
+    """
+
+    def __init__(self) -> None:
+        self.config: SiteConfig | None = None
+        self.made: dict[str, tuple[Document, RenderedBody, bool, Post]] = {}
+        self.resolved: dict[str, tuple[Post, tuple, tuple, Post]] = {}
+        self.placed: dict[str, tuple[Post, PostLink | None, PostLink | None, Post]] = {}
+
+    def post(self, config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
+        if config is not self.config:
+            self.config, self.made, self.resolved, self.placed = config, {}, {}, {}
+        scheduled = doc.date > selection.now
+        known = self.made.get(doc.source)
+        if known and known[0] is doc and known[1] is body and known[2] == scheduled:
+            return known[3]
+        made = _post(config, doc, body, selection)
+        self.made[doc.source] = (doc, body, scheduled, made)
+        return made
+
+    def resolve(
+        self,
+        post: Post,
+        links: Sequence[SourceLink],
+        by_source: dict[str, Post],
+        body_of: dict[str, RenderedBody],
+        published: set[str],
+        unreadable: frozenset[str],
+        problems: Problems,
+    ) -> Post:
+        """The post with its links resolved; reused while every link's target resolves the same way."""
+        if not links:
+            return post
+        facts = tuple(
+            (
+                by_source[link.target].url if link.target in by_source else None,
+                by_source[link.target].date if link.target in by_source else None,
+                link.target in published,
+                link.target in unreadable,
+                bool(link.fragment) and link.target in body_of and link.fragment in body_of[link.target].ids,
+            )
+            for link in links
+        )
+        known = self.resolved.get(post.source)
+        if known and known[0] is post and known[1] == facts:
+            problems.extend(known[2])  # the same links give the same errors
+            return known[3]
+        found = Problems()
+        resolved = _resolve_links(post, links, by_source, body_of, published, unreadable, found)
+        problems.extend(found.items)
+        self.resolved[post.source] = (post, facts, tuple(found.items), resolved)
+        return resolved
+
+    def place(self, post: Post, previous: PostLink | None, following: PostLink | None) -> Post:
+        known = self.placed.get(post.source)
+        if known and known[0] is post and known[1] == previous and known[2] == following:
+            return known[3]
+        placed = post if previous is None and following is None else replace(post, previous=previous, next=following)
+        self.placed[post.source] = (post, previous, following, placed)
+        return placed
+
+
 def assemble_site(
     config: SiteConfig,
     documents: Sequence[Document],
@@ -39,20 +105,22 @@ def assemble_site(
     selection: Selection,
     problems: Problems,
     unreadable: frozenset[str] = frozenset(),
+    memo: AssembleMemo | None = None,
 ) -> Site:
     """Everything the templates need, checked; errors are added to `problems`.
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
     """
+    memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
-    posts = [_post(config, d, b, selection) for d, b in zip(documents, bodies, strict=True)]
+    posts = [memo.post(config, d, b, selection) for d, b in zip(documents, bodies, strict=True)]
     posts = [p for p in posts if selection.drafts or not p.draft]
     posts = _unique_urls(posts, key_lines, problems)
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if selection.future or not p.scheduled}
     posts = [
-        _resolve_links(p, body_of[p.source].links, by_source, body_of, published, unreadable, problems) for p in posts
+        memo.resolve(p, body_of[p.source].links, by_source, body_of, published, unreadable, problems) for p in posts
     ]
 
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems)
@@ -64,11 +132,7 @@ def assemble_site(
                 _link(chapters[index - 1]) if index > 0 else None,
                 _link(chapters[index + 1]) if index + 1 < len(chapters) else None,
             )
-    live = [
-        replace(p, previous=neighbours.get(p.source, (None, None))[0], next=neighbours.get(p.source, (None, None))[1])
-        for p in posts
-        if p.source in published
-    ]
+    live = [memo.place(p, *neighbours.get(p.source, (None, None))) for p in posts if p.source in published]
     live.sort(key=lambda p: (p.date, p.source), reverse=True)
     live_by_source = {p.source: p for p in live}
     series = [replace(s, posts=tuple(live_by_source[p.source] for p in s.posts)) for s in series]

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .assemble import Selection, assemble_site
+import jinja2
+
+from .assemble import AssembleMemo, Selection, assemble_site
 from .cache import BodyCache, body_key, cache_salt
-from .config import load_config
+from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .model import Output, Site
-from .parse import parse_document, parse_series_file
+from .parse import Document, SeriesMeta, parse_document, parse_series_file
 from .render import (
     STATIC_DIR,
     SYNTAX_CSS,
     TEMPLATES_DIR,
-    fingerprint_assets,
+    PageMemo,
+    asset_names,
     make_environment,
     render_site,
     syntax_css,
@@ -28,7 +32,7 @@ from .render import (
 )
 from .search import index_for_search
 from .urls import collision_key
-from .write import check_output_folder, recover_output, write_output
+from .write import check_output_folder, recover_output, snapshot, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class BuildOptions:
     jobs: int = 0  # 0: one per CPU
     now: datetime | None = None  # pinned "now", for tests and previews of a given day
     cache: bool = True  # reuse rendered bodies from SOURCE/.primer-cache
+    fingerprint: bool = (
+        True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
+    )
 
     @property
     def output_dir(self) -> Path:
@@ -59,25 +66,89 @@ class BuildResult:
     warnings: tuple[Diagnostic, ...]
     site: Site | None = None  # the model that was built, for commands on top of the build
     base_path: str = "/"
+    rendered: tuple[str, ...] = ()  # the pages and feeds rendered (not reused from the previous build)
 
 
-def build_site(options: BuildOptions) -> BuildResult:
+class BuildMemory:
+    """What the previous build in this process made, for the next one to reuse.
+
+    Held by a caller that rebuilds again and again (the dev server): a file whose stat did not
+    change is not read again, an unchanged post keeps its rendered body and its Post, a page whose
+    inputs did not change keeps its bytes, and only files whose bytes changed are written.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[tuple[str, str], tuple[tuple[int, int, int], object, tuple[Diagnostic, ...]]] = {}
+        self.bodies: dict[str, tuple[Document, RenderedBody]] = {}
+        self.assembled = AssembleMemo()
+        self.pages = PageMemo()
+        self.environment: tuple[tuple, jinja2.Environment] | None = None
+        self.output: Path | None = None
+        self.written: dict[str, object] = {}
+        self.config: SiteConfig | None = None
+
+    def read(
+        self, kind: str, path: Path, relative: str, parse: Callable[[Problems], object], problems: Problems
+    ) -> object:
+        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same."""
+        try:
+            info = path.stat()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except OSError:
+            stamp = (-1, -1, -1)
+        known = self.files.get((kind, relative))
+        if known is not None and known[0] == stamp and stamp[0] != -1:
+            problems.extend(known[2])
+            return known[1]
+        found = Problems()
+        result = parse(found)
+        problems.extend(found.items)
+        self.files[(kind, relative)] = (stamp, result, tuple(found.items))
+        return result
+
+
+def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> BuildResult:
     """Build the site, or raise SiteError with every problem found; the old output stays on error."""
     started = time.perf_counter()
     source = options.source
     problems = Problems()
     if not source.is_dir():
         raise SiteError(f"site folder {source} does not exist")
-    config = load_config(source, problems, options.base_url)
+    incremental = memory is not None
+    memory = memory or BuildMemory()
+    config = memory.read(
+        "config",
+        source / CONFIG_FILE,
+        CONFIG_FILE,
+        lambda found: load_config(source, found, options.base_url),
+        problems,
+    )
+    assert isinstance(config, SiteConfig)
+    if memory.config is not config:  # posts are read with the site's time zone: read them again
+        memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
+        memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources = discover_sources(source, problems)
 
-    documents = [d for d in (parse_document(source, p, config.zone, problems) for p in sources.posts) if d]
-    metas = [m for m in (parse_series_file(source, p, problems) for p in sources.series) if m]
+    def document(relative: str) -> Document | None:
+        return memory.read(  # type: ignore[return-value]
+            "post",
+            source / relative,
+            relative,
+            lambda found: parse_document(source, relative, config.zone, found),
+            problems,
+        )
+
+    def series_file(relative: str) -> SeriesMeta | None:
+        return memory.read(  # type: ignore[return-value]
+            "series", source / relative, relative, lambda found: parse_series_file(source, relative, found), problems
+        )
+
+    documents = [d for d in map(document, sources.posts) if d]
+    metas = [m for m in map(series_file, sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
-    body_sources = [BodySource(d.body, d.source, d.body_first_line) for d in documents]
-    bodies = _rendered(problems, _render_with_cache(source, body_sources, config.raw_html, jobs, options.cache))
+    bodies = _rendered(problems, _bodies(memory, source, documents, config.raw_html, jobs, options.cache))
     series_bodies = _rendered(
         problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
     )
@@ -86,18 +157,30 @@ def build_site(options: BuildOptions) -> BuildResult:
     now = options.now or datetime.now(UTC)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
-    site = assemble_site(config, documents, bodies, metas, series_bodies, selection, problems, unreadable)
+    site = assemble_site(
+        config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
+    )
     static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
-    assets = fingerprint_assets(static, generated)
-    outputs = render_site(site, config, make_environment(source, config, assets), source, problems)
-    outputs += [Output(assets.get(path, path), data) for path, data in generated.items()]
+    assets = asset_names(static, generated, options.fingerprint)
+    environment_key = (source, config, tuple(sorted(assets.items())))
+    if memory.environment is None or memory.environment[0] != environment_key:
+        # compiled templates are kept with the environment; Jinja recompiles a template whose file changed
+        memory.environment = (environment_key, make_environment(source, config, assets))
+    outputs = render_site(site, config, memory.environment[1], source, problems, memory.pages)
+    outputs += [Output(assets[path], data) for path, data in generated.items()]
     _check_unique_paths(outputs, problems)
     problems.raise_if_errors()
 
-    static_files = {assets.get(path, path): file for path, file in static.items()}
-    finish = index_for_search if config.search else None
-    written = write_output(outputs, static_files, options.output_dir, finish)
+    static_files = {assets[path]: file for path, file in static.items()}
+    output = options.output_dir.absolute()
+    if incremental and memory.output == output and output.is_dir():
+        written, memory.written = write_changes(outputs, static_files, output, memory.written)
+    else:
+        finish = index_for_search if config.search else None
+        written = write_output(outputs, static_files, output, finish)
+        memory.written = snapshot(outputs, static_files)
+        memory.output = output
     return BuildResult(
         pages=sum(1 for o in outputs if o.path.endswith(".html")),
         posts=len(site.posts),
@@ -109,7 +192,30 @@ def build_site(options: BuildOptions) -> BuildResult:
         warnings=tuple(problems.warnings),
         site=site,
         base_path=config.base_path,
+        rendered=tuple(memory.pages.rendered),
     )
+
+
+def _bodies(
+    memory: BuildMemory, source: Path, documents: list[Document], raw_html: bool, jobs: int, use_cache: bool
+) -> list[RenderedBody | SiteError]:
+    """Each document's rendered body: kept from the last build if the document is the same object."""
+    results: list[RenderedBody | SiteError | None] = []
+    missing: list[int] = []
+    for index, doc in enumerate(documents):
+        known = memory.bodies.get(doc.source)
+        if known is not None and known[0] is doc:
+            results.append(known[1])
+        else:
+            results.append(None)
+            missing.append(index)
+    items = [BodySource(documents[i].body, documents[i].source, documents[i].body_first_line) for i in missing]
+    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache) if items else []
+    for index, body in zip(missing, fresh, strict=True):
+        results[index] = body
+        if not isinstance(body, SiteError):
+            memory.bodies[documents[index].source] = (documents[index], body)
+    return results  # type: ignore[return-value]
 
 
 def _render_with_cache(

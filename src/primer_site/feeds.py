@@ -16,7 +16,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from .config import SiteConfig
-from .model import Output, Post, Site
+from .model import Post, Site
 
 ATOM = "http://www.w3.org/2005/Atom"
 _MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.DOTALL)
@@ -53,14 +53,8 @@ def _beside(page_url: str, config: SiteConfig) -> str:
     return f"{path}feed.xml"
 
 
-def render_feeds(site: Site, config: SiteConfig) -> list[Output]:
-    outputs = [Output(feed.path, atom_feed(feed, config)) for feed in site_feeds(site, config)]
-    outputs.append(Output("feed.json", json_feed(site.posts[: config.feed_limit], config)))
-    outputs.append(Output("sitemap.xml", sitemap(site, config)))
-    outputs.append(
-        Output("robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {absolute('/', config)}sitemap.xml\n".encode())
-    )
-    return outputs
+def robots_txt(config: SiteConfig) -> bytes:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {absolute('/', config)}sitemap.xml\n".encode()
 
 
 def absolute(url: str, config: SiteConfig) -> str:

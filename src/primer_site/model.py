@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import total_ordering
+from functools import cached_property, total_ordering
 
 _CHAPTER = re.compile(r"\d+(\.\d+)*")
 
@@ -17,7 +17,7 @@ class ChapterNumber:
 
     text: str
 
-    @property
+    @cached_property
     def parts(self) -> tuple[int, ...]:
         return tuple(int(p) for p in self.text.split("."))
 

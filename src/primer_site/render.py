@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .errors import Problems
-from .feeds import absolute, render_feeds
+from .feeds import absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
 from .markdown import highlight_css
-from .model import Output, Post, Site
+from .model import Output, Post, Series, Site
 from .urls import output_path, page_url, paginated_path
 
 TEMPLATES_DIR = "templates"
@@ -57,14 +59,17 @@ class Pager:
         return self.url_of(self.number + 1) if self.number < self.count else None
 
 
-def fingerprint_assets(static: dict[str, Path], generated: dict[str, bytes]) -> dict[str, str]:
-    """CSS and JS get a content hash in their name (css/style.3f2a9c1e.css): hosts can cache them forever."""
+def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprint: bool) -> dict[str, str]:
+    """Every asset's output name. With `fingerprint`, CSS and JS get a content hash in theirs
+    (css/style.3f2a9c1e.css), so hosts can cache them forever."""
     names: dict[str, str] = {}
     for path in sorted({*static, *generated}):
         stem, dot, suffix = path.rpartition(".")
-        if dot and suffix in ("css", "js"):
+        if fingerprint and dot and suffix in ("css", "js"):
             data = generated[path] if path in generated else static[path].read_bytes()
             names[path] = f"{stem}.{hashlib.blake2b(data, digest_size=4).hexdigest()}.{suffix}"
+        else:
+            names[path] = path
     return names
 
 
@@ -90,20 +95,16 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
         url=lambda path: page_url(base, "/" + path.lstrip("/")),
         katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
     )
-    fingerprinted = assets or {}
+    names = assets or {}
 
     def asset(path: str) -> str:
-        """The URL of a static file, under its fingerprinted name."""
+        """The URL of a static file, under its output name."""
         path = path.lstrip("/")
-        if (
-            path not in fingerprinted
-            and not (source / STATIC_DIR / path).is_file()
-            and not (theme_dir() / STATIC_DIR / path).is_file()
-        ):
+        if path not in names:
             raise jinja2.TemplateRuntimeError(f"asset {path!r}: no such file in static/")
-        return page_url(base, "/" + fingerprinted.get(path, path))
+        return page_url(base, "/" + names[path])
 
-    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title, asset=asset)
+    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title, asset=asset, assets=names)
     env.filters.update(date=_format_date, isodate=_iso_date, json_script=json_script)
     return env
 
@@ -145,41 +146,100 @@ def syntax_css(config: SiteConfig) -> bytes:
     return highlight_css(config.highlight_light, config.highlight_dark).encode()
 
 
+class PageMemo:
+    """Pages rendered by the previous build of this process, with what each one showed.
+
+    Held by a caller that rebuilds in one process (the dev server). A page is rendered again only
+    when what it depends on (its signature), its template or one it includes, the site config or
+    the asset names changed; otherwise its bytes are reused.
+    """
+
+    def __init__(self) -> None:
+        self.context: tuple = ()
+        self.pages: dict[str, tuple[object, bytes]] = {}
+        self.closures: dict[str, tuple] = {}
+        self.rendered: list[str] = []  # by the latest build
+
+    def begin(self, context: tuple) -> None:
+        self.rendered = []
+        if context != self.context:
+            self.context, self.pages = context, {}
+
+
 def render_site(
-    site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems
+    site: Site,
+    config: SiteConfig,
+    env: jinja2.Environment,
+    source: Path,
+    problems: Problems,
+    memo: PageMemo | None = None,
 ) -> list[Output]:
     """Every page of the site; template errors are added to `problems`, located in the template."""
-    renderer = _PageRenderer(site, config, env, source, problems)
-    outputs: list[Output] = []
+    memo = memo or PageMemo()
+    memo.begin((config, tuple(sorted(env.globals["assets"].items()))))
+    renderer = _PageRenderer(site, config, env, source, problems, memo)
+    shape = _site_shape(site)
+    outputs: list[Output | None] = []
     for post in site.posts:
-        has_math = _shows_math(post.body_html)
-        outputs.append(renderer.page("post.html", post.output_path, post.source, post=post, has_math=has_math))
-    outputs += renderer.listing("index.html", "/", site.posts, "home")
+        series = renderer.series_of(post) if post.series else None
+        depends = (post, _series_head(series), renderer.collection_head(series), shape)
+        outputs.append(
+            renderer.page(
+                "post.html", post.output_path, post.source, depends, post=post, has_math=_shows_math(post.body_html)
+            )
+        )
+    outputs += renderer.listing("index.html", "/", site.posts, "home", shape)
     for one in site.series:
         has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts))
         path = output_path(_site_path(one.url, config))
-        outputs.append(renderer.page("series.html", path, one.source or "", series=one, has_math=has_math))
+        depends = (one, renderer.collection_head(one), shape)
+        outputs.append(renderer.page("series.html", path, one.source or "", depends, series=one, has_math=has_math))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
+        has_math = _shows_math(collection.description_html)
+        depends = (collection.title, collection.description_html, shape)
         outputs.append(
             renderer.page(
-                "collection.html",
-                path,
-                collection.source or "",
-                collection=collection,
-                has_math=_shows_math(collection.description_html),
+                "collection.html", path, collection.source or "", depends, collection=collection, has_math=has_math
             )
         )
     series_index = config.permalinks["series"].split("{slug}")[0]
-    outputs.append(renderer.page("series_index.html", output_path(series_index), "", has_math=False))
+    outputs.append(renderer.page("series_index.html", output_path(series_index), "", shape, has_math=False))
     for kind, taxa in (("tag", site.tags), ("category", site.categories)):
         for taxon in taxa:
-            outputs += renderer.listing("taxon.html", _site_path(taxon.url, config), taxon.posts, kind, taxon=taxon)
+            first = _site_path(taxon.url, config)
+            outputs += renderer.listing("taxon.html", first, taxon.posts, kind, (taxon.name, shape), taxon=taxon)
         index = config.permalinks[kind].split("{slug}")[0]
-        outputs.append(renderer.page("taxon_index.html", output_path(index), "", kind=kind, taxa=taxa, has_math=False))
-    outputs.append(renderer.page("404.html", "404.html", "", has_math=False))
-    outputs += render_feeds(site, config)
+        outputs.append(
+            renderer.page("taxon_index.html", output_path(index), "", shape, kind=kind, taxa=taxa, has_math=False)
+        )
+    outputs.append(renderer.page("404.html", "404.html", "", shape, has_math=False))
+    for feed in site_feeds(site, config):
+        outputs.append(renderer.data(feed.path, (feed.title, feed.posts), lambda feed=feed: atom_feed(feed, config)))
+    newest = site.posts[: config.feed_limit]
+    outputs.append(renderer.data("feed.json", newest, lambda: json_feed(newest, config)))
+    listed = tuple((p.url, p.date, p.updated) for p in site.posts)
+    outputs.append(renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
+    outputs.append(renderer.data("robots.txt", (), lambda: robots_txt(config)))
     return [o for o in outputs if o is not None]
+
+
+def _series_head(series: Series | None) -> tuple:
+    """What a post page shows of its series: not its other chapters."""
+    if series is None:
+        return ()
+    return (series.slug, series.title, series.url, series.published_count, series.total_count, series.collection)
+
+
+def _site_shape(site: Site) -> tuple:
+    """The site-wide facts any template may show (counts, series, tags); a body edit leaves it as it is."""
+    return (
+        len(site.posts),
+        tuple(_series_head(s) for s in site.series),
+        tuple((c.slug, c.title, c.url) for c in site.collections),
+        tuple((t.slug, t.name, len(t.posts)) for t in site.tags),
+        tuple((t.slug, t.name, len(t.posts)) for t in site.categories),
+    )
 
 
 def _shows_math(*fragments: str) -> bool:
@@ -200,8 +260,12 @@ def _site_path(url: str, config: SiteConfig) -> str:
 
 
 class _PageRenderer:
-    def __init__(self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems):
+    def __init__(
+        self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems, memo: PageMemo
+    ):
         self.site, self.config, self.env, self.source, self.problems = site, config, env, source, problems
+        self.memo = memo
+        self.stamps: dict[str, tuple] = {}
         self.reported: set[tuple[str, int, str]] = set()
         series = {s.slug: s for s in site.series}
         series_by_name = {**{s.title: s for s in site.series}, **series}
@@ -215,8 +279,55 @@ class _PageRenderer:
             "collection_of": lambda one: collections.get(one.collection) if one.collection else None,
             "tag_url": lambda name: tags[slugify(name)].url,
         }
+        self.series_of = self.helpers["series_of"]
+        self.collections = collections
 
-    def page(self, template: str, path: str, source: str, **context: Any) -> Output | None:
+    def collection_head(self, series: Series | None) -> tuple:
+        collection = self.collections.get(series.collection) if series and series.collection else None
+        return (collection.slug, collection.title, collection.url) if collection else ()
+
+    def template_stamp(self, name: str) -> tuple:
+        """The files of a template and of every template it extends, includes or imports, with their mtimes."""
+        if name not in self.stamps:
+            stamp: list[tuple[str, int, int]] = []
+            pending, seen = [name], set()
+            while pending:
+                current = pending.pop()
+                if current in seen:
+                    continue
+                seen.add(current)
+                try:
+                    text, filename, _ = self.env.loader.get_source(self.env, current)  # type: ignore[union-attr]
+                except jinja2.TemplateNotFound:
+                    continue
+                info = os.stat(filename) if filename else None
+                stamp.append((filename or current, info.st_mtime_ns if info else 0, info.st_size if info else 0))
+                key = (filename, stamp[-1][1], stamp[-1][2])
+                if key not in self.memo.closures:
+                    try:
+                        found = jinja2.meta.find_referenced_templates(self.env.parse(text))
+                        self.memo.closures[key] = tuple(n for n in found if n)
+                    except jinja2.TemplateSyntaxError:
+                        self.memo.closures[key] = ()
+                pending.extend(self.memo.closures[key])
+            self.stamps[name] = tuple(sorted(stamp))
+        return self.stamps[name]
+
+    def data(self, path: str, depends: object, make: Any) -> Output:
+        """A feed or other generated file, made again only when what it lists changed."""
+        known = self.memo.pages.get(path)
+        if known is not None and known[0] == depends:
+            return Output(path, known[1])
+        data = make()
+        self.memo.pages[path] = (depends, data)
+        self.memo.rendered.append(path)
+        return Output(path, data)
+
+    def page(self, template: str, path: str, source: str, depends: object, **context: Any) -> Output | None:
+        signature = (self.template_stamp(template), depends)
+        known = self.memo.pages.get(path)
+        if known is not None and known[0] == signature:
+            return Output(path, known[1])
         try:
             page_url = page_url_of(path, self.config)
             html = self.env.get_template(template).render(
@@ -224,10 +335,16 @@ class _PageRenderer:
             )
         except jinja2.TemplateError as exc:
             self._report(exc, template, source)
+            self.memo.pages.pop(path, None)
             return None
-        return Output(path, html.encode("utf-8"))
+        data = html.encode("utf-8")
+        self.memo.pages[path] = (signature, data)
+        self.memo.rendered.append(path)
+        return Output(path, data)
 
-    def listing(self, template: str, first: str, posts: Sequence[Post], kind: str, **context: Any) -> Iterator[Output]:
+    def listing(
+        self, template: str, first: str, posts: Sequence[Post], kind: str, depends: object, **context: Any
+    ) -> Iterator[Output]:
         size = self.config.paginate
         count = max(1, math.ceil(len(posts) / size))
         for number in range(1, count + 1):
@@ -235,7 +352,9 @@ class _PageRenderer:
             pager = Pager(number, count, items, first, self.config.base_path)
             has_math = _shows_math(*(p.summary_html for p in items))
             path = output_path(paginated_path(first, number))
-            output = self.page(template, path, "", pager=pager, kind=kind, has_math=has_math, **context)
+            heads = tuple(_series_head(self.series_of(p)) if p.series else () for p in items)
+            signature = (pager, heads, depends)
+            output = self.page(template, path, "", signature, pager=pager, kind=kind, has_math=has_math, **context)
             if output is not None:
                 yield output
 

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .build import BuildOptions, BuildResult, build_site
-from .config import load_config
-from .errors import Diagnostic, Problems, SiteError
+from .build import BuildMemory, BuildOptions, BuildResult, build_site
+from .errors import Diagnostic, SiteError
 from .server import BuildState, SiteServer
 from .watch import ChangeSet, SourceWatcher
 
@@ -66,10 +65,11 @@ class Preview:
     ) -> None:
         self._workdir = tempfile.TemporaryDirectory(prefix="primer-site-serve-") if output is None else None
         folder = output if output is not None else Path(self._workdir.name) / "site"  # type: ignore[union-attr]
-        self.options = replace(options, output=folder)
+        self.options = replace(options, output=folder, fingerprint=False)
         self._report = report
         self._building = threading.Lock()  # the first build and the watcher's rebuilds never overlap
         self._epoch = 0
+        self.memory = BuildMemory()  # what each rebuild reuses from the one before
         self._unpublished = _NO_CHANGES  # changes since the last good build: what the next good one delivers
         try:
             self.server = SiteServer(folder, host=host, port=port, live_reload=watch, log=log)  # binds the port
@@ -95,8 +95,8 @@ class Preview:
         with self._building:
             pending = self._unpublished | (changes or _NO_CHANGES)
             try:
-                result = build_site(self.options)
-                base_path = load_config(self.options.source, Problems(), self.options.base_url).base_path
+                result = build_site(self.options, self.memory)
+                base_path = result.base_path
             except SiteError as error:
                 self._unpublished = pending
                 self.server.publish(BuildState(self._epoch, "page", error.diagnostics))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 _NOT_WORD = re.compile(r"[\W_]+")  # "_" too: "a:_b" is "a-b", not "a--b"
@@ -12,6 +13,7 @@ _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}[-_]")
 _SLUG = re.compile(r"[\w][\w.-]*")
 
 
+@lru_cache(maxsize=65536)
 def slugify(text: str) -> str:
     """Lowercase words joined by "-"; accents dropped (Café → cafe), other scripts kept."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -1,0 +1,140 @@
+"""Incremental rebuilds (the dev server's): a change re-renders only the pages that show what changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fixture_sites import make_site, post, tree_bytes
+
+from primer_site.build import BuildMemory, BuildOptions, BuildResult, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def chapter(n: int, title: str | None = None, body: str | None = None) -> str:
+    return post(
+        title or f"Chapter {n}", f"2026-01-{n:02d}", body or f"Body of chapter {n}.", series="s", chapter=n, tags="[t]"
+    )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    files = {f"content/c{n}.md": chapter(n) for n in range(1, 6)}
+    files["content/other.md"] = post("Other", "2025-12-01", "Not in the series.", tags="[u]")
+    files["series/s.md"] = "---\ntitle: S\nchapters: 5\n---\nThe series.\n"
+    return make_site(tmp_path / "site", files)
+
+
+class Session:
+    """A site rebuilt in one process, as `primer-site serve` does."""
+
+    def __init__(self, site: Path) -> None:
+        self.site, self.memory = site, BuildMemory()
+        self.options = BuildOptions(source=site, output=site.parent / "out", now=NOW, jobs=1, fingerprint=False)
+
+    def build(self) -> BuildResult:
+        return build_site(self.options, self.memory)
+
+    def rendered_after(self, relative: str, text: str | None) -> set[str]:
+        path = self.site / relative
+        if text is None:
+            path.unlink()
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        return set(self.build().rendered)
+
+
+def test_nothing_changed_renders_and_writes_nothing(site: Path) -> None:
+    session = Session(site)
+    first = session.build()
+    assert len(first.rendered) > 10
+    again = session.build()
+    assert again.rendered == () and again.written == 0
+
+
+def test_a_body_edit_re_renders_the_post_and_the_pages_that_show_it(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    rendered = session.rendered_after("content/c3.md", chapter(3, body="A new first paragraph."))
+    assert rendered == {
+        "posts/c3/index.html",  # the post
+        "series/s/index.html",  # its series page lists its summary
+        "index.html",  # the home page shows it
+        "tags/t/index.html",  # so does its tag's page
+        "feed.xml",
+        "feed.json",
+        "series/s/feed.xml",
+        "tags/t/feed.xml",
+    }
+    assert "A new first paragraph." in (site.parent / "out/posts/c3/index.html").read_text()
+
+
+def test_a_title_edit_re_renders_the_neighbours_too(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    rendered = session.rendered_after("content/c3.md", chapter(3, title="Chapter 3, renamed"))
+    assert {"posts/c2/index.html", "posts/c3/index.html", "posts/c4/index.html"} <= rendered
+    assert not {"posts/c1/index.html", "posts/c5/index.html", "posts/other/index.html"} & rendered
+    assert "Chapter 3, renamed" in (site.parent / "out/posts/c4/index.html").read_text()
+
+
+def test_a_template_change_re_renders_the_pages_using_it(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    series_template = "{% extends 'base.html' %}{% block main %}<p>Custom {{ series.title }}</p>{% endblock %}"
+    assert session.rendered_after("templates/series.html", series_template) == {"series/s/index.html"}
+    base = (Path(__file__).resolve().parents[1] / "templates/base.html").read_text()
+    every_page = session.rendered_after("templates/base.html", base.replace("<body>", "<body class='x'>"))
+    assert {"posts/c1/index.html", "series/s/index.html", "index.html", "404.html"} <= every_page
+
+
+def test_a_static_file_change_copies_that_file_only(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    result_before = tree_bytes(site.parent / "out")
+    assert session.rendered_after("static/css/style.css", "body { color: teal }") == set()
+    after = tree_bytes(site.parent / "out")
+    assert after["css/style.css"] == b"body { color: teal }"
+    assert {k for k in after if after[k] != result_before.get(k)} == {"css/style.css"}
+
+
+def test_deleting_and_renaming_posts_remove_their_old_pages(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    out = site.parent / "out"
+    rendered = session.rendered_after("content/c5.md", None)
+    assert not (out / "posts/c5").exists()
+    assert "posts/c4/index.html" in rendered  # it lost its next chapter
+    (site / "content/other.md").rename(site / "content/renamed.md")
+    session.build()
+    assert not (out / "posts/other").exists() and (out / "posts/renamed/index.html").is_file()
+
+
+def test_an_incremental_build_gives_the_same_bytes_as_a_fresh_one(site: Path) -> None:
+    session = Session(site)
+    session.build()
+    session.rendered_after("content/c2.md", chapter(2, title="Two", body="Changed. [next](c3.md)"))
+    session.rendered_after("content/c9.md", chapter(9))
+    session.rendered_after("series/s.md", "---\ntitle: S renamed\nchapters: 9\n---\nNew description.\n")
+    fresh = BuildOptions(source=site, output=site.parent / "fresh", now=NOW, jobs=1, fingerprint=False, cache=False)
+    build_site(fresh)
+    assert tree_bytes(site.parent / "out") == tree_bytes(site.parent / "fresh")
+
+
+def test_errors_are_reported_again_while_a_file_stays_broken(site: Path) -> None:
+    from primer_site.errors import SiteError
+
+    session = Session(site)
+    session.build()
+    (site / "content/c1.md").write_text("---\ntitle: X\n---\n", encoding="utf-8")
+    for _ in range(2):  # the second time the file is not read again, but its error is still there
+        with pytest.raises(SiteError) as caught:
+            session.build()
+        assert [str(d) for d in caught.value.diagnostics] == [
+            "content/c1.md:2: error: date: is required (a date such as 2026-03-02)"
+        ]
+    (site / "content/c1.md").write_text(chapter(1), encoding="utf-8")
+    assert session.build().posts == 6
