@@ -5,8 +5,8 @@
 writes two copies of the same content:
 
     OUT/primer/   site.yaml, series/<slug>.md, content/<series>/<post>.md   (primer-site's format)
-    OUT/hugo/     hugo.toml and layouts/ (copied from bench/hugo/), content/posts/<post>.md and
-                  content/series/<slug>/_index.md                          (Hugo's format)
+    OUT/hugo/     hugo.toml and layouts/ (copied from bench/hugo/), content/posts/<post>.md,
+                  content/series/<slug>/_index.md, content/categories/_index.md   (Hugo's format)
 
 Every post has front matter (title, date, summary, series, chapter, tags, category) and a body
 with 3–5 `##` headings, a bulleted list, a table, a Python code block, inline math `$...$` and
@@ -364,6 +364,11 @@ def write_corpus(out: Path, posts: int, seed: int = 1) -> None:
     (primer / "site.yaml").write_text(
         f"title: {SITE_TITLE}\nbase_url: {BASE_URL}\ndescription: {DESCRIPTION}\ntimezone: UTC\npaginate: {PAGINATE}\n",
         encoding="utf-8",
+    )
+    # primer-site gives series and tags a feed, not categories: Hugo's category pages get HTML only
+    (hugo / "content" / "categories").mkdir(parents=True)
+    (hugo / "content" / "categories" / "_index.md").write_text(
+        "---\ntitle: Categories\ncascade:\n  - outputs: [html]\n    target:\n      kind: term\n---\n", encoding="utf-8"
     )
     for one in series_list:
         meta = f"---\ntitle: {_yaml_string(one.title)}\nchapters: {one.chapters}\n---\n{one.description}\n"
