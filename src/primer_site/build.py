@@ -17,8 +17,9 @@ from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
+from .mathcheck import check_math, math_sources
 from .model import Output, Site
-from .parse import Document, SeriesMeta, parse_document, parse_series_file
+from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import (
     STATIC_DIR,
     SYNTAX_CSS,
@@ -48,6 +49,7 @@ class BuildOptions:
     fingerprint: bool = (
         True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
     )
+    check_math: bool = False  # every formula through KaTeX (build --check-math, check, serve)
 
     @property
     def output_dir(self) -> Path:
@@ -79,7 +81,7 @@ class BuildMemory:
 
     def __init__(self) -> None:
         self.files: dict[tuple[str, str], tuple[tuple[int, int, int], object, tuple[Diagnostic, ...]]] = {}
-        self.bodies: dict[str, tuple[Document, RenderedBody]] = {}
+        self.bodies: dict[str, tuple[Document, bool, RenderedBody]] = {}  # (document, number_sections, body)
         self.assembled = AssembleMemo()
         self.pages = PageMemo()
         self.environment: tuple[tuple, jinja2.Environment] | None = None
@@ -148,7 +150,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     documents = [d for d in map(document, sources.posts) if d]
     metas = [m for m in map(series_file, sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
-    bodies = _rendered(problems, _bodies(memory, source, documents, config.raw_html, jobs, options.cache))
+    bodies = _rendered(problems, _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache))
     series_bodies = _rendered(
         problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
     )
@@ -160,6 +162,9 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     site = assemble_site(
         config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
     )
+    if options.check_math:
+        formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
+        problems.extend(check_math(formulas, source).diagnostics)
     static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
     assets = asset_names(static, generated, options.fingerprint)
@@ -197,24 +202,42 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
 
 
 def _bodies(
-    memory: BuildMemory, source: Path, documents: list[Document], raw_html: bool, jobs: int, use_cache: bool
+    memory: BuildMemory,
+    source: Path,
+    documents: list[Document],
+    metas: list[SeriesMeta],
+    raw_html: bool,
+    jobs: int,
+    use_cache: bool,
 ) -> list[RenderedBody | SiteError]:
     """Each document's rendered body: kept from the last build if the document is the same object."""
     results: list[RenderedBody | SiteError | None] = []
     missing: list[int] = []
+    # equations are numbered after the chapter; headings too if the series asks for it
+    series_of = series_finder(metas)
+    numbered = [bool(meta and meta.number_sections) for meta in (series_of(d.series) for d in documents)]
     for index, doc in enumerate(documents):
         known = memory.bodies.get(doc.source)
-        if known is not None and known[0] is doc:
-            results.append(known[1])
+        if known is not None and known[0] is doc and known[1] == numbered[index]:
+            results.append(known[2])
         else:
             results.append(None)
             missing.append(index)
-    items = [BodySource(documents[i].body, documents[i].source, documents[i].body_first_line) for i in missing]
+    items = [
+        BodySource(
+            documents[i].body,
+            documents[i].source,
+            documents[i].body_first_line,
+            documents[i].chapter.text if documents[i].chapter else "",
+            numbered[i],
+        )
+        for i in missing
+    ]
     fresh = _render_with_cache(source, items, raw_html, jobs, use_cache) if items else []
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
-            memory.bodies[documents[index].source] = (documents[index], body)
+            memory.bodies[documents[index].source] = (documents[index], numbered[index], body)
     return results  # type: ignore[return-value]
 
 
@@ -248,6 +271,7 @@ def _rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> li
             problems.absorb(result)
             bodies.append(_EMPTY)
         else:
+            problems.extend(result.errors)
             bodies.append(result)
     return bodies
 

@@ -13,12 +13,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__, markdown
-from .markdown import BodySource, RenderedBody, SourceLink
+from .errors import Diagnostic
+from .markdown import BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 2
+_FORMAT = 3
 
 
 def cache_salt(raw_html: bool) -> str:
@@ -35,7 +36,7 @@ def cache_salt(raw_html: bool) -> str:
 
 def body_key(item: BodySource) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    for part in (item.source, str(item.first_line), item.body):
+    for part in (item.source, str(item.first_line), item.chapter, str(item.number_sections), item.body):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
@@ -121,6 +122,10 @@ def _encode(body: RenderedBody) -> str:
             body.first_paragraph,
             [[link.target, link.fragment, link.line, link.written] for link in body.links],
             [[link.href, link.line] for link in body.others],
+            [[f.tex, f.display, f.line, f.column] for f in body.formulas],
+            [list(position) for position in body.stray_dollars],
+            [[label.id, label.kind, label.number, label.html] for label in body.labels],
+            [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
         ],
         ensure_ascii=False,
     )
@@ -129,7 +134,7 @@ def _encode(body: RenderedBody) -> str:
 def _decode(value: str) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
-        html, headings, ids, has_math, words, first, links, others = json.loads(value)
+        html, headings, ids, has_math, words, first, links, others, formulas, stray, labels, errors = json.loads(value)
         body = RenderedBody(
             html=html,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
@@ -139,6 +144,10 @@ def _decode(value: str) -> RenderedBody | None:
             first_paragraph=first,
             links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
             others=tuple(Link(str(a), int(b)) for a, b in others),
+            formulas=tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in formulas),
+            stray_dollars=tuple((int(a), int(b)) for a, b in stray),
+            labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
+            errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
         )
     except (ValueError, TypeError):
         return None

@@ -56,7 +56,7 @@ def check_site(options: BuildOptions, external: bool = False, timeout: float = 1
     """Build into a temporary folder and check it; SiteError if the build itself fails."""
     with tempfile.TemporaryDirectory(prefix="primer-check-") as folder:
         output = Path(folder) / "site"
-        result = build_site(replace(options, output=output))
+        result = build_site(replace(options, output=output, check_math=True))
         assert result.site is not None
         checker = _Checker(output, result.site, result.base_path)
         problems = Problems()

@@ -65,6 +65,7 @@ def _run_build(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         now=args.now,
         cache=not args.no_cache,
+        check_math=args.check_math,
     )
     result = build_site(options)
     _report(list(result.warnings))
@@ -93,7 +94,12 @@ def _run_serve(args: argparse.Namespace) -> int:
     from .server import ServerError
 
     options = BuildOptions(
-        source=args.source, base_url=args.base_url, drafts=args.drafts, future=args.future, now=args.now
+        source=args.source,
+        base_url=args.base_url,
+        drafts=args.drafts,
+        future=args.future,
+        now=args.now,
+        check_math=args.check_math,
     )
     try:
         preview = Preview(options, host=args.host, port=args.port, watch=args.watch, report=_print_preview_report)
@@ -176,6 +182,9 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--output", type=Path, default=None, help="output folder (default: SOURCE/public)")
     build.add_argument("--jobs", type=_positive, default=0, help="processes rendering Markdown (default: one per CPU)")
     build.add_argument("--no-cache", action="store_true", help="render every post afresh (ignore .primer-cache/)")
+    build.add_argument(
+        "--check-math", action="store_true", help="check every formula with KaTeX (needs Node.js and katex)"
+    )
     build.set_defaults(run=_run_build)
 
     serve = commands.add_parser("serve", help="build the site, serve it, and rebuild it on every save")
@@ -189,6 +198,12 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild on every save and reload open pages (default: on)",
     )
     serve.add_argument("--open", action="store_true", help="open the site in a web browser")
+    serve.add_argument(
+        "--check-math",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="check every formula with KaTeX on each build (default: on)",
+    )
     serve.set_defaults(run=_run_serve)
 
     check = commands.add_parser("check", help="build into a temporary folder and check links, images, feeds, chapters")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class SiteConfig:
     feed_limit: int = 20
     search: bool = False
     menu: tuple[tuple[str, str], ...] = ()
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX: (r"\E", r"\mathbb{E}")
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -78,7 +80,8 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds"])
+_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros"])
+_MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
 
 def suggest(word: str, known: list[str]) -> str:
@@ -136,6 +139,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             values["menu"] = _menu(value, lambda m: bad("menu", m))
         elif key == "feeds":
             _feeds(value, values, lambda m: bad("feeds", m))
+        elif key == "macros":
+            values["macros"] = parse_macros(value, lambda m: bad("macros", m))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:
@@ -199,6 +204,31 @@ def _feeds(value: object, values: dict[str, Any], bad: Any) -> None:
             values["feed_limit"] = item
         else:
             bad(f"{key}: {item!r} is not valid here (content: full or summary; limit: a positive number)")
+
+
+def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
+    """`{E: \\mathbb{E}, \\KL: D_{\\mathrm{KL}}}` → ((r"\\E", r"\\mathbb{E}"), …): names get their backslash."""
+    if not isinstance(value, dict):
+        bad("expected a mapping of TeX macros, such as {\\E: \\mathbb{E}}")
+        return ()
+    macros = []
+    for name, expansion in value.items():
+        match = _MACRO_NAME.fullmatch(str(name))
+        if not match or isinstance(name, bool):
+            bad(f"{name!r} is not a TeX macro name (a backslash and letters, such as \\E)")
+        elif isinstance(expansion, bool) or not isinstance(expansion, (str, int, float)):
+            bad(f"{name}: expected the TeX it stands for, got {expansion!r}")
+        else:
+            macros.append(("\\" + match.group(1), str(expansion)))
+    return tuple(macros)
+
+
+def merge_macros(*layers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Macros of the site, then of a series: a later layer's definition of a name wins."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        merged.update(layer)
+    return tuple(merged.items())
 
 
 def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:

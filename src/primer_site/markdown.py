@@ -5,6 +5,7 @@ The only module that imports markdown-it-py and Pygments' HTML formatter.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import re
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from mdit_py_plugins.amsmath import amsmath_plugin
 from mdit_py_plugins.anchors import anchors_plugin
@@ -30,7 +32,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .errors import SiteError
+from .errors import Diagnostic, SiteError
 from .model import Heading, Link
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
@@ -44,6 +46,11 @@ _DISPLAY_MATH = {"math_inline_double", "math_block", "math_block_label", "math_b
 _DISPLAY_IN_PARAGRAPH = {"math_inline_double", "math_display"}
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _ID = re.compile(r'\bid="([^"]*)"')
+_TEX_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
+# A `$` Markdown left as text although what follows reads as TeX: math whose closing `$` is missing.
+_STRAY_DOLLAR = re.compile(r"(?<![$\\])\${1,2}(?=[^\s\d$])(\S*)")
+_TEX_SIGNS = re.compile(r"[\\^_{}]")
+_BLOCK_OPENERS = ("$$", "\\[", "\\begin")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,33 @@ class SourceLink:
 
 
 @dataclass(frozen=True)
+class Formula:
+    """One formula as KaTeX receives it, and where it starts in the Markdown source (1-based line, column)."""
+
+    tex: str
+    display: bool
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a reference can point at: a labelled equation or a heading, with its number ("10.3", or "")."""
+
+    id: str
+    kind: str  # "equation" or "section"
+    number: str
+    html: str  # a heading's inline HTML; "" for an equation
+
+    @property
+    def reference_html(self) -> str:
+        """The text of an empty link to it: `[](#eq:kl)` → "Eq. (10.3)", a heading → "10.2 Its title"."""
+        if self.kind == "equation":
+            return f"Eq. ({self.number})"
+        return f"{self.number} {self.html}" if self.number else self.html
+
+
+@dataclass(frozen=True)
 class RenderedBody:
     html: str
     headings: tuple[Heading, ...]
@@ -66,14 +100,38 @@ class RenderedBody:
     first_paragraph: str
     links: tuple[SourceLink, ...]  # to other sources, resolved by the assemble stage
     others: tuple[Link, ...] = ()  # every other link and image: for `primer-site check`
+    formulas: tuple[Formula, ...] = ()  # for the build-time math check
+    stray_dollars: tuple[tuple[int, int], ...] = ()  # (line, column) of a `$` that looks like unclosed math
+    labels: tuple[Label, ...] = ()  # labelled equations and headings, for references to them
+    errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
+
+    @property
+    def display_equations(self) -> int:
+        return sum(1 for f in self.formulas if f.display)
+
+    def label(self, fragment: str) -> Label | None:
+        return next((label for label in self.labels if label.id == fragment), None)
 
 
-def render_body(body: str, source: str, body_first_line: int, raw_html: bool = True) -> RenderedBody:
-    """Render one post body; `source` is its site-relative path, for resolving links."""
+def render_body(
+    body: str,
+    source: str,
+    body_first_line: int,
+    raw_html: bool = True,
+    chapter: str = "",
+    number_sections: bool = False,
+) -> RenderedBody:
+    """Render one post body; `source` is its site-relative path, for resolving links.
+
+    Labelled equations (and, with `number_sections`, h2/h3 headings) are numbered within the body, after
+    `chapter`: "10.3" is the third labelled equation of chapter 10.
+    """
     md = markdown_parser(raw_html)
     env: dict[str, Any] = {}
     tokens = md.parse(body, env)
-    links, others = _collect_links(tokens, source, body_first_line)
+    errors: list[Diagnostic] = []
+    labels = _number(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
+    links, others = _collect_links(tokens, source, body_first_line, labels)
     html = md.renderer.render(tokens, md.options, env)
     return RenderedBody(
         html=html,
@@ -84,7 +142,55 @@ def render_body(body: str, source: str, body_first_line: int, raw_html: bool = T
         first_paragraph=_first_paragraph(md, tokens, env),
         links=tuple(links),
         others=tuple(others),
+        formulas=tuple(_formulas(tokens, body_first_line)),
+        stray_dollars=tuple((body_first_line + line, column) for line, column in env.get("stray_dollars", ())),
+        labels=tuple(labels.values()),
+        errors=tuple(errors),
     )
+
+
+def render_title(text: str) -> str:
+    """A title (text, not Markdown) as HTML: escaped, its `$…$` and `\\(…\\)` math as math elements."""
+    return "".join(
+        f'<span class="math inline">{escape(t.content, quote=False)}</span>'
+        if t.type.startswith("math")
+        else escape(t.content, quote=False)
+        for t in _title_tokens(text)
+    )
+
+
+def plain_title(text: str) -> str:
+    """A title where only text can go (<title>, feeds, social cards): the TeX kept, its delimiters dropped."""
+    return "".join(t.content for t in _title_tokens(text))
+
+
+def title_has_math(text: str) -> bool:
+    return any(t.type.startswith("math") for t in _title_tokens(text))
+
+
+def formulas_in(text: str, title: bool = False) -> list[tuple[str, bool]]:
+    """(TeX, display) of each formula in a front-matter value: a title, or an (inline Markdown) summary."""
+    tokens = _title_tokens(text) if title else markdown_parser(True).parseInline(text, {})
+    return [
+        (t.content.strip(), t.type in _DISPLAY_MATH and not title)  # render_title makes all of it inline
+        for t in _walk(tokens)
+        if t.type in _INLINE_MATH or t.type in _DISPLAY_MATH
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _title_tokens(text: str) -> tuple[Token, ...]:
+    tokens = _title_parser().parseInline(text, {})
+    return tuple(tokens[0].children or ()) if tokens else ()
+
+
+@lru_cache(maxsize=1)
+def _title_parser() -> MarkdownIt:
+    """Math and backslash escapes only: the rest of a title is text, whatever Markdown it looks like."""
+    md = MarkdownIt("zero").enable("escape")
+    md.use(texmath_plugin, delimiters="brackets")
+    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
+    return md
 
 
 def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:
@@ -110,7 +216,14 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     # Math first, so that TeX is never read as emphasis, escapes or links.
     md.use(texmath_plugin, delimiters="brackets")
-    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, allow_labels=True)
+    md.use(
+        dollarmath_plugin,
+        allow_space=False,
+        allow_digits=False,
+        double_inline=True,
+        allow_labels=True,
+        label_normalizer=str.strip,
+    )
     md.inline.ruler.before(
         "escape",
         "math_display",
@@ -129,7 +242,10 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
         md.add_render_rule(kind, _render_inline_math)
     for kind in _DISPLAY_MATH:
         md.add_render_rule(kind, _render_display_math)
+    md.add_render_rule("heading_open", _render_heading_open)
     md.add_render_rule("heading_close", _render_heading_close)
+    # before text_join, while an escaped `\\$` is still a token of its own
+    md.core.ruler.before("text_join", "locate_math", _locate_math)
     md.add_render_rule("table_open", _render_table_open)
     return md
 
@@ -141,10 +257,21 @@ def _render_inline_math(self: Any, tokens: Sequence[Token], idx: int, options: A
 def _render_display_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
     tex = escape(token.content.strip(), quote=False)
-    if token.type in _DISPLAY_IN_PARAGRAPH:
-        # inside a paragraph a <div> is invalid HTML; CSS makes the span a block
-        return f'<span class="math display">{tex}</span>'
-    return f'<div class="math display">{tex}</div>\n'
+    # inside a paragraph a <div> is invalid HTML; CSS makes the span a block
+    tag = "span" if token.type in _DISPLAY_IN_PARAGRAPH else "div"
+    math = f'<{tag} class="math display">{tex}</{tag}>'
+    if token.meta.get("number"):
+        # the number sits outside the element KaTeX replaces, at the right margin
+        anchor = escape(token.meta["label"])
+        number = f'<span class="eqno">({escape(token.meta["number"])})</span>'
+        math = f'<{tag} class="equation" id="{anchor}">{math}{number}</{tag}>'
+    return math if tag == "span" else math + "\n"
+
+
+def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opening = str(self.renderToken(tokens, idx, options, env))
+    number = tokens[idx].meta.get("number") if tokens[idx].meta else None
+    return f'{opening}<span class="secno">{escape(number)}</span> ' if number else opening
 
 
 def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -205,8 +332,14 @@ def _walk(tokens: Sequence[Token]) -> Any:
             yield from _walk(token.children)
 
 
-def _collect_links(tokens: Sequence[Token], source: str, body_first_line: int) -> tuple[list[SourceLink], list[Link]]:
-    """Every link and image with its line; hrefs to other .md files are replaced with placeholders."""
+def _collect_links(
+    tokens: Sequence[Token], source: str, body_first_line: int, labels: dict[str, Label]
+) -> tuple[list[SourceLink], list[Link]]:
+    """Every link and image with its line; hrefs to other .md files are replaced with placeholders.
+
+    So is a link in the page that is a reference: `[](#eq:kl)` (its text is made from the label), or any link
+    to one of the labels: the assemble stage resolves and checks them as it does links to other posts.
+    """
     sources: list[SourceLink] = []
     others: list[Link] = []
     base = posixpath.dirname(source)
@@ -214,7 +347,7 @@ def _collect_links(tokens: Sequence[Token], source: str, body_first_line: int) -
         if token.type != "inline" or not token.children:
             continue
         line = body_first_line + (token.map[0] if token.map else 0)
-        for child in token.children:
+        for index, child in enumerate(token.children):
             if child.type in ("softbreak", "hardbreak"):
                 line += 1
             elif child.type == "text" or child.type.startswith("math"):
@@ -224,6 +357,13 @@ def _collect_links(tokens: Sequence[Token], source: str, body_first_line: int) -
             elif child.type == "link_open":
                 href = str(child.attrGet("href") or "")
                 parts = urlsplit(href)
+                if href.startswith("#") and len(href) > 1:
+                    empty = index + 1 < len(token.children) and token.children[index + 1].type == "link_close"
+                    fragment = unquote(href[1:])
+                    if empty or fragment in labels:
+                        sources.append(SourceLink(source, fragment, line, href))
+                        child.attrSet("href", f"\x00L{len(sources) - 1}\x00")
+                        continue
                 if _SCHEME.match(href) or href.startswith(("/", "#")) or not parts.path.endswith(".md"):
                     others.append(Link(href, line))
                     continue
@@ -239,6 +379,8 @@ def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Headin
         if token.type == "heading_open" and token.attrGet("id"):
             inline = tokens[index + 1]
             html = md.renderer.render(inline.children or [], md.options, env)
+            if token.meta.get("number"):
+                html = f'<span class="secno">{escape(token.meta["number"])}</span> {html}'
             text = "".join(
                 c.content
                 for c in (inline.children or [])
@@ -264,6 +406,137 @@ def _first_paragraph(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> str:
     return ""
 
 
+def _locate_math(state: StateCore) -> None:
+    """Note where each formula starts in the source (0-based line, 1-based column) in its token's meta,
+    and every `$` left as text that looks like the start of unclosed math."""
+    src = state.src
+    starts = [0, *(i + 1 for i, c in enumerate(src) if c == "\n")]
+
+    def where(offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(starts, offset) - 1
+        return line, offset - starts[line] + 1
+
+    stray: list[tuple[int, int]] = state.env.setdefault("stray_dollars", [])
+    cursor = 0
+    for token in state.tokens:
+        if token.map:
+            cursor = starts[min(token.map[0], len(starts) - 1)]
+        if token.type in _DISPLAY_MATH:
+            # texmath's \[…\] blocks carry no map: they are found after the block before
+            found = [at for at in (src.find(opener, cursor) for opener in _BLOCK_OPENERS) if at >= 0]
+            if found:
+                token.meta["position"] = where(min(found))
+                cursor = min(found) + 1
+        elif token.type == "inline" and token.children and token.map:
+            for kind, needle, scanned in _source_runs(token.children):
+                at = src.find(needle, cursor) if needle else -1
+                if at < 0:
+                    continue
+                if isinstance(kind, Token):
+                    kind.meta["position"] = where(at)
+                for match in _STRAY_DOLLAR.finditer(scanned):
+                    if _TEX_SIGNS.search(match.group(1)):
+                        stray.append(where(at + match.start()))
+                cursor = at + len(needle)
+
+
+def _source_runs(children: Sequence[Token]) -> Any:
+    """(math token or None, its source text, the text to scan for stray dollars) in order.
+
+    Text and escapes (`\\$`, `&#36;`, `\\f`) run together as they stand in the source; escaped dollars are
+    hidden from the stray-dollar scan.
+    """
+    source: list[str] = []
+    scanned: list[str] = []
+    for child in children:
+        if child.type == "text":
+            source.append(child.content)
+            scanned.append(child.content)
+            continue
+        if child.type == "text_special":
+            source.append(child.markup)
+            scanned.append(child.markup.replace("$", "\x00"))
+            continue
+        if source:
+            yield None, "".join(source), "".join(scanned)
+            source, scanned = [], []
+        if child.type.startswith("math"):
+            yield child, child.markup + child.content.split("\n", 1)[0], ""
+        elif child.type == "code_inline":
+            yield None, child.content, ""
+    if source:
+        yield None, "".join(source), "".join(scanned)
+
+
+def _number(
+    md: MarkdownIt,
+    tokens: Sequence[Token],
+    env: Any,
+    chapter: str,
+    number_sections: bool,
+    source: str,
+    first_line: int,
+    errors: list[Diagnostic],
+) -> dict[str, Label]:
+    """Number labelled equations (and h2/h3 headings, if asked), in document order: the labels by id."""
+    prefix = f"{chapter}." if chapter else ""
+    labels: dict[str, Label] = {}
+    equations = sections = subsections = 0
+
+    def add(label: Label, line: int, column: int = 0) -> None:
+        if label.id in labels:
+            what = "an equation" if labels[label.id].kind == "equation" else "a heading"
+            errors.append(Diagnostic(source, line, column, "error", f"label {label.id!r} is already {what}'s label"))
+        else:
+            labels[label.id] = label
+
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.attrGet("id"):
+            number = ""
+            if number_sections and token.tag == "h2":
+                sections, subsections = sections + 1, 0
+                number = f"{prefix}{sections}"
+            elif number_sections and token.tag == "h3":
+                subsections += 1
+                number = f"{prefix}{sections}.{subsections}"
+            if number:
+                token.meta["number"] = number
+            html = md.renderer.render(tokens[index + 1].children or [], md.options, env)
+            line = first_line + (token.map[0] if token.map else 0)
+            add(Label(str(token.attrGet("id")), "section", number, html), line)
+    for token in _walk(tokens):
+        if token.type not in _DISPLAY_MATH:
+            continue
+        found = _TEX_LABEL.findall(token.content)
+        if token.type in ("math_block_label", "math_block_eqno") and token.info:
+            found.insert(0, token.info.strip())
+        if not found:
+            continue
+        line, column = token.meta.get("position", (0, 0))
+        line += first_line
+        if len(found) > 1:
+            message = f"one label per display equation: this one has {', '.join(found)} (split it in two)"
+            errors.append(Diagnostic(source, line, column, "error", message))
+        label = found[0]
+        if not label or any(c.isspace() or c in '"<>&' for c in label):
+            errors.append(Diagnostic(source, line, column, "error", f"label {label!r}: use letters, digits, ':', '-'"))
+            continue
+        equations += 1
+        token.content = _TEX_LABEL.sub("", token.content)  # KaTeX has no \label: the number is ours
+        token.meta.update(label=label, number=f"{prefix}{equations}")
+        add(Label(label, "equation", f"{prefix}{equations}", ""), line, column)
+    return labels
+
+
+def _formulas(tokens: Sequence[Token], first_line: int) -> list[Formula]:
+    found = []
+    for token in _walk(tokens):
+        if token.type in _INLINE_MATH or token.type in _DISPLAY_MATH:
+            line, column = token.meta.get("position", (0, 0)) if token.meta else (0, 0)
+            found.append(Formula(token.content.strip(), token.type in _DISPLAY_MATH, first_line + line, column))
+    return found
+
+
 @dataclass(frozen=True)
 class BodySource:
     """What render_body needs for one file; small, so it crosses to worker processes cheaply."""
@@ -271,6 +544,8 @@ class BodySource:
     body: str
     source: str
     first_line: int
+    chapter: str = ""  # the prefix of its equation (and section) numbers
+    number_sections: bool = False
 
 
 def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> list[RenderedBody | SiteError]:
@@ -288,6 +563,6 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
 
 def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
     try:
-        return render_body(item.body, item.source, item.first_line, raw_html)
+        return render_body(item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections)
     except RecursionError:
         return SiteError("Markdown nested too deeply to render (lists or quotes)", item.source, item.first_line)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any
 
-from .config import suggest
+from .config import parse_macros, suggest
 from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .urls import is_valid_slug, slugify
@@ -214,7 +215,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps"]
+SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections"]
 
 
 @dataclass(frozen=True)
@@ -232,9 +233,25 @@ class SeriesMeta:
     body: str
     body_first_line: int
     key_lines: dict[str, int]
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros for its pages, over the site's
+    number_sections: bool = False  # number h2/h3 headings after the chapter: "10.2 Reward modelling"
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
+
+
+def series_finder(metas: Sequence[SeriesMeta]) -> Callable[[str | None], SeriesMeta | None]:
+    """Finds the series file a post's `series:` names: by slug, by title, or by the title's slug."""
+    series = [m for m in metas if m.kind == "series"]
+    by_slug = {m.slug: m for m in series}
+    by_title = {m.title: m for m in reversed(series)}
+
+    def find(name: str | None) -> SeriesMeta | None:
+        if not name:
+            return None
+        return by_slug.get(name) or by_title.get(name) or by_slug.get(slugify(name))
+
+    return find
 
 
 def parse_series_file(source_root: Path, relative: str, problems: Problems) -> SeriesMeta | None:
@@ -269,6 +286,10 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     if not isinstance(gaps, list) or not all(isinstance(g, int) and not isinstance(g, bool) for g in gaps):
         bad("gaps", f"expected a list of chapter numbers left out on purpose, got {_short(gaps)}")
         gaps = []
+    macros = parse_macros(data["macros"], lambda m: bad("macros", m)) if "macros" in data else ()
+    number_sections = data.get("number_sections", False)
+    if not isinstance(number_sections, bool):
+        bad("number_sections", f"expected true or false, got {_short(number_sections)}")
     stem = Path(relative).stem
     slug = slugify(stem)
     if slug != stem:
@@ -287,4 +308,6 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         body=body,
         body_first_line=body_line,
         key_lines=mapping.key_lines,
+        macros=macros,
+        number_sections=bool(number_sections),
     )
