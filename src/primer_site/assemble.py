@@ -10,9 +10,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
 
-from .config import SiteConfig
+from .config import SiteConfig, merge_macros
 from .errors import Problems
-from .markdown import RenderedBody, SourceLink, render_inline
+from .markdown import RenderedBody, SourceLink, render_inline, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
@@ -74,6 +74,9 @@ class AssembleMemo:
                 link.target in published,
                 link.target in unreadable,
                 bool(link.fragment) and link.target in body_of and link.fragment in body_of[link.target].ids,
+                # what a reference's text is made of: the equation's number, the heading, the title
+                body_of[link.target].label(link.fragment) if link.fragment and link.target in body_of else None,
+                by_source[link.target].title if link.target in by_source else None,
             )
             for link in links
         )
@@ -168,6 +171,7 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
         headings=body.headings,
         has_math=body.has_math or "math" in summary_html,
         word_count=body.word_count,
+        display_equations=body.display_equations,
         updated=doc.updated,
         series=doc.series,
         chapter=doc.chapter,
@@ -209,27 +213,51 @@ def _resolve_links(
     unreadable: frozenset[str],
     problems: Problems,
 ) -> Post:
-    """Turn the placeholders for links to other sources into their URLs (or report them)."""
+    """Turn the placeholders for links to other sources into their URLs (or report them).
+
+    A link with no text is a reference: its text is made from what it points at, "Eq. (10.3)", a heading
+    ("10.2 Reward modelling" where sections are numbered), or the post's title.
+    """
     if not links:
         return post
+
+    def text_of(link: SourceLink, text: str) -> str:
+        target = by_source.get(link.target)
+        if text or target is None:
+            return text
+        label = body_of[link.target].label(link.fragment) if link.fragment else None
+        if label is not None:
+            return label.reference_html
+        return html.escape(link.fragment) if link.fragment else render_title(target.title)
 
     def resolve(match: re.Match[str]) -> str:
         link = links[int(match.group(1))]
         target = by_source.get(link.target)
-        text = match.group(3)
+        text = text_of(link, match.group(3))
         if target is None and link.target in unreadable:
             return text
         if target is None:
             problems.error(f"link to {link.written!r}: no post at {link.target}", post.source, link.line)
             return text
         if link.fragment and link.fragment not in body_of[link.target].ids:
-            problems.error(
-                f"link to {link.written!r}: {link.target} has no heading or id #{link.fragment}", post.source, link.line
-            )
+            what = "equation labelled" if link.fragment.startswith("eq:") else "heading or id"
+            where = "this post" if link.target == post.source else link.target
+            problems.error(f"link to {link.written!r}: {where} has no {what} #{link.fragment}", post.source, link.line)
             return text
+        if link.target == post.source:
+            return f'<a href="#{html.escape(link.fragment)}"{match.group(2)}>{text}</a>'
         if link.target not in published:
             # a scheduled chapter: the link appears on the first build after it falls due
             when = target.date.strftime("%Y-%m-%d")
+            label = body_of[link.target].label(link.fragment) if link.fragment else None
+            if label is not None and label.kind == "equation" and post.source in published:
+                # "Eq. (10.3)" would name an equation no reader can see yet
+                problems.error(
+                    f"link to {link.written!r}: equation {link.fragment} is in {link.target}, not published "
+                    f"until {when} (build with --future to preview)",
+                    post.source,
+                    link.line,
+                )
             return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
@@ -238,7 +266,7 @@ def _resolve_links(
     return replace(
         post,
         body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html),
-        summary_html=_PLACEHOLDER_LINK.sub(lambda m: m.group(3), post.summary_html),
+        summary_html=_PLACEHOLDER_LINK.sub(lambda m: text_of(links[int(m.group(1))], m.group(3)), post.summary_html),
     )
 
 
@@ -278,6 +306,7 @@ def _series(
         meta, body = meta_by_slug.get(slug, (None, None))
         path = expand_permalink(config.permalinks["series"], slug)
         live = [p for p in chapters if selection.future or not p.scheduled]
+        live_sources = {p.source for p in live}  # a set of names: comparing Posts would compare every field
         result.append(
             Series(
                 slug=slug,
@@ -289,9 +318,12 @@ def _series(
                 order=meta.order if meta else 0,
                 planned_chapters=meta.planned_chapters if meta else None,
                 gaps=meta.gaps if meta else (),
+                macros=merge_macros(config.macros, meta.macros if meta else ()),
                 posts=tuple(live),
                 scheduled=tuple(
-                    ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p not in live and p.chapter
+                    ScheduledChapter(p.chapter, p.title, p.date)
+                    for p in chapters
+                    if p.source not in live_sources and p.chapter
                 ),
             )
         )

@@ -16,6 +16,7 @@ from functools import lru_cache
 from urllib.parse import unquote
 
 from .config import SiteConfig
+from .markdown import plain_title
 from .model import Post, Site
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -42,7 +43,11 @@ def site_feeds(site: Site, config: SiteConfig) -> list[Feed]:
     feeds = [Feed("feed.xml", config.title, config.base_path, site.posts[:limit])]
     for series in site.series:
         newest = tuple(sorted(series.posts, key=lambda p: (p.date, p.source), reverse=True))
-        feeds.append(Feed(_beside(series.url, config), f"{series.title} · {config.title}", series.url, newest[:limit]))
+        feeds.append(
+            Feed(
+                _beside(series.url, config), f"{plain_title(series.title)} · {config.title}", series.url, newest[:limit]
+            )
+        )
     for tag in site.tags:
         feeds.append(Feed(_beside(tag.url, config), f"{tag.name} · {config.title}", tag.url, tag.posts[:limit]))
     return feeds
@@ -79,7 +84,7 @@ def atom_feed(feed: Feed, config: SiteConfig) -> bytes:
     for post in feed.posts:
         entry = ET.SubElement(root, f"{{{ATOM}}}entry")
         _text(entry, "id", absolute(post.url, config))
-        _text(entry, "title", post.title)
+        _text(entry, "title", plain_title(post.title))  # feed readers show titles as text
         _text(entry, "published", _stamp(post.date))
         _text(entry, "updated", _stamp(_updated(post)))
         _link(entry, "alternate", absolute(post.url, config), "text/html")
@@ -101,7 +106,7 @@ def json_feed(posts: Sequence[Post], config: SiteConfig) -> bytes:
         item = {
             "id": absolute(post.url, config),
             "url": absolute(post.url, config),
-            "title": post.title,
+            "title": plain_title(post.title),
             "summary": post.summary_text,
             "date_published": _stamp(post.date),
             "date_modified": _stamp(_updated(post)),

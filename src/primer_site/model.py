@@ -8,6 +8,8 @@ from datetime import datetime
 from functools import cached_property, total_ordering
 
 _CHAPTER = re.compile(r"\d+(\.\d+)*")
+WORDS_PER_MINUTE = 220
+DISPLAY_EQUATION_SECONDS = 10  # reading time per display equation, whatever the length of its TeX
 
 
 @total_ordering
@@ -99,6 +101,7 @@ class Post:
     headings: tuple[Heading, ...]
     has_math: bool
     word_count: int
+    display_equations: int = 0
     updated: datetime | None = None
     series: str | None = None
     chapter: ChapterNumber | None = None
@@ -113,9 +116,10 @@ class Post:
 
     @property
     def reading_minutes(self) -> int:
-        return max(1, round(self.word_count / 220))
+        seconds = self.word_count * 60 / WORDS_PER_MINUTE + self.display_equations * DISPLAY_EQUATION_SECONDS
+        return max(1, round(seconds / 60))
 
-    @property
+    @cached_property
     def chapter_label(self) -> str:
         if self.chapter is None:
             return ""
@@ -143,13 +147,14 @@ class Series:
     planned_chapters: int | None
     posts: tuple[Post, ...] = ()
     gaps: tuple[int, ...] = ()  # chapter numbers the author skips on purpose
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX on its pages: the site's, then its own
     scheduled: tuple[ScheduledChapter, ...] = ()
 
-    @property
+    @cached_property
     def published_count(self) -> int:
         return sum(1 for p in self.posts if not p.chapter or not p.chapter.is_introduction)
 
-    @property
+    @cached_property
     def total_count(self) -> int:
         known = self.published_count + sum(1 for s in self.scheduled if not s.chapter.is_introduction)
         return max(self.planned_chapters or 0, known)

@@ -6,7 +6,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from markupsafe import Markup
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .errors import Problems
 from .feeds import absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
-from .markdown import highlight_css
+from .markdown import highlight_css, plain_title, render_title, title_has_math
 from .model import Output, Post, Series, Site
 from .urls import output_path, page_url, paginated_path
 
@@ -105,7 +104,9 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
         return page_url(base, "/" + names[path])
 
     env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title, asset=asset, assets=names)
-    env.filters.update(date=_format_date, isodate=_iso_date, json_script=json_script)
+    env.filters.update(
+        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
+    )
     return env
 
 
@@ -121,14 +122,6 @@ def json_script(value: object) -> Markup:
     ):
         text = text.replace(raw, escaped)
     return Markup(text)
-
-
-_INLINE_MATH = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)")
-
-
-def plain_title(text: str) -> str:
-    """A title for places that show text only (<title>, social cards): TeX without its delimiters."""
-    return _INLINE_MATH.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 def _format_date(value: datetime, style: str = "long") -> str:
@@ -183,14 +176,14 @@ def render_site(
     for post in site.posts:
         series = renderer.series_of(post) if post.series else None
         depends = (post, _series_head(series), renderer.collection_head(series), shape)
-        outputs.append(
-            renderer.page(
-                "post.html", post.output_path, post.source, depends, post=post, has_math=_shows_math(post.body_html)
-            )
-        )
+        titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
+        has_math = _shows_math(post.body_html) or _titles_show_math(*titles)
+        outputs.append(renderer.page("post.html", post.output_path, post.source, depends, post=post, has_math=has_math))
     outputs += renderer.listing("index.html", "/", site.posts, "home", shape)
     for one in site.series:
-        has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts))
+        has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts)) or _titles_show_math(
+            *(p.title for p in one.posts), *(s.title for s in one.scheduled)
+        )
         path = output_path(_site_path(one.url, config))
         depends = (one, renderer.collection_head(one), shape)
         outputs.append(renderer.page("series.html", path, one.source or "", depends, series=one, has_math=has_math))
@@ -228,7 +221,15 @@ def _series_head(series: Series | None) -> tuple:
     """What a post page shows of its series: not its other chapters."""
     if series is None:
         return ()
-    return (series.slug, series.title, series.url, series.published_count, series.total_count, series.collection)
+    return (
+        series.slug,
+        series.title,
+        series.url,
+        series.published_count,
+        series.total_count,
+        series.collection,
+        series.macros,
+    )
 
 
 def _site_shape(site: Site) -> tuple:
@@ -245,6 +246,11 @@ def _site_shape(site: Site) -> tuple:
 def _shows_math(*fragments: str) -> bool:
     """Whether the HTML a page shows holds math: only then does it load KaTeX."""
     return any(_MATH_ELEMENT in fragment for fragment in fragments)
+
+
+def _titles_show_math(*titles: str) -> bool:
+    """Whether titles shown through the title_html filter hold math."""
+    return any(title_has_math(title) for title in titles)
 
 
 def page_url_of(path: str, config: SiteConfig) -> str:
@@ -350,7 +356,7 @@ class _PageRenderer:
         for number in range(1, count + 1):
             items = tuple(posts[(number - 1) * size : number * size])
             pager = Pager(number, count, items, first, self.config.base_path)
-            has_math = _shows_math(*(p.summary_html for p in items))
+            has_math = _shows_math(*(p.summary_html for p in items)) or _titles_show_math(*(p.title for p in items))
             path = output_path(paginated_path(first, number))
             heads = tuple(_series_head(self.series_of(p)) if p.series else () for p in items)
             signature = (pager, heads, depends)

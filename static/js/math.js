@@ -1,20 +1,24 @@
 // Typesets every .math element with KaTeX: the build emitted the TeX as the element's text.
 (function () {
   "use strict";
-  var macros = {};
-  var script = document.currentScript;
-  if (script && script.dataset.macros) {
-    try { macros = JSON.parse(script.dataset.macros); } catch (e) { macros = {}; }
+  function parseMacros(holder) {
+    if (!holder || !holder.dataset.macros) { return {}; }
+    try { return JSON.parse(holder.dataset.macros); } catch (e) { return {}; }
   }
+  // The page's macros (its series', or the site's) are on this script; an entry of a listing that
+  // shows another series' post carries that series' macros itself.
+  var pageMacros = parseMacros(document.currentScript);
   var elements = document.querySelectorAll(".math");
   for (var i = 0; i < elements.length; i++) {
     var element = elements[i];
     var tex = element.textContent;
+    var holder = element.closest("[data-macros]");
     element.setAttribute("data-tex", tex);
     katex.render(tex, element, {
       displayMode: element.classList.contains("display"),
       throwOnError: false,
-      macros: macros,
+      // a copy: \gdef in one formula must not leak into the next
+      macros: Object.assign({}, holder ? parseMacros(holder) : pageMacros),
       trust: false
     });
   }
