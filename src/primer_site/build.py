@@ -94,7 +94,7 @@ class BuildMemory:
     ) -> object:
         """`parse(problems)` for this file, or what it gave last time if the file's stat is the same."""
         try:
-            info = path.stat()
+            info = os.stat(path)
             stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         except OSError:
             stamp = (-1, -1, -1)
@@ -136,7 +136,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     def document(relative: str) -> Document | None:
         return memory.read(  # type: ignore[return-value]
             "post",
-            source / relative,
+            f"{source}/{relative}",
             relative,
             lambda found: parse_document(source, relative, config.zone, found),
             problems,
@@ -144,7 +144,11 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
 
     def series_file(relative: str) -> SeriesMeta | None:
         return memory.read(  # type: ignore[return-value]
-            "series", source / relative, relative, lambda found: parse_series_file(source, relative, found), problems
+            "series",
+            f"{source}/{relative}",
+            relative,
+            lambda found: parse_series_file(source, relative, found),
+            problems,
         )
 
     documents = [d for d in map(document, sources.posts) if d]

@@ -37,18 +37,18 @@ def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str,
         where = Path(error.filename).relative_to(source) if error.filename else folder
         problems.error(f"cannot read folder: {error.strerror}", where.as_posix())
 
+    base = str(source)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
         stat = os.stat(dirpath)
+        relative = os.path.relpath(dirpath, base).replace(os.sep, "/")
         if (stat.st_dev, stat.st_ino) in seen_dirs:
-            rel = Path(dirpath).relative_to(source).as_posix()
-            problems.error("symlink loop: this folder is already part of the site", rel)
+            problems.error("symlink loop: this folder is already part of the site", relative)
             dirnames[:] = []
             continue
         seen_dirs.add((stat.st_dev, stat.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.endswith(".md") and not name.startswith("."):
-                found.append(Path(dirpath, name).relative_to(source).as_posix())
+        # plain strings, not Path objects: this runs for every file on every rebuild of the preview
+        found.extend(f"{relative}/{name}" for name in filenames if name.endswith(".md") and not name.startswith("."))
     return tuple(sorted(found))
 
 

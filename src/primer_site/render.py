@@ -152,6 +152,16 @@ class PageMemo:
         self.pages: dict[str, tuple[object, bytes]] = {}
         self.closures: dict[str, tuple] = {}
         self.rendered: list[str] = []  # by the latest build
+        self.kept: dict[str, object] = {}
+
+    def same(self, name: str, value: object) -> object:
+        """`value`, or the equal value kept from the previous build: page signatures holding it then
+        compare by identity instead of element by element, thousands of times per rebuild."""
+        kept = self.kept.get(name)
+        if kept is not None and kept == value:
+            return kept
+        self.kept[name] = value
+        return value
 
     def begin(self, context: tuple) -> None:
         self.rendered = []
@@ -171,7 +181,7 @@ def render_site(
     memo = memo or PageMemo()
     memo.begin((config, tuple(sorted(env.globals["assets"].items()))))
     renderer = _PageRenderer(site, config, env, source, problems, memo)
-    shape = _site_shape(site)
+    shape = memo.same("shape", _site_shape(site))
     outputs: list[Output | None] = []
     for post in site.posts:
         series = renderer.series_of(post) if post.series else None
@@ -316,7 +326,7 @@ class _PageRenderer:
                     except jinja2.TemplateSyntaxError:
                         self.memo.closures[key] = ()
                 pending.extend(self.memo.closures[key])
-            self.stamps[name] = tuple(sorted(stamp))
+            self.stamps[name] = self.memo.same(f"template {name}", tuple(sorted(stamp)))
         return self.stamps[name]
 
     def data(self, path: str, depends: object, make: Any) -> Output:
@@ -334,6 +344,8 @@ class _PageRenderer:
         known = self.memo.pages.get(path)
         if known is not None and known[0] == signature:
             return Output(path, known[1])
+        if callable(context.get("has_math")):  # worked out only for a page that is rendered
+            context["has_math"] = context["has_math"]()
         try:
             page_url = page_url_of(path, self.config)
             html = self.env.get_template(template).render(

@@ -21,6 +21,7 @@ def slugify(text: str) -> str:
     return _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower()).strip("-")
 
 
+@lru_cache(maxsize=65536)
 def collision_key(path: str) -> str:
     """Paths equal under this key collide on case-insensitive or normalising hosts (Café, cafe, CAFE)."""
     decomposed = unicodedata.normalize("NFKD", path)
