@@ -263,10 +263,17 @@ def _resolve_links(
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
 
     # the summary may be the body's first paragraph, placeholders included
+    summary_html = _PLACEHOLDER_LINK.sub(lambda m: text_of(links[int(m.group(1))], m.group(3)), post.summary_html)
+    if summary_html == post.summary_html:
+        return replace(post, body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html))
+    # a reference's text is in the summary now: in its text form too
+    summary_text = html.unescape(_TAG.sub("", summary_html)).strip()
     return replace(
         post,
         body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html),
-        summary_html=_PLACEHOLDER_LINK.sub(lambda m: text_of(links[int(m.group(1))], m.group(3)), post.summary_html),
+        summary_html=summary_html,
+        summary_text=summary_text,
+        description=summary_text if post.description == post.summary_text else post.description,
     )
 
 

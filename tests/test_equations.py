@@ -1,0 +1,262 @@
+"""Numbered equations and sections, references to them across chapters and volumes, series macros,
+math in titles, and reading time."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post
+from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.markdown import render_body
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def numbers(rendered_html: str) -> list[tuple[str, str]]:
+    """(id, number) of each numbered equation, in order."""
+    return re.findall(
+        r'class="equation" id="([^"]*)"><(?:div|span) class="math display">.*?"eqno">\(([^)]*)\)',
+        rendered_html,
+        re.DOTALL,
+    )
+
+
+# ---------------------------------------------------------------- numbering, in the Markdown stage
+
+
+def test_labelled_equations_are_numbered_after_the_chapter() -> None:
+    body = (
+        "$$\na = b\n$$ (eq:first)\n\n"  # dollars with a label after them
+        "$$\nc\n$$\n\n"  # no label: no number
+        "\\begin{align}\nd &= e \\label{eq:second}\n\\end{align}\n\n"  # \label inside an environment
+        "\\[\nf\n\\] (eq:third)\n\n"  # brackets with a label
+        "Inline display $$g \\label{eq:fourth}$$ too.\n"
+    )
+    rendered = render_body(body, "content/v/ch10.md", 5, chapter="10")
+    assert numbers(rendered.html) == [
+        ("eq:first", "10.1"),
+        ("eq:second", "10.2"),
+        ("eq:third", "10.3"),
+        ("eq:fourth", "10.4"),
+    ]
+    assert "\\label" not in rendered.html  # KaTeX has no \label: the number is ours
+    assert '<div class="math display">c</div>' in rendered.html
+    assert (
+        '<span class="equation" id="eq:fourth"><span class="math display">g</span><span class="eqno">(10.4)</span></span>'
+        in rendered.html
+    )
+    assert [(label.id, label.reference_html) for label in rendered.labels if label.kind == "equation"] == [
+        ("eq:first", "Eq. (10.1)"),
+        ("eq:second", "Eq. (10.2)"),
+        ("eq:third", "Eq. (10.3)"),
+        ("eq:fourth", "Eq. (10.4)"),
+    ]
+    assert rendered.errors == ()
+
+
+def test_a_post_without_a_chapter_counts_plainly() -> None:
+    rendered = render_body("$$x$$ (eq:x)\n\n$$y$$ (eq:y)\n", "content/note.md", 5)
+    assert numbers(rendered.html) == [("eq:x", "1"), ("eq:y", "2")]
+
+
+def test_sections_are_numbered_when_the_series_asks() -> None:
+    body = "## Setup\n\n### Detail\n\n### More\n\n## Reward modelling\n\n#### Deep\n"
+    plain = render_body(body, "c/x.md", 1, chapter="10")
+    assert "secno" not in plain.html
+    rendered = render_body(body, "c/x.md", 1, chapter="10", number_sections=True)
+    assert '<h2 id="reward-modelling"><span class="secno">10.2</span> Reward modelling' in rendered.html
+    assert [(h.id, h.html) for h in rendered.headings] == [
+        ("setup", '<span class="secno">10.1</span> Setup'),
+        ("detail", '<span class="secno">10.1.1</span> Detail'),
+        ("more", '<span class="secno">10.1.2</span> More'),
+        ("reward-modelling", '<span class="secno">10.2</span> Reward modelling'),
+        ("deep", "Deep"),
+    ]
+    assert rendered.label("reward-modelling").reference_html == "10.2 Reward modelling"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("$$a$$ (eq:a)\n\n$$b$$ (eq:a)\n", "content/x.md:7:1: error: label 'eq:a' is already an equation's label"),
+        ("## Intro\n\n$$a$$ (intro)\n", "content/x.md:7:1: error: label 'intro' is already a heading's label"),
+        (
+            "\\begin{align}\na \\label{eq:a} \\\\\nb \\label{eq:b}\n\\end{align}\n",
+            "content/x.md:5:1: error: one label per display equation: this one has eq:a, eq:b (split it in two)",
+        ),
+    ],
+)
+def test_label_mistakes_are_located(body: str, message: str) -> None:
+    assert [str(d) for d in render_body(body, "content/x.md", 5).errors] == [message]
+
+
+# ---------------------------------------------------------------- references across chapters and volumes
+
+
+def two_volumes(root: Path, **extra: str) -> Path:
+    """Volume One numbers its sections; Volume Two does not, and has macros. Chapter 11 is scheduled."""
+    files = {
+        "site.yaml": "title: T\nmacros:\n  \\R: \\mathbb{R}\n",
+        "series/vol1.md": "---\ntitle: Volume One\nnumber_sections: true\n---\n",
+        "series/vol2.md": "---\ntitle: Volume Two\nmacros:\n  \\KL: D_{\\mathrm{KL}}\n  \\R: \\mathbf{R}\n---\n",
+        "content/vol1/ch01.md": post(
+            "Entropy",
+            series="vol1",
+            chapter=1,
+            body=(
+                "## Entropy\n\n$$\nH = -\\sum p \\log p\n$$ (eq:entropy)\n\n"
+                "### Cross-entropy\n\n\\begin{equation}\nH(p,q) = H(p) + D \\label{eq:ce}\n\\end{equation}\n\n"
+                "Here [](#eq:ce) and [](#entropy); there [](../vol2/ch10.md#eq:kl), "
+                "[the KL term](../vol2/ch10.md#eq:kl) and [](../vol2/ch10.md#reward-modelling).\n"
+            ),
+        ),
+        "content/vol2/ch10.md": post(
+            "Alignment",
+            date="2026-01-06",
+            series="vol2",
+            chapter=10,
+            summary='"The $\\\\KL$ term"',
+            body=(
+                "## Setup\n\n$$a$$ (eq:a)\n\n$$b$$ (eq:b)\n\n## Reward modelling\n\n"
+                "\\[\n\\KL(p \\| q)\n\\] (eq:kl)\n\n"
+                "Back to [](../vol1/ch01.md#eq:ce) under [](../vol1/ch01.md#cross-entropy), in [](../vol1/ch01.md).\n"
+            ),
+        ),
+        "content/vol2/ch11.md": post("Later", date="2026-12-01", series="vol2", chapter=11, body="$$z$$ (eq:future)\n"),
+        "content/note.md": post("A note", date="2026-01-07", body="$$x$$ (eq:x)\n\nAs [](#eq:x) shows.\n"),
+    }
+    files.update(extra)
+    return make_site(root, files)
+
+
+def build(site: Path, **options: object) -> Path:
+    build_site(BuildOptions(source=site, now=NOW, cache=False, jobs=1, **options))  # type: ignore[arg-type]
+    return site / "public"
+
+
+def page(out: Path, slug: str) -> str:
+    return (out / "posts" / slug / "index.html").read_text(encoding="utf-8")
+
+
+def test_references_render_the_number_and_link_to_the_equation(tmp_path: Path) -> None:
+    out = build(two_volumes(tmp_path))
+    ch01, ch10, note = page(out, "ch01"), page(out, "ch10"), page(out, "note")
+    assert numbers(ch01) == [("eq:entropy", "1.1"), ("eq:ce", "1.2")]
+    assert numbers(ch10) == [("eq:a", "10.1"), ("eq:b", "10.2"), ("eq:kl", "10.3")]
+    assert numbers(note) == [("eq:x", "1")]
+    # in the same post, in another volume, with the link's own text, to a heading
+    assert '<a href="#eq:ce">Eq. (1.2)</a>' in ch01
+    assert '<a href="#entropy">1.1 Entropy</a>' in ch01
+    assert '<a href="/posts/ch10/#eq:kl">Eq. (10.3)</a>' in ch01
+    assert '<a href="/posts/ch10/#eq:kl">the KL term</a>' in ch01
+    assert '<a href="/posts/ch10/#reward-modelling">Reward modelling</a>' in ch01  # volume two: no numbers
+    assert '<a href="/posts/ch01/#eq:ce">Eq. (1.2)</a>' in ch10
+    assert '<a href="/posts/ch01/#cross-entropy">1.1.1 Cross-entropy</a>' in ch10
+    assert '<a href="/posts/ch01/">Entropy</a>' in ch10  # an empty link to a post: its title
+    # a reference in the first paragraph, the default summary, reads as text in the description
+    assert '<meta name="description" content="Here Eq. (1.2) and 1.1 Entropy; there Eq. (10.3), the KL term' in ch01
+    assert '<a href="#eq:x">Eq. (1)</a>' in note
+    # the anchors exist, and sections are numbered in volume one only
+    assert 'id="eq:kl"' in ch10 and '<span class="secno">1.1.1</span> Cross-entropy' in ch01
+    assert "secno" not in ch10
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "See [](#eq:nope).",
+            "content/extra.md:5: error: link to '#eq:nope': this post has no equation labelled #eq:nope",
+        ),
+        (
+            "Text.\n\nSee [](vol2/ch10.md#eq:nope).",
+            "content/extra.md:7: error: link to 'vol2/ch10.md#eq:nope': content/vol2/ch10.md has no equation labelled #eq:nope",
+        ),
+        (
+            "See [](#no-such-heading).",
+            "content/extra.md:5: error: link to '#no-such-heading': this post has no heading or id #no-such-heading",
+        ),
+    ],
+)
+def test_an_unknown_label_is_an_error_at_its_line(tmp_path: Path, body: str, message: str) -> None:
+    site = two_volumes(tmp_path, **{"content/extra.md": post("Extra", body=body)})
+    with pytest.raises(SiteError) as failure:
+        build(site)
+    assert [str(d) for d in failure.value.diagnostics] == [message]
+
+
+def test_a_reference_to_a_scheduled_chapters_equation_is_an_error_unless_future(tmp_path: Path) -> None:
+    site = two_volumes(tmp_path, **{"content/extra.md": post("Extra", body="Soon: [](vol2/ch11.md#eq:future).")})
+    with pytest.raises(SiteError) as failure:
+        build(site)
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/extra.md:5: error: link to 'vol2/ch11.md#eq:future': equation eq:future is in "
+        "content/vol2/ch11.md, not published until 2026-12-01 (build with --future to preview)"
+    ]
+    out = build(site, future=True)
+    assert '<a href="/posts/ch11/#eq:future">Eq. (11.1)</a>' in page(out, "extra")
+    # a scheduled post may refer to another one: neither is published yet
+    make_site(site, {"content/extra.md": post("Extra", date="2026-12-02", body="[](vol2/ch11.md#eq:future)")})
+    build(site)
+
+
+# ---------------------------------------------------------------- macros, titles, reading time
+
+
+def macros_on(page_html: str) -> list[dict[str, str]]:
+    return [json.loads(html.unescape(m)) for m in re.findall(r'data-macros="([^"]*)"', page_html)]
+
+
+def test_series_macros_reach_katex_on_their_pages(tmp_path: Path) -> None:
+    out = build(two_volumes(tmp_path))
+    volume_two = {"\\KL": "D_{\\mathrm{KL}}", "\\R": "\\mathbf{R}"}  # the series' \R overrides the site's
+    assert macros_on(page(out, "ch10")) == [volume_two]
+    assert macros_on(page(out, "ch01")) == [{"\\R": "\\mathbb{R}"}]
+    assert macros_on((out / "series/vol2/index.html").read_text()) == [volume_two]
+    # the home page lists both volumes: an entry whose series has other macros carries them
+    home = (out / "index.html").read_text()
+    assert macros_on(home) == [volume_two, {"\\R": "\\mathbb{R}"}]
+    assert re.search(r'<script src="/js/math\.[0-9a-f]{8}\.js" data-macros=', home)
+
+
+def test_math_in_titles_is_typeset_on_listings_and_plain_where_only_text_goes(tmp_path: Path) -> None:
+    title = "Entropy $H(X)$ & <b>"
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\n",
+            "series/s.md": "---\ntitle: S\n---\n",
+            "content/a.md": post(title, series="s", chapter=1, summary="'No math here.'", body="Plain text."),
+            "content/b.md": post("Next", date="2026-01-06", series="s", chapter=2, body="Plain."),
+        },
+    )
+    out = build(site)
+    typeset = 'Entropy <span class="math inline">H(X)</span> &amp; &lt;b&gt;'
+    home, listing = (out / "index.html").read_text(), (out / "series/s/index.html").read_text()
+    for shown in (home, listing, page(out, "a"), page(out, "b")):  # b: in its "previous chapter" link
+        assert typeset in shown
+        assert "katex.min.js" in shown  # the title's math is typeset
+    article = page(out, "a")
+    assert "<title>Entropy H(X) &amp; &lt;b&gt; · T</title>" in article
+    assert '<meta property="og:title" content="Entropy H(X) &amp; &lt;b&gt;">' in article
+    h1 = re.search(r'<h1 class="post-title">(.*?)</h1>', article).group(1)  # what the search index reads
+    assert html.unescape(re.sub(r"<[^>]+>", "", h1)) == "Entropy H(X) & <b>"
+    atom = ET.parse(out / "feed.xml").getroot()
+    titles = [e.text for e in atom.iter("{http://www.w3.org/2005/Atom}title")]
+    assert "Entropy H(X) & <b>" in titles
+    assert {i["title"] for i in json.loads((out / "feed.json").read_text())["items"]} == {"Entropy H(X) & <b>", "Next"}
+
+
+def test_a_display_equation_counts_ten_seconds_of_reading(tmp_path: Path) -> None:
+    long_tex = "\\alpha + " * 200 + "x"
+    equations = "\n\n".join(f"$$\n{long_tex}\n$$" for _ in range(30))  # 30 × 10 s = 5 minutes
+    site = make_site(tmp_path, {"content/a.md": post("A", body="Ten words " * 5 + "\n\n" + equations)})
+    assert "· 5 min read" in page(build(site), "a")

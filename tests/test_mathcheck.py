@@ -1,0 +1,213 @@
+"""The build-time math check: each formula KaTeX rejects is reported at its file, line and column."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import primer_site.mathcheck
+from fixture_sites import REPO, make_site, post, run_cli
+from primer_site.build import BuildOptions, build_site
+from primer_site.cli import _parser
+from primer_site.config import KATEX_VERSION
+from primer_site.errors import Diagnostic, SiteError
+from primer_site.markdown import Formula
+from primer_site.mathcheck import MathSource, check_math, tex_problem
+
+# Every case is the body of its own post, content/<id>.md; its front matter takes lines 1-4, so the
+# body starts on line 5. The site defines \R, the series "vol" defines \KL.
+CASES = [
+    # valid: nothing to report
+    ("inline-ok", "Fine $a^2 + b^2 = c^2$ and \\(x_i\\) and $\\R^n$ (a site macro).", []),
+    ("display-ok", "$$\n\\sum_{i=1}^n i = \\frac{n(n+1)}{2}\n$$", []),
+    ("align-label-ok", "\\begin{align}\na &= b \\label{eq:a}\n\\end{align}", []),
+    ("dollars-not-math", "It costs $5 and $10, or \\$\\alpha, or `$\\frac{`, or &#36;\\beta.", []),
+    ("comment-brace-ok", "$$\nx % a { in a comment\n$$", []),
+    # KaTeX's own errors, at the formula's opening delimiter
+    (
+        "katex-inline",
+        "Text $x^^2$ here.",
+        ["5:6: error: math: KaTeX parse error: Expected group after '^' at position 2: x^^2"],
+    ),
+    (
+        "second-line",
+        "First line\nand $\\alpha$ then $\\nope$.",
+        ["6:19: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"],
+    ),
+    (
+        "in-list",
+        "- item\n  - sub $\\bad$",
+        ["6:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+    ),
+    (
+        "in-quote",
+        "> quoted\n>\n> $$\n> \\bad\n> $$",
+        ["7:3: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+    ),
+    (
+        "in-table",
+        "| a | b |\n|---|---|\n| $x$ | $\\bad$ |",
+        ["7:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+    ),
+    (
+        "in-heading",
+        "## Title $\\bad$",
+        ["5:10: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+    ),
+    (
+        "brackets-display",
+        "Para.\n\n\\[\n\\bad\n\\]",
+        ["7:1: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+    ),
+    (
+        "series-macro-outside-its-series",
+        "Outside the series, $\\KL(p\\|q)$ is undefined.",
+        ["5:21: error: math: KaTeX parse error: Undefined control sequence: \\KL at position 1: \\KL(p\\|q)"],
+    ),
+    # found without KaTeX
+    ("braces-open", "One $\\frac{1}{$ here.", ["5:5: error: math: unbalanced braces: a '{' is not closed"]),
+    ("brace-close", "Then $a}$.", ["5:6: error: math: unbalanced braces: a '}' closes no '{'"]),
+    (
+        "env-mismatch",
+        "$$\n\\begin{aligned} x \\end{align}\n$$",
+        ["5:1: error: math: \\begin{aligned} ended by \\end{align}"],
+    ),
+    ("env-open", "Text.\n\n$$\\begin{cases} x$$", ["7:1: error: math: \\begin{cases} without \\end{cases}"]),
+    (
+        "lone-dollar",
+        "Costs $\\frac{1}{2} and more.",
+        ["5:7: error: math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"],
+    ),
+]
+
+
+def case_site(root: Path) -> Path:
+    files = {
+        "site.yaml": "title: T\nmacros:\n  \\R: \\mathbb{R}\n",
+        "series/vol.md": "---\ntitle: Vol\nmacros:\n  KL: D_{\\mathrm{KL}}\n---\n",
+        # in its series \KL is defined, in the title too; the summary's \oops is reported at its key's line
+        "content/vol/ch01.md": (
+            '---\ntitle: "Ch $\\\\KL$"\ndate: 2026-01-05\nseries: vol\nchapter: 1\n'
+            'summary: "About $\\\\KL(p\\\\|q)$ and $\\\\oops$"\n---\nIn the series $\\KL(p\\|q)$ is fine.\n'
+        ),
+    }
+    for name, body, _ in CASES:
+        files[f"content/{name}.md"] = f"---\ntitle: {name}\ndate: 2026-01-05\n---\n{body}\n"
+    return make_site(root, files)
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> list[Diagnostic]:
+    root = case_site(tmp_path_factory.mktemp("math-cases"))
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=root, check_math=True, cache=False, jobs=1))
+    return list(failure.value.diagnostics)
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_formula_is_reported_at_its_line_and_column(
+    reported: list[Diagnostic], name: str, body: str, expected: list[str]
+) -> None:
+    path = f"content/{name}.md"
+    assert [str(d) for d in reported if d.path == path] == [f"{path}:{e}" for e in expected]
+
+
+def test_series_macros_apply_in_the_series_and_front_matter_is_checked(reported: list[Diagnostic]) -> None:
+    assert [str(d) for d in reported if d.path == "content/vol/ch01.md"] == [
+        "content/vol/ch01.md:6: error: math: KaTeX parse error: Undefined control sequence: \\oops at position 1: \\oops"
+    ]
+    assert not [d for d in reported if d.severity == "warning"]
+
+
+def test_the_check_uses_the_pinned_katex() -> None:
+    """The KaTeX that checks is the KaTeX the pages load: config's pin, node_modules' package."""
+    installed = json.loads((REPO / "node_modules/katex/package.json").read_text(encoding="utf-8"))["version"]
+    report = check_math([MathSource("content/x.md", (Formula("x^2", False, 5, 1),))], REPO)
+    assert report.katex_version == KATEX_VERSION == installed
+    assert report.diagnostics == ()
+
+
+def test_one_node_process_checks_the_whole_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    real = primer_site.mathcheck.subprocess.Popen
+
+    def popen(command: list[str], **kwargs: object) -> object:
+        started.append(command)
+        return real(command, **kwargs)
+
+    monkeypatch.setattr(primer_site.mathcheck.subprocess, "Popen", popen)
+    files = {
+        f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$ and $\\frac{{{i}}}{{2}}$") for i in range(50)
+    }
+    build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
+    assert len(started) == 1
+
+
+@pytest.mark.parametrize("missing", ["node", "katex"])
+def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    if missing == "node":
+        monkeypatch.setattr(primer_site.mathcheck.shutil, "which", lambda name: None)
+    else:
+        monkeypatch.setattr(primer_site.mathcheck, "find_katex", lambda site: None)
+    files = {
+        "content/a.md": post("A", body="Bad for KaTeX only: $\\nope$. Braces: $\\frac{1}{$."),
+        "content/b.md": post("B", body="Also $\\nope$."),
+    }
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
+    messages = [str(d) for d in failure.value.diagnostics]
+    assert messages[0].startswith("<site>: warning: math: formulas not checked by KaTeX: ")
+    assert ("Node.js (node) is not installed" in messages[0]) == (missing == "node")
+    assert messages[1:] == ["content/a.md:5:38: error: math: unbalanced braces: a '{' is not closed"]
+
+
+def test_a_clean_site_passes_and_an_unchecked_build_ignores_math(tmp_path: Path) -> None:
+    files = {"content/a.md": post("A", body="Good $x$. Bad $\\nope$.")}
+    site = make_site(tmp_path, files)
+    assert build_site(BuildOptions(source=site, cache=False)).posts == 1  # no --check-math: not checked
+    make_site(site, {"content/a.md": post("A", body="Good $x$ and $\\sqrt{2}$.")})
+    assert build_site(BuildOptions(source=site, check_math=True, cache=False)).warnings == ()
+
+
+def test_the_cli_reports_a_broken_formula_in_build_and_check(tmp_path: Path) -> None:
+    site = make_site(tmp_path, {"content/x.md": post("X", body="Fine $x$.\n\nBroken: $\\frac{1}{2$ and $\\sqrtt{2}$.")})
+    expected = "content/x.md:7:26: error: math: KaTeX parse error: Undefined control sequence: \\sqrtt"
+    for command in (["build", "--check-math"], ["check"]):
+        result = run_cli(*command, "--source", str(site), "--now", "2026-06-01")
+        assert result.returncode == 1, command
+        assert expected in result.stderr, result.stderr
+        assert "content/x.md:7:9: error: math: unbalanced braces: a '{' is not closed" in result.stderr
+    assert run_cli("build", "--source", str(site), "--now", "2026-06-01").returncode == 0
+
+
+def test_serve_checks_math_by_default_and_build_on_request() -> None:
+    assert _parser().parse_args(["serve"]).check_math is True
+    assert _parser().parse_args(["serve", "--no-check-math"]).check_math is False
+    assert _parser().parse_args(["build"]).check_math is False
+    assert _parser().parse_args(["build", "--check-math"]).check_math is True
+
+
+@pytest.mark.parametrize(
+    ("tex", "problem"),
+    [
+        ("\\frac{a}{b}", None),
+        ("\\{ x \\}", None),
+        ("a \\% {", "unbalanced braces: a '{' is not closed"),
+        ("{{x}", "unbalanced braces: a '{' is not closed"),
+        ("{{x", "unbalanced braces: 2 '{' not closed"),
+        ("x}", "unbalanced braces: a '}' closes no '{'"),
+        ("\\begin{matrix} a \\end{matrix}", None),
+        ("\\begin { matrix } a \\end{matrix}", None),
+        ("\\begin{matrix} a", "\\begin{matrix} without \\end{matrix}"),
+        ("a \\end{matrix}", "\\end{matrix} without \\begin{matrix}"),
+        ("\\begin{a} { \\end{a} }", "\\end{a} without \\begin{a}"),
+        ("\\begin{a} } \\end{a}", "unbalanced braces: a '}' inside \\begin{a} closes no '{'"),
+        ("x % }\n", None),
+    ],
+)
+def test_braces_and_environments_without_katex(tex: str, problem: str | None) -> None:
+    assert tex_problem(tex) == problem
