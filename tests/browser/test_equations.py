@@ -1,0 +1,141 @@
+"""Numbered equations in the browser: numbers at the right margin, references that land on their equation,
+and series macros that KaTeX applies (no .katex-error anywhere)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from .harness import Chromium, build_site, check_math, html_pages, page_url, require, serve, visit, watch
+
+pytestmark = pytest.mark.browser
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def two_volumes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Volume One (sections numbered) refers to equations of Volume Two, whose series defines \\KL and \\E."""
+    root = tmp_path_factory.mktemp("equations")
+    _write(
+        root / "source",
+        {
+            "site.yaml": "title: Equations\nbase_url: https://example.org/\n",
+            "series/one.md": "---\ntitle: Volume One\nnumber_sections: true\n---\n",
+            "series/two.md": """
+                ---
+                title: Volume Two
+                macros:
+                  \\KL: D_{\\mathrm{KL}}
+                  \\E: \\mathbb{E}
+                ---
+                """,
+            "content/one/ch01.md": r"""
+                ---
+                title: "Entropy $H$"
+                date: 2026-01-05
+                series: one
+                chapter: 1
+                ---
+                Entropy comes first.
+
+                ## Entropy
+
+                $$
+                H(p) = -\sum_x p(x) \log p(x)
+                $$ (eq:entropy)
+
+                The penalty of [](../two/ch10.md#eq:kl) grows with [](#eq:entropy); see also
+                [the objective](../two/ch10.md#eq:objective).
+                """,
+            "content/two/ch10.md": r"""
+                ---
+                title: 'Alignment with $\KL$'
+                date: 2026-01-06
+                series: two
+                chapter: 10
+                summary: 'The $\KL$ penalty, and $\E$ over prompts.'
+                ---
+                Two equations, the second referred to from volume one.
+
+                $$
+                \E_{x}[r(x)] = \sum_x p(x)\, r(x)
+                $$ (eq:reward)
+
+                \begin{equation}
+                \KL(p \,\|\, q) = \sum_x p(x) \log \frac{p(x)}{q(x)} \label{eq:kl}
+                \end{equation}
+
+                \[
+                \max_\pi \E[r] - \beta \KL(\pi \,\|\, \pi_{\mathrm{ref}})
+                \] (eq:objective)
+
+                Back to [](../one/ch01.md#eq:entropy) and [](../one/ch01.md#entropy).
+                """,
+        },
+    )
+    return build_site(root / "source", root / "public")
+
+
+def test_equation_numbers_references_and_macros(chromium: Chromium, two_volumes: Path) -> None:
+    require("chromium", "playwright", "katex")
+    with serve(two_volumes) as base:
+        context = chromium.new_context(base)
+        page = context.new_page()
+        log = watch(page)
+
+        # every page with math typesets, with the macros of its series (a missing macro is a .katex-error)
+        problems: list[str] = []
+        for name in html_pages(two_volumes):
+            if 'class="math' in (two_volumes / name).read_text(encoding="utf-8"):
+                problems += check_math(page, log, page_url(base, name)).problems(expect_math=True)
+        assert not problems, "\n".join(problems)
+
+        # numbers sit at the right margin, beside their formula
+        visit(page, log, base + "posts/ch10/")
+        numbers = page.eval_on_selector_all(
+            ".equation",
+            """els => els.map(e => {
+                const box = e.getBoundingClientRect(), no = e.querySelector('.eqno').getBoundingClientRect();
+                const math = e.querySelector('.math').getBoundingClientRect();
+                return {id: e.id, text: e.querySelector('.eqno').textContent, gap: box.right - no.right,
+                        beside: no.left >= math.right - 1, middle: Math.abs((no.top + no.bottom) - (box.top + box.bottom)) / 2};
+            })""",
+        )
+        assert [(n["id"], n["text"]) for n in numbers] == [
+            ("eq:reward", "(10.1)"),
+            ("eq:kl", "(10.2)"),
+            ("eq:objective", "(10.3)"),
+        ]
+        for number in numbers:
+            assert number["gap"] < 1 and number["beside"] and number["middle"] < 8, number
+        assert page.locator("#eq\\:kl .katex").count() == 1  # \KL typeset, \label gone
+
+        # a reference from another volume lands on its equation
+        visit(page, log, base + "posts/ch01/")
+        assert page.locator("h2#entropy").inner_text().startswith("1.1 Entropy")
+        link = page.get_by_role("link", name="Eq. (10.2)")
+        assert link.get_attribute("href") == "/posts/ch10/#eq:kl"
+        link.click()
+        page.wait_for_url(base + "posts/ch10/#eq:kl")
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")
+        target = page.locator("#eq\\:kl")
+        assert page.evaluate("() => document.querySelector(':target').id") == "eq:kl"
+        box = target.bounding_box()
+        assert box is not None and 0 <= box["y"] < page.viewport_size["height"]
+        assert page.get_by_role("link", name="Eq. (1.1)").get_attribute("href") == "/posts/ch01/#eq:entropy"
+        assert page.get_by_role("link", name="1.1 Entropy").get_attribute("href") == "/posts/ch01/#entropy"
+
+        # the listing shows both volumes; volume two's summary typesets with its macros
+        visit(page, log, base)
+        assert page.locator(".entry .katex").count() >= 4  # two titles, two summary formulas
+        assert page.locator(".katex-error").count() == 0
+        assert not log.console_errors, log.console_errors
+        context.close()
