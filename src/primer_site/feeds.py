@@ -24,6 +24,10 @@ _MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.D
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
 _FRAGMENT = re.compile(r'(\shref)="(#[^"]*)"')
 
+# A post is in the feed of each of its tags: listing every tag in every entry would grow as tags
+# squared (3,000 tags: 9 million elements). No real post needs more than this many in a feed.
+FEED_CATEGORIES = 32
+
 ET.register_namespace("", ATOM)
 
 
@@ -88,7 +92,7 @@ def atom_feed(feed: Feed, config: SiteConfig) -> bytes:
         _text(entry, "published", _stamp(post.date))
         _text(entry, "updated", _stamp(_updated(post)))
         _link(entry, "alternate", absolute(post.url, config), "text/html")
-        for tag in post.tags:
+        for tag in post.tags[:FEED_CATEGORIES]:
             ET.SubElement(entry, f"{{{ATOM}}}category", {"term": tag})
         _text(entry, "summary", post.summary_text)
         if config.feed_content == "full":
@@ -114,7 +118,7 @@ def json_feed(posts: Sequence[Post], config: SiteConfig) -> bytes:
         if config.feed_content == "full":
             item["content_html"] = feed_html(post, config)
         if post.tags:
-            item["tags"] = list(post.tags)
+            item["tags"] = list(post.tags[:FEED_CATEGORIES])
         items.append(item)
     data = {
         "version": "https://jsonfeed.org/version/1.1",
