@@ -9,7 +9,7 @@ import pytest
 
 import primer_site.mathcheck
 from fixture_sites import REPO, make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.cli import _parser
 from primer_site.config import KATEX_VERSION
 from primer_site.errors import Diagnostic, SiteError
@@ -211,3 +211,18 @@ def test_serve_checks_math_by_default_and_build_on_request() -> None:
 )
 def test_braces_and_environments_without_katex(tex: str, problem: str | None) -> None:
     assert tex_problem(tex) == problem
+
+
+def test_cached_bodies_are_checked_too(tmp_path: Path) -> None:
+    """The cache leaves formulas out of the bodies it gives an unchecked build; a checked one reads them."""
+    site = make_site(tmp_path, {"content/a.md": post("A", body="Bad $\\nope$.")})
+    memory = BuildMemory()
+    for _ in range(2):  # fills the cache, then reads it
+        build_site(BuildOptions(source=site), memory)
+    with pytest.raises(SiteError) as failure:  # the same bodies, from the cache and from memory
+        build_site(BuildOptions(source=site, check_math=True), memory)
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:5:5: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
+    ]
+    with pytest.raises(SiteError):
+        build_site(BuildOptions(source=site, check_math=True))

@@ -17,7 +17,7 @@ from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
-from .mathcheck import check_math, math_sources
+from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import (
@@ -81,7 +81,8 @@ class BuildMemory:
 
     def __init__(self) -> None:
         self.files: dict[tuple[str, str], tuple[tuple[int, int, int], object, tuple[Diagnostic, ...]]] = {}
-        self.bodies: dict[str, tuple[Document, bool, RenderedBody]] = {}  # (document, number_sections, body)
+        # (document, (number_sections, formulas read), body)
+        self.bodies: dict[str, tuple[Document, tuple[bool, bool], RenderedBody]] = {}
         self.assembled = AssembleMemo()
         self.pages = PageMemo()
         self.environment: tuple[tuple, jinja2.Environment] | None = None
@@ -130,6 +131,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    katex = KatexProcess(source) if options.check_math else None  # Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources = discover_sources(source, problems)
 
@@ -154,7 +156,10 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     documents = [d for d in map(document, sources.posts) if d]
     metas = [m for m in map(series_file, sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
-    bodies = _rendered(problems, _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache))
+    bodies = _rendered(
+        problems,
+        _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
+    )
     series_bodies = _rendered(
         problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
     )
@@ -168,7 +173,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     )
     if options.check_math:
         formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
-        problems.extend(check_math(formulas, source).diagnostics)
+        problems.extend(check_math(formulas, source, katex).diagnostics)
     static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
     assets = asset_names(static, generated, options.fingerprint)
@@ -213,8 +218,12 @@ def _bodies(
     raw_html: bool,
     jobs: int,
     use_cache: bool,
+    formulas: bool,
 ) -> list[RenderedBody | SiteError]:
-    """Each document's rendered body: kept from the last build if the document is the same object."""
+    """Each document's rendered body: kept from the last build if the document is the same object.
+
+    Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
+    """
     results: list[RenderedBody | SiteError | None] = []
     missing: list[int] = []
     # equations are numbered after the chapter; headings too if the series asks for it
@@ -222,7 +231,7 @@ def _bodies(
     numbered = [bool(meta and meta.number_sections) for meta in (series_of(d.series) for d in documents)]
     for index, doc in enumerate(documents):
         known = memory.bodies.get(doc.source)
-        if known is not None and known[0] is doc and known[1] == numbered[index]:
+        if known is not None and known[0] is doc and known[1][0] == numbered[index] and (known[1][1] or not formulas):
             results.append(known[2])
         else:
             results.append(None)
@@ -237,16 +246,16 @@ def _bodies(
         )
         for i in missing
     ]
-    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache) if items else []
+    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas) if items else []
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
-            memory.bodies[documents[index].source] = (documents[index], numbered[index], body)
+            memory.bodies[documents[index].source] = (documents[index], (numbered[index], formulas), body)
     return results  # type: ignore[return-value]
 
 
 def _render_with_cache(
-    source: Path, items: list[BodySource], raw_html: bool, jobs: int, use_cache: bool
+    source: Path, items: list[BodySource], raw_html: bool, jobs: int, use_cache: bool, formulas: bool = True
 ) -> list[RenderedBody | SiteError]:
     """Bodies from the cache where their source is unchanged; the rest rendered (and stored)."""
     if not use_cache:
@@ -254,7 +263,7 @@ def _render_with_cache(
     cache = BodyCache(source, cache_salt(raw_html))
     try:
         keys = [body_key(item) for item in items]
-        cached = cache.get_many(keys)
+        cached = cache.get_many(keys, formulas)
         missing = [i for i, key in enumerate(keys) if key not in cached]
         fresh = render_bodies([items[i] for i in missing], raw_html, jobs)
         results: list[RenderedBody | SiteError] = [cached.get(key) for key in keys]  # type: ignore[misc]

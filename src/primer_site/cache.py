@@ -19,7 +19,7 @@ from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 3
+_FORMAT = 4
 
 
 def cache_salt(raw_html: bool) -> str:
@@ -73,7 +73,8 @@ class BodyCache:
                 self.path.unlink(missing_ok=True)  # not a database: start afresh
         raise AssertionError("unreachable")
 
-    def get_many(self, keys: list[str]) -> dict[str, RenderedBody]:
+    def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
+        """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
         if self.db is None or not keys:
             return {}
         found: dict[str, RenderedBody] = {}
@@ -82,7 +83,7 @@ class BodyCache:
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
-                    body = _decode(value)
+                    body = _decode(value, formulas)
                     if body is not None:
                         found[key] = body
         except sqlite3.Error:
@@ -122,19 +123,24 @@ def _encode(body: RenderedBody) -> str:
             body.first_paragraph,
             [[link.target, link.fragment, link.line, link.written] for link in body.links],
             [[link.href, link.line] for link in body.others],
-            [[f.tex, f.display, f.line, f.column] for f in body.formulas],
+            # a string within the JSON: only a build that checks math pays for reading it
+            json.dumps([[f.tex, f.display, f.line, f.column] for f in body.formulas], ensure_ascii=False),
             [list(position) for position in body.stray_dollars],
             [[label.id, label.kind, label.number, label.html] for label in body.labels],
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
+            body.display_equations,
         ],
         ensure_ascii=False,
     )
 
 
-def _decode(value: str) -> RenderedBody | None:
+def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
-        html, headings, ids, has_math, words, first, links, others, formulas, stray, labels, errors = json.loads(value)
+        html, headings, ids, has_math, words, first, links, others, formulas, stray, labels, errors, displays = (
+            json.loads(value)
+        )
+        formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
             html=html,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
@@ -148,6 +154,7 @@ def _decode(value: str) -> RenderedBody | None:
             stray_dollars=tuple((int(a), int(b)) for a, b in stray),
             labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
+            display_equations=int(displays),
         )
     except (ValueError, TypeError):
         return None

@@ -100,14 +100,11 @@ class RenderedBody:
     first_paragraph: str
     links: tuple[SourceLink, ...]  # to other sources, resolved by the assemble stage
     others: tuple[Link, ...] = ()  # every other link and image: for `primer-site check`
-    formulas: tuple[Formula, ...] = ()  # for the build-time math check
+    formulas: tuple[Formula, ...] = ()  # for the build-time math check (left out of cached bodies unless asked)
     stray_dollars: tuple[tuple[int, int], ...] = ()  # (line, column) of a `$` that looks like unclosed math
     labels: tuple[Label, ...] = ()  # labelled equations and headings, for references to them
     errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
-
-    @property
-    def display_equations(self) -> int:
-        return sum(1 for f in self.formulas if f.display)
+    display_equations: int = 0  # for reading time
 
     def label(self, fragment: str) -> Label | None:
         return next((label for label in self.labels if label.id == fragment), None)
@@ -133,6 +130,7 @@ def render_body(
     labels = _number(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
     links, others = _collect_links(tokens, source, body_first_line, labels)
     html = md.renderer.render(tokens, md.options, env)
+    formulas = tuple(_formulas(tokens, body_first_line))
     return RenderedBody(
         html=html,
         headings=_headings(md, tokens, env),
@@ -142,10 +140,11 @@ def render_body(
         first_paragraph=_first_paragraph(md, tokens, env),
         links=tuple(links),
         others=tuple(others),
-        formulas=tuple(_formulas(tokens, body_first_line)),
+        formulas=formulas,
         stray_dollars=tuple((body_first_line + line, column) for line, column in env.get("stray_dollars", ())),
         labels=tuple(labels.values()),
         errors=tuple(errors),
+        display_equations=sum(1 for f in formulas if f.display),
     )
 
 
@@ -170,6 +169,8 @@ def title_has_math(text: str) -> bool:
 
 def formulas_in(text: str, title: bool = False) -> list[tuple[str, bool]]:
     """(TeX, display) of each formula in a front-matter value: a title, or an (inline Markdown) summary."""
+    if "$" not in text and "\\" not in text:
+        return []  # most summaries: no need to parse them
     tokens = _title_tokens(text) if title else markdown_parser(True).parseInline(text, {})
     return [
         (t.content.strip(), t.type in _DISPLAY_MATH and not title)  # render_title makes all of it inline

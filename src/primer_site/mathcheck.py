@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .config import KATEX_VERSION, SiteConfig, merge_macros
@@ -73,47 +76,55 @@ def math_sources(
     return found
 
 
-def check_math(sources: Sequence[MathSource], site: Path, node: str | None = None) -> MathReport:
-    """Every problem with the formulas of `sources`; a warning, once, when KaTeX cannot be run."""
+def check_math(
+    sources: Sequence[MathSource], site: Path, katex: KatexProcess | None = None, node: str | None = None
+) -> MathReport:
+    """Every problem with the formulas of `sources`; a warning, once, when KaTeX cannot be run.
+
+    `katex`: a process started earlier (its start-up overlapped other work); by default one is started now.
+    """
+    katex = katex if katex is not None else KatexProcess(site, node)
     diagnostics: list[Diagnostic] = []
     for source in sources:
         for line, column in source.stray_dollars:
             message = "math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"
             diagnostics.append(Diagnostic(source.source, line, column, "error", message))
-    to_katex: list[tuple[str, Formula, Macros]] = []
+    # Each distinct formula (with its macros) is checked once: sites repeat \theta and x_t a great deal. The
+    # loops over every formula keep nothing per formula, so that the garbage collector is not woken.
+    macro_ids: dict[Macros, int] = {}
+    distinct: dict[tuple[str, bool, int], None] = {}
     for source in sources:
+        macros = macro_ids.setdefault(source.macros, len(macro_ids))
         for formula in source.formulas:
-            problem = tex_problem(formula.tex)
-            if problem:
-                diagnostics.append(_error(source.source, formula, problem))
-            else:
-                to_katex.append((source.source, formula, source.macros))
+            distinct.setdefault((formula.tex, formula.display, macros))
+    wrong = {key: problem for key in distinct if (problem := tex_problem(key[0]))}
+    requests = [key for key in distinct if key not in wrong]
     count = sum(len(s.formulas) for s in sources)
-    node = node if node is not None else (shutil.which("node") or shutil.which("nodejs"))
-    katex = find_katex(site)
-    if not node or katex is None:
-        missing = "Node.js (node) is not installed" if not node else "the katex npm package was not found"
-        diagnostics.append(_skipped(f"{missing}; install it (npm install katex@{KATEX_VERSION} in the site folder)"))
-        return MathReport(tuple(diagnostics), count, None)
+    version: str | None = None
     try:
-        version, errors = _run_katex(node, katex, to_katex)
+        version, errors = katex.check(requests, {number: macros for macros, number in macro_ids.items()})
     except _KatexFailed as failure:
         diagnostics.append(_skipped(str(failure)))
-        return MathReport(tuple(diagnostics), count, None)
-    if version != KATEX_VERSION:
-        diagnostics.append(
-            Diagnostic(
-                "",
-                0,
-                0,
-                "warning",
-                f"math: checked with KaTeX {version} ({katex}), but the pages load KaTeX {KATEX_VERSION}: "
-                f"install katex@{KATEX_VERSION} so that the check sees what readers see",
+    else:
+        wrong.update((key, message) for key, message in zip(requests, errors, strict=True) if message)
+        if version != KATEX_VERSION:
+            diagnostics.append(
+                Diagnostic(
+                    "",
+                    0,
+                    0,
+                    "warning",
+                    f"math: checked with KaTeX {version} ({katex.katex}), but the pages load KaTeX "
+                    f"{KATEX_VERSION}: install katex@{KATEX_VERSION} so that the check sees what readers see",
+                )
             )
-        )
-    for (source, formula, _), message in zip(to_katex, errors, strict=True):
-        if message:
-            diagnostics.append(_error(source, formula, message))
+    if wrong:
+        for source in sources:
+            macros = macro_ids[source.macros]
+            for formula in source.formulas:
+                message = wrong.get((formula.tex, formula.display, macros))
+                if message:
+                    diagnostics.append(_error(source.source, formula, message))
     return MathReport(tuple(diagnostics), count, version)
 
 
@@ -133,49 +144,69 @@ class _KatexFailed(Exception):
     pass
 
 
-def _run_katex(node: str, katex: Path, items: list[tuple[str, Formula, Macros]]) -> tuple[str, list[str | None]]:
-    """KaTeX's version, and its error (or None) for each item; each distinct formula is checked once."""
-    macro_ids: dict[Macros, str] = {}
-    request_ids: dict[tuple[str, bool, str], int] = {}
-    lines: list[str] = []
-    keys = []
-    for _, formula, macros in items:
-        if macros not in macro_ids:
-            macro_ids[macros] = str(len(macro_ids))
-            lines.append(json.dumps({"macros": macro_ids[macros], "define": dict(macros)}))
-        key = (formula.tex, formula.display, macro_ids[macros])
-        if key not in request_ids:
-            request_ids[key] = len(request_ids)
-            lines.append(json.dumps({"id": request_ids[key], "tex": key[0], "display": key[1], "macros": key[2]}))
-        keys.append(request_ids[key])
-    try:
-        process = subprocess.Popen(
-            [node, str(KATEX_CHECK_JS), str(katex)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            encoding="utf-8",
-        )
-    except OSError as exc:
-        raise _KatexFailed(f"could not run {node}: {exc.strerror}") from None
-    try:
-        out, err = process.communicate("".join(line + "\n" for line in lines), timeout=_TIMEOUT)
-    except subprocess.TimeoutExpired:
+class KatexProcess:
+    """katex_check.js under Node: started when made, so that loading KaTeX overlaps the build's other work.
+
+    Used once: `check` sends every formula, reads every answer and lets the process end.
+    """
+
+    def __init__(self, site: Path, node: str | None = None) -> None:
+        self.node = node if node is not None else (shutil.which("node") or shutil.which("nodejs"))
+        self.katex = find_katex(site)
+        self.process: subprocess.Popen[str] | None = None
+        self.failure = ""
+        if not self.node or self.katex is None:
+            missing = "Node.js (node) is not installed" if not self.node else "the katex npm package was not found"
+            self.failure = f"{missing}; install it (npm install katex@{KATEX_VERSION} in the site folder)"
+            return
+        try:
+            self.process = subprocess.Popen(
+                [self.node, str(KATEX_CHECK_JS), str(self.katex)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            self.failure = f"could not run {self.node}: {exc.strerror}"
+        else:
+            # a build that fails before its check must not leave Node waiting for input
+            weakref.finalize(self, _stop, self.process)
+
+    def check(
+        self, requests: Sequence[tuple[str, bool, int]], macros: dict[int, Macros]
+    ) -> tuple[str, list[str | None]]:
+        """KaTeX's version, and its error (or None) for each (TeX, display, macros number)."""
+        if self.process is None:
+            raise _KatexFailed(self.failure)
+        lines = [json.dumps({"macros": str(n), "define": dict(m)}) for n, m in macros.items()]
+        lines += [
+            json.dumps({"id": i, "tex": tex, "display": display, "macros": str(n)})
+            for i, (tex, display, n) in enumerate(requests)
+        ]
+        try:
+            out, err = self.process.communicate("".join(line + "\n" for line in lines), timeout=_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _stop(self.process)
+            raise _KatexFailed(f"KaTeX took more than {_TIMEOUT} s") from None
+        answers = out.splitlines()
+        if self.process.returncode != 0 or not answers:
+            detail = (err.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1]
+            raise _KatexFailed(f"KaTeX could not run under {self.node}: {detail}")
+        version = str(json.loads(answers[0]).get("katex", "?"))
+        errors: dict[int, str | None] = {}
+        for answer in answers[1:]:
+            data = json.loads(answer)
+            errors[int(data["id"])] = data.get("error")
+        if len(errors) != len(requests):
+            raise _KatexFailed(f"KaTeX answered {len(errors)} of {len(requests)} formulas")
+        return version, [errors[i] for i in range(len(requests))]
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
         process.kill()
         process.communicate()
-        raise _KatexFailed(f"KaTeX took more than {_TIMEOUT} s") from None
-    answers = out.splitlines()
-    if process.returncode != 0 or not answers:
-        detail = (err.strip().splitlines() or [f"exit status {process.returncode}"])[-1]
-        raise _KatexFailed(f"KaTeX could not run under {node}: {detail}")
-    version = str(json.loads(answers[0]).get("katex", "?"))
-    errors: dict[int, str | None] = {}
-    for answer in answers[1:]:
-        data = json.loads(answer)
-        errors[int(data["id"])] = data.get("error")
-    if len(errors) != len(request_ids):
-        raise _KatexFailed(f"KaTeX answered {len(errors)} of {len(request_ids)} formulas")
-    return version, [errors[key] for key in keys]
 
 
 def _skipped(why: str) -> Diagnostic:
@@ -186,6 +217,7 @@ def _error(source: str, formula: Formula, message: str) -> Diagnostic:
     return Diagnostic(source, formula.line, formula.column, "error", f"math: {' '.join(message.split())}")
 
 
+@lru_cache(maxsize=65536)
 def tex_problem(tex: str) -> str | None:
     """What is wrong with the TeX's braces and environments, or None: what a reader would see without KaTeX."""
     open_: list[str] = []  # "{" or an environment name
@@ -214,29 +246,14 @@ def tex_problem(tex: str) -> str | None:
     return f"\\begin{{{open_[-1]}}} without \\end{{{open_[-1]}}}"
 
 
+# \begin{name} / \end{name}, any other control sequence (so \{ and \% are skipped), a comment, a brace
+_TEX_TOKEN = re.compile(r"\\(begin|end)\s*\{([^{}]*)\}|\\[A-Za-z]+|\\.|%[^\n]*|([{}])", re.DOTALL)
+
+
 def _tex_tokens(tex: str) -> Iterator[tuple[str, str]]:
     """Braces and \\begin{…}/\\end{…}, skipping escaped braces and % comments."""
-    index, size = 0, len(tex)
-    while index < size:
-        char = tex[index]
-        if char == "\\":
-            end = index + 1
-            while end < size and tex[end].isalpha():
-                end += 1
-            word = tex[index + 1 : end]
-            if word in ("begin", "end"):
-                rest = tex[end:]
-                stripped = rest.lstrip()
-                if stripped.startswith("{") and "}" in stripped:
-                    name = stripped[1 : stripped.index("}")]
-                    yield word, name.strip()
-                    index = end + (len(rest) - len(stripped)) + stripped.index("}") + 1
-                    continue
-            index = max(end, index + 2)  # a control word, or a control symbol such as \{ or \%
-        elif char == "%":
-            newline = tex.find("\n", index)
-            index = size if newline < 0 else newline + 1
-        else:
-            if char in "{}":
-                yield char, ""
-            index += 1
+    for match in _TEX_TOKEN.finditer(tex):
+        if match.group(1):
+            yield match.group(1), match.group(2).strip()
+        elif match.group(3):
+            yield match.group(3), ""
