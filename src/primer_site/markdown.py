@@ -148,6 +148,7 @@ def render_body(
     )
 
 
+@lru_cache(maxsize=65536)
 def render_title(text: str) -> str:
     """A title (text, not Markdown) as HTML: escaped, its `$…$` and `\\(…\\)` math as math elements."""
     return "".join(
@@ -179,7 +180,7 @@ def formulas_in(text: str, title: bool = False) -> list[tuple[str, bool]]:
     ]
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # above the number of posts: a cache smaller than the titles cycling through it always misses
 def _title_tokens(text: str) -> tuple[Token, ...]:
     tokens = _title_parser().parseInline(text, {})
     return tuple(tokens[0].children or ()) if tokens else ()
@@ -194,6 +195,7 @@ def _title_parser() -> MarkdownIt:
     return md
 
 
+@lru_cache(maxsize=65536)
 def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:
     """A one-line text (a summary) → inline HTML, and whether it has math."""
     md = markdown_parser(raw_html)
