@@ -23,7 +23,7 @@ CASES = [
     ("inline-ok", "Fine $a^2 + b^2 = c^2$ and \\(x_i\\) and $\\R^n$ (a site macro).", []),
     ("display-ok", "$$\n\\sum_{i=1}^n i = \\frac{n(n+1)}{2}\n$$", []),
     ("align-label-ok", "\\begin{align}\na &= b \\label{eq:a}\n\\end{align}", []),
-    ("dollars-not-math", "It costs $5 and $10, or \\$\\alpha, or `$\\frac{`, or &#36;\\beta.", []),
+    ("dollars-not-math", "It costs $5 and $10, or \\$\\alpha, or `$\\frac{`, or &#36;\\beta. Set $HOME_DIR first.", []),
     ("comment-brace-ok", "$$\nx % a { in a comment\n$$", []),
     # KaTeX's own errors, at the formula's opening delimiter
     (

@@ -49,8 +49,9 @@ _ID = re.compile(r'\bid="([^"]*)"')
 _TEX_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
 # A `$` Markdown left as text although what follows reads as TeX: math whose closing `$` is missing.
 _STRAY_DOLLAR = re.compile(r"(?<![$\\])\${1,2}(?=[^\s\d$])(\S*)")
-_TEX_SIGNS = re.compile(r"[\\^_{}]")
+_TEX_SIGNS = re.compile(r"[\\^{}]")  # not "_": $HOME_DIR in prose is no formula
 _BLOCK_OPENERS = ("$$", "\\[", "\\begin")
+_NEWLINE = re.compile("\n")
 
 
 @dataclass(frozen=True)
@@ -413,7 +414,9 @@ def _locate_math(state: StateCore) -> None:
     """Note where each formula starts in the source (0-based line, 1-based column) in its token's meta,
     and every `$` left as text that looks like the start of unclosed math."""
     src = state.src
-    starts = [0, *(i + 1 for i, c in enumerate(src) if c == "\n")]
+    if "$" not in src and "\\" not in src:
+        return  # no math, no stray dollar: most bodies of most sites have some, but not all
+    starts = [0, *(match.end() for match in _NEWLINE.finditer(src))]
 
     def where(offset: int) -> tuple[int, int]:
         line = bisect.bisect_right(starts, offset) - 1
