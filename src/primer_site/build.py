@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 import jinja2
@@ -181,22 +182,30 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     if memory.environment is None or memory.environment[0] != environment_key:
         # compiled templates are kept with the environment; Jinja recompiles a template whose file changed
         memory.environment = (environment_key, make_environment(source, config, assets))
-    outputs = render_site(site, config, memory.environment[1], source, problems, memory.pages)
-    outputs += [Output(assets[path], data) for path, data in generated.items()]
-    _check_unique_paths(outputs, problems)
-    problems.raise_if_errors()
-
+    environment = memory.environment[1]
+    extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
+    pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
+    if problems.errors:
+        for _ in pages:  # render anyway: template errors join this build's report
+            pass
+        problems.raise_if_errors()
     if incremental and memory.output == output and output.is_dir():
+        outputs = [*pages, *extra]
+        _check_unique_paths(outputs, problems)
+        problems.raise_if_errors()
         written, memory.written = write_changes(outputs, static_files, output, memory.written)
+    elif incremental:
+        outputs = [*pages, *extra]
+        written = write_output(outputs, static_files, output, index_for_search if config.search else None, problems)
+        memory.written, memory.output = snapshot(outputs, static_files), output
     else:
+        # pages go to the staging folder as they are made: never all of them in memory at once
         finish = index_for_search if config.search else None
-        written = write_output(outputs, static_files, output, finish)
-        memory.written = snapshot(outputs, static_files)
-        memory.output = output
+        written = write_output(chain(pages, extra), static_files, output, finish, problems)
     return BuildResult(
-        pages=sum(1 for o in outputs if o.path.endswith(".html")),
+        pages=written.pages,
         posts=len(site.posts),
         series=len(site.series),
         tags=len(site.tags),
@@ -206,7 +215,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         warnings=tuple(problems.warnings),
         site=site,
         base_path=config.base_path,
-        rendered=tuple(memory.pages.rendered),
+        rendered=tuple(memory.pages.rendered) if incremental else (),
     )
 
 

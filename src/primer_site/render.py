@@ -147,7 +147,8 @@ class PageMemo:
     the asset names changed; otherwise its bytes are reused.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keep: bool = True) -> None:
+        self.keep = keep  # False for a one-off build: nothing to reuse, so no page is kept in memory
         self.context: tuple = ()
         self.pages: dict[str, tuple[object, bytes]] = {}
         self.closures: dict[str, tuple] = {}
@@ -176,55 +177,63 @@ def render_site(
     source: Path,
     problems: Problems,
     memo: PageMemo | None = None,
-) -> list[Output]:
-    """Every page of the site; template errors are added to `problems`, located in the template."""
-    memo = memo or PageMemo()
+) -> Iterator[Output]:
+    """Every page of the site, one at a time; template errors are added to `problems`, located in the template.
+
+    Pages are yielded as they are made so that the write stage can store each one at once: a
+    5,000-post site never holds all its pages in memory.
+    """
+    memo = memo or PageMemo(keep=False)
+    for output in _render_pages(site, config, env, source, problems, memo):
+        if output is not None:
+            yield output
+
+
+def _render_pages(
+    site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems, memo: PageMemo
+) -> Iterator[Output | None]:
     memo.begin((config, tuple(sorted(env.globals["assets"].items()))))
     renderer = _PageRenderer(site, config, env, source, problems, memo)
     shape = memo.same("shape", _site_shape(site))
-    outputs: list[Output | None] = []
     for post in site.posts:
         series = renderer.series_of(post) if post.series else None
         depends = (post, _series_head(series), renderer.collection_head(series), shape)
         titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
         has_math = _shows_math(post.body_html) or _titles_show_math(*titles)
-        outputs.append(renderer.page("post.html", post.output_path, post.source, depends, post=post, has_math=has_math))
-    outputs += renderer.listing("index.html", "/", site.posts, "home", shape)
+        yield (renderer.page("post.html", post.output_path, post.source, depends, post=post, has_math=has_math))
+    yield from renderer.listing("index.html", "/", site.posts, "home", shape)
     for one in site.series:
         has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts)) or _titles_show_math(
             *(p.title for p in one.posts), *(s.title for s in one.scheduled)
         )
         path = output_path(_site_path(one.url, config))
         depends = (one, renderer.collection_head(one), shape)
-        outputs.append(renderer.page("series.html", path, one.source or "", depends, series=one, has_math=has_math))
+        yield (renderer.page("series.html", path, one.source or "", depends, series=one, has_math=has_math))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         has_math = _shows_math(collection.description_html)
         depends = (collection.title, collection.description_html, shape)
-        outputs.append(
+        yield (
             renderer.page(
                 "collection.html", path, collection.source or "", depends, collection=collection, has_math=has_math
             )
         )
     series_index = config.permalinks["series"].split("{slug}")[0]
-    outputs.append(renderer.page("series_index.html", output_path(series_index), "", shape, has_math=False))
+    yield (renderer.page("series_index.html", output_path(series_index), "", shape, has_math=False))
     for kind, taxa in (("tag", site.tags), ("category", site.categories)):
         for taxon in taxa:
             first = _site_path(taxon.url, config)
-            outputs += renderer.listing("taxon.html", first, taxon.posts, kind, (taxon.name, shape), taxon=taxon)
+            yield from renderer.listing("taxon.html", first, taxon.posts, kind, (taxon.name, shape), taxon=taxon)
         index = config.permalinks[kind].split("{slug}")[0]
-        outputs.append(
-            renderer.page("taxon_index.html", output_path(index), "", shape, kind=kind, taxa=taxa, has_math=False)
-        )
-    outputs.append(renderer.page("404.html", "404.html", "", shape, has_math=False))
+        yield (renderer.page("taxon_index.html", output_path(index), "", shape, kind=kind, taxa=taxa, has_math=False))
+    yield (renderer.page("404.html", "404.html", "", shape, has_math=False))
     for feed in site_feeds(site, config):
-        outputs.append(renderer.data(feed.path, (feed.title, feed.posts), lambda feed=feed: atom_feed(feed, config)))
+        yield (renderer.data(feed.path, (feed.title, feed.posts), lambda feed=feed: atom_feed(feed, config)))
     newest = site.posts[: config.feed_limit]
-    outputs.append(renderer.data("feed.json", newest, lambda: json_feed(newest, config)))
+    yield (renderer.data("feed.json", newest, lambda: json_feed(newest, config)))
     listed = tuple((p.url, p.date, p.updated) for p in site.posts)
-    outputs.append(renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
-    outputs.append(renderer.data("robots.txt", (), lambda: robots_txt(config)))
-    return [o for o in outputs if o is not None]
+    yield (renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
+    yield (renderer.data("robots.txt", (), lambda: robots_txt(config)))
 
 
 def _series_head(series: Series | None) -> tuple:
@@ -335,7 +344,8 @@ class _PageRenderer:
         if known is not None and known[0] == depends:
             return Output(path, known[1])
         data = make()
-        self.memo.pages[path] = (depends, data)
+        if self.memo.keep:
+            self.memo.pages[path] = (depends, data)
         self.memo.rendered.append(path)
         return Output(path, data)
 
@@ -356,7 +366,8 @@ class _PageRenderer:
             self.memo.pages.pop(path, None)
             return None
         data = html.encode("utf-8")
-        self.memo.pages[path] = (signature, data)
+        if self.memo.keep:
+            self.memo.pages[path] = (signature, data)
         self.memo.rendered.append(path)
         return Output(path, data)
 

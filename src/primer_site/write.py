@@ -14,13 +14,13 @@ import ctypes.util
 import fcntl
 import os
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SiteError
+from .errors import Problems, SiteError
 from .model import Output
-from .urls import is_inside
+from .urls import collision_key, is_inside
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
@@ -30,6 +30,7 @@ _AT_FDCWD = -100
 class WriteResult:
     written: int  # files whose bytes are new
     unchanged: int  # files kept from the previous output
+    pages: int = 0  # HTML pages among the outputs
 
 
 def staging_folder(output: Path) -> Path:
@@ -48,29 +49,43 @@ def check_output_folder(source: Path, output: Path, protected: Sequence[str]) ->
 
 
 def write_output(
-    outputs: Sequence[Output],
+    outputs: Iterable[Output],
     static_files: Mapping[str, Path],
     output: Path,
     finish: Callable[[Path], None] | None = None,
+    problems: Problems | None = None,
 ) -> WriteResult:
-    """Make the new site in the staging folder, `finish` it there (a search index, say), then swap it in."""
+    """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
+    then swap it in. Errors found meanwhile (in `problems`) stop it before the swap."""
+    problems = problems if problems is not None else Problems()
     output = output.absolute()
     output.parent.mkdir(parents=True, exist_ok=True)
     with open(output.parent / f".{output.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per output folder
         staging = staging_folder(output)
         recover_output(output)
-        desired: dict[str, bytes | Path] = dict(static_files)
+        staging.mkdir(exist_ok=True)
+        folder = _Staging(staging, output)
+        for path, file in static_files.items():
+            folder.put(path, file)
+        seen: dict[str, str] = {}
+        pages = 0
         for item in outputs:
             if not is_inside(item.path):
                 raise SiteError(f"refusing to write outside the output folder: {item.path}")
-            desired[item.path] = item.data
-        staging.mkdir(exist_ok=True)
-        result = _reconcile(staging, desired, output)
+            key = collision_key(item.path)
+            if key in seen:  # the same path, or one a case-insensitive host takes for it
+                problems.error(f"two pages would be written to {item.path} (check permalinks and slugs)", "site.yaml")
+                continue
+            seen[key] = item.path
+            pages += item.path.endswith(".html")
+            folder.put(item.path, item.data)
+        problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
+        folder.remove_stale()
         if finish is not None:
             finish(staging)
         _swap_in(staging, output)
-    return result
+    return WriteResult(folder.written, folder.unchanged, pages)
 
 
 def recover_output(output: Path) -> None:
@@ -89,54 +104,71 @@ def recover_output(output: Path) -> None:
         staging.unlink()
 
 
-def _reconcile(staging: Path, desired: dict[str, bytes | Path], live: Path) -> WriteResult:
-    existing_files: set[str] = set()
-    existing_dirs: set[str] = {""}
-    for dirpath, dirnames, filenames in os.walk(staging):
-        relative = os.path.relpath(dirpath, staging)
-        relative = "" if relative == "." else relative.replace(os.sep, "/")
-        existing_dirs.add(relative)
-        for name in filenames:
-            existing_files.add(f"{relative}/{name}" if relative else name)
-        for name in list(dirnames):
-            if os.path.islink(os.path.join(dirpath, name)):
-                os.unlink(os.path.join(dirpath, name))
-                dirnames.remove(name)
+class _Staging:
+    """The staging folder brought to the new site's state one file at a time."""
 
-    for stale in existing_files - desired.keys():
-        (staging / stale).unlink()
-    needed_dirs = {""}
-    for path in desired:
-        parts = path.split("/")[:-1]
-        needed_dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-    for folder in sorted(existing_dirs - needed_dirs, key=len, reverse=True):
-        shutil.rmtree(staging / folder, ignore_errors=True)
+    def __init__(self, staging: Path, live: Path) -> None:
+        self.staging, self.live = staging, live
+        self.files: set[str] = set()
+        self.dirs: set[str] = {""}
+        self.wanted: set[str] = set()
+        self.written = self.unchanged = 0
+        for dirpath, dirnames, filenames in os.walk(staging):
+            relative = os.path.relpath(dirpath, staging)
+            relative = "" if relative == "." else relative.replace(os.sep, "/")
+            self.dirs.add(relative)
+            for name in filenames:
+                self.files.add(f"{relative}/{name}" if relative else name)
+            for name in list(dirnames):
+                if os.path.islink(os.path.join(dirpath, name)):
+                    os.unlink(os.path.join(dirpath, name))
+                    dirnames.remove(name)
 
-    written = unchanged = 0
-    for path in sorted(desired):
-        data = desired[path]
+    def put(self, path: str, data: bytes | Path) -> None:
         content = data.read_bytes() if isinstance(data, Path) else data
-        target = staging / path
+        self.wanted.add(path)
+        target = self.staging / path
         parent = path.rpartition("/")[0]
-        if parent not in existing_dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            existing_dirs.add(parent)
+        if parent not in self.dirs:
+            self._make_folder(parent)
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
-        current = live / path
+        current = self.live / path
         if _same_bytes(current, content):
-            unchanged += 1
+            self.unchanged += 1
             if not _same_inode(current, target):
                 target.unlink(missing_ok=True)
                 _link_or_copy(current, target)
-            continue
-        written += 1
-        if path in existing_files and _same_bytes(target, content) and not _same_inode(current, target):
-            continue
+            return
+        self.written += 1
+        if path in self.files and _same_bytes(target, content) and not _same_inode(current, target):
+            return
         # never write through a hard link: that would change the live site too
         target.unlink(missing_ok=True)
         target.write_bytes(content)
-    return WriteResult(written, unchanged)
+
+    def _make_folder(self, parent: str) -> None:
+        parts = parent.split("/")
+        for index in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:index])
+            if prefix not in self.dirs:
+                place = self.staging / prefix
+                if place.is_symlink() or place.is_file():
+                    place.unlink()  # a file where a folder must now be
+                place.mkdir(exist_ok=True)
+                self.dirs.add(prefix)
+
+    def remove_stale(self) -> None:
+        for stale in self.files - self.wanted:
+            place = self.staging / stale
+            if place.is_file() or place.is_symlink():
+                place.unlink()
+        needed = {""}
+        for path in self.wanted:
+            parts = path.split("/")[:-1]
+            needed.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+        for folder in sorted(self.dirs - needed, key=len, reverse=True):
+            shutil.rmtree(self.staging / folder, ignore_errors=True)
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -224,4 +256,5 @@ def write_changes(
         while folder != output and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
-    return WriteResult(written, len(current) - written), current
+    pages = sum(1 for o in outputs if o.path.endswith(".html"))
+    return WriteResult(written, len(current) - written, pages), current
