@@ -8,6 +8,7 @@ after run, alternating which generator goes first, times in a fresh subprocess e
 
   primer-site cold      no .primer-cache/, empty output folder
   primer-site warm      the same build again, nothing changed (cache present, if primer-site has one)
+  primer-site math      the warm build with --check-math: what checking every formula with KaTeX adds
   primer-site one edit  after appending a sentence to one post (restored afterwards)
   Hugo cold             `hugo --quiet`, empty output folder, fresh --cacheDir, no resources/
   floor, 1 and 2 cores  primer_site.markdown.render_body on every body, nothing else
@@ -183,16 +184,18 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
     edited = corpus.post_paths(corpus_dir)[posts // 2]
     original = edited.read_bytes()
 
-    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "edit", "hugo", "floor1", "floor2")}
-    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "edit", "hugo")}
+    times: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "math", "edit", "hugo", "floor1", "floor2")}
+    cpu: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "math", "edit", "hugo")}
     rss: dict[str, list[float]] = {"primer": [], "hugo": []}
 
     def primer_runs(run: int) -> None:
         shutil.rmtree(primer_out.parent, ignore_errors=True)
         shutil.rmtree(primer_site / ".primer-cache", ignore_errors=True)
         command = primer_command(primer_site, primer_out, jobs)
-        for mode in ("cold", "warm", "edit"):
-            if mode == "edit":
+        for mode in ("cold", "warm", "math", "edit"):
+            if mode == "math":
+                result = measure([*command, "--check-math"])
+            elif mode == "edit":
                 edited.write_bytes(original + f"{EDIT.rstrip()} Run {run}.\n".encode())
                 try:
                     result = measure(command)
@@ -283,6 +286,22 @@ def table(results: list[dict]) -> str:
     for result in results:
         c = {k: _median(v) for k, v in result["cpu_seconds"].items()}
         lines.append(f"| {result['posts']:,} | {_s(c['cold'])} | {_s(c['warm'])} | {_s(c['edit'])} | {_s(c['hugo'])} |")
+    lines += [
+        "",
+        "The math check: the warm build again with `--check-math` (every formula through KaTeX in one Node process):",
+        "",
+        "| posts | warm s | warm + --check-math s | the check adds s | CPU it adds s |",
+        "|" + "---:|" * 5,
+    ]
+    for result in results:
+        t = {k: _median(v) for k, v in result["times"].items()}
+        c = {k: _median(v) for k, v in result["cpu_seconds"].items()}
+        if t.get("math") is None or t["warm"] is None:
+            continue
+        lines.append(
+            f"| {result['posts']:,} | {_s(t['warm'])} | {_s(t['math'])} | {_s(t['math'] - t['warm'])} "
+            f"| {_s(c['math'] - c['warm'])} |"
+        )
     if len(results) > 1:
         low, high = results[0], results[-1]
         factor = high["posts"] / low["posts"]
