@@ -138,3 +138,18 @@ def test_errors_are_reported_again_while_a_file_stays_broken(site: Path) -> None
         ]
     (site / "content/c1.md").write_text(chapter(1), encoding="utf-8")
     assert session.build().posts == 6
+
+
+def test_an_incremental_rebuild_keeps_the_other_posts_in_the_body_cache(site: Path) -> None:
+    import sqlite3
+
+    session = Session(site)
+    session.options = BuildOptions(source=site, output=site.parent / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    session.build()
+    database = site / ".primer-cache" / "bodies.sqlite3"
+    with sqlite3.connect(database) as db:
+        before = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+    session.rendered_after("content/c3.md", chapter(3, body="Edited."))
+    with sqlite3.connect(database) as db:
+        after = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+    assert before == 6 and after == 7, "an edit adds its new body and drops no other post's"

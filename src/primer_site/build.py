@@ -98,8 +98,10 @@ class BuildMemory:
         try:
             info = os.stat(path)
             stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+        except FileNotFoundError:
+            stamp = (0, -1, 0)  # absent (a site without site.yaml): as stable as a file that did not change
         except OSError:
-            stamp = (-1, -1, -1)
+            stamp = (-1, -1, -1)  # unreadable: read again, and report again
         known = self.files.get((kind, relative))
         if known is not None and known[0] == stamp and stamp[0] != -1:
             problems.extend(known[2])
@@ -255,7 +257,9 @@ def _bodies(
         )
         for i in missing
     ]
-    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas) if items else []
+    # the cache is pruned to the site's sources only when every one of them was looked up in it
+    complete = len(items) == len(documents)
+    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas, complete) if items else []
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
@@ -264,9 +268,18 @@ def _bodies(
 
 
 def _render_with_cache(
-    source: Path, items: list[BodySource], raw_html: bool, jobs: int, use_cache: bool, formulas: bool = True
+    source: Path,
+    items: list[BodySource],
+    raw_html: bool,
+    jobs: int,
+    use_cache: bool,
+    formulas: bool = True,
+    complete: bool = True,
 ) -> list[RenderedBody | SiteError]:
-    """Bodies from the cache where their source is unchanged; the rest rendered (and stored)."""
+    """Bodies from the cache where their source is unchanged; the rest rendered (and stored).
+
+    `complete`: `items` are all the site's posts, so entries for any other source can be dropped.
+    """
     if not use_cache:
         return render_bodies(items, raw_html, jobs)
     cache = BodyCache(source, cache_salt(raw_html))
@@ -279,7 +292,7 @@ def _render_with_cache(
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
         new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
-        cache.replace_all(new, keep=set(keys))
+        cache.replace_all(new, keep=set(keys) if complete else None)
         return results
     finally:
         cache.close()

@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
+from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -22,6 +23,7 @@ _FILE = "bodies.sqlite3"
 _FORMAT = 4
 
 
+@lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
 def cache_salt(raw_html: bool) -> str:
     """Everything besides a body's own text that its HTML depends on (the renderer's own code included)."""
     renderer = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=8).hexdigest()
@@ -90,17 +92,18 @@ class BodyCache:
             return {}
         return found
 
-    def replace_all(self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str]) -> None:
-        """Store new entries and drop those no source needs any more."""
+    def replace_all(self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None) -> None:
+        """Store new entries and drop those no source needs any more (all but `keep`; None: drop none)."""
         if self.db is None:
             return
         try:
             self.db.execute("BEGIN")
             self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", ((k, _encode(b)) for k, b in entries))
-            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-            self.db.execute("DELETE FROM keep")
-            self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
-            self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
+            if keep is not None:
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+                self.db.execute("DELETE FROM keep")
+                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+                self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
             self.db.execute("COMMIT")
         except sqlite3.Error:
             if self.db.in_transaction:
