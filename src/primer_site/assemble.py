@@ -350,7 +350,15 @@ def _collections(
             line = next((m.line_of("collection") for m in metas if m.slug == one.slug), 1)
             problems.error(f"collection: no collection {one.collection!r} in series/", one.source or "", line)
     result = []
+    series_slugs = {s.slug for s in series}
     for slug, (meta, body) in sorted(found.items()):
+        if slug in series_slugs:  # the two would write one page: located here rather than at the output path
+            problems.error(
+                f"kind: {slug!r} is a collection, but posts name it as their series (rename the file, or their 'series:')",
+                meta.source,
+                meta.line_of("kind"),
+            )
+            continue
         volumes = sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug))
         path = expand_permalink(config.permalinks["series"], slug)
         result.append(

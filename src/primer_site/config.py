@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
-from .yamldoc import YamlMapping, load_yaml_mapping
+from .yamldoc import YamlMapping, describe, load_yaml_mapping
 
 CONFIG_FILE = "site.yaml"
 
@@ -121,9 +122,9 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
         if key in _SIMPLE:
             expected = _SIMPLE[key]
             if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-                bad(key, f"expected a whole number, got {value!r}")
+                bad(key, f"expected a whole number, got {describe(value)}")
             elif expected is not int and not isinstance(value, expected):
-                bad(key, f"expected {expected.__name__}, got {value!r}")
+                bad(key, f"expected {expected.__name__}, got {describe(value)}")
             else:
                 values[key] = value
         elif key == "permalinks":
@@ -148,6 +149,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
     config = SiteConfig(**values)
     if config.paginate < 1:
         bad("paginate", "must be at least 1")
+        values["paginate"] = SiteConfig.paginate  # later stages run on (and divide by it)
+        config = SiteConfig(**values)
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -166,14 +169,31 @@ def _permalinks(value: object, bad: Any) -> dict[str, str]:
         return result
     for kind, pattern in value.items():
         if kind not in DEFAULT_PERMALINKS:
-            bad(f"unknown page kind {kind!r}{suggest(str(kind), list(DEFAULT_PERMALINKS))}")
+            bad(f"unknown page kind {describe(kind)}{suggest(str(kind), list(DEFAULT_PERMALINKS))}")
         elif not isinstance(pattern, str) or "{slug}" not in pattern or not pattern.startswith("/"):
-            bad(f"{kind}: {pattern!r} must start with / and contain {{slug}}")
-        elif ".." in pattern.split("/"):
-            bad(f"{kind}: {pattern!r} must not contain '..'")
+            bad(f"{kind}: {describe(pattern)} must start with / and contain {{slug}}")
+        elif {".", ".."} & set(pattern.split("/")) or "" in pattern.split("/")[1:-1]:
+            bad(f"{kind}: {describe(pattern)} must not contain '..', '.' or '//'")
+        elif problem := _placeholder_problem(kind, pattern):
+            bad(f"{kind}: {describe(pattern)} {problem}")
         else:
             result[kind] = pattern
     return result
+
+
+def _placeholder_problem(kind: str, pattern: str) -> str | None:
+    """Why `pattern` cannot be filled in (str.format would raise, or reach into attributes); None if it can."""
+    allowed = ("slug", "year", "month", "day") if kind == "post" else ("slug",)
+    try:
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(pattern)]
+    except ValueError as error:
+        return f"is not a valid pattern ({error}; write {{{{ or }}}} for a literal brace)"
+    for name, spec, conversion in fields:
+        if name is not None and (name not in allowed or spec or conversion):
+            return f"has {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: " + (
+                "only " + ", ".join(f"{{{a}}}" for a in allowed) + " can be used here"
+            )
+    return None
 
 
 def _highlight(value: object, values: dict[str, Any], bad: Any) -> None:
@@ -188,7 +208,7 @@ def _highlight(value: object, values: dict[str, Any], bad: Any) -> None:
         if style is None:
             continue
         if style not in styles:
-            bad(f"{mode}: unknown Pygments style {style!r}{suggest(str(style), styles)}")
+            bad(f"{mode}: unknown Pygments style {describe(style)}{suggest(str(style), styles)}")
         else:
             values[f"highlight_{mode}"] = style
 
@@ -203,7 +223,7 @@ def _feeds(value: object, values: dict[str, Any], bad: Any) -> None:
         elif key == "limit" and isinstance(item, int) and not isinstance(item, bool) and item > 0:
             values["feed_limit"] = item
         else:
-            bad(f"{key}: {item!r} is not valid here (content: full or summary; limit: a positive number)")
+            bad(f"{key}: {describe(item)} is not valid here (content: full or summary; limit: a positive number)")
 
 
 def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
@@ -215,9 +235,9 @@ def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
     for name, expansion in value.items():
         match = _MACRO_NAME.fullmatch(str(name))
         if not match or isinstance(name, bool):
-            bad(f"{name!r} is not a TeX macro name (a backslash and letters, such as \\E)")
+            bad(f"{describe(name)} is not a TeX macro name (a backslash and letters, such as \\E)")
         elif isinstance(expansion, bool) or not isinstance(expansion, (str, int, float)):
-            bad(f"{name}: expected the TeX it stands for, got {expansion!r}")
+            bad(f"{name}: expected the TeX it stands for, got {describe(expansion)}")
         else:
             macros.append(("\\" + match.group(1), str(expansion)))
     return tuple(macros)
@@ -240,5 +260,5 @@ def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
         if isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("url"), str):
             items.append((item["name"], item["url"]))
         else:
-            bad(f"menu item {item!r} needs a name and a url")
+            bad(f"menu item {describe(item)} needs a name and a url")
     return tuple(items)

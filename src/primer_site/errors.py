@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
+
+# A diagnostic prints on one line, to any terminal, whatever a file name or value in it holds (newline, NUL, ESC,
+# a lone surrogate from an undecodable file name).
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _one_line(text: str) -> str:
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 @dataclass(frozen=True, order=True)
@@ -18,12 +27,12 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        where = self.path or "<site>"
+        where = _one_line(self.path) or "<site>"
         if self.line:
             where += f":{self.line}"
             if self.column:
                 where += f":{self.column}"
-        return f"{where}: {self.severity}: {self.message}"
+        return f"{where}: {self.severity}: {_one_line(self.message)}"
 
 
 class SiteError(Exception):

@@ -12,8 +12,8 @@ from typing import Any
 from .config import parse_macros, suggest
 from .errors import Problems, SiteError
 from .model import ChapterNumber
-from .urls import is_valid_slug, slugify
-from .yamldoc import YamlMapping, load_yaml_mapping
+from .urls import is_valid_slug, slug_from_filename, slugify
+from .yamldoc import YamlMapping, describe, load_yaml_mapping
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
@@ -22,6 +22,7 @@ KNOWN_KEYS = [
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+_CHAPTER_DIGITS = 9  # per part: more is a typo, and int() refuses a string of over 4,300 digits
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,15 @@ def document_from_mapping(
     when = _when(data, "date", zone, bad, required=True)
     updated = _when(data, "updated", zone, bad)
     series = _text(data, "series", bad)
+    if series is not None and not slugify(series):
+        bad("series", f"{_short(series)} has no letters or digits to make a URL from")
     chapter = None
     if "chapter" in data:
         chapter = ChapterNumber.parse(data["chapter"])
+        if chapter is not None and any(len(part) > _CHAPTER_DIGITS for part in chapter.text.split(".")):
+            chapter = None
         if chapter is None:
-            bad("chapter", f'{data["chapter"]!r} is not a chapter number (like 3, or "1.3")')
+            bad("chapter", f'{describe(data["chapter"])} is not a chapter number (like 3, or "1.3")')
         elif not series:
             bad("chapter", "a chapter needs a series: add 'series:'")
     elif series:
@@ -117,10 +122,12 @@ def document_from_mapping(
             "slug",
             f"{slug!r} is not a valid slug (letters, digits, '-', '_', '.')" + (f"; try {hint!r}" if hint else ""),
         )
+    elif slug is None and not slug_from_filename(path.rsplit("/", 1)[-1].removesuffix(".md")):
+        bad("slug", "the file name has no letters or digits to make a URL from: add a 'slug:'")
     tags = _tags(data, bad)
     draft = data.get("draft", False)
     if not isinstance(draft, bool):
-        bad("draft", f"expected true or false, got {draft!r}")
+        bad("draft", f"expected true or false, got {describe(draft)}")
     extra = data.get("extra", {})
     if not isinstance(extra, dict):
         bad("extra", "expected a mapping of your own keys")
@@ -128,6 +135,8 @@ def document_from_mapping(
     summary = _text(data, "summary", bad)
     description = _text(data, "description", bad)
     category = _text(data, "category", bad)
+    if category is not None and not slugify(category):
+        bad("category", f"{_short(category)} has no letters or digits to make a URL from")
     if len(problems.errors) > errors_before or title is None or when is None:
         return None
     return Document(
@@ -146,7 +155,7 @@ def document_from_mapping(
         slug=slug,
         draft=bool(draft),
         updated=updated,
-        extra=tuple(sorted((str(k), v) for k, v in extra.items())),
+        extra=tuple(sorted(((str(k), v) for k, v in extra.items()), key=lambda item: item[0])),
     )
 
 
@@ -211,7 +220,7 @@ def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
 
 
 def _short(value: object) -> str:
-    text = f'"{value}"' if isinstance(value, str) else repr(value)
+    text = f'"{value[:60]}"' if isinstance(value, str) else describe(value)
     return text if len(text) <= 60 else text[:57] + "…"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,36 @@ import yaml
 from .errors import SiteError
 
 # The C loader is ~7x faster on front matter; fall back where libyaml is missing.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, except that a scalar its type cannot hold (2026-02-30, a 5,000-digit number, `!!bool maybe`)
+    stays text, for the key's own check to report at its line, instead of raising ValueError from deep in PyYAML."""
+
+
+def _text_if_invalid(construct: Any) -> Any:
+    def constructor(loader: Any, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            return loader.construct_scalar(node)
+
+    return constructor
+
+
+for _tag in ("bool", "int", "float", "timestamp"):
+    _full_tag = f"tag:yaml.org,2002:{_tag}"
+    _Loader.add_constructor(_full_tag, _text_if_invalid(_SafeLoader.yaml_constructors[_full_tag]))
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
+
+
+def describe(value: object) -> str:
+    """A YAML value for a message: repr, cut short however big, deep or self-referencing (`&a [*a]`) it is."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 @dataclass(frozen=True)
@@ -39,7 +69,8 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
         key_lines: dict[str, int] = {}
         duplicates: list[tuple[str, int]] = []
         for key_node, _ in node.value:
-            key = str(key_node.value)
+            # a collection as a key is refused when constructed; its str() could be exponential (aliases)
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
             line = first_line + key_node.start_mark.line
             if key in key_lines:
                 duplicates.append((key, line))
@@ -63,5 +94,5 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
         raise SiteError(f"{key}: key given twice", path, line)
     if not all(isinstance(k, str) for k in data):
         bad = next(k for k in data if not isinstance(k, str))
-        raise SiteError(f"{bad!r}: keys must be text", path, first_line)
+        raise SiteError(f"{describe(bad)}: keys must be text", path, first_line)
     return YamlMapping(data, key_lines, first_line)
