@@ -14,6 +14,8 @@ import json
 import mimetypes
 import os
 import re
+import select
+import shutil
 import socket
 import sys
 import threading
@@ -32,7 +34,8 @@ from .errors import Diagnostic
 LIVE_FOLDER = "__primer__"  # the live-reload endpoints, at the site root and under the base path
 EVENTS = "events"
 SCRIPT = "live.js"
-KEEPALIVE_SECONDS = 10.0  # an SSE comment this often notices closed tabs and keeps proxies from timing out
+KEEPALIVE_SECONDS = 10.0  # an SSE comment this often keeps proxies from timing out
+GONE_CHECK_SECONDS = 1.0  # how often an idle event stream looks for its tab having closed
 IDLE_SECONDS = 10.0  # a connection that sends no request in this time is closed
 
 _LIVE_SCRIPT = Path(__file__).with_name("live_reload.js")
@@ -296,6 +299,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = False  # so server_close joins them: no thread outlives close()
     block_on_close = True
     allow_reuse_address = True  # a restarted preview can take the port back at once
+    request_queue_size = 128  # socketserver's 5 drops connections when a page asks for its assets all at once
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], site: SiteServer) -> None:
         self.site = site
@@ -397,41 +401,41 @@ class _Handler(BaseHTTPRequestHandler):
         site = self.server.site
         epoch = site.channel.state.epoch  # read before the file: a page never claims a newer build than it shows
         try:
-            with open(file, "rb") as stream:
-                stat = os.fstat(stream.fileno())
-                data = stream.read() if send_body or site.live_reload else b""
+            stream = open(file, "rb")  # noqa: SIM115 (held open while it is sent, below)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):  # gone in a rebuild since it was found
             if status == HTTPStatus.NOT_FOUND:
                 self._plain(status, "not found\n", send_body)
             else:
                 self._not_found(send_body)
             return
-        kind = content_type(file.name)
-        inject = site.live_reload and kind.startswith("text/html")
-        # the inode too: the build writes a changed file anew, so even a same-size edit in the same tick shows
-        etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}' + (f"-e{epoch}" if inject else "") + '"'
-        # a page with the script also depends on the build's epoch, which a date cannot say: the ETag alone decides
-        modified = None if inject else datetime.fromtimestamp(int(stat.st_mtime), UTC)
-        if status == HTTPStatus.OK and self._not_modified(etag, modified):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
-            self.send_header("Cache-Control", "no-cache")
+        with stream:  # the build writes a changed file anew (never in place), so the open file's bytes stay put
+            stat = os.fstat(stream.fileno())
+            kind = content_type(file.name)
+            inject = site.live_reload and kind.startswith("text/html")
+            # the inode too: the build writes a changed file anew, so even a same-size edit in the same tick shows
+            etag = f'"{stat.st_ino:x}-{stat.st_mtime_ns:x}-{stat.st_size:x}' + (f"-e{epoch}" if inject else "") + '"'
+            # a page with the script also depends on the build's epoch, which a date cannot say: the ETag decides
+            modified = None if inject else datetime.fromtimestamp(int(stat.st_mtime), UTC)
+            if status == HTTPStatus.OK and self._not_modified(etag, modified):
+                self.send_response(HTTPStatus.NOT_MODIFIED)
+                self.send_header("ETag", etag)
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                return
+            page = site.inject(stream.read(), epoch) if inject else None
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(page) if page is not None else stat.st_size))
+            self.send_header("Cache-Control", "no-cache")  # always revalidate: a preview changes under the reader
+            if status == HTTPStatus.OK:
+                self.send_header("ETag", etag)
+                if modified is not None:
+                    self.send_header("Last-Modified", email.utils.format_datetime(modified, usegmt=True))
             self.end_headers()
-            return
-        if inject:
-            data = site.inject(data, epoch)
-        length = len(data) if (send_body or inject) else stat.st_size
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(length))
-        self.send_header("Cache-Control", "no-cache")  # always revalidate: a preview changes under the reader
-        if status == HTTPStatus.OK:
-            self.send_header("ETag", etag)
-            if modified is not None:
-                self.send_header("Last-Modified", email.utils.format_datetime(modified, usegmt=True))
-        self.end_headers()
-        if send_body:
-            self.wfile.write(data)
+            if send_body and page is not None:
+                self.wfile.write(page)
+            elif send_body:
+                shutil.copyfileobj(stream, self.wfile)  # in pieces: a big file is never all in memory at once
 
     def _not_modified(self, etag: str, modified: datetime | None) -> bool:
         match = self.headers.get("If-None-Match")
@@ -492,17 +496,33 @@ class _Handler(BaseHTTPRequestHandler):
         channel = self.server.site.channel
         self.wfile.write(b"retry: 500\n\n")  # reconnect quickly when the preview restarts
         seen = -1
+        quiet = 0.0
         while True:
-            news = channel.next(seen, KEEPALIVE_SECONDS)
+            # A write to a closed tab only fails on the second try, 20 s on: look for the close instead, each second.
+            news = channel.next(seen, GONE_CHECK_SECONDS)
             if news is None:
                 return
             version, state = news
-            if version == seen:
-                self.wfile.write(b": keepalive\n\n")
-            else:
+            if version != seen:
                 self.wfile.write(f"event: build\ndata: {state.to_json()}\n\n".encode())
-                seen = version
+                seen, quiet = version, 0.0
+            elif self._client_gone():
+                return
+            else:
+                quiet += GONE_CHECK_SECONDS
+                if quiet < KEEPALIVE_SECONDS:
+                    continue
+                self.wfile.write(b": keepalive\n\n")
+                quiet = 0.0
             self.wfile.flush()
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed the connection: after its request an event stream's client sends nothing."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
 
 def _normal_base(base_path: str) -> str:
