@@ -41,11 +41,12 @@ class AssembleMemo:
         self.config: SiteConfig | None = None
         self.made: dict[str, tuple[Document, RenderedBody, bool, Post]] = {}
         self.resolved: dict[str, tuple[Post, tuple, tuple, Post]] = {}
+        self.links: dict[str, tuple[Post, PostLink]] = {}
         self.placed: dict[str, tuple[Post, PostLink | None, PostLink | None, Post]] = {}
 
     def post(self, config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
         if config is not self.config:
-            self.config, self.made, self.resolved, self.placed = config, {}, {}, {}
+            self.config, self.made, self.resolved, self.placed, self.links = config, {}, {}, {}, {}
         scheduled = doc.date > selection.now
         known = self.made.get(doc.source)
         if known and known[0] is doc and known[1] is body and known[2] == scheduled:
@@ -90,6 +91,15 @@ class AssembleMemo:
         self.resolved[post.source] = (post, facts, tuple(found.items), resolved)
         return resolved
 
+    def link(self, post: Post) -> PostLink:
+        """How other chapters point at this one (kept while the post is the same object)."""
+        known = self.links.get(post.source)
+        if known is not None and known[0] is post:
+            return known[1]
+        made = PostLink(post.title, post.url, post.chapter_label)
+        self.links[post.source] = (post, made)
+        return made
+
     def place(self, post: Post, previous: PostLink | None, following: PostLink | None) -> Post:
         known = self.placed.get(post.source)
         if known and known[0] is post and known[1] == previous and known[2] == following:
@@ -132,8 +142,8 @@ def assemble_site(
         chapters = one.posts
         for index, post in enumerate(chapters):
             neighbours[post.source] = (
-                _link(chapters[index - 1]) if index > 0 else None,
-                _link(chapters[index + 1]) if index + 1 < len(chapters) else None,
+                memo.link(chapters[index - 1]) if index > 0 else None,
+                memo.link(chapters[index + 1]) if index + 1 < len(chapters) else None,
             )
     live = [memo.place(p, *neighbours.get(p.source, (None, None))) for p in posts if p.source in published]
     live.sort(key=lambda p: (p.date, p.source), reverse=True)
@@ -275,10 +285,6 @@ def _resolve_links(
         summary_text=summary_text,
         description=summary_text if post.description == post.summary_text else post.description,
     )
-
-
-def _link(post: Post) -> PostLink:
-    return PostLink(post.title, post.url, post.chapter_label)
 
 
 def _series(

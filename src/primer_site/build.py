@@ -90,6 +90,16 @@ class BuildMemory:
         self.output: Path | None = None
         self.written: dict[str, object] = {}
         self.config: SiteConfig | None = None
+        self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
+
+    def series_body(self, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
+        """A series' description, rendered again only when its file was read again."""
+        known = self.descriptions.get(meta.source)
+        if known is not None and known[0] is meta and known[1] == raw_html:
+            return known[2]
+        [body] = render_bodies([BodySource(meta.body, meta.source, meta.body_first_line)], raw_html, 1)
+        self.descriptions[meta.source] = (meta, raw_html, body)
+        return body
 
     def read(
         self, kind: str, path: Path, relative: str, parse: Callable[[Problems], object], problems: Problems
@@ -163,9 +173,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         problems,
         _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
     )
-    series_bodies = _rendered(
-        problems, render_bodies([BodySource(m.body, m.source, m.body_first_line) for m in metas], config.raw_html, 1)
-    )
+    series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = options.now or datetime.now(UTC)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -198,9 +199,9 @@ def _render_pages(
     for post in site.posts:
         series = renderer.series_of(post) if post.series else None
         depends = (post, _series_head(series), renderer.collection_head(series), shape)
-        titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
-        has_math = _shows_math(post.body_html) or _titles_show_math(*titles)
-        yield (renderer.page("post.html", post.output_path, post.source, depends, post=post, has_math=has_math))
+        yield renderer.page(
+            "post.html", post.output_path, post.source, depends, post=post, has_math=partial(_post_shows_math, post)
+        )
     yield from renderer.listing("index.html", "/", site.posts, "home", shape)
     for one in site.series:
         has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts)) or _titles_show_math(
@@ -234,6 +235,15 @@ def _render_pages(
     listed = tuple((p.url, p.date, p.updated) for p in site.posts)
     yield (renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
     yield (renderer.data("robots.txt", (), lambda: robots_txt(config)))
+
+
+def _listing_shows_math(items: Sequence[Post]) -> bool:
+    return _shows_math(*(p.summary_html for p in items)) or _titles_show_math(*(p.title for p in items))
+
+
+def _post_shows_math(post: Post) -> bool:
+    titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
+    return _shows_math(post.body_html) or _titles_show_math(*titles)
 
 
 def _series_head(series: Series | None) -> tuple:
@@ -379,7 +389,7 @@ class _PageRenderer:
         for number in range(1, count + 1):
             items = tuple(posts[(number - 1) * size : number * size])
             pager = Pager(number, count, items, first, self.config.base_path)
-            has_math = _shows_math(*(p.summary_html for p in items)) or _titles_show_math(*(p.title for p in items))
+            has_math = partial(_listing_shows_math, items)
             path = output_path(paginated_path(first, number))
             heads = tuple(_series_head(self.series_of(p)) if p.series else () for p in items)
             signature = (pager, heads, depends)
