@@ -40,6 +40,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
 import corpus  # noqa: E402
+import serve_latency  # noqa: E402
 
 OUT = BENCH_DIR / "out"
 NOW = "2026-06-01"
@@ -227,7 +228,13 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
                 seconds = floor(primer_site, processes)
                 times[f"floor{processes}"].append(seconds)
                 print(f"  run {run + 1}: floor, {processes} process(es): {seconds:.2f} s", file=sys.stderr)
-    return {"posts": posts, "times": times, "cpu_seconds": cpu, "rss_mb": rss}
+    preview = serve_latency.measure(primer_site, edits=10)
+    print(
+        f"  live preview: edit to served {1000 * preview['edit_to_served_s']:.0f} ms (median of 10), "
+        f"full build of the same change {preview['full_build_s']:.2f} s",
+        file=sys.stderr,
+    )
+    return {"posts": posts, "times": times, "cpu_seconds": cpu, "rss_mb": rss, "preview": preview}
 
 
 def warm_up(hugo: Path, jobs: int | None) -> None:
@@ -302,6 +309,22 @@ def table(results: list[dict]) -> str:
             f"| {result['posts']:,} | {_s(t['warm'])} | {_s(t['math'])} | {_s(t['math'] - t['warm'])} "
             f"| {_s(c['math'] - c['warm'])} |"
         )
+    previews = [r for r in results if r.get("preview")]
+    if previews:
+        lines += [
+            "",
+            "Live preview (`primer-site serve`): from saving one post to its new text being served, median of 10",
+            "edits (the watcher's 50 ms quiet window included), against a full `primer-site build` of the same change:",
+            "",
+            "| posts | edit to served ms | fastest ms | full build s | full build / edit |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for result in previews:
+            p = result["preview"]
+            lines.append(
+                f"| {result['posts']:,} | {1000 * p['edit_to_served_s']:.0f} | {1000 * p['edit_min_s']:.0f} "
+                f"| {p['full_build_s']:.2f} | {p['full_build_s'] / p['edit_to_served_s']:.0f}× |"
+            )
     if len(results) > 1:
         low, high = results[0], results[-1]
         factor = high["posts"] / low["posts"]
