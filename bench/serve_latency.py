@@ -81,7 +81,18 @@ def measure(corpus: Path, edits: int = 10, now: str = "2026-06-01") -> dict[str,
             preview.close()
         # the same change as a full build, in a fresh process with the body cache filled
         out = Path(folder) / "public"
-        command = [sys.executable, "-m", "primer_site", "build", "--source", str(site), "--output", str(out), "--now", now]
+        command = [
+            sys.executable,
+            "-m",
+            "primer_site",
+            "build",
+            "--source",
+            str(site),
+            "--output",
+            str(out),
+            "--now",
+            now,
+        ]
         subprocess.run(command, check=True, capture_output=True)
         post.write_text(original, encoding="utf-8")
         started = time.perf_counter()

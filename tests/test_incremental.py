@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fixture_sites import make_site, post, tree_bytes
 
+from fixture_sites import make_site, post, tree_bytes
 from primer_site.build import BuildMemory, BuildOptions, BuildResult, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -144,7 +144,9 @@ def test_an_incremental_rebuild_keeps_the_other_posts_in_the_body_cache(site: Pa
     import sqlite3
 
     session = Session(site)
-    session.options = BuildOptions(source=site, output=site.parent / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    session.options = BuildOptions(
+        source=site, output=site.parent / "out", now=NOW, jobs=1, fingerprint=False, cache=True
+    )
     session.build()
     database = site / ".primer-cache" / "bodies.sqlite3"
     with sqlite3.connect(database) as db:
