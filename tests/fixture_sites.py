@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,3 +49,23 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes: for comparing two outputs exactly."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+class Hang(BaseException):
+    """Work outran its time bound (a BaseException, so that no `except Exception` in the build hides it)."""
+
+
+@contextmanager
+def time_bound(seconds: float) -> Iterator[None]:
+    """Raise Hang in the main thread if the block takes longer than `seconds`: a hang fails, never stalls, a test."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise Hang(f"the build took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

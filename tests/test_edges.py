@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post
+from fixture_sites import make_site, post, run_cli, time_bound
 from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.model import ChapterNumber
@@ -179,3 +180,121 @@ def test_two_builds_give_the_same_bytes(tmp_path_factory: pytest.TempPathFactory
     snapshot = {p.relative_to(first): p.read_bytes() for p in first.rglob("*") if p.is_file()}
     second = build(site)
     assert {p.relative_to(second): p.read_bytes() for p in second.rglob("*") if p.is_file()} == snapshot
+
+
+# ---------------------------------------------------------------- more edges: links, special files, names that collide
+
+
+def test_a_symlink_loop_of_files_and_a_dangling_link(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/ok.md": post("OK")})
+    os.symlink(tmp_path / "content/b.md", tmp_path / "content/a.md")
+    os.symlink(tmp_path / "content/a.md", tmp_path / "content/b.md")
+    os.symlink(tmp_path / "content/self.md", tmp_path / "content/self.md")
+    os.symlink(tmp_path / "nowhere.md", tmp_path / "content/dangling.md")
+    assert errors_of(tmp_path) == [
+        "content/a.md: error: cannot read file: Too many levels of symbolic links",
+        "content/b.md: error: cannot read file: Too many levels of symbolic links",
+        "content/dangling.md: error: cannot read file: No such file or directory",
+        "content/self.md: error: cannot read file: Too many levels of symbolic links",
+    ]
+
+
+def test_a_file_symlinked_from_outside_the_site_is_read_not_linked(tmp_path: Path) -> None:
+    outside = make_site(tmp_path / "outside", {"shared.md": post("Shared", body="From outside.")})
+    site = make_site(tmp_path / "site", {"content/own.md": post("Own")})
+    os.symlink(outside / "shared.md", site / "content/shared.md")
+    out = build(site)
+    page = out / "posts/shared/index.html"
+    assert "From outside." in page.read_text() and not page.is_symlink()
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+    assert sorted(p.name for p in outside.iterdir()) == ["shared.md"]  # nothing written beside the target
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (
+            os.mkfifo,
+            "content/special.md: error: not a regular file (a FIFO, a device or a socket): only files are read",
+        ),
+        (
+            lambda path: os.symlink("/dev/zero", path),
+            "content/special.md: error: not a regular file (a FIFO, a device or a socket): only files are read",
+        ),
+    ],
+    ids=["fifo", "dev-zero"],
+)
+def test_a_fifo_or_a_device_in_content_is_refused_not_read(tmp_path: Path, make, expected: str) -> None:
+    """Reading a FIFO waited for ever for a writer; reading /dev/zero never ended."""
+    make_site(tmp_path, {"content/ok.md": post("OK")})
+    make(tmp_path / "content/special.md")
+    with time_bound(30):
+        assert errors_of(tmp_path) == [expected]
+
+
+def test_special_files_in_static_are_refused_not_copied(tmp_path: Path) -> None:
+    """A FIFO hung the copy, /dev/zero filled the disk, a broken link crashed the build with FileNotFoundError."""
+    make_site(tmp_path, {"content/ok.md": post("OK"), "static/ok.txt": "ok"})
+    os.mkfifo(tmp_path / "static/fifo.txt")
+    os.symlink("/dev/zero", tmp_path / "static/zero.js")
+    os.symlink(tmp_path / "nowhere.css", tmp_path / "static/broken.css")
+    with time_bound(30):
+        assert errors_of(tmp_path) == [
+            f"static/{name}: error: not a regular file (a FIFO, a device, a socket or a broken link)"
+            for name in ("broken.css", "fifo.txt", "zero.js")
+        ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Café.md", "Cafe.md"), ("caf\u00e9.md", "cafe\u0301.md"), ("A.md", "a.md")],
+    ids=["accent", "nfc-nfd", "case"],
+)
+def test_file_names_that_make_the_same_url_collide(tmp_path: Path, first: str, second: str) -> None:
+    make_site(tmp_path, {f"content/{first}": post("One"), f"content/{second}": post("Two")})
+    [error] = errors_of(tmp_path)
+    assert re.fullmatch(
+        r"content/.+\.md:2: error: slug: /posts/(a|cafe)/ and content/.+\.md have the same URL .*", error
+    )
+
+
+def test_two_titles_that_slugify_alike_are_two_posts(tmp_path: Path) -> None:
+    """A post's slug comes from its file name, not its title: 'Café' and 'Cafe' are two pages."""
+    make_site(tmp_path, {"content/one.md": post("Café"), "content/two.md": post("Cafe")})
+    out = build(tmp_path)
+    assert '<h1 class="post-title">Café</h1>' in (out / "posts/one/index.html").read_text()
+    assert '<h1 class="post-title">Cafe</h1>' in (out / "posts/two/index.html").read_text()
+
+
+def test_tags_that_slugify_alike_are_one_tag(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A", tags="[Café]"),
+            "content/b.md": post("B", tags="[cafe]", date="2026-01-06"),
+            "content/c.md": post("C", tags="[CAFE, Cafe\u0301]", date="2026-01-07"),
+        },
+    )
+    out = build(tmp_path)
+    assert sorted(p.name for p in (out / "tags").iterdir()) == ["cafe", "index.html"]
+    listing = (out / "tags/cafe/index.html").read_text()
+    assert all(f">{title}</a>" in listing for title in "ABC")
+
+
+def test_crlf_inside_yaml_block_scalars(tmp_path: Path) -> None:
+    text = "---\r\ntitle: Blocks\r\ndate: 2026-01-05\r\nsummary: >\r\n  folded\r\n  over lines\r\n"
+    text += "description: |\r\n  kept\r\n  lines\r\n---\r\nBody.\r\n"
+    write_bytes(tmp_path, "content/blocks.md", text.encode())
+    page = (build(tmp_path) / "posts/blocks/index.html").read_text()
+    assert "\r" not in page
+    assert '<meta name="description" content="kept\nlines">' in page
+    assert "folded over lines" in (tmp_path / "public/index.html").read_text()
+
+
+def test_an_undecodable_file_name_is_reported_printably(tmp_path: Path) -> None:
+    """The name's bytes become lone surrogates: printing them raised UnicodeEncodeError in the CLI."""
+    make_site(tmp_path, {"content/ok.md": post("OK")})
+    (tmp_path / "content" / os.fsdecode(b"bad-\xff.md")).write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    result = run_cli("build", "--source", str(tmp_path))
+    assert result.returncode == 1
+    assert "content/bad-\\udcff.md:3: error: YAML syntax:" in result.stderr

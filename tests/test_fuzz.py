@@ -16,10 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site
+from fixture_sites import make_site, time_bound
 from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.parse import KNOWN_KEYS
@@ -272,24 +269,6 @@ def sites(draw: st.DrawFn) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- the property
-
-
-class Hang(BaseException):
-    """An example outran its time bound (a BaseException, so that no `except Exception` in the build hides it)."""
-
-
-@contextmanager
-def time_bound(seconds: float) -> Iterator[None]:
-    def expire(signum: int, frame: object) -> None:
-        raise Hang(f"the build took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def _listing(root: Path) -> dict[str, tuple[int, int]]:

@@ -55,11 +55,19 @@ def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str,
 def discover_static(folders: list[Path]) -> dict[str, Path]:
     """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's)."""
     found: dict[str, Path] = {}
+    problems = Problems()
     for folder in folders:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if not name.startswith("."):
                     path = Path(dirpath, name)
-                    found[path.relative_to(folder).as_posix()] = path
+                    relative = path.relative_to(folder).as_posix()
+                    if not path.is_file():  # copying a FIFO would wait for ever, /dev/zero never end
+                        problems.error(
+                            "not a regular file (a FIFO, a device, a socket or a broken link)",
+                            f"{folder.name}/{relative}",
+                        )
+                    found[relative] = path
+    problems.raise_if_errors()
     return found

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from .config import parse_macros, suggest
@@ -50,8 +51,11 @@ class Document:
 
 def read_source(source_root: Path, relative: str) -> str:
     """The file's text: UTF-8, byte-order mark dropped, line endings made "\\n"."""
+    path = source_root / relative
     try:
-        raw = (source_root / relative).read_bytes()
+        if not S_ISREG(path.stat().st_mode):  # reading a FIFO would wait for ever, /dev/zero never end
+            raise SiteError("not a regular file (a FIFO, a device or a socket): only files are read", relative)
+        raw = path.read_bytes()
     except OSError as exc:
         raise SiteError(f"cannot read file: {exc.strerror}", relative) from None
     try:
