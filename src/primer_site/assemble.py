@@ -163,7 +163,7 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     if doc.summary:
-        summary_html, _ = render_inline(doc.summary, config.raw_html)
+        summary_html, _ = render_inline(doc.summary, raw_html=False)  # front matter is text: Markdown, no raw HTML
     else:
         summary_html = body.first_paragraph
     summary_text = html.unescape(_TAG.sub("", summary_html)).strip()
