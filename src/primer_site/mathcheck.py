@@ -24,7 +24,7 @@ from .markdown import Formula, RenderedBody, formulas_in
 from .parse import Document, SeriesMeta, series_finder
 
 KATEX_CHECK_JS = Path(__file__).with_name("katex_check.js")
-_TIMEOUT = 600  # seconds for the whole check: KaTeX takes milliseconds per thousand formulas
+_TIMEOUT = 600  # seconds for the whole check: KaTeX takes about 40 ms per thousand distinct formulas
 
 Macros = tuple[tuple[str, str], ...]
 
