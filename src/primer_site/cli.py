@@ -55,18 +55,15 @@ def _now(text: str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _run_build(args: argparse.Namespace) -> int:
-    options = BuildOptions(
-        source=args.source,
-        output=args.output,
-        base_url=args.base_url,
-        drafts=args.drafts,
-        future=args.future,
-        jobs=args.jobs,
-        now=args.now,
-        cache=not args.no_cache,
-        check_math=args.check_math,
+def _options(args: argparse.Namespace, **more: object) -> BuildOptions:
+    """BuildOptions from the options every site command takes (see _site_options)."""
+    return BuildOptions(
+        source=args.source, base_url=args.base_url, drafts=args.drafts, future=args.future, now=args.now, **more
     )
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    options = _options(args, output=args.output, jobs=args.jobs, cache=not args.no_cache, check_math=args.check_math)
     result = build_site(options)
     _report(list(result.warnings))
     print(
@@ -79,9 +76,7 @@ def _run_build(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from .check import check_site
 
-    options = BuildOptions(
-        source=args.source, base_url=args.base_url, drafts=args.drafts, future=args.future, now=args.now
-    )
+    options = _options(args)
     result = check_site(options, external=args.external, timeout=args.timeout)
     _report(list(result.diagnostics), failure="check failed")
     extra = f", {result.external} external URLs" if args.external else ""
@@ -93,14 +88,7 @@ def _run_serve(args: argparse.Namespace) -> int:
     from .serve import Preview
     from .server import ServerError
 
-    options = BuildOptions(
-        source=args.source,
-        base_url=args.base_url,
-        drafts=args.drafts,
-        future=args.future,
-        now=args.now,
-        check_math=args.check_math,
-    )
+    options = _options(args, check_math=args.check_math)
     try:
         preview = Preview(options, host=args.host, port=args.port, watch=args.watch, report=_print_preview_report)
     except ServerError as error:
