@@ -33,8 +33,7 @@ from .render import (
     theme_dir,
 )
 from .search import index_for_search
-from .urls import collision_key
-from .write import check_output_folder, recover_output, snapshot, write_changes, write_output
+from .write import check_output_folder, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -202,8 +201,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
             pass
         problems.raise_if_errors()
     if incremental and memory.output == output and output.is_dir():
-        outputs = [*pages, *extra]
-        _check_unique_paths(outputs, problems)
+        outputs = list(unique_outputs([*pages, *extra], problems))
         problems.raise_if_errors()
         written, memory.written = write_changes(outputs, static_files, output, memory.written)
     elif incremental:
@@ -320,12 +318,3 @@ def _rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> li
 
 
 _EMPTY = RenderedBody("", (), frozenset(), False, 0, "", ())
-
-
-def _check_unique_paths(outputs: list[Output], problems: Problems) -> None:
-    seen: dict[str, str] = {}
-    for output in outputs:
-        key = collision_key(output.path)
-        if key in seen:
-            problems.error(f"two pages would be written to {output.path} (check permalinks and slugs)", "site.yaml")
-        seen[key] = output.path

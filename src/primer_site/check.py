@@ -11,7 +11,6 @@ import tempfile
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
@@ -201,10 +200,3 @@ def _check_external(site: Site, problems: Problems, timeout: float) -> int:
                 for source, line in where[url]:
                     problems.error(f"external link {url!r}: {why}", source, line)
     return len(urls)
-
-
-def describe(result: CheckResult) -> Iterable[str]:
-    yield (
-        f"checked {result.pages} pages, {result.links} links"
-        + (f", {result.external} external URLs" if result.external else "")
-    )

@@ -14,7 +14,7 @@ import ctypes.util
 import fcntl
 import os
 import shutil
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +48,21 @@ def check_output_folder(source: Path, output: Path, protected: Sequence[str]) ->
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
+def unique_outputs(outputs: Iterable[Output], problems: Problems) -> Iterator[Output]:
+    """The outputs, as they come, less any a second time at one path (or one that a case-insensitive
+    host takes for it), which is reported; a path out of the output folder stops the build."""
+    seen: set[str] = set()
+    for item in outputs:
+        if not is_inside(item.path):
+            raise SiteError(f"refusing to write outside the output folder: {item.path}")
+        key = collision_key(item.path)
+        if key in seen:
+            problems.error(f"two pages would be written to {item.path} (check permalinks and slugs)", "site.yaml")
+            continue
+        seen.add(key)
+        yield item
+
+
 def write_output(
     outputs: Iterable[Output],
     static_files: Mapping[str, Path],
@@ -68,16 +83,8 @@ def write_output(
         folder = _Staging(staging, output)
         for path, file in static_files.items():
             folder.put(path, file)
-        seen: dict[str, str] = {}
         pages = 0
-        for item in outputs:
-            if not is_inside(item.path):
-                raise SiteError(f"refusing to write outside the output folder: {item.path}")
-            key = collision_key(item.path)
-            if key in seen:  # the same path, or one a case-insensitive host takes for it
-                problems.error(f"two pages would be written to {item.path} (check permalinks and slugs)", "site.yaml")
-                continue
-            seen[key] = item.path
+        for item in unique_outputs(outputs, problems):
             pages += item.path.endswith(".html")
             folder.put(item.path, item.data)
         problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
