@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -19,17 +19,17 @@ from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
-from .model import Output, Site
+from .model import Output, Site, Unchanged
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
-from .render import (
+from .render import RenderMemory, render_site
+from .theme import (
     STATIC_DIR,
     SYNTAX_CSS,
     TEMPLATES_DIR,
-    PageMemo,
     asset_names,
     make_environment,
-    render_site,
     syntax_css,
+    template_files,
     theme_dir,
 )
 from .search import index_for_search
@@ -84,7 +84,7 @@ class BuildMemory:
         # (document, (number_sections, formulas read), body)
         self.bodies: dict[str, tuple[Document, tuple[bool, bool], RenderedBody]] = {}
         self.assembled = AssembleMemo()
-        self.pages = PageMemo()
+        self.pages = RenderMemory()
         self.environment: tuple[tuple, jinja2.Environment] | None = None
         self.output: Path | None = None
         self.written: dict[str, object] = {}
@@ -187,20 +187,24 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
     assets = asset_names(static, generated, options.fingerprint)
-    environment_key = (source, config, tuple(sorted(assets.items())))
+    # compiled templates are kept with the environment while no template file changed
+    environment_key = (source, config, tuple(sorted(assets.items())), template_files(source))
     if memory.environment is None or memory.environment[0] != environment_key:
-        # compiled templates are kept with the environment; Jinja recompiles a template whose file changed
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
     extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
-    pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
+    in_place = incremental and memory.output == output and output.is_dir()
+    rendering = render_site(
+        site, config, environment, source, memory.pages if incremental else None, jobs, intact=None
+    )
+    pages = _with_diagnostics(rendering, problems)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
         problems.raise_if_errors()
-    if incremental and memory.output == output and output.is_dir():
+    if in_place:
         outputs = list(unique_outputs([*pages, *extra], problems))
         problems.raise_if_errors()
         written, memory.written = write_changes(outputs, static_files, output, memory.written)
@@ -212,6 +216,8 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         # pages go to the staging folder as they are made: never all of them in memory at once
         finish = index_for_search if config.search else None
         written = write_output(chain(pages, extra), static_files, output, finish, problems)
+    if incremental:
+        rendering.commit()
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -223,8 +229,21 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         warnings=tuple(problems.warnings),
         site=site,
         base_path=config.base_path,
-        rendered=tuple(memory.pages.rendered) if incremental else (),
+        rendered=tuple(rendering.rendered) if incremental else (),
     )
+
+
+def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
+    """The outputs of a render pass; its template errors join `problems` as they are found."""
+    reported = 0
+    for item in rendering:
+        yield item
+        found = rendering.diagnostics  # type: ignore[attr-defined]
+        if len(found) > reported:
+            problems.extend(found[reported:])
+            reported = len(found)
+    found = rendering.diagnostics  # type: ignore[attr-defined]
+    problems.extend(found[reported:])
 
 
 def _bodies(

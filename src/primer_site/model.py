@@ -196,3 +196,11 @@ class Output:
 
     path: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """An output the build did not make again: the file the last build wrote at `path` is still right."""
+
+    path: str
+    digest: bytes  # of its bytes, as the last build made them

@@ -1,174 +1,168 @@
-"""Site + Jinja environment → outputs (path, bytes). Writes nothing."""
+"""Site + theme → outputs (path, bytes). Writes nothing.
+
+Each page is rendered while its reads are recorded (dependencies.py). A RenderMemory keeps, for every output
+of the last good build, its spec, what it read and a digest of its bytes; the next build renders a page again
+only when its spec changed, one of its reads changed, or its file is not intact, and passes the others on as
+Unchanged. The memory lives in the dev server's process, and on disk in .primer-cache/ for the next `build`.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
-import os
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import jinja2
-import jinja2.meta
-from markupsafe import Markup
 
-from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
-from .errors import Problems
-from .feeds import absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
-from .markdown import highlight_css, plain_title, render_title, title_has_math
-from .model import Output, Post, Series, Site
-from .urls import output_path, page_url, paginated_path
+from .config import SiteConfig
+from .dependencies import (
+    Dependency,
+    DependencyLedger,
+    Fingerprints,
+    ModelIndex,
+    Recording,
+    Ref,
+    current_recording,
+    fingerprint,
+    record,
+    recording,
+)
+from .errors import Diagnostic
+from .feeds import Feed, atom_feed, json_feed, robots_txt, sitemap
+from .model import Output, Site, Unchanged
+from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, PageSpec, Pager, PagerSpec, page_specs
+from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
+from .urls import slugify
 
-TEMPLATES_DIR = "templates"
-STATIC_DIR = "static"
-SYNTAX_CSS = "css/syntax.css"
-_MATH_ELEMENT = 'class="math '  # how markdown.py marks math for KaTeX
-
-
-def theme_dir() -> Path:
-    """The default theme: inside the installed package, or the repository root in a checkout."""
-    packaged = Path(__file__).parent / "theme"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2]
+_MEMORY_FORMAT = 1
+_PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
 
 
 @dataclass(frozen=True)
-class Pager:
-    """One page of a paginated listing."""
+class PageRecord:
+    """What the last good build knew of one output."""
 
-    number: int
-    count: int
-    items: tuple[Post, ...]
-    first_url: str
-    base_path: str
-
-    def url_of(self, number: int) -> str:
-        return page_url(self.base_path, paginated_path(self.first_url, number))
-
-    @property
-    def previous_url(self) -> str | None:
-        return self.url_of(self.number - 1) if self.number > 1 else None
-
-    @property
-    def next_url(self) -> str | None:
-        return self.url_of(self.number + 1) if self.number < self.count else None
+    spec: PageSpec | None  # the spec itself in this process (compared by ==); None when read from disk
+    spec_digest: bytes
+    reads: frozenset[Dependency]
+    digest: bytes  # of the output's bytes
 
 
-def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprint: bool) -> dict[str, str]:
-    """Every asset's output name. With `fingerprint`, CSS and JS get a content hash in theirs
-    (css/style.3f2a9c1e.css), so hosts can cache them forever."""
-    names: dict[str, str] = {}
-    for path in sorted({*static, *generated}):
-        stem, dot, suffix = path.rpartition(".")
-        if fingerprint and dot and suffix in ("css", "js"):
-            data = generated[path] if path in generated else static[path].read_bytes()
-            names[path] = f"{stem}.{hashlib.blake2b(data, digest_size=4).hexdigest()}.{suffix}"
-        else:
-            names[path] = path
-    return names
+class RenderMemory:
+    """Every output of the last good build with what it read, and the fingerprints those reads had then."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, PageRecord] = {}
+        self.ledger = DependencyLedger()
+
+    def dump(self) -> str:
+        """The memory as JSON text, for .primer-cache/ (the model objects of the ledger stay behind)."""
+        numbers: dict[Dependency, int] = {}
+        pages = []
+        for path, record in sorted(self.records.items()):
+            reads = sorted(numbers.setdefault(d, len(numbers)) for d in record.reads)
+            pages.append([path, record.spec_digest.hex(), reads, record.digest.hex()])
+        dependencies = [None] * len(numbers)
+        for dependency, number in numbers.items():
+            dependencies[number] = [*dependency, self.ledger.fingerprints[dependency].hex()]
+        return json.dumps({"format": _MEMORY_FORMAT, "dependencies": dependencies, "pages": pages})
+
+    @classmethod
+    def load(cls, text: str) -> RenderMemory | None:
+        """A memory from dump()'s text; None for anything else (a foreign or damaged cache is ignored)."""
+        try:
+            data = json.loads(text)
+            if data.get("format") != _MEMORY_FORMAT:
+                return None
+            dependencies = [(str(what), str(which)) for what, which, _ in data["dependencies"]]
+            fingerprints = {d: bytes.fromhex(f) for d, (_, _, f) in zip(dependencies, data["dependencies"], strict=True)}
+            memory = cls()
+            for path, spec_digest, reads, digest in data["pages"]:
+                memory.records[str(path)] = PageRecord(
+                    None, bytes.fromhex(spec_digest), frozenset(dependencies[i] for i in reads), bytes.fromhex(digest)
+                )
+            memory.ledger = DependencyLedger(fingerprints)
+            return memory
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            return None
 
 
-def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> jinja2.Environment:
-    """A site's templates/ first, then the theme's; compiled once per build."""
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.FileSystemLoader(source / TEMPLATES_DIR),
-            jinja2.FileSystemLoader(theme_dir() / TEMPLATES_DIR),
-        ]
-    )
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    base = config.base_path
-    env.globals.update(
-        config=config,
-        url=lambda path: page_url(base, "/" + path.lstrip("/")),
-        katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
-    )
-    names = assets or {}
-
-    def asset(path: str) -> str:
-        """The URL of a static file, under its output name."""
-        path = path.lstrip("/")
-        if path not in names:
-            raise jinja2.TemplateRuntimeError(f"asset {path!r}: no such file in static/")
-        return page_url(base, "/" + names[path])
-
-    env.globals.update(absolute=lambda url: absolute(url, config), plain=plain_title, asset=asset, assets=names)
-    env.filters.update(
-        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
-    )
-    return env
+def spec_digest(spec: PageSpec) -> bytes:
+    return fingerprint(spec, {})
 
 
-def json_script(value: object) -> Markup:
-    """JSON for inside <script>: no front-matter value can close the element or start a comment."""
-    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
-    for raw, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(raw, escaped)
-    return Markup(text)
+class RenderPass:
+    """One build's rendering: iterate it for the outputs (in a fixed order), then `commit` it to the memory once
+    the build has succeeded. Template errors go to `diagnostics`, located in the template."""
 
+    def __init__(
+        self,
+        renderer: _Renderer,
+        specs: list[PageSpec],
+        memory: RenderMemory,
+        jobs: int,
+        intact: Callable[[str], bool] | None,
+    ) -> None:
+        self.renderer, self.specs, self.memory, self.jobs, self.intact = renderer, specs, memory, jobs, intact
+        self.rendered: list[str] = []
+        self.diagnostics: list[Diagnostic] = []
+        self._records: dict[str, PageRecord] = {}
+        self._reported: set[tuple[str, int, str]] = set()
 
-def _format_date(value: datetime, style: str = "long") -> str:
-    if style == "short":
-        return value.strftime("%Y-%m-%d")
-    return f"{value.strftime('%B')} {value.day}, {value.year}"
+    def __iter__(self) -> Iterator[Output | Unchanged]:
+        stale = [spec for spec in self.specs if self._stale(spec)]
+        made = iter(self._render_all(stale))
+        stale_paths = {spec.path for spec in stale}
+        for spec in self.specs:
+            if spec.path not in stale_paths:
+                known = self.memory.records[spec.path]
+                self._records[spec.path] = known if known.spec is spec else replace(known, spec=spec)
+                yield Unchanged(spec.path, known.digest)
+                continue
+            data, reads, problems = next(made)
+            for once, diagnostic in problems:  # a broken template is reported once, not once per page
+                if once not in self._reported:
+                    self._reported.add(once)
+                    self.diagnostics.append(diagnostic)
+            if data is None:
+                continue
+            self.rendered.append(spec.path)
+            digest = hashlib.blake2b(data, digest_size=16).digest()
+            self._records[spec.path] = PageRecord(spec, spec_digest(spec), reads, digest)
+            yield Output(spec.path, data)
 
+    def _stale(self, spec: PageSpec) -> bool:
+        known = self.memory.records.get(spec.path)
+        if known is None:
+            return True
+        if known.spec is not None:
+            if known.spec is not spec and known.spec != spec:
+                return True
+        elif known.spec_digest != spec_digest(spec):
+            return True
+        if self.intact is not None and not self.intact(spec.path):
+            return True
+        ledger, fingerprints = self.memory.ledger, self.renderer.fingerprints
+        return any(ledger.changed(dependency, fingerprints) for dependency in known.reads)
 
-def _iso_date(value: datetime) -> str:
-    return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
+    def _render_all(self, stale: list[PageSpec]) -> Iterator[tuple[bytes | None, frozenset[Dependency], list]]:
+        if self.jobs <= 1 or len(stale) < _PARALLEL_PAGES:
+            for spec in stale:
+                yield self.renderer.render(spec)
+            return
+        yield from _render_in_workers(self.renderer, stale, self.jobs)
 
-
-def syntax_css(config: SiteConfig) -> bytes:
-    """The code highlighting styles, light and dark, made from the site's Pygments settings."""
-    return highlight_css(config.highlight_light, config.highlight_dark).encode()
-
-
-class PageMemo:
-    """Pages rendered by the previous build of this process, with what each one showed.
-
-    Held by a caller that rebuilds in one process (the dev server). A page is rendered again only
-    when what it depends on (its signature), its template or one it includes, the site config or
-    the asset names changed; otherwise its bytes are reused.
-    """
-
-    def __init__(self, keep: bool = True) -> None:
-        self.keep = keep  # False for a one-off build: nothing to reuse, so no page is kept in memory
-        self.context: tuple = ()
-        self.pages: dict[str, tuple[object, bytes]] = {}
-        self.closures: dict[str, tuple] = {}
-        self.rendered: list[str] = []  # by the latest build
-        self.kept: dict[str, object] = {}
-
-    def same(self, name: str, value: object) -> object:
-        """`value`, or the equal value kept from the previous build: page signatures holding it then
-        compare by identity instead of element by element, thousands of times per rebuild."""
-        kept = self.kept.get(name)
-        if kept is not None and kept == value:
-            return kept
-        self.kept[name] = value
-        return value
-
-    def begin(self, context: tuple) -> None:
-        self.rendered = []
-        if context != self.context:
-            self.context, self.pages = context, {}
+    def commit(self) -> None:
+        """The build succeeded: what it rendered and read is what the next build compares with."""
+        reads: set[Dependency] = set()
+        for record in self._records.values():
+            reads |= record.reads
+        self.memory.ledger.settle(reads, self.renderer.fingerprints)
+        self.memory.records = self._records
 
 
 def render_site(
@@ -176,237 +170,124 @@ def render_site(
     config: SiteConfig,
     env: jinja2.Environment,
     source: Path,
-    problems: Problems,
-    memo: PageMemo | None = None,
-) -> Iterator[Output]:
-    """Every page of the site, one at a time; template errors are added to `problems`, located in the template.
-
-    Pages are yielded as they are made so that the write stage can store each one at once: a
-    5,000-post site never holds all its pages in memory.
-    """
-    memo = memo or PageMemo(keep=False)
-    for output in _render_pages(site, config, env, source, problems, memo):
-        if output is not None:
-            yield output
+    memory: RenderMemory | None = None,
+    jobs: int = 1,
+    intact: Callable[[str], bool] | None = None,
+) -> RenderPass:
+    """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
+    Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
+    when there is no such folder to keep (every page is made)."""
+    renderer = _Renderer(site, config, env, source)
+    return RenderPass(renderer, page_specs(site, config), memory or RenderMemory(), jobs, intact)
 
 
-def _render_pages(
-    site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems, memo: PageMemo
-) -> Iterator[Output | None]:
-    memo.begin((config, tuple(sorted(env.globals["assets"].items()))))
-    renderer = _PageRenderer(site, config, env, source, problems, memo)
-    shape = memo.same("shape", _site_shape(site))
-    for post in site.posts:
-        series = renderer.series_of(post) if post.series else None
-        depends = (post, _series_head(series), renderer.collection_head(series), shape)
-        yield renderer.page(
-            "post.html", post.output_path, post.source, depends, post=post, has_math=partial(_post_shows_math, post)
-        )
-    yield from renderer.listing("index.html", "/", site.posts, "home", shape)
-    for one in site.series:
-        has_math = _shows_math(one.description_html, *(p.summary_html for p in one.posts)) or _titles_show_math(
-            *(p.title for p in one.posts), *(s.title for s in one.scheduled)
-        )
-        path = output_path(_site_path(one.url, config))
-        depends = (one, renderer.collection_head(one), shape)
-        yield (renderer.page("series.html", path, one.source or "", depends, series=one, has_math=has_math))
-    for collection in site.collections:
-        path = output_path(_site_path(collection.url, config))
-        has_math = _shows_math(collection.description_html)
-        depends = (collection.title, collection.description_html, shape)
-        yield (
-            renderer.page(
-                "collection.html", path, collection.source or "", depends, collection=collection, has_math=has_math
-            )
-        )
-    series_index = config.permalinks["series"].split("{slug}")[0]
-    yield (renderer.page("series_index.html", output_path(series_index), "", shape, has_math=False))
-    for kind, taxa in (("tag", site.tags), ("category", site.categories)):
-        for taxon in taxa:
-            first = _site_path(taxon.url, config)
-            yield from renderer.listing("taxon.html", first, taxon.posts, kind, (taxon.name, shape), taxon=taxon)
-        index = config.permalinks[kind].split("{slug}")[0]
-        yield (renderer.page("taxon_index.html", output_path(index), "", shape, kind=kind, taxa=taxa, has_math=False))
-    yield (renderer.page("404.html", "404.html", "", shape, has_math=False))
-    for feed in site_feeds(site, config):
-        yield (renderer.data(feed.path, (feed.title, feed.posts), lambda feed=feed: atom_feed(feed, config)))
-    newest = site.posts[: config.feed_limit]
-    yield (renderer.data("feed.json", newest, lambda: json_feed(newest, config)))
-    listed = tuple((p.url, p.date, p.updated) for p in site.posts)
-    yield (renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
-    yield (renderer.data("robots.txt", (), lambda: robots_txt(config)))
+class _MathFlag:
+    """`has_math` for a template: worked out the first time the template asks, from the page's tracked context."""
+
+    def __init__(self, test: Callable[[dict[str, Any]], bool], context: dict[str, Any], into: Recording) -> None:
+        self.test, self.context, self.recording, self.value = test, context, into, None
+
+    def __bool__(self) -> bool:
+        if self.value is None:
+            tracked = {}
+            for name, value in self.context.items():
+                if isinstance(value, Pager):
+                    value = replace(value, items=self.recording.tracked(value.items))
+                tracked[name] = self.recording.tracked(value)
+            self.value = bool(self.test(tracked))
+        return self.value
+
+    def __str__(self) -> str:
+        return str(bool(self))
 
 
-def _listing_shows_math(items: Sequence[Post]) -> bool:
-    return _shows_math(*(p.summary_html for p in items)) or _titles_show_math(*(p.title for p in items))
+class _Renderer:
+    """Renders one spec at a time, recording its reads; holds the build's model index and fingerprints."""
 
-
-def _post_shows_math(post: Post) -> bool:
-    titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
-    return _shows_math(post.body_html) or _titles_show_math(*titles)
-
-
-def _series_head(series: Series | None) -> tuple:
-    """What a post page shows of its series: not its other chapters."""
-    if series is None:
-        return ()
-    return (
-        series.slug,
-        series.title,
-        series.url,
-        series.published_count,
-        series.total_count,
-        series.collection,
-        series.macros,
-    )
-
-
-def _site_shape(site: Site) -> tuple:
-    """The site-wide facts any template may show (counts, series, tags); a body edit leaves it as it is."""
-    return (
-        len(site.posts),
-        tuple(_series_head(s) for s in site.series),
-        tuple((c.slug, c.title, c.url) for c in site.collections),
-        tuple((t.slug, t.name, len(t.posts)) for t in site.tags),
-        tuple((t.slug, t.name, len(t.posts)) for t in site.categories),
-    )
-
-
-def _shows_math(*fragments: str) -> bool:
-    """Whether the HTML a page shows holds math: only then does it load KaTeX."""
-    return any(_MATH_ELEMENT in fragment for fragment in fragments)
-
-
-def _titles_show_math(*titles: str) -> bool:
-    """Whether titles shown through the title_html filter hold math."""
-    return any(title_has_math(title) for title in titles)
-
-
-def page_url_of(path: str, config: SiteConfig) -> str:
-    """The URL a page is served at: "posts/x/index.html" → "/base/posts/x/"."""
-    return page_url(config.base_path, "/" + path.removesuffix("index.html"))
-
-
-def _site_path(url: str, config: SiteConfig) -> str:
-    """A page's URL without the base path: "/primer/posts/x/" → "/posts/x/"."""
-    from urllib.parse import unquote
-
-    return "/" + unquote(url)[len(config.base_path) :]
-
-
-class _PageRenderer:
-    def __init__(
-        self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems, memo: PageMemo
-    ):
-        self.site, self.config, self.env, self.source, self.problems = site, config, env, source, problems
-        self.memo = memo
-        self.stamps: dict[str, tuple] = {}
-        self.reported: set[tuple[str, int, str]] = set()
+    def __init__(self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path) -> None:
+        self.site, self.config, self.env, self.source = site, config, env, source
+        self.index = ModelIndex(site, config)
         series = {s.slug: s for s in site.series}
         series_by_name = {**{s.title: s for s in site.series}, **series}
         collections = {c.slug: c for c in site.collections}
         tags = {t.slug: t for t in site.tags}
-        from .urls import slugify
-
-        # Lookups templates need, by name, from the model's plain data.
-        self.helpers = {
-            "series_of": lambda post: series_by_name.get(post.series) or series.get(slugify(post.series)),
-            "collection_of": lambda one: collections.get(one.collection) if one.collection else None,
-            "tag_url": lambda name: tags[slugify(name)].url,
+        names = env.globals.get("assets")
+        lookups: dict[str, Callable[[str], object]] = {
+            "series_of": lambda name: series_by_name.get(name) or series.get(slugify(name)),
+            "collection_of": lambda slug: collections.get(slug),
+            "tag_url": lambda name: tags[slugify(name)].url if slugify(name) in tags else None,
         }
-        self.series_of = self.helpers["series_of"]
-        self.collections = collections
+        resolvers: dict[str, Callable[[str], object]] = {
+            **lookups,
+            "template": lambda name: template_identity(source, name),
+            "global": global_resolver(env),
+            "asset": lambda path: names.resolve(path) if isinstance(names, AssetNames) else None,
+        }
+        self.fingerprints = Fingerprints(self.index, resolvers)
+        self.value_globals = value_globals(env)
 
-    def collection_head(self, series: Series | None) -> tuple:
-        collection = self.collections.get(series.collection) if series and series.collection else None
-        return (collection.slug, collection.title, collection.url) if collection else ()
+        def looked_up(kind: str, obj: Any, field: str) -> Any:
+            # the helper reads a field of a model object, then looks a name up: both are dependencies
+            name = env.getattr(obj, field)
+            if name is None:
+                return None
+            recording_now = current_recording()
+            if recording_now is not None:
+                recording_now.add((kind, name))
+            return lookups[kind](name)
 
-    def template_stamp(self, name: str) -> tuple:
-        """The files of a template and of every template it extends, includes or imports, with their mtimes."""
-        if name not in self.stamps:
-            stamp: list[tuple[str, int, int]] = []
-            pending, seen = [name], set()
-            while pending:
-                current = pending.pop()
-                if current in seen:
-                    continue
-                seen.add(current)
-                try:
-                    text, filename, _ = self.env.loader.get_source(self.env, current)  # type: ignore[union-attr]
-                except jinja2.TemplateNotFound:
-                    continue
-                info = os.stat(filename) if filename else None
-                stamp.append((filename or current, info.st_mtime_ns if info else 0, info.st_size if info else 0))
-                key = (filename, stamp[-1][1], stamp[-1][2])
-                if key not in self.memo.closures:
-                    try:
-                        found = jinja2.meta.find_referenced_templates(self.env.parse(text))
-                        self.memo.closures[key] = tuple(n for n in found if n)
-                    except jinja2.TemplateSyntaxError:
-                        self.memo.closures[key] = ()
-                pending.extend(self.memo.closures[key])
-            self.stamps[name] = self.memo.same(f"template {name}", tuple(sorted(stamp)))
-        return self.stamps[name]
+        def tag_url(name: str) -> str:
+            record(("tag_url", name))
+            return tags[slugify(name)].url
 
-    def data(self, path: str, depends: object, make: Any) -> Output:
-        """A feed or other generated file, made again only when what it lists changed."""
-        known = self.memo.pages.get(path)
-        if known is not None and known[0] == depends:
-            return Output(path, known[1])
-        data = make()
-        if self.memo.keep:
-            self.memo.pages[path] = (depends, data)
-        self.memo.rendered.append(path)
-        return Output(path, data)
+        self.helpers = {
+            "series_of": lambda post: looked_up("series_of", post, "series"),
+            "collection_of": lambda one: looked_up("collection_of", one, "collection"),
+            "tag_url": tag_url,
+        }
 
-    def page(self, template: str, path: str, source: str, depends: object, **context: Any) -> Output | None:
-        signature = (self.template_stamp(template), depends)
-        known = self.memo.pages.get(path)
-        if known is not None and known[0] == signature:
-            return Output(path, known[1])
-        if callable(context.get("has_math")):  # worked out only for a page that is rendered
-            context["has_math"] = context["has_math"]()
-        try:
-            page_url = page_url_of(path, self.config)
-            html = self.env.get_template(template).render(
-                site=self.site, page_path=path, page_url=page_url, **self.helpers, **context
-            )
-        except jinja2.TemplateError as exc:
-            self._report(exc, template, source)
-            self.memo.pages.pop(path, None)
-            return None
-        data = html.encode("utf-8")
-        if self.memo.keep:
-            self.memo.pages[path] = (signature, data)
-        self.memo.rendered.append(path)
-        return Output(path, data)
+    def render(self, spec: PageSpec) -> tuple[bytes | None, frozenset[Dependency], list]:
+        """The spec's bytes (None if its template failed), what it read, and its template errors."""
+        into = Recording(self.index.key_of)
+        context = {name: _resolve(value, self.index) for name, value in spec.context}
+        with recording(into):
+            for name in self.value_globals:
+                into.add(("global", name))
+            try:
+                if spec.template:
+                    flag = _MathFlag(SHOWS_MATH[spec.math], context, into) if spec.math else False
+                    template = self.env.get_template(spec.template)
+                    html = template.render(site=self.site, **self.helpers, **context, has_math=flag)
+                    data = html.encode("utf-8")
+                else:
+                    data = self._make(spec, context, into)
+            except jinja2.TemplateError as exc:
+                return None, frozenset(into.reads), [self._located(exc, spec.template, spec.source)]
+        return data, frozenset(into.reads), []
 
-    def listing(
-        self, template: str, first: str, posts: Sequence[Post], kind: str, depends: object, **context: Any
-    ) -> Iterator[Output]:
-        size = self.config.paginate
-        count = max(1, math.ceil(len(posts) / size))
-        for number in range(1, count + 1):
-            items = tuple(posts[(number - 1) * size : number * size])
-            pager = Pager(number, count, items, first, self.config.base_path)
-            has_math = partial(_listing_shows_math, items)
-            path = output_path(paginated_path(first, number))
-            heads = tuple(_series_head(self.series_of(p)) if p.series else () for p in items)
-            signature = (pager, heads, depends)
-            output = self.page(template, path, "", signature, pager=pager, kind=kind, has_math=has_math, **context)
-            if output is not None:
-                yield output
+    def _make(self, spec: PageSpec, context: dict[str, Any], into: Recording) -> bytes:
+        """A generated file (feed, sitemap, robots.txt), made by Python code from tracked model objects."""
+        config = into.tracked(self.config)
+        if spec.maker == ATOM_FEED:
+            feed = context["feed"]
+            return atom_feed(replace(feed, posts=into.tracked(feed.posts)), config)
+        if spec.maker == JSON_FEED:
+            return json_feed(into.tracked(context["posts"]), config)
+        if spec.maker == SITEMAP:
+            return sitemap(into.tracked(self.site), config)
+        if spec.maker == ROBOTS:
+            return robots_txt(config)
+        raise AssertionError(f"unknown maker {spec.maker!r}")
 
-    def _report(self, exc: jinja2.TemplateError, template: str, source: str) -> None:
+    def _located(
+        self, exc: jinja2.TemplateError, template: str, source: str
+    ) -> tuple[tuple[str, int, str], Diagnostic]:
+        """The error at its template line, and what makes it the same error on another page."""
         where, line = self._template_location(exc, template)
         message = getattr(exc, "message", None) or str(exc)
-        key = (where, line, message)
-        if key in self.reported:
-            return
-        self.reported.add(key)
         syntax = isinstance(exc, jinja2.TemplateSyntaxError)
         while_doing = f" (while rendering {source})" if source and not syntax else ""
-        self.problems.error(f"template: {message}{while_doing}", where, line)
+        return (where, line, message), Diagnostic(where, line, 0, "error", f"template: {message}{while_doing}")
 
     def _template_location(self, exc: jinja2.TemplateError, template: str) -> tuple[str, int]:
         filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
@@ -423,3 +304,52 @@ class _PageRenderer:
             return Path(filename).resolve().relative_to(self.source.resolve()).as_posix(), line or 0
         except ValueError:
             return Path(filename).as_posix(), line or 0
+
+
+def _resolve(value: Any, index: ModelIndex) -> Any:
+    if isinstance(value, PagerSpec):
+        return Pager(value.number, value.count, index.resolve(value.items), value.first_url, value.base_path)
+    if isinstance(value, FeedSpec):
+        return Feed(value.path, value.title, value.page_url, index.resolve(value.posts))
+    if isinstance(value, Ref) or type(value) is tuple:
+        return index.resolve(value)
+    return value
+
+
+# Rendering in worker processes. They are forked after the site is assembled, so each inherits the model and
+# the compiled templates instead of receiving them; only specs go in and bytes come out.
+_WORKER: _Renderer | None = None
+
+
+def _render_in_workers(
+    renderer: _Renderer, specs: Sequence[PageSpec], jobs: int
+) -> Iterator[tuple[bytes | None, frozenset[Dependency], list]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    for spec in specs:  # compile every template once, before the fork
+        if spec.template:
+            try:
+                renderer.env.get_template(spec.template)
+            except jinja2.TemplateError:
+                pass
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, min(64, len(specs) // (jobs * 8)))
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(renderer,)
+    ) as pool:
+        yield from pool.map(_render_in_worker, specs, chunksize=chunk)
+
+
+def _start_worker(renderer: _Renderer) -> None:
+    import signal
+
+    global _WORKER
+    _WORKER = renderer
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _render_in_worker(spec: PageSpec) -> tuple[bytes | None, frozenset[Dependency], list]:
+    assert _WORKER is not None
+    return _WORKER.render(spec)
+

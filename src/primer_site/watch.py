@@ -18,7 +18,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .discover import CONTENT_DIR, SERIES_DIR
-from .render import STATIC_DIR, TEMPLATES_DIR
+from .theme import STATIC_DIR, TEMPLATES_DIR
 
 CONFIG_FILE = "site.yaml"
 WATCHED_DIRS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problems, SiteError
-from .model import Output
+from .model import Output, Unchanged
 from .urls import collision_key, is_inside
 
 _RENAME_EXCHANGE = 2
@@ -48,7 +49,9 @@ def check_output_folder(source: Path, output: Path, protected: Sequence[str]) ->
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
-def unique_outputs(outputs: Iterable[Output], problems: Problems) -> Iterator[Output]:
+def unique_outputs(
+    outputs: Iterable[Output | Unchanged], problems: Problems
+) -> Iterator[Output | Unchanged]:
     """The outputs, as they come, less any a second time at one path (or one that a case-insensitive
     host takes for it), which is reported; a path out of the output folder stops the build."""
     seen: set[str] = set()
@@ -64,7 +67,7 @@ def unique_outputs(outputs: Iterable[Output], problems: Problems) -> Iterator[Ou
 
 
 def write_output(
-    outputs: Iterable[Output],
+    outputs: Iterable[Output | Unchanged],
     static_files: Mapping[str, Path],
     output: Path,
     finish: Callable[[Path], None] | None = None,
@@ -86,7 +89,10 @@ def write_output(
         pages = 0
         for item in unique_outputs(outputs, problems):
             pages += item.path.endswith(".html")
-            folder.put(item.path, item.data)
+            if isinstance(item, Unchanged):
+                folder.keep(item.path)
+            else:
+                folder.put(item.path, item.data)
         problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
         folder.remove_stale()
         if finish is not None:
@@ -153,6 +159,22 @@ class _Staging:
         # never write through a hard link: that would change the live site too
         target.unlink(missing_ok=True)
         target.write_bytes(content)
+
+    def keep(self, path: str) -> None:
+        """The live site's file at `path` is right as it is: the staging folder gets the same file."""
+        current = self.live / path
+        target = self.staging / path
+        self.wanted.add(path)
+        self.unchanged += 1
+        if _same_inode(current, target):
+            return
+        parent = path.rpartition("/")[0]
+        if parent not in self.dirs:
+            self._make_folder(parent)
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        target.unlink(missing_ok=True)
+        _link_or_copy(current, target)
 
     def _make_folder(self, parent: str) -> None:
         parts = parent.split("/")
@@ -226,9 +248,12 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
-def snapshot(outputs: Sequence[Output], static_files: Mapping[str, Path]) -> dict[str, object]:
-    """What a build wrote, to compare the next build with: page bytes, static files' stats."""
-    written: dict[str, object] = {o.path: o.data for o in outputs}
+def snapshot(outputs: Sequence[Output | Unchanged], static_files: Mapping[str, Path]) -> dict[str, object]:
+    """What a build wrote, to compare the next build with: page digests, static files' stats."""
+    written: dict[str, object] = {
+        o.path: o.digest if isinstance(o, Unchanged) else hashlib.blake2b(o.data, digest_size=16).digest()
+        for o in outputs
+    }
     for path, file in static_files.items():
         info = file.stat()
         written[path] = (str(file), info.st_mtime_ns, info.st_size)
@@ -236,11 +261,12 @@ def snapshot(outputs: Sequence[Output], static_files: Mapping[str, Path]) -> dic
 
 
 def write_changes(
-    outputs: Sequence[Output], static_files: Mapping[str, Path], output: Path, previous: dict[str, object]
+    outputs: Sequence[Output | Unchanged], static_files: Mapping[str, Path], output: Path, previous: dict[str, object]
 ) -> tuple[WriteResult, dict[str, object]]:
     """Update a folder this process wrote last time, in place: only files whose bytes changed, each
     replaced in one rename. For the dev server's private folder, where a rebuild must take milliseconds."""
     current = snapshot(outputs, static_files)
+    data_of = {o.path: o.data for o in outputs if isinstance(o, Output)}
     written = 0
     for path, value in current.items():
         old = previous.get(path)
@@ -252,7 +278,7 @@ def write_changes(
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
         if isinstance(value, bytes):
-            temporary.write_bytes(value)
+            temporary.write_bytes(data_of[path])
         else:
             shutil.copy2(static_files[path], temporary)
         os.replace(temporary, target)

@@ -1,0 +1,270 @@
+"""What an output read while it was made, so that the next build makes it again only when that changed.
+
+While a page renders, every value it reaches is recorded as a dependency, a pair (what, which):
+
+    ("post:content/a.md", "title")   a field of a model object reached through the template context
+    ("template", "post.html")        a template loaded, found or not (an override added later is a change)
+    ("global", "katex")              a value the template environment gives every page
+    ("series_of", "LLM Primer II")   a lookup a template helper made
+
+After the build every dependency has a fingerprint, a digest of the value read. The next build, in the same
+process or a new one, makes an output again only when the context it was given or the fingerprint of one of
+its dependencies changed. This is how Lektor records artifact dependencies and how Salsa and Bazel verify
+recorded queries: nothing here lists what a page depends on by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, time
+from typing import Any
+
+from markupsafe import Markup
+
+from .config import SiteConfig
+from .model import Site
+
+Dependency = tuple[str, str]
+Fingerprint = bytes
+
+SITE_KEY = "site"
+CONFIG_KEY = "config"
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+    """A model object named by its key ("post:content/a.md"), for page contexts that outlive one build."""
+
+    key: str
+
+
+class ModelIndex:
+    """The model objects of one build, each under the key that names it from one build to the next.
+
+    Reads are recorded against these keys: `key_of` finds an object's key by identity (the index holds every
+    object, so an id() is never reused while it lives).
+    """
+
+    def __init__(self, site: Site, config: SiteConfig) -> None:
+        self.objects: dict[str, object] = {}
+        self.key_of: dict[int, str] = {}
+        self._add(SITE_KEY, site)
+        self._add(CONFIG_KEY, config)
+        for post in site.posts:
+            self._add("post:" + post.source, post)
+        for series in site.series:
+            self._add("series:" + series.slug, series)
+        for collection in site.collections:
+            self._add("collection:" + collection.slug, collection)
+        for tag in site.tags:
+            self._add("tag:" + tag.slug, tag)
+        for category in site.categories:
+            self._add("category:" + category.slug, category)
+
+    def _add(self, key: str, value: object) -> None:
+        self.objects[key] = value
+        self.key_of[id(value)] = key
+
+    def resolve(self, value: Any) -> Any:
+        """`value` with each Ref replaced by the object it names (None for an object that no longer exists)."""
+        if type(value) is Ref:
+            return self.objects.get(value.key)
+        if type(value) is tuple:
+            return tuple(self.resolve(item) for item in value)
+        return value
+
+
+class Recording:
+    """The dependencies one output read while it was made."""
+
+    __slots__ = ("key_of", "reads")
+
+    def __init__(self, key_of: dict[int, str]) -> None:
+        self.key_of = key_of
+        self.reads: set[Dependency] = set()
+
+    def attribute(self, obj: object, name: str) -> None:
+        """A template or a maker read `obj.name`: a dependency if `obj` is a model object."""
+        key = self.key_of.get(id(obj))
+        if key is not None:
+            self.reads.add((key, name))
+
+    def add(self, dependency: Dependency) -> None:
+        self.reads.add(dependency)
+
+    def tracked(self, value: Any) -> Any:
+        """`value` as Python code that makes an output should see it: model objects behind a recording proxy."""
+        if self.key_of.get(id(value)) is not None:
+            return _Tracked(value, self)
+        if type(value) is tuple and value and self.key_of.get(id(value[0])) is not None:
+            return tuple(self.tracked(item) for item in value)
+        return value
+
+
+class _Tracked:
+    """A model object whose attribute reads are recorded (for outputs made by Python code, such as feeds)."""
+
+    __slots__ = ("_object", "_recording")
+
+    def __init__(self, obj: object, recording: Recording) -> None:
+        self._object = obj
+        self._recording = recording
+
+    def __getattr__(self, name: str) -> Any:
+        self._recording.attribute(self._object, name)
+        return self._recording.tracked(getattr(self._object, name))
+
+
+_CURRENT: ContextVar[Recording | None] = ContextVar("primer_site_recording", default=None)
+
+
+def current_recording() -> Recording | None:
+    """The recording of the output being made on this thread, if any."""
+    return _CURRENT.get()
+
+
+@contextmanager
+def recording(into: Recording) -> Iterator[Recording]:
+    """Record the reads made in this block into `into`."""
+    token = _CURRENT.set(into)
+    try:
+        yield into
+    finally:
+        _CURRENT.reset(token)
+
+
+def record(dependency: Dependency) -> None:
+    """Note a dependency read outside a model object (a template, a lookup) in the current recording."""
+    current = _CURRENT.get()
+    if current is not None:
+        current.add(dependency)
+
+
+class Fingerprints:
+    """The fingerprint of each dependency in one build, each worked out once and only when asked.
+
+    `resolvers` answer dependencies that are not fields of model objects, by their first part: "template",
+    "global", a helper's name… A dependency whose object or resolver no longer exists fingerprints as MISSING.
+    """
+
+    def __init__(self, index: ModelIndex, resolvers: dict[str, Callable[[str], object]]) -> None:
+        self.index = index
+        self.resolvers = resolvers
+        self.known: dict[Dependency, Fingerprint] = {}
+
+    def of(self, dependency: Dependency) -> Fingerprint:
+        found = self.known.get(dependency)
+        if found is None:
+            found = self.known[dependency] = self._work_out(dependency)
+        return found
+
+    def _work_out(self, dependency: Dependency) -> Fingerprint:
+        what, which = dependency
+        resolver = self.resolvers.get(what)
+        if resolver is not None:
+            return fingerprint(resolver(which), self.index.key_of)
+        obj = self.index.objects.get(what)
+        if obj is None:
+            return MISSING
+        try:
+            value = getattr(obj, which)
+        except AttributeError:
+            return MISSING
+        if callable(value):  # a method: what it returns may depend on any field
+            return fingerprint(obj, {})
+        return fingerprint(value, self.index.key_of)
+
+
+class DependencyLedger:
+    """Each dependency's fingerprint as the outputs of the last good build saw it.
+
+    In one process (the dev server) it also keeps the model objects of that build: a field of an object that is
+    the very same object now cannot have changed (the model is immutable), so no fingerprint is worked out.
+    """
+
+    def __init__(self, fingerprints: dict[Dependency, Fingerprint] | None = None) -> None:
+        self.fingerprints: dict[Dependency, Fingerprint] = fingerprints or {}
+        self.objects: dict[str, object] = {}
+
+    def changed(self, dependency: Dependency, now: Fingerprints) -> bool:
+        known = self.fingerprints.get(dependency)
+        if known is None:
+            return True
+        previous = self.objects.get(dependency[0])
+        if previous is not None and previous is now.index.objects.get(dependency[0]):
+            return False
+        return now.of(dependency) != known
+
+    def settle(self, dependencies: Iterable[Dependency], now: Fingerprints) -> None:
+        """After a good build: remember the fingerprints its outputs saw, and its model objects."""
+        fingerprints = {}
+        for dependency in dependencies:
+            previous = self.objects.get(dependency[0])
+            known = self.fingerprints.get(dependency)
+            if known is not None and previous is not None and previous is now.index.objects.get(dependency[0]):
+                fingerprints[dependency] = known
+            else:
+                fingerprints[dependency] = now.of(dependency)
+        self.fingerprints = fingerprints
+        self.objects = dict(now.index.objects)
+
+
+MISSING: Fingerprint = b"\x00missing"
+
+
+def fingerprint(value: object, key_of: dict[int, str]) -> Fingerprint:
+    """A 16-byte digest of `value` that is the same in every process: model objects count by their key."""
+    parts: list[str] = []
+    _canonical(value, key_of, parts)
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
+    """Append a text that only equal values share. repr() of the plain types is canonical; containers and
+    dataclasses are spelt out so that an object's identity (its address) never reaches the text."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        parts.append(repr(value))
+        return
+    key = key_of.get(id(value))
+    if key is not None:
+        parts.append("@" + key)
+    elif kind is Markup:
+        parts.append("M" + repr(str(value)))
+    elif kind is tuple or kind is list:
+        parts.append("(")
+        for item in value:  # type: ignore[attr-defined]
+            _canonical(item, key_of, parts)
+        parts.append(")")
+    elif kind is dict:
+        parts.append("{")
+        for item_key, item in sorted(value.items(), key=lambda pair: repr(pair[0])):  # type: ignore[attr-defined]
+            _canonical(item_key, key_of, parts)
+            _canonical(item, key_of, parts)
+        parts.append("}")
+    elif kind is frozenset or kind is set:
+        parts.append("{" + ",".join(sorted(repr(item) for item in value)) + "}")  # type: ignore[attr-defined]
+    elif kind is Ref:
+        parts.append("@" + value.key)  # type: ignore[attr-defined]
+    elif kind is datetime or kind is date or kind is time:
+        parts.append(repr(value))
+    elif dataclasses.is_dataclass(value):
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        parts.append(kind.__qualname__ + "(")
+        for name in names:
+            _canonical(getattr(value, name), key_of, parts)
+        parts.append(")")
+    elif callable(value):
+        # a helper or filter given to templates: it is the same function from one build to the next
+        parts.append("f" + getattr(value, "__qualname__", kind.__qualname__))
+    else:
+        raise TypeError(f"cannot fingerprint a {kind.__qualname__}: add it to dependencies._canonical")

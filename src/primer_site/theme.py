@@ -1,0 +1,241 @@
+"""The theme: the site's templates over the default theme's, the Jinja environment they render in, and the
+output names of static assets.
+
+The environment records what a page reads while it renders (dependencies.py): every attribute of a model
+object, every template it loads, found or not, and the lookups its helpers make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
+from .dependencies import CONFIG_KEY, current_recording, record
+from .feeds import absolute
+from .markdown import highlight_css, plain_title, render_title
+from .urls import page_url
+
+TEMPLATES_DIR = "templates"
+STATIC_DIR = "static"
+SYNTAX_CSS = "css/syntax.css"
+
+
+def theme_dir() -> Path:
+    """The default theme: inside the installed package, or the repository root in a checkout."""
+    packaged = Path(__file__).parent / "theme"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2]
+
+
+def template_folders(source: Path) -> tuple[Path, Path]:
+    """Where a template is looked for, in order: the site's templates/, then the theme's."""
+    return source / TEMPLATES_DIR, theme_dir() / TEMPLATES_DIR
+
+
+def template_files(source: Path) -> tuple[tuple[str, str, int, int], ...]:
+    """(name, folder, mtime ns, size) of every template file: when this changes, compiled templates are stale.
+
+    Jinja notices an edited template, but not an override added in the site's templates/ for a template it
+    loaded from the theme; comparing this listing catches both.
+    """
+    found = []
+    for folder in template_folders(source):
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for name in sorted(filenames):
+                path = os.path.join(dirpath, name)
+                try:
+                    info = os.stat(path)
+                except OSError:
+                    continue
+                relative = os.path.relpath(path, folder).replace(os.sep, "/")
+                found.append((relative, str(folder), info.st_mtime_ns, info.st_size))
+    return tuple(found)
+
+
+def template_identity(source: Path, name: str) -> tuple[str, str]:
+    """Which file a template name loads ("site" or "theme", and a digest of its text); ("missing", "") if none.
+
+    A page depends on this for every template it loads, so an override that appears later re-renders it.
+    """
+    for label, folder in zip(("site", "theme"), template_folders(source), strict=True):
+        try:
+            data = (folder / name).read_bytes()
+        except (OSError, ValueError):
+            continue
+        return label, hashlib.blake2b(data, digest_size=16).hexdigest()
+    return "missing", ""
+
+
+def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprint: bool) -> dict[str, str]:
+    """Every asset's output name. With `fingerprint`, CSS and JS get a content hash in theirs
+    (css/style.3f2a9c1e.css), so hosts can cache them forever."""
+    names: dict[str, str] = {}
+    for path in sorted({*static, *generated}):
+        stem, dot, suffix = path.rpartition(".")
+        if fingerprint and dot and suffix in ("css", "js"):
+            data = generated[path] if path in generated else static[path].read_bytes()
+            names[path] = f"{stem}.{hashlib.blake2b(data, digest_size=4).hexdigest()}.{suffix}"
+        else:
+            names[path] = path
+    return names
+
+
+class RecordingEnvironment(jinja2.Environment):
+    """A Jinja environment that notes, in the current recording, what templates read and load."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        recording = current_recording()
+        if recording is not None:
+            recording.attribute(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        recording = current_recording()
+        if recording is not None and isinstance(argument, str):
+            recording.attribute(obj, argument)
+        return super().getitem(obj, argument)
+
+    def get_template(self, name: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
+        if isinstance(name, str):
+            record(("template", name))
+        return super().get_template(name, parent, globals)
+
+    def select_template(self, names: Any, parent: Any = None, globals: Any = None) -> jinja2.Template:
+        for name in names if isinstance(names, (list, tuple)) else ():
+            if isinstance(name, str):
+                record(("template", name))
+        return super().select_template(names, parent, globals)
+
+
+def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> RecordingEnvironment:
+    """A site's templates/ first, then the theme's. Compiled templates are kept until a template file changes
+    (the caller makes a new environment then: see template_files)."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder in template_folders(source)])
+    env = RecordingEnvironment(
+        loader=loader,
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    base = config.base_path
+    names = assets or {}
+
+    def url(path: str) -> str:
+        """A site-relative URL under the base path."""
+        record((CONFIG_KEY, "base_path"))
+        return page_url(base, "/" + path.lstrip("/"))
+
+    def absolute_url(url: str) -> str:
+        record((CONFIG_KEY, "base_url"))
+        return absolute(url, config)
+
+    def asset(path: str) -> str:
+        """The URL of a static file, under its output name."""
+        path = path.lstrip("/")
+        record(("asset", path))
+        record((CONFIG_KEY, "base_path"))
+        if path not in names:
+            raise jinja2.TemplateRuntimeError(f"asset {path!r}: no such file in static/")
+        return page_url(base, "/" + names[path])
+
+    env.globals.update(
+        config=config,
+        url=url,
+        katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
+        absolute=absolute_url,
+        plain=plain_title,
+        asset=asset,
+        assets=AssetNames(names),
+    )
+    env.filters.update(
+        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
+    )
+    return env
+
+
+class AssetNames(Mapping[str, str]):
+    """Static files' output names for templates: a page depends on the names it looks up, not on all of them
+    (an image added to static/ must not re-render every page)."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self._names = names
+
+    def __getitem__(self, path: str) -> str:
+        record(("asset", path))
+        return self._names[path]
+
+    def __iter__(self) -> Iterator[str]:
+        record(("global", "assets"))
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        record(("global", "assets"))
+        return len(self._names)
+
+    def __contains__(self, path: object) -> bool:
+        if isinstance(path, str):
+            record(("asset", path))
+        return path in self._names
+
+    def resolve(self, path: str) -> str | None:
+        return self._names.get(path)
+
+
+def value_globals(env: jinja2.Environment) -> list[str]:
+    """The globals that are data, not functions: every page may read them, so every page depends on them."""
+    return sorted(
+        name
+        for name, value in env.globals.items()
+        if not callable(value) and name != "config" and not isinstance(value, AssetNames)
+    )
+
+
+def global_resolver(env: jinja2.Environment) -> Callable[[str], object]:
+    """A global's current value, for its fingerprint (the asset names as a plain mapping)."""
+
+    def resolve(name: str) -> object:
+        value = env.globals.get(name)
+        return dict(value._names) if isinstance(value, AssetNames) else value
+
+    return resolve
+
+
+def json_script(value: object) -> Markup:
+    """JSON for inside <script>: no front-matter value can close the element or start a comment."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(raw, escaped)
+    return Markup(text)
+
+
+def _format_date(value: datetime, style: str = "long") -> str:
+    if style == "short":
+        return value.strftime("%Y-%m-%d")
+    return f"{value.strftime('%B')} {value.day}, {value.year}"
+
+
+def _iso_date(value: datetime) -> str:
+    return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
+
+
+def syntax_css(config: SiteConfig) -> bytes:
+    """The code highlighting styles, light and dark, made from the site's Pygments settings."""
+    return highlight_css(config.highlight_light, config.highlight_dark).encode()
