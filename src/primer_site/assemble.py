@@ -5,18 +5,20 @@ from __future__ import annotations
 import html
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
+from typing import TypeVar
 
 from .config import SiteConfig, merge_macros
-from .errors import Problems
+from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_inline, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
+T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
 
@@ -31,82 +33,42 @@ class Selection:
 
 
 class AssembleMemo:
-    """Posts made by the previous assembly, reused while their inputs are the same objects.
+    """What the previous assembly in this process made, each thing keyed on what it was made from.
 
-    Held by a caller that rebuilds in one process (the dev server): an unchanged post comes out as
-    the very same Post, so later stages can tell in constant time that its pages need no work.
+    Held by a caller that rebuilds in one process (the dev server): a thing made from the very same inputs
+    (compared by identity, since the model is immutable) comes out as the very same object, with the same
+    problems reported again, so that later stages can tell in constant time that nothing in it changed.
     """
 
     def __init__(self) -> None:
-        self.config: SiteConfig | None = None
-        self.made: dict[str, tuple[Document, RenderedBody, bool, Post]] = {}
-        self.resolved: dict[str, tuple[Post, tuple, tuple, Post]] = {}
-        self.links: dict[str, tuple[Post, PostLink]] = {}
-        self.placed: dict[str, tuple[Post, PostLink | None, PostLink | None, Post]] = {}
+        self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
 
-    def post(self, config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
-        if config is not self.config:
-            self.config, self.made, self.resolved, self.placed, self.links = config, {}, {}, {}, {}
-        scheduled = doc.date > selection.now
-        known = self.made.get(doc.source)
-        if known and known[0] is doc and known[1] is body and known[2] == scheduled:
-            return known[3]
-        made = _post(config, doc, body, selection)
-        self.made[doc.source] = (doc, body, scheduled, made)
-        return made
-
-    def resolve(
-        self,
-        post: Post,
-        links: Sequence[SourceLink],
-        by_source: dict[str, Post],
-        body_of: dict[str, RenderedBody],
-        published: set[str],
-        unreadable: frozenset[str],
-        problems: Problems,
-    ) -> Post:
-        """The post with its links resolved; reused while every link's target resolves the same way."""
-        if not links:
-            return post
-        facts = tuple(
-            (
-                by_source[link.target].url if link.target in by_source else None,
-                by_source[link.target].date if link.target in by_source else None,
-                link.target in published,
-                link.target in unreadable,
-                bool(link.fragment) and link.target in body_of and link.fragment in body_of[link.target].ids,
-                # what a reference's text is made of: the equation's number, the heading, the title
-                body_of[link.target].label(link.fragment) if link.fragment and link.target in body_of else None,
-                by_source[link.target].title if link.target in by_source else None,
-            )
-            for link in links
-        )
-        known = self.resolved.get(post.source)
-        if known and known[0] is post and known[1] == facts:
-            problems.extend(known[2])  # the same links give the same errors
-            return known[3]
+    def reuse(self, kind: str, name: str, inputs: tuple, make: Callable[[Problems], T], problems: Problems) -> T:
+        """`make(problems)`, or what it made last time for (kind, name) if `inputs` are the same."""
+        known = self.made.get((kind, name))
+        if known is not None and _same(known[0], inputs):
+            problems.extend(known[2])
+            return known[1]  # type: ignore[return-value]
         found = Problems()
-        resolved = _resolve_links(post, links, by_source, body_of, published, unreadable, found)
+        made = make(found)
         problems.extend(found.items)
-        self.resolved[post.source] = (post, facts, tuple(found.items), resolved)
-        return resolved
-
-    def link(self, post: Post) -> PostLink:
-        """How other chapters point at this one (kept while the post is the same object)."""
-        known = self.links.get(post.source)
-        if known is not None and known[0] is post:
-            return known[1]
-        made = PostLink(post.title, post.url, post.chapter_label)
-        self.links[post.source] = (post, made)
+        self.made[(kind, name)] = (inputs, made, tuple(found.items))
         return made
 
-    def place(self, post: Post, previous: PostLink | None, following: PostLink | None) -> Post:
-        known = self.placed.get(post.source)
-        if known and known[0] is post and known[1] == previous and known[2] == following:
-            return known[3]
-        placed = post if previous is None and following is None else replace(post, previous=previous, next=following)
-        self.placed[post.source] = (post, previous, following, placed)
-        return placed
+
+def _same(a: object, b: object) -> bool:
+    """Whether two inputs are the same: the same object, or equal plain values, or tuples of such."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+    return kind in _PLAIN and a == b
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None), datetime, frozenset})
 
 
 def assemble_site(
@@ -127,36 +89,81 @@ def assemble_site(
     memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
-    posts = [memo.post(config, d, b, selection) for d, b in zip(documents, bodies, strict=True)]
+
+    def made(doc: Document, body: RenderedBody) -> Post:
+        inputs = (config, doc, body, doc.date > selection.now)
+        return memo.reuse("post", doc.source, inputs, lambda _: _post(config, doc, body, selection), problems)
+
+    posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
     posts = [p for p in posts if selection.drafts or not p.draft]
     posts = _unique_urls(posts, key_lines, problems)
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if selection.future or not p.scheduled}
-    posts = [
-        memo.resolve(p, body_of[p.source].links, by_source, body_of, published, unreadable, problems) for p in posts
-    ]
 
-    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems)
+    def resolved(post: Post) -> Post:
+        links = body_of[post.source].links
+        if not links:
+            return post
+        # what resolving reads of each target: its post, its body (ids, labels), whether it is out
+        targets = tuple(
+            (by_source.get(t), body_of.get(t), t in published, t in unreadable) for t in {x.target: 0 for x in links}
+        )
+        return memo.reuse(
+            "links",
+            post.source,
+            (post, links, targets, post.source in published),
+            lambda found: _resolve_links(post, links, by_source, body_of, published, unreadable, found),
+            problems,
+        )
+
+    posts = [resolved(p) for p in posts]
+    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems, memo)
+
+    def link(post: Post) -> PostLink:
+        """How other chapters point at this one."""
+        return memo.reuse(
+            "post link", post.source, (post,), lambda _: PostLink(post.title, post.url, post.chapter_label), problems
+        )
+
     neighbours = {}
     for one in series:
         chapters = one.posts
         for index, post in enumerate(chapters):
             neighbours[post.source] = (
-                memo.link(chapters[index - 1]) if index > 0 else None,
-                memo.link(chapters[index + 1]) if index + 1 < len(chapters) else None,
+                link(chapters[index - 1]) if index > 0 else None,
+                link(chapters[index + 1]) if index + 1 < len(chapters) else None,
             )
-    live = [memo.place(p, *neighbours.get(p.source, (None, None))) for p in posts if p.source in published]
+
+    def placed(post: Post) -> Post:
+        previous, following = neighbours.get(post.source, (None, None))
+        if previous is None and following is None:
+            return post
+        return memo.reuse(
+            "placed",
+            post.source,
+            (post, previous, following),
+            lambda _: replace(post, previous=previous, next=following),
+            problems,
+        )
+
+    live = [placed(p) for p in posts if p.source in published]
     live.sort(key=lambda p: (p.date, p.source), reverse=True)
     live_by_source = {p.source: p for p in live}
-    series = [replace(s, posts=tuple(live_by_source[p.source] for p in s.posts)) for s in series]
-    collections = _collections(config, series, series_meta, series_bodies, problems)
-    return Site(
-        posts=tuple(live),
-        series=tuple(series),
-        collections=tuple(collections),
-        tags=_taxa(config, live, "tag", lambda p: p.tags),
-        categories=_taxa(config, live, "category", lambda p: (p.category,) if p.category else ()),
+
+    def with_chapters(one: Series) -> Series:
+        chapters = tuple(live_by_source[p.source] for p in one.posts)
+        return memo.reuse("series, placed", one.slug, (one, chapters), lambda _: replace(one, posts=chapters), problems)
+
+    series = [with_chapters(s) for s in series]
+    collections = _collections(config, series, series_meta, series_bodies, problems, memo)
+    parts = (
+        tuple(live),
+        tuple(series),
+        tuple(collections),
+        _taxa(config, live, "tag", lambda p: p.tags, memo, problems),
+        _taxa(config, live, "category", lambda p: (p.category,) if p.category else (), memo, problems),
     )
+    return memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
 
 
 def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
@@ -295,6 +302,7 @@ def _series(
     selection: Selection,
     key_lines: dict[str, dict[str, int]],
     problems: Problems,
+    memo: AssembleMemo,
 ) -> list[Series]:
     meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
     slug_by_title = {m.title: m.slug for m, _ in meta_by_slug.values()}
@@ -308,39 +316,61 @@ def _series(
         titles.setdefault(slug, post.series)
     result = []
     for slug in sorted(set(members) | set(meta_by_slug)):
-        chapters = sorted(members.get(slug, []), key=lambda p: (p.chapter, p.source))
-        for before, after in pairwise(chapters):
-            if before.chapter == after.chapter:
-                problems.error(
-                    f"chapter: {after.chapter} is also the chapter of {before.source} in series {slug!r}",
-                    after.source,
-                    key_lines[after.source].get("chapter", 1),
-                )
         meta, body = meta_by_slug.get(slug, (None, None))
-        path = expand_permalink(config.permalinks["series"], slug)
-        live = [p for p in chapters if selection.future or not p.scheduled]
-        live_sources = {p.source for p in live}  # a set of names: comparing Posts would compare every field
+        chapters = tuple(members.get(slug, ()))
+        inputs = (config, meta, body, chapters, titles.get(slug), selection.future)
         result.append(
-            Series(
-                slug=slug,
-                title=meta.title if meta else titles[slug],
-                url=page_url(config.base_path, path),
-                description_html=body.html if body else "",
-                source=meta.source if meta else None,
-                collection=meta.collection if meta else None,
-                order=meta.order if meta else 0,
-                planned_chapters=meta.planned_chapters if meta else None,
-                gaps=meta.gaps if meta else (),
-                macros=merge_macros(config.macros, meta.macros if meta else ()),
-                posts=tuple(live),
-                scheduled=tuple(
-                    ScheduledChapter(p.chapter, p.title, p.date)
-                    for p in chapters
-                    if p.source not in live_sources and p.chapter
+            memo.reuse(
+                "series",
+                slug,
+                inputs,
+                lambda found, slug=slug, meta=meta, body=body, chapters=chapters: _one_series(
+                    config, slug, meta, body, chapters, titles.get(slug, ""), selection, key_lines, found
                 ),
+                problems,
             )
         )
     return result
+
+
+def _one_series(
+    config: SiteConfig,
+    slug: str,
+    meta: SeriesMeta | None,
+    body: RenderedBody | None,
+    members: Sequence[Post],
+    title: str,
+    selection: Selection,
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> Series:
+    chapters = sorted(members, key=lambda p: (p.chapter, p.source))
+    for before, after in pairwise(chapters):
+        if before.chapter == after.chapter:
+            problems.error(
+                f"chapter: {after.chapter} is also the chapter of {before.source} in series {slug!r}",
+                after.source,
+                key_lines[after.source].get("chapter", 1),
+            )
+    path = expand_permalink(config.permalinks["series"], slug)
+    live = [p for p in chapters if selection.future or not p.scheduled]
+    live_sources = {p.source for p in live}  # a set of names: comparing Posts would compare every field
+    return Series(
+        slug=slug,
+        title=meta.title if meta else title,
+        url=page_url(config.base_path, path),
+        description_html=body.html if body else "",
+        source=meta.source if meta else None,
+        collection=meta.collection if meta else None,
+        order=meta.order if meta else 0,
+        planned_chapters=meta.planned_chapters if meta else None,
+        gaps=meta.gaps if meta else (),
+        macros=merge_macros(config.macros, meta.macros if meta else ()),
+        posts=tuple(live),
+        scheduled=tuple(
+            ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter
+        ),
+    )
 
 
 def _collections(
@@ -349,6 +379,7 @@ def _collections(
     metas: Sequence[SeriesMeta],
     bodies: Sequence[RenderedBody],
     problems: Problems,
+    memo: AssembleMemo,
 ) -> list[Collection]:
     found = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "collection"}
     for one in series:
@@ -365,15 +396,19 @@ def _collections(
                 meta.line_of("kind"),
             )
             continue
-        volumes = sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug))
-        path = expand_permalink(config.permalinks["series"], slug)
-        result.append(
-            Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, tuple(volumes))
-        )
+        volumes = tuple(sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug)))
+
+        def make(_: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
+            path = expand_permalink(config.permalinks["series"], slug)
+            return Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, volumes)
+
+        result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))
     return result
 
 
-def _taxa(config: SiteConfig, posts: list[Post], kind: str, names_of) -> tuple[Taxon, ...]:
+def _taxa(
+    config: SiteConfig, posts: list[Post], kind: str, names_of, memo: AssembleMemo, problems: Problems
+) -> tuple[Taxon, ...]:
     """Tags or categories; names that slugify alike ("Café", "cafe") are one taxon."""
     grouped: dict[str, list[Post]] = defaultdict(list)
     spelling: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -385,6 +420,11 @@ def _taxa(config: SiteConfig, posts: list[Post], kind: str, names_of) -> tuple[T
     result = []
     for slug in sorted(grouped):
         name = max(sorted(spelling[slug]), key=lambda n: spelling[slug][n])
-        path = expand_permalink(config.permalinks[kind], slug)
-        result.append(Taxon(name, slug, page_url(config.base_path, path), tuple(grouped[slug])))
+        members = tuple(grouped[slug])
+
+        def make(_: Problems, name: str = name, slug: str = slug, members: tuple[Post, ...] = members) -> Taxon:
+            path = expand_permalink(config.permalinks[kind], slug)
+            return Taxon(name, slug, page_url(config.base_path, path), members)
+
+        result.append(memo.reuse(kind, slug, (config, name, members), make, problems))
     return tuple(result)

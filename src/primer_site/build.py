@@ -22,6 +22,7 @@ from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site, Unchanged
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import RenderMemory, render_site
+from .search import index_for_search
 from .theme import (
     STATIC_DIR,
     SYNTAX_CSS,
@@ -32,7 +33,6 @@ from .theme import (
     template_files,
     theme_dir,
 )
-from .search import index_for_search
 from .write import check_output_folder, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
@@ -196,9 +196,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir()
-    rendering = render_site(
-        site, config, environment, source, memory.pages if incremental else None, jobs, intact=None
-    )
+    rendering = render_site(site, config, environment, source, memory.pages if incremental else None, jobs, intact=None)
     pages = _with_diagnostics(rendering, problems)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report

@@ -35,11 +35,13 @@ SITE_KEY = "site"
 CONFIG_KEY = "config"
 
 
-@dataclasses.dataclass(frozen=True)
-class Ref:
-    """A model object named by its key ("post:content/a.md"), for page contexts that outlive one build."""
+class Ref(str):
+    """A model object named by its key ("post:content/a.md"), for page contexts that outlive one build.
 
-    key: str
+    A str, so that contexts holding thousands of them are made, compared and hashed at C speed.
+    """
+
+    __slots__ = ()
 
 
 class ModelIndex:
@@ -72,7 +74,7 @@ class ModelIndex:
     def resolve(self, value: Any) -> Any:
         """`value` with each Ref replaced by the object it names (None for an object that no longer exists)."""
         if type(value) is Ref:
-            return self.objects.get(value.key)
+            return self.objects.get(value)
         if type(value) is tuple:
             return tuple(self.resolve(item) for item in value)
         return value
@@ -155,11 +157,20 @@ class Fingerprints:
         self.index = index
         self.resolvers = resolvers
         self.known: dict[Dependency, Fingerprint] = {}
+        self.wholes: dict[str, Fingerprint] = {}
 
     def of(self, dependency: Dependency) -> Fingerprint:
         found = self.known.get(dependency)
         if found is None:
             found = self.known[dependency] = self._work_out(dependency)
+        return found
+
+    def whole(self, key: str) -> Fingerprint:
+        """The fingerprint of all the fields of a model object (its nested model objects by key)."""
+        found = self.wholes.get(key)
+        if found is None:
+            obj = self.index.objects.get(key)
+            found = self.wholes[key] = MISSING if obj is None else fingerprint(obj, self.index.key_of, whole=True)
         return found
 
     def _work_out(self, dependency: Dependency) -> Fingerprint:
@@ -174,52 +185,113 @@ class Fingerprints:
             value = getattr(obj, which)
         except AttributeError:
             return MISSING
-        if callable(value):  # a method: what it returns may depend on any field
-            return fingerprint(obj, {})
+        if callable(value):  # a method: what it returns may depend on anything the object holds
+            return fingerprint(obj, {}, whole=True)
         return fingerprint(value, self.index.key_of)
 
 
 class DependencyLedger:
-    """Each dependency's fingerprint as the outputs of the last good build saw it.
+    """Every dependency the outputs of the last good build read, and how to tell which of them changed since.
 
-    In one process (the dev server) it also keeps the model objects of that build: a field of an object that is
-    the very same object now cannot have changed (the model is immutable), so no fingerprint is worked out.
+    In the process that made that build (the dev server), the ledger keeps its model objects: a field of the
+    very same object cannot have changed, since the model is immutable, and a field of a replaced one is
+    compared with the same field of the old object. A ledger read from disk has fingerprints instead: each
+    dependency's, and each model object's whole fingerprint, so that the fields of an object that did not
+    change at all need no fingerprint of their own.
     """
 
-    def __init__(self, fingerprints: dict[Dependency, Fingerprint] | None = None) -> None:
+    def __init__(
+        self, fingerprints: dict[Dependency, Fingerprint] | None = None, wholes: dict[str, Fingerprint] | None = None
+    ) -> None:
         self.fingerprints: dict[Dependency, Fingerprint] = fingerprints or {}
-        self.objects: dict[str, object] = {}
+        self.wholes: dict[str, Fingerprint] = wholes or {}
+        self.previous: Fingerprints | None = None  # the last build's, in this process
+        self.read: dict[str, set[str]] = {}  # what → the names read of it; may hold some that no output reads now
+        for what, which in self.fingerprints:
+            self.read.setdefault(what, set()).add(which)
 
-    def changed(self, dependency: Dependency, now: Fingerprints) -> bool:
-        known = self.fingerprints.get(dependency)
-        if known is None:
-            return True
-        previous = self.objects.get(dependency[0])
-        if previous is not None and previous is now.index.objects.get(dependency[0]):
-            return False
-        return now.of(dependency) != known
-
-    def settle(self, dependencies: Iterable[Dependency], now: Fingerprints) -> None:
-        """After a good build: remember the fingerprints its outputs saw, and its model objects."""
-        fingerprints = {}
-        for dependency in dependencies:
-            previous = self.objects.get(dependency[0])
-            known = self.fingerprints.get(dependency)
-            if known is not None and previous is not None and previous is now.index.objects.get(dependency[0]):
-                fingerprints[dependency] = known
+    def note(self, reads: Iterable[Dependency]) -> None:
+        for what, which in reads:
+            names = self.read.get(what)
+            if names is None:
+                self.read[what] = {which}
             else:
-                fingerprints[dependency] = now.of(dependency)
-        self.fingerprints = fingerprints
-        self.objects = dict(now.index.objects)
+                names.add(which)
+
+    def changes(self, now: Fingerprints) -> set[Dependency]:
+        """The dependencies whose fingerprint now differs from the last good build's."""
+        changed: set[Dependency] = set()
+        previous = self.previous
+        for what, names in self.read.items():
+            if what not in now.resolvers:
+                obj = now.index.objects.get(what)
+                if obj is None:
+                    changed.update((what, name) for name in names)
+                    continue
+                if previous is not None:
+                    if previous.index.objects.get(what) is obj:
+                        continue
+                elif self.wholes.get(what) == now.whole(what):
+                    names = [name for name in names if not is_field(obj, name)]  # properties may read nested objects
+            for name in names:
+                dependency = (what, name)
+                if now.of(dependency) != self._before(dependency):
+                    changed.add(dependency)
+        return changed
+
+    def _before(self, dependency: Dependency) -> Fingerprint | None:
+        if self.previous is not None and dependency[0] in self.previous.index.objects:
+            return self.previous.of(dependency)
+        return self.fingerprints.get(dependency)
+
+    def settle(self, now: Fingerprints, reads: Iterable[Dependency]) -> None:
+        """After a good build: `now` is what the next build compares with; `reads` are its outputs' new reads."""
+        self.note(reads)
+        self.fingerprints = {}
+        for what, names in self.read.items():
+            if what in now.resolvers:
+                for name in names:
+                    self.fingerprints[(what, name)] = now.of((what, name))
+        self.previous = now
+        self.wholes = {}
+
+    def freeze(self) -> tuple[dict[Dependency, Fingerprint], dict[str, Fingerprint]]:
+        """Every fingerprint a ledger read from disk needs (worked out now, for the dependencies of `read`)."""
+        assert self.previous is not None, "freeze() follows settle()"
+        now = self.previous
+        fingerprints: dict[Dependency, Fingerprint] = {}
+        wholes: dict[str, Fingerprint] = {}
+        for what, names in self.read.items():
+            for name in names:
+                fingerprints[(what, name)] = now.of((what, name))
+            if what not in now.resolvers:
+                wholes[what] = now.whole(what)
+        return fingerprints, wholes
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def is_field(obj: object, name: str) -> bool:
+    """Whether `name` is a dataclass field of `obj` (not a property or method computed from it)."""
+    kind = type(obj)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = frozenset(f.name for f in dataclasses.fields(obj))  # type: ignore[arg-type]
+    return name in names
 
 
 MISSING: Fingerprint = b"\x00missing"
 
 
-def fingerprint(value: object, key_of: dict[int, str]) -> Fingerprint:
-    """A 16-byte digest of `value` that is the same in every process: model objects count by their key."""
+def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> Fingerprint:
+    """A 16-byte digest of `value` that is the same in every process: model objects count by their key
+    (`whole`: except `value` itself, spelt out field by field)."""
     parts: list[str] = []
-    _canonical(value, key_of, parts)
+    if whole:
+        _dataclass(value, key_of, parts)
+    else:
+        _canonical(value, key_of, parts)
     return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -232,6 +304,9 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
     kind = type(value)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         parts.append(repr(value))
+        return
+    if kind is Ref:
+        parts.append("@" + value)  # type: ignore[operator]
         return
     key = key_of.get(id(value))
     if key is not None:
@@ -251,20 +326,26 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
         parts.append("}")
     elif kind is frozenset or kind is set:
         parts.append("{" + ",".join(sorted(repr(item) for item in value)) + "}")  # type: ignore[attr-defined]
-    elif kind is Ref:
-        parts.append("@" + value.key)  # type: ignore[attr-defined]
     elif kind is datetime or kind is date or kind is time:
         parts.append(repr(value))
-    elif dataclasses.is_dataclass(value):
-        names = _FIELDS.get(kind)
-        if names is None:
-            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
-        parts.append(kind.__qualname__ + "(")
-        for name in names:
-            _canonical(getattr(value, name), key_of, parts)
-        parts.append(")")
+    elif dataclasses.is_dataclass(value) or hasattr(value, "_fields"):
+        _dataclass(value, key_of, parts)
     elif callable(value):
         # a helper or filter given to templates: it is the same function from one build to the next
         parts.append("f" + getattr(value, "__qualname__", kind.__qualname__))
     else:
         raise TypeError(f"cannot fingerprint a {kind.__qualname__}: add it to dependencies._canonical")
+
+
+def _dataclass(value: Any, key_of: dict[int, str], parts: list[str]) -> None:
+    """A dataclass or named tuple, field by field."""
+    kind = type(value)
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = (
+            value._fields if hasattr(value, "_fields") else tuple(f.name for f in dataclasses.fields(value))
+        )
+    parts.append(kind.__qualname__ + "(")
+    for name in names:
+        _canonical(getattr(value, name), key_of, parts)
+    parts.append(")")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from .config import SiteConfig
@@ -27,9 +27,11 @@ _MATH_ELEMENT = 'class="math '  # how markdown.py marks math for KaTeX
 ATOM_FEED, JSON_FEED, SITEMAP, ROBOTS = "atom", "json-feed", "sitemap", "robots"
 
 
-@dataclass(frozen=True)
-class PageSpec:
-    """One output: where it goes, what makes it, and the context it is given (names → plain values or Refs)."""
+class PageSpec(NamedTuple):
+    """One output: where it goes, what makes it, and the context it is given (names → plain values or Refs).
+
+    A named tuple, like the two below: a site has thousands, made and compared with the last build's each time.
+    """
 
     path: str  # relative to the output folder, "/"-separated: "posts/x/index.html"
     template: str  # the template rendering it; "" for a generated file
@@ -39,8 +41,7 @@ class PageSpec:
     math: str = ""  # which of SHOWS_MATH tells whether the page needs KaTeX ("" for none)
 
 
-@dataclass(frozen=True)
-class PagerSpec:
+class PagerSpec(NamedTuple):
     """One page of a paginated listing, its entries by key."""
 
     number: int
@@ -72,8 +73,7 @@ class Pager:
         return self.url_of(self.number + 1) if self.number < self.count else None
 
 
-@dataclass(frozen=True)
-class FeedSpec:
+class FeedSpec(NamedTuple):
     """An Atom feed, its entries by key (feeds.Feed with Refs)."""
 
     path: str

@@ -8,6 +8,7 @@ Unchanged. The memory lives in the dev server's process, and on disk in .primer-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -34,7 +35,7 @@ from .dependencies import (
 from .errors import Diagnostic
 from .feeds import Feed, atom_feed, json_feed, robots_txt, sitemap
 from .model import Output, Site, Unchanged
-from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, PageSpec, Pager, PagerSpec, page_specs
+from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
 from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
 from .urls import slugify
 
@@ -58,18 +59,26 @@ class RenderMemory:
     def __init__(self) -> None:
         self.records: dict[str, PageRecord] = {}
         self.ledger = DependencyLedger()
+        # the list of outputs, and what working it out read: kept in this process while none of that changed
+        self.specs: list[PageSpec] | None = None
+        self.specs_reads: frozenset[Dependency] = frozenset()
 
     def dump(self) -> str:
         """The memory as JSON text, for .primer-cache/ (the model objects of the ledger stay behind)."""
         numbers: dict[Dependency, int] = {}
         pages = []
-        for path, record in sorted(self.records.items()):
-            reads = sorted(numbers.setdefault(d, len(numbers)) for d in record.reads)
-            pages.append([path, record.spec_digest.hex(), reads, record.digest.hex()])
-        dependencies = [None] * len(numbers)
+        fingerprints, wholes = self.ledger.freeze()
+        for path, known in sorted(self.records.items()):
+            reads = sorted(numbers.setdefault(d, len(numbers)) for d in known.reads)
+            pages.append([path, known.spec_digest.hex(), reads, known.digest.hex()])
+        dependencies: list[list[str]] = [[]] * len(numbers)
         for dependency, number in numbers.items():
-            dependencies[number] = [*dependency, self.ledger.fingerprints[dependency].hex()]
-        return json.dumps({"format": _MEMORY_FORMAT, "dependencies": dependencies, "pages": pages})
+            dependencies[number] = [*dependency, fingerprints[dependency].hex()]
+        objects = sorted([key, value.hex()] for key, value in wholes.items())
+        return json.dumps(
+            {"format": _MEMORY_FORMAT, "dependencies": dependencies, "objects": objects, "pages": pages},
+            separators=(",", ":"),
+        )
 
     @classmethod
     def load(cls, text: str) -> RenderMemory | None:
@@ -79,13 +88,16 @@ class RenderMemory:
             if data.get("format") != _MEMORY_FORMAT:
                 return None
             dependencies = [(str(what), str(which)) for what, which, _ in data["dependencies"]]
-            fingerprints = {d: bytes.fromhex(f) for d, (_, _, f) in zip(dependencies, data["dependencies"], strict=True)}
+            fingerprints = {
+                d: bytes.fromhex(f) for d, (_, _, f) in zip(dependencies, data["dependencies"], strict=True)
+            }
             memory = cls()
             for path, spec_digest, reads, digest in data["pages"]:
                 memory.records[str(path)] = PageRecord(
                     None, bytes.fromhex(spec_digest), frozenset(dependencies[i] for i in reads), bytes.fromhex(digest)
                 )
-            memory.ledger = DependencyLedger(fingerprints)
+            wholes = {str(key): bytes.fromhex(value) for key, value in data["objects"]}
+            memory.ledger = DependencyLedger(fingerprints, wholes)
             return memory
         except (ValueError, TypeError, KeyError, AttributeError, IndexError):
             return None
@@ -100,20 +112,24 @@ class RenderPass:
     the build has succeeded. Template errors go to `diagnostics`, located in the template."""
 
     def __init__(
-        self,
-        renderer: _Renderer,
-        specs: list[PageSpec],
-        memory: RenderMemory,
-        jobs: int,
-        intact: Callable[[str], bool] | None,
+        self, renderer: _Renderer, memory: RenderMemory, jobs: int, intact: Callable[[str], bool] | None
     ) -> None:
-        self.renderer, self.specs, self.memory, self.jobs, self.intact = renderer, specs, memory, jobs, intact
+        self.renderer, self.memory, self.jobs, self.intact = renderer, memory, jobs, intact
+        self.specs: list[PageSpec] = []
+        self._specs_reads: frozenset[Dependency] = frozenset()
         self.rendered: list[str] = []
         self.diagnostics: list[Diagnostic] = []
         self._records: dict[str, PageRecord] = {}
+        self._changed: set[Dependency] = set()
         self._reported: set[tuple[str, int, str]] = set()
 
     def __iter__(self) -> Iterator[Output | Unchanged]:
+        memory = self.memory
+        self._changed = memory.ledger.changes(self.renderer.fingerprints) if memory.records else set()
+        if memory.specs is not None and memory.specs_reads.isdisjoint(self._changed):
+            self.specs, self._specs_reads = memory.specs, memory.specs_reads
+        else:
+            self.specs, self._specs_reads = self.renderer.specs()
         stale = [spec for spec in self.specs if self._stale(spec)]
         made = iter(self._render_all(stale))
         stale_paths = {spec.path for spec in stale}
@@ -146,8 +162,7 @@ class RenderPass:
             return True
         if self.intact is not None and not self.intact(spec.path):
             return True
-        ledger, fingerprints = self.memory.ledger, self.renderer.fingerprints
-        return any(ledger.changed(dependency, fingerprints) for dependency in known.reads)
+        return not known.reads.isdisjoint(self._changed)
 
     def _render_all(self, stale: list[PageSpec]) -> Iterator[tuple[bytes | None, frozenset[Dependency], list]]:
         if self.jobs <= 1 or len(stale) < _PARALLEL_PAGES:
@@ -158,11 +173,11 @@ class RenderPass:
 
     def commit(self) -> None:
         """The build succeeded: what it rendered and read is what the next build compares with."""
-        reads: set[Dependency] = set()
-        for record in self._records.values():
-            reads |= record.reads
-        self.memory.ledger.settle(reads, self.renderer.fingerprints)
+        rendered = set(self.rendered)
+        reads = [d for path, known in self._records.items() if path in rendered for d in known.reads]
+        self.memory.ledger.settle(self.renderer.fingerprints, [*reads, *self._specs_reads])
         self.memory.records = self._records
+        self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
 
 
 def render_site(
@@ -177,8 +192,7 @@ def render_site(
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
     when there is no such folder to keep (every page is made)."""
-    renderer = _Renderer(site, config, env, source)
-    return RenderPass(renderer, page_specs(site, config), memory or RenderMemory(), jobs, intact)
+    return RenderPass(_Renderer(site, config, env, source), memory or RenderMemory(), jobs, intact)
 
 
 class _MathFlag:
@@ -245,6 +259,13 @@ class _Renderer:
             "collection_of": lambda one: looked_up("collection_of", one, "collection"),
             "tag_url": tag_url,
         }
+
+    def specs(self) -> tuple[list[PageSpec], frozenset[Dependency]]:
+        """The site's outputs, and what working them out read."""
+        into = Recording(self.index.key_of)
+        with recording(into):
+            specs = page_specs(into.tracked(self.site), into.tracked(self.config))
+        return specs, frozenset(into.reads)
 
     def render(self, spec: PageSpec) -> tuple[bytes | None, frozenset[Dependency], list]:
         """The spec's bytes (None if its template failed), what it read, and its template errors."""
@@ -329,10 +350,8 @@ def _render_in_workers(
 
     for spec in specs:  # compile every template once, before the fork
         if spec.template:
-            try:
+            with contextlib.suppress(jinja2.TemplateError):  # the worker that renders it reports it
                 renderer.env.get_template(spec.template)
-            except jinja2.TemplateError:
-                pass
     context = multiprocessing.get_context("fork")
     chunk = max(1, min(64, len(specs) // (jobs * 8)))
     with ProcessPoolExecutor(
@@ -352,4 +371,3 @@ def _start_worker(renderer: _Renderer) -> None:
 def _render_in_worker(spec: PageSpec) -> tuple[bytes | None, frozenset[Dependency], list]:
     assert _WORKER is not None
     return _WORKER.render(spec)
-

@@ -49,9 +49,7 @@ def check_output_folder(source: Path, output: Path, protected: Sequence[str]) ->
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
-def unique_outputs(
-    outputs: Iterable[Output | Unchanged], problems: Problems
-) -> Iterator[Output | Unchanged]:
+def unique_outputs(outputs: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
     """The outputs, as they come, less any a second time at one path (or one that a case-insensitive
     host takes for it), which is reported; a path out of the output folder stops the build."""
     seen: set[str] = set()
