@@ -6,6 +6,7 @@ file-system events within milliseconds; they are collected until the folder has 
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 from .discover import CONTENT_DIR, SERIES_DIR
 from .theme import STATIC_DIR, TEMPLATES_DIR
@@ -144,8 +146,7 @@ class ChangeBatcher:
 
 
 class _Forward(FileSystemEventHandler):
-    def __init__(self, source: Path, batcher: ChangeBatcher, watcher: SourceWatcher) -> None:
-        self._source = source
+    def __init__(self, batcher: ChangeBatcher, watcher: SourceWatcher) -> None:
         self._batcher = batcher
         self._watcher = watcher
 
@@ -154,15 +155,19 @@ class _Forward(FileSystemEventHandler):
             return
         if event.is_directory and event.event_type in ("modified", "closed"):
             return  # a folder's listing changed: the file events themselves say how
-        paths = [event.src_path, *([event.dest_path] if event.event_type == "moved" else [])]
+        gone = [event.src_path] if event.event_type in ("deleted", "moved") else []
+        arrived = [event.dest_path] if event.event_type == "moved" else []
+        if event.event_type == "created":
+            arrived = [event.src_path]
         changed = []
-        for path in paths:
-            text = os.fsdecode(path)
-            relative = site_relative(self._source, text)
+        for path in [event.src_path, *([event.dest_path] if event.event_type == "moved" else [])]:
+            relative = self._watcher.relative(os.fsdecode(path))
             if relative is not None:
                 changed.append(relative)
-            if event.is_directory and event.event_type in ("created", "moved"):
-                self._watcher.folder_appeared(text)
+        for path in gone:
+            self._watcher.folder_gone(os.fsdecode(path))
+        for path in arrived:
+            self._watcher.folder_appeared(os.fsdecode(path))
         self._batcher.add(changed)
 
 
@@ -170,7 +175,9 @@ class SourceWatcher:
     """Watches content/, series/, templates/, static/ and site.yaml of a site; batches go to `on_change`.
 
     Only those are watched (not the whole site folder), so output folders, .primer-cache and node_modules
-    cost nothing; a watched folder created later is picked up when it appears.
+    cost nothing. A watched folder created later is picked up when it appears, and again if it is removed and
+    made anew. A folder inside them that is a symbolic link is watched at its target (the operating system
+    does not follow links into a watched tree), and changes there are reported at the path of the link.
     """
 
     def __init__(
@@ -182,14 +189,15 @@ class SourceWatcher:
     ) -> None:
         self.source = Path(os.path.abspath(source))
         self._batcher = ChangeBatcher(on_change, quiet, max_wait)
-        self._handler = _Forward(self.source, self._batcher, self)
+        self._handler = _Forward(self._batcher, self)
         self._observer = Observer()
         self._observer.daemon = True
-        self._scheduled: set[str] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._watches: dict[str, ObservedWatch] = {}  # site-relative folder → its watch
+        self._targets: dict[str, str] = {}  # a linked folder's real path → the site-relative path of the link
         self._observer.schedule(self._handler, str(self.source), recursive=False)  # site.yaml, new folders
         for name in WATCHED_DIRS:
-            self._schedule(name)
+            self._watch(name)
 
     def start(self) -> None:
         """Begin watching; returns once the watches are in place."""
@@ -207,17 +215,69 @@ class SourceWatcher:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def folder_appeared(self, path: str) -> None:
-        """A watched folder (e.g. templates/) created after the watch began: watch it from now on."""
-        folder = Path(os.path.abspath(path))
-        if folder.parent == self.source:
-            self._schedule(folder.name)
-
-    def _schedule(self, name: str) -> bool:
-        folder = self.source / name
+    def relative(self, path: str) -> str | None:
+        """The site-relative path an event's path stands for, when a change there matters to the build."""
+        path = os.path.abspath(path)
         with self._lock:
-            if name not in WATCHED_DIRS or name in self._scheduled or not folder.is_dir():
-                return False
-            self._observer.schedule(self._handler, str(folder), recursive=True)
-            self._scheduled.add(name)
-            return True
+            for target, link in self._targets.items():
+                if path == target or path.startswith(target + os.sep):
+                    path = str(self.source / link) + path[len(target) :]
+                    break
+        return site_relative(self.source, path)
+
+    def folder_appeared(self, path: str) -> None:
+        """A folder made (or moved, or linked) into place: watch it if it is one of ours or links elsewhere."""
+        relative = self.relative(path)
+        if relative is None or not os.path.isdir(path):
+            return
+        with self._lock:
+            if "/" not in relative:
+                self._watch(relative)
+            else:
+                self._watch_links_in(relative)
+
+    def folder_gone(self, path: str) -> None:
+        """A folder (or a link to one) removed or moved away: drop its watches, so that one made anew is watched."""
+        relative = self.relative(path)
+        if relative is None:
+            return
+        with self._lock:
+            for folder in [f for f in self._watches if f == relative or f.startswith(relative + "/")]:
+                self._unwatch(folder)
+
+    def _watch(self, relative: str) -> None:
+        """Watch a site folder (a top-level one, or a linked one inside it), and the links inside it."""
+        folder = self.source / relative
+        top = relative.split("/")[0]
+        if top not in WATCHED_DIRS or relative in self._watches or not folder.is_dir():
+            return
+        real = os.path.realpath(folder)
+        if "/" in relative or os.path.islink(folder):
+            if real in self._targets or any(real.startswith(t + os.sep) for t in self._targets):
+                return  # a link into a folder already watched (or a loop)
+            self._targets[real] = relative
+            watched = real
+        else:
+            watched = str(folder)
+        self._watches[relative] = self._observer.schedule(self._handler, watched, recursive=True)
+        self._watch_links_in(relative)
+
+    def _watch_links_in(self, relative: str) -> None:
+        """Watch the target of every linked folder below `relative` (walked without following links)."""
+        base = self.source / relative
+        for dirpath, dirnames, _ in os.walk(base):
+            for name in list(dirnames):
+                if os.path.islink(os.path.join(dirpath, name)):
+                    dirnames.remove(name)
+                    inner = os.path.relpath(os.path.join(dirpath, name), self.source).replace(os.sep, "/")
+                    self._watch(inner)
+        if os.path.islink(base) and relative not in self._watches:
+            self._watch(relative)
+
+    def _unwatch(self, relative: str) -> None:
+        watch = self._watches.pop(relative)
+        for target, link in list(self._targets.items()):
+            if link == relative:
+                del self._targets[target]
+        with contextlib.suppress(KeyError, OSError):
+            self._observer.unschedule(watch)
