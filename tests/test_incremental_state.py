@@ -1,0 +1,237 @@
+"""Incremental builds give the bytes of a fresh build, after any sequence of edits (a Hypothesis state machine).
+
+Each step edits a small site the way an author does — post bodies, titles, dates, drafts, series and chapters,
+tags; series files (order, chapters, macros, their collection); templates added, changed and removed; static
+files; site.yaml — then builds it three ways and asserts that all three agree, byte for byte, or fail with the
+same errors:
+
+  in one process   the dev server's way: one BuildMemory across every build of the sequence
+  across processes a warm `build`: no memory, the render memory and caches in .primer-cache/ from the last one
+  fresh            no memory, no cache, an empty output folder
+
+Profiles: "ci" (the default, a short derandomised run) and "long" (bench/incremental_state.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from fixture_sites import tree_bytes
+from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.errors import SiteError
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+POSTS = [f"p{n}" for n in range(6)]
+SERIES = ["s1", "s2"]
+
+_COMMON = {
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+}
+settings.register_profile("incremental-ci", max_examples=20, stateful_step_count=15, derandomize=True, **_COMMON)
+settings.register_profile("incremental-long", max_examples=400, stateful_step_count=30, **_COMMON)
+PROFILE = settings.get_profile(os.environ.get("PRIMER_INCREMENTAL_PROFILE", "incremental-ci"))
+
+TITLES = ["Entropy", "Cross-entropy", "Attention $QK^T$", "KL divergence", "Softmax"]
+DATES = ["2026-01-05", "2026-02-10", "2026-03-01", "2026-07-01"]  # the last is after NOW: scheduled
+TAGS = ["[]", "[math]", "[math, attention]", "[alignment]"]
+BODIES = [
+    "A first paragraph.\n\nMore text.",
+    "Inline $x_t$ and display:\n\n$$ H(p) = -\\sum_x p(x) \\log p(x) $$ (eq:h)\n\n## A heading\n\nText.",
+    "See [the first chapter](p0.md) and [](p1.md).\n\nSecond paragraph.",
+    "A reference to [](p2.md#eq:h), if it exists.",
+    "Uses a macro: $\\E[x]$.\n\n## Heading one\n\n### Sub\n\nText.",
+]
+SERIES_FILES = [
+    None,
+    "---\ntitle: Volume {n}\ncollection: shelf\norder: {n}\nchapters: 4\n---\nVolume {n} described.\n",
+    "---\ntitle: Volume {n}, retitled\ncollection: shelf\norder: {m}\nnumber_sections: true\n---\nNew words.\n",
+    "---\ntitle: Volume {n}\nmacros:\n  \\E: \\mathbb{{E}}\n---\nWith a macro.\n",
+]
+TEMPLATES = {
+    "templates/post.html": [
+        None,
+        "{% extends 'base.html' %}{% block main %}<h1>{{ post.title }}</h1>{{ post.body_html | safe }}"
+        "{% include '_recent.html' %}{% endblock %}\n",
+        "{% extends 'base.html' %}{% block main %}<article>{{ post.body_html | safe }}</article>"
+        "<p>{{ post.reading_minutes }} min</p>{% endblock %}\n",
+    ],
+    "templates/_recent.html": [
+        None,
+        "<ul class=recent>{% for p in site.posts[:3] %}<li>{{ p.title }}</li>{% endfor %}</ul>\n",
+        "<ol class=recent>{% for p in site.posts %}<li>{{ p.title }} {{ p.date | date }}</li>{% endfor %}</ol>\n",
+    ],
+    "templates/series.html": [
+        None,
+        "{% extends 'base.html' %}{% block main %}<h1>{{ series.title }}</h1>"
+        "{% for p in series.posts %}<p>{{ p.chapter_label }} {{ p.title }}</p>{% endfor %}{% endblock %}\n",
+    ],
+}
+STATIC = {
+    "static/css/extra.css": [None, "p { color: teal }\n", "p { color: navy }\n"],
+    "static/img/figure.svg": [None, "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>\n"],
+}
+SITE_YAML = [
+    "title: Incremental\nbase_url: https://example.org/\n",
+    "title: Incremental, renamed\nbase_url: https://example.org/\npaginate: 2\n",
+    "title: Incremental\nbase_url: https://example.org/sub/\nmacros:\n  \\E: \\mathbb{E}\n",
+    "title: Incremental\nbase_url: https://example.org/\npermalinks:\n  post: /{year}/{slug}/\n",
+]
+COLLECTION = "---\ntitle: The Shelf\nkind: collection\n---\nA shelf of volumes.\n"
+
+
+class IncrementalBuilds(RuleBasedStateMachine):
+    """A site edited step by step, built three ways after each step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import tempfile
+
+        self.root = Path(tempfile.mkdtemp(prefix="primer-incremental-"))
+        self.site = self.root / "site"
+        self.posts: dict[str, dict[str, str] | None] = {}
+        self.memory = BuildMemory()
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # ------------------------------------------------------------ writing the site
+
+    def write(self, relative: str, text: str | None) -> None:
+        path = self.site / relative
+        if text is None:
+            if path.exists():
+                path.unlink()
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    def write_post(self, name: str) -> None:
+        fields = self.posts[name]
+        if fields is None:
+            self.write(f"content/{name}.md", None)
+            return
+        front = [f"{key}: {value}" for key, value in fields.items() if key != "body" and value != ""]
+        self.write(f"content/{name}.md", "---\n" + "\n".join(front) + "\n---\n" + fields["body"] + "\n")
+
+    @initialize()
+    def a_small_site(self) -> None:
+        self.write("site.yaml", SITE_YAML[0])
+        self.write("series/shelf.md", COLLECTION)
+        for n, name in enumerate(SERIES, start=1):
+            self.write(f"series/{name}.md", SERIES_FILES[1].format(n=n, m=n))
+        for n, name in enumerate(POSTS[:5]):
+            self.posts[name] = {
+                "title": f'"{TITLES[n % len(TITLES)]} {n}"',
+                "date": DATES[n % 3],
+                "series": SERIES[n % 2] if n < 4 else "",
+                "chapter": str(n // 2 + 1) if n < 4 else "",
+                "tags": TAGS[n % len(TAGS)],
+                "draft": "",
+                "body": BODIES[n % len(BODIES)],
+            }
+            self.write_post(name)
+        self.posts[POSTS[5]] = None
+
+    # ------------------------------------------------------------ the edits
+
+    @rule(
+        name=st.sampled_from(POSTS),
+        edit=st.one_of(
+            st.tuples(st.just("body"), st.sampled_from(BODIES)),
+            st.tuples(st.just("title"), st.sampled_from(TITLES).map(lambda t: f'"{t}"')),
+            st.tuples(st.just("date"), st.sampled_from(DATES)),
+            st.tuples(st.just("draft"), st.sampled_from(["", "true", "false"])),
+            st.tuples(st.just("tags"), st.sampled_from(TAGS)),
+            st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from("01234"))),
+        ),
+    )
+    def edit_a_post(self, name: str, edit: tuple[str, object]) -> None:
+        fields = self.posts.get(name)
+        if not fields:
+            return
+        key, value = edit
+        if key == "series":
+            series, chapter = value  # type: ignore[misc]
+            fields["series"], fields["chapter"] = series, chapter if series else ""
+        else:
+            fields[key] = value  # type: ignore[assignment]
+        self.write_post(name)
+
+    @rule(name=st.sampled_from(POSTS), present=st.booleans(), n=st.integers(0, 4))
+    def add_or_remove_a_post(self, name: str, present: bool, n: int) -> None:
+        if present and not self.posts.get(name):
+            self.posts[name] = {
+                "title": f'"{TITLES[n]} {name}"',
+                "date": DATES[n % len(DATES)],
+                "series": SERIES[n % 2],
+                "chapter": str(n + 1),
+                "tags": TAGS[n % len(TAGS)],
+                "draft": "",
+                "body": BODIES[n],
+            }
+        elif not present:
+            self.posts[name] = None
+        self.write_post(name)
+
+    @rule(name=st.sampled_from(SERIES), variant=st.integers(0, len(SERIES_FILES) - 1), order=st.integers(1, 3))
+    def edit_a_series_file(self, name: str, variant: int, order: int) -> None:
+        text = SERIES_FILES[variant]
+        n = SERIES.index(name) + 1
+        self.write(f"series/{name}.md", None if text is None else text.format(n=n, m=order))
+
+    @rule(name=st.sampled_from(sorted(TEMPLATES)), variant=st.integers(0, 2))
+    def edit_a_template(self, name: str, variant: int) -> None:
+        variants = TEMPLATES[name]
+        self.write(name, variants[variant % len(variants)])
+
+    @rule(name=st.sampled_from(sorted(STATIC)), variant=st.integers(0, 2))
+    def edit_a_static_file(self, name: str, variant: int) -> None:
+        variants = STATIC[name]
+        self.write(name, variants[variant % len(variants)])
+
+    @rule(variant=st.integers(0, len(SITE_YAML) - 1))
+    def edit_site_yaml(self, variant: int) -> None:
+        self.write("site.yaml", SITE_YAML[variant])
+
+    # ------------------------------------------------------------ the check
+
+    def build(self, output: Path, memory: BuildMemory | None, cache: bool) -> dict[str, bytes] | list[str]:
+        options = BuildOptions(source=self.site, output=output, now=NOW, jobs=1, cache=cache, fingerprint=False)
+        try:
+            build_site(options, memory)
+        except SiteError as error:
+            return [str(d) for d in error.diagnostics if d.severity == "error"]
+        return {path: data for path, data in tree_bytes(output).items() if not path.startswith(".primer")}
+
+    @invariant()
+    def three_builds_agree(self) -> None:
+        fresh_output = self.root / "fresh"
+        shutil.rmtree(fresh_output, ignore_errors=True)
+        fresh = self.build(fresh_output, None, cache=False)
+        in_process = self.build(self.root / "in-process", self.memory, cache=True)
+        across = self.build(self.root / "across", None, cache=True)
+        if isinstance(fresh, list):
+            assert in_process == fresh, "one process: not the fresh build's errors"
+            assert across == fresh, "warm build: not the fresh build's errors"
+            return
+        assert isinstance(in_process, dict), in_process
+        assert isinstance(across, dict), across
+        for name, made in (("one process", in_process), ("warm build", across)):
+            differ = sorted(path for path in fresh.keys() | made.keys() if fresh.get(path) != made.get(path))
+            assert not differ, f"{name}: {len(differ)} files differ from a fresh build, e.g. {differ[:5]}"
+
+
+IncrementalBuilds.TestCase.settings = PROFILE
+test_incremental_builds_equal_a_fresh_build = pytest.mark.filterwarnings("ignore::ResourceWarning")(
+    IncrementalBuilds.TestCase
+)
