@@ -90,14 +90,14 @@ def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | No
     i = pos + len(opener)
     if opener == "$" and (i >= end or src[i].isspace()):
         return None
-    first = True  # pandoc's many1Till: one piece of TeX before the closer may be tried
+    if src.startswith(closer, i, end):
+        return None  # pandoc's many1Till: no closer right after the opener
     while i < end:
-        if not first and src.startswith(closer, i, end):
+        if src.startswith(closer, i, end):
             after = i + len(closer)
             if after < end and src[after] in _DIGITS:
                 return None  # $5 and $10
             return Span(opener, pos + len(opener), i, after)
-        first = False
         c = src[i]
         if c == "\\":
             if src.startswith("text{", i + 1, end):
@@ -149,8 +149,8 @@ def _balanced_braces(src: str, i: int, end: int) -> int | None:
 def _display(src: str, pos: int, end: int, opener: str, closer: str) -> Span | None:
     """pandoc's display math: anything up to the first closer but a blank line, at least one character."""
     start = pos + len(opener)
-    stop = src.find(closer, start + 1, end)
-    if start >= end or stop < 0 or _BLANK_LINE.search(src, start, stop + 1):
+    stop = src.find(closer, start, end)
+    if stop <= start or _BLANK_LINE.search(src, start, stop + 1):
         return None
     return Span(opener, start, stop, stop + len(closer))
 
@@ -225,7 +225,9 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
         return False
     # the TeX, line by line, without the containers' markers (`>`, a list item's indent)
     content_start = begin + len(opener)
-    search = content_start + 1 if opener else content_start + len(environment.group(0))  # type: ignore[union-attr]
+    if opener and src.startswith(closer, content_start, line_end):
+        return False  # `$$$$`: no formula, as in pandoc
+    search = content_start if opener else content_start + len(environment.group(0))  # type: ignore[union-attr]
     pieces: list[str] = []
     line, low = start_line, content_start
     while True:
