@@ -101,6 +101,8 @@ DIFFERENCES = {
     "table-row": "a formula or code span in a table row ends with its row; pandoc lets one run on into the next row "
     "(inline math and code may hold a line break), merging the rows: read apart, each row as its own table, "
     "pandoc agrees",
+    "footnote-order": "pandoc puts a footnote's formulas where the footnote is referenced, primer-site where it "
+    "is shown, at the end of the body: the same formulas, in another order",
     "admonition": "`::: note Title` is primer-site's admonition, whose title is text; pandoc reads a paragraph",
 }
 
@@ -131,6 +133,8 @@ def differences(body: str) -> tuple[Formulas, Formulas, str | None]:
             return ours, theirs, "+".join(names)
         if "\\label" in body and mine == _without_labels(reading):
             return ours, theirs, "+".join((*names, "label"))
+    if "[^" in body and sorted(ours) == sorted(theirs):
+        return ours, theirs, "footnote-order"
     if ":::" in body and all(f in theirs for f in ours):
         return ours, theirs, "admonition"
     return ours, theirs, "unexplained"

@@ -448,6 +448,8 @@ _TEX_SIGNS = re.compile(r"[\\^{}]")  # not "_": $HOME_DIR in prose is no formula
 
 def _looks_like_tex(text: str, offset: int) -> bool:
     """A `$` that opened no formula but is followed by what reads as TeX: unclosed math, not a price."""
+    if text.startswith("$$", offset) and not text[offset + 2 :].split("\n", 1)[0].strip():
+        return True  # a display formula's opener, alone: its closer is missing, or a blank line came first
     match = _STRAY.match(text, offset)
     return match is not None and _TEX_SIGNS.search(match.group(1)) is not None
 
