@@ -1,7 +1,8 @@
 """Markdown body → HTML, headings, links to other sources, formulas, and whether it has math.
 
-The stage's public face. The Markdown read is set up in markdown_parser, the math syntax in mathsyntax, and
-equation numbering and link analysis in references; those four are the only modules that import markdown-it.
+The stage's public face. The Markdown read is set up in markdown_parser, the math syntax in mathsyntax (and
+mathtables, for table rows), equation numbering and link analysis in references: those five are the only
+modules that import markdown-it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from . import markdown_parser as _parser_module
-from . import mathsyntax, references
+from . import mathsyntax, mathtables, references
 from .errors import Diagnostic, SiteError
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
@@ -39,7 +40,9 @@ LINK_PLACEHOLDER = re.compile("\x00L(\\d+)\x00")
 _ID = re.compile(r'\bid="([^"]*)"')
 
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
-RENDERER_SOURCES = tuple(Path(str(m.__file__)) for m in (mathsyntax, _parser_module, references, sys.modules[__name__]))
+RENDERER_SOURCES = tuple(
+    Path(str(m.__file__)) for m in (mathsyntax, mathtables, _parser_module, references, sys.modules[__name__])
+)
 
 
 @dataclass(frozen=True)

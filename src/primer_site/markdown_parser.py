@@ -25,6 +25,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
+from .mathtables import math_table_plugin
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
 
@@ -36,6 +37,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.enable(["table", "strikethrough"])
     # Math first, so that TeX is never read as emphasis, escapes or links.
     md.use(math_plugin)
+    md.use(math_table_plugin)
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(tasklists_plugin, label=True)

@@ -6,7 +6,7 @@ what the same Markdown says in pandoc. Three things pandoc does not have are add
 stands alone on its lines is a block (a `<div>`, not a `<span>` in a paragraph) and may be followed by a
 label, `$$ … $$ (eq:kl)`; a bare amsmath environment (`\\begin{align}…\\end{align}`) is display math (pandoc
 keeps it as raw LaTeX); and in a table row a `|` inside a code span stays in its cell, as pandoc has it, while
-`\\|` there still reads as `|`, as GFM has it.
+`\\|` there still reads as `|`, as GFM has it (the rows are read in mathtables).
 
 Every formula token's content is the source text between its delimiters, byte for byte; `locate_math` then
 records where each formula starts in the body, and where a `$` was left as text that looks like unclosed math.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -40,10 +40,8 @@ _BEGIN = re.compile(r"\\begin\{(" + "|".join(ENVIRONMENTS) + r")(\*?)\}")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")  # pandoc: no formula goes over a blank line
 _ORDINARY = re.compile(r"[^\\ \t\n$]+")  # characters that can neither close a formula nor need a rule
 _LABEL_AFTER = re.compile(r"[ \t]*(?:\(([^()\n]*)\)[ \t]*)?")  # `$$ … $$ (eq:kl)`: the label is ours, not pandoc's
-_DELIMITER_ROW = re.compile(r"[ \t]*[|:-][|:\- \t]*")
 _DIGITS = "0123456789"
 _NEWLINE = re.compile("\n")
-_MASK = "\x00"  # markdown-it turns NUL in the source into U+FFFD, so a NUL can only be ours
 
 
 class Span(NamedTuple):
@@ -171,14 +169,12 @@ def _environment(src: str, pos: int, end: int) -> Span | None:
 
 
 def math_plugin(md: MarkdownIt) -> None:
-    """Math in paragraphs, headings, cells…, display blocks, and table rows whose math holds a `|`."""
+    """Math in paragraphs, headings, cells…, and display blocks (mathtables reads the table rows)."""
     # before "escape", so that `\\(` and `\\[` open math rather than being escaped brackets
     md.inline.ruler.before("escape", "math", _math_inline)
     md.block.ruler.before(
         "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list", "footnote_def"]}
     )
-    original = md.block.ruler.__rules__[md.block.ruler.__find__("table")].fn
-    md.block.ruler.at("table", _table_with_math(original), {"alt": ["paragraph", "reference"]})
     md.core.ruler.after("inline", "locate_math", locate_math)
 
 
@@ -256,155 +252,6 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     token.meta = {"position": (start_line, begin - line_start + 1), "label": rest.group(1)}
     state.line = line + 1
     return True
-
-
-# ---------------------------------------------------------------- tables
-
-
-def _table_with_math(original: Callable[[StateBlock, int, int, bool], bool]) -> Any:
-    """markdown-it's GFM table rule, given rows whose `|` inside math (and code spans) cannot split a cell.
-
-    markdown-it splits a row into cells before any inline rule runs, so the row is read here first: the
-    pipes inside formulas and code spans are hidden from the splitter (pandoc's pipe tables read them as one
-    piece), then restored in the cells' text. Each cell also records where its text is in the source.
-    """
-
-    def table(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
-        if start_line + 1 >= end_line or not _DELIMITER_ROW.fullmatch(
-            state.src, state.bMarks[start_line + 1], state.eMarks[start_line + 1]
-        ):
-            return False
-        rows = _rows(state, start_line, end_line)
-        if not any(sign in row.text for row in rows for sign in "$\\`"):
-            return bool(original(state, start_line, end_line, silent))
-        src = state.src
-        state.src = _masked(src, rows)
-        before = len(state.tokens)
-        try:
-            found = bool(original(state, start_line, end_line, silent))
-        finally:
-            state.src = src
-        if found and not silent:
-            _restore_cells(state.tokens[before:], {row.line: row for row in rows})
-        return found
-
-    return table
-
-
-@dataclass(frozen=True)
-class _Row:
-    line: int
-    begin: int  # source offset of its text
-    text: str
-    masked: str  # the text with each `|` that is not a cell boundary replaced by _MASK
-
-
-def _rows(state: StateBlock, start_line: int, end_line: int) -> list[_Row]:
-    """The lines a table starting here could have: up to the first blank line or the container's end."""
-    rows = []
-    for line in range(start_line, end_line):
-        if state.isEmpty(line) or state.sCount[line] < state.blkIndent:
-            break
-        begin = state.bMarks[line] + state.tShift[line]
-        text = state.src[begin : state.eMarks[line]]
-        rows.append(_Row(line, begin, text, _mask_row(text) if "|" in text else text))
-    return rows
-
-
-def _masked(src: str, rows: Sequence[_Row]) -> str:
-    pieces, last = [], 0
-    for row in rows:
-        pieces += [src[last : row.begin], row.masked]
-        last = row.begin + len(row.text)
-    return "".join([*pieces, src[last:]])
-
-
-_BACKTICKS = re.compile(r"`+")
-_HTML_OR_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>|</?[A-Za-z][^<>]*>|<!--.*?-->")
-
-
-def _mask_row(text: str) -> str:
-    """The row with each `|` inside a formula, or unescaped inside a code span, replaced by _MASK."""
-    chars = list(text)
-    i, end = 0, len(text)
-    while i < end:
-        c = text[i]
-        if c in "$\\":
-            span = scan_math(text, i, end)
-            if span is not None:
-                for k in range(i, span.after):
-                    if chars[k] == "|":
-                        chars[k] = _MASK
-                i = span.after
-            else:
-                i += 2 if c == "\\" else 1  # `\\|` stays an escaped pipe: the splitter makes it `|`
-        elif c == "`":
-            run = _BACKTICKS.match(text, i)
-            assert run is not None
-            closing = _closing_backticks(text, run.end(), len(run.group(0)))
-            if closing is None:
-                i = run.end()
-                continue
-            for k in range(run.end(), closing):
-                if chars[k] == "|" and text[k - 1] != "\\":
-                    chars[k] = _MASK
-            i = closing + len(run.group(0))
-        elif c == "<" and (tag := _HTML_OR_AUTOLINK.match(text, i)) is not None:
-            i = tag.end()  # raw HTML and autolinks are read before math in a cell, so they are skipped here too
-        else:
-            i += 1
-    return "".join(chars)
-
-
-def _closing_backticks(text: str, start: int, length: int) -> int | None:
-    for run in _BACKTICKS.finditer(text, start):
-        if len(run.group(0)) == length:
-            return run.start()
-    return None
-
-
-def _restore_cells(tokens: Sequence[Token], rows: dict[int, _Row]) -> None:
-    """Put the hidden pipes back in the cells' text, and give each cell its source offsets (meta "anchors")."""
-    cells: dict[int, list[Token]] = {}
-    for token in tokens:
-        if token.type == "inline" and token.map:
-            token.content = token.content.replace(_MASK, "|")
-            cells.setdefault(token.map[0], []).append(token)
-    for line, inlines in cells.items():
-        row = rows.get(line)
-        if row is None:
-            continue
-        pieces = _cell_sources(row)
-        for token, anchors in zip(inlines, pieces, strict=False):
-            token.meta["anchors"] = anchors
-
-
-def _cell_sources(row: _Row) -> list[list[tuple[int, int]]]:
-    """For each cell of a row, split as markdown-it splits it (at a `|` not after a backslash, dropping the
-    backslash of `\\|`; an empty first and last piece are no cells): (offset in the cell's trimmed text,
-    offset in the source) anchors, one at its start and one after each dropped backslash."""
-    text = row.masked.rstrip()
-    pieces: list[tuple[int, int, list[int]]] = []  # (start, end, dropped backslashes) in text
-    start, dropped = 0, []
-    for i, c in enumerate(text):
-        if c == "|" and i and text[i - 1] == "\\":
-            dropped.append(i - 1)
-        elif c == "|":
-            pieces.append((start, i, dropped))
-            start, dropped = i + 1, []
-    pieces.append((start, len(text), dropped))
-    if pieces and pieces[0][0] == pieces[0][1]:
-        pieces.pop(0)
-    if pieces and pieces[-1][0] == pieces[-1][1]:
-        pieces.pop()
-    cells = []
-    for begin, _, backslashes in pieces:
-        lead = len(text[begin:]) - len(text[begin:].lstrip())
-        anchors = [(0, row.begin + begin + lead)]
-        for count, at in enumerate(backslashes):
-            anchors.append((at - begin - lead - count, row.begin + at + 1))
-        cells.append(anchors)
-    return cells
 
 
 # ---------------------------------------------------------------- where each formula is
