@@ -121,27 +121,27 @@ class _Tracked:
         return self._recording.tracked(getattr(self._object, name))
 
 
-_CURRENT: ContextVar[Recording | None] = ContextVar("primer_site_recording", default=None)
+ACTIVE_RECORDING: ContextVar[Recording | None] = ContextVar("primer_site_recording", default=None)
 
 
 def current_recording() -> Recording | None:
     """The recording of the output being made on this thread, if any."""
-    return _CURRENT.get()
+    return ACTIVE_RECORDING.get()
 
 
 @contextmanager
 def recording(into: Recording) -> Iterator[Recording]:
     """Record the reads made in this block into `into`."""
-    token = _CURRENT.set(into)
+    token = ACTIVE_RECORDING.set(into)
     try:
         yield into
     finally:
-        _CURRENT.reset(token)
+        ACTIVE_RECORDING.reset(token)
 
 
 def record(dependency: Dependency) -> None:
     """Note a dependency read outside a model object (a template, a lookup) in the current recording."""
-    current = _CURRENT.get()
+    current = ACTIVE_RECORDING.get()
     if current is not None:
         current.add(dependency)
 

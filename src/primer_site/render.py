@@ -62,6 +62,7 @@ class RenderMemory:
         # the list of outputs, and what working it out read: kept in this process while none of that changed
         self.specs: list[PageSpec] | None = None
         self.specs_reads: frozenset[Dependency] = frozenset()
+        self.shared: dict[Dependency, Dependency] = {}
 
     def dump(self) -> str:
         """The memory as JSON text, for .primer-cache/ (the model objects of the ledger stay behind)."""
@@ -148,6 +149,8 @@ class RenderPass:
                 continue
             self.rendered.append(spec.path)
             digest = hashlib.blake2b(data, digest_size=16).digest()
+            shared = self.memory.shared  # thousands of pages read the same things: keep one tuple of each
+            reads = frozenset([shared.setdefault(d, d) for d in reads])
             self._records[spec.path] = PageRecord(spec, spec_digest(spec), reads, digest)
             yield Output(spec.path, data)
 

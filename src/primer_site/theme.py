@@ -19,7 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
-from .dependencies import CONFIG_KEY, current_recording, record
+from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
 from .feeds import absolute
 from .markdown import highlight_css, plain_title, render_title
 from .urls import page_url
@@ -93,13 +93,24 @@ class RecordingEnvironment(jinja2.Environment):
     """A Jinja environment that notes, in the current recording, what templates read and load."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        recording = current_recording()
+        # every attribute a template reads comes here: the recording is inlined, and so is Jinja's own lookup
+        # (attribute, then item, then undefined), to keep to one Python call per read
+        recording = ACTIVE_RECORDING.get()
         if recording is not None:
-            recording.attribute(obj, attribute)
-        return super().getattr(obj, attribute)
+            key = recording.key_of.get(id(obj))
+            if key is not None:
+                recording.reads.add((key, attribute))
+        try:
+            return getattr(obj, attribute)
+        except AttributeError:
+            pass
+        try:
+            return obj[attribute]
+        except (TypeError, LookupError, AttributeError):
+            return self.undefined(obj=obj, name=attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:
-        recording = current_recording()
+        recording = ACTIVE_RECORDING.get()
         if recording is not None and isinstance(argument, str):
             recording.attribute(obj, argument)
         return super().getitem(obj, argument)
