@@ -100,6 +100,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.site = self.root / "site"
         self.posts: dict[str, dict[str, str] | None] = {}
         self.memory = BuildMemory()
+        self.touched: set[str] = set()  # what the watcher would report since the last good build
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -107,6 +108,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
     # ------------------------------------------------------------ writing the site
 
     def write(self, relative: str, text: str | None) -> None:
+        self.touched.add(relative)
         path = self.site / relative
         if text is None:
             if path.exists():
@@ -208,7 +210,10 @@ class IncrementalBuilds(RuleBasedStateMachine):
     def build(self, output: Path, memory: BuildMemory | None, cache: bool) -> dict[str, bytes] | list[str]:
         options = BuildOptions(source=self.site, output=output, now=NOW, jobs=1, cache=cache, fingerprint=False)
         try:
-            build_site(options, memory)
+            # the dev server's way: told which paths changed since its last good build
+            build_site(options, memory, set(self.touched) if memory is not None else None)
+            if memory is not None:
+                self.touched.clear()
         except SiteError as error:
             return [str(d) for d in error.diagnostics if d.severity == "error"]
         return {path: data for path, data in tree_bytes(output).items() if not path.startswith(".primer")}

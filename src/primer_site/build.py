@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -15,7 +15,7 @@ import jinja2
 from .assemble import AssembleMemo, Selection, assemble_site
 from .cache import BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, load_config
-from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
+from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
@@ -90,6 +90,23 @@ class BuildMemory:
         self.written: dict[str, object] = {}
         self.config: SiteConfig | None = None
         self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
+        # what the last good build found on disk, for a build told exactly what changed since
+        self.sources: Sources | None = None
+        self.static: dict[str, Path] | None = None
+        self.templates: tuple | None = None
+
+    def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
+        """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
+        last good build, so that no other file need be looked at. Not when a folder came or went: its files
+        were not reported one by one."""
+        if changed is None or self.sources is None or self.static is None:
+            return False
+        known = {*self.sources.posts, *self.sources.series, *(f"{STATIC_DIR}/{p}" for p in self.static)}
+        for path in changed:
+            place = source / path
+            if place.is_dir() or (not place.exists() and path not in known and not path.endswith(".md")):
+                return False
+        return True
 
     def series_body(self, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
         """A series' description, rendered again only when its file was read again."""
@@ -101,9 +118,20 @@ class BuildMemory:
         return body
 
     def read(
-        self, kind: str, path: Path, relative: str, parse: Callable[[Problems], object], problems: Problems
+        self,
+        kind: str,
+        path: Path | str,
+        relative: str,
+        parse: Callable[[Problems], object],
+        problems: Problems,
+        unchanged: bool = False,
     ) -> object:
-        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same."""
+        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same (or if the
+        caller knows it is `unchanged`, from the watcher: then it is not even looked at)."""
+        known = self.files.get((kind, relative))
+        if unchanged and known is not None:
+            problems.extend(known[2])
+            return known[1]
         try:
             info = os.stat(path)
             stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
@@ -111,7 +139,6 @@ class BuildMemory:
             stamp = (0, -1, 0)  # absent (a site without site.yaml): as stable as a file that did not change
         except OSError:
             stamp = (-1, -1, -1)  # unreadable: read again, and report again
-        known = self.files.get((kind, relative))
         if known is not None and known[0] == stamp and stamp[0] != -1:
             problems.extend(known[2])
             return known[1]
@@ -122,8 +149,15 @@ class BuildMemory:
         return result
 
 
-def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> BuildResult:
-    """Build the site, or raise SiteError with every problem found; the old output stays on error."""
+def build_site(
+    options: BuildOptions, memory: BuildMemory | None = None, changed: Collection[str] | None = None
+) -> BuildResult:
+    """Build the site, or raise SiteError with every problem found; the old output stays on error.
+
+    `memory`: what the last build in this process made (the dev server keeps one). `changed`: the site-relative
+    paths changed since the last good build with that memory, as the watcher saw them; when they account for
+    every change, no other source file is looked at.
+    """
     started = time.perf_counter()
     source = options.source
     problems = Problems()
@@ -131,12 +165,15 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         raise SiteError(f"site folder {source} does not exist")
     incremental = memory is not None
     memory = memory or BuildMemory()
+    complete = memory.changes_are_complete(source, changed)
+    told = set(changed or ()) if complete else None  # None: look at every file
     config = memory.read(
         "config",
         source / CONFIG_FILE,
         CONFIG_FILE,
         lambda found: load_config(source, found, options.base_url),
         problems,
+        unchanged=told is not None and CONFIG_FILE not in told,
     )
     assert isinstance(config, SiteConfig)
     if memory.config is not config:  # posts are read with the site's time zone: read them again
@@ -145,7 +182,10 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     katex = KatexProcess(source) if options.check_math else None  # Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
-    sources = discover_sources(source, problems)
+    if told is not None and memory.sources is not None:
+        sources = _sources_after(source, memory.sources, told)
+    else:
+        sources = discover_sources(source, problems)
 
     def document(relative: str) -> Document | None:
         return memory.read(  # type: ignore[return-value]
@@ -154,6 +194,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
             relative,
             lambda found: parse_document(source, relative, config.zone, found),
             problems,
+            unchanged=told is not None and relative not in told,
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -163,6 +204,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
             relative,
             lambda found: parse_series_file(source, relative, found),
             problems,
+            unchanged=told is not None and relative not in told,
         )
 
     documents = [d for d in map(document, sources.posts) if d]
@@ -184,11 +226,18 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     if options.check_math:
         formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
         problems.extend(check_math(formulas, source, katex).diagnostics)
-    static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
+    if told is not None and memory.static is not None and not _any_under(told, STATIC_DIR):
+        static = memory.static
+    else:
+        static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
     assets = asset_names(static, generated, options.fingerprint)
     # compiled templates are kept with the environment while no template file changed
-    environment_key = (source, config, tuple(sorted(assets.items())), template_files(source))
+    if told is not None and memory.templates is not None and not _any_under(told, TEMPLATES_DIR):
+        templates = memory.templates
+    else:
+        templates = template_files(source)
+    environment_key = (source, config, tuple(sorted(assets.items())), templates)
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
@@ -216,6 +265,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         written = write_output(chain(pages, extra), static_files, output, finish, problems)
     if incremental:
         rendering.commit()
+        memory.sources, memory.static, memory.templates = sources, static, templates
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -229,6 +279,24 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         base_path=config.base_path,
         rendered=tuple(rendering.rendered) if incremental else (),
     )
+
+
+def _sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:
+    """The sources of the last good build, updated with the changed paths (files only: see changes_are_complete)."""
+    found = {CONTENT_DIR: set(before.posts), SERIES_DIR: set(before.series)}
+    for path in changed:
+        folder, _, rest = path.partition("/")
+        if folder in found and path.endswith(".md") and not any(p.startswith(".") for p in rest.split("/")):
+            place = source / path
+            if place.exists() or place.is_symlink():
+                found[folder].add(path)
+            else:
+                found[folder].discard(path)
+    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])))
+
+
+def _any_under(paths: set[str], folder: str) -> bool:
+    return any(path.startswith(folder + "/") or path == folder for path in paths)
 
 
 def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:

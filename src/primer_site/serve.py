@@ -95,7 +95,7 @@ class Preview:
         with self._building:
             pending = self._unpublished | (changes or _NO_CHANGES)
             try:
-                result = build_site(self.options, self.memory)
+                result = build_site(self.options, self.memory, pending.paths if changes is not None else None)
                 base_path = result.base_path
             except SiteError as error:
                 self._unpublished = pending
