@@ -338,7 +338,7 @@ def test_a_bug_in_the_build_is_reported_with_its_traceback_and_the_server_stays_
     reports: list[PreviewReport] = []
     with Preview(options(source), port=0, watch=True, report=reports.append) as preview:
 
-        def broken_build(options: BuildOptions, memory: object = None) -> None:
+        def broken_build(options: BuildOptions, *rest: object) -> None:
             raise RuntimeError("a bug")
 
         monkeypatch.setattr(serve_module, "build_site", broken_build)
