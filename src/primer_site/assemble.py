@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import pairwise
+from operator import is_
 from typing import TypeVar
 
 from .config import SiteConfig, merge_macros
@@ -64,7 +65,9 @@ def _same(a: object, b: object) -> bool:
     if kind is not type(b):
         return False
     if kind is tuple:
-        return len(a) == len(b) and all(map(_same, a, b))  # type: ignore[arg-type]
+        if len(a) != len(b):  # type: ignore[arg-type]
+            return False
+        return all(map(is_, a, b)) or all(map(_same, a, b))  # type: ignore[arg-type]
     return kind in _PLAIN and a == b
 
 

@@ -245,16 +245,24 @@ def build_site(
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir()
-    rendering = render_site(site, config, environment, source, memory.pages if incremental else None, jobs, intact=None)
+    rendering = render_site(
+        site, config, environment, source, memory.pages if incremental else None, jobs, only_made=in_place
+    )
     pages = _with_diagnostics(rendering, problems)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
         problems.raise_if_errors()
     if in_place:
-        outputs = list(unique_outputs([*pages, *extra], problems))
+        made = list(pages)
         problems.raise_if_errors()
-        written, memory.written = write_changes(outputs, static_files, output, memory.written)
+        paths = [spec.path for spec in rendering.specs]
+        if not rendering.reused_specs or static is not memory.static:  # new paths: check they do not collide
+            everything = [Unchanged(path, b"") for path in paths]
+            for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
+                pass
+            problems.raise_if_errors()
+        written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
     elif incremental:
         outputs = [*pages, *extra]
         written = write_output(outputs, static_files, output, index_for_search if config.search else None, problems)

@@ -113,9 +113,16 @@ class RenderPass:
     the build has succeeded. Template errors go to `diagnostics`, located in the template."""
 
     def __init__(
-        self, renderer: _Renderer, memory: RenderMemory, jobs: int, intact: Callable[[str], bool] | None
+        self,
+        renderer: _Renderer,
+        memory: RenderMemory,
+        jobs: int,
+        intact: Callable[[str], bool] | None,
+        only_made: bool = False,
     ) -> None:
         self.renderer, self.memory, self.jobs, self.intact = renderer, memory, jobs, intact
+        self.only_made = only_made  # yield only what was rendered, not the Unchanged
+        self.reused_specs = False
         self.specs: list[PageSpec] = []
         self._specs_reads: frozenset[Dependency] = frozenset()
         self.rendered: list[str] = []
@@ -127,32 +134,46 @@ class RenderPass:
     def __iter__(self) -> Iterator[Output | Unchanged]:
         memory = self.memory
         self._changed = memory.ledger.changes(self.renderer.fingerprints) if memory.records else set()
-        if memory.specs is not None and memory.specs_reads.isdisjoint(self._changed):
-            self.specs, self._specs_reads = memory.specs, memory.specs_reads
+        self.reused_specs = memory.specs is not None and memory.specs_reads.isdisjoint(self._changed)
+        if self.reused_specs:
+            self.specs, self._specs_reads = memory.specs, memory.specs_reads  # type: ignore[assignment]
+            self._records = dict(memory.records)
         else:
             self.specs, self._specs_reads = self.renderer.specs()
+            self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
         stale = [spec for spec in self.specs if self._stale(spec)]
-        made = iter(self._render_all(stale))
+        made = zip(stale, self._render_all(stale), strict=True)
+        if self.only_made:
+            for spec, result in made:
+                output = self._take(spec, result)
+                if output is not None:
+                    yield output
+            return
         stale_paths = {spec.path for spec in stale}
         for spec in self.specs:
-            if spec.path not in stale_paths:
-                known = self.memory.records[spec.path]
-                self._records[spec.path] = known if known.spec is spec else replace(known, spec=spec)
-                yield Unchanged(spec.path, known.digest)
-                continue
-            data, reads, problems = next(made)
-            for once, diagnostic in problems:  # a broken template is reported once, not once per page
-                if once not in self._reported:
-                    self._reported.add(once)
-                    self.diagnostics.append(diagnostic)
-            if data is None:
-                continue
-            self.rendered.append(spec.path)
-            digest = hashlib.blake2b(data, digest_size=16).digest()
-            shared = self.memory.shared  # thousands of pages read the same things: keep one tuple of each
-            reads = frozenset([shared.setdefault(d, d) for d in reads])
-            self._records[spec.path] = PageRecord(spec, spec_digest(spec), reads, digest)
-            yield Output(spec.path, data)
+            if spec.path in stale_paths:
+                output = self._take(*next(made))
+                if output is not None:
+                    yield output
+            else:
+                yield Unchanged(spec.path, self._records[spec.path].digest)
+
+    def _take(self, spec: PageSpec, result: tuple[bytes | None, frozenset[Dependency], list]) -> Output | None:
+        """A rendered page: its errors reported, its record made."""
+        data, reads, problems = result
+        for once, diagnostic in problems:  # a broken template is reported once, not once per page
+            if once not in self._reported:
+                self._reported.add(once)
+                self.diagnostics.append(diagnostic)
+        if data is None:
+            self._records.pop(spec.path, None)
+            return None
+        self.rendered.append(spec.path)
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        shared = self.memory.shared  # thousands of pages read the same things: keep one tuple of each
+        reads = frozenset([shared.setdefault(d, d) for d in reads])
+        self._records[spec.path] = PageRecord(spec, spec_digest(spec), reads, digest)
+        return Output(spec.path, data)
 
     def _stale(self, spec: PageSpec) -> bool:
         known = self.memory.records.get(spec.path)
@@ -176,9 +197,10 @@ class RenderPass:
 
     def commit(self) -> None:
         """The build succeeded: what it rendered and read is what the next build compares with."""
-        rendered = set(self.rendered)
-        reads = [d for path, known in self._records.items() if path in rendered for d in known.reads]
-        self.memory.ledger.settle(self.renderer.fingerprints, [*reads, *self._specs_reads])
+        reads = [d for path in self.rendered for d in self._records[path].reads]
+        if not self.reused_specs:
+            reads += self._specs_reads
+        self.memory.ledger.settle(self.renderer.fingerprints, reads)
         self.memory.records = self._records
         self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
 
@@ -191,11 +213,12 @@ def render_site(
     memory: RenderMemory | None = None,
     jobs: int = 1,
     intact: Callable[[str], bool] | None = None,
+    only_made: bool = False,
 ) -> RenderPass:
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
     when there is no such folder to keep (every page is made)."""
-    return RenderPass(_Renderer(site, config, env, source), memory or RenderMemory(), jobs, intact)
+    return RenderPass(_Renderer(site, config, env, source), memory or RenderMemory(), jobs, intact, only_made)
 
 
 class _MathFlag:

@@ -259,12 +259,28 @@ def snapshot(outputs: Sequence[Output | Unchanged], static_files: Mapping[str, P
 
 
 def write_changes(
-    outputs: Sequence[Output | Unchanged], static_files: Mapping[str, Path], output: Path, previous: dict[str, object]
+    made: Sequence[Output],
+    paths: Sequence[str],
+    extra: Sequence[Output],
+    static_files: Mapping[str, Path],
+    output: Path,
+    previous: dict[str, object],
 ) -> tuple[WriteResult, dict[str, object]]:
-    """Update a folder this process wrote last time, in place: only files whose bytes changed, each
-    replaced in one rename. For the dev server's private folder, where a rebuild must take milliseconds."""
-    current = snapshot(outputs, static_files)
-    data_of = {o.path: o.data for o in outputs if isinstance(o, Output)}
+    """Update a folder this process wrote last time, in place: `made` (pages rendered again) and `extra`
+    (generated files) where their bytes changed, static files whose stat changed, and `paths` (every page, the
+    rest unchanged) to know which files are gone. Each file is replaced in one rename. For the dev server's
+    private folder, where a rebuild must take milliseconds; returns the result and the new snapshot."""
+    current = dict(previous)
+    data_of: dict[str, bytes] = {}
+    for item in (*made, *extra):
+        current[item.path] = hashlib.blake2b(item.data, digest_size=16).digest()
+        data_of[item.path] = item.data
+    for path, file in static_files.items():
+        info = file.stat()
+        current[path] = (str(file), info.st_mtime_ns, info.st_size)
+    wanted = {*paths, *(item.path for item in extra), *static_files}
+    for path in [p for p in current if p not in wanted]:
+        del current[path]
     written = 0
     for path, value in current.items():
         old = previous.get(path)
@@ -287,5 +303,5 @@ def write_changes(
         while folder != output and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
-    pages = sum(1 for o in outputs if o.path.endswith(".html"))
+    pages = sum(1 for path in paths if path.endswith(".html"))
     return WriteResult(written, len(current) - written, pages), current
