@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -400,13 +401,20 @@ class _PageRenderer:
     def _report(self, exc: jinja2.TemplateError, template: str, source: str) -> None:
         where, line = self._template_location(exc, template)
         message = getattr(exc, "message", None) or str(exc)
+        if isinstance(exc, jinja2.TemplatesNotFound):  # {% include [a, b] %}: none of them
+            message = "template not found: none of " + ", ".join(map(str, exc.templates))
+        elif isinstance(exc, jinja2.TemplateNotFound):  # {% include %}, {% extends %}, {% import %}
+            close = difflib.get_close_matches(str(exc.name), self.env.list_templates(extensions=["html"]), 1, 0.8)
+            near = f' (did you mean "{close[0]}"?)' if close else ""  # a typo, not any name alike
+            message = f"template not found: {exc.name} (looked in {TEMPLATES_DIR}/ and the theme's){near}"
         key = (where, line, message)
         if key in self.reported:
             return
         self.reported.add(key)
         syntax = isinstance(exc, jinja2.TemplateSyntaxError)
         while_doing = f" (while rendering {source})" if source and not syntax else ""
-        self.problems.error(f"template: {message}{while_doing}", where, line)
+        prefix = "" if isinstance(exc, jinja2.TemplateNotFound) else "template: "
+        self.problems.error(f"{prefix}{message}{while_doing}", where, line)
 
     def _template_location(self, exc: jinja2.TemplateError, template: str) -> tuple[str, int]:
         filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
