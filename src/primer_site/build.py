@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -62,6 +62,9 @@ class BuildOptions:
     check_math: bool = False  # every formula through KaTeX (build --check-math, check, serve)
     require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
     force: bool = False  # replace an output folder primer-site did not make (build --force)
+    # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
+    # so that one run reports every problem; never for an output a reader sees
+    keep_going: bool = False
 
     @property
     def output_dir(self) -> Path:
@@ -81,6 +84,8 @@ class BuildResult:
     site: Site | None = None  # the model that was built, for commands on top of the build
     base_path: str = "/"
     rendered: tuple[str, ...] = ()  # the pages and feeds rendered (not reused from the previous build)
+    errors: tuple[Diagnostic, ...] = ()  # with keep_going: the build's errors (else it raises them)
+    every_page: bool = True  # False: a template error left pages out of the output (keep_going)
 
 
 class BuildMemory:
@@ -259,6 +264,8 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
     pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
+    if options.keep_going:
+        return _write_anyway(site, config, problems, chain(pages, extra), static_files, output, started)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
@@ -287,6 +294,35 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         site=site,
         base_path=config.base_path,
         rendered=tuple(memory.pages.rendered) if incremental else (),
+    )
+
+
+def _write_anyway(
+    site: Site,
+    config: SiteConfig,
+    problems: Problems,
+    outputs: Iterable[Output],
+    static_files: dict[str, Path],
+    output: Path,
+    started: float,
+) -> BuildResult:
+    """The build's outputs written whatever its errors (BuildOptions.keep_going), which are returned, not raised."""
+    before = len(problems.errors)
+    finish = index_for_search if config.search else None
+    written = write_output(outputs, static_files, output, finish, problems, swap_on_errors=True)
+    return BuildResult(
+        pages=written.pages,
+        posts=len(site.posts),
+        series=len(site.series),
+        tags=len(site.tags),
+        written=written.written,
+        unchanged=written.unchanged,
+        seconds=time.perf_counter() - started,
+        warnings=tuple(problems.warnings),
+        site=site,
+        base_path=config.base_path,
+        errors=tuple(problems.errors),
+        every_page=len(problems.errors) == before,  # template errors (or two pages at one path) while writing
     )
 
 

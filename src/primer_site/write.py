@@ -184,9 +184,11 @@ def write_output(
     output: Path,
     finish: Callable[[Path], None] | None = None,
     problems: Problems | None = None,
+    swap_on_errors: bool = False,
 ) -> WriteResult:
     """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
-    then swap it in. Errors found meanwhile (in `problems`) stop it before the swap."""
+    then swap it in. Errors found meanwhile (in `problems`) stop it before the swap, unless `swap_on_errors`
+    (`check`'s build into a temporary folder, which reports them)."""
     problems = problems if problems is not None else Problems()
     output = live_folder(output)
     staging = staging_folder(output)
@@ -207,7 +209,8 @@ def write_output(
         for item in unique_outputs(outputs, problems):
             pages += item.path.endswith(".html")
             folder.put(item.path, item.data)
-        problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
+        if not swap_on_errors:
+            problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
         folder.remove_stale()
         if finish is not None:
             finish(staging)
