@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from primer_site.write import MARKER
+from primer_site.output import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

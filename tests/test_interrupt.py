@@ -22,7 +22,8 @@ import pytest
 from fixture_sites import SRC, make_site, post, tree_bytes
 from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.write import MARKER, recover_output, write_output
+from primer_site.output import MARKER
+from primer_site.write import recover_output, write_output
 
 POSTS = 400  # a build of ~1-2 s: kills land while importing, parsing, rendering, reconciling and swapping
 KILLS = int(os.environ.get("PRIMER_INTERRUPT_KILLS", "24"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -21,6 +21,7 @@ from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site
+from .output import check_output_folder, claim_output, remove_output
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import (
     STATIC_DIR,
@@ -34,16 +35,7 @@ from .render import (
     theme_dir,
 )
 from .search import index_for_search
-from .write import (
-    check_output_folder,
-    claim_output,
-    recover_output,
-    remove_output,
-    snapshot,
-    unique_outputs,
-    write_changes,
-    write_output,
-)
+from .write import recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -264,23 +256,26 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
     pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
-    if options.keep_going:
-        return _write_anyway(site, config, problems, chain(pages, extra), static_files, output, started)
-    if problems.errors:
+    finish = index_for_search if config.search else None
+    every_page = True
+    if options.keep_going:  # written whatever the errors, which are returned, not raised
+        before = len(problems.errors)
+        written = write_output(chain(pages, extra), static_files, output, finish, problems, swap_on_errors=True)
+        every_page = len(problems.errors) == before  # template errors (or two pages at one path) while writing
+    elif problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
         problems.raise_if_errors()
-    if incremental and memory.output == output and output.is_dir():
+    elif incremental and memory.output == output and output.is_dir():
         outputs = list(unique_outputs([*pages, *extra], problems))
         problems.raise_if_errors()
         written, memory.written = write_changes(outputs, static_files, output, memory.written)
     elif incremental:
         outputs = [*pages, *extra]
-        written = write_output(outputs, static_files, output, index_for_search if config.search else None, problems)
+        written = write_output(outputs, static_files, output, finish, problems)
         memory.written, memory.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
-        finish = index_for_search if config.search else None
         written = write_output(chain(pages, extra), static_files, output, finish, problems)
     return BuildResult(
         pages=written.pages,
@@ -294,35 +289,8 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         site=site,
         base_path=config.base_path,
         rendered=tuple(memory.pages.rendered) if incremental else (),
-    )
-
-
-def _write_anyway(
-    site: Site,
-    config: SiteConfig,
-    problems: Problems,
-    outputs: Iterable[Output],
-    static_files: dict[str, Path],
-    output: Path,
-    started: float,
-) -> BuildResult:
-    """The build's outputs written whatever its errors (BuildOptions.keep_going), which are returned, not raised."""
-    before = len(problems.errors)
-    finish = index_for_search if config.search else None
-    written = write_output(outputs, static_files, output, finish, problems, swap_on_errors=True)
-    return BuildResult(
-        pages=written.pages,
-        posts=len(site.posts),
-        series=len(site.series),
-        tags=len(site.tags),
-        written=written.written,
-        unchanged=written.unchanged,
-        seconds=time.perf_counter() - started,
-        warnings=tuple(problems.warnings),
-        site=site,
-        base_path=config.base_path,
         errors=tuple(problems.errors),
-        every_page=len(problems.errors) == before,  # template errors (or two pages at one path) while writing
+        every_page=every_page,
     )
 
 

@@ -1,18 +1,21 @@
-"""The output folder: primer-site replaces only folders it made, keeps symlinked outputs, and leaves no lock files."""
+"""The output folder (output.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
+leaves no lock files."""
 
 from __future__ import annotations
 
 import os
-import shutil
+import stat
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
+import primer_site.output as output_module
 from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
-from primer_site.write import MARKER
+from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.output import MARKER
 
 NOW = "2026-06-01"
 
@@ -132,35 +135,36 @@ def test_a_dangling_output_link_gets_its_target_made(tmp_path: Path) -> None:
     assert link.is_symlink() and (tmp_path / "www/posts/a/index.html").is_file()
 
 
-def test_a_symlinked_output_whose_target_s_folder_is_not_writable_is_refused(tmp_path: Path) -> None:
-    """As root every folder is writable, so the build then runs as the unprivileged user `nobody`."""
-    root = Path(tempfile.mkdtemp(prefix="primer-readonly-"))
+def test_a_symlinked_output_whose_target_s_folder_is_not_writable_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = site_in(tmp_path / "site")
+    locked = tmp_path / "www"
+    (locked / "site").mkdir(parents=True)
+    (locked / "site" / MARKER).write_text("")
+    link = tmp_path / "public"
+    link.symlink_to(locked / "site", target_is_directory=True)
+    locked.chmod(0o555)
+    if os.geteuid() == 0:  # permission bits do not bind root: read them as an ordinary user's access() would
+        real_access = os.access
+
+        def access(path: object, mode: int) -> bool:
+            bits = Path(str(path)).stat().st_mode
+            return real_access(path, mode) and not (mode & os.W_OK and not bits & stat.S_IWUSR)
+
+        monkeypatch.setattr(output_module.os, "access", access)
     try:
-        site = site_in(root / "site")
-        locked = root / "www"
-        (locked / "site").mkdir(parents=True)
-        (locked / "site" / MARKER).write_text("")
-        link = root / "public"
-        link.symlink_to(locked / "site", target_is_directory=True)
-        for path in [root, *root.rglob("*")]:
-            if not path.is_symlink():
-                path.chmod(0o755 if path.is_dir() else 0o644)
-        (locked).chmod(0o555)
-        command = [sys.executable, "-m", "primer_site", "build", "-s", str(site), "-o", str(link), "--no-cache"]
-        if os.geteuid() == 0:
-            command = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *command]
-        env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(SRC), "HOME": str(root)}
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
-        assert result.returncode == 1, result.stderr
-        assert (
+        before = stats(locked)
+        with pytest.raises(SiteError) as refused:
+            build_site(BuildOptions(source=site, output=link, cache=False, jobs=1))
+        assert [str(d) for d in refused.value.diagnostics] == [
             f"<site>: error: cannot build into {link} (a link to {locked / 'site'}): the new site is made in "
             f"{locked / '.site.staging'} and swapped in, and {locked} is not writable for this user (make it "
-            "writable, or point the output, or its link, at a folder inside a writable one)\n"
-        ) in result.stderr
-        assert sorted(p.name for p in locked.iterdir()) == ["site"] and link.is_symlink()
+            "writable, or point the output, or its link, at a folder inside a writable one)"
+        ]
+        assert stats(locked) == before and link.is_symlink()
     finally:
-        (root / "www").chmod(0o755)
-        shutil.rmtree(root)
+        locked.chmod(0o755)
 
 
 def test_no_lock_file_is_left_beside_the_output(tmp_path: Path) -> None:
