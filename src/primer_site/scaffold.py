@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
 
 from .config import CONFIG_FILE, KATEX_VERSION, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
@@ -225,8 +226,6 @@ def _folder_of(site: Path, members: list[tuple[str, ChapterNumber]]) -> Path | N
 
 def _today(timezone: str) -> str:
     """Today's date where the site is: its posts' dates are read in its time zone."""
-    from zoneinfo import ZoneInfo
-
     return datetime.now(ZoneInfo(timezone)).date().isoformat()
 
 
