@@ -9,7 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "markdown", "cache", "mathcheck",
+    "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
+    "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "mathcheck",
     "assemble", "feeds", "render", "output", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
@@ -45,7 +46,18 @@ def test_the_server_knows_nothing_of_the_build() -> None:
     assert imports_of("server") <= {"errors"}
 
 
-def test_only_markdown_imports_markdown_it() -> None:
+# The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
+MARKDOWN_MODULES = {"mathsyntax", "mathtables", "markdown_parser", "references", "markdown"}
+
+
+def test_only_the_markdown_modules_import_markdown_it() -> None:
     for path in PACKAGE.glob("*.py"):
-        if path.stem != "markdown":
+        if path.stem not in MARKDOWN_MODULES:
             assert "markdown_it" not in path.read_text(), f"{path.name} imports markdown-it"
+
+
+def test_the_body_cache_covers_every_markdown_module() -> None:
+    """A change to any of them changes the HTML, so it must empty the body cache (cache.cache_salt)."""
+    from primer_site.markdown import RENDERER_SOURCES
+
+    assert {path.stem for path in RENDERER_SOURCES} == MARKDOWN_MODULES

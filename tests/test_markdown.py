@@ -133,3 +133,79 @@ def test_raw_html_can_be_switched_off() -> None:
 def test_summary_inline_math() -> None:
     rendered, has_math = render_inline("Entropy $H$ *bits*")
     assert rendered == 'Entropy <span class="math inline">H</span> <em>bits</em>' and has_math
+
+
+# ---------------------------------------------------------------- math syntax (issue 11): the exact HTML
+
+
+def cells(markdown: str) -> list[str]:
+    return re.findall(r"<td>(.*?)</td>", render_body(markdown, "content/x.md", 1).html)
+
+
+def test_a_pipe_inside_math_in_a_table_cell_stays_in_its_cell() -> None:
+    rendered = render_body("| expression | meaning |\n|---|---|\n| $P(A|B)$ | conditional |\n", "content/x.md", 10)
+    assert '<td><span class="math inline">P(A|B)</span></td>\n<td>conditional</td>' in rendered.html
+    assert [(f.tex, f.line, f.column) for f in rendered.formulas] == [("P(A|B)", 12, 3)]
+
+
+def test_a_norm_in_a_table_cell_keeps_its_backslashes() -> None:
+    assert cells("| norm |\n|---|\n| $\\|w\\|_2$ |\n") == ['<span class="math inline">\\|w\\|_2</span>']
+
+
+def test_every_delimiter_keeps_its_pipes_in_a_cell() -> None:
+    body = "| a | b | c | d |\n|---|---|---|---|\n| $a|b$ | $$c|d$$ | \\(e|f\\) | \\[g|h\\] |\n"
+    assert cells(body) == [
+        '<span class="math inline">a|b</span>',
+        '<span class="math display">c|d</span>',
+        '<span class="math inline">e|f</span>',
+        '<span class="math display">g|h</span>',
+    ]
+    assert [f.column for f in render_body(body, "content/x.md", 1).formulas] == [3, 11, 21, 31]
+
+
+def test_escaped_pipes_and_code_spans_in_cells() -> None:
+    # `\|` outside math is a pipe (GFM and pandoc); a `|` in a code span stays in it (pandoc), and `\|` in
+    # one is a pipe (GFM, where it is the only way to write one)
+    assert cells("| a | b |\n|---|---|\n| x \\| y $z$ | `p|q` and `r\\|s` |\n") == [
+        'x | y <span class="math inline">z</span>',
+        "<code>p|q</code> and <code>r|s</code>",
+    ]
+    rendered = render_body("| a | b |\n|---|---|\n| x \\| y \\| $z$ | w |\n", "content/x.md", 1)
+    assert [(f.tex, f.column) for f in rendered.formulas] == [("z", 13)]
+
+
+def test_a_dollar_inside_text_braces_does_not_close_the_formula() -> None:
+    assert (
+        render_body("Then $a = b_\\text{c $d$ e}$ holds.", "content/x.md", 1).html
+        == '<p>Then <span class="math inline">a = b_\\text{c $d$ e}</span> holds.</p>\n'
+    )
+
+
+def test_two_display_formulas_on_one_line_are_two() -> None:
+    rendered = render_body("- $$P_6$$ is obtained from $$C_5$$\n", "content/x.md", 1)
+    assert rendered.html == (
+        '<ul>\n<li><span class="math display">P_6</span> is obtained from '
+        '<span class="math display">C_5</span></li>\n</ul>\n'
+    )
+    assert [(f.tex, f.column) for f in rendered.formulas] == [("P_6", 3), ("C_5", 28)]
+
+
+def test_a_display_formula_alone_on_its_lines_is_a_block() -> None:
+    assert render_body("$$\nx = 1\n$$\n", "c/x.md", 1).html == '<div class="math display">x = 1</div>\n'
+    assert render_body("$$x$$ (eq:x)\n", "c/x.md", 1).html.startswith('<div class="equation" id="eq:x">')
+
+
+def test_a_display_formula_over_a_blank_line_is_no_formula_and_is_reported() -> None:
+    rendered = render_body("$$\na\n\nb\n$$\n", "content/x.md", 4)
+    assert rendered.formulas == () and "$$" in rendered.html
+    assert rendered.stray_dollars == ((4, 1), (8, 1))  # both halves, where the formula broke
+
+
+def test_an_environment_ends_at_its_own_end() -> None:
+    body = "\\begin{equation}x\\end{equation} where x is\n\nmore\n\n\\begin{equation}y\\end{equation}\n"
+    rendered = render_body(body, "content/x.md", 1)
+    assert [f.tex for f in rendered.formulas] == [
+        "\\begin{equation}x\\end{equation}",
+        "\\begin{equation}y\\end{equation}",
+    ]
+    assert "<p>more</p>" in rendered.html

@@ -26,7 +26,10 @@ _FORMAT = 4
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
 def cache_salt(raw_html: bool) -> str:
     """Everything besides a body's own text that its HTML depends on (the renderer's own code included)."""
-    renderer = hashlib.blake2b(Path(markdown.__file__).read_bytes(), digest_size=8).hexdigest()
+    digest = hashlib.blake2b(digest_size=8)
+    for path in markdown.RENDERER_SOURCES:
+        digest.update(path.read_bytes())
+    renderer = digest.hexdigest()
     parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
     for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
         try:

@@ -1,0 +1,345 @@
+"""Which Markdown text is TeX math: the delimiters, bare environments, and math inside table rows.
+
+Formulas are read by pandoc's rules (its manual, "Extension: tex_math_dollars" and
+"tex_math_single_backslash"; the details from its reader, Text.Pandoc.Parsing.Math), so that a page says
+what the same Markdown says in pandoc. Three things pandoc does not have are added: a display formula that
+stands alone on its lines is a block (a `<div>`, not a `<span>` in a paragraph) and may be followed by a
+label, `$$ … $$ (eq:kl)`; a bare amsmath environment (`\\begin{align}…\\end{align}`) is display math (pandoc
+keeps it as raw LaTeX); and in a table row a `|` inside a code span stays in its cell, as pandoc has it, while
+`\\|` there still reads as `|`, as GFM has it (the rows are read in mathtables).
+
+Every formula token's content is the source text between its delimiters, byte for byte; `locate_math` then
+records where each formula starts in the body, and where a `$` was left as text that looks like unclosed math.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
+from markdown_it.rules_core import StateCore
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+
+INLINE_MATH = frozenset({"math_inline"})
+DISPLAY_IN_PARAGRAPH = frozenset({"math_display_inline"})  # rendered as a <span>: a <div> cannot be in a <p>
+DISPLAY_MATH = frozenset({"math_display_inline", "math_block"})
+MATH = INLINE_MATH | DISPLAY_MATH
+
+# The amsmath environments read as display math when they stand bare in the text (what KaTeX's display mode takes).
+ENVIRONMENTS = (
+    "equation", "multline", "gather", "align", "alignat", "flalign",
+    "matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "eqnarray",
+)  # fmt: skip
+_BEGIN = re.compile(r"\\begin\{(" + "|".join(ENVIRONMENTS) + r")(\*?)\}")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")  # pandoc: no formula goes over a blank line
+_ORDINARY = re.compile(r"[^\\ \t\n$]+")  # characters that can neither close a formula nor need a rule
+_LABEL_AFTER = re.compile(r"[ \t]*(?:\(([^()\n]*)\)[ \t]*)?")  # `$$ … $$ (eq:kl)`: the label is ours, not pandoc's
+_DIGITS = "0123456789"
+_NEWLINE = re.compile("\n")
+
+
+class Span(NamedTuple):
+    """A formula found in a text: its opening delimiter, its TeX as src[start:stop], and where it ends."""
+
+    opener: str  # "$", "$$", "\\(", "\\[", or "" for an environment (whose TeX includes \\begin…\\end)
+    start: int
+    stop: int
+    after: int
+
+
+@dataclass(frozen=True)
+class Formula:
+    """One formula as KaTeX receives it, and where it starts in the Markdown source (1-based line, column)."""
+
+    tex: str
+    display: bool
+    line: int
+    column: int
+
+
+def scan_math(src: str, pos: int, end: int) -> Span | None:
+    """The formula whose opening delimiter is at src[pos], reading no further than src[end]; None if none is.
+
+    `$$…$$` is tried before `$…$`, as pandoc does; when it fails, the first `$` is text and the second may open.
+    """
+    if src.startswith("$", pos):
+        if src.startswith("$$", pos, end):
+            return _display(src, pos, end, "$$", "$$")
+        return _inline(src, pos, end, "$", "$")
+    if src.startswith("\\[", pos, end):
+        return _display(src, pos, end, "\\[", "\\]")
+    if src.startswith("\\(", pos, end):
+        return _inline(src, pos, end, "\\(", "\\)")
+    if src.startswith("\\begin{", pos, end):
+        return _environment(src, pos, end)
+    return None
+
+
+def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | None:
+    """pandoc's inline math: after `$` no space; before the closer no space (a space run may not be followed by
+    `$`); a line break only if no blank line follows; a backslash takes the next character with it, and
+    `\\text{…}` its balanced braces (so a `$` in it does not close); the closer not followed by a digit."""
+    i = pos + len(opener)
+    if opener == "$" and (i >= end or src[i].isspace()):
+        return None
+    if src.startswith(closer, i, end):
+        return None  # pandoc's many1Till: no closer right after the opener
+    while i < end:
+        if src.startswith(closer, i, end):
+            after = i + len(closer)
+            if after < end and src[after] in _DIGITS:
+                return None  # $5 and $10
+            return Span(opener, pos + len(opener), i, after)
+        c = src[i]
+        if c == "\\":
+            if src.startswith("text{", i + 1, end):
+                closing = _balanced_braces(src, i + 5, end)
+                if closing is not None:
+                    i = closing
+                    continue
+            if i + 1 >= end:
+                return None
+            i += 2
+        elif c in " \t\n":
+            j = i
+            while j < end and src[j] in " \t":
+                j += 1
+            if j < end and src[j] == "\n":
+                j += 1
+                k = j
+                while k < end and src[k] in " \t":
+                    k += 1
+                if k < end and src[k] == "\n":
+                    return None
+            if j < end and src[j] == "$":
+                return None
+            i = j
+        else:
+            ordinary = _ORDINARY.match(src, i, end)
+            i = ordinary.end() if ordinary else i + 1
+    return None
+
+
+def _balanced_braces(src: str, i: int, end: int) -> int | None:
+    """Where the `{` at src[i] is closed (just after the `}`), a backslash escaping the next character."""
+    depth = 0
+    while i < end:
+        c = src[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return None
+
+
+def _display(src: str, pos: int, end: int, opener: str, closer: str) -> Span | None:
+    """pandoc's display math: anything up to the first closer but a blank line, at least one character."""
+    start = pos + len(opener)
+    stop = src.find(closer, start, end)
+    if stop <= start or _BLANK_LINE.search(src, start, stop + 1):
+        return None
+    return Span(opener, start, stop, stop + len(closer))
+
+
+def _environment(src: str, pos: int, end: int) -> Span | None:
+    """`\\begin{align}` … the first `\\end{align}`, no blank line between; its TeX keeps both."""
+    begin = _BEGIN.match(src, pos, end)
+    if begin is None:
+        return None
+    closing = f"\\end{{{begin.group(1)}{begin.group(2)}}}"
+    stop = src.find(closing, begin.end(), end)
+    if stop < 0 or _BLANK_LINE.search(src, pos, stop):
+        return None
+    return Span("", pos, stop + len(closing), stop + len(closing))
+
+
+# ---------------------------------------------------------------- markdown-it rules
+
+
+def math_plugin(md: MarkdownIt) -> None:
+    """Math in paragraphs, headings, cells…, and display blocks (mathtables reads the table rows)."""
+    # before "escape", so that `\\(` and `\\[` open math rather than being escaped brackets
+    md.inline.ruler.before("escape", "math", _math_inline)
+    md.block.ruler.before(
+        "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list", "footnote_def"]}
+    )
+    md.core.ruler.after("inline", "locate_math", locate_math)
+
+
+def math_inline_plugin(md: MarkdownIt) -> None:
+    """Inline math only: for titles, where everything else is text."""
+    md.inline.ruler.before("escape", "math", _math_inline)
+
+
+def _math_inline(state: StateInline, silent: bool) -> bool:
+    src, pos = state.src, state.pos
+    if src[pos] not in "$\\":
+        return False
+    span = scan_math(src, pos, state.posMax)
+    if span is None:
+        if src[pos] == "$" and not silent and not (pos and src[pos - 1] == "$"):
+            state.env.setdefault("math_failed", []).append((src, pos))  # for the stray-dollar check
+        return False
+    if not silent:
+        kind = "math_inline" if span.opener in ("$", "\\(") else "math_display_inline"
+        token = state.push(kind, "math", 0)
+        token.content = src[span.start : span.stop]
+        token.markup = span.opener
+        token.meta = {"offset": pos, "source": src}
+    state.pos = span.after
+    return True
+
+
+def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool) -> bool:
+    """A display formula that stands alone: opener at the start of its first line, nothing but a label after
+    its closer. Any other text after the closer leaves the lines to the paragraph (and the inline rule), so
+    that `$$a$$ and $$b$$` is two formulas, not one."""
+    if state.is_code_block(start_line):
+        return False
+    src = state.src
+    begin = state.bMarks[start_line] + state.tShift[start_line]
+    line_end = state.eMarks[start_line]
+    if src.startswith("$$", begin, line_end):
+        opener, closer = "$$", "$$"
+    elif src.startswith("\\[", begin, line_end):
+        opener, closer = "\\[", "\\]"
+    elif (environment := _BEGIN.match(src, begin, line_end)) is not None:
+        opener, closer = "", f"\\end{{{environment.group(1)}{environment.group(2)}}}"
+    else:
+        return False
+    # the TeX, line by line, without the containers' markers (`>`, a list item's indent)
+    content_start = begin + len(opener)
+    if opener and src.startswith(closer, content_start, line_end):
+        return False  # `$$$$`: no formula, as in pandoc
+    search = content_start if opener else content_start + len(environment.group(0))  # type: ignore[union-attr]
+    pieces: list[str] = []
+    line, low = start_line, content_start
+    while True:
+        high = state.eMarks[line]
+        at = src.find(closer, search, high)
+        if at >= 0:
+            break
+        pieces.append(src[low:high])
+        line += 1
+        if line >= end_line or state.isEmpty(line) or state.sCount[line] < state.blkIndent:
+            return False  # a blank line (or the end of the container) before the closer: not math, as in pandoc
+        # the line's own indentation is TeX's to keep (byte for byte), the container's is not
+        low = search = state.bMarks[line] + min(state.tShift[line], state.blkIndent)
+    rest = _LABEL_AFTER.fullmatch(src, at + len(closer), high)
+    if rest is None or (rest.group(1) is not None and not opener):
+        return False
+    if silent:
+        return True
+    pieces.append(src[low : at + (0 if opener else len(closer))])
+    token = state.push("math_block", "math", 0)
+    token.block = True
+    token.content = "\n".join(pieces)
+    token.markup = opener
+    token.map = [start_line, line + 1]
+    line_start = src.rfind("\n", 0, begin) + 1
+    token.meta = {"position": (start_line, begin - line_start + 1), "label": rest.group(1)}
+    state.line = line + 1
+    return True
+
+
+# ---------------------------------------------------------------- where each formula is
+
+
+def locate_math(state: StateCore) -> None:
+    """Give each math token its place in the source, meta "position" = (0-based line, 1-based column), and
+    note in env "stray_dollars" each `$` left as text that reads like the start of unclosed math."""
+    failed: list[tuple[str, int]] = state.env.pop("math_failed", [])
+    if not any(t.type == "math_block" or (t.children and t.type == "inline") for t in state.tokens):
+        return
+    src = state.src
+    starts = [0, *(match.end() for match in _NEWLINE.finditer(src))]
+    by_source: dict[int, tuple[Token, list[tuple[int, int]]]] = {}
+    for token in state.tokens:
+        if token.type != "inline" or not token.map or not token.children:
+            continue
+        if not any(c.type in MATH for c in _flat(token.children)) and not failed:
+            continue
+        anchors = token.meta.get("anchors") or _line_anchors(token, src, starts)
+        by_source[id(token.content)] = (token, anchors)
+        for child in _flat(token.children):
+            if child.type in MATH:
+                offset = child.meta.get("offset", 0)
+                if child.meta.get("source") is not token.content:  # parsed from a piece of it (a footnote)
+                    found = token.content.find(child.markup + child.content)
+                    offset = max(found, 0)
+                child.meta["position"] = _where(_source_offset(anchors, offset), starts)
+                child.meta.pop("source", None)
+    stray: list[tuple[int, int]] = state.env.setdefault("stray_dollars", [])
+    for text, offset in failed:
+        entry = by_source.get(id(text))
+        if entry is None or not _looks_like_tex(text, offset):
+            continue
+        stray.append(_where(_source_offset(entry[1], offset), starts))
+
+
+_STRAY = re.compile(r"\${1,2}(?=[^\s\d$])(\S*)")
+_TEX_SIGNS = re.compile(r"[\\^{}]")  # not "_": $HOME_DIR in prose is no formula
+
+
+def _looks_like_tex(text: str, offset: int) -> bool:
+    """A `$` that opened no formula but is followed by what reads as TeX: unclosed math, not a price."""
+    if text.startswith("$$", offset) and not text[offset + 2 :].split("\n", 1)[0].strip():
+        return True  # a display formula's opener, alone: its closer is missing, or a blank line came first
+    match = _STRAY.match(text, offset)
+    return match is not None and _TEX_SIGNS.search(match.group(1)) is not None
+
+
+def _flat(tokens: Sequence[Token]) -> Any:
+    for token in tokens:
+        yield token
+        if token.children and token.type != "image":  # an image's alt text is text: no math element is made
+            yield from _flat(token.children)
+
+
+def math_tokens(tokens: Sequence[Token]) -> Any:
+    """Every token that becomes a math element on the page, in document order."""
+    return (token for token in _flat(tokens) if token.type in MATH)
+
+
+def _line_anchors(token: Token, src: str, starts: list[int]) -> list[tuple[int, int]]:
+    """(offset in the inline text, offset in the source) at the start of each of its lines.
+
+    A paragraph's (or heading's) line is its source line less the containers' markers, indentation and, for
+    a heading, its `#`s: so it ends the source line (trailing spaces aside), or failing that, is found in it.
+    """
+    anchors = []
+    first = token.map[0] if token.map else 0
+    offset = 0
+    for index, text in enumerate(token.content.split("\n")):
+        number = min(first + index, len(starts) - 1)
+        begin = starts[number]
+        finish = starts[number + 1] - 1 if number + 1 < len(starts) else len(src)
+        line = src[begin:finish]
+        kept, whole = text.rstrip(), line.rstrip()
+        column = len(whole) - len(kept) if kept and whole.endswith(kept) else max(line.find(text), 0)
+        anchors.append((offset, begin + column))
+        offset += len(text) + 1
+    return anchors
+
+
+def _source_offset(anchors: list[tuple[int, int]], offset: int) -> int:
+    index = bisect.bisect_right(anchors, (offset, float("inf"))) - 1
+    inline_at, source_at = anchors[max(index, 0)]
+    return source_at + offset - inline_at
+
+
+def _where(offset: int, starts: list[int]) -> tuple[int, int]:
+    line = bisect.bisect_right(starts, offset) - 1
+    return line, offset - starts[line] + 1
