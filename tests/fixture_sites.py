@@ -15,9 +15,19 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 
 
-def make_site(root: Path, files: dict[str, str]) -> Path:
-    """Write a fixture site: {relative path: text}; text is dedented."""
+# Every site needs its settings (a build without site.yaml is an error): fixture sites get these unless they give
+# their own, or say {"site.yaml": None} to have none.
+SITE_YAML = "title: Test site\nbase_url: https://example.org/\n"
+
+
+def make_site(root: Path, files: dict[str, str | None]) -> Path:
+    """Write a fixture site: {relative path: text}; text is dedented. A new site gets SITE_YAML unless `files`
+    names site.yaml (None: no site.yaml at all)."""
+    if not (root / "site.yaml").exists() and "site.yaml" not in files:
+        files = {"site.yaml": SITE_YAML, **files}
     for relative, text in files.items():
+        if text is None:
+            continue
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")

@@ -12,7 +12,7 @@ LAYERS = [
     "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
     "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "mathcheck",
     "assemble", "feeds", "dependencies", "theme", "pages", "render",
-    "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
+    "output", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
 

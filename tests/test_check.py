@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -9,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import REPO, make_site, post, run_cli
+from fixture_sites import REPO, SRC, make_site, post, run_cli
 
 BODY = """Intro paragraph.
 
@@ -64,7 +68,7 @@ def test_chapter_gaps_are_warnings_unless_declared(tmp_path: Path) -> None:
     make_site(tmp_path, files)
     result = run_cli("check", "--source", str(tmp_path), "--now", "2026-06-01")
     assert result.returncode == 0
-    assert "warning: series 's' has no chapter 3, 4 (declare it with 'gaps: [3, 4]' if intended)" in result.stderr
+    assert "warning: series 's' has no chapters 3, 4 (declare them with 'gaps: [3, 4]' if intended)" in result.stderr
     make_site(tmp_path, {"series/s.md": "---\ntitle: S\ngaps: [3, 4]\n---\n"})
     assert "no chapter" not in run_cli("check", "--source", str(tmp_path), "--now", "2026-06-01").stderr
 
@@ -114,3 +118,80 @@ def test_external_links_are_checked_on_request(tmp_path: Path, local_server: str
     assert errors == [f"content/a.md:7: error: external link '{local_server}/gone': HTTP 404"]
     assert "3 external URLs" in result.stdout
     assert result.returncode == 1
+
+
+def test_check_reports_every_problem_in_one_run(tmp_path: Path) -> None:
+    """A broken #fragment in a link to another post's source is a build error: it stopped the check before it
+    looked at the built pages, so the broken absolute link and image below were reported only after a fix."""
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A", body="See [B's proof](b.md#proof).\n\n[gone](/nowhere/) and ![x](/img/x.png)"),
+            "content/b.md": post("B", body="## Lemma\n\nNo proof here."),
+            "content/c.md": "---\ntitle: C\n---\nNo date.\n",
+        },
+    )
+    result = run_cli("check", "-s", str(tmp_path), "--now", "2026-06-01")
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if "error" in line] == [
+        "content/a.md:5: error: link to 'b.md#proof': content/b.md has no heading or id #proof",
+        "content/a.md:7: error: image '/img/x.png': no such page or file in the built site",
+        "content/a.md:7: error: link to '/nowhere/': no such page or file in the built site",
+        "content/c.md:2: error: date: is required (a date such as 2026-03-02)",
+        "check failed: 4 errors",
+    ]
+    assert not (tmp_path / "public").exists()
+
+
+def test_after_a_template_error_links_are_not_checked_but_everything_else_is(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A", body="[gone](/nowhere/) and $\\frac{1}{$"),
+            "templates/post.html": "{% extends 'base.html' %}{% block main %}{{ post.nope }}{% endblock %}",
+        },
+    )
+    result = run_cli("check", "-s", str(tmp_path), "--now", "2026-06-01")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert "content/a.md:5:23: error: math: unbalanced braces: a '{' is not closed" in lines
+    assert any(line.startswith("templates/post.html:1: error: template: ") for line in lines), lines
+    assert "<site>: warning: links were not checked: the template errors above left pages out of the site" in lines
+    assert not any("/nowhere/" in line for line in lines)
+
+
+def _primer_site_without_katex_nearby(root: Path) -> dict[str, str]:
+    """An environment running a copy of primer-site that has no node_modules above it, and no NODE_PATH."""
+    shutil.copytree(SRC / "primer_site", root / "src" / "primer_site")
+    for theme in ("templates", "static"):
+        shutil.copytree(REPO / theme, root / theme)
+    env = {key: value for key, value in os.environ.items() if key != "NODE_PATH"}
+    return {**env, "PYTHONPATH": str(root / "src")}
+
+
+@pytest.mark.parametrize("missing", ["node", "katex"])
+def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_path: Path, missing: str) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A", body="Math: $x^2$.")})
+    env = _primer_site_without_katex_nearby(tmp_path / "tool")
+    if missing == "node":
+        env["PATH"] = str(tmp_path / "no-programs-here")
+    command = [sys.executable, "-m", "primer_site", "check", "-s", str(site), "--now", "2026-06-01"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    why = {
+        "node": "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
+        "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run `npm install katex@0.16.22` "
+        f"in {site}",
+        "katex": f"the katex npm package is not installed: run `npm install katex@0.16.22` in {site} (npm comes "
+        "with Node.js; on Debian and Ubuntu it is the npm package)",
+    }[missing]
+    assert result.stderr == (
+        f"<site>: error: math: formulas not checked by KaTeX: {why} (or leave the math check out: --no-check-math)\n"
+        "check failed: 1 error\n"
+    )
+    build = [*command[:3], "build", *command[4:]]
+    for unchecked in ([*command, "--no-check-math"], build):
+        result = subprocess.run(unchecked, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and result.stderr == "", unchecked
+    result = subprocess.run([*build, "--check-math"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "error: math: formulas not checked by KaTeX" in result.stderr

@@ -32,6 +32,7 @@ def errors_of(site: Path) -> list[str]:
 
 
 def write_bytes(site: Path, relative: str, data: bytes) -> None:
+    make_site(site, {})  # its site.yaml
     path = site / relative
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
@@ -200,7 +201,7 @@ def test_a_symlink_loop_of_files_and_a_dangling_link(tmp_path: Path) -> None:
 
 
 def test_a_file_symlinked_from_outside_the_site_is_read_not_linked(tmp_path: Path) -> None:
-    outside = make_site(tmp_path / "outside", {"shared.md": post("Shared", body="From outside.")})
+    outside = make_site(tmp_path / "outside", {"site.yaml": None, "shared.md": post("Shared", body="From outside.")})
     site = make_site(tmp_path / "site", {"content/own.md": post("Own")})
     os.symlink(outside / "shared.md", site / "content/shared.md")
     out = build(site)

@@ -104,7 +104,7 @@ def test_label_mistakes_are_located(body: str, message: str) -> None:
 def two_volumes(root: Path, **extra: str) -> Path:
     """Volume One numbers its sections; Volume Two does not, and has macros. Chapter 11 is scheduled."""
     files = {
-        "site.yaml": "title: T\nmacros:\n  \\R: \\mathbb{R}\n",
+        "site.yaml": "title: T\nbase_url: https://example.org/\nmacros:\n  \\R: \\mathbb{R}\n",
         "series/vol1.md": "---\ntitle: Volume One\nnumber_sections: true\n---\n",
         "series/vol2.md": "---\ntitle: Volume Two\nmacros:\n  \\KL: D_{\\mathrm{KL}}\n  \\R: \\mathbf{R}\n---\n",
         "content/vol1/ch01.md": post(

@@ -10,7 +10,7 @@ from fixture_sites import make_site, post, run_cli, tree_bytes
 from primer_site.cli import main
 
 GOOD = {
-    "site.yaml": "title: Fixture\n",
+    "site.yaml": "title: Fixture\nbase_url: https://example.org/\n",
     "content/a.md": post("A", "2026-01-01", "## Part one\n\nText.", series="s", chapter=1),
     "content/b.md": post("B", "2026-01-02", "See [A](a.md#part-one).", series="s", chapter=2),
 }
@@ -59,7 +59,7 @@ CASES = [
     ("template-runtime", {"templates/post.html": "{% extends 'base.html' %}\n{% block main %}\n\n{{ post.nosuch }}\n{% endblock %}\n"},
      ["templates/post.html:4: error: template: 'primer_site.model.Post object' has no attribute 'nosuch' "
       "(while rendering content/b.md)"]),
-    ("config-wrong-type", {"site.yaml": "title: Fixture\npaginate: many\n"},
+    ("config-wrong-type", {"site.yaml": "title: Fixture\npaginate: many\nbase_url: https://example.org/\n"},
      ["site.yaml:2: error: paginate: expected a whole number, got 'many'"]),
 ]  # fmt: skip
 

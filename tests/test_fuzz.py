@@ -264,7 +264,10 @@ def sites(draw: st.DrawFn) -> dict[str, str]:
         series = draw(st.sampled_from(["title: S", "title: S\nchapters: 3\ngaps: [2]", "kind: collection"]))
         files["series/s.md"] = f"---\n{series}\n{draw(front_matter())}\n---\n{draw(bodies)}\n"
     if draw(st.integers(0, 3)) == 0:
-        files["site.yaml"] = "\n".join(draw(st.lists(st.sampled_from(CONFIG_LINES), max_size=4, unique=True))) + "\n"
+        lines = draw(st.lists(st.sampled_from(CONFIG_LINES), max_size=4, unique=True))
+        if not any(line.startswith("base_url:") for line in lines):
+            lines = ["base_url: https://example.org/", *lines]  # a site.yaml without one is refused
+        files["site.yaml"] = "\n".join(lines) + "\n"
     return files
 
 
@@ -286,7 +289,7 @@ def check_site(files: dict[str, str]) -> tuple[str, list[str]]:
     with tempfile.TemporaryDirectory(prefix="primer-fuzz-") as folder:
         root = Path(folder)
         source = root / "site"
-        for relative, text in {"site.yaml": "title: Fuzz\n", **files}.items():
+        for relative, text in {"site.yaml": "title: Fuzz\nbase_url: https://example.org/\n", **files}.items():
             (source / relative).parent.mkdir(parents=True, exist_ok=True)
             (source / relative).write_bytes(text.encode("utf-8"))  # as generated: no newline translation
         (root / "out").mkdir()
@@ -303,7 +306,7 @@ def check_site(files: dict[str, str]) -> tuple[str, list[str]]:
             assert any(d.severity == "error" for d in error.diagnostics)
             outcome = "refused"
         after = _listing(root)
-        allowed = ("out/public", "out/.public.staging", "out/.public.lock")
+        allowed = ("out/public", "out/.public.staging")
         changed = {p for p in after.keys() - before.keys() if not p.startswith(allowed)}
         changed |= {p for p in before if before[p] != after.get(p) and not p.startswith(("out",))}
         assert not changed, f"the build wrote outside its output folder: {sorted(changed)}"
@@ -416,7 +419,10 @@ def test_a_permalink_pattern_that_cannot_be_filled_is_an_error(tmp_path: Path, p
     """str.format raised KeyError, ValueError or MemoryError from inside the build."""
     make_site(
         tmp_path,
-        {"site.yaml": f"permalinks: {{post: '{pattern}'}}\n", "content/a.md": "---\ntitle: T\ndate: 2026-01-05\n---\n"},
+        {
+            "site.yaml": f"permalinks: {{post: '{pattern}'}}\nbase_url: https://example.org/\n",
+            "content/a.md": "---\ntitle: T\ndate: 2026-01-05\n---\n",
+        },
     )
     with pytest.raises(SiteError) as caught:
         build_site(BuildOptions(source=tmp_path, now=NOW, jobs=1, cache=False))

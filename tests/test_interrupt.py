@@ -2,7 +2,7 @@
 
 The output folder must always hold exactly the complete previous site or exactly the complete new one, and the next
 build must clean up what a killed one left behind (a half-reconciled staging folder, a `.NAME.retired` or
-`.NAME.tmp-*` folder). The staging folder and the lock file are kept between builds on purpose (see write.py).
+`.NAME.tmp-*` folder). The staging folder is kept between builds on purpose (see write.py); no lock file is left.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ import pytest
 from fixture_sites import SRC, make_site, post, tree_bytes
 from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
+from primer_site.output import MARKER
 from primer_site.write import recover_output, write_output
 
 POSTS = 400  # a build of ~1-2 s: kills land while importing, parsing, rendering, reconciling and swapping
 KILLS = int(os.environ.get("PRIMER_INTERRUPT_KILLS", "24"))
 NOW = "2026-06-01"
+BASE_URL = "base_url: https://example.org/\n"
 
 
 def write_site(root: Path, posts: int) -> Path:
@@ -39,7 +41,7 @@ def write_site(root: Path, posts: int) -> Path:
             f"Paragraph {i} with $x_{{{i}}}$ and `code`.\n\n## Section\n\n- one\n- two\n\n```python\nprint({i})\n```\n",
             encoding="utf-8",
         )
-    (root / "site.yaml").write_text("title: Interrupted\n", encoding="utf-8")
+    (root / "site.yaml").write_text("title: Interrupted\nbase_url: https://example.org/\n", encoding="utf-8")
     return root
 
 
@@ -47,7 +49,9 @@ def set_version(site: Path, version: str) -> None:
     """B renames a post (its page, listings, tags, feeds change) and adds one (new files appear); C retitles the
     site, which changes every page. Cycling through three versions, the staging folder (the site of two builds
     ago) never already holds the new site: a build writes hundreds of files into it."""
-    (site / "site.yaml").write_text("title: Interrupted again\n" if version == "C" else "title: Interrupted\n")
+    (site / "site.yaml").write_text(
+        ("title: Interrupted again\n" if version == "C" else "title: Interrupted\n") + BASE_URL
+    )
     edited = site / "content/s0/post-007.md"
     text = edited.read_text(encoding="utf-8")
     title = "title: Post 7 (revised)" if version == "B" else "title: Post 7"
@@ -134,12 +138,11 @@ def test_a_killed_build_leaves_the_complete_old_site_or_the_complete_new_one(tmp
     assert outcomes["of which, killed while writing the staging folder"] > 0
 
     # The next complete build cleans up after them all, and leaves only what is kept on purpose.
-    (output.parent / ".public.tmp-1234").mkdir()
-    (output.parent / ".public.tmp-1234" / "half.html").write_text("half", encoding="utf-8")
+    make_site(output.parent / ".public.tmp-1234", {"half.html": "half", MARKER: ""})  # a build's: marked
     set_version(site, "B")
     run_build(site, output)
     assert tree_bytes(output) == reference["B"]
-    assert sorted(p.name for p in output.parent.iterdir()) == [".public.lock", ".public.staging", "public"]
+    assert sorted(p.name for p in output.parent.iterdir()) == [".public.staging", "public"]
 
 
 def _site(tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
@@ -163,11 +166,10 @@ def test_a_swap_killed_between_its_two_renames_is_finished_even_by_a_failing_bui
 def test_a_retired_folder_beside_a_complete_output_is_removed(tmp_path: Path) -> None:
     """Killed after `staging → output`: the new site is in place, the old one is left over as .retired."""
     _, output, _ = _site(tmp_path)  # a first build: no staging folder yet (it became the output)
-    (output.parent / ".public.retired").mkdir()
-    (output.parent / ".public.retired" / "old.html").write_text("old", encoding="utf-8")
-    (output.parent / ".public.tmp-99").mkdir()
+    make_site(output.parent / ".public.retired", {"old.html": "old", MARKER: ""})  # a build's: marked
+    make_site(output.parent / ".public.tmp-99", {MARKER: ""})
     recover_output(output)
-    assert sorted(p.name for p in output.parent.iterdir()) == [".public.lock", "public"]
+    assert sorted(p.name for p in output.parent.iterdir()) == ["public"]
 
 
 def test_the_three_rename_swap_gives_the_same_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,5 +182,5 @@ def test_the_three_rename_swap_gives_the_same_sites(tmp_path: Path, monkeypatch:
     build_site(BuildOptions(source=site, output=output, jobs=1, cache=False))
     new = tree_bytes(output)
     assert new != old and b"New." in new["posts/a/index.html"]
-    assert sorted(p.name for p in output.parent.iterdir()) == [".public.lock", ".public.staging", "public"]
+    assert sorted(p.name for p in output.parent.iterdir()) == [".public.staging", "public"]
     assert write_output is write.write_output

@@ -37,7 +37,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 def fixture_site(root: Path) -> Path:
     files = {
-        "site.yaml": "title: Load\n",
+        "site.yaml": "title: Load\nbase_url: https://example.org/\n",
         **{
             f"content/p{i}.md": post(f"P{i}", f"2026-01-{i + 1:02d}", f"Body {i} $x$.", tags="[a, b]")
             for i in range(12)
@@ -139,7 +139,7 @@ class Load:
         with self.lock:
             self.streams.append(sock)  # join() shuts it down: that wakes the read below
         with sock, sock.makefile("rb") as reader:
-            sock.sendall(b"GET /__primer__/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /__primer__/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             status = reader.readline()
             if b" 200 " not in status:
                 self.fail(f"stream {number}: {status!r}")
@@ -177,7 +177,7 @@ class Load:
         sock.settimeout(10)
         with sock:
             sock.connect((self.server.host, self.server.port))
-            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             self.count("trickle")
             while not self.stop.wait(1.0):
                 if not sock.recv(1):
@@ -190,7 +190,7 @@ class Load:
         with sock:
             sock.connect((self.server.host, self.server.port))
             path = "/big.bin" if number % 2 else "/__primer__/events"
-            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
             sock.recv(1024)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
             self.count("vanished")
@@ -290,7 +290,7 @@ def test_a_closed_live_reload_stream_ends_its_thread_within_seconds(tmp_path: Pa
         idle = threading.active_count()
         for _ in range(10):
             sock = socket.create_connection((server.host, server.port), timeout=5)
-            sock.sendall(b"GET /__primer__/events HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.sendall(b"GET /__primer__/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             received = b""
             while b"retry: 500" not in received:
                 chunk = sock.recv(4096)

@@ -13,7 +13,13 @@ from primer_site.cli import main
 
 
 def test_search_on_writes_the_index_and_the_search_box(tmp_path: Path) -> None:
-    make_site(tmp_path, {"site.yaml": "title: S\nsearch: true\n", "content/a.md": post("A", body="Quokka facts.")})
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n",
+            "content/a.md": post("A", body="Quokka facts."),
+        },
+    )
     assert run_cli("build", "--source", str(tmp_path), "--now", "2026-06-01").returncode == 0
     out = tmp_path / "public"
     assert (out / "pagefind/pagefind.js").is_file()
@@ -35,7 +41,10 @@ def test_search_off_builds_without_it(tmp_path: Path) -> None:
 def test_a_failing_indexer_fails_the_build_and_keeps_the_old_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site = make_site(tmp_path / "site", {"site.yaml": "title: S\nsearch: true\n", "content/a.md": post("A")})
+    site = make_site(
+        tmp_path / "site",
+        {"site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n", "content/a.md": post("A")},
+    )
     out = tmp_path / "out"
     assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 0
     before = tree_bytes(out)

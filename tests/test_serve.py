@@ -323,12 +323,15 @@ def test_a_failing_first_build_is_reported_and_the_server_stays_up(tmp_path: Pat
     reports: list[PreviewReport] = []
     with Preview(options(source), port=0, report=reports.append) as preview, EventStream(preview.server) as events:
         assert events.next_state()["diagnostics"][0]["path"] == "content/hello.md"
-        status, _, page = fetch(preview.server, "/")
-        assert status == 404 and b"__primer__/live.js" in page  # the overlay can show on it
+        for path in ("/", "/posts/hello/", "/css/style.css"):  # every page says so: no bare 404
+            status, _, page = fetch(preview.server, path)
+            assert status == 503 and b"__primer__/live.js" in page  # the overlay shows on it
+            assert b"<h1>primer-site: there is no good build of the site yet</h1>" in page
+            assert b"<li><code>content/hello.md:3: error: YAML syntax: " in page
         (source / "content" / "hello.md").write_text(post("Hello", body="Fixed."), encoding="utf-8")
         assert events.next_state() == {"epoch": 1, "change": "page", "diagnostics": []}
         assert fetch(preview.server, "/")[0] == 200
-    assert isinstance(reports[0], RebuildFailed)
+    assert isinstance(reports[0], RebuildFailed) and not reports[0].served
 
 
 def test_a_bug_in_the_build_is_reported_with_its_traceback_and_the_server_stays_up(
@@ -436,3 +439,32 @@ def test_the_live_reload_script_is_never_in_build_output(tmp_path: Path) -> None
     built = tree_bytes(source / "public")
     assert "posts/hello/index.html" in built
     assert [p for p, data in built.items() if b"__primer__" in data or b"EventSource" in data] == []
+
+
+def test_serve_on_a_broken_site_says_there_is_no_good_build_yet(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    (source / "content" / "hello.md").write_text(BROKEN, encoding="utf-8")
+    process = _serve("-s", str(source), "-p", "0", "--no-watch")
+    try:
+        out, err = _lines(process.stdout), _lines(process.stderr)
+        serving = out.get(timeout=20)
+        assert serving.startswith(f"serving {source} at http://127.0.0.1:"), serving
+        assert err.get(timeout=5).startswith("content/hello.md:3: error: YAML syntax: ")
+        assert err.get(timeout=5) == (
+            "build failed: 1 error; no good build yet: the pages show the errors until they are fixed\n"
+        )
+        port = int(serving.split(" at ")[1].split()[0].rsplit(":", 1)[1].strip("/"))
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/posts/hello/")
+        response = connection.getresponse()
+        page = response.read()
+        connection.close()
+        assert response.status == 503 and b"there is no good build of the site yet" in page
+        assert b"start primer-site serve again (it is not watching for changes)" in page
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(5)
+    assert process.returncode == 0

@@ -270,3 +270,60 @@ def test_a_port_of_zero_picks_a_free_port(site: Path) -> None:
 def test_a_file_removed_by_a_rebuild_is_not_found(server: SiteServer, site: Path) -> None:
     os.remove(site / "posts" / "x" / "index.html")
     assert fetch(server, "/posts/x/")[0] == 404
+
+
+# ---------------------------------------------------------------- DNS rebinding
+
+
+@pytest.mark.parametrize("path", ["/", "/posts/x/", "/__primer__/events", "/__primer__/live.js", "/nowhere"])
+def test_a_host_header_naming_another_site_is_refused(site: Path, path: str) -> None:
+    """A page on evil.example whose name is re-pointed at 127.0.0.1 sends Host: evil.example: it must read nothing."""
+    with SiteServer(site, port=0, live_reload=True) as server:
+        status, headers, body = fetch(server, path, headers={"Host": f"evil.example:{server.port}"})
+        assert status == 403 and headers["Content-Type"] == "text/plain; charset=utf-8"
+        assert body.decode() == (
+            f"primer-site serve: this server is not 'evil.example:{server.port}' (a page elsewhere may be trying to "
+            f"read it): open http://127.0.0.1:{server.port}/, or serve with --host NAME to use another name\n"
+        )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:{port}", "localhost:{port}", "LOCALHOST:{port}", "127.0.0.1", "localhost"])
+def test_the_server_s_own_names_are_served(server: SiteServer, host: str) -> None:
+    status, _, body = fetch(server, "/posts/x/", headers={"Host": host.format(port=server.port)})
+    assert status == 200 and b"Post x" in body
+
+
+def test_a_request_without_a_host_header_is_served(server: SiteServer) -> None:
+    """HTTP/1.0 needs no Host; no browser page sends such a request, so it cannot come from a rebound name."""
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"GET /posts/x/ HTTP/1.0\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.0 200 ") and b"Post x" in reply
+
+
+def test_on_every_address_any_ip_address_is_served_but_no_other_name(site: Path) -> None:
+    with SiteServer(site, host="0.0.0.0", port=0) as server:
+        for host, expected in (
+            (f"192.168.1.20:{server.port}", 200),
+            (f"[fe80::1]:{server.port}", 200),
+            ("127.0.0.1", 200),
+            (f"localhost:{server.port}", 200),
+            (f"my-laptop.local:{server.port}", 403),
+            (f"192.168.1.20.evil.example:{server.port}", 403),
+        ):
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            with connection:
+                connection.sendall(f"GET /posts/x/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+                reply = b""
+                while chunk := connection.recv(65536):
+                    reply += chunk
+            assert reply.split(b" ")[1] == str(expected).encode(), (host, reply[:80])
+
+
+def test_a_server_bound_to_a_name_serves_that_name(site: Path) -> None:
+    with SiteServer(site, host="localhost", port=0) as server:
+        status, _, _ = fetch(server, "/", headers={"Host": f"localhost:{server.port}"})
+        assert status == 200
+        assert fetch(server, "/", headers={"Host": "example.org"})[0] == 403

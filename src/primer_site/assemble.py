@@ -355,6 +355,8 @@ def _one_series(
                 after.source,
                 key_lines[after.source].get("chapter", 1),
             )
+    if meta is not None and meta.planned_chapters is not None:
+        _check_planned(meta, chapters, key_lines, problems)
     path = expand_permalink(config.permalinks["series"], slug)
     live = [p for p in chapters if selection.future or not p.scheduled]
     live_sources = {p.source for p in live}  # a set of names: comparing Posts would compare every field
@@ -374,6 +376,22 @@ def _one_series(
             ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter
         ),
     )
+
+
+def _check_planned(
+    meta: SeriesMeta, chapters: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems
+) -> None:
+    """A chapter past the series' planned `chapters:` is an error at its line: the pages would say "Chapter 5 of 4"."""
+    planned = meta.planned_chapters or 0
+    for post in chapters:
+        if post.chapter is not None and post.chapter.parts[0] > planned:
+            problems.error(
+                f"chapter: {post.chapter} is past the {planned} chapter{'s' if planned != 1 else ''} planned for "
+                f"series {meta.slug!r} ({meta.source}:{meta.line_of('chapters')} says chapters: {planned}): "
+                "raise that number, or renumber this chapter",
+                post.source,
+                key_lines[post.source].get("chapter", 1),
+            )
 
 
 def _collections(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -13,13 +14,14 @@ from pathlib import Path
 import jinja2
 
 from .assemble import AssembleMemo, Selection, assemble_site
-from .cache import BodyCache, body_key, cache_salt
-from .config import CONFIG_FILE, SiteConfig, load_config
+from .cache import CACHE_DIR, BodyCache, body_key, cache_salt
+from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, missing_config_message
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site, Unchanged
+from .output import check_output_folder, claim_output, remove_output
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import RenderMemory, render_site
 from .search import index_for_search
@@ -33,7 +35,7 @@ from .theme import (
     template_files,
     theme_dir,
 )
-from .write import check_output_folder, recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,17 @@ class BuildOptions:
     drafts: bool = False
     future: bool = False
     jobs: int = 0  # 0: one per CPU
-    now: datetime | None = None  # pinned "now", for tests and previews of a given day
+    now: datetime | None = None  # pinned "now" (without a UTC offset: in the site's time zone), for previews of a day
     cache: bool = True  # reuse rendered bodies from SOURCE/.primer-cache
     fingerprint: bool = (
         True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
     )
     check_math: bool = False  # every formula through KaTeX (build --check-math, check, serve)
+    require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
+    force: bool = False  # replace an output folder primer-site did not make (build --force)
+    # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
+    # so that one run reports every problem; never for an output a reader sees
+    keep_going: bool = False
 
     @property
     def output_dir(self) -> Path:
@@ -69,6 +76,8 @@ class BuildResult:
     site: Site | None = None  # the model that was built, for commands on top of the build
     base_path: str = "/"
     rendered: tuple[str, ...] = ()  # the pages and feeds rendered (not reused from the previous build)
+    errors: tuple[Diagnostic, ...] = ()  # with keep_going: the build's errors (else it raises them)
+    every_page: bool = True  # False: a template error left pages out of the output (keep_going)
 
 
 class BuildMemory:
@@ -149,6 +158,51 @@ class BuildMemory:
         return result
 
 
+def find_site(folder: Path | None, start: Path | None = None) -> Path:
+    """The site's folder: `folder` when given (it must hold site.yaml); else `start` (the working folder) or the
+    nearest folder above it that holds site.yaml, as git finds its repository. SiteError when there is none.
+
+    The search stops at a folder holding a misspelt site.yaml (site.yml), to say so rather than build another site.
+    """
+    if folder is not None:
+        if not folder.is_dir():
+            raise SiteError(f"site folder {folder} does not exist")
+        if not (folder / CONFIG_FILE).is_file():
+            raise SiteError(missing_config_message(folder))
+        return folder
+    start = (start or Path.cwd()).absolute()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+        if config_near_miss(candidate) is not None:
+            raise SiteError(missing_config_message(candidate))
+    raise SiteError(
+        f"no {CONFIG_FILE} in {start} or any folder above it; `primer-site new site DIR` makes one "
+        "(or give the site's folder with --source)"
+    )
+
+
+def site_now(now: datetime | None, config: SiteConfig) -> datetime:
+    """The build's "now": the clock, or a pinned time; one without a UTC offset is read in the site's time zone
+    (`--now 2026-06-01` is that day's midnight where the site's `timezone` says, as its posts' dates are)."""
+    if now is None:
+        return datetime.now(UTC)
+    return now if now.tzinfo is not None else now.replace(tzinfo=config.zone)
+
+
+def clean_site(source: Path, output: Path | None = None, force: bool = False) -> list[Path]:
+    """Remove the output folder (default SOURCE/public), its staging folder and the body cache; returns what was
+    removed. Only folders primer-site made are removed (see write.remove_output), unless `force`."""
+    output = output if output is not None else source / "public"
+    check_output_folder(source, output, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    removed = remove_output(output, force)
+    cache = source / CACHE_DIR
+    if cache.is_dir() and not cache.is_symlink():
+        shutil.rmtree(cache)
+        removed.append(cache)
+    return removed
+
+
 def build_site(
     options: BuildOptions, memory: BuildMemory | None = None, changed: Collection[str] | None = None
 ) -> BuildResult:
@@ -180,6 +234,7 @@ def build_site(
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     katex = KatexProcess(source) if options.check_math else None  # Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     if told is not None and memory.sources is not None:
@@ -217,7 +272,7 @@ def build_site(
     series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
-    now = options.now or datetime.now(UTC)
+    now = site_now(options.now, config)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     site = assemble_site(
@@ -225,7 +280,12 @@ def build_site(
     )
     if options.check_math:
         formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
-        problems.extend(check_math(formulas, source, katex).diagnostics)
+        report = check_math(formulas, source, katex)
+        if report.katex_version is None and options.require_katex:
+            # the check was asked for: formulas KaTeX did not see must not pass as checked
+            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in report.diagnostics)
+        else:
+            problems.extend(report.diagnostics)
     if told is not None and memory.static is not None and not _any_under(told, STATIC_DIR):
         static = memory.static
     else:
@@ -244,16 +304,22 @@ def build_site(
     extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
-    in_place = incremental and memory.output == output and output.is_dir()
+    in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     rendering = render_site(
         site, config, environment, source, memory.pages if incremental else None, jobs, only_made=in_place
     )
     pages = _with_diagnostics(rendering, problems)
-    if problems.errors:
+    finish = index_for_search if config.search else None
+    every_page = True
+    if options.keep_going:  # written whatever the errors, which are returned, not raised
+        before = len(problems.errors)
+        written = write_output(chain(pages, extra), static_files, output, finish, problems, swap_on_errors=True)
+        every_page = len(problems.errors) == before  # template errors (or two pages at one path) while writing
+    elif problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
         problems.raise_if_errors()
-    if in_place:
+    elif in_place:
         made = list(pages)
         problems.raise_if_errors()
         paths = [spec.path for spec in rendering.specs]
@@ -265,11 +331,10 @@ def build_site(
         written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
     elif incremental:
         outputs = [*pages, *extra]
-        written = write_output(outputs, static_files, output, index_for_search if config.search else None, problems)
+        written = write_output(outputs, static_files, output, finish, problems)
         memory.written, memory.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
-        finish = index_for_search if config.search else None
         written = write_output(chain(pages, extra), static_files, output, finish, problems)
     if incremental:
         rendering.commit()
@@ -286,6 +351,8 @@ def build_site(
         site=site,
         base_path=config.base_path,
         rendered=tuple(rendering.rendered) if incremental else (),
+        errors=tuple(problems.errors),
+        every_page=every_page,
     )
 
 
@@ -408,6 +475,12 @@ def _rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> li
             problems.extend(result.errors)
             bodies.append(result)
     return bodies
+
+
+def _required(warning: Diagnostic) -> Diagnostic:
+    """KaTeX's "formulas not checked" warning, as the error it is when the math check was asked for."""
+    message = f"{warning.message} (or leave the math check out: --no-check-math)"
+    return Diagnostic(warning.path, warning.line, warning.column, "error", message)
 
 
 _EMPTY = RenderedBody("", (), frozenset(), False, 0, "", ())

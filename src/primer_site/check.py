@@ -52,16 +52,26 @@ class _PageParser(HTMLParser):
 
 
 def check_site(options: BuildOptions, external: bool = False, timeout: float = 10.0) -> CheckResult:
-    """Build into a temporary folder and check it; SiteError if the build itself fails."""
+    """Build into a temporary folder and check it: every problem of one run, the build's errors included.
+
+    The site is written even when the build has errors (BuildOptions.keep_going), so that a broken #fragment
+    does not hide a broken link elsewhere; only when a template error left pages out are links not checked
+    (each link to a missing page would be reported too). SiteError when nothing could be built.
+    """
     with tempfile.TemporaryDirectory(prefix="primer-check-") as folder:
         output = Path(folder) / "site"
-        result = build_site(replace(options, output=output, check_math=True))
+        result = build_site(replace(options, output=output, keep_going=True))
         assert result.site is not None
         checker = _Checker(output, result.site, result.base_path)
         problems = Problems()
         problems.extend(result.warnings)
-        links = checker.check_posts(problems)
-        links += checker.check_pages(problems)
+        problems.extend(result.errors)
+        links = 0
+        if result.every_page:
+            links = checker.check_posts(problems)
+            links += checker.check_pages(problems)
+        else:
+            problems.warning("links were not checked: the template errors above left pages out of the site")
         checker.check_feeds(problems)
         _check_chapter_gaps(result.site, problems)
         external_count = 0
@@ -164,8 +174,9 @@ def _check_chapter_gaps(site: Site, problems: Problems) -> None:
         missing = sorted(set(range(1, max(numbers) + 1)) - numbers - set(series.gaps))
         if missing:
             listed = ", ".join(map(str, missing))
+            chapters, them = ("chapter", "it") if len(missing) == 1 else ("chapters", "them")
             problems.warning(
-                f"series {series.slug!r} has no chapter {listed} (declare it with 'gaps: [{listed}]' if intended)",
+                f"series {series.slug!r} has no {chapters} {listed} (declare {them} with 'gaps: [{listed}]' if intended)",
                 series.source or "",
             )
 

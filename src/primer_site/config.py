@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -91,10 +91,36 @@ def suggest(word: str, known: list[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def config_near_miss(folder: Path) -> str | None:
+    """The name of a file in `folder` that looks like a misspelt site.yaml ("site.yml", "Site.yaml"), or None."""
+    try:
+        names = sorted(entry.name for entry in folder.iterdir() if entry.is_file() and entry.name != CONFIG_FILE)
+    except OSError:
+        return None
+    folded = {name.lower(): name for name in names}
+    for wanted in ("site.yaml", "site.yml", "site.yaml.txt", "site.yaml.yaml", "_config.yml", "site.json", "site.toml"):
+        if wanted in folded:
+            return folded[wanted]
+    close = difflib.get_close_matches(CONFIG_FILE, names, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
+def missing_config_message(folder: Path, shown: str | None = None) -> str:
+    """Why `folder` is not a site: it has no site.yaml (perhaps a misspelt one). `shown`: the folder as the user
+    wrote it."""
+    shown = shown if shown is not None else str(folder)
+    near = config_near_miss(folder)
+    if near is not None:
+        return f"no {CONFIG_FILE} in {shown}, but there is {near}: did you mean {CONFIG_FILE}? (rename it)"
+    return f"no {CONFIG_FILE} in {shown}; `primer-site new site {shown}` makes one"
+
+
 def load_config(source: Path, problems: Problems, base_url: str | None = None) -> SiteConfig:
-    """Read site.yaml under `source` (a missing file gives the defaults)."""
+    """Read site.yaml under `source`; a missing file is an error (with the defaults returned, so that later stages
+    still run and report)."""
     path = source / CONFIG_FILE
-    if not path.exists():
+    if not path.is_file():
+        problems.error(missing_config_message(source))
         return SiteConfig(base_url=base_url or "/")
     try:
         mapping = load_yaml_mapping(path.read_text(encoding="utf-8"), CONFIG_FILE)
@@ -156,10 +182,48 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
     except (ZoneInfoNotFoundError, ValueError):
         bad("timezone", f"{config.timezone!r} is not a known time zone (e.g. UTC, Europe/Paris)")
         config = SiteConfig(**{**values, "timezone": "UTC"})
-    scheme = urlsplit(config.base_url).scheme
-    if scheme not in ("", "http", "https"):
-        bad("base_url", f"{config.base_url!r} must be an http(s) URL or a path")
-    return config
+    given = "base_url" in data and "base_url" not in values  # given, of the wrong type: reported already
+    return _checked_base_url(config, "base_url" in data, given, base_url, problems, mapping.line_of("base_url"))
+
+
+def _checked_base_url(
+    config: SiteConfig, in_file: bool, reported: bool, option: str | None, problems: Problems, line: int
+) -> SiteConfig:
+    """The config, once its base_url is known to be an absolute http(s) URL; else the error is reported and the
+    config comes back with root-relative URLs, so that later stages still run and report."""
+    if not in_file and option is None:
+        problems.error(
+            "base_url: missing: feeds, sitemap.xml and canonical links need the site's absolute URL "
+            "(add `base_url: https://example.org/` to site.yaml, or pass --base-url)",
+            CONFIG_FILE,
+            1,
+        )
+    elif (problem := base_url_problem(config.base_url)) is None:
+        return config
+    elif option is not None:
+        problems.error(f"--base-url {option!r}: {problem}")
+    elif not reported:
+        problems.error(f"base_url: {config.base_url!r} {problem}", CONFIG_FILE, line)
+    return replace(config, base_url=SiteConfig.base_url)
+
+
+def base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a site's base_url, or None: it must be an absolute http(s) URL, as feeds (RFC 4287
+    §4.2.6, atom:id) and sitemaps (sitemaps.org: "fully-qualified URL") require."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError as error:
+        return f"is not a URL ({error})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        rest = url.split("://", 1)[-1]
+        example = f"https://example.org{rest}" if rest.startswith("/") or not rest else f"https://{rest}"
+        return f"must be an absolute http(s) URL, such as {example}"
+    if parts.query or parts.fragment:
+        return "must not have a query (?…) or a fragment (#…)"
+    if any(c.isspace() for c in url):
+        return "must not contain spaces"
+    return None
 
 
 def _permalinks(value: object, bad: Any) -> dict[str, str]:

@@ -19,7 +19,7 @@
     const state = JSON.parse(event.data);
     if (state.diagnostics.length) {
       failed = true;
-      showOverlay(state.diagnostics);
+      showOverlay(state.diagnostics, state.epoch === 0);
       return;
     }
     removeOverlay();
@@ -101,7 +101,7 @@
     return node;
   }
 
-  function showOverlay(diagnostics) {
+  function showOverlay(diagnostics, neverBuilt) {
     removeOverlay();
     const box = element("div",
       "position: fixed; inset: 0; z-index: 2147483647; overflow: auto; padding: 2rem; " +
@@ -109,9 +109,10 @@
     box.id = OVERLAY_ID;
     box.setAttribute("role", "alert");
     box.append(element("h2", "font-size: 1.3em; font-weight: bold; color: #ff8a80; margin: 0 0 0.5rem;",
-      "primer-site: the rebuild failed"));
-    box.append(element("p", "margin: 0 0 1.5rem; color: #ccc;",
-      "The page underneath is the last good build. Fix the problem and save: this page reloads by itself."));
+      neverBuilt ? "primer-site: there is no good build of the site yet" : "primer-site: the rebuild failed"));
+    box.append(element("p", "margin: 0 0 1.5rem; color: #ccc;", neverBuilt
+      ? "The first build failed. Fix the problem and save: this page reloads by itself."
+      : "The page underneath is the last good build. Fix the problem and save: this page reloads by itself."));
     const list = element("ol", "margin: 0; padding: 0;");
     for (const d of diagnostics) {
       const item = element("li", "margin: 0 0 1rem; white-space: pre-wrap;");

@@ -155,9 +155,18 @@ class KatexProcess:
         self.katex = find_katex(site)
         self.process: subprocess.Popen[str] | None = None
         self.failure = ""
-        if not self.node or self.katex is None:
-            missing = "Node.js (node) is not installed" if not self.node else "the katex npm package was not found"
-            self.failure = f"{missing}; install it (npm install katex@{KATEX_VERSION} in the site folder)"
+        if not self.node:
+            self.failure = (
+                "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
+                "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run "
+                f"`npm install katex@{KATEX_VERSION}` in {site}"
+            )
+            return
+        if self.katex is None:
+            self.failure = (
+                f"the katex npm package is not installed: run `npm install katex@{KATEX_VERSION}` in {site} "
+                "(npm comes with Node.js; on Debian and Ubuntu it is the npm package)"
+            )
             return
         try:
             self.process = subprocess.Popen(

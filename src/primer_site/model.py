@@ -152,12 +152,13 @@ class Series:
 
     @cached_property
     def published_count(self) -> int:
-        return sum(1 for p in self.posts if not p.chapter or not p.chapter.is_introduction)
+        """Chapters published: whole numbers from 1 (an introduction, 0, and sections such as 1.3 are not chapters)."""
+        return sum(1 for p in self.posts if not p.chapter or not (p.chapter.is_introduction or p.chapter.is_section))
 
     @cached_property
     def total_count(self) -> int:
-        known = self.published_count + sum(1 for s in self.scheduled if not s.chapter.is_introduction)
-        return max(self.planned_chapters or 0, known)
+        scheduled = sum(1 for s in self.scheduled if not (s.chapter.is_introduction or s.chapter.is_section))
+        return max(self.planned_chapters or 0, self.published_count + scheduled)
 
 
 @dataclass(frozen=True)

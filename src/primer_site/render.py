@@ -9,6 +9,7 @@ Unchanged. The memory lives in the dev server's process, and on disk in .primer-
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import sys
@@ -332,9 +333,16 @@ class _Renderer:
         """The error at its template line, and what makes it the same error on another page."""
         where, line = self._template_location(exc, template)
         message = getattr(exc, "message", None) or str(exc)
+        if isinstance(exc, jinja2.TemplatesNotFound):  # {% include [a, b] %}: none of them
+            message = "template not found: none of " + ", ".join(map(str, exc.templates))
+        elif isinstance(exc, jinja2.TemplateNotFound):  # {% include %}, {% extends %}, {% import %}
+            close = difflib.get_close_matches(str(exc.name), self.env.list_templates(extensions=["html"]), 1, 0.8)
+            near = f' (did you mean "{close[0]}"?)' if close else ""  # a typo, not any name alike
+            message = f"template not found: {exc.name} (looked in {TEMPLATES_DIR}/ and the theme's){near}"
         syntax = isinstance(exc, jinja2.TemplateSyntaxError)
         while_doing = f" (while rendering {source})" if source and not syntax else ""
-        return (where, line, message), Diagnostic(where, line, 0, "error", f"template: {message}{while_doing}")
+        prefix = "" if isinstance(exc, jinja2.TemplateNotFound) else "template: "
+        return (where, line, message), Diagnostic(where, line, 0, "error", f"{prefix}{message}{while_doing}")
 
     def _template_location(self, exc: jinja2.TemplateError, template: str) -> tuple[str, int]:
         filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)

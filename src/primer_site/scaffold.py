@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
+import difflib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from zoneinfo import ZoneInfo
 
-from .errors import SiteError
+from .config import CONFIG_FILE, KATEX_VERSION, load_config
+from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
+from .errors import Problems, SiteError
+from .model import ChapterNumber
+from .parse import SeriesMeta, parse_series_file, read_source, series_finder, split_front_matter
 from .urls import slugify
+from .yamldoc import load_yaml_mapping
 
 _SITE_YAML = """\
 title: {title}
@@ -41,40 +51,186 @@ H(p) = -\\sum_x p(x) \\log p(x)
 $$
 """
 
+# The KaTeX the pages load, for the math check (`primer-site check`): `npm install` beside site.yaml.
+PACKAGE_JSON = (
+    json.dumps(
+        {
+            "private": True,
+            "description": "The KaTeX the site's pages load, for primer-site's math check: run `npm install` here.",
+            "dependencies": {"katex": KATEX_VERSION},
+        },
+        indent=2,
+    )
+    + "\n"
+)
 
-def new_site(folder: Path) -> list[Path]:
-    if folder.exists() and any(folder.iterdir()):
-        raise SiteError(f"{folder} exists and is not empty: choose a new folder")
+_GITIGNORE = "/public/\n/.public.staging/\n/.primer-cache/\n/node_modules/\n"
+
+
+@dataclass(frozen=True)
+class NewSite:
+    created: tuple[Path, ...]
+    kept: tuple[Path, ...]  # files that were there already, left as they were
+
+
+@dataclass(frozen=True)
+class NewPost:
+    path: Path
+    series: str | None  # the series' slug
+    chapter: str | None
+    chapter_picked: bool  # the chapter was chosen here: the next free one
+    warnings: tuple[str, ...]
+
+
+def new_site(folder: Path) -> NewSite:
+    """A site in `folder`: site.yaml, a series, a first post, package.json (KaTeX for the math check), .gitignore.
+
+    A folder that exists already gets the files it lacks (its own are kept); one holding a site.yaml is refused.
+    """
+    if (folder / CONFIG_FILE).exists():
+        raise SiteError(f"{folder} holds a site already ({folder / CONFIG_FILE}): nothing was written")
+    if folder.exists() and not folder.is_dir():
+        raise SiteError(f"{folder} is a file, not a folder: choose another name")
+    title = folder.resolve().name.replace("-", " ").replace("_", " ").title() or "My Site"
     files = {
-        folder / "site.yaml": _SITE_YAML.format(title=_yaml_text(folder.resolve().name.replace("-", " ").title())),
-        folder / "series" / "my-first-series.md": _SERIES,
-        folder / "content" / "posts" / "welcome.md": _POST.format(
-            title='"Welcome"', day=date.today().isoformat(), series="series: my-first-series\nchapter: 1\n"
+        folder / CONFIG_FILE: _SITE_YAML.format(title=_yaml_text(title)),
+        folder / SERIES_DIR / "my-first-series.md": _SERIES,
+        folder / CONTENT_DIR / "posts" / "welcome.md": _POST.format(
+            title='"Welcome"', day=_today("UTC"), series="series: my-first-series\nchapter: 1\n"
         ).replace("draft: true\n", ""),
-        folder / ".gitignore": "/public/\n/.public.staging/\n/.public.lock\n/.primer-cache/\n",
+        folder / "package.json": PACKAGE_JSON,
+        folder / ".gitignore": _GITIGNORE,
     }
+    created, kept = [], []
     for path, text in files.items():
+        if path.exists() or path.is_symlink():
+            kept.append(path)
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+        created.append(path)
     for name in ("templates", "static"):
         (folder / name).mkdir(exist_ok=True)
-    return list(files)
+    return NewSite(tuple(created), tuple(kept))
 
 
-def new_post(site: Path, title: str, series: str | None, chapter: str | None, today: date) -> Path:
-    if (series is None) != (chapter is None):
-        raise SiteError("--series and --chapter go together: a post in a series needs its chapter")
+def new_post(site: Path, title: str, series: str | None, chapter: str | None) -> NewPost:
+    """A draft post dated today (in the site's time zone). In a series it gets `chapter`, or the next free one.
+
+    Warns (in NewPost.warnings) about an unknown series, a chapter number already taken, or one past the series'
+    planned `chapters:`; raises SiteError when the post cannot be written.
+    """
+    if chapter is not None and series is None:
+        raise SiteError("--chapter needs --series: a chapter is a chapter of a series")
     slug = slugify(title)
     if not slug:
         raise SiteError(f"the title {title!r} has no letters or digits to make a file name from")
-    folder = site / "content" / (slugify(series) if series else "posts")
+    config = load_config(site, Problems())  # its errors are the build's to report: only its time zone is needed
+    warnings: list[str] = []
+    folder = site / CONTENT_DIR / "posts"
+    series_slug, picked = None, False
+    if series is not None:
+        if not slugify(series):
+            raise SiteError(f"the series {series!r} has no letters or digits to make a URL from")
+        shelf = _Shelf(site)
+        series_slug = shelf.slug_of(series)
+        members = shelf.members.get(series_slug, [])
+        meta = shelf.meta(series_slug)
+        if meta is None and not members:
+            known = sorted({*shelf.series_slugs(), *shelf.members})
+            near = difflib.get_close_matches(series_slug, known, n=1, cutoff=0.6)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            warnings.append(
+                f"series {series!r}: there is no {SERIES_DIR}/{series_slug}.md and no post in it yet{hint}; "
+                f"this post starts a new series"
+            )
+        if chapter is None:
+            whole = [number.parts[0] for _, number in members]
+            chapter, picked = str(max(whole, default=0) + 1), True
+        else:
+            number = ChapterNumber.parse(chapter)
+            if number is None:
+                raise SiteError(f"--chapter {chapter!r} is not a chapter number (like 3, or 1.3 for a section)")
+            chapter = number.text
+            for source, other in members:
+                if other == number:
+                    warnings.append(
+                        f"chapter {number} of series {series_slug!r} is {source} already: "
+                        "the build stops until one of the two is renumbered"
+                    )
+        whole_number = ChapterNumber(chapter).parts[0]
+        if meta is not None and meta.planned_chapters is not None and whole_number > meta.planned_chapters:
+            warnings.append(
+                f"chapter {chapter} is past the {_count(meta.planned_chapters, 'chapter')} planned in {meta.source} "
+                f"(chapters: {meta.planned_chapters}): raise that number, or the build stops"
+            )
+        folder = _folder_of(site, members) or site / CONTENT_DIR / series_slug
     path = folder / f"{slug}.md"
     if path.exists():
-        raise SiteError(f"{path} exists already")
-    series_lines = f"series: {_yaml_text(series)}\nchapter: {_yaml_text(chapter)}\n" if series and chapter else ""
+        raise SiteError(f"{path} exists already: nothing was written")
+    series_lines = f"series: {_yaml_text(series_slug)}\nchapter: {_yaml_text(chapter)}\n" if series_slug else ""
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(_POST.format(title=_yaml_text(title), day=today.isoformat(), series=series_lines), encoding="utf-8")
-    return path
+    text = _POST.format(title=_yaml_text(title), day=_today(config.timezone), series=series_lines)
+    path.write_text(text, encoding="utf-8")
+    return NewPost(path, series_slug, chapter, picked, tuple(warnings))
+
+
+class _Shelf:
+    """The series of a site as far as its files tell, read leniently: a post with other problems still counts."""
+
+    def __init__(self, site: Path) -> None:
+        problems = Problems()
+        sources = discover_sources(site, problems)
+        self.metas: list[SeriesMeta] = [
+            m for m in (parse_series_file(site, relative, problems) for relative in sources.series) if m
+        ]
+        self._find = series_finder(self.metas)
+        self.members: dict[str, list[tuple[str, ChapterNumber]]] = {}
+        for relative in sources.posts:
+            front = _front_matter(site, relative)
+            series, number = front.get("series"), ChapterNumber.parse(front.get("chapter"))
+            if isinstance(series, str | int | float) and not isinstance(series, bool) and number is not None:
+                self.members.setdefault(self.slug_of(str(series)), []).append((relative, number))
+
+    def slug_of(self, name: str) -> str:
+        """The slug a post's `series:` value names (a series file's slug or title), as the build resolves it."""
+        meta = self._find(name.strip())
+        return meta.slug if meta is not None else slugify(name)
+
+    def meta(self, slug: str) -> SeriesMeta | None:
+        return next((m for m in self.metas if m.slug == slug and m.kind == "series"), None)
+
+    def series_slugs(self) -> list[str]:
+        return [m.slug for m in self.metas if m.kind == "series"]
+
+
+def _front_matter(site: Path, relative: str) -> dict:
+    try:
+        text = read_source(site, relative)
+        yaml_text, _, _ = split_front_matter(text, relative)
+        return load_yaml_mapping(yaml_text, relative, first_line=2).data
+    except SiteError:
+        return {}
+
+
+def _folder_of(site: Path, members: list[tuple[str, ChapterNumber]]) -> Path | None:
+    """The folder holding most of a series' chapters (the latest chapter's, on a tie): new chapters go beside them."""
+    if not members:
+        return None
+    folders = Counter(str(PurePosixPath(source).parent) for source, _ in members)
+    latest = str(PurePosixPath(max(members, key=lambda m: m[1])[0]).parent)
+    best = max(folders.values())
+    chosen = latest if folders[latest] == best else sorted(f for f, n in folders.items() if n == best)[0]
+    return site / chosen
+
+
+def _today(timezone: str) -> str:
+    """Today's date where the site is: its posts' dates are read in its time zone."""
+    return datetime.now(ZoneInfo(timezone)).date().isoformat()
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _yaml_text(value: str) -> str:

@@ -32,6 +32,7 @@ class Rebuilt:
 class RebuildFailed:
     changes: ChangeSet | None
     diagnostics: tuple[Diagnostic, ...]
+    served: bool = True  # a good build is being served; False: none yet, the pages show the errors
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class RebuildCrashed:
 
     changes: ChangeSet | None
     traceback: str
+    served: bool = True
 
 
 PreviewReport = Rebuilt | RebuildFailed | RebuildCrashed
@@ -100,13 +102,13 @@ class Preview:
             except SiteError as error:
                 self._unpublished = pending
                 self.server.publish(BuildState(self._epoch, "page", error.diagnostics))
-                self._report(RebuildFailed(changes, error.diagnostics))
+                self._report(RebuildFailed(changes, error.diagnostics, self._epoch > 0))
                 return
             except Exception as error:  # a bug: keep serving, show it, and give the terminal its traceback
                 self._unpublished = pending
                 message = f"primer-site crashed while rebuilding ({type(error).__name__}: {error}); see the terminal"
                 self.server.publish(BuildState(self._epoch, "page", (Diagnostic("", 0, 0, "error", message),)))
-                self._report(RebuildCrashed(changes, traceback.format_exc()))
+                self._report(RebuildCrashed(changes, traceback.format_exc(), self._epoch > 0))
                 return
             self._epoch += 1
             self._unpublished = _NO_CHANGES

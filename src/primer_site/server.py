@@ -3,6 +3,11 @@
 It knows nothing of the build: it is given a folder to serve and is told, through `publish`, how the last rebuild
 went. Pages it serves (never the files on disk) get a small script that follows those reports over server-sent
 events: it reloads the page, swaps stylesheets after a CSS-only change, or shows the build's errors in an overlay.
+Until a first build succeeds, every page is one that lists the build's errors, with that script.
+
+Requests whose Host header names another machine are refused, so that a page elsewhere cannot read the preview
+(drafts included) through DNS rebinding: only the address it listens on, localhost and 127.0.0.1 are served, and
+when it listens on every address (0.0.0.0 or ::), any IP address, since no other site can be reached by one.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
+import html
+import ipaddress
 import json
 import mimetypes
 import os
@@ -173,6 +180,7 @@ class SiteServer:
         self.channel = BuildChannel(BuildState())
         self._base_path = _normal_base(base_path)
         self._log = log
+        self._host_given = host
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
@@ -245,6 +253,21 @@ class SiteServer:
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+    def allows_host(self, header: str | None) -> bool:
+        """Whether a request's Host header names this server (see the module's docstring); a request without one
+        (HTTP/1.0) comes from no browser page and is allowed."""
+        if header is None:
+            return True
+        name = header.strip().lower()
+        name = name[1 : name.index("]")] if name.startswith("[") and "]" in name else name.rsplit(":", 1)[0]
+        if name in ("localhost", "127.0.0.1", self.host.lower(), self._host_given.lower().strip("[]")):
+            return True
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return ipaddress.ip_address(self.host).is_unspecified
 
     def log(self, message: str) -> None:
         if self._log is not None:
@@ -352,11 +375,23 @@ class _Handler(BaseHTTPRequestHandler):
             target = urlsplit(target).path or "/"
         path, _, query = target.partition("?")
         path = path.partition("#")[0]
+        host = self.headers.get("Host")
+        if not site.allows_host(host):
+            message = (
+                f"primer-site serve: this server is not {host!r} (a page elsewhere may be trying to read it): "
+                f"open {site.url}, or serve with --host NAME to use another name\n"
+            )
+            self._plain(HTTPStatus.FORBIDDEN, message, send_body)
+            return
         if site.live_reload:
             for prefix in (f"/{LIVE_FOLDER}/", f"{site.base_path}{LIVE_FOLDER}/"):
                 if path.startswith(prefix):
                     self._live(path[len(prefix) :], send_body)
                     return
+        state = site.channel.state
+        if state.epoch == 0 and state.diagnostics:
+            self._no_build_yet(state, send_body)
+            return
         try:
             resolved = site.resolve(path)
             if resolved is None:
@@ -466,6 +501,27 @@ class _Handler(BaseHTTPRequestHandler):
         if site.live_reload:
             html = site.inject(html, site.channel.state.epoch)
         self._bytes(HTTPStatus.NOT_FOUND, html, CONTENT_TYPES[".html"], send_body)
+
+    def _no_build_yet(self, state: BuildState, send_body: bool) -> None:
+        """What every page is until a build succeeds: the errors, with the script that reloads once they are fixed."""
+        live = self.server.site.live_reload
+        then = (
+            "Fix the problems below and save: this page reloads by itself."
+            if live
+            else "Fix the problems below, then start primer-site serve again (it is not watching for changes)."
+        )
+        items = "".join(
+            f"<li><code>{html.escape(str(d), quote=False)}</code></li>\n" for d in sorted(state.diagnostics)
+        )
+        page = (
+            "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<title>No good build yet · primer-site</title>\n"
+            "<body>\n<h1>primer-site: there is no good build of the site yet</h1>\n"
+            f"<p>The first build failed. {then}</p>\n"
+            f"<ol>\n{items}</ol>\n</body>\n"
+        ).encode()
+        if live:
+            page = self.server.site.inject(page, state.epoch)
+        self._bytes(HTTPStatus.SERVICE_UNAVAILABLE, page, CONTENT_TYPES[".html"], send_body)
 
     def _redirect(self, status: HTTPStatus, location: str) -> None:
         self.send_response(status)

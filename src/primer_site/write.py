@@ -1,5 +1,6 @@
 """Outputs → the output folder, atomically: the new site is made in a staging folder beside it,
 then the two are swapped in one step. A failed or killed build leaves the live folder as it was.
+Which folders are the build's to replace, and where a symlinked output really is: output.py.
 
 The staging folder is kept between builds (after a swap it holds the previous site), so a build
 reconciles it instead of recreating thousands of folders: files whose bytes did not change are
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import fcntl
 import hashlib
 import os
 import shutil
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .errors import Problems, SiteError
 from .model import Output, Unchanged
+from .output import MARKER, is_marked, live_folder, locked, mark, staging_folder
 from .urls import collision_key, is_inside
 
 _RENAME_EXCHANGE = 2
@@ -32,21 +33,6 @@ class WriteResult:
     written: int  # files whose bytes are new
     unchanged: int  # files kept from the previous output
     pages: int = 0  # HTML pages among the outputs
-
-
-def staging_folder(output: Path) -> Path:
-    return output.parent / f".{output.name}.staging"
-
-
-def check_output_folder(source: Path, output: Path, protected: Sequence[str]) -> None:
-    """Refuse an output folder whose replacement would delete the site's own files."""
-    source, output = source.resolve(), output.resolve()
-    if output == source or output in source.parents:
-        raise SiteError(f"output folder {output} holds the site itself: choose another --output")
-    for name in protected:
-        folder = (source / name).resolve()
-        if output == folder or folder in output.parents or output in folder.parents:
-            raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
 
 
 def unique_outputs(outputs: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
@@ -70,17 +56,24 @@ def write_output(
     output: Path,
     finish: Callable[[Path], None] | None = None,
     problems: Problems | None = None,
+    swap_on_errors: bool = False,
 ) -> WriteResult:
     """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
-    then swap it in. Errors found meanwhile (in `problems`) stop it before the swap."""
+    then swap it in. Errors found meanwhile (in `problems`) stop it before the swap, unless `swap_on_errors`
+    (`check`'s build into a temporary folder, which reports them)."""
     problems = problems if problems is not None else Problems()
-    output = output.absolute()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output.parent / f".{output.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per output folder
-        staging = staging_folder(output)
+    output = live_folder(output)
+    staging = staging_folder(output)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SiteError(f"cannot make {output.parent}: {error.strerror}") from None
+    with locked(output.parent):  # one build at a time per output folder
         recover_output(output)
-        staging.mkdir(exist_ok=True)
+        try:
+            staging.mkdir(exist_ok=True)
+        except OSError as error:
+            raise SiteError(f"cannot make the staging folder {staging}: {error.strerror}") from None
         folder = _Staging(staging, output)
         for path, file in static_files.items():
             folder.put(path, file)
@@ -91,28 +84,33 @@ def write_output(
                 folder.keep(item.path)
             else:
                 folder.put(item.path, item.data)
-        problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
+        if not swap_on_errors:
+            problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
         folder.remove_stale()
         if finish is not None:
             finish(staging)
         _swap_in(staging, output)
+        if staging.is_dir() and not is_marked(staging):
+            shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
     return WriteResult(folder.written, folder.unchanged, pages)
 
 
 def recover_output(output: Path) -> None:
-    """Finish a two-rename swap that was interrupted; drop leftovers of older builds."""
-    output = output.absolute()
+    """Finish a two-rename swap that was interrupted; drop leftovers of older builds. Only folders that carry
+    the marker are moved or removed."""
+    output = live_folder(output)
     staging = staging_folder(output)
     retired = output.parent / f".{output.name}.retired"
-    if retired.exists():
+    if retired.is_dir() and not retired.is_symlink() and is_marked(retired):
         if output.exists():
             shutil.rmtree(retired, ignore_errors=True)
         else:
             retired.rename(output)
     for stale in output.parent.glob(f".{output.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        if stale.is_dir() and not stale.is_symlink() and is_marked(stale):
+            shutil.rmtree(stale, ignore_errors=True)
     if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
-        staging.unlink()
+        staging.unlink()  # claim_output let it through: --force
 
 
 class _Staging:
@@ -124,6 +122,9 @@ class _Staging:
         self.dirs: set[str] = {""}
         self.wanted: set[str] = set()
         self.written = self.unchanged = 0
+        if not is_marked(staging):
+            mark(staging)  # first, so that a build killed from here on left a folder it can claim
+        self.wanted.add(MARKER)
         for dirpath, dirnames, filenames in os.walk(staging):
             relative = os.path.relpath(dirpath, staging)
             relative = "" if relative == "." else relative.replace(os.sep, "/")

@@ -86,6 +86,30 @@ def test_an_open_page_follows_every_save(chromium: Chromium, tmp_path: Path) -> 
             context.close()
 
 
+def test_a_preview_started_on_a_broken_site_shows_the_errors_then_the_site(chromium: Chromium, tmp_path: Path) -> None:
+    source = make_site(tmp_path / "site", {"content/hello.md": "---\ntitle: [unclosed\ndate: 2026-01-05\n---\nX\n"})
+    options = BuildOptions(source=source, now=datetime(2026, 6, 1, tzinfo=UTC))
+    with Preview(options, port=0) as preview:
+        context = chromium.new_context(preview.url)
+        context.set_default_timeout(5000)
+        try:
+            page = context.new_page()
+            response = page.goto(preview.url + "posts/hello/", wait_until="load")
+            assert response is not None and response.status == 503
+            overlay = page.wait_for_selector(OVERLAY, timeout=FOLLOW_MS)
+            assert overlay is not None
+            text = overlay.inner_text()
+            assert "there is no good build of the site yet" in text and "content/hello.md:3" in text, text
+            _wait_connected(page)
+            write(source / "content" / "hello.md", post("Hello", body="Fixed at last."))
+            page.wait_for_function(
+                f"() => document.body.innerText.includes('Fixed at last.') && !document.querySelector('{OVERLAY}')",
+                timeout=FOLLOW_MS,
+            )
+        finally:
+            context.close()
+
+
 def _wait_connected(page: Any) -> None:
     """The page's live-reload script has its event stream open (it is, within milliseconds of loading)."""
     page.wait_for_selector('script[data-state="open"]', state="attached", timeout=FOLLOW_MS)

@@ -1,0 +1,163 @@
+"""The output folder: whether it is primer-site's to replace, where a symlinked one really is, and its lock.
+
+A build replaces only folders it made: both the output and the staging folder beside it carry a marker
+file (MARKER), and a non-empty folder without it is refused before anything in it is touched
+(`claim_output`), unless the user says `--force`. A symlinked output (`public -> /var/www/site`) is built
+at the link's target: the staging folder sits beside the target, and the link itself is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import SiteError
+
+# In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
+MARKER = ".primer-site-output"
+_MARKER_TEXT = b"This folder is made by primer-site build: the next build replaces everything in it.\n"
+
+
+def staging_folder(output: Path) -> Path:
+    return output.parent / f".{output.name}.staging"
+
+
+def live_folder(output: Path) -> Path:
+    """The folder a build swaps the site into: `output` itself, or the target of a symlinked output (absolute)."""
+    return Path(os.path.realpath(output.absolute()))
+
+
+def is_marked(folder: Path) -> bool:
+    """Whether `folder` holds the marker of a folder primer-site made."""
+    marker = folder / MARKER
+    return marker.is_file() and not marker.is_symlink()
+
+
+def mark(folder: Path) -> None:
+    """Put the marker in a folder the build is making."""
+    marker = folder / MARKER
+    marker.unlink(missing_ok=True)  # a symlink of that name must not be written through
+    marker.write_bytes(_MARKER_TEXT)
+
+
+def claim_output(output: Path, force: bool = False) -> Path:
+    """The folder the site will be swapped into (see `live_folder`), once it is known to be primer-site's to replace.
+
+    Touches nothing. Raises SiteError when the output, or the staging folder beside it, is a file, or a
+    non-empty folder without the marker (unless `force`), or when the new site cannot be made beside it.
+    """
+    live = live_folder(output)
+    shown = f"{output} (a link to {live})" if live != output.absolute() else str(output)
+    if live.is_symlink():
+        raise SiteError(f"output {output} is a symbolic link that leads nowhere (a loop): choose another --output")
+    if live.exists() and not live.is_dir():
+        raise SiteError(f"output {shown} is a file, not a folder: choose another --output")
+    staging = staging_folder(live)
+    if (staging.is_symlink() or (staging.exists() and not staging.is_dir())) and not force:
+        raise SiteError(
+            f"{staging} is in the way of the staging folder the build makes beside {shown}: "
+            "remove it, or pass --force to replace it"
+        )
+    for folder, what in ((live, "output folder"), (staging, "staging folder")):
+        if force or not folder.is_dir() or folder.is_symlink() or is_marked(folder) or _is_empty(folder):
+            continue
+        where = f"{what} {shown}" if folder == live else f"{what} {folder} (beside {shown})"
+        raise SiteError(
+            f"{where} holds files primer-site did not write (it has no {MARKER} marker), so nothing was changed: "
+            "build into an empty or new folder (--output DIR), or pass --force to replace everything in it "
+            "(a folder built by an older primer-site needs --force once)"
+        )
+    _check_writable(live.parent, shown, staging)
+    return live
+
+
+def remove_output(output: Path, force: bool = False) -> list[Path]:
+    """Remove what builds into `output` made: the output folder (a symlinked output's target is emptied, the link
+    and the folder it names are kept), the staging folder, leftovers of killed builds. Returns what was removed.
+
+    A folder without the marker is refused (SiteError, nothing removed) unless `force`.
+    """
+    live = live_folder(output)
+    staging = staging_folder(live)
+    linked = live != output.absolute()
+    for folder in (live, staging):
+        if folder.is_dir() and not (force or is_marked(folder) or _is_empty(folder)):
+            raise SiteError(
+                f"{folder} holds files primer-site did not write (it has no {MARKER} marker), so nothing was "
+                "removed: remove it yourself, or pass --force"
+            )
+    if not live.parent.is_dir():
+        return []
+    removed = []
+    with locked(live.parent):
+        leftovers = [live.parent / f".{live.name}.retired", *live.parent.glob(f".{live.name}.tmp-*")]
+        for folder in [staging, *(f for f in leftovers if is_marked(f))]:
+            if folder.is_dir() and not folder.is_symlink():
+                shutil.rmtree(folder)
+                removed.append(folder)
+        if linked and live.is_dir():
+            for entry in sorted(live.iterdir()):
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            removed.append(live)
+        elif live.is_dir():
+            shutil.rmtree(live)
+            removed.append(live)
+    return removed
+
+
+def _is_empty(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
+def _check_writable(parent: Path, shown: str, staging: Path) -> None:
+    """Refuse, before anything is made, a place where the staging folder cannot be created and renamed."""
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK) and _writable_filesystem(existing):
+        return
+    raise SiteError(
+        f"cannot build into {shown}: the new site is made in {staging} and swapped in, "
+        f"and {existing} is not writable for this user (make it writable, or point the output, or its link, "
+        "at a folder inside a writable one)"
+    )
+
+
+def _writable_filesystem(folder: Path) -> bool:
+    try:
+        return not os.statvfs(folder).f_flag & os.ST_RDONLY
+    except OSError:
+        return True
+
+
+def check_output_folder(source: Path, output: Path, protected: Sequence[str]) -> None:
+    """Refuse an output folder whose replacement would delete the site's own files."""
+    source, output = source.resolve(), output.resolve()
+    if output == source or output in source.parents:
+        raise SiteError(f"output folder {output} holds the site itself: choose another --output")
+    for name in protected:
+        folder = (source / name).resolve()
+        if output == folder or folder in output.parents or output in folder.parents:
+            raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on the folder holding the output (flock on the folder itself): no lock file is left."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock

@@ -1,0 +1,195 @@
+"""The output folder (output.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
+leaves no lock files."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import primer_site.output as output_module
+from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
+from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.output import MARKER
+
+NOW = "2026-06-01"
+
+
+def site_in(root: Path) -> Path:
+    return make_site(
+        root, {"site.yaml": "title: T\nbase_url: https://example.org/\n", "content/a.md": post("A", body="Old.")}
+    )
+
+
+def build(site: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_cli("build", "--source", str(site), "--output", str(output), "--now", NOW, *extra)
+
+
+def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry below `folder` (itself included) with its inode, size and mtime: "nothing was touched"."""
+    found = {}
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        info = path.lstat()
+        found[path.relative_to(folder).as_posix()] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return found
+
+
+def test_a_folder_primer_site_did_not_make_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    thesis = tmp_path / "thesis"
+    make_site(thesis, {"thesis.tex": "\\documentclass{article}\n", "figures/plot.pdf": "%PDF"})
+    before, parent_before = stats(thesis), sorted(p.name for p in tmp_path.iterdir())
+    for attempt in range(2):  # today's bug lost the files on the second build
+        result = build(site, thesis)
+        assert result.returncode == 1, attempt
+        assert result.stderr == (
+            f"<site>: error: output folder {thesis} holds files primer-site did not write (it has no {MARKER} "
+            "marker), so nothing was changed: build into an empty or new folder (--output DIR), or pass --force "
+            "to replace everything in it (a folder built by an older primer-site needs --force once)\n"
+            "build failed: 1 error; the output folder was left as it was\n"
+        )
+    assert stats(thesis) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == parent_before  # no staging folder, no lock file
+
+
+def test_an_empty_folder_is_built_into_and_marked(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    (tmp_path / "empty").mkdir()
+    assert build(site, tmp_path / "empty").returncode == 0
+    assert (tmp_path / "empty/posts/a/index.html").is_file()
+    assert (tmp_path / "empty" / MARKER).is_file()
+
+
+def test_force_replaces_a_folder_primer_site_did_not_make(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    out = make_site(tmp_path / "out", {"old.html": "old"})
+    result = build(site, out, "--force")
+    assert result.returncode == 0, result.stderr
+    assert (out / "posts/a/index.html").is_file() and not (out / "old.html").exists()
+    assert build(site, out).returncode == 0  # marked now: no --force needed again
+
+
+def test_the_marker_survives_every_swap(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    out, staging = tmp_path / "public", tmp_path / ".public.staging"
+    for text in ("One.", "Two.", "Three."):
+        make_site(site, {"content/a.md": post("A", body=text)})
+        assert build(site, out).returncode == 0
+        assert text in (out / "posts/a/index.html").read_text()
+        assert (out / MARKER).is_file()
+    assert (staging / MARKER).is_file()
+    assert MARKER not in {p.name for p in (out / "posts").rglob("*")}
+    # the marker is not a page of the site: the build's line counts only pages and files it made
+    assert "files written" in build(site, out).stdout
+
+
+def test_a_staging_folder_primer_site_did_not_make_is_refused(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    staging = make_site(tmp_path / ".public.staging", {"notes.txt": "mine"})
+    result = build(site, tmp_path / "public")
+    assert result.returncode == 1
+    assert f"staging folder {staging} (beside {tmp_path / 'public'}) holds files primer-site did not write" in (
+        result.stderr
+    )
+    assert (staging / "notes.txt").read_text() == "mine" and not (tmp_path / "public").exists()
+
+
+def test_an_output_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    (tmp_path / "public").write_text("not a folder")
+    result = build(site, tmp_path / "public")
+    assert result.returncode == 1
+    assert f"<site>: error: output {tmp_path / 'public'} is a file, not a folder: choose another --output" in (
+        result.stderr
+    )
+    assert (tmp_path / "public").read_text() == "not a folder"
+
+
+def test_a_symlinked_output_is_built_at_its_target_and_the_link_survives(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    web_root = tmp_path / "var/www/site"
+    web_root.parent.mkdir(parents=True)
+    link = tmp_path / "public"
+    link.symlink_to(web_root, target_is_directory=True)
+    for text in ("One.", "Two.", "Three."):
+        make_site(site, {"content/a.md": post("A", body=text)})
+        result = build(site, link)
+        assert result.returncode == 0, result.stderr
+        assert link.is_symlink() and os.readlink(link) == str(web_root)
+        assert text in (web_root / "posts/a/index.html").read_text()
+    # the staging folder is beside the target; nothing was made beside the link
+    assert sorted(p.name for p in web_root.parent.iterdir()) == [".site.staging", "site"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public", "site", "var"]
+
+
+def test_a_dangling_output_link_gets_its_target_made(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    link = tmp_path / "public"
+    link.symlink_to(tmp_path / "www", target_is_directory=True)
+    assert build(site, link).returncode == 0
+    assert link.is_symlink() and (tmp_path / "www/posts/a/index.html").is_file()
+
+
+def test_a_symlinked_output_whose_target_s_folder_is_not_writable_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = site_in(tmp_path / "site")
+    locked = tmp_path / "www"
+    (locked / "site").mkdir(parents=True)
+    (locked / "site" / MARKER).write_text("")
+    link = tmp_path / "public"
+    link.symlink_to(locked / "site", target_is_directory=True)
+    locked.chmod(0o555)
+    if os.geteuid() == 0:  # permission bits do not bind root: read them as an ordinary user's access() would
+        real_access = os.access
+
+        def access(path: object, mode: int) -> bool:
+            bits = Path(str(path)).stat().st_mode
+            return real_access(path, mode) and not (mode & os.W_OK and not bits & stat.S_IWUSR)
+
+        monkeypatch.setattr(output_module.os, "access", access)
+    try:
+        before = stats(locked)
+        with pytest.raises(SiteError) as refused:
+            build_site(BuildOptions(source=site, output=link, cache=False, jobs=1))
+        assert [str(d) for d in refused.value.diagnostics] == [
+            f"<site>: error: cannot build into {link} (a link to {locked / 'site'}): the new site is made in "
+            f"{locked / '.site.staging'} and swapped in, and {locked} is not writable for this user (make it "
+            "writable, or point the output, or its link, at a folder inside a writable one)"
+        ]
+        assert stats(locked) == before and link.is_symlink()
+    finally:
+        locked.chmod(0o755)
+
+
+def test_no_lock_file_is_left_beside_the_output(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    for name in ("public", "dist", "public"):
+        assert build(site, tmp_path / name).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".public.staging", "dist", "public", "site"]
+
+
+def test_two_builds_at_once_take_turns(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    command = [sys.executable, "-m", "primer_site", "build", "-s", str(site), "-o", str(tmp_path / "public")]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    assert [run.wait(timeout=120) for run in runs] == [0, 0, 0]
+    assert tree_bytes(tmp_path / "public") == tree_bytes(tmp_path / ".public.staging")
+
+
+@pytest.mark.parametrize("leftover", [".public.retired", ".public.tmp-99"])
+def test_leftovers_of_killed_builds_are_removed_only_when_marked(tmp_path: Path, leftover: str) -> None:
+    site = site_in(tmp_path / "site")
+    assert build(site, tmp_path / "public").returncode == 0
+    mine = make_site(tmp_path / leftover, {"old.html": "old", MARKER: ""})
+    assert build(site, tmp_path / "public").returncode == 0
+    assert not mine.exists()
+    foreign = make_site(tmp_path / leftover, {"notes.txt": "mine"})
+    assert build(site, tmp_path / "public").returncode == 0
+    assert (foreign / "notes.txt").read_text() == "mine"

@@ -1,0 +1,57 @@
+"""Rendering: a template that includes or extends one that does not exist is an error at the including line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post, run_cli
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            "{% extends 'base.html' %}\n{% block main %}\n<p>Lost</p>\n{% include 'partials/nope.html' %}\n"
+            "{% endblock %}\n",
+            "templates/404.html:4: error: template not found: partials/nope.html (looked in templates/ and the theme's)",
+        ),
+        (
+            "{# a typo in the parent's name #}\n{% extends 'bsae.html' %}\n",
+            "templates/404.html:2: error: template not found: bsae.html (looked in templates/ and the theme's) "
+            '(did you mean "base.html"?)',
+        ),
+        (
+            "{% extends 'base.html' %}\n{% block main %}\n{% import 'macros/none.html' as m %}\n{% endblock %}\n",
+            "templates/404.html:3: error: template not found: macros/none.html (looked in templates/ and the theme's)",
+        ),
+        (
+            "{% extends 'base.html' %}\n{% block main %}\n\n{% include ['a.html', 'b.html'] %}\n{% endblock %}\n",
+            "templates/404.html:4: error: template not found: none of a.html, b.html",
+        ),
+    ],
+    ids=["include", "extends", "import", "include-list"],
+)
+def test_a_missing_template_is_named_at_the_including_line(tmp_path: Path, template: str, expected: str) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/404.html": template})
+    result = run_cli("build", "--source", str(site))
+    assert result.returncode == 1
+    assert result.stderr == f"{expected}\nbuild failed: 1 error; the output folder was left as it was\n"
+
+
+def test_a_missing_template_in_a_post_page_names_the_post_it_was_rendering(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path / "site",
+        {
+            "content/a.md": post("A"),
+            "templates/post.html": "{% extends 'base.html' %}\n{% block main %}{% include 'byline.html' %}"
+            "{% endblock %}\n",
+        },
+    )
+    result = run_cli("build", "--source", str(site))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "templates/post.html:2: error: template not found: byline.html (looked in templates/ and the theme's) "
+        "(while rendering content/a.md)"
+    )
