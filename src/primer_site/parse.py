@@ -10,16 +10,22 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import parse_macros, suggest
+from .config import MACROS_TEXT, parse_macros, suggest
 from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .urls import is_valid_slug, slug_from_filename, slugify
-from .yamldoc import YamlMapping, describe, load_yaml_mapping
+from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
     "slug", "draft", "updated", "description", "extra",
 ]  # fmt: skip
+
+# The keys documented as text: read as written, whatever YAML type they look like (see yamldoc).
+POST_TEXT: dict[str, TextShape] = {
+    "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
+    "series": TEXT, "slug": TEXT,
+}  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
@@ -82,7 +88,7 @@ def parse_document(source_root: Path, relative: str, zone: tzinfo, problems: Pro
     try:
         text = read_source(source_root, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
-        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=POST_TEXT)
     except SiteError as error:
         problems.absorb(error)
         return None
@@ -164,15 +170,16 @@ def document_from_mapping(
 
 
 def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> str | None:
+    """A key read as text (the loader gave it as written); None when absent or empty."""
     if key not in data or data[key] is None:
         if required:
             bad(key, "is required")
         return None
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if not isinstance(value, str):
         bad(key, f"expected text, got {type(value).__name__} {_short(value)}")
         return None
-    text = str(value).strip()
+    text = value.strip()
     if _CONTROL.search(text):
         bad(key, "contains a control character (such as NUL); remove it")
         return None
@@ -214,12 +221,12 @@ def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
         return ()
     tags: list[str] = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+        if not isinstance(item, str) or not item.strip():
             bad("tags", f"{_short(item)} is not a tag (tags are words or short phrases)")
-        elif not slugify(str(item)):
+        elif not slugify(item):
             bad("tags", f"{_short(item)} has no letters or digits to make a URL from")
-        elif str(item).strip() not in tags:
-            tags.append(str(item).strip())
+        elif item.strip() not in tags:
+            tags.append(item.strip())
     return tuple(tags)
 
 
@@ -229,6 +236,7 @@ def _short(value: object) -> str:
 
 
 SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections"]
+SERIES_TEXT: dict[str, TextShape] = {"title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT}
 
 
 @dataclass(frozen=True)
@@ -271,7 +279,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     try:
         text = read_source(source_root, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
-        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=SERIES_TEXT)
     except SiteError as error:
         problems.absorb(error)
         return None

@@ -1,4 +1,8 @@
-"""YAML text → a mapping plus the source line of each top-level key, with located errors."""
+"""YAML text → a mapping plus the source line of each top-level key, with located errors.
+
+Values a caller declares as text (its `TextShape`) are read as the author wrote them: YAML 1.1's implicit types
+are not applied to them (`1.10` stays "1.10", `010` stays "010", `yes` stays "yes").
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,18 @@ def describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+TEXT = "text"  # a scalar that is text: as written
+# Where a document holds text: TEXT for a scalar; [shape] for each item of a sequence (or a lone
+# scalar); {key: shape} for a mapping, "*" standing for any other key. A mapping's keys are always read as text.
+TextShape = str | list["TextShape"] | dict[str, "TextShape"]
+
+_YAML = "tag:yaml.org,2002:"
+_STR, _MERGE = _YAML + "str", _YAML + "merge"
+# The types YAML 1.1 gives a plain scalar by its look (the YAML 1.1 type repository); null is left alone: an empty
+# value, ~ and null mean "no value" in every YAML version.
+_RETYPED = frozenset(_YAML + name for name in ("bool", "int", "float", "timestamp", "value", "merge"))
+
+
 @dataclass(frozen=True)
 class YamlMapping:
     data: dict[str, Any]
@@ -53,8 +69,14 @@ class YamlMapping:
         return self.key_lines.get(key, self.first_line)
 
 
-def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
-    """Parse `text`, which starts at `first_line` of `path`, as a YAML mapping (empty → {})."""
+def load_yaml_mapping(
+    text: str, path: str, first_line: int = 1, text_shape: dict[str, TextShape] | None = None
+) -> YamlMapping:
+    """Parse `text`, which starts at `first_line` of `path`, as a YAML mapping (empty → {}).
+
+    The top-level keys, and the values `text_shape` names, are read as text as written (see the module's
+    docstring). Raises SiteError: a YAML syntax error at its line.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -66,6 +88,7 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
                 path,
                 first_line + node.start_mark.line,
             )
+        _TextReader().mapping(node, text_shape or {})
         key_lines: dict[str, int] = {}
         duplicates: list[tuple[str, int]] = []
         for key_node, _ in node.value:
@@ -96,3 +119,44 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
         bad = next(k for k in data if not isinstance(k, str))
         raise SiteError(f"{describe(bad)}: keys must be text", path, first_line)
     return YamlMapping(data, key_lines, first_line)
+
+
+class _TextReader:
+    """Walks the composed nodes a shape names and retags their scalars as text."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()  # an aliased node is read once (and an alias bomb is never unfolded)
+
+    def walk(self, node: yaml.Node, shape: TextShape) -> None:
+        if isinstance(node, yaml.ScalarNode):
+            if shape == TEXT or isinstance(shape, list):
+                self.scalar(node, is_key=False)
+        elif id(node) in self.seen:
+            return
+        elif isinstance(node, yaml.SequenceNode) and isinstance(shape, list):
+            self.seen.add(id(node))
+            for item in node.value:
+                self.walk(item, shape[0])
+        elif isinstance(node, yaml.MappingNode) and isinstance(shape, dict):
+            self.mapping(node, shape)
+
+    def mapping(self, node: yaml.MappingNode, shape: dict[str, TextShape]) -> None:
+        self.seen.add(id(node))
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # refused when constructed
+            if key_node.tag == _MERGE:  # `<<: *defaults`: the merged mappings' values are this mapping's
+                for part in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                    self.walk(part, shape)
+                continue
+            self.scalar(key_node, is_key=True)
+            value_shape = shape.get(key_node.value, shape.get("*"))
+            if value_shape is not None:
+                self.walk(value_node, value_shape)
+
+    def scalar(self, node: yaml.ScalarNode, is_key: bool) -> None:
+        if id(node) in self.seen:
+            return
+        self.seen.add(id(node))
+        if node.tag in _RETYPED and not (is_key and node.tag == _MERGE):
+            node.tag = _STR
