@@ -1,4 +1,8 @@
-"""Front matter, series files and site.yaml are read as written: YAML 1.1's types are not applied to text."""
+"""Front matter, series files and site.yaml are read as written: YAML neither retypes nor silently changes text.
+
+A value documented as text comes back exactly as the author wrote it, or the build stops at its line saying why
+(a double-quoted escape that would change TeX, a `#1` that YAML would take for a comment).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
 
 
 def build(site: Path) -> Path:
@@ -102,3 +107,156 @@ def test_null_still_means_no_value(tmp_path: Path) -> None:
     """`~`, null and an empty value mean "no value" in every YAML version: left as YAML reads them."""
     make_site(tmp_path, {"content/a.md": "---\ntitle: ~\ndate: 2026-01-05\n---\n"})
     assert errors_of(tmp_path) == ["content/a.md:2: error: title: is required"]
+
+
+# ---------------------------------------------------------------- double-quoted escapes never change TeX silently
+
+# (escape as written in the file, what YAML makes of it, the TeX word it starts)
+REFUSED = [
+    ("\\t", "a TAB", "\\times"), ("\\n", "a line break", "\\nabla"), ("\\b", "a backspace", "\\beta"),
+    ("\\a", "a bell character (BEL)", "\\alpha"), ("\\f", "a form feed", "\\frac"),
+    ("\\r", "a carriage return", "\\rho"), ("\\v", "a vertical tab", "\\varphi"),
+    ("\\e", "an escape character (ESC)", "\\epsilon"), ("\\0", "a NUL character", "\\0"),
+    ("\\N", "a next-line character (U+0085)", "\\Nu"), ("\\L", "a line separator (U+2028)", "\\Lambda"),
+    ("\\P", "a paragraph separator (U+2029)", "\\Phi"), ("\\_", "a no-break space (U+00A0)", "\\_"),
+    ("\\ ", "a space", "\\ "), ("\\/", "a slash", "\\/"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("escape", "meaning", "word"), REFUSED, ids=[w for _, _, w in REFUSED])
+def test_an_escape_that_would_change_tex_is_refused_at_its_column(
+    tmp_path: Path, escape: str, meaning: str, word: str
+) -> None:
+    value = f"x ${word}{'y' if word == escape else ''}$"
+    make_site(tmp_path, {"content/a.md": f'---\ndate: 2026-01-05\ntitle: "{value}"\n---\n'})
+    assert errors_of(tmp_path) == [
+        f'content/a.md:3:12: error: title: in double quotes YAML reads "{escape}" as {meaning}, '
+        f'so "{word}" would not stay as written: {KEEP_BACKSLASHES}'
+    ]
+
+
+def test_the_issue_examples(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": '---\ntitle: "Bound $\\times 2$ ok"\ndate: 2026-01-05\nsummary: "Uses $\\nabla f$."\n---\n',
+            "content/b.md": '---\ntitle: "The $\\beta$ trick"\ndate: 2026-01-05\n---\n',
+        },
+    )
+    assert errors_of(tmp_path) == [
+        'content/a.md:2:16: error: title: in double quotes YAML reads "\\t" as a TAB, so "\\times" would not stay '
+        f"as written: {KEEP_BACKSLASHES}",
+        'content/a.md:4:17: error: summary: in double quotes YAML reads "\\n" as a line break, so "\\nabla" would '
+        f"not stay as written: {KEEP_BACKSLASHES}",
+        'content/b.md:2:14: error: title: in double quotes YAML reads "\\b" as a backspace, so "\\beta" would not '
+        f"stay as written: {KEEP_BACKSLASHES}",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("$\\mathbb{E}$", '"\\m" (of "\\mathbb")'),
+        ("$\\xi$", '"\\x" (of "\\xi")'),
+        ("$\\upsilon$", '"\\u" (of "\\upsilon")'),
+        ("$\\Uparrow$", '"\\U" (of "\\Uparrow")'),
+        ("$\\{x\\}$", '"\\{"'),
+    ],
+)
+def test_a_backslash_that_is_no_yaml_escape_names_it(tmp_path: Path, value: str, named: str) -> None:
+    make_site(tmp_path, {"content/a.md": f'---\ndate: 2026-01-05\ntitle: "A {value}"\n---\n'})
+    assert errors_of(tmp_path) == [
+        f"content/a.md:3:12: error: title: in double quotes YAML reads a backslash as an escape, and {named} is "
+        f"none: {KEEP_BACKSLASHES}"
+    ]
+
+
+def test_escapes_that_ask_for_a_backslash_a_quote_or_a_code_point_are_kept(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": '---\ntitle: "$\\\\times$ \\"q\\" caf\\u00e9 \\x41 \\U0001D53C"\ndate: 2026-01-05\n---\n',
+            "content/b.md": "---\ntitle: '$\\times$ and $\\nabla$'\ndate: 2026-01-05\n---\n",
+            "content/c.md": '---\ntitle: |\n  $\\beta$ "x"\ndate: 2026-01-05\n---\n',
+        },
+    )
+    out = build(tmp_path)
+    assert '<meta property="og:title" content="\\times &#34;q&#34; café A 𝔼">' in page(out, "posts/a")
+    assert '<meta property="og:title" content="\\times and \\nabla">' in page(out, "posts/b")
+    assert '<meta property="og:title" content="\\beta &#34;x&#34;">' in page(out, "posts/c")
+
+
+def test_every_text_value_is_checked_series_site_macros_menu_tags(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": 'title: "S"\ndescription: "On $\\theta$"\nmenu:\n  - {name: "\\tab", url: /x/}\n'
+            'macros:\n  "\\alpha": \\mathbb{R}\n  \\E: "\\tilde{E}"\n',
+            "series/s.md": '---\ntitle: "The $\\nu$ volume"\n---\n',
+            "content/a.md": '---\ntitle: A\ndate: 2026-01-05\ntags:\n  - ok\n  - "\\vec"\n---\n',
+        },
+    )
+    changed = "would not stay as written: " + KEEP_BACKSLASHES
+    assert errors_of(tmp_path) == [
+        f'content/a.md:6:6: error: tags: in double quotes YAML reads "\\v" as a vertical tab, so "\\vec" {changed}',
+        f'series/s.md:2:14: error: title: in double quotes YAML reads "\\n" as a line break, so "\\nu" {changed}',
+        f'site.yaml:2:19: error: description: in double quotes YAML reads "\\t" as a TAB, so "\\theta" {changed}',
+        f'site.yaml:4:13: error: menu: name: in double quotes YAML reads "\\t" as a TAB, so "\\tab" {changed}',
+        'site.yaml:6:4: error: macros: in double quotes YAML reads "\\a" as a bell character (BEL), so "\\alpha" '
+        + changed,
+        f'site.yaml:7:8: error: macros: \\E: in double quotes YAML reads "\\t" as a TAB, so "\\tilde" {changed}',
+    ]
+
+
+def test_a_macro_whose_tex_yaml_cannot_read_in_double_quotes(tmp_path: Path) -> None:
+    make_site(tmp_path, {"site.yaml": 'title: S\nmacros:\n  \\R: "\\mathbb{R}"\n', "content/a.md": post("A")})
+    assert errors_of(tmp_path) == [
+        'site.yaml:3:8: error: macros: in double quotes YAML reads a backslash as an escape, and "\\m" (of '
+        f'"\\mathbb") is none: {KEEP_BACKSLASHES}'
+    ]
+
+
+def test_an_escape_on_a_later_line_of_a_value_is_located_there(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": '---\ndate: 2026-01-05\nsummary: "First line,\n  then $\\tau$."\n---\n'})
+    assert errors_of(tmp_path) == [
+        'content/a.md:4:9: error: summary: in double quotes YAML reads "\\t" as a TAB, so "\\tau" would not stay '
+        f"as written: {KEEP_BACKSLASHES}"
+    ]
+
+
+def test_a_line_joined_with_a_backslash_is_refused(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": '---\ndate: 2026-01-05\ntitle: "$a\\\n  b$"\n---\n'})
+    assert errors_of(tmp_path) == [
+        'content/a.md:3:11: error: title: in double quotes YAML reads a "\\" at the end of a line as joining the '
+        f"lines, so the backslash would not stay as written: {KEEP_BACKSLASHES}"
+    ]
+
+
+def test_extra_keeps_yaml_escapes(tmp_path: Path) -> None:
+    """Only text that may hold TeX is checked: extra is the author's own typed data."""
+    make_site(tmp_path, {"content/a.md": '---\ntitle: A\ndate: 2026-01-05\nextra: {tab: "a\\tb", n: 1.10}\n---\n'})
+    build(tmp_path)
+
+
+# ---------------------------------------------------------------- a # and a digit is text, not a comment
+
+
+def test_a_tex_parameter_is_not_taken_for_a_comment(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "series/s.md": "---\ntitle: S\nmacros:\n  \\norm: \\left\\lVert #1 \\right\\rVert\n---\n",
+            "content/a.md": "---\ntitle: Fixing issue #12\ndate: 2026-01-05\n---\n",
+        },
+    )
+    assert errors_of(tmp_path) == [
+        'content/a.md:2:21: error: title: "#12" after a space starts a YAML comment, so the value would end at '
+        '"Fixing issue": put the value in single quotes',
+        'series/s.md:4:22: error: macros: \\norm: "#1" after a space starts a YAML comment, so the value would end '
+        'at "\\left\\lVert": put the value in single quotes',
+    ]
+
+
+def test_comments_after_values_are_still_comments(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": "---\ntitle: Kept   # a comment\ndate: 2026-01-05  # and another\n---\n"})
+    assert '<h1 class="post-title">Kept</h1>' in page(build(tmp_path), "posts/a")

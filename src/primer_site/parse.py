@@ -180,8 +180,8 @@ def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> s
         bad(key, f"expected text, got {type(value).__name__} {_short(value)}")
         return None
     text = value.strip()
-    if _CONTROL.search(text):
-        bad(key, "contains a control character (such as NUL); remove it")
+    if control := _CONTROL.search(text):
+        bad(key, f"contains the control character U+{ord(control.group()):04X}; remove it")
         return None
     if not text:
         if required:
