@@ -1,19 +1,22 @@
 """Front matter, series files and site.yaml are read as written: YAML neither retypes nor silently changes text.
 
 A value documented as text comes back exactly as the author wrote it, or the build stops at its line saying why
-(a double-quoted escape that would change TeX, a `#1` that YAML would take for a comment).
+(a double-quoted escape that would change TeX, a `#1` that YAML would take for a comment). Dates are checked by
+primer-site, and a bad one is explained ("February has no day 30").
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from fixture_sites import make_site, post
 from primer_site.build import BuildOptions, build_site
-from primer_site.errors import SiteError
+from primer_site.errors import Problems, SiteError
+from primer_site.parse import parse_document
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -232,9 +235,9 @@ def test_a_line_joined_with_a_backslash_is_refused(tmp_path: Path) -> None:
     ]
 
 
-def test_extra_keeps_yaml_escapes(tmp_path: Path) -> None:
+def test_dates_and_extra_keep_yaml_escapes(tmp_path: Path) -> None:
     """Only text that may hold TeX is checked: extra is the author's own typed data."""
-    make_site(tmp_path, {"content/a.md": '---\ntitle: A\ndate: 2026-01-05\nextra: {tab: "a\\tb", n: 1.10}\n---\n'})
+    make_site(tmp_path, {"content/a.md": '---\ntitle: A\ndate: "2026-01-05"\nextra: {tab: "a\\tb", n: 1.10}\n---\n'})
     build(tmp_path)
 
 
@@ -260,3 +263,69 @@ def test_a_tex_parameter_is_not_taken_for_a_comment(tmp_path: Path) -> None:
 def test_comments_after_values_are_still_comments(tmp_path: Path) -> None:
     make_site(tmp_path, {"content/a.md": "---\ntitle: Kept   # a comment\ndate: 2026-01-05  # and another\n---\n"})
     assert '<h1 class="post-title">Kept</h1>' in page(build(tmp_path), "posts/a")
+
+
+# ---------------------------------------------------------------- dates: what is wrong with a bad one
+
+BAD_DATES = [
+    ("2024-02-30", "February has no day 30"),
+    ("2023-02-29", "February 2023 has no day 29 (2023 is not a leap year)"),
+    ("2024-04-31", "April has no day 31"),
+    ("2024-13-01", "there is no month 13"),
+    ("2024-00-10", "there is no month 00"),
+    ("2024-01-00", "January has no day 00"),
+    ("0000-01-01", "there is no year 0000 (years go from 0001 to 9999)"),
+    ("2024-2-3", "write the month and the day with two digits: 2024-02-03"),
+    ("2024-02-03T25:00:00", "there is no hour 25 (from 00 to 23)"),
+    ("2024-02-03T24:00:00Z", "there is no hour 24 (from 00 to 23)"),
+    ("2024-02-03T10:61:00", "there is no minute 61 (from 00 to 59)"),
+    ("2024-02-03T10:00:60", "there is no second 60 (from 00 to 59)"),
+    ("2024-02-03T9:00", "write hours, minutes and seconds with two digits: 09:00"),
+    ("2024-02-03T10:00:00+25:00", "+25:00 is not a UTC offset (they go from -23:59 to +23:59)"),
+    ("2024-02-03T10:00:00+01:60", "+01:60 is not a UTC offset (they go from -23:59 to +23:59)"),
+    ("2024-02-03T10:00:00+1", "write the offset's hours with two digits: +01:00"),
+    ("2024-02-03 noon", "'noon' after the date is not a time (expected YYYY-MM-DD or an ISO datetime such as "
+     "2026-03-12T09:00:00+01:00)"),
+    ("03/02/2024", "expected YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"),
+    ("tomorrow", "expected YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+@pytest.mark.parametrize(("written", "problem"), BAD_DATES, ids=[w for w, _ in BAD_DATES])
+def test_a_bad_date_says_what_is_wrong(tmp_path: Path, written: str, problem: str, quoted: bool) -> None:
+    value = f'"{written}"' if quoted else written
+    make_site(tmp_path, {"content/a.md": f"---\ntitle: A\ndate: 2026-01-05\nupdated: {value}\n---\n"})
+    assert errors_of(tmp_path) == [f'content/a.md:4: error: updated: "{written}" is not a date: {problem}']
+
+
+def test_a_date_that_is_no_text_at_all(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": "---\ntitle: A\ndate: [2026, 1, 5]\n---\n"})
+    assert errors_of(tmp_path) == [
+        "content/a.md:3: error: date: [2026, 1, 5] is not a date "
+        "(expected YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00)"
+    ]
+
+
+GOOD_DATES = [
+    ("2026-03-12", "2026-03-12T00:00:00+01:00"),  # the site's time zone: Europe/Paris, winter
+    ("2026-07-12T09:30", "2026-07-12T09:30:00+02:00"),
+    ("2026-03-12T09:00:00Z", "2026-03-12T09:00:00+00:00"),
+    ("2026-03-12t09:00:00z", "2026-03-12T09:00:00+00:00"),
+    ("2026-03-12T09:00:00+05:30", "2026-03-12T09:00:00+05:30"),
+    ("2026-03-12T09:00:00-0330", "2026-03-12T09:00:00-03:30"),
+    ("2026-03-12 09:00:00 +01:00", "2026-03-12T09:00:00+01:00"),
+    ("2026-03-12T09:00:00.25+01:00", "2026-03-12T09:00:00.250000+01:00"),
+    ("2024-02-29", "2024-02-29T00:00:00+01:00"),
+]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+@pytest.mark.parametrize(("written", "instant"), GOOD_DATES, ids=[w for w, _ in GOOD_DATES])
+def test_dates_plain_or_quoted_mean_the_same_instant(tmp_path: Path, written: str, instant: str, quoted: bool) -> None:
+    value = f"'{written}'" if quoted else written
+    make_site(tmp_path, {"content/a.md": f"---\ntitle: A\ndate: {value}\n---\n"})
+    problems = Problems()
+    document = parse_document(tmp_path, "content/a.md", ZoneInfo("Europe/Paris"), problems)
+    assert problems.items == [] and document is not None
+    assert document.date.isoformat() == instant

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -14,17 +15,17 @@ from .config import MACROS_TEXT, parse_macros, suggest
 from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .urls import is_valid_slug, slug_from_filename, slugify
-from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
     "slug", "draft", "updated", "description", "extra",
 ]  # fmt: skip
 
-# The keys documented as text: read as written, whatever YAML type they look like (see yamldoc).
+# The keys documented as text, and the dates (checked here, not by YAML): read as written (see yamldoc).
 POST_TEXT: dict[str, TextShape] = {
     "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
-    "series": TEXT, "slug": TEXT,
+    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING,
 }  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -191,23 +192,83 @@ def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> s
 
 
 def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool = False) -> datetime | None:
+    """A date or datetime key; one without an offset is in `zone`."""
     if key not in data or data[key] is None:
         if required:
             bad(key, "is required (a date such as 2026-03-02)")
         return None
     value = data[key]
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
-            return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tzinfo=zone)
-    bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
-    return None
+    if not isinstance(value, str):  # the loader reads dates as written: a list or a mapping is left
+        bad(key, f"{_short(value)} is not a date (expected {_DATE_FORMS})")
+        return None
+    try:
+        when = parse_date_text(value.strip())
+    except ValueError as error:
+        bad(key, f"{_short(value)} is not a date: {error}")
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+_DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
+# After the date: T (or spaces, as YAML's timestamp allows), hh:mm, :ss and a fraction, an offset (Z, +hh:mm, +hhmm).
+_TIME = re.compile(
+    r"(?:[Tt]|[ \t]+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d{1,2})(?::?(\d\d))?)?"
+)
+
+
+def parse_date_text(text: str) -> datetime:
+    """A date or datetime in ISO 8601's extended form, as RFC 3339 writes it, with YAML's timestamp leniencies (a
+    space for the T, a space before the offset) and seconds optional; naive when it has no offset.
+
+    Raises ValueError saying what is wrong: "February has no day 30", "there is no hour 25", "+01:60 is not a UTC
+    offset" (which datetime.fromisoformat and PyYAML's timestamp both read as +02:00).
+    """
+    parts = _DATE.fullmatch(text)
+    if not parts:
+        raise ValueError(f"expected {_DATE_FORMS}")
+    year, month, day = int(parts.group(1)), int(parts.group(2)), int(parts.group(3))
+    try:
+        midnight = datetime(year, month, day)
+    except ValueError:
+        raise ValueError(_calendar_problem(year, month, day, parts.group(2), parts.group(3))) from None
+    if len(parts.group(2)) < 2 or len(parts.group(3)) < 2:
+        raise ValueError(f"write the month and the day with two digits: {year:04d}-{month:02d}-{day:02d}")
+    if not parts.group(4):
+        return midnight
+    time_of_day = _TIME.fullmatch(parts.group(4))
+    if not time_of_day:
+        raise ValueError(f"{parts.group(4).strip()!r} after the date is not a time (expected {_DATE_FORMS})")
+    written = [part for part in time_of_day.group(1, 2, 3) if part is not None]
+    for name, part, top in zip(("hour", "minute", "second"), written, (23, 59, 59), strict=False):
+        if int(part) > top:
+            raise ValueError(f"there is no {name} {part} (from 00 to {top})")
+    if any(len(part) < 2 for part in written):
+        raise ValueError(
+            "write hours, minutes and seconds with two digits: " + ":".join(f"{int(p):02d}" for p in written)
+        )
+    hour, minute, second = (int(p) for p in [*written, "0"][:3])
+    fraction = int(((time_of_day.group(4) or ".")[1:] + "000000")[:6])
+    zone = UTC if time_of_day.group(5) else None
+    if sign := time_of_day.group(6):
+        offset = f"{sign}{time_of_day.group(7)}" + (f":{time_of_day.group(8)}" if time_of_day.group(8) else "")
+        hours, minutes = int(time_of_day.group(7)), int(time_of_day.group(8) or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{offset} is not a UTC offset (they go from -23:59 to +23:59)")
+        if len(time_of_day.group(7)) < 2:
+            raise ValueError(f"write the offset's hours with two digits: {sign}{hours:02d}:{minutes:02d}")
+        zone = timezone((-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+    return datetime(year, month, day, hour, minute, second, fraction, tzinfo=zone)
+
+
+def _calendar_problem(year: int, month: int, day: int, month_text: str, day_text: str) -> str:
+    if year < 1:
+        return "there is no year 0000 (years go from 0001 to 9999)"
+    if not 1 <= month <= 12:
+        return f"there is no month {month_text}"
+    if (month, day) == (2, 29):
+        return f"February {year} has no day 29 ({year} is not a leap year)"
+    return f"{calendar.month_name[month]} has no day {day_text}"
 
 
 def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:

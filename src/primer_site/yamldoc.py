@@ -50,7 +50,8 @@ def describe(value: object) -> str:
 
 
 TEXT = "text"  # a scalar that is text, maybe TeX: as written, and refused if its escapes would change it
-# Where a document holds text: TEXT for a scalar; [shape] for each item of a sequence (or a lone
+STRING = "string"  # a scalar its key parses itself (a date): as written, escapes as YAML reads them
+# Where a document holds text: TEXT or STRING for a scalar; [shape] for each item of a sequence (or a lone
 # scalar); {key: shape} for a mapping, "*" standing for any other key. A mapping's keys are always read as text.
 TextShape = str | list["TextShape"] | dict[str, "TextShape"]
 
@@ -164,7 +165,9 @@ class _TextReader:
     def walk(self, node: yaml.Node, shape: TextShape, where: str) -> None:
         """Read `node` as `shape` says; `where` names it in messages ("title", "macros: \\E")."""
         if isinstance(node, yaml.ScalarNode):
-            if shape == TEXT or isinstance(shape, list):
+            if shape == STRING:
+                node.tag = _STR if node.tag in _RETYPED else node.tag
+            elif shape == TEXT or isinstance(shape, list):
                 self.scalar(node, where, is_key=False)
         elif id(node) in self.seen:
             return
