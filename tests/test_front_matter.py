@@ -7,16 +7,23 @@ primer-site, and a bad one is explained ("February has no day 30").
 
 from __future__ import annotations
 
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from fixture_sites import make_site, post
 from primer_site.build import BuildOptions, build_site
+from primer_site.config import load_config
 from primer_site.errors import Problems, SiteError
-from primer_site.parse import parse_document
+from primer_site.parse import parse_document, parse_series_file
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -329,3 +336,168 @@ def test_dates_plain_or_quoted_mean_the_same_instant(tmp_path: Path, written: st
     document = parse_document(tmp_path, "content/a.md", ZoneInfo("Europe/Paris"), problems)
     assert problems.items == [] and document is not None
     assert document.date.isoformat() == instant
+
+
+# ---------------------------------------------------------------- the property: as written, or a located error
+
+
+@pytest.fixture(scope="module")
+def scratch() -> Iterator[Path]:
+    """A folder the property's examples are written into, one after another."""
+    with tempfile.TemporaryDirectory() as folder:
+        yield Path(folder)
+
+
+def _read_post(folder: Path, front: str) -> tuple[object, list[str]]:
+    (folder / "content").mkdir(exist_ok=True)
+    (folder / "content/p.md").write_text(f"---\n{front}---\nBody.\n", encoding="utf-8")
+    problems = Problems()
+    document = parse_document(folder, "content/p.md", ZoneInfo("UTC"), problems)
+    return document, [str(d) for d in problems.errors]
+
+
+def _read_series(folder: Path, front: str) -> tuple[object, list[str]]:
+    (folder / "series").mkdir(exist_ok=True)
+    (folder / "series/s.md").write_text(f"---\n{front}---\n", encoding="utf-8")
+    problems = Problems()
+    return parse_series_file(folder, "series/s.md", problems), [str(d) for d in problems.errors]
+
+
+def _read_site(folder: Path, text: str) -> tuple[object, list[str]]:
+    (folder / "site.yaml").write_text(text, encoding="utf-8")
+    problems = Problems()
+    return load_config(folder, problems), [str(d) for d in problems.errors]
+
+
+@dataclass(frozen=True)
+class Place:
+    """A text key somewhere: how to write a file holding VALUE there, read it back, and find the value."""
+
+    name: str
+    template: str  # with {value}; the value sits on `line`
+    line: int
+    key_line: int  # the top-level key holding it (a nested value's type errors are reported there)
+    read: Callable[[Path, str], tuple[object, list[str]]]
+    value_of: Callable[[object], object]
+    stripped: bool  # post keys are stripped of surrounding spaces; site.yaml's and macros are taken as they are
+
+
+PLACES = [
+    Place("post title", "title: {value}\ndate: 2026-01-05\n", 2, 2, _read_post, lambda d: d.title, True),
+    Place("post summary", "title: T\ndate: 2026-01-05\nsummary: {value}\n", 4, 4, _read_post, lambda d: d.summary, True),
+    Place("post description", "title: T\ndate: 2026-01-05\ndescription: {value}\n", 4, 4, _read_post,
+          lambda d: d.description, True),
+    Place("post tag", "title: T\ndate: 2026-01-05\ntags:\n  - {value}\n", 5, 4, _read_post,
+          lambda d: d.tags[0] if d.tags else None, True),
+    Place("series title", "title: {value}\n", 2, 2, _read_series, lambda s: s.title, True),
+    Place("series macro", "title: S\nmacros:\n  \\E: {value}\n", 4, 3, _read_series,
+          lambda s: dict(s.macros).get("\\E"), False),
+    Place("site title", "title: {value}\n", 1, 1, _read_site, lambda c: c.title, False),
+    Place("site author", "title: S\nauthor: {value}\n", 2, 2, _read_site, lambda c: c.author, False),
+    Place("site menu name", "menu:\n  - name: {value}\n    url: /x/\n", 2, 1, _read_site,
+          lambda c: c.menu[0][0] if c.menu else None, False),
+]  # fmt: skip
+
+# Text an author might write, rich in what YAML 1.1 retypes and in TeX whose backslashes YAML escapes.
+SEEDS = [
+    "1.10", "010", "2.10", "yes", "no", "on", "off", "y", "~", "null", "1e3", ".inf", "-.5", "0x1F", "0o17", "1:20",
+    "1_000", "2026-01-05", "2026-01-05T10:00:00Z", "<<", "=", "$\\times 2$", "$\\nabla f$", "\\beta", "\\mathbb{E}",
+    "\\xi", "\\alpha", "\\frac{a}{b}", "\\\\", "a\\ b", "\\_", "\\u00e9", "\\x41", "\\x4", "#1", " #1", " #", "#",
+    "Café", "数学", "'", "''", "\"", ": ", ":", "- ", "[a]", "{b}", "!", "&a", "*a", "%", "@", "`", "|", ">", "?",
+    ",", "\\{", "\t", "  ",
+]  # fmt: skip
+ALPHABET = "abcxyzEKLNPRUtnbefrv0123456789 .,;:+-=/()[]{}$^_\\'\"#!&*%@`|>?~<é数"
+texts = st.lists(st.one_of(st.sampled_from(SEEDS), st.text(ALPHABET, max_size=4)), max_size=6).map("".join)
+NULLS = {"", "~", "null", "Null", "NULL"}
+_HEX = {"x": 2, "u": 4, "U": 8}
+_KEPT = {"\\": "\\", '"': '"'}
+
+
+def meant_by_double_quotes(written: str) -> tuple[str | None, set[str]]:
+    """(the value, no escapes) if every escape in `written` is one the rule keeps (\\\\, \\", \\xHH, \\uHHHH,
+    \\UHHHHHHHH), else (None, the other escapes, any of which may be named): an independent reading of the rule."""
+    value, refused, index = [], set(), 0
+    while index < len(written):
+        char = written[index]
+        if char != "\\":
+            value.append(char)
+            index += 1
+            continue
+        after = written[index + 1 : index + 2]
+        digits = written[index + 2 : index + 2 + _HEX.get(after, 0)]
+        if after in _KEPT:
+            value.append(_KEPT[after])
+        elif after in _HEX and re.fullmatch(f"[0-9A-Fa-f]{{{_HEX[after]}}}", digits):
+            value.append(chr(int(digits, 16)))
+            index += len(digits)
+        else:
+            refused.add("\\" + after)
+        index += 2
+    return (None, refused) if refused else ("".join(value), refused)
+
+
+def written_as(style: str, text: str) -> tuple[str, str | None, set[str]]:
+    """(the YAML for `text` in `style`, the value it must give or None, the escapes or comments one of which must
+    be named in an error)."""
+    if style == "plain":
+        return text, text, set(re.findall(r"[ \t](#\d+)", text))
+    if style == "single":
+        return "'" + text.replace("'", "''") + "'", text, set()
+    if style == "double, escaped":
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"', text, set()
+    if style == "double, as typed":  # a TeX author who did not escape the backslashes
+        value, refused = meant_by_double_quotes(text)
+        return f'"{text}"', value, refused
+    return "|-\n      " + text, text, set()  # a literal block scalar, on the line after its key
+
+
+def plain_is_yaml_syntax(text: str) -> bool:
+    """A plain scalar whose look is YAML syntax the author sees: a leading indicator or quote (a tag, an anchor,
+    a quoted scalar), a comment, or surrounding spaces; such text is not written plain."""
+    return (
+        text != text.strip() or text[:1] in set("!&'\"#|>%@`") or bool(re.search(r"[ \t]#(?!\d)", text)) or "\t" in text
+    )
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    place=st.sampled_from(PLACES),
+    style=st.sampled_from(["plain", "single", "double, escaped", "double, as typed", "block"]),
+    text=texts,
+)
+def test_text_comes_back_as_written_or_fails_at_its_line(scratch: Path, place: Place, style: str, text: str) -> None:
+    if style == "plain":
+        assume(not plain_is_yaml_syntax(text))
+    if style == "double, as typed":
+        assume('"' not in text and not text.endswith("\\"))  # an author's own unclosed quote
+    if style == "block":
+        assume("\t" not in text and text == text.lstrip())
+    yaml_value, expected, to_name = written_as(style, text)
+    if expected is not None and place.stripped:
+        expected = expected.strip()
+    read, errors = place.read(scratch, place.template.format(value=yaml_value))
+    value = place.value_of(read) if read is not None else None
+    lines = {place.line, place.line + (style == "block"), place.key_line}
+    end = place.line + (style == "block") + 1  # a `[` left open is noticed where the front matter ends
+    if to_name:
+        assert errors, f"{yaml_value!r} in {place.name} became {value!r} without an error naming one of {to_name}"
+        named = any(f'"{name}"' in e and _lines(e) & lines for e in errors for name in to_name)
+        # a YAML syntax error comes first; a plain `1.10: #1` is a mapping, refused as such at its line
+        other = ": error: YAML syntax: " if style != "plain" else ": error: "
+        assert named or all(other in e and _lines(e) & lines for e in errors), errors
+    elif errors:
+        assert all(_lines(e) & lines or (_lines(e) & {end} and ": error: YAML syntax: " in e) for e in errors), (
+            f"{yaml_value!r} in {place.name}: errors not at its line: {errors}"
+        )
+    else:
+        absent = (style == "plain" and text in NULLS) or expected in ("", None)
+        assert value == expected or (absent and value in (None, "")), (
+            f"{yaml_value!r} in {place.name} was read as {value!r}, not {expected!r}"
+        )
+
+
+def _lines(diagnostic: str) -> set[int]:
+    """The lines an error names: where it is, and where YAML says the construct it could not finish started."""
+    found = {int(n) for n in re.findall(r"started on line (\d+)\)$", diagnostic)}
+    match = re.match(r"[^:]+:(\d+)", diagnostic)
+    return found | {int(match.group(1))} if match else found
