@@ -148,7 +148,7 @@ def page(out: Path, url: str) -> str:
     return (out / url.strip("/") / "index.html").read_text(encoding="utf-8")
 
 
-def text(value: str) -> str:
+def escaped(value: str) -> str:
     return html.escape(value, quote=False)
 
 
@@ -175,7 +175,7 @@ def test_a_post_example_reaches_its_page_as_written(built: Path, example: Exampl
     for key, kind in (("tags", "tags"), ("category", "categories")):
         names = example.nested.get(key) or ({values[key]: values[key]} if values.get(key) else {})
         for name in names:  # the taxonomy's index lists it by name
-            assert f'<a href="/{kind}/{slugify(name)}/">{text(name)}</a>' in page(built, kind), (key, name)
+            assert f'<a href="/{kind}/{slugify(name)}/">{escaped(name)}</a>' in page(built, kind), (key, name)
         checked.add(key)
     if "chapter" in values:
         label = "Section" if "." in values["chapter"] else "Chapter"
@@ -213,15 +213,15 @@ def test_a_site_yaml_example_reaches_every_page_as_written(built: Path, example:
         pytest.fail("a second site.yaml example: give it a site of its own in this test")
     values = example.values
     home = page(built, "")
-    assert f'<a class="site-title" href="/">{text(values["title"])}</a>' in home
+    assert f'<a class="site-title" href="/">{escaped(values["title"])}</a>' in home
     if "description" in values:
         assert f'<meta name="description" content="{html.escape(values["description"])}">' in home
     if "author" in values:
-        assert f"<p>{text(values['title'])} · {text(values['author'])}</p>" in home
+        assert f"<p>{escaped(values['title'])} · {escaped(values['author'])}</p>" in home
     if "language" in values:
         assert f'<html lang="{values["language"]}">' in home
     for name, url in example.nested.get("menu", {}).items():
-        assert f'<li><a href="{url}">{text(name)}</a></li>' in home, name
+        assert f'<li><a href="{url}">{escaped(name)}</a></li>' in home, name
     posts = [e for e in EXAMPLES if e.kind == "post"]
     overridden = {n for e in EXAMPLES if e.kind == "series" for n in e.nested.get("macros", {})}
     for name, expansion in example.nested.get("macros", {}).items():
