@@ -23,7 +23,7 @@ from fixture_sites import make_site, post
 from primer_site.build import BuildOptions, build_site
 from primer_site.config import load_config
 from primer_site.errors import Problems, SiteError
-from primer_site.parse import parse_document, parse_series_file
+from primer_site.parse import explain_date_text, parse_date_text, parse_document, parse_series_file
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -336,6 +336,43 @@ def test_dates_plain_or_quoted_mean_the_same_instant(tmp_path: Path, written: st
     document = parse_document(tmp_path, "content/a.md", ZoneInfo("Europe/Paris"), problems)
     assert problems.items == [] and document is not None
     assert document.date.isoformat() == instant
+
+
+def _joined(*parts: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.tuples(*parts).map("".join)
+
+
+# Mostly good fields, with the edges and faults of each: both readers must meet every one.
+date_texts = _joined(
+    st.sampled_from(["2024", "2023", "2026", "2000", "1900", "0001", "9999", "0000"]), st.just("-"),
+    st.sampled_from(["01", "02", "04", "09", "10", "12", "00", "13", "1", "2"]), st.just("-"),
+    st.sampled_from(["01", "09", "10", "28", "29", "30", "31", "32", "00", "1", "9"]),
+    st.one_of(
+        st.just(""),
+        _joined(
+            st.sampled_from(["T", "t", " ", "  "]), st.sampled_from(["00", "09", "12", "23", "24", "25", "9"]),
+            st.just(":"), st.sampled_from(["00", "30", "59", "60", "7"]),
+            st.sampled_from(["", ":00", ":59", ":60", ":7", ":30.5", ":30.1234567"]),
+            st.sampled_from(["", "Z", "z", " Z", "+01:00", "-0330", "+05", "+1", "+24:00", "+23:59", "+01:60",
+                             " -12:00", "-00:00"]),
+        ),
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, derandomize=True)
+@given(date_texts)
+def test_the_quick_date_reader_agrees_with_the_explaining_one(text: str) -> None:
+    """parse_date_text reads the usual spellings itself and leaves the rest to explain_date_text."""
+
+    def outcome(read: Callable[[str], datetime]) -> object:
+        try:
+            when = read(text)
+        except ValueError as error:
+            return str(error)
+        return when, when.utcoffset()
+
+    assert outcome(parse_date_text) == outcome(explain_date_text)
 
 
 # ---------------------------------------------------------------- the property: as written, or a located error

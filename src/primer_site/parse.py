@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -210,6 +211,9 @@ def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool
 
 
 _DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:(?:[Tt]|[ \t]+)(\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?)?"
+)
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
 # After the date: T (or spaces, as YAML's timestamp allows), hh:mm, :ss and a fraction, an offset (Z, +hh:mm, +hhmm).
 _TIME = re.compile(
@@ -224,6 +228,23 @@ def parse_date_text(text: str) -> datetime:
     Raises ValueError saying what is wrong: "February has no day 30", "there is no hour 25", "+01:60 is not a UTC
     offset" (which datetime.fromisoformat and PyYAML's timestamp both read as +02:00).
     """
+    if fast := _RFC3339.fullmatch(text):  # the usual spellings, all fields two digits: no explaining needed
+        year, month, day, hour, minute, second, fraction, utc, sign, offset_hours, offset_minutes = fast.groups()
+        zone = UTC if utc else None
+        if sign and int(offset_hours) < 24 and int(offset_minutes or 0) < 60:
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes or 0))
+            zone = timezone(-offset if sign == "-" else offset)
+        if (zone is not None or not sign) and int(hour or 0) < 24 and int(minute or 0) < 60 and int(second or 0) < 60:
+            with suppress(ValueError):  # a day the month lacks: explained below
+                return datetime(
+                    int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                    int((fraction or "")[1:7].ljust(6, "0")), tzinfo=zone,
+                )  # fmt: skip
+    return explain_date_text(text)
+
+
+def explain_date_text(text: str) -> datetime:
+    """parse_date_text, field by field: slower, and raises ValueError saying what is wrong."""
     parts = _DATE.fullmatch(text)
     if not parts:
         raise ValueError(f"expected {_DATE_FORMS}")

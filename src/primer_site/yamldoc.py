@@ -160,7 +160,8 @@ class _TextReader:
         self.path = path
         self.first_line = first_line
         self.problems: list[Diagnostic] = []
-        self.seen: set[int] = set()  # an aliased node is read once (and an alias bomb is never unfolded)
+        self.seen: set[int] = set()  # an aliased node is reported once (and an alias bomb is never unfolded)
+        self.has_comments = "#" in source  # most front matter has none: no need to look after each value
 
     def walk(self, node: yaml.Node, shape: TextShape, where: str) -> None:
         """Read `node` as `shape` says; `where` names it in messages ("title", "macros: \\E")."""
@@ -187,20 +188,27 @@ class _TextReader:
                 for part in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
                     self.walk(part, shape, where)
                 continue
-            self.scalar(key_node, where or key_node.value, is_key=True)
+            if key_node.style or key_node.tag != _STR:  # most keys are plain text: nothing to retag or check
+                self.scalar(key_node, where or key_node.value, is_key=True)
             value_shape = shape.get(key_node.value, shape.get("*"))
             if value_shape is not None:
                 self.walk(value_node, value_shape, f"{where}: {key_node.value}" if where else key_node.value)
 
     def scalar(self, node: yaml.ScalarNode, where: str, is_key: bool) -> None:
-        if id(node) in self.seen:
-            return
-        self.seen.add(id(node))
         if node.tag in _RETYPED and not (is_key and node.tag == _MERGE):
             node.tag = _STR
-        if node.style == '"':
+        style = node.style
+        if style == '"' and id(node) not in self.seen:
+            self.seen.add(id(node))
             self._refuse_changing_escape(node, where)
-        elif not node.style and not is_key and (found := _COMMENT_NUMBER.match(self.source, node.end_mark.index)):
+        elif (
+            not style
+            and self.has_comments
+            and not is_key
+            and id(node) not in self.seen
+            and (found := _COMMENT_NUMBER.match(self.source, node.end_mark.index))
+        ):
+            self.seen.add(id(node))
             self._report(
                 f'{where}: "{found.group(1)}" after a space starts a YAML comment, so the value would end at '
                 f'"{node.value}": put the value in single quotes',
@@ -209,7 +217,7 @@ class _TextReader:
 
     def _refuse_changing_escape(self, node: yaml.ScalarNode, where: str) -> None:
         start, end = node.start_mark.index, node.end_mark.index
-        if "\\" not in self.source[start:end]:
+        if self.source.find("\\", start, end) < 0:
             return
         opening = self.source.index('"', start)  # after any tag or anchor
         for escape in _ESCAPE.finditer(self.source, opening + 1, end - 1):
