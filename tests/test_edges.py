@@ -95,8 +95,11 @@ def test_slugs_differing_by_case_or_accents_collide(tmp_path: Path) -> None:
 def test_control_characters_in_front_matter_are_refused(tmp_path: Path) -> None:
     make_site(tmp_path, {"content/a.md": '---\ntitle: "nul \\0 here"\ndate: 2026-01-01\n---\n'})
     assert errors_of(tmp_path) == [
-        "content/a.md:2: error: title: contains a control character (such as NUL); remove it"
+        'content/a.md:2:13: error: title: in double quotes YAML reads "\\0" as a NUL character, so "\\0" would not '
+        "stay as written: write the value in single quotes or as a block scalar (|), which keep every backslash"
     ]
+    make_site(tmp_path, {"content/a.md": '---\ntitle: "nul \\x00 here"\ndate: 2026-01-01\n---\n'})
+    assert errors_of(tmp_path) == ["content/a.md:2: error: title: contains the control character U+0000; remove it"]
 
 
 def test_yaml_anchors_aliases_and_tags(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ GOOD = {
 # (id, files added to GOOD, exact diagnostic lines expected on stderr)
 CASES = [
     ("date-not-a-date", {"content/x.md": "---\ntitle: X\ndate: \"2024-13-45\"\n---\n"},
-     ['content/x.md:3: error: date: "2024-13-45" is not a date (expected YYYY-MM-DD or an ISO datetime)']),
+     ['content/x.md:3: error: date: "2024-13-45" is not a date: there is no month 13']),
     ("date-missing", {"content/x.md": "---\ntitle: X\n---\n"},
      ["content/x.md:2: error: date: is required (a date such as 2026-03-02)"]),
     ("title-missing", {"content/x.md": "---\ndate: 2026-01-01\n---\n"},

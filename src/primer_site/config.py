@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
-from .yamldoc import YamlMapping, describe, load_yaml_mapping
+from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 CONFIG_FILE = "site.yaml"
 
@@ -82,6 +82,13 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "extra": dict,
 }
 _KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros"])
+MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
+# The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
+SITE_TEXT: dict[str, TextShape] = {
+    **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
+    "katex_url": TEXT, "highlight": {"light": TEXT, "dark": TEXT}, "permalinks": {"*": TEXT},
+    "menu": [{"name": TEXT, "url": TEXT}], "feeds": {"content": TEXT}, "macros": MACROS_TEXT,
+}  # fmt: skip
 _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
 
@@ -123,7 +130,7 @@ def load_config(source: Path, problems: Problems, base_url: str | None = None) -
         problems.error(missing_config_message(source))
         return SiteConfig(base_url=base_url or "/")
     try:
-        mapping = load_yaml_mapping(path.read_text(encoding="utf-8"), CONFIG_FILE)
+        mapping = load_yaml_mapping(path.read_text(encoding="utf-8"), CONFIG_FILE, text_shape=SITE_TEXT)
     except UnicodeDecodeError as exc:
         problems.error(f"not valid UTF-8 ({exc.reason} at byte {exc.start})", CONFIG_FILE, 1)
         return SiteConfig()
@@ -297,13 +304,13 @@ def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
         return ()
     macros = []
     for name, expansion in value.items():
-        match = _MACRO_NAME.fullmatch(str(name))
-        if not match or isinstance(name, bool):
+        match = _MACRO_NAME.fullmatch(name) if isinstance(name, str) else None
+        if not match:
             bad(f"{describe(name)} is not a TeX macro name (a backslash and letters, such as \\E)")
-        elif isinstance(expansion, bool) or not isinstance(expansion, (str, int, float)):
+        elif not isinstance(expansion, str):
             bad(f"{name}: expected the TeX it stands for, got {describe(expansion)}")
         else:
-            macros.append(("\\" + match.group(1), str(expansion)))
+            macros.append(("\\" + match.group(1), expansion))
     return tuple(macros)
 
 

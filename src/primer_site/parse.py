@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, time, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import parse_macros, suggest
+from .config import MACROS_TEXT, parse_macros, suggest
 from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .urls import is_valid_slug, slug_from_filename, slugify
-from .yamldoc import YamlMapping, describe, load_yaml_mapping
+from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
     "slug", "draft", "updated", "description", "extra",
 ]  # fmt: skip
+
+# The keys documented as text, and the dates (checked here, not by YAML): read as written (see yamldoc).
+POST_TEXT: dict[str, TextShape] = {
+    "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
+    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING,
+}  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _FENCE = re.compile(r"^(---|\.\.\.)[ \t]*$")
@@ -82,7 +90,7 @@ def parse_document(source_root: Path, relative: str, zone: tzinfo, problems: Pro
     try:
         text = read_source(source_root, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
-        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=POST_TEXT)
     except SiteError as error:
         problems.absorb(error)
         return None
@@ -164,17 +172,18 @@ def document_from_mapping(
 
 
 def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> str | None:
+    """A key read as text (the loader gave it as written); None when absent or empty."""
     if key not in data or data[key] is None:
         if required:
             bad(key, "is required")
         return None
     value = data[key]
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+    if not isinstance(value, str):
         bad(key, f"expected text, got {type(value).__name__} {_short(value)}")
         return None
-    text = str(value).strip()
-    if _CONTROL.search(text):
-        bad(key, "contains a control character (such as NUL); remove it")
+    text = value.strip()
+    if control := _CONTROL.search(text):
+        bad(key, f"contains the control character U+{ord(control.group()):04X}; remove it")
         return None
     if not text:
         if required:
@@ -184,23 +193,103 @@ def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> s
 
 
 def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool = False) -> datetime | None:
+    """A date or datetime key; one without an offset is in `zone`."""
     if key not in data or data[key] is None:
         if required:
             bad(key, "is required (a date such as 2026-03-02)")
         return None
     value = data[key]
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
-            return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=zone)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), tzinfo=zone)
-    bad(key, f"{_short(value)} is not a date (expected YYYY-MM-DD or an ISO datetime)")
-    return None
+    if not isinstance(value, str):  # the loader reads dates as written: a list or a mapping is left
+        bad(key, f"{_short(value)} is not a date (expected {_DATE_FORMS})")
+        return None
+    try:
+        when = parse_date_text(value.strip())
+    except ValueError as error:
+        bad(key, f"{_short(value)} is not a date: {error}")
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=zone)
+
+
+_DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"
+_RFC3339 = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?:(?:[Tt]|[ \t]+)(\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?)?"
+)
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
+# After the date: T (or spaces, as YAML's timestamp allows), hh:mm, :ss and a fraction, an offset (Z, +hh:mm, +hhmm).
+_TIME = re.compile(
+    r"(?:[Tt]|[ \t]+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d{1,2})(?::?(\d\d))?)?"
+)
+
+
+def parse_date_text(text: str) -> datetime:
+    """A date or datetime in ISO 8601's extended form, as RFC 3339 writes it, with YAML's timestamp leniencies (a
+    space for the T, a space before the offset) and seconds optional; naive when it has no offset.
+
+    Raises ValueError saying what is wrong: "February has no day 30", "there is no hour 25", "+01:60 is not a UTC
+    offset" (which datetime.fromisoformat and PyYAML's timestamp both read as +02:00).
+    """
+    if fast := _RFC3339.fullmatch(text):  # the usual spellings, all fields two digits: no explaining needed
+        year, month, day, hour, minute, second, fraction, utc, sign, offset_hours, offset_minutes = fast.groups()
+        zone = UTC if utc else None
+        if sign and int(offset_hours) < 24 and int(offset_minutes or 0) < 60:
+            offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes or 0))
+            zone = timezone(-offset if sign == "-" else offset)
+        if (zone is not None or not sign) and int(hour or 0) < 24 and int(minute or 0) < 60 and int(second or 0) < 60:
+            with suppress(ValueError):  # a day the month lacks: explained below
+                return datetime(
+                    int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+                    int((fraction or "")[1:7].ljust(6, "0")), tzinfo=zone,
+                )  # fmt: skip
+    return explain_date_text(text)
+
+
+def explain_date_text(text: str) -> datetime:
+    """parse_date_text, field by field: slower, and raises ValueError saying what is wrong."""
+    parts = _DATE.fullmatch(text)
+    if not parts:
+        raise ValueError(f"expected {_DATE_FORMS}")
+    year, month, day = int(parts.group(1)), int(parts.group(2)), int(parts.group(3))
+    try:
+        midnight = datetime(year, month, day)
+    except ValueError:
+        raise ValueError(_calendar_problem(year, month, day, parts.group(2), parts.group(3))) from None
+    if len(parts.group(2)) < 2 or len(parts.group(3)) < 2:
+        raise ValueError(f"write the month and the day with two digits: {year:04d}-{month:02d}-{day:02d}")
+    if not parts.group(4):
+        return midnight
+    time_of_day = _TIME.fullmatch(parts.group(4))
+    if not time_of_day:
+        raise ValueError(f"{parts.group(4).strip()!r} after the date is not a time (expected {_DATE_FORMS})")
+    written = [part for part in time_of_day.group(1, 2, 3) if part is not None]
+    for name, part, top in zip(("hour", "minute", "second"), written, (23, 59, 59), strict=False):
+        if int(part) > top:
+            raise ValueError(f"there is no {name} {part} (from 00 to {top})")
+    if any(len(part) < 2 for part in written):
+        raise ValueError(
+            "write hours, minutes and seconds with two digits: " + ":".join(f"{int(p):02d}" for p in written)
+        )
+    hour, minute, second = (int(p) for p in [*written, "0"][:3])
+    fraction = int(((time_of_day.group(4) or ".")[1:] + "000000")[:6])
+    zone = UTC if time_of_day.group(5) else None
+    if sign := time_of_day.group(6):
+        offset = f"{sign}{time_of_day.group(7)}" + (f":{time_of_day.group(8)}" if time_of_day.group(8) else "")
+        hours, minutes = int(time_of_day.group(7)), int(time_of_day.group(8) or 0)
+        if hours > 23 or minutes > 59:
+            raise ValueError(f"{offset} is not a UTC offset (they go from -23:59 to +23:59)")
+        if len(time_of_day.group(7)) < 2:
+            raise ValueError(f"write the offset's hours with two digits: {sign}{hours:02d}:{minutes:02d}")
+        zone = timezone((-1 if sign == "-" else 1) * timedelta(hours=hours, minutes=minutes))
+    return datetime(year, month, day, hour, minute, second, fraction, tzinfo=zone)
+
+
+def _calendar_problem(year: int, month: int, day: int, month_text: str, day_text: str) -> str:
+    if year < 1:
+        return "there is no year 0000 (years go from 0001 to 9999)"
+    if not 1 <= month <= 12:
+        return f"there is no month {month_text}"
+    if (month, day) == (2, 29):
+        return f"February {year} has no day 29 ({year} is not a leap year)"
+    return f"{calendar.month_name[month]} has no day {day_text}"
 
 
 def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
@@ -214,12 +303,12 @@ def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
         return ()
     tags: list[str] = []
     for item in value:
-        if isinstance(item, bool) or not isinstance(item, (str, int, float)) or not str(item).strip():
+        if not isinstance(item, str) or not item.strip():
             bad("tags", f"{_short(item)} is not a tag (tags are words or short phrases)")
-        elif not slugify(str(item)):
+        elif not slugify(item):
             bad("tags", f"{_short(item)} has no letters or digits to make a URL from")
-        elif str(item).strip() not in tags:
-            tags.append(str(item).strip())
+        elif item.strip() not in tags:
+            tags.append(item.strip())
     return tuple(tags)
 
 
@@ -229,6 +318,7 @@ def _short(value: object) -> str:
 
 
 SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections"]
+SERIES_TEXT: dict[str, TextShape] = {"title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT}
 
 
 @dataclass(frozen=True)
@@ -271,7 +361,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     try:
         text = read_source(source_root, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
-        mapping = load_yaml_mapping(yaml_text, relative, first_line=2)
+        mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=SERIES_TEXT)
     except SiteError as error:
         problems.absorb(error)
         return None

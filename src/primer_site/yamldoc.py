@@ -1,14 +1,20 @@
-"""YAML text → a mapping plus the source line of each top-level key, with located errors."""
+"""YAML text → a mapping plus the source line of each top-level key, with located errors.
+
+Values a caller declares as text (its `TextShape`) are read as the author wrote them: YAML 1.1's implicit types
+are not applied to them (`1.10` stays "1.10", `010` stays "010", `yes` stays "yes"), and a double-quoted one whose
+escapes would change its TeX (`"$\\times$"` holds a TAB in YAML) is refused at the escape, never changed.
+"""
 
 from __future__ import annotations
 
+import re
 import reprlib
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from .errors import SiteError
+from .errors import Diagnostic, SiteError
 
 # The C loader is ~7x faster on front matter; fall back where libyaml is missing.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -43,6 +49,36 @@ def describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
+TEXT = "text"  # a scalar that is text, maybe TeX: as written, and refused if its escapes would change it
+STRING = "string"  # a scalar its key parses itself (a date): as written, escapes as YAML reads them
+# Where a document holds text: TEXT or STRING for a scalar; [shape] for each item of a sequence (or a lone
+# scalar); {key: shape} for a mapping, "*" standing for any other key. A mapping's keys are always read as text.
+TextShape = str | list["TextShape"] | dict[str, "TextShape"]
+
+_YAML = "tag:yaml.org,2002:"
+_STR, _MERGE = _YAML + "str", _YAML + "merge"
+# The types YAML 1.1 gives a plain scalar by its look (the YAML 1.1 type repository); null is left alone: an empty
+# value, ~ and null mean "no value" in every YAML version.
+_RETYPED = frozenset(_YAML + name for name in ("bool", "int", "float", "timestamp", "value", "merge"))
+
+# Double-quoted escapes kept: \\ and \" ask for a backslash or a quote; \xXX, \uXXXX, \UXXXXXXXX spell a code
+# point (every TeX command starting \x, \u or \U, such as \xi or \underline, fails YAML's hex digits instead).
+_KEPT_ESCAPES = frozenset('\\"xuU')
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_TEX_WORD = re.compile(r"\\(?:[A-Za-z]+|.)", re.DOTALL)
+# What YAML 1.2 (§5.7) makes of each escape the loader refuses.
+_ESCAPE_MEANING = {
+    "0": "a NUL character", "a": "a bell character (BEL)", "b": "a backspace", "t": "a TAB", "\t": "a TAB",
+    "n": "a line break", "v": "a vertical tab", "f": "a form feed", "r": "a carriage return",
+    "e": "an escape character (ESC)", " ": "a space", "/": "a slash", "N": "a next-line character (U+0085)",
+    "_": "a no-break space (U+00A0)", "L": "a line separator (U+2028)", "P": "a paragraph separator (U+2029)",
+}  # fmt: skip
+_KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
+# A space and "#" start a comment after a plain scalar; "#" and a digit is a TeX parameter (#1) or a number.
+_COMMENT_NUMBER = re.compile(r"[ \t]+(#\d+)")
+_TOP_LEVEL_KEY = re.compile(r"^([^\s#'\"\[{?:-][^:\n]*):(?=[ \t]|$)", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class YamlMapping:
     data: dict[str, Any]
@@ -53,8 +89,15 @@ class YamlMapping:
         return self.key_lines.get(key, self.first_line)
 
 
-def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
-    """Parse `text`, which starts at `first_line` of `path`, as a YAML mapping (empty → {})."""
+def load_yaml_mapping(
+    text: str, path: str, first_line: int = 1, text_shape: dict[str, TextShape] | None = None
+) -> YamlMapping:
+    """Parse `text`, which starts at `first_line` of `path`, as a YAML mapping (empty → {}).
+
+    The top-level keys, and the values `text_shape` names, are read as text as written (see the module's
+    docstring). Raises SiteError: a YAML syntax error at its line, or every refused escape or comment of the
+    values read as text, each at its line and column.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -66,6 +109,10 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
                 path,
                 first_line + node.start_mark.line,
             )
+        reader = _TextReader(text, path, first_line)
+        reader.mapping(node, text_shape or {}, "")
+        if reader.problems:
+            raise SiteError(diagnostics=reader.problems)
         key_lines: dict[str, int] = {}
         duplicates: list[tuple[str, int]] = []
         for key_node, _ in node.value:
@@ -79,6 +126,13 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
+        if refused := _refused_escape(text, exc):
+            index, escape, word = refused
+            line, column = _line_and_column(text, index, first_line)
+            named = f'"{escape}"' if word == escape else f'"{escape}" (of "{word}")'
+            key = _TOP_LEVEL_KEY.findall(text, 0, index)  # the value is not composed yet: name its key by its line
+            message = f"in double quotes YAML reads a backslash as an escape, and {named} is none: {_KEEP_BACKSLASHES}"
+            raise SiteError(f"{key[-1]}: {message}" if key else message, path, line, column) from None
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
             problem += f" ({exc.context} started on line {first_line + exc.context_mark.line})"
@@ -96,3 +150,118 @@ def load_yaml_mapping(text: str, path: str, first_line: int = 1) -> YamlMapping:
         bad = next(k for k in data if not isinstance(k, str))
         raise SiteError(f"{describe(bad)}: keys must be text", path, first_line)
     return YamlMapping(data, key_lines, first_line)
+
+
+class _TextReader:
+    """Walks the composed nodes a shape names: retags their scalars as text and finds what YAML would change."""
+
+    def __init__(self, source: str, path: str, first_line: int) -> None:
+        self.source = source
+        self.path = path
+        self.first_line = first_line
+        self.problems: list[Diagnostic] = []
+        self.seen: set[int] = set()  # an aliased node is reported once (and an alias bomb is never unfolded)
+        self.has_comments = "#" in source  # most front matter has none: no need to look after each value
+
+    def walk(self, node: yaml.Node, shape: TextShape, where: str) -> None:
+        """Read `node` as `shape` says; `where` names it in messages ("title", "macros: \\E")."""
+        if isinstance(node, yaml.ScalarNode):
+            if shape == STRING:
+                node.tag = _STR if node.tag in _RETYPED else node.tag
+            elif shape == TEXT or isinstance(shape, list):
+                self.scalar(node, where, is_key=False)
+        elif id(node) in self.seen:
+            return
+        elif isinstance(node, yaml.SequenceNode) and isinstance(shape, list):
+            self.seen.add(id(node))
+            for item in node.value:
+                self.walk(item, shape[0], where)
+        elif isinstance(node, yaml.MappingNode) and isinstance(shape, dict):
+            self.mapping(node, shape, where)
+
+    def mapping(self, node: yaml.MappingNode, shape: dict[str, TextShape], where: str) -> None:
+        self.seen.add(id(node))
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # refused when constructed
+            if key_node.tag == _MERGE:  # `<<: *defaults`: the merged mappings' values are this mapping's
+                for part in value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]:
+                    self.walk(part, shape, where)
+                continue
+            if key_node.style or key_node.tag != _STR:  # most keys are plain text: nothing to retag or check
+                self.scalar(key_node, where or key_node.value, is_key=True)
+            value_shape = shape.get(key_node.value, shape.get("*"))
+            if value_shape is not None:
+                self.walk(value_node, value_shape, f"{where}: {key_node.value}" if where else key_node.value)
+
+    def scalar(self, node: yaml.ScalarNode, where: str, is_key: bool) -> None:
+        if node.tag in _RETYPED and not (is_key and node.tag == _MERGE):
+            node.tag = _STR
+        style = node.style
+        if style == '"' and id(node) not in self.seen:
+            self.seen.add(id(node))
+            self._refuse_changing_escape(node, where)
+        elif (
+            not style
+            and self.has_comments
+            and not is_key
+            and id(node) not in self.seen
+            and (found := _COMMENT_NUMBER.match(self.source, node.end_mark.index))
+        ):
+            self.seen.add(id(node))
+            self._report(
+                f'{where}: "{found.group(1)}" after a space starts a YAML comment, so the value would end at '
+                f'"{node.value}": put the value in single quotes',
+                found.start(1),
+            )
+
+    def _refuse_changing_escape(self, node: yaml.ScalarNode, where: str) -> None:
+        start, end = node.start_mark.index, node.end_mark.index
+        if self.source.find("\\", start, end) < 0:
+            return
+        opening = self.source.index('"', start)  # after any tag or anchor
+        for escape in _ESCAPE.finditer(self.source, opening + 1, end - 1):
+            char = escape.group(1)
+            if char in _KEPT_ESCAPES:
+                continue
+            if char == "\n":
+                read_as, changed = 'a "\\" at the end of a line as joining the lines', "the backslash"
+            else:
+                word = _TEX_WORD.match(self.source, escape.start())
+                read_as = f'"{escape.group()}" as {_ESCAPE_MEANING.get(char, "another character")}'
+                changed = f'"{word.group() if word else escape.group()}"'
+            self._report(
+                f"{where}: in double quotes YAML reads {read_as}, so {changed} would not stay as written: "
+                + _KEEP_BACKSLASHES,
+                escape.start(),
+            )
+            return  # one per value: the fix is the same for all
+
+    def _report(self, message: str, index: int) -> None:
+        line, column = _line_and_column(self.source, index, self.first_line)
+        self.problems.append(Diagnostic(self.path, line, column, "error", message))
+
+
+def _line_and_column(source: str, index: int, first_line: int) -> tuple[int, int]:
+    """The 1-based line (in the file) and column of `source[index]`."""
+    line_start = source.rfind("\n", 0, index) + 1
+    return first_line + source.count("\n", 0, line_start), index - line_start + 1
+
+
+def _refused_escape(source: str, error: yaml.MarkedYAMLError) -> tuple[int, str, str] | None:
+    """(index, escape, TeX word) of the escape YAML refused in double quotes: "\\m" of "\\mathbb", "\\x" of
+    "\\xi"; None for any other error."""
+    problem = error.problem or ""
+    mark = error.problem_mark
+    if mark is None or not 0 < mark.index < len(source):
+        return None
+    if "unknown escape" in problem:  # libyaml marks the backslash, PyYAML the character after it
+        index = mark.index if source[mark.index] == "\\" else mark.index - 1
+    elif "hexdecimal" in problem or "hexadecimal" in problem:  # marked at the first character that is no hex digit
+        index = source.rfind("\\", 0, mark.index)
+    else:
+        return None
+    if index < 0:
+        return None
+    word = _TEX_WORD.match(source, index)
+    return (index, source[index : index + 2], word.group()) if word else None
