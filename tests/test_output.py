@@ -171,6 +171,8 @@ def test_no_lock_file_is_left_beside_the_output(tmp_path: Path) -> None:
     site = site_in(tmp_path / "site")
     for name in ("public", "dist", "public"):
         assert build(site, tmp_path / name).returncode == 0
+    (site / "content" / "b.md").write_text(post("B"), encoding="utf-8")  # so that the last build swaps
+    assert build(site, tmp_path / "public").returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [".public.staging", "dist", "public", "site"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import time
@@ -21,7 +23,7 @@ from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site, Unchanged
-from .output import check_output_folder, claim_output, remove_output
+from .output import check_output_folder, claim_output, live_folder, remove_output
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import RenderMemory, render_site
 from .search import index_for_search
@@ -35,7 +37,7 @@ from .theme import (
     template_files,
     theme_dir,
 )
-from .write import recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import Manifest, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -301,12 +303,26 @@ def build_site(
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
-    extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
+    # a build in a new process takes up where the last build into the same folder left off
+    remembered = _recall(source, output) if options.cache and not incremental else None
+    render_memory, manifest = remembered or (None, None)
+    extra: list[Output | Unchanged] = []
+    for path, data in generated.items():
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        kept = manifest is not None and manifest.holds(assets[path], digest)
+        extra.append(Unchanged(assets[path], digest) if kept else Output(assets[path], data, digest))
     rendering = render_site(
-        site, config, environment, source, memory.pages if incremental else None, jobs, only_made=in_place
+        site,
+        config,
+        environment,
+        source,
+        memory.pages if incremental else render_memory,
+        jobs,
+        intact=manifest.intact if manifest is not None else None,
+        only_made=in_place,
     )
     pages = _with_diagnostics(rendering, problems)
     finish = index_for_search if config.search else None
@@ -335,7 +351,11 @@ def build_site(
         memory.written, memory.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
-        written = write_output(chain(pages, extra), static_files, output, finish, problems)
+        written = write_output(chain(pages, extra), static_files, output, finish, problems, previous=manifest)
+        if options.cache and written.manifest is not None:
+            rendering.commit()
+            if rendering.rendered or written.manifest is not manifest:  # else what is kept is still right
+                _remember(source, output, rendering.memory, written.manifest)
     if incremental:
         rendering.commit()
         memory.sources, memory.static, memory.templates = sources, static, templates
@@ -354,6 +374,46 @@ def build_site(
         errors=tuple(problems.errors),
         every_page=every_page,
     )
+
+
+_BUILDS = "builds"  # in .primer-cache/: what the last build into each output folder left
+_KEEP_BUILDS = 8  # output folders remembered (check builds into a new temporary folder each time)
+_STATE_FORMAT = 1
+
+
+def _state_file(source: Path, output: Path) -> Path:
+    name = hashlib.blake2b(str(live_folder(output)).encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
+    return source / CACHE_DIR / _BUILDS / f"{name}.json"
+
+
+def _recall(source: Path, output: Path) -> tuple[RenderMemory, Manifest] | None:
+    """What the last build into `output` left: its render memory and the live folder's manifest (None if unknown,
+    or unreadable: a damaged cache costs a full render, never a wrong page)."""
+    try:
+        data = json.loads(_state_file(source, output).read_text(encoding="utf-8"))
+        if data.get("format") != _STATE_FORMAT or data.get("salt") != cache_salt(True):
+            return None
+        memory = RenderMemory.load(data["render"])
+        manifest = Manifest.from_json(data["manifest"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return (memory, manifest) if memory is not None else None
+
+
+def _remember(source: Path, output: Path, memory: RenderMemory, manifest: Manifest) -> None:
+    """Keep what this build left, for the next build into `output` (written whole, then renamed into place)."""
+    path = _state_file(source, output)
+    data = {"format": _STATE_FORMAT, "salt": cache_salt(True), "render": memory.dump(), "manifest": manifest.to_json()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+        others = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in others[_KEEP_BUILDS:]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only site: the next build renders everything, as without a cache
 
 
 def _sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:

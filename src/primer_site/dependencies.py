@@ -244,16 +244,17 @@ class DependencyLedger:
             return self.previous.of(dependency)
         return self.fingerprints.get(dependency)
 
-    def settle(self, now: Fingerprints, reads: Iterable[Dependency]) -> None:
-        """After a good build: `now` is what the next build compares with; `reads` are its outputs' new reads."""
+    def settle(self, now: Fingerprints, reads: Iterable[Dependency], changed: Iterable[Dependency] = ()) -> None:
+        """After a good build: `now` is what the next build compares with; `reads` are its outputs' new reads,
+        `changed` the dependencies `changes` found (their old fingerprints are dropped; the others still hold)."""
         self.note(reads)
-        self.fingerprints = {}
+        for dependency in changed:
+            self.fingerprints.pop(dependency, None)
         for what, names in self.read.items():
             if what in now.resolvers:
                 for name in names:
                     self.fingerprints[(what, name)] = now.of((what, name))
         self.previous = now
-        self.wholes = {}
 
     def freeze(self) -> tuple[dict[Dependency, Fingerprint], dict[str, Fingerprint]]:
         """Every fingerprint a ledger read from disk needs (worked out now, for the dependencies of `read`)."""
@@ -261,9 +262,12 @@ class DependencyLedger:
         now = self.previous
         fingerprints: dict[Dependency, Fingerprint] = {}
         wholes: dict[str, Fingerprint] = {}
+        known = self.fingerprints
         for what, names in self.read.items():
             for name in names:
-                fingerprints[(what, name)] = now.of((what, name))
+                dependency = (what, name)
+                fingerprint = known.get(dependency)
+                fingerprints[dependency] = fingerprint if fingerprint is not None else now.of(dependency)
             if what not in now.resolvers:
                 wholes[what] = now.whole(what)
         return fingerprints, wholes

@@ -197,6 +197,7 @@ class Output:
 
     path: str
     data: bytes
+    digest: bytes | None = None  # of `data` (blake2b, 16 bytes), when the maker worked it out already
 
 
 @dataclass(frozen=True)

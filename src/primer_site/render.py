@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import hashlib
-import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -65,8 +64,8 @@ class RenderMemory:
         self.specs_reads: frozenset[Dependency] = frozenset()
         self.shared: dict[Dependency, Dependency] = {}
 
-    def dump(self) -> str:
-        """The memory as JSON text, for .primer-cache/ (the model objects of the ledger stay behind)."""
+    def dump(self) -> dict:
+        """The memory as JSON data, for .primer-cache/ (the model objects of the ledger stay behind)."""
         numbers: dict[Dependency, int] = {}
         pages = []
         fingerprints, wholes = self.ledger.freeze()
@@ -77,17 +76,13 @@ class RenderMemory:
         for dependency, number in numbers.items():
             dependencies[number] = [*dependency, fingerprints[dependency].hex()]
         objects = sorted([key, value.hex()] for key, value in wholes.items())
-        return json.dumps(
-            {"format": _MEMORY_FORMAT, "dependencies": dependencies, "objects": objects, "pages": pages},
-            separators=(",", ":"),
-        )
+        return {"format": _MEMORY_FORMAT, "dependencies": dependencies, "objects": objects, "pages": pages}
 
     @classmethod
-    def load(cls, text: str) -> RenderMemory | None:
-        """A memory from dump()'s text; None for anything else (a foreign or damaged cache is ignored)."""
+    def load(cls, data: object) -> RenderMemory | None:
+        """A memory from dump()'s data; None for anything else (a foreign or damaged cache is ignored)."""
         try:
-            data = json.loads(text)
-            if data.get("format") != _MEMORY_FORMAT:
+            if not isinstance(data, dict) or data.get("format") != _MEMORY_FORMAT:
                 return None
             dependencies = [(str(what), str(which)) for what, which, _ in data["dependencies"]]
             fingerprints = {
@@ -174,7 +169,7 @@ class RenderPass:
         shared = self.memory.shared  # thousands of pages read the same things: keep one tuple of each
         reads = frozenset([shared.setdefault(d, d) for d in reads])
         self._records[spec.path] = PageRecord(spec, spec_digest(spec), reads, digest)
-        return Output(spec.path, data)
+        return Output(spec.path, data, digest)
 
     def _stale(self, spec: PageSpec) -> bool:
         known = self.memory.records.get(spec.path)
@@ -201,7 +196,7 @@ class RenderPass:
         reads = [d for path in self.rendered for d in self._records[path].reads]
         if not self.reused_specs:
             reads += self._specs_reads
-        self.memory.ledger.settle(self.renderer.fingerprints, reads)
+        self.memory.ledger.settle(self.renderer.fingerprints, reads, self._changed)
         self.memory.records = self._records
         self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
 

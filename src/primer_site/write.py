@@ -17,6 +17,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from .errors import Problems, SiteError
@@ -28,11 +29,74 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+Stamp = tuple[int, int, int]  # a file's (size, mtime in ns, inode)
+
+
 @dataclass(frozen=True)
 class WriteResult:
     written: int  # files whose bytes are new
     unchanged: int  # files kept from the previous output
     pages: int = 0  # HTML pages among the outputs
+    manifest: Manifest | None = None  # what the live folder holds now (write_output only)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a build left in the live output folder: each file's stamp, the digest of those it wrote from bytes,
+    and the source stamp of each static file it copied. The next build keeps (hard-links) what is still as it
+    was instead of reading it again, and leaves the folder alone when nothing at all changed."""
+
+    live: str  # the live folder, absolute
+    files: dict[str, Stamp]  # output path → its stamp in the live folder
+    digests: dict[str, bytes]  # output path → digest of the bytes written there
+    sources: dict[str, tuple[int, int, int, int]]  # static output path → its source's (size, mtime ns, inode, ctime ns)
+
+    def intact(self, path: str) -> bool:
+        """Whether the live folder still holds, at `path`, the very file the last build left there."""
+        known = self.files.get(path)
+        return known is not None and _stamp(os.path.join(self.live, path)) == known
+
+    def holds(self, path: str, digest: bytes) -> bool:
+        """Whether the live file at `path` is intact and holds bytes of this digest."""
+        return self.digests.get(path) == digest and self.intact(path)
+
+    def holds_copy(self, path: str, source: Path) -> bool:
+        """Whether the live file at `path` is an intact copy of `source` as it is now."""
+        return self.sources.get(path) == _source_stamp(source) and self.intact(path)
+
+    def to_json(self) -> dict:
+        return {
+            "live": self.live,
+            "files": {path: list(stamp) for path, stamp in self.files.items()},
+            "digests": {path: digest.hex() for path, digest in self.digests.items()},
+            "sources": {path: list(stamp) for path, stamp in self.sources.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Manifest:
+        """ValueError, TypeError or KeyError for anything to_json did not write."""
+        return cls(
+            str(data["live"]),
+            {str(p): (int(a), int(b), int(c)) for p, (a, b, c) in data["files"].items()},
+            {str(p): bytes.fromhex(d) for p, d in data["digests"].items()},
+            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["sources"].items()},
+        )
+
+
+def _stamp(path: str) -> Stamp | None:
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino
+
+
+def _source_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
 
 
 def unique_outputs(outputs: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
@@ -57,13 +121,33 @@ def write_output(
     finish: Callable[[Path], None] | None = None,
     problems: Problems | None = None,
     swap_on_errors: bool = False,
+    previous: Manifest | None = None,
 ) -> WriteResult:
     """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
     then swap it in. Errors found meanwhile (in `problems`) stop it before the swap, unless `swap_on_errors`
-    (`check`'s build into a temporary folder, which reports them)."""
+    (`check`'s build into a temporary folder, which reports them).
+
+    `previous`: the manifest of the last build into this folder. Static files and outputs it shows intact are
+    hard-linked rather than read; when every output is Unchanged and no file is added or gone, nothing is
+    written at all (no staging folder, no swap, no `finish`).
+    """
     problems = problems if problems is not None else Problems()
     output = live_folder(output)
     staging = staging_folder(output)
+    if previous is not None and previous.live != str(output):
+        previous = None
+    items = iter(unique_outputs(outputs, problems))
+    waiting: list[Output | Unchanged] = []
+    if previous is not None:
+        # hold back what is unchanged until something is not: a build that changed nothing writes nothing
+        for item in items:
+            waiting.append(item)
+            if not isinstance(item, Unchanged):
+                break
+        else:
+            result = _nothing_to_write(waiting, static_files, output, previous, problems, swap_on_errors)
+            if result is not None:
+                return result
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -75,15 +159,25 @@ def write_output(
         except OSError as error:
             raise SiteError(f"cannot make the staging folder {staging}: {error.strerror}") from None
         folder = _Staging(staging, output)
+        sources: dict[str, tuple[int, int, int, int]] = {}
         for path, file in static_files.items():
-            folder.put(path, file)
+            stamp = _source_stamp(file)
+            if previous is not None and stamp is not None and previous.holds_copy(path, file):
+                folder.keep(path)
+            else:
+                folder.put(path, file)
+            if stamp is not None:
+                sources[path] = stamp
         pages = 0
-        for item in unique_outputs(outputs, problems):
+        digests: dict[str, bytes] = {}
+        for item in chain(waiting, items):
             pages += item.path.endswith(".html")
             if isinstance(item, Unchanged):
                 folder.keep(item.path)
+                digests[item.path] = item.digest
             else:
                 folder.put(item.path, item.data)
+                digests[item.path] = item.digest or hashlib.blake2b(item.data, digest_size=16).digest()
         if not swap_on_errors:
             problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
         folder.remove_stale()
@@ -92,7 +186,30 @@ def write_output(
         _swap_in(staging, output)
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
-    return WriteResult(folder.written, folder.unchanged, pages)
+        live = str(output)
+        files = {path: stamp for path in folder.wanted if (stamp := _stamp(os.path.join(live, path))) is not None}
+    manifest = Manifest(live, files, digests, sources)
+    return WriteResult(folder.written, folder.unchanged, pages, manifest)
+
+
+def _nothing_to_write(
+    outputs: list[Output | Unchanged],
+    static_files: Mapping[str, Path],
+    output: Path,
+    previous: Manifest,
+    problems: Problems,
+    swap_on_errors: bool,
+) -> WriteResult | None:
+    """The result of a build that changes nothing in the live folder, or None if it must write after all."""
+    if problems.errors and not swap_on_errors:
+        problems.raise_if_errors()
+    wanted = {MARKER, *(item.path for item in outputs), *static_files}
+    if wanted != previous.files.keys() or not all(previous.intact(path) for path in static_files):
+        return None  # a file came or went, or one of the last build's files is not as it left it
+    if not all(previous.holds_copy(path, file) for path, file in static_files.items()):
+        return None
+    pages = sum(item.path.endswith(".html") for item in outputs)
+    return WriteResult(0, len(outputs) + len(static_files), pages, previous)
 
 
 def recover_output(output: Path) -> None:
