@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "markdown", "cache", "mathcheck",
-    "assemble", "feeds", "render", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
+    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "markdown", "cache", "katex", "mathcheck",
+    "assemble", "feeds", "mathpass", "render", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
 

@@ -17,8 +17,9 @@ from .cache import BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
+from .katex import KatexService, KatexSetup, locate_katex
 from .markdown import BodySource, RenderedBody, render_bodies
-from .mathcheck import KatexProcess, check_math, math_sources
+from .mathpass import math_pass
 from .model import Output, Site
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import (
@@ -90,6 +91,20 @@ class BuildMemory:
         self.written: dict[str, object] = {}
         self.config: SiteConfig | None = None
         self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
+        self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
+
+    def katex_service(self, setup: KatexSetup) -> KatexService:
+        """The service kept from the last build, or a new one if Node or the katex package changed."""
+        if self.katex is None or self.katex.setup != setup:
+            if self.katex is not None:
+                self.katex.close()
+            self.katex = KatexService(setup, keep_alive=True)
+        return self.katex
+
+    def close(self) -> None:
+        """End what the memory keeps running (the KaTeX process); it would end with this process anyway."""
+        if self.katex is not None:
+            self.katex.close()
 
     def series_body(self, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
         """A series' description, rendered again only when its file was read again."""
@@ -143,7 +158,11 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
-    katex = KatexProcess(source) if options.check_math else None  # Node loads KaTeX while the build reads
+    katex = None
+    if options.check_math or config.feed_content == "full":
+        setup = locate_katex(source)
+        katex = memory.katex_service(setup) if incremental else KatexService(setup)
+        katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources = discover_sources(source, problems)
 
@@ -181,9 +200,23 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     site = assemble_site(
         config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
     )
-    if options.check_math:
-        formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
-        problems.extend(check_math(formulas, source, katex).diagnostics)
+    feed_math = None
+    if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
+        math = math_pass(
+            config,
+            site,
+            documents,
+            bodies,
+            metas,
+            series_bodies,
+            katex,
+            source,
+            check=options.check_math,
+            drafts=options.drafts,
+            use_cache=options.cache,
+        )
+        problems.extend(math.diagnostics)
+        feed_math = math.feed_math
     static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
     assets = asset_names(static, generated, options.fingerprint)
@@ -195,7 +228,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
     output = options.output_dir.absolute()
-    pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
+    pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None, feed_math)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass
