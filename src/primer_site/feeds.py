@@ -125,12 +125,14 @@ class FeedMath:
 
     @classmethod
     def of(cls, formulas: FeedFormulas, answers: Mapping[FormulaKey, FormulaResult], katex_version: str) -> FeedMath:
-        """From KaTeX's answers. A formula KaTeX rejected is its escaped TeX: feed_math_errors reports it, so the
-        build stops and that feed is never written (its templates are still rendered, for their own errors)."""
+        """From KaTeX's answers. A formula without MathML (KaTeX rejected it, or did not run) is its escaped TeX:
+        the build reports why and stops, so that this feed is never written (it is still rendered, as every page
+        of a failed build is, for the template errors it may add)."""
         mathml = {}
         for key in formulas.uses:
-            answer = answers[key]
-            mathml[key] = answer.mathml if answer.mathml is not None else f"<code>{html.escape(key[0])}</code>"
+            answer = answers.get(key)
+            made = answer.mathml if answer is not None else None
+            mathml[key] = made if made is not None else f"<code>{html.escape(key[0])}</code>"
         return cls(formulas.macros, mathml, katex_version)
 
     def element(self, post: Post, tex: str, display: bool) -> str:

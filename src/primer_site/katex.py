@@ -236,7 +236,8 @@ class _Worker:
         # a build that fails before asking, or a caller that forgets to close, must not leave Node waiting
         self._finalizer = weakref.finalize(self, _stop, self.process)
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         self._buffer = b""
         self._defined: set[str] = set()  # macros ids this process knows
         self._next = 0
@@ -305,6 +306,7 @@ class _Worker:
                 chunk = os.read(stdout.fileno(), 1 << 16)
                 if not chunk:
                     self.process.wait()
+                    self._stderr_reader.join(timeout=5)  # what Node said before it ended
                     detail = self._stderr[-1] if self._stderr else f"exit status {self.process.returncode}"
                     raise KatexError(f"KaTeX could not run under {self.setup.node}: {detail}")
                 self._buffer += chunk
