@@ -104,11 +104,16 @@ class BodyCache:
             self.db = None
 
 
-def _open_salted(path: Path, salt: str, table: str, columns: str) -> sqlite3.Connection:
-    """The database at `path` with `table`, emptied if it was filled under another salt."""
+def _open_salted(path: Path, salt: str, table: str, columns: str, durable: bool = True) -> sqlite3.Connection:
+    """The database at `path` with `table`, emptied if it was filled under another salt.
+
+    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
+    """
     for attempt in range(2):
         try:
             db = sqlite3.connect(path, isolation_level=None)
+            if not durable:
+                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
             db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
             db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
             row = db.execute("SELECT salt FROM meta").fetchone()
@@ -144,6 +149,7 @@ class FormulaCache:
                 "formulas",
                 "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, error TEXT, mathml TEXT, "
                 "PRIMARY KEY (tex, display, macros)",
+                durable=False,  # written on the dev server's rebuilds: a save must not wait for the disk
             )
         except (OSError, sqlite3.Error):
             self.db = None

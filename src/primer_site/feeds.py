@@ -11,7 +11,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
@@ -122,6 +122,8 @@ class FeedMath:
     macros: Mapping[str, str]  # post source → macros id
     mathml: Mapping[FormulaKey, str]
     katex_version: str = ""
+    # each post's feed HTML, made once per build: a post is in the feeds of its series, its tags and the site
+    bodies: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, formulas: FeedFormulas, answers: Mapping[FormulaKey, FormulaResult], katex_version: str) -> FeedMath:
@@ -260,13 +262,19 @@ def sitemap(site: Site, config: SiteConfig) -> bytes:
 
 def feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
     """A post's body for a feed reader: absolute links, math as MathML (`math` must hold its formulas)."""
+    if math is not None and post.source in math.bodies:
+        return math.bodies[post.source]
     body = post.body_html
     if 'class="math ' in body:
         if math is None:
             raise ValueError(f"{post.source}: a full-content feed needs the MathML of its formulas")
+        # before the links: the TeX is text in which a quote is not escaped, and could look like an attribute
         body = _MATH.sub(lambda m: math.element(post, html.unescape(m.group(3)), m.group(2) == "display"), body)
     body = _ROOT_RELATIVE.sub(lambda m: f'{m.group(1)}="{config.origin}{m.group(2)}"', body)
-    return _FRAGMENT.sub(lambda m: f'{m.group(1)}="{absolute(post.url, config)}{m.group(2)}"', body)
+    body = _FRAGMENT.sub(lambda m: f'{m.group(1)}="{absolute(post.url, config)}{m.group(2)}"', body)
+    if math is not None:
+        math.bodies[post.source] = body
+    return body
 
 
 def _updated(post: Post) -> datetime:

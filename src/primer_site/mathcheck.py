@@ -70,52 +70,66 @@ def math_sources(
     return found
 
 
-def request_checks(sources: Sequence[MathSource], requests: FormulaRequests) -> None:
-    """Ask KaTeX about each formula of `sources` in which Python sees nothing wrong."""
-    for source in sources:
-        macros = requests.macros_id(source.macros)
-        for formula in source.formulas:
-            if tex_problem(formula.tex) is None:
-                requests.add(formula.tex, formula.display, macros)
+@dataclass(frozen=True)
+class CheckRequests:
+    """What the check asked KaTeX, and what Python found wrong without it."""
+
+    sources: Sequence[MathSource]
+    macros: tuple[str, ...]  # each source's macros id
+    asked: tuple[FormulaKey, ...]  # each distinct formula sent to KaTeX
+    problems: Mapping[FormulaKey, str]  # formulas not sent: their braces or environments do not balance
+
+
+def request_checks(sources: Sequence[MathSource], requests: FormulaRequests) -> CheckRequests:
+    """Ask KaTeX about each distinct formula of `sources` in which Python sees nothing wrong."""
+    macros = tuple(requests.macros_id(source.macros) for source in sources)
+    # sites repeat \theta and x_t a great deal: the loop over every formula only collects the distinct ones
+    distinct: dict[FormulaKey, None] = {}
+    for source, macros_id in zip(sources, macros, strict=True):
+        distinct.update(dict.fromkeys((f.tex, f.display, macros_id) for f in source.formulas))
+    problems = {key: problem for key in distinct if (problem := tex_problem(key[0]))}
+    asked = tuple(key for key in distinct if key not in problems)
+    for tex, display, macros_id in asked:
+        requests.add(tex, display, macros_id)
+    return CheckRequests(sources, macros, asked, problems)
 
 
 def check_report(
-    sources: Sequence[MathSource],
-    requests: FormulaRequests,
+    checks: CheckRequests,
     answers: Mapping[FormulaKey, FormulaResult] | None,
     setup: KatexSetup,
     failure: str | None = None,
 ) -> MathReport:
-    """Every problem with the formulas of `sources`, given KaTeX's `answers` to `requests` (None: it could not
-    run, for the reason `failure`: a warning, once)."""
+    """Every problem with the checked formulas, given KaTeX's `answers` (None: it could not run, for the reason
+    `failure`: a warning, once), at each place a formula is written."""
     diagnostics: list[Diagnostic] = []
-    for source in sources:
+    for source in checks.sources:
         for line, column in source.stray_dollars:
             message = "math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"
             diagnostics.append(Diagnostic(source.source, line, column, "error", message))
+    wrong = dict(checks.problems)
     if answers is None:
         diagnostics.append(_skipped(failure or "KaTeX did not run"))
-    elif setup.version != KATEX_VERSION:
-        diagnostics.append(
-            Diagnostic(
-                "",
-                0,
-                0,
-                "warning",
-                f"math: checked with KaTeX {setup.version} ({setup.katex}), but the pages load KaTeX "
-                f"{KATEX_VERSION}: install katex@{KATEX_VERSION} so that the check sees what readers see",
+    else:
+        wrong.update((key, error) for key in checks.asked if (error := answers[key].error))
+        if setup.version != KATEX_VERSION:
+            diagnostics.append(
+                Diagnostic(
+                    "",
+                    0,
+                    0,
+                    "warning",
+                    f"math: checked with KaTeX {setup.version} ({setup.katex}), but the pages load KaTeX "
+                    f"{KATEX_VERSION}: install katex@{KATEX_VERSION} so that the check sees what readers see",
+                )
             )
-        )
-    count = 0
-    for source in sources:
-        count += len(source.formulas)
-        macros = requests.macros_id(source.macros)
-        for formula in source.formulas:
-            message = tex_problem(formula.tex)
-            if message is None and answers is not None:
-                message = answers[(formula.tex, formula.display, macros)].error
-            if message:
-                diagnostics.append(_error(source.source, formula, message))
+    if wrong:
+        for source, macros in zip(checks.sources, checks.macros, strict=True):
+            for formula in source.formulas:
+                message = wrong.get((formula.tex, formula.display, macros))
+                if message:
+                    diagnostics.append(_error(source.source, formula, message))
+    count = sum(len(source.formulas) for source in checks.sources)
     return MathReport(tuple(diagnostics), count, setup.version if answers is not None else None)
 
 
@@ -128,13 +142,13 @@ def check_math(
     """
     katex = katex if katex is not None else KatexService(locate_katex(site, node))
     requests = FormulaRequests()
-    request_checks(sources, requests)
+    checks = request_checks(sources, requests)
     try:
         answers: dict[FormulaKey, FormulaResult] | None = katex.answer(requests, None)
         failure = None
     except KatexError as error:
         answers, failure = None, unavailable_reason(katex.setup, str(error))
-    return check_report(sources, requests, answers, katex.setup, failure)
+    return check_report(checks, answers, katex.setup, failure)
 
 
 def unavailable_reason(setup: KatexSetup, error: str) -> str:

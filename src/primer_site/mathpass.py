@@ -25,7 +25,7 @@ from .yamldoc import load_yaml_mapping
 @dataclass(frozen=True)
 class MathPass:
     diagnostics: tuple[Diagnostic, ...]  # the check's, and those of formulas a feed carries
-    feed_math: FeedMath | None  # None: no feed carries a formula
+    feed_math: FeedMath  # what full-content feeds carry (nothing with summaries)
 
 
 def math_pass(
@@ -51,7 +51,7 @@ def math_pass(
     diagnostics: list[Diagnostic] = []
     requests = FormulaRequests()
     sources = math_sources(config, documents, bodies, metas, series_bodies, drafts) if check else []
-    request_checks(sources, requests)
+    checks = request_checks(sources, requests)
     formulas = request_feed_math(full_content_posts(site, config), site, config, requests)
     answers, failure = None, ""
     try:
@@ -61,9 +61,9 @@ def math_pass(
         failure = str(error)
     if check:
         reason = unavailable_reason(katex.setup, failure) if answers is None else None
-        diagnostics += check_report(sources, requests, answers, katex.setup, reason).diagnostics
+        diagnostics += check_report(checks, answers, katex.setup, reason).diagnostics
     if not formulas.uses:
-        return MathPass(tuple(diagnostics), None)
+        return MathPass(tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""))
     if answers is None or katex.setup.version != KATEX_VERSION:
         line = _line_of(source, "feeds")
         diagnostics.append(Diagnostic(CONFIG_FILE, line, 0, "error", _feeds_need_katex(katex.setup, failure)))
