@@ -309,3 +309,22 @@ def math_requests() -> FormulaRequests:
     requests = FormulaRequests()
     requests.add("x", False, requests.macros_id(()))
     return requests
+
+
+def test_formulas_that_print_do_not_disturb_the_answers() -> None:
+    """KaTeX's \\message and \\show print to Node's stdout, where the answers go."""
+    requests = FormulaRequests()
+    macros = requests.macros_id(())
+    keys = [requests.add(tex, False, macros, MATHML) for tex in (r"\message{hello} x", r"\show\alpha y", "z")]
+    answers = service().answer(requests, None)
+    assert [answers[key].error for key in keys] == [None, None, None]
+    assert [re.findall(r"<mi>(\w)</mi>", answers[key].mathml or "") for key in keys] == [["x"], ["y"], ["z"]]
+
+
+def test_many_formulas_in_one_batch() -> None:
+    """Answers longer than a pipe's buffer, read while Node still reads its input."""
+    requests = FormulaRequests()
+    macros = requests.macros_id(())
+    keys = {i: requests.add(f"x_{{{i}}} + \\frac{{{i}}}{{y}}", i % 2 == 0, macros, MATHML) for i in range(3000)}
+    answers = service().answer(requests, None)
+    assert [i for i, key in keys.items() if f"<mn>{i}</mn>" not in (answers[key].mathml or "")] == []

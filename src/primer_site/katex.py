@@ -238,7 +238,8 @@ class _Worker:
         self._stderr: collections.deque[str] = collections.deque(maxlen=20)
         self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_reader.start()
-        self._buffer = b""
+        self._lines: collections.deque[bytes] = collections.deque()  # read, not yet taken
+        self._partial = b""  # the start of a line not yet read whole
         self._defined: set[str] = set()  # macros ids this process knows
         self._next = 0
         self._greeted = False
@@ -298,7 +299,7 @@ class _Worker:
         assert stdout is not None
         with selectors.DefaultSelector() as selector:
             selector.register(stdout, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
+            while not self._lines:
                 left = deadline - time.monotonic()
                 if left <= 0 or not selector.select(left):
                     _stop(self.process)
@@ -309,9 +310,13 @@ class _Worker:
                     self._stderr_reader.join(timeout=5)  # what Node said before it ended
                     detail = self._stderr[-1] if self._stderr else f"exit status {self.process.returncode}"
                     raise KatexError(f"KaTeX could not run under {self.setup.node}: {detail}")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
+                *lines, self._partial = (self._partial + chunk).split(b"\n")
+                self._lines.extend(lines)
+        line = self._lines.popleft()
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise KatexError(f"KaTeX wrote what is not an answer: {line[:200]!r}") from None
 
     def _drain_stderr(self) -> None:
         assert self.process.stderr is not None

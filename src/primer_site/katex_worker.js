@@ -13,6 +13,9 @@
 const readline = require("readline");
 const katex = require(process.argv[2] || "katex");
 
+// stdout carries the answers alone: \message and \show in a formula print with console.log
+console.log = console.info = console.debug = console.warn = () => {};
+
 const macroSets = new Map();
 // Parsing and building the HTML tree is where KaTeX finds every error a reader would see, at a third of the
 // cost of renderToString (no markup string, no MathML); the public function is the fallback.
