@@ -17,6 +17,7 @@ from .cache import BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
+from .feeds import BodyFormulas
 from .katex import KatexService, KatexSetup, locate_katex
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathpass import math_pass
@@ -92,6 +93,7 @@ class BuildMemory:
         self.config: SiteConfig | None = None
         self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
         self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
+        self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
 
     def katex_service(self, setup: KatexSetup) -> KatexService:
         """The service kept from the last build, or a new one if Node or the katex package changed."""
@@ -214,6 +216,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
             check=options.check_math,
             drafts=options.drafts,
             use_cache=options.cache,
+            feed_formulas=memory.feed_formulas,
         )
         problems.extend(math.diagnostics)
         feed_math = math.feed_math

@@ -97,21 +97,36 @@ class FeedFormulas:
     uses: Mapping[FormulaKey, tuple[Post, ...]]
 
 
-def request_feed_math(posts: Sequence[Post], site: Site, config: SiteConfig, requests: FormulaRequests) -> FeedFormulas:
+BodyFormulas = dict[str, tuple[tuple[str, bool], ...]]  # a body's HTML → (TeX, display) of its math elements
+
+
+def request_feed_math(
+    posts: Sequence[Post], site: Site, config: SiteConfig, requests: FormulaRequests, known: BodyFormulas | None = None
+) -> FeedFormulas:
     """Ask for the MathML of every formula in the bodies of `posts` (full_content_posts), with their page's macros.
 
-    The TeX is what the page gives KaTeX: the text of its math element.
+    The TeX is what the page gives KaTeX: the text of its math element. `known`: the formulas found in bodies
+    by the previous build (the dev server's), left holding this build's.
     """
     macros_of = post_macros(site, config)
     macros: dict[str, str] = {}
     uses: dict[FormulaKey, list[Post]] = {}
+    found: BodyFormulas = {}
     for post in posts:
         macros[post.source] = macros_id = requests.macros_id(macros_of(post))
-        for match in _MATH.finditer(post.body_html):
-            key = requests.add(html.unescape(match.group(3)), match.group(2) == "display", macros_id, MATHML)
+        formulas = (known or found).get(post.body_html)
+        if formulas is None:
+            math = _MATH.finditer(post.body_html)
+            formulas = tuple((html.unescape(m.group(3)), m.group(2) == "display") for m in math)
+        found[post.body_html] = formulas
+        for tex, display in formulas:
+            key = requests.add(tex, display, macros_id, MATHML)
             holders = uses.setdefault(key, [])
             if not holders or holders[-1] is not post:
                 holders.append(post)
+    if known is not None:
+        known.clear()
+        known.update(found)
     return FeedFormulas(macros, {key: tuple(holders) for key, holders in uses.items()})
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
 from .errors import Diagnostic, SiteError
-from .feeds import FeedMath, feed_math_errors, full_content_posts, request_feed_math
+from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
 from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
 from .markdown import RenderedBody, render_body
 from .mathcheck import check_report, math_sources, request_checks, unavailable_reason
@@ -41,10 +41,12 @@ def math_pass(
     check: bool,
     drafts: bool = False,
     use_cache: bool = True,
+    feed_formulas: BodyFormulas | None = None,
 ) -> MathPass:
     """Ask KaTeX about every formula the build needs, once: all of them if `check`, and those of feeds.
 
-    `source`: the site folder; `use_cache`: keep KaTeX's answers in its .primer-cache/. Full-content feeds
+    `source`: the site folder; `use_cache`: keep KaTeX's answers in its .primer-cache/; `feed_formulas`: the
+    formulas found in feed posts' bodies, kept by the caller from one build to the next. Full-content feeds
     holding math without a KaTeX that can run, or with another version than the pages load, are an error at
     site.yaml's `feeds` line that says what to install; KaTeX's errors in a feed's formulas are located errors.
     """
@@ -52,7 +54,7 @@ def math_pass(
     requests = FormulaRequests()
     sources = math_sources(config, documents, bodies, metas, series_bodies, drafts) if check else []
     checks = request_checks(sources, requests)
-    formulas = request_feed_math(full_content_posts(site, config), site, config, requests)
+    formulas = request_feed_math(full_content_posts(site, config), site, config, requests, feed_formulas)
     answers, failure = None, ""
     try:
         # every formula of the site was asked for only when checking: only then are others' answers dropped
