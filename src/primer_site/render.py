@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .errors import Problems
-from .feeds import absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
+from .feeds import FeedMath, absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
 from .markdown import highlight_css, plain_title, render_title, title_has_math
 from .model import Output, Post, Series, Site
 from .urls import output_path, page_url, paginated_path
@@ -179,20 +179,29 @@ def render_site(
     source: Path,
     problems: Problems,
     memo: PageMemo | None = None,
+    feed_math: FeedMath | None = None,
 ) -> Iterator[Output]:
     """Every page of the site, one at a time; template errors are added to `problems`, located in the template.
+
+    `feed_math`: the MathML of the formulas full-content feeds carry (None: they carry none).
 
     Pages are yielded as they are made so that the write stage can store each one at once: a
     5,000-post site never holds all its pages in memory.
     """
     memo = memo or PageMemo(keep=False)
-    for output in _render_pages(site, config, env, source, problems, memo):
+    for output in _render_pages(site, config, env, source, problems, memo, feed_math):
         if output is not None:
             yield output
 
 
 def _render_pages(
-    site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, problems: Problems, memo: PageMemo
+    site: Site,
+    config: SiteConfig,
+    env: jinja2.Environment,
+    source: Path,
+    problems: Problems,
+    memo: PageMemo,
+    feed_math: FeedMath | None,
 ) -> Iterator[Output | None]:
     memo.begin((config, tuple(sorted(env.globals["assets"].items()))))
     renderer = _PageRenderer(site, config, env, source, problems, memo)
@@ -229,10 +238,13 @@ def _render_pages(
         index = config.permalinks[kind].split("{slug}")[0]
         yield (renderer.page("taxon_index.html", output_path(index), "", shape, kind=kind, taxa=taxa, has_math=False))
     yield (renderer.page("404.html", "404.html", "", shape, has_math=False))
+    # a feed's MathML also depends on its posts' macros and the KaTeX version
     for feed in site_feeds(site, config):
-        yield (renderer.data(feed.path, (feed.title, feed.posts), lambda feed=feed: atom_feed(feed, config)))
+        depends = (feed.title, feed.posts, feed_math.depends(feed.posts) if feed_math else ())
+        yield (renderer.data(feed.path, depends, lambda feed=feed: atom_feed(feed, config, feed_math)))
     newest = site.posts[: config.feed_limit]
-    yield (renderer.data("feed.json", newest, lambda: json_feed(newest, config)))
+    depends = (newest, feed_math.depends(newest) if feed_math else ())
+    yield (renderer.data("feed.json", depends, lambda: json_feed(newest, config, feed_math)))
     listed = tuple((p.url, p.date, p.updated) for p in site.posts)
     yield (renderer.data("sitemap.xml", (listed, shape), lambda: sitemap(site, config)))
     yield (renderer.data("robots.txt", (), lambda: robots_txt(config)))
