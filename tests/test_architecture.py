@@ -10,9 +10,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
     "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
-    "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "mathcheck",
-    "assemble", "feeds", "dependencies", "theme", "pages", "render",
-    "output", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
+    "dependencies", "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "katex",
+    "mathcheck", "assemble", "feeds", "mathpass", "theme", "pages", "render", "output", "write", "search", "server",
+    "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from fixture_sites import REPO, make_site, post, run_cli
+import primer_site.katex
+from fixture_sites import REPO, make_site, post, run_cli, tree_bytes
+from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.config import KATEX_VERSION
+from primer_site.errors import SiteError
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
 HOSTILE = 'A <b>bold</b> & "quoted" ]]> </script><script>alert(1)</script> title'
 
 
@@ -141,3 +148,277 @@ def test_summary_feeds_by_default(tmp_path: Path) -> None:
     parsed = feedparser.parse((tmp_path / "public/feed.xml").read_bytes())
     assert "content" not in parsed.entries[0]
     assert parsed.entries[0].summary == "Body text x."
+
+
+# ---------------------------------------------------------------- math in full-content feeds: KaTeX's MathML
+
+M = '<math xmlns="http://www.w3.org/1998/Math/MathML"'
+# (post, its body, the exact HTML a full-content feed carries for it). The site defines \R, the series \E.
+FEED_MATH = [
+    (
+        'aligned',
+        '$$\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}$$',
+        (
+            '{M} display="block"><semantics>'
+            '<mtable rowspacing="0.25em" columnalign="right left" columnspacing="0em"><mtr><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="true"><mi>a</mi></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="true"><mrow><mrow></mrow><mo>=</mo><mi>b</mi></mrow></mstyle>'
+            '</mtd></mtr><mtr><mtd><mstyle scriptlevel="0" displaystyle="true"><mi>c</mi></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="true"><mrow><mrow></mrow><mo>=</mo><mi>d</mi></mrow></mstyle>'
+            '</mtd></mtr></mtable>'
+            '<annotation encoding="application/x-tex">\\begin{aligned} a &amp;= b \\\\ c &amp;= d \\end{aligned}</annotation>'
+            '</semantics></math>\n'
+        ),
+    ),
+    (
+        'cases',
+        '$$|x| = \\begin{cases} x & x \\ge 0 \\\\ -x & x < 0 \\end{cases}$$',
+        (
+            '{M} display="block"><semantics><mrow><mi mathvariant="normal">∣</mi><mi>x</mi>'
+            '<mi mathvariant="normal">∣</mi><mo>=</mo><mrow><mo fence="true">{</mo>'
+            '<mtable rowspacing="0.36em" columnalign="left left" columnspacing="1em"><mtr><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mi>x</mi></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mrow><mi>x</mi><mo>≥</mo><mn>0</mn></mrow></mstyle>'
+            '</mtd></mtr><mtr><mtd><mstyle scriptlevel="0" displaystyle="false"><mrow><mo>−</mo><mi>x</mi></mrow>'
+            '</mstyle></mtd><mtd><mstyle scriptlevel="0" displaystyle="false"><mrow><mi>x</mi><mo>&lt;</mo>'
+            '<mn>0</mn></mrow></mstyle></mtd></mtr></mtable></mrow></mrow>'
+            '<annotation encoding="application/x-tex">|x| = \\begin{cases} x &amp; x \\ge 0 \\\\ -x &amp; x &lt; 0 \\end{cases}</annotation>'
+            '</semantics></math>\n'
+        ),
+    ),
+    (
+        'pmatrix',
+        '$$\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}$$',
+        (
+            '{M} display="block"><semantics><mrow><mo fence="true">(</mo>'
+            '<mtable rowspacing="0.16em" columnalign="center center" columnspacing="1em"><mtr><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mn>1</mn></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mn>2</mn></mstyle></mtd></mtr><mtr><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mn>3</mn></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="false"><mn>4</mn></mstyle></mtd></mtr></mtable>'
+            '<mo fence="true">)</mo></mrow>'
+            '<annotation encoding="application/x-tex">\\begin{pmatrix} 1 &amp; 2 \\\\ 3 &amp; 4 \\end{pmatrix}</annotation>'
+            '</semantics></math>\n'
+        ),
+    ),
+    (
+        'align',
+        '\\begin{align}\na &= b \\label{eq:a}\n\\end{align}',
+        (
+            '<div class="equation" id="eq:a">{M} display="block"><semantics>'
+            '<mtable rowspacing="0.25em" columnalign="right left" columnspacing="0em"><mtr><mtd class="mtr-glue">'
+            '</mtd><mtd><mstyle scriptlevel="0" displaystyle="true"><mi>a</mi></mstyle></mtd><mtd>'
+            '<mstyle scriptlevel="0" displaystyle="true"><mrow><mrow></mrow><mo>=</mo><mi>b</mi></mrow></mstyle>'
+            '</mtd><mtd class="mtr-glue"></mtd><mtd class="mml-eqn-num"></mtd></mtr></mtable>'
+            '<annotation encoding="application/x-tex">\\begin{align}\na &amp;= b \n\\end{align}</annotation>'
+            '</semantics></math><span class="eqno">(4.1)</span></div>\n'
+        ),
+    ),
+    (
+        'operatorname',
+        '$\\operatorname{softmax}(z)_i$',
+        (
+            '<p>{M}><semantics><mrow><mi mathvariant="normal">softmax</mi><mo>\u2061</mo><mo stretchy="false">(</mo>'
+            '<mi>z</mi><msub><mo stretchy="false">)</mo><mi>i</mi></msub></mrow>'
+            '<annotation encoding="application/x-tex">\\operatorname{softmax}(z)_i</annotation></semantics></math>'
+            '</p>\n'
+        ),
+    ),
+    (
+        'text',
+        '$\\text{if } x > 0$',
+        (
+            '<p>{M}><semantics><mrow><mtext>if&nbsp;</mtext><mi>x</mi><mo>&gt;</mo><mn>0</mn></mrow>'
+            '<annotation encoding="application/x-tex">\\text{if } x &gt; 0</annotation></semantics></math></p>\n'
+        ),
+    ),
+    (
+        'macros',
+        '$\\E[X] \\in \\R$',
+        (
+            '<p>{M}><semantics><mrow><mi mathvariant="double-struck">E</mi><mo stretchy="false">[</mo><mi>X</mi>'
+            '<mo stretchy="false">]</mo><mo>∈</mo><mi mathvariant="double-struck">R</mi></mrow>'
+            '<annotation encoding="application/x-tex">\\E[X] \\in \\R</annotation></semantics></math></p>\n'
+        ),
+    ),
+    (
+        'stackrel',
+        '$a \\stackrel{\\text{def}}{=} b$',
+        (
+            '<p>{M}><semantics><mrow><mi>a</mi><mrow><mover><mrow><mo>=</mo></mrow><mtext>def</mtext></mover>'
+            '</mrow><mi>b</mi></mrow>'
+            '<annotation encoding="application/x-tex">a \\stackrel{\\text{def}}{=} b</annotation></semantics>'
+            '</math></p>\n'
+        ),
+    ),
+    (
+        'markup-in-text',
+        '$\\text{<svg/onload=alert(1)>}$',
+        (
+            '<p>{M}><semantics><mrow><mtext>&lt;svg/onload=alert(1)&gt;</mtext></mrow>'
+            '<annotation encoding="application/x-tex">\\text{&lt;svg/onload=alert(1)&gt;}</annotation></semantics>'
+            '</math></p>\n'
+        ),
+    ),
+    (
+        'brackets',
+        '\\(\\alpha\\) and \\[\\beta\\]',
+        (
+            '<p>{M}><semantics><mrow><mi>α</mi></mrow>'
+            '<annotation encoding="application/x-tex">\\alpha</annotation></semantics>'
+            '</math> and {M} display="block"><semantics><mrow><mi>β</mi></mrow>'
+            '<annotation encoding="application/x-tex">\\beta</annotation></semantics></math></p>\n'
+        ),
+    ),
+
+]  # fmt: skip
+
+
+def feed_math_site(root: Path, *, summary: bool = False) -> Path:
+    files = {
+        "site.yaml": (
+            "title: T\nbase_url: https://example.org/\n"
+            f"feeds: {{content: {'summary' if summary else 'full'}}}\nmacros:\n  \\R: \\mathbb{{R}}\n"
+        ),
+        "series/vol.md": "---\ntitle: Vol\nmacros:\n  \\E: \\mathbb{E}\n---\n",
+    }
+    for number, (name, body, _) in enumerate(FEED_MATH, start=1):
+        files[f"content/{name}.md"] = post(name, f"2026-01-{number:02d}", body, series="vol", chapter=number)
+    return make_site(root, files)
+
+
+@pytest.fixture(scope="module")
+def feed_math(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """{feed: {entry title: its content}} for feed.xml, the series' feed.xml and feed.json, built without the check."""
+    site = feed_math_site(tmp_path_factory.mktemp("feed-math"))
+    result = run_cli("build", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 0, result.stderr
+    found = {}
+    for path in ("feed.xml", "series/vol/feed.xml"):
+        entries = ET.parse(site / "public" / path).getroot().findall(f"{ATOM}entry")
+        found[path] = {e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}content") for e in entries}
+    items = json.loads((site / "public/feed.json").read_text(encoding="utf-8"))["items"]
+    found["feed.json"] = {item["title"]: item["content_html"] for item in items}
+    return found
+
+
+@pytest.mark.parametrize(("name", "body", "expected"), FEED_MATH, ids=[case[0] for case in FEED_MATH])
+def test_full_content_feeds_carry_katex_s_mathml(
+    feed_math: dict[str, dict[str, str]], name: str, body: str, expected: str
+) -> None:
+    """Environments, \\operatorname, \\text, the page's macros: what KaTeX makes for the page, as MathML; TeX in
+    \\text is text, never markup."""
+    for feed in ("feed.xml", "series/vol/feed.xml", "feed.json"):
+        assert feed_math[feed][name] == expected.replace("{M}", M), feed
+
+
+def test_a_formula_katex_rejects_is_an_error_where_it_is_written(tmp_path: Path) -> None:
+    """No more TeX in <code> in the feed where the converter failed: the build says where and why, once."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\n",
+            "content/a.md": post("A", body="Fine $x$.\n\nBroken: $x^^2$ and \\(\\href{https://x.org}{x}\\)."),
+        },
+    )
+    expected = [
+        "content/a.md:7:9: error: math: KaTeX parse error: Expected group after '^' at position 2: x^^2",
+        "content/a.md:7:20: error: math: \\href needs trust, which primer-site never gives TeX: a formula makes no "
+        "link, image, id, class or style (a link goes in the Markdown around it)",
+    ]
+    for check in ([], ["--check-math"]):
+        result = run_cli("build", *check, "--source", str(site), "--now", "2026-06-01")
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [*expected, "build failed: 2 errors; the output folder was left as it was"]
+    assert not (site / "public").exists()
+
+
+def test_math_written_as_raw_html_is_located_at_the_body(tmp_path: Path) -> None:
+    """The page typesets any element of class "math"; one the author wrote by hand is not in the Markdown's
+    formulas, so its error is given at the first line of the body."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\n",
+            "content/a.md": post("A", body='Hand-made <span class="math inline">\\nope</span>'),
+        },
+    )
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, jobs=1, cache=False))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:5: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
+    ]
+
+
+INSTALL = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
+
+
+@pytest.mark.parametrize(
+    ("missing", "why"),
+    [
+        (
+            "node",
+            "Node.js (node) is not installed: install Node.js (your system's nodejs package, or nodejs.org: npm does "
+            f"not install it), then {INSTALL}",
+        ),
+        (
+            "katex",
+            f"the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH): {INSTALL}",
+        ),
+        ("version", f"the katex package found is version 0.15.0 (KATEX): {INSTALL}"),
+    ],
+)
+def test_full_content_feeds_with_math_need_the_pinned_katex_under_node(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str, why: str
+) -> None:
+    """Never TeX, or another converter's output, silently instead: an error at the `feeds` line saying what to do."""
+    old = make_site(tmp_path / "old-katex", {"package.json": '{"name": "katex", "version": "0.15.0"}'})
+    if missing == "node":
+        monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
+    else:
+        monkeypatch.setattr(primer_site.katex, "find_katex", lambda site: old if missing == "version" else None)
+    site = feed_math_site(tmp_path / "site")
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, jobs=1, now=NOW))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        f"site.yaml:3: error: feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the "
+        f"KaTeX the pages load) under Node.js, but {why.replace('KATEX', str(old))}; or set "
+        "`feeds: {content: summary}`"
+    ]
+    # without math in what the feeds carry, or with summaries only, KaTeX is not needed
+    build_site(BuildOptions(source=feed_math_site(tmp_path / "summary", summary=True), jobs=1, now=NOW))
+    make_site(
+        tmp_path / "no-math",
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\n",
+            "content/a.md": post("A", body="No math."),
+        },
+    )
+    build_site(BuildOptions(source=tmp_path / "no-math", jobs=1, now=NOW))
+
+
+def test_feed_math_follows_a_change_of_series_macros_in_a_rebuild(tmp_path: Path) -> None:
+    site = feed_math_site(tmp_path)
+    memory = BuildMemory()
+    options = BuildOptions(source=site, jobs=1, now=NOW, check_math=True)
+    build_site(options, memory)
+    feed = site / "public/series/vol/feed.xml"
+    assert '<mi mathvariant="double-struck">E</mi>' in html_of(feed)
+    make_site(site, {"series/vol.md": "---\ntitle: Vol\nmacros:\n  \\E: \\operatorname{E}\n---\n"})
+    build_site(options, memory)
+    assert '<mi mathvariant="double-struck">E</mi>' not in html_of(feed)
+    assert '<mi mathvariant="normal">E</mi><mo>\u2061</mo>' in html_of(feed)
+    memory.close()
+
+
+def test_feed_math_is_the_same_whatever_the_jobs_and_the_cache(tmp_path: Path) -> None:
+    site = feed_math_site(tmp_path / "site")
+    outputs = []
+    for name, jobs, cache in (("one", 1, True), ("again", 1, True), ("two", 2, True), ("uncached", 2, False)):
+        build_site(BuildOptions(source=site, output=tmp_path / name, jobs=jobs, cache=cache, now=NOW, check_math=True))
+        outputs.append(tree_bytes(tmp_path / name))
+    assert all(output == outputs[0] for output in outputs[1:])
+
+
+def html_of(feed: Path) -> str:
+    return html.unescape(feed.read_text(encoding="utf-8"))

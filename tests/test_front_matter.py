@@ -88,7 +88,8 @@ def test_series_file_and_site_yaml_text_keys(tmp_path: Path) -> None:
         tmp_path,
         {
             "site.yaml": "title: 1984\ndescription: yes\nauthor: 3.10\nlanguage: no\n"
-            "menu: [{name: 2024, url: /series/}]\nmacros:\n  on: \\mathrm{on}\n  \\half: 0.50\n",
+            "menu: [{name: 2024, url: /series/}]\nmacros:\n  on: \\mathrm{on}\n  \\half: 0.50\n"
+            "base_url: https://example.org/\n",
             "series/s.md": "---\ntitle: 2.10\ncollection: 2024\n---\nAbout.\n",
             "series/2024.md": "---\ntitle: Shelf\nkind: collection\n---\n",
             "content/a.md": post("A", series="s", chapter=1, body="$\\half$"),
@@ -105,7 +106,9 @@ def test_series_file_and_site_yaml_text_keys(tmp_path: Path) -> None:
 
 
 def test_top_level_keys_are_names_not_booleans(tmp_path: Path) -> None:
-    make_site(tmp_path, {"content/a.md": post("A", on="x"), "site.yaml": "title: S\nyes: 1\n"})
+    make_site(
+        tmp_path, {"content/a.md": post("A", on="x"), "site.yaml": "title: S\nyes: 1\nbase_url: https://example.org/\n"}
+    )
     result = build_site(BuildOptions(source=tmp_path, output=tmp_path / "public", now=NOW, jobs=1, cache=False))
     assert sorted(str(w) for w in result.warnings) == [
         "content/a.md:4: warning: unknown key 'on'",
@@ -401,7 +404,8 @@ def _read_series(folder: Path, front: str) -> tuple[object, list[str]]:
 
 
 def _read_site(folder: Path, text: str) -> tuple[object, list[str]]:
-    (folder / "site.yaml").write_text(text, encoding="utf-8")
+    # a site needs its base_url: written last, so that the value's line stays where the place says
+    (folder / "site.yaml").write_text(text.rstrip("\n") + "\nbase_url: https://example.org/\n", encoding="utf-8")
     problems = Problems()
     return load_config(folder, problems), [str(d) for d in problems.errors]
 

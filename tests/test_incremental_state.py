@@ -85,6 +85,7 @@ SITE_YAML = [
     "title: Incremental, renamed\nbase_url: https://example.org/\npaginate: 2\n",
     "title: Incremental\nbase_url: https://example.org/sub/\nmacros:\n  \\E: \\mathbb{E}\n",
     "title: Incremental\nbase_url: https://example.org/\npermalinks:\n  post: /{year}/{slug}/\n",
+    "title: Incremental\nbase_url: https://example.org/\nfeeds: {content: full}\n",  # feeds carry KaTeX's MathML
 ]
 COLLECTION = "---\ntitle: The Shelf\nkind: collection\n---\nA shelf of volumes.\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.mathcheck
+import primer_site.katex
 from fixture_sites import REPO, make_site, post, run_cli
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.cli import _parser
@@ -131,13 +131,14 @@ def test_the_check_uses_the_pinned_katex() -> None:
 
 def test_one_node_process_checks_the_whole_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
-    real = primer_site.mathcheck.subprocess.Popen
+    real = primer_site.katex.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
-        started.append(command)
+        if str(primer_site.katex.KATEX_WORKER_JS) in command:
+            started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.mathcheck.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.katex.subprocess, "Popen", popen)
     files = {
         f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$ and $\\frac{{{i}}}{{2}}$") for i in range(50)
     }
@@ -150,9 +151,9 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
 ) -> None:
     if missing == "node":
-        monkeypatch.setattr(primer_site.mathcheck.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.mathcheck, "find_katex", lambda site: None)
+        monkeypatch.setattr(primer_site.katex, "find_katex", lambda site: None)
     files = {
         "content/a.md": post("A", body="Bad for KaTeX only: $\\nope$. Braces: $\\frac{1}{$."),
         "content/b.md": post("B", body="Also $\\nope$."),

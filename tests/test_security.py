@@ -13,14 +13,17 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, tree_bytes
+from fixture_sites import make_site, post, tree_bytes
 from live_server import fetch
 from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.katex import MATHML_ELEMENTS
 from primer_site.serve import Preview
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -172,6 +175,70 @@ def test_feeds_are_well_formed_and_carry_the_values_exactly(built: dict[str, byt
     assert [c.get("term") for c in entry.findall(f"{ATOM}category")] == [EVIL, "javascript:alert(1)", "]]>x"]
     item = json.loads(built["feed.json"])["items"][0]
     assert (item["title"], item["tags"][0]) == (EVIL, EVIL)
+
+
+# TeX that holds markup: KaTeX takes it as symbols or text. It reached feed.xml and feed.json as elements, with
+# event handlers and script URLs, when feeds converted TeX with latex2mathml, even with raw_html: false.
+HOSTILE_TEX = [
+    r"\text{<svg/onload=alert(1)>}",
+    r"\text{\"><iframe src=javascript:alert(1)>}",
+    r"\mathrm{</math><script>alert(1)</script>}",
+    r"\operatorname{<b onclick=alert(1)>x}",
+    r"\begin{aligned}<img src=x onerror=alert(1)> & ]]> \end{aligned}",
+    r"\text{<!-- --> \&lt; ]]>}",
+]
+
+
+def test_tex_is_never_markup_in_full_content_feeds(tmp_path: Path) -> None:
+    body = "\n\n".join(f"$${tex}$$" if "aligned" in tex else f"Inline ${tex}$." for tex in HOSTILE_TEX)
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nraw_html: false\nfeeds: {content: full}\n",
+            "content/a.md": post("A", body=body),
+        },
+    )
+    build_site(BuildOptions(source=site, now=NOW, jobs=1, cache=False))
+    entry = ET.parse(site / "public/feed.xml").getroot().find(f"{ATOM}entry")
+    assert entry is not None
+    item = json.loads((site / "public/feed.json").read_text())["items"][0]
+    for content in (entry.findtext(f"{ATOM}content") or "", item["content_html"]):
+        page = check_page("feed", content)
+        assert {tag for tag, _ in page.elements} <= {"p", *MATHML_ELEMENTS}
+        assert [attrs for tag, attrs in page.elements if tag == "annotation"] == [
+            {"encoding": "application/x-tex"}
+        ] * len(HOSTILE_TEX)
+        annotations = re.findall(r'<annotation encoding="application/x-tex">(.*?)</annotation>', content, re.DOTALL)
+        assert [unescape(a) for a in annotations] == HOSTILE_TEX  # the TeX as written, as text
+
+
+@pytest.mark.parametrize(
+    "tex",
+    [
+        r"\href{javascript:alert(1)}{x}",
+        r"\url{javascript:alert(1)}",
+        r"\includegraphics{javascript:alert(1)}",
+        r"\htmlData{onclick=alert(1)}{x}",
+        r"\htmlStyle{background:url(javascript:alert(1))}{x}",
+    ],
+)
+def test_tex_that_asks_for_links_images_or_attributes_is_refused(tmp_path: Path, tex: str) -> None:
+    """KaTeX runs with trust off, in the browser as at build time; the build refuses what asks for trust."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\n",
+            "content/a.md": post("A", body=f"See ${tex}$."),
+        },
+    )
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, now=NOW, jobs=1, cache=False))
+    command = tex.split("{")[0]
+    assert [str(d) for d in failure.value.diagnostics] == [
+        f"content/a.md:5:5: error: math: {command} needs trust, which primer-site never gives TeX: a formula makes no "
+        "link, image, id, class or style (a link goes in the Markdown around it)"
+    ]
+    assert not (site / "public").exists()
 
 
 def test_markdown_links_to_script_urls_are_refused(built: dict[str, bytes]) -> None:

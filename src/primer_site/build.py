@@ -20,8 +20,10 @@ from .cache import CACHE_DIR, BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, missing_config_message
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
+from .feeds import BodyFormulas
+from .katex import KatexService, KatexSetup, locate_katex
 from .markdown import BodySource, RenderedBody, render_bodies
-from .mathcheck import KatexProcess, check_math, math_sources
+from .mathpass import math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, remove_output
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
@@ -105,6 +107,8 @@ class BuildMemory:
         self.sources: Sources | None = None
         self.static: dict[str, Path] | None = None
         self.templates: tuple | None = None
+        self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
+        self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
 
     def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
         """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
@@ -118,6 +122,19 @@ class BuildMemory:
             if place.is_dir() or (not place.exists() and path not in known and not path.endswith(".md")):
                 return False
         return True
+
+    def katex_service(self, setup: KatexSetup) -> KatexService:
+        """The service kept from the last build, or a new one if Node or the katex package changed."""
+        if self.katex is None or self.katex.setup != setup:
+            if self.katex is not None:
+                self.katex.close()
+            self.katex = KatexService(setup, keep_alive=True)
+        return self.katex
+
+    def close(self) -> None:
+        """End what the memory keeps running (the KaTeX process); it would end with this process anyway."""
+        if self.katex is not None:
+            self.katex.close()
 
     def series_body(self, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
         """A series' description, rendered again only when its file was read again."""
@@ -237,7 +254,11 @@ def build_site(
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
-    katex = KatexProcess(source) if options.check_math else None  # Node loads KaTeX while the build reads
+    katex = None
+    if options.check_math or config.feed_content == "full":
+        setup = locate_katex(source)
+        katex = memory.katex_service(setup) if incremental else KatexService(setup)
+        katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     if told is not None and memory.sources is not None:
         sources = _sources_after(source, memory.sources, told)
@@ -280,14 +301,28 @@ def build_site(
     site = assemble_site(
         config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
     )
-    if options.check_math:
-        formulas = math_sources(config, documents, bodies, metas, series_bodies, options.drafts)
-        report = check_math(formulas, source, katex)
-        if report.katex_version is None and options.require_katex:
+    feed_math = None
+    if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
+        math = math_pass(
+            config,
+            site,
+            documents,
+            bodies,
+            metas,
+            series_bodies,
+            katex,
+            source,
+            check=options.check_math,
+            drafts=options.drafts,
+            use_cache=options.cache,
+            feed_formulas=memory.feed_formulas,
+        )
+        if options.check_math and options.require_katex and not math.katex_ran:
             # the check was asked for: formulas KaTeX did not see must not pass as checked
-            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in report.diagnostics)
+            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
         else:
-            problems.extend(report.diagnostics)
+            problems.extend(math.diagnostics)
+        feed_math = math.feed_math
     if told is not None and memory.static is not None and not _any_under(told, STATIC_DIR):
         static = memory.static
     else:
@@ -323,6 +358,7 @@ def build_site(
         jobs,
         intact=manifest.intact if manifest is not None else None,
         only_made=in_place,
+        feed_math=feed_math,
     )
     pages = _with_diagnostics(rendering, problems)
     finish = index_for_search if config.search else None

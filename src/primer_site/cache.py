@@ -1,6 +1,8 @@
-"""A persistent cache of rendered post bodies in .primer-cache/, keyed on what the HTML depends on.
+"""Persistent caches in .primer-cache/: rendered post bodies, and KaTeX's answers for formulas.
 
-SQLite holding JSON, not pickle: a foreign or corrupt cache can only be ignored and rebuilt, never run.
+Each is keyed on what its values depend on, with a salt for everything else (the renderer's code, the KaTeX
+version): a cache with another salt is emptied. SQLite holding JSON and text, not pickle: a foreign or corrupt
+cache can only be ignored and rebuilt, never run.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,6 +23,8 @@ from .model import Heading, Link
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
 _FORMAT = 4
+FORMULAS_FILE = "formulas.sqlite3"
+_FORMULAS_FORMAT = 1
 
 
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
@@ -61,24 +65,8 @@ class BodyCache:
             self.db = None  # a read-only site, say: build without a cache
 
     def _open(self) -> sqlite3.Connection:
-        for attempt in range(2):
-            try:
-                db = sqlite3.connect(self.path, isolation_level=None)
-                # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
-                db.execute("PRAGMA synchronous=OFF")
-                db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
-                db.execute("CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                row = db.execute("SELECT salt FROM meta").fetchone()
-                if row is None or row[0] != self.salt:
-                    db.execute("DELETE FROM bodies")
-                    db.execute("DELETE FROM meta")
-                    db.execute("INSERT INTO meta VALUES (?)", (self.salt,))
-                return db
-            except sqlite3.DatabaseError:
-                if attempt:
-                    raise
-                self.path.unlink(missing_ok=True)  # not a database: start afresh
-        raise AssertionError("unreachable")
+        # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
+        return _open_salted(self.path, self.salt, "bodies", "key TEXT PRIMARY KEY, value TEXT NOT NULL", durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
@@ -110,6 +98,126 @@ class BodyCache:
                 self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
                 self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
             self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def _open_salted(path: Path, salt: str, table: str, columns: str, durable: bool = True) -> sqlite3.Connection:
+    """The database at `path` with `table`, emptied if it was filled under another salt.
+
+    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
+    """
+    for attempt in range(2):
+        try:
+            db = sqlite3.connect(path, isolation_level=None)
+            if not durable:
+                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
+            db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+            row = db.execute("SELECT salt FROM meta").fetchone()
+            if row is None or row[0] != salt:
+                db.execute(f"DELETE FROM {table}")
+                db.execute("DELETE FROM meta")
+                db.execute("INSERT INTO meta VALUES (?)", (salt,))
+            return db
+        except sqlite3.DatabaseError:
+            if attempt:
+                raise
+            path.unlink(missing_ok=True)  # not a database: start afresh
+    raise AssertionError("unreachable")
+
+
+FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.FormulaKey
+
+
+class FormulaCache:
+    """KaTeX's answers by formula: (error or None, MathML or None). Every failure to read it means "not cached".
+
+    The salt names the KaTeX version (and what else the answers depend on): another KaTeX starts it afresh.
+    """
+
+    def __init__(self, site: Path, salt: str) -> None:
+        self.path = site / CACHE_DIR / FORMULAS_FILE
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            self.db = _open_salted(
+                self.path,
+                f"format={_FORMULAS_FORMAT};{salt}",
+                "formulas",
+                "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, error TEXT, mathml TEXT, "
+                "PRIMARY KEY (tex, display, macros)",
+                durable=False,  # written on the dev server's rebuilds: a save must not wait for the disk
+            )
+        except (OSError, sqlite3.Error):
+            self.db = None
+
+    def get_many(
+        self, keys: Collection[FormulaKey], with_mathml: Collection[FormulaKey]
+    ) -> dict[FormulaKey, tuple[str | None, str | None]]:
+        """The stored answers of `keys`; their MathML only for `with_mathml` (a check needs none)."""
+        if self.db is None or not keys:
+            return {}
+        wanted = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
+        found: dict[FormulaKey, tuple[str | None, str | None]] = {}
+        rows: dict[int, FormulaKey] = {}
+        try:
+            # one pass over the table: it holds about the site's formulas, and most of them are asked for
+            for rowid, tex, display, macros, error, has_mathml in self.db.execute(
+                "SELECT rowid, tex, display, macros, error, mathml IS NOT NULL FROM formulas"
+            ):
+                key = (tex, bool(display), macros)
+                if key in wanted:
+                    found[key] = (error, None)
+                    if has_mathml and key in with_mathml:
+                        rows[rowid] = key
+            ids = list(rows)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for rowid, mathml in self.db.execute(
+                    f"SELECT rowid, mathml FROM formulas WHERE rowid IN ({marks})", chunk
+                ):
+                    key = rows[rowid]
+                    found[key] = (found[key][0], mathml)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def put_many(self, entries: Iterable[tuple[FormulaKey, str | None, str | None]]) -> None:
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO formulas VALUES (?, ?, ?, ?, ?)",
+                ((tex, int(display), macros, error, mathml) for (tex, display, macros), error, mathml in entries),
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def keep_only(self, keys: Collection[FormulaKey]) -> None:
+        """Drop the answers for every formula but `keys` (those of a build that asked about all the site's)."""
+        if self.db is None:
+            return
+        try:
+            stale = [
+                (rowid,)
+                for rowid, tex, display, macros in self.db.execute("SELECT rowid, tex, display, macros FROM formulas")
+                if (tex, bool(display), macros) not in keys
+            ]
+            if stale:
+                self.db.execute("BEGIN")
+                self.db.executemany("DELETE FROM formulas WHERE rowid = ?", stale)
+                self.db.execute("COMMIT")
         except sqlite3.Error:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")

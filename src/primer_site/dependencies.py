@@ -117,7 +117,8 @@ class _Tracked:
         self._recording = recording
 
     def __getattr__(self, name: str) -> Any:
-        self._recording.attribute(self._object, name)
+        # into the recording active now: a memoised part of an output (RecordedMemo) records on its own
+        (ACTIVE_RECORDING.get() or self._recording).attribute(self._object, name)
         return self._recording.tracked(getattr(self._object, name))
 
 
@@ -137,6 +138,28 @@ def recording(into: Recording) -> Iterator[Recording]:
         yield into
     finally:
         ACTIVE_RECORDING.reset(token)
+
+
+class RecordedMemo:
+    """Parts of outputs made once per build and shared by several outputs (a post's feed HTML is in its series',
+    tags' and site's feeds): what making one read is recorded again in each output that reuses it."""
+
+    def __init__(self) -> None:
+        self.made: dict[object, tuple[Any, frozenset[Dependency]]] = {}
+
+    def get(self, key: object, make: Callable[[], Any]) -> Any:
+        found = self.made.get(key)
+        active = ACTIVE_RECORDING.get()
+        if found is None:
+            if active is None:
+                return make()
+            part = Recording(active.key_of)
+            with recording(part):
+                value = make()
+            found = self.made[key] = (value, frozenset(part.reads))
+        if active is not None:
+            active.reads.update(found[1])
+        return found[0]
 
 
 def record(dependency: Dependency) -> None:

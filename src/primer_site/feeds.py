@@ -1,6 +1,7 @@
 """Site → machine-read outputs: Atom feeds (site, series, tags), JSON Feed, sitemap.xml, robots.txt.
 
-Feed readers run no JavaScript, so math goes out as MathML, with the TeX kept as its annotation.
+Feed readers run no JavaScript, so full-content feeds carry math as MathML: KaTeX's own (katex.py), made with
+the macros of the post's page, cleaned by an allow-list sanitizer, with the TeX kept as its annotation.
 """
 
 from __future__ import annotations
@@ -9,17 +10,21 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from urllib.parse import unquote
 
 from .config import SiteConfig
+from .dependencies import RecordedMemo
+from .errors import Diagnostic
+from .katex import MATHML, FormulaKey, FormulaRequests, FormulaResult
 from .markdown import plain_title
 from .model import Post, Site
+from .urls import slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
+# how markdown.py marks math for KaTeX: the TeX, HTML-escaped, as the element's text
 _MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.DOTALL)
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
 _FRAGMENT = re.compile(r'(\shref)="(#[^"]*)"')
@@ -62,6 +67,119 @@ def _beside(page_url: str, config: SiteConfig) -> str:
     return f"{path}feed.xml"
 
 
+def full_content_posts(site: Site, config: SiteConfig) -> list[Post]:
+    """Every post whose body some feed carries (none with summary feeds), each once, newest first."""
+    if config.feed_content != "full":
+        return []
+    seen: dict[str, Post] = {post.source: post for post in site.posts[: config.feed_limit]}  # feed.json
+    for feed in site_feeds(site, config):
+        for post in feed.posts:
+            seen.setdefault(post.source, post)
+    return sorted(seen.values(), key=lambda p: (p.date, p.source), reverse=True)
+
+
+def post_macros(site: Site, config: SiteConfig) -> Callable[[Post], tuple[tuple[str, str], ...]]:
+    """The macros a post's page gives KaTeX: its series' (found as the theme's series_of finds it), or the site's."""
+    by_slug = {s.slug: s for s in site.series}
+    by_name = {**{s.title: s for s in site.series}, **by_slug}
+
+    def macros(post: Post) -> tuple[tuple[str, str], ...]:
+        series = (by_name.get(post.series) or by_slug.get(slugify(post.series))) if post.series else None
+        return series.macros if series else config.macros
+
+    return macros
+
+
+@dataclass(frozen=True)
+class FeedFormulas:
+    """What full-content feeds ask KaTeX: each post's macros id, and the posts that hold each formula."""
+
+    macros: Mapping[str, str]  # post source → macros id (FormulaRequests.macros_id)
+    uses: Mapping[FormulaKey, tuple[Post, ...]]
+
+
+BodyFormulas = dict[str, tuple[tuple[str, bool], ...]]  # a body's HTML → (TeX, display) of its math elements
+
+
+def request_feed_math(
+    posts: Sequence[Post], site: Site, config: SiteConfig, requests: FormulaRequests, known: BodyFormulas | None = None
+) -> FeedFormulas:
+    """Ask for the MathML of every formula in the bodies of `posts` (full_content_posts), with their page's macros.
+
+    The TeX is what the page gives KaTeX: the text of its math element. `known`: the formulas found in bodies
+    by the previous build (the dev server's), left holding this build's.
+    """
+    macros_of = post_macros(site, config)
+    macros: dict[str, str] = {}
+    uses: dict[FormulaKey, list[Post]] = {}
+    found: BodyFormulas = {}
+    for post in posts:
+        macros[post.source] = macros_id = requests.macros_id(macros_of(post))
+        formulas = (known or found).get(post.body_html)
+        if formulas is None:
+            math = _MATH.finditer(post.body_html)
+            formulas = tuple((html.unescape(m.group(3)), m.group(2) == "display") for m in math)
+        found[post.body_html] = formulas
+        for tex, display in formulas:
+            key = requests.add(tex, display, macros_id, MATHML)
+            holders = uses.setdefault(key, [])
+            if not holders or holders[-1] is not post:
+                holders.append(post)
+    if known is not None:
+        known.clear()
+        known.update(found)
+    return FeedFormulas(macros, {key: tuple(holders) for key, holders in uses.items()})
+
+
+@dataclass(frozen=True)
+class FeedMath:
+    """The MathML full-content feeds show for each formula: KaTeX's, cleaned (katex.clean_mathml)."""
+
+    macros: Mapping[str, str]  # post source → macros id
+    mathml: Mapping[FormulaKey, str]
+    katex_version: str = ""
+    # each post's feed HTML, made once per build: a post is in the feeds of its series, its tags and the site
+    bodies: RecordedMemo = field(default_factory=RecordedMemo, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, formulas: FeedFormulas, answers: Mapping[FormulaKey, FormulaResult], katex_version: str) -> FeedMath:
+        """From KaTeX's answers. A formula without MathML (KaTeX rejected it, or did not run) is its escaped TeX:
+        the build reports why and stops, so that this feed is never written (it is still rendered, as every page
+        of a failed build is, for the template errors it may add)."""
+        mathml = {}
+        for key in formulas.uses:
+            answer = answers.get(key)
+            made = answer.mathml if answer is not None else None
+            mathml[key] = made if made is not None else f"<code>{html.escape(key[0])}</code>"
+        return cls(formulas.macros, mathml, katex_version)
+
+    def element(self, post: Post, tex: str, display: bool) -> str:
+        """The <math> element of a formula of `post`; KeyError if it was not asked for (a bug)."""
+        return self.mathml[(tex, display, self.macros[post.source])]
+
+    def depends(self, posts: Sequence[Post]) -> tuple:
+        """What these posts' MathML depends on besides their bodies: for knowing when a feed must be made again."""
+        return (self.katex_version, tuple(self.macros.get(post.source) for post in posts))
+
+
+def feed_math_errors(
+    formulas: FeedFormulas,
+    answers: Mapping[FormulaKey, FormulaResult],
+    locate: Callable[[Post, str, bool], list[tuple[int, int]]],
+) -> list[Diagnostic]:
+    """Each formula a feed would carry that KaTeX rejects, at its file, line and column (`locate` finds them)."""
+    found = []
+    for key, posts in formulas.uses.items():
+        error = answers[key].error
+        if error is None:
+            continue
+        tex, display, _ = key
+        for post in posts:
+            for line, column in locate(post, tex, display):
+                found.append(Diagnostic(post.source, line, column, "error", f"math: {' '.join(error.split())}"))
+    return found
+
+
 def robots_txt(config: SiteConfig) -> bytes:
     return f"User-agent: *\nAllow: /\n\nSitemap: {absolute('/', config)}sitemap.xml\n".encode()
 
@@ -73,7 +191,8 @@ def absolute(url: str, config: SiteConfig) -> str:
     return config.origin + url
 
 
-def atom_feed(feed: Feed, config: SiteConfig) -> bytes:
+def atom_feed(feed: Feed, config: SiteConfig, math: FeedMath | None = None) -> bytes:
+    """The feed's Atom XML; `math`: the MathML of its posts' formulas, needed for full content."""
     root = ET.Element(f"{{{ATOM}}}feed")
     _text(root, "id", absolute(feed.page_url, config))
     _text(root, "title", feed.title)
@@ -97,14 +216,15 @@ def atom_feed(feed: Feed, config: SiteConfig) -> bytes:
         _text(entry, "summary", post.summary_text)
         if config.feed_content == "full":
             content = ET.SubElement(entry, f"{{{ATOM}}}content", {"type": "html"})
-            content.text = feed_html(post, config)
+            content.text = feed_html(post, config, math)
     ET.indent(root)
     return (
         b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8", xml_declaration=False) + b"\n"
     )
 
 
-def json_feed(posts: Sequence[Post], config: SiteConfig) -> bytes:
+def json_feed(posts: Sequence[Post], config: SiteConfig, math: FeedMath | None = None) -> bytes:
+    """The JSON Feed 1.1 of `posts`; `math` as for atom_feed."""
     items = []
     for post in posts:
         item = {
@@ -116,7 +236,7 @@ def json_feed(posts: Sequence[Post], config: SiteConfig) -> bytes:
             "date_modified": _stamp(_updated(post)),
         }
         if config.feed_content == "full":
-            item["content_html"] = feed_html(post, config)
+            item["content_html"] = feed_html(post, config, math)
         if post.tags:
             item["tags"] = list(post.tags[:FEED_CATEGORIES])
         items.append(item)
@@ -156,26 +276,26 @@ def sitemap(site: Site, config: SiteConfig) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="utf-8") + b"\n"
 
 
-def feed_html(post: Post, config: SiteConfig) -> str:
-    """A post's body for a feed reader: absolute links, math as MathML."""
-    body = _MATH.sub(lambda m: mathml(html.unescape(m.group(3)), m.group(2) == "display"), post.body_html)
+def feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
+    """A post's body for a feed reader: absolute links, math as MathML (`math` must hold its formulas).
+
+    Made once per build for each post (it is in the feeds of its series, its tags and the site): what making it
+    read is recorded again in each feed that uses it.
+    """
+    if math is None:
+        return _feed_html(post, config, math)
+    return math.bodies.get(post.source, lambda: _feed_html(post, config, math))
+
+
+def _feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
+    body = post.body_html
+    if 'class="math ' in body:
+        if math is None:
+            raise ValueError(f"{post.source}: a full-content feed needs the MathML of its formulas")
+        # before the links: the TeX is text in which a quote is not escaped, and could look like an attribute
+        body = _MATH.sub(lambda m: math.element(post, html.unescape(m.group(3)), m.group(2) == "display"), body)
     body = _ROOT_RELATIVE.sub(lambda m: f'{m.group(1)}="{config.origin}{m.group(2)}"', body)
     return _FRAGMENT.sub(lambda m: f'{m.group(1)}="{absolute(post.url, config)}{m.group(2)}"', body)
-
-
-@lru_cache(maxsize=4096)
-def mathml(tex: str, display: bool) -> str:
-    """MathML for a formula, its TeX kept as the annotation; TeX in <code> where it cannot convert."""
-    from latex2mathml.converter import convert
-
-    try:
-        converted = convert(tex, display="block" if display else "inline")
-    except Exception:  # latex2mathml raises many kinds on TeX it does not know
-        return f'<code class="tex">{html.escape(tex)}</code>'
-    opening, _, rest = converted.partition(">")
-    inner = rest.rsplit("</math>", 1)[0]
-    annotation = f'<annotation encoding="application/x-tex">{html.escape(tex, quote=False)}</annotation>'
-    return f"{opening}><semantics>{inner}{annotation}</semantics></math>"
 
 
 def _updated(post: Post) -> datetime:

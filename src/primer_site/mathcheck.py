@@ -1,30 +1,24 @@
 """The build-time math check: every formula through the KaTeX the pages load, with its page's macros.
 
-One Node.js process runs KaTeX for the whole build (katex_check.js, JSON lines in and out). What needs no
-KaTeX to see is checked in Python, with or without Node: unbalanced braces and environments, and a lone `$`
-that looks like the start of unclosed math.
+KaTeX is asked through the math engine (katex.py), in the same pass as anything else the build wants of the
+same formulas (the MathML of full-content feeds), each distinct formula once, its answer kept in .primer-cache/.
+What needs no KaTeX to see is checked in Python, with or without Node: unbalanced braces and environments, and a
+lone `$` that looks like the start of unclosed math.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import subprocess
-import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .config import KATEX_VERSION, SiteConfig, merge_macros
 from .errors import Diagnostic
+from .katex import FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup, locate_katex
 from .markdown import Formula, RenderedBody, formulas_in
 from .parse import Document, SeriesMeta, series_finder
-
-KATEX_CHECK_JS = Path(__file__).with_name("katex_check.js")
-_TIMEOUT = 600  # seconds for the whole check: KaTeX takes about 40 ms per thousand distinct formulas
 
 Macros = tuple[tuple[str, str], ...]
 
@@ -76,146 +70,104 @@ def math_sources(
     return found
 
 
-def check_math(
-    sources: Sequence[MathSource], site: Path, katex: KatexProcess | None = None, node: str | None = None
-) -> MathReport:
-    """Every problem with the formulas of `sources`; a warning, once, when KaTeX cannot be run.
+@dataclass(frozen=True)
+class CheckRequests:
+    """What the check asked KaTeX, and what Python found wrong without it."""
 
-    `katex`: a process started earlier (its start-up overlapped other work); by default one is started now.
-    """
-    katex = katex if katex is not None else KatexProcess(site, node)
+    sources: Sequence[MathSource]
+    macros: tuple[str, ...]  # each source's macros id
+    asked: tuple[FormulaKey, ...]  # each distinct formula sent to KaTeX
+    problems: Mapping[FormulaKey, str]  # formulas not sent: their braces or environments do not balance
+
+
+def request_checks(sources: Sequence[MathSource], requests: FormulaRequests) -> CheckRequests:
+    """Ask KaTeX about each distinct formula of `sources` in which Python sees nothing wrong."""
+    macros = tuple(requests.macros_id(source.macros) for source in sources)
+    # sites repeat \theta and x_t a great deal: the loop over every formula only collects the distinct ones
+    distinct: dict[FormulaKey, None] = {}
+    for source, macros_id in zip(sources, macros, strict=True):
+        distinct.update(dict.fromkeys((f.tex, f.display, macros_id) for f in source.formulas))
+    problems = {key: problem for key in distinct if (problem := tex_problem(key[0]))}
+    asked = tuple(key for key in distinct if key not in problems)
+    for tex, display, macros_id in asked:
+        requests.add(tex, display, macros_id)
+    return CheckRequests(sources, macros, asked, problems)
+
+
+def check_report(
+    checks: CheckRequests,
+    answers: Mapping[FormulaKey, FormulaResult] | None,
+    setup: KatexSetup,
+    failure: str | None = None,
+) -> MathReport:
+    """Every problem with the checked formulas, given KaTeX's `answers` (None: it could not run, for the reason
+    `failure`: a warning, once), at each place a formula is written."""
     diagnostics: list[Diagnostic] = []
-    for source in sources:
+    for source in checks.sources:
         for line, column in source.stray_dollars:
             message = "math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"
             diagnostics.append(Diagnostic(source.source, line, column, "error", message))
-    # Each distinct formula (with its macros) is checked once: sites repeat \theta and x_t a great deal. The
-    # loops over every formula keep nothing per formula, so that the garbage collector is not woken.
-    macro_ids: dict[Macros, int] = {}
-    distinct: dict[tuple[str, bool, int], None] = {}
-    for source in sources:
-        macros = macro_ids.setdefault(source.macros, len(macro_ids))
-        for formula in source.formulas:
-            distinct.setdefault((formula.tex, formula.display, macros))
-    wrong = {key: problem for key in distinct if (problem := tex_problem(key[0]))}
-    requests = [key for key in distinct if key not in wrong]
-    count = sum(len(s.formulas) for s in sources)
-    version: str | None = None
-    try:
-        version, errors = katex.check(requests, {number: macros for macros, number in macro_ids.items()})
-    except _KatexFailed as failure:
-        diagnostics.append(_skipped(str(failure)))
+    wrong = dict(checks.problems)
+    if answers is None:
+        diagnostics.append(_skipped(failure or "KaTeX did not run"))
     else:
-        wrong.update((key, message) for key, message in zip(requests, errors, strict=True) if message)
-        if version != KATEX_VERSION:
+        wrong.update((key, error) for key in checks.asked if (error := answers[key].error))
+        if setup.version != KATEX_VERSION:
             diagnostics.append(
                 Diagnostic(
                     "",
                     0,
                     0,
                     "warning",
-                    f"math: checked with KaTeX {version} ({katex.katex}), but the pages load KaTeX "
+                    f"math: checked with KaTeX {setup.version} ({setup.katex}), but the pages load KaTeX "
                     f"{KATEX_VERSION}: install katex@{KATEX_VERSION} so that the check sees what readers see",
                 )
             )
     if wrong:
-        for source in sources:
-            macros = macro_ids[source.macros]
+        for source, macros in zip(checks.sources, checks.macros, strict=True):
             for formula in source.formulas:
                 message = wrong.get((formula.tex, formula.display, macros))
                 if message:
                     diagnostics.append(_error(source.source, formula, message))
-    return MathReport(tuple(diagnostics), count, version)
+    count = sum(len(source.formulas) for source in checks.sources)
+    return MathReport(tuple(diagnostics), count, setup.version if answers is not None else None)
 
 
-def find_katex(site: Path) -> Path | None:
-    """node_modules/katex beside the site or primer-site (or a folder above either, as Node looks), or NODE_PATH."""
-    folders: list[Path] = []
-    for start in (site.resolve(), Path(__file__).resolve().parent):
-        folders += [folder / "node_modules" for folder in (start, *start.parents)]
-    folders += [Path(entry) for entry in os.environ.get("NODE_PATH", "").split(os.pathsep) if entry]
-    for folder in folders:
-        if (folder / "katex" / "package.json").is_file():
-            return folder / "katex"
-    return None
+def check_math(
+    sources: Sequence[MathSource], site: Path, katex: KatexService | None = None, node: str | None = None
+) -> MathReport:
+    """Every problem with the formulas of `sources`, asking KaTeX (`katex`, or a service made for `site`) once.
 
-
-class _KatexFailed(Exception):
-    pass
-
-
-class KatexProcess:
-    """katex_check.js under Node: started when made, so that loading KaTeX overlaps the build's other work.
-
-    Used once: `check` sends every formula, reads every answer and lets the process end.
+    Uses no formula cache: the build's own pass (build.py) is the one that keeps answers.
     """
-
-    def __init__(self, site: Path, node: str | None = None) -> None:
-        self.node = node if node is not None else (shutil.which("node") or shutil.which("nodejs"))
-        self.katex = find_katex(site)
-        self.process: subprocess.Popen[str] | None = None
-        self.failure = ""
-        if not self.node:
-            self.failure = (
-                "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
-                "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run "
-                f"`npm install katex@{KATEX_VERSION}` in {site}"
-            )
-            return
-        if self.katex is None:
-            self.failure = (
-                f"the katex npm package is not installed: run `npm install katex@{KATEX_VERSION}` in {site} "
-                "(npm comes with Node.js; on Debian and Ubuntu it is the npm package)"
-            )
-            return
-        try:
-            self.process = subprocess.Popen(
-                [self.node, str(KATEX_CHECK_JS), str(self.katex)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                encoding="utf-8",
-            )
-        except OSError as exc:
-            self.failure = f"could not run {self.node}: {exc.strerror}"
-        else:
-            # a build that fails before its check must not leave Node waiting for input
-            weakref.finalize(self, _stop, self.process)
-
-    def check(
-        self, requests: Sequence[tuple[str, bool, int]], macros: dict[int, Macros]
-    ) -> tuple[str, list[str | None]]:
-        """KaTeX's version, and its error (or None) for each (TeX, display, macros number)."""
-        if self.process is None:
-            raise _KatexFailed(self.failure)
-        lines = [json.dumps({"macros": str(n), "define": dict(m)}) for n, m in macros.items()]
-        lines += [
-            json.dumps({"id": i, "tex": tex, "display": display, "macros": str(n)})
-            for i, (tex, display, n) in enumerate(requests)
-        ]
-        try:
-            out, err = self.process.communicate("".join(line + "\n" for line in lines), timeout=_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            _stop(self.process)
-            raise _KatexFailed(f"KaTeX took more than {_TIMEOUT} s") from None
-        answers = out.splitlines()
-        if self.process.returncode != 0 or not answers:
-            detail = (err.strip().splitlines() or [f"exit status {self.process.returncode}"])[-1]
-            raise _KatexFailed(f"KaTeX could not run under {self.node}: {detail}")
-        version = str(json.loads(answers[0]).get("katex", "?"))
-        errors: dict[int, str | None] = {}
-        for answer in answers[1:]:
-            data = json.loads(answer)
-            errors[int(data["id"])] = data.get("error")
-        if len(errors) != len(requests):
-            raise _KatexFailed(f"KaTeX answered {len(errors)} of {len(requests)} formulas")
-        return version, [errors[i] for i in range(len(requests))]
+    katex = katex if katex is not None else KatexService(locate_katex(site, node))
+    requests = FormulaRequests()
+    checks = request_checks(sources, requests)
+    try:
+        answers: dict[FormulaKey, FormulaResult] | None = katex.answer(requests, None)
+        failure = None
+    except KatexError as error:
+        answers, failure = None, unavailable_reason(katex.setup, str(error), site)
+    return check_report(checks, answers, katex.setup, failure)
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()
-        process.communicate()
+def unavailable_reason(setup: KatexSetup, error: str, site: Path) -> str:
+    """Why KaTeX did not check the formulas, and exactly what to install if something is missing (npm does not
+    install Node.js, so each gets its own instructions)."""
+    if not setup.node:
+        return (
+            "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
+            "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run "
+            f"`npm install katex@{KATEX_VERSION}` in {site}"
+        )
+    if setup.katex is None:
+        return (
+            f"the katex npm package is not installed: run `npm install katex@{KATEX_VERSION}` in {site} "
+            "(npm comes with Node.js; on Debian and Ubuntu it is the npm package)"
+        )
+    if setup.problem:
+        return f"{setup.problem}; install it again (npm install katex@{KATEX_VERSION} in {site})"
+    return error
 
 
 def _skipped(why: str) -> Diagnostic:

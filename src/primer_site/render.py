@@ -33,7 +33,7 @@ from .dependencies import (
     recording,
 )
 from .errors import Diagnostic
-from .feeds import Feed, atom_feed, json_feed, robots_txt, sitemap
+from .feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from .model import Output, Site, Unchanged
 from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
 from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
@@ -210,11 +210,14 @@ def render_site(
     jobs: int = 1,
     intact: Callable[[str], bool] | None = None,
     only_made: bool = False,
+    feed_math: FeedMath | None = None,
 ) -> RenderPass:
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
-    when there is no such folder to keep (every page is made)."""
-    return RenderPass(_Renderer(site, config, env, source), memory or RenderMemory(), jobs, intact, only_made)
+    when there is no such folder to keep (every page is made). `feed_math`: the MathML of the formulas
+    full-content feeds carry (None: they carry none)."""
+    renderer = _Renderer(site, config, env, source, feed_math)
+    return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made)
 
 
 class _MathFlag:
@@ -240,8 +243,10 @@ class _MathFlag:
 class _Renderer:
     """Renders one spec at a time, recording its reads; holds the build's model index and fingerprints."""
 
-    def __init__(self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path) -> None:
-        self.site, self.config, self.env, self.source = site, config, env, source
+    def __init__(
+        self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, feed_math: FeedMath | None
+    ) -> None:
+        self.site, self.config, self.env, self.source, self.feed_math = site, config, env, source, feed_math
         self.index = ModelIndex(site, config)
         series = {s.slug: s for s in site.series}
         series_by_name = {**{s.title: s for s in site.series}, **series}
@@ -258,6 +263,8 @@ class _Renderer:
             "template": lambda name: template_identity(source, name),
             "global": global_resolver(env),
             "asset": lambda path: names.resolve(path) if isinstance(names, AssetNames) else None,
+            # the MathML feeds carry: the KaTeX that made it, and which macros it used for a post
+            "feed math": lambda source: (feed_math.katex_version, feed_math.macros.get(source)) if feed_math else None,
         }
         self.fingerprints = Fingerprints(self.index, resolvers)
         self.value_globals = value_globals(env)
@@ -311,11 +318,14 @@ class _Renderer:
     def _make(self, spec: PageSpec, context: dict[str, Any], into: Recording) -> bytes:
         """A generated file (feed, sitemap, robots.txt), made by Python code from tracked model objects."""
         config = into.tracked(self.config)
-        if spec.maker == ATOM_FEED:
-            feed = context["feed"]
-            return atom_feed(replace(feed, posts=into.tracked(feed.posts)), config)
-        if spec.maker == JSON_FEED:
-            return json_feed(into.tracked(context["posts"]), config)
+        if spec.maker in (ATOM_FEED, JSON_FEED):
+            posts = context["feed"].posts if spec.maker == ATOM_FEED else context["posts"]
+            for post in posts:
+                into.add(("feed math", post.source))
+            if spec.maker == ATOM_FEED:
+                feed = context["feed"]
+                return atom_feed(replace(feed, posts=into.tracked(feed.posts)), config, self.feed_math)
+            return json_feed(into.tracked(context["posts"]), config, self.feed_math)
         if spec.maker == SITEMAP:
             return sitemap(into.tracked(self.site), config)
         if spec.maker == ROBOTS:

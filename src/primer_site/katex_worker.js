@@ -1,0 +1,112 @@
+// The pinned KaTeX as a service: checks formulas and renders them, in one Node process (katex.py runs it).
+//
+//   node katex_worker.js /path/to/node_modules/katex
+//
+// Says {"katex": VERSION} first, then reads JSON lines on stdin:
+//   {"macros": "ID", "define": {"\\E": "\\mathbb{E}"}}     a set of macros, named once for the process's life
+//   {"id": N, "tex": "...", "display": true, "macros": "ID", "want": "check"}   or "want": "mathml"
+//   {"sync": N}                                            "tell me when you have answered all before this"
+// and answers each formula with one line, {"id": N}, {"id": N, "mathml": "<math …>…</math>"} or
+// {"id": N, "error": "KaTeX parse error: …"}, and each sync with {"sync": N}. It ends when stdin closes.
+"use strict";
+
+const readline = require("readline");
+const katex = require(process.argv[2] || "katex");
+
+// stdout carries the answers alone: \message and \show in a formula print with console.log
+console.log = console.info = console.debug = console.warn = () => {};
+
+const macroSets = new Map();
+// Parsing and building the HTML tree is where KaTeX finds every error a reader would see, at a third of the
+// cost of renderToString (no markup string, no MathML); the public function is the fallback.
+const renderHTMLTree = katex.__renderToHTMLTree || katex.renderToString;
+// Token elements hold text. KaTeX puts elements in some (\mathbin, \stackrel, \overset, \coloneqq, \bmod…),
+// which an HTML parser (a feed reader's) reads as HTML elements, losing the formula's structure.
+const TOKENS = new Set(["mi", "mn", "mo", "ms", "mtext"]);
+
+// The options math.js gives katex.render in the browser, but throwing: an error is what the check looks for.
+// Trust stays off, as in the browser, but what asks for it is noted: there KaTeX shows it as red TeX.
+function options(request, output, untrusted) {
+  return {
+    displayMode: Boolean(request.display),
+    throwOnError: true,
+    // a fresh copy per formula: \gdef in one formula must not define a macro for the next
+    macros: Object.assign({}, macroSets.get(request.macros) || {}),
+    trust: (context) => {
+      untrusted.push(context.command);
+      return false;
+    },
+    strict: "ignore",
+    output: output,
+  };
+}
+
+function answer(request) {
+  const untrusted = [];
+  try {
+    renderHTMLTree(request.tex, options(request, "html", untrusted));
+    if (untrusted.length) {
+      const error =
+        `${untrusted[0]} needs trust, which primer-site never gives TeX: a formula makes no link, image, ` +
+        "id, class or style (a link goes in the Markdown around it)";
+      return { id: request.id, error: error };
+    }
+    if (request.want !== "mathml") {
+      return { id: request.id };
+    }
+    // KaTeX's tree for output "mathml" is <span class="katex"> around the <math> element
+    const math = katex.__renderToDomTree(request.tex, options(request, "mathml", untrusted)).children[0];
+    return { id: request.id, mathml: readableByHTMLParsers(math).toMarkup() };
+  } catch (error) {
+    const message = error instanceof katex.ParseError ? error.message : `KaTeX failed: ${error && error.message}`;
+    // KaTeX underlines the bad spot with combining characters, which a terminal shows as noise
+    return { id: request.id, error: message.replace(/\u0332/g, "") };
+  }
+}
+
+// A token element holding elements becomes an mrow (an mstyle if it has attributes, such as mathvariant, for
+// what it holds to inherit): the same layout in MathML, and a tree an HTML parser reads back as it was.
+function readableByHTMLParsers(node) {
+  if (node.children) {
+    node.children.forEach(readableByHTMLParsers);
+    if (TOKENS.has(node.type) && holdsElements(node)) {
+      node.type = Object.keys(node.attributes).length ? "mstyle" : "mrow";
+    }
+  }
+  return node;
+}
+
+// MathNode has a type, SpaceNode (an <mspace> or <mtext>) has neither type nor children, TextNode has text
+function holdsElements(node) {
+  return node.children.some(
+    (child) => typeof child.text !== "string" && (child.type !== undefined || !child.children || holdsElements(child)),
+  );
+}
+
+// Answers are written in batches, once each burst of input lines has been read.
+const out = [];
+let scheduled = false;
+function flush() {
+  scheduled = false;
+  if (out.length) {
+    process.stdout.write(out.join(""));
+    out.length = 0;
+  }
+}
+
+process.stdout.write(JSON.stringify({ katex: katex.version }) + "\n");
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on("line", (line) => {
+  if (!line) return;
+  const request = JSON.parse(line);
+  if (request.define) {
+    macroSets.set(request.macros, request.define);
+    return;
+  }
+  out.push(JSON.stringify(request.sync !== undefined ? { sync: request.sync } : answer(request)) + "\n");
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flush);
+  }
+});
+lines.on("close", flush);

@@ -1,0 +1,120 @@
+"""The build's one KaTeX pass: the math check and the MathML of full-content feeds, each formula asked once.
+
+The check (mathcheck.py) and the feeds (feeds.py) each say which formulas they want and what of them; the
+KaTeX service (katex.py) answers all of them together, from what it keeps or in one Node process; each then
+reads its answers: the check's problems, located in the sources, and the feeds' MathML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .errors import Diagnostic, SiteError
+from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
+from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
+from .markdown import RenderedBody, render_body
+from .mathcheck import check_report, math_sources, request_checks, unavailable_reason
+from .model import Post, Site
+from .parse import Document, SeriesMeta
+from .yamldoc import load_yaml_mapping
+
+
+@dataclass(frozen=True)
+class MathPass:
+    diagnostics: tuple[Diagnostic, ...]  # the check's, and those of formulas a feed carries
+    feed_math: FeedMath  # what full-content feeds carry (nothing with summaries)
+    katex_ran: bool = True  # False: KaTeX could not answer (the reason is among the diagnostics)
+
+
+def math_pass(
+    config: SiteConfig,
+    site: Site,
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    metas: Sequence[SeriesMeta],
+    series_bodies: Sequence[RenderedBody],
+    katex: KatexService,
+    source: Path,
+    *,
+    check: bool,
+    drafts: bool = False,
+    use_cache: bool = True,
+    feed_formulas: BodyFormulas | None = None,
+) -> MathPass:
+    """Ask KaTeX about every formula the build needs, once: all of them if `check`, and those of feeds.
+
+    `source`: the site folder; `use_cache`: keep KaTeX's answers in its .primer-cache/; `feed_formulas`: the
+    formulas found in feed posts' bodies, kept by the caller from one build to the next. Full-content feeds
+    holding math without a KaTeX that can run, or with another version than the pages load, are an error at
+    site.yaml's `feeds` line that says what to install; KaTeX's errors in a feed's formulas are located errors.
+    """
+    diagnostics: list[Diagnostic] = []
+    requests = FormulaRequests()
+    sources = math_sources(config, documents, bodies, metas, series_bodies, drafts) if check else []
+    checks = request_checks(sources, requests)
+    formulas = request_feed_math(full_content_posts(site, config), site, config, requests, feed_formulas)
+    answers, failure = None, ""
+    try:
+        # every formula of the site was asked for only when checking: only then are others' answers dropped
+        answers = katex.answer(requests, source if use_cache else None, complete=check)
+    except KatexError as error:
+        failure = str(error)
+    if check:
+        reason = unavailable_reason(katex.setup, failure, source) if answers is None else None
+        diagnostics += check_report(checks, answers, katex.setup, reason).diagnostics
+    if not formulas.uses:
+        return MathPass(
+            tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""), answers is not None
+        )
+    if answers is None or katex.setup.version != KATEX_VERSION:
+        line = _line_of(source, "feeds")
+        diagnostics.append(Diagnostic(CONFIG_FILE, line, 0, "error", _feeds_need_katex(katex.setup, failure)))
+    else:
+        by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
+
+        def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
+            document, body = by_source[post.source]
+            # bodies from the cache come without their formulas unless the build checks: render it again
+            found = body.formulas or render_body(document.body, document.source, document.body_first_line).formulas
+            spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
+            return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML
+
+        reported = {(d.path, d.line, d.column) for d in diagnostics if d.severity == "error"}
+        diagnostics += (
+            d for d in feed_math_errors(formulas, answers, locate) if (d.path, d.line, d.column) not in reported
+        )
+    return MathPass(
+        tuple(diagnostics), FeedMath.of(formulas, answers or {}, katex.setup.version or ""), answers is not None
+    )
+
+
+def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
+    """What to install (or change) for full-content feeds, whose math is MathML made by the pinned KaTeX."""
+    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
+    if not setup.node:
+        why = "Node.js (node) is not installed"
+        fix = f"install Node.js (your system's nodejs package, or nodejs.org: npm does not install it), then {npm}"
+    elif setup.katex is None:
+        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
+        fix = npm
+    elif setup.version != KATEX_VERSION:
+        why = f"the katex package found is version {setup.version} ({setup.katex})"
+        fix = npm
+    else:
+        why, fix = f"KaTeX did not run: {failure}", "fix that"
+    return (
+        f"feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) "
+        f"under Node.js, but {why}: {fix}; or set `feeds: {{content: summary}}`"
+    )
+
+
+def _line_of(source: Path, key: str) -> int:
+    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
+    try:
+        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
+    except (OSError, UnicodeDecodeError, SiteError):
+        return 1
