@@ -208,7 +208,8 @@ def test_a_misspelt_site_yaml_is_named(tmp_path: Path, name: str) -> None:
 
 def test_clean_removes_the_output_its_staging_folder_and_the_cache(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", {"content/a.md": post("A")})
-    for _ in range(2):
+    for body in ("One.", "Two."):  # the second build changes a page, so it swaps and keeps a staging folder
+        (site / "content" / "a.md").write_text(post("A", body=body), encoding="utf-8")
         assert run_cli("build", "-s", str(site)).returncode == 0
     made = [site / "public", site / ".public.staging", site / ".primer-cache"]
     assert all(path.is_dir() for path in made)
