@@ -180,9 +180,9 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
     assert result.returncode == 1
     why = {
         "node": "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
-        "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run `npm install katex@0.16.22` "
+        "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run `npm install katex@0.19.1` "
         f"in {site}",
-        "katex": f"the katex npm package is not installed: run `npm install katex@0.16.22` in {site} (npm comes "
+        "katex": f"the katex npm package is not installed: run `npm install katex@0.19.1` in {site} (npm comes "
         "with Node.js; on Debian and Ubuntu it is the npm package)",
     }[missing]
     assert result.stderr == (

@@ -85,12 +85,16 @@ def katex_commands_and_environments() -> list[tuple[str, bool]]:
     """Every command and environment KaTeX defines (read from its source), with arguments, inline and display."""
     names: dict[str, bool] = {}  # name → is an environment
     for folder in ("functions", "environments"):
-        for path in sorted((KATEX_PACKAGE / "src" / folder).glob("*.js")):
+        # KaTeX's source is TypeScript from 0.19 (JavaScript before)
+        for path in sorted(p for p in (KATEX_PACKAGE / "src" / folder).iterdir() if p.suffix in (".js", ".ts")):
             for group in re.findall(r"names:\s*\[([^\]]*)\]", path.read_text(encoding="utf-8")):
                 for name in re.findall(r'"((?:[^"\\]|\\.)*)"', group):
                     name = json.loads(f'"{name}"', strict=False)  # a JavaScript string literal
                     names[name] = folder == "environments" and not name.startswith("\\")
-    macros = (KATEX_PACKAGE / "src" / "macros.js").read_text(encoding="utf-8")
+    [macros_file] = [
+        p for p in (KATEX_PACKAGE / "src" / "macros.ts", KATEX_PACKAGE / "src" / "macros.js") if p.exists()
+    ]
+    macros = macros_file.read_text(encoding="utf-8")
     for name in re.findall(r'defineMacro\("((?:[^"\\]|\\.)*)"', macros):
         names.setdefault(json.loads(f'"{name}"', strict=False), False)
     formulas = []

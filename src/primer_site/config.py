@@ -17,11 +17,11 @@ from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 CONFIG_FILE = "site.yaml"
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
-KATEX_VERSION = "0.16.22"
+KATEX_VERSION = "0.19.1"
 KATEX_CDN = f"https://cdn.jsdelivr.net/npm/katex@{KATEX_VERSION}/dist/"
 KATEX_INTEGRITY = {
-    "katex.min.css": "sha384-5TcZemv2l/9On385z///+d7MSYlvIEw9FuZTIdZ14vJLqWphw7e7ZPuOiCHJcFCP",
-    "katex.min.js": "sha384-cMkvdD8LoxVzGF/RPUKAcvmm49FQ0oxwDF3BGKtDXcEc+T1b2N+teh/OJfpU0jr6",
+    "katex.min.css": "sha384-WwGtaC6ywCHxA5cstpj/3+xIZvTez8dq2IcBQaXRkenHZ7FVVq1ZROtURwfbtTlG",
+    "katex.min.js": "sha384-a1WQdjRj162i159OYq041X6I4K8NenkrI09LlPmiHg0YOb7CR+wJOraXwK9abpnE",
 }
 
 DEFAULT_PERMALINKS = {
