@@ -24,7 +24,7 @@ CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
 _FORMAT = 4
 FORMULAS_FILE = "formulas.sqlite3"
-_FORMULAS_FORMAT = 1
+_FORMULAS_FORMAT = 2
 
 
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
@@ -108,21 +108,27 @@ class BodyCache:
             self.db = None
 
 
-def _open_salted(path: Path, salt: str, table: str, columns: str, durable: bool = True) -> sqlite3.Connection:
-    """The database at `path` with `table`, emptied if it was filled under another salt.
+def _open_salted(
+    path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
+) -> sqlite3.Connection:
+    """The database at `path` with `table` (and the `more` tables: name → columns), emptied if it was filled
+    under another salt.
 
     `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
     """
+    tables = {table: columns, **(more or {})}
     for attempt in range(2):
         try:
             db = sqlite3.connect(path, isolation_level=None)
             if not durable:
                 db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
             db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
-            db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+            for name, fields in tables.items():
+                db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
             row = db.execute("SELECT salt FROM meta").fetchone()
             if row is None or row[0] != salt:
-                db.execute(f"DELETE FROM {table}")
+                for name in tables:
+                    db.execute(f"DELETE FROM {name}")
                 db.execute("DELETE FROM meta")
                 db.execute("INSERT INTO meta VALUES (?)", (salt,))
             return db
@@ -137,7 +143,9 @@ FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.Fo
 
 
 class FormulaCache:
-    """KaTeX's answers by formula: (error or None, MathML or None). Every failure to read it means "not cached".
+    """KaTeX's answers by formula: (error or None, MathML or None), and the HTML of those a page typesets at build
+    time (in a table of its own: the whole-site lookups of the math check never read it). Every failure to read
+    it means "not cached".
 
     The salt names the KaTeX version (and what else the answers depend on): another KaTeX starts it afresh.
     """
@@ -154,6 +162,10 @@ class FormulaCache:
                 "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, error TEXT, mathml TEXT, "
                 "PRIMARY KEY (tex, display, macros)",
                 durable=False,  # written on the dev server's rebuilds: a save must not wait for the disk
+                more={
+                    "html": "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, html TEXT NOT NULL, "
+                    "PRIMARY KEY (tex, display, macros)"
+                },
             )
         except (OSError, sqlite3.Error):
             self.db = None
@@ -190,6 +202,42 @@ class FormulaCache:
             return {}
         return found
 
+    def get_html(self, keys: Collection[FormulaKey]) -> dict[FormulaKey, tuple[str | None, str | None, str | None]]:
+        """(error, MathML, HTML) of each of `keys` stored with its HTML, or with an error; looked up by key (a page's
+        formulas are a few of the site's)."""
+        if self.db is None or not keys:
+            return {}
+        found: dict[FormulaKey, tuple[str | None, str | None, str | None]] = {}
+        try:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (tex TEXT, display INTEGER, macros TEXT)")
+            self.db.execute("DELETE FROM wanted")
+            self.db.executemany("INSERT INTO wanted VALUES (?, ?, ?)", ((t, int(d), m) for t, d, m in keys))
+            for tex, display, macros, error, mathml, html in self.db.execute(
+                "SELECT w.tex, w.display, w.macros, f.error, f.mathml, h.html FROM wanted w "
+                "JOIN formulas f ON f.tex = w.tex AND f.display = w.display AND f.macros = w.macros "
+                "LEFT JOIN html h ON h.tex = w.tex AND h.display = w.display AND h.macros = w.macros"
+            ):
+                if error is not None or (html is not None and mathml is not None):
+                    found[(tex, bool(display), macros)] = (error, mathml, html)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def put_html(self, entries: Iterable[tuple[FormulaKey, str]]) -> None:
+        """Store formulas' HTML (their error and MathML go in with put_many)."""
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
+                ((tex, int(display), macros, html) for (tex, display, macros), html in entries),
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
     def put_many(self, entries: Iterable[tuple[FormulaKey, str | None, str | None]]) -> None:
         if self.db is None:
             return
@@ -217,6 +265,10 @@ class FormulaCache:
             if stale:
                 self.db.execute("BEGIN")
                 self.db.executemany("DELETE FROM formulas WHERE rowid = ?", stale)
+                self.db.execute(
+                    "DELETE FROM html WHERE NOT EXISTS (SELECT 1 FROM formulas f "
+                    "WHERE f.tex = html.tex AND f.display = html.display AND f.macros = html.macros)"
+                )
                 self.db.execute("COMMIT")
         except sqlite3.Error:
             if self.db.in_transaction:

@@ -1,7 +1,8 @@
 """The pinned KaTeX as primer-site's one math engine: formulas checked and rendered under Node, answers kept.
 
 A build asks about each distinct formula once, as a key (TeX, display or inline, the macros in force) and what
-it wants: CHECK (does KaTeX accept it, and if not, its message) or MATHML (that, and KaTeX's MathML). Answers
+it wants: CHECK (does KaTeX accept it, and if not, its message), MATHML (that, and KaTeX's MathML) or HTML (that,
+and what katex.render puts in a page: KaTeX's HTML with its MathML, for `math: {render: build}`). Answers
 come from what this KatexService already knows (the dev server keeps one across rebuilds), then from the formula
 cache in .primer-cache/ (keyed on the KaTeX version), and last from KaTeX itself: katex_worker.js in one Node
 process, started only when something is missing and kept alive for the next build if the caller asks. MathML is
@@ -21,6 +22,7 @@ import subprocess
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -35,6 +37,8 @@ TIMEOUT = 600.0  # seconds for one batch: KaTeX takes about 40 ms per thousand d
 
 CHECK = "check"  # is the formula valid?
 MATHML = "mathml"  # that, and its MathML (for feed readers, which run no JavaScript)
+HTML = "html"  # that, and KaTeX's HTML and MathML, as katex.render makes them in a page (render: build)
+_MOST = {CHECK: 0, MATHML: 1, HTML: 2}  # what each want includes
 
 Macros = tuple[tuple[str, str], ...]
 FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros: FormulaRequests.macros_id)
@@ -42,17 +46,20 @@ FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros: FormulaRe
 
 @dataclass(frozen=True)
 class FormulaResult:
-    """KaTeX's answer for one formula: its error message, or None; and its MathML if it was asked for."""
+    """KaTeX's answer for one formula: its error message, or None; and its MathML and HTML if they were asked for."""
 
     error: str | None
     mathml: str | None = None  # the <math> element, cleaned by clean_mathml
+    html: str | None = None  # <span class="katex">…</span> (in <span class="katex-display"> for display math)
 
     def answers(self, want: str) -> bool:
-        return self.error is not None or want == CHECK or self.mathml is not None
+        if self.error is not None or want == CHECK:
+            return True
+        return self.mathml is not None and (want == MATHML or self.html is not None)
 
 
 class FormulaRequests:
-    """Each distinct formula a build asks about, with the most it wants (MATHML includes CHECK)."""
+    """Each distinct formula a build asks about, with the most it wants (HTML includes MATHML, which includes CHECK)."""
 
     def __init__(self) -> None:
         self.macros: dict[str, Macros] = {}  # macros id → the macros
@@ -60,17 +67,19 @@ class FormulaRequests:
         self._ids: dict[Macros, str] = {}
 
     def macros_id(self, macros: Macros) -> str:
-        """A short name for a set of macros, the same in every build and process (a digest of them)."""
+        """A short name for a set of macros, the same in every build and process (a digest of them, in name order:
+        KaTeX reads macros as a mapping, so the order they are written in does not change a formula)."""
         found = self._ids.get(macros)
         if found is None:
-            found = hashlib.blake2b(json.dumps(macros).encode(), digest_size=12).hexdigest()
+            found = hashlib.blake2b(json.dumps(sorted(macros)).encode(), digest_size=12).hexdigest()
             self._ids[macros] = found
             self.macros[found] = macros
         return found
 
     def add(self, tex: str, display: bool, macros_id: str, want: str = CHECK) -> FormulaKey:
         key = (tex, display, macros_id)
-        if self.wanted.get(key) != MATHML:
+        known = self.wanted.get(key)
+        if known is None or _MOST[want] > _MOST[known]:
             self.wanted[key] = want
         return key
 
@@ -128,12 +137,15 @@ class KatexService:
     """Answers FormulaRequests from memory, the formula cache and, for what is left, KaTeX under Node.
 
     `keep_alive`: the Node process stays up between calls (the dev server rebuilds many times in one process);
-    otherwise it ends after each call. Either way it is started only when a formula is not known yet.
+    otherwise it ends after each call (or each `session`). Either way it is started only when a formula is not
+    known yet. `render_fully`: every formula KaTeX is asked about, it renders to HTML too (render: build, where
+    the pages will want it: the check and the page's typesetting are then one KaTeX run per formula).
     """
 
-    def __init__(self, setup: KatexSetup, keep_alive: bool = False) -> None:
+    def __init__(self, setup: KatexSetup, keep_alive: bool = False, render_fully: bool = False) -> None:
         self.setup = setup
         self.keep_alive = keep_alive
+        self.render_fully = render_fully
         self.known: dict[FormulaKey, FormulaResult] = {}
         self.asked = 0  # formulas sent to KaTeX, over this service's life
         self._worker: _Worker | None = None
@@ -146,6 +158,18 @@ class KatexService:
         if site is None or not (site / CACHE_DIR / FORMULAS_FILE).exists():
             with contextlib.suppress(KatexError):  # said again, with its reason, when formulas are asked for
                 self._worker = _Worker(self.setup)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[KatexService]:
+        """Keep Node up across the calls made in this block (a build's pages, typeset a batch at a time); it ends
+        after, unless the service keeps it alive anyway."""
+        kept, self.keep_alive = self.keep_alive, True
+        try:
+            yield self
+        finally:
+            self.keep_alive = kept
+            if not kept:
+                self.close()
 
     def answer(
         self, requests: FormulaRequests, site: Path | None, complete: bool = False
@@ -172,9 +196,17 @@ class KatexService:
         cache = FormulaCache(site, self.salt()) if site is not None and missing else None
         try:
             if cache is not None:
-                stored = cache.get_many(missing, {k for k in missing if requests.wanted[k] == MATHML})
-                for key, (error, mathml) in stored.items():
-                    result = FormulaResult(error, mathml)
+                pages = [key for key in missing if requests.wanted[key] == HTML]
+                stored: dict[FormulaKey, tuple[str | None, str | None, str | None]] = dict(cache.get_html(pages))
+                others = [key for key in missing if requests.wanted[key] != HTML]
+                stored.update(
+                    (key, (error, mathml, None))
+                    for key, (error, mathml) in cache.get_many(
+                        others, {k for k in others if requests.wanted[k] == MATHML}
+                    ).items()
+                )
+                for key, (error, mathml, html) in stored.items():
+                    result = FormulaResult(error, mathml, html)
                     if result.answers(requests.wanted[key]):
                         results[key] = self.known[key] = result
                 missing = [key for key in missing if key not in results]
@@ -183,6 +215,7 @@ class KatexService:
             self.known.update(fresh)
             if cache is not None and fresh:
                 cache.put_many(((key, r.error, r.mathml) for key, r in fresh.items()))
+                cache.put_html((key, r.html) for key, r in fresh.items() if r.html is not None)
                 if complete:
                     cache.keep_only(requests.wanted)
         finally:
@@ -202,14 +235,15 @@ class KatexService:
         if self._worker is None or not self._worker.alive():
             self._worker = _Worker(self.setup)
         self.asked += len(keys)
+        wants = {key: HTML if self.render_fully else requests.wanted[key] for key in keys}
         try:
-            answers = self._worker.ask(keys, requests)
+            answers = self._worker.ask(keys, requests.macros, wants)
         except KatexError:
             self.close()
             raise
         return {
-            key: FormulaResult(error, clean_mathml(mathml) if mathml is not None else None)
-            for key, (error, mathml) in answers.items()
+            key: FormulaResult(error, clean_mathml(mathml) if mathml is not None else None, html)
+            for key, (error, mathml, html) in answers.items()
         }
 
     def close(self) -> None:
@@ -247,8 +281,10 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def ask(self, keys: list[FormulaKey], requests: FormulaRequests) -> dict[FormulaKey, tuple[str | None, str | None]]:
-        """(error, MathML or None) for each key: KaTeX's own, not yet cleaned."""
+    def ask(
+        self, keys: list[FormulaKey], macros: dict[str, Macros], wants: dict[FormulaKey, str]
+    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None]]:
+        """(error, MathML or None, HTML or None) for each key, as `wants` says: KaTeX's own, not yet cleaned."""
         deadline = time.monotonic() + TIMEOUT
         if not self._greeted:
             greeting = self._read_line(deadline)
@@ -260,11 +296,11 @@ class _Worker:
             self._greeted = True
         lines = []
         for macros_id in {key[2] for key in keys} - self._defined:
-            lines.append(json.dumps({"macros": macros_id, "define": dict(requests.macros[macros_id])}))
+            lines.append(json.dumps({"macros": macros_id, "define": dict(macros[macros_id])}))
             self._defined.add(macros_id)
         first = self._next
         for number, (tex, display, macros_id) in enumerate(keys, start=first):
-            want = requests.wanted[(tex, display, macros_id)]
+            want = wants[(tex, display, macros_id)]
             lines.append(json.dumps({"id": number, "tex": tex, "display": display, "macros": macros_id, "want": want}))
         self._next = first + len(keys)
         lines.append(json.dumps({"sync": self._next}))
@@ -272,7 +308,7 @@ class _Worker:
         # written from a thread: Node answers while it reads, and a full pipe either way must not stall both
         writer = threading.Thread(target=self._write, args=(data,), daemon=True)
         writer.start()
-        answers: dict[FormulaKey, tuple[str | None, str | None]] = {}
+        answers: dict[FormulaKey, tuple[str | None, str | None, str | None]] = {}
         while True:
             answer = self._read_line(deadline)
             if answer.get("sync") == self._next:
@@ -280,7 +316,7 @@ class _Worker:
             number = int(answer["id"]) - first
             if not 0 <= number < len(keys):
                 raise KatexError(f"KaTeX answered a formula it was not asked about ({answer['id']})")
-            answers[keys[number]] = (answer.get("error"), answer.get("mathml"))
+            answers[keys[number]] = (answer.get("error"), answer.get("mathml"), answer.get("html"))
         writer.join()
         if len(answers) != len(keys):
             raise KatexError(f"KaTeX answered {len(answers)} of {len(keys)} formulas")

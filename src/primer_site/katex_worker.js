@@ -4,9 +4,10 @@
 //
 // Says {"katex": VERSION} first, then reads JSON lines on stdin:
 //   {"macros": "ID", "define": {"\\E": "\\mathbb{E}"}}     a set of macros, named once for the process's life
-//   {"id": N, "tex": "...", "display": true, "macros": "ID", "want": "check"}   or "want": "mathml"
+//   {"id": N, "tex": "...", "display": true, "macros": "ID", "want": "check"}   or "want": "mathml" or "html"
 //   {"sync": N}                                            "tell me when you have answered all before this"
-// and answers each formula with one line, {"id": N}, {"id": N, "mathml": "<math …>…</math>"} or
+// and answers each formula with one line, {"id": N}, {"id": N, "mathml": "<math …>…</math>"},
+// {"id": N, "mathml": "<math …>…</math>", "html": "<span class=\"katex\">…</span>"} or
 // {"id": N, "error": "KaTeX parse error: …"}, and each sync with {"sync": N}. It ends when stdin closes.
 "use strict";
 
@@ -44,12 +45,22 @@ function options(request, output, untrusted) {
 function answer(request) {
   const untrusted = [];
   try {
-    renderHTMLTree(request.tex, options(request, "html", untrusted));
+    // "html": what katex.render puts in a page's math element (its HTML and MathML), made once, which also checks
+    const page =
+      request.want === "html"
+        ? katex.__renderToDomTree(request.tex, options(request, "htmlAndMathml", untrusted))
+        : renderHTMLTree(request.tex, options(request, "html", untrusted));
     if (untrusted.length) {
       const error =
         `${untrusted[0]} needs trust, which primer-site never gives TeX: a formula makes no link, image, ` +
         "id, class or style (a link goes in the Markdown around it)";
       return { id: request.id, error: error };
+    }
+    if (request.want === "html") {
+      // the page's MathML is parsed by the reader's browser as HTML too: the same repair as for feeds, and the
+      // same <math> element as output "mathml" makes (KaTeX builds it once, whatever the output)
+      readableByHTMLParsers(page);
+      return { id: request.id, mathml: mathElement(page).toMarkup(), html: page.toMarkup() };
     }
     if (request.want !== "mathml") {
       return { id: request.id };
@@ -74,6 +85,21 @@ function readableByHTMLParsers(node) {
     }
   }
   return node;
+}
+
+// The <math> element in KaTeX's tree for output "htmlAndMathml": <span class="katex"> (in <span class="katex-display">
+// for display math) holding <span class="katex-mathml"><math>…</math></span> and the HTML.
+function mathElement(node) {
+  if (node.type === "math") {
+    return node;
+  }
+  for (const child of node.children || []) {
+    const found = mathElement(child);
+    if (found) {
+      return found;
+    }
+  }
+  return null;
 }
 
 // MathNode has a type, SpaceNode (an <mspace> or <mtext>) has neither type nor children, TextNode has text
