@@ -24,6 +24,9 @@ KATEX_INTEGRITY = {
     "katex.min.js": "sha384-a1WQdjRj162i159OYq041X6I4K8NenkrI09LlPmiHg0YOb7CR+wJOraXwK9abpnE",
 }
 
+KATEX_SELF = "self"  # katex_url: self: KaTeX's files copied from the installed package into the site
+MATH_RENDERS = ("browser", "build")  # math: {render: …}: typeset by KaTeX in the reader's browser, or at build time
+
 DEFAULT_PERMALINKS = {
     "post": "/posts/{slug}/",
     "series": "/series/{slug}/",
@@ -42,7 +45,8 @@ class SiteConfig:
     timezone: str = "UTC"
     paginate: int = 10
     permalinks: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PERMALINKS))
-    katex_url: str = KATEX_CDN
+    katex_url: str = KATEX_CDN  # a folder's URL, ending in "/"; or KATEX_SELF
+    math_render: str = "browser"  # one of MATH_RENDERS
     highlight_light: str = "default"
     highlight_dark: str = "github-dark"
     raw_html: bool = True
@@ -68,6 +72,16 @@ class SiteConfig:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @property
+    def uses_katex(self) -> bool:
+        """Whether the build needs the installed katex package: to typeset (render: build) or copy it (self)."""
+        return self.math_render == "build" or self.self_hosted_katex
+
+    @property
+    def self_hosted_katex(self) -> bool:
+        """KaTeX's stylesheet, fonts (and script) are copied into the site, under katex/, and loaded from there."""
+        return self.katex_url == KATEX_SELF
+
 
 _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "title": str,
@@ -81,13 +95,14 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros"])
+_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "math"])
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
     "katex_url": TEXT, "highlight": {"light": TEXT, "dark": TEXT}, "permalinks": {"*": TEXT},
     "menu": [{"name": TEXT, "url": TEXT}], "feeds": {"content": TEXT}, "macros": MACROS_TEXT,
+    "math": {"render": TEXT},
 }  # fmt: skip
 _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
@@ -163,10 +178,14 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
         elif key == "permalinks":
             values["permalinks"] = _permalinks(value, lambda m: bad("permalinks", m))
         elif key == "katex_url":
-            if isinstance(value, str) and value:
+            if value == KATEX_SELF:
+                values["katex_url"] = KATEX_SELF
+            elif isinstance(value, str) and value:
                 values["katex_url"] = value if value.endswith("/") else value + "/"
             else:
-                bad(key, "expected the URL of a folder holding katex.min.js and katex.min.css")
+                bad(key, "expected the URL of a folder holding katex.min.js and katex.min.css, or `self`")
+        elif key == "math":
+            _math(value, values, lambda m: bad("math", m))
         elif key == "highlight":
             _highlight(value, values, lambda m: bad("highlight", m))
         elif key == "menu":
@@ -295,6 +314,19 @@ def _feeds(value: object, values: dict[str, Any], bad: Any) -> None:
             values["feed_limit"] = item
         else:
             bad(f"{key}: {describe(item)} is not valid here (content: full or summary; limit: a positive number)")
+
+
+def _math(value: object, values: dict[str, Any], bad: Any) -> None:
+    if not isinstance(value, dict):
+        bad("expected {render: browser|build}")
+        return
+    for key, item in value.items():
+        if key != "render":
+            bad(f"unknown key {describe(key)}{suggest(str(key), ['render'])} (math: {{render: browser|build}})")
+        elif item in MATH_RENDERS:
+            values["math_render"] = item
+        else:
+            bad(f"render: {describe(item)} is not browser or build{suggest(str(item), list(MATH_RENDERS))}")
 
 
 def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
