@@ -23,7 +23,7 @@ from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .katex import KatexService, KatexSetup, locate_katex
 from .markdown import BodySource, RenderedBody, render_bodies
-from .mathpass import math_pass
+from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, remove_output
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
@@ -39,6 +39,7 @@ from .theme import (
     template_files,
     theme_dir,
 )
+from .typeset import FormulaPlaces, katex_site_files, page_typesetter, render_problem
 from .write import Manifest, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
@@ -255,9 +256,10 @@ def build_site(
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     katex = None
-    if options.check_math or config.feed_content == "full":
-        setup = locate_katex(source)
+    setup = locate_katex(source) if options.check_math or config.feed_content == "full" or config.uses_katex else None
+    if setup is not None and (options.check_math or config.feed_content == "full" or config.math_render == "build"):
         katex = memory.katex_service(setup) if incremental else KatexService(setup)
+        katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     if told is not None and memory.sources is not None:
@@ -323,6 +325,14 @@ def build_site(
         else:
             problems.extend(math.diagnostics)
         feed_math = math.feed_math
+    typesetter = None
+    if config.math_render == "build":  # the pages' math typeset here, as the browser would
+        assert setup is not None
+        problem = render_problem(config, setup, config_line(source, "math"))
+        problems.extend([problem] if problem else [])
+        places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
+        reported = math.diagnostics if katex is not None else ()  # the check's errors are not said again
+        typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
     if told is not None and memory.static is not None and not _any_under(told, STATIC_DIR):
         static = memory.static
     else:
@@ -339,6 +349,15 @@ def build_site(
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
     static_files = {assets[path]: file for path, file in static.items()}
+    if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
+        assert setup is not None
+        katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
+        problems.extend(katex_problems)
+        problems.extend(
+            Diagnostic(f"{STATIC_DIR}/{path}", 0, 0, "error", "static file at the path of KaTeX's (katex_url: self)")
+            for path in sorted(katex_files.keys() & static_files.keys())
+        )
+        static_files.update(katex_files)
     output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     # a build in a new process takes up where the last build into the same folder left off
@@ -359,6 +378,7 @@ def build_site(
         intact=manifest.intact if manifest is not None else None,
         only_made=in_place,
         feed_math=feed_math,
+        typeset=typesetter,
     )
     pages = _with_diagnostics(rendering, problems)
     finish = index_for_search if config.search else None

@@ -70,7 +70,7 @@ def math_pass(
             tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""), answers is not None
         )
     if answers is None or katex.setup.version != KATEX_VERSION:
-        line = _line_of(source, "feeds")
+        line = config_line(source, "feeds")
         diagnostics.append(Diagnostic(CONFIG_FILE, line, 0, "error", _feeds_need_katex(katex.setup, failure)))
     else:
         by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
@@ -111,7 +111,7 @@ def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
     )
 
 
-def _line_of(source: Path, key: str) -> int:
+def config_line(source: Path, key: str) -> int:
     """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
     try:
         text = (source / CONFIG_FILE).read_text(encoding="utf-8")

@@ -37,6 +37,7 @@ from .feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from .model import Output, Site, Unchanged
 from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
 from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
+from .typeset import MATH_RENDER, PageTypesetter
 from .urls import slugify
 
 _MEMORY_FORMAT = 1
@@ -115,8 +116,10 @@ class RenderPass:
         jobs: int,
         intact: Callable[[str], bool] | None,
         only_made: bool = False,
+        typeset: PageTypesetter | None = None,
     ) -> None:
         self.renderer, self.memory, self.jobs, self.intact = renderer, memory, jobs, intact
+        self.typeset = typeset  # math typeset at build time, in this process, as the pages come
         self.only_made = only_made  # yield only what was rendered, not the Unchanged
         self.reused_specs = False
         self.specs: list[PageSpec] = []
@@ -139,6 +142,8 @@ class RenderPass:
             self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
         stale = [spec for spec in self.specs if self._stale(spec)]
         made = zip(stale, self._render_all(stale), strict=True)
+        if self.typeset is not None:
+            made = self.typeset.pages(made)  # type: ignore[assignment]
         if self.only_made:
             for spec, result in made:
                 output = self._take(spec, result)
@@ -211,13 +216,15 @@ def render_site(
     intact: Callable[[str], bool] | None = None,
     only_made: bool = False,
     feed_math: FeedMath | None = None,
+    typeset: PageTypesetter | None = None,
 ) -> RenderPass:
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
     when there is no such folder to keep (every page is made). `feed_math`: the MathML of the formulas
-    full-content feeds carry (None: they carry none)."""
-    renderer = _Renderer(site, config, env, source, feed_math)
-    return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made)
+    full-content feeds carry (None: they carry none). `typeset`: the pages' math typeset at build time (None: in
+    the browser)."""
+    renderer = _Renderer(site, config, env, source, feed_math, typeset.identity if typeset else None)
+    return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made, typeset)
 
 
 class _MathFlag:
@@ -244,7 +251,13 @@ class _Renderer:
     """Renders one spec at a time, recording its reads; holds the build's model index and fingerprints."""
 
     def __init__(
-        self, site: Site, config: SiteConfig, env: jinja2.Environment, source: Path, feed_math: FeedMath | None
+        self,
+        site: Site,
+        config: SiteConfig,
+        env: jinja2.Environment,
+        source: Path,
+        feed_math: FeedMath | None,
+        math_render: object = None,
     ) -> None:
         self.site, self.config, self.env, self.source, self.feed_math = site, config, env, source, feed_math
         self.index = ModelIndex(site, config)
@@ -265,6 +278,7 @@ class _Renderer:
             "asset": lambda path: names.resolve(path) if isinstance(names, AssetNames) else None,
             # the MathML feeds carry: the KaTeX that made it, and which macros it used for a post
             "feed math": lambda source: (feed_math.katex_version, feed_math.macros.get(source)) if feed_math else None,
+            MATH_RENDER[0]: lambda _: math_render,  # the KaTeX that typeset a page's math at build time
         }
         self.fingerprints = Fingerprints(self.index, resolvers)
         self.value_globals = value_globals(env)

@@ -22,6 +22,7 @@ from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
 from .feeds import absolute
 from .markdown import highlight_css, plain_title, render_title
+from .typeset import KATEX_FOLDER
 from .urls import page_url
 
 TEMPLATES_DIR = "templates"
@@ -164,7 +165,12 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
     env.globals.update(
         config=config,
         url=url,
-        katex={"url": config.katex_url, "version": KATEX_VERSION, "integrity": KATEX_INTEGRITY},
+        katex={
+            "url": page_url(base, f"/{KATEX_FOLDER}/") if config.self_hosted_katex else config.katex_url,
+            "version": KATEX_VERSION,
+            "integrity": KATEX_INTEGRITY,
+            "render": config.math_render,  # "browser": pages load KaTeX's script; "build": typeset at build time
+        },
         absolute=absolute_url,
         plain=plain_title,
         asset=asset,

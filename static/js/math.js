@@ -1,16 +1,18 @@
-// Typesets every .math element with KaTeX: the build emitted the TeX as the element's text.
+// Typesets every .math element with KaTeX: the build emitted the TeX as the element's text. A site that typesets
+// its math at build time (math: {render: build}) loads no KaTeX, and its elements are left as they are.
 (function () {
   "use strict";
   function parseMacros(holder) {
     if (!holder || !holder.dataset.macros) { return {}; }
     try { return JSON.parse(holder.dataset.macros); } catch (e) { return {}; }
   }
-  // The page's macros (its series', or the site's) are on this script; an entry of a listing that
-  // shows another series' post carries that series' macros itself.
+  // The page's macros (its series', or the site's) are on <body>; an entry of a listing that shows another
+  // series' post carries that series' macros itself. Older templates put the page's on this script.
   var pageMacros = parseMacros(document.currentScript);
-  var elements = document.querySelectorAll(".math");
+  var elements = typeof katex === "undefined" ? [] : document.querySelectorAll(".math");
   for (var i = 0; i < elements.length; i++) {
     var element = elements[i];
+    if (element.querySelector(".katex, .katex-error")) { continue; }  // typeset at build time
     var tex = element.textContent;
     var holder = element.closest("[data-macros]");
     element.setAttribute("data-tex", tex);

@@ -1,0 +1,309 @@
+"""Math typeset at build time (`math: {render: build}` in site.yaml): each page's math as KaTeX's HTML.
+
+In the browser (`render: browser`, the default) math.js typesets every math element of a page with katex.render,
+giving KaTeX the macros of the nearest element around it that carries them (`data-macros`, as JSON). Here the
+same is done to a page as it leaves its template: the same elements, the same macros, the same pinned KaTeX
+(katex.py, in the Node process the math check uses), so that the page looks as it does in the browser, with no
+script. Each formula is asked of KaTeX once and kept in .primer-cache/ for that KaTeX version; a formula KaTeX
+rejects is an error at its file, line and column, as the math check reports it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .dependencies import Dependency
+from .errors import Diagnostic
+from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
+from .markdown import RenderedBody, render_body
+from .mathcheck import math_sources, tex_problem
+from .parse import Document, SeriesMeta
+
+# What a page typeset at build time read besides its own HTML: the KaTeX that made the formulas (a page records
+# it, and is made again when another KaTeX, or the browser, is to typeset it).
+MATH_RENDER: Dependency = ("math render", "")
+
+# How markdown.py (and the title_html filter) mark math for KaTeX: the TeX, HTML-escaped, as the element's text
+_MATH_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
+# An element giving KaTeX macros to the math inside it; a <script> holding them gives them to the whole page
+_HOLDER = re.compile(r'<([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^>]*?\sdata-macros="([^"]*)"[^>]*>')
+_BATCH = 64  # pages typeset together: one question to KaTeX for all their new formulas
+KATEX_FOLDER = f"katex/{KATEX_VERSION}"  # where `katex_url: self` puts KaTeX's files in the site (versioned: cacheable)
+
+Rendered = tuple[bytes | None, frozenset[Dependency], list]  # a page's bytes, its reads and its problems
+
+
+@dataclass(frozen=True)
+class MathElement:
+    """One math element of a page: where its text is, its TeX (the text, unescaped: what math.js hands
+    katex.render), and the key of the formula with the macros in force there."""
+
+    start: int  # of the element's text, in the page
+    end: int
+    key: FormulaKey
+
+
+def math_elements(page: str, requests: FormulaRequests) -> list[MathElement]:
+    """Every math element of `page`, each keyed with the macros math.js would give it: those of the nearest
+    element around it with `data-macros`, else those of a <script data-macros> (an older theme's way), else none.
+    """
+    found = list(_MATH_ELEMENT.finditer(page))
+    if not found:
+        return []
+    holders: list[tuple[int, int, str]] = []  # (start, end, macros id), outermost first
+    default = requests.macros_id(())
+    for match in _HOLDER.finditer(page):
+        macros_id = requests.macros_id(_macros(match.group(2)))
+        if match.group(1).lower() == "script":
+            default = macros_id
+        else:
+            holders.append((match.end(), _element_end(page, match.group(1), match.end()), macros_id))
+    elements = []
+    for match in found:
+        at = match.start()
+        macros_id = default
+        for start, end, holder in holders:  # nested holders start later: the last that holds the element wins
+            if start <= at < end:
+                macros_id = holder
+        key = (html.unescape(match.group(3)), match.group(2) == "display", macros_id)
+        elements.append(MathElement(match.start(3), match.end(3), key))
+    return elements
+
+
+def _element_end(page: str, tag: str, start: int) -> int:
+    """Where the element whose start tag ends at `start` ends: at its matching end tag (the end of the page if
+    it has none, as an HTML parser reads it)."""
+    depth = 1
+    for match in re.finditer(rf"<(/?){re.escape(tag)}(?=[\s/>])", page[start:], re.IGNORECASE):
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return start + match.start()
+    return len(page)
+
+
+_PARSED: dict[str, tuple[tuple[str, str], ...]] = {}
+
+
+def _macros(attribute: str) -> tuple[tuple[str, str], ...]:
+    """The macros of a data-macros attribute (JSON, HTML-escaped); none if it is not a JSON object of strings,
+    as math.js reads it."""
+    found = _PARSED.get(attribute)
+    if found is None:
+        try:
+            value = json.loads(html.unescape(attribute))
+        except ValueError:
+            value = {}
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        found = _PARSED[attribute] = tuple(sorted(value.items())) if ok else ()
+    return found
+
+
+def typeset_page(page: str, elements: Sequence[MathElement], answers: dict[FormulaKey, FormulaResult]) -> str:
+    """`page` with each element's text replaced by KaTeX's HTML, as katex.render replaces it in the browser; a
+    formula KaTeX rejected shows as KaTeX shows it there (red TeX, its message as the title): the build reports
+    it and stops, so such a page is only ever written by `check`, which writes pages whatever their errors."""
+    parts = []
+    at = 0
+    for element in elements:
+        answer = answers[element.key]
+        parts.append(page[at : element.start])
+        parts.append(answer.html if answer.html is not None else _katex_error(element.key[0], answer.error or ""))
+        at = element.end
+    parts.append(page[at:])
+    return "".join(parts)
+
+
+def _katex_error(tex: str, error: str) -> str:
+    title = html.escape(f"ParseError: {error}")
+    return f'<span class="katex-error" title="{title}" style="color:#cc0000">{html.escape(tex, quote=False)}</span>'
+
+
+class PageTypesetter:
+    """Typesets the math of a build's pages as they are rendered, a batch at a time (render.py's RenderPass).
+
+    `site`: the site whose formula cache keeps KaTeX's answers (None: none kept); `places`: where each formula
+    is written, for errors; `reported`: errors already reported (the math check's), not said twice.
+    """
+
+    def __init__(
+        self,
+        katex: KatexService,
+        site: Path | None,
+        places: FormulaPlaces,
+        reported: Iterable[Diagnostic] = (),
+    ) -> None:
+        self.katex, self.site, self.places = katex, site, places
+        self.reported = {(d.path, d.line, d.column) for d in reported if d.severity == "error"}
+        self.identity = ("build", katex.salt())  # MATH_RENDER's value: the KaTeX (and worker) typesetting
+
+    def pages(self, made: Iterable[tuple[object, Rendered]]) -> Iterator[tuple[object, Rendered]]:
+        """The pages of `made` (spec, (bytes, reads, problems)), in order, with their math typeset."""
+        with self.katex.session():
+            batch: list[tuple[object, Rendered]] = []
+            for item in made:
+                batch.append(item)
+                if len(batch) == _BATCH:
+                    yield from self._typeset(batch)
+                    batch = []
+            yield from self._typeset(batch)
+
+    def _typeset(self, batch: list[tuple[object, Rendered]]) -> Iterator[tuple[object, Rendered]]:
+        requests = FormulaRequests()
+        pages: list[tuple[str, list[MathElement]] | None] = []
+        for _, (data, _, _) in batch:
+            if data is None or b'class="math ' not in data:
+                pages.append(None)
+                continue
+            page = data.decode("utf-8")
+            elements = math_elements(page, requests)
+            for element in elements:
+                requests.add(*element.key, HTML)
+            pages.append((page, elements) if elements else None)
+        answers: dict[FormulaKey, FormulaResult] = {}
+        failure = None
+        if requests.wanted:
+            try:
+                answers = self.katex.answer(requests, self.site)
+            except KatexError as error:
+                failure = str(error)
+        for (spec, (data, reads, problems)), found in zip(batch, pages, strict=True):
+            if found is None:
+                yield spec, (data, reads, problems)
+                continue
+            page, elements = found
+            if failure is not None:
+                message = f"math: render: build: KaTeX could not typeset the pages' math: {failure}"
+                diagnostic = Diagnostic(CONFIG_FILE, 0, 0, "error", message)
+                yield spec, (None, reads, [*problems, (("katex", 0, failure), diagnostic)])
+                continue
+            # the check's own verdict first (braces and environments that do not balance), so that both say the same
+            wrong = {e.key: tex_problem(e.key[0]) or answers[e.key].error for e in elements}
+            wrong = {key: error for key, error in wrong.items() if error is not None}
+            more = [*problems, *self._errors(wrong, spec)]
+            data = typeset_page(page, elements, answers).encode("utf-8")
+            yield spec, (data, reads | {MATH_RENDER}, more)
+
+    def _errors(self, wrong: dict[FormulaKey, str | None], spec: object) -> list[tuple[tuple, Diagnostic]]:
+        """Each formula KaTeX rejected, at every place it is written (reported once whatever the pages showing it)."""
+        found = []
+        for key, error in wrong.items():
+            message = f"math: {' '.join((error or '').split())}"
+            places = self.places.of(key) or [(getattr(spec, "source", "") or "", 0, 0)]
+            for path, line, column in places:
+                if (path, line, column) not in self.reported:
+                    found.append(((path, line, message), Diagnostic(path, line, column, "error", message)))
+        return found
+
+
+class FormulaPlaces:
+    """Where each formula of the site is written (file, line, column), found the first time one is asked for:
+    only a build with a formula KaTeX rejects needs them."""
+
+    def __init__(
+        self,
+        config: SiteConfig,
+        documents: Sequence[Document],
+        bodies: Sequence[RenderedBody],
+        metas: Sequence[SeriesMeta],
+        series_bodies: Sequence[RenderedBody],
+        drafts: bool,
+    ) -> None:
+        self._inputs = (config, documents, bodies, metas, series_bodies, drafts)
+        self._index: dict[FormulaKey, list[tuple[str, int, int]]] | None = None
+
+    def of(self, key: FormulaKey) -> list[tuple[str, int, int]]:
+        if self._index is None:
+            self._index = self._find()
+        return self._index.get(key, [])
+
+    def _find(self) -> dict[FormulaKey, list[tuple[str, int, int]]]:
+        config, documents, bodies, metas, series_bodies, drafts = self._inputs
+        # bodies from the cache come without their formulas unless the build checks math: render them again
+        with_formulas = [
+            body
+            if body.formulas or not body.has_math
+            else replace(body, formulas=render_body(d.body, d.source, d.body_first_line, config.raw_html).formulas)
+            for d, body in zip(documents, bodies, strict=True)
+        ]
+        requests = FormulaRequests()
+        index: dict[FormulaKey, list[tuple[str, int, int]]] = {}
+        for source in math_sources(config, documents, with_formulas, metas, series_bodies, drafts):
+            macros_id = requests.macros_id(source.macros)
+            for formula in source.formulas:
+                place = (source.source, formula.line, formula.column)
+                index.setdefault((formula.tex, formula.display, macros_id), []).append(place)
+        return index
+
+
+def render_problem(config: SiteConfig, setup: KatexSetup, line: int) -> Diagnostic | None:
+    """Why `math: {render: build}` cannot typeset here (at site.yaml's `math` line), saying what to install; or
+    None. The pages load KaTeX's stylesheet of the pinned version: their HTML must be made by the same KaTeX."""
+    if config.math_render != "build":
+        return None
+    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
+    if not setup.node:
+        why = "Node.js (node) is not installed"
+        fix = f"install Node.js 18 or later (your system's nodejs package, or nodejs.org: npm does not install it), then {npm}"
+    elif setup.katex is None:
+        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
+        fix = npm
+    elif setup.problem:
+        why, fix = setup.problem, npm
+    elif setup.version != KATEX_VERSION:
+        why = f"the katex package found is version {setup.version} ({setup.katex})"
+        fix = npm
+    else:
+        return None
+    message = (
+        f"math: render: build typesets every formula with KaTeX {KATEX_VERSION} (the KaTeX whose stylesheet the "
+        f"pages load) under Node.js, but {why}: {fix}; or set `math: {{render: browser}}`"
+    )
+    return Diagnostic(CONFIG_FILE, line, 0, "error", message)
+
+
+def page_typesetter(
+    config: SiteConfig,
+    katex: KatexService | None,
+    places: FormulaPlaces,
+    site: Path | None,
+    reported: Iterable[Diagnostic],
+) -> PageTypesetter | None:
+    """The typesetter of a build whose site says `math: {render: build}`, and whose KaTeX can run; else None
+    (render_problem says why)."""
+    if config.math_render != "build" or katex is None or katex.setup.problem or katex.setup.version != KATEX_VERSION:
+        return None
+    return PageTypesetter(katex, site, places, reported)
+
+
+def katex_site_files(config: SiteConfig, setup: KatexSetup, line: int) -> tuple[dict[str, Path], list[Diagnostic]]:
+    """The files `katex_url: self` copies into the site, output path → file of the installed katex package: its
+    stylesheet and every font the stylesheet names, and its script if the browser typesets; or why they cannot be
+    (an error at site.yaml's `katex_url` line). The pages check them against the pinned version's SRI hashes."""
+    if not config.self_hosted_katex:
+        return {}, []
+    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder, or set katex_url to a URL"
+    if setup.katex is None:
+        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
+    elif setup.version != KATEX_VERSION:
+        why = f"the katex package found is version {setup.version} ({setup.katex}), not {KATEX_VERSION}"
+    else:
+        dist = setup.katex / "dist"
+        names = ["katex.min.css"] + (["katex.min.js"] if config.math_render == "browser" else [])
+        try:
+            css = (dist / "katex.min.css").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            why = f"its stylesheet could not be read ({error})"
+        else:
+            names += sorted(set(re.findall(r"url\((fonts/[^)\s]+)\)", css)))
+            missing = [name for name in names if not (dist / name).is_file()]
+            if not missing:
+                return {f"{KATEX_FOLDER}/{name}": dist / name for name in names}, []
+            why = f"{dist} has no {missing[0]}"
+    message = f"katex_url: self copies KaTeX {KATEX_VERSION}'s files from the katex npm package, but {why}: {npm}"
+    return {}, [Diagnostic(CONFIG_FILE, line, 0, "error", message)]
