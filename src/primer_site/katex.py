@@ -180,8 +180,8 @@ class KatexService:
         Raises KatexError when KaTeX cannot run and some answer is not known; the version is not checked here.
         """
         if not requests.wanted:
-            if not self.keep_alive:
-                self.close()  # started in vain
+            if not self.keep_alive and not self.render_fully:
+                self.close()  # started in vain (but pages typeset at build time will want it)
             return {}
         if self.setup.problem:
             raise KatexError(self.setup.problem)

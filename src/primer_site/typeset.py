@@ -194,10 +194,15 @@ class PageTypesetter:
         found = []
         for key, error in wrong.items():
             message = f"math: {' '.join((error or '').split())}"
-            places = self.places.of(key) or [(getattr(spec, "source", "") or "", 0, 0)]
+            places = self.places.of(key)
+            if not places:  # math written as raw HTML, or by a template: at the page's source, or the page
+                source = getattr(spec, "source", "")
+                places = [(source, self.places.first_line(source), 0)] if source else []
+                message += "" if source else f" (in {getattr(spec, 'path', '')}, from its template)"
+                places = places or [("", 0, 0)]
             for path, line, column in places:
                 if (path, line, column) not in self.reported:
-                    found.append(((path, line, message), Diagnostic(path, line, column, "error", message)))
+                    found.append(((path, line, column, message), Diagnostic(path, line, column, "error", message)))
         return found
 
 
@@ -221,6 +226,11 @@ class FormulaPlaces:
         if self._index is None:
             self._index = self._find()
         return self._index.get(key, [])
+
+    def first_line(self, source: str) -> int:
+        """The line of `source`'s body (or of the file, for one that is no post)."""
+        documents = self._inputs[1]
+        return next((d.body_first_line for d in documents if d.source == source), 1)
 
     def _find(self) -> dict[FormulaKey, list[tuple[str, int, int]]]:
         config, documents, bodies, metas, series_bodies, drafts = self._inputs
