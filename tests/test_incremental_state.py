@@ -86,6 +86,11 @@ SITE_YAML = [
     "title: Incremental\nbase_url: https://example.org/sub/\nmacros:\n  \\E: \\mathbb{E}\n",
     "title: Incremental\nbase_url: https://example.org/\npermalinks:\n  post: /{year}/{slug}/\n",
     "title: Incremental\nbase_url: https://example.org/\nfeeds: {content: full}\n",  # feeds carry KaTeX's MathML
+    # the pages' math typeset at build time, by the KaTeX the check runs
+    "title: Incremental\nbase_url: https://example.org/\nmath: {render: build}\nmacros:\n  \\E: \\mathbb{E}\n",
+    "title: Incremental\nbase_url: https://example.org/sub/\nmath: {render: build}\nkatex_url: self\n"
+    "feeds: {content: full}\nmacros:\n  \\E: \\mathbf{E}\n",
+    "title: Incremental\nbase_url: https://example.org/\nkatex_url: self\n",  # KaTeX's script copied too
 ]
 COLLECTION = "---\ntitle: The Shelf\nkind: collection\n---\nA shelf of volumes.\n"
 
