@@ -145,7 +145,17 @@ def test_pages_typeset_at_build_time_are_the_browser_s_pages_with_the_math_types
         assert ("katex.min.css" in page) == bool(typeset_math), name
         # the same page, element for element: numbers, references, headings and macros holders included
         script = re.compile(r'<script src="[^"]*katex\.min\.js"[^>]*></script>\n')
-        assert PageEvents(page).events == BrowserPageEvents(script.sub("", browser[name])).events, name
+        preloads = re.compile(r'<link rel="preload" href="[^"]*" as="font" type="font/woff2" crossorigin>\n')
+        events = PageEvents(preloads.sub("", page)).events
+        assert events == BrowserPageEvents(script.sub("", browser[name])).events, name
+        # and the fonts the page's math shows text in, preloaded from KaTeX's folder (no layout shift when they come)
+        fonts = re.findall(
+            r'<link rel="preload" href="https://cdn\.jsdelivr\.net/npm/katex@[^/]*/dist/fonts/([^"]+)"', page
+        )
+        assert bool(fonts) == bool(typeset_math) and fonts == sorted(set(fonts)), name
+        assert all((REPO / "node_modules/katex/dist/fonts" / font).is_file() for font in fonts)
+        if typeset_math:
+            assert {"KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2"} <= set(fonts), name
     assert math_pages >= 6  # three posts, the home page, the series page, the tag page
     one = typeset["posts/a/index.html"]
     assert 'id="eq:int"' in one and "(1.1)</span>" in one and ">Eq. (1.1)</a>" in one

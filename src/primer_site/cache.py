@@ -24,7 +24,7 @@ CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
 _FORMAT = 4
 FORMULAS_FILE = "formulas.sqlite3"
-_FORMULAS_FORMAT = 2
+_FORMULAS_FORMAT = 3
 
 
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
@@ -111,7 +111,7 @@ class BodyCache:
 def _open_salted(
     path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
 ) -> sqlite3.Connection:
-    """The database at `path` with `table` (and the `more` tables: name → columns), emptied if it was filled
+    """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
     under another salt.
 
     `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
@@ -127,8 +127,9 @@ def _open_salted(
                 db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
             row = db.execute("SELECT salt FROM meta").fetchone()
             if row is None or row[0] != salt:
-                for name in tables:
-                    db.execute(f"DELETE FROM {name}")
+                for name, fields in tables.items():  # made again: another format may have other columns
+                    db.execute(f"DROP TABLE {name}")
+                    db.execute(f"CREATE TABLE {name} ({fields})")
                 db.execute("DELETE FROM meta")
                 db.execute("INSERT INTO meta VALUES (?)", (salt,))
             return db
@@ -163,7 +164,7 @@ class FormulaCache:
                 "PRIMARY KEY (tex, display, macros)",
                 durable=False,  # written on the dev server's rebuilds: a save must not wait for the disk
                 more={
-                    "html": "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, html TEXT NOT NULL, "
+                    "html": "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, html TEXT NOT NULL, fonts TEXT NOT NULL, "
                     "PRIMARY KEY (tex, display, macros)"
                 },
             )
@@ -202,36 +203,38 @@ class FormulaCache:
             return {}
         return found
 
-    def get_html(self, keys: Collection[FormulaKey]) -> dict[FormulaKey, tuple[str | None, str | None, str | None]]:
-        """(error, MathML, HTML) of each of `keys` stored with its HTML, or with an error; looked up by key (a page's
-        formulas are a few of the site's)."""
+    def get_html(
+        self, keys: Collection[FormulaKey]
+    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
+        """(error, MathML, HTML, fonts) of each of `keys` stored with its HTML, or with an error; looked up by key
+        (a page's formulas are a few of the site's)."""
         if self.db is None or not keys:
             return {}
-        found: dict[FormulaKey, tuple[str | None, str | None, str | None]] = {}
+        found: dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]] = {}
         try:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (tex TEXT, display INTEGER, macros TEXT)")
             self.db.execute("DELETE FROM wanted")
             self.db.executemany("INSERT INTO wanted VALUES (?, ?, ?)", ((t, int(d), m) for t, d, m in keys))
-            for tex, display, macros, error, mathml, html in self.db.execute(
-                "SELECT w.tex, w.display, w.macros, f.error, f.mathml, h.html FROM wanted w "
+            for tex, display, macros, error, mathml, html, fonts in self.db.execute(
+                "SELECT w.tex, w.display, w.macros, f.error, f.mathml, h.html, h.fonts FROM wanted w "
                 "JOIN formulas f ON f.tex = w.tex AND f.display = w.display AND f.macros = w.macros "
                 "LEFT JOIN html h ON h.tex = w.tex AND h.display = w.display AND h.macros = w.macros"
             ):
                 if error is not None or (html is not None and mathml is not None):
-                    found[(tex, bool(display), macros)] = (error, mathml, html)
-        except sqlite3.Error:
+                    found[(tex, bool(display), macros)] = (error, mathml, html, tuple(json.loads(fonts or "[]")))
+        except (sqlite3.Error, ValueError, TypeError):
             return {}
         return found
 
-    def put_html(self, entries: Iterable[tuple[FormulaKey, str]]) -> None:
-        """Store formulas' HTML (their error and MathML go in with put_many)."""
+    def put_html(self, entries: Iterable[tuple[FormulaKey, str, tuple[str, ...]]]) -> None:
+        """Store formulas' HTML and the fonts it uses (their error and MathML go in with put_many)."""
         if self.db is None:
             return
         try:
             self.db.execute("BEGIN")
             self.db.executemany(
-                "INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?)",
-                ((tex, int(display), macros, html) for (tex, display, macros), html in entries),
+                "INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?, ?)",
+                ((tex, int(d), macros, html, json.dumps(fonts)) for (tex, d, macros), html, fonts in entries),
             )
             self.db.execute("COMMIT")
         except sqlite3.Error:

@@ -51,6 +51,9 @@ class FormulaResult:
     error: str | None
     mathml: str | None = None  # the <math> element, cleaned by clean_mathml
     html: str | None = None  # <span class="katex">…</span> (in <span class="katex-display"> for display math)
+    fonts: tuple[
+        str, ...
+    ] = ()  # with the HTML: the fonts it shows text in, KaTeX's woff2 files ("KaTeX_Main-Regular.woff2")
 
     def answers(self, want: str) -> bool:
         if self.error is not None or want == CHECK:
@@ -197,16 +200,16 @@ class KatexService:
         try:
             if cache is not None:
                 pages = [key for key in missing if requests.wanted[key] == HTML]
-                stored: dict[FormulaKey, tuple[str | None, str | None, str | None]] = dict(cache.get_html(pages))
+                stored = dict(cache.get_html(pages))
                 others = [key for key in missing if requests.wanted[key] != HTML]
                 stored.update(
-                    (key, (error, mathml, None))
+                    (key, (error, mathml, None, ()))
                     for key, (error, mathml) in cache.get_many(
                         others, {k for k in others if requests.wanted[k] == MATHML}
                     ).items()
                 )
-                for key, (error, mathml, html) in stored.items():
-                    result = FormulaResult(error, mathml, html)
+                for key, (error, mathml, html, fonts) in stored.items():
+                    result = FormulaResult(error, mathml, html, fonts)
                     if result.answers(requests.wanted[key]):
                         results[key] = self.known[key] = result
                 missing = [key for key in missing if key not in results]
@@ -215,7 +218,7 @@ class KatexService:
             self.known.update(fresh)
             if cache is not None and fresh:
                 cache.put_many(((key, r.error, r.mathml) for key, r in fresh.items()))
-                cache.put_html((key, r.html) for key, r in fresh.items() if r.html is not None)
+                cache.put_html((key, r.html, r.fonts) for key, r in fresh.items() if r.html is not None)
                 if complete:
                     cache.keep_only(requests.wanted)
         finally:
@@ -242,8 +245,8 @@ class KatexService:
             self.close()
             raise
         return {
-            key: FormulaResult(error, clean_mathml(mathml) if mathml is not None else None, html)
-            for key, (error, mathml, html) in answers.items()
+            key: FormulaResult(error, clean_mathml(mathml) if mathml is not None else None, html, fonts)
+            for key, (error, mathml, html, fonts) in answers.items()
         }
 
     def close(self) -> None:
@@ -283,8 +286,9 @@ class _Worker:
 
     def ask(
         self, keys: list[FormulaKey], macros: dict[str, Macros], wants: dict[FormulaKey, str]
-    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None]]:
-        """(error, MathML or None, HTML or None) for each key, as `wants` says: KaTeX's own, not yet cleaned."""
+    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
+        """(error, MathML or None, HTML or None, its fonts) for each key, as `wants` says: KaTeX's own, not yet
+        cleaned."""
         deadline = time.monotonic() + TIMEOUT
         if not self._greeted:
             greeting = self._read_line(deadline)
@@ -308,7 +312,7 @@ class _Worker:
         # written from a thread: Node answers while it reads, and a full pipe either way must not stall both
         writer = threading.Thread(target=self._write, args=(data,), daemon=True)
         writer.start()
-        answers: dict[FormulaKey, tuple[str | None, str | None, str | None]] = {}
+        answers: dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]] = {}
         while True:
             answer = self._read_line(deadline)
             if answer.get("sync") == self._next:
@@ -316,7 +320,8 @@ class _Worker:
             number = int(answer["id"]) - first
             if not 0 <= number < len(keys):
                 raise KatexError(f"KaTeX answered a formula it was not asked about ({answer['id']})")
-            answers[keys[number]] = (answer.get("error"), answer.get("mathml"), answer.get("html"))
+            fonts = tuple(str(font) for font in answer.get("fonts", ()))
+            answers[keys[number]] = (answer.get("error"), answer.get("mathml"), answer.get("html"), fonts)
         writer.join()
         if len(answers) != len(keys):
             raise KatexError(f"KaTeX answered {len(answers)} of {len(keys)} formulas")

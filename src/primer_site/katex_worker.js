@@ -7,10 +7,12 @@
 //   {"id": N, "tex": "...", "display": true, "macros": "ID", "want": "check"}   or "want": "mathml" or "html"
 //   {"sync": N}                                            "tell me when you have answered all before this"
 // and answers each formula with one line, {"id": N}, {"id": N, "mathml": "<math …>…</math>"},
-// {"id": N, "mathml": "<math …>…</math>", "html": "<span class=\"katex\">…</span>"} or
+// {"id": N, "mathml": "<math …>…</math>", "html": "<span class=\"katex\">…</span>", "fonts": ["KaTeX_Main-Regular.woff2"]} or
 // {"id": N, "error": "KaTeX parse error: …"}, and each sync with {"sync": N}. It ends when stdin closes.
 "use strict";
 
+const fs = require("fs");
+const path = require("path");
 const readline = require("readline");
 const katex = require(process.argv[2] || "katex");
 
@@ -60,7 +62,7 @@ function answer(request) {
       // the page's MathML is parsed by the reader's browser as HTML too: the same repair as for feeds, and the
       // same <math> element as output "mathml" makes (KaTeX builds it once, whatever the output)
       readableByHTMLParsers(page);
-      return { id: request.id, mathml: mathElement(page).toMarkup(), html: page.toMarkup() };
+      return { id: request.id, mathml: mathElement(page).toMarkup(), html: page.toMarkup(), fonts: fontsOf(page) };
     }
     if (request.want !== "mathml") {
       return { id: request.id };
@@ -98,6 +100,117 @@ function mathElement(node) {
     if (found) {
       return found;
     }
+  }
+  return null;
+}
+
+// The fonts a formula's HTML shows text in (their woff2 files), picked as katex.css picks them: its @font-face
+// rules, and its rules giving KaTeX's classes a family, style or weight. A page preloads them, so that no text is
+// laid out in a fallback font and moved when KaTeX's arrives (a layout shift).
+const STYLESHEET = process.argv[2]
+  ? path.join(process.argv[2], "dist", "katex.min.css")
+  : require.resolve("katex/dist/katex.min.css");
+const { faces, rules } = readStylesheet(fs.readFileSync(STYLESHEET, "utf8"));
+
+function declarations(body) {
+  const found = {};
+  for (const part of body.split(";")) {
+    const colon = part.indexOf(":");
+    if (colon > 0) found[part.slice(0, colon).trim()] = part.slice(colon + 1).trim();
+  }
+  return found;
+}
+
+function weightOf(value) {
+  return value === "bold" ? "700" : value === "normal" ? "400" : value;
+}
+
+function readStylesheet(css) {
+  const faces = new Map(); // "family|style|weight" → woff2 file
+  const rest = css.replace(/@font-face\{([^}]*)\}/g, (_, body) => {
+    const face = declarations(body);
+    const file = /url\(fonts\/([^)]+\.woff2)\)/.exec(face.src || "");
+    if (file) faces.set(`${face["font-family"]}|${face["font-style"] || "normal"}|${weightOf(face["font-weight"] || "400")}`, file[1]);
+    return "";
+  });
+  const rules = [];
+  for (const [, selectors, body] of rest.matchAll(/([^{}]+)\{([^{}]*)\}/g)) {
+    const given = declarations(body);
+    const font = {};
+    const shorthand = given.font && /(KaTeX_\w+)/.exec(given.font); // .katex{font:normal 1.21em KaTeX_Main,…}
+    if (shorthand) Object.assign(font, { family: shorthand[1], style: "normal", weight: "400" });
+    if (given["font-family"]) font.family = given["font-family"].split(",")[0].trim();
+    if (given["font-style"]) font.style = given["font-style"];
+    if (given["font-weight"]) font.weight = weightOf(given["font-weight"]);
+    if (!Object.keys(font).length) continue;
+    for (const selector of selectors.split(",")) {
+      const compounds = parseSelector(selector.trim());
+      if (compounds) {
+        const specificity = compounds.reduce((sum, c) => sum + 10 * c.classes.length + (c.tag ? 1 : 0), 0);
+        rules.push({ compounds, font, specificity, order: rules.length });
+      }
+    }
+  }
+  rules.sort((a, b) => a.specificity - b.specificity || a.order - b.order);
+  return { faces, rules };
+}
+
+// ".katex .delimsizing.mult .delim-size1>span" → compounds (tag, classes) with the combinator before each;
+// null for a selector of another kind (KaTeX's font rules have none)
+function parseSelector(selector) {
+  const compounds = [];
+  for (const [, combinator, text] of selector.matchAll(/\s*(>?)\s*([^\s>]+)/g)) {
+    const match = /^([a-z]*)((?:\.[\w-]+)*)$/.exec(text);
+    if (!match) return null;
+    compounds.push({ combinator: combinator || " ", tag: match[1], classes: match[2].split(".").filter(Boolean) });
+  }
+  return compounds.length ? compounds : null;
+}
+
+// whether the element (its ancestors before it, outermost first) matches the selector, read from its right
+function matches(compounds, chain) {
+  let at = chain.length - 1;
+  for (let i = compounds.length - 1; i >= 0; i--) {
+    const fits = (node) => node.classes && compounds[i].classes.every((c) => node.classes.includes(c)) &&
+      (!compounds[i].tag || compounds[i].tag === "span");
+    if (i === compounds.length - 1) {
+      if (!fits(chain[at])) return false;
+    } else if (compounds[i + 1].combinator === ">") {
+      if (!(at > 0 && fits(chain[--at]))) return false;
+    } else {
+      do { at--; } while (at >= 0 && !fits(chain[at]));
+      if (at < 0) return false;
+    }
+  }
+  return true;
+}
+
+function fontsOf(tree) {
+  const used = new Set();
+  (function walk(node, chain, inherited) {
+    if (node.classes && node.classes.includes("katex-mathml")) return; // hidden; the browser's math font shows it
+    const here = [...chain, node];
+    let font = inherited;
+    if (node.classes) {
+      for (const rule of rules) {
+        if (matches(rule.compounds, here)) font = { ...font, ...rule.font };
+      }
+    }
+    if (typeof node.text === "string" && node.text && font.family) {
+      const file = faceFile(font);
+      if (file) used.add(file);
+    }
+    for (const child of node.children || []) walk(child, here, font);
+  })(tree, [], {});
+  return [...used].sort();
+}
+
+// the face a browser picks: the family's face of that style and weight, else of that style, else its regular
+function faceFile(font) {
+  const style = font.style || "normal";
+  const weight = font.weight || "400";
+  for (const key of [`${font.family}|${style}|${weight}`, `${font.family}|${style}|400`, `${font.family}|normal|${weight}`, `${font.family}|normal|400`]) {
+    if (faces.has(key)) return faces.get(key);
   }
   return null;
 }

@@ -34,6 +34,8 @@ _MATH_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</
 # An element giving KaTeX macros to the math inside it; a <script> holding them gives them to the whole page
 _HOLDER = re.compile(r'<([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^>]*?\sdata-macros="([^"]*)"[^>]*>')
 _BATCH = 64  # pages typeset together: one question to KaTeX for all their new formulas
+# The theme's link to KaTeX's stylesheet: the page's fonts are preloaded beside it, from the folder it names
+_STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]*)katex\.min\.css"[^>]*>\n?')
 KATEX_FOLDER = f"katex/{KATEX_VERSION}"  # where `katex_url: self` puts KaTeX's files in the site (versioned: cacheable)
 
 Rendered = tuple[bytes | None, frozenset[Dependency], list]  # a page's bytes, its reads and its problems
@@ -107,9 +109,22 @@ def _macros(attribute: str) -> tuple[tuple[str, str], ...]:
 def typeset_page(page: str, elements: Sequence[MathElement], answers: dict[FormulaKey, FormulaResult]) -> str:
     """`page` with each element's text replaced by KaTeX's HTML, as katex.render replaces it in the browser; a
     formula KaTeX rejected shows as KaTeX shows it there (red TeX, its message as the title): the build reports
-    it and stops, so such a page is only ever written by `check`, which writes pages whatever their errors."""
+    it and stops, so such a page is only ever written by `check`, which writes pages whatever their errors.
+
+    The fonts the math shows text in are preloaded, after the link to KaTeX's stylesheet: the browser fetches a
+    font only once it lays out text in it, and text laid out before its font arrives moves when it does.
+    """
     parts = []
     at = 0
+    fonts: set[str] = set()
+    stylesheet = _STYLESHEET.search(page, 0, elements[0].start if elements else len(page))
+    if stylesheet is not None:
+        parts.append(page[: stylesheet.end()])
+        at = stylesheet.end()
+        fonts.update(font for element in elements for font in answers[element.key].fonts)
+        folder = stylesheet.group(1)
+        for font in sorted(fonts):
+            parts.append(f'<link rel="preload" href="{folder}fonts/{font}" as="font" type="font/woff2" crossorigin>\n')
     for element in elements:
         answer = answers[element.key]
         parts.append(page[at : element.start])
