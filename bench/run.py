@@ -9,6 +9,7 @@ after run, alternating which generator goes first, times in a fresh subprocess e
   primer-site cold      no .primer-cache/, empty output folder
   primer-site warm      the same build again, nothing changed (cache present, if primer-site has one)
   primer-site math      the warm build with --check-math: what checking every formula with KaTeX adds
+  build mode cold/warm  the same site with `math: {render: build}` (every formula typeset by KaTeX at build time)
   primer-site one edit  after appending a sentence to one post (restored afterwards)
   Hugo cold             `hugo --quiet`, empty output folder, fresh --cacheDir, no resources/
   floor, 1 and 2 cores  primer_site.markdown.render_body on every body, nothing else
@@ -185,7 +186,7 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
     edited = corpus.post_paths(corpus_dir)[posts // 2]
     original = edited.read_bytes()
 
-    modes = ("cold", "warm", "math_base", "math", "edit", "hugo", "floor1", "floor2")
+    modes = ("cold", "warm", "math_base", "math", "edit", "build_cold", "build_warm", "hugo", "floor1", "floor2")
     times: dict[str, list[float]] = {k: [] for k in modes}
     cpu: dict[str, list[float]] = {k: [] for k in modes[:-2]}
     rss: dict[str, list[float]] = {"primer": [], "hugo": []}
@@ -211,6 +212,16 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
             times[mode].append(float(result["seconds"]))  # type: ignore[arg-type]
             cpu[mode].append(float(result["cpu_seconds"]))  # type: ignore[arg-type]
             rss["primer"].append(float(result["rss_mb"]))  # type: ignore[arg-type]
+            print(f"  run {run + 1}: primer-site {mode}: {result['seconds']:.2f} s", file=sys.stderr)
+        # the same site, its math typeset at build time: a site folder of its own, sharing the sources
+        site = _with_math_at_build_time(primer_site)
+        shutil.rmtree(site / ".primer-cache", ignore_errors=True)
+        shutil.rmtree(primer_out.parent, ignore_errors=True)
+        for mode in ("build_cold", "build_warm"):
+            result = measure(primer_command(site, primer_out, jobs))
+            _check(f"primer-site ({mode})", primer_out, posts, result)
+            times[mode].append(float(result["seconds"]))  # type: ignore[arg-type]
+            cpu[mode].append(float(result["cpu_seconds"]))  # type: ignore[arg-type]
             print(f"  run {run + 1}: primer-site {mode}: {result['seconds']:.2f} s", file=sys.stderr)
 
     def hugo_run(run: int) -> None:
@@ -238,6 +249,18 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
         file=sys.stderr,
     )
     return {"posts": posts, "times": times, "cpu_seconds": cpu, "rss_mb": rss, "preview": preview}
+
+
+def _with_math_at_build_time(site: Path) -> Path:
+    """A site beside `site` with the same sources (linked) and `math: {render: build}` added to its site.yaml."""
+    other = site.with_name(site.name + "-build-math")
+    other.mkdir(exist_ok=True)
+    for folder in ("content", "series"):
+        if not (other / folder).is_symlink():
+            (other / folder).symlink_to(site / folder, target_is_directory=True)
+    settings = (site / "site.yaml").read_text(encoding="utf-8")
+    (other / "site.yaml").write_text(settings + "math: {render: build}\n", encoding="utf-8")
+    return other
 
 
 def warm_up(hugo: Path, jobs: int | None) -> None:
@@ -312,6 +335,22 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {result['posts']:,} | {_s(t['math_base'])} | {_s(t['math'])} | {_s(t['math'] - t['math_base'])} "
             f"| {_s(c['math'] - c['math_base'])} |"
+        )
+    lines += [
+        "",
+        "Math typeset at build time (`math: {render: build}`): every formula rendered by KaTeX at build time, "
+        "against the same builds with math typeset in the browser:",
+        "",
+        "| posts | cold s | cold, math at build time s | it adds | warm s | warm, math at build time s | it adds |",
+        "|" + "---:|" * 7,
+    ]
+    for result in results:
+        t = {k: _median(v) for k, v in result["times"].items()}
+        if t.get("build_cold") is None or t.get("build_warm") is None:
+            continue
+        lines.append(
+            f"| {result['posts']:,} | {_s(t['cold'])} | {_s(t['build_cold'])} | {t['build_cold'] / t['cold'] - 1:+.0%} "
+            f"| {_s(t['warm'])} | {_s(t['build_warm'])} | {t['build_warm'] / t['warm'] - 1:+.0%} |"
         )
     previews = [r for r in results if r.get("preview")]
     if previews:
