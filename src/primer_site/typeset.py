@@ -14,8 +14,9 @@ import html
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
 from .dependencies import Dependency
@@ -32,6 +33,7 @@ MATH_RENDER: Dependency = ("math render", "")
 # How markdown.py (and the title_html filter) mark math for KaTeX: the TeX, HTML-escaped, as the element's text
 _MATH_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
 # An element giving KaTeX macros to the math inside it; a <script> holding them gives them to the whole page
+_DATA_MACROS = ' data-macros="'
 _HOLDER = re.compile(r'<([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^>]*?\sdata-macros="([^"]*)"[^>]*>')
 _BATCH = 64  # pages typeset together: one question to KaTeX for all their new formulas
 # The theme's link to KaTeX's stylesheet: the page's fonts are preloaded beside it, from the folder it names
@@ -41,10 +43,11 @@ KATEX_FOLDER = f"katex/{KATEX_VERSION}"  # where `katex_url: self` puts KaTeX's 
 Rendered = tuple[bytes | None, frozenset[Dependency], list]  # a page's bytes, its reads and its problems
 
 
-@dataclass(frozen=True)
-class MathElement:
-    """One math element of a page: where its text is, its TeX (the text, unescaped: what math.js hands
-    katex.render), and the key of the formula with the macros in force there."""
+class MathElement(NamedTuple):
+    """One math element of a page: where its text is, and the key of its formula: its TeX (the text, unescaped:
+    what math.js hands katex.render), display or inline, and the macros in force there.
+
+    A named tuple: a page has hundreds, made for each page rendered."""
 
     start: int  # of the element's text, in the page
     end: int
@@ -60,20 +63,25 @@ def math_elements(page: str, requests: FormulaRequests) -> list[MathElement]:
         return []
     holders: list[tuple[int, int, str]] = []  # (start, end, macros id), outermost first
     default = requests.macros_id(())
-    for match in _HOLDER.finditer(page):
-        macros_id = requests.macros_id(_macros(match.group(2)))
-        if match.group(1).lower() == "script":
-            default = macros_id
-        else:
-            holders.append((match.end(), _element_end(page, match.group(1), match.end()), macros_id))
+    at = page.find(_DATA_MACROS)
+    while at != -1:  # found by a plain search: a page has hundreds of tags, and a holder or two
+        match = _HOLDER.match(page, page.rfind("<", 0, at))
+        if match is not None:
+            macros_id = requests.macros_id(_macros(match.group(2)))
+            if match.group(1).lower() == "script":
+                default = macros_id
+            else:
+                holders.append((match.end(), _element_end(page, match.group(1), match.end()), macros_id))
+        at = page.find(_DATA_MACROS, at + 1)
     elements = []
     for match in found:
-        at = match.start()
+        start = match.start()
         macros_id = default
-        for start, end, holder in holders:  # nested holders start later: the last that holds the element wins
-            if start <= at < end:
+        for first, end, holder in holders:  # nested holders start later: the last that holds the element wins
+            if first <= start < end:
                 macros_id = holder
-        key = (html.unescape(match.group(3)), match.group(2) == "display", macros_id)
+        text = match.group(3)
+        key = (html.unescape(text) if "&" in text else text, match.group(2) == "display", macros_id)
         elements.append(MathElement(match.start(3), match.end(3), key))
     return elements
 
@@ -121,7 +129,7 @@ def typeset_page(page: str, elements: Sequence[MathElement], answers: dict[Formu
     if stylesheet is not None:
         parts.append(page[: stylesheet.end()])
         at = stylesheet.end()
-        fonts.update(font for element in elements for font in answers[element.key].fonts)
+        fonts.update(font for key in {element.key for element in elements} for font in answers[key].fonts)
         folder = stylesheet.group(1)
         for font in sorted(fonts):
             parts.append(f'<link rel="preload" href="{folder}fonts/{font}" as="font" type="font/woff2" crossorigin>\n')
@@ -187,6 +195,9 @@ class PageTypesetter:
                 answers = self.katex.answer(requests, self.site)
             except KatexError as error:
                 failure = str(error)
+        # the check's own verdict first (braces and environments that do not balance), so that both say the same
+        wrong = {key: tex_problem(key[0]) or answers[key].error for key in answers}
+        wrong = {key: error for key, error in wrong.items() if error is not None}
         for (spec, (data, reads, problems)), found in zip(batch, pages, strict=True):
             if found is None:
                 yield spec, (data, reads, problems)
@@ -197,12 +208,10 @@ class PageTypesetter:
                 diagnostic = Diagnostic(CONFIG_FILE, 0, 0, "error", message)
                 yield spec, (None, reads, [*problems, (("katex", 0, failure), diagnostic)])
                 continue
-            # the check's own verdict first (braces and environments that do not balance), so that both say the same
-            wrong = {e.key: tex_problem(e.key[0]) or answers[e.key].error for e in elements}
-            wrong = {key: error for key, error in wrong.items() if error is not None}
-            more = [*problems, *self._errors(wrong, spec)]
+            if wrong:
+                problems = [*problems, *self._errors({e.key: wrong[e.key] for e in elements if e.key in wrong}, spec)]
             data = typeset_page(page, elements, answers).encode("utf-8")
-            yield spec, (data, reads | {MATH_RENDER}, more)
+            yield spec, (data, reads | {MATH_RENDER}, problems)
 
     def _errors(self, wrong: dict[FormulaKey, str | None], spec: object) -> list[tuple[tuple, Diagnostic]]:
         """Each formula KaTeX rejected, at every place it is written (reported once whatever the pages showing it)."""
