@@ -480,3 +480,23 @@ def test_self_hosted_katex_needs_the_pinned_package_and_its_folder(
         "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH): run "
         f"`npm install katex@{KATEX_VERSION}` in the site folder, or set katex_url to a URL"
     ]
+
+
+def test_a_formula_typeset_at_build_time_is_text_never_markup(tmp_path: Path) -> None:
+    """KaTeX escapes what it shows; what needs trust (links, classes, ids, styles, images) is an error."""
+    hostile = r"\text{<img src=x onerror=alert(1)>} \mathrm{</span><script>alert(2)</script>} \verb|<b>|"
+    site = make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": SITE + "math: {render: build}\n",
+            "content/a.md": post("A", body=f"${hostile}$ and $a \\,\\&\\, b$"),
+        },
+    )
+    build(site, tmp_path / "out")
+    page = (tmp_path / "out" / "posts" / "a" / "index.html").read_text(encoding="utf-8")
+    assert "<img" not in page and "<script>alert" not in page and "<b>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    for command in ("\\href{javascript:alert(1)}{x}", "\\htmlClass{x}{y}", "\\includegraphics{x.png}"):
+        make_site(site, {"content/a.md": post("A", body=f"${command}$")})
+        result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
+        assert result.returncode == 1 and "needs trust, which primer-site never gives TeX" in result.stderr
