@@ -26,6 +26,7 @@ author: ""
 language: en
 timezone: UTC
 paginate: 10
+# math: {{render: build}}    # typeset every formula with KaTeX at build time (needs `npm install`); default: browser
 """
 
 _SERIES = """\
@@ -51,12 +52,14 @@ H(p) = -\\sum_x p(x) \\log p(x)
 $$
 """
 
-# The KaTeX the pages load, for the math check (`primer-site check`): `npm install` beside site.yaml.
+# The KaTeX the pages load, for the math check (`primer-site check`) and math typeset at build time: `npm install`
+# beside site.yaml.
 PACKAGE_JSON = (
     json.dumps(
         {
             "private": True,
-            "description": "The KaTeX the site's pages load, for primer-site's math check: run `npm install` here.",
+            "description": "The KaTeX the site's pages load, for primer-site's math check and math typeset at build "
+            "time: run `npm install` here.",
             "dependencies": {"katex": KATEX_VERSION},
         },
         indent=2,
