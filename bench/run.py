@@ -341,16 +341,19 @@ def table(results: list[dict]) -> str:
         "Math typeset at build time (`math: {render: build}`): every formula rendered by KaTeX at build time, "
         "against the same builds with math typeset in the browser:",
         "",
-        "| posts | cold s | cold, math at build time s | it adds | warm s | warm, math at build time s | it adds |",
-        "|" + "---:|" * 7,
+        "| posts | cold s | cold, math at build time s | it adds | CPU it adds | warm s | warm, math at build time s "
+        "| it adds | CPU it adds |",
+        "|" + "---:|" * 9,
     ]
     for result in results:
         t = {k: _median(v) for k, v in result["times"].items()}
+        c = {k: _median(v) for k, v in result["cpu_seconds"].items()}
         if t.get("build_cold") is None or t.get("build_warm") is None:
             continue
         lines.append(
             f"| {result['posts']:,} | {_s(t['cold'])} | {_s(t['build_cold'])} | {t['build_cold'] / t['cold'] - 1:+.0%} "
-            f"| {_s(t['warm'])} | {_s(t['build_warm'])} | {t['build_warm'] / t['warm'] - 1:+.0%} |"
+            f"| {c['build_cold'] / c['cold'] - 1:+.0%} | {_s(t['warm'])} | {_s(t['build_warm'])} "
+            f"| {t['build_warm'] / t['warm'] - 1:+.0%} | {c['build_warm'] / c['warm'] - 1:+.0%} |"
         )
     previews = [r for r in results if r.get("preview")]
     if previews:
