@@ -94,49 +94,50 @@ def build(mode: str) -> tuple[Path, list[str]]:
     return output, [longest.output_path, most_math.output_path]
 
 
-def measure(folder: Path, page: str, runs: int, cpu: float) -> dict[str, float]:
-    from playwright.sync_api import sync_playwright
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/{page.removesuffix('index.html')}"
-    found: dict[str, list[float]] = {"paint": [], "visible": [], "load": []}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for _ in range(runs):
-            context = browser.new_context(viewport={"width": 412, "height": 915})  # a phone's screen
-            context.add_init_script(_WATCH)
-            tab = context.new_page()
-            context.new_cdp_session(tab).send("Emulation.setCPUThrottlingRate", {"rate": cpu})
-            tab.goto(url, wait_until="load")
-            for key, value in tab.evaluate(_READ).items():
-                found[key].append(value)
-            context.close()
-        browser.close()
-    server.shutdown()
-    return {key: statistics.median(values) for key, values in found.items()}
+def load(browser: object, url: str, cpu: float) -> dict[str, float]:
+    """One load of `url` in a fresh context (nothing cached), the CPU slowed `cpu` times."""
+    context = browser.new_context(viewport={"width": 412, "height": 915})  # type: ignore[attr-defined]  # a phone
+    context.add_init_script(_WATCH)
+    tab = context.new_page()
+    context.new_cdp_session(tab).send("Emulation.setCPUThrottlingRate", {"rate": cpu})
+    tab.goto(url, wait_until="load")
+    found = tab.evaluate(_READ)
+    context.close()
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
+    from playwright.sync_api import sync_playwright
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=9, help="loads per mode; the table shows medians (default: 9)")
+    parser.add_argument("--runs", type=int, default=9, help="loads per page and mode; medians (default: 9)")
     parser.add_argument("--cpu", type=float, default=4, help="CPU slowdown (default: 4, a mid-range phone)")
     args = parser.parse_args(argv)
-    rows = []
+    urls, found = {}, {}
     for mode in ("browser", "build"):
         folder, pages = build(mode)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
         for what, page in zip(("longest chapter", "most formulas"), pages, strict=True):
-            result = measure(folder, page, args.runs, args.cpu)
             html = (folder / page).read_text(encoding="utf-8")
-            formulas = html.count(MATH_ELEMENT)
-            rows.append(
-                f"| {page.removesuffix('/index.html')} ({what}) | {formulas} | {mode} "
-                f"| {result['paint']:.0f} | {result['visible']:.0f} | {result['load']:.0f} | {len(html) / 1024:.0f} |"
-            )
+            key = (page.removesuffix("/index.html"), what, html.count(MATH_ELEMENT), mode, len(html))
+            urls[key] = f"http://127.0.0.1:{server.server_address[1]}/{page.removesuffix('index.html')}"
+            found[key] = {"paint": [], "visible": [], "load": []}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        for _ in range(args.runs):  # the modes' loads interleaved: other load on the machine falls on both alike
+            for key, url in urls.items():
+                for name, value in load(browser, url, args.cpu).items():
+                    found[key][name].append(value)
+        browser.close()
     print(f"Chromium, CPU slowed {args.cpu:g}x, median of {args.runs} loads (ms from navigation):\n")
     print("| page | formulas | math typeset | first paint | last formula visible | load event | page KB |")
     print("|---|---:|---|---:|---:|---:|---:|")
-    print("\n".join(sorted(rows)))
+    for (page, what, formulas, mode, size), values in sorted(found.items()):
+        paint, visible, loaded = (statistics.median(values[name]) for name in ("paint", "visible", "load"))
+        print(
+            f"| {page} ({what}) | {formulas} | {mode} | {paint:.0f} | {visible:.0f} | {loaded:.0f} | {size / 1024:.0f} |"
+        )
     return 0
 
 
