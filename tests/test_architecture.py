@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 LAYERS = [
     "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
     "dependencies", "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "katex",
-    "mathcheck", "assemble", "feeds", "mathpass", "theme", "pages", "render", "output", "write", "search", "server",
+    "mathcheck", "assemble", "feeds", "mathpass", "theme", "pages", "render", "output", "write", "inputs", "lastbuild",
+    "search", "server",
     "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 

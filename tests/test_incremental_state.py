@@ -7,6 +7,7 @@ same errors:
 
   in one process   the dev server's way: one BuildMemory across every build of the sequence
   across processes a warm `build`: no memory, the render memory and caches in .primer-cache/ from the last one
+                   (twice: as it is, and trusting every file's stamp, so that unchanged inputs stop it at once)
   fresh            no memory, no cache, an empty output folder
 
 Profiles: "ci" (the default, a short derandomised run) and "long" (bench/incremental_state.py).
@@ -25,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fixture_sites import tree_bytes
+from primer_site import inputs
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 
@@ -226,13 +228,22 @@ class IncrementalBuilds(RuleBasedStateMachine):
         fresh = self.build(fresh_output, None, cache=False)
         in_process = self.build(self.root / "in-process", self.memory, cache=True)
         across = self.build(self.root / "across", None, cache=True)
+        # the same, trusting every file's stamp however recent (the machine's edits are milliseconds apart), so
+        # that a build whose inputs are unchanged stops at once, as it does for an author
+        racy, inputs.RACY_SECONDS = inputs.RACY_SECONDS, -1e9
+        try:
+            trusting = self.build(self.root / "trusting", None, cache=True)
+        finally:
+            inputs.RACY_SECONDS = racy
         if isinstance(fresh, list):
             assert in_process == fresh, "one process: not the fresh build's errors"
             assert across == fresh, "warm build: not the fresh build's errors"
+            assert trusting == fresh, "warm build trusting stamps: not the fresh build's errors"
             return
         assert isinstance(in_process, dict), in_process
         assert isinstance(across, dict), across
-        for name, made in (("one process", in_process), ("warm build", across)):
+        assert isinstance(trusting, dict), trusting
+        for name, made in (("one process", in_process), ("warm build", across), ("trusting stamps", trusting)):
             differ = sorted(path for path in fresh.keys() | made.keys() if fresh.get(path) != made.get(path))
             assert not differ, f"{name}: {len(differ)} files differ from a fresh build, e.g. {differ[:5]}"
 

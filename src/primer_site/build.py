@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -21,7 +20,9 @@ from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, miss
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
+from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
+from .lastbuild import LastBuild, recall, recall_render_memory, remember
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathpass import math_pass
 from .model import Output, Site, Unchanged
@@ -39,7 +40,7 @@ from .theme import (
     template_files,
     theme_dir,
 )
-from .write import Manifest, recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -254,9 +255,20 @@ def build_site(
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
+    output = options.output_dir.absolute()
+    # a build in a new process takes up where the last good build into the same folder left off
+    remembering = options.cache and not incremental and not options.keep_going
+    setup = locate_katex(source)
+    settings = _settings(options, output, setup)
+    inputs = last = None
+    if remembering:
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
+        last = recall(source, output)
+        now = site_now(options.now, config)
+        if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
+            return _same_as(last, config, started)
     katex = None
     if options.check_math or config.feed_content == "full":
-        setup = locate_katex(source)
         katex = memory.katex_service(setup) if incremental else KatexService(setup)
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
@@ -339,11 +351,9 @@ def build_site(
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
     static_files = {assets[path]: file for path, file in static.items()}
-    output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
-    # a build in a new process takes up where the last build into the same folder left off
-    remembered = _recall(source, output) if options.cache and not incremental else None
-    render_memory, manifest = remembered or (None, None)
+    render_memory = recall_render_memory(source, output) if remembering and last is not None else None
+    manifest = last.manifest if last is not None and render_memory is not None else None
     extra: list[Output | Unchanged] = []
     for path, data in generated.items():
         digest = hashlib.blake2b(data, digest_size=16).digest()
@@ -388,10 +398,17 @@ def build_site(
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
         written = write_output(chain(pages, extra), static_files, output, finish, problems, previous=manifest)
-        if options.cache and written.manifest is not None:
+        if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
-            if rendering.rendered or written.manifest is not manifest:  # else what is kept is still right
-                _remember(source, output, rendering.memory, written.manifest)
+            record = LastBuild(
+                settings,
+                inputs.files if inputs.trustworthy else None,
+                _moments(documents, selection),
+                (written.pages, len(site.posts), len(site.series), len(site.tags)),
+                tuple(problems.warnings),
+                written.manifest,
+            )
+            remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
     if incremental:
         rendering.commit()
         memory.sources, memory.static, memory.templates = sources, static, templates
@@ -412,44 +429,50 @@ def build_site(
     )
 
 
-_BUILDS = "builds"  # in .primer-cache/: what the last build into each output folder left
-_KEEP_BUILDS = 8  # output folders remembered (check builds into a new temporary folder each time)
-_STATE_FORMAT = 1
+_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)
 
 
-def _state_file(source: Path, output: Path) -> Path:
-    name = hashlib.blake2b(str(live_folder(output)).encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
-    return source / CACHE_DIR / _BUILDS / f"{name}.json"
+def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
+    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
+    shaping = (
+        str(options.source.absolute()),
+        str(live_folder(output)),
+        options.base_url,
+        options.drafts,
+        options.future,
+        options.fingerprint,
+        options.check_math,
+        options.require_katex,
+        str(theme_dir()),
+        repr(katex),
+    )
+    return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
-def _recall(source: Path, output: Path) -> tuple[RenderMemory, Manifest] | None:
-    """What the last build into `output` left: its render memory and the live folder's manifest (None if unknown,
-    or unreadable: a damaged cache costs a full render, never a wrong page)."""
-    try:
-        data = json.loads(_state_file(source, output).read_text(encoding="utf-8"))
-        if data.get("format") != _STATE_FORMAT or data.get("salt") != cache_salt(True):
-            return None
-        memory = RenderMemory.load(data["render"])
-        manifest = Manifest.from_json(data["manifest"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
-    return (memory, manifest) if memory is not None else None
+def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
+    """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
+    same posts are published and the same are scheduled."""
+    dates = [d.date for d in documents]
+    before = max((d for d in dates if d <= selection.now), default=None)
+    after = min((d for d in dates if d > selection.now), default=None)
+    return before, after
 
 
-def _remember(source: Path, output: Path, memory: RenderMemory, manifest: Manifest) -> None:
-    """Keep what this build left, for the next build into `output` (written whole, then renamed into place)."""
-    path = _state_file(source, output)
-    data = {"format": _STATE_FORMAT, "salt": cache_salt(True), "render": memory.dump(), "manifest": manifest.to_json()}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, path)
-        others = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in others[_KEEP_BUILDS:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only site: the next build renders everything, as without a cache
+def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult:
+    """The result of a build that would make what the last one made: nothing written, its warnings said again."""
+    pages, posts, series, tags = last.counts
+    files = len(last.manifest.files) - 1  # the marker is not one of the site's files
+    return BuildResult(
+        pages=pages,
+        posts=posts,
+        series=series,
+        tags=tags,
+        written=0,
+        unchanged=files,
+        seconds=time.perf_counter() - started,
+        warnings=last.warnings,
+        base_path=config.base_path,
+    )
 
 
 def _sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:

@@ -56,6 +56,10 @@ class Manifest:
         known = self.files.get(path)
         return known is not None and _stamp(os.path.join(self.live, path)) == known
 
+    def all_intact(self) -> bool:
+        """Whether the live folder still holds every file the last build left there, as it left it."""
+        return all(self.intact(path) for path in self.files)
+
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""
         return self.digests.get(path) == digest and self.intact(path)
