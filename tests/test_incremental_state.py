@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -49,13 +49,20 @@ TAGS = ["[]", "[math]", "[math, attention]", "[alignment]"]
 BODIES = [
     "A first paragraph.\n\nMore text.",
     "Inline $x_t$ and display:\n\n$$ H(p) = -\\sum_x p(x) \\log p(x) $$ (eq:h)\n\n## A heading\n\nText.",
-    "See [the first chapter](p0.md) and [](p1.md).\n\nSecond paragraph.",
-    "A reference to [](p2.md#eq:h), if it exists.",
+    "See [the anchor](anchor.md), [](anchor.md) and [its equation](anchor.md#eq:kl).\n\nSecond paragraph.",
+    "A reference to [](anchor.md#eq:kl) and to [](anchor.md#a-section).",
     "Uses a macro: $\\E[x]$.\n\n## Heading one\n\n### Sub\n\nText.",
+    "Links to a post that may be gone: [](p1.md).",  # an error while p1 is missing
 ]
+# A post the machine never edits, for the others to link to: its title, heading and equation can be referenced.
+ANCHOR = (
+    "---\ntitle: The anchor\ndate: 2026-01-01\ntags: [math]\n---\n"
+    "Anchored.\n\n## A section\n\n$$ D_{KL}(p \\| q) $$ (eq:kl)\n"
+)
+CHAPTERS = [str(n) for n in range(12)]
 SERIES_FILES = [
     None,
-    "---\ntitle: Volume {n}\ncollection: shelf\norder: {n}\nchapters: 4\n---\nVolume {n} described.\n",
+    "---\ntitle: Volume {n}\ncollection: shelf\norder: {n}\nchapters: 12\n---\nVolume {n} described.\n",
     "---\ntitle: Volume {n}, retitled\ncollection: shelf\norder: {m}\nnumber_sections: true\n---\nNew words.\n",
     "---\ntitle: Volume {n}\nmacros:\n  \\E: \\mathbb{{E}}\n---\nWith a macro.\n",
 ]
@@ -132,6 +139,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
     def a_small_site(self) -> None:
         self.write("site.yaml", SITE_YAML[0])
         self.write("series/shelf.md", COLLECTION)
+        self.write("content/anchor.md", ANCHOR)
         for n, name in enumerate(SERIES, start=1):
             self.write(f"series/{name}.md", SERIES_FILES[1].format(n=n, m=n))
         for n, name in enumerate(POSTS[:5]):
@@ -142,7 +150,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
                 "chapter": str(n // 2 + 1) if n < 4 else "",
                 "tags": TAGS[n % len(TAGS)],
                 "draft": "",
-                "body": BODIES[n % len(BODIES)],
+                "body": BODIES[n % 5],  # not the last: the first site builds
             }
             self.write_post(name)
         self.posts[POSTS[5]] = None
@@ -157,7 +165,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
             st.tuples(st.just("date"), st.sampled_from(DATES)),
             st.tuples(st.just("draft"), st.sampled_from(["", "true", "false"])),
             st.tuples(st.just("tags"), st.sampled_from(TAGS)),
-            st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from("01234"))),
+            st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from(CHAPTERS))),
         ),
     )
     def edit_a_post(self, name: str, edit: tuple[str, object]) -> None:
@@ -179,7 +187,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
                 "title": f'"{TITLES[n]} {name}"',
                 "date": DATES[n % len(DATES)],
                 "series": SERIES[n % 2],
-                "chapter": str(n + 1),
+                "chapter": str(6 + POSTS.index(name)),  # past the first posts' chapters
                 "tags": TAGS[n % len(TAGS)],
                 "draft": "",
                 "body": BODIES[n],
@@ -210,6 +218,12 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ the check
 
+    @staticmethod
+    def note_outcome(fresh: object) -> None:
+        """For Hypothesis's statistics (pytest --hypothesis-show-statistics): most steps must build, or the
+        machine compares little but error messages."""
+        event("the site builds" if isinstance(fresh, dict) else "the site has errors")
+
     def build(self, output: Path, memory: BuildMemory | None, cache: bool) -> dict[str, bytes] | list[str]:
         options = BuildOptions(source=self.site, output=output, now=NOW, jobs=1, cache=cache, fingerprint=False)
         try:
@@ -226,6 +240,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         fresh_output = self.root / "fresh"
         shutil.rmtree(fresh_output, ignore_errors=True)
         fresh = self.build(fresh_output, None, cache=False)
+        self.note_outcome(fresh)
         in_process = self.build(self.root / "in-process", self.memory, cache=True)
         across = self.build(self.root / "across", None, cache=True)
         # the same, trusting every file's stamp however recent (the machine's edits are milliseconds apart), so
