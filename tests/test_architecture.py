@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
-    "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "mathcheck",
+    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "imagesize",
+    "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "assets", "mathcheck",
     "assemble", "feeds", "render", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
@@ -47,7 +47,7 @@ def test_the_server_knows_nothing_of_the_build() -> None:
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
-MARKDOWN_MODULES = {"mathsyntax", "mathtables", "markdown_parser", "references", "markdown"}
+MARKDOWN_MODULES = {"mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown"}
 
 
 def test_only_the_markdown_modules_import_markdown_it() -> None:

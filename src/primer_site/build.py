@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from .assemble import AssembleMemo, Selection, assemble_site
+from .assets import AssetIndex, AssetMemo, guard_pages, merge_files, page_owners
 from .cache import BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
@@ -90,6 +91,7 @@ class BuildMemory:
         self.written: dict[str, object] = {}
         self.config: SiteConfig | None = None
         self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
+        self.assets = AssetMemo()
 
     def series_body(self, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
         """A series' description, rendered again only when its file was read again."""
@@ -173,6 +175,10 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
         _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
     )
     series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
+    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
+    bodies = [content_files.fill(d.source, b, problems) for d, b in zip(documents, bodies, strict=True)]
+    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = options.now or datetime.now(UTC)
@@ -194,8 +200,10 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     environment = memory.environment[1]
     extra = [Output(assets[path], data) for path, data in generated.items()]
     static_files = {assets[path]: file for path, file in static.items()}
+    static_files = merge_files(static_files, content_files.files(), source, problems)
     output = options.output_dir.absolute()
     pages = render_site(site, config, environment, source, problems, memory.pages if incremental else None)
+    pages = guard_pages(pages, static_files, page_owners(site, documents, config.base_path), source, problems)
     if problems.errors:
         for _ in pages:  # render anyway: template errors join this build's report
             pass

@@ -18,6 +18,7 @@ import jinja2
 import jinja2.meta
 from markupsafe import Markup
 
+from .assets import eager_first_image
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .errors import Problems
 from .feeds import absolute, atom_feed, json_feed, robots_txt, site_feeds, sitemap
@@ -375,7 +376,7 @@ class _PageRenderer:
             self._report(exc, template, source)
             self.memo.pages.pop(path, None)
             return None
-        data = html.encode("utf-8")
+        data = eager_first_image(html).encode("utf-8")
         if self.memo.keep:
             self.memo.pages[path] = (signature, data)
         self.memo.rendered.append(path)
