@@ -105,8 +105,9 @@ class AssetIndex:
         def fill(text: str) -> str:
             if "\x00" not in text:
                 return text
-            return _PLACEHOLDER.sub(lambda m: values[int(m.group(2))][m.group(1) == "I"], text)
+            return _PLACEHOLDER.sub(lambda m: html[int(m.group(2))][m.group(1) == "I"], text)
 
+        html = [(escape(url), attributes) for url, attributes in values]
         links = tuple(Link(url, ref.line) for (url, _), ref in zip(values, body.assets, strict=True) if url)
         filled = replace(
             body,
@@ -121,25 +122,27 @@ class AssetIndex:
         return filled
 
     def _fill_one(self, source: str, ref: AssetRef, found: list[Diagnostic]) -> tuple[str, str]:
-        """(the URL, the attributes to add to its <img>), or ("", "") after reporting why there is no file."""
+        """(the URL, the attributes to add to its <img> as HTML), or ("", "") after reporting why there is no file."""
         what = "image" if ref.image else "link to"
         if not ref.target.startswith(CONTENT_DIR + "/"):
             found.append(self._outside(source, ref, what))
             return "", ""
         stamp = self.stamps.get(ref.target)
         if stamp is None:
-            why = "is a folder" if (self.root / ref.target).is_dir() else "no such file"
-            message = f"{what} {ref.written!r}: {why} {ref.target}{self._suggestion(source, ref)}"
+            if (self.root / ref.target).is_dir():
+                message = f"{what} {ref.written!r}: {ref.target} is a folder, not a file"
+            else:
+                message = f"{what} {ref.written!r}: no such file {ref.target}{self._suggestion(source, ref)}"
             found.append(Diagnostic(source, ref.line, 0, "error", message))
             return "", ""
         url = page_url(self.config.base_path, "/" + asset_output_path(ref.target)) + ref.suffix
         if not ref.image:
-            return escape(url), ""
+            return url, ""
         size = self.size(ref.target, stamp)
         if isinstance(size, str):
             found.append(Diagnostic(source, ref.line, 0, "error", f"image {ref.written!r}: {ref.target}: {size}"))
-            return escape(url), ""
-        return escape(url), self._image_attributes(ref, size, stamp)
+            return url, ""
+        return url, self._image_attributes(ref, size, stamp)
 
     def _image_attributes(self, ref: AssetRef, size: ImageSize, stamp: Stamp) -> str:
         given = dict(ref.given)
@@ -345,7 +348,13 @@ def guard_pages(
         else:
             yield page
             continue
-        source, line = owners.get(page.path, ("", 0))
+        if page.path not in owners:  # a page the site makes (robots.txt, a listing): the file must move
+            problems.error(
+                f"published at {clash}, in the way of the site's page {page.path}: rename it",
+                describe_file(files[clash], site),
+            )
+            continue
+        source, line = owners[page.path]
         problems.error(
             f"page {page.path}: {describe_file(files[clash], site)} {how} "
             "(change the slug or the permalink, or rename the file)",
