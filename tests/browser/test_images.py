@@ -86,6 +86,7 @@ def test_a_chapter_with_figures_does_not_shift(chromium: Chromium, site_dir: Pat
     assert len(images) >= 2 and all(image["natural"] for image in images), images
     assert loading[0] is None and all(value == "lazy" for value in loading[1:]), loading
     assert shift < MAX_CLS, f"cumulative layout shift {shift:.3f} at {width} px"
+    assert not log.failed_requests and not log.console_errors, log
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"])
