@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildMemory, BuildOptions, build_site
@@ -341,3 +341,21 @@ def test_a_static_folder_that_is_a_symlink_is_followed(tmp_path: Path) -> None:
     assert code == 0, stderr
     assert (tmp_path / "public/fonts/a.woff2").read_text() == "font"
     assert (tmp_path / "public/fonts/sub/b.txt").read_text() == "b"
+
+
+def test_a_copy_no_smaller_in_bytes_than_its_image_is_left_out_of_the_srcset(tmp_path: Path) -> None:
+    """A smooth plot's PNG can grow when resampled: sending it to a phone would cost more than the original."""
+    make_site(
+        tmp_path, {"site.yaml": "title: T\nimages: {srcset: [960]}\n", "content/a.md": post(body="![g](g.png)\n")}
+    )
+    shade = Image.linear_gradient("L").resize((1200, 675))
+    image = Image.merge("RGB", (shade, shade.rotate(90).resize((1200, 675)), Image.new("L", (1200, 675), 7)))
+    ImageDraw.Draw(image).line(
+        [(40, 60), (1160, 615)], fill=(0, 40, 200), width=4
+    )  # resampling blurs it into many shades
+    image.save(tmp_path / "content/g.png", optimize=True)
+    for _ in range(2):  # and the second build remembers it without making it again
+        assert build(tmp_path)[0] == 0
+        assert "srcset" not in (tmp_path / "public/posts/a/index.html").read_text()
+        assert not (tmp_path / "public/g-960w.png").exists()
+        assert [p.suffix for p in (tmp_path / ".primer-cache/images").iterdir()] == [".larger"]

@@ -251,7 +251,8 @@ def _whole(value: str | None) -> int | None:
 
 
 def _make_variants(root: Path, target: str, size: ImageSize, widths: tuple[int, ...]) -> tuple[Variant, ...] | str:
-    """Resized copies of `target` at each width narrower than it, made once per content (kept by digest)."""
+    """Resized copies of `target` at each width narrower than it, made once per content (kept by digest); a copy
+    no smaller in bytes than the image itself is left out of the srcset (and remembered as such)."""
     from PIL import Image, ImageOps
 
     source = root / target
@@ -262,6 +263,9 @@ def _make_variants(root: Path, target: str, size: ImageSize, widths: tuple[int, 
     made = []
     for width in sorted(w for w in widths if w < size.width):
         file = folder / f"{digest}-{width}{suffix.lower()}"
+        larger = file.with_suffix(".larger")  # made before, and no smaller in bytes than the image itself
+        if larger.is_file():
+            continue
         if not file.is_file():
             try:
                 folder.mkdir(parents=True, exist_ok=True)
@@ -277,6 +281,10 @@ def _make_variants(root: Path, target: str, size: ImageSize, widths: tuple[int, 
                     os.replace(temporary, file)
             except (OSError, ValueError) as error:
                 return f"cannot make its {width} px copy ({error})"
+        if file.stat().st_size >= len(data):  # a smooth plot's PNG can grow when resampled: no use to a reader
+            larger.touch()
+            file.unlink()
+            continue
         made.append(Variant(width, f"{stem}-{width}w{suffix}", file))
     return tuple(made)
 
