@@ -359,3 +359,21 @@ def test_a_copy_no_smaller_in_bytes_than_its_image_is_left_out_of_the_srcset(tmp
         assert "srcset" not in (tmp_path / "public/posts/a/index.html").read_text()
         assert not (tmp_path / "public/g-960w.png").exists()
         assert [p.suffix for p in (tmp_path / ".primer-cache/images").iterdir()] == [".larger"]
+
+
+def test_many_images_get_their_copies_made_on_several_processes(tmp_path: Path) -> None:
+    names = [f"p{i:02}.png" for i in range(20)]
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nimages: {srcset: [480]}\n",
+            "content/a.md": post(body="\n\n".join(f"![{n}]({n})" for n in names)),
+        },
+    )
+    for name in names:
+        png(tmp_path / "content" / name, 960, 480)
+    assert build(tmp_path, "--jobs", "2")[0] == 0
+    page = (tmp_path / "public/posts/a/index.html").read_text()
+    for name in names:
+        assert f'srcset="/{name[:-4]}-480w.png 480w, /{name} 960w"' in page
+        assert Image.open(tmp_path / "public" / f"{name[:-4]}-480w.png").size == (480, 240)

@@ -206,6 +206,42 @@ class AssetIndex:
                 self.memo.sizes[key] = str(problem)
         return self.memo.sizes[key]
 
+    def make_variants(self, bodies: Iterable[RenderedBody], jobs: int) -> None:
+        """Make the srcset copies that the bodies' images still lack, on `jobs` processes when there are many (a
+        cold build of a site with a thousand images); otherwise each is made when its image is filled."""
+        widths = self.config.image_widths
+        if not widths or jobs <= 1:
+            return
+        wanted: dict[tuple[str, Stamp, tuple[int, ...]], ImageSize] = {}
+        for body in bodies:
+            for ref in body.assets:
+                stamp = self.stamps.get(ref.target)
+                if not ref.image or stamp is None or not ref.target.lower().endswith(VARIANT_SUFFIXES):
+                    continue
+                key = (ref.target, stamp, widths)
+                if key in self.memo.variants or key in wanted or "srcset" in dict(ref.given):
+                    continue
+                size = self.size(ref.target, stamp)
+                if isinstance(size, ImageSize) and size.width > min(widths):
+                    wanted[key] = size
+        if len(wanted) < 16:  # fewer than that do not repay starting processes
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        keys = list(wanted)
+        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            made = pool.map(
+                _make_variants,
+                [self.root] * len(keys),
+                [key[0] for key in keys],
+                [wanted[key] for key in keys],
+                [widths] * len(keys),
+                chunksize=max(1, len(keys) // (jobs * 4)),
+            )
+            self.memo.variants.update(zip(keys, made, strict=True))
+
     def _use_variants(self, ref: AssetRef, stamp: Stamp | None = None, size: ImageSize | None = None) -> list[Variant]:
         """The narrower copies of an image listed in its srcset (made once, kept in .primer-cache/images)."""
         widths = self.config.image_widths

@@ -177,6 +177,7 @@ def build_site(options: BuildOptions, memory: BuildMemory | None = None) -> Buil
     series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
     content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
+    content_files.make_variants(chain(bodies, series_bodies), jobs)
     bodies = [content_files.fill(d.source, b, problems) for d, b in zip(documents, bodies, strict=True)]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
 
