@@ -142,7 +142,12 @@ class AssetIndex:
         if isinstance(size, str):
             found.append(Diagnostic(source, ref.line, 0, "error", f"image {ref.written!r}: {ref.target}: {size}"))
             return url, ""
-        return url, self._image_attributes(ref, size, stamp)
+        attributes = self._image_attributes(ref, size, stamp)
+        made = self.memo.variants.get((ref.target, stamp, self.config.image_widths))
+        if isinstance(made, str):
+            message = f"image {ref.written!r}: {made}: it is shown without a srcset"
+            found.append(Diagnostic(source, ref.line, 0, "warning", message))
+        return url, attributes
 
     def _image_attributes(self, ref: AssetRef, size: ImageSize, stamp: Stamp) -> str:
         given = dict(ref.given)
