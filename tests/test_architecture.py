@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
     "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "imagesize",
-    "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "assets", "mathcheck",
+    "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "assets", "outputpaths", "mathcheck",
     "assemble", "feeds", "render", "write", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 
 from .assemble import AssembleMemo, Selection, assemble_site
-from .assets import AssetIndex, AssetMemo, guard_pages, merge_files, page_owners
+from .assets import AssetIndex, AssetMemo
 from .cache import BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources, discover_static
@@ -21,6 +21,7 @@ from .errors import Diagnostic, Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import KatexProcess, check_math, math_sources
 from .model import Output, Site
+from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import (
     STATIC_DIR,
