@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from .assemble import AssembleMemo, Selection, assemble_site
+from .assets import AssetIndex, AssetMemo
 from .cache import CACHE_DIR, BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, missing_config_message
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
@@ -27,6 +28,7 @@ from .markdown import BodySource, RenderedBody, render_bodies
 from .mathpass import math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, remove_output
+from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import RenderMemory, render_site
 from .search import index_for_search
@@ -110,6 +112,8 @@ class BuildMemory:
         self.templates: tuple | None = None
         self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
         self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
+        self.assets = AssetMemo()
+        self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
 
     def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
         """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
@@ -117,7 +121,12 @@ class BuildMemory:
         were not reported one by one."""
         if changed is None or self.sources is None or self.static is None:
             return False
-        known = {*self.sources.posts, *self.sources.series, *(f"{STATIC_DIR}/{p}" for p in self.static)}
+        known = {
+            *self.sources.posts,
+            *self.sources.series,
+            *self.sources.assets,
+            *(f"{STATIC_DIR}/{p}" for p in self.static),
+        }
         for path in changed:
             place = source / path
             if place.is_dir() or (not place.exists() and path not in known and not path.endswith(".md")):
@@ -305,6 +314,11 @@ def build_site(
         _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
     )
     series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
+    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
+    content_files.make_variants(chain(bodies, series_bodies), jobs)
+    bodies = [content_files.fill(d.source, b, problems) for d, b in zip(documents, bodies, strict=True)]
+    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
@@ -351,6 +365,7 @@ def build_site(
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
     static_files = {assets[path]: file for path, file in static.items()}
+    static_files = merge_files(static_files, content_files.files(), source, problems)
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     render_memory = recall_render_memory(source, output) if remembering and last is not None else None
     manifest = last.manifest if last is not None and render_memory is not None else None
@@ -370,7 +385,8 @@ def build_site(
         only_made=in_place,
         feed_math=feed_math,
     )
-    pages = _with_diagnostics(rendering, problems)
+    owners = page_owners(site, documents, config.base_path)
+    pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
     finish = index_for_search if config.search else None
     every_page = True
     if options.keep_going:  # written whatever the errors, which are returned, not raised
@@ -385,11 +401,15 @@ def build_site(
         made = list(pages)
         problems.raise_if_errors()
         paths = [spec.path for spec in rendering.specs]
-        if not rendering.reused_specs or static is not memory.static:  # new paths: check they do not collide
+        published = frozenset(static_files)
+        if not rendering.reused_specs or published != memory.published:  # new paths: check they do not collide
             everything = [Unchanged(path, b"") for path in paths]
+            for _ in guard_pages(everything, static_files, owners, source, problems):
+                pass
             for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
                 pass
             problems.raise_if_errors()
+        memory.published = published
         written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
     elif incremental:
         outputs = [*pages, *extra]
@@ -478,15 +498,21 @@ def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult
 def _sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:
     """The sources of the last good build, updated with the changed paths (files only: see changes_are_complete)."""
     found = {CONTENT_DIR: set(before.posts), SERIES_DIR: set(before.series)}
+    assets = set(before.assets)
     for path in changed:
         folder, _, rest = path.partition("/")
-        if folder in found and path.endswith(".md") and not any(p.startswith(".") for p in rest.split("/")):
-            place = source / path
-            if place.exists() or place.is_symlink():
-                found[folder].add(path)
-            else:
-                found[folder].discard(path)
-    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])))
+        if folder not in found or any(p.startswith(".") for p in rest.split("/")):
+            continue
+        # what discover_sources finds: .md files in content/ and series/, every other file in content/
+        kind = found[folder] if path.endswith(".md") else assets if folder == CONTENT_DIR else None
+        if kind is None:
+            continue
+        place = source / path
+        if place.exists() or place.is_symlink():
+            kind.add(path)
+        else:
+            kind.discard(path)
+    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])), tuple(sorted(assets)))
 
 
 def _any_under(paths: set[str], folder: str) -> bool:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from . import __version__, markdown
 from .errors import Diagnostic
-from .markdown import BodySource, Formula, Label, RenderedBody, SourceLink
+from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 4
+_FORMAT = 5
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 1
 
@@ -245,6 +245,7 @@ def _encode(body: RenderedBody) -> str:
             [[label.id, label.kind, label.number, label.html] for label in body.labels],
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
             body.display_equations,
+            [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
         ],
         ensure_ascii=False,
     )
@@ -253,9 +254,22 @@ def _encode(body: RenderedBody) -> str:
 def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
-        html, headings, ids, has_math, words, first, links, others, formulas, stray, labels, errors, displays = (
-            json.loads(value)
-        )
+        (
+            html,
+            headings,
+            ids,
+            has_math,
+            words,
+            first,
+            links,
+            others,
+            formulas,
+            stray,
+            labels,
+            errors,
+            displays,
+            assets,
+        ) = json.loads(value)
         formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
             html=html,
@@ -271,6 +285,10 @@ def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
             labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
             display_equations=int(displays),
+            assets=tuple(
+                AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
+                for a, b, c, d, e, f in assets
+            ),
         )
     except (ValueError, TypeError):
         return None

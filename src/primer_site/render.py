@@ -19,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from .assets import eager_first_image
 from .config import SiteConfig
 from .dependencies import (
     Dependency,
@@ -308,7 +309,7 @@ class _Renderer:
                     flag = _MathFlag(SHOWS_MATH[spec.math], context, into) if spec.math else False
                     template = self.env.get_template(spec.template)
                     html = template.render(site=self.site, **self.helpers, **context, has_math=flag)
-                    data = html.encode("utf-8")
+                    data = eager_first_image(html).encode("utf-8")
                 else:
                     data = self._make(spec, context, into)
             except jinja2.TemplateError as exc:
