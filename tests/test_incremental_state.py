@@ -53,6 +53,7 @@ BODIES = [
     "A reference to [](anchor.md#eq:kl) and to [](anchor.md#a-section).",
     "Uses a macro: $\\E[x]$.\n\n## Heading one\n\n### Sub\n\nText.",
     "Links to a post that may be gone: [](p1.md).",  # an error while p1 is missing
+    'A figure beside the post:\n\n![A plot](img/plot.svg "The plot"){#fig:plot}\n\nSee [](#fig:plot).',
 ]
 # A post the machine never edits, for the others to link to: its title, heading and equation can be referenced.
 ANCHOR = (
@@ -86,6 +87,12 @@ TEMPLATES = {
     ],
 }
 STATIC = {
+    # a figure beside the posts (a body shows it): resized, or gone (an error while a body shows it)
+    "content/img/plot.svg": [
+        "<svg xmlns='http://www.w3.org/2000/svg' width='40' height='30'/>\n",
+        "<svg xmlns='http://www.w3.org/2000/svg' width='80' height='20'/>\n",
+        None,
+    ],
     "static/css/extra.css": [None, "p { color: teal }\n", "p { color: navy }\n"],
     "static/img/figure.svg": [None, "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>\n"],
 }
@@ -140,6 +147,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.write("site.yaml", SITE_YAML[0])
         self.write("series/shelf.md", COLLECTION)
         self.write("content/anchor.md", ANCHOR)
+        self.write("content/img/plot.svg", STATIC["content/img/plot.svg"][0])
         for n, name in enumerate(SERIES, start=1):
             self.write(f"series/{name}.md", SERIES_FILES[1].format(n=n, m=n))
         for n, name in enumerate(POSTS[:5]):
