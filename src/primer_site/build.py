@@ -384,6 +384,7 @@ def build_site(
         intact=manifest.intact if manifest is not None else None,
         only_made=in_place,
         feed_math=feed_math,
+        in_process=incremental,
     )
     owners = page_owners(site, documents, config.base_path)
     pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)

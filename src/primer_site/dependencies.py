@@ -319,27 +319,33 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
         _dataclass(value, key_of, parts)
     else:
         _canonical(value, key_of, parts)
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
 def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
-    """Append a text that only equal values share. repr() of the plain types is canonical; containers and
-    dataclasses are spelt out so that an object's identity (its address) never reaches the text."""
+    """Append a text that only equal values share: a string as its length and itself (no escaping to pay for on
+    a post's whole body), repr() of the other plain types; containers and dataclasses spelt out so that an
+    object's identity (its address) never reaches the text."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
-        parts.append(repr(value))
+    if kind is str:
+        parts.append(f"\x1e{len(value)}:")  # type: ignore[arg-type]
+        parts.append(value)  # type: ignore[arg-type]
+        return
+    if kind is int or kind is bool or kind is float or value is None:
+        parts.append(f"\x1f{value!r}")
         return
     if kind is Ref:
-        parts.append("@" + value)  # type: ignore[operator]
+        parts.append(f"\x1d{len(value)}:{value}")  # type: ignore[arg-type]
         return
     key = key_of.get(id(value))
     if key is not None:
-        parts.append("@" + key)
+        parts.append(f"\x1d{len(key)}:{key}")
     elif kind is Markup:
-        parts.append("M" + repr(str(value)))
+        parts.append(f"\x1c{len(value)}:")  # type: ignore[arg-type]
+        parts.append(str(value))
     elif kind is tuple or kind is list:
         parts.append("(")
         for item in value:  # type: ignore[attr-defined]
@@ -352,7 +358,8 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
             _canonical(item, key_of, parts)
         parts.append("}")
     elif kind is frozenset or kind is set:
-        parts.append("{" + ",".join(sorted(repr(item) for item in value)) + "}")  # type: ignore[attr-defined]
+        members = sorted(repr(item) for item in value)  # type: ignore[attr-defined]
+        parts.append(f"{{{len(members)}:" + "\x1f".join(members) + "}")
     elif kind is datetime or kind is date or kind is time:
         parts.append(repr(value))
     elif dataclasses.is_dataclass(value) or hasattr(value, "_fields"):

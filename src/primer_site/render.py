@@ -116,9 +116,11 @@ class RenderPass:
         jobs: int,
         intact: Callable[[str], bool] | None,
         only_made: bool = False,
+        in_process: bool = True,
     ) -> None:
         self.renderer, self.memory, self.jobs, self.intact = renderer, memory, jobs, intact
         self.only_made = only_made  # yield only what was rendered, not the Unchanged
+        self.in_process = in_process  # the memory stays in this process (the dev server's), not only on disk
         self.reused_specs = False
         self.specs: list[PageSpec] = []
         self._specs_reads: frozenset[Dependency] = frozenset()
@@ -136,7 +138,7 @@ class RenderPass:
             self.specs, self._specs_reads = memory.specs, memory.specs_reads  # type: ignore[assignment]
             self._records = dict(memory.records)
         else:
-            self.specs, self._specs_reads = self.renderer.specs()
+            self.specs, self._specs_reads = self.renderer.specs(recorded=self.in_process)
             self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
         stale = [spec for spec in self.specs if self._stale(spec)]
         made = zip(stale, self._render_all(stale), strict=True)
@@ -199,7 +201,8 @@ class RenderPass:
             reads += self._specs_reads
         self.memory.ledger.settle(self.renderer.fingerprints, reads, self._changed)
         self.memory.records = self._records
-        self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
+        if self.in_process:  # the list is kept only while what working it out read is known
+            self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
 
 
 def render_site(
@@ -212,13 +215,14 @@ def render_site(
     intact: Callable[[str], bool] | None = None,
     only_made: bool = False,
     feed_math: FeedMath | None = None,
+    in_process: bool = True,
 ) -> RenderPass:
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
     when there is no such folder to keep (every page is made). `feed_math`: the MathML of the formulas
     full-content feeds carry (None: they carry none)."""
     renderer = _Renderer(site, config, env, source, feed_math)
-    return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made)
+    return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made, in_process)
 
 
 class _MathFlag:
@@ -290,8 +294,11 @@ class _Renderer:
             "tag_url": tag_url,
         }
 
-    def specs(self) -> tuple[list[PageSpec], frozenset[Dependency]]:
-        """The site's outputs, and what working them out read."""
+    def specs(self, recorded: bool = True) -> tuple[list[PageSpec], frozenset[Dependency]]:
+        """The site's outputs, and what working them out read (if `recorded`: only a memory kept in this process
+        reuses the list, so only it needs to know)."""
+        if not recorded:
+            return page_specs(self.site, self.config), frozenset()
         into = Recording(self.index.key_of)
         with recording(into):
             specs = page_specs(into.tracked(self.site), into.tracked(self.config))
