@@ -19,6 +19,7 @@ from .assets import AssetIndex, AssetMemo
 from .cache import CACHE_DIR, BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, missing_config_message
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
+from .documentcache import DocumentCache
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .inputs import take_inputs
@@ -286,12 +287,24 @@ def build_site(
     else:
         sources = discover_sources(source, problems)
 
+    # parsed posts kept across processes: a new process parses only the files that changed
+    document_cache = (
+        DocumentCache(source, sources.posts, config.zone, preload=not memory.files) if options.cache else None
+    )
+
+    def parse(relative: str, found: Problems) -> Document | None:
+        if document_cache is None:
+            return parse_document(source, relative, config.zone, found)
+        return document_cache.document(
+            relative, lambda into: parse_document(source, relative, config.zone, into), found
+        )
+
     def document(relative: str) -> Document | None:
         return memory.read(  # type: ignore[return-value]
             "post",
             f"{source}/{relative}",
             relative,
-            lambda found: parse_document(source, relative, config.zone, found),
+            lambda found: parse(relative, found),
             problems,
             unchanged=told is not None and relative not in told,
         )
@@ -307,6 +320,8 @@ def build_site(
         )
 
     documents = [d for d in map(document, sources.posts) if d]
+    if document_cache is not None:
+        document_cache.close(keep=sources.posts if told is None else None)
     metas = [m for m in map(series_file, sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
     bodies = _rendered(

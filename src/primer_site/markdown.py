@@ -163,9 +163,24 @@ def _title_tokens(text: str) -> tuple[Token, ...]:
     return tuple(tokens[0].children or ()) if tokens else ()
 
 
-@lru_cache(maxsize=65536)
 def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:
     """A one-line text (a summary) → inline HTML, and whether it has math."""
+    known = _INLINE.get((text, raw_html))
+    if known is None:
+        known = _INLINE[(text, raw_html)] = _render_inline(text, raw_html)
+    return known
+
+
+def remember_inline(text: str, raw_html: bool, rendered: tuple[str, bool]) -> None:
+    """What render_inline(text, raw_html) gives, as kept by an earlier process (the document cache)."""
+    _INLINE[(text, raw_html)] = rendered
+
+
+# render_inline's answers in this process: pure functions of their text, and few (one per summary)
+_INLINE: dict[tuple[str, bool], tuple[str, bool]] = {}
+
+
+def _render_inline(text: str, raw_html: bool) -> tuple[str, bool]:
     md = markdown_parser(raw_html)
     tokens = md.parseInline(text, {})
     has_math = any(True for _ in math_tokens(tokens))
