@@ -22,7 +22,7 @@ from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 5
+_FORMAT = 6
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 1
 
@@ -66,7 +66,9 @@ class BodyCache:
 
     def _open(self) -> sqlite3.Connection:
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
-        return _open_salted(self.path, self.salt, "bodies", "key TEXT PRIMARY KEY, value TEXT NOT NULL", durable=False)
+        # the HTML in a column of its own: JSON would escape every quote of it, and decoding that is slow
+        columns = "key TEXT PRIMARY KEY, value TEXT NOT NULL, html TEXT NOT NULL"
+        return _open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
@@ -77,8 +79,9 @@ class BodyCache:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
-                    body = _decode(value, formulas)
+                query = f"SELECT key, value, html FROM bodies WHERE key IN ({marks})"
+                for key, value, html in self.db.execute(query, chunk):
+                    body = _decode(value, html, formulas)
                     if body is not None:
                         found[key] = body
         except sqlite3.Error:
@@ -91,7 +94,9 @@ class BodyCache:
             return
         try:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", ((k, _encode(b)) for k, b in entries))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", ((k, _encode(b), b.html) for k, b in entries)
+            )
             if keep is not None:
                 self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
                 self.db.execute("DELETE FROM keep")
@@ -121,8 +126,9 @@ def _open_salted(path: Path, salt: str, table: str, columns: str, durable: bool 
             db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
             db.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
             row = db.execute("SELECT salt FROM meta").fetchone()
-            if row is None or row[0] != salt:
-                db.execute(f"DELETE FROM {table}")
+            if row is None or row[0] != salt:  # made by another version: its table may be shaped otherwise
+                db.execute(f"DROP TABLE {table}")
+                db.execute(f"CREATE TABLE {table} ({columns})")
                 db.execute("DELETE FROM meta")
                 db.execute("INSERT INTO meta VALUES (?)", (salt,))
             return db
@@ -229,9 +235,10 @@ class FormulaCache:
 
 
 def _encode(body: RenderedBody) -> str:
+    """The body but its HTML, as JSON (the HTML is stored beside it)."""
     return json.dumps(
         [
-            body.html,
+            "",
             [[h.level, h.id, h.text, h.html] for h in body.headings],
             sorted(body.ids),
             body.has_math,
@@ -251,11 +258,11 @@ def _encode(body: RenderedBody) -> str:
     )
 
 
-def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
+def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
         (
-            html,
+            _,
             headings,
             ids,
             has_math,
@@ -272,7 +279,7 @@ def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
         ) = json.loads(value)
         formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
-            html=html,
+            html=html_text,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
             ids=frozenset(str(i) for i in ids),
             has_math=bool(has_math),
