@@ -24,7 +24,7 @@ from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
-from .lastbuild import LastBuild, recall, recall_render_memory, remember
+from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathpass import math_pass
 from .model import Output, Site, Unchanged
@@ -433,7 +433,16 @@ def build_site(
         memory.written, memory.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
-        written = write_output(chain(pages, extra), static_files, output, finish, problems, previous=manifest)
+        written = write_output(
+            chain(pages, extra),
+            static_files,
+            output,
+            finish,
+            problems,
+            previous=manifest,
+            staging_holds=last.staging if last is not None and manifest is not None else None,
+            touching=(lambda: touching_staging(source, output)) if remembering else None,
+        )
         if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
             record = LastBuild(
@@ -443,6 +452,7 @@ def build_site(
                 (written.pages, len(site.posts), len(site.series), len(site.tags)),
                 tuple(problems.warnings),
                 written.manifest,
+                written.staging if written.manifest is not manifest else last.staging if last else None,
             )
             remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
     if incremental:

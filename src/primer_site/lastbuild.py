@@ -8,6 +8,7 @@ full render, never a wrong page.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ class LastBuild:
     counts: tuple[int, int, int, int]  # pages, posts, series, tags
     warnings: tuple[Diagnostic, ...]
     manifest: Manifest
+    staging: dict[str, tuple[int, int, int]] | None = None  # what the staging folder held after it, if known
 
     def makes_the_same(self, settings: str, inputs: BuildInputs, now: datetime) -> bool:
         """Whether a build with these settings, inputs and "now" would make what this one made (then nothing needs
@@ -65,6 +67,9 @@ def recall(source: Path, output: Path) -> LastBuild | None:
             counts=tuple(int(n) for n in data["counts"]),  # type: ignore[arg-type]
             warnings=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in data["warnings"]),
             manifest=Manifest.from_json(data["manifest"]),
+            staging=None
+            if data["staging"] is None or _staging_touched(source, output)
+            else {str(p): (int(a), int(b), int(c)) for p, (a, b, c) in data["staging"].items()},
         )
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -93,11 +98,13 @@ def remember(source: Path, output: Path, last: LastBuild, memory: RenderMemory |
         "counts": list(last.counts),
         "warnings": [[d.path, d.line, d.column, d.severity, d.message] for d in last.warnings],
         "manifest": last.manifest.to_json(),
+        "staging": last.staging,
     }
     try:
         if memory is not None:
             _write(_memory_file(source, output), {"format": _FORMAT, "code": code_salt(), "render": memory.dump()})
         _write(_record_file(source, output), record)
+        _touched_file(source, output).unlink(missing_ok=True)  # the record says what the staging folder holds
         folder = _record_file(source, output).parent
         records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in records[_KEEP:]:
@@ -107,9 +114,21 @@ def remember(source: Path, output: Path, last: LastBuild, memory: RenderMemory |
         pass
 
 
-def forget(source: Path, output: Path) -> None:
-    """Drop the record of the last build into `output` (its output is about to change in other ways)."""
-    _record_file(source, output).unlink(missing_ok=True)
+def touching_staging(source: Path, output: Path) -> None:
+    """A build is about to change the staging folder beside `output`: until its record is written, what the last
+    record says that folder holds is no longer true (a build killed meanwhile leaves it half made)."""
+    with contextlib.suppress(OSError):
+        flag = _touched_file(source, output)
+        flag.parent.mkdir(parents=True, exist_ok=True)
+        flag.touch()
+
+
+def _staging_touched(source: Path, output: Path) -> bool:
+    return _touched_file(source, output).exists()
+
+
+def _touched_file(source: Path, output: Path) -> Path:
+    return source / CACHE_DIR / BUILDS_DIR / f"{_name(output)}.staging-touched"
 
 
 def _write(path: Path, data: dict) -> None:
