@@ -27,7 +27,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .config import SiteConfig
-from .model import Site
+from .model import ChapterNumber, Heading, Link, PostLink, ScheduledChapter, Site
 
 Dependency = tuple[str, str]
 Fingerprint = bytes
@@ -231,11 +231,15 @@ class DependencyLedger:
         fingerprints: dict[int, Fingerprint] | None = None,
         wholes: dict[str, Fingerprint] | None = None,
     ) -> None:
-        self.table: list[Dependency] = []
-        self.numbers: dict[Dependency, int] = {}
+        self.table: list[Dependency] = list(dict.fromkeys(dependencies))
+        self.numbers: dict[Dependency, int] = {dependency: n for n, dependency in enumerate(self.table)}
         self.by_what: dict[str, list[int]] = {}  # may hold numbers no output reads now
-        for dependency in dependencies:
-            self.number(dependency)
+        for number, (what, _) in enumerate(self.table):
+            found = self.by_what.get(what)
+            if found is None:
+                self.by_what[what] = [number]
+            else:
+                found.append(number)
         self.fingerprints: dict[int, Fingerprint] = fingerprints or {}
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
@@ -334,6 +338,9 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
+# Dataclasses of plain values only (never a model object a page reads through): their repr is canonical.
+LEAVES = frozenset({Heading, Link, PostLink, ChapterNumber, ScheduledChapter})
+
 
 def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
     """Append a text that only equal values share: a string as its length and itself (no escaping to pay for on
@@ -357,6 +364,9 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
         parts.append(f"\x1c{len(value)}:")  # type: ignore[arg-type]
         parts.append(str(value))
     elif kind is tuple or kind is list:
+        if value and type(value[0]) in LEAVES:  # type: ignore[index]
+            parts.append(f"\x1b{value!r}")  # a post's headings, links: one repr, not a call per field
+            return
         parts.append("(")
         for item in value:  # type: ignore[attr-defined]
             _canonical(item, key_of, parts)
@@ -370,7 +380,7 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
     elif kind is frozenset or kind is set:
         members = sorted(repr(item) for item in value)  # type: ignore[attr-defined]
         parts.append(f"{{{len(members)}:" + "\x1f".join(members) + "}")
-    elif kind is datetime or kind is date or kind is time:
+    elif kind is datetime or kind is date or kind is time or kind in LEAVES:
         parts.append(repr(value))
     elif dataclasses.is_dataclass(value) or hasattr(value, "_fields"):
         _dataclass(value, key_of, parts)

@@ -32,7 +32,6 @@ from .dependencies import (
     Recording,
     Ref,
     current_recording,
-    fingerprint,
     record,
     recording,
 )
@@ -71,13 +70,14 @@ class RenderMemory:
         """The memory as JSON data, for .primer-cache/ (the model objects of the ledger stay behind). What an
         output read is its numbers, four little-endian bytes each, in base64: half a million of them at 5,000
         posts, read and written in milliseconds."""
-        used = sorted({number for known in self.records.values() for number in known.reads})
+        used = sorted(set().union(*(known.reads for known in self.records.values())))
         fingerprints, wholes = self.ledger.freeze(used)
-        renumbered = {number: index for index, number in enumerate(used)}
         table = self.ledger.table
+        compact = len(used) == len(table)  # no number is unused: the outputs' numbers stand as they are
+        renumbered = {} if compact else {number: index for index, number in enumerate(used)}
         pages = []
         for path, known in sorted(self.records.items()):
-            reads = array("I", [renumbered[number] for number in known.reads])
+            reads = known.reads if compact else array("I", [renumbered[number] for number in known.reads])
             pages.append([path, known.spec_digest.hex(), known.digest.hex(), _packed(reads)])
         return {
             "format": _MEMORY_FORMAT,
@@ -128,7 +128,9 @@ def _unpacked(text: str) -> array:
 
 
 def spec_digest(spec: PageSpec) -> bytes:
-    return fingerprint(spec, {})
+    """A digest of a page's spec, the same in every process: its repr, which names every field and quotes every
+    string (specs hold only strings, numbers, Refs and named tuples of them)."""
+    return hashlib.blake2b(repr(spec).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 class RenderPass:

@@ -313,19 +313,18 @@ class _Staging:
 
     def keep(self, path: str) -> None:
         """The live site's file at `path` is right as it is: the staging folder gets the same file."""
-        current = self.live / path
-        target = self.staging / path
         self.wanted.add(path)
         self.kept.add(path)
         self.unchanged += 1
         live_inode = self.live_inodes.get(path)
         if live_inode is not None and self.inodes.get(path) == live_inode:
             try:  # recorded as a hard link to the live file: one look says it still is
-                if os.lstat(target).st_ino == live_inode:
+                if os.lstat(os.path.join(self.staging, path)).st_ino == live_inode:
                     return
             except OSError:
                 pass
-        elif _same_inode(current, target):
+        current, target = self.live / path, self.staging / path
+        if _same_inode(current, target):
             return
         parent = path.rpartition("/")[0]
         if parent not in self.dirs:
