@@ -97,7 +97,7 @@ class BuildMemory:
     """
 
     def __init__(self) -> None:
-        self.files: dict[tuple[str, str], tuple[tuple[int, int, int], object, tuple[Diagnostic, ...]]] = {}
+        self.files: dict[tuple[str, str], tuple[tuple[int, int, int, int], object, tuple[Diagnostic, ...]]] = {}
         # (document, (number_sections, formulas read), body)
         self.bodies: dict[str, tuple[Document, tuple[bool, bool], RenderedBody]] = {}
         self.assembled = AssembleMemo()
@@ -163,21 +163,24 @@ class BuildMemory:
         relative: str,
         parse: Callable[[Problems], object],
         problems: Problems,
-        unchanged: bool = False,
+        unchanged: bool | None = None,
     ) -> object:
-        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same (or if the
-        caller knows it is `unchanged`, from the watcher: then it is not even looked at)."""
+        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same. The caller
+        may know better, from the watcher: `unchanged` True (the file is not even looked at) or False (it is read
+        again, whatever its stat says: two saves within one tick of the clock can leave it the same)."""
         known = self.files.get((kind, relative))
         if unchanged and known is not None:
             problems.extend(known[2])
             return known[1]
+        if unchanged is False:
+            known = None
         try:
             info = os.stat(path)
-            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns)
         except FileNotFoundError:
-            stamp = (0, -1, 0)  # absent (a site without site.yaml): as stable as a file that did not change
+            stamp = (0, -1, 0, 0)  # absent (a site without site.yaml): as stable as a file that did not change
         except OSError:
-            stamp = (-1, -1, -1)  # unreadable: read again, and report again
+            stamp = (-1, -1, -1, -1)  # unreadable: read again, and report again
         if known is not None and known[0] == stamp and stamp[0] != -1:
             problems.extend(known[2])
             return known[1]
@@ -257,7 +260,7 @@ def build_site(
         CONFIG_FILE,
         lambda found: load_config(source, found, options.base_url),
         problems,
-        unchanged=told is not None and CONFIG_FILE not in told,
+        unchanged=None if told is None else CONFIG_FILE not in told,
     )
     assert isinstance(config, SiteConfig)
     if memory.config is not config:  # posts are read with the site's time zone: read them again
@@ -300,13 +303,15 @@ def build_site(
         )
 
     def document(relative: str) -> Document | None:
+        if not incremental:  # nothing to keep for a next build in this process
+            return parse(relative, problems)
         return memory.read(  # type: ignore[return-value]
             "post",
             f"{source}/{relative}",
             relative,
             lambda found: parse(relative, found),
             problems,
-            unchanged=told is not None and relative not in told,
+            unchanged=None if told is None else relative not in told,
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -316,7 +321,7 @@ def build_site(
             relative,
             lambda found: parse_series_file(source, relative, found),
             problems,
-            unchanged=told is not None and relative not in told,
+            unchanged=None if told is None else relative not in told,
         )
 
     documents = [d for d in map(document, sources.posts) if d]
