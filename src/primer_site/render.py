@@ -369,8 +369,9 @@ class _Renderer:
         config = into.tracked(self.config)
         if spec.maker in (ATOM_FEED, JSON_FEED):
             posts = context["feed"].posts if spec.maker == ATOM_FEED else context["posts"]
-            for post in posts:
-                into.add(("feed math", post.source))
+            if self.feed_math is not None:  # full content: the MathML its posts' formulas are
+                for post in posts:
+                    into.add(("feed math", post.source))
             if spec.maker == ATOM_FEED:
                 feed = context["feed"]
                 return atom_feed(replace(feed, posts=into.tracked(feed.posts)), config, self.feed_math)
