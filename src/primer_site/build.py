@@ -292,7 +292,9 @@ def build_site(
 
     # parsed posts kept across processes: a new process parses only the files that changed
     document_cache = (
-        DocumentCache(source, sources.posts, config.zone, preload=not memory.files) if options.cache else None
+        DocumentCache(source, sources.posts, config.zone, preload=not any(k == "post" for k, _ in memory.files))
+        if options.cache
+        else None
     )
 
     def parse(relative: str, found: Problems) -> Document | None:

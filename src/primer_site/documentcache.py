@@ -65,6 +65,7 @@ class DocumentCache:
 
     def _load(self, paths: Sequence[str]) -> None:
         assert self.db is not None
+        paths = [path for path in paths if _storable(path)]
         for start in range(0, len(paths), 500):
             chunk = list(paths[start : start + 500])
             marks = ",".join("?" * len(chunk))
@@ -94,7 +95,7 @@ class DocumentCache:
         problems.extend(found_problems.items)
         digest = _digest(path) if stamp is not None else None
         encoded = _encode(document, found_problems.items) if digest is not None else None
-        if encoded is not None and digest is not None and stamp is not None:
+        if encoded is not None and digest is not None and stamp is not None and _storable(relative):
             meta, body = encoded
             self.new.append((relative, _trusted(stamp, self.taken), digest, meta, body))
         return document
@@ -109,7 +110,7 @@ class DocumentCache:
             if keep is not None:
                 self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (path TEXT PRIMARY KEY)")
                 self.db.execute("DELETE FROM keep")
-                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((p,) for p in keep))
+                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((p,) for p in keep if _storable(p)))
                 self.db.execute("DELETE FROM documents WHERE path NOT IN (SELECT path FROM keep)")
             self.db.execute("COMMIT")
         except sqlite3.Error:
@@ -121,6 +122,15 @@ class DocumentCache:
 
 
 _UNUSABLE = object()
+
+
+def _storable(path: str) -> bool:
+    """Whether SQLite can hold the path (a name of undecodable bytes carries lone surrogates: parsed each time)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _stamp(path: str) -> str | None:
@@ -176,7 +186,7 @@ def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tup
         "updated": _moment(document.updated) if document.updated else None,
         "extra": extra,
     }
-    return json.dumps(meta, ensure_ascii=False), document.body
+    return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
 
 
 def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object | None:
@@ -222,7 +232,8 @@ def _zone(zone: tzinfo | None) -> list[Any]:
         return ["zone", zone.key]
     if isinstance(zone, timezone):
         offset = zone.utcoffset(None)
-        return ["offset", offset.total_seconds(), zone.tzname(None)]
+        named = repr(zone) != repr(timezone(offset))  # a name given, not the one made from the offset
+        return ["offset", offset.total_seconds(), zone.tzname(None) if named else None]
     if zone is None:
         return ["naive"]
     raise TypeError(f"time zone {zone!r}")
