@@ -353,8 +353,11 @@ def hugo_post(post: Post) -> str:
     )
 
 
-def write_corpus(out: Path, posts: int, seed: int = 1) -> None:
-    """Write OUT/primer and OUT/hugo (replacing them), then a stamp saying what was written."""
+def write_corpus(out: Path, posts: int, seed: int = 1, images: bool = False, srcset: bool = False) -> None:
+    """Write OUT/primer and OUT/hugo (replacing them), then a stamp saying what was written.
+
+    `images`: each primer-site post also shows one PNG beside it (1200 × 675, a plot-like gradient), as a figure
+    after its first paragraph; `srcset`: the site asks for 480 and 960 px copies of wide images."""
     series_list, items = make_corpus(posts, seed)
     for name in ("primer", "hugo"):
         shutil.rmtree(out / name, ignore_errors=True)
@@ -362,7 +365,8 @@ def write_corpus(out: Path, posts: int, seed: int = 1) -> None:
     (primer / "series").mkdir(parents=True)
     (hugo / "content" / "posts").mkdir(parents=True)
     (primer / "site.yaml").write_text(
-        f"title: {SITE_TITLE}\nbase_url: {BASE_URL}\ndescription: {DESCRIPTION}\ntimezone: UTC\npaginate: {PAGINATE}\n",
+        f"title: {SITE_TITLE}\nbase_url: {BASE_URL}\ndescription: {DESCRIPTION}\ntimezone: UTC\npaginate: {PAGINATE}\n"
+        + ("images: {srcset: [480, 960]}\n" if srcset else ""),
         encoding="utf-8",
     )
     # primer-site gives series and tags a feed, not categories: Hugo's category pages get HTML only
@@ -377,10 +381,29 @@ def write_corpus(out: Path, posts: int, seed: int = 1) -> None:
         (hugo / "content" / "series" / one.slug).mkdir(parents=True)
         (hugo / "content" / "series" / one.slug / "_index.md").write_text(meta, encoding="utf-8")
     for post in items:
-        (primer / "content" / post.series / f"{post.slug}.md").write_text(primer_post(post), encoding="utf-8")
+        text = primer_post(post)
+        if images:
+            _write_figure(primer / "content" / post.series / f"{post.slug}.png", post.index)
+            first, _, rest = text.partition("\n\n")
+            figure = f'![A plot for {post.slug}]({post.slug}.png "Figure of {post.slug}"){{#fig:{post.slug}}}'
+            text = f"{first}\n\n{figure}\n\n{rest}"
+        (primer / "content" / post.series / f"{post.slug}.md").write_text(text, encoding="utf-8")
         (hugo / "content" / "posts" / f"{post.slug}.md").write_text(hugo_post(post), encoding="utf-8")
     install_hugo_skeleton(hugo)
     (out / "stamp.json").write_text(json.dumps(_stamp(posts, seed)), encoding="utf-8")
+
+
+def _write_figure(path: Path, index: int) -> None:
+    """A 1200 × 675 PNG that compresses like a plot (smooth shading, a few lines), different for every post."""
+    from PIL import Image, ImageDraw
+
+    shade = Image.linear_gradient("L").resize((1200, 675))
+    image = Image.merge("RGB", (shade, shade.rotate(90).resize((1200, 675)), Image.new("L", (1200, 675), index % 256)))
+    draw = ImageDraw.Draw(image)
+    for line in range(6):
+        y = 60 + ((index * 37 + line * 97) % 560)
+        draw.line([(40, y), (1160, 675 - y)], fill=(20 * line, 40, 200 - 20 * line), width=4)
+    image.save(path, optimize=True)
 
 
 def install_hugo_skeleton(hugo_site: Path) -> None:
@@ -420,10 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, required=True, help="number of posts")
     parser.add_argument("--out", type=Path, required=True, help="folder to write primer/ and hugo/ into")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--images", action="store_true", help="one PNG figure beside each primer-site post")
+    parser.add_argument("--srcset", action="store_true", help="with --images: 480 and 960 px copies (site.yaml)")
     args = parser.parse_args(argv)
     if args.posts < 1:
         parser.error("--posts must be at least 1")
-    write_corpus(args.out, args.posts, args.seed)
+    write_corpus(args.out, args.posts, args.seed, args.images, args.srcset)
     print(f"wrote {args.posts} posts to {args.out / 'primer'} and {args.out / 'hugo'}")
     return 0
 

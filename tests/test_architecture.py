@@ -9,10 +9,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "config", "urls", "discover", "parse",
-    "dependencies", "mathsyntax", "mathtables", "markdown_parser", "references", "markdown", "cache", "katex",
-    "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output", "write", "search", "server",
-    "build", "check", "watch", "serve", "scaffold", "cli",
+    "errors", "model", "yamldoc", "config", "urls", "discover", "parse", "imagesize", "dependencies",
+    "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "inputs", "documentcache", "katex",
+    "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
+    "write", "lastbuild", "search", "server", "build", "check", "watch", "serve", "scaffold", "cli",
 ]  # fmt: skip
 
 
@@ -48,7 +48,7 @@ def test_the_server_knows_nothing_of_the_build() -> None:
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
-MARKDOWN_MODULES = {"mathsyntax", "mathtables", "markdown_parser", "references", "markdown"}
+MARKDOWN_MODULES = {"mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown"}
 
 
 def test_only_the_markdown_modules_import_markdown_it() -> None:

@@ -155,3 +155,87 @@ def test_an_incremental_rebuild_keeps_the_other_posts_in_the_body_cache(site: Pa
     with sqlite3.connect(database) as db:
         after = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
     assert before == 6 and after == 7, "an edit adds its new body and drops no other post's"
+
+
+# ---------------------------------------------------------------- the stale pages the live preview once served
+# Each was found by an author: a change the preview did not show. Each is checked in one process (the dev server,
+# told which paths changed, as its watcher tells it) and across processes (a warm `build` with the cache), against
+# what the author sees: the page's HTML.
+
+
+def _both_ways(site: Path, edit, expect) -> None:  # type: ignore[no-untyped-def]
+    """Build, apply `edit(site)` (which returns the paths it changed), build again both ways; `expect(html_of)`."""
+    session = Session(site)
+    session.build()
+    warm = BuildOptions(source=site, output=site.parent / "warm", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(warm)
+    changed = edit(site)
+    build_site(session.options, session.memory, changed)
+    build_site(warm)
+    fresh = BuildOptions(source=site, output=site.parent / "fresh", now=NOW, jobs=1, fingerprint=False, cache=False)
+    build_site(fresh)
+    for folder in ("out", "warm"):
+        output = site.parent / folder
+        expect(lambda page, output=output: (output / page).read_text(encoding="utf-8"))
+        made, clean = tree_bytes(output), tree_bytes(site.parent / "fresh")
+        assert {p for p in made.keys() | clean.keys() if made.get(p) != clean.get(p)} == set(), folder
+
+
+def test_a_template_override_added_while_serving_is_used(site: Path) -> None:
+    def add_override(site: Path) -> set[str]:
+        (site / "templates").mkdir(exist_ok=True)
+        (site / "templates/post.html").write_text(
+            "{% extends 'base.html' %}{% block main %}<p class=mine>{{ post.title }}</p>{% endblock %}\n"
+        )
+        return {"templates", "templates/post.html"}
+
+    _both_ways(
+        site, add_override, lambda html_of: _assert_in("<p class=mine>Chapter 2</p>", html_of("posts/c2/index.html"))
+    )
+
+
+def test_a_volume_s_new_order_reaches_its_collection_and_the_series_index(tmp_path: Path) -> None:
+    files = {
+        "series/shelf.md": "---\ntitle: Shelf\nkind: collection\n---\n",
+        "series/a.md": "---\ntitle: Volume A\ncollection: shelf\norder: 1\n---\n",
+        "series/b.md": "---\ntitle: Volume B\ncollection: shelf\norder: 2\n---\n",
+        "content/a1.md": post("A one", series="a", chapter=1),
+        "content/b1.md": post("B one", series="b", chapter=1),
+    }
+    site = make_site(tmp_path / "site", files)
+
+    def reorder(site: Path) -> set[str]:
+        (site / "series/a.md").write_text("---\ntitle: Volume A\ncollection: shelf\norder: 3\n---\n")
+        return {"series/a.md"}
+
+    def b_first(html_of) -> None:  # type: ignore[no-untyped-def]
+        for page in ("series/shelf/index.html", "series/index.html"):
+            html = html_of(page)
+            assert html.index("Volume B") < html.index("Volume A"), page
+
+    _both_ways(site, reorder, b_first)
+
+
+def test_a_site_template_reading_every_post_shows_a_new_title_on_every_page(site: Path) -> None:
+    (site / "templates").mkdir()
+    (site / "templates/base.html").write_text(
+        (Path(__file__).resolve().parents[1] / "templates/base.html")
+        .read_text()
+        .replace(
+            "<footer", "<ul class=recent>{% for p in site.posts[:3] %}<li>{{ p.title }}</li>{% endfor %}</ul><footer"
+        )
+    )
+
+    def retitle(site: Path) -> set[str]:
+        (site / "content/c5.md").write_text(chapter(5, title="Chapter 5, retitled"), encoding="utf-8")
+        return {"content/c5.md"}
+
+    def everywhere(html_of) -> None:  # type: ignore[no-untyped-def]
+        for page in ("posts/c1/index.html", "posts/other/index.html", "tags/u/index.html", "404.html"):
+            _assert_in("<li>Chapter 5, retitled</li>", html_of(page))
+
+    _both_ways(site, retitle, everywhere)
+
+
+def _assert_in(needle: str, html: str) -> None:
+    assert needle in html, html[:2000]

@@ -7,6 +7,7 @@ same errors:
 
   in one process   the dev server's way: one BuildMemory across every build of the sequence
   across processes a warm `build`: no memory, the render memory and caches in .primer-cache/ from the last one
+                   (twice: as it is, and trusting every file's stamp, so that unchanged inputs stop it at once)
   fresh            no memory, no cache, an empty output folder
 
 Profiles: "ci" (the default, a short derandomised run) and "long" (bench/incremental_state.py).
@@ -20,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fixture_sites import tree_bytes
+from primer_site import inputs
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 
@@ -47,13 +49,21 @@ TAGS = ["[]", "[math]", "[math, attention]", "[alignment]"]
 BODIES = [
     "A first paragraph.\n\nMore text.",
     "Inline $x_t$ and display:\n\n$$ H(p) = -\\sum_x p(x) \\log p(x) $$ (eq:h)\n\n## A heading\n\nText.",
-    "See [the first chapter](p0.md) and [](p1.md).\n\nSecond paragraph.",
-    "A reference to [](p2.md#eq:h), if it exists.",
+    "See [the anchor](anchor.md), [](anchor.md) and [its equation](anchor.md#eq:kl).\n\nSecond paragraph.",
+    "A reference to [](anchor.md#eq:kl) and to [](anchor.md#a-section).",
     "Uses a macro: $\\E[x]$.\n\n## Heading one\n\n### Sub\n\nText.",
+    "Links to a post that may be gone: [](p1.md).",  # an error while p1 is missing
+    'A figure beside the post:\n\n![A plot](img/plot.svg "The plot"){#fig:plot}\n\nSee [](#fig:plot).',
 ]
+# A post the machine never edits, for the others to link to: its title, heading and equation can be referenced.
+ANCHOR = (
+    "---\ntitle: The anchor\ndate: 2026-01-01\ntags: [math]\n---\n"
+    "Anchored.\n\n## A section\n\n$$ D_{KL}(p \\| q) $$ (eq:kl)\n"
+)
+CHAPTERS = [str(n) for n in range(12)]
 SERIES_FILES = [
     None,
-    "---\ntitle: Volume {n}\ncollection: shelf\norder: {n}\nchapters: 4\n---\nVolume {n} described.\n",
+    "---\ntitle: Volume {n}\ncollection: shelf\norder: {n}\nchapters: 12\n---\nVolume {n} described.\n",
     "---\ntitle: Volume {n}, retitled\ncollection: shelf\norder: {m}\nnumber_sections: true\n---\nNew words.\n",
     "---\ntitle: Volume {n}\nmacros:\n  \\E: \\mathbb{{E}}\n---\nWith a macro.\n",
 ]
@@ -77,6 +87,12 @@ TEMPLATES = {
     ],
 }
 STATIC = {
+    # a figure beside the posts (a body shows it): resized, or gone (an error while a body shows it)
+    "content/img/plot.svg": [
+        "<svg xmlns='http://www.w3.org/2000/svg' width='40' height='30'/>\n",
+        "<svg xmlns='http://www.w3.org/2000/svg' width='80' height='20'/>\n",
+        None,
+    ],
     "static/css/extra.css": [None, "p { color: teal }\n", "p { color: navy }\n"],
     "static/img/figure.svg": [None, "<svg xmlns='http://www.w3.org/2000/svg' width='4' height='4'/>\n"],
 }
@@ -135,6 +151,8 @@ class IncrementalBuilds(RuleBasedStateMachine):
     def a_small_site(self) -> None:
         self.write("site.yaml", SITE_YAML[0])
         self.write("series/shelf.md", COLLECTION)
+        self.write("content/anchor.md", ANCHOR)
+        self.write("content/img/plot.svg", STATIC["content/img/plot.svg"][0])
         for n, name in enumerate(SERIES, start=1):
             self.write(f"series/{name}.md", SERIES_FILES[1].format(n=n, m=n))
         for n, name in enumerate(POSTS[:5]):
@@ -145,7 +163,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
                 "chapter": str(n // 2 + 1) if n < 4 else "",
                 "tags": TAGS[n % len(TAGS)],
                 "draft": "",
-                "body": BODIES[n % len(BODIES)],
+                "body": BODIES[n % 5],  # not the last: the first site builds
             }
             self.write_post(name)
         self.posts[POSTS[5]] = None
@@ -160,7 +178,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
             st.tuples(st.just("date"), st.sampled_from(DATES)),
             st.tuples(st.just("draft"), st.sampled_from(["", "true", "false"])),
             st.tuples(st.just("tags"), st.sampled_from(TAGS)),
-            st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from("01234"))),
+            st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from(CHAPTERS))),
         ),
     )
     def edit_a_post(self, name: str, edit: tuple[str, object]) -> None:
@@ -182,7 +200,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
                 "title": f'"{TITLES[n]} {name}"',
                 "date": DATES[n % len(DATES)],
                 "series": SERIES[n % 2],
-                "chapter": str(n + 1),
+                "chapter": str(6 + POSTS.index(name)),  # past the first posts' chapters
                 "tags": TAGS[n % len(TAGS)],
                 "draft": "",
                 "body": BODIES[n],
@@ -213,6 +231,12 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ the check
 
+    @staticmethod
+    def note_outcome(fresh: object) -> None:
+        """For Hypothesis's statistics (pytest --hypothesis-show-statistics): most steps must build, or the
+        machine compares little but error messages."""
+        event("the site builds" if isinstance(fresh, dict) else "the site has errors")
+
     def build(self, output: Path, memory: BuildMemory | None, cache: bool) -> dict[str, bytes] | list[str]:
         options = BuildOptions(source=self.site, output=output, now=NOW, jobs=1, cache=cache, fingerprint=False)
         try:
@@ -229,15 +253,25 @@ class IncrementalBuilds(RuleBasedStateMachine):
         fresh_output = self.root / "fresh"
         shutil.rmtree(fresh_output, ignore_errors=True)
         fresh = self.build(fresh_output, None, cache=False)
+        self.note_outcome(fresh)
         in_process = self.build(self.root / "in-process", self.memory, cache=True)
         across = self.build(self.root / "across", None, cache=True)
+        # the same, trusting every file's stamp however recent (the machine's edits are milliseconds apart), so
+        # that a build whose inputs are unchanged stops at once, as it does for an author
+        racy, inputs.RACY_SECONDS = inputs.RACY_SECONDS, -1e9
+        try:
+            trusting = self.build(self.root / "trusting", None, cache=True)
+        finally:
+            inputs.RACY_SECONDS = racy
         if isinstance(fresh, list):
             assert in_process == fresh, "one process: not the fresh build's errors"
             assert across == fresh, "warm build: not the fresh build's errors"
+            assert trusting == fresh, "warm build trusting stamps: not the fresh build's errors"
             return
         assert isinstance(in_process, dict), in_process
         assert isinstance(across, dict), across
-        for name, made in (("one process", in_process), ("warm build", across)):
+        assert isinstance(trusting, dict), trusting
+        for name, made in (("one process", in_process), ("warm build", across), ("trusting stamps", trusting)):
             differ = sorted(path for path in fresh.keys() | made.keys() if fresh.get(path) != made.get(path))
             assert not differ, f"{name}: {len(differ)} files differ from a fresh build, e.g. {differ[:5]}"
 

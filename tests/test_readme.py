@@ -120,12 +120,24 @@ def place_examples(examples: list[Example]) -> dict[str, str]:
         elif "site.yaml" not in files:
             example.file = "site.yaml"
             files["site.yaml"] = example.text
+    for example in examples:  # the files a post example shows beside it: the README's reader has them
+        if example.kind == "post":
+            folder = example.file.rsplit("/", 1)[0]
+            for target in re.findall(r"\]\(([\w./-]+\.(?:svg|csv|txt))", example.text):
+                files.setdefault(f"{folder}/{target}", _SIDE_FILES[target.rsplit(".", 1)[1]])
     for example in examples:  # a volume's collection: the README says it is a file with `kind: collection`
         collection = example.values.get("collection")
         if example.kind == "series" and collection and f"series/{collection}.md" not in files:
             files[f"series/{collection}.md"] = f"---\ntitle: {collection}\nkind: collection\n---\n"
     return files
 
+
+# what a file beside a post holds, for an example that shows one (an SVG needs its size)
+_SIDE_FILES = {
+    "svg": '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="360"></svg>\n',
+    "csv": "step,loss\n1,2.3\n",
+    "txt": "notes\n",
+}
 
 EXAMPLES = readme_examples()
 

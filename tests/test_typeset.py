@@ -378,6 +378,12 @@ def test_a_new_katex_typesets_and_checks_every_formula_again(
     salt = KatexService.salt
 
     def upgrade(version: str) -> None:
+        """Another KaTeX: installed elsewhere (the same files, linked), and saying it is `version`."""
+        other = tmp_path / f"katex-{version}" / "katex"
+        other.parent.mkdir()
+        other.symlink_to(REPO / "node_modules" / "katex", target_is_directory=True)
+        monkeypatch.setattr(primer_site.katex, "find_katex", lambda site: other)
+
         def upgraded(self: KatexService) -> str:
             return salt(self).replace(f"katex={KATEX_VERSION}", f"katex={version}")
 

@@ -22,6 +22,8 @@ from .urls import collision_key, expand_permalink, output_path, page_url, slug_f
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
+_LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
+_NUMBERED = ("equation", "figure", "table")  # what a reference names by its number
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,7 @@ def _resolve_links(
             problems.error(f"link to {link.written!r}: no post at {link.target}", post.source, link.line)
             return text
         if link.fragment and link.fragment not in body_of[link.target].ids:
-            what = "equation labelled" if link.fragment.startswith("eq:") else "heading or id"
+            what = _LABELLED.get(link.fragment.partition(":")[0], "heading or id")
             where = "this post" if link.target == post.source else link.target
             problems.error(f"link to {link.written!r}: {where} has no {what} #{link.fragment}", post.source, link.line)
             return text
@@ -270,10 +272,10 @@ def _resolve_links(
             # a scheduled chapter: the link appears on the first build after it falls due
             when = target.date.strftime("%Y-%m-%d")
             label = body_of[link.target].label(link.fragment) if link.fragment else None
-            if label is not None and label.kind == "equation" and post.source in published:
-                # "Eq. (10.3)" would name an equation no reader can see yet
+            if label is not None and label.kind in _NUMBERED and post.source in published:
+                # "Eq. (10.3)" or "Figure 10.2" would name what no reader can see yet
                 problems.error(
-                    f"link to {link.written!r}: equation {link.fragment} is in {link.target}, not published "
+                    f"link to {link.written!r}: {label.kind} {link.fragment} is in {link.target}, not published "
                     f"until {when} (build with --future to preview)",
                     post.source,
                     link.line,

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
@@ -16,16 +15,21 @@ from pathlib import Path
 import jinja2
 
 from .assemble import AssembleMemo, Selection, assemble_site
+from .assets import AssetIndex, AssetMemo
 from .cache import CACHE_DIR, BodyCache, body_key, cache_salt
 from .config import CONFIG_FILE, SiteConfig, config_near_miss, load_config, missing_config_message
 from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_sources, discover_static
+from .documentcache import DocumentCache
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
+from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
+from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, remove_output
+from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta, parse_document, parse_series_file, series_finder
 from .render import RenderMemory, render_site
 from .search import index_for_search
@@ -40,7 +44,7 @@ from .theme import (
     theme_dir,
 )
 from .typeset import FormulaPlaces, katex_site_files, page_typesetter, render_problem
-from .write import Manifest, recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class BuildMemory:
     """
 
     def __init__(self) -> None:
-        self.files: dict[tuple[str, str], tuple[tuple[int, int, int], object, tuple[Diagnostic, ...]]] = {}
+        self.files: dict[tuple[str, str], tuple[tuple[int, int, int, int], object, tuple[Diagnostic, ...]]] = {}
         # (document, (number_sections, formulas read), body)
         self.bodies: dict[str, tuple[Document, tuple[bool, bool], RenderedBody]] = {}
         self.assembled = AssembleMemo()
@@ -110,6 +114,8 @@ class BuildMemory:
         self.templates: tuple | None = None
         self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
         self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
+        self.assets = AssetMemo()
+        self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
 
     def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
         """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
@@ -117,7 +123,12 @@ class BuildMemory:
         were not reported one by one."""
         if changed is None or self.sources is None or self.static is None:
             return False
-        known = {*self.sources.posts, *self.sources.series, *(f"{STATIC_DIR}/{p}" for p in self.static)}
+        known = {
+            *self.sources.posts,
+            *self.sources.series,
+            *self.sources.assets,
+            *(f"{STATIC_DIR}/{p}" for p in self.static),
+        }
         for path in changed:
             place = source / path
             if place.is_dir() or (not place.exists() and path not in known and not path.endswith(".md")):
@@ -153,21 +164,24 @@ class BuildMemory:
         relative: str,
         parse: Callable[[Problems], object],
         problems: Problems,
-        unchanged: bool = False,
+        unchanged: bool | None = None,
     ) -> object:
-        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same (or if the
-        caller knows it is `unchanged`, from the watcher: then it is not even looked at)."""
+        """`parse(problems)` for this file, or what it gave last time if the file's stat is the same. The caller
+        may know better, from the watcher: `unchanged` True (the file is not even looked at) or False (it is read
+        again, whatever its stat says: two saves within one tick of the clock can leave it the same)."""
         known = self.files.get((kind, relative))
         if unchanged and known is not None:
             problems.extend(known[2])
             return known[1]
+        if unchanged is False:
+            known = None
         try:
             info = os.stat(path)
-            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino, info.st_ctime_ns)
         except FileNotFoundError:
-            stamp = (0, -1, 0)  # absent (a site without site.yaml): as stable as a file that did not change
+            stamp = (0, -1, 0, 0)  # absent (a site without site.yaml): as stable as a file that did not change
         except OSError:
-            stamp = (-1, -1, -1)  # unreadable: read again, and report again
+            stamp = (-1, -1, -1, -1)  # unreadable: read again, and report again
         if known is not None and known[0] == stamp and stamp[0] != -1:
             problems.extend(known[2])
             return known[1]
@@ -247,7 +261,7 @@ def build_site(
         CONFIG_FILE,
         lambda found: load_config(source, found, options.base_url),
         problems,
-        unchanged=told is not None and CONFIG_FILE not in told,
+        unchanged=None if told is None else CONFIG_FILE not in told,
     )
     assert isinstance(config, SiteConfig)
     if memory.config is not config:  # posts are read with the site's time zone: read them again
@@ -255,9 +269,20 @@ def build_site(
         memory.config = config
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
+    output = options.output_dir.absolute()
+    # a build in a new process takes up where the last good build into the same folder left off
+    remembering = options.cache and not incremental and not options.keep_going
+    setup = locate_katex(source)
+    settings = _settings(options, output, setup)
+    inputs = last = None
+    if remembering:
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
+        last = recall(source, output)
+        now = site_now(options.now, config)
+        if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
+            return _same_as(last, config, started)
     katex = None
-    setup = locate_katex(source) if options.check_math or config.feed_content == "full" or config.uses_katex else None
-    if setup is not None and (options.check_math or config.feed_content == "full" or config.math_render == "build"):
+    if options.check_math or config.feed_content == "full" or config.math_render == "build":
         katex = memory.katex_service(setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
@@ -267,14 +292,30 @@ def build_site(
     else:
         sources = discover_sources(source, problems)
 
+    # parsed posts kept across processes: a new process parses only the files that changed
+    document_cache = (
+        DocumentCache(source, sources.posts, config.zone, preload=not any(k == "post" for k, _ in memory.files))
+        if options.cache
+        else None
+    )
+
+    def parse(relative: str, found: Problems) -> Document | None:
+        if document_cache is None:
+            return parse_document(source, relative, config.zone, found)
+        return document_cache.document(
+            relative, lambda into: parse_document(source, relative, config.zone, into), found
+        )
+
     def document(relative: str) -> Document | None:
+        if not incremental:  # nothing to keep for a next build in this process
+            return parse(relative, problems)
         return memory.read(  # type: ignore[return-value]
             "post",
             f"{source}/{relative}",
             relative,
-            lambda found: parse_document(source, relative, config.zone, found),
+            lambda found: parse(relative, found),
             problems,
-            unchanged=told is not None and relative not in told,
+            unchanged=None if told is None else relative not in told,
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -284,10 +325,12 @@ def build_site(
             relative,
             lambda found: parse_series_file(source, relative, found),
             problems,
-            unchanged=told is not None and relative not in told,
+            unchanged=None if told is None else relative not in told,
         )
 
     documents = [d for d in map(document, sources.posts) if d]
+    if document_cache is not None:
+        document_cache.close(keep=sources.posts if told is None else None)
     metas = [m for m in map(series_file, sources.series) if m]
     jobs = options.jobs or os.cpu_count() or 1
     bodies = _rendered(
@@ -295,6 +338,11 @@ def build_site(
         _bodies(memory, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
     )
     series_bodies = _rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
+    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
+    content_files.make_variants(chain(bodies, series_bodies), jobs)
+    bodies = [content_files.fill(d.source, b, problems) for d, b in zip(documents, bodies, strict=True)]
+    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
@@ -327,7 +375,6 @@ def build_site(
         feed_math = math.feed_math
     typesetter = None
     if config.math_render == "build":  # the pages' math typeset here, as the browser would
-        assert setup is not None
         problem = render_problem(config, setup, config_line(source, "math"))
         problems.extend([problem] if problem else [])
         places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
@@ -349,8 +396,8 @@ def build_site(
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
     static_files = {assets[path]: file for path, file in static.items()}
+    static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
-        assert setup is not None
         katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
         problems.extend(katex_problems)
         problems.extend(
@@ -358,11 +405,9 @@ def build_site(
             for path in sorted(katex_files.keys() & static_files.keys())
         )
         static_files.update(katex_files)
-    output = options.output_dir.absolute()
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
-    # a build in a new process takes up where the last build into the same folder left off
-    remembered = _recall(source, output) if options.cache and not incremental else None
-    render_memory, manifest = remembered or (None, None)
+    render_memory = recall_render_memory(source, output) if remembering and last is not None else None
+    manifest = last.manifest if last is not None and render_memory is not None else None
     extra: list[Output | Unchanged] = []
     for path, data in generated.items():
         digest = hashlib.blake2b(data, digest_size=16).digest()
@@ -378,9 +423,11 @@ def build_site(
         intact=manifest.intact if manifest is not None else None,
         only_made=in_place,
         feed_math=feed_math,
+        in_process=incremental,
         typeset=typesetter,
     )
-    pages = _with_diagnostics(rendering, problems)
+    owners = page_owners(site, documents, config.base_path)
+    pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
     finish = index_for_search if config.search else None
     every_page = True
     if options.keep_going:  # written whatever the errors, which are returned, not raised
@@ -395,11 +442,15 @@ def build_site(
         made = list(pages)
         problems.raise_if_errors()
         paths = [spec.path for spec in rendering.specs]
-        if not rendering.reused_specs or static is not memory.static:  # new paths: check they do not collide
+        published = frozenset(static_files)
+        if not rendering.reused_specs or published != memory.published:  # new paths: check they do not collide
             everything = [Unchanged(path, b"") for path in paths]
+            for _ in guard_pages(everything, static_files, owners, source, problems):
+                pass
             for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
                 pass
             problems.raise_if_errors()
+        memory.published = published
         written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
     elif incremental:
         outputs = [*pages, *extra]
@@ -407,11 +458,28 @@ def build_site(
         memory.written, memory.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
-        written = write_output(chain(pages, extra), static_files, output, finish, problems, previous=manifest)
-        if options.cache and written.manifest is not None:
+        written = write_output(
+            chain(pages, extra),
+            static_files,
+            output,
+            finish,
+            problems,
+            previous=manifest,
+            staging_holds=last.staging if last is not None and manifest is not None else None,
+            touching=(lambda: touching_staging(source, output)) if remembering else None,
+        )
+        if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
-            if rendering.rendered or written.manifest is not manifest:  # else what is kept is still right
-                _remember(source, output, rendering.memory, written.manifest)
+            record = LastBuild(
+                settings,
+                inputs.files if inputs.trustworthy else None,
+                _moments(documents, selection),
+                (written.pages, len(site.posts), len(site.series), len(site.tags)),
+                tuple(problems.warnings),
+                written.manifest,
+                written.staging if written.manifest is not manifest else last.staging if last else None,
+            )
+            remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
     if incremental:
         rendering.commit()
         memory.sources, memory.static, memory.templates = sources, static, templates
@@ -432,58 +500,70 @@ def build_site(
     )
 
 
-_BUILDS = "builds"  # in .primer-cache/: what the last build into each output folder left
-_KEEP_BUILDS = 8  # output folders remembered (check builds into a new temporary folder each time)
-_STATE_FORMAT = 1
+_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)
 
 
-def _state_file(source: Path, output: Path) -> Path:
-    name = hashlib.blake2b(str(live_folder(output)).encode("utf-8", "surrogateescape"), digest_size=10).hexdigest()
-    return source / CACHE_DIR / _BUILDS / f"{name}.json"
+def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
+    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
+    shaping = (
+        str(options.source.absolute()),
+        str(live_folder(output)),
+        options.base_url,
+        options.drafts,
+        options.future,
+        options.fingerprint,
+        options.check_math,
+        options.require_katex,
+        str(theme_dir()),
+        repr(katex),
+    )
+    return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
-def _recall(source: Path, output: Path) -> tuple[RenderMemory, Manifest] | None:
-    """What the last build into `output` left: its render memory and the live folder's manifest (None if unknown,
-    or unreadable: a damaged cache costs a full render, never a wrong page)."""
-    try:
-        data = json.loads(_state_file(source, output).read_text(encoding="utf-8"))
-        if data.get("format") != _STATE_FORMAT or data.get("salt") != cache_salt(True):
-            return None
-        memory = RenderMemory.load(data["render"])
-        manifest = Manifest.from_json(data["manifest"])
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None
-    return (memory, manifest) if memory is not None else None
+def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
+    """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
+    same posts are published and the same are scheduled."""
+    dates = [d.date for d in documents]
+    before = max((d for d in dates if d <= selection.now), default=None)
+    after = min((d for d in dates if d > selection.now), default=None)
+    return before, after
 
 
-def _remember(source: Path, output: Path, memory: RenderMemory, manifest: Manifest) -> None:
-    """Keep what this build left, for the next build into `output` (written whole, then renamed into place)."""
-    path = _state_file(source, output)
-    data = {"format": _STATE_FORMAT, "salt": cache_salt(True), "render": memory.dump(), "manifest": manifest.to_json()}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, path)
-        others = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in others[_KEEP_BUILDS:]:
-            old.unlink(missing_ok=True)
-    except OSError:
-        pass  # a read-only site: the next build renders everything, as without a cache
+def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult:
+    """The result of a build that would make what the last one made: nothing written, its warnings said again."""
+    pages, posts, series, tags = last.counts
+    files = len(last.manifest.files) - 1  # the marker is not one of the site's files
+    return BuildResult(
+        pages=pages,
+        posts=posts,
+        series=series,
+        tags=tags,
+        written=0,
+        unchanged=files,
+        seconds=time.perf_counter() - started,
+        warnings=last.warnings,
+        base_path=config.base_path,
+    )
 
 
 def _sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:
     """The sources of the last good build, updated with the changed paths (files only: see changes_are_complete)."""
     found = {CONTENT_DIR: set(before.posts), SERIES_DIR: set(before.series)}
+    assets = set(before.assets)
     for path in changed:
         folder, _, rest = path.partition("/")
-        if folder in found and path.endswith(".md") and not any(p.startswith(".") for p in rest.split("/")):
-            place = source / path
-            if place.exists() or place.is_symlink():
-                found[folder].add(path)
-            else:
-                found[folder].discard(path)
-    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])))
+        if folder not in found or any(p.startswith(".") for p in rest.split("/")):
+            continue
+        # what discover_sources finds: .md files in content/ and series/, every other file in content/
+        kind = found[folder] if path.endswith(".md") else assets if folder == CONTENT_DIR else None
+        if kind is None:
+            continue
+        place = source / path
+        if place.exists() or place.is_symlink():
+            kind.add(path)
+        else:
+            kind.discard(path)
+    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])), tuple(sorted(assets)))
 
 
 def _any_under(paths: set[str], folder: str) -> bool:

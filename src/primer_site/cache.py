@@ -17,12 +17,12 @@ from pathlib import Path
 
 from . import __version__, markdown
 from .errors import Diagnostic
-from .markdown import BodySource, Formula, Label, RenderedBody, SourceLink
+from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
 
 CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
-_FORMAT = 4
+_FORMAT = 6
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
 
@@ -66,7 +66,9 @@ class BodyCache:
 
     def _open(self) -> sqlite3.Connection:
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
-        return _open_salted(self.path, self.salt, "bodies", "key TEXT PRIMARY KEY, value TEXT NOT NULL", durable=False)
+        # the HTML in a column of its own: JSON would escape every quote of it, and decoding that is slow
+        columns = "key TEXT PRIMARY KEY, value TEXT NOT NULL, html TEXT NOT NULL"
+        return _open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
@@ -77,8 +79,9 @@ class BodyCache:
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
-                    body = _decode(value, formulas)
+                query = f"SELECT key, value, html FROM bodies WHERE key IN ({marks})"
+                for key, value, html in self.db.execute(query, chunk):
+                    body = _decode(value, html, formulas)
                     if body is not None:
                         found[key] = body
         except sqlite3.Error:
@@ -91,7 +94,9 @@ class BodyCache:
             return
         try:
             self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?)", ((k, _encode(b)) for k, b in entries))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", ((k, _encode(b), b.html) for k, b in entries)
+            )
             if keep is not None:
                 self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
                 self.db.execute("DELETE FROM keep")
@@ -126,8 +131,8 @@ def _open_salted(
             for name, fields in tables.items():
                 db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
             row = db.execute("SELECT salt FROM meta").fetchone()
-            if row is None or row[0] != salt:
-                for name, fields in tables.items():  # made again: another format may have other columns
+            if row is None or row[0] != salt:  # made by another version: its tables may be shaped otherwise
+                for name, fields in tables.items():
                     db.execute(f"DROP TABLE {name}")
                     db.execute(f"CREATE TABLE {name} ({fields})")
                 db.execute("DELETE FROM meta")
@@ -284,9 +289,10 @@ class FormulaCache:
 
 
 def _encode(body: RenderedBody) -> str:
+    """The body but its HTML, as JSON (the HTML is stored beside it)."""
     return json.dumps(
         [
-            body.html,
+            "",
             [[h.level, h.id, h.text, h.html] for h in body.headings],
             sorted(body.ids),
             body.has_math,
@@ -300,20 +306,34 @@ def _encode(body: RenderedBody) -> str:
             [[label.id, label.kind, label.number, label.html] for label in body.labels],
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
             body.display_equations,
+            [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
         ],
         ensure_ascii=False,
     )
 
 
-def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
+def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
-        html, headings, ids, has_math, words, first, links, others, formulas, stray, labels, errors, displays = (
-            json.loads(value)
-        )
+        (
+            _,
+            headings,
+            ids,
+            has_math,
+            words,
+            first,
+            links,
+            others,
+            formulas,
+            stray,
+            labels,
+            errors,
+            displays,
+            assets,
+        ) = json.loads(value)
         formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
-            html=html,
+            html=html_text,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
             ids=frozenset(str(i) for i in ids),
             has_math=bool(has_math),
@@ -326,6 +346,10 @@ def _decode(value: str, with_formulas: bool = True) -> RenderedBody | None:
             labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
             display_equations=int(displays),
+            assets=tuple(
+                AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
+                for a, b, c, d, e, f in assets
+            ),
         )
     except (ValueError, TypeError):
         return None

@@ -55,6 +55,8 @@ class SiteConfig:
     search: bool = False
     menu: tuple[tuple[str, str], ...] = ()
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX: (r"\E", r"\mathbb{E}")
+    image_widths: tuple[int, ...] = ()  # images: {srcset: [480, 960]}: narrower copies of wide raster images
+    image_sizes: str = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)"  # their `sizes`: the theme's column
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -71,11 +73,6 @@ class SiteConfig:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @property
-    def uses_katex(self) -> bool:
-        """Whether the build needs the installed katex package: to typeset (render: build) or copy it (self)."""
-        return self.math_render == "build" or self.self_hosted_katex
 
     @property
     def self_hosted_katex(self) -> bool:
@@ -95,14 +92,14 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "math"])
+_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math"])
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
     "katex_url": TEXT, "highlight": {"light": TEXT, "dark": TEXT}, "permalinks": {"*": TEXT},
     "menu": [{"name": TEXT, "url": TEXT}], "feeds": {"content": TEXT}, "macros": MACROS_TEXT,
-    "math": {"render": TEXT},
+    "images": {"sizes": TEXT}, "math": {"render": TEXT},
 }  # fmt: skip
 _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
@@ -194,6 +191,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             _feeds(value, values, lambda m: bad("feeds", m))
         elif key == "macros":
             values["macros"] = parse_macros(value, lambda m: bad("macros", m))
+        elif key == "images":
+            _images(value, values, lambda m: bad("images", m))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:
@@ -314,6 +313,25 @@ def _feeds(value: object, values: dict[str, Any], bad: Any) -> None:
             values["feed_limit"] = item
         else:
             bad(f"{key}: {describe(item)} is not valid here (content: full or summary; limit: a positive number)")
+
+
+def _images(value: object, values: dict[str, Any], bad: Any) -> None:
+    """`images: {srcset: [480, 960], sizes: "…"}`: the widths of resized copies, and the layout they serve."""
+    if not isinstance(value, dict):
+        bad("expected {srcset: [480, 960, 1440], sizes: CSS sizes}")
+        return
+    for key, item in value.items():
+        if (
+            key == "srcset"
+            and isinstance(item, list)
+            and item
+            and all(isinstance(w, int) and not isinstance(w, bool) and 16 <= w <= 8192 for w in item)
+        ):
+            values["image_widths"] = tuple(sorted(set(item)))
+        elif key == "sizes" and isinstance(item, str) and item.strip() and "<" not in item:
+            values["image_sizes"] = item.strip()
+        else:
+            bad(f"{key}: {describe(item)} is not valid here (srcset: a list of widths in px, 16 to 8192; sizes: CSS)")
 
 
 def _math(value: object, values: dict[str, Any], bad: Any) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,7 +27,7 @@ from typing import Any
 from markupsafe import Markup
 
 from .config import SiteConfig
-from .model import Site
+from .model import ChapterNumber, Heading, Link, PostLink, ScheduledChapter, Site
 
 Dependency = tuple[str, str]
 Fingerprint = bytes
@@ -214,84 +215,97 @@ class Fingerprints:
 
 
 class DependencyLedger:
-    """Every dependency the outputs of the last good build read, and how to tell which of them changed since.
+    """Every dependency the outputs of the last good build read, numbered, and how to tell which changed since.
 
-    In the process that made that build (the dev server), the ledger keeps its model objects: a field of the
-    very same object cannot have changed, since the model is immutable, and a field of a replaced one is
-    compared with the same field of the old object. A ledger read from disk has fingerprints instead: each
-    dependency's, and each model object's whole fingerprint, so that the fields of an object that did not
-    change at all need no fingerprint of their own.
+    Outputs keep the numbers of what they read (four bytes each) rather than the dependencies themselves: a
+    5,000-post site's pages read half a million of them. In the process that made that build (the dev server),
+    the ledger keeps its model objects: a field of the very same object cannot have changed, since the model is
+    immutable, and a field of a replaced one is compared with the same field of the old object. A ledger read from
+    disk has fingerprints instead: each dependency's, and each model object's whole fingerprint, so that the
+    fields of an object that did not change at all need no fingerprint of their own.
     """
 
     def __init__(
-        self, fingerprints: dict[Dependency, Fingerprint] | None = None, wholes: dict[str, Fingerprint] | None = None
+        self,
+        dependencies: Iterable[Dependency] = (),
+        fingerprints: dict[int, Fingerprint] | None = None,
+        wholes: dict[str, Fingerprint] | None = None,
     ) -> None:
-        self.fingerprints: dict[Dependency, Fingerprint] = fingerprints or {}
+        self.table: list[Dependency] = list(dict.fromkeys(dependencies))
+        self.numbers: dict[Dependency, int] = {dependency: n for n, dependency in enumerate(self.table)}
+        self.by_what: dict[str, list[int]] = {}  # may hold numbers no output reads now
+        for number, (what, _) in enumerate(self.table):
+            found = self.by_what.get(what)
+            if found is None:
+                self.by_what[what] = [number]
+            else:
+                found.append(number)
+        self.fingerprints: dict[int, Fingerprint] = fingerprints or {}
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
-        self.read: dict[str, set[str]] = {}  # what → the names read of it; may hold some that no output reads now
-        for what, which in self.fingerprints:
-            self.read.setdefault(what, set()).add(which)
 
-    def note(self, reads: Iterable[Dependency]) -> None:
-        for what, which in reads:
-            names = self.read.get(what)
-            if names is None:
-                self.read[what] = {which}
-            else:
-                names.add(which)
+    def number(self, dependency: Dependency) -> int:
+        found = self.numbers.get(dependency)
+        if found is None:
+            found = self.numbers[dependency] = len(self.table)
+            self.table.append(dependency)
+            self.by_what.setdefault(dependency[0], []).append(found)
+        return found
 
-    def changes(self, now: Fingerprints) -> set[Dependency]:
-        """The dependencies whose fingerprint now differs from the last good build's."""
-        changed: set[Dependency] = set()
-        previous = self.previous
-        for what, names in self.read.items():
+    def numbers_of(self, reads: Iterable[Dependency]) -> array:
+        """The numbers of these dependencies, sorted, as an output keeps them."""
+        return array("I", sorted({self.number(dependency) for dependency in reads}))
+
+    def changes(self, now: Fingerprints) -> set[int]:
+        """The numbers of the dependencies whose fingerprint now differs from the last good build's."""
+        changed: set[int] = set()
+        previous, table = self.previous, self.table
+        for what, numbers in self.by_what.items():
             if what not in now.resolvers:
                 obj = now.index.objects.get(what)
                 if obj is None:
-                    changed.update((what, name) for name in names)
+                    changed.update(numbers)
                     continue
                 if previous is not None:
                     if previous.index.objects.get(what) is obj:
                         continue
                 elif self.wholes.get(what) == now.whole(what):
-                    names = [name for name in names if not is_field(obj, name)]  # properties may read nested objects
-            for name in names:
-                dependency = (what, name)
-                if now.of(dependency) != self._before(dependency):
-                    changed.add(dependency)
+                    # the same fields: only properties, which may read nested objects, can differ
+                    numbers = [n for n in numbers if not is_field(obj, table[n][1])]
+            for number in numbers:
+                if now.of(table[number]) != self._before(number):
+                    changed.add(number)
         return changed
 
-    def _before(self, dependency: Dependency) -> Fingerprint | None:
+    def _before(self, number: int) -> Fingerprint | None:
+        dependency = self.table[number]
         if self.previous is not None and dependency[0] in self.previous.index.objects:
             return self.previous.of(dependency)
-        return self.fingerprints.get(dependency)
+        return self.fingerprints.get(number)
 
-    def settle(self, now: Fingerprints, reads: Iterable[Dependency], changed: Iterable[Dependency] = ()) -> None:
-        """After a good build: `now` is what the next build compares with; `reads` are its outputs' new reads,
-        `changed` the dependencies `changes` found (their old fingerprints are dropped; the others still hold)."""
-        self.note(reads)
-        for dependency in changed:
-            self.fingerprints.pop(dependency, None)
-        for what, names in self.read.items():
+    def settle(self, now: Fingerprints, changed: Iterable[int] = ()) -> None:
+        """After a good build: `now` is what the next build compares with; `changed` are the numbers `changes`
+        found (their old fingerprints are dropped; the others still hold)."""
+        for number in changed:
+            self.fingerprints.pop(number, None)
+        for what, numbers in self.by_what.items():
             if what in now.resolvers:
-                for name in names:
-                    self.fingerprints[(what, name)] = now.of((what, name))
+                for number in numbers:
+                    self.fingerprints[number] = now.of(self.table[number])
         self.previous = now
 
-    def freeze(self) -> tuple[dict[Dependency, Fingerprint], dict[str, Fingerprint]]:
-        """Every fingerprint a ledger read from disk needs (worked out now, for the dependencies of `read`)."""
+    def freeze(self, numbers: Iterable[int]) -> tuple[dict[int, Fingerprint], dict[str, Fingerprint]]:
+        """The fingerprints a ledger read from disk needs for these numbers, and the whole fingerprints of their
+        objects (worked out now where the last build's do not hold)."""
         assert self.previous is not None, "freeze() follows settle()"
-        now = self.previous
-        fingerprints: dict[Dependency, Fingerprint] = {}
+        now, known, table = self.previous, self.fingerprints, self.table
+        fingerprints: dict[int, Fingerprint] = {}
         wholes: dict[str, Fingerprint] = {}
-        known = self.fingerprints
-        for what, names in self.read.items():
-            for name in names:
-                dependency = (what, name)
-                fingerprint = known.get(dependency)
-                fingerprints[dependency] = fingerprint if fingerprint is not None else now.of(dependency)
-            if what not in now.resolvers:
+        for number in numbers:
+            fingerprint = known.get(number)
+            fingerprints[number] = fingerprint if fingerprint is not None else now.of(table[number])
+            what = table[number][0]
+            if what not in now.resolvers and what not in wholes:
                 wholes[what] = now.whole(what)
         return fingerprints, wholes
 
@@ -319,28 +333,40 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
         _dataclass(value, key_of, parts)
     else:
         _canonical(value, key_of, parts)
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
+# Dataclasses of plain values only (never a model object a page reads through): their repr is canonical.
+LEAVES = frozenset({Heading, Link, PostLink, ChapterNumber, ScheduledChapter})
+
 
 def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
-    """Append a text that only equal values share. repr() of the plain types is canonical; containers and
-    dataclasses are spelt out so that an object's identity (its address) never reaches the text."""
+    """Append a text that only equal values share: a string as its length and itself (no escaping to pay for on
+    a post's whole body), repr() of the other plain types; containers and dataclasses spelt out so that an
+    object's identity (its address) never reaches the text."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
-        parts.append(repr(value))
+    if kind is str:
+        parts.append(f"\x1e{len(value)}:")  # type: ignore[arg-type]
+        parts.append(value)  # type: ignore[arg-type]
+        return
+    if kind is int or kind is bool or kind is float or value is None:
+        parts.append(f"\x1f{value!r}")
         return
     if kind is Ref:
-        parts.append("@" + value)  # type: ignore[operator]
+        parts.append(f"\x1d{len(value)}:{value}")  # type: ignore[arg-type]
         return
     key = key_of.get(id(value))
     if key is not None:
-        parts.append("@" + key)
+        parts.append(f"\x1d{len(key)}:{key}")
     elif kind is Markup:
-        parts.append("M" + repr(str(value)))
+        parts.append(f"\x1c{len(value)}:")  # type: ignore[arg-type]
+        parts.append(str(value))
     elif kind is tuple or kind is list:
+        if value and type(value[0]) in LEAVES:  # type: ignore[index]
+            parts.append(f"\x1b{value!r}")  # a post's headings, links: one repr, not a call per field
+            return
         parts.append("(")
         for item in value:  # type: ignore[attr-defined]
             _canonical(item, key_of, parts)
@@ -352,8 +378,9 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
             _canonical(item, key_of, parts)
         parts.append("}")
     elif kind is frozenset or kind is set:
-        parts.append("{" + ",".join(sorted(repr(item) for item in value)) + "}")  # type: ignore[attr-defined]
-    elif kind is datetime or kind is date or kind is time:
+        members = sorted(repr(item) for item in value)  # type: ignore[attr-defined]
+        parts.append(f"{{{len(members)}:" + "\x1f".join(members) + "}")
+    elif kind is datetime or kind is date or kind is time or kind in LEAVES:
         parts.append(repr(value))
     elif dataclasses.is_dataclass(value) or hasattr(value, "_fields"):
         _dataclass(value, key_of, parts)

@@ -1,4 +1,5 @@
-"""content/ → the sorted source paths of posts; series/ → series metadata files."""
+"""content/ → the sorted source paths of posts, and of the files beside them; series/ → series metadata files;
+static/ → static files by output path."""
 
 from __future__ import annotations
 
@@ -16,17 +17,18 @@ SERIES_DIR = "series"
 class Sources:
     posts: tuple[str, ...]  # paths relative to the site folder, "/"-separated, sorted
     series: tuple[str, ...]
+    assets: tuple[str, ...] = ()  # every other file under content/: published beside the posts
 
 
 def discover_sources(source: Path, problems: Problems) -> Sources:
-    return Sources(
-        posts=_markdown_files(source, CONTENT_DIR, problems),
-        series=_markdown_files(source, SERIES_DIR, problems),
-    )
+    others: list[str] = []
+    posts = _markdown_files(source, CONTENT_DIR, problems, others)
+    return Sources(posts=posts, series=_markdown_files(source, SERIES_DIR, problems), assets=tuple(sorted(others)))
 
 
-def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str, ...]:
-    """Every .md file below `folder`, following symlinks once (loops are reported, not walked)."""
+def _markdown_files(source: Path, folder: str, problems: Problems, others: list[str] | None = None) -> tuple[str, ...]:
+    """Every .md file below `folder`, following symlinks once (loops are reported, not walked); the other files'
+    paths go to `others`, if given. Names starting with "." are left out."""
     root = source / folder
     if not root.is_dir():
         return ()
@@ -49,15 +51,29 @@ def _markdown_files(source: Path, folder: str, problems: Problems) -> tuple[str,
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         # plain strings, not Path objects: this runs for every file on every rebuild of the preview
         found.extend(f"{relative}/{name}" for name in filenames if name.endswith(".md") and not name.startswith("."))
+        if others is not None:
+            others.extend(
+                f"{relative}/{name}" for name in filenames if not name.endswith(".md") and not name.startswith(".")
+            )
     return tuple(sorted(found))
 
 
 def discover_static(folders: list[Path]) -> dict[str, Path]:
-    """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's)."""
+    """Static files by output path; a later folder (the site's) overrides an earlier one (the theme's).
+
+    A folder that is a symlink is followed, once: a loop is an error, not a walk without end."""
     found: dict[str, Path] = {}
     problems = Problems()
     for folder in folders:
-        for dirpath, dirnames, filenames in os.walk(folder):
+        seen_dirs: set[tuple[int, int]] = set()
+        for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+            stat = os.stat(dirpath)
+            if (stat.st_dev, stat.st_ino) in seen_dirs:
+                where = Path(dirpath).relative_to(folder).as_posix()
+                problems.error("symlink loop: this folder is already part of the site", f"{folder.name}/{where}")
+                dirnames[:] = []
+                continue
+            seen_dirs.add((stat.st_dev, stat.st_ino))
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 if not name.startswith("."):

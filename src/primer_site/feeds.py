@@ -28,6 +28,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 _MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.DOTALL)
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
 _FRAGMENT = re.compile(r'(\shref)="(#[^"]*)"')
+_SRCSET = re.compile(r'(\ssrcset)="([^"]*)"')  # "/a-480w.png 480w, /a.png 960w": each candidate made absolute
 
 # A post is in the feed of each of its tags: listing every tag in every entry would grow as tags
 # squared (3,000 tags: 9 million elements). No real post needs more than this many in a feed.
@@ -295,7 +296,13 @@ def _feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
         # before the links: the TeX is text in which a quote is not escaped, and could look like an attribute
         body = _MATH.sub(lambda m: math.element(post, html.unescape(m.group(3)), m.group(2) == "display"), body)
     body = _ROOT_RELATIVE.sub(lambda m: f'{m.group(1)}="{config.origin}{m.group(2)}"', body)
+    body = _SRCSET.sub(lambda m: f'{m.group(1)}="{_absolute_srcset(m.group(2), config)}"', body)
     return _FRAGMENT.sub(lambda m: f'{m.group(1)}="{absolute(post.url, config)}{m.group(2)}"', body)
+
+
+def _absolute_srcset(value: str, config: SiteConfig) -> str:
+    candidates = (c.strip() for c in value.split(","))
+    return ", ".join(config.origin + c if c.startswith("/") and not c.startswith("//") else c for c in candidates if c)
 
 
 def _updated(post: Post) -> datetime:

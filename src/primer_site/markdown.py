@@ -19,18 +19,33 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from . import figures, mathsyntax, mathtables, rawhtml, references
 from . import markdown_parser as _parser_module
-from . import mathsyntax, mathtables, references
 from .errors import Diagnostic, SiteError
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from .model import Heading, Link
-from .references import Label, SourceLink, collect_links, number_labels
+from .references import AssetRef, Label, SourceLink, collect_links, number_labels
 
 __all__ = [
-    "ADMONITIONS", "LINK_PLACEHOLDER", "RENDERER_SOURCES", "BodySource", "Formula", "Label", "RenderedBody", "SourceLink",
-    "formulas_in", "highlight_css", "markdown_parser", "plain_title", "render_bodies", "render_body",
-    "render_inline", "render_title", "title_has_math",
+    "ADMONITIONS",
+    "LINK_PLACEHOLDER",
+    "RENDERER_SOURCES",
+    "AssetRef",
+    "BodySource",
+    "Formula",
+    "Label",
+    "RenderedBody",
+    "SourceLink",
+    "formulas_in",
+    "highlight_css",
+    "markdown_parser",
+    "plain_title",
+    "render_bodies",
+    "render_body",
+    "render_inline",
+    "render_title",
+    "title_has_math",
 ]  # fmt: skip
 
 # Placeholder for a link to another source file, resolved once every post's URL is known.
@@ -41,7 +56,8 @@ _ID = re.compile(r'\bid="([^"]*)"')
 
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
 RENDERER_SOURCES = tuple(
-    Path(str(m.__file__)) for m in (mathsyntax, mathtables, _parser_module, references, sys.modules[__name__])
+    Path(str(m.__file__))
+    for m in (mathsyntax, mathtables, figures, rawhtml, _parser_module, references, sys.modules[__name__])
 )
 
 
@@ -60,6 +76,7 @@ class RenderedBody:
     labels: tuple[Label, ...] = ()  # labelled equations and headings, for references to them
     errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
     display_equations: int = 0  # for reading time
+    assets: tuple[AssetRef, ...] = ()  # files beside the post it points at: their URLs are placeholders in `html`
 
     def label(self, fragment: str) -> Label | None:
         return next((label for label in self.labels if label.id == fragment), None)
@@ -83,8 +100,12 @@ def render_body(
     env: dict[str, Any] = {}
     tokens = md.parse(body, env)
     errors: list[Diagnostic] = []
+    errors.extend(
+        Diagnostic(source, body_first_line + line, 0, "error", message)
+        for line, message in env.get("figure_errors", ())
+    )
     labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
-    links, others = collect_links(tokens, source, body_first_line, labels)
+    links, others, assets = collect_links(tokens, source, body_first_line, labels, errors)
     html = md.renderer.render(tokens, md.options, env)
     formulas = tuple(_formulas(tokens, body_first_line))
     return RenderedBody(
@@ -101,6 +122,7 @@ def render_body(
         labels=tuple(labels.values()),
         errors=tuple(errors),
         display_equations=sum(1 for f in formulas if f.display),
+        assets=tuple(assets),
     )
 
 
@@ -141,9 +163,24 @@ def _title_tokens(text: str) -> tuple[Token, ...]:
     return tuple(tokens[0].children or ()) if tokens else ()
 
 
-@lru_cache(maxsize=65536)
 def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:
     """A one-line text (a summary) → inline HTML, and whether it has math."""
+    known = _INLINE.get((text, raw_html))
+    if known is None:
+        known = _INLINE[(text, raw_html)] = _render_inline(text, raw_html)
+    return known
+
+
+def remember_inline(text: str, raw_html: bool, rendered: tuple[str, bool]) -> None:
+    """What render_inline(text, raw_html) gives, as kept by an earlier process (the document cache)."""
+    _INLINE[(text, raw_html)] = rendered
+
+
+# render_inline's answers in this process: pure functions of their text, and few (one per summary)
+_INLINE: dict[tuple[str, bool], tuple[str, bool]] = {}
+
+
+def _render_inline(text: str, raw_html: bool) -> tuple[str, bool]:
     md = markdown_parser(raw_html)
     tokens = md.parseInline(text, {})
     has_math = any(True for _ in math_tokens(tokens))

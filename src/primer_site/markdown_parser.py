@@ -1,7 +1,8 @@
 """The configured markdown-it parser: which Markdown primer-site reads, and how each token becomes HTML.
 
 CommonMark plus tables, strikethrough, footnotes, task lists, definition lists, admonitions (`::: note`),
-GitHub-style heading ids, math (mathsyntax), and code highlighted by Pygments at build time.
+GitHub-style heading ids, math (mathsyntax), figures and table captions (figures), and code highlighted by
+Pygments at build time.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .figures import figures_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
 from .mathtables import math_table_plugin
 
@@ -42,6 +44,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(deflist_plugin)
     md.use(tasklists_plugin, label=True)
     md.use(anchors_plugin, min_level=1, max_level=6, permalink=False, slug_func=heading_slug)
+    md.use(figures_plugin)
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
     for kind in INLINE_MATH:

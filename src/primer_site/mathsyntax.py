@@ -4,7 +4,7 @@ Formulas are read by pandoc's rules (its manual, "Extension: tex_math_dollars" a
 "tex_math_single_backslash"; the details from its reader, Text.Pandoc.Parsing.Math), so that a page says
 what the same Markdown says in pandoc. Three things pandoc does not have are added: a display formula that
 stands alone on its lines is a block (a `<div>`, not a `<span>` in a paragraph) and may be followed by a
-label, `$$ … $$ (eq:kl)`; a bare amsmath environment (`\\begin{align}…\\end{align}`) is display math (pandoc
+label, `$$ … $$ (eq:kl)` or `$$ … $$ {#eq:kl}`; a bare amsmath environment (`\\begin{align}…\\end{align}`) is display math (pandoc
 keeps it as raw LaTeX); and in a table row a `|` inside a code span stays in its cell, as pandoc has it, while
 `\\|` there still reads as `|`, as GFM has it (the rows are read in mathtables).
 
@@ -39,7 +39,8 @@ ENVIRONMENTS = (
 _BEGIN = re.compile(r"\\begin\{(" + "|".join(ENVIRONMENTS) + r")(\*?)\}")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")  # pandoc: no formula goes over a blank line
 _ORDINARY = re.compile(r"[^\\ \t\n$]+")  # characters that can neither close a formula nor need a rule
-_LABEL_AFTER = re.compile(r"[ \t]*(?:\(([^()\n]*)\)[ \t]*)?")  # `$$ … $$ (eq:kl)`: the label is ours, not pandoc's
+# `$$ … $$ (eq:kl)`, ours, or `$$ … $$ {#eq:kl}`, pandoc-crossref's (and Quarto's) attribute syntax
+_LABEL_AFTER = re.compile(r"[ \t]*(?:(?:\(([^()\n]*)\)|\{#([^{}\s]*)\})[ \t]*)?")
 _DIGITS = "0123456789"
 _NEWLINE = re.compile("\n")
 
@@ -238,7 +239,10 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
         # the line's own indentation is TeX's to keep (byte for byte), the container's is not
         low = search = state.bMarks[line] + min(state.tShift[line], state.blkIndent)
     rest = _LABEL_AFTER.fullmatch(src, at + len(closer), high)
-    if rest is None or (rest.group(1) is not None and not opener):
+    if rest is None:
+        return False
+    label = rest.group(1) if rest.group(1) is not None else rest.group(2)
+    if label is not None and not opener:
         return False
     if silent:
         return True
@@ -249,7 +253,7 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     token.markup = opener
     token.map = [start_line, line + 1]
     line_start = src.rfind("\n", 0, begin) + 1
-    token.meta = {"position": (start_line, begin - line_start + 1), "label": rest.group(1)}
+    token.meta = {"position": (start_line, begin - line_start + 1), "label": label}
     state.line = line + 1
     return True
 

@@ -38,6 +38,7 @@ class WriteResult:
     unchanged: int  # files kept from the previous output
     pages: int = 0  # HTML pages among the outputs
     manifest: Manifest | None = None  # what the live folder holds now (write_output only)
+    staging: dict[str, Stamp] | None = None  # what the staging folder holds now, if known (write_output only)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class Manifest:
         """Whether the live folder still holds, at `path`, the very file the last build left there."""
         known = self.files.get(path)
         return known is not None and _stamp(os.path.join(self.live, path)) == known
+
+    def all_intact(self) -> bool:
+        """Whether the live folder still holds every file the last build left there, as it left it."""
+        return all(self.intact(path) for path in self.files)
 
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""
@@ -122,6 +127,8 @@ def write_output(
     problems: Problems | None = None,
     swap_on_errors: bool = False,
     previous: Manifest | None = None,
+    staging_holds: Mapping[str, Stamp] | None = None,
+    touching: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
     then swap it in. Errors found meanwhile (in `problems`) stop it before the swap, unless `swap_on_errors`
@@ -129,7 +136,9 @@ def write_output(
 
     `previous`: the manifest of the last build into this folder. Static files and outputs it shows intact are
     hard-linked rather than read; when every output is Unchanged and no file is added or gone, nothing is
-    written at all (no staging folder, no swap, no `finish`).
+    written at all (no staging folder, no swap, no `finish`). `staging_holds`: what the staging folder is known
+    to hold (the result's `staging` of the last build, if no build touched it since): then it is not walked.
+    `touching()` is called before the staging folder is changed, so that its caller can forget what it held.
     """
     problems = problems if problems is not None else Problems()
     output = live_folder(output)
@@ -158,7 +167,9 @@ def write_output(
             staging.mkdir(exist_ok=True)
         except OSError as error:
             raise SiteError(f"cannot make the staging folder {staging}: {error.strerror}") from None
-        folder = _Staging(staging, output)
+        if touching is not None:
+            touching()
+        folder = _Staging(staging, output, staging_holds, previous)
         sources: dict[str, tuple[int, int, int, int]] = {}
         for path, file in static_files.items():
             stamp = _source_stamp(file)
@@ -184,12 +195,21 @@ def write_output(
         if finish is not None:
             finish(staging)
         _swap_in(staging, output)
+        held = previous.files if previous is not None else None  # the staging folder holds what was live
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
+            held = None
         live = str(output)
-        files = {path: stamp for path in folder.wanted if (stamp := _stamp(os.path.join(live, path))) is not None}
+        files = {}
+        for path in folder.wanted:
+            # a file kept is the very file the last build left (a hard link to it): its stamp is known
+            stamp = previous.files.get(path) if previous is not None and path in folder.kept else None
+            if stamp is None:
+                stamp = _stamp(os.path.join(live, path))
+            if stamp is not None:
+                files[path] = stamp
     manifest = Manifest(live, files, digests, sources)
-    return WriteResult(folder.written, folder.unchanged, pages, manifest)
+    return WriteResult(folder.written, folder.unchanged, pages, manifest, held)
 
 
 def _nothing_to_write(
@@ -231,17 +251,32 @@ def recover_output(output: Path) -> None:
 
 
 class _Staging:
-    """The staging folder brought to the new site's state one file at a time."""
+    """The staging folder brought to the new site's state one file at a time.
 
-    def __init__(self, staging: Path, live: Path) -> None:
+    What it holds is either known (the last build's record: no build touched it since) or found by walking it.
+    A site has a folder per page, so the walk opens thousands of folders; the record saves that.
+    """
+
+    def __init__(self, staging: Path, live: Path, holds: Mapping[str, Stamp] | None, previous: Manifest | None) -> None:
         self.staging, self.live = staging, live
         self.files: set[str] = set()
         self.dirs: set[str] = {""}
         self.wanted: set[str] = set()
+        self.kept: set[str] = set()  # wanted, and the very file that is live (a hard link to it)
+        self.inodes: dict[str, int] = {}  # of the files it holds, where known
+        self.live_inodes = {path: stamp[2] for path, stamp in previous.files.items()} if previous else {}
         self.written = self.unchanged = 0
         if not is_marked(staging):
             mark(staging)  # first, so that a build killed from here on left a folder it can claim
+            holds = None
         self.wanted.add(MARKER)
+        if holds is not None:
+            self.files = set(holds)
+            self.inodes = {path: stamp[2] for path, stamp in holds.items()}
+            for path in self.files:
+                parts = path.split("/")[:-1]
+                self.dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+            return
         for dirpath, dirnames, filenames in os.walk(staging):
             relative = os.path.relpath(dirpath, staging)
             relative = "" if relative == "." else relative.replace(os.sep, "/")
@@ -278,10 +313,17 @@ class _Staging:
 
     def keep(self, path: str) -> None:
         """The live site's file at `path` is right as it is: the staging folder gets the same file."""
-        current = self.live / path
-        target = self.staging / path
         self.wanted.add(path)
+        self.kept.add(path)
         self.unchanged += 1
+        live_inode = self.live_inodes.get(path)
+        if live_inode is not None and self.inodes.get(path) == live_inode:
+            try:  # recorded as a hard link to the live file: one look says it still is
+                if os.lstat(os.path.join(self.staging, path)).st_ino == live_inode:
+                    return
+            except OSError:
+                pass
+        current, target = self.live / path, self.staging / path
         if _same_inode(current, target):
             return
         parent = path.rpartition("/")[0]
@@ -308,6 +350,10 @@ class _Staging:
             place = self.staging / stale
             if place.is_file() or place.is_symlink():
                 place.unlink()
+            folder = place.parent  # and the folders it leaves empty (those the record knows nothing of too)
+            while folder != self.staging and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
         needed = {""}
         for path in self.wanted:
             parts = path.split("/")[:-1]

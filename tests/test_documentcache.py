@@ -1,0 +1,68 @@
+"""Parsed posts kept across processes: what a later build takes from the cache is exactly what parsing gives."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fixture_sites import make_site, post, tree_bytes
+from primer_site.build import BuildOptions, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+EXTRA = (
+    "extra:\n  when: 2026-03-01T10:00:00+01:00\n  day: 2026-03-02\n  ratio: 1.0\n  count: 3\n  flag: true\n"
+    "  nothing: null\n  list: [1, two, 3.5]\n  nested: {a: {b: [x, y]}}\n"
+)
+TEMPLATE = (
+    "{% extends 'base.html' %}{% block main %}<p>{{ post.title }} {{ post.date.isoformat() }} "
+    "{{ post.extra }} {{ post.summary_html | safe }} {{ post.tags }} {{ post.chapter_label }}</p>{% endblock %}\n"
+)
+
+
+def site_with_cached_posts(tmp_path: Path) -> Path:
+    text = post("Cached", date="2026-01-05T09:30:00+05:30", summary="'*Sum* with $x^2$'", tags="[a, b]")
+    text = text.replace("---\nHello.", EXTRA + "---\nHello.")
+    return make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": "title: C\nbase_url: https://example.org/\ntimezone: America/New_York\n",
+            "content/a.md": text,
+            "content/b.md": post("Zoned", date="2026-02-01", series="s", chapter="1.10"),
+            "templates/post.html": TEMPLATE,
+        },
+    )
+
+
+def build(site: Path, output: str, cache: bool = True) -> dict[str, bytes]:
+    build_site(BuildOptions(source=site, output=site.parent / output, now=NOW, jobs=1, cache=cache))
+    return tree_bytes(site.parent / output)
+
+
+def test_a_post_from_the_cache_is_the_post_parsing_gives(tmp_path: Path) -> None:
+    site = site_with_cached_posts(tmp_path)
+    build(site, "first")  # parses, and keeps every post
+    assert (site / ".primer-cache/documents.sqlite3").is_file()
+    again = build(site, "second")  # a new output folder: every page is made, from the kept posts
+    assert again == build(site, "fresh", cache=False)
+    page = again["posts/a/index.html"].decode()
+    assert "2026-01-05T09:30:00+05:30" in page and "datetime.datetime(2026, 3, 1, 10, 0" in page
+    assert "(&#39;ratio&#39;, 1.0)" in page and "(&#39;nested&#39;, {&#39;a&#39;: {&#39;b&#39;: [&#39;x&#39;" in page
+    assert "tzinfo=datetime.timezone(datetime.timedelta(seconds=3600)))" in page  # as YAML made it: no name
+
+
+def test_an_edit_that_keeps_the_size_and_the_time_is_seen(tmp_path: Path) -> None:
+    site = site_with_cached_posts(tmp_path)
+    build(site, "out")
+    path = site / "content/b.md"
+    info = path.stat()
+    path.write_text(path.read_text().replace("Zoned", "Zonal"), encoding="utf-8")  # the same length
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # and the same modification time
+    assert "Zonal" in build(site, "out")["posts/b/index.html"].decode()
+
+
+def test_a_damaged_cache_is_parsed_afresh(tmp_path: Path) -> None:
+    site = site_with_cached_posts(tmp_path)
+    first = build(site, "first")
+    (site / ".primer-cache/documents.sqlite3").write_bytes(b"not a database")
+    assert build(site, "second") == first

@@ -1,0 +1,126 @@
+"""A build made from exactly what the last good build into its folder was made from stops at once; any other
+input — a file's bytes, a file added or gone, the day, an option, the output folder itself — builds for real."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post, tree_bytes
+from primer_site import inputs, lastbuild
+from primer_site.build import BuildOptions, BuildResult, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def trust_recent_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests edit files milliseconds apart: trust their stamps however recent (the racy rule has a test)."""
+    monkeypatch.setattr(inputs, "RACY_SECONDS", -1e9)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return make_site(
+        tmp_path / "site",
+        {
+            "content/a.md": post("A", date="2026-01-05", body="First words."),
+            "content/later.md": post("Later", date="2026-07-01", body="Not yet."),
+        },
+    )
+
+
+def build(site: Path, now: datetime = NOW, **options: object) -> BuildResult:
+    return build_site(BuildOptions(source=site, output=site.parent / "out", now=now, jobs=1, **options))  # type: ignore[arg-type]
+
+
+def stopped_at_once(result: BuildResult) -> bool:
+    return result.site is None  # the model was not even made
+
+
+def test_nothing_changed_stops_at_once_with_the_same_output_and_warnings(site: Path) -> None:
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="First words.", colour="red"))
+    first = build(site)
+    before = tree_bytes(site.parent / "out")
+    again = build(site)
+    assert stopped_at_once(again) and again.written == 0
+    assert (again.pages, again.posts, again.unchanged) == (first.pages, first.posts, first.written)
+    assert [str(w) for w in again.warnings] == [str(w) for w in first.warnings] != []
+    assert tree_bytes(site.parent / "out") == before
+
+
+def test_a_file_s_new_bytes_build_for_real(site: Path) -> None:
+    build(site)
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))  # the same length
+    result = build(site)
+    assert not stopped_at_once(result)
+    assert "Other words." in (site.parent / "out/posts/a/index.html").read_text()
+
+
+@pytest.mark.parametrize("change", ["added", "removed", "template", "static", "site.yaml"])
+def test_a_file_added_or_gone_anywhere_builds_for_real(site: Path, change: str) -> None:
+    build(site)
+    if change == "added":
+        (site / "content/b.md").write_text(post("B"))
+    elif change == "removed":
+        (site / "content/a.md").unlink()
+    elif change == "template":
+        make_site(site, {"templates/404.html": "{% extends 'base.html' %}{% block main %}Lost{% endblock %}"})
+    elif change == "static":
+        make_site(site, {"static/extra.txt": "x"})
+    else:
+        make_site(site, {"site.yaml": "title: Renamed\nbase_url: https://example.org/\n"})
+    assert not stopped_at_once(build(site))
+
+
+def test_the_day_a_scheduled_post_is_due_builds_for_real(site: Path) -> None:
+    build(site)
+    assert stopped_at_once(build(site, now=datetime(2026, 6, 30, tzinfo=UTC)))  # no post falls due in between
+    due = build(site, now=datetime(2026, 7, 1, tzinfo=UTC))
+    assert not stopped_at_once(due) and (site.parent / "out/posts/later/index.html").is_file()
+    assert not stopped_at_once(build(site, now=datetime(2026, 6, 2, tzinfo=UTC)))  # and back again
+
+
+def test_other_options_build_for_real(site: Path) -> None:
+    build(site)
+    assert not stopped_at_once(build(site, future=True))
+    assert not stopped_at_once(build(site, base_url="https://other.example/"))
+
+
+def test_an_output_file_changed_or_gone_is_made_again(site: Path) -> None:
+    build(site)
+    page = site.parent / "out/posts/a/index.html"
+    page.unlink()
+    assert not stopped_at_once(build(site))
+    assert "First words." in page.read_text()
+    page.write_text("edited by hand")
+    build(site)
+    assert "First words." in page.read_text()
+
+
+def test_new_primer_site_code_builds_for_real(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(site)
+    monkeypatch.setattr(lastbuild, "code_salt", lambda: "another version")
+    assert not stopped_at_once(build(site))
+
+
+def test_a_file_changed_just_before_the_build_is_not_trusted(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(inputs, "RACY_SECONDS", 2.0)
+    build(site)  # a.md was written a moment ago: within the racy window, its stamp may not tell a later write
+    assert not stopped_at_once(build(site))
+    old = datetime(2026, 1, 1).timestamp()
+    for path in site.rglob("*"):
+        os.utime(path, (old, old))  # the change time moves to now: still racy
+    build(site)
+    assert not stopped_at_once(build(site))
+
+
+def test_a_damaged_record_builds_for_real(site: Path) -> None:
+    build(site)
+    for record in (site / ".primer-cache/builds").glob("*.json"):
+        record.write_text("{not json")
+    result = build(site)
+    assert not stopped_at_once(result) and "First words." in (site.parent / "out/posts/a/index.html").read_text()
