@@ -370,7 +370,7 @@ def build_site(
             problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
         else:
             problems.extend(math.diagnostics)
-        feed_math = math.feed_math
+        feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
     if told is not None and memory.static is not None and not _any_under(told, STATIC_DIR):
         static = memory.static
     else:
