@@ -40,7 +40,12 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
 }
 settings.register_profile("incremental-ci", max_examples=20, stateful_step_count=15, derandomize=True, **_COMMON)
-settings.register_profile("incremental-long", max_examples=400, stateful_step_count=30, **_COMMON)
+settings.register_profile(
+    "incremental-long",  # bench/incremental_state.py
+    max_examples=int(os.environ.get("PRIMER_INCREMENTAL_EXAMPLES", "400")),
+    stateful_step_count=int(os.environ.get("PRIMER_INCREMENTAL_STEPS", "30")),
+    **_COMMON,
+)
 PROFILE = settings.get_profile(os.environ.get("PRIMER_INCREMENTAL_PROFILE", "incremental-ci"))
 
 TITLES = ["Entropy", "Cross-entropy", "Attention $QK^T$", "KL divergence", "Softmax"]

@@ -73,7 +73,8 @@ def _same(a: object, b: object) -> bool:
     return kind in _PLAIN and a == b
 
 
-_PLAIN = frozenset({str, int, bool, float, type(None), datetime, frozenset})
+# compared by value: small immutable values (a neighbour's PostLink is made anew when its post is, but equal)
+_PLAIN = frozenset({str, int, bool, float, type(None), datetime, frozenset, PostLink})
 
 
 def assemble_site(

@@ -372,7 +372,7 @@ def build_site(
             problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
         else:
             problems.extend(math.diagnostics)
-        feed_math = math.feed_math
+        feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
     typesetter = None
     if config.math_render == "build":  # the pages' math typeset here, as the browser would
         problem = render_problem(config, setup, config_line(source, "math"))
