@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import primer_site.katex
+import primer_site.mathpass
 from fixture_sites import REPO, make_site, post, run_cli
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.cli import _parser
@@ -227,3 +228,46 @@ def test_cached_bodies_are_checked_too(tmp_path: Path) -> None:
     ]
     with pytest.raises(SiteError):
         build_site(BuildOptions(source=site, check_math=True))
+
+
+def test_the_dev_server_checks_again_only_the_files_whose_math_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In one process a rebuild asks about the edited file's formulas only, and still reports every error of the
+    site: the others' verdicts are kept, and given up when their macros or the series they come from change."""
+    checked: list[list[str]] = []
+    real = primer_site.mathpass.request_checks
+    monkeypatch.setattr(
+        primer_site.mathpass,
+        "request_checks",
+        lambda sources, requests: checked.append([s.source for s in sources]) or real(sources, requests),
+    )
+    site = make_site(
+        tmp_path,
+        {
+            "series/vol.md": "---\ntitle: Vol\nmacros:\n  KL: D_{\\mathrm{KL}}\n---\n",
+            "content/a.md": post("A", body="Wrong: $\\nope$."),
+            "content/b.md": post("B", body="Fine: $x^2$."),
+            "content/c.md": post("C", body="In the volume: $\\KL(p, q)$.", series="vol", chapter="1"),
+        },
+    )
+    options = BuildOptions(source=site, check_math=True, cache=False, jobs=1)
+    memory = BuildMemory()
+
+    def errors() -> list[str]:
+        try:
+            build_site(options, memory)
+        except SiteError as failure:
+            return [f"{d.path}:{d.line}" for d in failure.diagnostics if d.severity == "error"]
+        return []
+
+    assert errors() == ["content/a.md:5"]
+    assert sorted(checked.pop()) == ["content/a.md", "content/b.md", "content/c.md", "series/vol.md"]
+    make_site(site, {"content/b.md": post("B", body="Now wrong too: $\\alsonope$.")})
+    assert errors() == ["content/a.md:5", "content/b.md:5"] and checked.pop() == ["content/b.md"]
+    make_site(site, {"content/a.md": post("A", body="Fixed: $y$.")})
+    assert errors() == ["content/b.md:5"] and checked.pop() == ["content/a.md"]
+    make_site(site, {"series/vol.md": "---\ntitle: Vol\nmacros:\n  KL: \\undefinedthing\n---\n"})
+    assert errors() == ["content/b.md:5", "content/c.md:7"]
+    assert sorted(checked.pop()) == ["content/c.md", "series/vol.md"]
+    memory.close()

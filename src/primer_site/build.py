@@ -26,6 +26,7 @@ from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
 from .markdown import BodySource, RenderedBody, render_bodies
+from .mathcheck import CheckMemo
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, remove_output
@@ -114,6 +115,7 @@ class BuildMemory:
         self.templates: tuple | None = None
         self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
         self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
+        self.check_memo = CheckMemo()  # the math check's verdicts, file by file
         self.assets = AssetMemo()
         self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
 
@@ -366,6 +368,7 @@ def build_site(
             drafts=options.drafts,
             use_cache=options.cache,
             feed_formulas=memory.feed_formulas,
+            check_memo=memory.check_memo,
         )
         if options.check_math and options.require_katex and not math.katex_ran:
             # the check was asked for: formulas KaTeX did not see must not pass as checked

@@ -38,6 +38,20 @@ class MathReport:
     diagnostics: tuple[Diagnostic, ...]
     formulas: int
     katex_version: str | None  # None: KaTeX did not run (its warning is among the diagnostics)
+    sources: Sequence[MathSource] = ()  # the files checked
+
+
+class CheckMemo:
+    """The check's verdicts file by file, kept by a caller that builds again and again (the dev server).
+
+    A file whose formulas, stray dollars and macros equal those last checked, by the same KaTeX, gets the same
+    verdict: it is not asked about again, so an edit costs the check its own file's formulas, not the site's.
+    """
+
+    def __init__(self) -> None:
+        self.katex_version: str | None = None
+        self.sources: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # by its document's
+        self.verdicts: dict[str, tuple[MathSource, tuple[Diagnostic, ...]]] = {}  # source path → last verdict
 
 
 def math_sources(
@@ -47,22 +61,40 @@ def math_sources(
     metas: Sequence[SeriesMeta],
     series_bodies: Sequence[RenderedBody],
     drafts: bool = False,
+    memo: CheckMemo | None = None,
 ) -> list[MathSource]:
-    """What the check reads: each post (scheduled ones too: they go live with no one watching) and series file."""
+    """What the check reads: each post (scheduled ones too: they go live with no one watching) and series file.
+
+    `memo`: a post whose document and body are the very objects of the last build, under the same macros, keeps
+    its MathSource (the same object, which makes the check's comparison of it cheap)."""
     found = []
     series_of = series_finder(metas)
+    kept = memo.sources if memo is not None else {}
+    keeping: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # this build's, for the next
+    macros_of: dict[str | None, Macros] = {}  # by series name: a series' posts share their macros
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
-        meta = series_of(document.series)
+        macros = macros_of.get(document.series)
+        if macros is None:
+            meta = series_of(document.series)
+            macros = macros_of[document.series] = merge_macros(config.macros, meta.macros if meta else ())
+        known = kept.get(document.source)
+        if known is not None and known[0] is document and known[1] is body and known[2] == macros:
+            keeping[document.source] = known
+            found.append(known[3])
+            continue
         front = [
             Formula(tex, display, document.line_of(key), 0)
             for key, text, title in (("title", document.title, True), ("summary", document.summary, False))
             if text
             for tex, display in formulas_in(text, title=title)
         ]
-        macros = merge_macros(config.macros, meta.macros if meta else ())
-        found.append(MathSource(document.source, (*front, *body.formulas), macros, body.stray_dollars))
+        made = MathSource(document.source, (*front, *body.formulas), macros, body.stray_dollars)
+        keeping[document.source] = (document, body, macros, made)
+        found.append(made)
+    if memo is not None:
+        memo.sources = keeping
     for meta, body in zip(metas, series_bodies, strict=True):
         macros = merge_macros(config.macros, meta.macros if meta.kind == "series" else ())
         title = [Formula(tex, False, meta.line_of("title"), 0) for tex, _ in formulas_in(meta.title, title=True)]
@@ -92,6 +124,31 @@ def request_checks(sources: Sequence[MathSource], requests: FormulaRequests) -> 
     for tex, display, macros_id in asked:
         requests.add(tex, display, macros_id)
     return CheckRequests(sources, macros, asked, problems)
+
+
+def unchecked(sources: Sequence[MathSource], memo: CheckMemo | None, katex_version: str | None) -> list[MathSource]:
+    """The sources whose verdict `memo` does not hold for this KaTeX version: all of them without a memo."""
+    if memo is None or memo.katex_version != katex_version:
+        return list(sources)
+    verdicts = memo.verdicts
+    return [s for s in sources if (known := verdicts.get(s.source)) is None or (known[0] is not s and known[0] != s)]
+
+
+def remember_verdicts(
+    memo: CheckMemo, sources: Sequence[MathSource], report: MathReport, katex_version: str | None
+) -> list[Diagnostic]:
+    """Every problem of `sources`: the `report` on those just checked, kept in `memo`, and the verdicts it held
+    on the others. Only a report made with KaTeX's answers may be kept (a run without them says less)."""
+    if memo.katex_version != katex_version:
+        memo.verdicts, memo.katex_version = {}, katex_version
+    by_path: dict[str, list[Diagnostic]] = {}
+    general = []  # about the whole check (its KaTeX's version), not about one file
+    for diagnostic in report.diagnostics:
+        (by_path.setdefault(diagnostic.path, []) if diagnostic.path else general).append(diagnostic)
+    for source in report.sources:
+        memo.verdicts[source.source] = (source, tuple(by_path.get(source.source, ())))
+    memo.verdicts = {source.source: memo.verdicts[source.source] for source in sources}
+    return general + [d for source in sources for d in memo.verdicts[source.source][1]]
 
 
 def check_report(
@@ -130,7 +187,7 @@ def check_report(
                 if message:
                     diagnostics.append(_error(source.source, formula, message))
     count = sum(len(source.formulas) for source in checks.sources)
-    return MathReport(tuple(diagnostics), count, setup.version if answers is not None else None)
+    return MathReport(tuple(diagnostics), count, setup.version if answers is not None else None, checks.sources)
 
 
 def check_math(

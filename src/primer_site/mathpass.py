@@ -16,7 +16,15 @@ from .errors import Diagnostic, SiteError
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
 from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
 from .markdown import RenderedBody, render_body
-from .mathcheck import check_report, math_sources, request_checks, unavailable_reason
+from .mathcheck import (
+    CheckMemo,
+    check_report,
+    math_sources,
+    remember_verdicts,
+    request_checks,
+    unavailable_reason,
+    unchecked,
+)
 from .model import Post, Site
 from .parse import Document, SeriesMeta
 from .yamldoc import load_yaml_mapping
@@ -43,28 +51,35 @@ def math_pass(
     drafts: bool = False,
     use_cache: bool = True,
     feed_formulas: BodyFormulas | None = None,
+    check_memo: CheckMemo | None = None,
 ) -> MathPass:
     """Ask KaTeX about every formula the build needs, once: all of them if `check`, and those of feeds.
 
     `source`: the site folder; `use_cache`: keep KaTeX's answers in its .primer-cache/; `feed_formulas`: the
-    formulas found in feed posts' bodies, kept by the caller from one build to the next. Full-content feeds
+    formulas found in feed posts' bodies, kept by the caller from one build to the next; `check_memo`: the check's
+    verdicts, likewise kept (a file whose formulas and macros did not change is not asked about again). Full-content feeds
     holding math without a KaTeX that can run, or with another version than the pages load, are an error at
     site.yaml's `feeds` line that says what to install; KaTeX's errors in a feed's formulas are located errors.
     """
     diagnostics: list[Diagnostic] = []
     requests = FormulaRequests()
-    sources = math_sources(config, documents, bodies, metas, series_bodies, drafts) if check else []
-    checks = request_checks(sources, requests)
+    sources = math_sources(config, documents, bodies, metas, series_bodies, drafts, check_memo) if check else []
+    asking = unchecked(sources, check_memo, katex.setup.version)
+    checks = request_checks(asking, requests)
     formulas = request_feed_math(full_content_posts(site, config), site, config, requests, feed_formulas)
     answers, failure = None, ""
     try:
         # every formula of the site was asked for only when checking: only then are others' answers dropped
-        answers = katex.answer(requests, source if use_cache else None, complete=check)
+        answers = katex.answer(requests, source if use_cache else None, complete=check and len(asking) == len(sources))
     except KatexError as error:
         failure = str(error)
     if check:
         reason = unavailable_reason(katex.setup, failure, source) if answers is None else None
-        diagnostics += check_report(checks, answers, katex.setup, reason).diagnostics
+        report = check_report(checks, answers, katex.setup, reason)
+        if check_memo is not None and answers is not None:
+            diagnostics += remember_verdicts(check_memo, sources, report, katex.setup.version)
+        else:
+            diagnostics += report.diagnostics
     if not formulas.uses:
         return MathPass(
             tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""), answers is not None
