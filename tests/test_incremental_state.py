@@ -230,9 +230,10 @@ class IncrementalBuilds(RuleBasedStateMachine):
         variants = STATIC[name]
         self.write(name, variants[variant % len(variants)])
 
-    @rule(variant=st.integers(0, len(SITE_YAML) - 1))
-    def edit_site_yaml(self, variant: int) -> None:
-        self.write("site.yaml", SITE_YAML[variant])
+    @rule(variant=st.integers(0, len(SITE_YAML) - 1), comment=st.integers(0, 3))
+    def edit_site_yaml(self, variant: int, comment: int) -> None:
+        # a comment makes another file with the same settings: an equal config, read anew
+        self.write("site.yaml", SITE_YAML[variant] + (f"# saved again ({comment})\n" if comment else ""))
 
     # ------------------------------------------------------------ the check
 

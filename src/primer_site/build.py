@@ -266,6 +266,10 @@ def build_site(
         unchanged=None if told is None else CONFIG_FILE not in told,
     )
     assert isinstance(config, SiteConfig)
+    if memory.config is not None and config == memory.config:
+        # site.yaml saved without a change of value (a comment): keep the object the templates and fingerprints
+        # already know, or reads through the new one would go unrecorded
+        config = memory.config
     if memory.config is not config:  # posts are read with the site's time zone: read them again
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
