@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import primer_site.search
 from fixture_sites import make_site, post, run_cli, tree_bytes
+from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.cli import main
 
 
@@ -53,3 +55,29 @@ def test_a_failing_indexer_fails_the_build_and_keeps_the_old_site(
     assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 1
     assert "site.yaml: error: search: Pagefind failed" in capsys.readouterr().err
     assert tree_bytes(out) == before
+
+
+def test_the_preview_s_search_index_follows_an_edit(tmp_path: Path) -> None:
+    """serve's rebuilds update its folder in place: the index is made again there, the same as a fresh build's."""
+    site = make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n",
+            "content/a.md": post("A", body="Quokka facts."),
+            "content/b.md": post("B", body="Other facts."),
+        },
+    )
+    memory = BuildMemory()
+    options = BuildOptions(source=site, output=tmp_path / "preview", now=datetime(2026, 6, 1, tzinfo=UTC))
+    build_site(options, memory)
+    first = tree_bytes(tmp_path / "preview" / "pagefind")
+    make_site(site, {"content/a.md": post("A", body="Wombat facts.")})
+    assert build_site(options, memory, {"content/a.md"}).rendered
+    fresh = BuildOptions(source=site, output=tmp_path / "fresh", now=options.now, cache=False)
+    build_site(fresh)
+    index = tree_bytes(tmp_path / "preview" / "pagefind")
+    assert index != first
+    assert {k: v for k, v in index.items() if k in tree_bytes(tmp_path / "fresh" / "pagefind")} == tree_bytes(
+        tmp_path / "fresh" / "pagefind"
+    )
+    memory.close()

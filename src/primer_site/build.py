@@ -459,6 +459,8 @@ def build_site(
             problems.raise_if_errors()
         memory.published = published
         written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
+        if finish is not None and written.written:
+            finish(output)  # the preview's search index follows its pages (Pagefind rewrites it in place)
     elif incremental:
         outputs = [*pages, *extra]
         written = write_output(outputs, static_files, output, finish, problems)
