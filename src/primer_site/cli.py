@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .build import BuildOptions, build_site, clean_site, find_site
+from .build import BuildOptions, build_site
 from .errors import Diagnostic, SiteError
+from .sitefolder import clean_site, find_site
 
 if TYPE_CHECKING:
     from .serve import PreviewReport
