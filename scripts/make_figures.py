@@ -1,4 +1,6 @@
-"""Makes the LLM Primer's figures (SVG) beside the chapters that show them: `python content/make_figures.py`.
+"""Makes the LLM Primer's figures (SVG) beside the chapters that show them: `python scripts/make_figures.py`.
+
+Kept outside content/, where every file is published.
 
 Standard library only, deterministic (no clock, no randomness without a seed): running it again gives the same
 bytes, so the committed figures are exactly what this script makes. Each SVG follows the page's light or dark
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "content"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
 STYLE = f"""<style>
   svg {{ --fg: #1c1e21; --muted: #4f5661; --rule: #d8dbe0; --a: #0b57b7; --b: #c2410c; --c: #1a7f37; --bg: #ffffff; }}
