@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.build as build_module
+import primer_site.bodies as bodies_module
 from fixture_sites import make_site, post, tree_bytes
 from primer_site.build import BuildOptions, build_site
 
@@ -19,13 +19,13 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The sources rendered afresh (not taken from the cache) during a test."""
     seen: list[str] = []
-    original = build_module.render_bodies
+    original = bodies_module.render_bodies
 
     def counting(items, raw_html, jobs):
         seen.extend(item.source for item in items)
         return original(items, raw_html, jobs)
 
-    monkeypatch.setattr(build_module, "render_bodies", counting)
+    monkeypatch.setattr(bodies_module, "render_bodies", counting)
     return seen
 
 
