@@ -99,7 +99,9 @@ def assemble_site(
 
     def made(doc: Document, body: RenderedBody) -> Post:
         inputs = (config, doc, body, doc.date > selection.now)
-        return memo.reuse("post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems)
+        return memo.reuse(
+            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems
+        )
 
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
     drafts = frozenset(p.source for p in posts if p.draft and not selection.drafts)  # left out: links say why
