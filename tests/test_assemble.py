@@ -106,16 +106,18 @@ def test_a_misspelt_series_is_a_warning_naming_the_nearest(tmp_path: Path) -> No
             "content/b.md": post("B", series="llm-primr", chapter=2),
             "content/c.md": post("C", series="LLM Primr", chapter=3),
             "content/d.md": post("D", series="Something else", chapter=1),
+            "series/volume-1.md": "---\ntitle: Volume 1\n---\n",
+            "content/e.md": post("E", series="Volume 2", chapter=1),  # another volume: no warning
         },
     )
     result = run_cli("build", "-s", str(site), "--now", "2026-06-01")
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert warnings == [
-        "content/b.md:4: warning: series: 'llm-primr' names no file in series/, so it starts a series of its own; "
-        "did you mean 'llm-primer' (series/llm-primer.md)?",
-        "content/c.md:4: warning: series: 'LLM Primr' names no file in series/, so it starts a series of its own; "
-        "did you mean 'LLM Primer' (series/llm-primer.md)?",
+        "content/b.md:4: warning: series: 'llm-primr' names no file in series/, so it starts a series of its own: "
+        "did you mean 'llm-primer' (series/llm-primer.md)? (a new series gets its own series/llm-primr.md)",
+        "content/c.md:4: warning: series: 'LLM Primr' names no file in series/, so it starts a series of its own: "
+        "did you mean 'LLM Primer' (series/llm-primer.md)? (a new series gets its own series/llm-primr.md)",
     ]
 
 

@@ -383,11 +383,15 @@ def _warn_if_misspelt(
     close = difflib.get_close_matches(post.series or "", list(names), n=1, cutoff=0.75)
     if not close:
         close = difflib.get_close_matches(slugify(post.series or ""), list(meta_by_slug), n=1, cutoff=0.75)
+    numbered = re.compile(r"\d+")
+    if close and numbered.sub("#", close[0]) == numbered.sub("#", post.series or ""):
+        return  # "Volume 2" beside "Volume 1": another volume, not a typo
     if close:
         slug = names[close[0]]
         problems.warning(
-            f"series: {post.series!r} names no file in series/, so it starts a series of its own; did you mean "
-            f"{close[0]!r} ({meta_by_slug[slug][0].source})?",
+            f"series: {post.series!r} names no file in series/, so it starts a series of its own: did you mean "
+            f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
+            f"series/{slugify(post.series or '')}.md)",
             post.source,
             key_lines[post.source].get("series", 1),
         )

@@ -267,7 +267,7 @@ def _syntax_hint(source: str, error: yaml.MarkedYAMLError) -> str:
     line_end = source.find("\n", line_start)
     line_text = source[line_start : line_end if line_end >= 0 else len(source)].rstrip("\r")
     indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
-    if "\t" in indent or (0 <= mark.index < len(source) and source[mark.index] == "\t"):
+    if "\t" in indent:
         return ": a TAB in the indentation (YAML indents with spaces only): replace it with spaces"
     if "mapping values are not allowed" in problem:
         key, colon, value = line_text.lstrip(" -").partition(": ")
