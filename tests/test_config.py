@@ -124,3 +124,62 @@ def test_feeds_and_the_sitemap_hold_only_absolute_urls_or_the_build_stops(base_u
             return
         urls = _urls_of_machine_outputs(site / "public")
         assert urls and all(_URL.match(url) for url in urls), (base_url, [u for u in urls if not _URL.match(u)])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("selff", "'selff' is not self or an absolute https:// URL (did you mean \"self\"?)"),
+        ("katex/", "'katex/' is not self or an absolute https:// URL (self copies KaTeX into the site)"),
+        ("/katex/", "'/katex/' is not self or an absolute https:// URL (self copies KaTeX into the site)"),
+        ("//cdn.example/katex/", "'//cdn.example/katex/' is not self or an absolute https:// URL (self copies KaTeX "
+         "into the site)"),
+        ("http://cdn.example/katex/", "'http://cdn.example/katex/' is not https: a page served over https may not "
+         "load it (write https://)"),
+    ],
+)  # fmt: skip
+def test_a_katex_url_that_is_not_self_or_an_https_url_is_an_error_at_its_line(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    site = make_site(
+        tmp_path,
+        {"site.yaml": f"title: T\nbase_url: https://example.org/\nkatex_url: {value}\n", "content/a.md": post("A")},
+    )
+    result = run_cli("build", "-s", str(site))
+    assert result.returncode == 1
+    assert result.stderr == f"site.yaml:3: error: katex_url: {message}\n{FAILED}"
+
+
+def test_an_https_katex_url_is_used_as_the_folder_of_katex(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\nkatex_url: https://cdn.example/katex\n",
+            "content/a.md": post("A", body="$x$"),
+        },
+    )
+    assert run_cli("build", "-s", str(site)).returncode == 0
+    assert 'href="https://cdn.example/katex/katex.min.css"' in (site / "public/posts/a/index.html").read_text()
+
+
+def test_a_macro_name_in_a_message_is_shown_as_written_with_one_backslash(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\nmacros:\n  '\\bad name': x\n",
+            "content/a.md": post("A"),
+        },
+    )
+    result = run_cli("build", "-s", str(site))
+    assert result.stderr == (
+        "site.yaml:3: error: macros: '\\bad name' is not a TeX macro name (a backslash and letters, such as \\E)\n"
+        + FAILED
+    )
+
+
+def test_an_empty_value_is_named_empty_not_none(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path, {"site.yaml": "title: T\nbase_url: https://example.org/\npaginate:\n", "content/a.md": post("A")}
+    )
+    result = run_cli("build", "-s", str(site))
+    assert result.stderr == f"site.yaml:3: error: paginate: expected a whole number, got an empty value\n{FAILED}"

@@ -57,7 +57,7 @@ CASES = [
     ("template-syntax", {"templates/post.html": "{% extends 'base.html' %}\n{% block main %}\n{% if %}\n{% endblock %}\n"},
      ["templates/post.html:3: error: template: Expected an expression, got 'end of statement block'"]),
     ("template-runtime", {"templates/post.html": "{% extends 'base.html' %}\n{% block main %}\n\n{{ post.nosuch }}\n{% endblock %}\n"},
-     ["templates/post.html:4: error: template: 'primer_site.model.Post object' has no attribute 'nosuch' "
+     ["templates/post.html:4: error: template: Post has no attribute 'nosuch' "
       "(while rendering content/b.md)"]),
     ("config-wrong-type", {"site.yaml": "title: Fixture\npaginate: many\nbase_url: https://example.org/\n"},
      ["site.yaml:2: error: paginate: expected a whole number, got 'many'"]),

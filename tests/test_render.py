@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, run_cli
+from fixture_sites import REPO, make_site, post, run_cli
 
 
 @pytest.mark.parametrize(
@@ -54,4 +54,21 @@ def test_a_missing_template_in_a_post_page_names_the_post_it_was_rendering(tmp_p
     assert result.stderr.splitlines()[0] == (
         "templates/post.html:2: error: template not found: byline.html (looked in templates/ and the theme's) "
         "(while rendering content/a.md)"
+    )
+
+
+def test_a_missing_attribute_names_the_template_line_and_the_model_s_public_name(tmp_path: Path) -> None:
+    theme = (REPO / "templates/post.html").read_text(encoding="utf-8")
+    site = make_site(
+        tmp_path,
+        {
+            "templates/post.html": theme.replace("{{ post.title | title_html }}</h1>", "{{ post.nosuchattr.x }}</h1>"),
+            "content/a.md": post("A"),
+        },
+    )
+    line = 1 + next(n for n, text in enumerate(theme.splitlines()) if "post-title" in text)
+    result = run_cli("build", "-s", str(site))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"templates/post.html:{line}: error: template: Post has no attribute 'nosuchattr' (while rendering content/a.md)"
     )

@@ -119,3 +119,16 @@ def test_a_new_site_pins_the_katex_its_pages_load_and_checks_cleanly(tmp_path: P
     assert result.stdout.endswith(f"next: cd {site} && npm install && primer-site serve\n")
     checked = run_cli("check", "-s", str(site))
     assert checked.returncode == 0 and checked.stderr == "", checked.stderr
+
+
+def test_a_new_site_in_a_folder_holding_site_yml_says_so_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "site.yml").write_text("title: Mine\n", encoding="utf-8")
+    result = run_cli("new", "site", str(folder))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"primer-site new site: error: {folder} holds site.yml, which looks like a misspelt site.yaml: rename it to "
+        "site.yaml (primer-site reads only that name); nothing was written\n"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == ["site.yml"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import html
 import re
 from collections import defaultdict
@@ -98,10 +99,13 @@ def assemble_site(
 
     def made(doc: Document, body: RenderedBody) -> Post:
         inputs = (config, doc, body, doc.date > selection.now)
-        return memo.reuse("post", doc.source, inputs, lambda _: _post(config, doc, body, selection), problems)
+        return memo.reuse(
+            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems
+        )
 
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
-    posts = [p for p in posts if selection.drafts or not p.draft]
+    drafts = frozenset(p.source for p in posts if p.draft and not selection.drafts)  # left out: links say why
+    posts = [p for p in posts if p.source not in drafts]
     posts = _unique_urls(posts, key_lines, problems)
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if selection.future or not p.scheduled}
@@ -112,13 +116,14 @@ def assemble_site(
             return post
         # what resolving reads of each target: its post, its body (ids, labels), whether it is out
         targets = tuple(
-            (by_source.get(t), body_of.get(t), t in published, t in unreadable) for t in {x.target: 0 for x in links}
+            (by_source.get(t), body_of.get(t), t in published, t in unreadable, t in drafts)
+            for t in {x.target: 0 for x in links}
         )
         return memo.reuse(
             "links",
             post.source,
             (post, links, targets, post.source in published),
-            lambda found: _resolve_links(post, links, by_source, body_of, published, unreadable, found),
+            lambda found: _resolve_links(post, links, by_source, body_of, published, unreadable, found, drafts),
             problems,
         )
 
@@ -166,13 +171,13 @@ def assemble_site(
         tuple(live),
         tuple(series),
         tuple(collections),
-        _taxa(config, live, "tag", lambda p: p.tags, memo, problems),
-        _taxa(config, live, "category", lambda p: (p.category,) if p.category else (), memo, problems),
+        _taxa(config, live, "tag", lambda p: p.tags, memo, problems, key_lines),
+        _taxa(config, live, "category", lambda p: (p.category,) if p.category else (), memo, problems, key_lines),
     )
     return memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
 
 
-def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection) -> Post:
+def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection, problems: Problems) -> Post:
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     if doc.summary:
@@ -198,13 +203,30 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
         updated=doc.updated,
         series=doc.series,
         chapter=doc.chapter,
-        tags=doc.tags,
+        tags=_distinct_tags(doc, problems),
         category=doc.category,
         draft=doc.draft,
         scheduled=doc.date > selection.now,
         extra=doc.extra,
         links=body.others,
     )
+
+
+def _distinct_tags(doc: Document, problems: Problems) -> tuple[str, ...]:
+    """The post's tags, one per tag page: a second spelling of a tag ("llm" after "LLM") is left out, with a warning
+    at the `tags:` line, since both name the one page and the post would show two chips leading to it."""
+    first: dict[str, str] = {}
+    for name in doc.tags:
+        slug = slugify(name)
+        if slug not in first:
+            first[slug] = name
+        elif first[slug] != name:
+            problems.warning(
+                f"tags: {first[slug]!r} and {name!r} are one tag (both make the tag page {slug!r}): keep one spelling",
+                doc.source,
+                doc.key_lines.get("tags", 1),
+            )
+    return tuple(first.values())
 
 
 def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems) -> list[Post]:
@@ -235,6 +257,7 @@ def _resolve_links(
     published: set[str],
     unreadable: frozenset[str],
     problems: Problems,
+    drafts: frozenset[str] = frozenset(),
 ) -> Post:
     """Turn the placeholders for links to other sources into their URLs (or report them).
 
@@ -257,6 +280,14 @@ def _resolve_links(
         link = links[int(match.group(1))]
         target = by_source.get(link.target)
         text = text_of(link, match.group(3))
+        if target is None and link.target in drafts:
+            problems.error(
+                f"link to {link.written!r}: {link.target} is a draft (draft: true), left out of this build: publish "
+                "it, or build with --drafts to preview",
+                post.source,
+                link.line,
+            )
+            return text
         if target is None and link.target in unreadable:
             return text
         if target is None:
@@ -318,6 +349,8 @@ def _series(
         if not post.series:
             continue
         slug = post.series if post.series in meta_by_slug else slug_by_title.get(post.series, slugify(post.series))
+        if slug not in meta_by_slug:
+            _warn_if_misspelt(post, meta_by_slug, key_lines, problems)
         members[slug].append(post)
         titles.setdefault(slug, post.series)
     result = []
@@ -339,6 +372,31 @@ def _series(
     return result
 
 
+def _warn_if_misspelt(
+    post: Post,
+    meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> None:
+    """A `series:` naming no series file but close to one's name or title starts a series of its own: say so."""
+    names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
+    close = difflib.get_close_matches(post.series or "", list(names), n=1, cutoff=0.75)
+    if not close:
+        close = difflib.get_close_matches(slugify(post.series or ""), list(meta_by_slug), n=1, cutoff=0.75)
+    numbered = re.compile(r"\d+")
+    if close and numbered.sub("#", close[0]) == numbered.sub("#", post.series or ""):
+        return  # "Volume 2" beside "Volume 1": another volume, not a typo
+    if close:
+        slug = names[close[0]]
+        problems.warning(
+            f"series: {post.series!r} names no file in series/, so it starts a series of its own: did you mean "
+            f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
+            f"series/{slugify(post.series or '')}.md)",
+            post.source,
+            key_lines[post.source].get("series", 1),
+        )
+
+
 def _one_series(
     config: SiteConfig,
     slug: str,
@@ -352,9 +410,11 @@ def _one_series(
 ) -> Series:
     chapters = sorted(members, key=lambda p: (p.chapter, p.source))
     for before, after in pairwise(chapters):
-        if before.chapter == after.chapter:
+        # compared as numbers: 02 is chapter 2 (and 1.10 is not 1.1)
+        if before.chapter is not None and after.chapter is not None and before.chapter.parts == after.chapter.parts:
+            same = "" if before.chapter.text == after.chapter.text else f" (written {before.chapter})"
             problems.error(
-                f"chapter: {after.chapter} is also the chapter of {before.source} in series {slug!r}",
+                f"chapter: {after.chapter} is also the chapter of {before.source}{same} in series {slug!r}",
                 after.source,
                 key_lines[after.source].get("chapter", 1),
             )
@@ -431,7 +491,13 @@ def _collections(
 
 
 def _taxa(
-    config: SiteConfig, posts: list[Post], kind: str, names_of, memo: AssembleMemo, problems: Problems
+    config: SiteConfig,
+    posts: list[Post],
+    kind: str,
+    names_of,
+    memo: AssembleMemo,
+    problems: Problems,
+    key_lines: dict[str, dict[str, int]],
 ) -> tuple[Taxon, ...]:
     """Tags or categories; names that slugify alike ("Café", "cafe") are one taxon."""
     grouped: dict[str, list[Post]] = defaultdict(list)
@@ -445,6 +511,8 @@ def _taxa(
     for slug in sorted(grouped):
         name = max(sorted(spelling[slug]), key=lambda n: spelling[slug][n])
         members = tuple(grouped[slug])
+        if len(spelling[slug]) > 1:
+            _warn_spellings(kind, name, spelling[slug], members, names_of, key_lines, problems)
 
         def make(_: Problems, name: str = name, slug: str = slug, members: tuple[Post, ...] = members) -> Taxon:
             path = expand_permalink(config.permalinks[kind], slug)
@@ -452,3 +520,32 @@ def _taxa(
 
         result.append(memo.reuse(kind, slug, (config, name, members), make, problems))
     return tuple(result)
+
+
+def _warn_spellings(
+    kind: str,
+    shown: str,
+    counts: dict[str, int],
+    members: tuple[Post, ...],
+    names_of,
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> None:
+    """Posts spelling one tag (or category) two ways share its page, which shows one spelling: a warning at the first
+    post (by path) of each other spelling, naming where the shown one is written."""
+    key = "tags" if kind == "tag" else kind
+    first_of: dict[str, str] = {}
+    for post in sorted(members, key=lambda p: p.source):
+        for name in names_of(post):
+            if name in counts:
+                first_of.setdefault(name, post.source)
+    for name in sorted(counts):
+        if name == shown:
+            continue
+        source = first_of[name]
+        problems.warning(
+            f"{key}: {name!r} and {shown!r} ({first_of[shown]}) are one {kind}, with one page that shows {shown!r}: "
+            "write them alike",
+            source,
+            key_lines.get(source, {}).get(key, 1),
+        )

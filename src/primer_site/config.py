@@ -110,6 +110,12 @@ def suggest(word: str, known: list[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def _is_absolute_https(url: str) -> bool:
+    """Whether `url` is https://host/… (RFC 3986: scheme and authority), the only kind every page resolves alike."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" and bool(parts.netloc)
+
+
 def config_near_miss(folder: Path) -> str | None:
     """The name of a file in `folder` that looks like a misspelt site.yaml ("site.yml", "Site.yaml"), or None."""
     try:
@@ -177,10 +183,17 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
         elif key == "katex_url":
             if value == KATEX_SELF:
                 values["katex_url"] = KATEX_SELF
-            elif isinstance(value, str) and value:
+            elif isinstance(value, str) and _is_absolute_https(value):
                 values["katex_url"] = value if value.endswith("/") else value + "/"
+            elif isinstance(value, str) and value.startswith("http://"):
+                bad(key, f"'{value}' is not https: a page served over https may not load it (write https://)")
+            elif isinstance(value, str) and value:
+                # any other URL resolves against each page's own, and no page would find KaTeX
+                near = suggest(value, [KATEX_SELF])
+                hint = near or " (self copies KaTeX into the site)"
+                bad(key, f"'{value}' is not self or an absolute https:// URL{hint}")
             else:
-                bad(key, "expected the URL of a folder holding katex.min.js and katex.min.css, or `self`")
+                bad(key, "expected the https:// URL of a folder holding katex.min.js and katex.min.css, or `self`")
         elif key == "math":
             _math(value, values, lambda m: bad("math", m))
         elif key == "highlight":

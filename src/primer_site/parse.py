@@ -121,7 +121,9 @@ def document_from_mapping(
         chapter = ChapterNumber.parse(data["chapter"])
         if chapter is not None and any(len(part) > _CHAPTER_DIGITS for part in chapter.text.split(".")):
             chapter = None
-        if chapter is None:
+        if chapter is None and data["chapter"] is None:
+            bad("chapter", 'empty: give the chapter number (like 3, or "1.3")')
+        elif chapter is None:
             bad("chapter", f'{describe(data["chapter"])} is not a chapter number (like 3, or "1.3")')
         elif not series:
             bad("chapter", "a chapter needs a series: add 'series:'")

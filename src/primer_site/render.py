@@ -13,6 +13,7 @@ import binascii
 import contextlib
 import difflib
 import hashlib
+import re
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -45,6 +46,8 @@ from .urls import slugify
 
 _MEMORY_FORMAT = 2
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
+
+_MODEL_OBJECT = re.compile(r"'primer_site\.[\w.]*?(\w+) object'")
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,8 @@ class _Renderer:
         """The error at its template line, and what makes it the same error on another page."""
         where, line = self._template_location(exc, template)
         message = getattr(exc, "message", None) or str(exc)
+        # Jinja names a model object by its Python path: 'primer_site.model.Post object' → Post
+        message = _MODEL_OBJECT.sub(r"\1", message)
         if isinstance(exc, jinja2.TemplatesNotFound):  # {% include [a, b] %}: none of them
             message = "template not found: none of " + ", ".join(map(str, exc.templates))
         elif isinstance(exc, jinja2.TemplateNotFound):  # {% include %}, {% extends %}, {% import %}

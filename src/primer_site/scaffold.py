@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo
 
-from .config import CONFIG_FILE, KATEX_VERSION, load_config
+from .config import CONFIG_FILE, KATEX_VERSION, config_near_miss, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_sources
 from .errors import Problems, SiteError
 from .model import ChapterNumber
@@ -88,12 +88,20 @@ class NewPost:
 def new_site(folder: Path) -> NewSite:
     """A site in `folder`: site.yaml, a series, a first post, package.json (KaTeX for the math check), .gitignore.
 
-    A folder that exists already gets the files it lacks (its own are kept); one holding a site.yaml is refused.
+    A folder that exists already gets the files it lacks (its own are kept); one holding a site.yaml, or a file that
+    looks like a misspelt one (site.yml), is refused.
     """
     if (folder / CONFIG_FILE).exists():
         raise SiteError(f"{folder} holds a site already ({folder / CONFIG_FILE}): nothing was written")
     if folder.exists() and not folder.is_dir():
         raise SiteError(f"{folder} is a file, not a folder: choose another name")
+    near = config_near_miss(folder) if folder.is_dir() else None
+    if near is not None and near.lower().startswith("site"):  # not another tool's _config.yml
+        # a new site.yaml beside it would be read instead, and the author's settings silently ignored
+        raise SiteError(
+            f"{folder} holds {near}, which looks like a misspelt {CONFIG_FILE}: rename it to {CONFIG_FILE} "
+            "(primer-site reads only that name); nothing was written"
+        )
     title = folder.resolve().name.replace("-", " ").replace("_", " ").title() or "My Site"
     files = {
         folder / CONFIG_FILE: _SITE_YAML.format(title=_yaml_text(title)),

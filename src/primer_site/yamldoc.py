@@ -44,7 +44,15 @@ _SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother = 3, 60, 60
 
 
 def describe(value: object) -> str:
-    """A YAML value for a message: repr, cut short however big, deep or self-referencing (`&a [*a]`) it is."""
+    """A YAML value for a message: repr, cut short however big, deep or self-referencing (`&a [*a]`) it is.
+
+    Text is shown as written, in single quotes, where repr would only double its backslashes ('\\E', not
+    '\\\\E'); no value at all (an empty `key:`) is "an empty value", not Python's None."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, str) and value.isprintable() and "'" not in value:
+        text = f"'{value}'"
+        return text if len(text) <= 60 else text[:57] + "…"
     text = _SHORT.repr(value)
     return text if len(text) <= 60 else text[:57] + "…"
 
@@ -136,7 +144,7 @@ def load_yaml_mapping(
         problem = exc.problem or exc.context or "invalid YAML"
         if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
             problem += f" ({exc.context} started on line {first_line + exc.context_mark.line})"
-        raise SiteError(f"YAML syntax: {problem}", path, line) from None
+        raise SiteError(f"YAML syntax: {problem}{_syntax_hint(text, exc)}", path, line) from None
     except yaml.YAMLError as exc:  # e.g. a reader error on a control character
         raise SiteError(f"YAML: {exc}".splitlines()[0], path, first_line) from None
     except RecursionError:
@@ -246,6 +254,30 @@ def _line_and_column(source: str, index: int, first_line: int) -> tuple[int, int
     """The 1-based line (in the file) and column of `source[index]`."""
     line_start = source.rfind("\n", 0, index) + 1
     return first_line + source.count("\n", 0, line_start), index - line_start + 1
+
+
+def _syntax_hint(source: str, error: yaml.MarkedYAMLError) -> str:
+    """A fix for the commonest causes of a YAML syntax error, or "": a plain value holding ": " (a title such as
+    "Chapter 1: Basics"), and a TAB in the indentation (YAML 1.2 §6.1 allows only spaces there)."""
+    problem = error.problem or ""
+    mark = error.problem_mark
+    if mark is None:
+        return ""
+    line_start = source.rfind("\n", 0, min(mark.index, len(source))) + 1
+    line_end = source.find("\n", line_start)
+    line_text = source[line_start : line_end if line_end >= 0 else len(source)].rstrip("\r")
+    indent = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
+    if "\t" in indent:
+        return ": a TAB in the indentation (YAML indents with spaces only): replace it with spaces"
+    if "mapping values are not allowed" in problem:
+        key, colon, value = line_text.lstrip(" -").partition(": ")
+        value = value.strip()
+        if colon and value and value[0] not in "'\"[{":
+            # single quotes keep a backslash (TeX) and a double quote as written
+            quoted = "'" + value.replace("'", "''") + "'" if "\\" in value or '"' in value else f'"{value}"'
+            return f': a value holding ": " must be quoted: {key}: {quoted}'
+        return ': a value holding ": " must be quoted, as in title: "Prices: a guide"'
+    return ""
 
 
 def _refused_escape(source: str, error: yaml.MarkedYAMLError) -> tuple[int, str, str] | None:
