@@ -38,6 +38,7 @@ def test_search_off_builds_without_it(tmp_path: Path) -> None:
     assert not (out / "pagefind").exists()
     page = (out / "posts/a/index.html").read_text()
     assert "search." not in page and 'role="search"' not in page
+    assert not list((out / "js").glob("search*")), "the theme's search script published without search"
 
 
 def test_a_failing_indexer_fails_the_build_and_keeps_the_old_site(
@@ -80,4 +81,16 @@ def test_the_preview_s_search_index_follows_an_edit(tmp_path: Path) -> None:
     assert {k: v for k, v in index.items() if k in tree_bytes(tmp_path / "fresh" / "pagefind")} == tree_bytes(
         tmp_path / "fresh" / "pagefind"
     )
+    memory.close()
+
+
+def test_turning_search_on_in_the_preview_publishes_the_script(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A", body="Quokka facts.")})
+    memory = BuildMemory()
+    options = BuildOptions(source=site, output=tmp_path / "preview", now=datetime(2026, 6, 1, tzinfo=UTC))
+    build_site(options, memory)
+    assert not list((tmp_path / "preview" / "js").glob("search*"))
+    make_site(site, {"site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n"})
+    build_site(options, memory, {"site.yaml"})
+    assert list((tmp_path / "preview" / "js").glob("search.*.js")) or (tmp_path / "preview/js/search.js").is_file()
     memory.close()

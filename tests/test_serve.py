@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -468,3 +468,17 @@ def test_serve_on_a_broken_site_says_there_is_no_good_build_yet(tmp_path: Path) 
             process.kill()
             process.wait(5)
     assert process.returncode == 0
+
+
+def test_a_chapter_falling_due_while_the_preview_runs_is_published_then(tmp_path: Path) -> None:
+    """As a build run at that moment would: the preview builds again when the next scheduled post falls due."""
+    due = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
+    source = fixture_site(tmp_path / "site")
+    make_site(source, {"content/soon.md": post("Soon", date=due.isoformat(), body="Due shortly.")})
+    with Preview(BuildOptions(source=source), port=0) as preview, EventStream(preview.server) as events:
+        events.next_state()
+        assert fetch(preview.server, "/posts/soon/")[0] == 404
+        assert events.next_state()["epoch"] == 2  # no file changed: the clock did
+        assert datetime.now(UTC) >= due
+        status, _, page = fetch(preview.server, "/posts/soon/")
+        assert status == 200 and b"Due shortly." in page

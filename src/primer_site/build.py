@@ -87,6 +87,9 @@ class BuildResult:
     rendered: tuple[str, ...] = ()  # the pages and feeds rendered (not reused from the previous build)
     errors: tuple[Diagnostic, ...] = ()  # with keep_going: the build's errors (else it raises them)
     every_page: bool = True  # False: a template error left pages out of the output (keep_going)
+    # the earliest date of a post this build left out as scheduled (None: none, or "now" was pinned): the
+    # preview builds again then, so that a chapter falling due while it runs is published
+    next_due: datetime | None = None
 
 
 def site_now(now: datetime | None, config: SiteConfig) -> datetime:
@@ -257,6 +260,7 @@ def build_site(
         site=site,
         base_path=config.base_path,
         rendered=tuple(rendering.rendered) if incremental else (),
+        next_due=_moments(documents, selection)[1] if options.now is None and not options.future else None,
         errors=tuple(problems.errors),
         every_page=every_page,
     )
@@ -359,7 +363,8 @@ def _theme(
     else:
         static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
     generated = {SYNTAX_CSS: syntax_css(config)}
-    assets = asset_names(static, generated, options.fingerprint)
+    published = _needed(static, config)
+    assets = asset_names(published, generated, options.fingerprint)
     # compiled templates are kept with the environment while no template file changed
     if told is not None and memory.templates is not None and not any_under(told, TEMPLATES_DIR):
         templates = memory.templates
@@ -369,7 +374,7 @@ def _theme(
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
-    static_files = {assets[path]: file for path, file in static.items()}
+    static_files = {assets[path]: file for path, file in published.items()}
     static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
         katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
@@ -380,6 +385,17 @@ def _theme(
         )
         static_files.update(katex_files)
     return static, generated, assets, environment, static_files, templates
+
+
+_SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on
+
+
+def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
+    """The static files to publish: all of the site's own; the theme's search script only with `search: true`."""
+    script = static.get(_SEARCH_SCRIPT)
+    if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
+        return static
+    return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
 _SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)

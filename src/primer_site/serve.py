@@ -12,6 +12,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .build import BuildMemory, BuildOptions, BuildResult, build_site
@@ -47,6 +48,9 @@ class RebuildCrashed:
 PreviewReport = Rebuilt | RebuildFailed | RebuildCrashed
 
 
+_DUE_MARGIN_SECONDS = 0.2  # a post is published once "now" is past its date: wake just after it
+
+
 class Preview:
     """`primer-site serve`: one site built, served and (with `watch`) rebuilt until `close`.
 
@@ -79,6 +83,7 @@ class Preview:
             self._remove_workdir()
             raise
         self._watcher = SourceWatcher(options.source, self.rebuild) if watch else None
+        self._due: threading.Timer | None = None  # the rebuild when the next scheduled post falls due
 
     @property
     def url(self) -> str:
@@ -112,13 +117,29 @@ class Preview:
                 return
             self._epoch += 1
             self._unpublished = _NO_CHANGES
+            self._rebuild_when_due(result.next_due)
             self.server.set_base_path(base_path)
             change = "css" if changes is not None and pending.css_only else "page"
             self.server.publish(BuildState(self._epoch, change))
             self._report(Rebuilt(changes, result))
 
+    def _rebuild_when_due(self, due: datetime | None) -> None:
+        """Build again once the next scheduled post falls due, as a build run at that moment would publish it
+        (only while watching: a preview without a watcher shows one build)."""
+        if self._due is not None:
+            self._due.cancel()
+            self._due = None
+        if due is None or self._watcher is None:
+            return
+        seconds = (due - datetime.now(UTC)).total_seconds() + _DUE_MARGIN_SECONDS
+        self._due = threading.Timer(max(seconds, 0.0), self.rebuild, (None,))
+        self._due.daemon = True
+        self._due.start()
+
     def close(self) -> None:
         """Stop watching, finish a rebuild in progress, stop serving, release the port, remove the temp folder."""
+        if self._due is not None:
+            self._due.cancel()
         if self._watcher is not None:
             self._watcher.close()
         self.server.close()
