@@ -333,6 +333,25 @@ def test_a_formula_katex_rejects_is_an_error_where_it_is_written(tmp_path: Path)
     assert not (site / "public").exists()
 
 
+def test_without_raw_html_a_formula_in_what_looks_like_an_html_block_is_located_at_its_line(tmp_path: Path) -> None:
+    """With `raw_html: false` the <div> is text and the formula inside it is math: its error is at its own line,
+    whether the body was just rendered or came from the cache without its formulas."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\nraw_html: false\n",
+            "content/a.md": post("A", body="Intro.\n\n<div>\nBroken: $x^^2$\n</div>"),
+        },
+    )
+    expected = [
+        "content/a.md:8:9: error: math: KaTeX parse error: Expected group after '^' at position 2: x^^2",
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    for check in ([], [], ["--check-math"], []):  # the second build reads the body from the cache
+        result = run_cli("build", *check, "--source", str(site), "--now", "2026-06-01")
+        assert (result.returncode, result.stderr.splitlines()) == (1, expected), check
+
+
 def test_math_written_as_raw_html_is_located_at_the_body(tmp_path: Path) -> None:
     """The page typesets any element of class "math"; one the author wrote by hand is not in the Markdown's
     formulas, so its error is given at the first line of the body."""
