@@ -107,7 +107,7 @@ def test_yaml_anchors_aliases_and_tags(tmp_path: Path) -> None:
     assert '<meta name="description" content="Aliased">' in (build(tmp_path) / "posts/a/index.html").read_text()
     make_site(tmp_path, {"content/a.md": "---\ntitle: !!python/object:os.system x\ndate: 2026-01-01\n---\n"})
     [error] = errors_of(tmp_path)
-    assert error.startswith("content/a.md:2: error: YAML syntax: could not determine a constructor")
+    assert error.startswith("content/a.md:2:8: error: title: YAML's !!python/object:os.system is not a type")
 
 
 def test_symlinked_content_and_symlink_loops(tmp_path: Path) -> None:

@@ -51,11 +51,49 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+SERIES_BASE = "https://primer.example.org/"
+
+
+@pytest.fixture(scope="module")
+def series_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A volume of four published chapters (the last one updated later, and tagged) and one scheduled, a post
+    outside it, full-content feeds of three items; built on 2026-11-28."""
+    root = tmp_path_factory.mktemp("series")
+    chapters = {
+        f"content/vol/vol-ch{n:02d}.md": post(
+            f"Chapter {n}", date, f"Chapter {n} shows $x^{n}$.", series="vol", chapter=n
+        )
+        for n, date in ((1, "2026-01-01"), (2, "2026-01-02"), (3, "2026-01-03"), (11, "2026-12-01"))
+    }
+    make_site(
+        root,
+        {
+            "site.yaml": f"title: Shelf\nbase_url: {SERIES_BASE}\ntimezone: UTC\nfeeds: {{content: full, limit: 3}}\n",
+            "series/vol.md": "---\ntitle: The Volume\nchapters: 12\n---\nAbout it.\n",
+            **chapters,
+            "content/vol/vol-ch10.md": post(
+                "Chapter 10",
+                "2026-01-10",
+                "Ten: $\\frac{a}{b}$.",
+                series="vol",
+                chapter=10,
+                updated="2026-03-12",
+                tags="[maths]",
+            ),
+            "content/notes.md": post("Notes", "2026-02-01", "Outside the volume."),
+        },
+    )
+    out = root / "out"
+    result = run_cli("build", "--source", str(root), "--output", str(out), "--now", "2026-11-28")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 def all_feeds(out: Path) -> list[Path]:
     return sorted(out.rglob("feed.xml"))
 
 
-@pytest.mark.parametrize("which", ["example_site", "hostile_site"])
+@pytest.mark.parametrize("which", ["example_site", "hostile_site", "series_site"])
 def test_every_atom_feed_parses_and_follows_the_atom_rules(which: str, request: pytest.FixtureRequest) -> None:
     out: Path = request.getfixturevalue(which)
     feeds = all_feeds(out)
@@ -103,42 +141,40 @@ def test_full_content_has_mathml_and_absolute_links(hostile_site: Path) -> None:
     assert 'src="https://example.org/img/x.png"' in b.content[0].value
 
 
-def test_json_feed(example_site: Path) -> None:
-    data = json.loads((example_site / "feed.json").read_text())
+def test_json_feed(series_site: Path) -> None:
+    data = json.loads((series_site / "feed.json").read_text())
     assert data["version"] == "https://jsonfeed.org/version/1.1"
-    assert data["feed_url"] == "https://llm-primer.example.org/feed.json"
-    assert len(data["items"]) == 20
+    assert data["feed_url"] == SERIES_BASE + "feed.json"
+    assert [item["title"] for item in data["items"]] == ["Notes", "Chapter 10", "Chapter 3"]  # newest first, 3
     for item in data["items"]:
-        assert item["url"].startswith("https://llm-primer.example.org/posts/")
-        assert "$" not in item.get("content_html", "")
+        assert item["url"].startswith(SERIES_BASE + "posts/")
+        assert "$" not in item["content_html"]
+    assert "<math" in data["items"][1]["content_html"]
 
 
-def test_sitemap_and_robots(example_site: Path) -> None:
-    root = ET.parse(example_site / "sitemap.xml").getroot()
+def test_sitemap_and_robots(series_site: Path) -> None:
+    root = ET.parse(series_site / "sitemap.xml").getroot()
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     urls = {u.findtext(f"{ns}loc"): u.findtext(f"{ns}lastmod") for u in root.findall(f"{ns}url")}
-    post_url = "https://llm-primer.example.org/posts/primer-ii-ch10-post-training-alignment/"
-    assert urls[post_url].startswith("2026-03-12")
-    assert "https://llm-primer.example.org/series/llm-primer-ii/" in urls
-    assert not any("primer-iii-ch01" in u for u in urls), "a scheduled chapter is not in the sitemap"
-    robots = (example_site / "robots.txt").read_text()
-    assert "Sitemap: https://llm-primer.example.org/sitemap.xml" in robots
+    assert urls[SERIES_BASE + "posts/vol-ch10/"].startswith("2026-03-12"), "lastmod is the post's update"
+    assert urls[SERIES_BASE + "posts/vol-ch03/"].startswith("2026-01-03")
+    assert SERIES_BASE + "series/vol/" in urls
+    assert not any("vol-ch11" in u for u in urls), "a scheduled chapter is not in the sitemap"
+    robots = (series_site / "robots.txt").read_text()
+    assert f"Sitemap: {SERIES_BASE}sitemap.xml" in robots
 
 
-def test_page_metadata(example_site: Path) -> None:
-    page = (example_site / "posts/primer-ii-ch10-post-training-alignment/index.html").read_text()
-    canonical = "https://llm-primer.example.org/posts/primer-ii-ch10-post-training-alignment/"
-    assert f'<link rel="canonical" href="{canonical}">' in page
+def test_page_metadata(series_site: Path) -> None:
+    page = (series_site / "posts/vol-ch10/index.html").read_text()
+    assert f'<link rel="canonical" href="{SERIES_BASE}posts/vol-ch10/">' in page
     assert '<meta property="og:type" content="article">' in page
-    assert 'href="/series/llm-primer-ii/feed.xml"' in page
+    assert 'href="/series/vol/feed.xml"' in page
     [ld] = re.findall(r'<script type="application/ld\+json">(.*?)</script>', page, re.DOTALL)
     data = json.loads(ld)
     assert data["@type"] == "BlogPosting" and data["position"] == "10"
-    assert data["isPartOf"]["@type"] == "CreativeWorkSeries"
-    home = json.loads(re.findall(r'ld\+json">(.*?)</script>', (example_site / "index.html").read_text())[0])
-    series = json.loads(
-        re.findall(r'ld\+json">(.*?)</script>', (example_site / "series/llm-primer-ii/index.html").read_text())[0]
-    )
+    assert data["isPartOf"]["@type"] == "CreativeWorkSeries" and data["isPartOf"]["name"] == "The Volume"
+    home = json.loads(re.findall(r'ld\+json">(.*?)</script>', (series_site / "index.html").read_text())[0])
+    series = json.loads(re.findall(r'ld\+json">(.*?)</script>', (series_site / "series/vol/index.html").read_text())[0])
     assert home["@type"] == "Blog" and series["@type"] == "CollectionPage"
 
 
@@ -331,6 +367,25 @@ def test_a_formula_katex_rejects_is_an_error_where_it_is_written(tmp_path: Path)
         assert result.returncode == 1
         assert result.stderr.splitlines() == [*expected, "build failed: 2 errors; the output folder was left as it was"]
     assert not (site / "public").exists()
+
+
+def test_without_raw_html_a_formula_in_what_looks_like_an_html_block_is_located_at_its_line(tmp_path: Path) -> None:
+    """With `raw_html: false` the <div> is text and the formula inside it is math: its error is at its own line,
+    whether the body was just rendered or came from the cache without its formulas."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "base_url: https://example.org/\nfeeds: {content: full}\nraw_html: false\n",
+            "content/a.md": post("A", body="Intro.\n\n<div>\nBroken: $x^^2$\n</div>"),
+        },
+    )
+    expected = [
+        "content/a.md:8:9: error: math: KaTeX parse error: Expected group after '^' at position 2: x^^2",
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    for check in ([], [], ["--check-math"], []):  # the second build reads the body from the cache
+        result = run_cli("build", *check, "--source", str(site), "--now", "2026-06-01")
+        assert (result.returncode, result.stderr.splitlines()) == (1, expected), check
 
 
 def test_math_written_as_raw_html_is_located_at_the_body(tmp_path: Path) -> None:

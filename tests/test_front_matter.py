@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post
+from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildOptions, build_site
 from primer_site.config import load_config
 from primer_site.errors import Problems, SiteError
@@ -542,3 +542,74 @@ def _lines(diagnostic: str) -> set[int]:
     found = {int(n) for n in re.findall(r"started on line (\d+)\)$", diagnostic)}
     match = re.match(r"[^:]+:(\d+)", diagnostic)
     return found | {int(match.group(1))} if match else found
+
+
+# ---------------------------------------------------------------- YAML types: only what JSON has, and dates
+
+TYPES_SAID = "values are text, numbers, true or false, null, dates and datetimes, lists and mappings (remove the tag)"
+
+
+def _type_error(where: str, line: int, column: int, key: str, tag: str) -> str:
+    return f"{where}:{line}:{column}: error: {key}: YAML's {tag} is not a type primer-site reads: {TYPES_SAID}"
+
+
+@pytest.mark.parametrize(
+    ("value", "tag"),
+    [
+        ("!!binary aGVsbG8=", "!!binary"),
+        ("!!set {a, b}", "!!set"),
+        ("!!omap [a: 1, b: 2]", "!!omap"),
+        ("!!pairs [a: 1, a: 2]", "!!pairs"),
+        ("!local x", "!local"),
+        ("!!python/tuple [1, 2]", "!!python/tuple"),
+        ("!!python/name:os.system", "!!python/name:os.system"),
+    ],
+)
+def test_a_yaml_type_no_page_can_hold_is_an_error_at_its_line(tmp_path: Path, value: str, tag: str) -> None:
+    """Built as an author builds, with the caches on: a `!!binary` once crashed the cached build's fingerprints."""
+    make_site(tmp_path, {"content/a.md": f"---\ntitle: A\ndate: 2026-01-05\nextra:\n  blob: {value}\n---\nHi.\n"})
+    result = run_cli("build", "-s", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == _type_error("content/a.md", 5, 9, "extra: blob", tag)
+    assert not (tmp_path / "public").exists()
+
+
+def test_every_odd_type_in_every_yaml_file_is_reported_in_one_run(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: S\nbase_url: https://example.org/\nextra_css: !!set {a.css}\n",
+            "series/s.md": "---\ntitle: S\nmacros:\n  \\b: !!binary aGk=\n---\n",
+            "content/a.md": "---\ntitle: A\ndate: 2026-01-05\ntags: [ok, !!binary aGk=]\nextra:\n"
+            "  ? !!binary aGk=\n  : key\n  list: [1, &odd !!set {x}, *odd]\n---\nHi.\n",
+        },
+    )
+    assert errors_of(tmp_path) == [
+        _type_error("content/a.md", 4, 12, "tags", "!!binary"),
+        _type_error("content/a.md", 6, 5, "extra: aGk=", "!!binary"),
+        _type_error("content/a.md", 8, 13, "extra: list", "!!set"),  # once, though an alias repeats it
+        _type_error("series/s.md", 4, 7, "macros: \\b", "!!binary"),
+        _type_error("site.yaml", 3, 12, "extra_css", "!!set"),
+    ]
+
+
+def test_every_plain_yaml_type_builds_and_builds_again_from_the_cache(tmp_path: Path) -> None:
+    """Text, numbers, booleans, null, dates, datetimes, lists, mappings, merge keys and YAML 1.1's "=" (text)."""
+    extra = (
+        "extra:\n  defaults: &d {n: 1, f: 2.5, big: 1e400, yes: true, none: ~}\n  merged:\n    <<: *d\n    n: 2\n"
+        "  when: 2026-01-05\n  at: 2026-01-05T10:00:00+01:00\n  list: [a, [b, {c: d}]]\n  eq: =\n  str: !!str 3\n"
+    )
+    make_site(tmp_path, {"content/a.md": f"---\ntitle: A\ndate: 2026-01-05\n{extra}---\nHi.\n"})
+    for _ in range(2):  # the second build reads the document cache and the last build's fingerprints
+        result = run_cli("build", "-s", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+    assert "Hi." in (tmp_path / "public/posts/a/index.html").read_text(encoding="utf-8")
+
+
+def test_a_value_fingerprints_cannot_spell_is_never_a_crash_and_never_equal() -> None:
+    """The backstop behind yamldoc's check: bytes have a fingerprint; an unknown type is always "changed"."""
+    from primer_site.dependencies import fingerprint
+
+    assert fingerprint({"blob": b"hi"}, {}) == fingerprint({"blob": b"hi"}, {}) != fingerprint({"blob": "hi"}, {})
+    odd = object()
+    assert fingerprint([odd], {}) != fingerprint([odd], {})

@@ -300,22 +300,29 @@ def test_a_closed_live_reload_stream_ends_its_thread_within_seconds(tmp_path: Pa
         wait_for(lambda: threading.active_count() <= idle, 4, "the streams' threads to end")
 
 
+def listen_backlog(sock: socket.socket) -> int:
+    """The accept queue's length limit of a listening TCP socket, as Linux reports it: struct tcp_info's
+    tcpi_sacked holds sk_max_ack_backlog for a socket in LISTEN state (net/ipv4/tcp.c, tcp_get_info)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return struct.unpack_from("I", info, 28)[0]  # 8 one-byte fields, then rto, ato, snd_mss, rcv_mss, unacked
+
+
 def test_a_burst_of_connections_is_accepted_at_once(tmp_path: Path) -> None:
-    """socketserver's listen backlog of 5 dropped SYNs under a burst: clients waited 1, 3, 7 s to be let in."""
+    """socketserver's listen backlog of 5 dropped SYNs under a burst: clients waited 1, 3, 7 s to be let in.
+    The queue now holds a burst of 100 (a page asking for its assets at once), and each is answered."""
     (tmp_path / "index.html").write_text("<body></body>", encoding="utf-8")
     with SiteServer(tmp_path, port=0) as server:
+        assert listen_backlog(server._httpd.socket) >= 100  # the kernel caps it at net.core.somaxconn
         socks = [socket.socket() for _ in range(100)]
         try:
             for sock in socks:
                 sock.setblocking(False)
                 sock.connect_ex((server.host, server.port))
-            started = time.monotonic()
             for sock in socks:
                 sock.setblocking(True)
                 sock.settimeout(5)
                 sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
                 assert sock.recv(12).startswith(b"HTTP/1.0 200")
-            assert time.monotonic() - started < 0.9  # under the first SYN retry
         finally:
             for sock in socks:
                 sock.close()

@@ -125,14 +125,26 @@ def test_the_publishing_cache_cannot_be_seeded_by_a_pull_request() -> None:
     ("now", "published"),
     [("2026-11-30T23:59:00+00:00", False), ("2026-12-01T00:05:00+00:00", True)],
 )
-def test_the_example_site_s_next_chapter_appears_on_its_day(tmp_path: Path, now: str, published: bool) -> None:
+def test_a_volume_s_next_chapter_appears_on_its_day(tmp_path: Path, now: str, published: bool) -> None:
+    """Until its day the series page lists it as coming, without a link; from then on it is a page, linked, in the
+    series' feed."""
+    site = make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": "title: S\nbase_url: https://example.org/\ntimezone: UTC\n",
+            "series/vol.md": "---\ntitle: Vol\nchapters: 3\n---\n",
+            "content/vol/vol-ch01.md": post("One", "2026-11-01", series="vol", chapter=1),
+            "content/vol/vol-ch02.md": post("Two", "2026-12-01", series="vol", chapter=2),
+        },
+    )
     out = tmp_path / "out"
-    result = run_cli("build", "--source", str(REPO), "--output", str(out), "--now", now, "--no-cache")
+    result = run_cli("build", "--source", str(site), "--output", str(out), "--now", now, "--no-cache")
     assert result.returncode == 0, result.stderr
-    chapter = out / "posts/primer-iii-ch01-prompting/index.html"
-    series = (out / "series/llm-primer-iii/index.html").read_text()
-    feed = (out / "series/llm-primer-iii/feed.xml").read_text()
+    chapter = out / "posts/vol-ch02/index.html"
+    series = (out / "series/vol/index.html").read_text()
+    feed = (out / "series/vol/feed.xml").read_text()
     assert chapter.exists() == published
-    assert ('href="/posts/primer-iii-ch01-prompting/"' in series) == published
-    assert ("primer-iii-ch01-prompting" in feed) == published
+    assert ('href="/posts/vol-ch02/"' in series) == published
+    assert ("vol-ch02" in feed) == published
     assert ('coming on <time datetime="2026-12-01">' in series) != published
+    assert 'href="/posts/vol-ch01/"' in series and "vol-ch01" in feed

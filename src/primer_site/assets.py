@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cache import CACHE_DIR
 from .config import SiteConfig
-from .discover import CONTENT_DIR
+from .discover import CONTENT_DIR, is_ignored_path
 from .errors import Diagnostic, Problems
 from .imagesize import ImageProblem, ImageSize, image_size
 from .markdown import AssetRef, RenderedBody
@@ -129,6 +129,11 @@ class AssetIndex:
         if stamp is None:
             if (self.root / ref.target).is_dir():
                 message = f"{what} {ref.written!r}: {ref.target} is a folder, not a file"
+            elif is_ignored_path(ref.target) and os.path.lexists(self.root / ref.target):
+                message = (
+                    f"{what} {ref.written!r}: {ref.target} is never published, as its name is that of an editor's"
+                    " backup or temporary file (like *~, #*#, *.bak, *.tmp, or a name starting with '.'): rename it"
+                )
             else:
                 message = f"{what} {ref.written!r}: no such file {ref.target}{self._suggestion(source, ref)}"
             found.append(Diagnostic(source, ref.line, 0, "error", message))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -387,8 +388,12 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
     elif callable(value):
         # a helper or filter given to templates: it is the same function from one build to the next
         parts.append("f" + getattr(value, "__qualname__", kind.__qualname__))
+    elif kind is bytes or kind is bytearray:
+        parts.append(f"\x1a{value!r}")
     else:
-        raise TypeError(f"cannot fingerprint a {kind.__qualname__}: add it to dependencies._canonical")
+        # A type this function does not know (yamldoc refuses the YAML that would make one): a text no other value
+        # shares, so that what read it is rendered again each build, never kept stale and never a crash.
+        parts.append(f"\x19{kind.__qualname__}:{os.urandom(16).hex()}")
 
 
 def _dataclass(value: Any, key_of: dict[int, str], parts: list[str]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from .config import KATEX_VERSION, SiteConfig, merge_macros
 from .errors import Diagnostic
 from .katex import FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup, locate_katex
-from .markdown import Formula, RenderedBody, formulas_in
+from .markdown import Formula, RenderedBody, formulas_in, render_body
 from .parse import Document, SeriesMeta, series_finder
 
 Macros = tuple[tuple[str, str], ...]
@@ -52,6 +52,15 @@ class CheckMemo:
         self.katex_version: str | None = None
         self.sources: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # by its document's
         self.verdicts: dict[str, tuple[MathSource, tuple[Diagnostic, ...]]] = {}  # source path → last verdict
+
+
+def formulas_of(document: Document, body: RenderedBody, config: SiteConfig) -> tuple[Formula, ...]:
+    """The formulas of `document`'s body, with their lines and columns in its file. A body from the cache comes
+    without them unless the build checks math: it is rendered again then, with the site's `raw_html` as the page's
+    was (without raw HTML, a formula inside what would be an HTML block is a formula, with it it is not)."""
+    if body.formulas or not body.has_math:
+        return body.formulas
+    return render_body(document.body, document.source, document.body_first_line, config.raw_html).formulas
 
 
 def math_sources(

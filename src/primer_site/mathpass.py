@@ -15,10 +15,11 @@ from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
 from .errors import Diagnostic, SiteError
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
 from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
-from .markdown import RenderedBody, render_body
+from .markdown import RenderedBody
 from .mathcheck import (
     CheckMemo,
     check_report,
+    formulas_of,
     math_sources,
     remember_verdicts,
     request_checks,
@@ -92,8 +93,7 @@ def math_pass(
 
         def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
             document, body = by_source[post.source]
-            # bodies from the cache come without their formulas unless the build checks: render it again
-            found = body.formulas or render_body(document.body, document.source, document.body_first_line).formulas
+            found = formulas_of(document, body, config)
             spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
             return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML
 

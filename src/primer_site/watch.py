@@ -7,7 +7,6 @@ file-system events within milliseconds; they are collected until the folder has 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import os
 import threading
 import time
@@ -19,7 +18,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from .discover import CONTENT_DIR, SERIES_DIR
+from .discover import CONTENT_DIR, SERIES_DIR, is_ignored_name
 from .theme import STATIC_DIR, TEMPLATES_DIR
 
 CONFIG_FILE = "site.yaml"
@@ -27,22 +26,6 @@ WATCHED_DIRS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)
 QUIET_SECONDS = 0.05  # a batch ends once no event came for this long...
 MAX_WAIT_SECONDS = 1.0  # ...or once its first event is this old, so a steady stream still rebuilds
 
-# Editors' swap, backup and temp files, and the file-system's own litter: never a reason to rebuild.
-IGNORED_NAMES = (
-    ".*",  # .x.swp, .#x (Emacs lock), .goutputstream-*, .DS_Store, ...
-    "*~",
-    "#*#",
-    "*.swp",
-    "*.swx",
-    "*.swo",
-    "*.tmp",
-    "*.bak",
-    "*.part",
-    "*.crdownload",
-    "4913",  # Vim checks that it may write a folder by creating this file
-    "___jb_tmp___*",
-    "*___jb_old___",
-)
 # File contents or the tree changed; opens and plain reads (the build reading sources) are not changes.
 _CHANGE_EVENTS = {"created", "modified", "moved", "deleted", "closed"}
 
@@ -62,10 +45,6 @@ class ChangeSet:
 
     def __or__(self, other: ChangeSet) -> ChangeSet:
         return ChangeSet(self.paths | other.paths)
-
-
-def is_ignored_name(name: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_NAMES)
 
 
 def site_relative(source: Path, path: str) -> str | None:

@@ -69,6 +69,11 @@ _STR, _MERGE = _YAML + "str", _YAML + "merge"
 # value, ~ and null mean "no value" in every YAML version.
 _RETYPED = frozenset(_YAML + name for name in ("bool", "int", "float", "timestamp", "value", "merge"))
 
+# The types a value may have: JSON's (text, numbers, true/false, null, lists, mappings) and YAML's dates. The
+# others YAML 1.1 builds (!!binary → bytes, !!set, !!omap, !!pairs) no page, feed or cache can hold as written.
+_PLAIN_TYPES = frozenset(_YAML + name for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
+PLAIN_TYPES_SAID = "text, numbers, true or false, null, dates and datetimes, lists and mappings"
+
 # Double-quoted escapes kept: \\ and \" ask for a backslash or a quote; \xXX, \uXXXX, \UXXXXXXXX spell a code
 # point (every TeX command starting \x, \u or \U, such as \xi or \underline, fails YAML's hex digits instead).
 _KEPT_ESCAPES = frozenset('\\"xuU')
@@ -119,6 +124,7 @@ def load_yaml_mapping(
             )
         reader = _TextReader(text, path, first_line)
         reader.mapping(node, text_shape or {}, "")
+        reader.refuse_types(node, "")
         if reader.problems:
             raise SiteError(diagnostics=reader.problems)
         key_lines: dict[str, int] = {}
@@ -222,6 +228,31 @@ class _TextReader:
                 f'"{node.value}": put the value in single quotes',
                 found.start(1),
             )
+
+    def refuse_types(self, node: yaml.Node, where: str, seen: set[int] | None = None) -> None:
+        """Report every node, key or value, whose type is not in _PLAIN_TYPES: `!!binary`, `!!set`, `!local`..."""
+        seen = set() if seen is None else seen
+        if id(node) in seen:  # an alias: its node was looked at (and an alias bomb is never unfolded)
+            return
+        seen.add(id(node))
+        if node.tag == _YAML + "value":  # YAML 1.1 reads a plain "=" as its "default value" type: it is the text =
+            node.tag = _STR
+        if node.tag not in _PLAIN_TYPES:
+            tag = "!!" + node.tag.removeprefix(_YAML) if node.tag.startswith(_YAML) else node.tag
+            named = f"{where}: " if where else ""
+            self._report(
+                f"{named}YAML's {tag} is not a type primer-site reads: values are {PLAIN_TYPES_SAID} (remove the tag)",
+                node.start_mark.index,
+            )
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                self.refuse_types(item, where, seen)
+        elif isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else f"<{key_node.id}>"
+                if key_node.tag != _MERGE:  # `<<: *defaults` merges its mappings into this one
+                    self.refuse_types(key_node, f"{where}: {key}" if where else key, seen)
+                self.refuse_types(value_node, f"{where}: {key}" if where else key, seen)
 
     def _refuse_changing_escape(self, node: yaml.ScalarNode, where: str) -> None:
         start, end = node.start_mark.index, node.end_mark.index

@@ -1,0 +1,141 @@
+"""Discovery: which files are sources. Editors' backups and other litter are not, for the build and the watcher alike."""
+
+from __future__ import annotations
+
+import fnmatch
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post, tree_bytes
+from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.discover import IGNORED_NAMES, discover_sources, discover_static, is_ignored_name
+from primer_site.errors import Problems, SiteError
+from primer_site.watch import site_relative
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+# One name of each kind an editor or a system leaves beside the files it works on.
+LITTER = (
+    "draft.md~",  # Emacs/Vim backup: the Markdown source of a draft
+    "#draft.md#",  # Emacs auto-save
+    ".#draft.md",  # Emacs lock
+    ".draft.md.swp",  # Vim swap
+    "draft.md.swp",  # Vim swap with `directory` set so that the name is not hidden
+    "draft.md.swx",
+    "draft.md.swo",
+    "draft.md.tmp",
+    "draft.md.bak",
+    "paper.pdf.part",
+    "paper.pdf.crdownload",
+    "4913",
+    "draft.md___jb_tmp___",
+    "draft.md___jb_old___",
+    ".DS_Store",
+    "Thumbs.db",
+    "desktop.ini",
+)
+DRAFT = post("Secret draft", body="The unpublished chapter's SECRET text.")
+
+
+def test_every_ignore_rule_has_an_example_here() -> None:
+    for pattern in IGNORED_NAMES:
+        assert any(fnmatch.fnmatchcase(name, pattern) for name in LITTER), pattern
+    assert all(is_ignored_name(name) for name in LITTER)
+    for name in ("a.md", "plot.png", "style.css", "backup.md", "tmp", "4914", "notes.bak.md", "a~b.png"):
+        assert not is_ignored_name(name), name
+
+
+def _with_litter(site: Path) -> set[str]:
+    """Litter under content/, series/ and static/, and in a folder whose own name is litter; the paths made."""
+    made = set()
+    for folder in ("content", "content/vol", "series", "static", "static/css"):
+        for name in LITTER:
+            made.add(f"{folder}/{name}")
+    made |= {"content/old~/a.md", "content/old~/plot.png", "static/css.bak/style.css"}
+    for relative in sorted(made):
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(DRAFT if relative.startswith(("content", "series")) else "litter", encoding="utf-8")
+    return made
+
+
+def _site(root: Path) -> Path:
+    return make_site(
+        root,
+        {
+            "content/a.md": post("A", body="See [the data](vol/data.csv)."),
+            "content/vol/data.csv": "x,y\n1,2\n",
+            "series/s.md": "---\ntitle: S\n---\nThe series.\n",
+            "content/vol/s1.md": post("S one", series="s", chapter=1),
+            "static/css/extra.css": "p { color: red }\n",
+        },
+    )
+
+
+def test_litter_is_not_discovered_and_the_watcher_ignores_the_same_paths(tmp_path: Path) -> None:
+    site = _site(tmp_path / "site")
+    litter = _with_litter(site)
+    problems = Problems()
+    sources = discover_sources(site, problems)
+    static = {f"static/{p}" for p in discover_static([site / "static"])}
+    assert problems.items == []
+    assert sources.posts == ("content/a.md", "content/vol/s1.md")
+    assert sources.series == ("series/s.md",)
+    assert sources.assets == ("content/vol/data.csv",)
+    assert static == {"static/css/extra.css"}
+    found = {*sources.posts, *sources.series, *sources.assets, *static}
+    for relative in litter | found:
+        watched = site_relative(site, str(site / relative)) is not None
+        assert watched == (relative in found), relative
+
+
+def test_litter_is_not_published(tmp_path: Path) -> None:
+    """The site built with litter beside its files is, byte for byte, the site built without it."""
+    clean = _site(tmp_path / "clean")
+    littered = _site(tmp_path / "littered")
+    _with_litter(littered)
+    for site in (clean, littered):
+        build_site(BuildOptions(source=site, output=site / "public", now=NOW, jobs=1, fingerprint=False))
+    made = tree_bytes(littered / "public")
+    assert made == tree_bytes(clean / "public")
+    assert not [p for p in made if b"SECRET" in made[p]]
+    assert "vol/data.csv" in made and "css/extra.css" in made
+
+
+def test_the_dev_server_agrees_with_a_fresh_build_when_litter_comes_and_goes(tmp_path: Path) -> None:
+    """Rebuilt in one process, told the changed paths as the watcher reports them, as `serve` does."""
+    site = _site(tmp_path / "site")
+    memory = BuildMemory()
+    served = BuildOptions(source=site, output=tmp_path / "served", now=NOW, jobs=1, fingerprint=False)
+    build_site(served, memory)
+
+    def rebuild(paths: set[str]) -> None:
+        seen = {p for p in paths if site_relative(site, str(site / p)) is not None}
+        build_site(served, memory, seen)
+        fresh = tmp_path / "fresh"
+        build_site(BuildOptions(source=site, output=fresh, now=NOW, jobs=1, fingerprint=False, cache=False))
+        assert tree_bytes(tmp_path / "served") == tree_bytes(fresh)
+
+    # litter saved together with a real change (an editor's backup on save), then litter alone, then removed
+    (site / "content/a.md").write_text(post("A", body="Edited."), encoding="utf-8")
+    rebuild({"content/a.md", *_with_litter(site)})
+    (site / "content/vol/data.csv~").write_text("x,y\n", encoding="utf-8")
+    rebuild({"content/vol/data.csv~"})
+    for name in ("content/draft.md~", "static/css/4913", "content/vol/data.csv~"):
+        (site / name).unlink()
+    rebuild({"content/draft.md~", "static/css/4913", "content/vol/data.csv~"})
+    assert "Edited." in (tmp_path / "served/posts/a/index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["data.csv~", "data.csv.bak", "data.csv.tmp", ".data.csv"])
+def test_a_link_to_litter_says_it_is_never_published(tmp_path: Path, name: str) -> None:
+    site = make_site(tmp_path, {"content/a.md": post("A", body=f"Intro.\n\nSee [the data]({name}).")})
+    (site / "content" / name).write_text("x,y\n", encoding="utf-8")
+    with pytest.raises(SiteError) as caught:
+        build_site(BuildOptions(source=site, output=site / "public", now=NOW, jobs=1))
+    assert [str(d) for d in caught.value.diagnostics] == [
+        f"content/a.md:7: error: link to {name!r}: content/{name} is never published, as its name is that of an"
+        " editor's backup or temporary file (like *~, #*#, *.bak, *.tmp, or a name starting with '.'): rename it"
+    ]
