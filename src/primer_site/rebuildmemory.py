@@ -16,7 +16,7 @@ from .assemble import AssembleMemo
 from .assets import AssetMemo
 from .bodies import BodyMemo
 from .config import SiteConfig
-from .discover import CONTENT_DIR, SERIES_DIR, Sources
+from .discover import CONTENT_DIR, SERIES_DIR, Sources, is_ignored_path
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .katex import KatexService, KatexSetup
@@ -137,7 +137,7 @@ def sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:
     assets = set(before.assets)
     for path in changed:
         folder, _, rest = path.partition("/")
-        if folder not in found or any(p.startswith(".") for p in rest.split("/")):
+        if folder not in found or is_ignored_path(rest):
             continue
         # what discover_sources finds: .md files in content/ and series/, every other file in content/
         kind = found[folder] if path.endswith(".md") else assets if folder == CONTENT_DIR else None
