@@ -6,7 +6,10 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from fixture_sites import make_site, post, tree_bytes
+from primer_site import parse
 from primer_site.build import BuildOptions, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -66,3 +69,21 @@ def test_a_damaged_cache_is_parsed_afresh(tmp_path: Path) -> None:
     first = build(site, "first")
     (site / ".primer-cache/documents.sqlite3").write_bytes(b"not a database")
     assert build(site, "second") == first
+
+
+def test_a_post_saved_while_it_is_parsed_is_parsed_again_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the author saves right after the build read the file: what is kept must be the digest of what was parsed
+    site = make_site(tmp_path / "site", {"content/a.md": post("Before the save")})
+    original = parse.load_yaml_mapping
+
+    def save_after_the_read(text: str, path: str, *args: object, **kwargs: object) -> object:
+        if path == "content/a.md":
+            monkeypatch.setattr(parse, "load_yaml_mapping", original)
+            (site / "content/a.md").write_text(post("After the save"), encoding="utf-8")
+        return original(text, path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse, "load_yaml_mapping", save_after_the_read)
+    assert "Before the save" in build(site, "out")["posts/a/index.html"].decode()
+    assert "After the save" in build(site, "out")["posts/a/index.html"].decode()  # a new process would see it too

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import io
 import os
 import posixpath
 import re
@@ -22,12 +23,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
+from stat import S_ISREG
 
 from .cache import CACHE_DIR
 from .config import SiteConfig
 from .discover import CONTENT_DIR, is_ignored_path
 from .errors import Diagnostic, Problems
 from .imagesize import ImageProblem, ImageSize, image_size
+from .inputs import Stamp, stamp_from
 from .markdown import AssetRef, RenderedBody
 from .model import Heading, Link
 from .references import Label
@@ -37,8 +40,6 @@ _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
 VARIANT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # rasters worth resizing (not GIF: it may be animated)
 VARIANTS_DIR = "images"  # in .primer-cache/
 _EAGER = ' decoding="async" loading="lazy"'
-
-Stamp = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -280,14 +281,13 @@ class AssetIndex:
 
 
 def _stamp(path: Path) -> Stamp | None:
-    """What tells one version of a file from another without reading it; None for no file."""
+    """What tells one version of a file from another without reading it (inputs.stamp_of); None for no regular
+    file."""
     try:
-        info = path.stat()
+        info = os.stat(path)
     except OSError:
         return None
-    if not path.is_file():
-        return None
-    return (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+    return stamp_from(info) if S_ISREG(info.st_mode) else None
 
 
 def _whole(value: str | None) -> int | None:
@@ -313,7 +313,7 @@ def _make_variants(root: Path, target: str, size: ImageSize, widths: tuple[int, 
         if not file.is_file():
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                with Image.open(source) as image:
+                with Image.open(io.BytesIO(data)) as image:  # the bytes digested: the file may change meanwhile
                     kind = image.format
                     upright = ImageOps.exif_transpose(image)
                     if upright.mode == "P":

@@ -4,7 +4,9 @@ files that changed: 5,000 front matters take a second to parse, and a few millis
 A post is taken from the cache when its file's stamp (size, modification and change times, inode) is the one
 recorded, and the stamp was recorded long enough after the file's last change to be trusted (git's racy-clean
 rule, as in inputs.py); otherwise the file is read, and the post is taken from the cache if its bytes have the
-recorded digest, else parsed. With it is kept what the parse reported (warnings too) and the summary's HTML.
+recorded digest, else parsed from those very bytes (read once: a save between a parse and a second read would
+record the new file's digest with the old post). With it is kept what the parse reported (warnings too) and the
+summary's HTML.
 """
 
 from __future__ import annotations
@@ -20,15 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .cache import CACHE_DIR, _open_salted
 from .errors import Diagnostic, Problems
-from .inputs import RACY_SECONDS, code_salt
+from .inputs import Stamp, code_salt, is_racy, stamp_from
 from .markdown import remember_inline, render_inline
 from .model import ChapterNumber
-from .parse import Document
+from .parse import Document, parse_document
 
 _FILE = "documents.sqlite3"
 _COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"
@@ -48,7 +51,7 @@ class DocumentCache:
     def __init__(self, site: Path, paths: Sequence[str], zone: tzinfo, preload: bool = True) -> None:
         """`paths`: the posts the build will ask for, loaded at once if `preload` (else each when asked: the dev
         server's rebuilds ask for the few files that changed)."""
-        self.site = site
+        self.site, self.zone = site, zone
         self.salt = f"{code_salt()};zone={zone!r}"
         self.db: sqlite3.Connection | None = None
         self.known: dict[str, _Entry] = {}
@@ -76,29 +79,51 @@ class DocumentCache:
     def document(
         self, relative: str, parse: Callable[[Problems], Document | None], problems: Problems
     ) -> Document | None:
-        """The post at `relative`: from the cache if its file is as recorded, else `parse(problems)` (stored)."""
+        """The post at `relative` (site-relative): from the cache if its file is as recorded, else parsed from the
+        bytes whose digest is stored with it. `parse(problems)` reads the file itself: it is called for a file
+        this cannot read (gone, not a regular file, unreadable), to report why as a build without a cache does."""
         path = os.path.join(self.site, relative)
-        stamp = _stamp(path)
+        try:
+            info = os.stat(path)  # before the read: a save after it shows as a new stamp next time
+        except (OSError, ValueError):
+            return parse(problems)
+        if not S_ISREG(info.st_mode):  # a FIFO would block the read
+            return parse(problems)
+        stamp = stamp_from(info)
         if not self.loaded and self.db is not None and relative not in self.known:
             with contextlib.suppress(sqlite3.Error):  # not cached, then
                 self._load([relative])
         known = self.known.get(relative)
-        if known is not None and stamp is not None:
-            if known.stamp == stamp and (found := _decode(known, relative, problems)) is not _UNUSABLE:
-                return found  # type: ignore[return-value]
-            digest = _digest(path)
-            if digest == known.digest and (found := _decode(known, relative, problems)) is not _UNUSABLE:
-                self.new.append((relative, _trusted(stamp, self.taken), digest, known.meta, known.body))
-                return found  # type: ignore[return-value]
+        stamped = known is not None and known.stamp == _stamp_text(stamp)
+        if stamped and (found := _decode(known, relative, problems)) is not _UNUSABLE:  # type: ignore[arg-type]
+            return found  # type: ignore[return-value]
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError:
+            return parse(problems)
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if (
+            known is not None
+            and digest == known.digest
+            and (found := _decode(known, relative, problems)) is not _UNUSABLE
+        ):
+            self.new.append((relative, self._trusted(stamp), digest, known.meta, known.body))
+            return found  # type: ignore[return-value]
         found_problems = Problems()
-        document = parse(found_problems)
+        document = parse_document(self.site, relative, self.zone, found_problems, data)
         problems.extend(found_problems.items)
-        digest = _digest(path) if stamp is not None else None
-        encoded = _encode(document, found_problems.items) if digest is not None else None
-        if encoded is not None and digest is not None and stamp is not None and _storable(relative):
+        encoded = _encode(document, found_problems.items)
+        if encoded is not None and _storable(relative):
             meta, body = encoded
-            self.new.append((relative, _trusted(stamp, self.taken), digest, meta, body))
+            self.new.append((relative, self._trusted(stamp), digest, meta, body))
         return document
+
+    def _trusted(self, stamp: Stamp) -> str:
+        """The stamp to record: itself if the file last changed long enough before this build began, else one no
+        stamp equals (the next build then reads the file and compares its digest)."""
+        text = _stamp_text(stamp)
+        return "racy:" + text if is_racy(stamp, self.taken) else text
 
     def close(self, keep: Sequence[str] | None = None) -> None:
         """Store what was parsed (and, with `keep`, the site's paths: drop every other entry)."""
@@ -133,27 +158,8 @@ def _storable(path: str) -> bool:
     return True
 
 
-def _stamp(path: str) -> str | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}:{info.st_ctime_ns}"
-
-
-def _trusted(stamp: str, taken: float) -> str:
-    """The stamp to record: itself if the file last changed long enough before now, else one no stamp equals
-    (the next build then reads the file and compares its digest)."""
-    _, mtime, _, ctime = (int(part) for part in stamp.split(":"))
-    return stamp if max(mtime, ctime) / 1e9 < taken - RACY_SECONDS else "racy:" + stamp
-
-
-def _digest(path: str) -> str | None:
-    try:
-        with open(path, "rb") as file:
-            return hashlib.blake2b(file.read(), digest_size=16).hexdigest()
-    except OSError:
-        return None
+def _stamp_text(stamp: Stamp) -> str:
+    return ":".join(map(str, stamp))
 
 
 def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tuple[str, str | None] | None:

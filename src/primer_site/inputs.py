@@ -5,7 +5,7 @@ Files are compared by their stamp (size, modification and change times in ns, in
 before anything is read: a file saved while the build runs has a new stamp for the next build. The change time
 cannot be set back by any tool (touch sets only the modification time), but two writes within one tick of the
 file system's clock can leave it the same, so a file changed within RACY_SECONDS of the stamp is not trusted
-(git's "racy clean" rule).
+(git's "racy clean" rule). Every stamp primer-site keeps of a source file is `stamp_of`'s, judged by `is_racy`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class BuildInputs:
     def trustworthy(self) -> bool:
         """Whether every stamp tells a changed file from an unchanged one (none changed too recently)."""
         newest = max((max(stamp[1], stamp[3]) for stamp in self.files.values()), default=0)
-        return newest / 1e9 < self.taken - RACY_SECONDS
+        return newest / 1e9 < self.taken - RACY_SECONDS  # is_racy of the newest stamp, in one pass
 
 
 def take_inputs(source: Path, folders: Iterable[str], files: Iterable[str], theme: Path | None) -> BuildInputs:
@@ -68,11 +68,31 @@ def _walk_into(found: dict[str, Stamp], root: str, label: str) -> None:
 
 
 def _stamp_into(found: dict[str, Stamp], name: str, path: str) -> None:
+    stamp = stamp_of(path)
+    if stamp is not None:
+        found[name] = stamp
+
+
+def stamp_of(path: str | os.PathLike[str]) -> Stamp | None:
+    """The stamp of the file at `path` (links followed): (size in bytes, modification time in ns since the epoch,
+    inode, change time in ns); None if it cannot be stat'ed. Take it before reading the file, never after: a
+    save between the two then shows as a new stamp next time."""
     try:
         info = os.stat(path)
-    except OSError:
-        return
-    found[name] = (info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns)
+    except (OSError, ValueError):  # ValueError: a path with a NUL byte
+        return None
+    return stamp_from(info)
+
+
+def stamp_from(info: os.stat_result) -> Stamp:
+    """`stamp_of` from a stat already made (to test the file's type with the same call)."""
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
+
+
+def is_racy(stamp: Stamp, taken: float) -> bool:
+    """Whether the file changed too close to `taken` (seconds since the epoch, a moment before the stamp was
+    taken) for the stamp to tell a later save within the same clock tick: then it must not be trusted."""
+    return max(stamp[1], stamp[3]) / 1e9 >= taken - RACY_SECONDS
 
 
 @lru_cache(maxsize=1)

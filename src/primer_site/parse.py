@@ -66,6 +66,12 @@ def read_source(source_root: Path, relative: str) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise SiteError(f"cannot read file: {exc.strerror}", relative) from None
+    return decode_source(raw, relative)
+
+
+def decode_source(raw: bytes, relative: str) -> str:
+    """A source file's bytes as text: UTF-8, byte-order mark dropped, line endings made "\\n"; SiteError at the
+    line of the first byte that is not UTF-8."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -85,10 +91,13 @@ def split_front_matter(text: str, path: str) -> tuple[str, str, int]:
     raise SiteError("front matter is not closed: add a '---' line after it", path, 1)
 
 
-def parse_document(source_root: Path, relative: str, zone: tzinfo, problems: Problems) -> Document | None:
-    """Read and validate one post; problems are added to `problems` (None when it cannot be used)."""
+def parse_document(
+    source_root: Path, relative: str, zone: tzinfo, problems: Problems, raw: bytes | None = None
+) -> Document | None:
+    """Read and validate one post; problems are added to `problems` (None when it cannot be used). `raw`: the
+    file's bytes, already read (by a caller that digests what it parses), else the file is read here."""
     try:
-        text = read_source(source_root, relative)
+        text = read_source(source_root, relative) if raw is None else decode_source(raw, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
         mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=POST_TEXT)
     except SiteError as error:

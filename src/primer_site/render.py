@@ -322,7 +322,7 @@ class _Renderer:
         }
         resolvers: dict[str, Callable[[str], object]] = {
             **lookups,
-            "template": lambda name: template_identity(source, name),
+            "template": lambda name: template_identity(env, name),
             "global": global_resolver(env),
             "asset": lambda path: names.resolve(path) if isinstance(names, AssetNames) else None,
             # the MathML feeds carry: the KaTeX that made it, and which macros it used for a post

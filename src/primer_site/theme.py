@@ -2,7 +2,9 @@
 output names of static assets.
 
 The environment records what a page reads while it renders (dependencies.py): every attribute of a model
-object, every template it loads, found or not, and the lookups its helpers make.
+object, every template it loads, found or not, and the lookups its helpers make. Its templates are read once,
+when it is made (TemplateSnapshot): every page renders from the same text, and a template's fingerprint is the
+digest of the very text Jinja compiled, so a template saved while a build renders is a change for the next build.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import jinja2
@@ -21,6 +25,7 @@ from markupsafe import Markup
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
 from .feeds import absolute
+from .inputs import is_racy, stamp_of
 from .markdown import highlight_css, plain_title, render_title
 from .typeset import KATEX_FOLDER
 from .urls import page_url
@@ -41,39 +46,131 @@ def template_folders(source: Path) -> tuple[Path, Path]:
     return source / TEMPLATES_DIR, theme_dir() / TEMPLATES_DIR
 
 
-def template_files(source: Path) -> tuple[tuple[str, str, int, int], ...]:
-    """(name, folder, mtime ns, size) of every template file: when this changes, compiled templates are stale.
+def template_files(source: Path) -> tuple[tuple[str, str, object], ...]:
+    """(name, folder, stamp) of every template file: when this changes, compiled templates are stale.
 
     Jinja notices an edited template, but not an override added in the site's templates/ for a template it
-    loaded from the theme; comparing this listing catches both.
+    loaded from the theme; comparing this listing catches both. A file changed too recently for its stamp to be
+    trusted (inputs.is_racy) gets a stamp no other listing holds: its environment is made again next time.
     """
+    taken = time.time()
     found = []
     for folder in template_folders(source):
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
             for name in sorted(filenames):
                 path = os.path.join(dirpath, name)
-                try:
-                    info = os.stat(path)
-                except OSError:
+                stamp = stamp_of(path)
+                if stamp is None:
                     continue
                 relative = os.path.relpath(path, folder).replace(os.sep, "/")
-                found.append((relative, str(folder), info.st_mtime_ns, info.st_size))
+                found.append((relative, str(folder), object() if is_racy(stamp, taken) else stamp))
     return tuple(found)
 
 
-def template_identity(source: Path, name: str) -> tuple[str, str]:
-    """Which file a template name loads ("site" or "theme", and a digest of its text); ("missing", "") if none.
+class TemplateSnapshot(jinja2.BaseLoader):
+    """Every file of the site's templates/ and of the theme's (the site's first), read when the loader is made,
+    with a digest of each: Jinja compiles from these bytes, and a page's recorded template is this digest.
 
-    A page depends on this for every template it loads, so an override that appears later re-renders it.
+    Read at once rather than when Jinja first asks, so that render workers forked later see the same text as
+    the process that fingerprints it. Lookups follow FileSystemLoader's: links followed, only regular files,
+    UTF-8 text with its line endings made "\\n".
     """
-    for label, folder in zip(("site", "theme"), template_folders(source), strict=True):
+
+    def __init__(self, folders: Sequence[tuple[str, Path]]) -> None:
+        """`folders`: (label, folder), looked in in order; the label names where a template came from."""
+        self.files: dict[str, tuple[str, str, bytes | OSError]] = {}  # name → (label, file, bytes or why not)
+        self._identities: dict[str, tuple[str, str]] = {}
+        for label, folder in folders:
+            for relative, path in _walk_files(str(folder)):
+                if relative in self.files:  # the site's template over the theme's
+                    continue
+                try:
+                    with open(path, "rb") as file:
+                        data: bytes | OSError = file.read()
+                except FileNotFoundError:  # removed since the walk: absent, as a lookup now would find it
+                    continue
+                except OSError as error:  # unreadable: reported when a page asks for it
+                    data = error
+                self.files[relative] = (label, os.path.normpath(path), data)
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        found = self.files.get(_template_key(template))
+        if found is None:
+            raise jinja2.TemplateNotFound(template)
+        _, filename, data = found
+        # Jinja's loaders raise OSError and UnicodeDecodeError as they are (a traceback): say where, and why
+        if isinstance(data, OSError):
+            raise jinja2.TemplateSyntaxError(f"cannot read the file: {data.strerror}", 1, template, filename)
         try:
-            data = (folder / name).read_bytes()
-        except (OSError, ValueError):
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            message = f"not valid UTF-8 ({error.reason} at byte {error.start})"
+            raise jinja2.TemplateSyntaxError(message, line, template, filename) from None
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text, filename, lambda: True  # the snapshot never changes: a new environment reads files again
+
+    def list_templates(self) -> list[str]:
+        return sorted(self.files)
+
+    def identity(self, template: str) -> tuple[str, str]:
+        """Which file the name loads ("site" or "theme") and a digest of its bytes; ("missing", "") if none,
+        ("unreadable", why) for a file that could not be read."""
+        found = self._identities.get(template)
+        if found is None:
+            known = self.files.get(_template_key(template))
+            if known is None:
+                found = ("missing", "")
+            elif isinstance(known[2], OSError):
+                found = ("unreadable", str(known[2]))
+            else:
+                found = (known[0], hashlib.blake2b(known[2], digest_size=16).hexdigest())
+            self._identities[template] = found
+        return found
+
+
+def _template_key(template: str) -> str:
+    """A template name as the snapshot holds it ("a/./b.html" → "a/b.html"); "" for one no file can have."""
+    try:
+        return "/".join(jinja2.loaders.split_template_path(template))
+    except jinja2.TemplateNotFound:  # ".." in it
+        return ""
+
+
+def _walk_files(root: str) -> Iterator[tuple[str, str]]:
+    """(name relative to `root` with "/", path) of every regular file below it, links followed, each folder once
+    (a link to a folder above it would otherwise loop)."""
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            info = os.stat(dirpath)
+        except OSError:
+            dirnames.clear()
             continue
-        return label, hashlib.blake2b(data, digest_size=16).hexdigest()
-    return "missing", ""
+        if (info.st_dev, info.st_ino) in seen:
+            dirnames.clear()
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            try:
+                if not S_ISREG(os.stat(path).st_mode):  # FileSystemLoader finds regular files only
+                    continue
+            except OSError:
+                continue
+            yield (name if relative == "." else f"{relative}/{name}"), path
+
+
+def template_identity(env: jinja2.Environment, name: str) -> tuple[str, str]:
+    """Which file a template name loads in `env` ("site" or "theme", and a digest of the text Jinja compiled);
+    ("missing", "") if none. A page depends on this for every template it loads, so an override that appears
+    later re-renders it."""
+    loader = env.loader
+    assert isinstance(loader, TemplateSnapshot), "an environment from make_environment"
+    return loader.identity(name)
 
 
 def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprint: bool) -> dict[str, str]:
@@ -129,9 +226,9 @@ class RecordingEnvironment(jinja2.Environment):
 
 
 def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> RecordingEnvironment:
-    """A site's templates/ first, then the theme's. Compiled templates are kept until a template file changes
-    (the caller makes a new environment then: see template_files)."""
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder) for folder in template_folders(source)])
+    """A site's templates/ first, then the theme's, as they are now (TemplateSnapshot). The environment is kept
+    until a template file changes (the caller makes a new one then: see template_files)."""
+    loader = TemplateSnapshot(list(zip(("site", "theme"), template_folders(source), strict=True)))
     env = RecordingEnvironment(
         loader=loader,
         autoescape=True,

@@ -15,12 +15,14 @@ import ctypes.util
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 from .errors import Problems, SiteError
+from .inputs import is_racy, stamp_of
 from .model import Output, Unchanged
 from .output import MARKER, is_marked, live_folder, locked, mark, staging_folder
 from .urls import collision_key, is_inside
@@ -67,7 +69,7 @@ class Manifest:
 
     def holds_copy(self, path: str, source: Path) -> bool:
         """Whether the live file at `path` is an intact copy of `source` as it is now."""
-        return self.sources.get(path) == _source_stamp(source) and self.intact(path)
+        return self.sources.get(path) == stamp_of(source) and self.intact(path)
 
     def to_json(self) -> dict:
         return {
@@ -89,19 +91,12 @@ class Manifest:
 
 
 def _stamp(path: str) -> Stamp | None:
+    # of an output file, not inputs.stamp_of: hard-linking it into the staging folder changes its change time
     try:
         info = os.stat(path, follow_symlinks=False)
     except OSError:
         return None
     return info.st_size, info.st_mtime_ns, info.st_ino
-
-
-def _source_stamp(path: Path) -> tuple[int, int, int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
 
 
 def unique_outputs(outputs: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
@@ -171,13 +166,14 @@ def write_output(
             touching()
         folder = _Staging(staging, output, staging_holds, previous)
         sources: dict[str, tuple[int, int, int, int]] = {}
+        taken = time.time()
         for path, file in static_files.items():
-            stamp = _source_stamp(file)
+            stamp = stamp_of(file)  # before the copy reads it
             if previous is not None and stamp is not None and previous.holds_copy(path, file):
                 folder.keep(path)
             else:
                 folder.put(path, file)
-            if stamp is not None:
+            if stamp is not None and not is_racy(stamp, taken):  # else the next build copies it again
                 sources[path] = stamp
         pages = 0
         digests: dict[str, bytes] = {}

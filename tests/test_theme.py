@@ -1,0 +1,118 @@
+"""The theme's templates: a page is recorded against the template text it was rendered from, not the file as it
+is when the build ends (a template saved while a build renders is a change for the next build)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post, run_cli
+from primer_site import render
+from primer_site.build import BuildMemory, BuildOptions, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+TEMPLATE = "{% extends 'base.html' %}{% block main %}<p>VERSION-%s {{ post.title }}</p>{% endblock %}\n"
+
+
+def version(n: int) -> str:
+    return TEMPLATE.replace("%s", str(n))
+
+
+@pytest.fixture
+def saved_while_rendering(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path, str], None]]:
+    """Arrange for `path` to be written with `text` once the pages are rendered, before the build records them:
+    an author saving a template while a long build runs."""
+    pending: list[tuple[Path, str]] = []
+    original = render.RenderPass.commit
+
+    def commit(self: render.RenderPass) -> None:
+        while pending:
+            path, text = pending.pop()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        original(self)
+
+    monkeypatch.setattr(render.RenderPass, "commit", commit)
+    yield lambda path, text: pending.append((path, text))
+
+
+def page(output: Path) -> str:
+    return (output / "posts/a/index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("told", [True, False], ids=["watcher-told", "looked-at"])
+def test_a_template_saved_while_serving_renders_is_seen_by_the_next_rebuild(
+    tmp_path: Path, saved_while_rendering: Callable[[Path, str], None], told: bool
+) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/post.html": version(1)})
+    options = BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False)
+    memory = BuildMemory()
+    saved_while_rendering(site / "templates/post.html", version(2))
+    build_site(options, memory)
+    assert "VERSION-1 A" in page(tmp_path / "out")  # rendered before the save
+    again = build_site(options, memory, {"templates/post.html"} if told else None)
+    assert "posts/a/index.html" in again.rendered
+    assert "VERSION-2 A" in page(tmp_path / "out")
+
+
+def test_an_override_added_while_serving_renders_is_seen_by_the_next_rebuild(
+    tmp_path: Path, saved_while_rendering: Callable[[Path, str], None]
+) -> None:
+    # the theme's post.html was looked up and used; the site's appears before the build records what pages read
+    site = make_site(tmp_path / "site", {"content/a.md": post("A")})
+    options = BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False)
+    memory = BuildMemory()
+    saved_while_rendering(site / "templates/post.html", version(2))
+    build_site(options, memory)
+    assert "VERSION" not in page(tmp_path / "out")
+    again = build_site(options, memory, {"templates", "templates/post.html"})
+    assert "posts/a/index.html" in again.rendered
+    assert "VERSION-2 A" in page(tmp_path / "out")
+
+
+@pytest.mark.parametrize("existed", [True, False], ids=["edited", "added"])
+def test_a_template_saved_while_a_build_renders_is_seen_by_the_next_build(
+    tmp_path: Path, saved_while_rendering: Callable[[Path, str], None], existed: bool
+) -> None:
+    files = {"content/a.md": post("A"), "templates/post.html": version(1) if existed else None}
+    site = make_site(tmp_path / "site", files)
+    output = tmp_path / "out"
+    saved_while_rendering(site / "templates/post.html", version(2))
+    build_site(BuildOptions(source=site, output=output, now=NOW, jobs=1))  # remembers what its pages read
+    assert ("VERSION-1 A" in page(output)) == existed
+    done = run_cli("build", "--source", str(site), "--output", str(output), "--now", "2026-06-01", "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    assert "VERSION-2 A" in page(output)
+
+
+def test_templates_render_as_jinja_reads_their_files(tmp_path: Path) -> None:
+    # Windows line endings, a byte-order mark kept as text, a template in a linked folder, a dot in the name
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared/note.html").write_text("<i>shared</i>\n", encoding="utf-8")
+    site = make_site(
+        tmp_path / "site",
+        {
+            "content/a.md": post("A"),
+            "templates/post.html": "{% extends 'base.html' %}{% block main %}<p>\r\n{{ post.title }}\r\n</p>"
+            "{% include 'parts/./note.html' %}{% endblock %}\r\n",
+        },
+    )
+    (site / "templates/parts").symlink_to(tmp_path / "shared", target_is_directory=True)
+    (site / "templates/loop").symlink_to(site / "templates", target_is_directory=True)  # a link to itself
+    build_site(BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, cache=False))
+    html = page(tmp_path / "out")
+    assert "<p>\nA\n</p><i>shared</i>" in html and "\r" not in html
+
+
+def test_a_template_that_is_not_utf8_is_an_error_at_its_line(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A")})
+    (site / "templates").mkdir()
+    (site / "templates/post.html").write_bytes(b"{% extends 'base.html' %}\n<p>caf\xe9</p>\n")
+    done = run_cli("build", "--source", str(site), "--now", "2026-06-01")
+    assert done.returncode == 1
+    expected = "templates/post.html:2: error: template: not valid UTF-8 (invalid continuation byte at byte 32)"
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert not (site / "public").exists()
