@@ -27,6 +27,8 @@ MARKDOWN_MATH = 'class="math '
 _MATH_CLASS_HINT = re.compile(r"(?i)class[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?[^\"'>]*?math")
 
 _SPACE = "\t\n\f\r "
+# The Markdown stage's own math elements, read at once: their text holds no "<", so their end is certain
+_MARKDOWN_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
 # One attribute: the tokenizer's attribute-name and attribute-value states (atomic: no backtracking)
 _ATTRIBUTE = r"(?>[\t\n\f\r /]*(?>[^\t\n\f\r />][^\t\n\f\r /=>]*)(?>[\t\n\f\r ]*=[\t\n\f\r ]*(?>\"[^\"]*\"|'[^']*'|[^\t\n\f\r >]*))?)"
 _TOKEN = re.compile(
@@ -38,6 +40,41 @@ _ONE_ATTRIBUTE = re.compile(
     r"[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r /=>]*)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\f\r >]*)))?"
 )
 _COMMENT_END = re.compile(r"--!?>")
+
+# What find_math reads in Python: the tags that change how the rest is read (raw text, templates, foreign
+# content), and those that may be or hold math (a class or any value with "math" in it, data-macros, the
+# holders' own tags). The rest (comments, text, other tags) is skipped by one regex, which tokenizes it by the
+# same rules as _TOKEN: a page of 600 tags costs a dozen Python steps, not 600.
+_W = "\t\n\f\r "
+_NO_MATH = r"(?:[^{stop}mM&]++|[mM](?![aA][tT][hH]))*+"  # no "math", and no reference that could spell it
+_DOUBLE, _SINGLE, _BARE = (_NO_MATH.format(stop=stop) for stop in ('"', "'", _W + ">"))
+_QUIET_ATTRIBUTE = (
+    rf"(?>[{_W}/]*+(?![dD][aA][tT][aA]-[mM][aA][cC][rR][oO][sS][{_W}/=>])[^{_W}/>][^{_W}/=>]*+"
+    rf"(?>[{_W}]*+=[{_W}]*+(?>\"{_DOUBLE}\"|'{_SINGLE}'|(?![\"']){_BARE})|(?![{_W}]*=)))"
+)
+# the common case first, twice as fast to skip: <a href="…" class="…">, as templates and Markdown write tags
+_PLAIN_TAG = r'[a-z][a-z0-9]*+(?> (?!data-macros=)[a-z-]++="(?:[^"<>&mM]++|[mM](?![aA][tT][hH]))*+")*+>'
+_READ_ALWAYS = ("script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "textarea", "title", "plaintext")
+_SKIPPERS: dict[tuple[str, ...], re.Pattern] = {}
+
+
+def _skipper(holders: tuple[str, ...]) -> re.Pattern:
+    """The regex that skips what find_math need not read, with `holders` the names of the open data-macros
+    elements (their start and end tags count)."""
+    found = _SKIPPERS.get(holders)
+    if found is None:
+        read = "|".join(sorted({*_READ_ALWAYS, *_FOREIGN, "template", *holders}))
+        closing = "|".join(sorted({*_FOREIGN, "template", *holders}))
+        found = _SKIPPERS[holders] = re.compile(
+            rf"(?:[^<]++|<(?!(?i:{read})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
+            rf"|</(?!(?i:{closing})[{_W}/>])(?:[a-z][a-z0-9]*+>|[A-Za-z][^{_W}/>]*+{_ATTRIBUTE}*+[{_W}/]*+>)"
+            rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!(?!--|\[CDATA\[)[^>]*+(?:>|\Z)|<\?[^>]*+(?:>|\Z)"
+            rf"|</(?![A-Za-z])[^>]*+(?:>|\Z)|<(?![A-Za-z!?/]))*+",
+            re.DOTALL,
+        )
+    return found
+
+
 _CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
 
 # Elements whose text is not markup (§13.2.6.4.7, with scripting on, as in a browser running math.js)
@@ -167,8 +204,20 @@ def find_math(page: str) -> PageMath:
     holders: list[list] = []  # [name, depth, macros] of open elements with data-macros, outermost first
     hidden: list[list] = []  # [name, depth] of open <template> (not in the document) and <svg>/<math>
     pos = 0
-    search = _TOKEN.search
-    while (token := search(page, pos)) is not None:
+    skip, skipping = _skipper(()), ()
+    while True:
+        pos = skip.match(page, pos).end()
+        if not hidden and (markdown := _MARKDOWN_ELEMENT.match(page, pos)) is not None:
+            tex = markdown.group(3)
+            tex = _text(tex) if "&" in tex or "\r" in tex or "\0" in tex else tex
+            holder = holders[-1][2] if holders else None
+            display = markdown.group(2) == "display"
+            elements.append(MathElement(pos, markdown.start(3), markdown.end(3), markdown.end(), tex, display, holder))
+            pos = markdown.end()
+            continue
+        token = _TOKEN.match(page, pos)
+        if token is None:
+            break
         pos = token.end()
         name = token.group("start")
         if name is None:
@@ -216,6 +265,8 @@ def find_math(page: str) -> PageMath:
             continue
         if macros is not None:
             holders.append([name, 1, macros])
+        if skipping != (names := tuple(h[0] for h in holders if h[0] not in ("body", "html"))):
+            skip, skipping = _skipper(names), names
         if name == "template" or name in _FOREIGN:
             hidden.append([name, 1])
     return PageMath(elements, problems, script_macros)
