@@ -508,3 +508,69 @@ def test_a_formula_typeset_at_build_time_is_text_never_markup(tmp_path: Path) ->
         make_site(site, {"content/a.md": post("A", body=f"${command}$")})
         result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
         assert result.returncode == 1 and "needs trust, which primer-site never gives TeX" in result.stderr
+
+
+RAW_MATH = """\
+Written as raw HTML, as math.js finds it in the browser:
+
+<p><span class="math">x^2</span> and <span class="math inline" id="a">y_1</span></p>
+
+<p><span id=b class='display  math'>a &lt; b</span> <em class="math">c<sub>1</sub></em></p>
+"""
+
+
+def test_math_written_as_raw_html_is_typeset_as_math_js_typesets_it(tmp_path: Path) -> None:
+    """Any element math.js typesets (class "math" among others, any quoting or attribute order, references,
+    phrasing markup inside), in a post or a series' description: the page shows KaTeX's HTML, never raw TeX."""
+    site = math_site(tmp_path / "site")
+    make_site(
+        site,
+        {"content/r.md": post("Raw", body=RAW_MATH), "series/s.md": SERIES + '\n<span class="math">\\E[Z]</span>\n'},
+    )
+    build(site, tmp_path / "out")
+    page = (tmp_path / "out" / "posts" / "r" / "index.html").read_text(encoding="utf-8")
+    assert "katex.min.css" in page  # the stylesheet is loaded though no Markdown math is on the page
+    annotations = [html.unescape(t) for t in re.findall(r'"application/x-tex">(.*?)</annotation>', page, re.S)]
+    assert annotations == ["x^2", "y_1", "a < b", "c1"]
+    assert page.count('<span class="katex-display">') == 1  # the element with "display" among its classes
+    for raw in ('class="math">x^2</span>', 'id="a">y_1</span>', ">a &lt; b</span>", "c<sub>1</sub></em>"):
+        assert raw not in page
+    series = (tmp_path / "out" / "series" / "s" / "index.html").read_text(encoding="utf-8")
+    assert "\\E[Z]</annotation>" in series and '<span class="math">\\E[Z]</span>' not in series
+
+
+def test_a_math_element_whose_text_the_browser_decides_is_an_error_at_its_line(tmp_path: Path) -> None:
+    site = math_site(tmp_path / "site")
+    body = 'Fine $x$.\n\n<div>\n<span class="math">a<p>b</p></span>\n</div>\n'
+    make_site(site, {"content/r.md": post("Raw", body=body)})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "kept.txt").write_text("the previous site", encoding="utf-8")
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW, "--force")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        'content/r.md:8:1: error: math: render: build cannot typeset <span class="math">: this math element holds '
+        "a <p>, which the browser may move: write its TeX as plain text (`<` as &lt;, `&` as &amp;) in "
+        '<span class="math">…</span> or <div class="math display">…</div>',
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    assert tree_bytes(tmp_path / "out") == {"kept.txt": b"the previous site"}
+
+
+def test_a_template_that_writes_math_is_typeset_or_named_in_the_error(tmp_path: Path) -> None:
+    site = math_site(tmp_path / "site")
+    post_template = (REPO / "templates" / "post.html").read_text(encoding="utf-8")
+    typeset = post_template.replace("{% block main %}", '{% block main %}<p><span class="math">\\pi</span></p>', 1)
+    make_site(site, {"templates/post.html": typeset})
+    build(site, tmp_path / "out")
+    page = (tmp_path / "out" / "posts" / "b" / "index.html").read_text(encoding="utf-8")
+    assert "\\pi</annotation>" in page and '<span class="math">\\pi</span>' not in page
+    # an element the browser would build by its own repairs: the template is named, once for all its pages
+    make_site(site, {"templates/post.html": typeset.replace("\\pi</span>", "\\pi<div>x</div></span>")})
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        'templates/post.html: error: math: render: build cannot typeset <span class="math">: this math element '
+        "holds a <div>"
+    )
+    assert re.search(r"\(in posts/[abc]/index\.html, from its template post\.html\)$", errors[0])
