@@ -537,6 +537,14 @@ def test_math_written_as_raw_html_is_typeset_as_math_js_typesets_it(tmp_path: Pa
         assert raw not in page
     series = (tmp_path / "out" / "series" / "s" / "index.html").read_text(encoding="utf-8")
     assert "\\E[Z]</annotation>" in series and '<span class="math">\\E[Z]</span>' not in series
+    # a page whose only math is raw HTML loads KaTeX: its stylesheet here, and in the browser's mode its script
+    make_site(site, {"content/q.md": post("Q", body="<p><span class='math'>q^2</span></p>")})
+    build(site, tmp_path / "out")
+    assert "q^2</annotation>" in (tmp_path / "out" / "posts" / "q" / "index.html").read_text(encoding="utf-8")
+    make_site(site, {"site.yaml": SITE + "math: {render: browser}\n"})
+    build(site, tmp_path / "browser")
+    page = (tmp_path / "browser" / "posts" / "q" / "index.html").read_text(encoding="utf-8")
+    assert "katex.min.js" in page and "/js/math." in page and "<span class='math'>q^2</span>" in page
 
 
 def test_a_math_element_whose_text_the_browser_decides_is_an_error_at_its_line(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ MATH_RENDER: Dependency = ("math render", "")
 
 _BATCH = 64  # pages typeset together: one question to KaTeX for all their new formulas
 # The theme's link to KaTeX's stylesheet: the page's fonts are preloaded beside it, from the folder it names
+_NO_STYLESHEET_SAID = "math: render: build: this page shows math, but its template loads no KaTeX stylesheet"
 _NO_STYLESHEET = (
     ": a page whose math is typeset at build time needs KaTeX's stylesheet: link it in the template's <head>"
     " when `has_math` is true, as the default theme's base.html does"
@@ -168,7 +169,7 @@ class PageTypesetter:
                 requests.add(*element.key, HTML)
             wrong = self._element_errors(page, problems, spec)
             if elements and _STYLESHEET.search(page) is None:
-                wrong.append(self._page_error(spec, "writes math but loads no KaTeX stylesheet", _NO_STYLESHEET))
+                wrong.append(self._page_error(spec, _NO_STYLESHEET_SAID, _NO_STYLESHEET))
             pages.append((page, elements, wrong) if elements or wrong else None)
         answers: dict[FormulaKey, FormulaResult] = {}
         failure = None
