@@ -582,3 +582,20 @@ def test_a_template_that_writes_math_is_typeset_or_named_in_the_error(tmp_path: 
         "holds a <div>"
     )
     assert re.search(r"\(in posts/[abc]/index\.html, from its template post\.html\)$", errors[0])
+
+
+def test_a_page_with_math_and_no_katex_stylesheet_names_its_template(tmp_path: Path) -> None:
+    """KaTeX's HTML without its stylesheet shows each formula twice, unstyled: the build says so, not the reader."""
+    site = math_site(tmp_path / "site")
+    standalone = '<!doctype html><title>{{ post.title }}</title><p><span class="math">\\pi</span></p>'
+    make_site(site, {"templates/post.html": standalone})
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and re.fullmatch(
+        r"templates/post\.html: error: math: render: build: this page shows math, but its template loads no KaTeX "
+        r"stylesheet \(in posts/[abc]/index\.html, from its template post\.html\): a page whose math is typeset at "
+        r"build time needs KaTeX's stylesheet: link it in the template's <head> when `has_math` is true, as the "
+        r"default theme's base\.html does",
+        errors[0],
+    )
