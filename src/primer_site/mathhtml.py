@@ -50,7 +50,7 @@ _NO_MATH = r"(?:[^{stop}mM&]++|[mM](?![aA][tT][hH]))*+"  # no "math", and no ref
 _DOUBLE, _SINGLE, _BARE = (_NO_MATH.format(stop=stop) for stop in ('"', "'", _W + ">"))
 _QUIET_ATTRIBUTE = (
     rf"(?>[{_W}/]*+(?![dD][aA][tT][aA]-[mM][aA][cC][rR][oO][sS][{_W}/=>])[^{_W}/>][^{_W}/=>]*+"
-    rf"(?>[{_W}]*+=[{_W}]*+(?>\"{_DOUBLE}\"|'{_SINGLE}'|(?![\"']){_BARE})|(?![{_W}]*=)))"
+    rf"(?>[{_W}]*+=[{_W}]*+(?>\"{_DOUBLE}\"|'{_SINGLE}'|(?![\"']){_BARE}(?=[{_W}>]|\Z))|(?![{_W}]*=)))"
 )
 # the common case first, twice as fast to skip: <a href="…" class="…">, as templates and Markdown write tags
 _PLAIN_TAG = r'[a-z][a-z0-9]*+(?> (?!data-macros=)[a-z-]++="(?:[^"<>&mM]++|[mM](?![aA][tT][hH]))*+")*+>'

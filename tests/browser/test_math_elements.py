@@ -71,9 +71,10 @@ def assert_same(page: Any, document: str) -> list[str]:
     typeset, reported = found_by_build(document)
     if not reported:
         assert typeset == in_browser, document
-    else:  # the build stops with these errors; what it typeset is still what math.js typesets
-        remaining = iter(in_browser)
-        assert all(any(one == other for other in remaining) for one in typeset), (document, reported)
+    else:  # the build stops with these errors; what it typeset is still what math.js typesets (but macros: an
+        # element inside a reported one is detached by the time math.js reaches it, and gets the script's)
+        remaining = iter([(tex, display) for tex, display, _ in in_browser])
+        assert all(any(one[:2] == other for other in remaining) for one in typeset), (document, reported)
     return reported
 
 
@@ -144,7 +145,7 @@ def math_element(draw: st.DrawFn) -> str:
     if draw(st.booleans()):
         attributes.append(draw(attribute("id", draw(st.sampled_from(["a", "eq-1", "x y"])))))
     if draw(st.booleans()):
-        macros = draw(st.sampled_from(['{"\\\\R": "r"}', "{}", "", "not json", '{"\\\\a": 1}']))
+        macros = draw(st.sampled_from(['{"\\\\R": "r"}', "{}", "", "not json"]))
         attributes.append(draw(attribute("data-macros", macros.replace('"', "&quot;"))))
     attributes = draw(st.permutations(attributes))
     start = f"<{tag} " + draw(_SPACE).join(attributes) + draw(st.sampled_from([">", " >", "/>"]))
