@@ -224,16 +224,18 @@ def test_the_macros_of_a_formula_are_those_of_its_nearest_holder() -> None:
     )
     requests = FormulaRequests()
     page_macros, none = requests.macros_id((("\\E", "\\mathbb{E}"),)), requests.macros_id(())
-    keys = [element.key for element in math_elements(page, requests)]
+    elements, problems = math_elements(page, requests)
+    keys = [element.key for element in elements]
     assert keys == [
         ("a", False, page_macros),
         ("b", False, none),  # an article inside the holder: still inside it
         ("c", False, none),
         ("d & e", True, page_macros),  # the element's text, as textContent reads it
-        ("f", False, none),  # after </body>
+        ("f", False, page_macros),  # after </body>: the parser puts it in the body all the same
     ]
+    assert problems == []
     older = f'<p><span class="math inline">a</span></p><script src="/js/math.js" data-macros="{attribute}"></script>'
-    assert [e.key for e in math_elements(older, requests)] == [("a", False, page_macros)]
+    assert [e.key for e in math_elements(older, requests)[0]] == [("a", False, page_macros)]
     # macros written in any order are the same macros (KaTeX reads a mapping)
     assert requests.macros_id((("\\a", "1"), ("\\b", "2"))) == requests.macros_id((("\\b", "2"), ("\\a", "1")))
 
@@ -506,3 +508,94 @@ def test_a_formula_typeset_at_build_time_is_text_never_markup(tmp_path: Path) ->
         make_site(site, {"content/a.md": post("A", body=f"${command}$")})
         result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
         assert result.returncode == 1 and "needs trust, which primer-site never gives TeX" in result.stderr
+
+
+RAW_MATH = """\
+Written as raw HTML, as math.js finds it in the browser:
+
+<p><span class="math">x^2</span> and <span class="math inline" id="a">y_1</span></p>
+
+<p><span id=b class='display  math'>a &lt; b</span> <em class="math">c<sub>1</sub></em></p>
+"""
+
+
+def test_math_written_as_raw_html_is_typeset_as_math_js_typesets_it(tmp_path: Path) -> None:
+    """Any element math.js typesets (class "math" among others, any quoting or attribute order, references,
+    phrasing markup inside), in a post or a series' description: the page shows KaTeX's HTML, never raw TeX."""
+    site = math_site(tmp_path / "site")
+    make_site(
+        site,
+        {"content/r.md": post("Raw", body=RAW_MATH), "series/s.md": SERIES + '\n<span class="math">\\E[Z]</span>\n'},
+    )
+    build(site, tmp_path / "out")
+    page = (tmp_path / "out" / "posts" / "r" / "index.html").read_text(encoding="utf-8")
+    assert "katex.min.css" in page  # the stylesheet is loaded though no Markdown math is on the page
+    annotations = [html.unescape(t) for t in re.findall(r'"application/x-tex">(.*?)</annotation>', page, re.S)]
+    assert annotations == ["x^2", "y_1", "a < b", "c1"]
+    assert page.count('<span class="katex-display">') == 1  # the element with "display" among its classes
+    for raw in ('class="math">x^2</span>', 'id="a">y_1</span>', ">a &lt; b</span>", "c<sub>1</sub></em>"):
+        assert raw not in page
+    series = (tmp_path / "out" / "series" / "s" / "index.html").read_text(encoding="utf-8")
+    assert "\\E[Z]</annotation>" in series and '<span class="math">\\E[Z]</span>' not in series
+    # a page whose only math is raw HTML loads KaTeX: its stylesheet here, and in the browser's mode its script
+    make_site(site, {"content/q.md": post("Q", body="<p><span class='math'>q^2</span></p>")})
+    build(site, tmp_path / "out")
+    assert "q^2</annotation>" in (tmp_path / "out" / "posts" / "q" / "index.html").read_text(encoding="utf-8")
+    make_site(site, {"site.yaml": SITE + "math: {render: browser}\n"})
+    build(site, tmp_path / "browser")
+    page = (tmp_path / "browser" / "posts" / "q" / "index.html").read_text(encoding="utf-8")
+    assert "katex.min.js" in page and "/js/math." in page and "<span class='math'>q^2</span>" in page
+
+
+def test_a_math_element_whose_text_the_browser_decides_is_an_error_at_its_line(tmp_path: Path) -> None:
+    site = math_site(tmp_path / "site")
+    body = 'Fine $x$.\n\n<div>\n<span class="math">a<p>b</p></span>\n</div>\n'
+    make_site(site, {"content/r.md": post("Raw", body=body)})
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "kept.txt").write_text("the previous site", encoding="utf-8")
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW, "--force")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        'content/r.md:8:1: error: math: render: build cannot typeset <span class="math">: this math element holds '
+        "a <p>, which the browser may move: write its TeX as plain text (`<` as &lt;, `&` as &amp;) in "
+        '<span class="math">…</span> or <div class="math display">…</div>',
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    assert tree_bytes(tmp_path / "out") == {"kept.txt": b"the previous site"}
+
+
+def test_a_template_that_writes_math_is_typeset_or_named_in_the_error(tmp_path: Path) -> None:
+    site = math_site(tmp_path / "site")
+    post_template = (REPO / "templates" / "post.html").read_text(encoding="utf-8")
+    typeset = post_template.replace("{% block main %}", '{% block main %}<p><span class="math">\\pi</span></p>', 1)
+    make_site(site, {"templates/post.html": typeset})
+    build(site, tmp_path / "out")
+    page = (tmp_path / "out" / "posts" / "b" / "index.html").read_text(encoding="utf-8")
+    assert "\\pi</annotation>" in page and '<span class="math">\\pi</span>' not in page
+    # an element the browser would build by its own repairs: the template is named, once for all its pages
+    make_site(site, {"templates/post.html": typeset.replace("\\pi</span>", "\\pi<div>x</div></span>")})
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and errors[0].startswith(
+        'templates/post.html: error: math: render: build cannot typeset <span class="math">: this math element '
+        "holds a <div>"
+    )
+    assert re.search(r"\(in posts/[abc]/index\.html, from its template post\.html\)$", errors[0])
+
+
+def test_a_page_with_math_and_no_katex_stylesheet_names_its_template(tmp_path: Path) -> None:
+    """KaTeX's HTML without its stylesheet shows each formula twice, unstyled: the build says so, not the reader."""
+    site = math_site(tmp_path / "site")
+    standalone = '<!doctype html><title>{{ post.title }}</title><p><span class="math">\\pi</span></p>'
+    make_site(site, {"templates/post.html": standalone})
+    result = run_cli("build", "-s", str(site), "-o", str(tmp_path / "out"), "--now", NOW)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and re.fullmatch(
+        r"templates/post\.html: error: math: render: build: this page shows math, but its template loads no KaTeX "
+        r"stylesheet \(in posts/[abc]/index\.html, from its template post\.html\): a page whose math is typeset at "
+        r"build time needs KaTeX's stylesheet: link it in the template's <head> when `has_math` is true, as the "
+        r"default theme's base\.html does",
+        errors[0],
+    )

@@ -20,12 +20,11 @@ from .dependencies import RecordedMemo
 from .errors import Diagnostic
 from .katex import MATHML, FormulaKey, FormulaRequests, FormulaResult
 from .markdown import plain_title
+from .mathhtml import find_math
 from .model import Post, Site
 from .urls import slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
-# how markdown.py marks math for KaTeX: the TeX, HTML-escaped, as the element's text
-_MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.DOTALL)
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
 _FRAGMENT = re.compile(r'(\shref)="(#[^"]*)"')
 _SRCSET = re.compile(r'(\ssrcset)="([^"]*)"')  # "/a-480w.png 480w, /a.png 960w": each candidate made absolute
@@ -118,8 +117,7 @@ def request_feed_math(
         macros[post.source] = macros_id = requests.macros_id(macros_of(post))
         formulas = (known or found).get(post.body_html)
         if formulas is None:
-            math = _MATH.finditer(post.body_html)
-            formulas = tuple((html.unescape(m.group(3)), m.group(2) == "display") for m in math)
+            formulas = tuple((m.tex, m.display) for m in find_math(post.body_html).elements)
         found[post.body_html] = formulas
         for tex, display in formulas:
             key = requests.add(tex, display, macros_id, MATHML)
@@ -290,11 +288,14 @@ def feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
 
 def _feed_html(post: Post, config: SiteConfig, math: FeedMath | None) -> str:
     body = post.body_html
-    if 'class="math ' in body:
+    elements = find_math(body).elements  # math elements as the page's math.js finds them (mathhtml)
+    if elements:
         if math is None:
             raise ValueError(f"{post.source}: a full-content feed needs the MathML of its formulas")
         # before the links: the TeX is text in which a quote is not escaped, and could look like an attribute
-        body = _MATH.sub(lambda m: math.element(post, html.unescape(m.group(3)), m.group(2) == "display"), body)
+        ends = [0, *(m.close for m in elements)]
+        parts = [body[at : m.tag] + math.element(post, m.tex, m.display) for at, m in zip(ends, elements, strict=False)]
+        body = "".join(parts) + body[ends[-1] :]
     body = _ROOT_RELATIVE.sub(lambda m: f'{m.group(1)}="{config.origin}{m.group(2)}"', body)
     body = _SRCSET.sub(lambda m: f'{m.group(1)}="{_absolute_srcset(m.group(2), config)}"', body)
     return _FRAGMENT.sub(lambda m: f'{m.group(1)}="{absolute(post.url, config)}{m.group(2)}"', body)

@@ -18,10 +18,9 @@ from .config import SiteConfig
 from .dependencies import Ref
 from .feeds import site_feeds
 from .markdown import title_has_math
+from .mathhtml import shows_math
 from .model import Post, Series, Site
 from .urls import output_path, page_url, paginated_path
-
-_MATH_ELEMENT = 'class="math '  # how markdown.py marks math for KaTeX
 
 # Data outputs and what makes each (render.py holds the makers).
 ATOM_FEED, JSON_FEED, SITEMAP, ROBOTS = "atom", "json-feed", "sitemap", "robots"
@@ -185,7 +184,7 @@ SHOWS_MATH = {
 
 
 def _shows_math(*fragments: str) -> bool:
-    return any(_MATH_ELEMENT in fragment for fragment in fragments)
+    return any(shows_math(fragment) for fragment in fragments)  # any element math.js typesets (mathhtml)
 
 
 def _titles_show_math(*titles: str) -> bool:

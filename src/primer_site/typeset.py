@@ -24,19 +24,20 @@ from .errors import Diagnostic
 from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
 from .markdown import RenderedBody, render_body
 from .mathcheck import math_sources, tex_problem
+from .mathhtml import MathProblem, find_math, may_hold_math
 from .parse import Document, SeriesMeta
 
 # What a page typeset at build time read besides its own HTML: the KaTeX that made the formulas (a page records
 # it, and is made again when another KaTeX, or the browser, is to typeset it).
 MATH_RENDER: Dependency = ("math render", "")
 
-# How markdown.py (and the title_html filter) mark math for KaTeX: the TeX, HTML-escaped, as the element's text
-_MATH_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
-# An element giving KaTeX macros to the math inside it; a <script> holding them gives them to the whole page
-_DATA_MACROS = ' data-macros="'
-_HOLDER = re.compile(r'<([A-Za-z][A-Za-z0-9-]*)(?=[\s/>])[^>]*?\sdata-macros="([^"]*)"[^>]*>')
 _BATCH = 64  # pages typeset together: one question to KaTeX for all their new formulas
 # The theme's link to KaTeX's stylesheet: the page's fonts are preloaded beside it, from the folder it names
+_NO_STYLESHEET_SAID = "math: render: build: this page shows math, but its template loads no KaTeX stylesheet"
+_NO_STYLESHEET = (
+    ": a page whose math is typeset at build time needs KaTeX's stylesheet: link it in the template's <head>"
+    " when `has_math` is true, as the default theme's base.html does"
+)
 _STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]*)katex\.min\.css"[^>]*>\n?')
 KATEX_FOLDER = f"katex/{KATEX_VERSION}"  # where `katex_url: self` puts KaTeX's files in the site (versioned: cacheable)
 
@@ -54,59 +55,34 @@ class MathElement(NamedTuple):
     key: FormulaKey
 
 
-def math_elements(page: str, requests: FormulaRequests) -> list[MathElement]:
-    """Every math element of `page`, each keyed with the macros math.js would give it: those of the nearest
-    element around it with `data-macros`, else those of a <script data-macros> (an older theme's way), else none.
+def math_elements(page: str, requests: FormulaRequests) -> tuple[list[MathElement], list[MathProblem]]:
+    """Every math element of `page` that math.js would typeset (mathhtml.find_math), each keyed with the macros
+    math.js would give it: those of the nearest element around it (or itself) with `data-macros`, else those of
+    a <script data-macros> (an older theme's way), else none; and the elements that cannot be typeset faithfully.
     """
-    found = list(_MATH_ELEMENT.finditer(page))
-    if not found:
-        return []
-    holders: list[tuple[int, int, str]] = []  # (start, end, macros id), outermost first
-    default = requests.macros_id(())
-    at = page.find(_DATA_MACROS)
-    while at != -1:  # found by a plain search: a page has hundreds of tags, and a holder or two
-        match = _HOLDER.match(page, page.rfind("<", 0, at))
-        if match is not None:
-            macros_id = requests.macros_id(_macros(match.group(2)))
-            if match.group(1).lower() == "script":
-                default = macros_id
-            else:
-                holders.append((match.end(), _element_end(page, match.group(1), match.end()), macros_id))
-        at = page.find(_DATA_MACROS, at + 1)
+    found = find_math(page)
+    if not found.elements:
+        return [], found.problems
+    default = requests.macros_id(_macros(found.script_macros))
     elements = []
-    for match in found:
-        start = match.start()
-        macros_id = default
-        for first, end, holder in holders:  # nested holders start later: the last that holds the element wins
-            if first <= start < end:
-                macros_id = holder
-        text = match.group(3)
-        key = (html.unescape(text) if "&" in text else text, match.group(2) == "display", macros_id)
-        elements.append(MathElement(match.start(3), match.end(3), key))
-    return elements
-
-
-def _element_end(page: str, tag: str, start: int) -> int:
-    """Where the element whose start tag ends at `start` ends: at its matching end tag (the end of the page if
-    it has none, as an HTML parser reads it)."""
-    depth = 1
-    for match in re.finditer(rf"<(/?){re.escape(tag)}(?=[\s/>])", page[start:], re.IGNORECASE):
-        depth += -1 if match.group(1) else 1
-        if depth == 0:
-            return start + match.start()
-    return len(page)
+    for element in found.elements:
+        macros_id = default if element.macros is None else requests.macros_id(_macros(element.macros))
+        elements.append(MathElement(element.start, element.end, (element.tex, element.display, macros_id)))
+    return elements, found.problems
 
 
 _PARSED: dict[str, tuple[tuple[str, str], ...]] = {}
 
 
-def _macros(attribute: str) -> tuple[tuple[str, str], ...]:
-    """The macros of a data-macros attribute (JSON, HTML-escaped); none if it is not a JSON object of strings,
-    as math.js reads it."""
+def _macros(attribute: str | None) -> tuple[tuple[str, str], ...]:
+    """The macros of a data-macros attribute's value (JSON); none if it is not a JSON object of strings, as
+    math.js reads it."""
+    if not attribute:
+        return ()
     found = _PARSED.get(attribute)
     if found is None:
         try:
-            value = json.loads(html.unescape(attribute))
+            value = json.loads(attribute)
         except ValueError:
             value = {}
         ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
@@ -140,6 +116,10 @@ def typeset_page(page: str, elements: Sequence[MathElement], answers: dict[Formu
         at = element.end
     parts.append(page[at:])
     return "".join(parts)
+
+
+def _shorten(start_tag: str) -> str:
+    return start_tag if len(start_tag) <= 80 else start_tag[:77] + "…"
 
 
 def _katex_error(tex: str, error: str) -> str:
@@ -178,16 +158,19 @@ class PageTypesetter:
 
     def _typeset(self, batch: list[tuple[object, Rendered]]) -> Iterator[tuple[object, Rendered]]:
         requests = FormulaRequests()
-        pages: list[tuple[str, list[MathElement]] | None] = []
-        for _, (data, _, _) in batch:
-            if data is None or b'class="math ' not in data:
+        pages: list[tuple[str, list[MathElement], list[tuple[tuple, Diagnostic]]] | None] = []
+        for spec, (data, _, _) in batch:
+            page = data.decode("utf-8") if data is not None else ""
+            if not may_hold_math(page):
                 pages.append(None)
                 continue
-            page = data.decode("utf-8")
-            elements = math_elements(page, requests)
+            elements, problems = math_elements(page, requests)
             for element in elements:
                 requests.add(*element.key, HTML)
-            pages.append((page, elements) if elements else None)
+            wrong = self._element_errors(page, problems, spec)
+            if elements and _STYLESHEET.search(page) is None:
+                wrong.append(self._page_error(spec, _NO_STYLESHEET_SAID, _NO_STYLESHEET))
+            pages.append((page, elements, wrong) if elements or wrong else None)
         answers: dict[FormulaKey, FormulaResult] = {}
         failure = None
         if requests.wanted:
@@ -202,16 +185,40 @@ class PageTypesetter:
             if found is None:
                 yield spec, (data, reads, problems)
                 continue
-            page, elements = found
+            page, elements, unsure = found
             if failure is not None:
                 message = f"math: render: build: KaTeX could not typeset the pages' math: {failure}"
                 diagnostic = Diagnostic(CONFIG_FILE, 0, 0, "error", message)
                 yield spec, (None, reads, [*problems, (("katex", 0, failure), diagnostic)])
                 continue
+            problems = [*problems, *unsure]
             if wrong:
                 problems = [*problems, *self._errors({e.key: wrong[e.key] for e in elements if e.key in wrong}, spec)]
-            data = typeset_page(page, elements, answers).encode("utf-8")
+            data = typeset_page(page, elements, answers).encode("utf-8") if elements else data
             yield spec, (data, reads | {MATH_RENDER}, problems)
+
+    def _element_errors(self, page: str, unsure: list[MathProblem], spec: object) -> list[tuple[tuple, Diagnostic]]:
+        """A located error for each math element of `page` that cannot be typeset as math.js would: at its line
+        in the source that wrote it (a post's body, front matter, a series' description), else at the page and
+        its template."""
+        found = []
+        for problem in unsure:
+            start_tag = page[problem.tag : problem.start]
+            nth = page.count(start_tag, 0, problem.tag)
+            place = self.places.raw_html(start_tag, nth, page.count(start_tag), getattr(spec, "source", ""))
+            message = f"math: render: build cannot typeset {_shorten(start_tag)}: {problem.message}"
+            if place is None:
+                found.append(self._page_error(spec, message, ""))
+                continue
+            found.append(((*place, message), Diagnostic(*place, "error", message)))
+        return found
+
+    def _page_error(self, spec: object, message: str, fix: str) -> tuple[tuple, Diagnostic]:
+        """An error at a page that no source line wrote: it names the page and its template."""
+        template = getattr(spec, "template", "") or "?"
+        said = f"{message} (in {getattr(spec, 'path', '')}, from its template {template}){fix}"
+        # reported once per template and fault, naming the first page, not once for each of its pages
+        return (("template", template, message), Diagnostic(f"templates/{template}", 0, 0, "error", said))
 
     def _errors(self, wrong: dict[FormulaKey, str | None], spec: object) -> list[tuple[tuple, Diagnostic]]:
         """Each formula KaTeX rejected, at every place it is written (reported once whatever the pages showing it)."""
@@ -255,6 +262,31 @@ class FormulaPlaces:
         """The line of `source`'s body (or of the file, for one that is no post)."""
         documents = self._inputs[1]
         return next((d.body_first_line for d in documents if d.source == source), 1)
+
+    def raw_html(self, start_tag: str, nth: int, count: int, source: str) -> tuple[str, int, int] | None:
+        """(path, line, column) of a math element's start tag written as raw HTML in `source` (the page's post or
+        series file) or in any post's summary or description or any series' description; None if none writes it.
+        `nth`, `count`: which of the page's `count` such start tags it is (the same in the body if all are there).
+        """
+        documents, metas = self._inputs[1], self._inputs[3]
+        texts: list[tuple[str, str, int]] = []  # (path, text, its first line)
+        for d in documents:
+            texts.append((d.source, d.body, d.body_first_line))
+            for key in ("summary", "description"):
+                if getattr(d, key) and start_tag in getattr(d, key):
+                    texts.append((d.source, getattr(d, key), d.key_lines.get(key, 1)))
+        texts += [(m.source, m.body, m.body_first_line) for m in metas]
+        texts.sort(key=lambda text: text[0] != source)  # the page's own source first
+        for path, text, first_line in texts:
+            at = text.find(start_tag)
+            if at == -1:
+                continue
+            if path == source and text.count(start_tag) == count:
+                for _ in range(nth):
+                    at = text.find(start_tag, at + 1)
+            line_start = text.rfind("\n", 0, at) + 1
+            return path, first_line + text.count("\n", 0, at), at - line_start + 1
+        return None
 
     def _find(self) -> dict[FormulaKey, list[tuple[str, int, int]]]:
         config, documents, bodies, metas, series_bodies, drafts = self._inputs
