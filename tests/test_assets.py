@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.output import MARKER
+from primer_site.urls import collision_key
 
 NOW = "2026-06-01"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 360"><rect width="10" height="10"/></svg>\n'
@@ -383,3 +388,46 @@ def test_many_images_get_their_copies_made_on_several_processes(tmp_path: Path) 
     for name in names:
         assert f'srcset="/{name[:-4]}-480w.png 480w, /{name} 960w"' in page
         assert Image.open(tmp_path / "public" / f"{name[:-4]}-480w.png").size == (480, 240)
+
+
+# ---------------------------------------------------------------- URLs of any file name
+
+# A file's name (one path segment): any character Linux allows but "/" and NUL, not starting with "." (hidden,
+# so not published) nor ending in ".md" (a post); kept under the 255-byte limit of a name.
+FILE_NAMES = (
+    st.text(st.characters(exclude_characters="/\x00", exclude_categories=("Cs",)), min_size=1, max_size=30)
+    .filter(lambda name: not name.startswith(".") and not name.endswith(".md"))
+    .filter(lambda name: len(name.encode()) <= 200)
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(FILE_NAMES, min_size=1, max_size=6, unique_by=collision_key))
+@example(names=["x%41.png", "xA.png", "100%.png", "a b#c?d é,.png"])  # the hostile review's (F2), and more
+def test_the_url_written_for_any_file_name_names_that_file_once_a_server_decodes_it(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str]
+) -> None:
+    """Percent-encoding round trip (RFC 3986): "x%41.png" is written "x%2541.png", never "x%41.png" (which a server
+    reads as "xA.png"); spaces, "#", "?", ",", Unicode too. Each file is linked by its URL as an author writes it,
+    in Markdown and in raw HTML, from a post in a subfolder under a base path."""
+    site = tmp_path_factory.mktemp("names")
+    body = "".join(
+        f'[file {n}](<{quote(name, safe="")}>) and <a href="{html.escape(quote(name))}">raw {n}</a>\n\n'
+        for n, name in enumerate(names)
+    )
+    make_site(
+        site,
+        {"site.yaml": "title: T\nbase_url: https://example.org/my%20site/\n", "content/vol/a.md": post(body=body)},
+    )
+    for n, name in enumerate(names):
+        (site / "content/vol" / name).write_bytes(f"file {n}\n".encode())
+    build_site(BuildOptions(source=site, output=site / "out", now=None, cache=False))
+    page = (site / "out/posts/a/index.html").read_text()
+    hrefs = {text: html.unescape(href) for href, text in re.findall(r'<a href="([^"]*)">((?:file|raw) \d+)</a>', page)}
+    for n, name in enumerate(names):
+        for text in (f"file {n}", f"raw {n}"):
+            url = hrefs[text]
+            assert url == quote(url, safe="/%!$&'()*+;=:@~"), f"{url!r} is not a valid URL path"
+            assert url.startswith("/my%20site/vol/")
+            served = site / "out" / unquote(url.removeprefix("/my%20site/"))  # as a server finds the file
+            assert served.read_bytes() == f"file {n}\n".encode(), (name, url)

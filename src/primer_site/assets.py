@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 from .cache import CACHE_DIR
 from .config import SiteConfig
@@ -51,6 +52,19 @@ class Variant:
 def asset_output_path(source: str) -> str:
     """Where a file under content/ is published: "content/primer-ii/a.png" → "primer-ii/a.png"."""
     return source.removeprefix(CONTENT_DIR + "/")
+
+
+# RFC 3986 §3.3: a path segment's characters (pchar) that need no escaping, besides letters, digits and "-._~".
+# "%" is not among them: a file's name is text, not a URL, so "x%41.png" is written "x%2541.png". Nor is ",":
+# a srcset splits its candidates at commas.
+_PATH_SAFE = "/!$&'()*+;=:@"
+
+
+def file_url(base_path: str, output_path: str) -> str:
+    """The URL of a published file: `base_path` (the site's, "/primer/", kept as written in base_url) and the
+    file's output path ("vol/a b%.png") percent-encoded as UTF-8 (RFC 3986), "/primer/vol/a%20b%25.png": a server
+    that decodes it (urllib.parse.unquote) finds that very file."""
+    return page_url(base_path, "/") + quote(output_path, safe=_PATH_SAFE)
 
 
 class AssetMemo:
@@ -133,7 +147,7 @@ class AssetIndex:
                 message = f"{what} {ref.written!r}: no such file {ref.target}{self._suggestion(source, ref)}"
             found.append(Diagnostic(source, ref.line, 0, "error", message))
             return "", ""
-        url = page_url(self.config.base_path, "/" + asset_output_path(ref.target)) + ref.suffix
+        url = file_url(self.config.base_path, asset_output_path(ref.target)) + ref.suffix
         if not ref.image:
             return url, ""
         size = self.size(ref.target, stamp)
@@ -162,8 +176,8 @@ class AssetIndex:
             variants = self._use_variants(ref, stamp, size)
             if variants:
                 base = self.config.base_path
-                candidates = [f"{page_url(base, '/' + v.output_path)} {v.width}w" for v in variants]
-                candidates.append(f"{page_url(base, '/' + asset_output_path(ref.target))} {size.width}w")
+                candidates = [f"{file_url(base, v.output_path)} {v.width}w" for v in variants]
+                candidates.append(f"{file_url(base, asset_output_path(ref.target))} {size.width}w")
                 attributes.append(f'srcset="{escape(", ".join(candidates))}"')
                 if "sizes" not in given:
                     attributes.append(f'sizes="{escape(self.config.image_sizes)}"')
