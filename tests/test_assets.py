@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.output import MARKER
+from primer_site.urls import collision_key
 
 NOW = "2026-06-01"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 360"><rect width="10" height="10"/></svg>\n'
@@ -383,3 +388,118 @@ def test_many_images_get_their_copies_made_on_several_processes(tmp_path: Path) 
     for name in names:
         assert f'srcset="/{name[:-4]}-480w.png 480w, /{name} 960w"' in page
         assert Image.open(tmp_path / "public" / f"{name[:-4]}-480w.png").size == (480, 240)
+
+
+# ---------------------------------------------------------------- URLs of any file name
+
+# A file's name (one path segment): any character Linux allows but "/" and NUL, not starting with "." (hidden,
+# so not published) nor ending in ".md" (a post); kept under the 255-byte limit of a name.
+FILE_NAMES = (
+    st.text(st.characters(exclude_characters="/\x00", exclude_categories=("Cs",)), min_size=1, max_size=30)
+    .filter(lambda name: not name.startswith(".") and not name.endswith(".md"))
+    .filter(lambda name: len(name.encode()) <= 200)
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(FILE_NAMES, min_size=1, max_size=6, unique_by=collision_key))
+@example(names=["x%41.png", "xA.png", "100%.png", "a b#c?d é,.png"])  # the hostile review's (F2), and more
+def test_the_url_written_for_any_file_name_names_that_file_once_a_server_decodes_it(
+    tmp_path_factory: pytest.TempPathFactory, names: list[str]
+) -> None:
+    """Percent-encoding round trip (RFC 3986): "x%41.png" is written "x%2541.png", never "x%41.png" (which a server
+    reads as "xA.png"); spaces, "#", "?", ",", Unicode too. Each file is linked by its URL as an author writes it,
+    in Markdown and in raw HTML, from a post in a subfolder under a base path."""
+    site = tmp_path_factory.mktemp("names")
+    body = "".join(
+        f'[file {n}](<{quote(name, safe="")}>) and <a href="{html.escape(quote(name))}">raw {n}</a>\n\n'
+        for n, name in enumerate(names)
+    )
+    make_site(
+        site,
+        {"site.yaml": "title: T\nbase_url: https://example.org/my%20site/\n", "content/vol/a.md": post(body=body)},
+    )
+    for n, name in enumerate(names):
+        (site / "content/vol" / name).write_bytes(f"file {n}\n".encode())
+    build_site(BuildOptions(source=site, output=site / "out", now=None, cache=False))
+    page = (site / "out/posts/a/index.html").read_text()
+    hrefs = {text: html.unescape(href) for href, text in re.findall(r'<a href="([^"]*)">((?:file|raw) \d+)</a>', page)}
+    for n, name in enumerate(names):
+        for text in (f"file {n}", f"raw {n}"):
+            url = hrefs[text]
+            assert url == quote(url, safe="/%!$&'()*+;=:@~"), f"{url!r} is not a valid URL path"
+            assert url.startswith("/my%20site/vol/")
+            served = site / "out" / unquote(url.removeprefix("/my%20site/"))  # as a server finds the file
+            assert served.read_bytes() == f"file {n}\n".encode(), (name, url)
+
+
+# ---------------------------------------------------------------- files in a front-matter summary
+
+
+def test_a_summarys_files_resolve_on_listing_series_and_tag_pages(tmp_path: Path) -> None:
+    """The hostile review's F3: `summary: 'Shows ![A](a.png)'` was `<img src="a.png">` on `/`, broken there."""
+    summary = "'Shows ![A](a.png), [the data](data/d.csv#row=2) and [elsewhere](https://example.com/a.png)'"
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/primer/\n",
+            "content/vol/ch1.md": post("One", series="vol", chapter=1, tags="[maps]", summary=summary),
+            "content/vol/data/d.csv": "a\n",
+        },
+    )
+    png(tmp_path / "content/vol/a.png", 40, 30)
+    code, stderr = build(tmp_path)
+    assert code == 0, stderr
+    out = tmp_path / "public"
+    shown = (
+        'Shows <img src="/primer/vol/a.png" alt="A" width="40" height="30" decoding="async">, '
+        '<a href="/primer/vol/data/d.csv#row=2">the data</a> and <a href="https://example.com/a.png">elsewhere</a>'
+    )
+    for page in ("index.html", "series/vol/index.html", "tags/maps/index.html"):
+        assert shown in (out / page).read_text(), page
+    assert "<summary>Shows , the data and elsewhere</summary>" in (out / "feed.xml").read_text()  # text only
+
+
+def test_a_summarys_missing_file_or_link_to_a_post_is_an_error_at_its_line(tmp_path: Path) -> None:
+    summary = "'![A](atention.png) and [next](ch2.md) and ![up](../../../x.png)'"
+    make_site(
+        tmp_path,
+        {
+            "content/vol/ch1.md": post("One", summary=summary),  # line 4
+            "content/vol/ch2.md": post("Two"),
+        },
+    )
+    png(tmp_path / "content/vol/attention.png", 4, 3)
+    code, stderr = build(tmp_path)
+    assert code == 1
+    assert sorted(errors_of(stderr)) == [
+        "content/vol/ch1.md:4: error: '../../../x.png' is outside the site folder",
+        "content/vol/ch1.md:4: error: image 'atention.png': no such file content/vol/atention.png "
+        '(did you mean "attention.png"?)',
+        "content/vol/ch1.md:4: error: summary: link to 'ch2.md': a summary cannot link to a post (it is shown on "
+        "listings and in feeds): link to it from the body",
+    ]
+
+
+def test_a_summarys_image_follows_its_file_across_rebuilds_in_one_process(tmp_path: Path) -> None:
+    make_site(tmp_path, {"content/a.md": post(summary="'See ![a](a.png)'")})
+    png(tmp_path / "content/a.png", 40, 30)
+    options = BuildOptions(source=tmp_path, output=tmp_path / "out", now=None, future=True)
+    memory = BuildMemory()
+    build_site(options, memory)
+    home = tmp_path / "out/index.html"
+    assert '<img src="/a.png" alt="a" width="40" height="30"' in home.read_text()
+    png(tmp_path / "content/a.png", 64, 48)
+    build_site(options, memory)
+    assert '<img src="/a.png" alt="a" width="64" height="48"' in home.read_text()
+    (tmp_path / "content/a.md").write_text(post(summary="'Now ![b](<b b.png>)'"))
+    png(tmp_path / "content/b b.png", 8, 6)
+    build_site(options, memory)
+    assert 'Now <img src="/b%20b.png" alt="b" width="8" height="6"' in home.read_text()
+    (tmp_path / "content/b b.png").unlink()
+    with pytest.raises(SiteError) as error:
+        build_site(options, memory)
+    assert (
+        str(error.value)
+        == "content/a.md:4: error: image 'b%20b.png': no such file content/b b.png (did you mean \"a.png\"?)"
+    )

@@ -49,7 +49,7 @@ def test_a_table_with_a_caption_and_a_label_is_a_numbered_table() -> None:
         '<table tabindex="0">\n<thead>\n<tr>\n<th>a</th>\n<th>b</th>\n</tr>\n</thead>\n'
         "<tbody>\n<tr>\n<td>1</td>\n<td>2</td>\n</tr>\n</tbody>\n</table>\n</figure>\n"
         '<figure class="figure" id="fig:f">\n<img src="\x00A0\x00" alt="F"\x00I0\x00>'
-        '<figcaption><span class="figure-number">Figure 4.1</span></figcaption>\n</figure>\n'
+        '<figcaption><span class="figure-number">Figure 4.1:</span> F</figcaption>\n</figure>\n'
     )
 
 
@@ -142,7 +142,7 @@ def test_unknown_labels_and_scheduled_figures_are_errors_unless_future(tmp_path:
     )
     result = run_cli("build", "--source", str(tmp_path), "--now", "2026-06-01")
     assert result.returncode == 1
-    assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
+    assert sorted(line for line in result.stderr.splitlines() if ": error: " in line) == [
         "content/a/ch01.md:7: error: link to '#fig:nope': this post has no figure labelled #fig:nope",
         "content/a/ch01.md:7: error: link to 'ch02.md#tbl:nope': content/a/ch02.md has no table labelled #tbl:nope",
         "content/a/ch01.md:9: error: link to 'ch02.md#fig:later': figure fig:later is in content/a/ch02.md, not "
@@ -154,3 +154,38 @@ def test_unknown_labels_and_scheduled_figures_are_errors_unless_future(tmp_path:
     result = run_cli("build", "--source", str(tmp_path), "--now", "2026-06-01", "--future")
     assert result.returncode == 0, result.stderr
     assert '<a href="/posts/ch02/#fig:later">Figure 2.1</a>' in (tmp_path / "public/posts/ch01/index.html").read_text()
+
+
+def test_a_labelled_image_without_a_title_takes_its_alt_text_as_caption_as_in_pandoc_crossref() -> None:
+    assert html_of("![Softmax of the scores $s_i$](softmax.svg){#fig:softmax}\n") == (
+        '<figure class="figure" id="fig:softmax">\n'
+        '<img src="\x00A0\x00" alt="Softmax of the scores "\x00I0\x00>'
+        '<figcaption><span class="figure-number">Figure 4.1:</span> Softmax of the scores '
+        '<span class="math inline">s_i</span></figcaption>\n'
+        "</figure>\n"
+    )
+
+
+def test_quarto_and_citation_style_forms_and_detached_attributes_are_errors_naming_the_form_to_use(
+    tmp_path: Path,
+) -> None:
+    """Each would otherwise reach the page as literal text, or as a plain image (the new-author trial's 3 and 11)."""
+    body = (
+        "![Q](a.svg){#fig-quarto}\n\n"  # line 5
+        "As @fig:a shows, and [@eq:ab]; see @fig-quarto. Mail me@fig:x, or `@fig:code`.\n\n"  # 7
+        '![S](a.svg "Spaced") {#fig:spaced}\n'  # 9
+    )
+    make_site(tmp_path, {"content/ch.md": post(body=body), "content/a.svg": SVG})
+    result = run_cli("build", "--source", str(tmp_path))
+    assert result.returncode == 1
+    assert sorted(line for line in result.stderr.splitlines() if ": error: " in line) == [
+        "content/ch.md:5: error: label 'fig-quarto': Quarto's form; primer-site's (pandoc-crossref's) is {#fig:quarto}",
+        "content/ch.md:7: error: reference '@eq:ab': write a reference to a label as [](#eq:ab) (its text is made "
+        "for you)",
+        "content/ch.md:7: error: reference '@fig-quarto': write a reference to a label as [](#fig:quarto) (its "
+        "text is made for you)",
+        "content/ch.md:7: error: reference '@fig:a': write a reference to a label as [](#fig:a) (its text is made "
+        "for you)",
+        "content/ch.md:9: error: attributes {#fig:spaced} are apart from the image, so they would show as text: "
+        "write them right after it, with no space: ![…](…){#fig:spaced}",
+    ]

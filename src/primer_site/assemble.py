@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from .config import SiteConfig, merge_macros
 from .errors import Diagnostic, Problems
-from .markdown import RenderedBody, SourceLink, render_inline, render_title
+from .markdown import RenderedBody, SourceLink, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
@@ -180,10 +180,7 @@ def assemble_site(
 def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection, problems: Problems) -> Post:
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
-    if doc.summary:
-        summary_html, _ = render_inline(doc.summary, raw_html=False)  # front matter is text: Markdown, no raw HTML
-    else:
-        summary_html = body.first_paragraph
+    summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
     summary_text = html.unescape(_TAG.sub("", summary_html)).strip()
     return Post(
         source=doc.source,

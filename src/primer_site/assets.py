@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from html import escape
 from pathlib import Path
 from stat import S_ISREG
+from urllib.parse import quote, unquote, urlsplit
 
 from .cache import CACHE_DIR
 from .config import SiteConfig
@@ -31,12 +32,14 @@ from .discover import CONTENT_DIR, is_ignored_path
 from .errors import Diagnostic, Problems
 from .imagesize import ImageProblem, ImageSize, image_size
 from .inputs import Stamp, stamp_from
-from .markdown import AssetRef, RenderedBody
+from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
+from .rawhtml import rewrite_urls
 from .references import Label
 from .urls import page_url
 
 _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 VARIANT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # rasters worth resizing (not GIF: it may be animated)
 VARIANTS_DIR = "images"  # in .primer-cache/
 _EAGER = ' decoding="async" loading="lazy"'
@@ -52,6 +55,19 @@ class Variant:
 def asset_output_path(source: str) -> str:
     """Where a file under content/ is published: "content/primer-ii/a.png" → "primer-ii/a.png"."""
     return source.removeprefix(CONTENT_DIR + "/")
+
+
+# RFC 3986 §3.3: a path segment's characters (pchar) that need no escaping, besides letters, digits and "-._~".
+# "%" is not among them: a file's name is text, not a URL, so "x%41.png" is written "x%2541.png". Nor is ",":
+# a srcset splits its candidates at commas.
+_PATH_SAFE = "/!$&'()*+;=:@"
+
+
+def file_url(base_path: str, output_path: str) -> str:
+    """The URL of a published file: `base_path` (the site's, "/primer/", kept as written in base_url) and the
+    file's output path ("vol/a b%.png") percent-encoded as UTF-8 (RFC 3986), "/primer/vol/a%20b%25.png": a server
+    that decodes it (urllib.parse.unquote) finds that very file."""
+    return page_url(base_path, "/") + quote(output_path, safe=_PATH_SAFE)
 
 
 class AssetMemo:
@@ -87,19 +103,30 @@ class AssetIndex:
 
     # ---------------------------------------------------------------- filling bodies
 
-    def fill(self, source: str, body: RenderedBody, problems: Problems) -> RenderedBody:
-        """`body` with its files' URLs and its images' sizes in place; problems located at `source`'s lines."""
-        if not body.assets:
+    def fill(
+        self, source: str, body: RenderedBody, problems: Problems, summary: str | None = None, summary_line: int = 1
+    ) -> RenderedBody:
+        """`body` with its files' URLs and its images' sizes in place; problems located at `source`'s lines.
+
+        `summary`: the front matter's (Markdown, at line `summary_line`), which then takes the place of the body's
+        first paragraph, with its files' URLs in place too: a listing, series or tag page shows it far from the
+        post's folder, so `![A](a.png)` in it must be `/vol/a.png`, as in the body."""
+        summary = summary or None  # an empty one: the body's first paragraph, as with none
+        summary_html, summary_refs = self._summary(source, summary, summary_line) if summary else ("", ())
+        if not body.assets and not summary_refs and summary is None:
             return body
-        facts = tuple(self.stamps.get(ref.target) for ref in body.assets)
+        facts = (tuple(self.stamps.get(ref.target) for ref in (*body.assets, *summary_refs)), summary, summary_line)
         known = self.memo.filled.get(source)
         if known is not None and known[0] is body and known[1] == facts:
             problems.extend(known[3])
-            for ref in body.assets:
+            for ref in (*body.assets, *summary_refs):
                 self._use_variants(ref)
             return known[2]
         found: list[Diagnostic] = []
         values = [self._fill_one(source, ref, found) for ref in body.assets]
+        if summary is not None:
+            summary_values = [self._fill_one(source, ref, found) for ref in summary_refs]
+            summary_html = _fill_summary(summary_html, summary_values)
 
         def fill(text: str) -> str:
             if "\x00" not in text:
@@ -111,7 +138,7 @@ class AssetIndex:
         filled = replace(
             body,
             html=fill(body.html),
-            first_paragraph=fill(body.first_paragraph),
+            first_paragraph=summary_html if summary is not None else fill(body.first_paragraph),
             headings=tuple(Heading(h.level, h.id, h.text, fill(h.html)) for h in body.headings),
             labels=tuple(Label(label.id, label.kind, label.number, fill(label.html)) for label in body.labels),
             others=body.others + links,
@@ -120,9 +147,33 @@ class AssetIndex:
         problems.extend(found)
         return filled
 
+    def _summary(self, source: str, summary: str, line: int) -> tuple[str, tuple[AssetRef, ...]]:
+        """The summary's inline HTML (front matter is text: no raw HTML) and the files it points at, in order."""
+        html, _ = render_inline(summary, raw_html=False)
+        refs: list[AssetRef] = []
+
+        def note(url: str, at_line: int, image: bool, given: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+            ref = _summary_ref(source, url, line, image)
+            if ref is not None:
+                refs.append(ref)
+            return url, ""
+
+        rewrite_urls(html, line, note, lambda at_line, src: None)
+        return html, tuple(refs)
+
     def _fill_one(self, source: str, ref: AssetRef, found: list[Diagnostic]) -> tuple[str, str]:
         """(the URL, the attributes to add to its <img> as HTML), or ("", "") after reporting why there is no file."""
         what = "image" if ref.image else "link to"
+        if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: references.py reports a body's
+            found.append(Diagnostic(source, ref.line, 0, "error", f"{ref.written!r} is outside the site folder"))
+            return "", ""
+        if ref.target.endswith(".md"):  # only from a summary: a body's links to posts are resolved by assemble
+            message = (
+                f"summary: link to {ref.written!r}: a summary cannot link to a post "
+                "(it is shown on listings and in feeds): link to it from the body"
+            )
+            found.append(Diagnostic(source, ref.line, 0, "error", message))
+            return "", ""
         if not ref.target.startswith(CONTENT_DIR + "/"):
             found.append(self._outside(source, ref, what))
             return "", ""
@@ -139,7 +190,7 @@ class AssetIndex:
                 message = f"{what} {ref.written!r}: no such file {ref.target}{self._suggestion(source, ref)}"
             found.append(Diagnostic(source, ref.line, 0, "error", message))
             return "", ""
-        url = page_url(self.config.base_path, "/" + asset_output_path(ref.target)) + ref.suffix
+        url = file_url(self.config.base_path, asset_output_path(ref.target)) + ref.suffix
         if not ref.image:
             return url, ""
         size = self.size(ref.target, stamp)
@@ -168,8 +219,8 @@ class AssetIndex:
             variants = self._use_variants(ref, stamp, size)
             if variants:
                 base = self.config.base_path
-                candidates = [f"{page_url(base, '/' + v.output_path)} {v.width}w" for v in variants]
-                candidates.append(f"{page_url(base, '/' + asset_output_path(ref.target))} {size.width}w")
+                candidates = [f"{file_url(base, v.output_path)} {v.width}w" for v in variants]
+                candidates.append(f"{file_url(base, asset_output_path(ref.target))} {size.width}w")
                 attributes.append(f'srcset="{escape(", ".join(candidates))}"')
                 if "sizes" not in given:
                     attributes.append(f'sizes="{escape(self.config.image_sizes)}"')
@@ -278,6 +329,31 @@ class AssetIndex:
         for path, file in self.used_variants.items():
             published.setdefault(path, file)
         return published
+
+
+def _summary_ref(source: str, url: str, line: int, image: bool) -> AssetRef | None:
+    """A summary's URL as a reference to a file beside the post, or None for a URL left as written (absolute, a
+    fragment, or with a scheme); by the body's rule (references.AssetRef). A link to a post (.md) or one that climbs
+    out of the site is an AssetRef too, so that filling it reports it: a summary cannot resolve a post's URL."""
+    parts = urlsplit(url)
+    if not url or _SCHEME.match(url) or url.startswith(("/", "#", "?")) or not parts.path:
+        return None
+    target = posixpath.normpath(posixpath.join(posixpath.dirname(source), unquote(parts.path)))
+    suffix = url[url.index(parts.path) + len(parts.path) :] if parts.path in url else ""
+    return AssetRef(target, url, line, suffix, image)
+
+
+def _fill_summary(html: str, values: Sequence[tuple[str, str]]) -> str:
+    """The summary's HTML with its files' URLs (and its images' attributes) from `values`, in document order."""
+    remaining = iter(values)
+
+    def fill(url: str, line: int, image: bool, given: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+        if _summary_ref("", url, line, image) is None:
+            return url, ""
+        new, attributes = next(remaining)
+        return new or url, attributes
+
+    return rewrite_urls(html, 0, fill, lambda line, src: None)
 
 
 def _stamp(path: Path) -> Stamp | None:

@@ -164,7 +164,10 @@ def build_site(
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
     content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
     content_files.make_variants(chain(bodies, series_bodies), jobs)
-    bodies = [content_files.fill(d.source, b, problems) for d, b in zip(documents, bodies, strict=True)]
+    bodies = [
+        content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
+        for d, b in zip(documents, bodies, strict=True)
+    ]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.

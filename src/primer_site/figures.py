@@ -29,6 +29,11 @@ TABLE_PREFIX = "tbl:"
 KIND_NAMES = {"figure": "Figure", "table": "Table"}  # what "Figure 4.2" and "Table 4.1" start with
 _CAPTION_START = re.compile(r"^(?:Table)?:[ \t]*")
 _TRAILING_ATTRIBUTES = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
+# `![A](a.svg) {#fig:a}`: attributes after a space are not the image's (the attrs plugin reads them only when joined)
+_DETACHED_ATTRIBUTES = re.compile(r"[ \t]+(\{[ \t]*[#.][^{}\n]*\})")
+_QUARTO_PREFIXES = ("fig-", "tbl-", "eq-")
+# `@fig:x`, `[@eq:x]`, `@fig-x`: pandoc-crossref's and Quarto's references (not after a word: an e-mail address)
+_FOREIGN_REFERENCE = re.compile(r"(?<![\w@.])@((?:fig|eq|tbl|sec)[:-][\w:.-]*\w)")
 # Where the published image's width, height and loading attributes go, filled in once the file is known
 # (NUL cannot come from the source: markdown-it turns it into U+FFFD).
 SIZE_SLOT = "\x00I{}\x00"
@@ -67,17 +72,36 @@ def _mark_figures(state: StateCore) -> None:
 
 def _check_image_attributes(inline: Token, env: Any) -> None:
     line = inline.map[0] if inline.map else 0
-    for child in inline.children or ():
+    children = inline.children or []
+    for index, child in enumerate(children):
         if child.type in ("softbreak", "hardbreak"):
             line += 1
+        if child.type == "text":
+            _check_foreign_references(child.content, line, env)
+            line += child.content.count("\n")
         if child.type != "image":
             continue
+        after = children[index + 1] if index + 1 < len(children) else None
+        if after is not None and after.type == "text" and (detached := _DETACHED_ATTRIBUTES.match(after.content)):
+            _problem(
+                env,
+                line,
+                f"attributes {detached.group(1)} are apart from the image, so they would show as text: write them "
+                f"right after it, with no space: ![…](…){detached.group(1)}",
+            )
         for name in child.meta.get("insecure_attrs", {}):
             _problem(
                 env, line, f"image attribute {name!r}: only an id ({{#fig:name}}) and classes ({{.name}}) are read here"
             )
         label = str(child.attrGet("id") or "")
-        if label.startswith((TABLE_PREFIX, "eq:")):
+        if label.startswith(_QUARTO_PREFIXES):
+            _problem(
+                env,
+                line,
+                f"label {label!r}: Quarto's form; primer-site's (pandoc-crossref's) is {{#{label.replace('-', ':', 1)}}}",
+            )
+            child.attrs.pop("id", None)
+        elif label.startswith((TABLE_PREFIX, "eq:")):
             _problem(env, line, f"label {label!r} is on an image: a figure's label starts with {FIGURE_PREFIX!r}")
             child.attrs.pop("id", None)
         elif label.startswith(FIGURE_PREFIX):
@@ -90,6 +114,20 @@ def _check_image_attributes(inline: Token, env: Any) -> None:
                     f"figure {label!r} must be alone in its paragraph, with a blank line before and after it",
                 )
                 child.attrs.pop("id", None)
+
+
+def _check_foreign_references(text: str, line: int, env: Any) -> None:
+    """pandoc-crossref's and Quarto's citation-style references (`@fig:x`, `[@eq:x]`, `@fig-x`) are not read here:
+    each is an error naming primer-site's form, rather than text left on the page."""
+    if "@" not in text:
+        return
+    for found in _FOREIGN_REFERENCE.finditer(text):
+        label = found.group(1).replace("-", ":", 1)
+        _problem(
+            env,
+            line + text.count("\n", 0, found.start()),
+            f"reference {found.group(0)!r}: write a reference to a label as [](#{label}) (its text is made for you)",
+        )
 
 
 def _image_figure(three: Sequence[Token], env: Any) -> None:
@@ -106,6 +144,8 @@ def _image_figure(three: Sequence[Token], env: Any) -> None:
     title = str(image.attrGet("title") or "")
     if not title and not label.startswith(FIGURE_PREFIX):
         return
+    if not title:  # pandoc-crossref: a labelled image's alt text is its caption
+        title = image.content
     opening.type, opening.tag, opening.hidden = "figure_open", "figure", False
     closing.type, closing.tag, closing.hidden = "figure_close", "figure", False
     opening.meta = {"kind": "figure", "caption": title}
