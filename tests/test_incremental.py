@@ -111,6 +111,9 @@ def test_deleting_and_renaming_posts_remove_their_old_pages(site: Path) -> None:
     (site / "content/other.md").rename(site / "content/renamed.md")
     session.build()
     assert not (out / "posts/other").exists() and (out / "posts/renamed/index.html").is_file()
+    # a preview that runs all day keeps nothing for files that are gone
+    kept = {*session.memory.bodies, *(path for _, path in session.memory.files)}
+    assert "content/c5.md" not in kept and "content/other.md" not in kept and "content/renamed.md" in kept
 
 
 def test_an_incremental_build_gives_the_same_bytes_as_a_fresh_one(site: Path) -> None:

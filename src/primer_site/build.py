@@ -251,6 +251,7 @@ def build_site(
     if incremental:
         rendering.commit()
         memory.sources, memory.static, memory.templates = sources, static, templates
+        memory.forget_all_but(sources)
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),

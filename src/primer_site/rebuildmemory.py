@@ -74,6 +74,18 @@ class BuildMemory:
                 return False
         return True
 
+    def forget_all_but(self, sources: Sources) -> None:
+        """Drop what is kept for files that are gone (a deleted or renamed post, series file): a preview that
+        runs all day keeps only what its site still has."""
+        posts, series = set(sources.posts), set(sources.series)
+        self.files = {
+            key: entry
+            for key, entry in self.files.items()
+            if key[0] == "config" or key[1] in (posts if key[0] == "post" else series)
+        }
+        self.bodies = {path: entry for path, entry in self.bodies.items() if path in posts}
+        self.descriptions = {path: entry for path, entry in self.descriptions.items() if path in series}
+
     def katex_service(self, setup: KatexSetup) -> KatexService:
         """The service kept from the last build, or a new one if Node or the katex package changed."""
         if self.katex is None or self.katex.setup != setup:
