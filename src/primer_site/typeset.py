@@ -22,8 +22,8 @@ from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
 from .dependencies import Dependency
 from .errors import Diagnostic
 from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
-from .markdown import RenderedBody, render_body
-from .mathcheck import math_sources, tex_problem
+from .markdown import RenderedBody
+from .mathcheck import formulas_of, math_sources, tex_problem
 from .mathhtml import MathProblem, find_math, may_hold_math
 from .parse import Document, SeriesMeta
 
@@ -292,9 +292,7 @@ class FormulaPlaces:
         config, documents, bodies, metas, series_bodies, drafts = self._inputs
         # bodies from the cache come without their formulas unless the build checks math: render them again
         with_formulas = [
-            body
-            if body.formulas or not body.has_math
-            else replace(body, formulas=render_body(d.body, d.source, d.body_first_line, config.raw_html).formulas)
+            body if body.formulas or not body.has_math else replace(body, formulas=formulas_of(d, body, config))
             for d, body in zip(documents, bodies, strict=True)
         ]
         requests = FormulaRequests()
