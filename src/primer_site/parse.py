@@ -204,9 +204,13 @@ def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool
         return None
     try:
         when = parse_date_text(value.strip())
-        return when if when.tzinfo else in_zone(when, zone, date_only=_DAY.fullmatch(value.strip()) is not None)
     except ValueError as error:
         bad(key, f"{_short(value)} is not a date: {error}")
+        return None
+    try:
+        return when if when.tzinfo else in_zone(when, zone, date_only=_DAY.fullmatch(value.strip()) is not None)
+    except ValueError as error:
+        bad(key, str(error))
         return None
 
 

@@ -216,7 +216,10 @@ def write_output(
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
             held = None
-        if staging.is_dir():
+        if not staging.exists():  # the first build: its folder was renamed into place
+            staging.mkdir()
+            mark(staging)
+        if staging.is_dir() and not staging.is_symlink():
             record_written(staging, live_files)
         live = str(output)
         files = {}
