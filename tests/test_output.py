@@ -173,7 +173,8 @@ def test_no_lock_file_is_left_beside_the_output(tmp_path: Path) -> None:
         assert build(site, tmp_path / name).returncode == 0
     (site / "content" / "b.md").write_text(post("B"), encoding="utf-8")  # so that the last build swaps
     assert build(site, tmp_path / "public").returncode == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".public.staging", "dist", "public", "site"]
+    # the staging folders are kept (they list what the live folders hold); no lock file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dist.staging", ".public.staging", "dist", "public", "site"]
 
 
 def test_two_builds_at_once_take_turns(tmp_path: Path) -> None:
