@@ -613,3 +613,79 @@ def test_a_value_fingerprints_cannot_spell_is_never_a_crash_and_never_equal() ->
     assert fingerprint({"blob": b"hi"}, {}) == fingerprint({"blob": b"hi"}, {}) != fingerprint({"blob": "hi"}, {})
     odd = object()
     assert fingerprint([odd], {}) != fingerprint([odd], {})
+
+
+# ------------------------------------------------- local times the site's time zone skips or shows twice
+
+
+def _parsed(tmp_path: Path, date: str, zone: str) -> tuple[datetime | None, list[str]]:
+    make_site(tmp_path, {"content/p.md": post("P", date=date)})
+    problems = Problems()
+    document = parse_document(tmp_path, "content/p.md", ZoneInfo(zone), problems)
+    return (document.date if document else None), [str(e) for e in problems.errors]
+
+
+def test_a_time_the_clocks_skip_is_an_error_naming_the_offset_to_write(tmp_path: Path) -> None:
+    when, errors = _parsed(tmp_path, "2026-03-08T02:30:00", "America/New_York")
+    assert when is None
+    assert errors == [
+        "content/p.md:3: error: date: 2026-03-08T02:30:00 does not exist in America/New_York (the clocks are put "
+        "forward that day, from UTC-05:00 to UTC-04:00): write the time with its UTC offset, such as "
+        "2026-03-08T03:30:00-04:00"
+    ]
+
+
+def test_a_time_that_comes_twice_is_an_error_naming_both_offsets(tmp_path: Path) -> None:
+    when, errors = _parsed(tmp_path, "2026-11-01 01:30", "America/New_York")
+    assert when is None
+    assert errors == [
+        "content/p.md:3: error: date: 2026-11-01T01:30:00 comes twice in America/New_York (the clocks are put back "
+        "that day): write it with its UTC offset, 2026-11-01T01:30:00-04:00 for the first or "
+        "2026-11-01T01:30:00-05:00 for the second"
+    ]
+
+
+def test_the_offset_the_error_suggests_is_accepted(tmp_path: Path) -> None:
+    when, errors = _parsed(tmp_path, "2026-03-08T03:30:00-04:00", "America/New_York")
+    assert errors == [] and when == datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "first_instant"),
+    [
+        ("America/Santiago", "2026-09-06", "2026-09-06T01:00:00-03:00"),  # 00:00 → 01:00: midnight skipped
+        ("America/Havana", "2026-03-08", "2026-03-08T01:00:00-04:00"),  # 00:00 → 01:00
+        ("America/Havana", "2026-11-01", "2026-11-01T00:00:00-04:00"),  # 01:00 → 00:00: midnight twice
+        ("America/New_York", "2026-03-08", "2026-03-08T00:00:00-05:00"),  # a gap later that night
+    ],
+)
+def test_a_date_without_a_time_is_its_day_s_first_instant(
+    tmp_path: Path, zone: str, day: str, first_instant: str
+) -> None:
+    when, errors = _parsed(tmp_path, day, zone)
+    assert errors == [] and when is not None  # compared in UTC: PEP 495 makes a folded time unequal across zones
+    assert when.astimezone(UTC) == datetime.fromisoformat(first_instant).astimezone(UTC)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    zone=st.sampled_from(["America/New_York", "Europe/London", "Australia/Lord_Howe", "America/Santiago", "UTC"]),
+    moment=st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 12, 31)),
+)
+def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, moment: datetime) -> None:
+    """Property: an accepted local time shows that very wall time in the zone, and no other instant does."""
+    from primer_site.parse import in_zone
+
+    moment = moment.replace(microsecond=0)
+    place = ZoneInfo(zone)
+    try:
+        when = in_zone(moment, place)
+    except ValueError:
+        instants = {moment.replace(tzinfo=place, fold=f).astimezone(UTC) for f in (0, 1)}
+        shows = [i for i in instants if i.astimezone(place).replace(tzinfo=None) == moment]
+        assert len(shows) != 1  # skipped, or shown twice
+        return
+    assert when.astimezone(place).replace(tzinfo=None) == moment
+    for fold in (0, 1):
+        other = moment.replace(tzinfo=place, fold=fold).astimezone(UTC)
+        assert other == when.astimezone(UTC) or other.astimezone(place).replace(tzinfo=None) != moment

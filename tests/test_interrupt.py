@@ -165,11 +165,11 @@ def test_a_swap_killed_between_its_two_renames_is_finished_even_by_a_failing_bui
 
 def test_a_retired_folder_beside_a_complete_output_is_removed(tmp_path: Path) -> None:
     """Killed after `staging → output`: the new site is in place, the old one is left over as .retired."""
-    _, output, _ = _site(tmp_path)  # a first build: no staging folder yet (it became the output)
+    _, output, _ = _site(tmp_path)  # a first build: its staging folder became the output; a new one lists its files
     make_site(output.parent / ".public.retired", {"old.html": "old", MARKER: ""})  # a build's: marked
     make_site(output.parent / ".public.tmp-99", {MARKER: ""})
     recover_output(output)
-    assert sorted(p.name for p in output.parent.iterdir()) == ["public"]
+    assert sorted(p.name for p in output.parent.iterdir()) == [".public.staging", "public"]
 
 
 def test_the_three_rename_swap_gives_the_same_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -173,7 +173,8 @@ def test_no_lock_file_is_left_beside_the_output(tmp_path: Path) -> None:
         assert build(site, tmp_path / name).returncode == 0
     (site / "content" / "b.md").write_text(post("B"), encoding="utf-8")  # so that the last build swaps
     assert build(site, tmp_path / "public").returncode == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".public.staging", "dist", "public", "site"]
+    # the staging folders are kept (they list what the live folders hold); no lock file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dist.staging", ".public.staging", "dist", "public", "site"]
 
 
 def test_two_builds_at_once_take_turns(tmp_path: Path) -> None:
@@ -196,3 +197,125 @@ def test_leftovers_of_killed_builds_are_removed_only_when_marked(tmp_path: Path,
     foreign = make_site(tmp_path / leftover, {"notes.txt": "mine"})
     assert build(site, tmp_path / "public").returncode == 0
     assert (foreign / "notes.txt").read_text() == "mine"
+
+
+# ------------------------------------------------- files the user put in the output (never moved or deleted)
+
+FOREIGN = {  # what the user adds to a built output → how the error names it
+    "file": ("CNAME", "CNAME"),
+    "folder": ("extra/notes.txt", "extra/"),
+    "file in a folder primer-site wrote": ("posts/a/extra.txt", "posts/a/extra.txt"),
+    "symlink": (None, "linked"),
+}
+
+
+def _add_foreign(live: Path, kind: str) -> None:
+    added, _ = FOREIGN[kind]
+    if added is None:
+        (live / "linked").symlink_to("/etc/hostname")
+    else:
+        (live / added).parent.mkdir(parents=True, exist_ok=True)
+        (live / added).write_text("mine\n")
+
+
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+@pytest.mark.parametrize("kind", sorted(FOREIGN))
+def test_a_file_the_user_put_in_the_output_is_neither_moved_nor_deleted(tmp_path: Path, kind: str, cache: bool) -> None:
+    """A build that changes the site refuses, naming it and pointing at static/; the output stays as it was, over
+    builds (today's bug moved it to the staging folder and back on alternate builds)."""
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    extra = () if cache else ("--no-cache",)
+    assert build(site, out, *extra).returncode == 0
+    _add_foreign(out, kind)
+    before = stats(out)
+    for version in ("New.", "Newer."):
+        (site / "content" / "a.md").write_text(post("A", body=version))
+        result = build(site, out, *extra)
+        assert result.returncode == 1
+        shown = out / FOREIGN[kind][1].rstrip("/")
+        assert (
+            f"{out} holds what primer-site did not write: {shown}{'/' if FOREIGN[kind][1].endswith('/') else ''}; "
+            in result.stderr
+        )
+        assert "put what the site should publish in static/" in result.stderr
+        assert stats(out) == before
+    staging = out.parent / ".public.staging"
+    assert not [p for p in staging.rglob("*") if p.name in {"CNAME", "extra", "extra.txt", "linked"}]
+    cleaned = run_cli("clean", "--source", str(site), "--output", str(out))
+    assert cleaned.returncode == 1 and "nothing was removed" in cleaned.stderr
+    assert stats(out) == before
+
+
+def test_a_file_moved_into_static_is_published_and_the_build_goes_on(tmp_path: Path) -> None:
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert build(site, out).returncode == 0
+    (out / "CNAME").write_text("example.org\n")
+    (site / "content" / "a.md").write_text(post("A", body="New."))
+    assert build(site, out).returncode == 1
+    (out / "CNAME").unlink()
+    make_site(site, {"static/CNAME": "example.org\n"})
+    for body in ("New.", "Newer.", "Newest."):  # over swaps, in and out of the staging folder
+        (site / "content" / "a.md").write_text(post("A", body=body))
+        result = build(site, out)
+        assert result.returncode == 0, result.stderr
+        assert (out / "CNAME").read_text() == "example.org\n"
+        assert body in (out / "posts" / "a" / "index.html").read_text()
+    assert not (out / ".primer-site-written").exists()  # the list of written files is never published
+
+
+def test_a_build_that_changes_nothing_leaves_a_foreign_file_alone(tmp_path: Path) -> None:
+    """It writes nothing, so it does not look (no walk of the output when nothing changed)."""
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert build(site, out).returncode == 0
+    (out / "CNAME").write_text("mine\n")
+    before = stats(out)
+    assert build(site, out).returncode == 0
+    assert stats(out) == before
+
+
+def test_the_output_folder_of_an_older_primer_site_is_still_claimed_by_its_marker(tmp_path: Path) -> None:
+    """Without the list of written files (an output built before it was kept), a removed post's page goes."""
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    make_site(site, {"content/b.md": post("B")})
+    assert build(site, out, "--no-cache").returncode == 0
+    (out.parent / ".public.staging" / ".primer-site-written").unlink()
+    (site / "content" / "b.md").unlink()
+    assert build(site, out, "--no-cache").returncode == 0
+    assert not (out / "posts" / "b").exists()
+    (site / "content" / "a.md").write_text(post("A", body="New."))
+    assert build(site, out, "--no-cache").returncode == 0  # the list is kept again: no page counts as foreign
+
+
+@pytest.mark.parametrize("where", [".primer-cache", ".primer-cache/site", "."])
+def test_the_cache_folder_is_refused_as_an_output(tmp_path: Path, where: str) -> None:
+    """It holds drafts' text: an output inside it, or holding it, would publish them."""
+    site = site_in(tmp_path / "site")
+    for _ in range(2):
+        result = build(site, site / where)
+        assert result.returncode == 1
+        assert "choose another --output" in result.stderr
+    assert not (site / ".primer-cache").exists() or not list((site / ".primer-cache").rglob("index.html"))
+
+
+def test_an_output_cache_folder_message(tmp_path: Path) -> None:
+    site = site_in(tmp_path / "site")
+    result = build(site, site / ".primer-cache")
+    assert result.stderr.startswith(
+        f"<site>: error: output folder {site / '.primer-cache'} overlaps the site's .primer-cache/ folder: "
+        "choose another --output\n"
+    )
+
+
+@pytest.mark.parametrize("link", ["loop", "l1/sub"])
+def test_an_output_through_a_symlink_loop_is_a_clean_error(tmp_path: Path, link: str) -> None:
+    site = site_in(tmp_path / "site")
+    (site / "loop").symlink_to("loop")
+    (site / "l1").symlink_to("l2")
+    (site / "l2").symlink_to("l1")
+    for command in ("build", "clean"):
+        result = run_cli(command, "--source", str(site), "--output", link, cwd=site)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert f"output folder {link} cannot be resolved (a symbolic link loop): choose another --output" in (
+            result.stderr
+        )

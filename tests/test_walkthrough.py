@@ -96,7 +96,7 @@ def test_new_site_three_posts_build_check_serve_an_edit_and_clean(tmp_path: Path
 
     cleaned = run_cli("clean", cwd=site / "content" / "posts")
     assert cleaned.returncode == 0, cleaned.stderr
-    assert cleaned.stdout == f"removed {site}/public\nremoved {site}/.primer-cache\n"
+    assert cleaned.stdout == (f"removed {site}/.public.staging\nremoved {site}/public\nremoved {site}/.primer-cache\n")
     assert sorted(p.name for p in site.iterdir()) == [
         ".gitignore", "content", "package.json", "series", "site.yaml", "static", "templates",
     ]  # fmt: skip

@@ -12,14 +12,18 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
+from .cache import CACHE_DIR
 from .errors import SiteError
 
 # In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
 MARKER = ".primer-site-output"
 _MARKER_TEXT = b"This folder is made by primer-site build: the next build replaces everything in it.\n"
+# In the staging folder between builds (never in a published folder): the files the live folder got from the last
+# build, one path a line, so that the next build can tell a file the user put there from one it wrote.
+WRITTEN_LIST = ".primer-site-written"
 
 
 def staging_folder(output: Path) -> Path:
@@ -79,7 +83,8 @@ def remove_output(output: Path, force: bool = False) -> list[Path]:
     """Remove what builds into `output` made: the output folder (a symlinked output's target is emptied, the link
     and the folder it names are kept), the staging folder, leftovers of killed builds. Returns what was removed.
 
-    A folder without the marker is refused (SiteError, nothing removed) unless `force`.
+    A folder without the marker, or an output holding files the last build did not write (see foreign_entries), is
+    refused (SiteError, nothing removed) unless `force`.
     """
     live = live_folder(output)
     staging = staging_folder(live)
@@ -90,6 +95,14 @@ def remove_output(output: Path, force: bool = False) -> list[Path]:
                 f"{folder} holds files primer-site did not write (it has no {MARKER} marker), so nothing was "
                 "removed: remove it yourself, or pass --force"
             )
+    written = None if force or not live.is_dir() else read_written(staging)
+    stray = foreign_entries(live, written) if written is not None else []
+    if stray:
+        raise SiteError(
+            f"the output folder {live} holds what primer-site did not write: "
+            + ", ".join(str(live / path) for path in stray)
+            + "; nothing was removed: move them out (what the site should publish goes in static/), or pass --force"
+        )
     if not live.parent.is_dir():
         return []
     removed = []
@@ -110,6 +123,59 @@ def remove_output(output: Path, force: bool = False) -> list[Path]:
             shutil.rmtree(live)
             removed.append(live)
     return removed
+
+
+def read_written(staging: Path) -> frozenset[str] | None:
+    """The paths (relative to the live folder, `/`-separated) the last build left in the live folder beside
+    `staging`, or None when no build recorded them (a folder made by an older primer-site)."""
+    try:
+        if (staging / WRITTEN_LIST).is_symlink():
+            return None
+        return frozenset(filter(None, (staging / WRITTEN_LIST).read_text(encoding="utf-8").split("\n")))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def record_written(staging: Path, paths: Collection[str]) -> None:
+    """Keep in `staging` the list of what the live folder now holds (see read_written): written whole, renamed."""
+    temporary = staging / f"{WRITTEN_LIST}.{os.getpid()}"
+    temporary.write_text("".join(f"{path}\n" for path in sorted(paths)), encoding="utf-8")
+    os.replace(temporary, staging / WRITTEN_LIST)
+
+
+def foreign_entries(live: Path, written: Collection[str]) -> list[str]:
+    """What the live folder holds that is not among `written` (the last build's files, see read_written): files,
+    symbolic links, and folders (given once, with a trailing `/`, whatever they hold), sorted, relative to `live`."""
+    folders = {""}
+    for path in written:
+        parts = path.split("/")[:-1]
+        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    found: list[str] = []
+
+    def visit(folder: str) -> None:
+        with os.scandir(os.path.join(live, folder)) as entries:
+            for entry in entries:
+                relative = f"{folder}/{entry.name}" if folder else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if relative in folders:
+                        visit(relative)
+                    else:
+                        found.append(f"{relative}/")
+                elif relative not in written or entry.is_symlink():
+                    found.append(relative)  # primer-site writes no symbolic links
+
+    visit("")
+    return sorted(found)
+
+
+def foreign_message(shown: Path, stray: Sequence[str]) -> str:
+    """The error for files the user put in a live output folder (see foreign_entries)."""
+    listed = ", ".join(str(shown / path) + ("/" if path.endswith("/") else "") for path in stray)
+    return (
+        f"the output folder {shown} holds what primer-site did not write: {listed}; "
+        "a build replaces the whole folder, so put what the site should publish in static/ (copied to the same "
+        "place in the output, e.g. static/CNAME → CNAME), and remove the rest from the output"
+    )
 
 
 def _is_empty(folder: Path) -> bool:
@@ -142,11 +208,17 @@ def _writable_filesystem(folder: Path) -> bool:
 
 
 def check_output_folder(source: Path, output: Path, protected: Sequence[str]) -> None:
-    """Refuse an output folder whose replacement would delete the site's own files."""
-    source, output = source.resolve(), output.resolve()
+    """Refuse an output folder whose replacement would delete the site's own files: the site folder, the
+    `protected` folders in it (content/, static/…) and its cache (which holds drafts), or a folder inside them
+    or holding them. A symbolic link loop on the way is refused too."""
+    try:
+        source, output = source.resolve(), output.resolve()
+    except (RuntimeError, OSError) as error:  # RuntimeError: a symbolic link loop (Python < 3.13)
+        reason = "a symbolic link loop" if isinstance(error, RuntimeError) else error.strerror or str(error)
+        raise SiteError(f"output folder {output} cannot be resolved ({reason}): choose another --output") from None
     if output == source or output in source.parents:
         raise SiteError(f"output folder {output} holds the site itself: choose another --output")
-    for name in protected:
+    for name in (*protected, CACHE_DIR):
         folder = (source / name).resolve()
         if output == folder or folder in output.parents or output in folder.parents:
             raise SiteError(f"output folder {output} overlaps the site's {name}/ folder: choose another --output")

@@ -218,7 +218,58 @@ def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool
     except ValueError as error:
         bad(key, f"{_short(value)} is not a date: {error}")
         return None
-    return when if when.tzinfo else when.replace(tzinfo=zone)
+    try:
+        return when if when.tzinfo else in_zone(when, zone, date_only=_DAY.fullmatch(value.strip()) is not None)
+    except ValueError as error:
+        bad(key, str(error))
+        return None
+
+
+_DAY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def in_zone(local: datetime, zone: tzinfo, date_only: bool = False) -> datetime:
+    """A naive local date-time read in `zone` (a front-matter date without a UTC offset).
+
+    A wall time the zone skips (clocks put forward) or shows twice (clocks put back) raises ValueError naming the
+    offsets to write, rather than a guess. A date without a time is that day's first instant: midnight, the
+    earlier midnight where it comes twice, and the moment the clocks jump where midnight is skipped (Chile and
+    Cuba put them forward at 00:00). Gaps and folds as PEP 495 defines them (`fold`).
+    """
+    early, late = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return early
+    skipped = early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local
+    if date_only:
+        return _first_instant(local, zone) if skipped else early
+    if skipped:
+        after = early.astimezone(UTC).astimezone(zone)
+        raise ValueError(
+            f"{local.isoformat()} does not exist in {zone} (the clocks are put forward that day, from UTC"
+            f"{_offset(early)} to UTC{_offset(late)}): write the time with its UTC offset, "
+            f"such as {after.isoformat()}"
+        )
+    raise ValueError(
+        f"{local.isoformat()} comes twice in {zone} (the clocks are put back that day): write it with its UTC "
+        f"offset, {early.isoformat()} for the first or {late.isoformat()} for the second"
+    )
+
+
+def _offset(moment: datetime) -> str:
+    return moment.isoformat()[-6:]
+
+
+def _first_instant(day: datetime, zone: tzinfo) -> datetime:
+    """The first instant of a day whose midnight `zone` skips: the moment its clocks jump (to the second)."""
+    low = day.replace(tzinfo=zone, fold=1).astimezone(UTC)  # still the day before
+    high = day.replace(tzinfo=zone, fold=0).astimezone(UTC)  # already that day
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) // 2
+        if middle.astimezone(zone).date() < day.date():
+            low = middle
+        else:
+            high = middle
+    return high.astimezone(zone)
 
 
 _DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"

@@ -24,7 +24,19 @@ from pathlib import Path
 from .errors import Problems, SiteError
 from .inputs import is_racy, stamp_of
 from .model import Output, Unchanged
-from .output import MARKER, is_marked, live_folder, locked, mark, staging_folder
+from .output import (
+    MARKER,
+    WRITTEN_LIST,
+    foreign_entries,
+    foreign_message,
+    is_marked,
+    live_folder,
+    locked,
+    mark,
+    read_written,
+    record_written,
+    staging_folder,
+)
 from .urls import collision_key, is_inside
 
 _RENAME_EXCHANGE = 2
@@ -158,6 +170,7 @@ def write_output(
         raise SiteError(f"cannot make {output.parent}: {error.strerror}") from None
     with locked(output.parent):  # one build at a time per output folder
         recover_output(output)
+        _refuse_foreign(output, staging, previous)
         try:
             staging.mkdir(exist_ok=True)
         except OSError as error:
@@ -188,13 +201,22 @@ def write_output(
         if not swap_on_errors:
             problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
         folder.remove_stale()
+        live_files: set[str] = set(folder.wanted)
         if finish is not None:
             finish(staging)
+            live_files = _files_in(staging)  # and what `finish` wrote (a search index)
+        (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
+        live_files.discard(WRITTEN_LIST)
         _swap_in(staging, output)
         held = previous.files if previous is not None else None  # the staging folder holds what was live
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
             held = None
+        if not staging.exists():  # the first build: its folder was renamed into place
+            staging.mkdir()
+            mark(staging)
+        if staging.is_dir() and not staging.is_symlink():
+            record_written(staging, live_files)
         live = str(output)
         files = {}
         for path in folder.wanted:
@@ -206,6 +228,32 @@ def write_output(
                 files[path] = stamp
     manifest = Manifest(live, files, digests, sources)
     return WriteResult(folder.written, folder.unchanged, pages, manifest, held)
+
+
+def _refuse_foreign(live: Path, staging: Path, previous: Manifest | None) -> None:
+    """Refuse (SiteError, nothing changed) a build into a live folder holding files the last build did not leave
+    there: the swap would move them out of the published site, and a later build delete them. Which files the last
+    build left: the list it kept in the staging folder, or its manifest. Without either (the folder was built by an
+    older primer-site), the marker's word stands: the folder is the build's to replace."""
+    if not live.is_dir() or not is_marked(live):
+        return  # new, or claimed with --force
+    written = read_written(staging)
+    if written is None and previous is not None:
+        written = frozenset(previous.files)
+    if written is None:
+        return
+    stray = foreign_entries(live, written)
+    if stray:
+        raise SiteError(foreign_message(live, stray))
+
+
+def _files_in(folder: Path) -> set[str]:
+    """Every file under `folder`, relative to it, `/`-separated."""
+    found = set()
+    for dirpath, _, filenames in os.walk(folder):
+        relative = os.path.relpath(dirpath, folder).replace(os.sep, "/")
+        found.update(name if relative == "." else f"{relative}/{name}" for name in filenames)
+    return found
 
 
 def _nothing_to_write(
