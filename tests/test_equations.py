@@ -6,16 +6,21 @@ from __future__ import annotations
 import html
 import json
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post
+from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildOptions, build_site
 from primer_site.errors import SiteError
+from primer_site.katex import locate_katex
 from primer_site.markdown import render_body
+from primer_site.references import katex_numbering
+
+REPO = Path(__file__).resolve().parents[1]
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -96,6 +101,152 @@ def test_sections_are_numbered_when_the_series_asks() -> None:
 )
 def test_label_mistakes_are_located(body: str, message: str) -> None:
     assert [str(d) for d in render_body(body, "content/x.md", 5).errors] == [message]
+
+
+# ---------------------------------------------------------------- one numbering per page: KaTeX's or ours
+
+
+def katex_numbers(formulas: list[str]) -> list[tuple[int, bool]]:
+    """What KaTeX shows at the right of each display formula, rendered as math.js renders it: how many automatic
+    numbers, and whether there is a number (or \\tag) column at all."""
+    script = (
+        f"const katex = require({json.dumps(str(REPO / 'node_modules' / 'katex'))});"
+        "const formulas = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "console.log(JSON.stringify(formulas.map(tex => katex.renderToString(tex, {displayMode: true, "
+        "throwOnError: true, strict: 'ignore'}).split('katex-html')[1]).map(html => "
+        "[html.split('class=\"eqn-num\"').length - 1, html.includes('class=\"katex-tag\"')])));"
+    )
+    node = str(locate_katex(REPO).node)
+    done = subprocess.run([node, "-e", script], input=json.dumps(formulas), capture_output=True, text=True, check=True)
+    return [(count, tagged) for count, tagged in json.loads(done.stdout)]
+
+
+# Display formulas KaTeX numbers in every way it has: automatic rows, \tag, and what stops either
+NUMBERING_CORPUS = [
+    "x = y",
+    "x = y \\tag{7}",
+    "x \\tag*{A}",
+    "\\begin{equation} a \\end{equation}",
+    "\\begin{equation*} a \\end{equation*}",
+    "\\begin{equation}\\begin{split} a &= b \\\\ &= c \\end{split}\\end{equation}",
+    "\\begin{align} a &= b \\\\ c &= d \\end{align}",
+    "\\begin{align}\na &= b \\\\\n\\end{align}",  # a trailing \\ makes an empty row, numbered, as in amsmath
+    "\\begin{align} a &= b \\\\ c &= d \\\\[4pt] e \\end{align}",
+    "\\begin{align} a &= b \\nonumber \\\\ c &= d \\end{align}",
+    "\\begin{align} a &= b \\tag{x} \\\\ c &= d \\notag \\end{align}",
+    "\\begin{align} \\begin{aligned} a \\\\ b \\end{aligned} \\\\ c \\end{align}",
+    "\\begin{align} \\begin{pmatrix} a \\\\ b \\end{pmatrix} \\end{align}",
+    "\\begin{align} a % \\\\ \\tag{2} in a comment\n \\end{align}",
+    "\\begin{align*} a \\\\ b \\end{align*}",
+    "\\begin{gather} a \\\\ b \\end{gather}",
+    "\\begin{gather*} a \\\\ b \\tag{3} \\end{gather*}",
+    "\\begin{alignat}{2} a &= b & c &= d \\\\ e &= f & g &= h \\end{alignat}",
+    "\\begin{alignat*}{2} a &= b & c &= d \\end{alignat*}",
+]
+
+
+@pytest.mark.parametrize("tex", NUMBERING_CORPUS)
+def test_katex_numbers_what_primer_site_predicts_and_none_on_a_labelled_display(tex: str) -> None:
+    """The differential test: KaTeX's own count of the numbers it shows, against katex_numbering's; and on a
+    labelled display either one number (ours: KaTeX shows none) or an error, never two."""
+    tags, environments = katex_numbering(tex)
+    automatic = sum(e.numbered_rows for e in environments)
+    labelled = render_body(f"$$\n{tex}\n$$ {{#eq:x}}\n", "content/x.md", 5, chapter="3")
+    [sent] = [f.tex for f in labelled.formulas]
+    shown, shown_labelled = katex_numbers([tex, sent])
+    assert shown == (automatic, bool(automatic or tags))
+    if not labelled.errors:
+        assert shown_labelled == (0, False)  # only our number
+    if labelled.errors:
+        assert tags or any(e.rows - e.trailing_empty > 1 for e in environments)
+    else:
+        assert numbers(labelled.html) == [("eq:x", "3.1")]
+
+
+def test_a_labelled_environment_is_starred_so_that_katex_makes_no_number() -> None:
+    body = (
+        "\\begin{align}\na &= b \\label{eq:a} \\\\\n\\end{align}\n\n"
+        "\\begin{alignat}{2}\nx &= 1 & y &= 2 \\label{eq:b}\n\\end{alignat}\n\n"
+        "\\begin{equation}\n\\begin{split}\nc &= d \\\\\n&= e\n\\end{split} \\label{eq:c}\n\\end{equation}\n\n"
+        "$$ u \\tag{*} $$\n\n"  # an unlabelled \\tag is the author's own mark: no reference can name it
+        "\\begin{gather}\nv \\nonumber \\\\ w \\notag\n\\end{gather}\n"  # nothing numbered
+    )
+    rendered = render_body(body, "content/x.md", 5, chapter="2")
+    assert rendered.errors == ()
+    assert numbers(rendered.html) == [("eq:a", "2.1"), ("eq:b", "2.2"), ("eq:c", "2.3")]
+    assert [f.tex for f in rendered.formulas] == [
+        "\\begin{align*}\na &= b  \\\\\n\\end{align*}",
+        "\\begin{alignat*}{2}\nx &= 1 & y &= 2 \n\\end{alignat*}",
+        "\\begin{equation*}\n\\begin{split}\nc &= d \\\\\n&= e\n\\end{split} \n\\end{equation*}",
+        "u \\tag{*}",
+        "\\begin{gather}\nv \\nonumber \\\\ w \\notag\n\\end{gather}",
+    ]
+    # a page without labels keeps KaTeX's numbers: one numbering, KaTeX's
+    plain = render_body("\\begin{align}\na \\\\ b\n\\end{align}\n", "content/x.md", 5)
+    assert (plain.errors, [f.tex for f in plain.formulas]) == ((), ["\\begin{align}\na \\\\ b\n\\end{align}"])
+
+
+@pytest.mark.parametrize(
+    ("body", "messages"),
+    [
+        (
+            "$$ x = y \\tag{7} $$ {#eq:t}\n",
+            [
+                "content/x.md:5:1: error: equation 'eq:t' has a label, which numbers it (4.1), and \\tag, which "
+                "KaTeX shows as a second number: drop one"
+            ],
+        ),
+        (
+            "Text.\n\n\\begin{align}\na &= b \\\\\n&= c \\label{eq:a}\n\\end{align}\n",
+            [
+                "content/x.md:7:1: error: label 'eq:a' is on a {align} of 2 rows, each of which KaTeX would number: "
+                "write \\begin{align*} for one number, the label's, or split it into displays with a label each"
+            ],
+        ),
+        (
+            "\\begin{equation}\nu\n\\end{equation}\n\n$$ v $$ (eq:v)\n\n\\begin{gather}\na \\\\ b\n\\end{gather}\n",
+            [
+                "content/x.md:5:1: error: KaTeX numbers this {equation} itself, (1), (2)… down the page, beside the "
+                "labelled equations' numbers (4.1…): write \\begin{equation*} for no number, or give it a label",
+                "content/x.md:11:1: error: KaTeX numbers this {gather} itself, (1), (2)… down the page, beside the "
+                "labelled equations' numbers (4.1…): write \\begin{gather*} for no number, or give it a label",
+            ],
+        ),
+    ],
+)
+def test_two_numberings_on_one_page_are_errors_at_their_lines(body: str, messages: list[str]) -> None:
+    assert [str(d) for d in render_body(body, "content/x.md", 5, chapter="4").errors] == messages
+
+
+def test_the_page_shows_one_number_per_equation_in_both_modes_and_the_feed_agrees(tmp_path: Path) -> None:
+    body = (
+        "\\begin{equation}\ng = h \\label{eq:g}\n\\end{equation}\n\n"
+        "\\begin{align*}\na &= b \\\\\n&= c\n\\end{align*}\n\n"
+        "\\begin{align}\nd &= e \\label{eq:d}\n\\end{align}\n\n"
+        "See [](#eq:g) and [](#eq:d).\n"
+    )
+    pages = {}
+    for mode in ("browser", "build"):
+        site = make_site(
+            tmp_path / mode,
+            {
+                "site.yaml": f"title: T\nbase_url: https://example.org/\nmath: {{render: {mode}}}\nfeeds: {{content: full}}\n",
+                "series/s.md": "---\ntitle: S\n---\n",
+                "content/a.md": post("A", series="s", chapter=3, body=body),
+            },
+        )
+        result = run_cli("build", "-s", str(site), "--now", "2026-06-01")
+        assert result.returncode == 0, result.stderr
+        pages[mode] = page(site / "public", "a")
+        assert numbers(pages[mode]) == [("eq:g", "3.1"), ("eq:d", "3.2")]
+        assert '<a href="#eq:g">Eq. (3.1)</a>' in pages[mode] and '<a href="#eq:d">Eq. (3.2)</a>' in pages[mode]
+        feed = (site / "public" / "feed.xml").read_text(encoding="utf-8")
+        assert "eqn-num" not in feed and "mlabeledtr" not in feed and "(3.2)" in feed
+    # typeset at build time: KaTeX made no number of its own, in the HTML or in the MathML
+    assert re.findall(r'class="(eqn-num|mml-eqn-num|katex-tag)"', pages["build"]) == []
+    assert pages["build"].count('class="katex-display"') == 3
+    # in the browser math.js typesets the same TeX
+    assert "\\begin{equation*}" in pages["browser"] and "\\begin{align*}\nd &amp;= e" in pages["browser"]
 
 
 # ---------------------------------------------------------------- references across chapters and volumes
@@ -203,8 +354,27 @@ def test_a_reference_to_a_scheduled_chapters_equation_is_an_error_unless_future(
     ]
     out = build(site, future=True)
     assert '<a href="/posts/ch11/#eq:future">Eq. (11.1)</a>' in page(out, "extra")
-    # a scheduled post may refer to another one: neither is published yet
+    # a scheduled post may refer to one published before it goes live
     make_site(site, {"content/extra.md": post("Extra", date="2026-12-02", body="[](vol2/ch11.md#eq:future)")})
+    build(site)
+
+
+def test_a_scheduled_post_may_not_refer_to_what_goes_live_after_it(tmp_path: Path) -> None:
+    """Today both are scheduled: the build passes, but on the first one's day it would fail, with no one
+    watching. So every scheduled post's references are checked against its own date, now."""
+    early = post("Early", date="2026-11-20", body="Soon: [](vol2/ch11.md#eq:future).\n\nAnd [](vol2/ch11.md).")
+    site = two_volumes(tmp_path, **{"content/early.md": early})
+    message = (
+        "content/early.md:5: error: link to 'vol2/ch11.md#eq:future': equation eq:future is in content/vol2/ch11.md, "
+        "not published until 2026-12-01 (this post goes live first, on 2026-11-20: change a date or the reference)"
+    )
+    with pytest.raises(SiteError) as failure:
+        build(site)
+    assert [str(d) for d in failure.value.diagnostics] == [message]
+    checked = run_cli("check", "-s", str(site), "--now", "2026-06-01")
+    assert checked.returncode == 1 and message in checked.stderr, checked.stderr
+    # a plain link to the later chapter is fine (it reads "coming" until then); so is a reference on its day
+    make_site(site, {"content/early.md": post("Early", date="2026-12-01", body="[](vol2/ch11.md#eq:future)")})
     build(site)
 
 

@@ -242,11 +242,12 @@ FEED_MATH = [
         '\\begin{align}\na &= b \\label{eq:a}\n\\end{align}',
         (
             '<div class="equation" id="eq:a">{M} display="block"><semantics>'
-            '<mtable rowspacing="0.25em" columnalign="right left" columnspacing="0em"><mtr><mtd class="mtr-glue">'
-            '</mtd><mtd><mstyle scriptlevel="0" displaystyle="true"><mi>a</mi></mstyle></mtd><mtd>'
+            # a labelled equation has one number, ours: KaTeX is given align*, and numbers no row
+            '<mtable rowspacing="0.25em" columnalign="right left" columnspacing="0em"><mtr>'
+            '<mtd><mstyle scriptlevel="0" displaystyle="true"><mi>a</mi></mstyle></mtd><mtd>'
             '<mstyle scriptlevel="0" displaystyle="true"><mrow><mrow></mrow><mo>=</mo><mi>b</mi></mrow></mstyle>'
-            '</mtd><mtd class="mtr-glue"></mtd><mtd class="mml-eqn-num"></mtd></mtr></mtable>'
-            '<annotation encoding="application/x-tex">\\begin{align}\na &amp;= b \n\\end{align}</annotation>'
+            '</mtd></mtr></mtable>'
+            '<annotation encoding="application/x-tex">\\begin{align*}\na &amp;= b \n\\end{align*}</annotation>'
             '</semantics></math><span class="eqno">(4.1)</span></div>\n'
         ),
     ),

@@ -301,11 +301,17 @@ def _resolve_links(
             # a scheduled chapter: the link appears on the first build after it falls due
             when = target.date.strftime("%Y-%m-%d")
             label = body_of[link.target].label(link.fragment) if link.fragment else None
-            if label is not None and label.kind in _NUMBERED and post.source in published:
-                # "Eq. (10.3)" or "Figure 10.2" would name what no reader can see yet
+            if label is not None and label.kind in _NUMBERED and target.date > post.date:
+                # "Eq. (10.3)" or "Figure 10.2" would name what no reader can see yet: now, or on the day this
+                # scheduled post goes live (that day's build would fail, with no one watching): an error now
+                hint = (
+                    "build with --future to preview"
+                    if post.source in published
+                    else f"this post goes live first, on {post.date:%Y-%m-%d}: change a date or the reference"
+                )
                 problems.error(
                     f"link to {link.written!r}: {label.kind} {link.fragment} is in {link.target}, not published "
-                    f"until {when} (build with --future to preview)",
+                    f"until {when} ({hint})",
                     post.source,
                     link.line,
                 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +22,12 @@ from .rawhtml import rewrite_urls
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _TEX_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
+# The environments KaTeX numbers itself, each row "(1)", "(2)"… by a CSS counter over the whole page (KaTeX's
+# getAutoTag: amsmath's numbered environments); their starred forms number nothing.
+KATEX_NUMBERED = ("equation", "align", "gather", "alignat")
+# TeX as KaTeX's lexer reads it, enough to find environments, rows and tags: a comment, \begin{…}/\end{…}, a
+# control sequence, a brace
+_TEX = re.compile(r"%[^\n]*|\\(begin|end)\s*\{([^{}]*)\}|\\([A-Za-z@]+|.)|[{}]", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,72 @@ class AssetRef:
     suffix: str = ""  # "?query#fragment", kept after the published URL
     image: bool = False  # an <img src>: its width, height and loading go to `\\x00I<n>\\x00`
     given: tuple[tuple[str, str], ...] = ()  # attributes of a raw <img> the author set (width, height, loading…)
+
+
+@dataclass
+class KatexNumbered:
+    """An environment KaTeX numbers, in one display formula: its rows, and where its \\begin and \\end are."""
+
+    name: str  # "align"…
+    depth: int  # brace depth at its \\begin: a \\\\ ends one of its rows only at this depth
+    begin: tuple[int, int]  # span of `\\begin{align}` in the TeX
+    end: tuple[int, int] | None = None
+    rows: int = 1
+    quiet_rows: set[int] = field(default_factory=set)  # rows with \\nonumber, \\notag or a \\tag of their own
+    row_start: int = 0  # where its last row starts
+    trailing_empty: bool = False  # it ends with `\\\\`: an empty last row, which KaTeX numbers too (as amsmath)
+
+    @property
+    def numbered_rows(self) -> int:
+        return self.rows - len(self.quiet_rows)
+
+
+def katex_numbering(tex: str) -> tuple[int, list[KatexNumbered]]:
+    """How many `\\tag`s a display formula has, and the environments in it that KaTeX numbers, with their rows
+    counted as KaTeX's parseArray counts them (a row ends at `\\\\` or `\\cr` of the environment itself, not of
+    an `aligned` or `split` inside it; `equation` has one row)."""
+    tags = 0
+    found: list[KatexNumbered] = []
+    open_environments: list[tuple[str, KatexNumbered | None]] = []
+    depth = 0
+    for match in _TEX.finditer(tex):
+        text, word = match.group(0), match.group(3)
+        if text in ("{", "}"):
+            depth += 1 if text == "{" else -1
+        elif match.group(1) == "begin":
+            name = match.group(2).strip()
+            numbered = (
+                KatexNumbered(name, depth, match.span(), row_start=match.end()) if name in KATEX_NUMBERED else None
+            )
+            found += [numbered] if numbered else []
+            open_environments.append((name, numbered))
+        elif match.group(1) == "end":
+            if open_environments and open_environments[-1][0] == match.group(2).strip():
+                numbered = open_environments.pop()[1]
+                if numbered is not None:
+                    numbered.end = match.span()
+                    last_row = re.sub(r"%[^\n]*", "", tex[numbered.row_start : match.start()])
+                    numbered.trailing_empty = numbered.rows > 1 and not last_row.strip()
+        elif word in ("\\", "cr"):
+            inner = open_environments[-1][1] if open_environments else None
+            if inner is not None and inner.name != "equation" and depth == inner.depth:
+                inner.rows += 1
+                inner.row_start = match.end()
+        elif word in ("tag", "nonumber", "notag"):
+            tags += word == "tag"
+            current = next((n for _, n in reversed(open_environments) if n is not None), None)
+            if current is not None:
+                current.quiet_rows.add(current.rows)
+    return tags, found
+
+
+def _starred(tex: str, environments: Sequence[KatexNumbered]) -> str:
+    """`tex` with each of the environments in its starred form (`align*`), which KaTeX does not number."""
+    spans = [(e.begin, f"\\begin{{{e.name}*}}") for e in environments]
+    spans += [(e.end, f"\\end{{{e.name}*}}") for e in environments if e.end is not None]
+    for (start, stop), replacement in sorted(spans, reverse=True):  # from the end: earlier offsets stay valid
+        tex = tex[:start] + replacement + tex[stop:]
+    return tex
 
 
 ASSET_PLACEHOLDER = "\x00A{}\x00"
@@ -203,6 +275,12 @@ def number_labels(
     "10.3" is the third labelled equation of chapter 10 ("3" without a chapter); figures and tables are
     counted apart, "Figure 10.1" and "Table 10.1". A label used twice, two
     labels on one equation, or a label with spaces or markup is a located error appended to `errors`.
+
+    A page shows one numbering: a labelled equation's environment is made its starred form (KaTeX numbers
+    `equation`, `align`, `gather` and `alignat` itself, by a page-wide CSS counter), and a label with `\\tag`,
+    a label on a numbered environment of several rows, or an unlabelled display KaTeX numbers on a page with
+    labelled equations is a located error. Without labels on the page KaTeX's numbers stay, and a `\\tag` on an
+    unlabelled display is the author's own text, which no reference can name.
     """
     prefix = f"{chapter}." if chapter else ""
     labels: dict[str, Label] = {}
@@ -237,16 +315,19 @@ def number_labels(
             token.meta["number"] = f"{prefix}{counts[kind]}"
             line = first_line + (token.map[0] if token.map else 0)
             add(Label(token.meta["label"], kind, token.meta["number"], ""), line)
+    katex_numbered: list[tuple[int, int, str]] = []  # unlabelled displays KaTeX numbers: (line, column, environment)
     for token in math_tokens(tokens):
         if token.type not in DISPLAY_MATH:
             continue
         found = _TEX_LABEL.findall(token.content)
         if token.meta.get("label") is not None:  # `$$ … $$ (eq:kl)`
             found.insert(0, token.meta["label"].strip())
-        if not found:
-            continue
         line, column = token.meta.get("position", (0, 0))
         line += first_line
+        if not found:
+            numbered = [e.name for e in katex_numbering(token.content)[1] if e.numbered_rows]
+            katex_numbered += [(line, column, numbered[0])] if numbered else []
+            continue
         if len(found) > 1:
             message = f"one label per display equation: this one has {', '.join(found)} (split it in two)"
             errors.append(Diagnostic(source, line, column, "error", message))
@@ -255,7 +336,26 @@ def number_labels(
             errors.append(Diagnostic(source, line, column, "error", f"label {label!r}: use letters, digits, ':', '-'"))
             continue
         equations += 1
-        token.content = _TEX_LABEL.sub("", token.content)  # KaTeX has no \label: the number is ours
-        token.meta.update(label=label, number=f"{prefix}{equations}")
-        add(Label(label, "equation", f"{prefix}{equations}", ""), line, column)
+        number = f"{prefix}{equations}"
+        tex = _TEX_LABEL.sub("", token.content)  # KaTeX has no \label: the number is ours
+        tags, environments = katex_numbering(tex)
+        if tags:
+            message = f"equation {label!r} has a label, which numbers it ({number}), and \\tag, which KaTeX shows as a second number: drop one"
+            errors.append(Diagnostic(source, line, column, "error", message))
+        for rows in (e for e in environments if e.rows - e.trailing_empty > 1 and len(found) == 1):
+            message = (
+                f"label {label!r} is on a {{{rows.name}}} of {rows.rows} rows, each of which KaTeX would number: write "
+                f"\\begin{{{rows.name}*}} for one number, the label's, or split it into displays with a label each"
+            )
+            errors.append(Diagnostic(source, line, column, "error", message))
+        # one number, ours: KaTeX's is not made (the same TeX in the browser, at build time and in feeds' MathML)
+        token.content = _starred(tex, environments)
+        token.meta.update(label=label, number=number)
+        add(Label(label, "equation", number, ""), line, column)
+    for line, column, name in katex_numbered if equations else ():
+        message = (
+            f"KaTeX numbers this {{{name}}} itself, (1), (2)… down the page, beside the labelled equations' "
+            f"numbers ({prefix}1…): write \\begin{{{name}*}} for no number, or give it a label"
+        )
+        errors.append(Diagnostic(source, line, column, "error", message))
     return labels

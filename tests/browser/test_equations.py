@@ -139,3 +139,84 @@ def test_equation_numbers_references_and_macros(chromium: Chromium, two_volumes:
         assert page.locator(".katex-error").count() == 0
         assert not log.console_errors, log.console_errors
         context.close()
+
+
+# What a reader sees at the right of each display: primer-site's number, KaTeX's automatic ones (drawn by a CSS
+# counter, so counted as elements) and its \tag's
+_NUMBERS_SEEN = """() => [...document.querySelectorAll('.equation, .math.display:not(.equation .math)')].map(display => {
+    const seen = el => { const box = el.getBoundingClientRect(); return box.width > 0 && box.height > 0; };
+    const ours = [...display.querySelectorAll('.eqno')].filter(seen).map(e => e.textContent);
+    const automatic = [...display.querySelectorAll('.eqn-num')].filter(seen).length;
+    const tags = [...display.querySelectorAll('.katex-tag')].filter(e => seen(e) && e.innerText.trim()).length;
+    return {id: display.id, ours, katex: automatic || tags};
+})"""
+
+
+@pytest.mark.parametrize("mode", ["browser", "build"])
+def test_a_reader_sees_one_number_per_equation(chromium: Chromium, tmp_path: Path, mode: str) -> None:
+    """A chapter with labelled and unlabelled equations shows primer-site's numbers only, one per labelled
+    display; a page without labels keeps KaTeX's own numbers, one per row. The same in both math modes."""
+    require("chromium", "playwright", "katex")
+    _write(
+        tmp_path / "source",
+        {
+            "site.yaml": f"title: Numbers\nbase_url: https://example.org/\nmath: {{render: {mode}}}\n",
+            "series/s.md": "---\ntitle: S\n---\n",
+            "content/s/ch02.md": r"""
+                ---
+                title: Two
+                date: 2026-01-05
+                series: s
+                chapter: 2
+                ---
+                \begin{equation}
+                g = h \label{eq:g}
+                \end{equation}
+
+                \begin{align*}
+                a &= b \\
+                  &= c
+                \end{align*}
+
+                \begin{align}
+                d &= e \label{eq:d}
+                \end{align}
+
+                $$ u = v $$
+
+                $$ p = q $$ {#eq:p}
+
+                See [](#eq:g), [](#eq:d) and [](#eq:p).
+                """,
+            "content/plain.md": r"""
+                ---
+                title: Plain
+                date: 2026-01-06
+                ---
+                \begin{align}
+                x &= 1 \\
+                y &= 2
+                \end{align}
+                """,
+        },
+    )
+    out = build_site(tmp_path / "source", tmp_path / "public")
+    with serve(out) as base:
+        context = chromium.new_context(base)
+        page = context.new_page()
+        log = watch(page)
+        visit(page, log, base + "posts/ch02/")
+        page.evaluate("() => document.fonts.ready")
+        assert page.evaluate(_NUMBERS_SEEN) == [
+            {"id": "eq:g", "ours": ["(2.1)"], "katex": 0},
+            {"id": "", "ours": [], "katex": 0},
+            {"id": "eq:d", "ours": ["(2.2)"], "katex": 0},
+            {"id": "", "ours": [], "katex": 0},
+            {"id": "eq:p", "ours": ["(2.3)"], "katex": 0},
+        ]
+        assert [page.get_by_role("link", name=f"Eq. (2.{n})").count() for n in (1, 2, 3)] == [1, 1, 1]
+        visit(page, log, base + "posts/plain/")
+        assert page.evaluate(_NUMBERS_SEEN) == [{"id": "", "ours": [], "katex": 2}]
+        assert page.locator(".katex-error").count() == 0
+        assert not log.console_errors, log.console_errors
+        context.close()
