@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site import parse
+from primer_site import documentcache, parse
 from primer_site.build import BuildOptions, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -32,6 +36,7 @@ def site_with_cached_posts(tmp_path: Path) -> Path:
             "site.yaml": "title: C\nbase_url: https://example.org/\ntimezone: America/New_York\n",
             "content/a.md": text,
             "content/b.md": post("Zoned", date="2026-02-01", series="s", chapter="1.10"),
+            "content/c.md": post("Zulu", date="2026-01-07T12:00:00Z"),
             "templates/post.html": TEMPLATE,
         },
     )
@@ -42,11 +47,20 @@ def build(site: Path, output: str, cache: bool = True) -> dict[str, bytes]:
     return tree_bytes(site.parent / output)
 
 
-def test_a_post_from_the_cache_is_the_post_parsing_gives(tmp_path: Path) -> None:
+def test_a_post_from_the_cache_is_the_post_parsing_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = site_with_cached_posts(tmp_path)
     build(site, "first")  # parses, and keeps every post
     assert (site / ".primer-cache/documents.sqlite3").is_file()
+    parsed: list[str] = []
+    real = documentcache.parse_document
+    monkeypatch.setattr(
+        documentcache,
+        "parse_document",
+        lambda site, relative, *rest: parsed.append(relative) or real(site, relative, *rest),
+    )
     again = build(site, "second")  # a new output folder: every page is made, from the kept posts
+    assert parsed == [], "a kept post was parsed again (its entry could not be read back)"
+    monkeypatch.undo()
     assert again == build(site, "fresh", cache=False)
     page = again["posts/a/index.html"].decode()
     assert "2026-01-05T09:30:00+05:30" in page and "datetime.datetime(2026, 3, 1, 10, 0" in page
@@ -87,3 +101,24 @@ def test_a_post_saved_while_it_is_parsed_is_parsed_again_next_build(
     monkeypatch.setattr(parse, "load_yaml_mapping", save_after_the_read)
     assert "Before the save" in build(site, "out")["posts/a/index.html"].decode()
     assert "After the save" in build(site, "out")["posts/a/index.html"].decode()  # a new process would see it too
+
+
+@given(
+    moment=st.datetimes(
+        timezones=st.one_of(
+            st.none(),
+            st.just(UTC),
+            st.builds(timezone, st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23))),
+            st.builds(
+                lambda minutes, name: timezone(timedelta(minutes=minutes), name),
+                st.integers(-1380, 1380),
+                st.text(min_size=1, max_size=8),
+            ),
+            st.sampled_from([ZoneInfo("America/New_York"), ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC")]),
+        )
+    )
+)
+def test_every_date_a_post_can_hold_comes_back_from_the_cache_as_it_was(moment: datetime) -> None:
+    moment = moment.replace(fold=0)  # parsing never makes the second of a repeated hour (parse.in_zone)
+    back = documentcache._unmoment(json.loads(json.dumps(documentcache._moment(moment))))
+    assert back == moment and repr(back) == repr(moment)

@@ -253,7 +253,10 @@ def _unmoment(data: list[Any]) -> datetime:
     if kind == "offset":
         offset = timedelta(seconds=float(data[2]))
         name = data[3]
-        zone = UTC if offset == timedelta(0) and name == "UTC" else timezone(offset, name)
+        if name is None:
+            zone = timezone(offset)  # as parsed: an offset with no name of its own
+        else:
+            zone = UTC if offset == timedelta(0) and name == "UTC" else timezone(offset, str(name))
         return naive.replace(tzinfo=zone)
     if kind == "naive":
         return naive
