@@ -202,7 +202,9 @@ def find_math(page: str) -> PageMath:
         return PageMath(elements, problems, script_macros)
     quirks = _quirks(page)
     holders: list[list] = []  # [name, depth, macros] of open elements with data-macros, outermost first
-    hidden: list[list] = []  # [name, depth] of open <template> (not in the document) and <svg>/<math>
+    hidden: list[
+        list
+    ] = []  # [name, depth, holders open before it] of open <template> (not in the document), <svg>, <math>
     pos = 0
     skip, skipping = _skipper(()), ()
     while True:
@@ -268,7 +270,7 @@ def find_math(page: str) -> PageMath:
         if skipping != (names := tuple(h[0] for h in holders if h[0] not in ("body", "html"))):
             skip, skipping = _skipper(names), names
         if name == "template" or name in _FOREIGN:
-            hidden.append([name, 1])
+            hidden.append([name, 1, len(holders)])  # what opens inside it ends with it
     return PageMath(elements, problems, script_macros)
 
 
@@ -338,6 +340,9 @@ def _close(name: str, holders: list[list], hidden: list[list]) -> None:
             for open_ in group:
                 if open_[0] == name:
                     open_[1] -= 1
+            if group is hidden and (closed := [open_[2] for open_ in hidden if open_[1] <= 0]):
+                # </template> (or </svg>, </math>) ends every element opened inside it (§13.2.6.4.4), holders too
+                del holders[min(closed) :]
             group[:] = [open_ for open_ in group if open_[1] > 0]
 
 

@@ -101,6 +101,13 @@ HAND_WRITTEN = [
     ('<img class="math" alt="x">', True),
     ('<svg><text class="math">x</text></svg>', True),
     ('<span class="math">no end', True),
+    # found by the generated pages: a holder left open inside a <template> ends with it
+    (
+        '<template><span class="math" id="a" data-macros="{&quot;\\\\R&quot;: &quot;r&quot;}"></template>\n'
+        '<span class="math">\\R</span>',
+        False,
+    ),
+    ('<svg><g data-macros="{&quot;\\\\R&quot;: &quot;s&quot;}"></svg><span class="math">\\R</span>', False),
 ]
 
 
@@ -183,7 +190,7 @@ def body(draw: st.DrawFn) -> str:
     return "\n".join(chunks)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, derandomize=True)  # the same pages in every CI run
 @given(body=body(), doctype=st.booleans())
 def test_generated_pages(browser_page: Any, body: str, doctype: bool) -> None:
     assert_same(browser_page, page_of(body, doctype))
