@@ -119,6 +119,6 @@ def test_a_post_saved_while_it_is_parsed_is_parsed_again_next_build(
     )
 )
 def test_every_date_a_post_can_hold_comes_back_from_the_cache_as_it_was(moment: datetime) -> None:
-    moment = moment.replace(fold=0)  # parsing never makes the second of a repeated hour (parse.in_zone)
+    moment = moment.replace(fold=0)  # parsing never makes the second of a repeated hour (dates.in_zone)
     back = documentcache._unmoment(json.loads(json.dumps(documentcache._moment(moment))))
     assert back == moment and repr(back) == repr(moment)

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from fixture_sites import make_site, post, run_cli
 from primer_site.build import BuildOptions, build_site
 from primer_site.config import load_config
+from primer_site.dates import explain_date_text, parse_date_text
 from primer_site.errors import Problems, SiteError
-from primer_site.parse import explain_date_text, parse_date_text, parse_document, parse_series_file
+from primer_site.parse import parse_document, parse_series_file
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -674,7 +675,7 @@ def test_a_date_without_a_time_is_its_day_s_first_instant(
 )
 def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, moment: datetime) -> None:
     """Property: an accepted local time shows that very wall time in the zone, and no other instant does."""
-    from primer_site.parse import in_zone
+    from primer_site.dates import in_zone
 
     moment = moment.replace(microsecond=0)
     place = ZoneInfo(zone)
