@@ -5,6 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# The property tests' examples are the same in every run, so that CI passes or fails on the code alone; the
+# long, randomized campaigns are in bench/ (fuzz.py, incremental_state.py, math_oracle.py). HYPOTHESIS_PROFILE=
+# explore runs the suite's properties on new examples.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
