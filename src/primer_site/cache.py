@@ -68,7 +68,7 @@ class BodyCache:
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
         # the HTML in a column of its own: JSON would escape every quote of it, and decoding that is slow
         columns = "key TEXT PRIMARY KEY, value TEXT NOT NULL, html TEXT NOT NULL"
-        return _open_salted(self.path, self.salt, "bodies", columns, durable=False)
+        return open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
@@ -113,7 +113,7 @@ class BodyCache:
             self.db = None
 
 
-def _open_salted(
+def open_salted(
     path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
 ) -> sqlite3.Connection:
     """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
@@ -161,7 +161,7 @@ class FormulaCache:
         self.db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(exist_ok=True)
-            self.db = _open_salted(
+            self.db = open_salted(
                 self.path,
                 f"format={_FORMULAS_FORMAT};{salt}",
                 "formulas",

@@ -26,7 +26,7 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .cache import CACHE_DIR, _open_salted
+from .cache import CACHE_DIR, open_salted
 from .errors import Diagnostic, Problems
 from .inputs import Stamp, code_salt, is_racy, stamp_from
 from .markdown import remember_inline, render_inline
@@ -59,7 +59,7 @@ class DocumentCache:
         self.taken = time.time()
         try:
             (site / CACHE_DIR).mkdir(exist_ok=True)
-            self.db = _open_salted(site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False)
+            self.db = open_salted(site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False)
             if preload:
                 self._load(paths)
         except (OSError, sqlite3.Error):
