@@ -366,7 +366,9 @@ def _theme(
         static = memory.static
     else:
         static = discover_static(
-            [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()], source, config.follow_links_outside
+            [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
+            source,
+            config.follow_links_outside,
         )
     generated = {SYNTAX_CSS: syntax_css(config)}
     published = _needed(static, config)
