@@ -38,6 +38,7 @@ from .model import Heading, Link
 from .rawhtml import rewrite_urls
 from .references import Label
 from .urls import page_url
+from .workers import start_worker
 
 _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -306,7 +307,7 @@ class AssetIndex:
 
         keys = list(wanted)
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
             made = pool.map(
                 _make_variants,
                 [self.root] * len(keys),
