@@ -14,6 +14,7 @@ output would wait for ever, and Node would never see its input close. So each wo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -34,10 +35,8 @@ def start_worker() -> None:
         signal.signal(number, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_WRONLY)
     for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
-        try:
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or replaced by a test
             stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
         os.dup2(null, fd)
     os.close(null)
 
