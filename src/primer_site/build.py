@@ -365,7 +365,11 @@ def _theme(
     if told is not None and memory.static is not None and not any_under(told, STATIC_DIR):
         static = memory.static
     else:
-        static = discover_static([d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()])
+        static = discover_static(
+            [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
+            source,
+            config.follow_links_outside,
+        )
     generated = {SYNTAX_CSS: syntax_css(config)}
     published = _needed(static, config)
     assets = asset_names(published, generated, options.fingerprint)

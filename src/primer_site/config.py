@@ -50,6 +50,7 @@ class SiteConfig:
     highlight_light: str = "default"
     highlight_dark: str = "github-dark"
     raw_html: bool = True
+    follow_links_outside: bool = False  # publish what a symbolic link under content/, series/, static/ points to
     feed_content: str = "summary"  # "full" or "summary"
     feed_limit: int = 20
     search: bool = False
@@ -89,6 +90,7 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "timezone": str,
     "paginate": int,
     "raw_html": bool,
+    "follow_links_outside": bool,
     "search": bool,
     "extra": dict,
 }

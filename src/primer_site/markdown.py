@@ -26,6 +26,7 @@ from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from .model import Heading, Link
 from .references import AssetRef, Label, SourceLink, collect_links, number_labels
+from .workers import start_worker
 
 __all__ = [
     "ADMONITIONS",
@@ -255,15 +256,8 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     chunk = max(1, len(items) // (jobs * 8))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_leave_interrupts_to_the_parent) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
         return list(pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk))
-
-
-def _leave_interrupts_to_the_parent() -> None:
-    """Ctrl-C is the parent's to handle (it stops the build or the preview); workers just end with it."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:

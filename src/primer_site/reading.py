@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import SiteConfig
-from .discover import Sources, discover_sources
+from .discover import Sources, discover_sources, linked_within
 from .documentcache import DocumentCache
 from .errors import Problems
 from .parse import Document, SeriesMeta, parse_document, parse_series_file
@@ -32,7 +32,8 @@ def read_sources(
     if told is not None and memory.sources is not None:
         sources = sources_after(source, memory.sources, told)
     else:
-        sources = discover_sources(source, problems)
+        sources = discover_sources(source, problems, config.follow_links_outside)
+    sources = linked_within(source, sources, config.follow_links_outside, problems)  # nothing outside is read
 
     # parsed posts kept across processes: a new process parses only the files that changed
     document_cache = (

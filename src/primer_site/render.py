@@ -43,6 +43,7 @@ from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, 
 from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
 from .typeset import MATH_RENDER, PageTypesetter
 from .urls import slugify
+from .workers import start_worker
 
 _MEMORY_FORMAT = 2
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
@@ -469,11 +470,9 @@ def _render_in_workers(
 
 
 def _start_worker(renderer: _Renderer) -> None:
-    import signal
-
     global _WORKER
     _WORKER = renderer
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    start_worker()  # dies with the build, holds none of its output (workers.py)
 
 
 def _render_in_worker(spec: PageSpec) -> tuple[bytes | None, frozenset[Dependency], list]:
