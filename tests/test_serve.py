@@ -482,3 +482,31 @@ def test_a_chapter_falling_due_while_the_preview_runs_is_published_then(tmp_path
         assert datetime.now(UTC) >= due
         status, _, page = fetch(preview.server, "/posts/soon/")
         assert status == 200 and b"Due shortly." in page
+
+
+# ---------------------------------------------------------------- the watcher's paths are a hint, never the whole story
+
+
+def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild(tmp_path: Path) -> None:
+    # the watcher reports the edit at the target's path, outside the site, or not at all: the rebuild that
+    # follows any other change must still see it (every file is looked at by its stamp)
+    source = fixture_site(tmp_path / "site")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
+    (elsewhere / "s.md").write_text("---\ntitle: First series title\n---\n", encoding="utf-8")
+    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    (source / "series").mkdir()
+    (source / "series" / "s.md").symlink_to(elsewhere / "s.md")
+    with Preview(options(source), port=0, watch=False) as preview:
+        assert b"First words." in fetch(preview.server, "/posts/linked/")[2]
+        (elsewhere / "linked.md").write_text(post("Linked", body="Second words, longer."), encoding="utf-8")
+        (elsewhere / "s.md").write_text("---\ntitle: Second series title\n---\n", encoding="utf-8")
+        (source / "content" / "other.md").write_text(post("Other", date="2026-01-06", body="Edited."))
+        preview.rebuild(ChangeSet(frozenset({"content/other.md"})))
+        assert b"Second words, longer." in fetch(preview.server, "/posts/linked/")[2]
+        assert b"Second series title" in fetch(preview.server, "/series/s/")[2]
+        preview.rebuild(ChangeSet(frozenset()))  # and a rebuild told of nothing at all looks too
+        (elsewhere / "linked.md").write_text(post("Linked", body="Third words."), encoding="utf-8")
+        preview.rebuild(ChangeSet(frozenset()))
+        assert b"Third words." in fetch(preview.server, "/posts/linked/")[2]
