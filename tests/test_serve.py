@@ -510,3 +510,26 @@ def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild
         (elsewhere / "linked.md").write_text(post("Linked", body="Third words."), encoding="utf-8")
         preview.rebuild(ChangeSet(frozenset()))
         assert b"Third words." in fetch(preview.server, "/posts/linked/")[2]
+
+
+@pytest.mark.parametrize("how", ["in place", "renamed over"])
+@pytest.mark.parametrize("where", ["static/css/extra.css", "content/notes.txt"])
+def test_a_file_replaced_by_one_of_the_same_size_and_time_is_published(tmp_path: Path, how: str, where: str) -> None:
+    # `cp -p` writes in place and sets the old time back; `rsync -t` and `tar x` rename a new file over it
+    source = fixture_site(tmp_path / "site")
+    (source / where).write_text("old bytes\n", encoding="utf-8")
+    served = "/" + where.removeprefix("static/").removeprefix("content/")
+    old = time.time_ns() - 10**10  # well before the build: stamps this old are trusted
+    os.utime(source / where, ns=(old, old))
+    with Preview(options(source), port=0, watch=False) as preview:
+        status, _, page = fetch(preview.server, served)
+        assert (status, page) == (200, b"old bytes\n")
+        if how == "in place":
+            (source / where).write_text("new bytes\n", encoding="utf-8")
+        else:
+            (source / f"{where}.part").write_text("new bytes\n", encoding="utf-8")
+            os.replace(source / f"{where}.part", source / where)
+        os.utime(source / where, ns=(old, old))
+        time.sleep(2.1)  # and the change time, which no tool sets back, is old enough to trust too
+        preview.rebuild(ChangeSet(frozenset({where})))
+        assert fetch(preview.server, served)[2] == b"new bytes\n"

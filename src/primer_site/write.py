@@ -455,15 +455,30 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def snapshot(outputs: Sequence[Output | Unchanged], static_files: Mapping[str, Path]) -> dict[str, object]:
-    """What a build wrote, to compare the next build with: page digests, static files' stats."""
+    """What a build wrote, to compare the next build with: page digests, static files' sources and stamps."""
     written: dict[str, object] = {
         o.path: o.digest if isinstance(o, Unchanged) else hashlib.blake2b(o.data, digest_size=16).digest()
         for o in outputs
     }
+    taken = time.time()
     for path, file in static_files.items():
-        info = file.stat()
-        written[path] = (str(file), info.st_mtime_ns, info.st_size)
+        written[path] = _copied(file, taken)
     return written
+
+
+def _copied(file: Path, taken: float) -> object:
+    """What tells the copy of `file` made now from a later one: its path and stamp (inputs.stamp_of: the change
+    time and inode tell a file replaced by one of the same size and modification time, as `cp -p` or `rsync -t`
+    leave it); while the stamp is too recent to trust (is_racy), the digest of its bytes."""
+    stamp = stamp_of(file)
+    if stamp is None:
+        return object()  # unreadable: the copy reports why
+    if is_racy(stamp, taken):
+        try:
+            return (str(file), hashlib.blake2b(file.read_bytes(), digest_size=16).digest())
+        except OSError:
+            return object()
+    return (str(file), stamp)
 
 
 def write_changes(
@@ -483,9 +498,9 @@ def write_changes(
     for item in (*made, *extra):
         current[item.path] = hashlib.blake2b(item.data, digest_size=16).digest()
         data_of[item.path] = item.data
+    taken = time.time()
     for path, file in static_files.items():
-        info = file.stat()
-        current[path] = (str(file), info.st_mtime_ns, info.st_size)
+        current[path] = _copied(file, taken)
     wanted = {*paths, *(item.path for item in extra), *static_files}
     for path in [p for p in current if p not in wanted]:
         del current[path]
