@@ -207,8 +207,9 @@ def write_output(
             live_files = _files_in(staging)  # and what `finish` wrote (a search index)
         (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
         live_files.discard(WRITTEN_LIST)
-        _swap_in(staging, output)
-        held = previous.files if previous is not None else None  # the staging folder holds what was live
+        exchanged = _swap_in(staging, output)
+        # the staging folder holds what was live, if there was a live folder (it may have been deleted since)
+        held = previous.files if previous is not None and exchanged else None
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
             held = None
@@ -429,17 +430,19 @@ def _link_or_copy(old: Path, new: Path) -> None:
         shutil.copy2(old, new)
 
 
-def _swap_in(staging: Path, output: Path) -> None:
-    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish."""
+def _swap_in(staging: Path, output: Path) -> bool:
+    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish. False if
+    there was no live folder: the staging folder was renamed into place."""
     if not output.exists():
         staging.rename(output)
-        return
+        return False
     if _exchange(staging, output):
-        return
+        return True
     retired = output.parent / f".{output.name}.retired"
     output.rename(retired)
     staging.rename(output)
     retired.rename(staging)
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:
