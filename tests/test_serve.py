@@ -533,3 +533,25 @@ def test_a_file_replaced_by_one_of_the_same_size_and_time_is_published(tmp_path:
         time.sleep(2.1)  # and the change time, which no tool sets back, is old enough to trust too
         preview.rebuild(ChangeSet(frozenset({where})))
         assert fetch(preview.server, served)[2] == b"new bytes\n"
+
+
+def test_a_post_dated_centuries_ahead_waits_without_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a wait to 2400-01-01 is longer than any timer allows (OverflowError in the timer's thread): the preview
+    # waits in laps of at most a day instead, and still publishes the post once it falls due
+    laps: list[float] = []
+    real_timer = threading.Timer
+
+    def timer(seconds: float, function, args=()):  # type: ignore[no-untyped-def]
+        laps.append(seconds)
+        return real_timer(min(seconds, 0.05), function, args)
+
+    monkeypatch.setattr(serve_module.threading, "Timer", timer)
+    failures: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda info: failures.append(info.exc_value))
+    source = fixture_site(tmp_path / "site")
+    make_site(source, {"content/far.md": post("Far", date="2400-01-01", body="Far ahead.")})
+    with Preview(BuildOptions(source=source), port=0) as preview:
+        time.sleep(0.5)  # several laps
+        assert fetch(preview.server, "/posts/far/")[0] == 404
+        assert not failures
+    assert len(laps) >= 3 and all(0 < lap <= 86_400 for lap in laps)
