@@ -555,3 +555,16 @@ def test_a_post_dated_centuries_ahead_waits_without_a_crash(tmp_path: Path, monk
         assert fetch(preview.server, "/posts/far/")[0] == 404
         assert not failures
     assert len(laps) >= 3 and all(0 < lap <= 86_400 for lap in laps)
+
+
+def test_a_link_loop_made_and_removed_while_serving_leaves_the_preview_live(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    with Preview(options(source), port=0) as preview, EventStream(preview.server) as events:
+        assert events.next_state()["epoch"] == 1
+        (source / "content" / "loop").symlink_to("..", target_is_directory=True)
+        assert "symlink loop" in events.next_state()["diagnostics"][0]["message"]
+        (source / "content" / "loop").unlink()
+        assert events.next_state() == {"epoch": 2, "change": "page", "diagnostics": []}
+        (source / "content" / "hello.md").write_text(post("Hello", body="After the loop."), encoding="utf-8")
+        assert events.next_state() == {"epoch": 3, "change": "page", "diagnostics": []}
+        assert b"After the loop." in fetch(preview.server, "/posts/hello/")[2]
