@@ -193,7 +193,8 @@ class RenderPass:
             self.specs, specs_reads = self.renderer.specs(recorded=self.in_process)
             self._specs_reads = memory.ledger.numbers_of(specs_reads)
             self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
-        stale = [spec for spec in self.specs if self._stale(spec)]
+        is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
+        stale = [spec for spec, again in zip(self.specs, is_stale, strict=True) if again]
         made = zip(stale, self._render_all(stale), strict=True)
         if self.typeset is not None:
             made = self.typeset.pages(made)  # type: ignore[assignment]
@@ -203,9 +204,8 @@ class RenderPass:
                 if output is not None:
                     yield output
             return
-        stale_paths = {spec.path for spec in stale}
-        for spec in self.specs:
-            if spec.path in stale_paths:
+        for spec, again in zip(self.specs, is_stale, strict=True):
+            if again:
                 output = self._take(*next(made))
                 if output is not None:
                     yield output
