@@ -244,17 +244,23 @@ _UNDEFINED = re.compile(r"Undefined control sequence: (\\[A-Za-z]+)")
 
 
 def _error(source: MathSource, formula: Formula, message: str) -> Diagnostic:
-    text = f"math: {' '.join(message.split())}"
-    undefined = _UNDEFINED.search(message)
+    return Diagnostic(source.source, formula.line, formula.column, "error", katex_message(message, source))
+
+
+def katex_message(error: str, source: MathSource | None) -> str:
+    """KaTeX's `error` as the build says it of a formula of `source`: on one line, and for a name KaTeX does not
+    know that looks like a macro (\\vv), where macros are defined for that file."""
+    text = f"math: {' '.join(error.split())}"
+    undefined = _UNDEFINED.search(error)
     if undefined is not None:
         text += f" ({macro_hint(undefined.group(1), source)})"
-    return Diagnostic(source.source, formula.line, formula.column, "error", text)
+    return text
 
 
-def macro_hint(name: str, source: MathSource) -> str:
+def macro_hint(name: str, source: MathSource | None) -> str:
     """Where a macro such as `name` (\\vv) can be defined for `source`'s formulas (parse.post_macros): each
     formula is typeset apart, so a `\\newcommand` in one formula does not reach the next."""
-    homes = source.macro_homes or (_SITE_MACROS,)
+    homes = (source.macro_homes if source is not None else ()) or (_SITE_MACROS,)
     where = homes[0] if len(homes) == 1 else ", ".join(homes[:-1]) + f" or {homes[-1]}"
     return f"if {name} is a macro of yours, define it in {where}; a \\newcommand reaches only its own formula"
 

@@ -62,7 +62,7 @@ class ChapterNumber:
         return self.text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Extra(Mapping):
     """A post's `extra:`, free data for templates: a read-only mapping (`post.extra.venue`, `post.extra["venue"]`),
     its mappings Extra too and its lists tuples, so that no template can change what another page reads. A
@@ -86,6 +86,9 @@ class Extra(Mapping):
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def __repr__(self) -> str:  # as a dict shows, for `{{ post.extra }}` while writing a template
+        return "{" + ", ".join(f"{name!r}: {value!r}" for name, value in self.pairs) + "}"
 
 
 def _frozen(value: object) -> object:
