@@ -13,11 +13,12 @@ from itertools import pairwise
 from operator import is_
 from typing import TypeVar
 
-from .config import SiteConfig, merge_macros
+from .config import SiteConfig
 from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
-from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
-from .parse import Document, SeriesMeta
+from .mathhtml import find_math
+from .model import Collection, Extra, Post, PostLink, ScheduledChapter, Series, Site, Taxon
+from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
 T = TypeVar("T")
@@ -96,11 +97,15 @@ def assemble_site(
     memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
+    names = SeriesNames(series_meta)
+    names.clash_errors(problems)
 
     def made(doc: Document, body: RenderedBody) -> Post:
-        inputs = (config, doc, body, doc.date > selection.now)
+        meta = names.meta_of(doc.series)
+        series = (names.slug_of(doc.series), post_macros(config.macros, meta, doc))
+        inputs = (config, doc, body, doc.date > selection.now, series)
         return memo.reuse(
-            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems
+            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, series, found), problems
         )
 
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
@@ -128,7 +133,8 @@ def assemble_site(
         )
 
     posts = [resolved(p) for p in posts]
-    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems, memo)
+    written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
+    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
@@ -177,7 +183,15 @@ def assemble_site(
     return memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
 
 
-def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection, problems: Problems) -> Post:
+def _post(
+    config: SiteConfig,
+    doc: Document,
+    body: RenderedBody,
+    selection: Selection,
+    series: tuple[str | None, Macros],
+    problems: Problems,
+) -> Post:
+    """`series`: the slug of the post's series and the post's macros (parse.SeriesNames, parse.post_macros)."""
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
@@ -194,18 +208,20 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
         summary_text=summary_text,
         description=doc.description or summary_text,
         headings=body.headings,
-        has_math=body.has_math or "math" in summary_html,
+        # a summary from the front matter has its own math, found as the pages' math is found (mathhtml)
+        has_math=body.has_math or bool(summary_html and find_math(summary_html).elements),
         word_count=body.word_count,
         display_equations=body.display_equations,
         updated=doc.updated,
-        series=doc.series,
+        series=series[0],
         chapter=doc.chapter,
         tags=_distinct_tags(doc, problems),
         category=doc.category,
         draft=doc.draft,
         scheduled=doc.date > selection.now,
-        extra=doc.extra,
+        extra=Extra.of(doc.extra),
         links=body.others,
+        macros=series[1],
     )
 
 
@@ -341,21 +357,23 @@ def _series(
     bodies: Sequence[RenderedBody],
     selection: Selection,
     key_lines: dict[str, dict[str, int]],
+    written: dict[str, str],
     problems: Problems,
     memo: AssembleMemo,
 ) -> list[Series]:
+    """The series: one per series file, and one per series a post names that has no file (`written`: each post's
+    `series:` as written; `post.series` is already the slug it names)."""
     meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
-    slug_by_title = {m.title: m.slug for m, _ in meta_by_slug.values()}
     members: dict[str, list[Post]] = defaultdict(list)
     titles: dict[str, str] = {}
     for post in posts:
-        if not post.series:
+        slug = post.series
+        if not slug:
             continue
-        slug = post.series if post.series in meta_by_slug else slug_by_title.get(post.series, slugify(post.series))
         if slug not in meta_by_slug:
-            _warn_if_misspelt(post, meta_by_slug, key_lines, problems)
+            _warn_if_misspelt(post, written[post.source], meta_by_slug, key_lines, problems)
         members[slug].append(post)
-        titles.setdefault(slug, post.series)
+        titles.setdefault(slug, written[post.source])
     result = []
     for slug in sorted(set(members) | set(meta_by_slug)):
         meta, body = meta_by_slug.get(slug, (None, None))
@@ -377,24 +395,25 @@ def _series(
 
 def _warn_if_misspelt(
     post: Post,
+    name: str,
     meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
     key_lines: dict[str, dict[str, int]],
     problems: Problems,
 ) -> None:
     """A `series:` naming no series file but close to one's name or title starts a series of its own: say so."""
     names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
-    close = difflib.get_close_matches(post.series or "", list(names), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
     if not close:
-        close = difflib.get_close_matches(slugify(post.series or ""), list(meta_by_slug), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(slugify(name), list(meta_by_slug), n=1, cutoff=0.75)
     numbered = re.compile(r"\d+")
-    if close and numbered.sub("#", close[0]) == numbered.sub("#", post.series or ""):
+    if close and numbered.sub("#", close[0]) == numbered.sub("#", name):
         return  # "Volume 2" beside "Volume 1": another volume, not a typo
     if close:
         slug = names[close[0]]
         problems.warning(
-            f"series: {post.series!r} names no file in series/, so it starts a series of its own: did you mean "
+            f"series: {name!r} names no file in series/, so it starts a series of its own: did you mean "
             f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
-            f"series/{slugify(post.series or '')}.md)",
+            f"series/{slugify(name)}.md)",
             post.source,
             key_lines[post.source].get("series", 1),
         )
@@ -436,7 +455,7 @@ def _one_series(
         order=meta.order if meta else 0,
         planned_chapters=meta.planned_chapters if meta else None,
         gaps=meta.gaps if meta else (),
-        macros=merge_macros(config.macros, meta.macros if meta else ()),
+        macros=series_macros(config.macros, meta),
         posts=tuple(live),
         scheduled=tuple(
             ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, total_ordering
@@ -61,6 +62,43 @@ class ChapterNumber:
         return self.text
 
 
+@dataclass(frozen=True, repr=False)
+class Extra(Mapping):
+    """A post's `extra:`, free data for templates: a read-only mapping (`post.extra.venue`, `post.extra["venue"]`),
+    its mappings Extra too and its lists tuples, so that no template can change what another page reads. A
+    dataclass, so that a page's read of it is fingerprinted by value (dependencies.fingerprint)."""
+
+    pairs: tuple[tuple[str, object], ...] = ()  # sorted by key
+
+    @classmethod
+    def of(cls, value: Mapping | tuple[tuple[str, object], ...]) -> Extra:
+        pairs = value.items() if isinstance(value, Mapping) else value
+        return cls(tuple(sorted(((str(k), _frozen(v)) for k, v in pairs), key=lambda pair: pair[0])))
+
+    def __getitem__(self, key: str) -> object:
+        for name, value in self.pairs:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __repr__(self) -> str:  # as a dict shows, for `{{ post.extra }}` while writing a template
+        return "{" + ", ".join(f"{name!r}: {value!r}" for name, value in self.pairs) + "}"
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, Mapping):
+        return Extra.of(value)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Heading:
     level: int
@@ -103,16 +141,17 @@ class Post:
     word_count: int
     display_equations: int = 0
     updated: datetime | None = None
-    series: str | None = None
+    series: str | None = None  # the slug of its series (parse.SeriesNames: the one rule for what `series:` names)
     chapter: ChapterNumber | None = None
     tags: tuple[str, ...] = ()
     category: str | None = None
     draft: bool = False
     scheduled: bool = False
-    extra: tuple[tuple[str, object], ...] = ()
+    extra: Extra = Extra()
     previous: PostLink | None = None
     next: PostLink | None = None
     links: tuple[Link, ...] = ()
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros of its page, feeds and check (parse.post_macros)
 
     @property
     def reading_minutes(self) -> int:

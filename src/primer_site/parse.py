@@ -10,7 +10,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import MACROS_TEXT, parse_macros, suggest
+from .config import MACROS_TEXT, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
@@ -19,13 +19,13 @@ from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_m
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
-    "slug", "draft", "updated", "description", "extra",
+    "slug", "draft", "updated", "description", "extra", "macros",
 ]  # fmt: skip
 
 # The keys documented as text, and the dates (checked here, not by YAML): read as written (see yamldoc).
 POST_TEXT: dict[str, TextShape] = {
     "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
-    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING,
+    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING, "macros": MACROS_TEXT,
 }  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,6 +51,7 @@ class Document:
     draft: bool = False
     updated: datetime | None = None
     extra: tuple[tuple[str, Any], ...] = ()
+    macros: tuple[tuple[str, str], ...] = ()  # its own TeX macros, over its series' (see post_macros)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -154,6 +155,7 @@ def document_from_mapping(
     if not isinstance(extra, dict):
         bad("extra", "expected a mapping of your own keys")
         extra = {}
+    macros = parse_macros(data["macros"], lambda m: bad("macros", m)) if "macros" in data else ()
     summary = _text(data, "summary", bad)
     description = _text(data, "description", bad)
     category = _text(data, "category", bad)
@@ -178,6 +180,7 @@ def document_from_mapping(
         draft=bool(draft),
         updated=updated,
         extra=tuple(sorted(((str(k), v) for k, v in extra.items()), key=lambda item: item[0])),
+        macros=macros,
     )
 
 
@@ -275,18 +278,64 @@ class SeriesMeta:
         return self.key_lines.get(key, 1)
 
 
-def series_finder(metas: Sequence[SeriesMeta]) -> Callable[[str | None], SeriesMeta | None]:
-    """Finds the series file a post's `series:` names: by slug, by title, or by the title's slug."""
-    series = [m for m in metas if m.kind == "series"]
-    by_slug = {m.slug: m for m in series}
-    by_title = {m.title: m for m in reversed(series)}
+class SeriesNames:
+    """Which series a post's `series:` names: the one rule, read by every stage (listing, numbering, the math
+    check, the theme). A name is the slug of a series file, else the title of one, else it makes a series of its
+    own whose slug is the name's slug. Two series files with one title: the first by path is the one the title
+    names, and `clashes` lists the pair (an error, reported where the site is assembled)."""
 
-    def find(name: str | None) -> SeriesMeta | None:
+    def __init__(self, metas: Sequence[SeriesMeta]) -> None:
+        series = sorted((m for m in metas if m.kind == "series"), key=lambda m: m.source)
+        self.by_slug = {m.slug: m for m in series}
+        self.by_title: dict[str, SeriesMeta] = {}
+        self.clashes: list[tuple[SeriesMeta, SeriesMeta]] = []  # (the one the title names, the other)
+        for meta in series:
+            first = self.by_title.setdefault(meta.title, meta)
+            if first is not meta:
+                self.clashes.append((first, meta))
+
+    def meta_of(self, name: str | None) -> SeriesMeta | None:
+        """The series file `name` names, or None (no name, or a series with no file)."""
         if not name:
             return None
-        return by_slug.get(name) or by_title.get(name) or by_slug.get(slugify(name))
+        return self.by_slug.get(name) or self.by_title.get(name) or self.by_slug.get(slugify(name))
 
-    return find
+    def slug_of(self, name: str | None) -> str | None:
+        """The slug of the series `name` names: its file's, or the name's own for a series with no file."""
+        if not name:
+            return None
+        meta = self.meta_of(name)
+        return meta.slug if meta is not None else slugify(name)
+
+    def clash_errors(self, problems: Problems) -> None:
+        """Each pair of series files sharing a title: an error at the second's `title:` line naming the first."""
+        for first, other in self.clashes:
+            problems.error(
+                f"title: {other.title!r} is also the title of {first.source}: a post's 'series: {other.title}' "
+                f"would name {first.source} only; give each series its own title",
+                other.source,
+                other.line_of("title"),
+            )
+
+
+def series_finder(metas: Sequence[SeriesMeta]) -> Callable[[str | None], SeriesMeta | None]:
+    """Finds the series file a post's `series:` names (SeriesNames.meta_of)."""
+    return SeriesNames(metas).meta_of
+
+
+Macros = tuple[tuple[str, str], ...]
+
+
+def series_macros(site_macros: Macros, meta: SeriesMeta | None) -> Macros:
+    """The TeX macros of a series' pages: the site's, then its series file's (a later definition of a name wins)."""
+    return merge_macros(site_macros, meta.macros if meta is not None and meta.kind == "series" else ())
+
+
+def post_macros(site_macros: Macros, meta: SeriesMeta | None, document: Document) -> Macros:
+    """The TeX macros of a post, on its page, in feeds, in the check and when typeset at build time: the site's
+    (site.yaml `macros:`), then its series' (the series file's `macros:`), then its own (front matter `macros:`).
+    A `\\newcommand` inside one formula stays in that formula: KaTeX is given each formula apart."""
+    return merge_macros(series_macros(site_macros, meta), document.macros)
 
 
 def parse_series_file(source_root: Path, relative: str, problems: Problems) -> SeriesMeta | None:

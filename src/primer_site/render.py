@@ -312,12 +312,11 @@ class _Renderer:
         self.site, self.config, self.env, self.source, self.feed_math = site, config, env, source, feed_math
         self.index = ModelIndex(site, config)
         series = {s.slug: s for s in site.series}
-        series_by_name = {**{s.title: s for s in site.series}, **series}
         collections = {c.slug: c for c in site.collections}
         tags = {t.slug: t for t in site.tags}
         names = env.globals.get("assets")
         lookups: dict[str, Callable[[str], object]] = {
-            "series_of": lambda name: series_by_name.get(name) or series.get(slugify(name)),
+            "series_of": lambda slug: series.get(slug),  # Post.series: the slug of its series (parse.SeriesNames)
             "collection_of": lambda slug: collections.get(slug),
             "tag_url": lambda name: tags[slugify(name)].url if slugify(name) in tags else None,
         }
