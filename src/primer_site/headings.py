@@ -121,11 +121,11 @@ def _read_heading_attributes(opening: Token, inline: Token, env: Any) -> None:
         return
     found = _TRAILING.search(last.content)
     attributes = read_attributes(found.group(1)) if found else None
-    if found is None or attributes is None:
-        return
+    if found is None or attributes is None or attributes.words:
+        return  # not pandoc's attributes (bare words are knitr's, for fences): the braces are the heading's text
     line = opening.map[0] if opening.map else 0
-    if attributes.pairs or attributes.words:
-        written = ", ".join([*(f"{key}={value}" for key, value in attributes.pairs), *attributes.words])
+    if attributes.pairs:
+        written = ", ".join(f"{key}={value}" for key, value in attributes.pairs)
         _problem(env, line, f"heading attributes {{{found.group(1)}}}: {written} is not read here, only an id "
                  "({#name}) and classes ({.name}, {.unnumbered}, {.unlisted})")  # fmt: skip
     last.content = last.content[: found.start()]

@@ -106,7 +106,14 @@ def render_body(
         for line, message in (*env.get("figure_errors", ()), *env.get("heading_errors", ()))
     )
     errors.extend(
-        Diagnostic(source, body_first_line + line, column, "error", message.format(blank=body_first_line + blank))
+        # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
+        Diagnostic(
+            source,
+            body_first_line + line,
+            column,
+            "error",
+            message if blank is None else message.format(blank=body_first_line + blank),
+        )
         for line, column, message, blank in env.get("math_errors", ())
     )
     labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)

@@ -15,6 +15,7 @@ records where each formula starts in the body, and where a `$` was left as text 
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ def math_plugin(md: MarkdownIt) -> None:
         "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list", "footnote_def"]}
     )
     md.core.ruler.after("inline", "locate_math", locate_math)
+    md.core.ruler.after("locate_math", "raw_html_math", _math_in_raw_html)
 
 
 def math_inline_plugin(md: MarkdownIt) -> None:
@@ -262,6 +264,53 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     token.meta = {"position": (start_line, begin - line_start + 1), "label": label}
     state.line = line + 1
     return True
+
+
+# ---------------------------------------------------------------- math in raw HTML
+
+# What in an HTML block is not text a reader sees as prose: comments, tags, and the elements whose text is code
+_NOT_PROSE = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|kbd|samp|textarea|math|svg)\b.*?(?:</\1\s*>|\Z)|<[^>]*>",
+    re.DOTALL | re.IGNORECASE,
+)
+_MATH_OPENER = re.compile(r"\$|\\[(\[]|\\begin\{")
+
+
+def _math_in_raw_html(state: StateCore) -> None:
+    """A formula written in the text of a raw HTML block (`<div class="proof">` … `$$x$$` … `</div>`) is a located
+    error, env "math_errors": CommonMark keeps the block's text as it is, so the reader would see the TeX."""
+    for token in state.tokens:
+        if token.type != "html_block" or not any(c in token.content for c in "$\\"):
+            continue
+        found = _first_formula_in_html(token.content)
+        if found is None:
+            continue
+        at, span = found
+        text = token.content
+        line = (token.map[0] if token.map else 0) + text.count("\n", 0, at)
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        written = text[at : span.after]
+        kind = "display" if span.opener in ("$$", "\\[", "") else "inline"
+        message = (
+            f"math in raw HTML is not read, so '{written}' would show as written: leave a blank line after the "
+            "opening tag's line and before the closing tag (the lines between are then Markdown), or write "
+            f'<span class="math {kind}">{html.escape(text[span.start : span.stop].strip(), quote=False)}</span>'
+        )
+        state.env.setdefault("math_errors", []).append((line, column, message, None))
+
+
+def _first_formula_in_html(text: str) -> tuple[int, Span] | None:
+    """Where the first formula in the prose of an HTML block starts, and its span; each stretch of text between
+    tags is read once, up to its first formula."""
+    done = 0
+    for skipped in (*_NOT_PROSE.finditer(text), None):
+        stop = skipped.start() if skipped else len(text)
+        for opener in _MATH_OPENER.finditer(text, done, stop):
+            span = scan_math(text, opener.start(), stop)
+            if span is not None:
+                return opener.start(), span
+        done = skipped.end() if skipped else stop
+    return None
 
 
 # ---------------------------------------------------------------- where each formula is
