@@ -159,7 +159,7 @@ def test_unknown_labels_and_scheduled_figures_are_errors_unless_future(tmp_path:
 def test_a_labelled_image_without_a_title_takes_its_alt_text_as_caption_as_in_pandoc_crossref() -> None:
     assert html_of("![Softmax of the scores $s_i$](softmax.svg){#fig:softmax}\n") == (
         '<figure class="figure" id="fig:softmax">\n'
-        '<img src="\x00A0\x00" alt="Softmax of the scores "\x00I0\x00>'
+        '<img src="\x00A0\x00" alt="Softmax of the scores s_i"\x00I0\x00>'
         '<figcaption><span class="figure-number">Figure 4.1:</span> Softmax of the scores '
         '<span class="math inline">s_i</span></figcaption>\n'
         "</figure>\n"

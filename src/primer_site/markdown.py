@@ -19,9 +19,10 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import figures, mathsyntax, mathtables, rawhtml, references
+from . import figures, headings, mathsyntax, mathtables, rawhtml, references
 from . import markdown_parser as _parser_module
 from .errors import Diagnostic, SiteError
+from .headings import UNLISTED, heading_text, inline_html, numbered_html
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from .model import Heading, Link
@@ -58,7 +59,7 @@ _ID = re.compile(r'\bid="([^"]*)"')
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
-    for m in (mathsyntax, mathtables, figures, rawhtml, _parser_module, references, sys.modules[__name__])
+    for m in (mathsyntax, mathtables, figures, rawhtml, headings, _parser_module, references, sys.modules[__name__])
 )
 
 
@@ -100,10 +101,21 @@ def render_body(
     md = markdown_parser(raw_html)
     env: dict[str, Any] = {}
     tokens = md.parse(body, env)
-    errors: list[Diagnostic] = []
+    errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
         Diagnostic(source, body_first_line + line, 0, "error", message)
-        for line, message in env.get("figure_errors", ())
+        for line, message in (*env.get("figure_errors", ()), *env.get("heading_errors", ()))
+    )
+    errors.extend(
+        # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
+        Diagnostic(
+            source,
+            body_first_line + line,
+            column,
+            "error",
+            message if blank is None else message.format(blank=body_first_line + blank),
+        )
+        for line, column, message, blank in env.get("math_errors", ())
     )
     labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
     links, others, assets = collect_links(tokens, source, body_first_line, labels, errors)
@@ -196,19 +208,14 @@ def _walk(tokens: Sequence[Token]) -> Any:
 
 
 def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Heading, ...]:
+    """The headings for the table of contents (all but `{.unlisted}` ones): their HTML without links, since each
+    entry is itself a link."""
     found = []
     for index, token in enumerate(tokens):
-        if token.type == "heading_open" and token.attrGet("id"):
-            inline = tokens[index + 1]
-            html = md.renderer.render(inline.children or [], md.options, env)
-            if token.meta.get("number"):
-                html = f'<span class="secno">{escape(token.meta["number"])}</span> {html}'
-            text = "".join(
-                c.content.strip() if c.type.startswith("math") else c.content
-                for c in (inline.children or [])
-                if c.type in ("text", "code_inline") or c.type.startswith("math")
-            )
-            found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), text, html))
+        if token.type == "heading_open" and token.attrGet("id") and not token.meta.get(UNLISTED):
+            children = tokens[index + 1].children or []
+            html = numbered_html(token.meta.get("number", ""), inline_html(md, children, env, links=False))
+            found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), heading_text(children), html))
     return tuple(found)
 
 
@@ -224,7 +231,7 @@ def _first_paragraph(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> str:
     """The inline HTML of the first top-level paragraph (a post's default summary)."""
     for index, token in enumerate(tokens):
         if token.type == "paragraph_open" and token.level == 0:
-            return md.renderer.render(tokens[index + 1].children or [], md.options, env)
+            return inline_html(md, tokens[index + 1].children or [], env)
     return ""
 
 
@@ -233,6 +240,30 @@ def _formulas(tokens: Sequence[Token], first_line: int) -> list[Formula]:
     for token in math_tokens(tokens):
         line, column = token.meta.get("position", (0, 0))
         found.append(Formula(token.content.strip(), token.type in DISPLAY_MATH, first_line + line, column))
+    return found
+
+
+# What XML 1.0 cannot hold (its Char production, section 2.2): C0 controls but tab, LF and CR, and U+FFFE/U+FFFF.
+# A body goes into the feed, so one of these would make feed.xml ill-formed. NUL is left out: markdown-it makes
+# it U+FFFD, as CommonMark says.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _control_characters(body: str, source: str, first_line: int) -> list[Diagnostic]:
+    """A located error for each character of the body that no XML document (the feed) may contain."""
+    found = []
+    line, line_start, counted = 0, 0, 0  # lines counted up to body[counted]: one pass over the body in all
+    for match in _NOT_XML.finditer(body):
+        line += body.count("\n", counted, match.start())
+        line_start = body.rfind("\n", counted, match.start()) + 1 or line_start
+        counted = match.start()
+        column = match.start() - line_start + 1
+        code = f"U+{ord(match.group()):04X}"
+        message = (
+            f"control character {code} (invisible; text pasted from a PDF often has one): the feed's XML cannot "
+            "hold it, so delete it"
+        )
+        found.append(Diagnostic(source, first_line + line, column, "error", message))
     return found
 
 

@@ -15,7 +15,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import Diagnostic
-from .figures import KIND_NAMES, SIZE_SLOT
+from .figures import KIND_NAMES, SIZE_SLOT, TEX_REFERENCE, tex_reference_message
+from .headings import UNNUMBERED, inline_html
 from .mathsyntax import DISPLAY_MATH, math_tokens
 from .model import Link
 from .rawhtml import rewrite_urls
@@ -298,7 +299,9 @@ def number_labels(
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id"):
             number = ""
-            if number_sections and token.tag == "h2":
+            if token.meta.get(UNNUMBERED):
+                pass  # `## Preface {.unnumbered}`: pandoc's, and the counters go on without it
+            elif number_sections and token.tag == "h2":
                 sections, subsections = sections + 1, 0
                 number = f"{prefix}{sections}"
             elif number_sections and token.tag == "h3":
@@ -306,7 +309,7 @@ def number_labels(
                 number = f"{prefix}{sections}.{subsections}"
             if number:
                 token.meta["number"] = number
-            html = md.renderer.render(tokens[index + 1].children or [], md.options, env)
+            html = inline_html(md, tokens[index + 1].children or [], env, links=False)
             line = first_line + (token.map[0] if token.map else 0)
             add(Label(str(token.attrGet("id")), "section", number, html), line)
         elif token.type == "figure_open" and token.meta.get("label"):
@@ -317,6 +320,9 @@ def number_labels(
             add(Label(token.meta["label"], kind, token.meta["number"], ""), line)
     katex_numbered: list[tuple[int, int, str]] = []  # unlabelled displays KaTeX numbers: (line, column, environment)
     for token in math_tokens(tokens):
+        if "ref" in token.content and (reference := TEX_REFERENCE.search(token.content)):
+            line, column = token.meta.get("position", (0, 0))
+            errors.append(Diagnostic(source, first_line + line, column, "error", tex_reference_message(reference)))
         if token.type not in DISPLAY_MATH:
             continue
         found = _TEX_LABEL.findall(token.content)
