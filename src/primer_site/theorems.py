@@ -25,6 +25,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attributes
 from mdit_py_plugins.container import container_plugin
 
+from .config import suggest
 from .theoremkinds import DEFAULT, TheoremSettings
 
 OPEN, CLOSE = "container_theorem_open", "container_theorem_close"
@@ -97,8 +98,12 @@ def _read_block(token: Token, settings: TheoremSettings, admonitions: Sequence[s
     kind = settings.kind(word)
     token.meta = {"kind": word, "name": kind.name if kind else word.capitalize(), "counter": "", "label": ""}
     if kind is None:
-        known = ", ".join([*admonitions, *(k.kind for k in settings.kinds)])
-        _problem(env, line, f"unknown block kind {word!r}: the kinds are {known} (theorems: {{kinds: …}} adds one)")
+        names = [*admonitions, *(k.kind for k in settings.kinds)]
+        near = suggest(word, names)
+        message = (
+            f"unknown block kind {word!r}{near}: the kinds are {', '.join(names)} (theorems: {{kinds: …}} adds one)"
+        )
+        _problem(env, line, message)
         return rest
     token.meta["counter"] = settings.counter_of(kind)
     attributes: dict[str, Any] = {}
