@@ -145,7 +145,11 @@ def primer(root: Path, extra_site: str = "", **files: str) -> Path:
         {
             "site.yaml": SITE + extra_site,
             "series/primer.md": SERIES,
-            "content/ch03.md": post("Three", "2026-01-03", series="primer", chapter=3, body=CHAPTER_THREE),
+            # a file beside it: its labels pass through the step that fills in the files' URLs
+            "content/ch03.md": post(
+                "Three", "2026-01-03", series="primer", chapter=3, body=CHAPTER_THREE + "\n![A dot](dot.svg)\n"
+            ),
+            "content/dot.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>',
             "content/ch10.md": post(
                 "Ten",
                 "2026-03-12",
