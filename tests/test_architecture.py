@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "workers", "model", "yamldoc", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
-    "mathsyntax", "mathtables", "figures", "rawhtml", "headings", "markdown_parser", "references", "markdown", "cache", "bodies",
+    "errors", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
+    "mathsyntax", "mathtables", "figures", "theorems", "rawhtml", "headings", "markdown_parser", "references", "markdown", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "activecontent", "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
@@ -54,6 +54,7 @@ MARKDOWN_MODULES = {
     "mathsyntax",
     "mathtables",
     "figures",
+    "theorems",
     "rawhtml",
     "headings",
     "markdown_parser",

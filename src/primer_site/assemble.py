@@ -19,13 +19,14 @@ from .markdown import RenderedBody, SourceLink, render_title
 from .mathhtml import find_math
 from .model import Collection, Extra, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
+from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
-_NUMBERED = ("equation", "figure", "table")  # what a reference names by its number
+_LABELLED.update({k.label: f"{k.kind} labelled" for k in BUILT_IN_THEOREMS if k.label})
 
 
 @dataclass(frozen=True)
@@ -314,23 +315,13 @@ def _resolve_links(
         if link.target == post.source:
             return f'<a href="#{html.escape(link.fragment)}"{match.group(2)}>{text}</a>'
         if link.target not in published:
-            # a scheduled chapter: the link appears on the first build after it falls due
+            # a scheduled chapter: no link to a page that is not there yet; the first build on or after its date
+            # makes one. A reference says where and when ("Theorem 10.2, in Chapter 10, out on 12 March 2026").
             when = target.date.strftime("%Y-%m-%d")
             label = body_of[link.target].label(link.fragment) if link.fragment else None
-            if label is not None and label.kind in _NUMBERED and target.date > post.date:
-                # "Eq. (10.3)" or "Figure 10.2" would name what no reader can see yet: now, or on the day this
-                # scheduled post goes live (that day's build would fail, with no one watching): an error now
-                hint = (
-                    "build with --future to preview"
-                    if post.source in published
-                    else f"this post goes live first, on {post.date:%Y-%m-%d}: change a date or the reference"
-                )
-                problems.error(
-                    f"link to {link.written!r}: {label.kind} {link.fragment} is in {link.target}, not published "
-                    f"until {when} ({hint})",
-                    post.source,
-                    link.line,
-                )
+            if label is not None and not match.group(3):
+                where = html.escape(target.chapter_label) or render_title(target.title)
+                text = f"{text}, in {where}, out on {target.date.day} {target.date:%B %Y}"
             return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'

@@ -158,7 +158,17 @@ def build_site(
     jobs = options.jobs or os.cpu_count() or 1
     bodies = keep_rendered(
         problems,
-        post_bodies(memory.bodies, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
+        post_bodies(
+            memory.bodies,
+            source,
+            documents,
+            metas,
+            config.raw_html,
+            jobs,
+            options.cache,
+            options.check_math,
+            config.theorems,
+        ),
     )
     series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache

@@ -45,7 +45,14 @@ def cache_salt(raw_html: bool) -> str:
 
 def body_key(item: BodySource) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    for part in (item.source, str(item.first_line), item.chapter, str(item.number_sections), item.body):
+    for part in (
+        item.source,
+        str(item.first_line),
+        item.chapter,
+        str(item.number_sections),
+        item.theorems.key,
+        item.body,
+    ):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
@@ -303,7 +310,7 @@ def _encode(body: RenderedBody) -> str:
             # a string within the JSON: only a build that checks math pays for reading it
             json.dumps([[f.tex, f.display, f.line, f.column] for f in body.formulas], ensure_ascii=False),
             [list(position) for position in body.stray_dollars],
-            [[label.id, label.kind, label.number, label.html] for label in body.labels],
+            [[label.id, label.kind, label.number, label.html, label.name] for label in body.labels],
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
             body.display_equations,
             [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
@@ -343,7 +350,7 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             others=tuple(Link(str(a), int(b)) for a, b in others),
             formulas=tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in formulas),
             stray_dollars=tuple((int(a), int(b)) for a, b in stray),
-            labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
+            labels=tuple(Label(*map(str, label)) for label in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
             display_equations=int(displays),
             assets=tuple(

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
+from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from .theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
 from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 CONFIG_FILE = "site.yaml"
@@ -58,6 +60,7 @@ class SiteConfig:
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX: (r"\E", r"\mathbb{E}")
     image_widths: tuple[int, ...] = ()  # images: {srcset: [480, 960]}: narrower copies of wide raster images
     image_sizes: str = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)"  # their `sizes`: the theme's column
+    theorems: TheoremSettings = DEFAULT_THEOREMS  # theorem-like blocks: their kinds and counters
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -94,14 +97,16 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math"])
+_KNOWN = sorted(
+    [*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math", "theorems"]
+)
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
     "katex_url": TEXT, "highlight": {"light": TEXT, "dark": TEXT}, "permalinks": {"*": TEXT},
     "menu": [{"name": TEXT, "url": TEXT}], "feeds": {"content": TEXT}, "macros": MACROS_TEXT,
-    "images": {"sizes": TEXT}, "math": {"render": TEXT},
+    "images": {"sizes": TEXT}, "math": {"render": TEXT}, "theorems": THEOREMS_TEXT,
 }  # fmt: skip
 _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
@@ -208,6 +213,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             values["macros"] = parse_macros(value, lambda m: bad("macros", m))
         elif key == "images":
             _images(value, values, lambda m: bad("images", m))
+        elif key == "theorems":
+            values["theorems"] = parse_theorem_settings(value, lambda m: bad("theorems", m))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:

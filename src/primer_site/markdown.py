@@ -19,7 +19,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import figures, headings, mathsyntax, mathtables, rawhtml, references
+from . import figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
 from . import markdown_parser as _parser_module
 from .errors import Diagnostic, SiteError
 from .headings import UNLISTED, heading_text, inline_html, numbered_html
@@ -27,6 +27,8 @@ from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from .model import Heading, Link
 from .references import AssetRef, Label, SourceLink, collect_links, number_labels
+from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from .theoremkinds import TheoremSettings
 from .workers import start_worker
 
 __all__ = [
@@ -59,7 +61,9 @@ _ID = re.compile(r'\bid="([^"]*)"')
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
-    for m in (mathsyntax, mathtables, figures, rawhtml, headings, _parser_module, references, sys.modules[__name__])
+    for m in (
+        mathsyntax, mathtables, figures, theorems, rawhtml, headings, _parser_module, references, sys.modules[__name__]
+    )
 )
 
 
@@ -91,15 +95,17 @@ def render_body(
     raw_html: bool = True,
     chapter: str = "",
     number_sections: bool = False,
+    theorem_settings: TheoremSettings = DEFAULT_THEOREMS,
 ) -> RenderedBody:
     """Render one post body; `source` is its site-relative path, for resolving links.
 
     Labelled equations (and, with `number_sections`, h2/h3 headings) are numbered within the body, after
     `chapter`: "10.3" is the third labelled equation of chapter 10. Lines and columns in the result are
     1-based, in the source file (`body_first_line` is the file line of the body's first line).
+    Theorem-like blocks are read and counted as `theorem_settings` say.
     """
     md = markdown_parser(raw_html)
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = {"theorems": theorem_settings}
     tokens = md.parse(body, env)
     errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
@@ -276,6 +282,7 @@ class BodySource:
     first_line: int
     chapter: str = ""  # the prefix of its equation (and section) numbers
     number_sections: bool = False
+    theorems: TheoremSettings = DEFAULT_THEOREMS  # the kinds of theorem-like block and their counters
 
 
 def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> list[RenderedBody | SiteError]:
@@ -293,6 +300,8 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
 
 def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
     try:
-        return render_body(item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections)
+        return render_body(
+            item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections, item.theorems
+        )
     except RecursionError:
         return SiteError("Markdown nested too deeply to render (lists or quotes)", item.source, item.first_line)

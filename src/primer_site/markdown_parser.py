@@ -28,6 +28,7 @@ from .figures import figures_plugin
 from .headings import fence_language, heading_ids_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
 from .mathtables import math_table_plugin
+from .theorems import theorems_plugin
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
 
@@ -47,6 +48,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(figures_plugin)
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
+    md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`
     md.core.ruler.after("block", "admonition_titles", _admonition_titles)
     for kind in INLINE_MATH:
         md.add_render_rule(kind, _render_inline_math)

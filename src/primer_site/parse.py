@@ -14,6 +14,7 @@ from .config import MACROS_TEXT, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
+from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from .urls import is_valid_slug, slug_from_filename, slugify
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
@@ -252,8 +253,10 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections"]
-SERIES_TEXT: dict[str, TextShape] = {"title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT}
+SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections", "theorems"]
+SERIES_TEXT: dict[str, TextShape] = {
+    "title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT, "theorems": THEOREMS_TEXT
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,7 @@ class SeriesMeta:
     key_lines: dict[str, int]
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for its pages, over the site's
     number_sections: bool = False  # number h2/h3 headings after the chapter: "10.2 Reward modelling"
+    theorems: dict[str, Any] | None = None  # its `theorems:` (checked), read over the site's (theoremkinds)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -374,6 +378,9 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     number_sections = data.get("number_sections", False)
     if not isinstance(number_sections, bool):
         bad("number_sections", f"expected true or false, got {_short(number_sections)}")
+    theorems = data.get("theorems")
+    if theorems is not None:
+        parse_theorem_settings(theorems, lambda m: bad("theorems", m))
     stem = Path(relative).stem
     slug = slugify(stem)
     if slug != stem:
@@ -394,4 +401,5 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         key_lines=mapping.key_lines,
         macros=macros,
         number_sections=bool(number_sections),
+        theorems=theorems if isinstance(theorems, dict) else None,
     )
