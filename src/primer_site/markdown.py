@@ -62,7 +62,15 @@ _ID = re.compile(r'\bid="([^"]*)"')
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
     for m in (
-        mathsyntax, mathtables, figures, theorems, rawhtml, headings, _parser_module, references, sys.modules[__name__]
+        mathsyntax,
+        mathtables,
+        figures,
+        theorems,
+        rawhtml,
+        headings,
+        _parser_module,
+        references,
+        sys.modules[__name__],
     )
 )
 
