@@ -19,8 +19,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import figures, mathsyntax, mathtables, rawhtml, references
+from . import citations, figures, mathsyntax, mathtables, rawhtml, references
 from . import markdown_parser as _parser_module
+from .citations import Citation
 from .errors import Diagnostic, SiteError
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
@@ -33,6 +34,7 @@ __all__ = [
     "RENDERER_SOURCES",
     "AssetRef",
     "BodySource",
+    "Citation",
     "Formula",
     "Label",
     "RenderedBody",
@@ -57,7 +59,7 @@ _ID = re.compile(r'\bid="([^"]*)"')
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
-    for m in (mathsyntax, mathtables, figures, rawhtml, _parser_module, references, sys.modules[__name__])
+    for m in (mathsyntax, mathtables, figures, citations, rawhtml, _parser_module, references, sys.modules[__name__])
 )
 
 
@@ -77,6 +79,7 @@ class RenderedBody:
     errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
     display_equations: int = 0  # for reading time
     assets: tuple[AssetRef, ...] = ()  # files beside the post it points at: their URLs are placeholders in `html`
+    citations: tuple[Citation, ...] = ()  # placeholders in `html`, filled by the site stage (citeformat.py)
 
     def label(self, fragment: str) -> Label | None:
         return next((label for label in self.labels if label.id == fragment), None)
@@ -97,7 +100,7 @@ def render_body(
     1-based, in the source file (`body_first_line` is the file line of the body's first line).
     """
     md = markdown_parser(raw_html)
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = {"citations": []}
     tokens = md.parse(body, env)
     errors: list[Diagnostic] = []
     errors.extend(
@@ -123,6 +126,7 @@ def render_body(
         errors=tuple(errors),
         display_equations=sum(1 for f in formulas if f.display),
         assets=tuple(assets),
+        citations=tuple(env["citations"]),
     )
 
 

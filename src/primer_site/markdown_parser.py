@@ -25,6 +25,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .citations import citations_plugin
 from .figures import figures_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
 from .mathtables import math_table_plugin
@@ -45,6 +46,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(tasklists_plugin, label=True)
     md.use(anchors_plugin, min_level=1, max_level=6, permalink=False, slug_func=heading_slug)
     md.use(figures_plugin)
+    md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
     for kind in INLINE_MATH:
