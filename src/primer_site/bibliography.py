@@ -34,7 +34,6 @@ logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
 _URL_COMMAND = re.compile(r"\\(?:url|href)\{([^{}]*)\}(?:\{[^{}]*\})?")
 _SPACE = re.compile(r"\s+")
-_ABORTED = re.compile(r"aborted on line (\d+)")
 _LATEX = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
 _LITERAL_FIELDS = frozenset({"url", "doi", "eprint", "isbn", "issn", "file"})  # never TeX: kept as written
 
@@ -114,16 +113,15 @@ def parse_bibtex(text: str, source: str) -> tuple[tuple[BibEntry, ...], tuple[Di
                 names = ", ".join(sorted(block._duplicate_keys))  # no public accessor
                 message = f"BibTeX: field {names} given twice in one entry: keep one"
             else:
-                said = str(block.error or "")
-                lines = [part.strip() for part in said.splitlines() if part.strip()]
-                reason = lines[-1].rstrip(".") if len(lines) > 1 else ""
-                where = _ABORTED.search(said)
-                if where:  # bibtexparser's 0-based line where reading the entry stopped
-                    line = int(where.group(1)) + 1
+                reason = str(getattr(block.error, "abort_reason", "") or "the entry is not complete").strip()
+                end = getattr(block.error, "end_index", None)
+                if reason.startswith("Unexpected block start"):
+                    reason = "the entry is not closed before the next one starts (a missing '}' or ',')"
+                elif isinstance(end, int):  # where reading stopped: the line of the mistake
+                    line = text.count("\n", 0, min(end, len(text.rstrip()))) + 1
                 opened = (block.start_line or 0) + 1
-                message = f"BibTeX syntax error in the entry that starts at line {opened}" + (
-                    f": {reason[0].lower()}{reason[1:]}" if reason else ""
-                )
+                where = f" (in the entry that starts at line {opened})" if line != opened else ""
+                message = f"BibTeX syntax error: {reason.rstrip('. ')}{where}"
             problems.append(Diagnostic(source, line, 0, "error", message))
             continue
         if isinstance(block, DuplicateBlockKeyBlock):

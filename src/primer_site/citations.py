@@ -25,11 +25,19 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
-CITATION_PLACEHOLDER = re.compile("\x00C(\\d+)\x00")
+CITATION_PLACEHOLDER = re.compile("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)")
+# In a figure's caption (text escaped as a whole by figures.caption_html, after markdown-it turned NUL into U+FFFD)
+# a citation's place is held by private-use characters instead; the source may not hold them (an error).
+_CAPTION_SLOT = "\ue000{}\ue001"
+_PRIVATE = re.compile("[\ue000\ue001]")
+_BRACKETS = re.compile(r"\[([^\[\]`$\\]*@[^\[\]`$\\]*)\](?![(\[])")
 _KEY = r"[\w](?:[\w]|[:.#$%&\-+?<>~/](?=[\w]))*"
 # one item of a bracketed citation: a prefix, `-` for the year only, the key, a suffix (a locator)
 _ITEM = re.compile(rf"^(?P<prefix>(?:.*?[\s(])?)(?P<minus>-?)@(?P<key>{_KEY})(?P<suffix>.*)$", re.DOTALL)
 _IN_TEXT = re.compile(rf"(?<![\w@.+\-])@({_KEY})")
+# how far past the last text a token's text is looked for in the inline source (the markup between them: `**`, a
+# link's URL): bounded, so that finding every token is linear in the text; past it a column is approximate
+_LOOKAHEAD = 512
 _LABEL_PREFIXES = re.compile(r"(?:fig|eq|tbl|sec|lst)[:-]")  # pandoc-crossref's and Quarto's labels: not works
 
 
@@ -57,7 +65,8 @@ class Citation:
 def citations_plugin(md: MarkdownIt) -> None:
     """Bracketed citations (an inline rule, before links) and in-text ones (a core rule over text)."""
     md.inline.ruler.before("link", "citation", _bracketed)
-    md.core.ruler.after("inline", "citations", _in_text_and_located)
+    # after the figures' rule: a caption is known by then, and its check of `@fig:x` sees text as written
+    md.core.ruler.after("figures", "citations", _in_text_and_located)
     md.add_render_rule("citation", _render_citation)
 
 
@@ -104,7 +113,16 @@ def _in_text_and_located(state: StateCore) -> None:
     if found is None:
         return
     lines = state.src.split("\n")
+    if _PRIVATE.search(state.src):
+        line = state.src.count("\n", 0, _PRIVATE.search(state.src).start())  # type: ignore[union-attr]
+        state.env.setdefault("figure_errors", []).append(
+            (line, "the private-use characters U+E000 and U+E001 are not allowed in a post: remove them")
+        )
     for token in state.tokens:
+        if token.type == "figure_open" and token.meta.get("kind") == "figure" and "@" in token.meta.get("caption", ""):
+            first = token.map[0] if token.map else 0
+            token.meta["caption"] = _caption_citations(token.meta["caption"], first, found)
+            continue
         if token.type != "inline" or not token.children or "@" not in token.content:
             continue
         token.children = _split_in_text(token.children, token.content)
@@ -114,6 +132,27 @@ def _in_text_and_located(state: StateCore) -> None:
                 citation = child.meta["citation"]
                 child.meta["index"] = len(found)
                 found.append(Citation(citation.items, citation.in_text, citation.written, line, column))
+
+
+def _caption_citations(caption: str, line: int, found: list[Citation]) -> str:
+    """A figure caption (a plain string) with its citations, bracketed and in the text, replaced by slots."""
+
+    def slot(citation: Citation) -> str:
+        found.append(citation)
+        return _CAPTION_SLOT.format(len(found) - 1)
+
+    def bracketed(match: re.Match[str]) -> str:
+        items = parse_bracketed(match.group(1))
+        if items is None:
+            return match.group(0)
+        return slot(Citation(items, False, match.group(0), line, match.start() + 1))
+
+    def in_text(match: re.Match[str]) -> str:
+        if _LABEL_PREFIXES.match(match.group(1)) or "\ue000" in match.string[max(0, match.start() - 8) : match.start()]:
+            return match.group(0)
+        return slot(Citation((CiteItem(match.group(1)),), True, match.group(0), line, match.start() + 1))
+
+    return _IN_TEXT.sub(in_text, _BRACKETS.sub(bracketed, caption))
 
 
 def _split_in_text(children: Sequence[Token], content: str) -> list[Token]:
@@ -132,10 +171,11 @@ def _split_in_text(children: Sequence[Token], content: str) -> list[Token]:
             if child.children:
                 child.children = _split_in_text(child.children, content)
             result.append(child)
-            before = child.content[-1:] if child.type in ("text", "text_special") else before
+            # after a line break or markup (`*…*`), an @ starts a citation; after a word it is an e-mail address
+            before = child.content[-1:] if child.type in ("text", "text_special") else ""
             continue
         text = child.content
-        at = content.find(text, cursor)
+        at = content.find(text, cursor, cursor + len(text) + _LOOKAHEAD)
         base = at if at >= 0 else cursor
         position = 0
         for match in _IN_TEXT.finditer(text):

@@ -197,7 +197,7 @@ def resolve_citations(
             return html.escape(citation.written, quote=False)
         return format_citation(citation, works, style)
 
-    filled = [CITATION_PLACEHOLDER.sub(fill, text) if "\x00C" in text else text for text in texts]
+    filled = [CITATION_PLACEHOLDER.sub(fill, text) if "\x00C" in text or "\ue000" in text else text for text in texts]
     ordered = sorted(works.values(), key=lambda w: w.number if style == NUMERIC else sort_key(w.entry))
     references = tuple(
         Reference(w.entry.key, f"ref-{w.entry.key}", f"[{w.number}]" if style == NUMERIC else "", format_entry(w))

@@ -182,6 +182,12 @@ class Series:
     references: tuple[VolumeReference, ...] = ()  # every work its published chapters cite
 
     @property
+    def cited_count(self) -> int:
+        """How many works its chapters cite: a page showing the count is not made again when an entry's text
+        changes."""
+        return len(self.references)
+
+    @property
     def references_url(self) -> str:
         return self.url + "references/"
 
