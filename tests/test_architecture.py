@@ -50,7 +50,16 @@ def test_the_server_knows_nothing_of_the_build() -> None:
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
-MARKDOWN_MODULES = {"mathsyntax", "mathtables", "figures", "citations", "citations", "rawhtml", "markdown_parser", "references", "markdown"}
+MARKDOWN_MODULES = {
+    "mathsyntax",
+    "mathtables",
+    "figures",
+    "citations",
+    "rawhtml",
+    "markdown_parser",
+    "references",
+    "markdown",
+}
 
 
 def test_only_the_markdown_modules_import_markdown_it() -> None:
