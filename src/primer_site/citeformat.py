@@ -77,7 +77,11 @@ def cited_works(keys: Sequence[str], bibliography: Bibliography, style: str) -> 
 
 
 def sort_key(entry: BibEntry) -> tuple[str, str, str]:
-    return (cited_names(entry).casefold(), entry_year(entry), entry.get("title").casefold())
+    """Author (family names, a particle such as "van der" after them, as citeproc sorts BibTeX names), year,
+    title."""
+    persons = [p for p in (entry.authors or entry.editors) if p.family != "others"]
+    names = " ".join(f"{p.family} {p.given} {p.von}" for p in persons) if persons else entry.get("title")
+    return (names.casefold(), entry_year(entry), entry.get("title").casefold())
 
 
 def _text(value: str) -> str:
@@ -113,8 +117,26 @@ def format_citation(citation: Citation, works: dict[str, Work], style: str) -> s
             links = [f'<a href="#ref-{html.escape(by_number[n].entry.key)}">{n}</a>' for n in run]
             parts.append(f"{links[0]}–{links[-1]}" if len(run) >= 3 else ", ".join(links))
         return f'<span class="citation">[{", ".join(parts)}]</span>'
+    previous: CiteItem | None = None
     for item in citation.items:
-        text = _cite_item(item, works[item.key], style, False)
+        work = works[item.key]
+        if (
+            style != NUMERIC
+            and previous is not None
+            and not previous.suffix
+            and not previous.year_only
+            and not item.prefix
+            and not item.year_only
+            and works[previous.key].names == work.names
+        ):
+            # the same authors again: their name once, "Rafailov and Sharma 2023a, 2023b" (as citeproc does)
+            parts[-1] += f', <a href="#ref-{html.escape(work.entry.key)}">{work.year}</a>'
+            if item.suffix:
+                parts[-1] += f", {html.escape(item.suffix)}"
+            previous = item
+            continue
+        previous = item
+        text = _cite_item(item, work, style, False)
         if item.prefix:
             text = f"{html.escape(item.prefix)} {text}"
         if item.suffix:
