@@ -13,6 +13,9 @@ from itertools import pairwise
 from operator import is_
 from typing import TypeVar
 
+from .bibliography import Bibliography
+from .citeformat import fill_as_text
+from .citing import cited_volume, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
@@ -90,8 +93,12 @@ def assemble_site(
     problems: Problems,
     unreadable: frozenset[str] = frozenset(),
     memo: AssembleMemo | None = None,
+    bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]] | None = None,
 ) -> Site:
     """Everything the templates need, checked; errors are added to `problems`.
+
+    `bibliographies`: each post's .bib files and their entries (bibliography.post_bibliographies), for its
+    citations.
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
     """
@@ -134,6 +141,26 @@ def assemble_site(
         )
 
     posts = [resolved(p) for p in posts]
+    bibliographies = bibliographies or {}
+    doc_of = {d.source: d for d in documents}
+
+    def cited(post: Post) -> Post:
+        """Citations filled, References appended, the cite-this BibTeX: from the entries it cites."""
+        citations = body_of[post.source].citations
+        paths, entries = bibliographies.get(post.source, ((), {}))
+        keys = {item.key for c in citations for item in c.items}
+        seen = tuple(entries.get(k) for k in sorted(keys))
+        everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads them all
+        doc = doc_of[post.source]
+        return memo.reuse(
+            "citations",
+            post.source,
+            (config, post, doc, citations, paths, seen, everything, tuple(series_meta)),
+            lambda found: resolve_post_citations(post, doc, citations, paths, entries, config, series_meta, found),
+            problems,
+        )
+
+    posts = [cited(p) for p in posts]
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
 
@@ -173,6 +200,14 @@ def assemble_site(
         return memo.reuse("series, placed", one.slug, (one, chapters), lambda _: replace(one, posts=chapters), problems)
 
     series = [with_chapters(s) for s in series]
+
+    def with_references(one: Series) -> Series:
+        citing = [p for p in one.posts if p.references]
+        entries = tuple(bibliographies.get(p.source, ((), {}))[1] for p in citing)
+        read = tuple(e.get(r.key) for p, e in zip(citing, entries, strict=True) for r in p.references)
+        return memo.reuse("volume references", one.slug, (one, read), lambda _: cited_volume(one, entries), problems)
+
+    series = [with_references(s) for s in series]
     collections = _collections(config, series, series_meta, series_bodies, problems, memo)
     parts = (
         tuple(live),
@@ -440,7 +475,7 @@ def _one_series(
         slug=slug,
         title=meta.title if meta else title,
         url=page_url(config.base_path, path),
-        description_html=body.html if body else "",
+        description_html=fill_as_text(body.html, body.citations) if body else "",
         source=meta.source if meta else None,
         collection=meta.collection if meta else None,
         order=meta.order if meta else 0,
@@ -497,7 +532,8 @@ def _collections(
 
         def make(_: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
             path = expand_permalink(config.permalinks["series"], slug)
-            return Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, volumes)
+            description = fill_as_text(body.html, body.citations)
+            return Collection(slug, meta.title, page_url(config.base_path, path), description, meta.source, volumes)
 
         result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))
     return result

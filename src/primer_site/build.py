@@ -15,6 +15,7 @@ import jinja2
 
 from .assemble import Selection, assemble_site
 from .assets import AssetIndex
+from .bibliography import post_bibliographies
 from .bodies import keep_rendered, post_bodies
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
@@ -143,7 +144,7 @@ def build_site(
     settings = _settings(options, output, setup)
     inputs = last = None
     if remembering:
-        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE, *config.bibliography), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
         if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
@@ -184,8 +185,18 @@ def build_site(
     now = site_now(options.now, config)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
+    bibliographies = post_bibliographies(source, config, documents, metas, problems)
     site = assemble_site(
-        config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
+        config,
+        documents,
+        bodies,
+        metas,
+        series_bodies,
+        selection,
+        problems,
+        unreadable,
+        memory.assembled,
+        bibliographies,
     )
     feed_math, typesetter = _math(
         options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems

@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__, markdown
+from .citations import Citation, CiteItem
 from .errors import Diagnostic
 from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
@@ -314,6 +315,10 @@ def _encode(body: RenderedBody) -> str:
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
             body.display_equations,
             [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
+            [
+                [[[i.key, i.prefix, i.suffix, i.year_only] for i in c.items], c.in_text, c.written, c.line, c.column]
+                for c in body.citations
+            ],
         ],
         ensure_ascii=False,
     )
@@ -337,6 +342,7 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             errors,
             displays,
             assets,
+            citations,
         ) = json.loads(value)
         formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
@@ -356,6 +362,16 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             assets=tuple(
                 AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
                 for a, b, c, d, e, f in assets
+            ),
+            citations=tuple(
+                Citation(
+                    tuple(CiteItem(str(k), str(p), str(s), bool(y)) for k, p, s, y in a),
+                    bool(b),
+                    str(c),
+                    int(d),
+                    int(e),
+                )
+                for a, b, c, d, e in citations
             ),
         )
     except (ValueError, TypeError):

@@ -19,8 +19,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
+from . import citations, figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
 from . import markdown_parser as _parser_module
+from .citations import Citation
 from .errors import Diagnostic, SiteError
 from .headings import UNLISTED, heading_text, inline_html, numbered_html
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
@@ -37,6 +38,7 @@ __all__ = [
     "RENDERER_SOURCES",
     "AssetRef",
     "BodySource",
+    "Citation",
     "Formula",
     "Label",
     "RenderedBody",
@@ -65,6 +67,7 @@ RENDERER_SOURCES = tuple(
         mathsyntax,
         mathtables,
         figures,
+        citations,
         theorems,
         rawhtml,
         headings,
@@ -91,6 +94,7 @@ class RenderedBody:
     errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
     display_equations: int = 0  # for reading time
     assets: tuple[AssetRef, ...] = ()  # files beside the post it points at: their URLs are placeholders in `html`
+    citations: tuple[Citation, ...] = ()  # placeholders in `html`, filled by the site stage (citeformat.py)
 
     def label(self, fragment: str) -> Label | None:
         return next((label for label in self.labels if label.id == fragment), None)
@@ -113,7 +117,7 @@ def render_body(
     Theorem-like blocks are read and counted as `theorem_settings` say.
     """
     md = markdown_parser(raw_html)
-    env: dict[str, Any] = {"theorems": theorem_settings}
+    env: dict[str, Any] = {"theorems": theorem_settings, "citations": []}
     tokens = md.parse(body, env)
     errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
@@ -150,6 +154,7 @@ def render_body(
         errors=tuple(errors),
         display_equations=sum(1 for f in formulas if f.display),
         assets=tuple(assets),
+        citations=tuple(env["citations"]),
     )
 
 

@@ -24,6 +24,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .citations import citations_plugin
 from .figures import figures_plugin
 from .headings import fence_language, heading_ids_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
@@ -46,6 +47,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(tasklists_plugin, label=True)
     md.use(heading_ids_plugin)
     md.use(figures_plugin)
+    md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
     md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`
@@ -115,6 +117,9 @@ def _render_admonition(self: Any, tokens: Sequence[Token], idx: int, options: An
     return f'<aside class="admonition {kind}" role="note">\n'
 
 
+_ADMONITION_OPENINGS = frozenset(f"container_{name}_open" for name in ADMONITIONS)
+
+
 def _admonition_titles(state: StateCore) -> None:
     """Each admonition's title, `::: warning A *very* important note`, as a paragraph of inline Markdown (its
     math read and checked like the body's) at the top of the box; the kind's name when no title is given."""
@@ -122,7 +127,7 @@ def _admonition_titles(state: StateCore) -> None:
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if token.type.startswith("container_") and token.nesting == 1:
+        if token.type in _ADMONITION_OPENINGS:  # theorem-like blocks make their own heads (theorems.py)
             tokens[index + 1 : index + 1] = admonition_title_tokens(token)
         index += 1
 

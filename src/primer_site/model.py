@@ -125,6 +125,25 @@ class PostLink:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One work in a References list: its BibTeX key, the id citations link to, its number in a numeric style
+    ("[3]", else ""), and the entry as HTML (escaped, math as math elements)."""
+
+    key: str
+    id: str
+    label: str
+    html: str
+
+
+@dataclass(frozen=True)
+class VolumeReference:
+    """One work on a volume's references page, and the chapters that cite it (in chapter order)."""
+
+    reference: Reference
+    citing: tuple[PostLink, ...]
+
+
+@dataclass(frozen=True)
 class Post:
     source: str
     title: str
@@ -152,11 +171,22 @@ class Post:
     next: PostLink | None = None
     links: tuple[Link, ...] = ()
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros of its page, feeds and check (parse.post_macros)
+    references: tuple[Reference, ...] = ()  # the works it cites (also listed at the end of body_html)
+    authors: tuple[str, ...] = ()  # for "cite this chapter": the post's, else its series', else the site's
+    doi: str | None = None
+    bibtex: str = ""  # a BibTeX entry citing this post (cite.bib beside its page); "" without authors
 
     @property
     def reading_minutes(self) -> int:
         seconds = self.word_count * 60 / WORDS_PER_MINUTE + self.display_equations * DISPLAY_EQUATION_SECONDS
         return max(1, round(seconds / 60))
+
+    @property
+    def cite_bib_path(self) -> str:
+        """Where its BibTeX entry is published, beside its page: "posts/x/cite.bib" (or "posts/x.cite.bib")."""
+        if self.output_path.endswith("index.html"):
+            return self.output_path.removesuffix("index.html") + "cite.bib"
+        return self.output_path.rsplit(".", 1)[0] + ".cite.bib"
 
     @cached_property
     def chapter_label(self) -> str:
@@ -188,6 +218,17 @@ class Series:
     gaps: tuple[int, ...] = ()  # chapter numbers the author skips on purpose
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX on its pages: the site's, then its own
     scheduled: tuple[ScheduledChapter, ...] = ()
+    references: tuple[VolumeReference, ...] = ()  # every work its published chapters cite
+
+    @property
+    def cited_count(self) -> int:
+        """How many works its chapters cite: a page showing the count is not made again when an entry's text
+        changes."""
+        return len(self.references)
+
+    @property
+    def references_url(self) -> str:
+        return self.url + "references/"
 
     @cached_property
     def published_count(self) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import MACROS_TEXT, merge_macros, parse_macros, suggest
+from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
@@ -22,11 +22,13 @@ KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
     "slug", "draft", "updated", "description", "extra", "macros",
 ]  # fmt: skip
+KNOWN_KEYS += ["bibliography", "authors", "doi"]  # citations: bibliography.py, citeformat.py
 
 # The keys documented as text, and the dates (checked here, not by YAML): read as written (see yamldoc).
 POST_TEXT: dict[str, TextShape] = {
     "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
     "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING, "macros": MACROS_TEXT,
+    "bibliography": [TEXT], "authors": [TEXT], "doi": TEXT,
 }  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -53,6 +55,9 @@ class Document:
     updated: datetime | None = None
     extra: tuple[tuple[str, Any], ...] = ()
     macros: tuple[tuple[str, str], ...] = ()  # its own TeX macros, over its series' (see post_macros)
+    bibliography: tuple[str, ...] = ()  # .bib files, site-relative: the post's own, before its series' and site's
+    authors: tuple[str, ...] = ()
+    doi: str | None = None
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -162,6 +167,13 @@ def document_from_mapping(
     category = _text(data, "category", bad)
     if category is not None and not slugify(category):
         bad("category", f"{_short(category)} has no letters or digits to make a URL from")
+    bibliography = (
+        bibliography_paths(data["bibliography"], path, lambda m: bad("bibliography", m))
+        if "bibliography" in data
+        else ()
+    )
+    authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
+    doi = _text(data, "doi", bad)
     if len(problems.errors) > errors_before or title is None or when is None:
         return None
     return Document(
@@ -182,6 +194,9 @@ def document_from_mapping(
         updated=updated,
         extra=tuple(sorted(((str(k), v) for k, v in extra.items()), key=lambda item: item[0])),
         macros=macros,
+        bibliography=bibliography,
+        authors=authors,
+        doi=doi,
     )
 
 
@@ -257,6 +272,8 @@ SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macr
 SERIES_TEXT: dict[str, TextShape] = {
     "title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT, "theorems": THEOREMS_TEXT
 }  # fmt: skip
+SERIES_KEYS += ["bibliography", "authors"]
+SERIES_TEXT |= {"bibliography": [TEXT], "authors": [TEXT]}
 
 
 @dataclass(frozen=True)
@@ -277,6 +294,8 @@ class SeriesMeta:
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for its pages, over the site's
     number_sections: bool = False  # number h2/h3 headings after the chapter: "10.2 Reward modelling"
     theorems: dict[str, Any] | None = None  # its `theorems:` (checked), read over the site's (theoremkinds)
+    bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
+    authors: tuple[str, ...] = ()
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -376,6 +395,12 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         gaps = []
     macros = parse_macros(data["macros"], lambda m: bad("macros", m)) if "macros" in data else ()
     number_sections = data.get("number_sections", False)
+    bibliography = (
+        bibliography_paths(data["bibliography"], relative, lambda m: bad("bibliography", m))
+        if "bibliography" in data
+        else ()
+    )
+    authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
     if not isinstance(number_sections, bool):
         bad("number_sections", f"expected true or false, got {_short(number_sections)}")
     theorems = data.get("theorems")
@@ -402,4 +427,6 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         macros=macros,
         number_sections=bool(number_sections),
         theorems=theorems if isinstance(theorems, dict) else None,
+        bibliography=bibliography,
+        authors=authors,
     )
