@@ -23,6 +23,7 @@ from .feeds import FeedMath
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
+from .layout import OUTPUT_DIR, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
@@ -34,9 +35,7 @@ from .rebuildmemory import BuildMemory, any_under
 from .render import RenderPass, render_site
 from .search import index_for_search
 from .theme import (
-    STATIC_DIR,
     SYNTAX_CSS,
-    TEMPLATES_DIR,
     asset_names,
     make_environment,
     syntax_css,
@@ -69,7 +68,7 @@ class BuildOptions:
 
     @property
     def output_dir(self) -> Path:
-        return self.output if self.output is not None else self.source / "public"
+        return self.output if self.output is not None else self.source / OUTPUT_DIR
 
 
 @dataclass(frozen=True)

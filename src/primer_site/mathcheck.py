@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .config import KATEX_VERSION, SiteConfig
 from .errors import Diagnostic
 from .katex import FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup, locate_katex
+from .layout import CONFIG_FILE
 from .markdown import Formula, RenderedBody, formulas_in, render_body
 from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 

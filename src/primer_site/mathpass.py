@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .config import KATEX_VERSION, SiteConfig
 from .errors import Diagnostic, SiteError
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
 from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
+from .layout import CONFIG_FILE
 from .markdown import RenderedBody
 from .mathcheck import (
     CheckMemo,

@@ -20,11 +20,11 @@ from .discover import CONTENT_DIR, SERIES_DIR, Sources, is_ignored_path
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .katex import KatexService, KatexSetup
+from .layout import STATIC_DIR
 from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import CheckMemo
 from .parse import SeriesMeta
 from .render import RenderMemory
-from .theme import STATIC_DIR
 
 
 class BuildMemory:

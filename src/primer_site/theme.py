@@ -26,12 +26,11 @@ from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
 from .feeds import absolute
 from .inputs import is_racy, stamp_of
+from .layout import TEMPLATES_DIR
 from .markdown import highlight_css, plain_title, render_title
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 
-TEMPLATES_DIR = "templates"
-STATIC_DIR = "static"
 SYNTAX_CSS = "css/syntax.css"
 
 

@@ -18,10 +18,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .config import KATEX_VERSION, SiteConfig
 from .dependencies import Dependency
 from .errors import Diagnostic
 from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
+from .layout import CONFIG_FILE
 from .markdown import RenderedBody
 from .mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
 from .mathhtml import MathProblem, find_math, may_hold_math
