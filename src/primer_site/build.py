@@ -38,6 +38,7 @@ from .theme import (
     SYNTAX_CSS,
     asset_names,
     make_environment,
+    static_outputs,
     syntax_css,
     template_files,
     theme_dir,
@@ -377,7 +378,7 @@ def _theme(
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
-    static_files = {assets[path]: file for path, file in published.items()}
+    static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
         katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))

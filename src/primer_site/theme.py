@@ -186,6 +186,15 @@ def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprin
     return names
 
 
+def static_outputs(published: dict[str, Path], names: dict[str, str]) -> dict[str, Path]:
+    """Every static file by output path: under its output name (fingerprinted: asset_names), and under its own
+    path too, so that what names it plainly still finds it after `build` as in `serve`: a stylesheet's
+    `@import url("extra.css")` or `url(fonts/x.woff2)`, a template's `<script src="js/hello.js">`."""
+    outputs = {path: file for path, file in published.items()}
+    outputs.update((names[path], file) for path, file in published.items())
+    return outputs
+
+
 class RecordingEnvironment(jinja2.Environment):
     """A Jinja environment that notes, in the current recording, what templates read and load."""
 
