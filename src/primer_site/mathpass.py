@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import KATEX_VERSION, SiteConfig
-from .errors import Diagnostic, SiteError
+from .errors import Diagnostic
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
 from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
 from .layout import CONFIG_FILE
@@ -28,8 +28,7 @@ from .mathcheck import (
     unchecked,
 )
 from .model import Post, Site
-from .parse import Document, SeriesMeta
-from .yamldoc import load_yaml_mapping
+from .parse import Document, SeriesMeta, config_line
 
 
 @dataclass(frozen=True)
@@ -125,12 +124,3 @@ def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
         f"feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) "
         f"under Node.js, but {why}: {fix}; or set `feeds: {{content: summary}}`"
     )
-
-
-def config_line(source: Path, key: str) -> int:
-    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
-    try:
-        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
-        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
-    except (OSError, UnicodeDecodeError, SiteError):
-        return 1

@@ -13,6 +13,7 @@ from typing import Any
 from .config import MACROS_TEXT, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
+from .layout import CONFIG_FILE
 from .model import ChapterNumber
 from .urls import is_valid_slug, slug_from_filename, slugify
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
@@ -395,3 +396,12 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         macros=macros,
         number_sections=bool(number_sections),
     )
+
+
+def config_line(source: Path, key: str) -> int:
+    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
+    try:
+        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
+    except (OSError, UnicodeDecodeError, SiteError):
+        return 1
