@@ -179,11 +179,11 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     why = {
-        "node": "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
-        "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run `npm install katex@0.19.1` "
-        f"in {site}",
-        "katex": f"the katex npm package is not installed: run `npm install katex@0.19.1` in {site} (npm comes "
-        "with Node.js; on Debian and Ubuntu it is the npm package)",
+        "node": "Node.js (node) is not installed: install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get "
+        "install nodejs npm`; elsewhere: https://nodejs.org/; npm does not install it), then run `npm install "
+        f"katex@0.19.1` in {site}",
+        "katex": "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH): "
+        f"run `npm install katex@0.19.1` in {site}",
     }[missing]
     assert result.stderr == (
         f"<site>: error: math: formulas not checked by KaTeX: {why} (or leave the math check out: --no-check-math)\n"

@@ -180,7 +180,7 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
         build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
     messages = [str(d) for d in failure.value.diagnostics]
     assert messages[0].startswith("<site>: warning: math: formulas not checked by KaTeX: ")
-    assert ("Node.js is not installed" in messages[0]) == (missing == "node")
+    assert ("Node.js (node) is not installed" in messages[0]) == (missing == "node")
     assert messages[1:] == ["content/a.md:5:38: error: math: unbalanced braces: a '{' is not closed"]
 
 

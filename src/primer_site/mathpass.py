@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import KATEX_VERSION, SiteConfig
 from .errors import Diagnostic
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
-from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
+from .katex import FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
 from .layout import CONFIG_FILE
 from .markdown import RenderedBody
 from .mathcheck import (
@@ -108,18 +108,7 @@ def math_pass(
 
 def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
     """What to install (or change) for full-content feeds, whose math is MathML made by the pinned KaTeX."""
-    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
-    if not setup.node:
-        why = "Node.js (node) is not installed"
-        fix = f"install Node.js (your system's nodejs package, or nodejs.org: npm does not install it), then {npm}"
-    elif setup.katex is None:
-        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
-        fix = npm
-    elif setup.version != KATEX_VERSION:
-        why = f"the katex package found is version {setup.version} ({setup.katex})"
-        fix = npm
-    else:
-        why, fix = f"KaTeX did not run: {failure}", "fix that"
+    why, fix = katex_advice(setup) or (f"KaTeX did not run: {failure}", "fix that")
     return (
         f"feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) "
         f"under Node.js, but {why}: {fix}; or set `feeds: {{content: summary}}`"
