@@ -142,3 +142,27 @@ def test_a_title_s_html_and_text_say_the_same(text: str) -> None:
 
     title = parse_title(text)
     assert html_module.unescape(re.sub(r"<[^>]+>", "", title.html)) == title.text
+
+
+def test_a_change_to_post_extra_renders_the_page_that_reads_it_again(tmp_path: Path) -> None:
+    """A template's read of post.extra is a recorded dependency, by value: an edit reaches the page in a warm
+    rebuild, and an unrelated edit leaves it alone."""
+    from primer_site.build import BuildMemory
+
+    template = (
+        "{% extends 'base.html' %}{% block main %}<p id=x>{{ post.extra.venue | default('') }}</p>{% endblock %}\n"
+    )
+    site = make_site(
+        tmp_path,
+        {"content/a.md": post("A", extra="{venue: Paris}"), "content/b.md": post("B"), "templates/post.html": template},
+    )
+    memory = BuildMemory()
+    options = BuildOptions(source=site, jobs=1, now=datetime(2026, 6, 1))
+    try:
+        build_site(options, memory)
+        make_site(site, {"content/a.md": post("A", extra="{venue: Lyon}")})
+        result = build_site(options, memory)
+        assert "<p id=x>Lyon</p>" in (site / "public/posts/a/index.html").read_text(encoding="utf-8")
+        assert "posts/b/index.html" not in result.rendered
+    finally:
+        memory.close()
