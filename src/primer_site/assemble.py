@@ -484,7 +484,9 @@ def _one_series(
         macros=series_macros(config.macros, meta),
         posts=tuple(live),
         scheduled=tuple(
-            ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter
+            ScheduledChapter(p.chapter, p.title, p.date, p.macros)
+            for p in chapters
+            if p.source not in live_sources and p.chapter
         ),
     )
 

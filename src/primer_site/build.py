@@ -24,6 +24,7 @@ from .feeds import FeedMath
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
+from .layout import OUTPUT_DIR, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
@@ -35,11 +36,10 @@ from .rebuildmemory import BuildMemory
 from .render import RenderPass, render_site
 from .search import index_for_search
 from .theme import (
-    STATIC_DIR,
     SYNTAX_CSS,
-    TEMPLATES_DIR,
     asset_names,
     make_environment,
+    static_outputs,
     syntax_css,
     template_files,
     theme_dir,
@@ -70,7 +70,7 @@ class BuildOptions:
 
     @property
     def output_dir(self) -> Path:
-        return self.output if self.output is not None else self.source / "public"
+        return self.output if self.output is not None else self.source / OUTPUT_DIR
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,7 @@ def _theme(
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
     environment = memory.environment[1]
-    static_files = {assets[path]: file for path, file in published.items()}
+    static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
         katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
