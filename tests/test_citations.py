@@ -408,9 +408,11 @@ def test_bibliography_settings_are_checked(tmp_path: Path) -> None:
 
 
 def test_a_missing_bib_file(tmp_path: Path) -> None:
-    assert errors_of(tmp_path, {"site.yaml": SITE, "content/a.md": post("A")}) == [
-        "refs.bib: error: no such BibTeX file"
+    assert errors_of(tmp_path / "a", {"site.yaml": SITE, "content/a.md": post("A")}) == [
+        "site.yaml:3: error: bibliography: no such file refs.bib"
     ]
+    files = {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", bibliography="[x.bib]")}
+    assert errors_of(tmp_path / "b", files) == ["content/a.md:4: error: bibliography: no such file content/x.bib"]
 
 
 def test_the_cli_exits_1_and_names_the_bib_line(tmp_path: Path) -> None:
