@@ -73,11 +73,11 @@ def errors_of(root: Path, files: dict[str, str]) -> list[str]:
     return [str(d) for d in caught.value.diagnostics]
 
 
-SITE = "title: T\nbase_url: https://example.org/\nbibliography: refs.bib\n"
+SITE = "title: T\nbase_url: https://example.org/\nbibliography: content/refs.bib\n"
 
 
 def one_post(tmp_path: Path, body: str, site: str = SITE, **front: object) -> str:
-    out = build(tmp_path, {"site.yaml": site, "refs.bib": REFS, "content/a.md": post("A", body=body, **front)})
+    out = build(tmp_path, {"site.yaml": site, "content/refs.bib": REFS, "content/a.md": post("A", body=body, **front)})
     return body_of((out / "posts/a/index.html").read_text())
 
 
@@ -117,7 +117,9 @@ def test_what_is_never_a_citation(tmp_path: Path) -> None:
 
 
 def test_label_prefixes_keep_their_error(tmp_path: Path) -> None:
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", body="See @fig:x.")})
+    found = errors_of(
+        tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", body="See @fig:x.")}
+    )
     assert found == [
         "content/a.md:5: error: reference '@fig:x': write a reference to a label as [](#fig:x) (its text is made "
         "for you)"
@@ -222,7 +224,7 @@ def test_theses_reports_and_web_pages(tmp_path: Path) -> None:
     """
     out = build(
         tmp_path,
-        {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @w]")},
+        {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @w]")},
     )
     entries = dict(re.findall(r'<li id="ref-([^"]+)">(.*)</li>', (out / "posts/a/index.html").read_text()))
     assert entries["t"] == "Doe, Jane. 2020. “On Things.” PhD diss., MIT."
@@ -237,7 +239,7 @@ def test_theses_reports_and_web_pages(tmp_path: Path) -> None:
 
 def test_bib_text_is_escaped_and_its_math_is_math(tmp_path: Path) -> None:
     refs = r"@misc{x, author={<b>Evil</b> & Co}, title={Bounds on $O(n^2)$ <script>alert(1)</script> -- now}, year=2020, url={javascript:alert(1)}}"
-    out = build(tmp_path, {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A", body="[@x]")})
+    out = build(tmp_path, {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@x]")})
     page = (out / "posts/a/index.html").read_text()
     entry = re.search(r'<li id="ref-x">(.*)</li>', page).group(1)  # type: ignore[union-attr]
     assert "<script>" not in page.split("</head>", 1)[1].replace('<script src="', "")
@@ -262,7 +264,7 @@ def test_tex_becomes_text() -> None:
 def volume(tmp_path: Path) -> Path:
     files = {
         "site.yaml": SITE + "authors: [Jane Doe]\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: Volume One\n---\nAbout it.\n",
         "content/c1.md": post("One", "2026-01-01", "[@vaswani2017] and [@scholkopf2002].", series="vol", chapter=1),
         "content/c2.md": post("Two", "2026-02-01", "@vaswani2017 again.", series="vol", chapter=2),
@@ -287,7 +289,7 @@ def test_the_volume_references_page(tmp_path: Path) -> None:
 def test_feeds_carry_citations_as_text_and_the_references(tmp_path: Path) -> None:
     files = {
         "site.yaml": SITE + "feeds: {content: full}\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "content/a.md": post("A", body="As [@vaswani2017] show."),
     }
     out = build(tmp_path, files)
@@ -300,7 +302,7 @@ def test_feeds_carry_citations_as_text_and_the_references(tmp_path: Path) -> Non
 def test_cite_this_chapter(tmp_path: Path) -> None:
     files = {
         "site.yaml": SITE + "authors: [Jane Doe]\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: Volume & 100% of_it\nauthors: [Ann Lee, 'Kim, Bo']\n---\n",
         "content/c1.md": post("Risk & 5% my_var", "2026-01-01", "Text.", series="vol", chapter=1, doi="10.1/x"),
         "content/solo.md": post("Solo", "2026-01-02", "Text."),
@@ -332,7 +334,7 @@ def test_cite_this_chapter(tmp_path: Path) -> None:
 
 
 def test_no_authors_no_cite_block(tmp_path: Path) -> None:
-    out = build(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A")})
+    out = build(tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A")})
     page = (out / "posts/a/index.html").read_text()
     assert "citation_title" not in page and 'class="cite"' not in page
     assert not (out / "posts/a/cite.bib").exists()
@@ -345,7 +347,7 @@ def test_a_post_sees_the_union_nearest_first(tmp_path: Path) -> None:
     near = "@misc{vaswani2017, author={Near, N.}, title={Nearer}, year=1999}\n@misc{own, author={Own, O.}, title={O}, year=2001}"
     files = {
         "site.yaml": SITE,
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: V\nbibliography: [../content/vol/vol.bib]\n---\n",
         "content/vol/vol.bib": "@misc{volkey, author={Vol, V.}, title={V}, year=2005}",
         "content/vol/near.bib": near,
@@ -373,24 +375,24 @@ def test_without_a_bibliography_in_text_at_is_text_and_brackets_are_errors(tmp_p
 
 def test_unknown_keys_at_line_and_column_with_the_nearest_key(tmp_path: Path) -> None:
     body = "First line.\n\nSee [@vaswani2071] and\n  @nobody here."
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", body=body)})
+    found = errors_of(tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", body=body)})
     assert found == [
-        "content/a.md:7:5: error: citation [@vaswani2071]: no entry 'vaswani2071' in refs.bib (did you mean "
+        "content/a.md:7:5: error: citation [@vaswani2071]: no entry 'vaswani2071' in content/refs.bib (did you mean "
         '"@vaswani2017"?)',
-        "content/a.md:8:3: error: citation @nobody: no entry 'nobody' in refs.bib (an @ that is no citation: "
+        "content/a.md:8:3: error: citation @nobody: no entry 'nobody' in content/refs.bib (an @ that is no citation: "
         "write \\@)",
     ]
 
 
 def test_bib_file_errors_at_their_lines(tmp_path: Path) -> None:
     refs = REFS.lstrip("\n") + "@article{vaswani2017, title={Again}}\n@misc{late title={x}}\n@misc{open, title={x}\n"
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A")})
+    found = errors_of(tmp_path, {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A")})
     first_line = 1 + REFS.lstrip("\n").count("\n")
     assert found == [
-        f"refs.bib:{first_line}: error: BibTeX: key 'vaswani2017' is already the key of the entry at refs.bib:1: "
+        f"content/refs.bib:{first_line}: error: BibTeX: key 'vaswani2017' is already the key of the entry at content/refs.bib:1: "
         "rename one",
-        f"refs.bib:{first_line + 1}: error: BibTeX syntax error: Expected comma after entry key, but found =",
-        f"refs.bib:{first_line + 2}: error: BibTeX syntax error: Unexpectedly reached end of file",
+        f"content/refs.bib:{first_line + 1}: error: BibTeX syntax error: Expected comma after entry key, but found =",
+        f"content/refs.bib:{first_line + 2}: error: BibTeX syntax error: Unexpectedly reached end of file",
     ]
 
 
@@ -409,18 +411,24 @@ def test_bibliography_settings_are_checked(tmp_path: Path) -> None:
 
 def test_a_missing_bib_file(tmp_path: Path) -> None:
     assert errors_of(tmp_path / "a", {"site.yaml": SITE, "content/a.md": post("A")}) == [
-        "site.yaml:3: error: bibliography: no such file refs.bib"
+        "site.yaml:3: error: bibliography: no such file content/refs.bib"
     ]
-    files = {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", bibliography="[x.bib]")}
+    files = {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", bibliography="[x.bib]")}
     assert errors_of(tmp_path / "b", files) == ["content/a.md:4: error: bibliography: no such file content/x.bib"]
+    outside = {"site.yaml": SITE.replace("content/refs.bib", "refs.bib"), "refs.bib": REFS, "content/a.md": post("A")}
+    assert errors_of(tmp_path / "c", outside) == [
+        "site.yaml:3: error: bibliography: refs.bib is outside content/ and series/: move it there, where builds and "
+        "the preview see it change"
+    ]
 
 
 def test_the_cli_exits_1_and_names_the_bib_line(tmp_path: Path) -> None:
-    make_site(tmp_path, {"site.yaml": SITE, "refs.bib": "@misc{a, title={x}}\n@misc{a, title={y}}\n"})
+    make_site(tmp_path, {"site.yaml": SITE, "content/refs.bib": "@misc{a, title={x}}\n@misc{a, title={y}}\n"})
     result = run_cli("build", "-s", str(tmp_path))
     assert result.returncode == 1
     assert (
-        "refs.bib:2: error: BibTeX: key 'a' is already the key of the entry at refs.bib:1: rename one" in result.stderr
+        "refs.bib:2: error: BibTeX: key 'a' is already the key of the entry at content/refs.bib:1: rename one"
+        in result.stderr
     )
     assert "Traceback" not in result.stderr
 
@@ -442,7 +450,7 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
         root,
         {
             "site.yaml": SITE,
-            "refs.bib": REFS,
+            "content/refs.bib": REFS,
             "series/vol.md": "---\ntitle: V\n---\n",
             "content/c1.md": post("One", "2026-01-01", "[@vaswani2017]", series="vol", chapter=1),
             "content/c2.md": post("Two", "2026-01-02", "[@scholkopf2002]", series="vol", chapter=2),
@@ -453,7 +461,7 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
     options = BuildOptions(source=root, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False)
     build_site(options, memory)
     assert build_site(options, memory).rendered == ()  # nothing changed: nothing rendered
-    (root / "refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
+    (root / "content/refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
     rendered = set(build_site(options, memory).rendered)
     # the citing chapter and the volume's references page (feeds carry summaries here, which cite nothing)
     assert rendered == {"posts/c2/index.html", "series/vol/references/index.html"}
@@ -466,7 +474,7 @@ def test_a_second_build_in_a_new_process_writes_nothing_and_an_edit_writes_the_c
         root,
         {
             "site.yaml": SITE,
-            "refs.bib": REFS,
+            "content/refs.bib": REFS,
             "content/a.md": post("A", "2026-01-01", "[@vaswani2017]"),
             "content/b.md": post("B", "2026-01-02", "[@scholkopf2002]"),
         },
@@ -475,7 +483,7 @@ def test_a_second_build_in_a_new_process_writes_nothing_and_an_edit_writes_the_c
     build_site(options)
     assert build_site(options).written == 0
     before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*.html")}
-    (root / "refs.bib").write_text(REFS.replace("Attention Is All You Need", "Attention Is Not All"))
+    (root / "content/refs.bib").write_text(REFS.replace("Attention Is All You Need", "Attention Is Not All"))
     build_site(options)
     changed = {p.relative_to(tmp_path / "out").as_posix() for p, data in before.items() if p.read_bytes() != data}
     assert changed == {"posts/a/index.html"}
@@ -513,3 +521,9 @@ def _lines_run(text: str) -> int:
 def test_reading_citations_is_linear(unit: str) -> None:
     small, large = _lines_run(unit * 200), _lines_run(unit * 800)
     assert large <= 4.5 * small
+
+
+def test_an_author_heading_named_references_keeps_ids_unique(tmp_path: Path) -> None:
+    body = one_post(tmp_path, "## References\n\nSee [@vaswani2017].")
+    assert re.findall(r'id="(references[^"]*)"', body) == ["references", "references-2"]
+    assert '<section class="references" role="doc-bibliography" aria-labelledby="references-2">' in body

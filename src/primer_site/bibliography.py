@@ -26,6 +26,7 @@ from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, E
 from pylatexenc.latex2text import LatexNodes2Text
 
 from .config import CONFIG_FILE, SiteConfig
+from .discover import CONTENT_DIR, SERIES_DIR
 from .errors import Diagnostic, Problems, SiteError
 from .parse import Document, SeriesMeta, decode_source, series_finder
 
@@ -174,6 +175,12 @@ class BibliographyFiles:
             return known
         entries: Bibliography = {}
         try:
+            if relative.split("/", 1)[0] not in (CONTENT_DIR, SERIES_DIR):
+                raise SiteError(
+                    f"bibliography: {relative} is outside {CONTENT_DIR}/ and {SERIES_DIR}/: move it there, where "
+                    "builds and the preview see it change",
+                    *named_at,
+                )
             path = self.root / relative
             if not path.is_file():
                 raise SiteError(f"bibliography: no such file {relative}", *named_at)

@@ -38,7 +38,8 @@ _IN_TEXT = re.compile(rf"(?<![\w@.+\-])@({_KEY})")
 # how far past the last text a token's text is looked for in the inline source (the markup between them: `**`, a
 # link's URL): bounded, so that finding every token is linear in the text; past it a column is approximate
 _LOOKAHEAD = 512
-_LABEL_PREFIXES = re.compile(r"(?:fig|eq|tbl|sec|lst)[:-]")  # pandoc-crossref's and Quarto's labels: not works
+# pandoc-crossref's and Quarto's labels, not works: the prefixes figures.py reports as references to write as links
+_LABEL_PREFIXES = re.compile(r"(?:fig|eq|tbl|sec)[:-]")
 
 
 @dataclass(frozen=True)

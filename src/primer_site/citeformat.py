@@ -238,17 +238,23 @@ def fill_as_text(html_text: str, citations: Sequence[Citation]) -> str:
     )
 
 
-def references_section(references: Sequence[Reference]) -> str:
-    """The References section a post's body ends with."""
+_ID = re.compile(r'\bid="([^"]*)"')
+
+
+def references_section(references: Sequence[Reference], body_html: str = "") -> str:
+    """The References section a post's body ends with; its heading's id is "references", or "references-2"… where
+    the body has that id already (a heading of the author's own named References)."""
     if not references:
         return ""
+    taken = set(_ID.findall(body_html)) if 'id="references' in body_html else set()
+    anchor = next(a for a in ("references", *(f"references-{n}" for n in range(2, len(taken) + 3))) if a not in taken)
     items = []
     for reference in references:
         label = f'<span class="ref-label">{reference.label}</span> ' if reference.label else ""
         items.append(f'<li id="{html.escape(reference.id)}">{label}{reference.html}</li>\n')
     return (
-        '<section class="references" role="doc-bibliography" aria-labelledby="references">\n'
-        '<h2 id="references">References</h2>\n'
+        f'<section class="references" role="doc-bibliography" aria-labelledby="{anchor}">\n'
+        f'<h2 id="{anchor}">References</h2>\n'
         f'<ol class="reference-list">\n{"".join(items)}</ol>\n</section>\n'
     )
 

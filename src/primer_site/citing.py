@@ -74,7 +74,7 @@ def resolve_post_citations(
         )
     return replace(
         post,
-        body_html=body + references_section(references),
+        body_html=body + references_section(references, body),
         references=references,
         authors=authors,
         doi=doc.doi,
