@@ -462,7 +462,7 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
     build_site(options, memory)
     assert build_site(options, memory).rendered == ()  # nothing changed: nothing rendered
     (root / "content/refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
-    rendered = set(build_site(options, memory).rendered)
+    rendered = set(build_site(options, memory, {"content/refs.bib"}).rendered)  # as the preview's watcher tells it
     # the citing chapter and the volume's references page (feeds carry summaries here, which cite nothing)
     assert rendered == {"posts/c2/index.html", "series/vol/references/index.html"}
     assert "Learning with Kernels, Revised" in (tmp_path / "out/posts/c2/index.html").read_text()
@@ -527,3 +527,25 @@ def test_an_author_heading_named_references_keeps_ids_unique(tmp_path: Path) -> 
     body = one_post(tmp_path, "## References\n\nSee [@vaswani2017].")
     assert re.findall(r'id="(references[^"]*)"', body) == ["references", "references-2"]
     assert '<section class="references" role="doc-bibliography" aria-labelledby="references-2">' in body
+
+
+def test_a_post_s_own_bibliography_and_authors_survive_the_document_cache(tmp_path: Path) -> None:
+    """A second build in a new process reads the post from .primer-cache/: its bibliography:, authors: and doi: too."""
+    root = make_site(
+        tmp_path / "site",
+        {
+            "content/refs.bib": REFS,
+            "content/a.md": post(
+                "A", "2026-01-01", "[@vaswani2017]", bibliography="refs.bib", authors="[Ann Lee]", doi="10.1/a"
+            ),
+            "content/b.md": post("B", "2026-01-02", "Text."),
+        },
+    )
+    options = BuildOptions(source=root, output=tmp_path / "out", now=NOW, jobs=1)
+    build_site(options)
+    (root / "content/b.md").write_text(post("B", "2026-01-02", "Other text."))  # a change: the build runs again
+    build_site(options)
+    page = (tmp_path / "out/posts/a/index.html").read_text()
+    assert '<li id="ref-vaswani2017">' in page
+    assert '<meta name="citation_author" content="Ann Lee">' in page
+    assert '<meta name="citation_doi" content="10.1/a">' in page

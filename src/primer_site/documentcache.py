@@ -191,6 +191,9 @@ def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tup
         "draft": document.draft,
         "updated": _moment(document.updated) if document.updated else None,
         "extra": extra,
+        "bibliography": list(document.bibliography),
+        "authors": list(document.authors),
+        "doi": document.doi,
     }
     return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
 
@@ -222,6 +225,9 @@ def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object
             draft=bool(meta["draft"]),
             updated=_unmoment(meta["updated"]) if meta["updated"] is not None else None,
             extra=tuple((str(k), _unvalue(v)) for k, v in meta["extra"]),
+            bibliography=tuple(str(p) for p in meta["bibliography"]),
+            authors=tuple(str(a) for a in meta["authors"]),
+            doi=meta["doi"],
         )
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return _UNUSABLE
