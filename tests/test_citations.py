@@ -549,3 +549,43 @@ def test_a_post_s_own_bibliography_and_authors_survive_the_document_cache(tmp_pa
     assert '<li id="ref-vaswani2017">' in page
     assert '<meta name="citation_author" content="Ann Lee">' in page
     assert '<meta name="citation_doi" content="10.1/a">' in page
+
+
+def test_the_document_cache_keeps_every_field_of_a_post() -> None:
+    """Each Document field, set, comes back from the document cache as it was (a field added later and left out of
+    the cache fails here, not on a reader's second build)."""
+    import dataclasses
+
+    from primer_site import documentcache
+    from primer_site.errors import Problems
+    from primer_site.model import ChapterNumber
+    from primer_site.parse import Document
+
+    document = Document(
+        source="content/a.md",
+        title="T",
+        date=datetime(2026, 1, 5, tzinfo=UTC),
+        body="Body.",
+        body_first_line=9,
+        key_lines={"title": 2},
+        summary="S",
+        description="D",
+        series="s",
+        chapter=ChapterNumber("3"),
+        tags=("a",),
+        category="c",
+        slug="t",
+        draft=True,
+        updated=datetime(2026, 1, 6, tzinfo=UTC),
+        extra=(("k", "v"),),
+        bibliography=("content/refs.bib",),
+        authors=("Ann Lee",),
+        doi="10.1/x",
+    )
+    defaults = Document("x", "x", datetime(2000, 1, 1, tzinfo=UTC), "", 1, {})
+    unset = [f.name for f in dataclasses.fields(Document) if getattr(document, f.name) == getattr(defaults, f.name)]
+    assert unset == [], "set every field here"
+    encoded = documentcache._encode(document, [])
+    assert encoded is not None
+    entry = documentcache._Entry("", "", encoded[0], encoded[1])
+    assert documentcache._decode(entry, document.source, Problems()) == document
