@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli
 from primer_site.bibliography import parse_bibtex, tex_to_text
@@ -589,3 +591,19 @@ def test_the_document_cache_keeps_every_field_of_a_post() -> None:
     assert encoded is not None
     entry = documentcache._Entry("", "", encoded[0], encoded[1])
     assert documentcache._decode(entry, document.source, Problems()) == document
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="[]@;-, ab1`$\n*:.!()^#\\", max_size=80))
+def test_any_text_reads_and_resolves_without_a_stray_placeholder(text: str) -> None:
+    from primer_site.bibliography import BibEntry
+    from primer_site.citeformat import resolve_citations
+
+    body = render_body(text, "content/a.md", 1)
+    indices = [int(i) for i in re.findall("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)", body.html)]
+    assert len(indices) == len(set(indices)) and all(i < len(body.citations) for i in indices)
+    keys = {item.key for c in body.citations for item in c.items}
+    bib = {k: BibEntry(k, "misc", (("title", "T"), ("year", "2020")), (), (), "refs.bib", 1) for k in keys}
+    for bibliography in ({}, bib):
+        (html,), _, _ = resolve_citations([body.html], body.citations, bibliography, "author-year", ("a.md", 1), [])
+        assert "\x00" not in html and "\ue000" not in html
