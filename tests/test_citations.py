@@ -607,3 +607,15 @@ def test_any_text_reads_and_resolves_without_a_stray_placeholder(text: str) -> N
     for bibliography in ({}, bib):
         (html,), _, _ = resolve_citations([body.html], body.citations, bibliography, "author-year", ("a.md", 1), [])
         assert "\x00" not in html and "\ue000" not in html
+
+
+def test_a_series_description_cannot_cite(tmp_path: Path) -> None:
+    files = {
+        "site.yaml": SITE,
+        "content/refs.bib": REFS,
+        "series/vol.md": "---\ntitle: V\n---\nFollow @someone.\n\nAs [@vaswani2017] shows.\n",
+        "content/a.md": post("A", series="vol", chapter=1),
+    }
+    assert errors_of(tmp_path, files) == [
+        "series/vol.md:6: error: citation [@vaswani2017]: a series description has no References: cite in a chapter"
+    ]

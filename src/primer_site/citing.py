@@ -10,7 +10,15 @@ from html import unescape
 
 from .bibliography import BibEntry, Bibliography
 from .citations import Citation
-from .citeformat import AUTHOR_YEAR, cited_works, format_entry, references_section, resolve_citations, sort_key
+from .citeformat import (
+    AUTHOR_YEAR,
+    cited_works,
+    fill_as_text,
+    format_entry,
+    references_section,
+    resolve_citations,
+    sort_key,
+)
 from .citethis import chapter_bibtex
 from .config import SiteConfig
 from .errors import Problems
@@ -109,3 +117,16 @@ def cited_volume(one: Series, bibliographies: Sequence[Bibliography]) -> Series:
             for w in ordered
         ),
     )
+
+
+def description_html(html_text: str, citations: Sequence[Citation], meta: SeriesMeta, problems: Problems) -> str:
+    """A series' or collection's description: it has no References, so a bracketed citation there is an error at its
+    line; an in-text `@name` stays text, as in a post without a bibliography."""
+    for citation in citations:
+        if not citation.in_text:
+            problems.error(
+                f"citation {citation.written}: a series description has no References: cite in a chapter",
+                meta.source,
+                meta.body_first_line + citation.line,
+            )
+    return fill_as_text(html_text, citations)
