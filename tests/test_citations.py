@@ -619,3 +619,15 @@ def test_a_series_description_cannot_cite(tmp_path: Path) -> None:
     assert errors_of(tmp_path, files) == [
         "series/vol.md:6: error: citation [@vaswani2017]: a series description has no References: cite in a chapter"
     ]
+
+
+def test_a_front_matter_summary_cannot_cite(tmp_path: Path) -> None:
+    files = {
+        "site.yaml": SITE,
+        "content/refs.bib": REFS,
+        "content/a.md": post("A", summary="'As [@vaswani2017] show.'"),
+    }
+    assert errors_of(tmp_path, files) == [
+        "content/a.md:4: error: summary: citation [@vaswani2017]: a summary is shown without References (on listings "
+        "and in feeds): name the work in words, and cite it in the body"
+    ]

@@ -84,6 +84,13 @@ def parse_bracketed(inner: str) -> tuple[CiteItem, ...] | None:
     return tuple(items)
 
 
+def bracketed_citations(text: str) -> list[str]:
+    """The bracketed citations written in a plain text (a front-matter summary), as written."""
+    if "@" not in text:
+        return []
+    return [m.group(0) for m in _BRACKETS.finditer(text) if parse_bracketed(m.group(1)) is not None]
+
+
 def _bracketed(state: StateInline, silent: bool) -> bool:
     src, start = state.src, state.pos
     if src[start] != "[" or state.env.get("citations") is None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from html import unescape
 
 from .bibliography import BibEntry, Bibliography
-from .citations import Citation
+from .citations import Citation, bracketed_citations
 from .citeformat import (
     AUTHOR_YEAR,
     cited_works,
@@ -41,6 +41,13 @@ def resolve_post_citations(
     """`post` with its citations filled in from `bibliography` (in the site's style), its References at the end of
     its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`."""
     meta = series_finder(metas)(doc.series)
+    for written in bracketed_citations(doc.summary or ""):
+        problems.error(
+            f"summary: citation {written}: a summary is shown without References (on listings and in feeds): name "
+            "the work in words, and cite it in the body",
+            doc.source,
+            doc.line_of("summary"),
+        )
     authors = doc.authors or (meta.authors if meta else ()) or config.authors
     bibtex = ""
     if authors:
