@@ -222,17 +222,19 @@ def test_theses_reports_and_web_pages(tmp_path: Path) -> None:
     @mastersthesis{m, author={Roe, Rick}, title={Less}, school={ETH}, year=2019}
     @techreport{r, author={Poe, Ed}, title={Report}, institution={Lab}, number={7}, year=2018}
     @incollection{c, author={Low, Al}, title={Chap}, booktitle={Book}, editor={Eds, Ed}, pages={1--2}, year=2017, publisher={Pub}}
+    @inbook{i, author={Knuth, Donald E.}, title={The Art of Computer Programming}, chapter={Sorting}, year=1998}
     @online{w, author={{OpenAI}}, title={GPT-4 Blog}, url={https://openai.com/research/gpt-4}, year=2023, urldate={2024-01-02}}
     """
     out = build(
         tmp_path,
-        {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @w]")},
+        {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @i; @w]")},
     )
     entries = dict(re.findall(r'<li id="ref-([^"]+)">(.*)</li>', (out / "posts/a/index.html").read_text()))
     assert entries["t"] == "Doe, Jane. 2020. “On Things.” PhD diss., MIT."
     assert entries["m"] == "Roe, Rick. 2019. “Less.” Master’s thesis, ETH."
     assert entries["r"] == "Poe, Ed. 2018. “Report.” Technical report 7. Lab."
     assert entries["c"] == "Low, Al. 2017. “Chap.” In <i>Book</i>, edited by Ed Eds, 1–2. Pub."
+    assert entries["i"] == "Knuth, Donald E. 1998. “Sorting.” In <i>The Art of Computer Programming</i>."
     assert entries["w"] == (
         'OpenAI. 2023. “GPT-4 Blog.” <a href="https://openai.com/research/gpt-4">https://openai.com/research/gpt-4</a>.'
         " Accessed 2024-01-02."

@@ -14,13 +14,13 @@ from .citeformat import (
     AUTHOR_YEAR,
     cited_works,
     fill_as_text,
-    format_entry,
     references_section,
     resolve_citations,
     sort_key,
 )
 from .citethis import chapter_bibtex
 from .config import SiteConfig
+from .entryformat import format_entry
 from .errors import Problems
 from .model import Heading, Post, PostLink, Reference, Series, VolumeReference
 from .parse import Document, SeriesMeta, series_finder
@@ -119,7 +119,8 @@ def cited_volume(one: Series, bibliographies: Sequence[Bibliography]) -> Series:
         one,
         references=tuple(
             VolumeReference(
-                Reference(w.entry.key, f"ref-{w.entry.key}", "", format_entry(w)), tuple(citing[w.entry.key])
+                Reference(w.entry.key, f"ref-{w.entry.key}", "", format_entry(w.entry, w.year)),
+                tuple(citing[w.entry.key]),
             )
             for w in ordered
         ),
