@@ -79,3 +79,25 @@ def test_the_copy_button_copies_the_bibtex_entry(chromium: Chromium, cited_site:
     assert copied == (out / "posts/c1/cite.bib").read_text(encoding="utf-8")
     assert copied.startswith("@incollection{doe2026-c1,\n  author = {Jane Doe},\n  title = {{One \\& only}},")
     context.close()
+
+
+def test_citation_pages_are_valid_html(cited_site: tuple[Path, str]) -> None:
+    """The References section, the Cite block and the references page pass the Nu Html Checker."""
+    import json
+    import subprocess
+
+    from .harness import VNU_JAR
+
+    require("java", "vnu")
+    out, _ = cited_site
+    files = [
+        str(out / page) for page in ("posts/c1/index.html", "series/vol/references/index.html", "series/vol/index.html")
+    ]
+    result = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    messages = json.loads(result.stderr)["messages"]
+    assert [m for m in messages if m.get("type") in ("error", "non-document-error")] == []
