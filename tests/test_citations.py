@@ -633,3 +633,12 @@ def test_a_front_matter_summary_cannot_cite(tmp_path: Path) -> None:
         "content/a.md:4: error: summary: citation [@vaswani2017]: a summary is shown without References (on listings "
         "and in feeds): name the work in words, and cite it in the body"
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab {}-`'~$!?_^ 1", max_size=40))
+def test_tex_without_commands_reads_as_pylatexenc_reads_it(text: str) -> None:
+    """tex_to_text does text with no command itself (pylatexenc is slow): the same text pylatexenc gives."""
+    from primer_site.bibliography import _LATEX
+
+    assert tex_to_text(text) == " ".join(_LATEX.latex_to_text(text).split())
