@@ -14,8 +14,7 @@ from operator import is_
 from typing import TypeVar
 
 from .bibliography import Bibliography
-from .citeformat import fill_as_text
-from .citing import cited_volume, resolve_post_citations
+from .citing import cited_volume, description_html, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
@@ -475,7 +474,7 @@ def _one_series(
         slug=slug,
         title=meta.title if meta else title,
         url=page_url(config.base_path, path),
-        description_html=fill_as_text(body.html, body.citations) if body else "",
+        description_html=description_html(body.html, body.citations, meta, problems) if body and meta else "",
         source=meta.source if meta else None,
         collection=meta.collection if meta else None,
         order=meta.order if meta else 0,
@@ -532,9 +531,9 @@ def _collections(
             continue
         volumes = tuple(sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug)))
 
-        def make(_: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
+        def make(found: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
             path = expand_permalink(config.permalinks["series"], slug)
-            description = fill_as_text(body.html, body.citations)
+            description = description_html(body.html, body.citations, meta, found)
             return Collection(slug, meta.title, page_url(config.base_path, path), description, meta.source, volumes)
 
         result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))

@@ -144,7 +144,7 @@ def build_site(
     settings = _settings(options, output, setup)
     inputs = last = None
     if remembering:
-        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE, *config.bibliography), theme_dir())
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
         if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
