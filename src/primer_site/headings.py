@@ -135,7 +135,6 @@ def _read_heading_attributes(opening: Token, inline: Token, env: Any) -> None:
         children.pop()  # `## Title {#id}` left "Title " behind
     if children and children[-1].type == "text":
         children[-1].content = children[-1].content.rstrip(" \t")
-    inline.content = inline.content[: inline.content.rfind("{")].rstrip()
     if attributes.id:
         opening.attrSet("id", attributes.id)
     shown = [name for name in attributes.classes if name not in (UNNUMBERED, UNLISTED)]

@@ -43,8 +43,8 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(tasklists_plugin, label=True)
-    md.use(heading_ids_plugin)
     md.use(figures_plugin)
+    md.use(heading_ids_plugin)  # after figures_plugin, so it runs first: a heading's `{#id}` is not an image's
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
     md.core.ruler.after("block", "admonition_titles", _admonition_titles)
