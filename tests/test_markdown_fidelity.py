@@ -283,3 +283,92 @@ def test_fence_attributes_give_the_language() -> None:
     assert html_of("```{r echo=FALSE}\nx\n```\n") == (
         '<pre class="highlight" tabindex="0"><code class="language-r"><span class="n">x</span>\n</code></pre>\n\n'
     )
+
+
+# The new scans are linear: the work they do, counted, grows as the input does
+
+
+def _python_steps(body: str, module_file: str) -> int:
+    """Lines of `module_file` run while rendering `body` (the Python-level work of its scans)."""
+    import sys
+
+    steps = 0
+
+    def trace(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal steps
+        if frame.f_code.co_filename != module_file:
+            return None
+        if event == "line":
+            steps += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        render_body(body, "content/x.md", 5)
+    finally:
+        sys.settrace(None)
+    return steps
+
+
+def _characters_searched(body: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Characters the blank-line check's searches read (each search that is not answered from the last one)."""
+    from primer_site import mathsyntax
+
+    read = 0
+    next_closer, next_blank = mathsyntax._BrokenDisplays._next, mathsyntax._BrokenDisplays._next_blank
+
+    def counted_closer(self, closer, start):  # type: ignore[no-untyped-def]
+        nonlocal read
+        before = self.found.get(closer)
+        found = next_closer(self, closer, start)
+        if self.found.get(closer) is not before:
+            read += (found if found >= 0 else len(self.src)) - start
+        return found
+
+    def counted_blank(self, start):  # type: ignore[no-untyped-def]
+        nonlocal read
+        before = self.blank
+        found = next_blank(self, start)
+        if self.blank is not before:
+            read += (found if found >= 0 else len(self.src)) - start
+        return found
+
+    monkeypatch.setattr(mathsyntax._BrokenDisplays, "_next", counted_closer)
+    monkeypatch.setattr(mathsyntax._BrokenDisplays, "_next_blank", counted_blank)
+    render_body(body, "content/x.md", 5)
+    monkeypatch.undo()
+    return read
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "\\begin{align}\na\n\nb\n\n",  # openers that never close, each with a blank line after it
+        "$$\nx\n\ny\n$$\n\n",  # displays broken by a blank line
+        "$$ a\n\n",  # display openers alone
+    ],
+)
+def test_the_blank_line_check_reads_each_character_a_bounded_number_of_times(
+    unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _characters_searched(unit * 200, monkeypatch)
+    large = _characters_searched(unit * 800, monkeypatch)
+    assert large <= 4 * small + len(unit) * 8, (small, large)
+    assert large <= 6 * len(unit * 800)
+
+
+@pytest.mark.parametrize(
+    ("unit", "module"),
+    [
+        ("## Same\n\n", "headings.py"),  # GitHub's -1, -2… for repeated ids
+        ("## Same {#same-1}\n\n## Same\n\n", "headings.py"),
+        ("a\x1f", "markdown.py"),  # control characters on one line
+    ],
+)
+def test_heading_ids_and_the_control_character_check_are_linear(unit: str, module: str) -> None:
+    from primer_site import headings, markdown
+
+    file = {"headings.py": headings.__file__, "markdown.py": markdown.__file__}[module]
+    small = _python_steps(unit * 200, file)
+    large = _python_steps(unit * 800, file)
+    assert large <= 4.5 * small, (small, large)
