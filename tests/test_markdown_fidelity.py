@@ -123,14 +123,13 @@ def test_heading_attributes_give_the_id_classes_and_no_number() -> None:
     )
     # braces that are no attribute list stay text; a key=value is not read, and says so
     assert html_of("## Set {a, b}\n") == f'<h2 id="set-a-b">Set {{a, b}} {ANCHOR.format("set-a-b")}</h2>\n'
-    assert errors_of("## Heading {#a width=3}\n") == [
-        (
-            5,
-            0,
-            "heading attributes {#a width=3}: width=3 is not read here, only an id ({#name}) and classes "
-            "({.name}, {.unnumbered}, {.unlisted})",
-        )
-    ]
+    # key=value pairs are data- attributes, as pandoc writes them; MkDocs' data-toc-label names the contents entry
+    rendered = render_body('## Heading {#a width=3 data-toc-label="Q & A"}\n', "content/x.md", 5)
+    assert rendered.html == (
+        f'<h2 id="a" data-width="3" data-toc-label="Q &amp; A">Heading {ANCHOR.format("a")}</h2>\n'
+    )
+    assert [(h.id, h.html) for h in rendered.headings] == [("a", "Q &amp; A")]
+    assert rendered.errors == ()
 
 
 def test_an_unlisted_heading_is_left_out_of_the_contents() -> None:

@@ -103,7 +103,7 @@ def render_body(
     errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
         Diagnostic(source, body_first_line + line, 0, "error", message)
-        for line, message in (*env.get("figure_errors", ()), *env.get("heading_errors", ()))
+        for line, message in env.get("figure_errors", ())
     )
     errors.extend(
         # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
@@ -213,7 +213,9 @@ def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Headin
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id") and not token.meta.get(UNLISTED):
             children = tokens[index + 1].children or []
-            html = numbered_html(token.meta.get("number", ""), inline_html(md, children, env, links=False))
+            label = token.attrGet("data-toc-label")  # MkDocs' label for the contents (attr_list)
+            shown = escape(str(label), quote=False) if label else inline_html(md, children, env, links=False)
+            html = numbered_html(token.meta.get("number", ""), shown)
             found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), heading_text(children), html))
     return tuple(found)
 
