@@ -226,12 +226,12 @@ def test_summaries_drop_footnote_references_and_control_characters_are_located_e
     page = (tmp_path / "public/posts/a/index.html").read_text()
     assert '<meta name="description" content="First para with x.">' in page
 
-    make_site(tmp_path, {"content/a.md": post("A", body="Pasted\x1ffrom a PDF.\n")})
+    make_site(tmp_path, {"content/a.md": post("A", body="Pasted\x1ffrom a PDF.\n\n```\n\x1b[1mbold\x1b[0m\n```\n")})
     result = run_cli("build", "--source", str(tmp_path))
     assert result.returncode == 1
     assert (
-        "content/a.md:5:7: error: control character U+001F (invisible; text pasted from a PDF often has one): the "
-        "feed's XML cannot hold it, so delete it"
+        "content/a.md:5:7: error: control character U+001F (invisible; text pasted from a PDF often has one), and "
+        "more on 1 other line (8): the feed's XML cannot hold them, so delete them"
     ) in result.stderr
 
 

@@ -251,21 +251,31 @@ _NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _control_characters(body: str, source: str, first_line: int) -> list[Diagnostic]:
-    """A located error for each character of the body that no XML document (the feed) may contain."""
-    found = []
-    line, line_start, counted = 0, 0, 0  # lines counted up to body[counted]: one pass over the body in all
+    """One located error, at the first, for the characters of the body that no XML document (the feed) may hold:
+    the author removes them all at once, and a terminal's colour codes can be hundreds."""
+    found = _NOT_XML.search(body)
+    if found is None:
+        return []
+    lines: list[int] = []  # body lines (0-based) that have one: one pass over the body
+    line, counted = 0, 0
     for match in _NOT_XML.finditer(body):
         line += body.count("\n", counted, match.start())
-        line_start = body.rfind("\n", counted, match.start()) + 1 or line_start
         counted = match.start()
-        column = match.start() - line_start + 1
-        code = f"U+{ord(match.group()):04X}"
-        message = (
-            f"control character {code} (invisible; text pasted from a PDF often has one): the feed's XML cannot "
-            "hold it, so delete it"
-        )
-        found.append(Diagnostic(source, first_line + line, column, "error", message))
-    return found
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    column = found.start() - (body.rfind("\n", 0, found.start()) + 1) + 1
+    code = ord(found.group())
+    what = (
+        "U+001B (ESC), the start of a terminal's colour code such as ESC[0m"
+        if code == 0x1B
+        else f"U+{code:04X} (invisible; text pasted from a PDF often has one)"
+    )
+    more = ""
+    if len(lines) > 1:
+        shown = ", ".join(str(first_line + n) for n in lines[1:6]) + (", …" if len(lines) > 6 else "")
+        more = f", and more on {len(lines) - 1} other line{'s' if len(lines) > 2 else ''} ({shown})"
+    message = f"control character {what}{more}: the feed's XML cannot hold {'them' if more else 'it'}, so delete {'them' if more else 'it'}"
+    return [Diagnostic(source, first_line + lines[0], column, "error", message)]
 
 
 @dataclass(frozen=True)
