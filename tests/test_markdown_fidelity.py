@@ -197,6 +197,11 @@ def test_a_blank_line_in_an_environment_or_display_is_named_and_no_dollar_hint_i
         (19, 1, BLANK.format(21)),
     ]
     assert rendered.stray_dollars == ()
+    # two blank lines in one display (lil-log's): one error, and its closer opens nothing
+    body = "$$\na \\\\\n\nb \\\\\n\nc\n$$\n\nText.\n\n$$\nd\n$$\n"
+    rendered = render_body(body, "content/x.md", 5)
+    assert [(e.line, e.column, e.message) for e in rendered.errors] == [(5, 1, BLANK.format(7))]
+    assert [f.tex for f in rendered.formulas] == ["d"]
     # with "%" on the line it is one formula
     assert [f.tex for f in render_body("$$\na\n%\nb\n$$\n", "content/x.md", 5).formulas] == ["a\n%\nb"]
 
