@@ -123,14 +123,13 @@ def test_heading_attributes_give_the_id_classes_and_no_number() -> None:
     )
     # braces that are no attribute list stay text; a key=value is not read, and says so
     assert html_of("## Set {a, b}\n") == f'<h2 id="set-a-b">Set {{a, b}} {ANCHOR.format("set-a-b")}</h2>\n'
-    assert errors_of("## Heading {#a width=3}\n") == [
-        (
-            5,
-            0,
-            "heading attributes {#a width=3}: width=3 is not read here, only an id ({#name}) and classes "
-            "({.name}, {.unnumbered}, {.unlisted})",
-        )
-    ]
+    # key=value pairs are data- attributes, as pandoc writes them; MkDocs' data-toc-label names the contents entry
+    rendered = render_body('## Heading {#a width=3 data-toc-label="Q & A"}\n', "content/x.md", 5)
+    assert rendered.html == (
+        f'<h2 id="a" data-width="3" data-toc-label="Q &amp; A">Heading {ANCHOR.format("a")}</h2>\n'
+    )
+    assert [(h.id, h.html) for h in rendered.headings] == [("a", "Q &amp; A")]
+    assert rendered.errors == ()
 
 
 def test_an_unlisted_heading_is_left_out_of_the_contents() -> None:
@@ -198,6 +197,11 @@ def test_a_blank_line_in_an_environment_or_display_is_named_and_no_dollar_hint_i
         (19, 1, BLANK.format(21)),
     ]
     assert rendered.stray_dollars == ()
+    # two blank lines in one display (lil-log's): one error, and its closer opens nothing
+    body = "$$\na \\\\\n\nb \\\\\n\nc\n$$\n\nText.\n\n$$\nd\n$$\n"
+    rendered = render_body(body, "content/x.md", 5)
+    assert [(e.line, e.column, e.message) for e in rendered.errors] == [(5, 1, BLANK.format(7))]
+    assert [f.tex for f in rendered.formulas] == ["d"]
     # with "%" on the line it is one formula
     assert [f.tex for f in render_body("$$\na\n%\nb\n$$\n", "content/x.md", 5).formulas] == ["a\n%\nb"]
 
@@ -227,12 +231,12 @@ def test_summaries_drop_footnote_references_and_control_characters_are_located_e
     page = (tmp_path / "public/posts/a/index.html").read_text()
     assert '<meta name="description" content="First para with x.">' in page
 
-    make_site(tmp_path, {"content/a.md": post("A", body="Pasted\x1ffrom a PDF.\n")})
+    make_site(tmp_path, {"content/a.md": post("A", body="Pasted\x1ffrom a PDF.\n\n```\n\x1b[1mbold\x1b[0m\n```\n")})
     result = run_cli("build", "--source", str(tmp_path))
     assert result.returncode == 1
     assert (
-        "content/a.md:5:7: error: control character U+001F (invisible; text pasted from a PDF often has one): the "
-        "feed's XML cannot hold it, so delete it"
+        "content/a.md:5:7: error: control character U+001F (invisible; text pasted from a PDF often has one), and "
+        "more on 1 other line (8): the feed's XML cannot hold them, so delete them"
     ) in result.stderr
 
 
@@ -283,3 +287,92 @@ def test_fence_attributes_give_the_language() -> None:
     assert html_of("```{r echo=FALSE}\nx\n```\n") == (
         '<pre class="highlight" tabindex="0"><code class="language-r"><span class="n">x</span>\n</code></pre>\n\n'
     )
+
+
+# The new scans are linear: the work they do, counted, grows as the input does
+
+
+def _python_steps(body: str, module_file: str) -> int:
+    """Lines of `module_file` run while rendering `body` (the Python-level work of its scans)."""
+    import sys
+
+    steps = 0
+
+    def trace(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal steps
+        if frame.f_code.co_filename != module_file:
+            return None
+        if event == "line":
+            steps += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        render_body(body, "content/x.md", 5)
+    finally:
+        sys.settrace(None)
+    return steps
+
+
+def _characters_searched(body: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Characters the blank-line check's searches read (each search that is not answered from the last one)."""
+    from primer_site import mathsyntax
+
+    read = 0
+    next_closer, next_blank = mathsyntax._BrokenDisplays._next, mathsyntax._BrokenDisplays._next_blank
+
+    def counted_closer(self, closer, start):  # type: ignore[no-untyped-def]
+        nonlocal read
+        before = self.found.get(closer)
+        found = next_closer(self, closer, start)
+        if self.found.get(closer) is not before:
+            read += (found if found >= 0 else len(self.src)) - start
+        return found
+
+    def counted_blank(self, start):  # type: ignore[no-untyped-def]
+        nonlocal read
+        before = self.blank
+        found = next_blank(self, start)
+        if self.blank is not before:
+            read += (found if found >= 0 else len(self.src)) - start
+        return found
+
+    monkeypatch.setattr(mathsyntax._BrokenDisplays, "_next", counted_closer)
+    monkeypatch.setattr(mathsyntax._BrokenDisplays, "_next_blank", counted_blank)
+    render_body(body, "content/x.md", 5)
+    monkeypatch.undo()
+    return read
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "\\begin{align}\na\n\nb\n\n",  # openers that never close, each with a blank line after it
+        "$$\nx\n\ny\n$$\n\n",  # displays broken by a blank line
+        "$$ a\n\n",  # display openers alone
+    ],
+)
+def test_the_blank_line_check_reads_each_character_a_bounded_number_of_times(
+    unit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _characters_searched(unit * 200, monkeypatch)
+    large = _characters_searched(unit * 800, monkeypatch)
+    assert large <= 4 * small + len(unit) * 8, (small, large)
+    assert large <= 6 * len(unit * 800)
+
+
+@pytest.mark.parametrize(
+    ("unit", "module"),
+    [
+        ("## Same\n\n", "headings.py"),  # GitHub's -1, -2… for repeated ids
+        ("## Same {#same-1}\n\n## Same\n\n", "headings.py"),
+        ("a\x1f", "markdown.py"),  # control characters on one line
+    ],
+)
+def test_heading_ids_and_the_control_character_check_are_linear(unit: str, module: str) -> None:
+    from primer_site import headings, markdown
+
+    file = {"headings.py": headings.__file__, "markdown.py": markdown.__file__}[module]
+    small = _python_steps(unit * 200, file)
+    large = _python_steps(unit * 800, file)
+    assert large <= 4.5 * small, (small, large)

@@ -3,7 +3,8 @@ table of contents and references show them.
 
 Attributes are pandoc's ("Extension: header_attributes", read the same way by kramdown, Hugo and MkDocs'
 attr_list): an identifier `#id`, classes `.name`, `-` for `.unnumbered`, and `key=value` pairs, in braces at the
-end of the heading. The same syntax after a code fence's backticks (pandoc's "fenced_code_attributes",
+end of the heading. A pair is written as the attribute `data-KEY` (`data-` kept if it is there), as pandoc's HTML
+writer writes a key that is no HTML attribute; MkDocs' `data-toc-label` is the entry in the table of contents. The same syntax after a code fence's backticks (pandoc's "fenced_code_attributes",
 ```` ```{.lua file=init.lua} ````, and knitr's ```` ```{r} ````) is read by `fence_language`.
 
 A heading without an id of its own gets GitHub's: its text (a formula's TeX included, as GitHub keeps it) in
@@ -88,11 +89,6 @@ def heading_ids_plugin(md: MarkdownIt) -> None:
     md.core.ruler.after("inline", "heading_ids", _heading_ids)
 
 
-def _problem(env: Any, line: int, message: str) -> None:
-    """A problem found while parsing: (0-based body line, message), located by the caller (render_body)."""
-    env.setdefault("heading_errors", []).append((line, message))
-
-
 def _heading_ids(state: StateCore) -> None:
     tokens = state.tokens
     headings = [(token, tokens[index + 1]) for index, token in enumerate(tokens) if token.type == "heading_open"]
@@ -116,6 +112,9 @@ def _heading_ids(state: StateCore) -> None:
 
 def _read_heading_attributes(opening: Token, inline: Token, env: Any) -> None:
     children = inline.children or []
+    while len(children) > 1 and children[-1].type == children[-2].type == "text":
+        # markdown-it splits text at `&`, `\\`…, and joins the pieces only later (text_join): join them here
+        children[-2].content += children.pop().content
     last = children[-1] if children else None
     if last is None or last.type != "text" or not last.content.endswith(("}", " ", "\t")):
         return
@@ -123,11 +122,6 @@ def _read_heading_attributes(opening: Token, inline: Token, env: Any) -> None:
     attributes = read_attributes(found.group(1)) if found else None
     if found is None or attributes is None or attributes.words:
         return  # not pandoc's attributes (bare words are knitr's, for fences): the braces are the heading's text
-    line = opening.map[0] if opening.map else 0
-    if attributes.pairs:
-        written = ", ".join(f"{key}={value}" for key, value in attributes.pairs)
-        _problem(env, line, f"heading attributes {{{found.group(1)}}}: {written} is not read here, only an id "
-                 "({#name}) and classes ({.name}, {.unnumbered}, {.unlisted})")  # fmt: skip
     last.content = last.content[: found.start()]
     if not last.content:
         children.pop()
@@ -135,12 +129,14 @@ def _read_heading_attributes(opening: Token, inline: Token, env: Any) -> None:
         children.pop()  # `## Title {#id}` left "Title " behind
     if children and children[-1].type == "text":
         children[-1].content = children[-1].content.rstrip(" \t")
-    inline.content = inline.content[: inline.content.rfind("{")].rstrip()
     if attributes.id:
         opening.attrSet("id", attributes.id)
     shown = [name for name in attributes.classes if name not in (UNNUMBERED, UNLISTED)]
     if shown:
         opening.attrSet("class", " ".join(shown))
+    for key, value in attributes.pairs:
+        # pandoc's HTML writer: a key that is no HTML attribute is written as data-KEY (so never an event handler)
+        opening.attrSet(key if key.startswith("data-") else f"data-{key}", value)
     opening.meta[UNNUMBERED] = UNNUMBERED in attributes.classes
     opening.meta[UNLISTED] = UNLISTED in attributes.classes
 

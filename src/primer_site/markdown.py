@@ -123,7 +123,7 @@ def render_body(
     errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
         Diagnostic(source, body_first_line + line, 0, "error", message)
-        for line, message in (*env.get("figure_errors", ()), *env.get("heading_errors", ()))
+        for line, message in env.get("figure_errors", ())
     )
     errors.extend(
         # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
@@ -248,7 +248,9 @@ def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Headin
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id") and not token.meta.get(UNLISTED):
             children = tokens[index + 1].children or []
-            html = numbered_html(token.meta.get("number", ""), inline_html(md, children, env, links=False))
+            label = token.attrGet("data-toc-label")  # MkDocs' label for the contents (attr_list)
+            shown = escape(str(label), quote=False) if label else inline_html(md, children, env, links=False)
+            html = numbered_html(token.meta.get("number", ""), shown)
             found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), heading_text(children), html))
     return tuple(found)
 
@@ -284,21 +286,31 @@ _NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _control_characters(body: str, source: str, first_line: int) -> list[Diagnostic]:
-    """A located error for each character of the body that no XML document (the feed) may contain."""
-    found = []
-    line, line_start, counted = 0, 0, 0  # lines counted up to body[counted]: one pass over the body in all
+    """One located error, at the first, for the characters of the body that no XML document (the feed) may hold:
+    the author removes them all at once, and a terminal's colour codes can be hundreds."""
+    found = _NOT_XML.search(body)
+    if found is None:
+        return []
+    lines: list[int] = []  # body lines (0-based) that have one: one pass over the body
+    line, counted = 0, 0
     for match in _NOT_XML.finditer(body):
         line += body.count("\n", counted, match.start())
-        line_start = body.rfind("\n", counted, match.start()) + 1 or line_start
         counted = match.start()
-        column = match.start() - line_start + 1
-        code = f"U+{ord(match.group()):04X}"
-        message = (
-            f"control character {code} (invisible; text pasted from a PDF often has one): the feed's XML cannot "
-            "hold it, so delete it"
-        )
-        found.append(Diagnostic(source, first_line + line, column, "error", message))
-    return found
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    column = found.start() - (body.rfind("\n", 0, found.start()) + 1) + 1
+    code = ord(found.group())
+    what = (
+        "U+001B (ESC), the start of a terminal's colour code such as ESC[0m"
+        if code == 0x1B
+        else f"U+{code:04X} (invisible; text pasted from a PDF often has one)"
+    )
+    more = ""
+    if len(lines) > 1:
+        shown = ", ".join(str(first_line + n) for n in lines[1:6]) + (", …" if len(lines) > 6 else "")
+        more = f", and more on {len(lines) - 1} other line{'s' if len(lines) > 2 else ''} ({shown})"
+    message = f"control character {what}{more}: the feed's XML cannot hold {'them' if more else 'it'}, so delete {'them' if more else 'it'}"
+    return [Diagnostic(source, first_line + lines[0], column, "error", message)]
 
 
 @dataclass(frozen=True)

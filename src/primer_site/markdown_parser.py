@@ -45,9 +45,9 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(tasklists_plugin, label=True)
-    md.use(heading_ids_plugin)
     md.use(figures_plugin)
     md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
+    md.use(heading_ids_plugin)  # after figures_plugin, so it runs first: a heading's `{#id}` is not an image's
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
     md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`

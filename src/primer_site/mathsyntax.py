@@ -347,6 +347,8 @@ def locate_math(state: StateCore) -> None:
         if entry is None:
             continue
         at = _source_offset(entry[1], offset)
+        if at in broken.closers:
+            continue  # the closer of a display already reported: no formula of its own, no stray dollar
         blank = broken.blank_line(at)
         if blank is not None:
             line, column = _where(at, starts)
@@ -356,7 +358,7 @@ def locate_math(state: StateCore) -> None:
                 "a % on it"
             )
             state.env.setdefault("math_errors", []).append((line, column, message, _where(blank, starts)[0]))
-        elif text.startswith("$", offset) and at not in broken.closers and _looks_like_tex(text, offset):
+        elif text.startswith("$", offset) and _looks_like_tex(text, offset):
             stray.append(_where(at, starts))
 
 
