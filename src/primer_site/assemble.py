@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from .config import SiteConfig, merge_macros
 from .errors import Diagnostic, Problems
+from .i18n import Catalogue
 from .markdown import RenderedBody, SourceLink, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
@@ -23,6 +24,8 @@ from .urls import collision_key, expand_permalink, output_path, page_url, slug_f
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
+_NUMBERED_WORDS = ("equation", "figure", "table")  # labels whose reference text is a catalogue message
+_WORDS = (*_NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", ":locale")
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
 _NUMBERED = ("equation", "figure", "table")  # what a reference names by its number
 
@@ -88,10 +91,12 @@ def assemble_site(
     problems: Problems,
     unreadable: frozenset[str] = frozenset(),
     memo: AssembleMemo | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Site:
     """Everything the templates need, checked; errors are added to `problems`.
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
+    `catalogue`: the site's language, for the words made here ("Eq. (10.3)", "Chapter 3"); None: English.
     """
     memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
@@ -103,6 +108,8 @@ def assemble_site(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems
         )
 
+    # the messages made here: a memo made with other words is stale
+    words = tuple(repr(catalogue.fingerprint_of(k)) for k in _WORDS) if catalogue is not None else ()
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
     drafts = frozenset(p.source for p in posts if p.draft and not selection.drafts)  # left out: links say why
     posts = [p for p in posts if p.source not in drafts]
@@ -122,8 +129,10 @@ def assemble_site(
         return memo.reuse(
             "links",
             post.source,
-            (post, links, targets, post.source in published),
-            lambda found: _resolve_links(post, links, by_source, body_of, published, unreadable, found, drafts),
+            (post, links, targets, post.source in published, words),
+            lambda found: _resolve_links(
+                post, links, by_source, body_of, published, unreadable, found, drafts, catalogue
+            ),
             problems,
         )
 
@@ -132,8 +141,9 @@ def assemble_site(
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
+        label = catalogue.chapter_label(post.chapter) if catalogue is not None else post.chapter_label
         return memo.reuse(
-            "post link", post.source, (post,), lambda _: PostLink(post.title, post.url, post.chapter_label), problems
+            "post link", post.source, (post, label), lambda _: PostLink(post.title, post.url, label), problems
         )
 
     neighbours = {}
@@ -255,6 +265,7 @@ def _resolve_links(
     unreadable: frozenset[str],
     problems: Problems,
     drafts: frozenset[str] = frozenset(),
+    catalogue: Catalogue | None = None,
 ) -> Post:
     """Turn the placeholders for links to other sources into their URLs (or report them).
 
@@ -270,6 +281,8 @@ def _resolve_links(
             return text
         label = body_of[link.target].label(link.fragment) if link.fragment else None
         if label is not None:
+            if catalogue is not None and label.kind in _NUMBERED_WORDS:
+                return catalogue.numbered(label.kind, html.escape(label.number))
             return label.reference_html
         return html.escape(link.fragment) if link.fragment else render_title(target.title)
 
@@ -315,7 +328,8 @@ def _resolve_links(
                     post.source,
                     link.line,
                 )
-            return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
+            title = catalogue.text("coming_on_title", date=when) if catalogue is not None else f"Coming on {when}"
+            return f'<span class="link-scheduled" title="{title}">{text}</span>'
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
 

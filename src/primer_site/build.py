@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -20,6 +20,8 @@ from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
+from .figures import localize_figure_numbers
+from .i18n import CATALOGUE_DIR, Catalogue, load_catalogue
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
@@ -134,6 +136,7 @@ def build_site(
     if memory.config is not config:  # posts are read with the site's time zone: read them again
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
+    catalogue = load_catalogue(source, config, theme_dir(), problems)  # the theme's words: read once per build
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     output = options.output_dir.absolute()
@@ -169,19 +172,20 @@ def build_site(
         for d, b in zip(documents, bodies, strict=True)
     ]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
+    bodies = [_in_language(body, catalogue) for body in bodies]
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     site = assemble_site(
-        config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
+        config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled, catalogue
     )
     feed_math, typesetter = _math(
         options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
     )
     static, generated, assets, environment, static_files, templates = _theme(
-        options, memory, config, setup, told, content_files, problems
+        options, memory, config, setup, told, content_files, problems, catalogue
     )
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     render_memory = recall_render_memory(source, output) if remembering and last is not None else None
@@ -357,6 +361,7 @@ def _theme(
     told: set[str] | None,
     content_files: AssetIndex,
     problems: Problems,
+    catalogue: Catalogue,
 ) -> tuple[dict[str, Path], dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path], tuple]:
     """The theme and the site's own static files: (static files by path under static/, generated files by path,
     output name of each (fingerprinted or not), the Jinja environment, every file published as it is by output
@@ -374,9 +379,9 @@ def _theme(
         templates = memory.templates
     else:
         templates = template_files(source)
-    environment_key = (source, config, tuple(sorted(assets.items())), templates)
+    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
     if memory.environment is None or memory.environment[0] != environment_key:
-        memory.environment = (environment_key, make_environment(source, config, assets))
+        memory.environment = (environment_key, make_environment(source, config, assets, catalogue))
     environment = memory.environment[1]
     static_files = {assets[path]: file for path, file in published.items()}
     static_files = merge_files(static_files, content_files.files(), source, problems)
@@ -402,7 +407,14 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
     return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
-_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)
+_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
+
+
+def _in_language(body: RenderedBody, catalogue: Catalogue) -> RenderedBody:
+    """`body` with its figures' and tables' numbers in the site's language ("Tableau 4.1 :"): the body cache keeps
+    them in English, so that a change of language or message renders no Markdown again."""
+    html = localize_figure_numbers(body.html, catalogue.numbered)
+    return body if html == body.html else replace(body, html=html)
 
 
 def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:

@@ -24,9 +24,12 @@ from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
+from .errors import Problems
 from .feeds import absolute
+from .i18n import DATE_FORMAT_KEY, LOCALE_KEY, Catalogue, load_catalogue
 from .inputs import is_racy, stamp_of
 from .markdown import highlight_css, plain_title, render_title
+from .model import ChapterNumber
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 
@@ -190,6 +193,8 @@ def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprin
 class RecordingEnvironment(jinja2.Environment):
     """A Jinja environment that notes, in the current recording, what templates read and load."""
 
+    catalogue: Catalogue  # the site's language: what t(), tn(), chapter_label() and the date filter read
+
     def getattr(self, obj: Any, attribute: str) -> Any:
         # every attribute a template reads comes here: the recording is inlined, and so is Jinja's own lookup
         # (attribute, then item, then undefined), to keep to one Python call per read
@@ -225,9 +230,14 @@ class RecordingEnvironment(jinja2.Environment):
         return super().select_template(names, parent, globals)
 
 
-def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> RecordingEnvironment:
+def make_environment(
+    source: Path, config: SiteConfig, assets: dict[str, str] | None = None, catalogue: Catalogue | None = None
+) -> RecordingEnvironment:
     """A site's templates/ first, then the theme's, as they are now (TemplateSnapshot). The environment is kept
-    until a template file changes (the caller makes a new one then: see template_files)."""
+    until a template file or the catalogue changes (the caller makes a new one then: see template_files).
+
+    `catalogue`: the site's language (i18n.load_catalogue, read once per build; by default read here, its warnings
+    dropped)."""
     loader = TemplateSnapshot(list(zip(("site", "theme"), template_folders(source), strict=True)))
     env = RecordingEnvironment(
         loader=loader,
@@ -240,6 +250,8 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
     )
     base = config.base_path
     names = assets or {}
+    words = catalogue if catalogue is not None else load_catalogue(source, config, theme_dir(), Problems())
+    env.catalogue = words
 
     def url(path: str) -> str:
         """A site-relative URL under the base path."""
@@ -272,11 +284,66 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
         plain=plain_title,
         asset=asset,
         assets=AssetNames(names),
+        **catalogue_helpers(words),
     )
     env.filters.update(
-        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
+        date=date_filter(words),
+        isodate=_iso_date,
+        json_script=json_script,
+        title_html=lambda t: Markup(render_title(t)),
     )
     return env
+
+
+def catalogue_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
+    """The templates' words: `t(key, name=value…)` a message, `tn(key, count, …)` its plural form for `count`,
+    `chapter_label(number)` "Chapter 3", `messages(key…)` raw messages as JSON (for scripts). Each records the keys
+    it reads (and the locale, where numbers are formatted), so an edited message re-renders the pages that show it."""
+
+    def t(key: str, **values: object) -> Markup:
+        record(("i18n", key))
+        if any(isinstance(v, int) for v in values.values()):
+            record(("i18n", LOCALE_KEY))
+        return words.text(key, **values)
+
+    def tn(key: str, count: int, **values: object) -> Markup:
+        record(("i18n", key))
+        record(("i18n", LOCALE_KEY))
+        return words.plural(key, count, **values)
+
+    def chapter_label(chapter: ChapterNumber | None) -> str:
+        if chapter is not None:
+            record(
+                ("i18n", "introduction" if chapter.is_introduction else "section" if chapter.is_section else "chapter")
+            )
+        return words.chapter_label(chapter)
+
+    def messages(*keys: str) -> str:
+        for key in keys:
+            record(("i18n", key))
+        found = {key: words.messages[key] for key in keys}
+        return json.dumps({k: v if isinstance(v, str) else dict(v) for k, v in found.items()}, ensure_ascii=False)
+
+    return {"t": t, "tn": tn, "chapter_label": chapter_label, "messages": messages}
+
+
+def date_filter(words: Catalogue) -> Callable[..., str]:
+    """`value | date`: the catalogue's date format; `value | date("short")` ISO 8601, "medium", "long", "full"
+    CLDR's formats for the language, or a CLDR pattern (`date("d MMM y")`)."""
+
+    def date(value: datetime, style: str | None = None) -> str:
+        record(("i18n", LOCALE_KEY))
+        if style is None:
+            record(("i18n", DATE_FORMAT_KEY))
+        return words.date(value, style)
+
+    return date
+
+
+def catalogue_resolver(env: jinja2.Environment) -> Callable[[str], object]:
+    """A catalogue key's current value, for its fingerprint."""
+    assert isinstance(env, RecordingEnvironment), "an environment from make_environment"
+    return env.catalogue.fingerprint_of
 
 
 class AssetNames(Mapping[str, str]):
@@ -338,12 +405,6 @@ def json_script(value: object) -> Markup:
     ):
         text = text.replace(raw, escaped)
     return Markup(text)
-
-
-def _format_date(value: datetime, style: str = "long") -> str:
-    if style == "short":
-        return value.strftime("%Y-%m-%d")
-    return f"{value.strftime('%B')} {value.day}, {value.year}"
 
 
 def _iso_date(value: datetime) -> str:
