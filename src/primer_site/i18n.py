@@ -236,8 +236,8 @@ def _message(key: str, value: Any, english: Message | None) -> Message:
         if value not in ("short", *DATE_STYLES):
             try:
                 babel.dates.format_date(date(2026, 12, 2), value, locale=ENGLISH)
-            except (ValueError, KeyError) as error:
-                return f"\x00{value!r} is not a CLDR date pattern ({error})"
+            except (ValueError, KeyError, AttributeError, TypeError):  # a time's field (H, m, z…) in a date's
+                return f"\x00{value!r} is not a CLDR date pattern of a day (d, M, y, E…; quote text as 'de')"
         return value
     if isinstance(value, str):
         message: Message = value
