@@ -143,7 +143,8 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
         "$$ H(p) = -\\sum_x p(x) \\log p(x) $$ {#eq:entropie}\n\n"
         "![Courbe](courbe.svg){#fig:courbe}\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Valeurs {#tbl:valeurs}\n\n"
-        "Voir [](#eq:entropie), [](#fig:courbe) et [](#tbl:valeurs), puis [la suite](c3.md).\n"
+        "Voir [](#eq:entropie), [](#fig:courbe) et [](#tbl:valeurs), puis [la suite](c3.md).\n\n"
+        "::: warning\nAttention au signe.\n:::\n\n::: note Remarque\nUne remarque.\n:::\n"
     )
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     site = {
@@ -241,7 +242,8 @@ def test_a_site_in_another_language_has_no_english_theme_string_left(tmp_path: P
     shown = english_leftovers(english / "public", language)
     for key in ("skip_link", "contents", "reading_time", "chapter_of", "coming_on", "page_of", "newer", "older",
                 "chapters_published", "post_count", "breadcrumb", "updated", "figure" if language != "fr" else "table",
-                "equation", "chapter", "introduction" if language != "fr" else "chapter", "(month)", "tags"):  # fmt: skip
+                "equation", "chapter", "introduction" if language != "fr" else "chapter", "(month)", "tags",
+                "heading_anchor", "warning"):  # fmt: skip
         assert key in shown, key
 
 
@@ -264,6 +266,9 @@ def test_the_french_pages_say_it_in_french(tmp_path: Path) -> None:
     assert '<span class="chapter-nav-label">← Section 1.5</span>' in page
     assert '<span aria-current="page" data-pagefind-meta="chapter">Chapitre 2</span>' in page
     assert '<a class="skip-link" href="#main">Aller au contenu</a>' in page
+    assert '<a class="anchor" href="#définitions" aria-label="Lien vers cette section">#</a></h2>' in page
+    assert '<p class="admonition-title">Attention</p>' in page  # ::: warning, without a title
+    assert '<p class="admonition-title">Remarque</p>' in page  # the author's own title
     series = (public / "series/s/index.html").read_text(encoding="utf-8")
     assert "2 sur 6 chapitres publiés" in series  # chapters 1 and 2: an introduction and a section are not chapters
     assert '<span class="chapter-number">Introduction</span>' in series
@@ -334,9 +339,9 @@ def test_a_language_without_a_catalogue_warns_once_at_the_language_line(tmp_path
     assert len(result.warnings) == 1
     warning = str(result.warnings[0])
     assert warning.startswith(
-        "site.yaml:3: warning: language: 'eo': the theme has no catalogue for it: 45 of the theme's 46 messages fall "
-        "back to English (all_series, breadcrumb, caption_colon, categories, category_heading, chapter, "
-        "chapter_navigation, chapter_of and 37 more); dates and numbers follow CLDR's 'eo'; add them to i18n/eo.yaml "
+        "site.yaml:3: warning: language: 'eo': the theme has no catalogue for it: 51 of the theme's 52 messages fall "
+        "back to English (all_series, breadcrumb, caption_colon, categories, category_heading, caution, chapter, "
+        "chapter_navigation and 43 more); dates and numbers follow CLDR's 'eo'; add them to i18n/eo.yaml "
         "in the site folder (the theme's languages: de, en, es, fr, ja, pt, zh)"
     ), warning
     page = (site / "public/posts/c2/index.html").read_text(encoding="utf-8")

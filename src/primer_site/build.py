@@ -26,6 +26,7 @@ from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
 from .markdown import RenderedBody
+from .markdown_parser import ADMONITIONS, localize_body_words
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder
@@ -172,7 +173,7 @@ def build_site(
         for d, b in zip(documents, bodies, strict=True)
     ]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
-    bodies = [_in_language(body, catalogue) for body in bodies]
+    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.in_language)
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
@@ -410,11 +411,37 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
 _SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
 
 
-def _in_language(body: RenderedBody, catalogue: Catalogue) -> RenderedBody:
-    """`body` with its figures' and tables' numbers in the site's language ("Tableau 4.1 :"): the body cache keeps
-    them in English, so that a change of language or message renders no Markdown again."""
-    html = localize_figure_numbers(body.html, catalogue.numbered)
-    return body if html == body.html else replace(body, html=html)
+_BODY_WORDS = ("figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS)  # what Markdown writes in English
+
+
+def _in_language(
+    bodies: list[RenderedBody], series_bodies: list[RenderedBody], catalogue: Catalogue, memo: dict
+) -> tuple[list[RenderedBody], list[RenderedBody]]:
+    """The bodies with the theme's words the Markdown renderers wrote in the site's language: figures' and tables'
+    numbers ("Tableau 4.1 :"), heading anchors' labels, admonitions' default titles. The body cache keeps them in
+    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's: id of
+    a body → (body, words, result)) keeps a body the same object while neither it nor the words changed."""
+    words = catalogue.words(_BODY_WORDS)
+    if words is None:
+        memo.clear()
+        return bodies, series_bodies
+    kept: dict[int, tuple[RenderedBody, tuple, RenderedBody]] = {}
+
+    def one(body: RenderedBody) -> RenderedBody:
+        known = memo.get(id(body))
+        if known is not None and known[0] is body and known[1] == words:
+            made = known[2]
+        else:
+            html = localize_figure_numbers(body.html, catalogue.numbered)
+            html = localize_body_words(html, lambda key: str(catalogue.text(key)))
+            made = body if html == body.html else replace(body, html=html)
+        kept[id(body)] = (body, words, made)
+        return made
+
+    result = [one(b) for b in bodies], [one(b) for b in series_bodies]
+    memo.clear()
+    memo.update(kept)
+    return result
 
 
 def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:

@@ -48,8 +48,10 @@ class Catalogue:
     language: str  # as site.yaml gives it: "fr", "pt-BR"
     messages: Mapping[str, Message]
     locale: babel.Locale
+    english: Mapping[str, Message] = field(default_factory=dict, repr=False)  # the theme's English messages
     _dates: dict[tuple[object, str], str] = field(default_factory=dict, repr=False)  # (date, format) → text
     _numbers: dict[int, str] = field(default_factory=dict, repr=False)
+    _made: dict[tuple, Markup] = field(default_factory=dict, repr=False)  # a page's words, made once per build
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Catalogue):
@@ -63,6 +65,11 @@ class Catalogue:
     def __hash__(self) -> int:
         return hash((self.language, tuple(sorted(self.messages.items())), str(self.locale)))
 
+    def words(self, keys: tuple[str, ...]) -> tuple[Message | None, ...] | None:
+        """These keys' messages, or None where each is its English one (nothing to translate)."""
+        found = tuple(self.messages.get(key) for key in keys)
+        return None if found == tuple(self.english.get(key) for key in keys) else found
+
     def fingerprint_of(self, key: str) -> object:
         """What a page that read `key` depends on: the message (LOCALE_KEY: the CLDR locale's name)."""
         return str(self.locale) if key == LOCALE_KEY else self.messages.get(key)
@@ -70,20 +77,27 @@ class Catalogue:
     def text(self, key: str, **values: object) -> Markup:
         """The message `key`, HTML-escaped, its `{name}` placeholders filled with `values` (escaped unless Markup;
         numbers formatted for the language). KeyError for a key no catalogue has (a template's mistake)."""
-        message = self.messages[key]
-        if not isinstance(message, str):
-            raise KeyError(f"{key!r} is a plural message: give it a count")
-        return self._fill(message, values)
+        memo = (key, None, *((name, type(value), value) for name, value in values.items()))
+        found = self._made.get(memo)
+        if found is None:
+            message = self.messages[key]
+            if not isinstance(message, str):
+                raise KeyError(f"{key!r} is a plural message: give it a count")
+            found = self._made[memo] = self._fill(message, values)
+        return found
 
     def plural(self, key: str, count: int, **values: object) -> Markup:
         """The form of plural message `key` that the language's CLDR rule chooses for `count` ("1 min read",
         "2 min read"), with `{count}` and the other placeholders filled."""
-        message = self.messages[key]
-        if isinstance(message, str):
-            return self._fill(message, {"count": count, **values})
-        forms = dict(message)
-        category = self.locale.plural_form(count)
-        return self._fill(forms.get(category, forms["other"]), {"count": count, **values})
+        memo = (key, count, *((name, type(value), value) for name, value in values.items()))
+        found = self._made.get(memo)
+        if found is None:
+            message = self.messages[key]
+            if not isinstance(message, str):
+                forms = dict(message)
+                message = forms.get(self.locale.plural_form(count), forms["other"])
+            found = self._made[memo] = self._fill(message, {"count": count, **values})
+        return found
 
     def number(self, value: int) -> str:
         """An integer in the language's digits and grouping (1,234 · 1 234 · 1.234)."""
@@ -177,7 +191,7 @@ def load_catalogue(source: Path, config: SiteConfig, theme: Path, problems: Prob
             CONFIG_FILE,
             _config_line(source),
         )
-    return Catalogue(language, messages, locale)
+    return Catalogue(language, messages, locale, english)
 
 
 def _locale(language: str) -> babel.Locale:

@@ -55,6 +55,7 @@ class BuildMemory:
         self.check_memo = CheckMemo()  # the math check's verdicts, file by file
         self.assets = AssetMemo()
         self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
+        self.in_language: dict[int, tuple] = {}  # bodies with the theme's words in the site's language (build.py)
 
     def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
         """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
