@@ -77,7 +77,7 @@ class Catalogue:
     def text(self, key: str, **values: object) -> Markup:
         """The message `key`, HTML-escaped, its `{name}` placeholders filled with `values` (escaped unless Markup;
         numbers formatted for the language). KeyError for a key no catalogue has (a template's mistake)."""
-        memo = (key, None, *((name, type(value), value) for name, value in values.items()))
+        memo = (key, None, *((name, type(value), value) for name, value in values.items())) if values else key
         found = self._made.get(memo)
         if found is None:
             message = self.messages[key]
