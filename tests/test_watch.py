@@ -118,3 +118,10 @@ def test_a_linked_folder_removed_stops_being_watched_there(watched, elsewhere: P
     time.sleep(0.4)
     assert batches.paths == set()
     assert watcher.relative(str(elsewhere / "vol3" / "ch1.md")) is None
+
+
+def test_an_edited_catalogue_is_a_change(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "i18n/fr.yaml": "contents: Sommaire\n"})
+    for _, batches in watching(site):
+        (site / "i18n" / "fr.yaml").write_text("contents: Table des matières\n", encoding="utf-8")
+        batches.wait_for("i18n/fr.yaml")
