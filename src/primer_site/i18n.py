@@ -11,8 +11,9 @@ theme (theme.py), so an edited message re-renders the pages that show it and no 
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ import babel.numbers
 from markupsafe import Markup, escape
 
 from .config import CONFIG_FILE, SiteConfig, suggest
+from .dependencies import record
 from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .yamldoc import load_yaml_mapping
@@ -141,6 +143,51 @@ class Catalogue:
             return str(escape(found))
 
         return Markup(_PLACEHOLDER.sub(value, str(escape(message))))
+
+
+def template_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
+    """The templates' words: `t(key, name=value…)` a message, `tn(key, count, …)` its plural form for `count`,
+    `chapter_label(number)` "Chapter 3", `messages(key…)` raw messages as JSON (for scripts). Each records the keys
+    it reads (and the locale, where numbers are formatted), so an edited message re-renders the pages that show it."""
+
+    def t(key: str, **values: object) -> Markup:
+        record(("i18n", key))
+        if any(isinstance(v, int) for v in values.values()):
+            record(("i18n", LOCALE_KEY))
+        return words.text(key, **values)
+
+    def tn(key: str, count: int, **values: object) -> Markup:
+        record(("i18n", key))
+        record(("i18n", LOCALE_KEY))
+        return words.plural(key, count, **values)
+
+    def chapter_label(chapter: ChapterNumber | None) -> str:
+        if chapter is not None:
+            record(
+                ("i18n", "introduction" if chapter.is_introduction else "section" if chapter.is_section else "chapter")
+            )
+        return words.chapter_label(chapter)
+
+    def messages(*keys: str) -> str:
+        for key in keys:
+            record(("i18n", key))
+        found = {key: words.messages[key] for key in keys}
+        return json.dumps({k: v if isinstance(v, str) else dict(v) for k, v in found.items()}, ensure_ascii=False)
+
+    return {"t": t, "tn": tn, "chapter_label": chapter_label, "messages": messages}
+
+
+def date_filter(words: Catalogue) -> Callable[..., str]:
+    """`value | date`: the catalogue's date format; `value | date("short")` ISO 8601, "medium", "long", "full"
+    CLDR's formats for the language, or a CLDR pattern (`date("d MMM y")`)."""
+
+    def date(value: datetime, style: str | None = None) -> str:
+        record(("i18n", LOCALE_KEY))
+        if style is None:
+            record(("i18n", DATE_FORMAT_KEY))
+        return words.date(value, style)
+
+    return date
 
 
 def theme_catalogue_dir(theme: Path) -> Path:

@@ -26,10 +26,9 @@ from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
 from .errors import Problems
 from .feeds import absolute
-from .i18n import DATE_FORMAT_KEY, LOCALE_KEY, Catalogue, load_catalogue
+from .i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from .inputs import is_racy, stamp_of
 from .markdown import highlight_css, plain_title, render_title
-from .model import ChapterNumber
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 
@@ -284,7 +283,7 @@ def make_environment(
         plain=plain_title,
         asset=asset,
         assets=AssetNames(names),
-        **catalogue_helpers(words),
+        **template_helpers(words),
     )
     env.filters.update(
         date=date_filter(words),
@@ -293,51 +292,6 @@ def make_environment(
         title_html=lambda t: Markup(render_title(t)),
     )
     return env
-
-
-def catalogue_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
-    """The templates' words: `t(key, name=value…)` a message, `tn(key, count, …)` its plural form for `count`,
-    `chapter_label(number)` "Chapter 3", `messages(key…)` raw messages as JSON (for scripts). Each records the keys
-    it reads (and the locale, where numbers are formatted), so an edited message re-renders the pages that show it."""
-
-    def t(key: str, **values: object) -> Markup:
-        record(("i18n", key))
-        if any(isinstance(v, int) for v in values.values()):
-            record(("i18n", LOCALE_KEY))
-        return words.text(key, **values)
-
-    def tn(key: str, count: int, **values: object) -> Markup:
-        record(("i18n", key))
-        record(("i18n", LOCALE_KEY))
-        return words.plural(key, count, **values)
-
-    def chapter_label(chapter: ChapterNumber | None) -> str:
-        if chapter is not None:
-            record(
-                ("i18n", "introduction" if chapter.is_introduction else "section" if chapter.is_section else "chapter")
-            )
-        return words.chapter_label(chapter)
-
-    def messages(*keys: str) -> str:
-        for key in keys:
-            record(("i18n", key))
-        found = {key: words.messages[key] for key in keys}
-        return json.dumps({k: v if isinstance(v, str) else dict(v) for k, v in found.items()}, ensure_ascii=False)
-
-    return {"t": t, "tn": tn, "chapter_label": chapter_label, "messages": messages}
-
-
-def date_filter(words: Catalogue) -> Callable[..., str]:
-    """`value | date`: the catalogue's date format; `value | date("short")` ISO 8601, "medium", "long", "full"
-    CLDR's formats for the language, or a CLDR pattern (`date("d MMM y")`)."""
-
-    def date(value: datetime, style: str | None = None) -> str:
-        record(("i18n", LOCALE_KEY))
-        if style is None:
-            record(("i18n", DATE_FORMAT_KEY))
-        return words.date(value, style)
-
-    return date
 
 
 def catalogue_resolver(env: jinja2.Environment) -> Callable[[str], object]:
