@@ -401,3 +401,34 @@ def test_a_new_process_notices_an_edited_catalogue_and_nothing_else(
     assert "Table des matières" in (site / "public/posts/c2/index.html").read_text(encoding="utf-8")
     (site / "i18n/de.yaml").write_text("contents: Inhalt\n", encoding="utf-8")  # another language's: no change
     assert build(site).written == 0
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        (
+            '{{ t("contnets") }}',
+            "templates/404.html:1: error: template: t('contnets'): no message of this name (did you mean \"contents\"?)",
+        ),
+        ('{{ t("post_count") }}', "templates/404.html:1: error: template: t('post_count'): a plural message: write tn"),
+        ('{{ tn("post_count", "x") }}', "templates/404.html:1: error: template: tn('post_count', 'x'): the count must"),
+        (
+            'x\n{{ site.posts[0].date | date("HH:mm") }}',
+            "templates/404.html:2: error: template: date('HH:mm'): not a date",
+        ),
+    ],
+)
+def test_a_template_asking_for_a_message_or_format_that_is_not_there_is_a_located_error(
+    tmp_path: Path, template: str, message: str
+) -> None:
+    site = french_site(tmp_path / "site", **{"templates/404.html": template})
+    with pytest.raises(SiteError) as caught:
+        build(site)
+    assert any(str(d).startswith(message) for d in caught.value.diagnostics), [str(d) for d in caught.value.diagnostics]
+
+
+def test_an_english_site_may_reword_the_theme(tmp_path: Path) -> None:
+    site = french_site(tmp_path / "site", "en", **{"i18n/en.yaml": "contents: On this page\n"})
+    assert build(site).warnings == ()
+    page = (site / "public/posts/c2/index.html").read_text(encoding="utf-8")
+    assert '<h2 id="toc-title">On this page</h2>' in page and "January 4, 2026" in page

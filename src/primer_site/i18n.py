@@ -22,6 +22,7 @@ from typing import Any
 import babel
 import babel.dates
 import babel.numbers
+import jinja2
 from markupsafe import Markup, escape
 
 from .config import CONFIG_FILE, SiteConfig, suggest
@@ -154,11 +155,18 @@ def template_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
         record(("i18n", key))
         if any(isinstance(v, int) for v in values.values()):
             record(("i18n", LOCALE_KEY))
+        message = words.messages.get(key)
+        if not isinstance(message, str):
+            raise _unknown("t", key, words, "a plural message: write tn(key, count)" if message else "")
         return words.text(key, **values)
 
     def tn(key: str, count: int, **values: object) -> Markup:
         record(("i18n", key))
         record(("i18n", LOCALE_KEY))
+        if key not in words.messages:
+            raise _unknown("tn", key, words)
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise jinja2.TemplateRuntimeError(f"tn({key!r}, {count!r}): the count must be a whole number")
         return words.plural(key, count, **values)
 
     def chapter_label(chapter: ChapterNumber | None) -> str:
@@ -171,6 +179,8 @@ def template_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
     def messages(*keys: str) -> str:
         for key in keys:
             record(("i18n", key))
+            if key not in words.messages:
+                raise _unknown("messages", key, words)
         found = {key: words.messages[key] for key in keys}
         return json.dumps({k: v if isinstance(v, str) else dict(v) for k, v in found.items()}, ensure_ascii=False)
 
@@ -185,9 +195,25 @@ def date_filter(words: Catalogue) -> Callable[..., str]:
         record(("i18n", LOCALE_KEY))
         if style is None:
             record(("i18n", DATE_FORMAT_KEY))
-        return words.date(value, style)
+        try:
+            return words.date(value, style)
+        except (ValueError, KeyError, AttributeError, TypeError):  # Babel's words for a pattern it cannot apply
+            raise jinja2.TemplateRuntimeError(
+                f"date({style!r}): not a date format: write short, medium, long, full, or a CLDR pattern of a day "
+                "such as 'd MMMM y'"
+            ) from None
 
     return date
+
+
+def _unknown(helper: str, key: str, words: Catalogue, why: str = "") -> jinja2.TemplateRuntimeError:
+    """A template's call naming a message the catalogues do not have (or of the wrong kind)."""
+    if why:
+        return jinja2.TemplateRuntimeError(f"{helper}({key!r}): {why}")
+    return jinja2.TemplateRuntimeError(
+        f"{helper}({key!r}): no message of this name{suggest(key, list(words.messages))} (the theme's are in "
+        f"{CATALOGUE_DIR}/{ENGLISH}.yaml; a site adds its own in {CATALOGUE_DIR}/<language>.yaml)"
+    )
 
 
 def theme_catalogue_dir(theme: Path) -> Path:
