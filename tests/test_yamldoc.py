@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 from pathlib import Path
 
@@ -63,3 +64,83 @@ def test_an_empty_chapter_says_empty(tmp_path: Path) -> None:
         result.stderr.splitlines()[0]
         == 'content/a.md:5: error: chapter: empty: give the chapter number (like 3, or "1.3")'
     )
+
+
+# ---------------------------------------------------------------- alias bombs (issue 20 item 12)
+
+
+def alias_bomb(levels: int, indent: str = "  ") -> str:
+    """ "Billion laughs": level k is a list of nine aliases of level k-1, 9**levels values from ~40 bytes a level."""
+    lines = [f'{indent}l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for k in range(1, levels + 1):
+        lines.append(f"{indent}l{k}: &l{k} [" + ",".join([f"*l{k - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_front_matter_is_a_located_error_not_a_blow_up(tmp_path: Path) -> None:
+    from primer_site.errors import SiteError
+    from primer_site.yamldoc import load_yaml_mapping
+
+    text = "title: Bomb\nextra:\n" + alias_bomb(9)
+    with pytest.raises(SiteError) as caught:
+        load_yaml_mapping(text, "content/bomb.md", first_line=2)
+    assert str(caught.value) == (
+        "content/bomb.md:9:7: error: YAML: this value holds 597,871 values once its aliases (*name) are expanded, "
+        "more than the 100,000 aliases may add: write the values out, or nest fewer aliases"
+    )
+
+
+def test_an_alias_bomb_in_site_yaml_and_through_the_cache_is_one_error(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post(),
+            "content/b.md": "---\ntitle: B\ndate: 2026-01-05\nextra:\n" + alias_bomb(9) + "---\nx\n",
+        },
+    )
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "extra:\n" + alias_bomb(12), encoding="utf-8")
+    for _ in range(2):  # the second run reads the document cache
+        result = run_cli("build", "-s", str(site))
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        lines = result.stderr.splitlines()
+        assert any(line.startswith("content/b.md:10:7:") and "aliases (*name) are expanded" in line for line in lines)
+        assert any(line.startswith("site.yaml:") and "aliases (*name) are expanded" in line for line in lines)
+
+
+def test_aliases_within_the_bound_and_self_holding_values() -> None:
+    from primer_site.errors import SiteError
+    from primer_site.yamldoc import load_yaml_mapping
+
+    data = load_yaml_mapping("d: &d {a: 1}\ne: *d\nf: [*d, *d]\n", "x.yaml").data
+    assert data == {"d": {"a": 1}, "e": {"a": 1}, "f": [{"a": 1}, {"a": 1}]}
+    with pytest.raises(SiteError) as caught:
+        load_yaml_mapping("a: &a [1, *a]\n", "x.yaml")
+    assert str(caught.value) == (
+        "x.yaml:1:4: error: YAML: this value holds itself (an alias inside its own anchor's value)"
+    )
+
+
+def test_the_alias_check_counts_each_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work counted over growing bombs: the nodes the check visits grow with the nodes written (10 per level),
+    not with the values they expand to (9 times more per level)."""
+    import yaml
+
+    from primer_site import yamldoc
+    from primer_site.errors import SiteError
+
+    visits: list[int] = []
+    real_isinstance = isinstance
+
+    def counting(value: object, kinds: object) -> bool:
+        if kinds is yaml.SequenceNode:
+            visits[-1] += 1
+        return real_isinstance(value, kinds)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(yamldoc, "isinstance", counting, raising=False)
+    for levels in (2, 4, 6, 8, 10):
+        visits.append(0)
+        with contextlib.suppress(SiteError):  # the larger ones are bombs
+            yamldoc.load_yaml_mapping("extra:\n" + alias_bomb(levels), "x.yaml")
+    per_level = [v / (levels + 1) for v, levels in zip(visits, (2, 4, 6, 8, 10), strict=True)]
+    assert max(per_level) <= 3 * min(per_level), visits

@@ -26,6 +26,7 @@ from pathlib import Path
 from stat import S_ISREG
 from urllib.parse import quote, unquote, urlsplit
 
+from .activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, active_content_problem
 from .cache import CACHE_DIR
 from .config import SiteConfig
 from .discover import CONTENT_DIR, is_ignored_path
@@ -35,8 +36,8 @@ from .inputs import Stamp, stamp_from
 from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
 from .rawhtml import rewrite_urls
-from .references import Label
 from .urls import page_url
+from .workers import start_worker
 
 _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
@@ -78,6 +79,7 @@ class AssetMemo:
         self.key: tuple = ()
         self.sizes: dict[tuple[str, Stamp], ImageSize | str] = {}
         self.variants: dict[tuple[str, Stamp, tuple[int, ...]], tuple[Variant, ...] | str] = {}
+        self.active: dict[tuple[str, Stamp], tuple[int, str] | None] = {}  # activecontent.active_content_problem
         self.filled: dict[str, tuple[RenderedBody, tuple, RenderedBody, tuple[Diagnostic, ...]]] = {}
 
 
@@ -98,8 +100,21 @@ class AssetIndex:
         for path, stamp in self.stamps.items():
             if stamp is None:
                 problems.error("not a regular file (a FIFO, a device, a socket or a broken link)", path)
+            elif not config.raw_html and path.lower().endswith((*HTML_SUFFIXES, *MARKUP_SUFFIXES)):
+                active = self._active(path, stamp)
+                if active is not None:
+                    problems.error(active[1], path, active[0])
+                    self.stamps[path] = None  # never published
         self.used_variants: dict[str, Path] = {}
         self._folders: dict[str, list[str]] = {}
+
+    def _active(self, path: str, stamp: Stamp) -> tuple[int, str] | None:
+        """Whether the file is active content (a script a browser runs from the site), from the memo when its stat
+        did not change."""
+        key = (path, stamp)
+        if key not in self.memo.active:
+            self.memo.active[key] = active_content_problem(path, (self.root / path).read_bytes())
+        return self.memo.active[key]
 
     # ---------------------------------------------------------------- filling bodies
 
@@ -140,7 +155,7 @@ class AssetIndex:
             html=fill(body.html),
             first_paragraph=summary_html if summary is not None else fill(body.first_paragraph),
             headings=tuple(Heading(h.level, h.id, h.text, fill(h.html)) for h in body.headings),
-            labels=tuple(Label(label.id, label.kind, label.number, fill(label.html)) for label in body.labels),
+            labels=tuple(replace(label, html=fill(label.html)) for label in body.labels),
             others=body.others + links,
         )
         self.memo.filled[source] = (body, facts, filled, tuple(found))
@@ -291,7 +306,7 @@ class AssetIndex:
 
         keys = list(wanted)
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
             made = pool.map(
                 _make_variants,
                 [self.root] * len(keys),

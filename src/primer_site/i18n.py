@@ -35,6 +35,8 @@ CATALOGUE_DIR = "i18n"  # in the theme (beside templates/) and in a site's folde
 ENGLISH = "en"
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")  # CLDR's, in its order
 DATE_FORMAT_KEY = "date_format"  # a message that is a date format, not text: short, medium, long, full or a pattern
+REFERENCE_DATE_KEY = "reference_date_format"  # the date in "Theorem 10.2, in Chapter 10, out on 12 March 2026"
+DATE_FORMAT_KEYS = (DATE_FORMAT_KEY, REFERENCE_DATE_KEY)
 DATE_STYLES = ("medium", "long", "full")  # CLDR's named date formats; "short" is ISO 8601 (2026-12-02)
 LOCALE_KEY = ":locale"  # the dependency on the language's CLDR data (dates, numbers, plural rule)
 
@@ -252,13 +254,14 @@ def load_catalogue(source: Path, config: SiteConfig, theme: Path, problems: Prob
         messages.update(found)
         own.update(found)
     locale = _locale(language)
-    missing = sorted(set(english) - own - {DATE_FORMAT_KEY})
+    missing = sorted(set(english) - own - set(DATE_FORMAT_KEYS))
     if missing and language.lower().replace("_", "-").split("-")[0] != ENGLISH:
         dates = f"dates and numbers follow CLDR's {str(locale)!r}" if str(locale) != ENGLISH else "so do dates"
         names = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         what = "the theme has no catalogue for it" if theme_file is None else "its catalogues leave keys out"
         problems.warning(
-            f"language: {language!r}: {what}: {len(missing)} of the theme's {len(english)} messages fall back to "
+            f"language: {language!r}: {what}: {len(missing)} of the theme's {len(set(english) - set(DATE_FORMAT_KEYS))} "
+            f"messages fall back to "
             f"English ({names}); {dates}; add them to {CATALOGUE_DIR}/{language}.yaml in the site folder "
             f"(the theme's languages: {', '.join(theme_languages(theme))})",
             CONFIG_FILE,
@@ -317,7 +320,7 @@ def _read(
 
 def _message(key: str, value: Any, english: Message | None) -> Message:
     """A message as the catalogue holds it, or "\\x00" and why it is refused."""
-    if key == DATE_FORMAT_KEY:
+    if key in DATE_FORMAT_KEYS:
         if not isinstance(value, str) or not value.strip():
             return "\x00write a date format: short, medium, long, full, or a CLDR pattern such as 'd MMMM y'"
         if value not in ("short", *DATE_STYLES):

@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
@@ -25,9 +25,12 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .citations import citations_plugin
 from .figures import figures_plugin
+from .headings import fence_language, heading_ids_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
 from .mathtables import math_table_plugin
+from .theorems import theorems_plugin
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
 
@@ -43,10 +46,13 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.use(tasklists_plugin, label=True)
-    md.use(anchors_plugin, min_level=1, max_level=6, permalink=False, slug_func=heading_slug)
+    md.use(heading_ids_plugin)
     md.use(figures_plugin)
+    md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
+    md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`
+    md.core.ruler.after("block", "admonition_titles", _admonition_titles)
     for kind in INLINE_MATH:
         md.add_render_rule(kind, _render_inline_math)
     for kind in DISPLAY_MATH:
@@ -111,9 +117,36 @@ def _render_admonition(self: Any, tokens: Sequence[Token], idx: int, options: An
     token = tokens[idx]
     if token.nesting != 1:
         return "</aside>\n"
-    kind, _, title = token.info.strip().partition(" ")
-    heading = escape(title.strip() or kind.capitalize())
-    return f'<aside class="admonition {kind}" role="note">\n<p class="admonition-title">{heading}</p>\n'
+    kind = token.info.strip().partition(" ")[0]
+    return f'<aside class="admonition {kind}" role="note">\n'
+
+
+_ADMONITION_OPENINGS = frozenset(f"container_{name}_open" for name in ADMONITIONS)
+
+
+def _admonition_titles(state: StateCore) -> None:
+    """Each admonition's title, `::: warning A *very* important note`, as a paragraph of inline Markdown (its
+    math read and checked like the body's) at the top of the box; the kind's name when no title is given."""
+    tokens = state.tokens
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type in _ADMONITION_OPENINGS:  # theorem-like blocks make their own heads (theorems.py)
+            tokens[index + 1 : index + 1] = admonition_title_tokens(token)
+        index += 1
+
+
+def admonition_title_tokens(opening: Token) -> list[Token]:
+    """paragraph_open, inline, paragraph_close for the title after a container's `::: kind`, to be parsed by the
+    inline rule (so it must be inserted before it runs)."""
+    kind, _, title = opening.info.strip().partition(" ")
+    paragraph = Token("paragraph_open", "p", 1, attrs={"class": "admonition-title"}, map=opening.map)
+    paragraph.level, paragraph.block = opening.level + 1, True
+    inline = Token("inline", "", 0, content=title.strip() or kind.capitalize(), map=opening.map, children=[])
+    inline.level, inline.block = opening.level + 2, True
+    closing = Token("paragraph_close", "p", -1)
+    closing.level, closing.block = paragraph.level, True
+    return [paragraph, inline, closing]
 
 
 _ANCHOR_END = f' aria-label="{ANCHOR_LABEL}">#</a></h'
@@ -137,12 +170,6 @@ def localize_body_words(html: str, word: Callable[[str], str]) -> str:
     return html
 
 
-def heading_slug(text: str) -> str:
-    """GitHub's heading ids (what authors expect to link to), without dangling dashes."""
-    slug = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-").strip("-")
-    return slug or "section"
-
-
 _formatter = HtmlFormatter(nowrap=True)
 
 
@@ -156,7 +183,7 @@ def _lexer(language: str) -> Any:
 
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
-    language = language.strip().lower()
+    language = fence_language(f"{language} {attrs}").lower()
     lexer = _lexer(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
     inner = highlight(code, lexer, _formatter) if lexer is not None else escape(code, quote=False)

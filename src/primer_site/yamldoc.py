@@ -127,6 +127,7 @@ def load_yaml_mapping(
         reader.refuse_types(node, "")
         if reader.problems:
             raise SiteError(diagnostics=reader.problems)
+        _refuse_alias_bombs(node, text, path, first_line)
         key_lines: dict[str, int] = {}
         duplicates: list[tuple[str, int]] = []
         for key_node, _ in node.value:
@@ -164,6 +165,60 @@ def load_yaml_mapping(
         bad = next(k for k in data if not isinstance(k, str))
         raise SiteError(f"{describe(bad)}: keys must be text", path, first_line)
     return YamlMapping(data, key_lines, first_line)
+
+
+# Aliases may repeat a value (`&defaults` … `*defaults`), but a document may hold at most this many values more,
+# once every alias is expanded, than it spells out: 390 bytes of nested aliases ("billion laughs") expand to
+# 387 million values, in every consumer that walks the data as a tree (the caches' JSON, templates, messages).
+MAX_ALIAS_EXPANSION = 100_000
+
+
+def _refuse_alias_bombs(root: yaml.Node, text: str, path: str, first_line: int) -> None:
+    """Raise SiteError when the document under `root`, its aliases expanded, holds more than MAX_ALIAS_EXPANSION
+    values beyond those written, at the innermost value that does; or when a value holds itself (`&a [*a]`).
+    Each node is counted once (its expanded size is kept by node): linear in the number of nodes written."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+    children: dict[int, list[yaml.Node]] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in visiting:
+            line, column = _line_and_column(text, node.start_mark.index, first_line)
+            raise SiteError(
+                "YAML: this value holds itself (an alias inside its own anchor's value)", path, line, column
+            )
+        visiting.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            inner = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            inner = [part for pair in node.value for part in pair]
+        else:
+            inner = []
+        children[id(node)] = inner
+        total = 1
+        for child in inner:
+            total += size(child)
+        visiting.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    if expanded - len(sizes) <= MAX_ALIAS_EXPANSION:
+        return
+    node = root  # the innermost value that alone is over the bound: where the bomb is
+    while (bigger := [c for c in children[id(node)] if sizes[id(c)] > MAX_ALIAS_EXPANSION]) != []:
+        node = max(bigger, key=lambda c: sizes[id(c)])
+    line, column = _line_and_column(text, node.start_mark.index, first_line)
+    raise SiteError(
+        f"YAML: this value holds {sizes[id(node)]:,} values once its aliases (*name) are expanded, more than the "
+        f"{MAX_ALIAS_EXPANSION:,} aliases may add: write the values out, or nest fewer aliases",
+        path,
+        line,
+        column,
+    )
 
 
 class _TextReader:

@@ -1,0 +1,60 @@
+"""Worker processes that end with the build: the start-up every process pool of primer-site gives its workers.
+
+A worker forked by the build inherits the build's standard output and error and every pipe it holds (KaTeX's input
+among them). Were it to outlive the build (a CI runner's SIGKILL, the OOM killer), a CI step reading the build's
+output would wait for ever, and Node would never see its input close. So each worker:
+
+- asks the kernel to kill it when the build dies (Linux prctl(PR_SET_PDEATHSIG), see prctl(2)); elsewhere a
+  watcher thread ends it within a second of the build's end (its parent changes);
+- points its own standard output and error at /dev/null: its results and errors travel back through the pool,
+  never through the build's output, so it never holds that output open;
+- keeps the signal dispositions a process starts with: Ctrl-C ends it silently (SIGINT's default action, no
+  KeyboardInterrupt traceback), as the build itself ends; SIGTERM ends it as it ends the build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def start_worker() -> None:
+    """The initializer of a pool's worker process (ProcessPoolExecutor(initializer=...)): see the module."""
+    parent = os.getppid()
+    if not _die_with_parent():
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    elif os.getppid() != parent:  # the build died before the request took effect
+        os._exit(1)
+    for number in (signal.SIGINT, signal.SIGTERM):  # the build's handlers (cli.py) are the build's, not ours
+        signal.signal(number, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # closed, or replaced by a test
+            stream.flush()
+        os.dup2(null, fd)
+    os.close(null)
+
+
+def _die_with_parent() -> bool:
+    """Ask Linux to send SIGKILL to this process when its parent ends; False where prctl is not there."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)

@@ -1,0 +1,181 @@
+"""Hostile inputs and environments: nothing outside the site is published, no active content slips past
+`raw_html: false`, and each hostile case is a located error, not a traceback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import make_site, post
+from primer_site.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def build(site: Path, **options: object) -> Path:
+    out = site / "public"
+    build_site(BuildOptions(source=site, output=out, now=NOW, jobs=1, cache=False, **options))  # type: ignore[arg-type]
+    return out
+
+
+def messages(site: Path) -> list[str]:
+    with pytest.raises(SiteError) as caught:
+        build(site)
+    return [str(d) for d in caught.value.diagnostics]
+
+
+# ---------------------------------------------------------------- symbolic links (issue item 6)
+
+
+@pytest.mark.parametrize("folder", ["content", "content/vol", "static", "series"])
+def test_a_link_out_of_the_site_is_an_error_that_names_it_and_where_it_points(tmp_path: Path, folder: str) -> None:
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("TOKEN=hunter2", encoding="utf-8")
+    site = make_site(tmp_path / "site", {"content/a.md": post()})
+    (site / folder).mkdir(parents=True, exist_ok=True)
+    name = "leak.md" if folder == "series" else "leak.txt"
+    (site / folder / name).symlink_to(secret)
+    found = messages(site)
+    assert found == [
+        f"{folder}/{name}: error: is a symbolic link to {secret}, outside the site folder: nothing outside the site "
+        "is published unless site.yaml says `follow_links_outside: true` (or put the file itself here)"
+    ]
+    assert not (site / "public").exists()
+
+
+def test_a_folder_linked_from_outside_is_refused_and_not_walked(tmp_path: Path) -> None:
+    outside = tmp_path / "etc"
+    outside.mkdir()
+    (outside / "shadow").write_text("root:x", encoding="utf-8")
+    site = make_site(tmp_path / "site", {"content/a.md": post()})
+    (site / "content" / "etc").symlink_to(outside)
+    (found,) = messages(site)
+    assert found.startswith(f"content/etc: error: is a symbolic link to {outside}, outside the site folder")
+
+
+def test_follow_links_outside_publishes_what_the_link_points_to(tmp_path: Path) -> None:
+    shared = tmp_path / "shared.txt"
+    shared.write_text("shared data", encoding="utf-8")
+    site = make_site(tmp_path / "site", {"content/a.md": post()})
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "follow_links_outside: true\n")
+    (site / "content" / "shared.txt").symlink_to(shared)
+    (site / "static").mkdir()
+    (site / "static" / "shared2.txt").symlink_to(shared)
+    out = build(site)
+    assert (out / "shared.txt").read_text() == "shared data"
+    assert (out / "shared2.txt").read_text() == "shared data"
+
+
+@pytest.mark.parametrize("target", ["/proc/self/environ", "/proc/self", "/dev/null", "/sys/kernel"])
+@pytest.mark.parametrize("allowed", [False, True])
+def test_proc_sys_and_dev_are_never_published_even_when_links_outside_are_allowed(
+    tmp_path: Path, target: str, allowed: bool
+) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post()})
+    if allowed:
+        (site / "site.yaml").write_text((site / "site.yaml").read_text() + "follow_links_outside: true\n")
+    (site / "content" / "env.txt").symlink_to(target)
+    (found,) = messages(site)
+    assert found.startswith("content/env.txt: error: links to /"), found
+    assert found.endswith(": a file under /proc, /sys or /dev is never published (remove the link)")
+    assert not (site / "public").exists()
+
+
+def test_links_inside_the_site_and_the_theme_s_own_static_files_are_fine(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post(), "content/real.txt": "data", "static/x.css": "a{}"})
+    (site / "content" / "alias.txt").symlink_to(site / "content" / "real.txt")
+    out = build(site, fingerprint=False)
+    assert (out / "alias.txt").read_text() == "data"
+    assert (out / "x.css").exists()
+
+
+# ---------------------------------------------------------------- active content beside a post (issue item 7)
+
+SAFE_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><a href="https://example.org/"><circle r="4"/></a></svg>\n'
+ACTIVE_SVGS = {
+    "script": '<svg xmlns="http://www.w3.org/2000/svg">\n<script>alert(1)</script></svg>',
+    "onload": '<svg xmlns="http://www.w3.org/2000/svg"\n onload="alert(1)"/>',
+    "spaced handler": '<svg xmlns="http://www.w3.org/2000/svg">\n<rect ONCLICK = "alert(1)"/></svg>',
+    "javascript link": '<svg xmlns="http://www.w3.org/2000/svg">\n<a href="javascript:alert(1)"><text>x</text></a></svg>',
+    "entity link": '<svg>\n<a xlink:href="&#106;ava&#x09;script:alert(1)">x</a></svg>',
+    "foreignObject": "<svg>\n<foreignObject><iframe src=x></iframe></foreignObject></svg>",
+    "prefixed script": '<svg>\n<h:script xmlns:h="http://www.w3.org/1999/xhtml">alert(1)</h:script></svg>',
+    "entity": '<!DOCTYPE svg [\n<!ENTITY x "&#60;script>alert(1)&#60;/script>">]><svg>&x;</svg>',
+    "animate": '<svg>\n<a><animate attributeName="href" values="javascript:alert(1)"/></a></svg>',
+    "html data": '<svg>\n<a href="data:text/html,&lt;script>alert(1)&lt;/script>">x</a></svg>',
+}
+
+
+def raw_html_false(site: Path) -> Path:
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "raw_html: false\n")
+    return site
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVE_SVGS))
+def test_an_svg_carrying_script_is_an_error_at_its_line_under_raw_html_false(tmp_path: Path, name: str) -> None:
+    site = raw_html_false(make_site(tmp_path, {"content/a.md": post(), "content/fig.svg": ACTIVE_SVGS[name]}))
+    (found,) = messages(site)
+    assert found.startswith("content/fig.svg:2: error: this SVG "), found
+    assert found.endswith(
+        "which a browser runs as script on the site, and raw_html is false: remove the script (a figure needs "
+        "none), or set raw_html: true"
+    )
+    assert not (site / "public").exists()
+
+
+@pytest.mark.parametrize("suffix", [".html", ".htm", ".xhtml", ".HTML"])
+def test_an_html_file_beside_a_post_is_an_error_under_raw_html_false(tmp_path: Path, suffix: str) -> None:
+    site = raw_html_false(make_site(tmp_path, {"content/a.md": post(), f"content/demo{suffix}": "<p>hi</p>"}))
+    assert messages(site) == [
+        f"content/demo{suffix}:1: error: an HTML file beside a post runs as a page of the site, and raw_html is "
+        "false: remove it (or set raw_html: true)"
+    ]
+
+
+def test_a_plain_svg_is_published_and_raw_html_true_publishes_as_written(tmp_path: Path) -> None:
+    site = raw_html_false(make_site(tmp_path, {"content/a.md": post(), "content/fig.svg": SAFE_SVG}))
+    assert (build(site) / "fig.svg").read_text() == SAFE_SVG
+    other = make_site(tmp_path / "trusted", {"content/a.md": post(), "content/fig.svg": ACTIVE_SVGS["script"]})
+    assert (build(other) / "fig.svg").read_text() == ACTIVE_SVGS["script"]
+
+
+def test_the_link_scan_of_active_content_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work counted, not timed: the characters each search and find of the link scanner covers, over inputs of
+    growing size made of the units that could make it quadratic (values with no closing quote, links with no
+    value). Linear: the count per input byte stays bounded."""
+    from primer_site import activecontent
+
+    covered = [0]
+    pattern = activecontent._LINK_START
+
+    class Counting:
+        def search(self, text: str, at: int):
+            found = pattern.search(text, at)
+            covered[0] += (found.end() if found else len(text)) - at
+            return found
+
+    monkeypatch.setattr(activecontent, "_LINK_START", Counting())
+    for unit in ('<a href="', "<a href='x' ", "href=", 'href="javascript:x', "xlink:href = '#a' "):
+        per_byte = []
+        for n in (500, 1000, 2000, 4000, 8000):
+            text = unit * n
+            covered[0] = 0
+            activecontent._unsafe_link(CountingStr(text))
+            per_byte.append((covered[0] + CountingStr.examined) / len(text))
+            CountingStr.examined = 0
+        assert max(per_byte) <= 3, (unit, per_byte)
+
+
+class CountingStr(str):
+    """A str whose find counts the characters it covers (into the class: slices of it are plain str)."""
+
+    examined = 0
+
+    def find(self, sub, start=0, end=None):  # type: ignore[override]
+        found = str.find(self, sub, start, len(self) if end is None else end)
+        CountingStr.examined += (found if found >= 0 else len(self)) - start
+        return found
