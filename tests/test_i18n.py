@@ -145,14 +145,18 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
         "$$ H(p) = -\\sum_x p(x) \\log p(x) $$ {#eq:entropie}\n\n"
         "![Courbe](courbe.svg){#fig:courbe}\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Valeurs {#tbl:valeurs}\n\n"
-        "Voir [](#eq:entropie), [](#fig:courbe) et [](#tbl:valeurs), puis [la suite](c3.md).\n\n"
+        "Voir [](#eq:entropie), [](#fig:courbe) et [](#tbl:valeurs), puis [la suite](c3.md) [@shannon1948].\n\n"
         "::: warning\nAttention au signe.\n:::\n\n::: note Remarque\nUne remarque.\n:::\n"
     )
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     site = {
         "site.yaml": (
             f"title: Le site\nbase_url: https://example.org/\nlanguage: {language}\npaginate: 2\n"
-            "description: Des notes\nsearch: false\n"
+            "description: Des notes\nsearch: false\nbibliography: content/refs.bib\nauthors: [Jeanne Dupont]\n"
+        ),
+        "content/refs.bib": (
+            "@article{shannon1948, author = {Shannon, Claude E.}, title = {Une théorie mathématique},"
+            " journal = {Bell}, year = {1948}}\n"
         ),
         "series/s.md": "---\ntitle: La série\ncollection: rayon\nchapters: 6\n---\nLa description.\n",
         "series/rayon.md": "---\ntitle: Le rayon\nkind: collection\n---\nLe rayon.\n",
@@ -182,7 +186,7 @@ _SCANNED_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder", "data-messag
 
 
 class _Strings(HTMLParser):
-    """The text nodes and the readable attributes of a page (not scripts or styles)."""
+    """The text nodes and the readable attributes of a page (not scripts, styles or code)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -190,14 +194,14 @@ class _Strings(HTMLParser):
         self.skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):  # code is the author's (or BibTeX's), never the theme's words
             self.skipping += 1
         for name, value in attrs:
             if name in _SCANNED_ATTRIBUTES and value:
                 self.found.append(value)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self.skipping -= 1
 
     def handle_data(self, data: str) -> None:
@@ -271,6 +275,10 @@ def test_the_french_pages_say_it_in_french(tmp_path: Path) -> None:
     assert '<a class="anchor" href="#définitions" aria-label="Lien vers cette section">#</a></h2>' in page
     assert '<p class="admonition-title">Attention</p>' in page  # ::: warning, without a title
     assert '<p class="admonition-title">Remarque</p>' in page  # the author's own title
+    assert '<h2 id="references">Références</h2>' in page and '<h2 id="cite-title">Citer</h2>' in page
+    assert "Pour citer ce chapitre, utilisez cette entrée BibTeX (aussi dans <a" in page
+    references = (public / "series/s/references/index.html").read_text(encoding="utf-8")
+    assert '<h1 class="page-title">Références</h1>' in references and "Cité dans <a" in references
     series = (public / "series/s/index.html").read_text(encoding="utf-8")
     assert "2 sur 6 chapitres publiés" in series  # chapters 1 and 2: an introduction and a section are not chapters
     assert '<span class="chapter-number">Introduction</span>' in series

@@ -16,7 +16,7 @@ from typing import TypeVar
 from markupsafe import Markup
 
 from .bibliography import Bibliography
-from .citeformat import fill_as_text
+from .citeformat import REFERENCES_HEADING, fill_as_text
 from .citing import cited_volume, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
@@ -172,6 +172,12 @@ def assemble_site(
         )
 
     posts = [cited(p) for p in posts]
+    if catalogue is not None and catalogue.words(("references",)) is not None:  # a References section's heading
+        heading = f'<h2 id="references">{catalogue.text("references")}</h2>'
+        posts = [
+            memo.reuse("references heading", p.source, (p, heading), lambda _, p=p: _headed(p, heading), problems)
+            for p in posts
+        ]
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
 
@@ -217,7 +223,10 @@ def assemble_site(
         citing = [p for p in one.posts if p.references]
         entries = tuple(bibliographies.get(p.source, ((), {}))[1] for p in citing)
         read = tuple(e.get(r.key) for p, e in zip(citing, entries, strict=True) for r in p.references)
-        return memo.reuse("volume references", one.slug, (one, read), lambda _: cited_volume(one, entries), problems)
+        label = (lambda p: catalogue.chapter_label(p.chapter)) if catalogue is not None else None
+        return memo.reuse(
+            "volume references", one.slug, (one, read, words), lambda _: cited_volume(one, entries, label), problems
+        )
 
     series = [with_references(s) for s in series]
     collections = _collections(config, series, series_meta, series_bodies, problems, memo)
@@ -308,6 +317,13 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
         else:
             seen[key] = post
     return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
+
+
+def _headed(post: Post, heading: str) -> Post:
+    """`post` with its References section's heading (citeformat.REFERENCES_HEADING) in the site's language."""
+    if REFERENCES_HEADING not in post.body_html:
+        return post
+    return replace(post, body_html=post.body_html.replace(REFERENCES_HEADING, heading, 1))
 
 
 def _resolve_links(

@@ -238,6 +238,9 @@ def fill_as_text(html_text: str, citations: Sequence[Citation]) -> str:
     )
 
 
+REFERENCES_HEADING = '<h2 id="references">References</h2>'  # in another language: assemble, from the catalogue
+
+
 def references_section(references: Sequence[Reference]) -> str:
     """The References section a post's body ends with."""
     if not references:
@@ -248,7 +251,7 @@ def references_section(references: Sequence[Reference]) -> str:
         items.append(f'<li id="{html.escape(reference.id)}">{label}{reference.html}</li>\n')
     return (
         '<section class="references" role="doc-bibliography" aria-labelledby="references">\n'
-        '<h2 id="references">References</h2>\n'
+        f"{REFERENCES_HEADING}\n"
         f'<ol class="reference-list">\n{"".join(items)}</ol>\n</section>\n'
     )
 
