@@ -146,7 +146,10 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
         "![Courbe](courbe.svg){#fig:courbe}\n\n"
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n: Valeurs {#tbl:valeurs}\n\n"
         "Voir [](#eq:entropie), [](#fig:courbe) et [](#tbl:valeurs), puis [la suite](c3.md) [@shannon1948].\n\n"
-        "::: warning\nAttention au signe.\n:::\n\n::: note Remarque\nUne remarque.\n:::\n"
+        "::: warning\nAttention au signe.\n:::\n\n::: note Remarque\nUne remarque.\n:::\n\n"
+        "::: theorem {#thm:borne} La borne\nUn énoncé.\n:::\n\n::: proof {of=thm:borne}\nÉvident.\n:::\n\n"
+        "::: exercise {#exr:calcul} Un calcul\nCalculez.\n:::\n\n::: solution {for=exr:calcul}\nVoici.\n:::\n\n"
+        "Par [](#thm:borne).\n"
     )
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     site = {
@@ -275,6 +278,10 @@ def test_the_french_pages_say_it_in_french(tmp_path: Path) -> None:
     assert '<a class="anchor" href="#définitions" aria-label="Lien vers cette section">#</a></h2>' in page
     assert '<p class="admonition-title">Attention</p>' in page  # ::: warning, without a title
     assert '<p class="admonition-title">Remarque</p>' in page  # the author's own title
+    assert '<span class="theorem-name">Théorème 2.1</span> <span class="theorem-title">(La borne)' in page
+    assert '<span class="theorem-name">Démonstration (<a href="#thm:borne">Théorème 2.1</a>)</span>' in page
+    assert '<span class="theorem-name">Solution (<a href="#exr:calcul">Exercice 2.1</a>)</span>' in page
+    assert 'Par <a href="#thm:borne">Théorème 2.1</a>' in page
     assert '<h2 id="references">Références</h2>' in page and '<h2 id="cite-title">Citer</h2>' in page
     assert "Pour citer ce chapitre, utilisez cette entrée BibTeX (aussi dans <a" in page
     references = (public / "series/s/references/index.html").read_text(encoding="utf-8")

@@ -12,6 +12,7 @@ from itertools import chain
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .assemble import Selection, assemble_site
 from .assets import AssetIndex
@@ -47,6 +48,9 @@ from .theme import (
     template_files,
     theme_dir,
 )
+from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
+from .theoremkinds import TheoremSettings
+from .theorems import localize_theorem_words
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
 from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
 
@@ -172,7 +176,7 @@ def build_site(
             jobs,
             options.cache,
             options.check_math,
-            config.theorems,
+            _theorems_in_language(config.theorems, catalogue),
         ),
     )
     series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
@@ -429,7 +433,23 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
 _SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
 
 
-_BODY_WORDS = ("figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS)  # what Markdown writes in English
+_BODY_WORDS = (
+    "figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS,
+    "proof_of", "solution_to", "solution_link", "solutions",
+)  # fmt: skip
+
+
+def _theorems_in_language(settings: TheoremSettings, catalogue: Catalogue) -> TheoremSettings:
+    """The theorem-like kinds with the built-in ones' names ("Theorem", "Proof"…) in the site's language, where
+    site.yaml leaves them as they are. The names are part of a body's cache key: another language renders again."""
+    english = {kind.kind: kind.name for kind in BUILT_IN_THEOREMS}
+    kinds = tuple(
+        replace(kind, name=str(catalogue.messages[kind.kind]))
+        if english.get(kind.kind) == kind.name and kind.kind in catalogue.messages
+        else kind
+        for kind in settings.kinds
+    )
+    return settings if kinds == settings.kinds else replace(settings, kinds=kinds)  # what Markdown writes in English
 
 
 def _in_language(
@@ -452,6 +472,9 @@ def _in_language(
         else:
             html = localize_figure_numbers(body.html, catalogue.numbered)
             html = localize_body_words(html, lambda key: str(catalogue.text(key)))
+            html = localize_theorem_words(
+                html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
+            )
             made = body if html == body.html else replace(body, html=html)
         kept[id(body)] = (body, words, made)
         return made
