@@ -449,3 +449,14 @@ def test_an_english_site_may_reword_the_theme(tmp_path: Path) -> None:
     assert build(site).warnings == ()
     page = (site / "public/posts/c2/index.html").read_text(encoding="utf-8")
     assert '<h2 id="toc-title">On this page</h2>' in page and "January 4, 2026" in page
+
+
+def test_the_readmes_catalogue_example_is_read_without_a_problem(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```yaml\n(# i18n/(\w+)\.yaml\n.*?)```", readme, re.DOTALL)
+    assert found is not None, "the README's Languages section shows a catalogue"
+    site = french_site(tmp_path / "site", found.group(2), **{f"i18n/{found.group(2)}.yaml": found.group(1)})
+    problems = Problems()
+    words = load_catalogue(site, SiteConfig(language=found.group(2)), theme_dir(), problems)
+    assert problems.items == []
+    assert words.plural("post_count", 3) == "3 billets" and words.text("contents") == "Table des matières"
