@@ -163,7 +163,7 @@ def test_after_a_template_error_links_are_not_checked_but_everything_else_is(tmp
 def _primer_site_without_katex_nearby(root: Path) -> dict[str, str]:
     """An environment running a copy of primer-site that has no node_modules above it, and no NODE_PATH."""
     shutil.copytree(SRC / "primer_site", root / "src" / "primer_site")
-    for theme in ("templates", "static"):
+    for theme in ("templates", "static", "i18n"):
         shutil.copytree(REPO / theme, root / theme)
     env = {key: value for key, value in os.environ.items() if key != "NODE_PATH"}
     return {**env, "PYTHONPATH": str(root / "src")}

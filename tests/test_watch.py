@@ -137,3 +137,10 @@ def test_a_link_loop_made_and_removed_leaves_changes_reported_where_they_are(  #
     (site / "content" / "a.md").write_text(post("A, edited"), encoding="utf-8")
     batches.wait_for("content/a.md")
     assert not any(path.startswith("content/loop/") for path in batches.paths)
+
+
+def test_an_edited_catalogue_is_a_change(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "i18n/fr.yaml": "contents: Sommaire\n"})
+    for _, batches in watching(site):
+        (site / "i18n" / "fr.yaml").write_text("contents: Table des matières\n", encoding="utf-8")
+        batches.wait_for("i18n/fr.yaml")

@@ -13,10 +13,14 @@ from itertools import pairwise
 from operator import is_
 from typing import TypeVar
 
+from markupsafe import Markup
+
 from .bibliography import Bibliography
+from .citeformat import REFERENCES_HEADING_END
 from .citing import cited_volume, description_html, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
+from .i18n import REFERENCE_DATE_KEY, Catalogue
 from .markdown import RenderedBody, SourceLink, render_title
 from .mathhtml import find_math
 from .model import Collection, Extra, Post, PostLink, ScheduledChapter, Series, Site, Taxon
@@ -27,6 +31,8 @@ from .urls import collision_key, expand_permalink, output_path, page_url, slug_f
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
+_NUMBERED_WORDS = ("equation", "figure", "table")  # labels whose reference text is a catalogue message
+_WORDS = (*_NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", ":locale")
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
 _LABELLED.update({k.label: f"{k.kind} labelled" for k in BUILT_IN_THEOREMS if k.label})
 
@@ -93,6 +99,7 @@ def assemble_site(
     unreadable: frozenset[str] = frozenset(),
     memo: AssembleMemo | None = None,
     bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Site:
     """Everything the templates need, checked; errors are added to `problems`.
 
@@ -100,6 +107,7 @@ def assemble_site(
     citations.
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
+    `catalogue`: the site's language, for the words made here ("Eq. (10.3)", "Chapter 3"); None: English.
     """
     memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
@@ -115,6 +123,8 @@ def assemble_site(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, series, found), problems
         )
 
+    # the messages made here: a memo made with other words is stale
+    words = tuple(repr(catalogue.fingerprint_of(k)) for k in _WORDS) if catalogue is not None else ()
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
     drafts = frozenset(p.source for p in posts if p.draft and not selection.drafts)  # left out: links say why
     posts = [p for p in posts if p.source not in drafts]
@@ -134,8 +144,10 @@ def assemble_site(
         return memo.reuse(
             "links",
             post.source,
-            (post, links, targets, post.source in published),
-            lambda found: _resolve_links(post, links, by_source, body_of, published, unreadable, found, drafts),
+            (post, links, targets, post.source in published, words),
+            lambda found: _resolve_links(
+                post, links, by_source, body_of, published, unreadable, found, drafts, catalogue
+            ),
             problems,
         )
 
@@ -160,13 +172,20 @@ def assemble_site(
         )
 
     posts = [cited(p) for p in posts]
+    if catalogue is not None and catalogue.words(("references",)) is not None:  # a References section's heading
+        heading = REFERENCES_HEADING_END.replace(">References<", f">{catalogue.text('references')}<")
+        posts = [
+            memo.reuse("references heading", p.source, (p, heading), lambda _, p=p: _headed(p, heading), problems)
+            for p in posts
+        ]
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
+        label = catalogue.chapter_label(post.chapter) if catalogue is not None else post.chapter_label
         return memo.reuse(
-            "post link", post.source, (post,), lambda _: PostLink(post.title, post.url, post.chapter_label), problems
+            "post link", post.source, (post, label), lambda _: PostLink(post.title, post.url, label), problems
         )
 
     neighbours = {}
@@ -204,7 +223,10 @@ def assemble_site(
         citing = [p for p in one.posts if p.references]
         entries = tuple(bibliographies.get(p.source, ((), {}))[1] for p in citing)
         read = tuple(e.get(r.key) for p, e in zip(citing, entries, strict=True) for r in p.references)
-        return memo.reuse("volume references", one.slug, (one, read), lambda _: cited_volume(one, entries), problems)
+        label = (lambda p: catalogue.chapter_label(p.chapter)) if catalogue is not None else None
+        return memo.reuse(
+            "volume references", one.slug, (one, read, words), lambda _: cited_volume(one, entries, label), problems
+        )
 
     series = [with_references(s) for s in series]
     collections = _collections(config, series, series_meta, series_bodies, problems, memo)
@@ -297,6 +319,13 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
     return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
 
 
+def _headed(post: Post, heading: str) -> Post:
+    """`post` with its References section's heading (citeformat.REFERENCES_HEADING_END) in the site's language."""
+    if REFERENCES_HEADING_END not in post.body_html:
+        return post
+    return replace(post, body_html=post.body_html.replace(REFERENCES_HEADING_END, heading, 1))
+
+
 def _resolve_links(
     post: Post,
     links: Sequence[SourceLink],
@@ -306,6 +335,7 @@ def _resolve_links(
     unreadable: frozenset[str],
     problems: Problems,
     drafts: frozenset[str] = frozenset(),
+    catalogue: Catalogue | None = None,
 ) -> Post:
     """Turn the placeholders for links to other sources into their URLs (or report them).
 
@@ -321,6 +351,8 @@ def _resolve_links(
             return text
         label = body_of[link.target].label(link.fragment) if link.fragment else None
         if label is not None:
+            if catalogue is not None and label.kind in _NUMBERED_WORDS:
+                return catalogue.numbered(label.kind, html.escape(label.number))
             return label.reference_html
         return html.escape(link.fragment) if link.fragment else render_title(target.title)
 
@@ -354,9 +386,17 @@ def _resolve_links(
             when = target.date.strftime("%Y-%m-%d")
             label = body_of[link.target].label(link.fragment) if link.fragment else None
             if label is not None and not match.group(3):
-                where = html.escape(target.chapter_label) or render_title(target.title)
-                text = f"{text}, in {where}, out on {target.date.day} {target.date:%B %Y}"
-            return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
+                if catalogue is None:
+                    where = html.escape(target.chapter_label) or render_title(target.title)
+                    text = f"{text}, in {where}, out on {target.date.day} {target.date:%B %Y}"
+                else:
+                    where = html.escape(catalogue.chapter_label(target.chapter)) or render_title(target.title)
+                    out = catalogue.date(target.date, str(catalogue.messages[REFERENCE_DATE_KEY]))
+                    text = str(
+                        catalogue.text("scheduled_reference", reference=Markup(text), where=Markup(where), date=out)
+                    )
+            title = catalogue.text("coming_on_title", date=when) if catalogue is not None else f"Coming on {when}"
+            return f'<span class="link-scheduled" title="{title}">{text}</span>'
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
 

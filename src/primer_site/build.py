@@ -6,12 +6,13 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from .assemble import Selection, assemble_site
 from .assets import AssetIndex
@@ -21,11 +22,14 @@ from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
+from .figures import localize_figure_numbers
+from .i18n import Catalogue, load_catalogue
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
-from .layout import OUTPUT_DIR, STATIC_DIR, TEMPLATES_DIR
+from .layout import CATALOGUE_DIR, OUTPUT_DIR, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
+from .markdown_parser import ADMONITIONS, localize_body_words
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder
@@ -44,6 +48,9 @@ from .theme import (
     template_files,
     theme_dir,
 )
+from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
+from .theoremkinds import TheoremSettings
+from .theorems import localize_theorem_words
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
 from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
 
@@ -135,6 +142,7 @@ def build_site(
     if memory.config is not config:  # posts are read with the site's time zone: read them again
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
+    catalogue = load_catalogue(source, config, theme_dir(), problems)  # the theme's words: read once per build
     check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
     claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     output = options.output_dir.absolute()
@@ -168,7 +176,7 @@ def build_site(
             jobs,
             options.cache,
             options.check_math,
-            config.theorems,
+            _theorems_in_language(config.theorems, catalogue),
         ),
     )
     series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
@@ -180,6 +188,7 @@ def build_site(
         for d, b in zip(documents, bodies, strict=True)
     ]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
+    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.in_language)
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
@@ -197,11 +206,14 @@ def build_site(
         unreadable,
         memory.assembled,
         bibliographies,
+        catalogue,
     )
     feed_math, typesetter = _math(
         options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
     )
-    generated, assets, environment, static_files = _theme(options, memory, config, setup, content_files, problems)
+    generated, assets, environment, static_files = _theme(
+        options, memory, config, setup, content_files, problems, catalogue
+    )
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     render_memory = recall_render_memory(source, output) if remembering and last is not None else None
     manifest = last.manifest if last is not None and render_memory is not None else None
@@ -374,6 +386,7 @@ def _theme(
     setup: KatexSetup,
     content_files: AssetIndex,
     problems: Problems,
+    catalogue: Catalogue,
 ) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
     """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
     or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
@@ -389,9 +402,9 @@ def _theme(
     assets = asset_names(published, generated, options.fingerprint)
     # compiled templates are kept with the environment while no template file changed
     templates = template_files(source)
-    environment_key = (source, config, tuple(sorted(assets.items())), templates)
+    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
     if memory.environment is None or memory.environment[0] != environment_key:
-        memory.environment = (environment_key, make_environment(source, config, assets))
+        memory.environment = (environment_key, make_environment(source, config, assets, catalogue))
     environment = memory.environment[1]
     static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)
@@ -417,7 +430,59 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
     return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
-_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR)
+_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
+
+
+_BODY_WORDS = (
+    "figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS,
+    "proof_of", "solution_to", "solution_link", "solutions",
+)  # fmt: skip
+
+
+def _theorems_in_language(settings: TheoremSettings, catalogue: Catalogue) -> TheoremSettings:
+    """The theorem-like kinds with the built-in ones' names ("Theorem", "Proof"…) in the site's language, where
+    site.yaml leaves them as they are. The names are part of a body's cache key: another language renders again."""
+    english = {kind.kind: kind.name for kind in BUILT_IN_THEOREMS}
+    kinds = tuple(
+        replace(kind, name=str(catalogue.messages[kind.kind]))
+        if english.get(kind.kind) == kind.name and kind.kind in catalogue.messages
+        else kind
+        for kind in settings.kinds
+    )
+    return settings if kinds == settings.kinds else replace(settings, kinds=kinds)  # what Markdown writes in English
+
+
+def _in_language(
+    bodies: list[RenderedBody], series_bodies: list[RenderedBody], catalogue: Catalogue, memo: dict
+) -> tuple[list[RenderedBody], list[RenderedBody]]:
+    """The bodies with the theme's words the Markdown renderers wrote in the site's language: figures' and tables'
+    numbers ("Tableau 4.1 :"), heading anchors' labels, admonitions' default titles. The body cache keeps them in
+    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's: id of
+    a body → (body, words, result)) keeps a body the same object while neither it nor the words changed."""
+    words = catalogue.words(_BODY_WORDS)
+    if words is None:
+        memo.clear()
+        return bodies, series_bodies
+    kept: dict[int, tuple[RenderedBody, tuple, RenderedBody]] = {}
+
+    def one(body: RenderedBody) -> RenderedBody:
+        known = memo.get(id(body))
+        if known is not None and known[0] is body and known[1] == words:
+            made = known[2]
+        else:
+            html = localize_figure_numbers(body.html, catalogue.numbered)
+            html = localize_body_words(html, lambda key: str(catalogue.text(key)))
+            html = localize_theorem_words(
+                html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
+            )
+            made = body if html == body.html else replace(body, html=html)
+        kept[id(body)] = (body, words, made)
+        return made
+
+    result = [one(b) for b in bodies], [one(b) for b in series_bodies]
+    memo.clear()
+    memo.update(kept)
+    return result
 
 
 def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:

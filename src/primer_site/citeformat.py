@@ -242,6 +242,8 @@ def fill_as_text(html_text: str, citations: Sequence[Citation]) -> str:
     )
 
 
+# the end of the References heading and the list's start: put in another language by assemble, from the catalogue
+REFERENCES_HEADING_END = '>References</h2>\n<ol class="reference-list">'
 _ID = re.compile(r'\bid="([^"]*)"')
 
 
@@ -258,6 +260,5 @@ def references_section(references: Sequence[Reference], body_html: str = "") -> 
         items.append(f'<li id="{html.escape(reference.id)}">{label}{reference.html}</li>\n')
     return (
         f'<section class="references" role="doc-bibliography" aria-labelledby="{anchor}">\n'
-        f'<h2 id="{anchor}">References</h2>\n'
-        f'<ol class="reference-list">\n{"".join(items)}</ol>\n</section>\n'
+        f'<h2 id="{anchor}"{REFERENCES_HEADING_END}\n{"".join(items)}</ol>\n</section>\n'
     )

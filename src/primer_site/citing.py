@@ -4,7 +4,7 @@ page, and the data "cite this chapter" shows (site stage, run by assemble)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from html import unescape
 
@@ -98,9 +98,12 @@ def resolve_post_citations(
     )
 
 
-def cited_volume(one: Series, bibliographies: Sequence[Bibliography]) -> Series:
+def cited_volume(
+    one: Series, bibliographies: Sequence[Bibliography], label: Callable[[Post], str] | None = None
+) -> Series:
     """`one` with every work its (published) chapters cite, sorted by author and year, each with the chapters
-    citing it. `bibliographies`: those of its chapters that cite something, in chapter order."""
+    citing it. `bibliographies`: those of its chapters that cite something, in chapter order; `label`: a chapter's
+    label in the site's language (default: post.chapter_label, English)."""
     entries: dict[str, BibEntry] = {}
     citing: dict[str, list[PostLink]] = {}
     posts = [p for p in one.posts if p.references]
@@ -110,7 +113,8 @@ def cited_volume(one: Series, bibliographies: Sequence[Bibliography]) -> Series:
             if entry is None:
                 continue
             entries.setdefault(reference.key, entry)
-            citing.setdefault(reference.key, []).append(PostLink(post.title, post.url, post.chapter_label))
+            shown = label(post) if label is not None else post.chapter_label
+            citing.setdefault(reference.key, []).append(PostLink(post.title, post.url, shown))
     if not entries:
         return one if not one.references else replace(one, references=())
     works = cited_works(list(entries), entries, AUTHOR_YEAR)

@@ -10,7 +10,7 @@ numbered per chapter by references.number_labels; this module marks the tokens a
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -245,6 +245,22 @@ def figure_number_html(meta: dict[str, Any], followed: bool) -> str:
     colon = ":" if followed else ""
     return f'<span class="figure-number">{KIND_NAMES[meta["kind"]]} {escape(number)}{colon}</span>' + (
         " " if followed else ""
+    )
+
+
+_FIGURE_NUMBER = re.compile(
+    '<span class="figure-number">(' + "|".join(map(re.escape, KIND_NAMES.values())) + ") ([^<:]*)(:?)</span>"
+)
+
+
+def localize_figure_numbers(html: str, name: Callable[[str, str, bool], str]) -> str:
+    """`html` with each number figure_number_html made ("Figure 4.2:") in another language: `name(kind, number,
+    colon)` gives its HTML ("Tableau 4.1 :")."""
+    if '<span class="figure-number">' not in html:
+        return html
+    kinds = {word: kind for kind, word in KIND_NAMES.items()}
+    return _FIGURE_NUMBER.sub(
+        lambda m: f'<span class="figure-number">{name(kinds[m.group(1)], m.group(2), bool(m.group(3)))}</span>', html
     )
 
 

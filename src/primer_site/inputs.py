@@ -53,7 +53,7 @@ def take_inputs(source: Path, folders: Iterable[str], files: Iterable[str], them
     for folder in folders:
         _walk_into(found, os.path.join(source, folder), folder)
     if theme is not None:
-        for folder in ("templates", "static"):
+        for folder in ("templates", "static", "i18n"):
             _walk_into(found, os.path.join(theme, folder), f"theme:{folder}")
     return BuildInputs(found, taken)
 

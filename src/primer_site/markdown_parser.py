@@ -7,7 +7,8 @@ Pygments at build time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -94,13 +95,16 @@ def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: 
     return f'{opening}<span class="secno">{escape(number)}</span> ' if number else opening
 
 
+ANCHOR_LABEL = "Link to this section"  # a heading anchor's aria-label (localize_body_words puts it in another language)
+
+
 def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     opening = tokens[idx - 2]
     anchor = opening.attrGet("id")
     tag = tokens[idx].tag
     if not anchor:
         return f"</{tag}>\n"
-    return f' <a class="anchor" href="#{escape(str(anchor))}" aria-label="Link to this section">#</a></{tag}>\n'
+    return f' <a class="anchor" href="#{escape(str(anchor))}" aria-label="{ANCHOR_LABEL}">#</a></{tag}>\n'
 
 
 def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
@@ -143,6 +147,27 @@ def admonition_title_tokens(opening: Token) -> list[Token]:
     closing = Token("paragraph_close", "p", -1)
     closing.level, closing.block = paragraph.level, True
     return [paragraph, inline, closing]
+
+
+_ANCHOR_END = f' aria-label="{ANCHOR_LABEL}">#</a></h'
+_KINDS, _TITLES = "|".join(ADMONITIONS), "|".join(kind.capitalize() for kind in ADMONITIONS)
+_DEFAULT_TITLE = re.compile(
+    rf'(<aside class="admonition ({_KINDS})" role="note">\n<p class="admonition-title">)({_TITLES})</p>'
+)
+
+
+def localize_body_words(html: str, word: Callable[[str], str]) -> str:
+    """`html` with the words the renderers above write in English in another language: a heading anchor's label
+    (`word("heading_anchor")`) and an admonition's default title (`word(kind)`, "note"…); `word` gives HTML-escaped
+    text. An admonition whose author wrote its kind's English default as its title is translated too."""
+    if _ANCHOR_END in html:
+        html = html.replace(_ANCHOR_END, f' aria-label="{word("heading_anchor")}">#</a></h')
+    if '<aside class="admonition ' in html:
+        html = _DEFAULT_TITLE.sub(
+            lambda m: m.group(1) + (word(m.group(2)) if m.group(3) == m.group(2).capitalize() else m.group(3)) + "</p>",
+            html,
+        )
+    return html
 
 
 _formatter = HtmlFormatter(nowrap=True)

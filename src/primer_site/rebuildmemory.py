@@ -50,6 +50,7 @@ class BuildMemory:
         self.check_memo = CheckMemo()  # the math check's verdicts, file by file
         self.assets = AssetMemo()
         self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
+        self.in_language: dict[int, tuple] = {}  # bodies with the theme's words in the site's language (build.py)
 
     def forget_all_but(self, sources: Sources) -> None:
         """Drop what is kept for files that are gone (a deleted or renamed post, series file): a preview that

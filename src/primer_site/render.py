@@ -40,7 +40,7 @@ from .errors import Diagnostic
 from .feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from .model import Output, Site, Unchanged
 from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
-from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
+from .theme import TEMPLATES_DIR, AssetNames, catalogue_resolver, global_resolver, template_identity, value_globals
 from .typeset import MATH_RENDER, PageTypesetter
 from .urls import slugify
 from .workers import start_worker
@@ -324,6 +324,7 @@ class _Renderer:
             **lookups,
             "template": lambda name: template_identity(env, name),
             "global": global_resolver(env),
+            "i18n": catalogue_resolver(env),  # a message of the site's language (theme.catalogue_helpers)
             "asset": lambda path: names.resolve(path) if isinstance(names, AssetNames) else None,
             # the MathML feeds carry: the KaTeX that made it, and which macros it used for a post
             "feed math": lambda source: (feed_math.katex_version, feed_math.macros.get(source)) if feed_math else None,

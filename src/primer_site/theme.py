@@ -24,7 +24,9 @@ from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
+from .errors import Problems
 from .feeds import absolute
+from .i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from .inputs import is_racy, stamp_of
 from .layout import TEMPLATES_DIR
 from .markdown import highlight_css, plain_title, render_title
@@ -220,6 +222,7 @@ class RecordingEnvironment(jinja2.Environment):
     """A Jinja environment that notes, in the current recording, what templates read and load."""
 
     template_class = RecordingTemplate
+    catalogue: Catalogue  # the site's language: what t(), tn(), chapter_label() and the date filter read
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # every attribute a template reads comes here: the recording is inlined, and so is Jinja's own lookup
@@ -256,9 +259,14 @@ class RecordingEnvironment(jinja2.Environment):
         return super().select_template(names, parent, globals)
 
 
-def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | None = None) -> RecordingEnvironment:
+def make_environment(
+    source: Path, config: SiteConfig, assets: dict[str, str] | None = None, catalogue: Catalogue | None = None
+) -> RecordingEnvironment:
     """A site's templates/ first, then the theme's, as they are now (TemplateSnapshot). The environment is kept
-    until a template file changes (the caller makes a new one then: see template_files)."""
+    until a template file or the catalogue changes (the caller makes a new one then: see template_files).
+
+    `catalogue`: the site's language (i18n.load_catalogue, read once per build; by default read here, its warnings
+    dropped)."""
     loader = TemplateSnapshot(list(zip(("site", "theme"), template_folders(source), strict=True)))
     env = RecordingEnvironment(
         loader=loader,
@@ -271,6 +279,8 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
     )
     base = config.base_path
     names = assets or {}
+    words = catalogue if catalogue is not None else load_catalogue(source, config, theme_dir(), Problems())
+    env.catalogue = words
 
     def url(path: str) -> str:
         """A site-relative URL under the base path."""
@@ -303,11 +313,21 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
         plain=plain_title,
         asset=asset,
         assets=AssetNames(names),
+        **template_helpers(words),
     )
     env.filters.update(
-        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
+        date=date_filter(words),
+        isodate=_iso_date,
+        json_script=json_script,
+        title_html=lambda t: Markup(render_title(t)),
     )
     return env
+
+
+def catalogue_resolver(env: jinja2.Environment) -> Callable[[str], object]:
+    """A catalogue key's current value, for its fingerprint."""
+    assert isinstance(env, RecordingEnvironment), "an environment from make_environment"
+    return env.catalogue.fingerprint_of
 
 
 class AssetNames(Mapping[str, str]):
@@ -369,12 +389,6 @@ def json_script(value: object) -> Markup:
     ):
         text = text.replace(raw, escaped)
     return Markup(text)
-
-
-def _format_date(value: datetime, style: str = "long") -> str:
-    if style == "short":
-        return value.strftime("%Y-%m-%d")
-    return f"{value.strftime('%B')} {value.day}, {value.year}"
 
 
 def _iso_date(value: datetime) -> str:

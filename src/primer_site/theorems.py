@@ -14,7 +14,7 @@ HTML, for `::: theorem {#thm:shift} Shift invariance` in chapter 3:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
@@ -204,3 +204,27 @@ def _render_head_close(self: Any, tokens: Sequence[Token], idx: int, options: An
 
 def _render_solutions_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     return f'<section class="solutions" aria-labelledby="{SOLUTIONS_ID}">\n<h2 id="{SOLUTIONS_ID}">Solutions</h2>\n'
+
+
+_JOINED = re.compile(r'(<span class="theorem-name">)([^<]*) (of|to) (<a href="#[^"]*">[^<]*</a>)</span>')
+_SOLUTION_LINK = re.compile(r'(<p class="solution-link"><a href="#[^"]*">)Solution(</a></p>)')
+_SOLUTIONS_HEADING = f'<h2 id="{SOLUTIONS_ID}">Solutions</h2>'
+
+
+def localize_theorem_words(html: str, word: Callable[..., str]) -> str:
+    """`html` with the words the renderers above write in English in another language: "Proof of Theorem 3.2"
+    (`word("proof_of", name=…, target=…)`), "Solution to Exercise 1" (`word("solution_to", …)`), an exercise's
+    "Solution" link (`word("solution_link")`) and the "Solutions" heading (`word("solutions")`); `word` gives HTML,
+    its values HTML already. The kinds' names themselves come from the settings (build.py)."""
+    if 'class="theorem-' not in html and "solution" not in html:
+        return html
+    html = _JOINED.sub(
+        lambda m: (
+            m.group(1)
+            + word("proof_of" if m.group(3) == "of" else "solution_to", name=m.group(2), target=m.group(4))
+            + "</span>"
+        ),
+        html,
+    )
+    html = _SOLUTION_LINK.sub(lambda m: m.group(1) + word("solution_link") + m.group(2), html)
+    return html.replace(_SOLUTIONS_HEADING, f'<h2 id="{SOLUTIONS_ID}">{word("solutions")}</h2>')

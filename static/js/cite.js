@@ -7,8 +7,9 @@ for (const button of document.querySelectorAll("button[data-copy]")) {
   button.hidden = false;
   button.addEventListener("click", () => {
     navigator.clipboard.writeText(source.textContent).then(
-      () => { if (status) status.textContent = "Copied."; },
-      () => { if (status) status.textContent = "Could not copy: select the entry and copy it."; },
+      // the words in the page's language: the theme's catalogue, given by the template
+      () => { if (status) status.textContent = button.dataset.copied || "Copied."; },
+      () => { if (status) status.textContent = button.dataset.copyFailed || "Could not copy: select the entry and copy it."; },
     );
   });
 }

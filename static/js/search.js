@@ -9,7 +9,22 @@
   var pagefind = null;
   var latest = 0;
   var timer = null;
+  // The theme's words in the page's language (data-messages: the catalogue's messages; plural ones by CLDR
+  // category, chosen with the browser's CLDR rules for <html lang>).
+  var messages = JSON.parse(form.getAttribute("data-messages") || "{}");
+  var plurals;
+  try { plurals = new Intl.PluralRules(document.documentElement.lang || "en"); }
+  catch (error) { plurals = new Intl.PluralRules("en"); }  // a language tag the browser cannot read
   form.hidden = false;
+
+  function say(key, values) {
+    var message = messages[key];
+    if (typeof message === "object") message = message[plurals.select(values.count)] || message.other;
+    return String(message).replace(/\{([a-z_]+)\}/g, function (whole, name) {
+      if (!(name in values)) return whole;
+      return typeof values[name] === "number" ? values[name].toLocaleString(plurals.resolvedOptions().locale) : values[name];
+    });
+  }
 
   function load() {
     if (!pagefind) {
@@ -30,8 +45,8 @@
   function show(items, query) {
     panel.textContent = "";
     var status = element("p", "search-status", items.length
-      ? items.length + (items.length === 1 ? " result" : " results") + " for \u201c" + query + "\u201d"
-      : "No results for \u201c" + query + "\u201d");
+      ? say("search_results", { count: items.length, query: query })
+      : say("search_no_results", { query: query }));
     status.setAttribute("role", "status");
     panel.appendChild(status);
     var list = element("ol", "search-list");
