@@ -12,7 +12,7 @@ LAYERS = [
     "errors", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "rawhtml", "markdown_parser", "references", "markdown", "cache", "bodies",
     "inputs", "documentcache", "katex",
-    "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
+    "assets", "outputpaths", "mathcheck", "previews", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip

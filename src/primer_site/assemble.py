@@ -18,6 +18,7 @@ from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
+from .previews import add_previews
 from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
@@ -129,6 +130,7 @@ def assemble_site(
         )
 
     posts = [resolved(p) for p in posts]
+    posts = add_previews(posts, published, lambda *made: memo.reuse(*made, problems))
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems, memo)
 
     def link(post: Post) -> PostLink:

@@ -113,6 +113,7 @@ class Post:
     previous: PostLink | None = None
     next: PostLink | None = None
     links: tuple[Link, ...] = ()
+    previews_html: str = ""  # <template> of what its references to other posts show on hover (previews.py)
 
     @property
     def reading_minutes(self) -> int:

@@ -156,7 +156,7 @@ def _site_path(url: str, config: SiteConfig) -> str:
 def _post_shows_math(context: dict[str, Any]) -> bool:
     post = context["post"]
     titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
-    return _shows_math(post.body_html) or _titles_show_math(*titles)
+    return _shows_math(post.body_html, post.previews_html) or _titles_show_math(*titles)
 
 
 def _listing_shows_math(context: dict[str, Any]) -> bool:
