@@ -94,7 +94,8 @@ def test_sections_are_numbered_when_the_series_asks() -> None:
         ("$$a$$ (eq:a)\n\n$$b$$ (eq:a)\n", "content/x.md:7:1: error: label 'eq:a' is already an equation's label"),
         ("## Intro\n\n$$a$$ (intro)\n", "content/x.md:7:1: error: label 'intro' is already a heading's label"),
         (
-            "\\begin{align}\na \\label{eq:a} \\\\\nb \\label{eq:b}\n\\end{align}\n",
+            # two labels on one row of an align (a label on each row numbers each row)
+            "\\begin{align}\na \\label{eq:a} \\label{eq:b} \\\\\nb\n\\end{align}\n",
             "content/x.md:5:1: error: one label per display equation: this one has eq:a, eq:b (split it in two)",
         ),
     ],

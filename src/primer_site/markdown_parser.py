@@ -82,6 +82,11 @@ def _render_display_math(self: Any, tokens: Sequence[Token], idx: int, options: 
         anchor = escape(token.meta["label"])
         number = f'<a class="eqno" href="#{anchor}">({escape(token.meta["number"])})</a>'
         math = f'<{tag} class="equation" id="{anchor}">{math}{number}</{tag}>'
+    elif token.meta.get("rows"):
+        # an align with a label on each row: KaTeX shows the numbers (as \tag); each label an anchor on it
+        first, *others = (escape(label) for label, _ in token.meta["rows"])
+        anchors = "".join(f'<span class="row-anchor" id="{label}"></span>' for label in others)
+        math = f'<{tag} class="equation equation-rows" id="{first}">{anchors}{math}</{tag}>'
     return math if tag == "span" else math + "\n"
 
 

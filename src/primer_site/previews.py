@@ -30,8 +30,16 @@ PREVIEWED = re.compile(r"^(?:h[2-6]|figure|div|span|details|section)$")
 
 
 def element_index(body: str) -> dict[str, tuple[str, int]]:
-    """Every element with an id in a body's HTML: id → (tag, where its start tag begins); one pass."""
-    return {unescape(m.group(2)): (m.group(1), m.start()) for m in _ID.finditer(body)}
+    """Every element with an id in a body's HTML: id → (tag, where its start tag begins); one pass. A row of a
+    numbered align is its whole display (the row's anchor is an empty span at the display's start)."""
+    index: dict[str, tuple[str, int]] = {}
+    display: tuple[str, int] = ("", 0)
+    for m in _ID.finditer(body):
+        if 'class="equation equation-rows"' in m.group(0):
+            display = (m.group(1), m.start())
+        row = 'class="row-anchor"' in m.group(0)
+        index[unescape(m.group(2))] = display if row else (m.group(1), m.start())
+    return index
 
 
 def element_html(body: str, tag: str, start: int) -> str:

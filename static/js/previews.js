@@ -22,6 +22,7 @@
     var href = link.getAttribute("href") || "";
     if (href.charAt(0) !== "#" || href.length < 2) { return null; }
     var target = document.getElementById(decodeURIComponent(href.slice(1)));
+    if (target && target.classList.contains("row-anchor")) { target = target.parentElement; }  // a row of an align
     if (!target || !target.matches(PREVIEWED) || target.contains(link)) { return null; }
     return target;
   }
