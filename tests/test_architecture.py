@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
+    "errors", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "imagesize", "dependencies", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "rawhtml", "markdown_parser", "references", "markdown", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "assets", "outputpaths", "mathcheck", "previews", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",

@@ -17,6 +17,7 @@ from .config import SiteConfig, merge_macros
 from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
+from .notation import add_notation
 from .parse import Document, SeriesMeta
 from .previews import add_previews
 from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
@@ -132,6 +133,11 @@ def assemble_site(
     posts = [resolved(p) for p in posts]
     posts = add_previews(posts, published, lambda *made: memo.reuse(*made, problems))
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems, memo)
+    notes = {m.slug: m.notes for m in series_meta if m.notes}
+    if notes:
+        where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
+        texts = {d.source: (d.body, d.body_first_line) for d in documents}
+        series = add_notation(series, notes, where, texts, problems)
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""

@@ -150,6 +150,7 @@ class Series:
     gaps: tuple[int, ...] = ()  # chapter numbers the author skips on purpose
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX on its pages: the site's, then its own
     scheduled: tuple[ScheduledChapter, ...] = ()
+    notation: tuple[object, ...] = ()  # notation.NotationEntry: the rows of its notation page (none: no page)
 
     @cached_property
     def published_count(self) -> int:

@@ -93,6 +93,11 @@ def _specs(site: Site, config: SiteConfig) -> Iterator[PageSpec]:
     for one in site.series:
         path = output_path(_site_path(one.url, config))
         yield _page("series.html", path, config, one.source or "", "series", series=_ref("series", one.slug))
+        if one.notation:  # its notation index, beside it
+            notation = output_path(_site_path(one.url, config) + "notation/")
+            yield _page(
+                "notation.html", notation, config, one.source or "", "notation", series=_ref("series", one.slug)
+            )
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         context = {"collection": _ref("collection", collection.slug)}
@@ -180,6 +185,7 @@ SHOWS_MATH = {
     "listing": _listing_shows_math,
     "series": _series_shows_math,
     "collection": _collection_shows_math,
+    "notation": lambda context: True,  # its symbols
 }
 
 

@@ -14,6 +14,7 @@ from .config import MACROS_TEXT, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
+from .notation import macro_notes
 from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from .urls import is_valid_slug, slug_from_filename, slugify
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
@@ -274,6 +275,7 @@ class SeriesMeta:
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for its pages, over the site's
     number_sections: bool = False  # number h2/h3 headings after the chapter: "10.2 Reward modelling"
     theorems: dict[str, Any] | None = None  # its `theorems:` (checked), read over the site's (theoremkinds)
+    notes: tuple[tuple[str, str, str, str], ...] = ()  # macros with a meaning: (name, tex, means, defined)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -353,4 +355,5 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         macros=macros,
         number_sections=bool(number_sections),
         theorems=theorems if isinstance(theorems, dict) else None,
+        notes=macro_notes(data.get("macros")),
     )
