@@ -24,7 +24,7 @@ def primer(root: Path, series: str = SERIES) -> Path:
             "content/ch02.md": post(
                 "Two", "2026-01-02", series="primer", chapter=2, body="## KL divergence\n\n$\\KL(p \\| q) = \\E[x]$.\n"
             ),
-            "content/ch03.md": post("Three", "2026-01-03", series="primer", chapter=3, body="Not $\\KLx$.\n"),
+            "content/ch03.md": post("Three", "2026-01-03", series="primer", chapter=3, body="Not `\\KLx`.\n"),
         },
     )
 
@@ -77,3 +77,15 @@ def test_a_definition_in_no_chapter_of_the_series_is_an_error(tmp_path: Path) ->
     assert [line for line in result.stderr.splitlines() if ": error: " in line] == [
         "series/primer.md:3: error: macros: \\KL: defined: no chapter ch09.md in series 'primer'",
     ]
+
+
+def test_a_symbol_defined_in_a_chapter_not_out_yet_names_its_date(tmp_path: Path) -> None:
+    site = primer(tmp_path)
+    text = (site / "content/ch02.md").read_text().replace("2026-01-02", "2026-09-01")
+    make_site(site, {"content/ch02.md": text})
+    result = run_cli("check", "-s", str(site), "--now", "2026-06-01")
+    assert result.returncode == 0, result.stderr
+    result = run_cli("build", "-s", str(site), "--now", "2026-06-01")
+    page = (site / "public/series/primer/notation/index.html").read_text(encoding="utf-8")
+    assert "      <td>Chapter 2, out on 1 September 2026</td>\n" in page
+    assert "/posts/ch02/" not in page

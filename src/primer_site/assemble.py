@@ -137,7 +137,8 @@ def assemble_site(
     if notes:
         where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
         texts = {d.source: (d.body, d.body_first_line) for d in documents}
-        series = add_notation(series, notes, where, texts, problems)
+        later = [p for p in posts if p.source not in published]
+        series = add_notation(series, notes, where, texts, problems, later)
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""

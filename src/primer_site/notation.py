@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from .errors import Problems
 from .model import Post, PostLink, Series
+from .urls import slugify
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,13 @@ def add_notation(
     note_lines: dict[str, tuple[str, int]],
     bodies: dict[str, tuple[str, int]],
     problems: Problems,
+    scheduled: Sequence[Post] = (),
 ) -> list[Series]:
     """Each series with its notation entries. `notes`: series slug → macro_notes; `note_lines`: slug → (series
     file, line of `macros:`); `bodies`: post source → (Markdown body, its first line), for the uses' lines.
 
-    A `defined:` naming no chapter of the series is an error at the series file's `macros:` line.
+    A `defined:` naming no chapter of the series is an error at the series file's `macros:` line; one naming a
+    chapter of `scheduled` (posts not out yet) is its chapter and date, without a link, until it is out.
     """
     result = []
     for one in series:
@@ -63,7 +66,8 @@ def add_notation(
         if not written:
             result.append(one)
             continue
-        by_file = {posixpath.basename(p.source): p for p in one.posts}
+        later = [p for p in scheduled if p.series in (one.slug, one.title) or slugify(p.series or "") == one.slug]
+        by_file = {posixpath.basename(p.source): p for p in (*later, *one.posts)}
         entries = []
         for name, tex, means, defined in written:
             file, _, fragment = defined.partition("#")
@@ -82,7 +86,10 @@ def add_notation(
                             line,
                         )
             link = None
-            if target is not None:
+            if target is not None and target in later:
+                when = f"{target.chapter_label or target.title}, out on {target.date.day} {target.date:%B %Y}"
+                link = PostLink(target.title, "", when)
+            elif target is not None:
                 link = PostLink(target.title, target.url + (f"#{fragment}" if fragment else ""), target.chapter_label)
             used_in = tuple(PostLink(p.title, p.url, p.chapter_label) for p, _ in uses)
             entries.append(NotationEntry(name, tex, means, link, used_in))
