@@ -138,7 +138,14 @@ def assemble_site(
         where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
         texts = {d.source: (d.body, d.body_first_line) for d in documents}
         later = [p for p in posts if p.source not in published]
-        series = add_notation(series, notes, where, texts, problems, later)
+
+        def noted(one: Series) -> Series:
+            """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds)."""
+            inputs = (one, notes.get(one.slug), tuple(later), tuple(documents))
+            make = lambda found: add_notation([one], notes, where, texts, found, later)[0]  # noqa: E731
+            return memo.reuse("notation", one.slug, inputs, make, problems) if one.slug in notes else one
+
+        series = [noted(one) for one in series]
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
