@@ -9,10 +9,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "layout", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
+    "errors", "layout", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
+    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip

@@ -248,7 +248,7 @@ FEED_MATH = [
             '<mstyle scriptlevel="0" displaystyle="true"><mrow><mrow></mrow><mo>=</mo><mi>b</mi></mrow></mstyle>'
             '</mtd></mtr></mtable>'
             '<annotation encoding="application/x-tex">\\begin{align*}\na &amp;= b \n\\end{align*}</annotation>'
-            '</semantics></math><span class="eqno">(4.1)</span></div>\n'
+            '</semantics></math><a class="eqno" href="https://example.org/posts/align/#eq:a">(4.1)</a></div>\n'
         ),
     ),
     (

@@ -55,7 +55,7 @@ def test_a_table_with_a_caption_and_a_label_is_a_numbered_table() -> None:
 
 def test_display_math_takes_the_same_attribute_label() -> None:
     assert html_of("$$ a = b $$ {#eq:ab}\n\nSee [](#eq:ab).\n").startswith(
-        '<div class="equation" id="eq:ab"><div class="math display">a = b</div><span class="eqno">(4.1)</span></div>\n'
+        '<div class="equation" id="eq:ab"><div class="math display">a = b</div><a class="eqno" href="#eq:ab">(4.1)</a></div>\n'
     )
 
 

@@ -274,3 +274,31 @@ def test_bad_settings_are_errors_at_their_line(tmp_path: Path, value: str, messa
     with pytest.raises(SiteError) as failure:
         build(site)
     assert [str(d) for d in failure.value.diagnostics] == [message]
+
+
+def test_a_label_on_each_row_of_an_align_numbers_each_row() -> None:
+    body = (
+        "\\begin{align}\na &= b \\label{eq:one} \\\\\nc &= d \\nonumber \\\\\ne &= f \\label{eq:three}\n\\end{align}\n\n"
+        "$$ x $$ (eq:x)\n"
+    )
+    rendered = render_body(body, "content/a.md", 5, chapter="3")
+    assert rendered.errors == ()
+    assert rendered.html == (
+        '<div class="equation equation-rows" id="eq:one"><span class="row-anchor" id="eq:three"></span>'
+        '<div class="math display">\\begin{align}\na &amp;= b \\tag{3.1} \\\\\nc &amp;= d \\nonumber \\\\\n'
+        "e &amp;= f \\tag{3.2}\n\\end{align}</div></div>\n"
+        '<div class="equation" id="eq:x"><div class="math display">x</div><a class="eqno" href="#eq:x">(3.3)</a></div>\n'
+    )
+    assert [(label.id, label.reference_html) for label in rendered.labels] == [
+        ("eq:one", "Eq. (3.1)"),
+        ("eq:three", "Eq. (3.2)"),
+        ("eq:x", "Eq. (3.3)"),
+    ]
+
+
+def test_a_row_of_an_align_without_a_label_keeps_the_error() -> None:
+    body = "\\begin{align}\na &= b \\label{eq:one} \\\\\nc &= d \\\\\ne &= f \\label{eq:three}\n\\end{align}\n"
+    rendered = render_body(body, "content/a.md", 5, chapter="3")
+    assert [d.message for d in rendered.errors] == [
+        "one label per display equation: this one has eq:one, eq:three (split it in two)"
+    ]

@@ -158,7 +158,7 @@ def test_pages_typeset_at_build_time_are_the_browser_s_pages_with_the_math_types
             assert {"KaTeX_Main-Regular.woff2", "KaTeX_Math-Italic.woff2"} <= set(fonts), name
     assert math_pages >= 6  # three posts, the home page, the series page, the tag page
     one = typeset["posts/a/index.html"]
-    assert 'id="eq:int"' in one and "(1.1)</span>" in one and ">Eq. (1.1)</a>" in one
+    assert 'id="eq:int"' in one and '<a class="eqno" href="#eq:int">(1.1)</a>' in one and ">Eq. (1.1)</a>" in one
 
 
 def katex_render(formulas: list[tuple[str, bool, dict[str, str]]]) -> list[str]:

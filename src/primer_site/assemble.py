@@ -24,7 +24,9 @@ from .i18n import REFERENCE_DATE_KEY, Catalogue
 from .markdown import RenderedBody, SourceLink, render_title
 from .mathhtml import find_math
 from .model import Collection, Extra, Post, PostLink, ScheduledChapter, Series, Site, Taxon
+from .notation import add_notation
 from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
+from .previews import add_previews
 from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
@@ -178,8 +180,22 @@ def assemble_site(
             memo.reuse("references heading", p.source, (p, heading), lambda _, p=p: _headed(p, heading), problems)
             for p in posts
         ]
+    posts = add_previews(posts, published, lambda *made: memo.reuse(*made, problems))
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
+    notes = {m.slug: m.notes for m in series_meta if m.notes}
+    if notes:
+        where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
+        texts = {d.source: (d.body, d.body_first_line) for d in documents}
+        later = [p for p in posts if p.source not in published]
+
+        def noted(one: Series) -> Series:
+            """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds)."""
+            inputs = (one, notes.get(one.slug), tuple(later), tuple(documents))
+            make = lambda found: add_notation([one], notes, where, texts, found, later)[0]  # noqa: E731
+            return memo.reuse("notation", one.slug, inputs, make, problems) if one.slug in notes else one
+
+        series = [noted(one) for one in series]
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""

@@ -105,7 +105,7 @@ _KNOWN = sorted(
 )
 _KNOWN += ["authors", "bibliography", "citations"]
 _KNOWN.sort()
-MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
+MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
@@ -391,6 +391,14 @@ def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
         match = _MACRO_NAME.fullmatch(name) if isinstance(name, str) else None
         if not match:
             bad(f"{describe(name)} is not a TeX macro name (a backslash and letters, such as \\E)")
+        elif isinstance(expansion, dict):  # {tex: …, means: …, defined: ch02.md#…}: for the notation page
+            unknown = sorted(str(k) for k in expansion if k not in ("tex", "means", "defined"))
+            if unknown or not isinstance(expansion.get("tex"), str):
+                bad(f"{name}: expected {{tex: its TeX, means: what it is, defined: ch02.md#where}}")
+            elif not all(isinstance(expansion.get(k, ""), str) for k in ("means", "defined")):
+                bad(f"{name}: means and defined are text")
+            else:
+                macros.append(("\\" + match.group(1), expansion["tex"]))
         elif not isinstance(expansion, str):
             bad(f"{name}: expected the TeX it stands for, got {describe(expansion)}")
         else:

@@ -82,10 +82,15 @@ def _render_display_math(self: Any, tokens: Sequence[Token], idx: int, options: 
     tag = "span" if token.type in DISPLAY_IN_PARAGRAPH else "div"
     math = f'<{tag} class="math display">{tex}</{tag}>'
     if token.meta.get("number"):
-        # the number sits outside the element KaTeX replaces, at the right margin
+        # the number sits outside the element KaTeX replaces, at the right margin; a link to itself (its address)
         anchor = escape(token.meta["label"])
-        number = f'<span class="eqno">({escape(token.meta["number"])})</span>'
+        number = f'<a class="eqno" href="#{anchor}">({escape(token.meta["number"])})</a>'
         math = f'<{tag} class="equation" id="{anchor}">{math}{number}</{tag}>'
+    elif token.meta.get("rows"):
+        # an align with a label on each row: KaTeX shows the numbers (as \tag); each label an anchor on it
+        first, *others = (escape(label) for label, _ in token.meta["rows"])
+        anchors = "".join(f'<span class="row-anchor" id="{label}"></span>' for label in others)
+        math = f'<{tag} class="equation equation-rows" id="{first}">{anchors}{math}</{tag}>'
     return math if tag == "span" else math + "\n"
 
 

@@ -175,6 +175,7 @@ class Post:
     authors: tuple[str, ...] = ()  # for "cite this chapter": the post's, else its series', else the site's
     doi: str | None = None
     bibtex: str = ""  # a BibTeX entry citing this post (cite.bib beside its page); "" without authors
+    previews_html: str = ""  # <template> of what its references to other posts show on hover (previews.py)
 
     @property
     def reading_minutes(self) -> int:
@@ -230,6 +231,8 @@ class Series:
     @property
     def references_url(self) -> str:
         return self.url + "references/"
+
+    notation: tuple[object, ...] = ()  # notation.NotationEntry: the rows of its notation page (none: no page)
 
     @cached_property
     def published_count(self) -> int:

@@ -100,6 +100,11 @@ def _specs(site: Site, config: SiteConfig) -> Iterator[PageSpec]:
             yield _page(
                 "references.html", path, config, one.source or "", "references", series=_ref("series", one.slug)
             )
+        if one.notation:  # its notation index, beside it
+            notation = output_path(_site_path(one.url, config) + "notation/")
+            yield _page(
+                "notation.html", notation, config, one.source or "", "notation", series=_ref("series", one.slug)
+            )
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         context = {"collection": _ref("collection", collection.slug)}
@@ -163,7 +168,7 @@ def _site_path(url: str, config: SiteConfig) -> str:
 def _post_shows_math(context: dict[str, Any]) -> bool:
     post = context["post"]
     titles = (post.title, *(link.title for link in (post.previous, post.next) if link))
-    return _shows_math(post.body_html) or _titles_show_math(*titles)
+    return _shows_math(post.body_html, post.previews_html) or _titles_show_math(*titles)
 
 
 def _listing_shows_math(context: dict[str, Any]) -> bool:
@@ -192,6 +197,7 @@ SHOWS_MATH = {
     "listing": _listing_shows_math,
     "series": _series_shows_math,
     "collection": _collection_shows_math,
+    "notation": lambda context: True,  # its symbols
 }
 
 

@@ -15,6 +15,7 @@ from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .layout import CONFIG_FILE
 from .model import ChapterNumber
+from .notation import macro_notes
 from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from .urls import is_valid_slug, slug_from_filename, slugify
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
@@ -297,6 +298,7 @@ class SeriesMeta:
     theorems: dict[str, Any] | None = None  # its `theorems:` (checked), read over the site's (theoremkinds)
     bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
     authors: tuple[str, ...] = ()
+    notes: tuple[tuple[str, str, str, str], ...] = ()  # macros with a meaning: (name, tex, means, defined)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -430,6 +432,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         theorems=theorems if isinstance(theorems, dict) else None,
         bibliography=bibliography,
         authors=authors,
+        notes=macro_notes(data.get("macros")),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +92,7 @@ class KatexNumbered:
     rows: int = 1
     quiet_rows: set[int] = field(default_factory=set)  # rows with \\nonumber, \\notag or a \\tag of their own
     row_start: int = 0  # where its last row starts
+    row_starts: list[int] = field(default_factory=list)  # where each row starts, in the TeX
     trailing_empty: bool = False  # it ends with `\\\\`: an empty last row, which KaTeX numbers too (as amsmath)
 
     @property
@@ -113,7 +115,9 @@ def katex_numbering(tex: str) -> tuple[int, list[KatexNumbered]]:
         elif match.group(1) == "begin":
             name = match.group(2).strip()
             numbered = (
-                KatexNumbered(name, depth, match.span(), row_start=match.end()) if name in KATEX_NUMBERED else None
+                KatexNumbered(name, depth, match.span(), row_start=match.end(), row_starts=[match.end()])
+                if name in KATEX_NUMBERED
+                else None
             )
             found += [numbered] if numbered else []
             open_environments.append((name, numbered))
@@ -129,6 +133,7 @@ def katex_numbering(tex: str) -> tuple[int, list[KatexNumbered]]:
             if inner is not None and inner.name != "equation" and depth == inner.depth:
                 inner.rows += 1
                 inner.row_start = match.end()
+                inner.row_starts.append(match.end())
         elif word in ("tag", "nonumber", "notag"):
             tags += word == "tag"
             current = next((n for _, n in reversed(open_environments) if n is not None), None)
@@ -144,6 +149,24 @@ def _starred(tex: str, environments: Sequence[KatexNumbered]) -> str:
     for (start, stop), replacement in sorted(spans, reverse=True):  # from the end: earlier offsets stay valid
         tex = tex[:start] + replacement + tex[stop:]
     return tex
+
+
+def _one_label_a_row(tex: str) -> bool:
+    """Whether `tex` is one environment KaTeX numbers, of several rows, with one `\\label` on each numbered row
+    (a row with `\\nonumber` or `\\notag` has none) and no `\\tag`, each label a plain name."""
+    tags, environments = katex_numbering(tex)
+    multi = [e for e in environments if e.rows - e.trailing_empty > 1]
+    if tags or len(multi) != 1 or len(environments) != 1 or multi[0].end is None:
+        return False
+    environment = multi[0]
+    labels = list(_TEX_LABEL.finditer(tex))
+    if any(not m.group(1).strip() or any(c.isspace() or c in '"<>&' for c in m.group(1).strip()) for m in labels):
+        return False
+    rows = [bisect_right(environment.row_starts, m.start()) - 1 for m in labels]
+    inside = all(environment.begin[1] <= m.start() < environment.end[0] for m in labels)
+    # quiet_rows counts from 1, as KaTeX's rows do
+    wanted = [r for r in range(environment.rows - environment.trailing_empty) if r + 1 not in environment.quiet_rows]
+    return inside and rows == wanted
 
 
 ASSET_PLACEHOLDER = "\x00A{}\x00"
@@ -367,6 +390,18 @@ def number_labels(
         if not found:
             numbered = [e.name for e in katex_numbering(token.content)[1] if e.numbered_rows]
             katex_numbered += [(line, column, numbered[0])] if numbered else []
+            continue
+        if len(found) > 1 and token.meta.get("label") is None and _one_label_a_row(token.content):
+            # `\label` on each row of an align (gather, alignat): each row numbered, each a label; KaTeX shows
+            # our numbers as each row's \tag
+            labelled = [m.group(1).strip() for m in _TEX_LABEL.finditer(token.content)]
+            rows = [(row_label, f"{prefix}{equations + i}") for i, row_label in enumerate(labelled, start=1)]
+            numbers = iter(rows)
+            token.content = _TEX_LABEL.sub(lambda _, n=numbers: f"\\tag{{{next(n)[1]}}}", token.content)
+            equations += len(rows)
+            token.meta.update(label=rows[0][0], rows=tuple(rows))
+            for row_label, row_number in rows:
+                add(Label(row_label, "equation", row_number, ""), line, column)
             continue
         if len(found) > 1:
             message = f"one label per display equation: this one has {', '.join(found)} (split it in two)"

@@ -142,14 +142,14 @@ class Chromium:
         self._playwright: Any = None
         self._browser: Any = None
 
-    def new_context(self, base: str, *, width: int = 1280, color_scheme: str = "light") -> Any:
+    def new_context(self, base: str, *, width: int = 1280, color_scheme: str = "light", javascript: bool = True) -> Any:
         if self._browser is None:
             require("chromium", "playwright")
             from playwright.sync_api import sync_playwright
 
             self._playwright = sync_playwright().start()
             self._browser = self._playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        return new_context(self._browser, base, width=width, color_scheme=color_scheme)
+        return new_context(self._browser, base, width=width, color_scheme=color_scheme, javascript=javascript)
 
     def close(self) -> None:
         if self._browser is not None:
@@ -158,9 +158,13 @@ class Chromium:
             self._playwright.stop()
 
 
-def new_context(browser: Any, base: str, *, width: int = 1280, color_scheme: str = "light") -> Any:
+def new_context(
+    browser: Any, base: str, *, width: int = 1280, color_scheme: str = "light", javascript: bool = True
+) -> Any:
     """A browser context that fetches KaTeX's pinned CDN files from node_modules and nothing else off `base`."""
-    context = browser.new_context(viewport={"width": width, "height": 800}, color_scheme=color_scheme)
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, color_scheme=color_scheme, java_script_enabled=javascript
+    )
     cdn = katex_cdn()
 
     def route(route: Any) -> None:
