@@ -9,8 +9,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
-    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "citeformat", "citethis", "cache", "bodies",
+    "errors", "layout", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
+    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "activecontent", "assets", "outputpaths", "mathcheck", "citing", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
@@ -42,6 +42,23 @@ def test_imports_point_down_the_pipeline() -> None:
         allowed = set(LAYERS[:index])
         wrong = imports_of(module) - allowed
         assert not wrong, f"{module} imports {sorted(wrong)}, which come after it in the pipeline"
+
+
+def test_the_site_s_folder_names_have_one_home() -> None:
+    """layout.py names the site's folders and files and imports nothing; no other module spells one, and the
+    modules that need only names (the watcher, `clean`) import no stage that renders."""
+    from primer_site import layout
+
+    assert imports_of("layout") == set()
+    names = {value for key, value in vars(layout).items() if key.isupper() and isinstance(value, str)}
+    for path in PACKAGE.glob("*.py"):
+        if path.stem == "layout":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value in names:
+                raise AssertionError(f"{path.name}:{node.lineno} spells {node.value.value!r}: import it from layout")
+    for module in ("watch", "sitefolder"):
+        assert not imports_of(module) & {"theme", "render", "feeds", "katex"}, module
 
 
 def test_the_server_knows_nothing_of_the_build() -> None:

@@ -209,3 +209,23 @@ def test_two_series_with_one_title_is_an_error_and_every_stage_reads_the_same_se
     assert listed == {"a": ["content/p.md"], "b": []}
     page = (site / "public/posts/p/index.html").read_text(encoding="utf-8")
     assert "Chapter 2 of 3" in page and 'href="/series/a/"' in page
+
+
+def test_a_post_at_the_path_of_a_page_the_site_makes_is_an_error_at_the_post(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\npermalinks:\n  post: /{slug}/\n",
+            "content/tags.md": post("Tags", tags="[x]"),
+            "content/b.md": post("B", slug="categories", category="c"),
+        },
+    )
+    result = run_cli("build", "-s", str(site), "--now", "2026-06-01")
+    assert result.returncode == 1
+    assert result.stderr == (
+        "content/b.md:4: error: page categories/index.html: a page the site makes (a listing, a tag or category "
+        "page) is written there too (permalinks at site.yaml:3): change the slug or the permalink\n"
+        "content/tags.md:2: error: page tags/index.html: a page the site makes (a listing, a tag or category page) "
+        "is written there too (permalinks at site.yaml:3): change the slug or the permalink\n"
+        "build failed: 2 errors; the output folder was left as it was\n"
+    )

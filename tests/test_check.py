@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import REPO, SRC, make_site, post, run_cli
+from fixture_sites import REPO, SRC, make_site, post, run_cli, time_bound
 
 BODY = """Intro paragraph.
 
@@ -179,11 +179,11 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     why = {
-        "node": "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
-        "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run `npm install katex@0.19.1` "
-        f"in {site}",
-        "katex": f"the katex npm package is not installed: run `npm install katex@0.19.1` in {site} (npm comes "
-        "with Node.js; on Debian and Ubuntu it is the npm package)",
+        "node": "Node.js (node) is not installed: install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get "
+        "install nodejs npm`; elsewhere: https://nodejs.org/; npm does not install it), then run `npm install "
+        f"katex@0.19.1` in {site}",
+        "katex": "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH): "
+        f"run `npm install katex@0.19.1` in {site}",
     }[missing]
     assert result.stderr == (
         f"<site>: error: math: formulas not checked by KaTeX: {why} (or leave the math check out: --no-check-math)\n"
@@ -195,3 +195,65 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
         assert result.returncode == 0 and result.stderr == "", unchecked
     result = subprocess.run([*build, "--check-math"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "error: math: formulas not checked by KaTeX" in result.stderr
+
+
+def theme_css() -> str:
+    return (REPO / "static/css/style.css").read_text(encoding="utf-8")
+
+
+def test_a_stylesheet_s_import_and_a_script_named_plainly_work_after_build_as_in_serve(tmp_path: Path) -> None:
+    """CSS and JS are fingerprinted (css/style.1a2b3c4d.css), and published under their own names too: what names
+    them plainly (an @import, a url(), a template's <script src>) finds them after `build` as in `serve`."""
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A"),
+            "static/css/style.css": '@import url("extra.css");\n' + theme_css(),
+            "static/css/extra.css": "body { background: url(../img/dot.png); }\n",
+            "static/img/dot.png": "not really a PNG",
+            "static/js/hello.js": "console.log('hello');\n",
+            "templates/404.html": "{% extends 'base.html' %}{% block main %}<script src=\"{{ url('/js/hello.js') }}\">"
+            "</script>{% endblock %}",
+        },
+    )
+    result = run_cli("build", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 0, result.stderr
+    public = site / "public"
+    assert (public / "css/extra.css").read_text() == "body { background: url(../img/dot.png); }\n"
+    assert (public / "js/hello.js").is_file() and list(public.glob("js/hello.*.js"))
+    assert list(public.glob("css/style.*.css"))  # the theme's links still use the fingerprinted name
+    checked = run_cli("check", "--source", str(site), "--now", "2026-06-01")
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_check_follows_a_stylesheet_s_imports_and_urls(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A"),
+            "static/css/style.css": "/* url(commented.png) */\n@import 'gone.css';\n" + theme_css(),
+            "static/css/more.css": 'p { color: red; }\n\nh1 { background: url("../img/none.png"); }\n'
+            "h2 { background: url(data:image/png;base64,AAAA); }\n",
+        },
+    )
+    result = run_cli("check", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 1
+    assert [line for line in result.stderr.splitlines() if "stylesheet" in line] == [
+        "static/css/more.css:3: error: stylesheet loads '../img/none.png': no such page or file in the built site",
+        "static/css/style.css:2: error: stylesheet loads 'gone.css': no such page or file in the built site",
+    ]
+
+
+@pytest.mark.parametrize("unit", ["url(", "/*", 'url("', "@import '", "url(url(", "@import "])
+def test_the_stylesheet_scan_reads_each_character_once(unit: str) -> None:
+    """A stylesheet left open (a comment, a string, a url( without its parenthesis) repeated: the tokens found grow
+    with the text, never with its square (each token is consumed whole: check._CSS_TOKEN)."""
+    from primer_site import check
+
+    counts = []
+    for n in (1_000, 2_000, 4_000):
+        text = unit * n
+        counts.append(sum(1 for _ in check._CSS_TOKEN.finditer(text)))
+        with time_bound(10):  # a hang guard, not a measure: a quadratic scan of 4,000 units takes minutes
+            check.stylesheet_urls(text * 10)
+    assert counts[1] <= 2 * counts[0] + 1 and counts[2] <= 2 * counts[1] + 1

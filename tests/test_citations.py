@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli
 from primer_site.bibliography import parse_bibtex, tex_to_text
@@ -73,11 +75,11 @@ def errors_of(root: Path, files: dict[str, str]) -> list[str]:
     return [str(d) for d in caught.value.diagnostics]
 
 
-SITE = "title: T\nbase_url: https://example.org/\nbibliography: refs.bib\n"
+SITE = "title: T\nbase_url: https://example.org/\nbibliography: content/refs.bib\n"
 
 
 def one_post(tmp_path: Path, body: str, site: str = SITE, **front: object) -> str:
-    out = build(tmp_path, {"site.yaml": site, "refs.bib": REFS, "content/a.md": post("A", body=body, **front)})
+    out = build(tmp_path, {"site.yaml": site, "content/refs.bib": REFS, "content/a.md": post("A", body=body, **front)})
     return body_of((out / "posts/a/index.html").read_text())
 
 
@@ -117,7 +119,9 @@ def test_what_is_never_a_citation(tmp_path: Path) -> None:
 
 
 def test_label_prefixes_keep_their_error(tmp_path: Path) -> None:
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", body="See @fig:x.")})
+    found = errors_of(
+        tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", body="See @fig:x.")}
+    )
     assert found == [
         "content/a.md:5: error: reference '@fig:x': write a reference to a label as [](#fig:x) (its text is made "
         "for you)"
@@ -218,17 +222,19 @@ def test_theses_reports_and_web_pages(tmp_path: Path) -> None:
     @mastersthesis{m, author={Roe, Rick}, title={Less}, school={ETH}, year=2019}
     @techreport{r, author={Poe, Ed}, title={Report}, institution={Lab}, number={7}, year=2018}
     @incollection{c, author={Low, Al}, title={Chap}, booktitle={Book}, editor={Eds, Ed}, pages={1--2}, year=2017, publisher={Pub}}
+    @inbook{i, author={Knuth, Donald E.}, title={The Art of Computer Programming}, chapter={Sorting}, year=1998}
     @online{w, author={{OpenAI}}, title={GPT-4 Blog}, url={https://openai.com/research/gpt-4}, year=2023, urldate={2024-01-02}}
     """
     out = build(
         tmp_path,
-        {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @w]")},
+        {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@t; @m; @r; @c; @i; @w]")},
     )
     entries = dict(re.findall(r'<li id="ref-([^"]+)">(.*)</li>', (out / "posts/a/index.html").read_text()))
     assert entries["t"] == "Doe, Jane. 2020. “On Things.” PhD diss., MIT."
     assert entries["m"] == "Roe, Rick. 2019. “Less.” Master’s thesis, ETH."
     assert entries["r"] == "Poe, Ed. 2018. “Report.” Technical report 7. Lab."
     assert entries["c"] == "Low, Al. 2017. “Chap.” In <i>Book</i>, edited by Ed Eds, 1–2. Pub."
+    assert entries["i"] == "Knuth, Donald E. 1998. “Sorting.” In <i>The Art of Computer Programming</i>."
     assert entries["w"] == (
         'OpenAI. 2023. “GPT-4 Blog.” <a href="https://openai.com/research/gpt-4">https://openai.com/research/gpt-4</a>.'
         " Accessed 2024-01-02."
@@ -237,7 +243,7 @@ def test_theses_reports_and_web_pages(tmp_path: Path) -> None:
 
 def test_bib_text_is_escaped_and_its_math_is_math(tmp_path: Path) -> None:
     refs = r"@misc{x, author={<b>Evil</b> & Co}, title={Bounds on $O(n^2)$ <script>alert(1)</script> -- now}, year=2020, url={javascript:alert(1)}}"
-    out = build(tmp_path, {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A", body="[@x]")})
+    out = build(tmp_path, {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A", body="[@x]")})
     page = (out / "posts/a/index.html").read_text()
     entry = re.search(r'<li id="ref-x">(.*)</li>', page).group(1)  # type: ignore[union-attr]
     assert "<script>" not in page.split("</head>", 1)[1].replace('<script src="', "")
@@ -262,7 +268,7 @@ def test_tex_becomes_text() -> None:
 def volume(tmp_path: Path) -> Path:
     files = {
         "site.yaml": SITE + "authors: [Jane Doe]\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: Volume One\n---\nAbout it.\n",
         "content/c1.md": post("One", "2026-01-01", "[@vaswani2017] and [@scholkopf2002].", series="vol", chapter=1),
         "content/c2.md": post("Two", "2026-02-01", "@vaswani2017 again.", series="vol", chapter=2),
@@ -287,7 +293,7 @@ def test_the_volume_references_page(tmp_path: Path) -> None:
 def test_feeds_carry_citations_as_text_and_the_references(tmp_path: Path) -> None:
     files = {
         "site.yaml": SITE + "feeds: {content: full}\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "content/a.md": post("A", body="As [@vaswani2017] show."),
     }
     out = build(tmp_path, files)
@@ -300,7 +306,7 @@ def test_feeds_carry_citations_as_text_and_the_references(tmp_path: Path) -> Non
 def test_cite_this_chapter(tmp_path: Path) -> None:
     files = {
         "site.yaml": SITE + "authors: [Jane Doe]\n",
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: Volume & 100% of_it\nauthors: [Ann Lee, 'Kim, Bo']\n---\n",
         "content/c1.md": post("Risk & 5% my_var", "2026-01-01", "Text.", series="vol", chapter=1, doi="10.1/x"),
         "content/solo.md": post("Solo", "2026-01-02", "Text."),
@@ -332,7 +338,7 @@ def test_cite_this_chapter(tmp_path: Path) -> None:
 
 
 def test_no_authors_no_cite_block(tmp_path: Path) -> None:
-    out = build(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A")})
+    out = build(tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A")})
     page = (out / "posts/a/index.html").read_text()
     assert "citation_title" not in page and 'class="cite"' not in page
     assert not (out / "posts/a/cite.bib").exists()
@@ -345,7 +351,7 @@ def test_a_post_sees_the_union_nearest_first(tmp_path: Path) -> None:
     near = "@misc{vaswani2017, author={Near, N.}, title={Nearer}, year=1999}\n@misc{own, author={Own, O.}, title={O}, year=2001}"
     files = {
         "site.yaml": SITE,
-        "refs.bib": REFS,
+        "content/refs.bib": REFS,
         "series/vol.md": "---\ntitle: V\nbibliography: [../content/vol/vol.bib]\n---\n",
         "content/vol/vol.bib": "@misc{volkey, author={Vol, V.}, title={V}, year=2005}",
         "content/vol/near.bib": near,
@@ -373,24 +379,24 @@ def test_without_a_bibliography_in_text_at_is_text_and_brackets_are_errors(tmp_p
 
 def test_unknown_keys_at_line_and_column_with_the_nearest_key(tmp_path: Path) -> None:
     body = "First line.\n\nSee [@vaswani2071] and\n  @nobody here."
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": REFS, "content/a.md": post("A", body=body)})
+    found = errors_of(tmp_path, {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", body=body)})
     assert found == [
-        "content/a.md:7:5: error: citation [@vaswani2071]: no entry 'vaswani2071' in refs.bib (did you mean "
+        "content/a.md:7:5: error: citation [@vaswani2071]: no entry 'vaswani2071' in content/refs.bib (did you mean "
         '"@vaswani2017"?)',
-        "content/a.md:8:3: error: citation @nobody: no entry 'nobody' in refs.bib (an @ that is no citation: "
+        "content/a.md:8:3: error: citation @nobody: no entry 'nobody' in content/refs.bib (an @ that is no citation: "
         "write \\@)",
     ]
 
 
 def test_bib_file_errors_at_their_lines(tmp_path: Path) -> None:
     refs = REFS.lstrip("\n") + "@article{vaswani2017, title={Again}}\n@misc{late title={x}}\n@misc{open, title={x}\n"
-    found = errors_of(tmp_path, {"site.yaml": SITE, "refs.bib": refs, "content/a.md": post("A")})
+    found = errors_of(tmp_path, {"site.yaml": SITE, "content/refs.bib": refs, "content/a.md": post("A")})
     first_line = 1 + REFS.lstrip("\n").count("\n")
     assert found == [
-        f"refs.bib:{first_line}: error: BibTeX: key 'vaswani2017' is already the key of the entry at refs.bib:1: "
+        f"content/refs.bib:{first_line}: error: BibTeX: key 'vaswani2017' is already the key of the entry at content/refs.bib:1: "
         "rename one",
-        f"refs.bib:{first_line + 1}: error: BibTeX syntax error: Expected comma after entry key, but found =",
-        f"refs.bib:{first_line + 2}: error: BibTeX syntax error: Unexpectedly reached end of file",
+        f"content/refs.bib:{first_line + 1}: error: BibTeX syntax error: Expected comma after entry key, but found =",
+        f"content/refs.bib:{first_line + 2}: error: BibTeX syntax error: Unexpectedly reached end of file",
     ]
 
 
@@ -408,17 +414,25 @@ def test_bibliography_settings_are_checked(tmp_path: Path) -> None:
 
 
 def test_a_missing_bib_file(tmp_path: Path) -> None:
-    assert errors_of(tmp_path, {"site.yaml": SITE, "content/a.md": post("A")}) == [
-        "refs.bib: error: no such BibTeX file"
+    assert errors_of(tmp_path / "a", {"site.yaml": SITE, "content/a.md": post("A")}) == [
+        "site.yaml:3: error: bibliography: no such file content/refs.bib"
+    ]
+    files = {"site.yaml": SITE, "content/refs.bib": REFS, "content/a.md": post("A", bibliography="[x.bib]")}
+    assert errors_of(tmp_path / "b", files) == ["content/a.md:4: error: bibliography: no such file content/x.bib"]
+    outside = {"site.yaml": SITE.replace("content/refs.bib", "refs.bib"), "refs.bib": REFS, "content/a.md": post("A")}
+    assert errors_of(tmp_path / "c", outside) == [
+        "site.yaml:3: error: bibliography: refs.bib is outside content/ and series/: move it there, where builds and "
+        "the preview see it change"
     ]
 
 
 def test_the_cli_exits_1_and_names_the_bib_line(tmp_path: Path) -> None:
-    make_site(tmp_path, {"site.yaml": SITE, "refs.bib": "@misc{a, title={x}}\n@misc{a, title={y}}\n"})
+    make_site(tmp_path, {"site.yaml": SITE, "content/refs.bib": "@misc{a, title={x}}\n@misc{a, title={y}}\n"})
     result = run_cli("build", "-s", str(tmp_path))
     assert result.returncode == 1
     assert (
-        "refs.bib:2: error: BibTeX: key 'a' is already the key of the entry at refs.bib:1: rename one" in result.stderr
+        "refs.bib:2: error: BibTeX: key 'a' is already the key of the entry at content/refs.bib:1: rename one"
+        in result.stderr
     )
     assert "Traceback" not in result.stderr
 
@@ -440,7 +454,7 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
         root,
         {
             "site.yaml": SITE,
-            "refs.bib": REFS,
+            "content/refs.bib": REFS,
             "series/vol.md": "---\ntitle: V\n---\n",
             "content/c1.md": post("One", "2026-01-01", "[@vaswani2017]", series="vol", chapter=1),
             "content/c2.md": post("Two", "2026-01-02", "[@scholkopf2002]", series="vol", chapter=2),
@@ -451,8 +465,8 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
     options = BuildOptions(source=root, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False)
     build_site(options, memory)
     assert build_site(options, memory).rendered == ()  # nothing changed: nothing rendered
-    (root / "refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
-    rendered = set(build_site(options, memory).rendered)
+    (root / "content/refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
+    rendered = set(build_site(options, memory, {"content/refs.bib"}).rendered)  # as the preview's watcher tells it
     # the citing chapter and the volume's references page (feeds carry summaries here, which cite nothing)
     assert rendered == {"posts/c2/index.html", "series/vol/references/index.html"}
     assert "Learning with Kernels, Revised" in (tmp_path / "out/posts/c2/index.html").read_text()
@@ -464,7 +478,7 @@ def test_a_second_build_in_a_new_process_writes_nothing_and_an_edit_writes_the_c
         root,
         {
             "site.yaml": SITE,
-            "refs.bib": REFS,
+            "content/refs.bib": REFS,
             "content/a.md": post("A", "2026-01-01", "[@vaswani2017]"),
             "content/b.md": post("B", "2026-01-02", "[@scholkopf2002]"),
         },
@@ -473,7 +487,7 @@ def test_a_second_build_in_a_new_process_writes_nothing_and_an_edit_writes_the_c
     build_site(options)
     assert build_site(options).written == 0
     before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*.html")}
-    (root / "refs.bib").write_text(REFS.replace("Attention Is All You Need", "Attention Is Not All"))
+    (root / "content/refs.bib").write_text(REFS.replace("Attention Is All You Need", "Attention Is Not All"))
     build_site(options)
     changed = {p.relative_to(tmp_path / "out").as_posix() for p, data in before.items() if p.read_bytes() != data}
     assert changed == {"posts/a/index.html"}
@@ -511,3 +525,121 @@ def _lines_run(text: str) -> int:
 def test_reading_citations_is_linear(unit: str) -> None:
     small, large = _lines_run(unit * 200), _lines_run(unit * 800)
     assert large <= 4.5 * small
+
+
+def test_an_author_heading_named_references_keeps_ids_unique(tmp_path: Path) -> None:
+    body = one_post(tmp_path, "## References\n\nSee [@vaswani2017].")
+    assert re.findall(r'id="(references[^"]*)"', body) == ["references", "references-2"]
+    assert '<section class="references" role="doc-bibliography" aria-labelledby="references-2">' in body
+
+
+def test_a_post_s_own_bibliography_and_authors_survive_the_document_cache(tmp_path: Path) -> None:
+    """A second build in a new process reads the post from .primer-cache/: its bibliography:, authors: and doi: too."""
+    root = make_site(
+        tmp_path / "site",
+        {
+            "content/refs.bib": REFS,
+            "content/a.md": post(
+                "A", "2026-01-01", "[@vaswani2017]", bibliography="refs.bib", authors="[Ann Lee]", doi="10.1/a"
+            ),
+            "content/b.md": post("B", "2026-01-02", "Text."),
+        },
+    )
+    options = BuildOptions(source=root, output=tmp_path / "out", now=NOW, jobs=1)
+    build_site(options)
+    (root / "content/b.md").write_text(post("B", "2026-01-02", "Other text."))  # a change: the build runs again
+    build_site(options)
+    page = (tmp_path / "out/posts/a/index.html").read_text()
+    assert '<li id="ref-vaswani2017">' in page
+    assert '<meta name="citation_author" content="Ann Lee">' in page
+    assert '<meta name="citation_doi" content="10.1/a">' in page
+
+
+def test_the_document_cache_keeps_every_field_of_a_post() -> None:
+    """Each Document field, set, comes back from the document cache as it was (a field added later and left out of
+    the cache fails here, not on a reader's second build)."""
+    import dataclasses
+
+    from primer_site import documentcache
+    from primer_site.errors import Problems
+    from primer_site.model import ChapterNumber
+    from primer_site.parse import Document
+
+    document = Document(
+        source="content/a.md",
+        title="T",
+        date=datetime(2026, 1, 5, tzinfo=UTC),
+        body="Body.",
+        body_first_line=9,
+        key_lines={"title": 2},
+        summary="S",
+        description="D",
+        series="s",
+        chapter=ChapterNumber("3"),
+        tags=("a",),
+        category="c",
+        slug="t",
+        draft=True,
+        updated=datetime(2026, 1, 6, tzinfo=UTC),
+        extra=(("k", "v"),),
+        bibliography=("content/refs.bib",),
+        authors=("Ann Lee",),
+        doi="10.1/x",
+        macros=(("\\vv", "\\mathbf{v}"),),
+    )
+    defaults = Document("x", "x", datetime(2000, 1, 1, tzinfo=UTC), "", 1, {})
+    unset = [f.name for f in dataclasses.fields(Document) if getattr(document, f.name) == getattr(defaults, f.name)]
+    assert unset == [], "set every field here"
+    encoded = documentcache._encode(document, [])
+    assert encoded is not None
+    entry = documentcache._Entry("", "", encoded[0], encoded[1])
+    assert documentcache._decode(entry, document.source, Problems()) == document
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="[]@;-, ab1`$\n*:.!()^#\\", max_size=80))
+def test_any_text_reads_and_resolves_without_a_stray_placeholder(text: str) -> None:
+    from primer_site.bibliography import BibEntry
+    from primer_site.citeformat import resolve_citations
+
+    body = render_body(text, "content/a.md", 1)
+    indices = [int(i) for i in re.findall("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)", body.html)]
+    assert len(indices) == len(set(indices)) and all(i < len(body.citations) for i in indices)
+    keys = {item.key for c in body.citations for item in c.items}
+    bib = {k: BibEntry(k, "misc", (("title", "T"), ("year", "2020")), (), (), "refs.bib", 1) for k in keys}
+    for bibliography in ({}, bib):
+        (html,), _, _ = resolve_citations([body.html], body.citations, bibliography, "author-year", ("a.md", 1), [])
+        assert "\x00" not in html and "\ue000" not in html
+
+
+def test_a_series_description_cannot_cite(tmp_path: Path) -> None:
+    files = {
+        "site.yaml": SITE,
+        "content/refs.bib": REFS,
+        "series/vol.md": "---\ntitle: V\n---\nFollow @someone.\n\nAs [@vaswani2017] shows.\n",
+        "content/a.md": post("A", series="vol", chapter=1),
+    }
+    assert errors_of(tmp_path, files) == [
+        "series/vol.md:6: error: citation [@vaswani2017]: a series description has no References: cite in a chapter"
+    ]
+
+
+def test_a_front_matter_summary_cannot_cite(tmp_path: Path) -> None:
+    files = {
+        "site.yaml": SITE,
+        "content/refs.bib": REFS,
+        "content/a.md": post("A", summary="'As [@vaswani2017] show.'"),
+    }
+    assert errors_of(tmp_path, files) == [
+        "content/a.md:4: error: summary: citation [@vaswani2017]: a summary is shown without References (on listings "
+        "and in feeds): name the work in words, and cite it in the body"
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab {}-`'~$!?_^ 1", max_size=40))
+def test_tex_without_commands_reads_as_pylatexenc_reads_it(text: str) -> None:
+    """tex_to_text does text with no command itself (pylatexenc is slow): the same text pylatexenc gives."""
+    from primer_site.bibliography import _LATEX
+
+    assert tex_to_text(text) == " ".join(_LATEX.latex_to_text(text).split())

@@ -414,8 +414,8 @@ INSTALL = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
     [
         (
             "node",
-            "Node.js (node) is not installed: install Node.js (your system's nodejs package, or nodejs.org: npm does "
-            f"not install it), then {INSTALL}",
+            "Node.js (node) is not installed: install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install "
+            f"nodejs npm`; elsewhere: https://nodejs.org/; npm does not install it), then {INSTALL}",
         ),
         (
             "katex",

@@ -180,7 +180,7 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
         build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
     messages = [str(d) for d in failure.value.diagnostics]
     assert messages[0].startswith("<site>: warning: math: formulas not checked by KaTeX: ")
-    assert ("Node.js is not installed" in messages[0]) == (missing == "node")
+    assert ("Node.js (node) is not installed" in messages[0]) == (missing == "node")
     assert messages[1:] == ["content/a.md:5:38: error: math: unbalanced braces: a '{' is not closed"]
 
 
@@ -300,7 +300,7 @@ def test_a_posts_own_macros_add_to_its_series_on_its_page_and_in_the_check(tmp_p
             "site.yaml": "title: T\nbase_url: https://example.org/\nmacros:\n  \\R: \\mathbb{R}\n",
             "series/vol.md": "---\ntitle: Vol\nmacros:\n  \\KL: D_{\\mathrm{KL}}\n---\n",
             "content/a.md": (
-                "---\ntitle: A\ndate: 2026-01-05\nseries: vol\nchapter: 1\nmacros:\n  \\vv: \\mathbf{v}\n"
+                "---\ntitle: A $\\vv$\ndate: 2026-01-05\nseries: vol\nchapter: 1\nmacros:\n  \\vv: \\mathbf{v}\n"
                 "  \\KL: \\mathrm{KL}\n---\n$\\vv \\in \\R^n$, $\\KL$.\n"
             ),
             "content/b.md": "---\ntitle: B\ndate: 2026-01-06\nseries: vol\nchapter: 2\n---\nNo $\\vv$ here.\n",
@@ -317,6 +317,9 @@ def test_a_posts_own_macros_add_to_its_series_on_its_page_and_in_the_check(tmp_p
     page = (site / "public/posts/a/index.html").read_text(encoding="utf-8")
     macros = json.dumps({"\\R": "\\mathbb{R}", "\\KL": "\\mathrm{KL}", "\\vv": "\\mathbf{v}"}, sort_keys=True)
     assert '<body data-macros="' + macros.replace('"', "&#34;") + '">' in page
+    # its title, in the series' list of chapters, gets its macros too
+    series_page = (site / "public/series/vol/index.html").read_text(encoding="utf-8")
+    assert '<li class="chapter" data-macros="' + macros.replace('"', "&#34;") + '">' in series_page
 
 
 def test_a_newcommand_in_one_formula_does_not_reach_the_next(tmp_path: Path) -> None:

@@ -198,6 +198,11 @@ def test_a_post_example_reaches_its_page_as_written(built: Path, example: Exampl
     if "series" in values:
         assert f'<a href="/series/{slugify(values["series"])}/" data-pagefind-meta="series">' in html_page
         checked.add("series")
+    if "macros" in values:  # the post's own, on its page over its series' and the site's
+        assert example.nested["macros"] and all(
+            macros_on(html_page).get(name) == expansion for name, expansion in example.nested["macros"].items()
+        )
+        checked.add("macros")
     assert not values.keys() - checked - NOT_SHOWN, "keys of the example with no check here"
 
 

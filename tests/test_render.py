@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixture_sites import REPO, make_site, post, run_cli
 from primer_site.build import BuildOptions, build_site
@@ -112,3 +114,55 @@ def test_a_word_holding_math_in_a_summary_is_not_math(tmp_path: Path) -> None:
         "content/b.md": True,
         "content/c.md": True,
     }
+
+
+def test_a_title_is_read_once_into_its_html_its_text_and_its_formulas() -> None:
+    from primer_site.markdown import parse_title, plain_title, render_title, title_has_math
+
+    title = parse_title("Bounds on $\\alpha < 1$ & <b>bold</b> \\(x\\)")
+    assert title.html == (
+        'Bounds on <span class="math inline">\\alpha &lt; 1</span> &amp; &lt;b&gt;bold&lt;/b&gt; '
+        '<span class="math inline">x</span>'
+    )
+    assert title.text == "Bounds on \\alpha < 1 & <b>bold</b> x"
+    assert title.formulas == ("\\alpha < 1", "x")
+    text = "Bounds on $\\alpha < 1$ & <b>bold</b> \\(x\\)"
+    assert parse_title(text) is title  # rendered once
+    assert (render_title(text), plain_title(text), title_has_math(text)) == (title.html, title.text, True)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="ab $\\()<&*_`[]", max_size=30))
+def test_a_title_s_html_and_text_say_the_same(text: str) -> None:
+    """Whatever the title, its HTML less its tags is its text: the two are made by one reading (parse_title)."""
+    import html as html_module
+    import re
+
+    from primer_site.markdown import parse_title
+
+    title = parse_title(text)
+    assert html_module.unescape(re.sub(r"<[^>]+>", "", title.html)) == title.text
+
+
+def test_a_change_to_post_extra_renders_the_page_that_reads_it_again(tmp_path: Path) -> None:
+    """A template's read of post.extra is a recorded dependency, by value: an edit reaches the page in a warm
+    rebuild, and an unrelated edit leaves it alone."""
+    from primer_site.build import BuildMemory
+
+    template = (
+        "{% extends 'base.html' %}{% block main %}<p id=x>{{ post.extra.venue | default('') }}</p>{% endblock %}\n"
+    )
+    site = make_site(
+        tmp_path,
+        {"content/a.md": post("A", extra="{venue: Paris}"), "content/b.md": post("B"), "templates/post.html": template},
+    )
+    memory = BuildMemory()
+    options = BuildOptions(source=site, jobs=1, now=datetime(2026, 6, 1))
+    try:
+        build_site(options, memory)
+        make_site(site, {"content/a.md": post("A", extra="{venue: Lyon}")})
+        result = build_site(options, memory)
+        assert "<p id=x>Lyon</p>" in (site / "public/posts/a/index.html").read_text(encoding="utf-8")
+        assert "posts/b/index.html" not in result.rendered
+    finally:
+        memory.close()

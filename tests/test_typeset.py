@@ -287,8 +287,9 @@ def test_a_formula_katex_rejects_is_the_checks_error_at_every_place_it_is_writte
     [
         (
             "node",
-            "Node.js (node) is not installed: install Node.js 18 or later (your system's nodejs package, or "
-            "nodejs.org: npm does not install it), then run `npm install katex@VERSION` in the site folder",
+            "Node.js (node) is not installed: install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install "
+            "nodejs npm`; elsewhere: https://nodejs.org/; npm does not install it), then run `npm install "
+            "katex@VERSION` in the site folder",
         ),
         (
             "katex",

@@ -16,8 +16,8 @@ from typing import TypeVar
 from markupsafe import Markup
 
 from .bibliography import Bibliography
-from .citeformat import REFERENCES_HEADING, fill_as_text
-from .citing import cited_volume, resolve_post_citations
+from .citeformat import retitle_references
+from .citing import cited_volume, description_html, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
 from .i18n import REFERENCE_DATE_KEY, Catalogue
@@ -173,9 +173,9 @@ def assemble_site(
 
     posts = [cited(p) for p in posts]
     if catalogue is not None and catalogue.words(("references",)) is not None:  # a References section's heading
-        heading = f'<h2 id="references">{catalogue.text("references")}</h2>'
+        title = str(catalogue.text("references"))
         posts = [
-            memo.reuse("references heading", p.source, (p, heading), lambda _, p=p: _headed(p, heading), problems)
+            memo.reuse("references heading", p.source, (p, title), lambda _, p=p: _headed(p, title), problems)
             for p in posts
         ]
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
@@ -319,11 +319,10 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
     return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
 
 
-def _headed(post: Post, heading: str) -> Post:
-    """`post` with its References section's heading (citeformat.REFERENCES_HEADING) in the site's language."""
-    if REFERENCES_HEADING not in post.body_html:
-        return post
-    return replace(post, body_html=post.body_html.replace(REFERENCES_HEADING, heading, 1))
+def _headed(post: Post, title: str) -> Post:
+    """`post` with its References section's heading (citeformat's REFERENCES_TITLE) in the site's language."""
+    body = retitle_references(post.body_html, title)
+    return post if body == post.body_html else replace(post, body_html=body)
 
 
 def _resolve_links(
@@ -514,7 +513,7 @@ def _one_series(
         slug=slug,
         title=meta.title if meta else title,
         url=page_url(config.base_path, path),
-        description_html=fill_as_text(body.html, body.citations) if body else "",
+        description_html=description_html(body.html, body.citations, meta, problems) if body and meta else "",
         source=meta.source if meta else None,
         collection=meta.collection if meta else None,
         order=meta.order if meta else 0,
@@ -523,7 +522,9 @@ def _one_series(
         macros=series_macros(config.macros, meta),
         posts=tuple(live),
         scheduled=tuple(
-            ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter
+            ScheduledChapter(p.chapter, p.title, p.date, p.macros)
+            for p in chapters
+            if p.source not in live_sources and p.chapter
         ),
     )
 
@@ -569,9 +570,9 @@ def _collections(
             continue
         volumes = tuple(sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug)))
 
-        def make(_: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
+        def make(found: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
             path = expand_permalink(config.permalinks["series"], slug)
-            description = fill_as_text(body.html, body.citations)
+            description = description_html(body.html, body.citations, meta, found)
             return Collection(slug, meta.title, page_url(config.base_path, path), description, meta.source, volumes)
 
         result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))

@@ -27,12 +27,12 @@ from stat import S_ISREG
 from urllib.parse import quote, unquote, urlsplit
 
 from .activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, active_content_problem
-from .cache import CACHE_DIR
 from .config import SiteConfig
 from .discover import CONTENT_DIR, is_ignored_path
 from .errors import Diagnostic, Problems
 from .imagesize import ImageProblem, ImageSize, image_size
 from .inputs import Stamp, stamp_from
+from .layout import CACHE_DIR
 from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
 from .rawhtml import rewrite_urls

@@ -23,10 +23,11 @@ from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
 from .figures import localize_figure_numbers
-from .i18n import CATALOGUE_DIR, Catalogue, load_catalogue
+from .i18n import Catalogue, load_catalogue
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
+from .layout import OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .markdown_parser import ADMONITIONS, localize_body_words
 from .mathpass import config_line, math_pass
@@ -39,11 +40,10 @@ from .rebuildmemory import BuildMemory
 from .render import RenderPass, render_site
 from .search import index_for_search
 from .theme import (
-    STATIC_DIR,
     SYNTAX_CSS,
-    TEMPLATES_DIR,
     asset_names,
     make_environment,
+    static_outputs,
     syntax_css,
     template_files,
     theme_dir,
@@ -77,7 +77,7 @@ class BuildOptions:
 
     @property
     def output_dir(self) -> Path:
-        return self.output if self.output is not None else self.source / "public"
+        return self.output if self.output is not None else self.source / OUTPUT_DIR
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def build_site(
     settings = _settings(options, output, setup)
     inputs = last = None
     if remembering:
-        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE, *config.bibliography), theme_dir())
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
         if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
@@ -406,7 +406,7 @@ def _theme(
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets, catalogue))
     environment = memory.environment[1]
-    static_files = {assets[path]: file for path, file in published.items()}
+    static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
         katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
@@ -430,7 +430,7 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
     return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
-_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
+_SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
 
 
 _BODY_WORDS = (

@@ -18,10 +18,10 @@ from pathlib import Path
 from . import __version__, markdown
 from .citations import Citation, CiteItem
 from .errors import Diagnostic
+from .layout import CACHE_DIR
 from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
 
-CACHE_DIR = ".primer-cache"
 _FILE = "bodies.sqlite3"
 _FORMAT = 6
 FORMULAS_FILE = "formulas.sqlite3"

@@ -19,6 +19,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from .build import BuildOptions, BuildResult, build_site
 from .errors import Diagnostic, Problems
+from .layout import STATIC_DIR
 from .model import Site
 
 
@@ -73,6 +74,7 @@ def check_site(options: BuildOptions, external: bool = False, timeout: float = 1
         else:
             problems.warning("links were not checked: the template errors above left pages out of the site")
         checker.check_feeds(problems)
+        links += checker.check_stylesheets(problems)
         _check_chapter_gaps(result.site, problems)
         external_count = 0
         if external:
@@ -142,6 +144,23 @@ class _Checker:
                     problems.error(f"link to {url!r} (from the page's template): {why}", page)
         return count
 
+    def check_stylesheets(self, problems: Problems) -> int:
+        """Every URL a published stylesheet loads (@import, url()) must be in the site: an error at its line of the
+        stylesheet in static/ (its name without the fingerprint)."""
+        count = 0
+        said: set[tuple[str, int, str]] = set()  # a stylesheet is published under two names: said once
+        for sheet in sorted(self.output.rglob("*.css")):
+            relative = sheet.relative_to(self.output).as_posix()
+            source = f"{STATIC_DIR}/{_FINGERPRINT.sub('', relative)}"
+            css = sheet.read_text(encoding="utf-8", errors="replace")
+            for url, line in stylesheet_urls(css):
+                count += 1
+                why = self.problem_with(url, page_url_of(relative, self.base_path))
+                if why and (source, line, url) not in said:
+                    said.add((source, line, url))
+                    problems.error(f"stylesheet loads {url!r}: {why}", source, line)
+        return count
+
     def check_feeds(self, problems: Problems) -> None:
         for feed in sorted(self.output.rglob("feed.xml")):
             relative = feed.relative_to(self.output).as_posix()
@@ -155,6 +174,38 @@ class _Checker:
                 for element in ("id", "title", "updated"):
                     if len(entry.findall(f"{atom}{element}")) != 1:
                         problems.error(f"feed entry without exactly one <{element}>", relative)
+
+
+# What a stylesheet loads (CSS Cascading, @import; CSS Values, url()): @import "x", url(x), url("x"). One token
+# pattern, each token consumed whole (a comment or string left open runs to the end of the text or line), so that
+# the scan reads each character once whatever the text.
+_CSS_TOKEN = re.compile(
+    r"""/\*.*?(?:\*/|\Z)|"([^"\n]*)"?|'([^'\n]*)'?|(url\(\s*)([^()'"\s]*)|(@import)\b""", re.DOTALL | re.IGNORECASE
+)
+_FINGERPRINT = re.compile(r"\.[0-9a-f]{8}(?=\.(?:css|js)$)")  # the content hash theme.asset_names adds
+
+
+def stylesheet_urls(css: str) -> list[tuple[str, int]]:
+    """Each URL a stylesheet loads (@import, url()), with its 1-based line; one pass over the text."""
+    found = []
+    line, counted = 1, 0
+    waiting = False  # after `@import` or an empty `url(`: the string that comes next is a URL
+    for match in _CSS_TOKEN.finditer(css):
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        url = None
+        if match.group(3) is not None:
+            url, waiting = match.group(4) or None, not match.group(4)
+        elif match.group(5) is not None:
+            waiting = True
+        elif quoted is not None:
+            url, waiting = (quoted if waiting else None), False
+        else:
+            continue  # a comment
+        if url and not url.startswith(("data:", "#")):
+            line += css.count("\n", counted, match.start())
+            counted = match.start()
+            found.append((url, line))
+    return found
 
 
 def page_url_of(page: str, base_path: str) -> str:

@@ -38,7 +38,8 @@ _IN_TEXT = re.compile(rf"(?<![\w@.+\-])@({_KEY})")
 # how far past the last text a token's text is looked for in the inline source (the markup between them: `**`, a
 # link's URL): bounded, so that finding every token is linear in the text; past it a column is approximate
 _LOOKAHEAD = 512
-_LABEL_PREFIXES = re.compile(r"(?:fig|eq|tbl|sec|lst)[:-]")  # pandoc-crossref's and Quarto's labels: not works
+# pandoc-crossref's and Quarto's labels, not works: the prefixes figures.py reports as references to write as links
+_LABEL_PREFIXES = re.compile(r"(?:fig|eq|tbl|sec)[:-]")
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,13 @@ def parse_bracketed(inner: str) -> tuple[CiteItem, ...] | None:
         suffix = suffix[1:].strip() if suffix.startswith(",") else suffix
         items.append(CiteItem(found.group("key"), found.group("prefix").strip(), suffix, bool(found.group("minus"))))
     return tuple(items)
+
+
+def bracketed_citations(text: str) -> list[str]:
+    """The bracketed citations written in a plain text (a front-matter summary), as written."""
+    if "@" not in text:
+        return []
+    return [m.group(0) for m in _BRACKETS.finditer(text) if parse_bracketed(m.group(1)) is not None]
 
 
 def _bracketed(state: StateInline, silent: bool) -> bool:

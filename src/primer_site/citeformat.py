@@ -2,8 +2,9 @@
 
 Author-year follows the Chicago author-date conventions pandoc's citeproc uses by default: "(Vaswani et al.
 2017)", "Rafailov et al. (2023)" in the text, years told apart by a letter (2023a, 2023b) among the works one page
-cites, the list sorted by author, year and title. Its one departure: "et al." from three authors (Chicago's is from
-four), so that a citation stays short. Numeric numbers works in the order a page first cites them, "[1, 3–5]".
+cites, the list sorted by author, year and title, "et al." from three authors (tests/test_citations_oracle.py holds
+it to citeproc). Numeric numbers works in the order a page first cites them, "[1, 3–5]". Entries are formatted by
+entryformat.py.
 
 Every text from a .bib file is escaped here; a title's `$…$` is math, made into math elements by render_title.
 """
@@ -16,17 +17,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .bibliography import BibEntry, Bibliography, Person
+from .bibliography import BibEntry, Bibliography
 from .citations import CITATION_PLACEHOLDER, Citation, CiteItem
+from .entryformat import format_entry
 from .errors import Diagnostic
 from .markdown import render_title
 from .model import Reference
 
 AUTHOR_YEAR, NUMERIC = "author-year", "numeric"
 ET_AL_FROM = 3  # authors: "Vaswani et al." from three
-_LISTED_AUTHORS = 10  # a reference lists up to ten authors; past that, the first seven and "et al."
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
-_ARXIV = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,12 @@ def resolve_citations(
     filled = [CITATION_PLACEHOLDER.sub(fill, text) if "\x00C" in text or "\ue000" in text else text for text in texts]
     ordered = sorted(works.values(), key=lambda w: w.number if style == NUMERIC else sort_key(w.entry))
     references = tuple(
-        Reference(w.entry.key, f"ref-{w.entry.key}", f"[{w.number}]" if style == NUMERIC else "", format_entry(w))
+        Reference(
+            w.entry.key,
+            f"ref-{w.entry.key}",
+            f"[{w.number}]" if style == NUMERIC else "",
+            format_entry(w.entry, w.year),
+        )
         for w in ordered
     )
     return filled, references, problems
@@ -238,173 +242,41 @@ def fill_as_text(html_text: str, citations: Sequence[Citation]) -> str:
     )
 
 
-REFERENCES_HEADING = '<h2 id="references">References</h2>'  # in another language: assemble, from the catalogue
+_ID = re.compile(r'\bid="([^"]*)"')
 
 
-def references_section(references: Sequence[Reference]) -> str:
-    """The References section a post's body ends with."""
+REFERENCES_TITLE = "References"  # a post's References heading; in another language: assemble, from the catalogue
+_SECTION_OPENING = '<section class="references" role="doc-bibliography" aria-labelledby="'
+_REFERENCES_HEADING = re.compile(
+    re.escape(_SECTION_OPENING) + r'([^"]*)">\n<h2 id="\1">' + re.escape(REFERENCES_TITLE) + "</h2>"
+)
+
+
+def retitle_references(body_html: str, title_html: str) -> str:
+    """`body_html` with the heading of the References section references_section put at its end reading
+    `title_html` (HTML) instead."""
+    start = body_html.rfind(_SECTION_OPENING)
+    if start < 0:
+        return body_html
+    tail = _REFERENCES_HEADING.sub(
+        lambda m: f'{_SECTION_OPENING}{m.group(1)}">\n<h2 id="{m.group(1)}">{title_html}</h2>', body_html[start:], 1
+    )
+    return body_html[:start] + tail
+
+
+def references_section(references: Sequence[Reference], body_html: str = "") -> str:
+    """The References section a post's body ends with; its heading's id is "references", or "references-2"… where
+    the body has that id already (a heading of the author's own named References)."""
     if not references:
         return ""
+    taken = set(_ID.findall(body_html)) if 'id="references' in body_html else set()
+    anchor = next(a for a in ("references", *(f"references-{n}" for n in range(2, len(taken) + 3))) if a not in taken)
     items = []
     for reference in references:
         label = f'<span class="ref-label">{reference.label}</span> ' if reference.label else ""
         items.append(f'<li id="{html.escape(reference.id)}">{label}{reference.html}</li>\n')
     return (
-        '<section class="references" role="doc-bibliography" aria-labelledby="references">\n'
-        f"{REFERENCES_HEADING}\n"
+        f'<section class="references" role="doc-bibliography" aria-labelledby="{anchor}">\n'
+        f'<h2 id="{anchor}">{REFERENCES_TITLE}</h2>\n'
         f'<ol class="reference-list">\n{"".join(items)}</ol>\n</section>\n'
     )
-
-
-# Entries ----------------------------------------------------------------------------------------------------------
-
-
-def _person(person: Person, inverted: bool) -> str:
-    if person.family == "others":
-        return "et al."
-    family = person.surname
-    if inverted and person.given:
-        return f"{family}, {person.given}" + (f", {person.suffix}" if person.suffix else "")
-    return " ".join(p for p in (person.given, family, person.suffix) if p)
-
-
-def person_list(persons: Sequence[Person]) -> str:
-    """ "Vaswani, Ashish, Noam Shazeer, and Niki Parmar": the first inverted, as Chicago lists them."""
-    shown = list(persons)
-    etal = False
-    if len(shown) > _LISTED_AUTHORS:
-        shown, etal = shown[:7], True
-    if shown and shown[-1].family == "others":
-        shown, etal = shown[:-1], True
-    names = [_person(p, index == 0) for index, p in enumerate(shown)]
-    if etal:
-        return ", ".join(names) + ", et al."
-    if len(names) == 1:
-        return names[0]
-    if len(names) == 2:
-        return f"{names[0]}, and {names[1]}" if "," in names[0] else f"{names[0]} and {names[1]}"
-    return ", ".join(names[:-1]) + ", and " + names[-1]
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text if not text or text[-1] in ".?!" else text + "."
-
-
-def _quoted(title: str) -> str:
-    """A title in quotes, its period inside them (American usage, as Chicago)."""
-    inner = title.strip()
-    if inner and inner[-1] not in ".?!":
-        inner += "."
-    return f"“{_text(inner)}”"
-
-
-def _link(url: str, shown: str | None = None) -> str:
-    if not _SAFE_URL.match(url):
-        return html.escape(url)
-    return f'<a href="{html.escape(url)}">{html.escape(shown or url)}</a>'
-
-
-def format_entry(work: Work) -> str:
-    """One entry of a reference list as HTML, by its type: article, inproceedings, book, incollection/inbook,
-    phdthesis/mastersthesis/thesis, techreport/report, misc (with an arXiv id), online/webpage; any other type
-    as misc."""
-    entry = work.entry
-    get = entry.get
-    kind = entry.kind
-    parts: list[str] = []
-    persons = entry.authors or entry.editors
-    if persons:
-        who = person_list(persons)
-        if not entry.authors:
-            who += ", ed." if len(entry.editors) == 1 else ", eds."
-        parts.append(_sentence(_text(who)))
-    parts.append(_sentence(html.escape(work.year)))
-    title = get("title")
-    if kind == "book":
-        if title:
-            parts.append(_sentence(f"<i>{_text(title)}</i>") if title[-1] not in ".?!" else f"<i>{_text(title)}</i>")
-    elif title:
-        parts.append(_quoted(title))
-    container = []
-    if kind == "article":
-        journal = get("journal") or get("journaltitle")
-        if journal:
-            where = f"<i>{_text(journal)}</i>"
-            if get("volume"):
-                where += f" {html.escape(get('volume'))}"
-            if get("number"):
-                where += f" ({html.escape(get('number'))})"
-            if get("pages"):
-                where += f": {html.escape(get('pages'))}"
-            container.append(where)
-    elif kind in ("inproceedings", "conference", "incollection", "inbook"):
-        book = get("booktitle") or (get("title") if kind == "inbook" and get("chapter") else "")
-        if book:
-            where = f"In <i>{_text(book)}</i>"
-            if entry.editors:
-                where += f", edited by {_text(person_list_plain(entry.editors))}"
-            if get("pages"):
-                where += f", {html.escape(get('pages'))}"
-            container.append(where)
-        if get("publisher"):
-            container.append(_text(get("publisher")))
-    elif kind in ("phdthesis", "mastersthesis", "thesis"):
-        degree = {"phdthesis": "PhD diss.", "mastersthesis": "Master’s thesis"}.get(kind, get("type") or "Thesis")
-        school = get("school") or get("institution")
-        container.append(", ".join(p for p in (html.escape(degree), _text(school)) if p))
-    elif kind in ("techreport", "report"):
-        label = get("type") or "Technical report"
-        number = f" {get('number')}" if get("number") else ""
-        container.append(html.escape(label + number))
-        if get("institution"):
-            container.append(_text(get("institution")))
-    elif kind == "book":
-        if get("edition"):
-            container.append(html.escape(get("edition")) + " ed")
-        publisher = ": ".join(_text(p) for p in (get("address") or get("location"), get("publisher")) if p)
-        if publisher:
-            container.append(publisher)
-    else:  # misc, online, webpage, electronic, unpublished…
-        if get("howpublished"):
-            container.append(_text(get("howpublished")))
-        elif get("organization") or get("publisher"):
-            container.append(_text(get("organization") or get("publisher")))
-    for piece in container:
-        parts.append(_sentence(piece))
-    arxiv = _arxiv_id(entry)
-    if arxiv:
-        parts.append(_sentence(_link(f"https://arxiv.org/abs/{arxiv}", f"arXiv:{arxiv}")))
-    doi = get("doi").removeprefix("https://doi.org/").removeprefix("doi:")
-    if doi:
-        parts.append(_sentence(_link(f"https://doi.org/{doi}")))
-    elif get("url") and not arxiv:
-        parts.append(_sentence(_link(get("url"))))
-        if get("urldate"):
-            parts.append(_sentence(f"Accessed {html.escape(get('urldate'))}"))
-    if get("note"):
-        parts.append(_sentence(_text(get("note"))))
-    return " ".join(p for p in parts if p)
-
-
-def person_list_plain(persons: Sequence[Person]) -> str:
-    """Names in their natural order, "A, B, and C" (editors after "edited by")."""
-    names = [_person(p, False) for p in persons if p.family != "others"]
-    if len(names) <= 2:
-        return " and ".join(names)
-    return ", ".join(names[:-1]) + ", and " + names[-1]
-
-
-def _arxiv_id(entry: BibEntry) -> str:
-    """An arXiv preprint's id, from `eprint` (with `archivePrefix`/`eprinttype` arXiv) or the journal field
-    "arXiv preprint arXiv:1706.03762"."""
-    prefix = (entry.get("archiveprefix") or entry.get("eprinttype")).lower()
-    eprint = entry.get("eprint").strip()
-    if eprint and (prefix == "arxiv" or _ARXIV.match(eprint)):
-        found = _ARXIV.match(eprint)
-        return found.group(1) if found else ""
-    journal = entry.get("journal")
-    found = re.search(r"arxiv:(\S+)", journal, re.IGNORECASE)
-    if found and _ARXIV.match(found.group(1)):
-        return found.group(1)
-    return ""

@@ -9,10 +9,18 @@ from dataclasses import replace
 from html import unescape
 
 from .bibliography import BibEntry, Bibliography
-from .citations import Citation
-from .citeformat import AUTHOR_YEAR, cited_works, format_entry, references_section, resolve_citations, sort_key
+from .citations import Citation, bracketed_citations
+from .citeformat import (
+    AUTHOR_YEAR,
+    cited_works,
+    fill_as_text,
+    references_section,
+    resolve_citations,
+    sort_key,
+)
 from .citethis import chapter_bibtex
 from .config import SiteConfig
+from .entryformat import format_entry
 from .errors import Problems
 from .model import Heading, Post, PostLink, Reference, Series, VolumeReference
 from .parse import Document, SeriesMeta, series_finder
@@ -33,6 +41,13 @@ def resolve_post_citations(
     """`post` with its citations filled in from `bibliography` (in the site's style), its References at the end of
     its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`."""
     meta = series_finder(metas)(doc.series)
+    for written in bracketed_citations(doc.summary or ""):
+        problems.error(
+            f"summary: citation {written}: a summary is shown without References (on listings and in feeds): name "
+            "the work in words, and cite it in the body",
+            doc.source,
+            doc.line_of("summary"),
+        )
     authors = doc.authors or (meta.authors if meta else ()) or config.authors
     bibtex = ""
     if authors:
@@ -74,7 +89,7 @@ def resolve_post_citations(
         )
     return replace(
         post,
-        body_html=body + references_section(references),
+        body_html=body + references_section(references, body),
         references=references,
         authors=authors,
         doi=doc.doi,
@@ -108,8 +123,22 @@ def cited_volume(
         one,
         references=tuple(
             VolumeReference(
-                Reference(w.entry.key, f"ref-{w.entry.key}", "", format_entry(w)), tuple(citing[w.entry.key])
+                Reference(w.entry.key, f"ref-{w.entry.key}", "", format_entry(w.entry, w.year)),
+                tuple(citing[w.entry.key]),
             )
             for w in ordered
         ),
     )
+
+
+def description_html(html_text: str, citations: Sequence[Citation], meta: SeriesMeta, problems: Problems) -> str:
+    """A series' or collection's description: it has no References, so a bracketed citation there is an error at its
+    line; an in-text `@name` stays text, as in a post without a bibliography."""
+    for citation in citations:
+        if not citation.in_text:
+            problems.error(
+                f"citation {citation.written}: a series description has no References: cite in a chapter",
+                meta.source,
+                meta.body_first_line + citation.line,
+            )
+    return fill_as_text(html_text, citations)

@@ -12,11 +12,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
+from .layout import CONFIG_FILE
 from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
 from .theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
 from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
-
-CONFIG_FILE = "site.yaml"
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
 KATEX_VERSION = "0.19.1"

@@ -9,9 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problems
-
-CONTENT_DIR = "content"
-SERIES_DIR = "series"
+from .layout import CONTENT_DIR, SERIES_DIR
 
 # Names that are never a source, never published and never a reason to rebuild (the watcher uses this list too):
 # editors' swap, backup, lock and temp files, unfinished downloads, and the file-system's own litter. Jekyll and

@@ -192,6 +192,9 @@ def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tup
         "updated": _moment(document.updated) if document.updated else None,
         "extra": extra,
         "macros": [list(pair) for pair in document.macros],
+        "bibliography": list(document.bibliography),
+        "authors": list(document.authors),
+        "doi": document.doi,
     }
     return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
 
@@ -224,6 +227,9 @@ def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object
             updated=_unmoment(meta["updated"]) if meta["updated"] is not None else None,
             extra=tuple((str(k), _unvalue(v)) for k, v in meta["extra"]),
             macros=tuple((str(name), str(tex)) for name, tex in meta["macros"]),
+            bibliography=tuple(str(p) for p in meta["bibliography"]),
+            authors=tuple(str(a) for a in meta["authors"]),
+            doi=meta["doi"],
         )
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return _UNUSABLE

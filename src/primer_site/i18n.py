@@ -28,10 +28,10 @@ from markupsafe import Markup, escape
 from .config import CONFIG_FILE, SiteConfig, suggest
 from .dependencies import record
 from .errors import Problems, SiteError
+from .layout import CATALOGUE_DIR
 from .model import ChapterNumber
 from .yamldoc import load_yaml_mapping
 
-CATALOGUE_DIR = "i18n"  # in the theme (beside templates/) and in a site's folder
 ENGLISH = "en"
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")  # CLDR's, in its order
 DATE_FORMAT_KEY = "date_format"  # a message that is a date format, not text: short, medium, long, full or a pattern

@@ -31,6 +31,7 @@ from pathlib import Path
 import nh3
 
 from .cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
+from .config import KATEX_VERSION
 
 KATEX_WORKER_JS = Path(__file__).with_name("katex_worker.js")
 TIMEOUT = 600.0  # seconds for one batch: KaTeX takes about 40 ms per thousand distinct formulas
@@ -97,14 +98,36 @@ class KatexSetup:
 
     @property
     def problem(self) -> str | None:
-        """Why KaTeX cannot run here, or None."""
-        if not self.node:
-            return "Node.js (node) is not installed"
-        if self.katex is None:
-            return "the katex npm package was not found"
-        if self.version is None:
-            return f"{self.katex}/package.json gives no version"
-        return None
+        """Why KaTeX cannot run here (katex_advice), or None."""
+        advice = katex_advice(self, pinned=False)
+        return advice[0] if advice else None
+
+
+def npm_install(where: str = "the site folder") -> str:
+    """The step that installs the KaTeX the pages load."""
+    return f"run `npm install katex@{KATEX_VERSION}` in {where}"
+
+
+def katex_advice(
+    setup: KatexSetup, where: str = "the site folder", *, node: bool = True, pinned: bool = True
+) -> tuple[str, str] | None:
+    """(what is missing, what to install) for the KaTeX the pages load to run here, or None when it can: the one
+    wording of that advice. `where`: the folder to run npm in; `node`: Node.js is needed (not to copy KaTeX's
+    files); `pinned`: only KATEX_VERSION will do. npm does not install Node.js, so each gets its own step."""
+    npm = npm_install(where)
+    if node and not setup.node:
+        why = "Node.js (node) is not installed"
+        return why, (
+            "install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install nodejs npm`; elsewhere: "
+            f"https://nodejs.org/; npm does not install it), then {npm}"
+        )
+    if setup.katex is None:
+        return "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)", npm
+    if setup.version is None:
+        return f"{setup.katex}/package.json gives no version", f"install it again: {npm}"
+    if pinned and setup.version != KATEX_VERSION:
+        return f"the katex package found is version {setup.version} ({setup.katex})", npm
+    return None
 
 
 def locate_katex(site: Path, node: str | None = None) -> KatexSetup:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .cache import CACHE_DIR
 from .errors import Diagnostic
 from .inputs import BuildInputs, Stamp, code_salt
+from .layout import CACHE_DIR
 from .output import live_folder
 from .render import RenderMemory
 from .write import Manifest

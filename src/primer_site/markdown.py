@@ -46,6 +46,7 @@ __all__ = [
     "formulas_in",
     "highlight_css",
     "markdown_parser",
+    "parse_title",
     "plain_title",
     "render_bodies",
     "render_body",
@@ -158,41 +159,55 @@ def render_body(
     )
 
 
-@lru_cache(maxsize=65536)
+@dataclass(frozen=True)
+class Title:
+    """A title (text, not Markdown: only its math is read) rendered once, for every place that shows it."""
+
+    html: str  # escaped, its `$…$` and `\\(…\\)` math as math elements (all of it inline)
+    text: str  # where only text can go (<title>, feeds, social cards): the TeX kept, its delimiters dropped
+    formulas: tuple[str, ...]  # the TeX of each formula, for the check
+
+
+@lru_cache(maxsize=65536)  # above the number of posts: a cache smaller than the titles cycling through it always misses
+def parse_title(text: str) -> Title:
+    """The one reading of a title's inline syntax (title_parser): its HTML, its text and its formulas."""
+    parsed = title_parser().parseInline(text, {})
+    tokens = tuple(parsed[0].children or ()) if parsed else ()
+    html, plain, formulas = [], [], []
+    for t in tokens:
+        if t.type.startswith("math"):
+            tex = t.content.strip()
+            html.append(f'<span class="math inline">{escape(tex, quote=False)}</span>')
+            plain.append(tex)
+            formulas.append(tex)
+        else:
+            html.append(escape(t.content, quote=False))
+            plain.append(t.content)
+    return Title("".join(html), "".join(plain), tuple(formulas))
+
+
 def render_title(text: str) -> str:
-    """A title (text, not Markdown) as HTML: escaped, its `$…$` and `\\(…\\)` math as math elements."""
-    return "".join(
-        f'<span class="math inline">{escape(t.content.strip(), quote=False)}</span>'
-        if t.type.startswith("math")
-        else escape(t.content, quote=False)
-        for t in _title_tokens(text)
-    )
+    """A title as HTML (parse_title)."""
+    return parse_title(text).html
 
 
 def plain_title(text: str) -> str:
-    """A title where only text can go (<title>, feeds, social cards): the TeX kept, its delimiters dropped."""
-    return "".join(t.content.strip() if t.type.startswith("math") else t.content for t in _title_tokens(text))
+    """A title as text (parse_title)."""
+    return parse_title(text).text
 
 
 def title_has_math(text: str) -> bool:
-    return any(t.type.startswith("math") for t in _title_tokens(text))
+    return bool(parse_title(text).formulas)
 
 
 def formulas_in(text: str, title: bool = False) -> list[tuple[str, bool]]:
     """(TeX, display) of each formula in a front-matter value: a title, or an (inline Markdown) summary."""
+    if title:
+        return [(tex, False) for tex in parse_title(text).formulas]  # a title's math is all inline
     if "$" not in text and "\\" not in text:
         return []  # most summaries: no need to parse them
-    tokens = _title_tokens(text) if title else markdown_parser(True).parseInline(text, {})
-    return [
-        (t.content.strip(), t.type in DISPLAY_MATH and not title)  # render_title makes all of it inline
-        for t in math_tokens(tokens)
-    ]
-
-
-@lru_cache(maxsize=65536)  # above the number of posts: a cache smaller than the titles cycling through it always misses
-def _title_tokens(text: str) -> tuple[Token, ...]:
-    tokens = title_parser().parseInline(text, {})
-    return tuple(tokens[0].children or ()) if tokens else ()
+    tokens = markdown_parser(True).parseInline(text, {})
+    return [(t.content.strip(), t.type in DISPLAY_MATH) for t in math_tokens(tokens)]
 
 
 def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:

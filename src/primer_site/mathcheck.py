@@ -14,9 +14,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .config import KATEX_VERSION, SiteConfig
 from .errors import Diagnostic
-from .katex import FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup, locate_katex
+from .katex import (
+    FormulaKey,
+    FormulaRequests,
+    FormulaResult,
+    KatexError,
+    KatexService,
+    KatexSetup,
+    katex_advice,
+    locate_katex,
+)
+from .layout import CONFIG_FILE
 from .markdown import Formula, RenderedBody, formulas_in, render_body
 from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 
@@ -216,22 +226,9 @@ def check_math(
 
 
 def unavailable_reason(setup: KatexSetup, error: str, site: Path) -> str:
-    """Why KaTeX did not check the formulas, and exactly what to install if something is missing (npm does not
-    install Node.js, so each gets its own instructions)."""
-    if not setup.node:
-        return (
-            "Node.js is not installed (no `node` on the PATH): install Node.js 18 or later (Debian and Ubuntu: "
-            "`sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), then run "
-            f"`npm install katex@{KATEX_VERSION}` in {site}"
-        )
-    if setup.katex is None:
-        return (
-            f"the katex npm package is not installed: run `npm install katex@{KATEX_VERSION}` in {site} "
-            "(npm comes with Node.js; on Debian and Ubuntu it is the npm package)"
-        )
-    if setup.problem:
-        return f"{setup.problem}; install it again (npm install katex@{KATEX_VERSION} in {site})"
-    return error
+    """Why KaTeX did not check the formulas, and exactly what to install if something is missing (katex_advice)."""
+    advice = katex_advice(setup, str(site), pinned=False)  # another version checks, with a warning that says so
+    return f"{advice[0]}: {advice[1]}" if advice else error
 
 
 def _skipped(why: str) -> Diagnostic:

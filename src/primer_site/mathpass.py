@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
-from .errors import Diagnostic, SiteError
+from .config import KATEX_VERSION, SiteConfig
+from .errors import Diagnostic
 from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
-from .katex import FormulaRequests, KatexError, KatexService, KatexSetup
+from .katex import FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from .layout import CONFIG_FILE
 from .markdown import RenderedBody
 from .mathcheck import (
     CheckMemo,
@@ -27,8 +28,7 @@ from .mathcheck import (
     unchecked,
 )
 from .model import Post, Site
-from .parse import Document, SeriesMeta
-from .yamldoc import load_yaml_mapping
+from .parse import Document, SeriesMeta, config_line
 
 
 @dataclass(frozen=True)
@@ -108,28 +108,8 @@ def math_pass(
 
 def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
     """What to install (or change) for full-content feeds, whose math is MathML made by the pinned KaTeX."""
-    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
-    if not setup.node:
-        why = "Node.js (node) is not installed"
-        fix = f"install Node.js (your system's nodejs package, or nodejs.org: npm does not install it), then {npm}"
-    elif setup.katex is None:
-        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
-        fix = npm
-    elif setup.version != KATEX_VERSION:
-        why = f"the katex package found is version {setup.version} ({setup.katex})"
-        fix = npm
-    else:
-        why, fix = f"KaTeX did not run: {failure}", "fix that"
+    why, fix = katex_advice(setup) or (f"KaTeX did not run: {failure}", "fix that")
     return (
         f"feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) "
         f"under Node.js, but {why}: {fix}; or set `feeds: {{content: summary}}`"
     )
-
-
-def config_line(source: Path, key: str) -> int:
-    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
-    try:
-        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
-        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
-    except (OSError, UnicodeDecodeError, SiteError):
-        return 1

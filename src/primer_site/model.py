@@ -202,6 +202,7 @@ class ScheduledChapter:
     chapter: ChapterNumber
     title: str
     date: datetime
+    macros: tuple[tuple[str, str], ...] = ()  # the post's (Post.macros), for the math in its title
 
 
 @dataclass(frozen=True)

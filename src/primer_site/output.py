@@ -15,8 +15,8 @@ import shutil
 from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
-from .cache import CACHE_DIR
 from .errors import SiteError
+from .layout import CACHE_DIR
 
 # In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
 MARKER = ".primer-site-output"

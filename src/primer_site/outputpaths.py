@@ -8,8 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from .errors import Problems
+from .layout import CONFIG_FILE
 from .model import Output, Site
-from .parse import Document
+from .parse import Document, config_line
 from .urls import collision_key, output_path
 
 
@@ -49,8 +50,15 @@ def guard_pages(
         parts = path.split("/")[:-1]
         for index in range(1, len(parts) + 1):
             folders.setdefault(collision_key("/".join(parts[:index])), path)
+    written: dict[str, str] = {}  # collision key → the page written there first
     for page in pages:
         key = collision_key(page.path)
+        first = written.get(key)
+        if first is None:
+            written[key] = page.path
+        elif page.path in owners or first in owners:
+            _page_clash(page.path, first, owners, site, problems)
+            continue
         parents = page.path.split("/")[:-1]
         above = (at.get(collision_key("/".join(parents[: i + 1]))) for i in range(len(parents)))
         if key in at:
@@ -75,6 +83,24 @@ def guard_pages(
             source,
             line,
         )
+
+
+def _page_clash(path: str, first: str, owners: Mapping[str, tuple[str, int]], site: Path, problems: Problems) -> None:
+    """Two pages at one path, one of them a post's or a series' page: an error at that source's line (its `slug:`)
+    naming the other page and site.yaml's `permalinks:` line, which placed them. Two of the site's own pages are
+    left to the writer (write.unique_outputs)."""
+    source, line = owners[path] if path in owners else owners[first]
+    other = first if path in owners else path
+    if other == path:  # posts are told apart when assembled (and series by slug): the other is the site's own
+        what = "a page the site makes (a listing, a tag or category page)"
+    else:
+        what = f"the page of {owners[other][0]}" if other in owners else f"the site's page {other}"
+    problems.error(
+        f"page {path}: {what} is written there too (permalinks at {CONFIG_FILE}:{config_line(site, 'permalinks')}): "
+        "change the slug or the permalink",
+        source,
+        line,
+    )
 
 
 def page_owners(site: Site, documents: Sequence[Document], base_path: str) -> dict[str, tuple[str, int]]:

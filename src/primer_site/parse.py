@@ -13,6 +13,7 @@ from typing import Any
 from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
+from .layout import CONFIG_FILE
 from .model import ChapterNumber
 from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from .urls import is_valid_slug, slug_from_filename, slugify
@@ -430,3 +431,12 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         bibliography=bibliography,
         authors=authors,
     )
+
+
+def config_line(source: Path, key: str) -> int:
+    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
+    try:
+        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
+    except (OSError, UnicodeDecodeError, SiteError):
+        return 1

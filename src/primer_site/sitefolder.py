@@ -5,12 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .cache import CACHE_DIR
-from .config import CONFIG_FILE, config_near_miss, missing_config_message
-from .discover import CONTENT_DIR, SERIES_DIR
+from .config import config_near_miss, missing_config_message
 from .errors import SiteError
+from .layout import CACHE_DIR, CONFIG_FILE, OUTPUT_DIR, SOURCE_FOLDERS
 from .output import check_output_folder, remove_output
-from .theme import STATIC_DIR, TEMPLATES_DIR
 
 
 def find_site(folder: Path | None, start: Path | None = None) -> Path:
@@ -40,8 +38,8 @@ def find_site(folder: Path | None, start: Path | None = None) -> Path:
 def clean_site(source: Path, output: Path | None = None, force: bool = False) -> list[Path]:
     """Remove the output folder (default SOURCE/public), its staging folder and the body cache; returns what was
     removed. Only folders primer-site made are removed (see write.remove_output), unless `force`."""
-    output = output if output is not None else source / "public"
-    check_output_folder(source, output, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    output = output if output is not None else source / OUTPUT_DIR
+    check_output_folder(source, output, SOURCE_FOLDERS)
     removed = remove_output(output, force)
     cache = source / CACHE_DIR
     if cache.is_dir() and not cache.is_symlink():

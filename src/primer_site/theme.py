@@ -28,12 +28,11 @@ from .errors import Problems
 from .feeds import absolute
 from .i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from .inputs import is_racy, stamp_of
+from .layout import TEMPLATES_DIR
 from .markdown import highlight_css, plain_title, render_title
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 
-TEMPLATES_DIR = "templates"
-STATIC_DIR = "static"
 SYNTAX_CSS = "css/syntax.css"
 
 
@@ -208,6 +207,15 @@ class RecordingTemplate(jinja2.Template):
             made = self._recorded_module = (module, frozenset(part.reads))
         active.reads.update(made[1])
         return made[0]
+
+
+def static_outputs(published: dict[str, Path], names: dict[str, str]) -> dict[str, Path]:
+    """Every static file by output path: under its output name (fingerprinted: asset_names), and under its own
+    path too, so that what names it plainly still finds it after `build` as in `serve`: a stylesheet's
+    `@import url("extra.css")` or `url(fonts/x.woff2)`, a template's `<script src="js/hello.js">`."""
+    outputs = {path: file for path, file in published.items()}
+    outputs.update((names[path], file) for path, file in published.items())
+    return outputs
 
 
 class RecordingEnvironment(jinja2.Environment):

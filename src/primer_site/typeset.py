@@ -18,10 +18,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
-from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
+from .config import KATEX_VERSION, SiteConfig
 from .dependencies import Dependency
 from .errors import Diagnostic
-from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
+from .katex import (
+    HTML,
+    FormulaKey,
+    FormulaRequests,
+    FormulaResult,
+    KatexError,
+    KatexService,
+    KatexSetup,
+    katex_advice,
+    npm_install,
+)
+from .layout import CONFIG_FILE
 from .markdown import RenderedBody
 from .mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
 from .mathhtml import MathProblem, find_math, may_hold_math
@@ -319,20 +330,10 @@ def render_problem(config: SiteConfig, setup: KatexSetup, line: int) -> Diagnost
     None. The pages load KaTeX's stylesheet of the pinned version: their HTML must be made by the same KaTeX."""
     if config.math_render != "build":
         return None
-    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder"
-    if not setup.node:
-        why = "Node.js (node) is not installed"
-        fix = f"install Node.js 18 or later (your system's nodejs package, or nodejs.org: npm does not install it), then {npm}"
-    elif setup.katex is None:
-        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
-        fix = npm
-    elif setup.problem:
-        why, fix = setup.problem, npm
-    elif setup.version != KATEX_VERSION:
-        why = f"the katex package found is version {setup.version} ({setup.katex})"
-        fix = npm
-    else:
+    advice = katex_advice(setup)
+    if advice is None:
         return None
+    why, fix = advice
     message = (
         f"math: render: build typesets every formula with KaTeX {KATEX_VERSION} (the KaTeX whose stylesheet the "
         f"pages load) under Node.js, but {why}: {fix}; or set `math: {{render: browser}}`"
@@ -360,11 +361,10 @@ def katex_site_files(config: SiteConfig, setup: KatexSetup, line: int) -> tuple[
     (an error at site.yaml's `katex_url` line). The pages check them against the pinned version's SRI hashes."""
     if not config.self_hosted_katex:
         return {}, []
-    npm = f"run `npm install katex@{KATEX_VERSION}` in the site folder, or set katex_url to a URL"
-    if setup.katex is None:
-        why = "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)"
-    elif setup.version != KATEX_VERSION:
-        why = f"the katex package found is version {setup.version} ({setup.katex}), not {KATEX_VERSION}"
+    advice = katex_advice(setup, node=False)
+    npm = f"{npm_install()}, or set katex_url to a URL"
+    if advice is not None:
+        why = advice[0]
     else:
         dist = setup.katex / "dist"
         names = ["katex.min.css"] + (["katex.min.js"] if config.math_render == "browser" else [])

@@ -18,12 +18,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
-from .discover import CONTENT_DIR, SERIES_DIR, is_ignored_name
-from .i18n import CATALOGUE_DIR
-from .theme import STATIC_DIR, TEMPLATES_DIR
+from .discover import is_ignored_name
+from .layout import CONFIG_FILE, SOURCE_FOLDERS, STATIC_DIR
 
-CONFIG_FILE = "site.yaml"
-WATCHED_DIRS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
+WATCHED_DIRS = SOURCE_FOLDERS
 QUIET_SECONDS = 0.05  # a batch ends once no event came for this long...
 MAX_WAIT_SECONDS = 1.0  # ...or once its first event is this old, so a steady stream still rebuilds
 
