@@ -16,7 +16,7 @@ from typing import TypeVar
 from markupsafe import Markup
 
 from .bibliography import Bibliography
-from .citeformat import REFERENCES_HEADING_END
+from .citeformat import retitle_references
 from .citing import cited_volume, description_html, resolve_post_citations
 from .config import SiteConfig
 from .errors import Diagnostic, Problems
@@ -175,9 +175,9 @@ def assemble_site(
 
     posts = [cited(p) for p in posts]
     if catalogue is not None and catalogue.words(("references",)) is not None:  # a References section's heading
-        heading = REFERENCES_HEADING_END.replace(">References<", f">{catalogue.text('references')}<")
+        title = str(catalogue.text("references"))
         posts = [
-            memo.reuse("references heading", p.source, (p, heading), lambda _, p=p: _headed(p, heading), problems)
+            memo.reuse("references heading", p.source, (p, title), lambda _, p=p: _headed(p, title), problems)
             for p in posts
         ]
     posts = add_previews(posts, published, lambda *made: memo.reuse(*made, problems))
@@ -335,11 +335,10 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
     return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
 
 
-def _headed(post: Post, heading: str) -> Post:
-    """`post` with its References section's heading (citeformat.REFERENCES_HEADING_END) in the site's language."""
-    if REFERENCES_HEADING_END not in post.body_html:
-        return post
-    return replace(post, body_html=post.body_html.replace(REFERENCES_HEADING_END, heading, 1))
+def _headed(post: Post, title: str) -> Post:
+    """`post` with its References section's heading (citeformat's REFERENCES_TITLE) in the site's language."""
+    body = retitle_references(post.body_html, title)
+    return post if body == post.body_html else replace(post, body_html=body)
 
 
 def _resolve_links(

@@ -27,7 +27,7 @@ from .i18n import Catalogue, load_catalogue
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
-from .layout import CATALOGUE_DIR, OUTPUT_DIR, STATIC_DIR, TEMPLATES_DIR
+from .layout import OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .markdown_parser import ADMONITIONS, localize_body_words
 from .mathpass import config_line, math_pass
@@ -430,7 +430,7 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
     return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
-_SOURCE_FOLDERS = (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR, CATALOGUE_DIR)
+_SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
 
 
 _BODY_WORDS = (

@@ -242,9 +242,26 @@ def fill_as_text(html_text: str, citations: Sequence[Citation]) -> str:
     )
 
 
-# the end of the References heading and the list's start: put in another language by assemble, from the catalogue
-REFERENCES_HEADING_END = '>References</h2>\n<ol class="reference-list">'
 _ID = re.compile(r'\bid="([^"]*)"')
+
+
+REFERENCES_TITLE = "References"  # a post's References heading; in another language: assemble, from the catalogue
+_SECTION_OPENING = '<section class="references" role="doc-bibliography" aria-labelledby="'
+_REFERENCES_HEADING = re.compile(
+    re.escape(_SECTION_OPENING) + r'([^"]*)">\n<h2 id="\1">' + re.escape(REFERENCES_TITLE) + "</h2>"
+)
+
+
+def retitle_references(body_html: str, title_html: str) -> str:
+    """`body_html` with the heading of the References section references_section put at its end reading
+    `title_html` (HTML) instead."""
+    start = body_html.rfind(_SECTION_OPENING)
+    if start < 0:
+        return body_html
+    tail = _REFERENCES_HEADING.sub(
+        lambda m: f'{_SECTION_OPENING}{m.group(1)}">\n<h2 id="{m.group(1)}">{title_html}</h2>', body_html[start:], 1
+    )
+    return body_html[:start] + tail
 
 
 def references_section(references: Sequence[Reference], body_html: str = "") -> str:
@@ -260,5 +277,6 @@ def references_section(references: Sequence[Reference], body_html: str = "") -> 
         items.append(f'<li id="{html.escape(reference.id)}">{label}{reference.html}</li>\n')
     return (
         f'<section class="references" role="doc-bibliography" aria-labelledby="{anchor}">\n'
-        f'<h2 id="{anchor}"{REFERENCES_HEADING_END}\n{"".join(items)}</ol>\n</section>\n'
+        f'<h2 id="{anchor}">{REFERENCES_TITLE}</h2>\n'
+        f'<ol class="reference-list">\n{"".join(items)}</ol>\n</section>\n'
     )

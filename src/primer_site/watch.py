@@ -19,9 +19,9 @@ from watchdog.observers import Observer
 from watchdog.observers.api import ObservedWatch
 
 from .discover import is_ignored_name
-from .layout import CATALOGUE_DIR, CONFIG_FILE, SOURCE_FOLDERS, STATIC_DIR
+from .layout import CONFIG_FILE, SOURCE_FOLDERS, STATIC_DIR
 
-WATCHED_DIRS = (*SOURCE_FOLDERS, CATALOGUE_DIR)
+WATCHED_DIRS = SOURCE_FOLDERS
 QUIET_SECONDS = 0.05  # a batch ends once no event came for this long...
 MAX_WAIT_SECONDS = 1.0  # ...or once its first event is this old, so a steady stream still rebuilds
 
