@@ -14,12 +14,11 @@ from html import escape
 from typing import Any
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -42,8 +41,8 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(math_table_plugin)
     md.use(footnote_plugin)
     md.use(deflist_plugin)
-    md.use(tasklists_plugin, label=True)
-    md.use(anchors_plugin, min_level=1, max_level=6, permalink=False, slug_func=heading_slug)
+    md.core.ruler.after("inline", "github-tasklists", _task_lists)  # as tasklists_plugin(label=True), linear
+    md.core.ruler.push("anchor", _heading_ids)  # as anchors_plugin(max_level=6, slug_func=heading_slug), linear
     md.use(figures_plugin)
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
@@ -146,3 +145,65 @@ def highlight_css(light: str, dark: str) -> str:
     dark_css = HtmlFormatter(style=dark).get_style_defs(".highlight")
     indented = "\n".join("  " + line for line in dark_css.splitlines())
     return f"{light_css}\n@media (prefers-color-scheme: dark) {{\n{indented}\n}}\n"
+
+
+# ---------------------------------------------------------------- heading ids and task lists, in linear time
+# mdit-py-plugins' anchors and tasklists plugins give this HTML, but in quadratic time: the first tries `x-1`,
+# `x-2`, … afresh for each of n identical headings, the second looks back through every earlier item for each
+# task's list. These rules give the same tokens, remembering where they got to.
+
+
+def _heading_ids(state: StateCore) -> None:
+    """An `id` on each heading without one: heading_slug of its text and code, made unique by `-1`, `-2`, …
+    (GitHub's way); ids given explicitly are kept, and never given again."""
+    tokens = state.tokens
+    taken = {str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id")}
+    next_suffix: dict[str, int] = {}  # the first suffix not yet tried, by slug
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or token.attrGet("id"):
+            continue
+        children = tokens[index + 1].children or []
+        slug = heading_slug("".join(c.content for c in children if c.type in ("text", "code_inline")))
+        unique = slug
+        if unique in taken:
+            suffix = next_suffix.get(slug, 1)
+            while f"{slug}-{suffix}" in taken:
+                suffix += 1
+            unique = f"{slug}-{suffix}"
+            next_suffix[slug] = suffix + 1
+        taken.add(unique)
+        token.attrSet("id", unique)
+
+
+_TASK = re.compile(r"\[([ xX])\][ \t\n\v\f\r]+")  # GFM: `[ ]` or `[x]`, then white space
+
+
+def _task_lists(state: StateCore) -> None:
+    """A list item whose paragraph starts `[ ] ` or `[x] ` becomes a task: a disabled checkbox in a <label> with
+    the text, class task-list-item on the item and contains-task-list on its list (GFM's task list items)."""
+    tokens = state.tokens
+    last_at_level: dict[int, int] = {}  # the index of the latest token of each nesting level seen
+    for index in range(2, len(tokens) - 1):
+        if index >= 3:  # every token before the item's: where its list is looked for
+            last_at_level[tokens[index - 3].level] = index - 3
+        inline, item = tokens[index], tokens[index - 2]
+        if not (
+            inline.type == "inline"
+            and tokens[index - 1].type == "paragraph_open"
+            and item.type == "list_item_open"
+            and (mark := _TASK.match(inline.content)) is not None
+        ):
+            continue
+        checkbox = Token("html_inline", "", 0)
+        if inline.content.startswith(("[ ] ", "[x] ", "[X] ")):
+            checked = ' checked="checked"' if mark.group(1) != " " else ""
+            checkbox.content = f'<input class="task-list-item-checkbox"{checked} disabled="disabled" type="checkbox">'
+        children = inline.children if inline.children is not None else []
+        children.insert(0, checkbox)
+        if len(children) > 1:
+            children[1].content = children[1].content[3:]
+        inline.content = inline.content[3:]
+        inline.children = [Token("html_inline", "", 0, content="<label>"), *children]
+        inline.children.append(Token("html_inline", "", 0, content="</label>"))
+        item.attrSet("class", "task-list-item")
+        tokens[last_at_level.get(item.level - 1, -1)].attrSet("class", "contains-task-list")
