@@ -9,10 +9,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "workers", "model", "yamldoc", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
-    "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "bodies",
+    "errors", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "bibliography", "imagesize", "dependencies", "mathhtml",
+    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
+    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip
@@ -50,7 +50,18 @@ def test_the_server_knows_nothing_of_the_build() -> None:
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
-MARKDOWN_MODULES = {"mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown"}
+MARKDOWN_MODULES = {
+    "mathsyntax",
+    "mathtables",
+    "figures",
+    "theorems",
+    "citations",
+    "rawhtml",
+    "headings",
+    "markdown_parser",
+    "references",
+    "markdown",
+}
 
 
 def test_only_the_markdown_modules_import_markdown_it() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from fixture_sites import make_site, post, run_cli
+from primer_site.build import BuildOptions, build_site
 
 
 def series(root: Path, planned: int, chapters: list[str]) -> Path:
@@ -181,3 +183,29 @@ def test_a_link_to_a_draft_says_it_is_a_draft(tmp_path: Path) -> None:
         "build: publish it, or build with --drafts to preview"
     )
     assert run_cli("build", "-s", str(site), "--now", "2026-06-01", "--drafts").returncode == 0
+
+
+def test_two_series_with_one_title_is_an_error_and_every_stage_reads_the_same_series(tmp_path: Path) -> None:
+    """The post that names the title is listed, numbered, given macros and math-checked as one series: the first
+    file by path, the one the error names as the title's owner."""
+    site = make_site(
+        tmp_path,
+        {
+            "series/a.md": "---\ntitle: Same\nchapters: 3\nmacros:\n  \\A: a\n---\n",
+            "series/b.md": "---\ntitle: Same\nchapters: 1\nmacros:\n  \\B: b\n---\n",
+            "content/p.md": post("P", body="Uses $\\A$.", series="Same", chapter=2),
+        },
+    )
+    options = BuildOptions(source=site, check_math=True, cache=False, keep_going=True, now=datetime(2026, 6, 1))
+    result = build_site(options)
+    assert [str(d) for d in result.errors] == [
+        "series/b.md:2: error: title: 'Same' is also the title of series/a.md: a post's 'series: Same' would name "
+        "series/a.md only; give each series its own title"
+    ]
+    assert result.site is not None
+    (post_p,) = result.site.posts
+    assert post_p.series == "a" and post_p.macros == (("\\A", "a"),)
+    listed = {s.slug: [p.source for p in s.posts] for s in result.site.series}
+    assert listed == {"a": ["content/p.md"], "b": []}
+    page = (site / "public/posts/p/index.html").read_text(encoding="utf-8")
+    assert "Chapter 2 of 3" in page and 'href="/series/a/"' in page

@@ -64,7 +64,7 @@ def test_a_post_from_the_cache_is_the_post_parsing_gives(tmp_path: Path, monkeyp
     assert again == build(site, "fresh", cache=False)
     page = again["posts/a/index.html"].decode()
     assert "2026-01-05T09:30:00+05:30" in page and "datetime.datetime(2026, 3, 1, 10, 0" in page
-    assert "(&#39;ratio&#39;, 1.0)" in page and "(&#39;nested&#39;, {&#39;a&#39;: {&#39;b&#39;: [&#39;x&#39;" in page
+    assert "&#39;ratio&#39;: 1.0" in page and "&#39;nested&#39;: {&#39;a&#39;: {&#39;b&#39;: (&#39;x&#39;" in page
     assert "tzinfo=datetime.timezone(datetime.timedelta(seconds=3600)))" in page  # as YAML made it: no name
 
 

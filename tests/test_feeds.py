@@ -478,3 +478,15 @@ def test_feed_math_is_the_same_whatever_the_jobs_and_the_cache(tmp_path: Path) -
 
 def html_of(feed: Path) -> str:
     return html.unescape(feed.read_text(encoding="utf-8"))
+
+
+def test_a_posts_own_macros_reach_its_feed_entry_as_its_page(tmp_path: Path) -> None:
+    """The feed's MathML is made with the macros the post's page gives KaTeX (Post.macros): the site's, its series',
+    its own."""
+    site = feed_math_site(tmp_path / "site")
+    make_site(site, {"content/own.md": post("Own", "2026-02-01", "$\\vv$", macros="\n  \\vv: \\mathbf{v}")})
+    for _ in range(2):  # the second build reads the post from the document cache
+        build_site(BuildOptions(source=site, jobs=1, now=NOW, check_math=True))
+        assert '<mi mathvariant="bold">v</mi>' in html_of(site / "public/feed.xml")
+    own = (site / "public/posts/own/index.html").read_text(encoding="utf-8")
+    assert 'data-macros="{&#34;\\\\R&#34;: &#34;\\\\mathbb{R}&#34;, &#34;\\\\vv&#34;: &#34;\\\\mathbf{v}&#34;}"' in own

@@ -242,3 +242,30 @@ def test_a_site_template_reading_every_post_shows_a_new_title_on_every_page(site
 
 def _assert_in(needle: str, html: str) -> None:
     assert needle in html, html[:2000]
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        '{% import "_brand.html" as brand %}<p class=tagline>{{ brand.tagline }}</p>',
+        '{% from "_brand.html" import tagline %}<p class=tagline>{{ tagline }}</p>',
+    ],
+)
+def test_a_setting_read_by_an_imported_template_reaches_every_page(site: Path, use: str) -> None:
+    # Jinja keeps an imported template's module: its top-level reads must be recorded for every page that imports
+    # it, not only for the first one rendered
+    (site / "templates").mkdir()
+    base = (Path(__file__).resolve().parents[1] / "templates/base.html").read_text()
+    (site / "templates/base.html").write_text(base.replace("<footer", use + "<footer"))
+    (site / "templates/_brand.html").write_text("{% set tagline = config.description | upper %}\n")
+    (site / "site.yaml").write_text("title: T\nbase_url: https://example.org/\ndescription: old words\n")
+
+    def describe(site: Path) -> set[str]:
+        (site / "site.yaml").write_text("title: T\nbase_url: https://example.org/\ndescription: new words\n")
+        return {"site.yaml"}
+
+    def everywhere(html_of) -> None:  # type: ignore[no-untyped-def]
+        for page in ("posts/c1/index.html", "posts/c4/index.html", "posts/other/index.html", "tags/u/index.html"):
+            _assert_in("<p class=tagline>NEW WORDS</p>", html_of(page))
+
+    _both_ways(site, describe, everywhere)

@@ -3,6 +3,7 @@ tracer), never timed, over inputs of growing size. Issue 20 item 11: each patter
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 
@@ -50,5 +51,5 @@ def test_rendering_a_body_is_linear_in_its_length(name: str) -> None:
     sizes = (500, 1000, 2000, 4000) if name == "identical headings" else (100, 200, 400, 800)  # cheap units
     counts = [steps(lambda n=n: render_body(unit * n, "x.md", 1, False)) for n in sizes]
     # linear: doubling the input at most doubles the work, give or take a constant start-up
-    ratios = [later / earlier for earlier, later in zip(counts, counts[1:], strict=False)]
+    ratios = [later / earlier for earlier, later in itertools.pairwise(counts)]
     assert max(ratios[1:]) < 2.3, (name, counts)

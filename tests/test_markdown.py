@@ -198,7 +198,15 @@ def test_a_display_formula_alone_on_its_lines_is_a_block() -> None:
 def test_a_display_formula_over_a_blank_line_is_no_formula_and_is_reported() -> None:
     rendered = render_body("$$\na\n\nb\n$$\n", "content/x.md", 4)
     assert rendered.formulas == () and "$$" in rendered.html
-    assert rendered.stray_dollars == ((4, 1), (8, 1))  # both halves, where the formula broke
+    # one error at the opener, naming the blank line; no "lone $" (whose hint, write \$, is the wrong fix)
+    assert rendered.stray_dollars == ()
+    assert [(e.line, e.column, e.message) for e in rendered.errors] == [(4, 1, BLANK_LINE_MESSAGE.format(line=6))]
+
+
+BLANK_LINE_MESSAGE = (
+    "a blank line (line {line}) inside this display formula ends it, in Markdown as in pandoc, so its TeX would show "
+    "as text: delete the blank line (TeX allows none in display math either), or put a % on it"
+)
 
 
 def test_an_environment_ends_at_its_own_end() -> None:

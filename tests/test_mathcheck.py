@@ -17,6 +17,16 @@ from primer_site.errors import Diagnostic, SiteError
 from primer_site.markdown import Formula
 from primer_site.mathcheck import MathSource, check_math, tex_problem
 
+
+def hint(name: str, series: str | None = None) -> str:
+    """What the check adds to KaTeX's "Undefined control sequence": where macros are defined."""
+    homes = "site.yaml 'macros:'" + (f", {series} 'macros:'" if series else "")
+    return (
+        f" (if \\{name} is a macro of yours, define it in {homes} or the post's front matter 'macros:'; "
+        "a \\newcommand reaches only its own formula)"
+    )
+
+
 # Every case is the body of its own post, content/<id>.md; its front matter takes lines 1-4, so the
 # body starts on line 5. The site defines \R, the series "vol" defines \KL.
 CASES = [
@@ -35,37 +45,43 @@ CASES = [
     (
         "second-line",
         "First line\nand $\\alpha$ then $\\nope$.",
-        ["6:19: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"],
+        [
+            "6:19: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
+            + hint("nope")
+        ],
     ),
     (
         "in-list",
         "- item\n  - sub $\\bad$",
-        ["6:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+        ["6:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad" + hint("bad")],
     ),
     (
         "in-quote",
         "> quoted\n>\n> $$\n> \\bad\n> $$",
-        ["7:3: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+        ["7:3: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad" + hint("bad")],
     ),
     (
         "in-table",
         "| a | b |\n|---|---|\n| $x$ | $\\bad$ |",
-        ["7:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+        ["7:9: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad" + hint("bad")],
     ),
     (
         "in-heading",
         "## Title $\\bad$",
-        ["5:10: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+        ["5:10: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad" + hint("bad")],
     ),
     (
         "brackets-display",
         "Para.\n\n\\[\n\\bad\n\\]",
-        ["7:1: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad"],
+        ["7:1: error: math: KaTeX parse error: Undefined control sequence: \\bad at position 1: \\bad" + hint("bad")],
     ),
     (
         "series-macro-outside-its-series",
         "Outside the series, $\\KL(p\\|q)$ is undefined.",
-        ["5:21: error: math: KaTeX parse error: Undefined control sequence: \\KL at position 1: \\KL(p\\|q)"],
+        [
+            "5:21: error: math: KaTeX parse error: Undefined control sequence: \\KL at position 1: \\KL(p\\|q)"
+            + hint("KL")
+        ],
     ),
     # found without KaTeX
     ("braces-open", "One $\\frac{1}{$ here.", ["5:5: error: math: unbalanced braces: a '{' is not closed"]),
@@ -118,6 +134,7 @@ def test_each_formula_is_reported_at_its_line_and_column(
 def test_series_macros_apply_in_the_series_and_front_matter_is_checked(reported: list[Diagnostic]) -> None:
     assert [str(d) for d in reported if d.path == "content/vol/ch01.md"] == [
         "content/vol/ch01.md:6: error: math: KaTeX parse error: Undefined control sequence: \\oops at position 1: \\oops"
+        + hint("oops", "series/vol.md")
     ]
     assert not [d for d in reported if d.severity == "warning"]
 
@@ -225,6 +242,7 @@ def test_cached_bodies_are_checked_too(tmp_path: Path) -> None:
         build_site(BuildOptions(source=site, check_math=True), memory)
     assert [str(d) for d in failure.value.diagnostics] == [
         "content/a.md:5:5: error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
+        + hint("nope")
     ]
     with pytest.raises(SiteError):
         build_site(BuildOptions(source=site, check_math=True))
@@ -271,3 +289,51 @@ def test_the_dev_server_checks_again_only_the_files_whose_math_changed(
     assert errors() == ["content/b.md:5", "content/c.md:7"]
     assert sorted(checked.pop()) == ["content/c.md", "series/vol.md"]
     memory.close()
+
+
+def test_a_posts_own_macros_add_to_its_series_on_its_page_and_in_the_check(tmp_path: Path) -> None:
+    """`macros:` in front matter: over the site's and the series' (a later definition of a name wins), for this
+    post only; its page gives KaTeX the same macros as the check does."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\nmacros:\n  \\R: \\mathbb{R}\n",
+            "series/vol.md": "---\ntitle: Vol\nmacros:\n  \\KL: D_{\\mathrm{KL}}\n---\n",
+            "content/a.md": (
+                "---\ntitle: A\ndate: 2026-01-05\nseries: vol\nchapter: 1\nmacros:\n  \\vv: \\mathbf{v}\n"
+                "  \\KL: \\mathrm{KL}\n---\n$\\vv \\in \\R^n$, $\\KL$.\n"
+            ),
+            "content/b.md": "---\ntitle: B\ndate: 2026-01-06\nseries: vol\nchapter: 2\n---\nNo $\\vv$ here.\n",
+        },
+    )
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, check_math=True, cache=False))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/b.md:7:4: error: math: KaTeX parse error: Undefined control sequence: \\vv at position 1: \\vv"
+        + hint("vv", "series/vol.md")
+    ]
+    make_site(site, {"content/b.md": "---\ntitle: B\ndate: 2026-01-06\nseries: vol\nchapter: 2\n---\nNone.\n"})
+    build_site(BuildOptions(source=site, check_math=True, cache=False))
+    page = (site / "public/posts/a/index.html").read_text(encoding="utf-8")
+    macros = json.dumps({"\\R": "\\mathbb{R}", "\\KL": "\\mathrm{KL}", "\\vv": "\\mathbf{v}"}, sort_keys=True)
+    assert '<body data-macros="' + macros.replace('"', "&#34;") + '">' in page
+
+
+def test_a_newcommand_in_one_formula_does_not_reach_the_next(tmp_path: Path) -> None:
+    body = "$\\newcommand{\\foo}{x}\\foo^2$ then $\\foo$."
+    site = make_site(tmp_path, {"content/a.md": post("A", body=body)})
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, check_math=True, cache=False))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:5:35: error: math: KaTeX parse error: Undefined control sequence: \\foo at position 1: \\foo"
+        + hint("foo")
+    ]
+
+
+def test_bad_macros_in_front_matter_are_an_error_at_their_line(tmp_path: Path) -> None:
+    site = make_site(tmp_path, {"content/a.md": post("A", macros="[\\vv]")})
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, cache=False))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:4: error: macros: expected a mapping of TeX macros, such as {\\E: \\mathbb{E}}"
+    ]

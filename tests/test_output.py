@@ -4,6 +4,7 @@ leaves no lock files."""
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -319,3 +320,40 @@ def test_an_output_through_a_symlink_loop_is_a_clean_error(tmp_path: Path, link:
         assert f"output folder {link} cannot be resolved (a symbolic link loop): choose another --output" in (
             result.stderr
         )
+
+
+def test_a_build_after_the_output_folder_was_deleted_twice_is_whole(tmp_path: Path) -> None:
+    # after a build into a deleted folder, the staging folder is new and empty: no record may say it holds the
+    # last site (the third build died with FileNotFoundError in .public.staging)
+    site = site_in(tmp_path / "site")
+    clean = tmp_path / "clean"
+    assert build(site, clean, "--no-cache").returncode == 0
+    for _ in range(3):
+        done = build(site, site / "public")
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+        assert {p: b for p, b in tree_bytes(site / "public").items() if p != MARKER} == {
+            p: b for p, b in tree_bytes(clean).items() if p != MARKER
+        }
+        shutil.rmtree(site / "public")
+
+
+@pytest.mark.parametrize("slug", ["robots.txt", "404.html"])
+def test_a_slug_landing_on_a_generated_file_after_a_good_build_is_the_collision_error(
+    tmp_path: Path, slug: str
+) -> None:
+    # the warm build met two outputs at one path in its render pass (RuntimeError: generator raised StopIteration)
+    site = make_site(
+        tmp_path / "site",
+        {"site.yaml": 'title: T\nbase_url: https://example.org/\npermalinks: {post: "/{slug}"}\n'},
+    )
+    make_site(site, {"content/a.md": post("A", body="Old.")})
+    assert build(site, site / "public").returncode == 0
+    before = tree_bytes(site / "public")
+    make_site(site, {"content/a.md": post("A", body="Old.", slug=slug)})
+    warm, clean = build(site, site / "public"), build(site, tmp_path / "clean", "--no-cache")
+    assert warm.returncode == clean.returncode == 1
+    assert "Traceback" not in warm.stderr
+    assert f"two pages would be written to {slug}" in warm.stderr
+    assert warm.stderr == clean.stderr
+    assert tree_bytes(site / "public") == before

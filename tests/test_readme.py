@@ -28,7 +28,7 @@ NESTED_LINE = re.compile(r"^[ \t]+(\S[^:]*):[ \t]*(.*)$")
 # example must have its check below, so that a key added to the README is not left unchecked.
 NOT_SHOWN = {
     "date", "updated", "draft", "extra", "kind", "order", "gaps", "number_sections", "base_url", "timezone",
-    "paginate", "permalinks", "highlight", "katex_url", "raw_html", "feeds", "search", "math",
+    "paginate", "permalinks", "highlight", "katex_url", "raw_html", "feeds", "search", "math", "theorems",
 }  # fmt: skip
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from fixture_sites import REPO, make_site, post, run_cli
+from primer_site.build import BuildOptions, build_site
 
 
 @pytest.mark.parametrize(
@@ -72,3 +74,41 @@ def test_a_missing_attribute_names_the_template_line_and_the_model_s_public_name
     assert result.stderr.splitlines()[0] == (
         f"templates/post.html:{line}: error: template: Post has no attribute 'nosuchattr' (while rendering content/a.md)"
     )
+
+
+def test_post_extra_is_free_data_templates_read_by_name(tmp_path: Path) -> None:
+    """README: `extra:` is free data for your own templates: `post.extra.venue`, nested keys, lists, a missing key."""
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A", extra="{venue: NeurIPS, links: [one, two], at: {city: Paris}}"),
+            "templates/post.html": (
+                "{% extends 'base.html' %}\n{% block main %}<p id=x>{{ post.extra.venue }}|"
+                "{{ post.extra['links'] | join(',') }}|{{ post.extra.at.city }}|{{ post.extra.missing is defined }}|"
+                "{{ post.extra | length }}</p>{% endblock %}\n"
+            ),
+        },
+    )
+    result = run_cli("build", "-s", str(site), "--now", "2026-06-01")
+    assert result.returncode == 0, result.stderr
+    page = (site / "public/posts/a/index.html").read_text(encoding="utf-8")
+    assert "<p id=x>NeurIPS|one,two|Paris|False|3</p>" in page
+
+
+def test_a_word_holding_math_in_a_summary_is_not_math(tmp_path: Path) -> None:
+    """ "Why aftermath matters" holds the letters of math, not a formula: Post.has_math is found as the pages' math."""
+    site = make_site(
+        tmp_path,
+        {
+            "content/a.md": post("A", summary="Why aftermath matters", body="No formulas."),
+            "content/b.md": post("B", "2026-01-06", summary="Why $x$ matters", body="No formulas."),
+            "content/c.md": post("C", "2026-01-07", body='A <span class="mathematics">word</span>, $y$.'),
+        },
+    )
+    result = build_site(BuildOptions(source=site, cache=False, now=datetime(2026, 6, 1)))
+    assert result.site is not None
+    assert {p.source: p.has_math for p in result.site.posts} == {
+        "content/a.md": False,
+        "content/b.md": True,
+        "content/c.md": True,
+    }

@@ -482,3 +482,89 @@ def test_a_chapter_falling_due_while_the_preview_runs_is_published_then(tmp_path
         assert datetime.now(UTC) >= due
         status, _, page = fetch(preview.server, "/posts/soon/")
         assert status == 200 and b"Due shortly." in page
+
+
+# ---------------------------------------------------------------- the watcher's paths are a hint, never the whole story
+
+
+def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild(tmp_path: Path) -> None:
+    # the watcher reports the edit at the target's path, outside the site, or not at all: the rebuild that
+    # follows any other change must still see it (every file is looked at by its stamp)
+    source = fixture_site(tmp_path / "site")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
+    (elsewhere / "s.md").write_text("---\ntitle: First series title\n---\n", encoding="utf-8")
+    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    (source / "series").mkdir()
+    (source / "series" / "s.md").symlink_to(elsewhere / "s.md")
+    with Preview(options(source), port=0, watch=False) as preview:
+        assert b"First words." in fetch(preview.server, "/posts/linked/")[2]
+        (elsewhere / "linked.md").write_text(post("Linked", body="Second words, longer."), encoding="utf-8")
+        (elsewhere / "s.md").write_text("---\ntitle: Second series title\n---\n", encoding="utf-8")
+        (source / "content" / "other.md").write_text(post("Other", date="2026-01-06", body="Edited."))
+        preview.rebuild(ChangeSet(frozenset({"content/other.md"})))
+        assert b"Second words, longer." in fetch(preview.server, "/posts/linked/")[2]
+        assert b"Second series title" in fetch(preview.server, "/series/s/")[2]
+        preview.rebuild(ChangeSet(frozenset()))  # and a rebuild told of nothing at all looks too
+        (elsewhere / "linked.md").write_text(post("Linked", body="Third words."), encoding="utf-8")
+        preview.rebuild(ChangeSet(frozenset()))
+        assert b"Third words." in fetch(preview.server, "/posts/linked/")[2]
+
+
+@pytest.mark.parametrize("how", ["in place", "renamed over"])
+@pytest.mark.parametrize("where", ["static/css/extra.css", "content/notes.txt"])
+def test_a_file_replaced_by_one_of_the_same_size_and_time_is_published(tmp_path: Path, how: str, where: str) -> None:
+    # `cp -p` writes in place and sets the old time back; `rsync -t` and `tar x` rename a new file over it
+    source = fixture_site(tmp_path / "site")
+    (source / where).write_text("old bytes\n", encoding="utf-8")
+    served = "/" + where.removeprefix("static/").removeprefix("content/")
+    old = time.time_ns() - 10**10  # well before the build: stamps this old are trusted
+    os.utime(source / where, ns=(old, old))
+    with Preview(options(source), port=0, watch=False) as preview:
+        status, _, page = fetch(preview.server, served)
+        assert (status, page) == (200, b"old bytes\n")
+        if how == "in place":
+            (source / where).write_text("new bytes\n", encoding="utf-8")
+        else:
+            (source / f"{where}.part").write_text("new bytes\n", encoding="utf-8")
+            os.replace(source / f"{where}.part", source / where)
+        os.utime(source / where, ns=(old, old))
+        time.sleep(2.1)  # and the change time, which no tool sets back, is old enough to trust too
+        preview.rebuild(ChangeSet(frozenset({where})))
+        assert fetch(preview.server, served)[2] == b"new bytes\n"
+
+
+def test_a_post_dated_centuries_ahead_waits_without_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a wait to 2400-01-01 is longer than any timer allows (OverflowError in the timer's thread): the preview
+    # waits in laps of at most a day instead, and still publishes the post once it falls due
+    laps: list[float] = []
+    real_timer = threading.Timer
+
+    def timer(seconds: float, function, args=()):  # type: ignore[no-untyped-def]
+        laps.append(seconds)
+        return real_timer(min(seconds, 0.05), function, args)
+
+    monkeypatch.setattr(serve_module.threading, "Timer", timer)
+    failures: list[BaseException] = []
+    monkeypatch.setattr(threading, "excepthook", lambda info: failures.append(info.exc_value))
+    source = fixture_site(tmp_path / "site")
+    make_site(source, {"content/far.md": post("Far", date="2400-01-01", body="Far ahead.")})
+    with Preview(BuildOptions(source=source), port=0) as preview:
+        time.sleep(0.5)  # several laps
+        assert fetch(preview.server, "/posts/far/")[0] == 404
+        assert not failures
+    assert len(laps) >= 3 and all(0 < lap <= 86_400 for lap in laps)
+
+
+def test_a_link_loop_made_and_removed_while_serving_leaves_the_preview_live(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    with Preview(options(source), port=0) as preview, EventStream(preview.server) as events:
+        assert events.next_state()["epoch"] == 1
+        (source / "content" / "loop").symlink_to("..", target_is_directory=True)
+        assert "symlink loop" in events.next_state()["diagnostics"][0]["message"]
+        (source / "content" / "loop").unlink()
+        assert events.next_state() == {"epoch": 2, "change": "page", "diagnostics": []}
+        (source / "content" / "hello.md").write_text(post("Hello", body="After the loop."), encoding="utf-8")
+        assert events.next_state() == {"epoch": 3, "change": "page", "diagnostics": []}
+        assert b"After the loop." in fetch(preview.server, "/posts/hello/")[2]

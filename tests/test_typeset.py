@@ -258,12 +258,19 @@ def test_a_formula_katex_rejects_is_the_checks_error_at_every_place_it_is_writte
     (tmp_path / "public" / "kept.txt").write_text("the previous site", encoding="utf-8")
     typeset = run_cli("build", "-s", str(site), "-o", str(tmp_path / "public"), "--now", NOW, "--force")
     assert typeset.returncode == 1
-    nope = "error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
+    hint = (
+        " (if \\{} is a macro of yours, define it in site.yaml 'macros:' or the post's front matter 'macros:'; "
+        "a \\newcommand reaches only its own formula)"
+    )
+    nope = "error: math: KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope" + hint.format(
+        "nope"
+    )
     assert typeset.stderr.splitlines() == [
         f"content/d.md:2: {nope}",
         "content/d.md:4: error: math: unbalanced braces: a '{' is not closed",
         # math written as raw HTML is no formula of the Markdown's: at the body's first line
-        "content/d.md:6: error: math: KaTeX parse error: Undefined control sequence: \\nada at position 1: \\nada",
+        "content/d.md:6: error: math: KaTeX parse error: Undefined control sequence: \\nada at position 1: \\nada"
+        + hint.format("nada"),
         f"content/d.md:6:7: {nope}",
         f"content/d.md:6:19: {nope}",
         "content/d.md:6:32: error: math: \\begin{x} without \\end{x}",

@@ -118,3 +118,22 @@ def test_a_linked_folder_removed_stops_being_watched_there(watched, elsewhere: P
     time.sleep(0.4)
     assert batches.paths == set()
     assert watcher.relative(str(elsewhere / "vol3" / "ch1.md")) is None
+
+
+@pytest.mark.parametrize("target", ["..", ".", "../content"])
+def test_a_link_loop_made_and_removed_leaves_changes_reported_where_they_are(  # type: ignore[no-untyped-def]
+    watched, site: Path, target: str
+) -> None:
+    # `ln -s .. content/loop`: its target holds the site itself; taken as a linked folder, every later change in
+    # the site was reported under content/loop/…, and the link's removal was never seen (the preview froze)
+    watcher, batches = watched
+    link = site / "content" / "loop"
+    link.symlink_to(target, target_is_directory=True)
+    batches.wait_for("content/loop")
+    assert watcher.relative(str(site / "content" / "a.md")) == "content/a.md"
+    link.unlink()
+    batches.wait_for("content/loop")
+    batches.clear()
+    (site / "content" / "a.md").write_text(post("A, edited"), encoding="utf-8")
+    batches.wait_for("content/a.md")
+    assert not any(path.startswith("content/loop/") for path in batches.paths)

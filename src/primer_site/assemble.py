@@ -13,18 +13,23 @@ from itertools import pairwise
 from operator import is_
 from typing import TypeVar
 
-from .config import SiteConfig, merge_macros
+from .bibliography import Bibliography
+from .citeformat import fill_as_text
+from .citing import cited_volume, resolve_post_citations
+from .config import SiteConfig
 from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
-from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
-from .parse import Document, SeriesMeta
+from .mathhtml import find_math
+from .model import Collection, Extra, Post, PostLink, ScheduledChapter, Series, Site, Taxon
+from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
+from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
 
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
-_NUMBERED = ("equation", "figure", "table")  # what a reference names by its number
+_LABELLED.update({k.label: f"{k.kind} labelled" for k in BUILT_IN_THEOREMS if k.label})
 
 
 @dataclass(frozen=True)
@@ -88,19 +93,27 @@ def assemble_site(
     problems: Problems,
     unreadable: frozenset[str] = frozenset(),
     memo: AssembleMemo | None = None,
+    bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]] | None = None,
 ) -> Site:
     """Everything the templates need, checked; errors are added to `problems`.
+
+    `bibliographies`: each post's .bib files and their entries (bibliography.post_bibliographies), for its
+    citations.
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
     """
     memo = memo or AssembleMemo()
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
+    names = SeriesNames(series_meta)
+    names.clash_errors(problems)
 
     def made(doc: Document, body: RenderedBody) -> Post:
-        inputs = (config, doc, body, doc.date > selection.now)
+        meta = names.meta_of(doc.series)
+        series = (names.slug_of(doc.series), post_macros(config.macros, meta, doc))
+        inputs = (config, doc, body, doc.date > selection.now, series)
         return memo.reuse(
-            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, found), problems
+            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, series, found), problems
         )
 
     posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
@@ -128,7 +141,28 @@ def assemble_site(
         )
 
     posts = [resolved(p) for p in posts]
-    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, problems, memo)
+    bibliographies = bibliographies or {}
+    doc_of = {d.source: d for d in documents}
+
+    def cited(post: Post) -> Post:
+        """Citations filled, References appended, the cite-this BibTeX: from the entries it cites."""
+        citations = body_of[post.source].citations
+        paths, entries = bibliographies.get(post.source, ((), {}))
+        keys = {item.key for c in citations for item in c.items}
+        seen = tuple(entries.get(k) for k in sorted(keys))
+        everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads them all
+        doc = doc_of[post.source]
+        return memo.reuse(
+            "citations",
+            post.source,
+            (config, post, doc, citations, paths, seen, everything, tuple(series_meta)),
+            lambda found: resolve_post_citations(post, doc, citations, paths, entries, config, series_meta, found),
+            problems,
+        )
+
+    posts = [cited(p) for p in posts]
+    written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
+    series = _series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
@@ -166,6 +200,14 @@ def assemble_site(
         return memo.reuse("series, placed", one.slug, (one, chapters), lambda _: replace(one, posts=chapters), problems)
 
     series = [with_chapters(s) for s in series]
+
+    def with_references(one: Series) -> Series:
+        citing = [p for p in one.posts if p.references]
+        entries = tuple(bibliographies.get(p.source, ((), {}))[1] for p in citing)
+        read = tuple(e.get(r.key) for p, e in zip(citing, entries, strict=True) for r in p.references)
+        return memo.reuse("volume references", one.slug, (one, read), lambda _: cited_volume(one, entries), problems)
+
+    series = [with_references(s) for s in series]
     collections = _collections(config, series, series_meta, series_bodies, problems, memo)
     parts = (
         tuple(live),
@@ -177,7 +219,15 @@ def assemble_site(
     return memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
 
 
-def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Selection, problems: Problems) -> Post:
+def _post(
+    config: SiteConfig,
+    doc: Document,
+    body: RenderedBody,
+    selection: Selection,
+    series: tuple[str | None, Macros],
+    problems: Problems,
+) -> Post:
+    """`series`: the slug of the post's series and the post's macros (parse.SeriesNames, parse.post_macros)."""
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
@@ -194,18 +244,20 @@ def _post(config: SiteConfig, doc: Document, body: RenderedBody, selection: Sele
         summary_text=summary_text,
         description=doc.description or summary_text,
         headings=body.headings,
-        has_math=body.has_math or "math" in summary_html,
+        # a summary from the front matter has its own math, found as the pages' math is found (mathhtml)
+        has_math=body.has_math or bool(summary_html and find_math(summary_html).elements),
         word_count=body.word_count,
         display_equations=body.display_equations,
         updated=doc.updated,
-        series=doc.series,
+        series=series[0],
         chapter=doc.chapter,
         tags=_distinct_tags(doc, problems),
         category=doc.category,
         draft=doc.draft,
         scheduled=doc.date > selection.now,
-        extra=doc.extra,
+        extra=Extra.of(doc.extra),
         links=body.others,
+        macros=series[1],
     )
 
 
@@ -298,23 +350,13 @@ def _resolve_links(
         if link.target == post.source:
             return f'<a href="#{html.escape(link.fragment)}"{match.group(2)}>{text}</a>'
         if link.target not in published:
-            # a scheduled chapter: the link appears on the first build after it falls due
+            # a scheduled chapter: no link to a page that is not there yet; the first build on or after its date
+            # makes one. A reference says where and when ("Theorem 10.2, in Chapter 10, out on 12 March 2026").
             when = target.date.strftime("%Y-%m-%d")
             label = body_of[link.target].label(link.fragment) if link.fragment else None
-            if label is not None and label.kind in _NUMBERED and target.date > post.date:
-                # "Eq. (10.3)" or "Figure 10.2" would name what no reader can see yet: now, or on the day this
-                # scheduled post goes live (that day's build would fail, with no one watching): an error now
-                hint = (
-                    "build with --future to preview"
-                    if post.source in published
-                    else f"this post goes live first, on {post.date:%Y-%m-%d}: change a date or the reference"
-                )
-                problems.error(
-                    f"link to {link.written!r}: {label.kind} {link.fragment} is in {link.target}, not published "
-                    f"until {when} ({hint})",
-                    post.source,
-                    link.line,
-                )
+            if label is not None and not match.group(3):
+                where = html.escape(target.chapter_label) or render_title(target.title)
+                text = f"{text}, in {where}, out on {target.date.day} {target.date:%B %Y}"
             return f'<span class="link-scheduled" title="Coming on {when}">{text}</span>'
         href = target.url + (f"#{link.fragment}" if link.fragment else "")
         return f'<a href="{html.escape(href)}"{match.group(2)}>{text}</a>'
@@ -341,21 +383,23 @@ def _series(
     bodies: Sequence[RenderedBody],
     selection: Selection,
     key_lines: dict[str, dict[str, int]],
+    written: dict[str, str],
     problems: Problems,
     memo: AssembleMemo,
 ) -> list[Series]:
+    """The series: one per series file, and one per series a post names that has no file (`written`: each post's
+    `series:` as written; `post.series` is already the slug it names)."""
     meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
-    slug_by_title = {m.title: m.slug for m, _ in meta_by_slug.values()}
     members: dict[str, list[Post]] = defaultdict(list)
     titles: dict[str, str] = {}
     for post in posts:
-        if not post.series:
+        slug = post.series
+        if not slug:
             continue
-        slug = post.series if post.series in meta_by_slug else slug_by_title.get(post.series, slugify(post.series))
         if slug not in meta_by_slug:
-            _warn_if_misspelt(post, meta_by_slug, key_lines, problems)
+            _warn_if_misspelt(post, written[post.source], meta_by_slug, key_lines, problems)
         members[slug].append(post)
-        titles.setdefault(slug, post.series)
+        titles.setdefault(slug, written[post.source])
     result = []
     for slug in sorted(set(members) | set(meta_by_slug)):
         meta, body = meta_by_slug.get(slug, (None, None))
@@ -377,24 +421,25 @@ def _series(
 
 def _warn_if_misspelt(
     post: Post,
+    name: str,
     meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
     key_lines: dict[str, dict[str, int]],
     problems: Problems,
 ) -> None:
     """A `series:` naming no series file but close to one's name or title starts a series of its own: say so."""
     names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
-    close = difflib.get_close_matches(post.series or "", list(names), n=1, cutoff=0.75)
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
     if not close:
-        close = difflib.get_close_matches(slugify(post.series or ""), list(meta_by_slug), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(slugify(name), list(meta_by_slug), n=1, cutoff=0.75)
     numbered = re.compile(r"\d+")
-    if close and numbered.sub("#", close[0]) == numbered.sub("#", post.series or ""):
+    if close and numbered.sub("#", close[0]) == numbered.sub("#", name):
         return  # "Volume 2" beside "Volume 1": another volume, not a typo
     if close:
         slug = names[close[0]]
         problems.warning(
-            f"series: {post.series!r} names no file in series/, so it starts a series of its own: did you mean "
+            f"series: {name!r} names no file in series/, so it starts a series of its own: did you mean "
             f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
-            f"series/{slugify(post.series or '')}.md)",
+            f"series/{slugify(name)}.md)",
             post.source,
             key_lines[post.source].get("series", 1),
         )
@@ -430,13 +475,13 @@ def _one_series(
         slug=slug,
         title=meta.title if meta else title,
         url=page_url(config.base_path, path),
-        description_html=body.html if body else "",
+        description_html=fill_as_text(body.html, body.citations) if body else "",
         source=meta.source if meta else None,
         collection=meta.collection if meta else None,
         order=meta.order if meta else 0,
         planned_chapters=meta.planned_chapters if meta else None,
         gaps=meta.gaps if meta else (),
-        macros=merge_macros(config.macros, meta.macros if meta else ()),
+        macros=series_macros(config.macros, meta),
         posts=tuple(live),
         scheduled=tuple(
             ScheduledChapter(p.chapter, p.title, p.date) for p in chapters if p.source not in live_sources and p.chapter
@@ -487,7 +532,8 @@ def _collections(
 
         def make(_: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
             path = expand_permalink(config.permalinks["series"], slug)
-            return Collection(slug, meta.title, page_url(config.base_path, path), body.html, meta.source, volumes)
+            description = fill_as_text(body.html, body.citations)
+            return Collection(slug, meta.title, page_url(config.base_path, path), description, meta.source, volumes)
 
         result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))
     return result

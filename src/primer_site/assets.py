@@ -36,7 +36,6 @@ from .inputs import Stamp, stamp_from
 from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
 from .rawhtml import rewrite_urls
-from .references import Label
 from .urls import page_url
 from .workers import start_worker
 
@@ -156,7 +155,7 @@ class AssetIndex:
             html=fill(body.html),
             first_paragraph=summary_html if summary is not None else fill(body.first_paragraph),
             headings=tuple(Heading(h.level, h.id, h.text, fill(h.html)) for h in body.headings),
-            labels=tuple(Label(label.id, label.kind, label.number, fill(label.html)) for label in body.labels),
+            labels=tuple(replace(label, html=fill(label.html)) for label in body.labels),
             others=body.others + links,
         )
         self.memo.filled[source] = (body, facts, filled, tuple(found))

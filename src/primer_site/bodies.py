@@ -12,9 +12,10 @@ from .cache import BodyCache, body_key, cache_salt
 from .errors import Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .parse import Document, SeriesMeta, series_finder
+from .theoremkinds import DEFAULT, TheoremSettings, parse_theorem_settings
 
-# source path → (its document, (number_sections, formulas read), its body)
-BodyMemo = dict[str, tuple[Document, tuple[bool, bool], RenderedBody]]
+# source path → (its document, (number_sections, formulas read, theorem settings), its body)
+BodyMemo = dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]
 
 
 def post_bodies(
@@ -26,21 +27,25 @@ def post_bodies(
     jobs: int,
     use_cache: bool,
     formulas: bool,
+    theorems: TheoremSettings = DEFAULT,
 ) -> list[RenderedBody | SiteError]:
     """Each document's rendered body, or the SiteError that stopped it: from `memo` (the last build in this
     process) when the document is the same object, else from the body cache in SOURCE/.primer-cache/ when
     `use_cache` and its Markdown is unchanged, else rendered (in up to `jobs` worker processes).
 
     Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
+    `theorems`: the site's theorem-like kinds and counters, under each series' own.
     """
     results: list[RenderedBody | SiteError | None] = []
     missing: list[int] = []
     # equations are numbered after the chapter; headings too if the series asks for it
     series_of = series_finder(metas)
     numbered = [bool(meta and meta.number_sections) for meta in (series_of(d.series) for d in documents)]
+    settings = [_theorems(theorems, series_of(d.series)) for d in documents]
     for index, doc in enumerate(documents):
         known = memo.get(doc.source)
-        if known is not None and known[0] is doc and known[1][0] == numbered[index] and (known[1][1] or not formulas):
+        same = known is not None and known[1][0] == numbered[index] and known[1][2] == settings[index]
+        if same and known is not None and known[0] is doc and (known[1][1] or not formulas):
             results.append(known[2])
         else:
             results.append(None)
@@ -52,6 +57,7 @@ def post_bodies(
             documents[i].body_first_line,
             documents[i].chapter.text if documents[i].chapter else "",
             numbered[i],
+            settings[i],
         )
         for i in missing
     ]
@@ -61,8 +67,15 @@ def post_bodies(
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
-            memo[documents[index].source] = (documents[index], (numbered[index], formulas), body)
+            memo[documents[index].source] = (documents[index], (numbered[index], formulas, settings[index]), body)
     return results  # type: ignore[return-value]
+
+
+def _theorems(site: TheoremSettings, series: SeriesMeta | None) -> TheoremSettings:
+    """A series' `theorems:` read over the site's (checked, and reported, when the series file was read)."""
+    if series is None or series.theorems is None:
+        return site
+    return parse_theorem_settings(series.theorems, lambda message: None, site)
 
 
 def _render_with_cache(

@@ -15,6 +15,7 @@ import jinja2
 
 from .assemble import Selection, assemble_site
 from .assets import AssetIndex
+from .bibliography import post_bibliographies
 from .bodies import keep_rendered, post_bodies
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
@@ -30,7 +31,7 @@ from .output import check_output_folder, claim_output, live_folder
 from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta
 from .reading import read_sources
-from .rebuildmemory import BuildMemory, any_under
+from .rebuildmemory import BuildMemory
 from .render import RenderPass, render_site
 from .search import index_for_search
 from .theme import (
@@ -106,8 +107,9 @@ def build_site(
     """Build the site, or raise SiteError with every problem found; the old output stays on error.
 
     `memory`: what the last build in this process made (the dev server keeps one). `changed`: the site-relative
-    paths changed since the last good build with that memory, as the watcher saw them; when they account for
-    every change, no other source file is looked at.
+    paths changed since the last good build with that memory, as the watcher saw them: a hint, never a promise
+    that nothing else changed (a post that links to a file elsewhere, an event the watcher missed). Those files
+    are read again whatever their stamps say; every other file is looked at by its stamp.
     """
     started = time.perf_counter()
     source = options.source
@@ -116,15 +118,14 @@ def build_site(
         raise SiteError(f"site folder {source} does not exist")
     incremental = memory is not None
     memory = memory or BuildMemory()
-    complete = memory.changes_are_complete(source, changed)
-    told = set(changed or ()) if complete else None  # None: look at every file
+    told = set(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
     config = memory.read(
         "config",
         source / CONFIG_FILE,
         CONFIG_FILE,
         lambda found: load_config(source, found, options.base_url),
         problems,
-        unchanged=None if told is None else CONFIG_FILE not in told,
+        unchanged=False if CONFIG_FILE in told else None,
     )
     assert isinstance(config, SiteConfig)
     if memory.config is not None and config == memory.config:
@@ -143,7 +144,7 @@ def build_site(
     settings = _settings(options, output, setup)
     inputs = last = None
     if remembering:
-        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE, *config.bibliography), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
         if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
@@ -158,7 +159,17 @@ def build_site(
     jobs = options.jobs or os.cpu_count() or 1
     bodies = keep_rendered(
         problems,
-        post_bodies(memory.bodies, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
+        post_bodies(
+            memory.bodies,
+            source,
+            documents,
+            metas,
+            config.raw_html,
+            jobs,
+            options.cache,
+            options.check_math,
+            config.theorems,
+        ),
     )
     series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
@@ -174,15 +185,23 @@ def build_site(
     now = site_now(options.now, config)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
+    bibliographies = post_bibliographies(source, config, documents, metas, problems)
     site = assemble_site(
-        config, documents, bodies, metas, series_bodies, selection, problems, unreadable, memory.assembled
+        config,
+        documents,
+        bodies,
+        metas,
+        series_bodies,
+        selection,
+        problems,
+        unreadable,
+        memory.assembled,
+        bibliographies,
     )
     feed_math, typesetter = _math(
         options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
     )
-    static, generated, assets, environment, static_files, templates = _theme(
-        options, memory, config, setup, told, content_files, problems
-    )
+    generated, assets, environment, static_files = _theme(options, memory, config, setup, content_files, problems)
     in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
     render_memory = recall_render_memory(source, output) if remembering and last is not None else None
     manifest = last.manifest if last is not None and render_memory is not None else None
@@ -250,7 +269,6 @@ def build_site(
             remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
     if incremental:
         rendering.commit()
-        memory.sources, memory.static, memory.templates = sources, static, templates
         memory.forget_all_but(sources)
     return BuildResult(
         pages=written.pages,
@@ -354,30 +372,23 @@ def _theme(
     memory: BuildMemory,
     config: SiteConfig,
     setup: KatexSetup,
-    told: set[str] | None,
     content_files: AssetIndex,
     problems: Problems,
-) -> tuple[dict[str, Path], dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path], tuple]:
-    """The theme and the site's own static files: (static files by path under static/, generated files by path,
-    output name of each (fingerprinted or not), the Jinja environment, every file published as it is by output
-    path (static, beside posts, KaTeX's when self-hosted), the template files' identity)."""
+) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
+    """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
+    or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
+    when self-hosted))."""
     source = options.source
-    if told is not None and memory.static is not None and not any_under(told, STATIC_DIR):
-        static = memory.static
-    else:
-        static = discover_static(
-            [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
-            source,
-            config.follow_links_outside,
-        )
+    static = discover_static(
+        [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
+        source,
+        config.follow_links_outside,
+    )
     generated = {SYNTAX_CSS: syntax_css(config)}
     published = _needed(static, config)
     assets = asset_names(published, generated, options.fingerprint)
     # compiled templates are kept with the environment while no template file changed
-    if told is not None and memory.templates is not None and not any_under(told, TEMPLATES_DIR):
-        templates = memory.templates
-    else:
-        templates = template_files(source)
+    templates = template_files(source)
     environment_key = (source, config, tuple(sorted(assets.items())), templates)
     if memory.environment is None or memory.environment[0] != environment_key:
         memory.environment = (environment_key, make_environment(source, config, assets))
@@ -392,7 +403,7 @@ def _theme(
             for path in sorted(katex_files.keys() & static_files.keys())
         )
         static_files.update(katex_files)
-    return static, generated, assets, environment, static_files, templates
+    return generated, assets, environment, static_files
 
 
 _SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on

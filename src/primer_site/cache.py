@@ -16,6 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__, markdown
+from .citations import Citation, CiteItem
 from .errors import Diagnostic
 from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
@@ -45,7 +46,14 @@ def cache_salt(raw_html: bool) -> str:
 
 def body_key(item: BodySource) -> str:
     digest = hashlib.blake2b(digest_size=20)
-    for part in (item.source, str(item.first_line), item.chapter, str(item.number_sections), item.body):
+    for part in (
+        item.source,
+        str(item.first_line),
+        item.chapter,
+        str(item.number_sections),
+        item.theorems.key,
+        item.body,
+    ):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
     return digest.hexdigest()
@@ -303,10 +311,14 @@ def _encode(body: RenderedBody) -> str:
             # a string within the JSON: only a build that checks math pays for reading it
             json.dumps([[f.tex, f.display, f.line, f.column] for f in body.formulas], ensure_ascii=False),
             [list(position) for position in body.stray_dollars],
-            [[label.id, label.kind, label.number, label.html] for label in body.labels],
+            [[label.id, label.kind, label.number, label.html, label.name] for label in body.labels],
             [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
             body.display_equations,
             [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
+            [
+                [[[i.key, i.prefix, i.suffix, i.year_only] for i in c.items], c.in_text, c.written, c.line, c.column]
+                for c in body.citations
+            ],
         ],
         ensure_ascii=False,
     )
@@ -330,6 +342,7 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             errors,
             displays,
             assets,
+            citations,
         ) = json.loads(value)
         formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
@@ -343,12 +356,22 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             others=tuple(Link(str(a), int(b)) for a, b in others),
             formulas=tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in formulas),
             stray_dollars=tuple((int(a), int(b)) for a, b in stray),
-            labels=tuple(Label(str(a), str(b), str(c), str(d)) for a, b, c, d in labels),
+            labels=tuple(Label(*map(str, label)) for label in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
             display_equations=int(displays),
             assets=tuple(
                 AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
                 for a, b, c, d, e, f in assets
+            ),
+            citations=tuple(
+                Citation(
+                    tuple(CiteItem(str(k), str(p), str(s), bool(y)) for k, p, s, y in a),
+                    bool(b),
+                    str(c),
+                    int(d),
+                    int(e),
+                )
+                for a, b, c, d, e in citations
             ),
         )
     except (ValueError, TypeError):

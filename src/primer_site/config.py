@@ -6,12 +6,14 @@ import difflib
 import re
 import string
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
+from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from .theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
 from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 CONFIG_FILE = "site.yaml"
@@ -25,6 +27,7 @@ KATEX_INTEGRITY = {
 }
 
 KATEX_SELF = "self"  # katex_url: self: KaTeX's files copied from the installed package into the site
+CITATION_STYLES = ("author-year", "numeric")  # citations: {style: …}
 MATH_RENDERS = ("browser", "build")  # math: {render: …}: typeset by KaTeX in the reader's browser, or at build time
 
 DEFAULT_PERMALINKS = {
@@ -58,7 +61,11 @@ class SiteConfig:
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX: (r"\E", r"\mathbb{E}")
     image_widths: tuple[int, ...] = ()  # images: {srcset: [480, 960]}: narrower copies of wide raster images
     image_sizes: str = "(min-width: 44.5rem) 42rem, calc(100vw - 2.5rem)"  # their `sizes`: the theme's column
+    theorems: TheoremSettings = DEFAULT_THEOREMS  # theorem-like blocks: their kinds and counters
     extra: dict[str, Any] = field(default_factory=dict)
+    bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for every post (bibliography.py)
+    citation_style: str = "author-year"  # citations: {style: …}: one of CITATION_STYLES
+    authors: tuple[str, ...] = ()  # for "cite this chapter" (Google Scholar's tags and cite.bib)
 
     @property
     def base_path(self) -> str:
@@ -94,14 +101,19 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
     "search": bool,
     "extra": dict,
 }
-_KNOWN = sorted([*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math"])
+_KNOWN = sorted(
+    [*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math", "theorems"]
+)
+_KNOWN += ["authors", "bibliography", "citations"]
+_KNOWN.sort()
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
     "katex_url": TEXT, "highlight": {"light": TEXT, "dark": TEXT}, "permalinks": {"*": TEXT},
     "menu": [{"name": TEXT, "url": TEXT}], "feeds": {"content": TEXT}, "macros": MACROS_TEXT,
-    "images": {"sizes": TEXT}, "math": {"render": TEXT},
+    "images": {"sizes": TEXT}, "math": {"render": TEXT}, "theorems": THEOREMS_TEXT,
+    "bibliography": [TEXT], "authors": [TEXT], "citations": {"style": TEXT},
 }  # fmt: skip
 _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
@@ -208,6 +220,14 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             values["macros"] = parse_macros(value, lambda m: bad("macros", m))
         elif key == "images":
             _images(value, values, lambda m: bad("images", m))
+        elif key == "theorems":
+            values["theorems"] = parse_theorem_settings(value, lambda m: bad("theorems", m))
+        elif key == "bibliography":
+            values["bibliography"] = bibliography_paths(value, CONFIG_FILE, lambda m: bad("bibliography", m))
+        elif key == "authors":
+            values["authors"] = author_names(value, lambda m: bad("authors", m))
+        elif key == "citations":
+            _citations(value, values, lambda m: bad("citations", m))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:
@@ -398,3 +418,53 @@ def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
         else:
             bad(f"menu item {describe(item)} needs a name and a url")
     return tuple(items)
+
+
+def _citations(value: object, values: dict[str, Any], bad: Any) -> None:
+    if not isinstance(value, dict):
+        bad("expected {style: author-year|numeric}")
+        return
+    for key, item in value.items():
+        if key != "style":
+            bad(
+                f"unknown key {describe(key)}{suggest(str(key), ['style'])} (citations: {{style: author-year|numeric}})"
+            )
+        elif item in CITATION_STYLES:
+            values["citation_style"] = item
+        else:
+            bad(f"style: {describe(item)} is not author-year or numeric{suggest(str(item), list(CITATION_STYLES))}")
+
+
+def author_names(value: object, bad: Any) -> tuple[str, ...]:
+    """`authors:` in site.yaml, a series file or a post: one name or a list ("Given Family" or "Family, Given")."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+        bad("expected an author's name, or a list of names")
+        return ()
+    return tuple(i.strip() for i in items)
+
+
+def bibliography_paths(value: object, owner: str, bad) -> tuple[str, ...]:
+    """The site-relative paths a `bibliography:` value names (one path or a list), each relative to `owner`, the
+    site-relative path of the file it is written in; `bad(message)` reports a value that is not such."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+        bad("expected a .bib file's path, or a list of them (relative to this file)")
+        return ()
+    paths = []
+    folder = PurePosixPath(owner).parent
+    for item in items:
+        parts: list[str] = []
+        for part in (folder / item.strip()).parts:
+            if part == "..":
+                if not parts:
+                    bad(f"{item!r} is outside the site's folder")
+                    return ()
+                parts.pop()
+            elif part not in (".", ""):
+                parts.append(part)
+        if item.strip().startswith("/"):
+            bad(f"{item!r}: write a path relative to this file")
+            return ()
+        paths.append("/".join(parts))
+    return tuple(dict.fromkeys(paths))

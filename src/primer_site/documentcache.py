@@ -191,6 +191,7 @@ def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tup
         "draft": document.draft,
         "updated": _moment(document.updated) if document.updated else None,
         "extra": extra,
+        "macros": [list(pair) for pair in document.macros],
     }
     return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
 
@@ -222,6 +223,7 @@ def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object
             draft=bool(meta["draft"]),
             updated=_unmoment(meta["updated"]) if meta["updated"] is not None else None,
             extra=tuple((str(k), _unvalue(v)) for k, v in meta["extra"]),
+            macros=tuple((str(name), str(tex)) for name, tex in meta["macros"]),
         )
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return _UNUSABLE

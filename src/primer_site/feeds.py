@@ -22,7 +22,6 @@ from .katex import MATHML, FormulaKey, FormulaRequests, FormulaResult
 from .markdown import plain_title
 from .mathhtml import find_math
 from .model import Post, Site
-from .urls import slugify
 
 ATOM = "http://www.w3.org/2005/Atom"
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
@@ -78,18 +77,6 @@ def full_content_posts(site: Site, config: SiteConfig) -> list[Post]:
     return sorted(seen.values(), key=lambda p: (p.date, p.source), reverse=True)
 
 
-def post_macros(site: Site, config: SiteConfig) -> Callable[[Post], tuple[tuple[str, str], ...]]:
-    """The macros a post's page gives KaTeX: its series' (found as the theme's series_of finds it), or the site's."""
-    by_slug = {s.slug: s for s in site.series}
-    by_name = {**{s.title: s for s in site.series}, **by_slug}
-
-    def macros(post: Post) -> tuple[tuple[str, str], ...]:
-        series = (by_name.get(post.series) or by_slug.get(slugify(post.series))) if post.series else None
-        return series.macros if series else config.macros
-
-    return macros
-
-
 @dataclass(frozen=True)
 class FeedFormulas:
     """What full-content feeds ask KaTeX: each post's macros id, and the posts that hold each formula."""
@@ -109,12 +96,11 @@ def request_feed_math(
     The TeX is what the page gives KaTeX: the text of its math element. `known`: the formulas found in bodies
     by the previous build (the dev server's), left holding this build's.
     """
-    macros_of = post_macros(site, config)
     macros: dict[str, str] = {}
     uses: dict[FormulaKey, list[Post]] = {}
     found: BodyFormulas = {}
     for post in posts:
-        macros[post.source] = macros_id = requests.macros_id(macros_of(post))
+        macros[post.source] = macros_id = requests.macros_id(post.macros)  # as its page gives KaTeX
         formulas = (known or found).get(post.body_html)
         if formulas is None:
             formulas = tuple((m.tex, m.display) for m in find_math(post.body_html).elements)

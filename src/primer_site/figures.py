@@ -22,7 +22,7 @@ from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attributes
 
-from .mathsyntax import math_inline_plugin
+from .mathsyntax import MATH, math_inline_plugin
 
 FIGURE_PREFIX = "fig:"
 TABLE_PREFIX = "tbl:"
@@ -34,6 +34,8 @@ _DETACHED_ATTRIBUTES = re.compile(r"[ \t]+(\{[ \t]*[#.][^{}\n]*\})")
 _QUARTO_PREFIXES = ("fig-", "tbl-", "eq-")
 # `@fig:x`, `[@eq:x]`, `@fig-x`: pandoc-crossref's and Quarto's references (not after a word: an e-mail address)
 _FOREIGN_REFERENCE = re.compile(r"(?<![\w@.])@((?:fig|eq|tbl|sec)[:-][\w:.-]*\w)")
+# LaTeX's references, `\\eqref{eq:x}`, `\\ref{fig:x}` (and cleveref's and hyperref's): KaTeX has none of them
+TEX_REFERENCE = re.compile(r"\\(?:eq|auto|c|C)?ref\*?\{([^{}\s]*)\}")
 # Where the published image's width, height and loading attributes go, filled in once the file is known
 # (NUL cannot come from the source: markdown-it turns it into U+FFFD).
 SIZE_SLOT = "\x00I{}\x00"
@@ -43,6 +45,7 @@ def figures_plugin(md: MarkdownIt) -> None:
     """Attributes after images, figures, table captions, and the rendering of all three."""
     md.use(attrs_plugin, after=("image",), allowed=("id", "class"))
     md.core.ruler.after("inline", "figures", _mark_figures)
+    md.core.ruler.push("foreign_references", _check_texts)  # last, after text_join: a text's pieces are one
     md.add_render_rule("image", _render_image)
     md.add_render_rule("figure_open", _render_figure_open)
     md.add_render_rule("figure_close", _render_figure_close)
@@ -77,7 +80,6 @@ def _check_image_attributes(inline: Token, env: Any) -> None:
         if child.type in ("softbreak", "hardbreak"):
             line += 1
         if child.type == "text":
-            _check_foreign_references(child.content, line, env)
             line += child.content.count("\n")
         if child.type != "image":
             continue
@@ -116,9 +118,26 @@ def _check_image_attributes(inline: Token, env: Any) -> None:
                 child.attrs.pop("id", None)
 
 
+def _check_texts(state: StateCore) -> None:
+    for inline in state.tokens:
+        if inline.type != "inline" or not inline.children:
+            continue
+        line = inline.map[0] if inline.map else 0
+        for child in inline.children:
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+            elif child.type == "text":
+                _check_foreign_references(child.content, line, state.env)
+                line += child.content.count("\n")
+
+
 def _check_foreign_references(text: str, line: int, env: Any) -> None:
-    """pandoc-crossref's and Quarto's citation-style references (`@fig:x`, `[@eq:x]`, `@fig-x`) are not read here:
-    each is an error naming primer-site's form, rather than text left on the page."""
+    """pandoc-crossref's and Quarto's citation-style references (`@fig:x`, `[@eq:x]`, `@fig-x`) and LaTeX's
+    (`\\eqref{eq:x}`) are not read here: each is an error naming primer-site's form, rather than text left on the
+    page."""
+    if "ref" in text:
+        for found in TEX_REFERENCE.finditer(text):
+            _problem(env, line + text.count("\n", 0, found.start()), tex_reference_message(found))
     if "@" not in text:
         return
     for found in _FOREIGN_REFERENCE.finditer(text):
@@ -128,6 +147,14 @@ def _check_foreign_references(text: str, line: int, env: Any) -> None:
             line + text.count("\n", 0, found.start()),
             f"reference {found.group(0)!r}: write a reference to a label as [](#{label}) (its text is made for you)",
         )
+
+
+def tex_reference_message(found: re.Match[str]) -> str:
+    """What to write instead of a LaTeX reference (a TEX_REFERENCE match), in prose or in a formula."""
+    return (
+        f"reference '{found.group(0)}': write a reference to a label as [](#{found.group(1)}) in the text, outside "
+        "any formula (its text, such as Eq. (3), is made for you)"
+    )
 
 
 def _image_figure(three: Sequence[Token], env: Any) -> None:
@@ -243,7 +270,7 @@ def _render_figcaption_open(self: Any, tokens: Sequence[Token], idx: int, option
 
 def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     token = tokens[idx]
-    alt = escape(self.renderInlineAsText(token.children or [], options, env))
+    alt = escape(alt_text(token.children or []))
     parts = [f'<img src="{escape(str(token.attrGet("src") or ""))}" alt="{alt}"']
     for name, value in token.attrs.items():
         if name in ("src", "alt") or (name == "title" and token.meta.get("in_figure")):
@@ -252,6 +279,20 @@ def _render_image(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     if "slot" in token.meta:
         parts.append(SIZE_SLOT.format(token.meta["slot"]))
     return "".join(parts) + ">"
+
+
+def alt_text(children: Sequence[Token]) -> str:
+    """An image's description as its alt attribute holds it: the text, code and each formula's TeX (no delimiters),
+    as pandoc writes it (its stringify); emphasis and links give their text."""
+    parts = []
+    for child in children:
+        if child.type in ("text", "code_inline") or child.type in MATH:
+            parts.append(child.content.strip() if child.type in MATH else child.content)
+        elif child.type == "image":
+            parts.append(alt_text(child.children or []))
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts)
 
 
 @lru_cache(maxsize=1)

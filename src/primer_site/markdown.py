@@ -19,13 +19,17 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from . import figures, mathsyntax, mathtables, rawhtml, references
+from . import citations, figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
 from . import markdown_parser as _parser_module
+from .citations import Citation
 from .errors import Diagnostic, SiteError
+from .headings import UNLISTED, heading_text, inline_html, numbered_html
 from .markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from .mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from .model import Heading, Link
 from .references import AssetRef, Label, SourceLink, collect_links, number_labels
+from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from .theoremkinds import TheoremSettings
 from .workers import start_worker
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "RENDERER_SOURCES",
     "AssetRef",
     "BodySource",
+    "Citation",
     "Formula",
     "Label",
     "RenderedBody",
@@ -58,7 +63,18 @@ _ID = re.compile(r'\bid="([^"]*)"')
 # The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
-    for m in (mathsyntax, mathtables, figures, rawhtml, _parser_module, references, sys.modules[__name__])
+    for m in (
+        mathsyntax,
+        mathtables,
+        figures,
+        citations,
+        theorems,
+        rawhtml,
+        headings,
+        _parser_module,
+        references,
+        sys.modules[__name__],
+    )
 )
 
 
@@ -78,6 +94,7 @@ class RenderedBody:
     errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
     display_equations: int = 0  # for reading time
     assets: tuple[AssetRef, ...] = ()  # files beside the post it points at: their URLs are placeholders in `html`
+    citations: tuple[Citation, ...] = ()  # placeholders in `html`, filled by the site stage (citeformat.py)
 
     def label(self, fragment: str) -> Label | None:
         return next((label for label in self.labels if label.id == fragment), None)
@@ -90,20 +107,33 @@ def render_body(
     raw_html: bool = True,
     chapter: str = "",
     number_sections: bool = False,
+    theorem_settings: TheoremSettings = DEFAULT_THEOREMS,
 ) -> RenderedBody:
     """Render one post body; `source` is its site-relative path, for resolving links.
 
     Labelled equations (and, with `number_sections`, h2/h3 headings) are numbered within the body, after
     `chapter`: "10.3" is the third labelled equation of chapter 10. Lines and columns in the result are
     1-based, in the source file (`body_first_line` is the file line of the body's first line).
+    Theorem-like blocks are read and counted as `theorem_settings` say.
     """
     md = markdown_parser(raw_html)
-    env: dict[str, Any] = {}
+    env: dict[str, Any] = {"theorems": theorem_settings, "citations": []}
     tokens = md.parse(body, env)
-    errors: list[Diagnostic] = []
+    errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
     errors.extend(
         Diagnostic(source, body_first_line + line, 0, "error", message)
-        for line, message in env.get("figure_errors", ())
+        for line, message in (*env.get("figure_errors", ()), *env.get("heading_errors", ()))
+    )
+    errors.extend(
+        # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
+        Diagnostic(
+            source,
+            body_first_line + line,
+            column,
+            "error",
+            message if blank is None else message.format(blank=body_first_line + blank),
+        )
+        for line, column, message, blank in env.get("math_errors", ())
     )
     labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
     links, others, assets = collect_links(tokens, source, body_first_line, labels, errors)
@@ -124,6 +154,7 @@ def render_body(
         errors=tuple(errors),
         display_equations=sum(1 for f in formulas if f.display),
         assets=tuple(assets),
+        citations=tuple(env["citations"]),
     )
 
 
@@ -196,19 +227,14 @@ def _walk(tokens: Sequence[Token]) -> Any:
 
 
 def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Heading, ...]:
+    """The headings for the table of contents (all but `{.unlisted}` ones): their HTML without links, since each
+    entry is itself a link."""
     found = []
     for index, token in enumerate(tokens):
-        if token.type == "heading_open" and token.attrGet("id"):
-            inline = tokens[index + 1]
-            html = md.renderer.render(inline.children or [], md.options, env)
-            if token.meta.get("number"):
-                html = f'<span class="secno">{escape(token.meta["number"])}</span> {html}'
-            text = "".join(
-                c.content.strip() if c.type.startswith("math") else c.content
-                for c in (inline.children or [])
-                if c.type in ("text", "code_inline") or c.type.startswith("math")
-            )
-            found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), text, html))
+        if token.type == "heading_open" and token.attrGet("id") and not token.meta.get(UNLISTED):
+            children = tokens[index + 1].children or []
+            html = numbered_html(token.meta.get("number", ""), inline_html(md, children, env, links=False))
+            found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), heading_text(children), html))
     return tuple(found)
 
 
@@ -224,7 +250,7 @@ def _first_paragraph(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> str:
     """The inline HTML of the first top-level paragraph (a post's default summary)."""
     for index, token in enumerate(tokens):
         if token.type == "paragraph_open" and token.level == 0:
-            return md.renderer.render(tokens[index + 1].children or [], md.options, env)
+            return inline_html(md, tokens[index + 1].children or [], env)
     return ""
 
 
@@ -233,6 +259,30 @@ def _formulas(tokens: Sequence[Token], first_line: int) -> list[Formula]:
     for token in math_tokens(tokens):
         line, column = token.meta.get("position", (0, 0))
         found.append(Formula(token.content.strip(), token.type in DISPLAY_MATH, first_line + line, column))
+    return found
+
+
+# What XML 1.0 cannot hold (its Char production, section 2.2): C0 controls but tab, LF and CR, and U+FFFE/U+FFFF.
+# A body goes into the feed, so one of these would make feed.xml ill-formed. NUL is left out: markdown-it makes
+# it U+FFFD, as CommonMark says.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _control_characters(body: str, source: str, first_line: int) -> list[Diagnostic]:
+    """A located error for each character of the body that no XML document (the feed) may contain."""
+    found = []
+    line, line_start, counted = 0, 0, 0  # lines counted up to body[counted]: one pass over the body in all
+    for match in _NOT_XML.finditer(body):
+        line += body.count("\n", counted, match.start())
+        line_start = body.rfind("\n", counted, match.start()) + 1 or line_start
+        counted = match.start()
+        column = match.start() - line_start + 1
+        code = f"U+{ord(match.group()):04X}"
+        message = (
+            f"control character {code} (invisible; text pasted from a PDF often has one): the feed's XML cannot "
+            "hold it, so delete it"
+        )
+        found.append(Diagnostic(source, first_line + line, column, "error", message))
     return found
 
 
@@ -245,6 +295,7 @@ class BodySource:
     first_line: int
     chapter: str = ""  # the prefix of its equation (and section) numbers
     number_sections: bool = False
+    theorems: TheoremSettings = DEFAULT_THEOREMS  # the kinds of theorem-like block and their counters
 
 
 def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> list[RenderedBody | SiteError]:
@@ -262,6 +313,8 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
 
 def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
     try:
-        return render_body(item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections)
+        return render_body(
+            item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections, item.theorems
+        )
     except RecursionError:
         return SiteError("Markdown nested too deeply to render (lists or quotes)", item.source, item.first_line)

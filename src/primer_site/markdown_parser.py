@@ -24,9 +24,12 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from .citations import citations_plugin
 from .figures import figures_plugin
+from .headings import fence_language, heading_ids_plugin
 from .mathsyntax import DISPLAY_IN_PARAGRAPH, DISPLAY_MATH, INLINE_MATH, math_inline_plugin, math_plugin
 from .mathtables import math_table_plugin
+from .theorems import theorems_plugin
 
 ADMONITIONS = ("note", "tip", "warning", "important", "caution")
 
@@ -42,10 +45,13 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(deflist_plugin)
     md.core.ruler.after("inline", "github-tasklists", _task_lists)  # as tasklists_plugin(label=True), linear
-    md.core.ruler.push("anchor", _heading_ids)  # as anchors_plugin(max_level=6, slug_func=heading_slug), linear
+    md.use(heading_ids_plugin)
     md.use(figures_plugin)
+    md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
     for name in ADMONITIONS:
         md.use(container_plugin, name, render=_render_admonition)
+    md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`
+    md.core.ruler.after("block", "admonition_titles", _admonition_titles)
     for kind in INLINE_MATH:
         md.add_render_rule(kind, _render_inline_math)
     for kind in DISPLAY_MATH:
@@ -107,15 +113,36 @@ def _render_admonition(self: Any, tokens: Sequence[Token], idx: int, options: An
     token = tokens[idx]
     if token.nesting != 1:
         return "</aside>\n"
-    kind, _, title = token.info.strip().partition(" ")
-    heading = escape(title.strip() or kind.capitalize())
-    return f'<aside class="admonition {kind}" role="note">\n<p class="admonition-title">{heading}</p>\n'
+    kind = token.info.strip().partition(" ")[0]
+    return f'<aside class="admonition {kind}" role="note">\n'
 
 
-def heading_slug(text: str) -> str:
-    """GitHub's heading ids (what authors expect to link to), without dangling dashes."""
-    slug = re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-").strip("-")
-    return slug or "section"
+_ADMONITION_OPENINGS = frozenset(f"container_{name}_open" for name in ADMONITIONS)
+
+
+def _admonition_titles(state: StateCore) -> None:
+    """Each admonition's title, `::: warning A *very* important note`, as a paragraph of inline Markdown (its
+    math read and checked like the body's) at the top of the box; the kind's name when no title is given."""
+    tokens = state.tokens
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type in _ADMONITION_OPENINGS:  # theorem-like blocks make their own heads (theorems.py)
+            tokens[index + 1 : index + 1] = admonition_title_tokens(token)
+        index += 1
+
+
+def admonition_title_tokens(opening: Token) -> list[Token]:
+    """paragraph_open, inline, paragraph_close for the title after a container's `::: kind`, to be parsed by the
+    inline rule (so it must be inserted before it runs)."""
+    kind, _, title = opening.info.strip().partition(" ")
+    paragraph = Token("paragraph_open", "p", 1, attrs={"class": "admonition-title"}, map=opening.map)
+    paragraph.level, paragraph.block = opening.level + 1, True
+    inline = Token("inline", "", 0, content=title.strip() or kind.capitalize(), map=opening.map, children=[])
+    inline.level, inline.block = opening.level + 2, True
+    closing = Token("paragraph_close", "p", -1)
+    closing.level, closing.block = paragraph.level, True
+    return [paragraph, inline, closing]
 
 
 _formatter = HtmlFormatter(nowrap=True)
@@ -131,7 +158,7 @@ def _lexer(language: str) -> Any:
 
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
-    language = language.strip().lower()
+    language = fence_language(f"{language} {attrs}").lower()
     lexer = _lexer(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
     inner = highlight(code, lexer, _formatter) if lexer is not None else escape(code, quote=False)
@@ -147,32 +174,9 @@ def highlight_css(light: str, dark: str) -> str:
     return f"{light_css}\n@media (prefers-color-scheme: dark) {{\n{indented}\n}}\n"
 
 
-# ---------------------------------------------------------------- heading ids and task lists, in linear time
-# mdit-py-plugins' anchors and tasklists plugins give this HTML, but in quadratic time: the first tries `x-1`,
-# `x-2`, … afresh for each of n identical headings, the second looks back through every earlier item for each
-# task's list. These rules give the same tokens, remembering where they got to.
-
-
-def _heading_ids(state: StateCore) -> None:
-    """An `id` on each heading without one: heading_slug of its text and code, made unique by `-1`, `-2`, …
-    (GitHub's way); ids given explicitly are kept, and never given again."""
-    tokens = state.tokens
-    taken = {str(t.attrGet("id")) for t in tokens if t.type == "heading_open" and t.attrGet("id")}
-    next_suffix: dict[str, int] = {}  # the first suffix not yet tried, by slug
-    for index, token in enumerate(tokens):
-        if token.type != "heading_open" or token.attrGet("id"):
-            continue
-        children = tokens[index + 1].children or []
-        slug = heading_slug("".join(c.content for c in children if c.type in ("text", "code_inline")))
-        unique = slug
-        if unique in taken:
-            suffix = next_suffix.get(slug, 1)
-            while f"{slug}-{suffix}" in taken:
-                suffix += 1
-            unique = f"{slug}-{suffix}"
-            next_suffix[slug] = suffix + 1
-        taken.add(unique)
-        token.attrSet("id", unique)
+# ---------------------------------------------------------------- task lists, in linear time
+# mdit-py-plugins' tasklists plugin gives this HTML, but in quadratic time: for each task it looks back through
+# every earlier token for the task's list. This rule gives the same tokens, remembering where each level was.
 
 
 _TASK = re.compile(r"\[([ xX])\][ \t\n\v\f\r]+")  # GFM: `[ ]` or `[x]`, then white space

@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .config import KATEX_VERSION, SiteConfig, merge_macros
+from .config import CONFIG_FILE, KATEX_VERSION, SiteConfig
 from .errors import Diagnostic
 from .katex import FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup, locate_katex
 from .markdown import Formula, RenderedBody, formulas_in, render_body
-from .parse import Document, SeriesMeta, series_finder
-
-Macros = tuple[tuple[str, str], ...]
+from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 
 
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class MathSource:
     formulas: tuple[Formula, ...]
     macros: Macros = ()
     stray_dollars: tuple[tuple[int, int], ...] = ()
+    macro_homes: tuple[str, ...] = ()  # where its macros can be defined, for a message: "series/x.md 'macros:'"
 
 
 @dataclass(frozen=True)
@@ -77,17 +76,14 @@ def math_sources(
     `memo`: a post whose document and body are the very objects of the last build, under the same macros, keeps
     its MathSource (the same object, which makes the check's comparison of it cheap)."""
     found = []
-    series_of = series_finder(metas)
+    names = SeriesNames(metas)
     kept = memo.sources if memo is not None else {}
     keeping: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # this build's, for the next
-    macros_of: dict[str | None, Macros] = {}  # by series name: a series' posts share their macros
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
-        macros = macros_of.get(document.series)
-        if macros is None:
-            meta = series_of(document.series)
-            macros = macros_of[document.series] = merge_macros(config.macros, meta.macros if meta else ())
+        meta = names.meta_of(document.series)
+        macros = post_macros(config.macros, meta, document)
         known = kept.get(document.source)
         if known is not None and known[0] is document and known[1] is body and known[2] == macros:
             keeping[document.source] = known
@@ -99,15 +95,17 @@ def math_sources(
             if text
             for tex, display in formulas_in(text, title=title)
         ]
-        made = MathSource(document.source, (*front, *body.formulas), macros, body.stray_dollars)
+        homes = (_SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta else []), "the post's front matter 'macros:'")
+        made = MathSource(document.source, (*front, *body.formulas), macros, body.stray_dollars, homes)
         keeping[document.source] = (document, body, macros, made)
         found.append(made)
     if memo is not None:
         memo.sources = keeping
     for meta, body in zip(metas, series_bodies, strict=True):
-        macros = merge_macros(config.macros, meta.macros if meta.kind == "series" else ())
+        macros = series_macros(config.macros, meta)
         title = [Formula(tex, False, meta.line_of("title"), 0) for tex, _ in formulas_in(meta.title, title=True)]
-        found.append(MathSource(meta.source, (*title, *body.formulas), macros, body.stray_dollars))
+        homes = (_SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta.kind == "series" else []))
+        found.append(MathSource(meta.source, (*title, *body.formulas), macros, body.stray_dollars, homes))
     return found
 
 
@@ -194,7 +192,7 @@ def check_report(
             for formula in source.formulas:
                 message = wrong.get((formula.tex, formula.display, macros))
                 if message:
-                    diagnostics.append(_error(source.source, formula, message))
+                    diagnostics.append(_error(source, formula, message))
     count = sum(len(source.formulas) for source in checks.sources)
     return MathReport(tuple(diagnostics), count, setup.version if answers is not None else None, checks.sources)
 
@@ -240,8 +238,31 @@ def _skipped(why: str) -> Diagnostic:
     return Diagnostic("", 0, 0, "warning", f"math: formulas not checked by KaTeX: {why}")
 
 
-def _error(source: str, formula: Formula, message: str) -> Diagnostic:
-    return Diagnostic(source, formula.line, formula.column, "error", f"math: {' '.join(message.split())}")
+_SITE_MACROS = f"{CONFIG_FILE} 'macros:'"
+# KaTeX's words for a name it does not know (katex/src/MacroExpander.js): the name is a macro the page lacks
+_UNDEFINED = re.compile(r"Undefined control sequence: (\\[A-Za-z]+)")
+
+
+def _error(source: MathSource, formula: Formula, message: str) -> Diagnostic:
+    return Diagnostic(source.source, formula.line, formula.column, "error", katex_message(message, source))
+
+
+def katex_message(error: str, source: MathSource | None) -> str:
+    """KaTeX's `error` as the build says it of a formula of `source`: on one line, and for a name KaTeX does not
+    know that looks like a macro (\\vv), where macros are defined for that file."""
+    text = f"math: {' '.join(error.split())}"
+    undefined = _UNDEFINED.search(error)
+    if undefined is not None:
+        text += f" ({macro_hint(undefined.group(1), source)})"
+    return text
+
+
+def macro_hint(name: str, source: MathSource | None) -> str:
+    """Where a macro such as `name` (\\vv) can be defined for `source`'s formulas (parse.post_macros): each
+    formula is typeset apart, so a `\\newcommand` in one formula does not reach the next."""
+    homes = (source.macro_homes if source is not None else ()) or (_SITE_MACROS,)
+    where = homes[0] if len(homes) == 1 else ", ".join(homes[:-1]) + f" or {homes[-1]}"
+    return f"if {name} is a macro of yours, define it in {where}; a \\newcommand reaches only its own formula"
 
 
 @lru_cache(maxsize=65536)

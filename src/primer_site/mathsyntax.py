@@ -15,6 +15,7 @@ records where each formula starts in the body, and where a `$` was left as text 
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -257,6 +258,7 @@ def math_plugin(md: MarkdownIt) -> None:
         "fence", "math_block", _math_block, {"alt": ["paragraph", "reference", "blockquote", "list", "footnote_def"]}
     )
     md.core.ruler.after("inline", "locate_math", locate_math)
+    md.core.ruler.after("locate_math", "raw_html_math", _math_in_raw_html)
 
 
 def math_inline_plugin(md: MarkdownIt) -> None:
@@ -274,8 +276,10 @@ def _math_inline(state: StateInline, silent: bool) -> bool:
         memo = memos[(id(src), state.posMax)] = (src, ScanMemo(src, state.posMax))
     span = scan_math(src, pos, state.posMax, memo[1])
     if span is None:
-        if src[pos] == "$" and not silent and not (pos and src[pos - 1] == "$"):
-            state.env.setdefault("math_failed", []).append((src, pos))  # for the stray-dollar check
+        if not silent and (
+            (src[pos] == "$" and not (pos and src[pos - 1] == "$")) or src.startswith(("\\[", "\\begin{"), pos)
+        ):
+            state.env.setdefault("math_failed", []).append((src, pos))  # for the stray-dollar and blank-line checks
         return False
     if not silent:
         kind = "math_inline" if span.opener in ("$", "\\(") else "math_display_inline"
@@ -292,6 +296,10 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     its closer. Any other text after the closer leaves the lines to the paragraph (and the inline rule), so
     that `$$a$$ and $$b$$` is two formulas, not one."""
     if state.is_code_block(start_line):
+        return False
+    if silent and (state.sCount[start_line] < state.blkIndent or state.parentType == "blockquote"):
+        # a lazy line after a paragraph in a list item or a quote: pandoc reads its math inline, so the paragraph
+        # (and the list or quote) goes on
         return False
     src = state.src
     begin = state.bMarks[start_line] + state.tShift[start_line]
@@ -350,6 +358,53 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     return True
 
 
+# ---------------------------------------------------------------- math in raw HTML
+
+# What in an HTML block is not text a reader sees as prose: comments, tags, and the elements whose text is code
+_NOT_PROSE = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|kbd|samp|textarea|math|svg)\b.*?(?:</\1\s*>|\Z)|<[^>]*>",
+    re.DOTALL | re.IGNORECASE,
+)
+_MATH_OPENER = re.compile(r"\$|\\[(\[]|\\begin\{")
+
+
+def _math_in_raw_html(state: StateCore) -> None:
+    """A formula written in the text of a raw HTML block (`<div class="proof">` … `$$x$$` … `</div>`) is a located
+    error, env "math_errors": CommonMark keeps the block's text as it is, so the reader would see the TeX."""
+    for token in state.tokens:
+        if token.type != "html_block" or not any(c in token.content for c in "$\\"):
+            continue
+        found = _first_formula_in_html(token.content)
+        if found is None:
+            continue
+        at, span = found
+        text = token.content
+        line = (token.map[0] if token.map else 0) + text.count("\n", 0, at)
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        written = text[at : span.after]
+        kind = "display" if span.opener in ("$$", "\\[", "") else "inline"
+        message = (
+            f"math in raw HTML is not read, so '{written}' would show as written: leave a blank line after the "
+            "opening tag's line and before the closing tag (the lines between are then Markdown), or write "
+            f'<span class="math {kind}">{html.escape(text[span.start : span.stop].strip(), quote=False)}</span>'
+        )
+        state.env.setdefault("math_errors", []).append((line, column, message, None))
+
+
+def _first_formula_in_html(text: str) -> tuple[int, Span] | None:
+    """Where the first formula in the prose of an HTML block starts, and its span; each stretch of text between
+    tags is read once, up to its first formula."""
+    done = 0
+    for skipped in (*_NOT_PROSE.finditer(text), None):
+        stop = skipped.start() if skipped else len(text)
+        for opener in _MATH_OPENER.finditer(text, done, stop):
+            span = scan_math(text, opener.start(), stop)
+            if span is not None:
+                return opener.start(), span
+        done = skipped.end() if skipped else stop
+    return None
+
+
 # ---------------------------------------------------------------- where each formula is
 
 
@@ -378,11 +433,64 @@ def locate_math(state: StateCore) -> None:
                 child.meta["position"] = _where(_source_offset(anchors, offset), starts)
                 child.meta.pop("source", None)
     stray: list[tuple[int, int]] = state.env.setdefault("stray_dollars", [])
+    broken = _BrokenDisplays(src)
     for text, offset in failed:
         entry = by_source.get(id(text))
-        if entry is None or not _looks_like_tex(text, offset):
+        if entry is None:
             continue
-        stray.append(_where(_source_offset(entry[1], offset), starts))
+        at = _source_offset(entry[1], offset)
+        blank = broken.blank_line(at)
+        if blank is not None:
+            line, column = _where(at, starts)
+            message = (
+                "a blank line (line {blank}) inside this display formula ends it, in Markdown as in pandoc, so "
+                "its TeX would show as text: delete the blank line (TeX allows none in display math either), or put "
+                "a % on it"
+            )
+            state.env.setdefault("math_errors", []).append((line, column, message, _where(blank, starts)[0]))
+        elif text.startswith("$", offset) and at not in broken.closers and _looks_like_tex(text, offset):
+            stray.append(_where(at, starts))
+
+
+class _BrokenDisplays:
+    """Display formulas (`$$`, `\\[`, a bare environment) that a blank line cut in two, found from their openers in
+    document order, each search starting where the last one ended: linear in the body."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.closers: set[int] = set()  # where the closers of the broken ones are: no stray dollar there
+        self.found: dict[str, tuple[int, int]] = {}  # closer → (searched from, where it is next, or -1)
+        self.blank: tuple[int, int] | None = None  # (searched from, where the next blank line is, or -1)
+
+    def _next(self, closer: str, start: int) -> int:
+        known = self.found.get(closer)
+        if known is None or start < known[0] or (0 <= known[1] < start):
+            known = (start, self.src.find(closer, start))
+            self.found[closer] = known
+        return known[1]
+
+    def _next_blank(self, start: int) -> int:
+        if self.blank is None or start < self.blank[0] or (0 <= self.blank[1] < start):
+            match = _BLANK_LINE.search(self.src, start)
+            self.blank = (start, match.start() + 1 if match else -1)
+        return self.blank[1]
+
+    def blank_line(self, at: int) -> int | None:
+        """Where the blank line is (a source offset) if a display formula opens at src[at] and a blank line comes
+        before its closer; None otherwise."""
+        src = self.src
+        if src.startswith(("$$", "\\["), at):
+            closer, start = ("$$" if src[at] == "$" else "\\]"), at + 2
+        elif (environment := _BEGIN.match(src, at)) is not None:
+            closer, start = f"\\end{{{environment.group(1)}{environment.group(2)}}}", environment.end()
+        else:
+            return None
+        stop = self._next(closer, start)
+        blank = self._next_blank(start)
+        if stop < 0 or blank < 0 or blank > stop:
+            return None
+        self.closers.add(stop)
+        return blank
 
 
 _STRAY = re.compile(r"\${1,2}(?=[^\s\d$])(\S*)")

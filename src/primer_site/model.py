@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, total_ordering
@@ -61,6 +62,43 @@ class ChapterNumber:
         return self.text
 
 
+@dataclass(frozen=True, repr=False)
+class Extra(Mapping):
+    """A post's `extra:`, free data for templates: a read-only mapping (`post.extra.venue`, `post.extra["venue"]`),
+    its mappings Extra too and its lists tuples, so that no template can change what another page reads. A
+    dataclass, so that a page's read of it is fingerprinted by value (dependencies.fingerprint)."""
+
+    pairs: tuple[tuple[str, object], ...] = ()  # sorted by key
+
+    @classmethod
+    def of(cls, value: Mapping | tuple[tuple[str, object], ...]) -> Extra:
+        pairs = value.items() if isinstance(value, Mapping) else value
+        return cls(tuple(sorted(((str(k), _frozen(v)) for k, v in pairs), key=lambda pair: pair[0])))
+
+    def __getitem__(self, key: str) -> object:
+        for name, value in self.pairs:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self.pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __repr__(self) -> str:  # as a dict shows, for `{{ post.extra }}` while writing a template
+        return "{" + ", ".join(f"{name!r}: {value!r}" for name, value in self.pairs) + "}"
+
+
+def _frozen(value: object) -> object:
+    if isinstance(value, Mapping):
+        return Extra.of(value)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Heading:
     level: int
@@ -87,6 +125,25 @@ class PostLink:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One work in a References list: its BibTeX key, the id citations link to, its number in a numeric style
+    ("[3]", else ""), and the entry as HTML (escaped, math as math elements)."""
+
+    key: str
+    id: str
+    label: str
+    html: str
+
+
+@dataclass(frozen=True)
+class VolumeReference:
+    """One work on a volume's references page, and the chapters that cite it (in chapter order)."""
+
+    reference: Reference
+    citing: tuple[PostLink, ...]
+
+
+@dataclass(frozen=True)
 class Post:
     source: str
     title: str
@@ -103,21 +160,33 @@ class Post:
     word_count: int
     display_equations: int = 0
     updated: datetime | None = None
-    series: str | None = None
+    series: str | None = None  # the slug of its series (parse.SeriesNames: the one rule for what `series:` names)
     chapter: ChapterNumber | None = None
     tags: tuple[str, ...] = ()
     category: str | None = None
     draft: bool = False
     scheduled: bool = False
-    extra: tuple[tuple[str, object], ...] = ()
+    extra: Extra = Extra()
     previous: PostLink | None = None
     next: PostLink | None = None
     links: tuple[Link, ...] = ()
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros of its page, feeds and check (parse.post_macros)
+    references: tuple[Reference, ...] = ()  # the works it cites (also listed at the end of body_html)
+    authors: tuple[str, ...] = ()  # for "cite this chapter": the post's, else its series', else the site's
+    doi: str | None = None
+    bibtex: str = ""  # a BibTeX entry citing this post (cite.bib beside its page); "" without authors
 
     @property
     def reading_minutes(self) -> int:
         seconds = self.word_count * 60 / WORDS_PER_MINUTE + self.display_equations * DISPLAY_EQUATION_SECONDS
         return max(1, round(seconds / 60))
+
+    @property
+    def cite_bib_path(self) -> str:
+        """Where its BibTeX entry is published, beside its page: "posts/x/cite.bib" (or "posts/x.cite.bib")."""
+        if self.output_path.endswith("index.html"):
+            return self.output_path.removesuffix("index.html") + "cite.bib"
+        return self.output_path.rsplit(".", 1)[0] + ".cite.bib"
 
     @cached_property
     def chapter_label(self) -> str:
@@ -149,6 +218,17 @@ class Series:
     gaps: tuple[int, ...] = ()  # chapter numbers the author skips on purpose
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX on its pages: the site's, then its own
     scheduled: tuple[ScheduledChapter, ...] = ()
+    references: tuple[VolumeReference, ...] = ()  # every work its published chapters cite
+
+    @property
+    def cited_count(self) -> int:
+        """How many works its chapters cite: a page showing the count is not made again when an entry's text
+        changes."""
+        return len(self.references)
+
+    @property
+    def references_url(self) -> str:
+        return self.url + "references/"
 
     @cached_property
     def published_count(self) -> int:

@@ -89,10 +89,17 @@ def page_specs(site: Site, config: SiteConfig) -> list[PageSpec]:
 def _specs(site: Site, config: SiteConfig) -> Iterator[PageSpec]:
     for post in site.posts:
         yield _page("post.html", post.output_path, config, post.source, "post", post=_ref("post", post.source))
+        if post.bibtex:  # "cite this chapter": its BibTeX entry, beside the page
+            yield _page("cite.bib", post.cite_bib_path, config, post.source, post=_ref("post", post.source))
     yield from _listing("index.html", "/", site.posts, config, kind="home")
     for one in site.series:
         path = output_path(_site_path(one.url, config))
         yield _page("series.html", path, config, one.source or "", "series", series=_ref("series", one.slug))
+        if one.references:  # every work its published chapters cite
+            path = output_path(_site_path(one.references_url, config))
+            yield _page(
+                "references.html", path, config, one.source or "", "references", series=_ref("series", one.slug)
+            )
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         context = {"collection": _ref("collection", collection.slug)}
@@ -175,7 +182,12 @@ def _collection_shows_math(context: dict[str, Any]) -> bool:
     return _shows_math(context["collection"].description_html)
 
 
+def _references_shows_math(context: dict[str, Any]) -> bool:
+    return _shows_math(*(item.reference.html for item in context["series"].references))
+
+
 SHOWS_MATH = {
+    "references": _references_shows_math,
     "post": _post_shows_math,
     "listing": _listing_shows_math,
     "series": _series_shows_math,

@@ -10,22 +10,25 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import MACROS_TEXT, parse_macros, suggest
+from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
+from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from .urls import is_valid_slug, slug_from_filename, slugify
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
-    "slug", "draft", "updated", "description", "extra",
+    "slug", "draft", "updated", "description", "extra", "macros",
 ]  # fmt: skip
+KNOWN_KEYS += ["bibliography", "authors", "doi"]  # citations: bibliography.py, citeformat.py
 
 # The keys documented as text, and the dates (checked here, not by YAML): read as written (see yamldoc).
 POST_TEXT: dict[str, TextShape] = {
     "title": TEXT, "summary": TEXT, "description": TEXT, "chapter": TEXT, "tags": [TEXT], "category": TEXT,
-    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING,
+    "series": TEXT, "slug": TEXT, "date": STRING, "updated": STRING, "macros": MACROS_TEXT,
+    "bibliography": [TEXT], "authors": [TEXT], "doi": TEXT,
 }  # fmt: skip
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -51,6 +54,10 @@ class Document:
     draft: bool = False
     updated: datetime | None = None
     extra: tuple[tuple[str, Any], ...] = ()
+    macros: tuple[tuple[str, str], ...] = ()  # its own TeX macros, over its series' (see post_macros)
+    bibliography: tuple[str, ...] = ()  # .bib files, site-relative: the post's own, before its series' and site's
+    authors: tuple[str, ...] = ()
+    doi: str | None = None
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -154,11 +161,19 @@ def document_from_mapping(
     if not isinstance(extra, dict):
         bad("extra", "expected a mapping of your own keys")
         extra = {}
+    macros = parse_macros(data["macros"], lambda m: bad("macros", m)) if "macros" in data else ()
     summary = _text(data, "summary", bad)
     description = _text(data, "description", bad)
     category = _text(data, "category", bad)
     if category is not None and not slugify(category):
         bad("category", f"{_short(category)} has no letters or digits to make a URL from")
+    bibliography = (
+        bibliography_paths(data["bibliography"], path, lambda m: bad("bibliography", m))
+        if "bibliography" in data
+        else ()
+    )
+    authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
+    doi = _text(data, "doi", bad)
     if len(problems.errors) > errors_before or title is None or when is None:
         return None
     return Document(
@@ -178,6 +193,10 @@ def document_from_mapping(
         draft=bool(draft),
         updated=updated,
         extra=tuple(sorted(((str(k), v) for k, v in extra.items()), key=lambda item: item[0])),
+        macros=macros,
+        bibliography=bibliography,
+        authors=authors,
+        doi=doi,
     )
 
 
@@ -249,8 +268,12 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections"]
-SERIES_TEXT: dict[str, TextShape] = {"title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT}
+SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections", "theorems"]
+SERIES_TEXT: dict[str, TextShape] = {
+    "title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT, "theorems": THEOREMS_TEXT
+}  # fmt: skip
+SERIES_KEYS += ["bibliography", "authors"]
+SERIES_TEXT |= {"bibliography": [TEXT], "authors": [TEXT]}
 
 
 @dataclass(frozen=True)
@@ -270,23 +293,72 @@ class SeriesMeta:
     key_lines: dict[str, int]
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for its pages, over the site's
     number_sections: bool = False  # number h2/h3 headings after the chapter: "10.2 Reward modelling"
+    theorems: dict[str, Any] | None = None  # its `theorems:` (checked), read over the site's (theoremkinds)
+    bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
+    authors: tuple[str, ...] = ()
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
 
 
-def series_finder(metas: Sequence[SeriesMeta]) -> Callable[[str | None], SeriesMeta | None]:
-    """Finds the series file a post's `series:` names: by slug, by title, or by the title's slug."""
-    series = [m for m in metas if m.kind == "series"]
-    by_slug = {m.slug: m for m in series}
-    by_title = {m.title: m for m in reversed(series)}
+class SeriesNames:
+    """Which series a post's `series:` names: the one rule, read by every stage (listing, numbering, the math
+    check, the theme). A name is the slug of a series file, else the title of one, else it makes a series of its
+    own whose slug is the name's slug. Two series files with one title: the first by path is the one the title
+    names, and `clashes` lists the pair (an error, reported where the site is assembled)."""
 
-    def find(name: str | None) -> SeriesMeta | None:
+    def __init__(self, metas: Sequence[SeriesMeta]) -> None:
+        series = sorted((m for m in metas if m.kind == "series"), key=lambda m: m.source)
+        self.by_slug = {m.slug: m for m in series}
+        self.by_title: dict[str, SeriesMeta] = {}
+        self.clashes: list[tuple[SeriesMeta, SeriesMeta]] = []  # (the one the title names, the other)
+        for meta in series:
+            first = self.by_title.setdefault(meta.title, meta)
+            if first is not meta:
+                self.clashes.append((first, meta))
+
+    def meta_of(self, name: str | None) -> SeriesMeta | None:
+        """The series file `name` names, or None (no name, or a series with no file)."""
         if not name:
             return None
-        return by_slug.get(name) or by_title.get(name) or by_slug.get(slugify(name))
+        return self.by_slug.get(name) or self.by_title.get(name) or self.by_slug.get(slugify(name))
 
-    return find
+    def slug_of(self, name: str | None) -> str | None:
+        """The slug of the series `name` names: its file's, or the name's own for a series with no file."""
+        if not name:
+            return None
+        meta = self.meta_of(name)
+        return meta.slug if meta is not None else slugify(name)
+
+    def clash_errors(self, problems: Problems) -> None:
+        """Each pair of series files sharing a title: an error at the second's `title:` line naming the first."""
+        for first, other in self.clashes:
+            problems.error(
+                f"title: {other.title!r} is also the title of {first.source}: a post's 'series: {other.title}' "
+                f"would name {first.source} only; give each series its own title",
+                other.source,
+                other.line_of("title"),
+            )
+
+
+def series_finder(metas: Sequence[SeriesMeta]) -> Callable[[str | None], SeriesMeta | None]:
+    """Finds the series file a post's `series:` names (SeriesNames.meta_of)."""
+    return SeriesNames(metas).meta_of
+
+
+Macros = tuple[tuple[str, str], ...]
+
+
+def series_macros(site_macros: Macros, meta: SeriesMeta | None) -> Macros:
+    """The TeX macros of a series' pages: the site's, then its series file's (a later definition of a name wins)."""
+    return merge_macros(site_macros, meta.macros if meta is not None and meta.kind == "series" else ())
+
+
+def post_macros(site_macros: Macros, meta: SeriesMeta | None, document: Document) -> Macros:
+    """The TeX macros of a post, on its page, in feeds, in the check and when typeset at build time: the site's
+    (site.yaml `macros:`), then its series' (the series file's `macros:`), then its own (front matter `macros:`).
+    A `\\newcommand` inside one formula stays in that formula: KaTeX is given each formula apart."""
+    return merge_macros(series_macros(site_macros, meta), document.macros)
 
 
 def parse_series_file(source_root: Path, relative: str, problems: Problems) -> SeriesMeta | None:
@@ -323,8 +395,17 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         gaps = []
     macros = parse_macros(data["macros"], lambda m: bad("macros", m)) if "macros" in data else ()
     number_sections = data.get("number_sections", False)
+    bibliography = (
+        bibliography_paths(data["bibliography"], relative, lambda m: bad("bibliography", m))
+        if "bibliography" in data
+        else ()
+    )
+    authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
     if not isinstance(number_sections, bool):
         bad("number_sections", f"expected true or false, got {_short(number_sections)}")
+    theorems = data.get("theorems")
+    if theorems is not None:
+        parse_theorem_settings(theorems, lambda m: bad("theorems", m))
     stem = Path(relative).stem
     slug = slugify(stem)
     if slug != stem:
@@ -345,4 +426,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         key_lines=mapping.key_lines,
         macros=macros,
         number_sections=bool(number_sections),
+        theorems=theorems if isinstance(theorems, dict) else None,
+        bibliography=bibliography,
+        authors=authors,
     )

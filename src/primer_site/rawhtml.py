@@ -26,12 +26,17 @@ URL_ATTRIBUTES = {
     "object": ("data",),
     "input": ("src",),
 }
-_VALUE = r"(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+)"
+# The tokenizer's attribute states (§13.2.5.32-38): a name is anything but whitespace, "/", ">" (and "=" after its
+# first character); a value is quoted, or runs to whitespace or ">". Quotes and "<" in a name or an unquoted value
+# are parse errors the browser reads on with, as it does a missing space between attributes: `alt=""A b""` is
+# alt="" and the attributes `a` and `b""`, and the `src` beside it is still the image's.
+_VALUE = r"(?:\"[^\"]*\"|'[^']*'|[^\s>]++)"
+_NAME = r"[^\s/>][^\s/>=]*+"
 _TAG = re.compile(
-    r"<(" + "|".join(URL_ATTRIBUTES) + r")(?=[\s/>])((?:\s+[^\s\"'>/=]+(?:\s*=\s*" + _VALUE + r")?)*)(\s*/?>)",
+    r"<(" + "|".join(URL_ATTRIBUTES) + r")(?=[\s/>])((?>[\s/]*+" + _NAME + r"(?>\s*=\s*" + _VALUE + r")?)*+)([\s/]*>)",
     re.IGNORECASE,
 )
-_ATTRIBUTE = re.compile(r"(\s+)([^\s\"'>/=]+)(?:(\s*=\s*)(" + _VALUE + r"))?")
+_ATTRIBUTE = re.compile(r"([\s/]*+)(" + _NAME + r")(?:(\s*=\s*)(" + _VALUE + r"))?")
 _SKIPPED = re.compile(r"<!--.*?(?:-->|$)|<(script|style)\b.*?(?:</\1\s*>|$)", re.DOTALL | re.IGNORECASE)
 # An <img>'s attributes that the published size and loading attributes must not repeat or contradict.
 IMAGE_GIVEN = ("width", "height", "loading", "decoding", "srcset", "sizes")

@@ -13,7 +13,7 @@ from .discover import Sources, discover_sources, linked_within
 from .documentcache import DocumentCache
 from .errors import Problems
 from .parse import Document, SeriesMeta, parse_document, parse_series_file
-from .rebuildmemory import BuildMemory, sources_after
+from .rebuildmemory import BuildMemory
 
 
 def read_sources(
@@ -22,17 +22,14 @@ def read_sources(
     memory: BuildMemory,
     incremental: bool,
     config: SiteConfig,
-    told: set[str] | None,
+    told: set[str],
     problems: Problems,
 ) -> tuple[Sources, list[Document], list[SeriesMeta]]:
     """The site's source files, and its posts and series files parsed (those that parse): from the dev server's
     memory when unchanged (`incremental`: the memory is the dev server's, kept for the next build), from the
-    document cache in .primer-cache/, or read. `told`: the site-relative paths the watcher says changed, when they
-    are every change (None: look at every file)."""
-    if told is not None and memory.sources is not None:
-        sources = sources_after(source, memory.sources, told)
-    else:
-        sources = discover_sources(source, problems, config.follow_links_outside)
+    document cache in .primer-cache/, or read. `told`: the site-relative paths the watcher says changed: read again
+    whatever their stamps say (every other file is looked at by its stamp)."""
+    sources = discover_sources(source, problems, config.follow_links_outside)
     sources = linked_within(source, sources, config.follow_links_outside, problems)  # nothing outside is read
 
     # parsed posts kept across processes: a new process parses only the files that changed
@@ -58,7 +55,7 @@ def read_sources(
             relative,
             lambda found: parse(relative, found),
             problems,
-            unchanged=None if told is None else relative not in told,
+            unchanged=False if relative in told else None,
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -68,11 +65,11 @@ def read_sources(
             relative,
             lambda found: parse_series_file(source, relative, found),
             problems,
-            unchanged=None if told is None else relative not in told,
+            unchanged=False if relative in told else None,
         )
 
     documents = [d for d in map(document, sources.posts) if d]
     if document_cache is not None:
-        document_cache.close(keep=sources.posts if told is None else None)
+        document_cache.close(keep=sources.posts)
     metas = [m for m in map(series_file, sources.series) if m]
     return sources, documents, metas

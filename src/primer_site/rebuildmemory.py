@@ -7,7 +7,7 @@ played by .primer-cache/ (lastbuild.py, documentcache.py, cache.py).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -16,7 +16,7 @@ from .assemble import AssembleMemo
 from .assets import AssetMemo
 from .bodies import BodyMemo
 from .config import SiteConfig
-from .discover import CONTENT_DIR, SERIES_DIR, Sources, is_ignored_path
+from .discover import Sources
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import BodyFormulas
 from .katex import KatexService, KatexSetup
@@ -24,7 +24,6 @@ from .markdown import BodySource, RenderedBody, render_bodies
 from .mathcheck import CheckMemo
 from .parse import SeriesMeta
 from .render import RenderMemory
-from .theme import STATIC_DIR
 
 
 class BuildMemory:
@@ -46,33 +45,11 @@ class BuildMemory:
         self.written: dict[str, object] = {}
         self.config: SiteConfig | None = None
         self.descriptions: dict[str, tuple[SeriesMeta, bool, RenderedBody | SiteError]] = {}
-        # what the last good build found on disk, for a build told exactly what changed since
-        self.sources: Sources | None = None
-        self.static: dict[str, Path] | None = None
-        self.templates: tuple | None = None
         self.katex: KatexService | None = None  # one Node process for every rebuild, and the answers it gave
         self.feed_formulas: BodyFormulas = {}  # the formulas in the bodies full-content feeds carry
         self.check_memo = CheckMemo()  # the math check's verdicts, file by file
         self.assets = AssetMemo()
         self.published: frozenset[str] = frozenset()  # the files the last good build published beside its pages
-
-    def changes_are_complete(self, source: Path, changed: Collection[str] | None) -> bool:
-        """Whether `changed` (site-relative paths, from the watcher) names every file that changed since the
-        last good build, so that no other file need be looked at. Not when a folder came or went: its files
-        were not reported one by one."""
-        if changed is None or self.sources is None or self.static is None:
-            return False
-        known = {
-            *self.sources.posts,
-            *self.sources.series,
-            *self.sources.assets,
-            *(f"{STATIC_DIR}/{p}" for p in self.static),
-        }
-        for path in changed:
-            place = source / path
-            if place.is_dir() or (not place.exists() and path not in known and not path.endswith(".md")):
-                return False
-        return True
 
     def forget_all_but(self, sources: Sources) -> None:
         """Drop what is kept for files that are gone (a deleted or renamed post, series file): a preview that
@@ -118,8 +95,8 @@ class BuildMemory:
         unchanged: bool | None = None,
     ) -> object:
         """`parse(problems)` for this file, or what it gave last time if the file's stat is the same. The caller
-        may know better, from the watcher: `unchanged` True (the file is not even looked at) or False (it is read
-        again, whatever its stat says: two saves within one tick of the clock can leave it the same)."""
+        may know better, from the watcher: `unchanged` False (it is read again, whatever its stat says: two saves
+        within one tick of the clock can leave it the same)."""
         known = self.files.get((kind, relative))
         if unchanged and known is not None:
             problems.extend(known[2])
@@ -141,28 +118,3 @@ class BuildMemory:
         problems.extend(found.items)
         self.files[(kind, relative)] = (stamp, result, tuple(found.items))
         return result
-
-
-def sources_after(source: Path, before: Sources, changed: set[str]) -> Sources:
-    """The sources of the last good build, updated with the changed paths (files only: see changes_are_complete)."""
-    found = {CONTENT_DIR: set(before.posts), SERIES_DIR: set(before.series)}
-    assets = set(before.assets)
-    for path in changed:
-        folder, _, rest = path.partition("/")
-        if folder not in found or is_ignored_path(rest):
-            continue
-        # what discover_sources finds: .md files in content/ and series/, every other file in content/
-        kind = found[folder] if path.endswith(".md") else assets if folder == CONTENT_DIR else None
-        if kind is None:
-            continue
-        place = source / path
-        if place.exists() or place.is_symlink():
-            kind.add(path)
-        else:
-            kind.discard(path)
-    return Sources(tuple(sorted(found[CONTENT_DIR])), tuple(sorted(found[SERIES_DIR])), tuple(sorted(assets)))
-
-
-def any_under(paths: set[str], folder: str) -> bool:
-    """Whether a site-relative path among `paths` is `folder` or inside it."""
-    return any(path.startswith(folder + "/") or path == folder for path in paths)

@@ -15,10 +15,13 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .errors import Diagnostic
-from .figures import KIND_NAMES, SIZE_SLOT
+from .figures import KIND_NAMES, SIZE_SLOT, TEX_REFERENCE, tex_reference_message
+from .headings import UNNUMBERED, inline_html
 from .mathsyntax import DISPLAY_MATH, math_tokens
 from .model import Link
 from .rawhtml import rewrite_urls
+from .theorems import OPEN as THEOREM_OPEN
+from .theorems import solution_id
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _TEX_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
@@ -46,9 +49,10 @@ class Label:
     ("10.3", or "")."""
 
     id: str
-    kind: str  # "equation", "figure", "table" or "section"
+    kind: str  # "equation", "figure", "table", "section", or a theorem-like kind ("theorem", "exercise"…)
     number: str
-    html: str  # a heading's inline HTML; "" for the others
+    html: str  # a heading's inline HTML, a theorem-like block's title; "" for the others
+    name: str = ""  # a theorem-like block's kind as its number reads: "Theorem" (theoremkinds)
 
     @property
     def reference_html(self) -> str:
@@ -56,6 +60,8 @@ class Label:
         a heading → "10.2 Its title"."""
         if self.kind == "equation":
             return f"Eq. ({self.number})"
+        if self.name:
+            return f"{self.name} {self.number}"
         if self.kind in KIND_NAMES:
             return f"{KIND_NAMES[self.kind]} {self.number}"
         return f"{self.number} {self.html}" if self.number else self.html
@@ -286,11 +292,16 @@ def number_labels(
     labels: dict[str, Label] = {}
     equations = sections = subsections = 0
     counts = {"figure": 0, "table": 0}
+    theorem_counts: dict[str, int] = {}  # by counter: "shared", "exercise", or a kind's own (theoremkinds)
+    blocks: dict[str, Token] = {}  # theorem-like blocks by label
+    targets: list[tuple[Token, int]] = []  # proofs and solutions that name a block: (opening, line)
 
     def add(label: Label, line: int, column: int = 0) -> None:
         if label.id in labels:
             kind = labels[label.id].kind
-            what = {"equation": "an equation", "figure": "a figure", "table": "a table"}.get(kind, "a heading")
+            what = {"equation": "an equation", "figure": "a figure", "table": "a table"}.get(kind) or (
+                f"a {kind}" if labels[label.id].name else "a heading"
+            )
             errors.append(Diagnostic(source, line, column, "error", f"label {label.id!r} is already {what}'s label"))
         else:
             labels[label.id] = label
@@ -298,7 +309,9 @@ def number_labels(
     for index, token in enumerate(tokens):
         if token.type == "heading_open" and token.attrGet("id"):
             number = ""
-            if number_sections and token.tag == "h2":
+            if token.meta.get(UNNUMBERED):
+                pass  # `## Preface {.unnumbered}`: pandoc's, and the counters go on without it
+            elif number_sections and token.tag == "h2":
                 sections, subsections = sections + 1, 0
                 number = f"{prefix}{sections}"
             elif number_sections and token.tag == "h3":
@@ -306,7 +319,7 @@ def number_labels(
                 number = f"{prefix}{sections}.{subsections}"
             if number:
                 token.meta["number"] = number
-            html = md.renderer.render(tokens[index + 1].children or [], md.options, env)
+            html = inline_html(md, tokens[index + 1].children or [], env, links=False)
             line = first_line + (token.map[0] if token.map else 0)
             add(Label(str(token.attrGet("id")), "section", number, html), line)
         elif token.type == "figure_open" and token.meta.get("label"):
@@ -315,8 +328,35 @@ def number_labels(
             token.meta["number"] = f"{prefix}{counts[kind]}"
             line = first_line + (token.map[0] if token.map else 0)
             add(Label(token.meta["label"], kind, token.meta["number"], ""), line)
+        elif token.type == THEOREM_OPEN:
+            meta, line = token.meta, first_line + (token.map[0] if token.map else 0)
+            if meta.get("counter"):
+                theorem_counts[meta["counter"]] = theorem_counts.get(meta["counter"], 0) + 1
+                meta["number"] = f"{prefix}{theorem_counts[meta['counter']]}"
+            if meta.get("label"):
+                # the opening, its head, the title's inline token
+                html = md.renderer.render(tokens[index + 2].children or [], md.options, env)
+                add(Label(meta["label"], meta["kind"], meta["number"], html, meta["name"]), line)
+                blocks[meta["label"]] = token
+            if meta.get("target"):
+                targets.append((token, line))
+    for token, line in targets:
+        meta = token.meta
+        named = labels.get(meta["target"])
+        wanted = "exercise" if meta["kind"] == "solution" else "theorem-like block"
+        if named is None or not named.name or (meta["kind"] == "solution" and named.kind != "exercise"):
+            how = "for" if meta["kind"] == "solution" else "of"
+            message = f"{meta['kind']} {{{how}={meta['target']}}}: this page has no {wanted} labelled {meta['target']}"
+            errors.append(Diagnostic(source, line, 0, "error", message))
+            continue
+        meta["target_name"] = named.reference_html
+        if meta.get("gathered"):  # the exercise links to its solution at the end of the page
+            blocks[meta["target"]].meta["solution"] = solution_id(meta["target"])
     katex_numbered: list[tuple[int, int, str]] = []  # unlabelled displays KaTeX numbers: (line, column, environment)
     for token in math_tokens(tokens):
+        if "ref" in token.content and (reference := TEX_REFERENCE.search(token.content)):
+            line, column = token.meta.get("position", (0, 0))
+            errors.append(Diagnostic(source, first_line + line, column, "error", tex_reference_message(reference)))
         if token.type not in DISPLAY_MATH:
             continue
         found = _TEX_LABEL.findall(token.content)

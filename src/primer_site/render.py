@@ -193,7 +193,8 @@ class RenderPass:
             self.specs, specs_reads = self.renderer.specs(recorded=self.in_process)
             self._specs_reads = memory.ledger.numbers_of(specs_reads)
             self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
-        stale = [spec for spec in self.specs if self._stale(spec)]
+        is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
+        stale = [spec for spec, again in zip(self.specs, is_stale, strict=True) if again]
         made = zip(stale, self._render_all(stale), strict=True)
         if self.typeset is not None:
             made = self.typeset.pages(made)  # type: ignore[assignment]
@@ -203,9 +204,8 @@ class RenderPass:
                 if output is not None:
                     yield output
             return
-        stale_paths = {spec.path for spec in stale}
-        for spec in self.specs:
-            if spec.path in stale_paths:
+        for spec, again in zip(self.specs, is_stale, strict=True):
+            if again:
                 output = self._take(*next(made))
                 if output is not None:
                     yield output
@@ -312,12 +312,11 @@ class _Renderer:
         self.site, self.config, self.env, self.source, self.feed_math = site, config, env, source, feed_math
         self.index = ModelIndex(site, config)
         series = {s.slug: s for s in site.series}
-        series_by_name = {**{s.title: s for s in site.series}, **series}
         collections = {c.slug: c for c in site.collections}
         tags = {t.slug: t for t in site.tags}
         names = env.globals.get("assets")
         lookups: dict[str, Callable[[str], object]] = {
-            "series_of": lambda name: series_by_name.get(name) or series.get(slugify(name)),
+            "series_of": lambda slug: series.get(slug),  # Post.series: the slug of its series (parse.SeriesNames)
             "collection_of": lambda slug: collections.get(slug),
             "tag_url": lambda name: tags[slugify(name)].url if slugify(name) in tags else None,
         }

@@ -49,6 +49,9 @@ PreviewReport = Rebuilt | RebuildFailed | RebuildCrashed
 
 
 _DUE_MARGIN_SECONDS = 0.2  # a post is published once "now" is past its date: wake just after it
+# a timer waits at most this long, then waits again: a post dated centuries ahead (2400-01-01) would ask for a
+# wait longer than the platform's (threading.TIMEOUT_MAX), and the timer thread die with OverflowError
+_LONGEST_WAIT_SECONDS = 86_400.0
 
 
 class Preview:
@@ -132,9 +135,17 @@ class Preview:
         if due is None or self._watcher is None:
             return
         seconds = (due - datetime.now(UTC)).total_seconds() + _DUE_MARGIN_SECONDS
-        self._due = threading.Timer(max(seconds, 0.0), self.rebuild, (None,))
+        if seconds > _LONGEST_WAIT_SECONDS:
+            self._due = threading.Timer(_LONGEST_WAIT_SECONDS, self._wait_again, (due,))
+        else:
+            self._due = threading.Timer(max(seconds, 0.0), self.rebuild, (None,))
         self._due.daemon = True
         self._due.start()
+
+    def _wait_again(self, due: datetime) -> None:
+        """A long wait's next lap (see _LONGEST_WAIT_SECONDS)."""
+        with self._building:
+            self._rebuild_when_due(due)
 
     def close(self) -> None:
         """Stop watching, finish a rebuild in progress, stop serving, release the port, remove the temp folder."""

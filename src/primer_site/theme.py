@@ -23,7 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
-from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, record
+from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
 from .feeds import absolute
 from .inputs import is_racy, stamp_of
 from .markdown import highlight_css, plain_title, render_title
@@ -187,8 +187,31 @@ def asset_names(static: dict[str, Path], generated: dict[str, bytes], fingerprin
     return names
 
 
+class RecordingTemplate(jinja2.Template):
+    """A template whose module (what `{% import %}` and `{% from … import %}` give) is made once, like Jinja's,
+    but whose top-level reads are recorded again in every output that imports it: Jinja's own cache would let
+    only the first page record them (a `{% set tagline = config.description %}` read by one page of many)."""
+
+    _recorded_module: tuple[Any, frozenset] | None = None
+
+    def _get_default_module(self, ctx: Any = None) -> Any:
+        active = ACTIVE_RECORDING.get()
+        if active is None or (ctx is not None and ctx.globals_keys - self.globals.keys()):
+            return super()._get_default_module(ctx)  # not kept by Jinja either: its reads go to the page
+        made = self._recorded_module
+        if made is None:
+            part = Recording(active.key_of)
+            with recording(part):
+                module = self.make_module()
+            made = self._recorded_module = (module, frozenset(part.reads))
+        active.reads.update(made[1])
+        return made[0]
+
+
 class RecordingEnvironment(jinja2.Environment):
     """A Jinja environment that notes, in the current recording, what templates read and load."""
+
+    template_class = RecordingTemplate
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # every attribute a template reads comes here: the recording is inlined, and so is Jinja's own lookup

@@ -23,7 +23,7 @@ from .dependencies import Dependency
 from .errors import Diagnostic
 from .katex import HTML, FormulaKey, FormulaRequests, FormulaResult, KatexError, KatexService, KatexSetup
 from .markdown import RenderedBody
-from .mathcheck import formulas_of, math_sources, tex_problem
+from .mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
 from .mathhtml import MathProblem, find_math, may_hold_math
 from .parse import Document, SeriesMeta
 
@@ -224,15 +224,16 @@ class PageTypesetter:
         """Each formula KaTeX rejected, at every place it is written (reported once whatever the pages showing it)."""
         found = []
         for key, error in wrong.items():
-            message = f"math: {' '.join((error or '').split())}"
             places = self.places.of(key)
+            suffix = ""
             if not places:  # math written as raw HTML, or by a template: at the page's source, or the page
                 source = getattr(spec, "source", "")
                 places = [(source, self.places.first_line(source), 0)] if source else []
-                message += "" if source else f" (in {getattr(spec, 'path', '')}, from its template)"
+                suffix = "" if source else f" (in {getattr(spec, 'path', '')}, from its template)"
                 places = places or [("", 0, 0)]
             for path, line, column in places:
                 if (path, line, column) not in self.reported:
+                    message = katex_message(error or "", self.places.source_of(path)) + suffix
                     found.append(((path, line, column, message), Diagnostic(path, line, column, "error", message)))
         return found
 
@@ -252,11 +253,18 @@ class FormulaPlaces:
     ) -> None:
         self._inputs = (config, documents, bodies, metas, series_bodies, drafts)
         self._index: dict[FormulaKey, list[tuple[str, int, int]]] | None = None
+        self._sources: dict[str, MathSource] = {}
 
     def of(self, key: FormulaKey) -> list[tuple[str, int, int]]:
         if self._index is None:
             self._index = self._find()
         return self._index.get(key, [])
+
+    def source_of(self, path: str) -> MathSource | None:
+        """The formulas of the file at `path` and their macros, as the math check reads them."""
+        if self._index is None:
+            self._index = self._find()
+        return self._sources.get(path)
 
     def first_line(self, source: str) -> int:
         """The line of `source`'s body (or of the file, for one that is no post)."""
@@ -298,6 +306,7 @@ class FormulaPlaces:
         requests = FormulaRequests()
         index: dict[FormulaKey, list[tuple[str, int, int]]] = {}
         for source in math_sources(config, documents, with_formulas, metas, series_bodies, drafts):
+            self._sources[source.source] = source
             macros_id = requests.macros_id(source.macros)
             for formula in source.formulas:
                 place = (source.source, formula.line, formula.column)

@@ -234,12 +234,28 @@ class SourceWatcher:
         if "/" in relative or os.path.islink(folder):
             if real in self._targets or any(real.startswith(t + os.sep) for t in self._targets):
                 return  # a link into a folder already watched (or a loop)
+            if self._holds_or_watches(real):
+                return  # a link to the site, above it, or into a folder watched as itself: a loop, or watched
             self._targets[real] = relative
             watched = real
         else:
             watched = str(folder)
         self._watches[relative] = self._observer.schedule(self._handler, watched, recursive=True)
         self._watch_links_in(relative)
+
+    def _holds_or_watches(self, real: str) -> bool:
+        """Whether the real folder `real` holds the site folder (`ln -s .. content/loop`), or lies inside one of
+        its folders watched at their own path: changes there are reported where they are, never under the link."""
+        site = os.path.realpath(self.source)
+        if site == real or site.startswith(real.rstrip(os.sep) + os.sep):
+            return True
+        for name, watch in self._watches.items():
+            if "/" in name or os.path.islink(self.source / name):
+                continue
+            watched = os.path.realpath(watch.path)
+            if real == watched or real.startswith(watched + os.sep):
+                return True
+        return False
 
     def _watch_links_in(self, relative: str) -> None:
         """Watch the target of every linked folder below `relative` (walked without following links)."""

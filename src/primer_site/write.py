@@ -207,8 +207,9 @@ def write_output(
             live_files = _files_in(staging)  # and what `finish` wrote (a search index)
         (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
         live_files.discard(WRITTEN_LIST)
-        _swap_in(staging, output)
-        held = previous.files if previous is not None else None  # the staging folder holds what was live
+        exchanged = _swap_in(staging, output)
+        # the staging folder holds what was live, if there was a live folder (it may have been deleted since)
+        held = previous.files if previous is not None and exchanged else None
         if staging.is_dir() and not is_marked(staging):
             shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
             held = None
@@ -429,17 +430,19 @@ def _link_or_copy(old: Path, new: Path) -> None:
         shutil.copy2(old, new)
 
 
-def _swap_in(staging: Path, output: Path) -> None:
-    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish."""
+def _swap_in(staging: Path, output: Path) -> bool:
+    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish. False if
+    there was no live folder: the staging folder was renamed into place."""
     if not output.exists():
         staging.rename(output)
-        return
+        return False
     if _exchange(staging, output):
-        return
+        return True
     retired = output.parent / f".{output.name}.retired"
     output.rename(retired)
     staging.rename(output)
     retired.rename(staging)
+    return True
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -455,15 +458,30 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def snapshot(outputs: Sequence[Output | Unchanged], static_files: Mapping[str, Path]) -> dict[str, object]:
-    """What a build wrote, to compare the next build with: page digests, static files' stats."""
+    """What a build wrote, to compare the next build with: page digests, static files' sources and stamps."""
     written: dict[str, object] = {
         o.path: o.digest if isinstance(o, Unchanged) else hashlib.blake2b(o.data, digest_size=16).digest()
         for o in outputs
     }
+    taken = time.time()
     for path, file in static_files.items():
-        info = file.stat()
-        written[path] = (str(file), info.st_mtime_ns, info.st_size)
+        written[path] = _copied(file, taken)
     return written
+
+
+def _copied(file: Path, taken: float) -> object:
+    """What tells the copy of `file` made now from a later one: its path and stamp (inputs.stamp_of: the change
+    time and inode tell a file replaced by one of the same size and modification time, as `cp -p` or `rsync -t`
+    leave it); while the stamp is too recent to trust (is_racy), the digest of its bytes."""
+    stamp = stamp_of(file)
+    if stamp is None:
+        return object()  # unreadable: the copy reports why
+    if is_racy(stamp, taken):
+        try:
+            return (str(file), hashlib.blake2b(file.read_bytes(), digest_size=16).digest())
+        except OSError:
+            return object()
+    return (str(file), stamp)
 
 
 def write_changes(
@@ -483,9 +501,9 @@ def write_changes(
     for item in (*made, *extra):
         current[item.path] = hashlib.blake2b(item.data, digest_size=16).digest()
         data_of[item.path] = item.data
+    taken = time.time()
     for path, file in static_files.items():
-        info = file.stat()
-        current[path] = (str(file), info.st_mtime_ns, info.st_size)
+        current[path] = _copied(file, taken)
     wanted = {*paths, *(item.path for item in extra), *static_files}
     for path in [p for p in current if p not in wanted]:
         del current[path]
