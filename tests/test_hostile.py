@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -179,3 +180,48 @@ class CountingStr(str):
         found = str.find(self, sub, start, len(self) if end is None else end)
         CountingStr.examined += (found if found >= 0 else len(self)) - start
         return found
+
+
+# ---------------------------------------------------------------- command-line bounds (issue items 13 and 8)
+
+
+def test_jobs_is_capped(tmp_path: Path) -> None:
+    from fixture_sites import run_cli
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    result = run_cli("build", "-s", str(site), "--jobs", "100000")
+    assert result.returncode == 2
+    assert (
+        "argument --jobs: 100000 is more than 64: each job is a process of 50-100 MB, and more than the CPUs buys "
+        "nothing" in result.stderr
+    )
+    assert not (site / "public").exists()
+
+
+def test_serve_with_an_empty_host_listens_on_loopback_only_and_says_so(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from fixture_sites import SRC
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "primer_site", "serve", "-s", str(site), "--host", "", "--port", "0", "--no-watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        while line and not line.startswith("serving "):
+            line = serve.stdout.readline()
+        assert "at http://127.0.0.1:" in line, line
+    finally:
+        serve.send_signal(signal.SIGINT)
+        _, err = serve.communicate(timeout=30)
+    assert (
+        "primer-site serve: --host is empty: serving on 127.0.0.1 only (--host 0.0.0.0 serves every interface)" in err
+    )

@@ -45,6 +45,7 @@ from .theme import (
     theme_dir,
 )
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
+from .workers import MAX_JOBS
 from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
@@ -156,7 +157,7 @@ def build_site(
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
     bodies = keep_rendered(
         problems,
         post_bodies(
