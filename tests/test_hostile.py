@@ -225,3 +225,45 @@ def test_serve_with_an_empty_host_listens_on_loopback_only_and_says_so(tmp_path:
     assert (
         "primer-site serve: --host is empty: serving on 127.0.0.1 only (--host 0.0.0.0 serves every interface)" in err
     )
+
+
+# ---------------------------------------------------------------- check --external has a deadline (issue item 10)
+
+
+def test_check_external_ends_against_a_server_sending_a_byte_a_second(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    from fixture_sites import run_cli
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:  # the status line and headers, one byte every half second, for ever
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with client:
+                for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000:
+                    if stop.wait(0.5):
+                        return
+                    try:
+                        client.send(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    make_site(tmp_path, {"content/a.md": post("A", body=f"[slow]({url})\n")})
+    try:
+        result = run_cli("check", "--source", str(tmp_path), "--now", "2026-06-01", "--external", "--timeout", "2")
+    finally:
+        stop.set()
+        listener.close()
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [f"content/a.md:5: error: external link '{url}': no whole answer within 2 s (--timeout)"]
+    assert result.returncode == 1
