@@ -267,3 +267,21 @@ def test_check_external_ends_against_a_server_sending_a_byte_a_second(tmp_path: 
     errors = [line for line in result.stderr.splitlines() if ": error: " in line]
     assert errors == [f"content/a.md:5: error: external link '{url}': no whole answer within 2 s (--timeout)"]
     assert result.returncode == 1
+
+
+# ---------------------------------------------------------------- RFC 3339 offsets (issue item 22)
+
+
+def test_local_mean_time_offsets_are_whole_minutes_in_every_feed_sitemap_and_json_ld(tmp_path: Path) -> None:
+    import re
+
+    site = make_site(tmp_path, {"content/a.md": post(date="1930-05-01T00:00:00")})
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "timezone: Europe/Amsterdam\n")
+    out = build(site, fingerprint=False)
+    texts = {
+        p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.suffix in (".xml", ".json", ".html")
+    }
+    found = [(name, m.group()) for name, text in texts.items() for m in re.finditer(r"1930-0[45]-\d\dT[\d:+-]+", text)]
+    assert found, "the post's date appears in the feeds, the sitemap and the JSON-LD"
+    assert {stamp for _, stamp in found} == {"1930-05-01T00:00:28+00:20"}, found
+    assert {name.rsplit("/", 1)[-1] for name, _ in found} >= {"feed.xml", "feed.json", "sitemap.xml", "index.html"}

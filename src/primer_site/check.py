@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .build import BuildOptions, BuildResult, build_site
+from .dates import RFC3339_DATE_TIME
 from .errors import Diagnostic, Problems
 from .model import Site
 
@@ -160,6 +161,9 @@ class _Checker:
                 for element in ("id", "title", "updated"):
                     if len(entry.findall(f"{atom}{element}")) != 1:
                         problems.error(f"feed entry without exactly one <{element}>", relative)
+            for stamp in (*root.iter(f"{atom}updated"), *root.iter(f"{atom}published")):
+                if not RFC3339_DATE_TIME.fullmatch(stamp.text or ""):  # RFC 4287 §3.3: an RFC 3339 date-time
+                    problems.error(f"feed date {stamp.text!r} is not an RFC 3339 date-time", relative)
 
 
 def page_url_of(page: str, base_path: str) -> str:

@@ -23,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
+from .dates import rfc3339
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
 from .feeds import absolute
 from .inputs import is_racy, stamp_of
@@ -297,7 +298,11 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
         assets=AssetNames(names),
     )
     env.filters.update(
-        date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
+        date=_format_date,
+        isodate=_iso_date,
+        rfc3339=rfc3339,
+        json_script=json_script,
+        title_html=lambda t: Markup(render_title(t)),
     )
     return env
 
@@ -370,7 +375,7 @@ def _format_date(value: datetime, style: str = "long") -> str:
 
 
 def _iso_date(value: datetime) -> str:
-    return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
+    return rfc3339(value) if value.time() != datetime.min.time() else value.date().isoformat()
 
 
 def syntax_css(config: SiteConfig) -> bytes:
