@@ -285,3 +285,21 @@ def test_local_mean_time_offsets_are_whole_minutes_in_every_feed_sitemap_and_jso
     assert found, "the post's date appears in the feeds, the sitemap and the JSON-LD"
     assert {stamp for _, stamp in found} == {"1930-05-01T00:00:28+00:20"}, found
     assert {name.rsplit("/", 1)[-1] for name, _ in found} >= {"feed.xml", "feed.json", "sitemap.xml", "index.html"}
+
+
+# ---------------------------------------------------------------- --now follows the post dates' rule (issue item 25)
+
+
+def test_now_at_a_time_the_zone_skips_is_an_error_as_a_post_date_is(tmp_path: Path) -> None:
+    from fixture_sites import run_cli
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "timezone: Europe/Paris\n")
+    result = run_cli("build", "-s", str(site), "--now", "2026-03-29T02:30:00")
+    assert result.returncode == 1
+    assert (
+        "error: --now: 2026-03-29T02:30:00 does not exist in Europe/Paris (the clocks are put forward that day, "
+        "from UTC+01:00 to UTC+02:00): write the time with its UTC offset, such as 2026-03-29T03:30:00+02:00"
+        in result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr

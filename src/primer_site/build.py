@@ -18,6 +18,7 @@ from .assets import AssetIndex
 from .bibliography import post_bibliographies
 from .bodies import keep_rendered, post_bodies
 from .config import CONFIG_FILE, SiteConfig, load_config
+from .dates import in_zone
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
@@ -99,7 +100,12 @@ def site_now(now: datetime | None, config: SiteConfig) -> datetime:
     (`--now 2026-06-01` is that day's midnight where the site's `timezone` says, as its posts' dates are)."""
     if now is None:
         return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=config.zone)
+    if now.tzinfo is not None:
+        return now
+    try:  # the rule post dates follow: a time the zone skips or shows twice is refused, a day starts when it does
+        return in_zone(now, config.zone, date_only=now.time() == datetime.min.time())
+    except ValueError as error:
+        raise SiteError(f"--now: {error}") from None
 
 
 def build_site(
