@@ -303,3 +303,22 @@ def test_now_at_a_time_the_zone_skips_is_an_error_as_a_post_date_is(tmp_path: Pa
         in result.stderr
     ), result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- names that differ only in case (issue item 16)
+
+
+def test_files_whose_names_differ_only_in_case_are_an_error_naming_both(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {"content/a.md": post(), "content/Photo.txt": "a", "content/photo.txt": "b", "static/A.css": "a{}",
+         "static/a.css": "b{}"},
+    )  # fmt: skip
+    with pytest.raises(SiteError) as caught:
+        build(site, fingerprint=False)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "content/photo.txt: error: published at photo.txt, as content/Photo.txt is at Photo.txt: on a "
+        "case-insensitive host they are one file: rename one of them",
+        "static/a.css: error: published at a.css, as static/A.css is at A.css: on a case-insensitive host they are "
+        "one file: rename one of them",
+    ]
