@@ -322,3 +322,25 @@ def test_files_whose_names_differ_only_in_case_are_an_error_naming_both(tmp_path
         "static/a.css: error: published at a.css, as static/A.css is at A.css: on a case-insensitive host they are "
         "one file: rename one of them",
     ]
+
+
+# ---------------------------------------------------------------- templates that never end or divide by zero (item 18)
+
+RECURSIVE = "a template that includes or extends itself, or a macro that calls itself without end"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{% extends "post.html" %}', f"templates/post.html:1: error: template: nested too deeply: {RECURSIVE}"),
+        ('x\n{% include "post.html" %}', f"templates/post.html:2: error: template: nested too deeply: {RECURSIVE}"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}\n{{ f(1) }}", f"templates/post.html:1: error: template: nested "
+         f"too deeply: {RECURSIVE}"),
+        ("a\n{{ 1/0 }}", "templates/post.html:2: error: template: division by zero (ZeroDivisionError)"),
+    ],
+)  # fmt: skip
+def test_a_template_that_never_ends_or_divides_by_zero_is_an_error_at_its_line(
+    tmp_path: Path, template: str, expected: str
+) -> None:
+    site = make_site(tmp_path, {"content/a.md": post(), "templates/post.html": template})
+    assert messages(site) == [f"{expected} (while rendering content/a.md)"]
