@@ -344,3 +344,39 @@ def test_a_template_that_never_ends_or_divides_by_zero_is_an_error_at_its_line(
 ) -> None:
     site = make_site(tmp_path, {"content/a.md": post(), "templates/post.html": template})
     assert messages(site) == [f"{expected} (while rendering content/a.md)"]
+
+
+# ---------------------------------------------------------------- Ctrl-C while loading (issue item 21)
+
+
+@pytest.mark.parametrize(
+    "after", ["primer_site.errors", "yaml", "primer_site.config", "jinja2", "markdown_it", "primer_site.build"]
+)
+def test_ctrl_c_while_the_program_loads_ends_quietly(tmp_path: Path, after: str) -> None:
+    """Ctrl-C at a known point of start-up: Python's -X importtime says, on stderr, each module as its import
+    ends; the signal is sent when `after` has been imported, while the rest still loads."""
+    import signal
+    import subprocess
+    import sys
+
+    from fixture_sites import SRC
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    build = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "primer_site", "build", "-s", str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    assert build.stderr is not None
+    for line in build.stderr:
+        if line.startswith("import time:") and line.split("|")[-1].strip() == after:
+            build.send_signal(signal.SIGINT)
+            break
+    else:
+        raise AssertionError(f"{after} was never imported")
+    _, err = build.communicate(timeout=60)
+    said = [line for line in err.splitlines() if not line.startswith("import time:")]
+    assert said == ["interrupted"], said
+    assert build.returncode == 130
