@@ -336,7 +336,8 @@ def test_a_content_file_where_a_static_file_or_a_generated_page_is_is_an_error_n
     code, stderr = build(tmp_path)
     assert code == 1
     assert errors_of(stderr) == [
-        "content/logo.png: error: published at logo.png, as static/logo.png is: rename one of them",
+        "content/logo.png: error: published at logo.png, as static/logo.png is at logo.png: on a case-insensitive host "
+        "they are one file: rename one of them",
         "content/robots.txt: error: published at robots.txt, in the way of the site's page robots.txt: rename it",
     ]
 

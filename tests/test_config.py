@@ -183,3 +183,48 @@ def test_an_empty_value_is_named_empty_not_none(tmp_path: Path) -> None:
     )
     result = run_cli("build", "-s", str(site))
     assert result.stderr == f"site.yaml:3: error: paginate: expected a whole number, got an empty value\n{FAILED}"
+
+
+# ---------------------------------------------------------------- permalinks and base URLs (issue 20 items 23, 24)
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern", "why"),
+    [
+        (
+            "post",
+            "/posts/{slug}",
+            "must end with / (a folder: /posts/{slug}/) or name its extension (/posts/{slug}.html)",
+        ),
+        ("tag", "/tags/{slug}.html", "must end with /: a listing's later pages go in its folder (page/2/)"),
+    ],
+)
+def test_a_permalink_is_a_folder_or_names_its_extension(tmp_path: Path, kind: str, pattern: str, why: str) -> None:
+    make_site(tmp_path, {"site.yaml": f"title: T\nbase_url: https://x.org/\npermalinks:\n  {kind}: {pattern}\n",
+                         "content/a.md": post()})  # fmt: skip
+    result = run_cli("build", "-s", str(tmp_path))
+    assert result.returncode == 1
+    assert f"site.yaml:3: error: permalinks: {kind}: '{pattern}' {why}" in result.stderr
+
+
+def test_a_post_permalink_may_name_its_extension(tmp_path: Path) -> None:
+    make_site(tmp_path, {"site.yaml": "title: T\nbase_url: https://x.org/\npermalinks: {post: '/p/{slug}.html'}\n",
+                         "content/a-post.md": post()})  # fmt: skip
+    result = run_cli("build", "-s", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "public" / "p" / "a-post.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "folder"),
+    [("https://x.org/a/../", "https://x.org/"), ("https://x.org/a/./b/", "https://x.org/a/b/"),
+     ("https://x.org/a/%2E%2E/b/", "https://x.org/b/")],
+)  # fmt: skip
+def test_a_base_url_with_dot_segments_is_refused_at_its_line(tmp_path: Path, url: str, folder: str) -> None:
+    make_site(tmp_path, {"site.yaml": f"title: T\nbase_url: {url}\n", "content/a.md": post()})
+    result = run_cli("build", "-s", str(tmp_path))
+    assert result.returncode == 1
+    assert (
+        f"site.yaml:2: error: base_url: '{url}' must not have '.' or '..' segments: write the folder they lead to, "
+        f"{folder}" in result.stderr
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -179,3 +180,203 @@ class CountingStr(str):
         found = str.find(self, sub, start, len(self) if end is None else end)
         CountingStr.examined += (found if found >= 0 else len(self)) - start
         return found
+
+
+# ---------------------------------------------------------------- command-line bounds (issue items 13 and 8)
+
+
+def test_jobs_is_capped(tmp_path: Path) -> None:
+    from fixture_sites import run_cli
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    result = run_cli("build", "-s", str(site), "--jobs", "100000")
+    assert result.returncode == 2
+    assert (
+        "argument --jobs: 100000 is more than 64: each job is a process of 50-100 MB, and more than the CPUs buys "
+        "nothing" in result.stderr
+    )
+    assert not (site / "public").exists()
+
+
+def test_serve_with_an_empty_host_listens_on_loopback_only_and_says_so(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from fixture_sites import SRC
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "primer_site", "serve", "-s", str(site), "--host", "", "--port", "0", "--no-watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    try:
+        assert serve.stdout is not None
+        line = serve.stdout.readline()
+        while line and not line.startswith("serving "):
+            line = serve.stdout.readline()
+        assert "at http://127.0.0.1:" in line, line
+    finally:
+        serve.send_signal(signal.SIGINT)
+        _, err = serve.communicate(timeout=30)
+    assert (
+        "primer-site serve: --host is empty: serving on 127.0.0.1 only (--host 0.0.0.0 serves every interface)" in err
+    )
+
+
+# ---------------------------------------------------------------- check --external has a deadline (issue item 10)
+
+
+def test_check_external_ends_against_a_server_sending_a_byte_a_second(tmp_path: Path) -> None:
+    import socket
+    import threading
+
+    from fixture_sites import run_cli
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:  # the status line and headers, one byte every half second, for ever
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            with client:
+                for byte in b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 10_000:
+                    if stop.wait(0.5):
+                        return
+                    try:
+                        client.send(bytes([byte]))
+                    except OSError:
+                        break
+
+    threading.Thread(target=drip, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/slow"
+    make_site(tmp_path, {"content/a.md": post("A", body=f"[slow]({url})\n")})
+    try:
+        result = run_cli("check", "--source", str(tmp_path), "--now", "2026-06-01", "--external", "--timeout", "2")
+    finally:
+        stop.set()
+        listener.close()
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [f"content/a.md:5: error: external link '{url}': no whole answer within 2 s (--timeout)"]
+    assert result.returncode == 1
+
+
+# ---------------------------------------------------------------- RFC 3339 offsets (issue item 22)
+
+
+def test_local_mean_time_offsets_are_whole_minutes_in_every_feed_sitemap_and_json_ld(tmp_path: Path) -> None:
+    import re
+
+    site = make_site(tmp_path, {"content/a.md": post(date="1930-05-01T00:00:00")})
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "timezone: Europe/Amsterdam\n")
+    out = build(site, fingerprint=False)
+    texts = {
+        p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*") if p.suffix in (".xml", ".json", ".html")
+    }
+    found = [(name, m.group()) for name, text in texts.items() for m in re.finditer(r"1930-0[45]-\d\dT[\d:+-]+", text)]
+    assert found, "the post's date appears in the feeds, the sitemap and the JSON-LD"
+    assert {stamp for _, stamp in found} == {"1930-05-01T00:00:28+00:20"}, found
+    assert {name.rsplit("/", 1)[-1] for name, _ in found} >= {"feed.xml", "feed.json", "sitemap.xml", "index.html"}
+
+
+# ---------------------------------------------------------------- --now follows the post dates' rule (issue item 25)
+
+
+def test_now_at_a_time_the_zone_skips_is_an_error_as_a_post_date_is(tmp_path: Path) -> None:
+    from fixture_sites import run_cli
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    (site / "site.yaml").write_text((site / "site.yaml").read_text() + "timezone: Europe/Paris\n")
+    result = run_cli("build", "-s", str(site), "--now", "2026-03-29T02:30:00")
+    assert result.returncode == 1
+    assert (
+        "error: --now: 2026-03-29T02:30:00 does not exist in Europe/Paris (the clocks are put forward that day, "
+        "from UTC+01:00 to UTC+02:00): write the time with its UTC offset, such as 2026-03-29T03:30:00+02:00"
+        in result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- names that differ only in case (issue item 16)
+
+
+def test_files_whose_names_differ_only_in_case_are_an_error_naming_both(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {"content/a.md": post(), "content/Photo.txt": "a", "content/photo.txt": "b", "static/A.css": "a{}",
+         "static/a.css": "b{}"},
+    )  # fmt: skip
+    with pytest.raises(SiteError) as caught:
+        build(site, fingerprint=False)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "content/photo.txt: error: published at photo.txt, as content/Photo.txt is at Photo.txt: on a "
+        "case-insensitive host they are one file: rename one of them",
+        "static/a.css: error: published at a.css, as static/A.css is at A.css: on a case-insensitive host they are "
+        "one file: rename one of them",
+    ]
+
+
+# ---------------------------------------------------------------- templates that never end or divide by zero (item 18)
+
+RECURSIVE = "a template that includes or extends itself, or a macro that calls itself without end"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('{% extends "post.html" %}', f"templates/post.html:1: error: template: nested too deeply: {RECURSIVE}"),
+        ('x\n{% include "post.html" %}', f"templates/post.html:2: error: template: nested too deeply: {RECURSIVE}"),
+        ("{% macro f(n) %}{{ f(n) }}{% endmacro %}\n{{ f(1) }}", f"templates/post.html:1: error: template: nested "
+         f"too deeply: {RECURSIVE}"),
+        ("a\n{{ 1/0 }}", "templates/post.html:2: error: template: division by zero (ZeroDivisionError)"),
+    ],
+)  # fmt: skip
+def test_a_template_that_never_ends_or_divides_by_zero_is_an_error_at_its_line(
+    tmp_path: Path, template: str, expected: str
+) -> None:
+    site = make_site(tmp_path, {"content/a.md": post(), "templates/post.html": template})
+    assert messages(site) == [f"{expected} (while rendering content/a.md)"]
+
+
+# ---------------------------------------------------------------- Ctrl-C while loading (issue item 21)
+
+
+@pytest.mark.parametrize(
+    "after", ["primer_site.errors", "yaml", "primer_site.config", "jinja2", "markdown_it", "primer_site.build"]
+)
+def test_ctrl_c_while_the_program_loads_ends_quietly(tmp_path: Path, after: str) -> None:
+    """Ctrl-C at a known point of start-up: Python's -X importtime says, on stderr, each module as its import
+    ends; the signal is sent when `after` has been imported, while the rest still loads."""
+    import signal
+    import subprocess
+    import sys
+
+    from fixture_sites import SRC
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    build = subprocess.Popen(
+        [sys.executable, "-X", "importtime", "-m", "primer_site", "build", "-s", str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    assert build.stderr is not None
+    for line in build.stderr:
+        if line.startswith("import time:") and line.split("|")[-1].strip() == after:
+            build.send_signal(signal.SIGINT)
+            break
+    else:
+        raise AssertionError(f"{after} was never imported")
+    _, err = build.communicate(timeout=60)
+    said = [line for line in err.splitlines() if not line.startswith("import time:")]
+    assert said == ["interrupted"], said
+    assert build.returncode == 130

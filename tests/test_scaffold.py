@@ -7,6 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from fixture_sites import REPO, make_site, post, run_cli
 from primer_site.config import KATEX_VERSION
 
@@ -132,3 +134,43 @@ def test_a_new_site_in_a_folder_holding_site_yml_says_so_and_writes_nothing(tmp_
         "site.yaml (primer-site reads only that name); nothing was written\n"
     )
     assert sorted(p.name for p in folder.iterdir()) == ["site.yml"]
+
+
+# ---------------------------------------------------------------- hostile places and names (issue 20 item 20)
+
+
+def test_new_post_with_a_300_character_title_gets_a_short_file_name(tmp_path: Path) -> None:
+    assert run_cli("new", "site", str(tmp_path / "s")).returncode == 0
+    title = "word " * 60
+    result = run_cli("new", "post", "-s", str(tmp_path / "s"), title)
+    assert result.returncode == 0, result.stderr
+    (made,) = (tmp_path / "s" / "content" / "posts").glob("word-*.md")
+    assert made.name == "-".join(["word"] * 16) + ".md"  # 79 characters, cut at a word
+
+
+@pytest.mark.parametrize("where", ["under a file", "under /proc", "a 300-character name"])
+def test_new_site_where_no_folder_can_be_made_is_a_clear_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "afile").write_text("x")
+    folder, why = {
+        "under a file": (str(tmp_path / "afile" / "x"), "Not a directory; nothing was written"),
+        "under /proc": ("/proc/primer-site-test", "No such file or directory; nothing was written"),
+        "a 300-character name": (
+            str(tmp_path / ("n" * 300)),
+            "a name is too long (file systems take at most 255 bytes a name): choose a shorter one",
+        ),
+    }[where]
+    result = run_cli("new", "site", folder)
+    assert result.returncode == 1
+    assert result.stderr == f"primer-site new site: error: cannot make the folder {folder}: {why}\n"
+
+
+def test_new_site_where_content_is_a_dangling_link_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "content").symlink_to(tmp_path / "nowhere")
+    result = run_cli("new", "site", str(tmp_path / "d"))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"primer-site new site: error: {tmp_path / 'd' / 'content'} is a symbolic link to {tmp_path / 'nowhere'}, "
+        "which does not exist: remove the link or make its target; nothing was written\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["content"]

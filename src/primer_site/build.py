@@ -19,6 +19,7 @@ from .assets import AssetIndex
 from .bibliography import post_bibliographies
 from .bodies import keep_rendered, post_bodies
 from .config import CONFIG_FILE, SiteConfig, load_config
+from .dates import in_zone
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
@@ -52,6 +53,7 @@ from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from .theoremkinds import TheoremSettings
 from .theorems import localize_theorem_words
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
+from .workers import MAX_JOBS
 from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
@@ -105,7 +107,12 @@ def site_now(now: datetime | None, config: SiteConfig) -> datetime:
     (`--now 2026-06-01` is that day's midnight where the site's `timezone` says, as its posts' dates are)."""
     if now is None:
         return datetime.now(UTC)
-    return now if now.tzinfo is not None else now.replace(tzinfo=config.zone)
+    if now.tzinfo is not None:
+        return now
+    try:  # the rule post dates follow: a time the zone skips or shows twice is refused, a day starts when it does
+        return in_zone(now, config.zone, date_only=now.time() == datetime.min.time())
+    except ValueError as error:
+        raise SiteError(f"--now: {error}") from None
 
 
 def build_site(
@@ -164,7 +171,7 @@ def build_site(
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
     bodies = keep_rendered(
         problems,
         post_bodies(

@@ -6,8 +6,12 @@ from templates at the page that shows them.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import re
+import socket
 import tempfile
+import threading
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -15,9 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .build import BuildOptions, BuildResult, build_site
+from .dates import RFC3339_DATE_TIME
 from .errors import Diagnostic, Problems
 from .layout import STATIC_DIR
 from .model import Site
@@ -174,6 +180,9 @@ class _Checker:
                 for element in ("id", "title", "updated"):
                     if len(entry.findall(f"{atom}{element}")) != 1:
                         problems.error(f"feed entry without exactly one <{element}>", relative)
+            for stamp in (*root.iter(f"{atom}updated"), *root.iter(f"{atom}published")):
+                if not RFC3339_DATE_TIME.fullmatch(stamp.text or ""):  # RFC 4287 §3.3: an RFC 3339 date-time
+                    problems.error(f"feed date {stamp.text!r} is not an RFC 3339 date-time", relative)
 
 
 # What a stylesheet loads (CSS Cascading, @import; CSS Values, url()): @import "x", url(x), url("x"). One token
@@ -235,7 +244,8 @@ def _check_chapter_gaps(site: Site, problems: Problems) -> None:
 
 
 def _check_external(site: Site, problems: Problems, timeout: float) -> int:
-    """Each external URL once, 8 at a time, each bounded by `timeout`."""
+    """Each external URL once, 8 at a time, each within `timeout` seconds in all (HEAD, GET if refused, and any
+    redirects): a server that sends a byte a second is cut off at the deadline, not waited on for ever."""
     where: dict[str, list[tuple[str, int]]] = {}
     for post in site.posts:
         for link in post.links:
@@ -243,19 +253,36 @@ def _check_external(site: Site, problems: Problems, timeout: float) -> int:
                 where.setdefault(link.href.split("#")[0], []).append((post.source, link.line))
 
     def fetch(url: str) -> str | None:
-        for method in ("HEAD", "GET"):
-            request = urllib.request.Request(url, method=method, headers={"User-Agent": "primer-site-check"})
-            try:
-                with urllib.request.urlopen(request, timeout=timeout):
-                    return None
-            except urllib.error.HTTPError as exc:
-                if method == "HEAD" and exc.code in (403, 405, 501):
-                    continue  # some servers refuse HEAD: ask again with GET
-                return f"HTTP {exc.code}"
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", exc)
-                return f"unreachable ({reason})"
-        return None
+        sockets: list[socket.socket] = []
+        expired = threading.Event()
+
+        def cut_off() -> None:  # a blocked read returns at once when its socket is shut down
+            expired.set()
+            for sock in list(sockets):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        opener = urllib.request.build_opener(_RecordingHTTP(sockets), _RecordingHTTPS(sockets))
+        deadline = threading.Timer(timeout, cut_off)
+        deadline.start()
+        try:
+            for method in ("HEAD", "GET"):
+                request = urllib.request.Request(url, method=method, headers={"User-Agent": "primer-site-check"})
+                try:
+                    with opener.open(request, timeout=timeout):
+                        return None
+                except urllib.error.HTTPError as exc:
+                    if method == "HEAD" and exc.code in (403, 405, 501) and not expired.is_set():
+                        continue  # some servers refuse HEAD: ask again with GET
+                    return f"HTTP {exc.code}"
+                except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+                    if expired.is_set():
+                        return f"no whole answer within {timeout:g} s (--timeout)"
+                    reason = getattr(exc, "reason", exc)
+                    return f"unreachable ({reason})"
+            return None
+        finally:
+            deadline.cancel()
 
     urls = sorted(where)
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -264,3 +291,39 @@ def _check_external(site: Site, problems: Problems, timeout: float) -> int:
                 for source, line in where[url]:
                     problems.error(f"external link {url!r}: {why}", source, line)
     return len(urls)
+
+
+class _RecordingHTTP(urllib.request.HTTPHandler):
+    """urllib's HTTP handler, noting each connection's socket (so that a deadline can shut it down)."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self.sockets = sockets
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        sockets = self.sockets
+
+        class Connection(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                sockets.append(self.sock)
+
+        return self.do_open(Connection, req)
+
+
+class _RecordingHTTPS(urllib.request.HTTPSHandler):
+    """urllib's HTTPS handler, noting each connection's socket (see _RecordingHTTP)."""
+
+    def __init__(self, sockets: list[socket.socket]) -> None:
+        super().__init__()
+        self.sockets = sockets
+
+    def https_open(self, req: urllib.request.Request) -> Any:
+        sockets = self.sockets
+
+        class Connection(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                sockets.append(self.sock)
+
+        return self.do_open(Connection, req, context=self._context)

@@ -16,12 +16,21 @@ from . import __version__
 from .build import BuildOptions, build_site
 from .errors import Diagnostic, SiteError
 from .sitefolder import clean_site, find_site
+from .workers import MAX_JOBS
 
 if TYPE_CHECKING:
     from .serve import PreviewReport
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # while the arguments are read, before the command's own handling
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if not getattr(args, "command", None):
@@ -118,6 +127,10 @@ def _run_serve(args: argparse.Namespace) -> int:
     from .server import ServerError
 
     options = _options(args, check_math=args.check_math)
+    if not args.host.strip():  # an empty $HOST: the empty address is every interface, which nobody asked for
+        print("primer-site serve: --host is empty: serving on 127.0.0.1 only (--host 0.0.0.0 serves every interface)",
+              file=sys.stderr)  # fmt: skip
+        args.host = "127.0.0.1"
     try:
         preview = Preview(options, host=args.host, port=args.port, watch=args.watch, report=_print_preview_report)
     except ServerError as error:
@@ -239,7 +252,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build into an output folder primer-site did not make, replacing (deleting) everything in it",
     )
-    build.add_argument("--jobs", type=_positive, default=0, help="processes rendering Markdown (default: one per CPU)")
+    build.add_argument(
+        "--jobs", type=_jobs, default=0, help=f"processes rendering Markdown, 1 to {MAX_JOBS} (default: one per CPU)"
+    )
     build.add_argument("--no-cache", action="store_true", help="render every post afresh (ignore .primer-cache/)")
     build.add_argument(
         "--check-math",
@@ -377,6 +392,15 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _jobs(text: str) -> int:
+    value = _positive(text)
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(
+            f"{text} is more than {MAX_JOBS}: each job is a process of 50-100 MB, and more than the CPUs buys nothing"
+        )
     return value
 
 

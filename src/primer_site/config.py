@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 import string
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import Problems
@@ -282,6 +283,10 @@ def base_url_problem(url: str) -> str | None:
         return "must not have a query (?…) or a fragment (#…)"
     if any(c.isspace() for c in url):
         return "must not contain spaces"
+    segments = [unquote(segment) for segment in parts.path.split("/")]
+    if "." in segments or ".." in segments:  # RFC 3986 §5.2.4 dot-segments (%2e too, as browsers read them)
+        folder = posixpath.normpath("/".join(segments) or "/").rstrip("/") + "/"
+        return f"must not have '.' or '..' segments: write the folder they lead to, {parts.scheme}://{parts.netloc}{folder}"
     return None
 
 
@@ -299,6 +304,12 @@ def _permalinks(value: object, bad: Any) -> dict[str, str]:
             bad(f"{kind}: {describe(pattern)} must not contain '..', '.' or '//'")
         elif problem := _placeholder_problem(kind, pattern):
             bad(f"{kind}: {describe(pattern)} {problem}")
+        elif not pattern.endswith("/") and (kind != "post" or not pattern.endswith(".html")):
+            # without either, the page is written as a file with no extension, which servers send as a download
+            bad(f"{kind}: {describe(pattern)} " + (
+                "must end with / (a folder: /posts/{slug}/) or name its extension (/posts/{slug}.html)"
+                if kind == "post" else "must end with /: a listing's later pages go in its folder (page/2/)"
+            ))  # fmt: skip
         else:
             result[kind] = pattern
     return result

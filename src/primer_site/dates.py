@@ -4,6 +4,7 @@ in the site's time zone (refusing a time the zone skips or shows twice rather th
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -36,6 +37,24 @@ def in_zone(local: datetime, zone: tzinfo, date_only: bool = False) -> datetime:
         f"{local.isoformat()} comes twice in {zone} (the clocks are put back that day): write it with its UTC "
         f"offset, {early.isoformat()} for the first or {late.isoformat()} for the second"
     )
+
+
+# RFC 3339 §5.6: date-time = full-date "T" partial-time time-offset, time-offset = "Z" / ("+" / "-") hh ":" mm.
+RFC3339_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+
+
+def rfc3339(moment: datetime) -> str:
+    """`moment` (aware) as an RFC 3339 date-time, the one spelling of every date in the feeds, the sitemap and
+    JSON-LD. RFC 3339's offsets are whole minutes (±hh:mm); a zone's local mean time before standard time had
+    seconds (Europe/Amsterdam until 1937: +00:19:32), so such an offset is rounded to the nearest minute, half a
+    minute up, and the clock time is moved with it: the instant stays exact (…T00:00:00+00:19:32 is written
+    …T00:00:28+00:20)."""
+    offset = moment.utcoffset() or timedelta(0)
+    seconds = offset.total_seconds()
+    if seconds % 60:
+        minutes = math.floor(seconds / 60 + 0.5)
+        moment = moment.astimezone(timezone(timedelta(minutes=minutes)))
+    return moment.isoformat()
 
 
 def _offset(moment: datetime) -> str:

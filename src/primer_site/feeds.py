@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from .config import SiteConfig
+from .dates import rfc3339
 from .dependencies import RecordedMemo
 from .errors import Diagnostic
 from .katex import MATHML, FormulaKey, FormulaRequests, FormulaResult
@@ -297,7 +298,7 @@ def _updated(post: Post) -> datetime:
 
 
 def _stamp(value: datetime) -> str:
-    return value.isoformat()
+    return rfc3339(value)  # whole-minute offsets (dates.rfc3339)
 
 
 def _text(parent: ET.Element, tag: str, text: str) -> None:

@@ -19,7 +19,6 @@ from markdown_it.token import Token
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -45,7 +44,7 @@ def markdown_parser(raw_html: bool) -> MarkdownIt:
     md.use(math_table_plugin)
     md.use(footnote_plugin)
     md.use(deflist_plugin)
-    md.use(tasklists_plugin, label=True)
+    md.core.ruler.after("inline", "github-tasklists", _task_lists)  # as tasklists_plugin(label=True), linear
     md.use(figures_plugin)
     md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
     md.use(heading_ids_plugin)  # after figures_plugin, so it runs first: a heading's `{#id}` is not an image's
@@ -202,3 +201,42 @@ def highlight_css(light: str, dark: str) -> str:
     dark_css = HtmlFormatter(style=dark).get_style_defs(".highlight")
     indented = "\n".join("  " + line for line in dark_css.splitlines())
     return f"{light_css}\n@media (prefers-color-scheme: dark) {{\n{indented}\n}}\n"
+
+
+# ---------------------------------------------------------------- task lists, in linear time
+# mdit-py-plugins' tasklists plugin gives this HTML, but in quadratic time: for each task it looks back through
+# every earlier token for the task's list. This rule gives the same tokens, remembering where each level was.
+
+
+_TASK = re.compile(r"\[([ xX])\][ \t\n\v\f\r]+")  # GFM: `[ ]` or `[x]`, then white space
+
+
+def _task_lists(state: StateCore) -> None:
+    """A list item whose paragraph starts `[ ] ` or `[x] ` becomes a task: a disabled checkbox in a <label> with
+    the text, class task-list-item on the item and contains-task-list on its list (GFM's task list items)."""
+    tokens = state.tokens
+    last_at_level: dict[int, int] = {}  # the index of the latest token of each nesting level seen
+    for index in range(2, len(tokens) - 1):
+        if index >= 3:  # every token before the item's: where its list is looked for
+            last_at_level[tokens[index - 3].level] = index - 3
+        inline, item = tokens[index], tokens[index - 2]
+        if not (
+            inline.type == "inline"
+            and tokens[index - 1].type == "paragraph_open"
+            and item.type == "list_item_open"
+            and (mark := _TASK.match(inline.content)) is not None
+        ):
+            continue
+        checkbox = Token("html_inline", "", 0)
+        if inline.content.startswith(("[ ] ", "[x] ", "[X] ")):
+            checked = ' checked="checked"' if mark.group(1) != " " else ""
+            checkbox.content = f'<input class="task-list-item-checkbox"{checked} disabled="disabled" type="checkbox">'
+        children = inline.children if inline.children is not None else []
+        children.insert(0, checkbox)
+        if len(children) > 1:
+            children[1].content = children[1].content[3:]
+        inline.content = inline.content[3:]
+        inline.children = [Token("html_inline", "", 0, content="<label>"), *children]
+        inline.children.append(Token("html_inline", "", 0, content="</label>"))
+        item.attrSet("class", "task-list-item")
+        tokens[last_at_level.get(item.level - 1, -1)].attrSet("class", "contains-task-list")

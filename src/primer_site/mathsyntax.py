@@ -17,7 +17,7 @@ from __future__ import annotations
 import bisect
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -65,25 +65,63 @@ class Formula:
     column: int
 
 
-def scan_math(src: str, pos: int, end: int) -> Span | None:
+class ScanMemo:
+    """What earlier scans of one text, up to one end, found: so that scanning from every opener of a long text
+    costs time linear in its length, not quadratic or cubic (`\\(` or `\\(\\text{` repeated, none closed).
+
+    `failed[closer]`: the places an inline scan for that closer passed on its way to failing: a later scan that
+    reaches one of them, in step (a backslash pair never straddles it), fails the same way, so it stops there.
+    `braces`: where each `{` scanned by _balanced_braces is closed (None: not before the end); one pass records
+    every `{` it meets, and a `{` that follows a character other than a backslash starts a pair in every scan."""
+
+    def __init__(self, src: str = "", end: int = 0) -> None:
+        self.src, self.end = src, end
+        self.failed: dict[str, set[int]] = {}
+        self.braces: dict[int, int | None] = {}
+        self.firsts: dict[str, tuple[int, int, int]] = {}
+
+    def find(self, text: str, start: int) -> int:
+        """src.find(text, start, end), answered without a search when an earlier one looked through `start`."""
+        return self._first(text, start, lambda: (at := self.src.find(text, start, self.end), at))
+
+    def blank_line_end(self, start: int) -> int:
+        """Where the first blank line (_BLANK_LINE) from `start` ends, or -1."""
+
+        def search() -> tuple[int, int]:
+            found = _BLANK_LINE.search(self.src, start, self.end)
+            return (found.start(), found.end()) if found else (-1, -1)
+
+        return self._first("\n\n", start, search)
+
+    def _first(self, key: str, start: int, search: Callable[[], tuple[int, int]]) -> int:
+        known = self.firsts.get(key)  # (searched from, where the match starts or -1, the answer)
+        if known is not None and known[0] <= start and (start <= known[1] or known[1] < 0):
+            return known[2]
+        at, answer = search()
+        self.firsts[key] = (start, at, answer)
+        return answer
+
+
+def scan_math(src: str, pos: int, end: int, memo: ScanMemo | None = None) -> Span | None:
     """The formula whose opening delimiter is at src[pos], reading no further than src[end]; None if none is.
 
     `$$…$$` is tried before `$…$`, as pandoc does; when it fails, the first `$` is text and the second may open.
+    `memo`: kept by the caller for every scan of this `src` up to this `end` (ScanMemo), or None.
     """
     if src.startswith("$", pos):
         if src.startswith("$$", pos, end):
-            return _display(src, pos, end, "$$", "$$")
-        return _inline(src, pos, end, "$", "$")
+            return _display(src, pos, end, "$$", "$$", memo)
+        return _inline(src, pos, end, "$", "$", memo)
     if src.startswith("\\[", pos, end):
-        return _display(src, pos, end, "\\[", "\\]")
+        return _display(src, pos, end, "\\[", "\\]", memo)
     if src.startswith("\\(", pos, end):
-        return _inline(src, pos, end, "\\(", "\\)")
+        return _inline(src, pos, end, "\\(", "\\)", memo)
     if src.startswith("\\begin{", pos, end):
-        return _environment(src, pos, end)
+        return _environment(src, pos, end, memo)
     return None
 
 
-def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | None:
+def _inline(src: str, pos: int, end: int, opener: str, closer: str, memo: ScanMemo | None = None) -> Span | None:
     """pandoc's inline math: after `$` no space; before the closer no space (a space run may not be followed by
     `$`); a line break only if no blank line follows; a backslash takes the next character with it, and
     `\\text{…}` its balanced braces (so a `$` in it does not close); the closer not followed by a digit."""
@@ -92,7 +130,31 @@ def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | No
         return None
     if src.startswith(closer, i, end):
         return None  # pandoc's many1Till: no closer right after the opener
+    failed = memo.failed.setdefault(closer, set()) if memo is not None else None
+    passed: list[int] = []
+    span = _inline_from(src, pos, i, end, opener, closer, memo, failed, passed)
+    if span is None and failed is not None:
+        failed.update(passed)
+    return span
+
+
+def _inline_from(
+    src: str,
+    pos: int,
+    i: int,
+    end: int,
+    opener: str,
+    closer: str,
+    memo: ScanMemo | None,
+    failed: set[int] | None,
+    passed: list[int],
+) -> Span | None:
+    """_inline's scan from src[i]; the places it passes go to `passed`, and one in `failed` ends it (ScanMemo)."""
     while i < end:
+        if failed is not None:
+            if i in failed:
+                return None
+            passed.append(i)
         if src.startswith(closer, i, end):
             after = i + len(closer)
             if after < end and src[after] in _DIGITS:
@@ -101,7 +163,7 @@ def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | No
         c = src[i]
         if c == "\\":
             if src.startswith("text{", i + 1, end):
-                closing = _balanced_braces(src, i + 5, end)
+                closing = _balanced_braces(src, i + 5, end, memo)
                 if closing is not None:
                     i = closing
                     continue
@@ -128,39 +190,57 @@ def _inline(src: str, pos: int, end: int, opener: str, closer: str) -> Span | No
     return None
 
 
-def _balanced_braces(src: str, i: int, end: int) -> int | None:
-    """Where the `{` at src[i] is closed (just after the `}`), a backslash escaping the next character."""
-    depth = 0
+def _balanced_braces(src: str, i: int, end: int, memo: ScanMemo | None = None) -> int | None:
+    """Where the `{` at src[i] is closed (just after the `}`), a backslash escaping the next character. With a
+    `memo`, one pass records where every `{` it meets is closed, and a later question about one of them is
+    answered from it."""
+    if memo is not None and i in memo.braces:
+        return memo.braces[i]
+    opened: list[int] = []  # the places of the `{` not yet closed
     while i < end:
         c = src[i]
         if c == "\\":
             i += 2
             continue
         if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-            if depth == 0:
+            opened.append(i)
+        elif c == "}" and opened:
+            at = opened.pop()
+            if memo is not None:
+                memo.braces[at] = i + 1
+            if not opened:
                 return i + 1
         i += 1
+    if memo is not None:
+        memo.braces.update(dict.fromkeys(opened))
     return None
 
 
-def _display(src: str, pos: int, end: int, opener: str, closer: str) -> Span | None:
+def _display(src: str, pos: int, end: int, opener: str, closer: str, memo: ScanMemo | None = None) -> Span | None:
     """pandoc's display math: anything up to the first closer but a blank line, at least one character."""
     start = pos + len(opener)
+    if memo is not None:
+        stop = memo.find(closer, start)
+        if stop <= start or 0 <= memo.blank_line_end(start) <= stop + 1:
+            return None
+        return Span(opener, start, stop, stop + len(closer))
     stop = src.find(closer, start, end)
     if stop <= start or _BLANK_LINE.search(src, start, stop + 1):
         return None
     return Span(opener, start, stop, stop + len(closer))
 
 
-def _environment(src: str, pos: int, end: int) -> Span | None:
+def _environment(src: str, pos: int, end: int, memo: ScanMemo | None = None) -> Span | None:
     """`\\begin{align}` … the first `\\end{align}`, no blank line between; its TeX keeps both."""
     begin = _BEGIN.match(src, pos, end)
     if begin is None:
         return None
     closing = f"\\end{{{begin.group(1)}{begin.group(2)}}}"
+    if memo is not None:
+        stop = memo.find(closing, begin.end())
+        if stop < 0 or 0 <= memo.blank_line_end(pos) <= stop:
+            return None
+        return Span("", pos, stop + len(closing), stop + len(closing))
     stop = src.find(closing, begin.end(), end)
     if stop < 0 or _BLANK_LINE.search(src, pos, stop):
         return None
@@ -190,7 +270,11 @@ def _math_inline(state: StateInline, silent: bool) -> bool:
     src, pos = state.src, state.pos
     if src[pos] not in "$\\":
         return False
-    span = scan_math(src, pos, state.posMax)
+    memos = state.env.setdefault("math_scan_memos", {})  # by text and end: ScanMemo
+    memo = memos.get((id(src), state.posMax))
+    if memo is None or memo[0] is not src:
+        memo = memos[(id(src), state.posMax)] = (src, ScanMemo(src, state.posMax))
+    span = scan_math(src, pos, state.posMax, memo[1])
     if span is None:
         if not silent and (
             (src[pos] == "$" and not (pos and src[pos - 1] == "$")) or src.startswith(("\\[", "\\begin{"), pos)
@@ -233,6 +317,13 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
     if opener and src.startswith(closer, content_start, line_end):
         return False  # `$$$$`: no formula, as in pandoc
     search = content_start if opener else content_start + len(environment.group(0))  # type: ignore[union-attr]
+    # An earlier start that found no closer on its lines up to `failed_at` saw every line from here on: each
+    # unclosed `\begin{align}` line would otherwise look through all that follow it (quadratic).
+    failures = state.env.setdefault("math_block_failures", {})
+    key = (id(src), closer, end_line, state.blkIndent)
+    failed_from, failed_at = failures.get(key, (0, -1))
+    if failed_from < start_line < failed_at:
+        return False
     pieces: list[str] = []
     line, low = start_line, content_start
     while True:
@@ -243,6 +334,7 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
         pieces.append(src[low:high])
         line += 1
         if line >= end_line or state.isEmpty(line) or state.sCount[line] < state.blkIndent:
+            failures[key] = (start_line, line)  # kept with `src` alive: the whole parse
             return False  # a blank line (or the end of the container) before the closer: not math, as in pandoc
         # the line's own indentation is TeX's to keep (byte for byte), the container's is not
         low = search = state.bMarks[line] + min(state.tShift[line], state.blkIndent)

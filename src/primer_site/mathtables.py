@@ -42,21 +42,39 @@ def _table_with_math(original: Callable[[StateBlock, int, int, bool], bool]) -> 
             state.src, state.bMarks[start_line + 1], state.eMarks[start_line + 1]
         ):
             return False
-        rows = _rows(state, start_line, end_line)
-        if not any(sign in row.text for row in rows for sign in "$\\`"):
-            return bool(original(state, start_line, end_line, silent))
-        src = state.src
-        state.src = _masked(src, rows)
-        before = len(state.tokens)
-        try:
-            found = bool(original(state, start_line, end_line, silent))
-        finally:
-            state.src = src
-        if found and not silent:
-            _restore_cells(state.tokens[before:], {row.line: row for row in rows})
-        return found
+        # The rows up to a blank line: only the first two matter to the header's check (silent, as a paragraph
+        # asks at each of its lines), and a table whose header passes takes all the rows read: each line is read
+        # once, however many lines could start a table (`:::` lines would otherwise cost quadratic time).
+        if not _masked_table(original, state, start_line, end_line, True, _rows(state, start_line, start_line + 2)):
+            return False
+        if silent:
+            return True
+        return _masked_table(original, state, start_line, end_line, False, _rows(state, start_line, end_line))
 
     return table
+
+
+def _masked_table(
+    original: Callable[[StateBlock, int, int, bool], bool],
+    state: StateBlock,
+    start_line: int,
+    end_line: int,
+    silent: bool,
+    rows: list[_Row],
+) -> bool:
+    """markdown-it's table rule over `rows` with their formulas' and code spans' pipes hidden from it."""
+    if not any(sign in row.text for row in rows for sign in "$\\`"):
+        return bool(original(state, start_line, end_line, silent))
+    src = state.src
+    state.src = _masked(src, rows)
+    before = len(state.tokens)
+    try:
+        found = bool(original(state, start_line, end_line, silent))
+    finally:
+        state.src = src
+    if found and not silent:
+        _restore_cells(state.tokens[before:], {row.line: row for row in rows})
+    return found
 
 
 @dataclass(frozen=True)
@@ -68,9 +86,10 @@ class _Row:
 
 
 def _rows(state: StateBlock, start_line: int, end_line: int) -> list[_Row]:
-    """The lines a table starting here could have: up to the first blank line or the container's end."""
+    """The lines a table starting here could have: up to the first blank line or the container's end (or
+    `end_line`)."""
     rows = []
-    for line in range(start_line, end_line):
+    for line in range(start_line, min(end_line, state.lineMax)):
         if state.isEmpty(line) or state.sCount[line] < state.blkIndent:
             break
         begin = state.bMarks[line] + state.tShift[line]

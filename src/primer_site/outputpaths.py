@@ -19,13 +19,15 @@ def merge_files(
 ) -> dict[str, Path]:
     """Static files and content files by output path; two at one path (or one a case-insensitive host confuses
     with it) is an error naming both."""
-    merged = dict(static)
-    taken = {collision_key(path): path for path in static}
-    for path, file in sorted(assets.items()):
+    merged: dict[str, Path] = {}
+    taken: dict[str, str] = {}
+    for path, file in [*sorted(static.items()), *sorted(assets.items())]:
         other = taken.get(collision_key(path))
         if other is not None:
+            # static/A.css and static/a.css, content/Photo.txt and content/photo.txt: one file on macOS or Windows
             problems.error(
-                f"published at {path}, as {describe_file(static[other], site)} is: rename one of them",
+                f"published at {path}, as {describe_file(merged[other], site)} is at {other}: on a case-insensitive "
+                "host they are one file: rename one of them",
                 _relative(file, site),
             )
             continue

@@ -380,6 +380,15 @@ class _Renderer:
                     data = self._make(spec, context, into)
             except jinja2.TemplateError as exc:
                 return None, frozenset(into.reads), [self._located(exc, spec.template, spec.source)]
+            except (RecursionError, ArithmeticError) as exc:  # the author's template's, not a bug of ours
+                why = (
+                    "nested too deeply: a template that includes or extends itself, or a macro that calls itself "
+                    "without end"
+                    if isinstance(exc, RecursionError)
+                    else f"{exc} ({type(exc).__name__})"
+                )
+                error = jinja2.TemplateRuntimeError(why)
+                return None, frozenset(into.reads), [self._located(error, spec.template, spec.source)]
         return data, frozenset(into.reads), []
 
     def _make(self, spec: PageSpec, context: dict[str, Any], into: Recording) -> bytes:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +93,8 @@ def new_site(folder: Path) -> NewSite:
     A folder that exists already gets the files it lacks (its own are kept); one holding a site.yaml, or a file that
     looks like a misspelt one (site.yml), is refused.
     """
+    if any(len(os.fsencode(part)) > 255 for part in folder.parts):  # NAME_MAX of every common file system
+        raise SiteError(f"cannot make the folder {folder}: {_why(OSError(errno.ENAMETOOLONG, ''))}")
     if (folder / CONFIG_FILE).exists():
         raise SiteError(f"{folder} holds a site already ({folder / CONFIG_FILE}): nothing was written")
     if folder.exists() and not folder.is_dir():
@@ -102,6 +106,19 @@ def new_site(folder: Path) -> NewSite:
             f"{folder} holds {near}, which looks like a misspelt {CONFIG_FILE}: rename it to {CONFIG_FILE} "
             "(primer-site reads only that name); nothing was written"
         )
+    for name in (CONTENT_DIR, f"{CONTENT_DIR}/posts", SERIES_DIR, "templates", "static"):
+        place = folder / name
+        if place.is_symlink() and not place.exists():  # mkdir would fail half-way, with some files written
+            raise SiteError(
+                f"{place} is a symbolic link to {os.readlink(place)}, which does not exist: remove the link or make "
+                "its target; nothing was written"
+            )
+        if place.exists() and not place.is_dir():
+            raise SiteError(f"{place} is a file, not a folder: rename or remove it; nothing was written")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # under a file, under /proc, a name longer than the file system takes
+        raise SiteError(f"cannot make the folder {folder}: {_why(error)}; nothing was written") from None
     title = folder.resolve().name.replace("-", " ").replace("_", " ").title() or "My Site"
     files = {
         folder / CONFIG_FILE: _SITE_YAML.format(title=_yaml_text(title)),
@@ -112,17 +129,31 @@ def new_site(folder: Path) -> NewSite:
         folder / "package.json": PACKAGE_JSON,
         folder / ".gitignore": _GITIGNORE,
     }
-    created, kept = [], []
-    for path, text in files.items():
-        if path.exists() or path.is_symlink():
-            kept.append(path)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        created.append(path)
-    for name in ("templates", "static"):
-        (folder / name).mkdir(exist_ok=True)
+    created: list[Path] = []
+    kept: list[Path] = []
+    try:
+        for path, text in files.items():
+            if path.exists() or path.is_symlink():
+                kept.append(path)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            created.append(path)
+        for name in ("templates", "static"):
+            (folder / name).mkdir(exist_ok=True)
+    except OSError as error:  # a full disk, a read-only folder: take back what was written, no half-made site
+        for path in reversed(created):
+            path.unlink(missing_ok=True)
+        where = f" ({error.filename})" if error.filename else ""
+        raise SiteError(f"cannot write the new site{where}: {_why(error)}; nothing was kept") from None
     return NewSite(tuple(created), tuple(kept))
+
+
+def _why(error: OSError) -> str:
+    """An OSError's reason, with what to do for the ones a name causes."""
+    if error.errno == errno.ENAMETOOLONG:
+        return "a name is too long (file systems take at most 255 bytes a name): choose a shorter one"
+    return error.strerror or str(error)
 
 
 def new_post(site: Path, title: str, series: str | None, chapter: str | None) -> NewPost:
@@ -133,7 +164,7 @@ def new_post(site: Path, title: str, series: str | None, chapter: str | None) ->
     """
     if chapter is not None and series is None:
         raise SiteError("--chapter needs --series: a chapter is a chapter of a series")
-    slug = slugify(title)
+    slug = _short(slugify(title))
     if not slug:
         raise SiteError(f"the title {title!r} has no letters or digits to make a file name from")
     config = load_config(site, Problems())  # its errors are the build's to report: only its time zone is needed
@@ -180,10 +211,27 @@ def new_post(site: Path, title: str, series: str | None, chapter: str | None) ->
     if path.exists():
         raise SiteError(f"{path} exists already: nothing was written")
     series_lines = f"series: {_yaml_text(series_slug)}\nchapter: {_yaml_text(chapter)}\n" if series_slug else ""
-    folder.mkdir(parents=True, exist_ok=True)
     text = _POST.format(title=_yaml_text(title), day=_today(config.timezone), series=series_lines)
-    path.write_text(text, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise SiteError(f"cannot write {path}: {_why(error)}") from None
     return NewPost(path, series_slug, chapter, picked, tuple(warnings))
+
+
+# A new post's file name is its title's slug, cut at a word to at most this many characters: a 300-character
+# title would pass the file system's 255 bytes a name, and a URL that long helps no reader.
+MAX_SLUG = 80
+
+
+def _short(slug: str) -> str:
+    """`slug` cut to MAX_SLUG characters, at a hyphen when there is one in the second half."""
+    if len(slug) <= MAX_SLUG:
+        return slug
+    cut = slug[:MAX_SLUG]
+    at = cut.rfind("-")
+    return cut[:at] if at > MAX_SLUG // 2 else cut
 
 
 class _Shelf:

@@ -23,6 +23,7 @@ import jinja2
 from markupsafe import Markup
 
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
+from .dates import rfc3339
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
 from .errors import Problems
 from .feeds import absolute
@@ -318,6 +319,7 @@ def make_environment(
     env.filters.update(
         date=date_filter(words),
         isodate=_iso_date,
+        rfc3339=rfc3339,
         json_script=json_script,
         title_html=lambda t: Markup(render_title(t)),
     )
@@ -392,7 +394,7 @@ def json_script(value: object) -> Markup:
 
 
 def _iso_date(value: datetime) -> str:
-    return value.isoformat() if value.time() != datetime.min.time() else value.date().isoformat()
+    return rfc3339(value) if value.time() != datetime.min.time() else value.date().isoformat()
 
 
 def syntax_css(config: SiteConfig) -> bytes:

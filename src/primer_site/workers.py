@@ -23,6 +23,11 @@ import time
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
+# The most worker processes a pool may have (--jobs, and one per CPU on a large machine): each is a Python process
+# of 50-100 MB holding the parser and the theme, so --jobs 10000 would exhaust memory (and processes) before it
+# rendered anything, and past a few dozen the pools' start-up and the writer's one disk cost more than they save.
+MAX_JOBS = 64
+
 
 def start_worker() -> None:
     """The initializer of a pool's worker process (ProcessPoolExecutor(initializer=...)): see the module."""
