@@ -24,7 +24,7 @@ from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
 from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
 from .markdown import RenderedBody
-from .mathpass import config_line, math_pass
+from .mathpass import config_line, math_pass, math_without_katex
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder
 from .outputpaths import guard_pages, merge_files, page_owners
@@ -60,7 +60,9 @@ class BuildOptions:
     fingerprint: bool = (
         True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
     )
-    check_math: bool = False  # every formula through KaTeX (build --check-math, check, serve)
+    # every formula through KaTeX (build and check unless --no-check-math, serve); the checks that need no Node
+    # (braces, environments, unclosed `$`) run whatever this says
+    check_math: bool = False
     require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
     force: bool = False  # replace an output folder primer-site did not make (build --force)
     # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
@@ -158,7 +160,7 @@ def build_site(
     jobs = options.jobs or os.cpu_count() or 1
     bodies = keep_rendered(
         problems,
-        post_bodies(memory.bodies, source, documents, metas, config.raw_html, jobs, options.cache, options.check_math),
+        post_bodies(memory.bodies, source, documents, metas, config.raw_html, jobs, options.cache, True),
     )
     series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
@@ -339,6 +341,8 @@ def _math(
         else:
             problems.extend(math.diagnostics)
         feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
+    if not options.check_math:  # what needs no KaTeX is checked anyway
+        problems.extend(math_without_katex(config, documents, bodies, metas, series_bodies, options.drafts))
     typesetter = None
     if config.math_render == "build":  # the pages' math typeset here, as the browser would
         problem = render_problem(config, setup, config_line(source, "math"))

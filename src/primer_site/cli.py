@@ -88,8 +88,8 @@ def _run_build(args: argparse.Namespace) -> int:
         output=args.output,
         jobs=args.jobs,
         cache=not args.no_cache,
-        check_math=args.check_math,
-        require_katex=args.check_math,
+        check_math=args.check_math is not False,  # by default, whenever KaTeX can run
+        require_katex=args.check_math is True,  # asked for by name: KaTeX not running is an error
         force=args.force,
     )
     result = build_site(options)
@@ -244,8 +244,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--check-math",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="check every formula with KaTeX; fails if Node.js or the katex package is missing (default: off)",
+        default=None,
+        help="check every formula with KaTeX (default: on, with a warning saying what to install if Node.js or the "
+        "katex package is missing; --check-math makes that an error; --no-check-math leaves KaTeX out, and only "
+        "braces, environments and unclosed $ are checked)",
     )
     build.set_defaults(run=_run_build)
 
