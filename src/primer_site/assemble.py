@@ -296,7 +296,8 @@ def _resolve_links(
             problems.error(f"link to {link.written!r}: {where} has no {what} #{link.fragment}", post.source, link.line)
             return text
         if link.target == post.source:
-            return f'<a href="#{html.escape(link.fragment)}"{match.group(2)}>{text}</a>'
+            same = link.written if link.written.startswith("#") else f"#{link.fragment}"  # the href as written
+            return f'<a href="{html.escape(same)}"{match.group(2)}>{text}</a>'
         if link.target not in published:
             # a scheduled chapter: the link appears on the first build after it falls due
             when = target.date.strftime("%Y-%m-%d")

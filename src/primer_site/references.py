@@ -174,7 +174,9 @@ class _Collector:
         parts = urlsplit(href)
         if href.startswith("#") and len(href) > 1:
             fragment = unquote(href[1:])
-            if empty or fragment in self.labels:
+            # every same-page #fragment is checked against the page's ids, as one into another post is; "#top" is
+            # the top of any page (HTML's "navigate to a fragment")
+            if empty or fragment in self.labels or fragment != "top":
                 self.sources.append(SourceLink(self.source, fragment, line, href))
                 child.attrSet("href", f"\x00L{len(self.sources) - 1}\x00")
                 return
