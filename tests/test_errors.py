@@ -140,13 +140,13 @@ def test_output_folder_that_would_delete_the_site_is_refused(tmp_path: Path) -> 
 
 
 def test_same_page_anchors_to_what_the_page_holds_build_as_written(tmp_path: Path) -> None:
-    """Headings, raw HTML ids, footnotes and HTML's own #top are the page's: their links stay as written."""
+    """Headings, raw HTML ids and footnotes are the page's: links to them stay as written."""
     body = (
         '## Café au lait\n\n<span id="raw-id">x</span>\n\nText[^1] and [a](#café-au-lait), [b](#raw-id), '
-        "[c](#fn1), [top](#top).\n\n[^1]: A note."
+        "[c](#fn1).\n\n[^1]: A note."
     )
     site = make_site(tmp_path, {"content/x.md": post("X", body=body)})
     build_site(BuildOptions(source=site, cache=False, jobs=1))
     page = (site / "public/posts/x/index.html").read_text(encoding="utf-8")
-    for href in ("#caf%C3%A9-au-lait", "#raw-id", "#fn1", "#top"):
+    for href in ("#caf%C3%A9-au-lait", "#raw-id", "#fn1"):
         assert f'<a href="{href}">' in page, href
