@@ -18,7 +18,7 @@ from .errors import Diagnostic, Problems
 from .markdown import RenderedBody, SourceLink, render_title
 from .model import Collection, Post, PostLink, ScheduledChapter, Series, Site, Taxon
 from .parse import Document, SeriesMeta
-from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
+from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify, taxon_slug
 
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
@@ -214,7 +214,7 @@ def _distinct_tags(doc: Document, problems: Problems) -> tuple[str, ...]:
     at the `tags:` line, since both name the one page and the post would show two chips leading to it."""
     first: dict[str, str] = {}
     for name in doc.tags:
-        slug = slugify(name)
+        slug = taxon_slug(name)
         if slug not in first:
             first[slug] = name
         elif first[slug] != name:
@@ -508,7 +508,7 @@ def _taxa(
     spelling: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for post in posts:
         for name in names_of(post):
-            slug = slugify(name)
+            slug = taxon_slug(name)
             grouped[slug].append(post)
             spelling[slug][name] += 1
     result = []
@@ -524,6 +524,12 @@ def _taxa(
 
         result.append(memo.reuse(kind, slug, (config, name, members), make, problems))
     return tuple(result)
+
+
+def _spelling(name: str) -> str:
+    """What two spellings of one tag share: "LLM", "llm" and "Llm"; "Café" and "cafe"; "deep learning" and
+    "deep-learning". Names that share a slug but not this are two names (an error, not a warning)."""
+    return re.sub(r"[\s_-]+", "-", collision_key(name)).strip("-")
 
 
 def _warn_spellings(
@@ -547,6 +553,14 @@ def _warn_spellings(
         if name == shown:
             continue
         source = first_of[name]
+        if _spelling(name) != _spelling(shown):  # not a spelling of one name: two names the slug cannot tell apart
+            problems.error(
+                f"{key}: {name!r} and {shown!r} ({first_of[shown]}) are different names with one {kind} page "
+                f"({taxon_slug(shown)!r}): rename one, or write them alike if they are one {kind}",
+                source,
+                key_lines.get(source, {}).get(key, 1),
+            )
+            continue
         problems.warning(
             f"{key}: {name!r} and {shown!r} ({first_of[shown]}) are one {kind}, with one page that shows {shown!r}: "
             "write them alike",

@@ -199,6 +199,14 @@ def _run_new_post(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_new_series(args: argparse.Namespace) -> int:
+    from .scaffold import new_series
+
+    made = new_series(_site(args), args.slug, args.title, args.chapters)
+    print(f'created {made.path}: series "{args.slug}", titled "{made.title}" (posts join it with series: {args.slug})')
+    return 0
+
+
 def _run_clean(args: argparse.Namespace) -> int:
     site = _site(args)
     removed = clean_site(site, args.output, force=args.force)
@@ -305,7 +313,7 @@ def _parser() -> argparse.ArgumentParser:
         "holding site.yaml.",
         "",
     )
-    kinds = new.add_subparsers(dest="what", metavar="site|post", required=True)
+    kinds = new.add_subparsers(dest="what", metavar="site|post|series", required=True)
     new_site = kinds.add_parser(
         "site",
         help="a new site in FOLDER",
@@ -329,6 +337,23 @@ def _parser() -> argparse.ArgumentParser:
     new_post.add_argument("--chapter", help="chapter number, e.g. 3 or 1.3 (default: the next free one)")
     new_post.add_argument("--debug", action="store_true", help="show Python tracebacks")
     new_post.set_defaults(run=_run_new_post, usage_of="new post", parser=new_post, failure="")
+
+    new_series = kinds.add_parser(
+        "series",
+        help="a new series file in the site",
+        description="Write series/SLUG.md into the site holding site.yaml: the series' title, its planned chapters, "
+        "and its optional settings (number_sections, macros) commented out. Posts join it with `series: SLUG`.",
+    )
+    new_series.add_argument("slug", metavar="SLUG", help="the series' slug: its file's name and its URL")
+    new_series.add_argument("--title", help="the series' title (default: the slug's words)")
+    new_series.add_argument(
+        "--chapters", type=_positive, default=None, help='planned chapters, for "Chapter 3 of N" (default: none)'
+    )
+    new_series.add_argument(
+        "-s", "--source", type=Path, default=None, help="the site's folder (default: the one holding site.yaml)"
+    )
+    new_series.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    new_series.set_defaults(run=_run_new_series, usage_of="new series", parser=new_series, failure="")
 
     clean = command(
         "clean",

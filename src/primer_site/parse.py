@@ -14,7 +14,7 @@ from .config import MACROS_TEXT, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .model import ChapterNumber
-from .urls import is_valid_slug, slug_from_filename, slugify
+from .urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
 from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
 
 KNOWN_KEYS = [
@@ -157,7 +157,7 @@ def document_from_mapping(
     summary = _text(data, "summary", bad)
     description = _text(data, "description", bad)
     category = _text(data, "category", bad)
-    if category is not None and not slugify(category):
+    if category is not None and not taxon_slug(category):
         bad("category", f"{_short(category)} has no letters or digits to make a URL from")
     if len(problems.errors) > errors_before or title is None or when is None:
         return None
@@ -245,7 +245,7 @@ def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             bad("tags", f"{_short(item)} is not a tag (tags are words or short phrases)")
-        elif not slugify(item):
+        elif not taxon_slug(item):
             bad("tags", f"{_short(item)} has no letters or digits to make a URL from")
         elif item.strip() not in tags:
             tags.append(item.strip())

@@ -42,7 +42,7 @@ from .model import Output, Site, Unchanged
 from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
 from .theme import TEMPLATES_DIR, AssetNames, global_resolver, template_identity, value_globals
 from .typeset import MATH_RENDER, PageTypesetter
-from .urls import slugify
+from .urls import slugify, taxon_slug
 
 _MEMORY_FORMAT = 2
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
@@ -318,7 +318,7 @@ class _Renderer:
         lookups: dict[str, Callable[[str], object]] = {
             "series_of": lambda name: series_by_name.get(name) or series.get(slugify(name)),
             "collection_of": lambda slug: collections.get(slug),
-            "tag_url": lambda name: tags[slugify(name)].url if slugify(name) in tags else None,
+            "tag_url": lambda name: tags[taxon_slug(name)].url if taxon_slug(name) in tags else None,
         }
         resolvers: dict[str, Callable[[str], object]] = {
             **lookups,
@@ -344,7 +344,7 @@ class _Renderer:
 
         def tag_url(name: str) -> str:
             record(("tag_url", name))
-            return tags[slugify(name)].url
+            return tags[taxon_slug(name)].url
 
         self.helpers = {
             "series_of": lambda post: looked_up("series_of", post, "series"),
