@@ -779,3 +779,27 @@ def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, 
     for fold in (0, 1):
         other = moment.replace(tzinfo=place, fold=fold).astimezone(UTC)
         assert other == when.astimezone(UTC) or other.astimezone(place).replace(tzinfo=None) != moment
+
+
+def test_reading_line_continuations_is_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether each "\\" line continuation is inside math is read once per character of the value, however many
+    continuations it has (counted, not timed): 10 times the lines, about 10 times the characters read."""
+    import primer_site.yamldoc as yamldoc
+
+    read = [0]
+    real = yamldoc._MATH_DELIMITER
+
+    class Counting:
+        def findall(self, text: str, start: int, end: int) -> list[str]:
+            read[0] += end - start
+            return real.findall(text, start, end)
+
+    monkeypatch.setattr(yamldoc, "_MATH_DELIMITER", Counting())
+    work = []
+    for lines in (200, 2000):
+        read[0] = 0
+        value = "\\\n  ".join(f"word $x_{i}$ and" for i in range(lines))
+        document, errors = _read_post(tmp_path, f'title: T\ndate: 2026-01-05\nsummary: "{value}"\n')
+        assert errors == [] and document.summary.startswith("word $x_0$ andword $x_1$")
+        work.append(read[0])
+    assert work[1] <= 11 * work[0], work

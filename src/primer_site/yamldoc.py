@@ -266,12 +266,13 @@ class _TextReader:
         if self.source.find("\\", start, end) < 0:
             return
         opening = self.source.index('"', start)  # after any tag or anchor
+        math = _MathState(self.source, opening + 1)
         for escape in _ESCAPE.finditer(self.source, opening + 1, end - 1):
             char = escape.group(1)
             if char in _KEPT_ESCAPES or (char == " " and self._continues_a_line(escape.start())):
                 continue  # "\ " opening a line after a "\" line continuation: the space PyYAML's dumper keeps
             if char == "\n":
-                if not _in_math(self.source[opening + 1 : escape.start()]):
+                if not math.inside(escape.start()):
                     continue  # "\" at a line's end joins the lines: how YAML (and PyYAML) folds a long value
                 # in TeX a backslash before a line break is a control space (a\ b): joined, it would be lost
                 read_as, changed = 'a "\\" at the end of a line as joining the lines', "the backslash"
@@ -289,8 +290,10 @@ class _TextReader:
     def _continues_a_line(self, index: int) -> bool:
         """Whether source[index] is the first character of a line, after its indentation, that follows a line ending
         in a "\\" line continuation (YAML 1.2 §7.3.1, escaped line breaks)."""
-        line_start = self.source.rfind("\n", 0, index) + 1
-        return line_start > 1 and not self.source[line_start:index].strip(" \t") and self.source[line_start - 2] == "\\"
+        before = index
+        while before > 0 and self.source[before - 1] in " \t":  # only the indentation: linear over a value
+            before -= 1
+        return before > 1 and self.source[before - 1] == "\n" and self.source[before - 2] == "\\"
 
     def _report(self, message: str, index: int) -> None:
         line, column = _line_and_column(self.source, index, self.first_line)
@@ -300,18 +303,25 @@ class _TextReader:
 _MATH_DELIMITER = re.compile(r"\\\\|\\\$|\$|\\\(|\\\)")
 
 
-def _in_math(before: str) -> bool:
-    """Whether text ending with `before` is inside `$…$` or `\\(…\\)`: delimiters counted as written, escaped
-    dollars (\\$) skipped. A rough reading of pandoc's rules, enough to tell TeX from prose at a line's end."""
-    dollars = parens = 0
-    for delimiter in _MATH_DELIMITER.findall(before):
-        if delimiter == "$":
-            dollars += 1
-        elif delimiter == "\\(":
-            parens += 1
-        elif delimiter == "\\)":
-            parens = max(parens - 1, 0)
-    return dollars % 2 == 1 or parens > 0
+class _MathState:
+    """Whether a point of a double-quoted value is inside `$…$` or `\\(…\\)`, asked at points in increasing order:
+    each character is read once (delimiters counted as written, an escaped dollar `\\$` skipped), so a value with
+    many line continuations costs its length. A rough reading of pandoc's rules, enough to tell TeX from prose."""
+
+    def __init__(self, source: str, start: int) -> None:
+        self.source, self.position = source, start
+        self.dollars = self.parens = 0
+
+    def inside(self, index: int) -> bool:
+        for delimiter in _MATH_DELIMITER.findall(self.source, self.position, index):
+            if delimiter == "$":
+                self.dollars += 1
+            elif delimiter == "\\(":
+                self.parens += 1
+            elif delimiter == "\\)":
+                self.parens = max(self.parens - 1, 0)
+        self.position = max(self.position, index)
+        return self.dollars % 2 == 1 or self.parens > 0
 
 
 def _line_and_column(source: str, index: int, first_line: int) -> tuple[int, int]:
