@@ -21,9 +21,9 @@ def slugify(text: str) -> str:
     return _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower()).strip("-")
 
 
-# Symbols that tell tags apart, spelt as words before slugifying: C++, C# and C are three languages (GitHub's
-# topics and Wikipedia's titles spell them so: c-plus-plus, c-sharp), Q&A is q-and-a. Other symbols only separate
-# words, as in any slug.
+# Symbols that tell tags apart, spelt as words before slugifying: C++, C# and C are three languages, which a slug
+# that drops symbols makes one page (Pelican's, getpelican/pelican#2658). GitHub's topic for C++ is c-plus-plus
+# and Wikipedia writes C# as "C Sharp"; Q&A is q-and-a. Other symbols only separate words, as in any slug.
 _TAXON_SYMBOLS = re.compile(r"[+#&@]")
 _TAXON_WORDS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
 
