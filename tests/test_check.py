@@ -186,7 +186,7 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
         "with Node.js; on Debian and Ubuntu it is the npm package)",
     }[missing]
     assert result.stderr == (
-        f"<site>: error: math: formulas not checked by KaTeX: {why} (or leave the math check out: --no-check-math)\n"
+        f"<site>: error: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): {why} (or leave the math check out: --no-check-math)\n"
         "check failed: 1 error\n"
     )
     build = [*command[:3], "build", *command[4:]]
@@ -196,6 +196,9 @@ def test_check_without_a_working_katex_fails_unless_told_to_leave_math_out(tmp_p
     # `build` checks by default: without KaTeX it builds, and says once what was not checked and what to install
     result = subprocess.run(build, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
-    assert result.stderr == f"<site>: warning: math: formulas not checked by KaTeX: {why}\n"
+    assert (
+        result.stderr
+        == f"<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): {why}\n"
+    )
     result = subprocess.run([*build, "--check-math"], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "error: math: formulas not checked by KaTeX" in result.stderr

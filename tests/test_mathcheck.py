@@ -165,7 +165,9 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
     messages = [str(d) for d in failure.value.diagnostics]
-    assert messages[0].startswith("<site>: warning: math: formulas not checked by KaTeX: ")
+    assert messages[0].startswith(
+        "<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): "
+    )
     assert ("Node.js is not installed" in messages[0]) == (missing == "node")
     assert messages[1:] == ["content/a.md:5:38: error: math: unbalanced braces: a '{' is not closed"]
 
@@ -232,7 +234,7 @@ def test_without_node_build_warns_once_and_still_checks_what_needs_no_node(
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
     warning = (
-        "<site>: warning: math: formulas not checked by KaTeX: Node.js is not installed (no `node` on the PATH): install "
+        "<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): Node.js is not installed (no `node` on the PATH): install "
         "Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/), "
         f"then run `npm install katex@{KATEX_VERSION}` in {site}"
     )

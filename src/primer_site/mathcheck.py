@@ -257,7 +257,13 @@ def _stray_dollar(source: str, line: int, column: int) -> Diagnostic:
 
 
 def _skipped(why: str) -> Diagnostic:
-    return Diagnostic("", 0, 0, "warning", f"math: formulas not checked by KaTeX: {why}")
+    return Diagnostic(
+        "",
+        0,
+        0,
+        "warning",
+        f"math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): {why}",
+    )
 
 
 def _error(source: str, formula: Formula, message: str) -> Diagnostic:
