@@ -359,3 +359,19 @@ def test_the_dev_server_checks_again_only_the_files_whose_math_changed(
     assert errors() == ["content/b.md:5", "content/c.md:7"]
     assert sorted(checked.pop()) == ["content/c.md", "series/vol.md"]
     memory.close()
+
+
+def test_an_unbalanced_formula_typeset_at_build_time_is_reported_once(tmp_path: Path) -> None:
+    """Without the KaTeX check, the check that needs no Node finds it, and the typesetter does not say it again."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\nmath: {render: build}\n",
+            "content/a.md": post("A", body="Bad $\\frac{1}{2$ here."),
+        },
+    )
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, cache=False, jobs=1))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:5:5: error: math: unbalanced braces: a '{' is not closed"
+    ]

@@ -341,14 +341,15 @@ def _math(
         else:
             problems.extend(math.diagnostics)
         feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
-    if not options.check_math:  # what needs no KaTeX is checked anyway
-        problems.extend(math_without_katex(config, documents, bodies, metas, series_bodies, options.drafts))
+    # what needs no KaTeX is checked anyway
+    unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
+    problems.extend(unchecked)
     typesetter = None
     if config.math_render == "build":  # the pages' math typeset here, as the browser would
         problem = render_problem(config, setup, config_line(source, "math"))
         problems.extend([problem] if problem else [])
         places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
-        reported = math.diagnostics if katex is not None else ()  # the check's errors are not said again
+        reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
         typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
     return feed_math, typesetter
 
