@@ -8,7 +8,8 @@ after run, alternating which generator goes first, times in a fresh subprocess e
 
   primer-site cold      no .primer-cache/, empty output folder
   primer-site warm      the same build again, nothing changed (cache present, if primer-site has one)
-  primer-site math      the warm build with --check-math: what checking every formula with KaTeX adds
+  primer-site math      `build` checks every formula with KaTeX by default: a cold and a warm build with
+                        --no-check-math against the same builds as run by default: what the check adds
   build mode cold/warm  the same site with `math: {render: build}` (every formula typeset by KaTeX at build time)
   primer-site one edit  after appending a sentence to one post (restored afterwards)
   Hugo cold             `hugo --quiet`, empty output folder, fresh --cacheDir, no resources/
@@ -186,20 +187,33 @@ def bench_size(posts: int, runs: int, seed: int, jobs: int | None, floor_runs: i
     edited = corpus.post_paths(corpus_dir)[posts // 2]
     original = edited.read_bytes()
 
-    modes = ("cold", "warm", "math_base", "math", "edit", "build_cold", "build_warm", "hugo", "floor1", "floor2")
+    modes = (
+        "cold_unchecked",
+        "cold",
+        "warm",
+        "math_base",
+        "math",
+        "edit",
+        "build_cold",
+        "build_warm",
+        "hugo",
+        "floor1",
+        "floor2",
+    )
     times: dict[str, list[float]] = {k: [] for k in modes}
     cpu: dict[str, list[float]] = {k: [] for k in modes[:-2]}
     rss: dict[str, list[float]] = {"primer": [], "hugo": []}
 
     def primer_runs(run: int) -> None:
-        shutil.rmtree(primer_out.parent, ignore_errors=True)
-        shutil.rmtree(primer_site / ".primer-cache", ignore_errors=True)
         command = primer_command(primer_site, primer_out, jobs)
-        for mode in ("cold", "warm", "math_base", "math", "edit"):
-            if mode == "math":
-                # against math_base, the same warm build just before it: the first build after a cold
-                # one does extra work, so "warm" would make the check look cheaper than it is
-                result = measure([*command, "--check-math"])
+        for mode in ("cold_unchecked", "cold", "warm", "math_base", "math", "edit"):
+            if mode.startswith("cold"):
+                shutil.rmtree(primer_out.parent, ignore_errors=True)
+                shutil.rmtree(primer_site / ".primer-cache", ignore_errors=True)
+            if mode in ("cold_unchecked", "math_base"):
+                # `build` checks every formula by default: these are the same builds without the check
+                # (math_base: a warm one, just before "math", the default warm build it is set against)
+                result = measure([*command, "--no-check-math"])
             elif mode == "edit":
                 edited.write_bytes(original + f"{EDIT.rstrip()} Run {run}.\n".encode())
                 try:
@@ -321,20 +335,22 @@ def table(results: list[dict]) -> str:
         lines.append(f"| {result['posts']:,} | {_s(c['cold'])} | {_s(c['warm'])} | {_s(c['edit'])} | {_s(c['hugo'])} |")
     lines += [
         "",
-        "The math check: a warm build, then the same with `--check-math` (every formula through KaTeX in one Node "
-        "process):",
+        "The math check, on by default in `build` (every formula through KaTeX in one Node process, its answers "
+        "kept in .primer-cache/): builds with `--no-check-math` against the same builds as `build` runs them:",
         "",
-        "| posts | warm s | warm + --check-math s | the check adds s | CPU it adds s |",
-        "|" + "---:|" * 5,
+        "| posts | cold --no-check-math s | cold (checked) s | the check adds s | CPU it adds s "
+        "| warm --no-check-math s | warm (checked) s | the check adds s |",
+        "|" + "---:|" * 8,
     ]
     for result in results:
         t = {k: _median(v) for k, v in result["times"].items()}
         c = {k: _median(v) for k, v in result["cpu_seconds"].items()}
-        if t.get("math") is None or t.get("math_base") is None:
+        if t.get("math") is None or t.get("math_base") is None or t.get("cold_unchecked") is None:
             continue
         lines.append(
-            f"| {result['posts']:,} | {_s(t['math_base'])} | {_s(t['math'])} | {_s(t['math'] - t['math_base'])} "
-            f"| {_s(c['math'] - c['math_base'])} |"
+            f"| {result['posts']:,} | {_s(t['cold_unchecked'])} | {_s(t['cold'])} "
+            f"| {_s(t['cold'] - t['cold_unchecked'])} | {_s(c['cold'] - c['cold_unchecked'])} "
+            f"| {_s(t['math_base'])} | {_s(t['math'])} | {_s(t['math'] - t['math_base'])} |"
         )
     lines += [
         "",

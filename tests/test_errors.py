@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli, tree_bytes
+from primer_site.build import BuildOptions, build_site
 from primer_site.cli import main
 
 GOOD = {
@@ -52,6 +53,8 @@ CASES = [
      ["content/x.md:7: error: link to 'missing.md': no post at content/missing.md"]),
     ("broken-fragment", {"content/x.md": post("X", body="See [it](a.md#nowhere).")},
      ["content/x.md:5: error: link to 'a.md#nowhere': content/a.md has no heading or id #nowhere"]),
+    ("broken-same-page-anchor", {"content/x.md": post("X", body="## Part one\n\nSee [one](#part-one).\n\nSee [see](#no-such-id).")},
+     ["content/x.md:9: error: link to '#no-such-id': this post has no heading or id #no-such-id"]),
     ("undecodable", {"content/x.md": None},
      ["content/x.md:4: error: not valid UTF-8 (invalid continuation byte at byte 30)"]),
     ("template-syntax", {"templates/post.html": "{% extends 'base.html' %}\n{% block main %}\n{% if %}\n{% endblock %}\n"},
@@ -134,3 +137,16 @@ def test_output_folder_that_would_delete_the_site_is_refused(tmp_path: Path) -> 
         assert result.returncode == 1
         assert "choose another --output" in result.stderr
     assert (site / "content" / "a.md").exists()
+
+
+def test_same_page_anchors_to_what_the_page_holds_build_as_written(tmp_path: Path) -> None:
+    """Headings, raw HTML ids and footnotes are the page's: links to them stay as written."""
+    body = (
+        '## Café au lait\n\n<span id="raw-id">x</span>\n\nText[^1] and [a](#café-au-lait), [b](#raw-id), '
+        "[c](#fn1).\n\n[^1]: A note."
+    )
+    site = make_site(tmp_path, {"content/x.md": post("X", body=body)})
+    build_site(BuildOptions(source=site, cache=False, jobs=1))
+    page = (site / "public/posts/x/index.html").read_text(encoding="utf-8")
+    for href in ("#caf%C3%A9-au-lait", "#raw-id", "#fn1"):
+        assert f'<a href="{href}">' in page, href

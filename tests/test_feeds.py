@@ -138,7 +138,7 @@ def test_full_content_has_mathml_and_absolute_links(hostile_site: Path) -> None:
     assert 'href="https://example.org/sub/posts/a/#h"' in content
     other = feedparser.parse((hostile_site / "feed.xml").read_bytes())
     b = next(e for e in other.entries if e.title == "B")
-    assert 'src="https://example.org/img/x.png"' in b.content[0].value
+    assert 'src="https://example.org/sub/img/x.png"' in b.content[0].value  # a root-absolute URL: under the base path
 
 
 def test_json_feed(series_site: Path) -> None:

@@ -120,7 +120,10 @@ def test_top_level_keys_are_names_not_booleans(tmp_path: Path) -> None:
 def test_null_still_means_no_value(tmp_path: Path) -> None:
     """`~`, null and an empty value mean "no value" in every YAML version: left as YAML reads them."""
     make_site(tmp_path, {"content/a.md": "---\ntitle: ~\ndate: 2026-01-05\n---\n"})
-    assert errors_of(tmp_path) == ["content/a.md:2: error: title: is required"]
+    assert errors_of(tmp_path) == [
+        "content/a.md:2: error: title: has no value (YAML reads nothing, ~ and null as none): write one, in single "
+        "quotes if it is the word null"
+    ]
 
 
 # ---------------------------------------------------------------- double-quoted escapes never change TeX silently
@@ -246,6 +249,26 @@ def test_a_line_joined_with_a_backslash_is_refused(tmp_path: Path) -> None:
     ]
 
 
+def test_a_long_value_folded_by_pyyaml_is_read_as_written(tmp_path: Path) -> None:
+    """PyYAML's dumper folds a long double-quoted value with a "\\" at each line's end and a "\\ " opening the
+    next line (lil-log's 2017-06-21-an-overview-of-deep-learning.md:7:85 was refused so): YAML's folding, no TeX
+    changed, so the value is read as the text it was dumped from."""
+    import yaml
+
+    summary = (
+        "Starting earlier this year, I grew a strong curiosity of deep learning and spent some time reading about "
+        "this field, with $p(x) = \\sum_i w_i$ in view. To document what I have learned and to provide interesting "
+        "pointers to people with similar interests, I wrote this overview."
+    )
+    dumped = yaml.dump({"summary": summary}, default_style='"', width=80)
+    assert dumped.count("\\\n") >= 3 and "\n  \\ " in dumped  # the form PyYAML writes
+    make_site(tmp_path, {"content/a.md": f"---\ntitle: A\ndate: 2026-01-05\n{dumped}---\nBody.\n"})
+    problems = Problems()
+    document = parse_document(tmp_path, "content/a.md", ZoneInfo("UTC"), problems)
+    assert problems.errors == [] and document is not None
+    assert document.summary == summary
+
+
 def test_dates_and_extra_keep_yaml_escapes(tmp_path: Path) -> None:
     """Only text that may hold TeX is checked: extra is the author's own typed data."""
     make_site(tmp_path, {"content/a.md": '---\ntitle: A\ndate: "2026-01-05"\nextra: {tab: "a\\tb", n: 1.10}\n---\n'})
@@ -265,9 +288,75 @@ def test_a_tex_parameter_is_not_taken_for_a_comment(tmp_path: Path) -> None:
     )
     assert errors_of(tmp_path) == [
         'content/a.md:2:21: error: title: "#12" after a space starts a YAML comment, so the value would end at '
-        '"Fixing issue": put the value in single quotes',
+        "\"Fixing issue\": put the value in single quotes: title: 'Fixing issue #12'",
         'series/s.md:4:22: error: macros: \\norm: "#1" after a space starts a YAML comment, so the value would end '
-        'at "\\left\\lVert": put the value in single quotes',
+        "at \"\\left\\lVert\": put the value in single quotes: \\norm: '\\left\\lVert #1 \\right\\rVert'",
+    ]
+
+
+def test_a_word_glued_to_a_hash_is_text_cut_by_a_comment(tmp_path: Path) -> None:
+    """`#importance` after a space is a YAML comment: the words the author meant would be lost without a word."""
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": "---\ntitle: A\ndate: 2026-01-05\nsummary: Why entropy matters #importance\n---\n",
+            "content/b.md": "---\ntitle: B\ndate: 2026-01-05\ntags:\n  - C #sharp  \n---\n",
+        },
+    )
+    assert errors_of(tmp_path) == [
+        'content/a.md:4:30: error: summary: "#importance" after a space starts a YAML comment, so the value would '
+        "end at \"Why entropy matters\": put the value in single quotes: summary: 'Why entropy matters #importance'",
+        'content/b.md:5:7: error: tags: "#sharp" after a space starts a YAML comment, so the value would end at '
+        "\"C\": put the value in single quotes: - 'C #sharp'",
+    ]
+
+
+def test_the_quoted_line_a_comment_error_gives_reads_back_as_meant(tmp_path: Path) -> None:
+    site = make_site(tmp_path, {"content/a.md": "---\ntitle: It's #1 and #two\ndate: 2026-01-05\n---\n"})
+    [error] = errors_of(site)
+    fixed = error.split("put the value in single quotes: ", 1)[1]
+    assert fixed == "title: 'It''s #1 and #two'"
+    make_site(site, {"content/a.md": f"---\n{fixed}\ndate: 2026-01-05\n---\n"})
+    assert "<title>It&#39;s #1 and #two" in page(build(site), "posts/a")
+
+
+def test_a_comma_separated_tags_string_is_an_error_showing_the_list(tmp_path: Path) -> None:
+    make_site(
+        tmp_path,
+        {
+            "content/a.md": "---\ntitle: A\ndate: 2026-01-05\ntags: entropy, probability\n---\n",
+            "content/b.md": "---\ntitle: B\ndate: 2026-01-05\ntags: C++, C#,  it's, a: b\n---\n",
+            "content/c.md": "---\ntitle: C\ndate: 2026-01-05\ntags: entropy\n---\n",  # one tag: fine
+        },
+    )
+    assert errors_of(tmp_path) == [
+        'content/a.md:4: error: tags: "entropy, probability" is one tag, with a comma: a list of tags is written in '
+        "brackets: tags: [entropy, probability]",
+        'content/b.md:4: error: YAML syntax: mapping values are not allowed in this context: a value holding ": " '
+        'must be quoted: tags: "C++, C#,  it\'s, a: b"',
+    ]
+    make_site(tmp_path, {"content/b.md": "---\ntitle: B\ndate: 2026-01-05\ntags: 'C++, C#, it''s, x'\n---\n"})
+    fixed = errors_of(tmp_path)[1].split("tags: [", 1)[1]
+    assert fixed == "C++, 'C#', it's, x]"
+    make_site(tmp_path, {"content/b.md": f"---\ntitle: B\ndate: 2026-01-05\ntags: [{fixed}\n---\n"})
+    make_site(tmp_path, {"content/a.md": "---\ntitle: A\ndate: 2026-01-05\ntags: [entropy, probability]\n---\n"})
+    assert "/tags/probability/" in page(build(tmp_path), "posts/a")
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("title: null", "title: has no value"),
+        ("title: ~", "title: has no value"),
+        ("title:", "title: has no value"),
+        ("title: NULL", "title: has no value"),
+    ],
+)
+def test_a_null_title_says_it_has_no_value(tmp_path: Path, written: str, message: str) -> None:
+    make_site(tmp_path, {"content/a.md": f"---\n{written}\ndate: 2026-01-05\n---\n"})
+    assert errors_of(tmp_path) == [
+        f"content/a.md:2: error: {message} (YAML reads nothing, ~ and null as none): write one, in single quotes if "
+        "it is the word null"
     ]
 
 
@@ -690,3 +779,27 @@ def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, 
     for fold in (0, 1):
         other = moment.replace(tzinfo=place, fold=fold).astimezone(UTC)
         assert other == when.astimezone(UTC) or other.astimezone(place).replace(tzinfo=None) != moment
+
+
+def test_reading_line_continuations_is_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether each "\\" line continuation is inside math is read once per character of the value, however many
+    continuations it has (counted, not timed): 10 times the lines, about 10 times the characters read."""
+    import primer_site.yamldoc as yamldoc
+
+    read = [0]
+    real = yamldoc._MATH_DELIMITER
+
+    class Counting:
+        def findall(self, text: str, start: int, end: int) -> list[str]:
+            read[0] += end - start
+            return real.findall(text, start, end)
+
+    monkeypatch.setattr(yamldoc, "_MATH_DELIMITER", Counting())
+    work = []
+    for lines in (200, 2000):
+        read[0] = 0
+        value = "\\\n  ".join(f"word $x_{i}$ and" for i in range(lines))
+        document, errors = _read_post(tmp_path, f'title: T\ndate: 2026-01-05\nsummary: "{value}"\n')
+        assert errors == [] and document.summary.startswith("word $x_0$ andword $x_1$")
+        work.append(read[0])
+    assert work[1] <= 11 * work[0], work

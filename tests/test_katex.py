@@ -301,7 +301,7 @@ def test_a_broken_node_is_a_warning_for_the_check_and_an_error_for_feeds(
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, check_math=True, jobs=1, cache=False))
     assert [str(d) for d in failure.value.diagnostics] == [
-        f"<site>: warning: math: formulas not checked by KaTeX: KaTeX could not run under {node}: SyntaxError: this is "
+        f"<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): KaTeX could not run under {node}: SyntaxError: this is "
         "not Node",
         f"site.yaml:3: error: feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX "
         f"the pages load) under Node.js, but KaTeX did not run: KaTeX could not run under {node}: SyntaxError: this "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,7 +182,9 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=make_site(tmp_path, files), check_math=True, cache=False, jobs=1))
     messages = [str(d) for d in failure.value.diagnostics]
-    assert messages[0].startswith("<site>: warning: math: formulas not checked by KaTeX: ")
+    assert messages[0].startswith(
+        "<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): "
+    )
     assert ("Node.js (node) is not installed" in messages[0]) == (missing == "node")
     assert messages[1:] == ["content/a.md:5:38: error: math: unbalanced braces: a '{' is not closed"]
 
@@ -200,14 +205,100 @@ def test_the_cli_reports_a_broken_formula_in_build_and_check(tmp_path: Path) -> 
         assert result.returncode == 1, command
         assert expected in result.stderr, result.stderr
         assert "content/x.md:7:9: error: math: unbalanced braces: a '{' is not closed" in result.stderr
-    assert run_cli("build", "--source", str(site), "--now", "2026-06-01").returncode == 0
+    # --no-check-math leaves KaTeX out, never the checks that need no Node
+    result = run_cli("build", "--no-check-math", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "content/x.md:7:9: error: math: unbalanced braces: a '{' is not closed"
+    assert expected not in result.stderr
 
 
-def test_serve_checks_math_by_default_and_build_on_request() -> None:
+def test_build_checks_every_formula_by_default(tmp_path: Path) -> None:
+    """Plain `build` (the README's first command) stops on a formula KaTeX rejects, at its line and column."""
+    site = make_site(tmp_path, {"content/x.md": post("X", body="Fine $x$.\n\nThen $\\KLL(p\\|q)$ here.")})
+    result = run_cli("build", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "content/x.md:7:6: error: math: KaTeX parse error: Undefined control sequence: \\KLL at position 1: \\KLL(p\\|q)"
+        " (if \\KLL is a macro of yours, define it in site.yaml 'macros:' or the post's front matter 'macros:'; a "
+        "\\newcommand reaches only its own formula)",
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    assert run_cli("build", "--no-check-math", "--source", str(site), "--now", "2026-06-01").returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("$\\frac{1}{2$", "content/x.md:5:1: error: math: unbalanced braces: a '{' is not closed"),
+        (
+            "$$\\begin{aligned} x \\end{align}$$",
+            "content/x.md:5:1: error: math: \\begin{aligned} ended by \\end{align}",
+        ),
+        (
+            "Then $x^2 and more.",
+            "content/x.md:5:6: error: math: a lone '$' that looks like the start of unclosed math "
+            "(write \\$ for a dollar sign)",
+        ),
+        ("$x^{2}}$", "content/x.md:5:1: error: math: unbalanced braces: a '}' closes no '{'"),
+    ],
+)
+def test_without_node_build_warns_once_and_still_checks_what_needs_no_node(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    site = make_site(tmp_path, {"content/x.md": post("X", body=body), "content/y.md": post("Y", body="$\\mathbbb{R}$")})
+    no_node = tmp_path / "bin"
+    no_node.mkdir()
+    env = {**os.environ, "PATH": str(no_node), "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, "-m", "primer_site", "build", "--source", str(site), "--now", "2026-06-01"]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    warning = (
+        "<site>: warning: math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): Node.js (node) is not installed: install "
+        "Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/; "
+        "npm does not install it), "
+        f"then run `npm install katex@{KATEX_VERSION}` in {site}"
+    )
+    assert result.stderr.splitlines() == [
+        warning,
+        expected,
+        "build failed: 1 error; the output folder was left as it was",
+    ]
+    # a site whose only problem is one KaTeX alone would see builds, with the warning, once
+    (site / "content/x.md").write_text(post("X", body="$x$"), encoding="utf-8")
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [warning]
+    command.append("--check-math")  # asked for by name: an error
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+
+
+def test_a_warm_checked_build_asks_katex_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KaTeX's answers are kept in .primer-cache/: a new process whose formulas did not change starts no Node."""
+    started: list[list[str]] = []
+    real = primer_site.katex.subprocess.Popen
+
+    def popen(command: list[str], **kwargs: object) -> object:
+        if str(primer_site.katex.KATEX_WORKER_JS) in command:
+            started.append(command)
+        return real(command, **kwargs)
+
+    monkeypatch.setattr(primer_site.katex.subprocess, "Popen", popen)
+    files = {f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$") for i in range(5)}
+    site = make_site(tmp_path, files)
+    build_site(BuildOptions(source=site, check_math=True, jobs=1))
+    assert len(started) == 1
+    make_site(site, {"content/p1.md": post("P1", body="$x_1$ and $$y^1$$ and new words.")})
+    build_site(BuildOptions(source=site, check_math=True, jobs=1))  # as a new process: a fresh BuildMemory
+    assert len(started) == 1
+
+
+def test_build_and_check_check_math_by_default_serve_too() -> None:
     assert _parser().parse_args(["serve"]).check_math is True
     assert _parser().parse_args(["serve", "--no-check-math"]).check_math is False
-    assert _parser().parse_args(["build"]).check_math is False
-    assert _parser().parse_args(["build", "--check-math"]).check_math is True
+    assert _parser().parse_args(["build"]).check_math is None  # on, a warning if KaTeX cannot run
+    assert _parser().parse_args(["build", "--check-math"]).check_math is True  # on, an error if it cannot
+    assert _parser().parse_args(["build", "--no-check-math"]).check_math is False
 
 
 @pytest.mark.parametrize(
@@ -339,4 +430,20 @@ def test_bad_macros_in_front_matter_are_an_error_at_their_line(tmp_path: Path) -
         build_site(BuildOptions(source=site, cache=False))
     assert [str(d) for d in failure.value.diagnostics] == [
         "content/a.md:4: error: macros: expected a mapping of TeX macros, such as {\\E: \\mathbb{E}}"
+    ]
+
+
+def test_an_unbalanced_formula_typeset_at_build_time_is_reported_once(tmp_path: Path) -> None:
+    """Without the KaTeX check, the check that needs no Node finds it, and the typesetter does not say it again."""
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\nmath: {render: build}\n",
+            "content/a.md": post("A", body="Bad $\\frac{1}{2$ here."),
+        },
+    )
+    with pytest.raises(SiteError) as failure:
+        build_site(BuildOptions(source=site, cache=False, jobs=1))
+    assert [str(d) for d in failure.value.diagnostics] == [
+        "content/a.md:5:5: error: math: unbalanced braces: a '{' is not closed"
     ]

@@ -34,7 +34,7 @@ def test_a_new_post_in_a_series_gets_the_next_free_chapter_and_says_which(tmp_pa
     created = site / "content/info/mutual-information.md"
     assert result.stdout == (f"created {created} as chapter 3 of series 'info-theory', the next free one {NOTE}\n")
     text = created.read_text()
-    assert 'series: "info-theory"\nchapter: "3"\n' in text and "draft: true\n" in text
+    assert "series: 'info-theory'\nchapter: '3'\n" in text and "draft: true\n" in text
     built = run_cli("build", "-s", str(site), "-D", "-F", "--now", "2026-06-01")  # a draft dated today
     assert built.returncode == 0, built.stderr
     assert "Chapter 3 of 4" in (site / "public/posts/mutual-information/index.html").read_text()
@@ -174,3 +174,53 @@ def test_new_site_where_content_is_a_dangling_link_writes_nothing(tmp_path: Path
         "which does not exist: remove the link or make its target; nothing was written\n"
     )
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["content"]
+
+
+def test_scaffolds_write_yaml_that_takes_tex_as_it_is(tmp_path: Path) -> None:
+    """Single quotes: a title's backslashes round-trip, and TeX typed into the empty summary stays as typed."""
+    site = tmp_path / "my-primer"
+    assert run_cli("new", "site", str(site)).returncode == 0
+    assert "summary: ''\n" in (site / "content/posts/welcome.md").read_text()
+    assert "author: ''\n" in (site / "site.yaml").read_text()
+    result = run_cli("new", "post", "$\\alpha$ is Bob's", "-s", str(site))
+    assert result.returncode == 0, result.stderr
+    path = site / "content/posts/alpha-is-bob-s.md"
+    text = path.read_text()
+    assert "title: '$\\alpha$ is Bob''s'\n" in text and "summary: ''\n" in text
+    path.write_text(text.replace("summary: ''", "summary: '$\\frac{1}{2}\\nabla f$ and \\beta'"))
+    built = run_cli("build", "-s", str(site), "-D")
+    assert built.returncode == 0, built.stderr
+    page = (site / "public/posts/alpha-is-bob-s/index.html").read_text()
+    assert "<title>\\alpha is Bob&#39;s · My Primer</title>" in page
+    listing = (site / "public/index.html").read_text()
+    assert '<span class="math inline">\\frac{1}{2}\\nabla f</span> and \\beta' in listing
+
+
+def test_new_series_writes_the_series_file(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", {})
+    result = run_cli(
+        "new", "series", "info-theory", "--title", "Information $\\mathcal{I}$", "--chapters", "6", "-s", str(site)
+    )
+    assert result.returncode == 0, result.stderr
+    path = site / "series/info-theory.md"
+    assert result.stdout == (
+        f'created {path}: series "info-theory", titled "Information $\\mathcal{{I}}$" '
+        "(posts join it with series: info-theory)\n"
+    )
+    assert path.read_text().startswith("---\ntitle: 'Information $\\mathcal{I}$'\nchapters: 6\n# number_sections")
+    assert run_cli("new", "post", "Entropy", "--series", "info-theory", "-s", str(site)).returncode == 0
+    built = run_cli("build", "-s", str(site), "-D")
+    assert built.returncode == 0, built.stderr
+    assert "Chapter 1 of 6" in (site / "public/posts/entropy/index.html").read_text()
+    again = run_cli("new", "series", "info-theory", "-s", str(site))
+    assert again.returncode == 1 and again.stderr == (
+        f"primer-site new series: error: {path} exists already: nothing was written\n"
+    )
+    bad = run_cli("new", "series", "Info_Theory", "-s", str(site))
+    assert bad.stderr == (
+        "primer-site new series: error: 'Info_Theory' is not a series slug (lowercase letters, digits and '-'; "
+        "the file's name): use 'info-theory'\n"
+    )
+    plain = run_cli("new", "series", "deep-nets", "-s", str(site))
+    assert plain.returncode == 0
+    assert (site / "series/deep-nets.md").read_text().startswith("---\ntitle: 'Deep nets'\n# chapters: 10 ")

@@ -144,3 +144,46 @@ def test_the_alias_check_counts_each_node_once(monkeypatch: pytest.MonkeyPatch) 
             yamldoc.load_yaml_mapping("extra:\n" + alias_bomb(levels), "x.yaml")
     per_level = [v / (levels + 1) for v, levels in zip(visits, (2, 4, 6, 8, 10), strict=True)]
     assert max(per_level) <= 3 * min(per_level), visits
+
+
+CANNOT_START = "found character that cannot start any token"
+NOT_A_KEY = "did not find expected key"
+
+
+@pytest.mark.parametrize(
+    ("line", "problem", "fix"),
+    [
+        (
+            "title: *Important* notes",
+            "did not find expected alphabetic or numeric character",
+            "title: '*Important* notes'",
+        ),
+        ("title: `code` first", CANNOT_START, "title: '`code` first'"),
+        ("title: %percent", CANNOT_START, "title: '%percent'"),
+        ("title: - dash", "block sequence entries are not allowed in this context", "title: '- dash'"),
+        ("title: > quote", "did not find expected comment or line break", "title: '> quote'"),
+        ("title: | pipe", "did not find expected comment or line break", "title: '| pipe'"),
+        ("title: @home", CANNOT_START, "title: '@home'"),
+        ("title: ? what", "mapping keys are not allowed in this context", "title: '? what'"),
+        ("title: [draft] notes", NOT_A_KEY, "title: '[draft] notes'"),
+        ('title: "Quoted" and more', NOT_A_KEY, "title: '\"Quoted\" and more'"),
+        ("title: 'It' is", NOT_A_KEY, "title: '''It'' is'"),
+    ],
+)
+def test_a_value_starting_with_yaml_syntax_gets_the_line_to_write(
+    tmp_path: Path, line: str, problem: str, fix: str
+) -> None:
+    """Each error names the character YAML read as syntax and gives the line to write; that line builds, and the
+    page shows the title exactly as the author meant it."""
+    site = make_site(tmp_path, {"content/a.md": f"---\n{line}\ndate: 2026-01-05\n---\nHi.\n"})
+    result = run_cli("build", "-s", str(site), "--no-check-math")
+    first = "'\"'" if line[7] == '"' else f'"{line[7]}"'
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        f"content/a.md:2: error: YAML syntax: {problem}: a value starting with {first} is read as YAML syntax; "
+        f"for the text, quote it: {fix}"
+    )
+    (site / "content/a.md").write_text(f"---\n{fix}\ndate: 2026-01-05\n---\nHi.\n", encoding="utf-8")
+    assert run_cli("build", "-s", str(site), "--no-check-math").returncode == 0
+    page = html.unescape((site / "public/posts/a/index.html").read_text(encoding="utf-8"))
+    assert f"<title>{line[7:]} · Test site</title>" in page

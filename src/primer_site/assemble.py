@@ -28,7 +28,7 @@ from .notation import add_notation
 from .parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 from .previews import add_previews
 from .theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
-from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify
+from .urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename, slugify, taxon_slug
 
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
@@ -303,7 +303,7 @@ def _distinct_tags(doc: Document, problems: Problems) -> tuple[str, ...]:
     at the `tags:` line, since both name the one page and the post would show two chips leading to it."""
     first: dict[str, str] = {}
     for name in doc.tags:
-        slug = slugify(name)
+        slug = taxon_slug(name)
         if slug not in first:
             first[slug] = name
         elif first[slug] != name:
@@ -394,7 +394,8 @@ def _resolve_links(
             problems.error(f"link to {link.written!r}: {where} has no {what} #{link.fragment}", post.source, link.line)
             return text
         if link.target == post.source:
-            return f'<a href="#{html.escape(link.fragment)}"{match.group(2)}>{text}</a>'
+            same = link.written if link.written.startswith("#") else f"#{link.fragment}"  # the href as written
+            return f'<a href="{html.escape(same)}"{match.group(2)}>{text}</a>'
         if link.target not in published:
             # a scheduled chapter: no link to a page that is not there yet; the first build on or after its date
             # makes one. A reference says where and when ("Theorem 10.2, in Chapter 10, out on 12 March 2026").
@@ -609,7 +610,7 @@ def _taxa(
     spelling: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for post in posts:
         for name in names_of(post):
-            slug = slugify(name)
+            slug = taxon_slug(name)
             grouped[slug].append(post)
             spelling[slug][name] += 1
     result = []
@@ -625,6 +626,12 @@ def _taxa(
 
         result.append(memo.reuse(kind, slug, (config, name, members), make, problems))
     return tuple(result)
+
+
+def _spelling(name: str) -> str:
+    """What two spellings of one tag share: "LLM", "llm" and "Llm"; "Café" and "cafe"; "deep learning" and
+    "deep-learning". Names that share a slug but not this are two names (an error, not a warning)."""
+    return re.sub(r"[\s_-]+", "-", collision_key(name)).strip("-")
 
 
 def _warn_spellings(
@@ -648,6 +655,14 @@ def _warn_spellings(
         if name == shown:
             continue
         source = first_of[name]
+        if _spelling(name) != _spelling(shown):  # not a spelling of one name: two names the slug cannot tell apart
+            problems.error(
+                f"{key}: {name!r} and {shown!r} ({first_of[shown]}) are different names with one {kind} page "
+                f"({taxon_slug(shown)!r}): rename one, or write them alike if they are one {kind}",
+                source,
+                key_lines.get(source, {}).get(key, 1),
+            )
+            continue
         problems.warning(
             f"{key}: {name!r} and {shown!r} ({first_of[shown]}) are one {kind}, with one page that shows {shown!r}: "
             "write them alike",

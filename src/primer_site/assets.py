@@ -36,6 +36,7 @@ from .layout import CACHE_DIR
 from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
 from .rawhtml import rewrite_urls
+from .references import root_absolute
 from .urls import page_url
 from .workers import start_worker
 
@@ -130,12 +131,13 @@ class AssetIndex:
         summary_html, summary_refs = self._summary(source, summary, summary_line) if summary else ("", ())
         if not body.assets and not summary_refs and summary is None:
             return body
-        facts = (tuple(self.stamps.get(ref.target) for ref in (*body.assets, *summary_refs)), summary, summary_line)
+        refs = (*body.assets, *summary_refs)  # a root-absolute URL's stamp: that of the file it names, if one
+        facts = (tuple(self.stamps.get(self._inside(r.target) or r.target) for r in refs), summary, summary_line)
         known = self.memo.filled.get(source)
         if known is not None and known[0] is body and known[1] == facts:
             problems.extend(known[3])
-            for ref in (*body.assets, *summary_refs):
-                self._use_variants(ref)
+            for ref in refs:
+                self._use_variants(replace(ref, target=self._inside(ref.target) or ref.target))
             return known[2]
         found: list[Diagnostic] = []
         values = [self._fill_one(source, ref, found) for ref in body.assets]
@@ -178,6 +180,11 @@ class AssetIndex:
 
     def _fill_one(self, source: str, ref: AssetRef, found: list[Diagnostic]) -> tuple[str, str]:
         """(the URL, the attributes to add to its <img> as HTML), or ("", "") after reporting why there is no file."""
+        if ref.target.startswith("/"):  # root-absolute: a file beside the posts, or another path of the site
+            inside = self._inside(ref.target)
+            if inside is None:
+                return page_url(self.config.base_path, ref.target) + ref.suffix, ""
+            ref = replace(ref, target=inside)
         what = "image" if ref.image else "link to"
         if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: references.py reports a body's
             found.append(Diagnostic(source, ref.line, 0, "error", f"{ref.written!r} is outside the site folder"))
@@ -218,6 +225,11 @@ class AssetIndex:
             message = f"image {ref.written!r}: {made}: it is shown without a srcset"
             found.append(Diagnostic(source, ref.line, 0, "warning", message))
         return url, attributes
+
+    def _inside(self, path: str) -> str | None:
+        """The file under content/ that a root-absolute URL path names (`/vol/a.png` → content/vol/a.png), if any."""
+        target = posixpath.normpath(CONTENT_DIR + unquote(path))
+        return target if target.startswith(CONTENT_DIR + "/") and target in self.stamps else None
 
     def _image_attributes(self, ref: AssetRef, size: ImageSize, stamp: Stamp) -> str:
         given = dict(ref.given)
@@ -351,6 +363,8 @@ def _summary_ref(source: str, url: str, line: int, image: bool) -> AssetRef | No
     fragment, or with a scheme); by the body's rule (references.AssetRef). A link to a post (.md) or one that climbs
     out of the site is an AssetRef too, so that filling it reports it: a summary cannot resolve a post's URL."""
     parts = urlsplit(url)
+    if root_absolute(url):
+        return AssetRef(parts.path, url, line, url[len(parts.path) :], image)
     if not url or _SCHEME.match(url) or url.startswith(("/", "#", "?")) or not parts.path:
         return None
     target = posixpath.normpath(posixpath.join(posixpath.dirname(source), unquote(parts.path)))

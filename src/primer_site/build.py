@@ -31,7 +31,7 @@ from .lastbuild import LastBuild, recall, recall_render_memory, remember, touchi
 from .layout import OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .markdown_parser import ADMONITIONS, localize_body_words
-from .mathpass import config_line, math_pass
+from .mathpass import config_line, math_pass, math_without_katex
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder
 from .outputpaths import guard_pages, merge_files, page_owners
@@ -70,7 +70,9 @@ class BuildOptions:
     fingerprint: bool = (
         True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
     )
-    check_math: bool = False  # every formula through KaTeX (build --check-math, check, serve)
+    # every formula through KaTeX (build and check unless --no-check-math, serve); the checks that need no Node
+    # (braces, environments, unclosed `$`) run whatever this says
+    check_math: bool = False
     require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
     force: bool = False  # replace an output folder primer-site did not make (build --force)
     # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
@@ -182,7 +184,7 @@ def build_site(
             config.raw_html,
             jobs,
             options.cache,
-            options.check_math,
+            True,
             _theorems_in_language(config.theorems, catalogue),
         ),
     )
@@ -376,12 +378,15 @@ def _math(
         else:
             problems.extend(math.diagnostics)
         feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
+    # what needs no KaTeX is checked anyway
+    unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
+    problems.extend(unchecked)
     typesetter = None
     if config.math_render == "build":  # the pages' math typeset here, as the browser would
         problem = render_problem(config, setup, config_line(source, "math"))
         problems.extend([problem] if problem else [])
         places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
-        reported = math.diagnostics if katex is not None else ()  # the check's errors are not said again
+        reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
         typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
     return feed_math, typesetter
 

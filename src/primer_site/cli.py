@@ -97,8 +97,8 @@ def _run_build(args: argparse.Namespace) -> int:
         output=args.output,
         jobs=args.jobs,
         cache=not args.no_cache,
-        check_math=args.check_math,
-        require_katex=args.check_math,
+        check_math=args.check_math is not False,  # by default, whenever KaTeX can run
+        require_katex=args.check_math is True,  # asked for by name: KaTeX not running is an error
         force=args.force,
     )
     result = build_site(options)
@@ -212,6 +212,14 @@ def _run_new_post(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_new_series(args: argparse.Namespace) -> int:
+    from .scaffold import new_series
+
+    made = new_series(_site(args), args.slug, args.title, args.chapters)
+    print(f'created {made.path}: series "{args.slug}", titled "{made.title}" (posts join it with series: {args.slug})')
+    return 0
+
+
 def _run_clean(args: argparse.Namespace) -> int:
     site = _site(args)
     removed = clean_site(site, args.output, force=args.force)
@@ -259,8 +267,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--check-math",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="check every formula with KaTeX; fails if Node.js or the katex package is missing (default: off)",
+        default=None,
+        help="check every formula with KaTeX (default: on, with a warning saying what to install if Node.js or the "
+        "katex package is missing; --check-math makes that an error; --no-check-math leaves KaTeX out, and only "
+        "braces, environments and unclosed $ are checked)",
     )
     build.set_defaults(run=_run_build)
 
@@ -318,7 +328,7 @@ def _parser() -> argparse.ArgumentParser:
         "holding site.yaml.",
         "",
     )
-    kinds = new.add_subparsers(dest="what", metavar="site|post", required=True)
+    kinds = new.add_subparsers(dest="what", metavar="site|post|series", required=True)
     new_site = kinds.add_parser(
         "site",
         help="a new site in FOLDER",
@@ -342,6 +352,23 @@ def _parser() -> argparse.ArgumentParser:
     new_post.add_argument("--chapter", help="chapter number, e.g. 3 or 1.3 (default: the next free one)")
     new_post.add_argument("--debug", action="store_true", help="show Python tracebacks")
     new_post.set_defaults(run=_run_new_post, usage_of="new post", parser=new_post, failure="")
+
+    new_series = kinds.add_parser(
+        "series",
+        help="a new series file in the site",
+        description="Write series/SLUG.md into the site holding site.yaml: the series' title, its planned chapters, "
+        "and its optional settings (number_sections, macros) commented out. Posts join it with `series: SLUG`.",
+    )
+    new_series.add_argument("slug", metavar="SLUG", help="the series' slug: its file's name and its URL")
+    new_series.add_argument("--title", help="the series' title (default: the slug's words)")
+    new_series.add_argument(
+        "--chapters", type=_positive, default=None, help='planned chapters, for "Chapter 3 of N" (default: none)'
+    )
+    new_series.add_argument(
+        "-s", "--source", type=Path, default=None, help="the site's folder (default: the one holding site.yaml)"
+    )
+    new_series.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    new_series.set_defaults(run=_run_new_series, usage_of="new series", parser=new_series, failure="")
 
     clean = command(
         "clean",

@@ -176,11 +176,9 @@ def check_report(
 ) -> MathReport:
     """Every problem with the checked formulas, given KaTeX's `answers` (None: it could not run, for the reason
     `failure`: a warning, once), at each place a formula is written."""
-    diagnostics: list[Diagnostic] = []
-    for source in checks.sources:
-        for line, column in source.stray_dollars:
-            message = "math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"
-            diagnostics.append(Diagnostic(source.source, line, column, "error", message))
+    diagnostics = [
+        _stray_dollar(source.source, line, column) for source in checks.sources for line, column in source.stray_dollars
+    ]
     wrong = dict(checks.problems)
     if answers is None:
         diagnostics.append(_skipped(failure or "KaTeX did not run"))
@@ -231,8 +229,36 @@ def unavailable_reason(setup: KatexSetup, error: str, site: Path) -> str:
     return f"{advice[0]}: {advice[1]}" if advice else error
 
 
+def problems_without_katex(sources: Sequence[MathSource]) -> list[Diagnostic]:
+    """What is wrong with `sources` that Python sees without KaTeX: each lone `$` that looks like unclosed math,
+    and each formula whose braces or environments do not balance (tex_problem), at its file, line and column.
+
+    The build runs this whenever it does not ask KaTeX (--no-check-math, or no check asked for): a reader would
+    see these as raw TeX whatever KaTeX could say.
+    """
+    diagnostics = [_stray_dollar(s.source, line, column) for s in sources for line, column in s.stray_dollars]
+    diagnostics += (
+        _error(source, formula, problem)
+        for source in sources
+        for formula in source.formulas
+        if (problem := tex_problem(formula.tex))
+    )
+    return diagnostics
+
+
+def _stray_dollar(source: str, line: int, column: int) -> Diagnostic:
+    message = "math: a lone '$' that looks like the start of unclosed math (write \\$ for a dollar sign)"
+    return Diagnostic(source, line, column, "error", message)
+
+
 def _skipped(why: str) -> Diagnostic:
-    return Diagnostic("", 0, 0, "warning", f"math: formulas not checked by KaTeX: {why}")
+    return Diagnostic(
+        "",
+        0,
+        0,
+        "warning",
+        f"math: formulas not checked by KaTeX (only their braces, environments and unclosed $ were): {why}",
+    )
 
 
 _SITE_MACROS = f"{CONFIG_FILE} 'macros:'"

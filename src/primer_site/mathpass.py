@@ -22,6 +22,7 @@ from .mathcheck import (
     check_report,
     formulas_of,
     math_sources,
+    problems_without_katex,
     remember_verdicts,
     request_checks,
     unavailable_reason,
@@ -104,6 +105,19 @@ def math_pass(
     return MathPass(
         tuple(diagnostics), FeedMath.of(formulas, answers or {}, katex.setup.version or ""), answers is not None
     )
+
+
+def math_without_katex(
+    config: SiteConfig,
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    metas: Sequence[SeriesMeta],
+    series_bodies: Sequence[RenderedBody],
+    drafts: bool = False,
+) -> list[Diagnostic]:
+    """The checks that need no Node, over every formula the check would read (math_sources): a build that does
+    not ask KaTeX (--no-check-math) still stops on unbalanced braces or environments and on unclosed `$`."""
+    return problems_without_katex(math_sources(config, documents, bodies, metas, series_bodies, drafts))
 
 
 def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:

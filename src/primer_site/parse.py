@@ -17,8 +17,8 @@ from .layout import CONFIG_FILE
 from .model import ChapterNumber
 from .notation import macro_notes
 from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
-from .urls import is_valid_slug, slug_from_filename, slugify
-from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from .urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
+from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
@@ -167,7 +167,7 @@ def document_from_mapping(
     summary = _text(data, "summary", bad)
     description = _text(data, "description", bad)
     category = _text(data, "category", bad)
-    if category is not None and not slugify(category):
+    if category is not None and not taxon_slug(category):
         bad("category", f"{_short(category)} has no letters or digits to make a URL from")
     bibliography = (
         bibliography_paths(data["bibliography"], path, lambda m: bad("bibliography", m))
@@ -206,7 +206,7 @@ def _text(data: dict[str, Any], key: str, bad: Any, required: bool = False) -> s
     """A key read as text (the loader gave it as written); None when absent or empty."""
     if key not in data or data[key] is None:
         if required:
-            bad(key, "is required")
+            bad(key, "is required" if key not in data else _NO_VALUE)
         return None
     value = data[key]
     if not isinstance(value, str):
@@ -227,7 +227,7 @@ def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool
     """A date or datetime key; one without an offset is in `zone`."""
     if key not in data or data[key] is None:
         if required:
-            bad(key, "is required (a date such as 2026-03-02)")
+            bad(key, "is required (a date such as 2026-03-02)" if key not in data else _NO_VALUE)
         return None
     value = data[key]
     if not isinstance(value, str):  # the loader reads dates as written: a list or a mapping is left
@@ -245,9 +245,17 @@ def _when(data: dict[str, Any], key: str, zone: tzinfo, bad: Any, required: bool
         return None
 
 
+# YAML reads an empty value, ~ and null (any case) as no value at all (YAML 1.2 §10.2.1.1)
+_NO_VALUE = "has no value (YAML reads nothing, ~ and null as none): write one, in single quotes if it is the word null"
+
+
 def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
     value = data.get("tags")
     if value is None:
+        return ()
+    if isinstance(value, str) and "," in value:  # one tag "entropy, probability": a list was meant
+        items = ", ".join(_flow_item(item.strip()) for item in value.split(",") if item.strip())
+        bad("tags", f"{_short(value)} is one tag, with a comma: a list of tags is written in brackets: tags: [{items}]")
         return ()
     if isinstance(value, str):
         value = [value]
@@ -258,11 +266,17 @@ def _tags(data: dict[str, Any], bad: Any) -> tuple[str, ...]:
     for item in value:
         if not isinstance(item, str) or not item.strip():
             bad("tags", f"{_short(item)} is not a tag (tags are words or short phrases)")
-        elif not slugify(item):
+        elif not taxon_slug(item):
             bad("tags", f"{_short(item)} has no letters or digits to make a URL from")
         elif item.strip() not in tags:
             tags.append(item.strip())
     return tuple(tags)
+
+
+def _flow_item(text: str) -> str:
+    """A tag as an item of a YAML flow list: as it is, or single-quoted if YAML would read it otherwise."""
+    plain = re.fullmatch(r"[^\s,\[\]{}#&*!|>'\"%@`:?-][^,\[\]{}:#]*", text) and not re.search(r"\s#", text)
+    return text if plain else single_quoted(text)
 
 
 def _short(value: object) -> str:

@@ -73,7 +73,9 @@ class AssetRef:
     """A reference in the body to a file beside it (`![](attn.svg)`, `[data](results.csv)`, `<img src>`): where
     its URL goes, `\\x00A<n>\\x00` in the HTML, is filled in once the site's files are known (assets.py)."""
 
-    target: str  # site-relative path of the file, e.g. "content/primer-ii/attn.svg"
+    # site-relative path of the file, e.g. "content/primer-ii/attn.svg"; or a root-absolute URL path as written,
+    # "/posts/entropy/" (it starts with "/"), which is a file beside the posts if content/ holds one there
+    target: str
     written: str  # the URL as the author wrote it
     line: int  # 1-based, in the source file
     suffix: str = ""  # "?query#fragment", kept after the published URL
@@ -172,6 +174,12 @@ def _one_label_a_row(tex: str) -> bool:
 ASSET_PLACEHOLDER = "\x00A{}\x00"
 
 
+def root_absolute(url: str) -> bool:
+    """Whether `url` is a path from the site's root, `/posts/entropy/` or `/vol/plot.png` (not `//host/x`): written
+    relative to the site, it is published under the base URL's path, as `/primer/posts/entropy/`."""
+    return url.startswith("/") and not url.startswith("//")
+
+
 class _Collector:
     """Gathers a body's links: to other sources (placeholders \\x00L), to files beside it (\\x00A), others."""
 
@@ -186,6 +194,9 @@ class _Collector:
         """The placeholder for `url` if it names a file beside the post (a relative URL that is not a .md file),
         None if it does not; "" for a relative URL that climbs out of the site (an error, reported here)."""
         parts = urlsplit(url)
+        if root_absolute(url):  # a path of the site: under its base path in every output, filled in with it
+            self.assets.append(AssetRef(parts.path, url, line, url[len(parts.path) :], image, given))
+            return ASSET_PLACEHOLDER.format(len(self.assets) - 1)
         if not url or _SCHEME.match(url) or url.startswith(("/", "#", "?")) or not parts.path:
             return None
         if parts.path.endswith(".md"):
@@ -203,10 +214,11 @@ class _Collector:
         parts = urlsplit(href)
         if href.startswith("#") and len(href) > 1:
             fragment = unquote(href[1:])
-            if empty or fragment in self.labels:
-                self.sources.append(SourceLink(self.source, fragment, line, href))
-                child.attrSet("href", f"\x00L{len(self.sources) - 1}\x00")
-                return
+            # every same-page #fragment, a reference or not, is checked against the page's ids (as one into another
+            # post is) when the site is assembled
+            self.sources.append(SourceLink(self.source, fragment, line, href))
+            child.attrSet("href", f"\x00L{len(self.sources) - 1}\x00")
+            return
         if _SCHEME.match(href) or href.startswith(("/", "#")) or not parts.path.endswith(".md"):
             placeholder = self.asset(href, line)
             if placeholder is None:

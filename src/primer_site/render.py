@@ -42,7 +42,7 @@ from .model import Output, Site, Unchanged
 from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
 from .theme import TEMPLATES_DIR, AssetNames, catalogue_resolver, global_resolver, template_identity, value_globals
 from .typeset import MATH_RENDER, PageTypesetter
-from .urls import slugify
+from .urls import taxon_slug
 from .workers import start_worker
 
 _MEMORY_FORMAT = 2
@@ -318,7 +318,7 @@ class _Renderer:
         lookups: dict[str, Callable[[str], object]] = {
             "series_of": lambda slug: series.get(slug),  # Post.series: the slug of its series (parse.SeriesNames)
             "collection_of": lambda slug: collections.get(slug),
-            "tag_url": lambda name: tags[slugify(name)].url if slugify(name) in tags else None,
+            "tag_url": lambda name: tags[taxon_slug(name)].url if taxon_slug(name) in tags else None,
         }
         resolvers: dict[str, Callable[[str], object]] = {
             **lookups,
@@ -345,7 +345,7 @@ class _Renderer:
 
         def tag_url(name: str) -> str:
             record(("tag_url", name))
-            return tags[slugify(name)].url
+            return tags[taxon_slug(name)].url
 
         self.helpers = {
             "series_of": lambda post: looked_up("series_of", post, "series"),

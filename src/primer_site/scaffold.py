@@ -18,13 +18,13 @@ from .errors import Problems, SiteError
 from .model import ChapterNumber
 from .parse import SeriesMeta, parse_series_file, read_source, series_finder, split_front_matter
 from .urls import slugify
-from .yamldoc import load_yaml_mapping
+from .yamldoc import load_yaml_mapping, single_quoted
 
 _SITE_YAML = """\
 title: {title}
 base_url: https://example.org/
 description: Long-form technical writing, published as series.
-author: ""
+author: ''
 language: en
 timezone: UTC
 paginate: 10
@@ -33,8 +33,11 @@ paginate: 10
 
 _SERIES = """\
 ---
-title: My First Series
-chapters: 3
+title: {title}
+chapters: {chapters}
+# number_sections: true      # number h2/h3 headings after the chapter: "2.1 Entropy"
+# macros:                    # TeX macros for this series' pages (single quotes, or none: TeX as it is)
+#   \\E: '\\mathbb{{E}}'
 ---
 What this series is about, in Markdown. It is shown on the series page.
 """
@@ -43,7 +46,7 @@ _POST = """\
 ---
 title: {title}
 date: {day}
-summary: ""
+summary: ''
 {series}tags: []
 draft: true
 ---
@@ -122,9 +125,9 @@ def new_site(folder: Path) -> NewSite:
     title = folder.resolve().name.replace("-", " ").replace("_", " ").title() or "My Site"
     files = {
         folder / CONFIG_FILE: _SITE_YAML.format(title=_yaml_text(title)),
-        folder / SERIES_DIR / "my-first-series.md": _SERIES,
+        folder / SERIES_DIR / "my-first-series.md": _SERIES.format(title=_yaml_text("My First Series"), chapters=3),
         folder / CONTENT_DIR / "posts" / "welcome.md": _POST.format(
-            title='"Welcome"', day=_today("UTC"), series="series: my-first-series\nchapter: 1\n"
+            title=_yaml_text("Welcome"), day=_today("UTC"), series="series: my-first-series\nchapter: 1\n"
         ).replace("draft: true\n", ""),
         folder / "package.json": PACKAGE_JSON,
         folder / ".gitignore": _GITIGNORE,
@@ -234,6 +237,31 @@ def _short(slug: str) -> str:
     return cut[:at] if at > MAX_SLUG // 2 else cut
 
 
+@dataclass(frozen=True)
+class NewSeries:
+    path: Path
+    title: str
+
+
+def new_series(site: Path, slug: str, title: str | None, chapters: int | None) -> NewSeries:
+    """series/SLUG.md in `site`: its title (default: the slug's words), its planned `chapters:` if given, and the
+    optional keys commented out. Raises SiteError for a slug that is not one (with the slug to use) or a file that
+    exists already."""
+    if slugify(slug) != slug:
+        hint = f": use {slugify(slug)!r}" if slugify(slug) else ""
+        raise SiteError(f"{slug!r} is not a series slug (lowercase letters, digits and '-'; the file's name){hint}")
+    path = site / SERIES_DIR / f"{slug}.md"
+    if path.exists() or path.is_symlink():
+        raise SiteError(f"{path} exists already: nothing was written")
+    title = title if title is not None and title.strip() else slug.replace("-", " ").capitalize()
+    text = _SERIES.format(title=_yaml_text(title.strip()), chapters=chapters if chapters is not None else 1)
+    if chapters is None:
+        text = text.replace("chapters: 1\n", '# chapters: 10               # planned chapters: "Chapter 3 of 10"\n')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return NewSeries(path, title.strip())
+
+
 class _Shelf:
     """The series of a site as far as its files tell, read leniently: a post with other problems still counts."""
 
@@ -293,6 +321,9 @@ def _count(number: int, noun: str) -> str:
 
 
 def _yaml_text(value: str) -> str:
-    """A double-quoted YAML scalar: safe whatever the title holds."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    """A single-quoted YAML scalar, which takes TeX as it is (`'$\\alpha$'`: no backslash is an escape there, only
+    ' is doubled), so that what the author then types between the quotes stays as typed. A line break would be
+    folded into a space: refused."""
+    if "\n" in value or "\r" in value:
+        raise SiteError(f"{value!r} holds a line break: a title is one line")
+    return single_quoted(value)

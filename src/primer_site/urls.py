@@ -21,6 +21,20 @@ def slugify(text: str) -> str:
     return _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower()).strip("-")
 
 
+# Symbols that tell tags apart, spelt as words before slugifying: C++, C# and C are three languages, which a slug
+# that drops symbols makes one page (Pelican's, getpelican/pelican#2658). GitHub's topic for C++ is c-plus-plus
+# and Wikipedia writes C# as "C Sharp"; Q&A is q-and-a. Other symbols only separate words, as in any slug.
+_TAXON_SYMBOLS = re.compile(r"[+#&@]")
+_TAXON_WORDS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
+
+
+@lru_cache(maxsize=65536)
+def taxon_slug(name: str) -> str:
+    """The slug of a tag or category: `slugify` with + # & @ spelt as words, so that "C++" is "c-plus-plus", "C#"
+    "c-sharp", "R&D" "r-and-d", and "C" stays "c"; "Café" and "cafe" are still one."""
+    return slugify(_TAXON_SYMBOLS.sub(lambda m: _TAXON_WORDS[m.group()], name))
+
+
 @lru_cache(maxsize=65536)
 def collision_key(path: str) -> str:
     """Paths equal under this key collide on case-insensitive or normalising hosts (Café, cafe, CAFE)."""

@@ -87,8 +87,9 @@ _ESCAPE_MEANING = {
     "_": "a no-break space (U+00A0)", "L": "a line separator (U+2028)", "P": "a paragraph separator (U+2029)",
 }  # fmt: skip
 _KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
-# A space and "#" start a comment after a plain scalar; "#" and a digit is a TeX parameter (#1) or a number.
-_COMMENT_NUMBER = re.compile(r"[ \t]+(#\d+)")
+# A space and "#" start a comment after a plain scalar. A "#" glued to what follows (a TeX parameter #1, an issue
+# #12, a hashtag #importance) is meant as text: a comment is written "# like this", after a space.
+_GLUED_COMMENT = re.compile(r"[ \t]+(#[^ \t\n]+)")
 _TOP_LEVEL_KEY = re.compile(r"^([^\s#'\"\[{?:-][^:\n]*):(?=[ \t]|$)", re.MULTILINE)
 
 
@@ -275,12 +276,18 @@ class _TextReader:
             and self.has_comments
             and not is_key
             and id(node) not in self.seen
-            and (found := _COMMENT_NUMBER.match(self.source, node.end_mark.index))
+            and (found := _GLUED_COMMENT.match(self.source, node.end_mark.index))
         ):
             self.seen.add(id(node))
+            fix = "put the value in single quotes"
+            if node.start_mark.line == node.end_mark.line:  # the line to write: the value and its "comment", quoted
+                line_start = self.source.rfind("\n", 0, node.start_mark.index) + 1
+                line_end = self.source.find("\n", found.end())
+                meant = self.source[node.start_mark.index : line_end if line_end >= 0 else None].rstrip()
+                fix += ": " + self.source[line_start : node.start_mark.index].strip() + " " + single_quoted(meant)
             self._report(
                 f'{where}: "{found.group(1)}" after a space starts a YAML comment, so the value would end at '
-                f'"{node.value}": put the value in single quotes',
+                f'"{node.value}": {fix}',
                 found.start(1),
             )
 
@@ -314,11 +321,15 @@ class _TextReader:
         if self.source.find("\\", start, end) < 0:
             return
         opening = self.source.index('"', start)  # after any tag or anchor
+        math = _MathState(self.source, opening + 1)
         for escape in _ESCAPE.finditer(self.source, opening + 1, end - 1):
             char = escape.group(1)
-            if char in _KEPT_ESCAPES:
-                continue
+            if char in _KEPT_ESCAPES or (char == " " and self._continues_a_line(escape.start())):
+                continue  # "\ " opening a line after a "\" line continuation: the space PyYAML's dumper keeps
             if char == "\n":
+                if not math.inside(escape.start()):
+                    continue  # "\" at a line's end joins the lines: how YAML (and PyYAML) folds a long value
+                # in TeX a backslash before a line break is a control space (a\ b): joined, it would be lost
                 read_as, changed = 'a "\\" at the end of a line as joining the lines', "the backslash"
             else:
                 word = _TEX_WORD.match(self.source, escape.start())
@@ -331,9 +342,41 @@ class _TextReader:
             )
             return  # one per value: the fix is the same for all
 
+    def _continues_a_line(self, index: int) -> bool:
+        """Whether source[index] is the first character of a line, after its indentation, that follows a line ending
+        in a "\\" line continuation (YAML 1.2 §7.3.1, escaped line breaks)."""
+        before = index
+        while before > 0 and self.source[before - 1] in " \t":  # only the indentation: linear over a value
+            before -= 1
+        return before > 1 and self.source[before - 1] == "\n" and self.source[before - 2] == "\\"
+
     def _report(self, message: str, index: int) -> None:
         line, column = _line_and_column(self.source, index, self.first_line)
         self.problems.append(Diagnostic(self.path, line, column, "error", message))
+
+
+_MATH_DELIMITER = re.compile(r"\\\\|\\\$|\$|\\\(|\\\)")
+
+
+class _MathState:
+    """Whether a point of a double-quoted value is inside `$…$` or `\\(…\\)`, asked at points in increasing order:
+    each character is read once (delimiters counted as written, an escaped dollar `\\$` skipped), so a value with
+    many line continuations costs its length. A rough reading of pandoc's rules, enough to tell TeX from prose."""
+
+    def __init__(self, source: str, start: int) -> None:
+        self.source, self.position = source, start
+        self.dollars = self.parens = 0
+
+    def inside(self, index: int) -> bool:
+        for delimiter in _MATH_DELIMITER.findall(self.source, self.position, index):
+            if delimiter == "$":
+                self.dollars += 1
+            elif delimiter == "\\(":
+                self.parens += 1
+            elif delimiter == "\\)":
+                self.parens = max(self.parens - 1, 0)
+        self.position = max(self.position, index)
+        return self.dollars % 2 == 1 or self.parens > 0
 
 
 def _line_and_column(source: str, index: int, first_line: int) -> tuple[int, int]:
@@ -360,10 +403,36 @@ def _syntax_hint(source: str, error: yaml.MarkedYAMLError) -> str:
         value = value.strip()
         if colon and value and value[0] not in "'\"[{":
             # single quotes keep a backslash (TeX) and a double quote as written
-            quoted = "'" + value.replace("'", "''") + "'" if "\\" in value or '"' in value else f'"{value}"'
+            quoted = single_quoted(value) if "\\" in value or '"' in value else f'"{value}"'
             return f': a value holding ": " must be quoted: {key}: {quoted}'
         return ': a value holding ": " must be quoted, as in title: "Prices: a guide"'
-    return ""
+    return _indicator_hint(line_text)
+
+
+# A value on a `key: value` line, as the line holds it (the key may be indented, or a list item's)
+_KEY_VALUE = re.compile(r"^[ \t]*(?:- +)?([^\s#'\"\[{?:-][^:\n]*?):[ \t]+(\S.*?)[ \t]*$")
+# What YAML reads as syntax at the start of a value (YAML 1.2 §5.3, indicator characters): an alias (*), an anchor
+# (&), a tag (!), a directive (%), the reserved @ and `, a block scalar (| >), a list item (- ), a key (? ), a flow
+# collection ([ {) or a quoted scalar (' ") that the rest of the line does not continue.
+_INDICATORS = "*&!%@`|>-?[{'\""
+
+
+def _indicator_hint(line_text: str) -> str:
+    """The quoting fix for a value that starts with a YAML indicator: `title: *Important* notes` → "quote it:
+    title: '*Important* notes'"; "" if the line is no `key: value` of that kind."""
+    found = _KEY_VALUE.match(line_text)
+    if found is None or found.group(2)[0] not in _INDICATORS:
+        return ""
+    key, value = found.groups()
+    first = f"'{value[0]}'" if value[0] == '"' else f'"{value[0]}"'
+    return (
+        f": a value starting with {first} is read as YAML syntax; for the text, quote it: {key}: {single_quoted(value)}"
+    )
+
+
+def single_quoted(text: str) -> str:
+    """`text` as a single-quoted YAML scalar, which keeps every backslash (TeX) as written: ' doubled."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _refused_escape(source: str, error: yaml.MarkedYAMLError) -> tuple[int, str, str] | None:
