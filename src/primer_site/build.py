@@ -16,17 +16,18 @@ import jinja2
 from .assemble import Selection, assemble_site
 from .assets import AssetIndex
 from .bodies import keep_rendered, post_bodies
+from .cache import CACHE_DIR
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .discover import CONTENT_DIR, SERIES_DIR, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
-from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
+from .lastbuild import LastBuild, recall, recall_render_memory, remember
 from .markdown import RenderedBody
 from .mathpass import config_line, math_pass
 from .model import Output, Site, Unchanged
-from .output import check_output_folder, claim_output, live_folder
+from .output import check_output_folder, claim_output, live_folder, locked, mark
 from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta
 from .reading import read_sources
@@ -44,7 +45,7 @@ from .theme import (
     theme_dir,
 )
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
-from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import WriteResult, files_in, recover_output, snapshot, unique_outputs, write_changes, write_output
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,29 @@ def build_site(
     """
     started = time.perf_counter()
     source = options.source
-    problems = Problems()
     if not source.is_dir():
         raise SiteError(f"site folder {source} does not exist")
+    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    live = claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
+    # from reading to publishing: a build started later waits, and reads what was saved meanwhile, so an older
+    # build never publishes over a newer one
+    with locked(_existing(live.parent)):
+        return _build(options, memory, changed, started)
+
+
+def _existing(folder: Path) -> Path:
+    """`folder`, or its nearest ancestor that exists (the output's parent is made only when the site is written)."""
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _build(
+    options: BuildOptions, memory: BuildMemory | None, changed: Collection[str] | None, started: float
+) -> BuildResult:
+    """build_site, under the output's lock."""
+    source = options.source
+    problems = Problems()
     incremental = memory is not None
     memory = memory or BuildMemory()
     told = set(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
@@ -134,8 +155,6 @@ def build_site(
     if memory.config is not config:  # posts are read with the site's time zone: read them again
         memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
         memory.config = config
-    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
-    claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     output = options.output_dir.absolute()
     # a build in a new process takes up where the last good build into the same folder left off
     remembering = options.cache and not incremental and not options.keep_going
@@ -231,8 +250,6 @@ def build_site(
             finish,
             problems,
             previous=manifest,
-            staging_holds=last.staging if last is not None and manifest is not None else None,
-            touching=(lambda: touching_staging(source, output)) if remembering else None,
         )
         if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
@@ -243,9 +260,14 @@ def build_site(
                 (written.pages, len(site.posts), len(site.series), len(site.tags)),
                 tuple(problems.warnings),
                 written.manifest,
-                written.staging if written.manifest is not manifest else last.staging if last else None,
             )
-            remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
+            unkept = remember(
+                source, output, record, rendering.memory if rendering.rendered or manifest is None else None
+            )
+            if unkept is not None:
+                problems.warning(
+                    f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh"
+                )
     if incremental:
         rendering.commit()
         memory.forget_all_but(sources)
@@ -295,7 +317,8 @@ def _write_in_place(
     memory.published = published
     written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
     if finish is not None and written.written:
-        finish(output)  # the preview's search index follows its pages (Pagefind rewrites it in place)
+        finish(output)  # the preview's search index follows its pages, made afresh in place
+        mark(output, files_in(output))
     return written
 
 

@@ -31,8 +31,9 @@ from .output import (
     foreign_message,
     is_marked,
     live_folder,
-    locked,
     mark,
+    mount_point_message,
+    read_marker_list,
     read_written,
     record_written,
     staging_folder,
@@ -52,7 +53,6 @@ class WriteResult:
     unchanged: int  # files kept from the previous output
     pages: int = 0  # HTML pages among the outputs
     manifest: Manifest | None = None  # what the live folder holds now (write_output only)
-    staging: dict[str, Stamp] | None = None  # what the staging folder holds now, if known (write_output only)
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,6 @@ def write_output(
     problems: Problems | None = None,
     swap_on_errors: bool = False,
     previous: Manifest | None = None,
-    staging_holds: Mapping[str, Stamp] | None = None,
-    touching: Callable[[], None] | None = None,
 ) -> WriteResult:
     """Store each output in the staging folder as it comes, `finish` it there (a search index, say),
     then swap it in. Errors found meanwhile (in `problems`) stop it before the swap, unless `swap_on_errors`
@@ -143,9 +141,12 @@ def write_output(
 
     `previous`: the manifest of the last build into this folder. Static files and outputs it shows intact are
     hard-linked rather than read; when every output is Unchanged and no file is added or gone, nothing is
-    written at all (no staging folder, no swap, no `finish`). `staging_holds`: what the staging folder is known
-    to hold (the result's `staging` of the last build, if no build touched it since): then it is not walked.
-    `touching()` is called before the staging folder is changed, so that its caller can forget what it held.
+    written at all (no staging folder, no swap, no `finish`).
+
+    The caller holds the output's lock (output.locked), from before it read the sources: an older build never
+    publishes over a newer one. The staging folder is primer-site's alone: it is walked each time, and whatever it holds that this build did
+    not put there is removed, never published. What the live folder may hold is the list in its own marker
+    (see output.mark), whatever the cache and the staging folder say.
     """
     problems = problems if problems is not None else Problems()
     output = live_folder(output)
@@ -168,77 +169,98 @@ def write_output(
         output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise SiteError(f"cannot make {output.parent}: {error.strerror}") from None
-    with locked(output.parent):  # one build at a time per output folder
-        recover_output(output)
-        _refuse_foreign(output, staging, previous)
-        try:
-            staging.mkdir(exist_ok=True)
-        except OSError as error:
-            raise SiteError(f"cannot make the staging folder {staging}: {error.strerror}") from None
-        if touching is not None:
-            touching()
-        folder = _Staging(staging, output, staging_holds, previous)
-        sources: dict[str, tuple[int, int, int, int]] = {}
-        taken = time.time()
-        for path, file in static_files.items():
-            stamp = stamp_of(file)  # before the copy reads it
-            if previous is not None and stamp is not None and previous.holds_copy(path, file):
-                folder.keep(path)
-            else:
-                folder.put(path, file)
-            if stamp is not None and not is_racy(stamp, taken):  # else the next build copies it again
-                sources[path] = stamp
-        pages = 0
-        digests: dict[str, bytes] = {}
-        for item in chain(waiting, items):
-            pages += item.path.endswith(".html")
-            if isinstance(item, Unchanged):
-                folder.keep(item.path)
-                digests[item.path] = item.digest
-            else:
-                folder.put(item.path, item.data)
-                digests[item.path] = item.digest or hashlib.blake2b(item.data, digest_size=16).digest()
-        if not swap_on_errors:
-            problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
-        folder.remove_stale()
-        live_files: set[str] = set(folder.wanted)
-        if finish is not None:
-            finish(staging)
-            live_files = _files_in(staging)  # and what `finish` wrote (a search index)
-        (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
-        live_files.discard(WRITTEN_LIST)
-        exchanged = _swap_in(staging, output)
-        # the staging folder holds what was live, if there was a live folder (it may have been deleted since)
-        held = previous.files if previous is not None and exchanged else None
-        if staging.is_dir() and not is_marked(staging):
-            shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
-            held = None
-        if not staging.exists():  # the first build: its folder was renamed into place
-            staging.mkdir()
-            mark(staging)
-        if staging.is_dir() and not staging.is_symlink():
-            record_written(staging, live_files)
-        live = str(output)
-        files = {}
-        for path in folder.wanted:
-            # a file kept is the very file the last build left (a hard link to it): its stamp is known
-            stamp = previous.files.get(path) if previous is not None and path in folder.kept else None
-            if stamp is None:
-                stamp = _stamp(os.path.join(live, path))
-            if stamp is not None:
-                files[path] = stamp
+    recover_output(output)
+    _refuse_foreign(output, staging, previous)
+    try:
+        staging.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SiteError(f"cannot make the staging folder {staging}: {error.strerror}") from None
+    try:
+        return _write_staged(staging, output, waiting, items, static_files, finish, problems, swap_on_errors, previous)
+    except OSError as error:  # a full disk, a read-only one, a folder that cannot be renamed
+        where = f" ({error.filename})" if error.filename else ""
+        raise SiteError(
+            f"cannot write the new site beside {output}: {error.strerror or error}{where}; the output folder was "
+            "left as it was (free some space, or make the folder writable, and build again)"
+        ) from None
+
+
+def _write_staged(
+    staging: Path,
+    output: Path,
+    waiting: list[Output | Unchanged],
+    items: Iterator[Output | Unchanged],
+    static_files: Mapping[str, Path],
+    finish: Callable[[Path], None] | None,
+    problems: Problems,
+    swap_on_errors: bool,
+    previous: Manifest | None,
+) -> WriteResult:
+    """write_output's work once the staging folder is there: fill it, finish it, swap it in."""
+    folder = _Staging(staging, output, previous)
+    sources: dict[str, tuple[int, int, int, int]] = {}
+    taken = time.time()
+    for path, file in static_files.items():
+        stamp = stamp_of(file)  # before the copy reads it
+        if previous is not None and stamp is not None and previous.holds_copy(path, file):
+            folder.keep(path)
+        else:
+            folder.put(path, file)
+        if stamp is not None and not is_racy(stamp, taken):  # else the next build copies it again
+            sources[path] = stamp
+    pages = 0
+    digests: dict[str, bytes] = {}
+    for item in chain(waiting, items):
+        pages += item.path.endswith(".html")
+        if isinstance(item, Unchanged):
+            folder.keep(item.path)
+            digests[item.path] = item.digest
+        else:
+            folder.put(item.path, item.data)
+            digests[item.path] = item.digest or hashlib.blake2b(item.data, digest_size=16).digest()
+    if not swap_on_errors:
+        problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
+    folder.remove_stale()
+    live_files: set[str] = set(folder.wanted)
+    if finish is not None:
+        finish(staging)
+        live_files = files_in(staging)  # and what `finish` wrote (a search index)
+    (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
+    live_files.discard(WRITTEN_LIST)
+    mark(staging, live_files)  # the folder's own record of what primer-site wrote in it
+    _swap_in(staging, output)
+    if staging.is_dir() and not is_marked(staging):
+        shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
+    if not staging.exists():  # the first build: its folder was renamed into place
+        staging.mkdir()
+        mark(staging)
+    if staging.is_dir() and not staging.is_symlink():
+        record_written(staging, live_files)
+    live = str(output)
+    files = {}
+    for path in folder.wanted:
+        # a file kept is the very file the last build left (a hard link to it): its stamp is known
+        stamp = previous.files.get(path) if previous is not None and path in folder.kept else None
+        if stamp is None:
+            stamp = _stamp(os.path.join(live, path))
+        if stamp is not None:
+            files[path] = stamp
     manifest = Manifest(live, files, digests, sources)
-    return WriteResult(folder.written, folder.unchanged, pages, manifest, held)
+    return WriteResult(folder.written, folder.unchanged, pages, manifest)
 
 
 def _refuse_foreign(live: Path, staging: Path, previous: Manifest | None) -> None:
     """Refuse (SiteError, nothing changed) a build into a live folder holding files the last build did not leave
     there: the swap would move them out of the published site, and a later build delete them. Which files the last
-    build left: the list it kept in the staging folder, or its manifest. Without either (the folder was built by an
-    older primer-site), the marker's word stands: the folder is the build's to replace."""
+    build left: the list in the folder's own marker (so a copy of the folder, or one restored without the staging
+    folder and the cache, says the same); from a folder marked by an older primer-site, the list it kept in the
+    staging folder, or its manifest. Without any (older still), the marker's word stands: the folder is the
+    build's to replace."""
     if not live.is_dir() or not is_marked(live):
         return  # new, or claimed with --force
-    written = read_written(staging)
+    written = read_marker_list(live)
+    if written is None:
+        written = read_written(staging)
     if written is None and previous is not None:
         written = frozenset(previous.files)
     if written is None:
@@ -248,7 +270,7 @@ def _refuse_foreign(live: Path, staging: Path, previous: Manifest | None) -> Non
         raise SiteError(foreign_message(live, stray))
 
 
-def _files_in(folder: Path) -> set[str]:
+def files_in(folder: Path) -> set[str]:
     """Every file under `folder`, relative to it, `/`-separated."""
     found = set()
     for dirpath, _, filenames in os.walk(folder):
@@ -298,40 +320,36 @@ def recover_output(output: Path) -> None:
 class _Staging:
     """The staging folder brought to the new site's state one file at a time.
 
-    What it holds is either known (the last build's record: no build touched it since) or found by walking it.
-    A site has a folder per page, so the walk opens thousands of folders; the record saves that.
+    It is walked each time (one scandir per folder, which gives each file's inode too): what it holds that the
+    build did not put there (a file dropped in it) is removed, never published.
     """
 
-    def __init__(self, staging: Path, live: Path, holds: Mapping[str, Stamp] | None, previous: Manifest | None) -> None:
+    def __init__(self, staging: Path, live: Path, previous: Manifest | None) -> None:
         self.staging, self.live = staging, live
         self.files: set[str] = set()
         self.dirs: set[str] = {""}
         self.wanted: set[str] = set()
         self.kept: set[str] = set()  # wanted, and the very file that is live (a hard link to it)
-        self.inodes: dict[str, int] = {}  # of the files it holds, where known
+        self.inodes: dict[str, int] = {}  # of the files it holds
         self.live_inodes = {path: stamp[2] for path, stamp in previous.files.items()} if previous else {}
         self.written = self.unchanged = 0
         if not is_marked(staging):
             mark(staging)  # first, so that a build killed from here on left a folder it can claim
-            holds = None
         self.wanted.add(MARKER)
-        if holds is not None:
-            self.files = set(holds)
-            self.inodes = {path: stamp[2] for path, stamp in holds.items()}
-            for path in self.files:
-                parts = path.split("/")[:-1]
-                self.dirs.update("/".join(parts[: i + 1]) for i in range(len(parts)))
-            return
-        for dirpath, dirnames, filenames in os.walk(staging):
-            relative = os.path.relpath(dirpath, staging)
-            relative = "" if relative == "." else relative.replace(os.sep, "/")
-            self.dirs.add(relative)
-            for name in filenames:
-                self.files.add(f"{relative}/{name}" if relative else name)
-            for name in list(dirnames):
-                if os.path.islink(os.path.join(dirpath, name)):
-                    os.unlink(os.path.join(dirpath, name))
-                    dirnames.remove(name)
+        self._walk("")
+
+    def _walk(self, relative: str) -> None:
+        with os.scandir(os.path.join(self.staging, relative)) as entries:
+            for entry in entries:
+                path = f"{relative}/{entry.name}" if relative else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    self.dirs.add(path)
+                    self._walk(path)
+                elif entry.is_symlink():
+                    os.unlink(entry.path)  # primer-site makes no links: never write through one, nor publish it
+                else:
+                    self.files.add(path)
+                    self.inodes[path] = entry.inode()
 
     def put(self, path: str, data: bytes | Path) -> None:
         content = data.read_bytes() if isinstance(data, Path) else data
@@ -363,11 +381,7 @@ class _Staging:
         self.unchanged += 1
         live_inode = self.live_inodes.get(path)
         if live_inode is not None and self.inodes.get(path) == live_inode:
-            try:  # recorded as a hard link to the live file: one look says it still is
-                if os.lstat(os.path.join(self.staging, path)).st_ino == live_inode:
-                    return
-            except OSError:
-                pass
+            return  # the walk found a hard link to the live file there
         current, target = self.live / path, self.staging / path
         if _same_inode(current, target):
             return
@@ -432,7 +446,10 @@ def _link_or_copy(old: Path, new: Path) -> None:
 
 def _swap_in(staging: Path, output: Path) -> bool:
     """Exchange the folders in one step where the kernel can; else by renames that _recover can finish. False if
-    there was no live folder: the staging folder was renamed into place."""
+    there was no live folder: the staging folder was renamed into place. SiteError for an output folder that is a
+    mount point (a Docker volume, a tmpfs): no rename can replace it."""
+    if os.path.ismount(output):
+        raise SiteError(mount_point_message(output))
     if not output.exists():
         staging.rename(output)
         return False
@@ -529,5 +546,7 @@ def write_changes(
         while folder != output and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
+    if current.keys() != previous.keys():
+        mark(output, {MARKER, *current})  # the folder's own record of what is ours follows it
     pages = sum(1 for path in paths if path.endswith(".html"))
     return WriteResult(written, len(current) - written, pages), current
