@@ -9,11 +9,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "model", "yamldoc", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
+    "errors", "store", "model", "yamldoc", "config", "urls", "discover", "dates", "parse", "imagesize", "dependencies", "mathhtml",
     "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
-    "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
+    "staging", "write", "lastbuild", "search", "server", "sitefolder", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip
 

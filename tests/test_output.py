@@ -1,4 +1,4 @@
-"""The output folder (output.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
+"""The output folder (output.py, staging.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
 leaves no lock files."""
 
 from __future__ import annotations

@@ -18,10 +18,11 @@ from pathlib import Path
 
 from .cache import CACHE_DIR
 from .errors import Diagnostic
-from .inputs import BuildInputs, Stamp, code_salt
+from .inputs import BuildInputs, code_salt
 from .output import live_folder
 from .render import RenderMemory
-from .write import Manifest
+from .staging import Manifest
+from .store import Stamp
 
 BUILDS_DIR = "builds"
 _KEEP = 8  # output folders remembered: `check` builds into a new temporary folder each time

@@ -25,8 +25,8 @@ from markupsafe import Markup
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
 from .feeds import absolute
-from .inputs import is_racy, stamp_of
 from .markdown import highlight_css, plain_title, render_title
+from .store import is_racy, stamp_of
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 
