@@ -13,7 +13,7 @@ LAYERS = [
     "mathsyntax", "mathtables", "figures", "rawhtml", "markdown_parser", "references", "markdown", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "assets", "outputpaths", "mathcheck", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
-    "staging", "write", "lastbuild", "search", "server", "sitefolder", "reading", "build", "check", "watch",
+    "staging", "write", "lastbuild", "search", "livereload", "server", "sitefolder", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip
 
@@ -46,7 +46,8 @@ def test_imports_point_down_the_pipeline() -> None:
 
 def test_the_server_knows_nothing_of_the_build() -> None:
     """It is given a folder and told how rebuilds went; serve.py wires it to the build."""
-    assert imports_of("server") <= {"errors"}
+    assert imports_of("server") <= {"errors", "livereload"}
+    assert imports_of("livereload") <= {"errors"}
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
