@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +37,13 @@ IGNORED_NAMES = (
 )
 
 
+# the patterns as one expression, as fnmatchcase reads each: this runs for every file on every preview rebuild
+_IGNORED = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORED_NAMES))
+
+
 def is_ignored_name(name: str) -> bool:
     """Whether a file or folder name (one part of a path) is an editor's or the system's litter: IGNORED_NAMES."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_NAMES)
+    return _IGNORED.match(name) is not None
 
 
 def is_ignored_path(relative: str) -> bool:
