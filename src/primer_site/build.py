@@ -195,6 +195,8 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     # already know, or reads through the new one would go unrecorded
     config = memory.memo("settings", "", config, lambda: config)
     output = options.output_dir.absolute()
+    # first: even a failed build, or one that changes nothing, finds the previous site where it was
+    recover_output(options.output_dir)
     # a build in a new process takes up where the last good build into the same folder left off
     remembering = options.cache and not incremental and not options.keep_going
     setup = locate_katex(source)
@@ -211,7 +213,6 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         katex = _katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
-    recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
     jobs = options.jobs or os.cpu_count() or 1
     bodies = keep_rendered(
