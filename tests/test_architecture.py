@@ -9,11 +9,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "layout", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
+    "errors", "layout", "store", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
     "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
-    "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
+    "staging", "write", "lastbuild", "search", "livereload", "server", "sitefolder", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip
 
@@ -63,7 +63,8 @@ def test_the_site_s_folder_names_have_one_home() -> None:
 
 def test_the_server_knows_nothing_of_the_build() -> None:
     """It is given a folder and told how rebuilds went; serve.py wires it to the build."""
-    assert imports_of("server") <= {"errors"}
+    assert imports_of("server") <= {"errors", "livereload"}
+    assert imports_of("livereload") <= {"errors"}
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).

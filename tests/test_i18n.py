@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from fixture_sites import make_site, post
-from primer_site import inputs
+from primer_site import store
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.config import SiteConfig
 from primer_site.errors import Problems, SiteError
@@ -265,7 +265,7 @@ def test_the_french_pages_say_it_in_french(tmp_path: Path) -> None:
     assert '<time datetime="2026-01-04">4 janvier 2026</time>' in page
     assert 'mis à jour le <time datetime="2026-02-03">3 février 2026</time>' in page
     assert "· 1 min de lecture" in page
-    assert "· Chapitre 2 sur 6" in page
+    assert '· <span class="nowrap">Chapitre 2 sur 6</span>' in page
     assert '<h2 id="toc-title">Sommaire</h2>' in page
     assert '<span class="figure-number">Figure 2.1\u00a0:</span> Courbe' in page
     assert '<span class="figure-number">Tableau 2.1\u00a0:</span> Valeurs' in page
@@ -407,7 +407,7 @@ def test_an_edited_message_re_renders_exactly_the_pages_that_show_it(tmp_path: P
 def test_a_new_process_notices_an_edited_catalogue_and_nothing_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inputs, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
     site = french_site(tmp_path / "site", **{"i18n/fr.yaml": "contents: Sommaire\n"})
     build(site)
     again = build(site)

@@ -1,11 +1,14 @@
 """Incremental builds give the bytes of a fresh build, after any sequence of edits (a Hypothesis state machine).
 
 Each step edits a small site the way an author does — post bodies, titles, dates, drafts, series and chapters,
-tags; series files (order, chapters, macros, their collection); templates added, changed and removed; static
-files; site.yaml — then builds it three ways and asserts that all three agree, byte for byte, or fail with the
-same errors:
+tags, slugs, summaries, categories; series files (order, chapters, macros, their collection); templates added,
+changed and removed, helpers imported with {% import %} and {% from … import %}; static files and files beside
+posts, some replaced by others of the same size and modification time; posts and series files that are links to
+files elsewhere; site.yaml; "now" moving past a scheduled post's date; --jobs 2 and fingerprinted names — then
+builds it three ways and asserts that all three agree, byte for byte, or fail with the same errors:
 
-  in one process   the dev server's way: one BuildMemory across every build of the sequence
+  in one process   the dev server's way: one BuildMemory across every build of the sequence, told the paths a
+                   watcher would report (which miss an edit made through a link: a hint, never the whole story)
   across processes a warm `build`: no memory, the render memory and caches in .primer-cache/ from the last one
                    (twice: as it is, and trusting every file's stamp, so that unchanged inputs stop it at once)
   fresh            no memory, no cache, an empty output folder
@@ -26,11 +29,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fixture_sites import tree_bytes
-from primer_site import inputs
+from primer_site import store
 from primer_site.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
+LATER = datetime(2026, 8, 1, tzinfo=UTC)  # past the scheduled date below
 POSTS = [f"p{n}" for n in range(6)]
 SERIES = ["s1", "s2"]
 
@@ -50,6 +54,9 @@ PROFILE = settings.get_profile(os.environ.get("PRIMER_INCREMENTAL_PROFILE", "inc
 
 TITLES = ["Entropy", "Cross-entropy", "Attention $QK^T$", "KL divergence", "Softmax"]
 DATES = ["2026-01-05", "2026-02-10", "2026-03-01", "2026-07-01"]  # the last is after NOW: scheduled
+SLUGS = ["", "custom", "other-slug"]
+SUMMARIES = ["", '"A summary with $x$."', '"Plain summary."']
+CATEGORIES = ["", "notes", "essays"]
 TAGS = ["[]", "[math]", "[math, attention]", "[alignment]"]
 BODIES = [
     "A first paragraph.\n\nMore text.",
@@ -84,6 +91,19 @@ TEMPLATES = {
         None,
         "<ul class=recent>{% for p in site.posts[:3] %}<li>{{ p.title }}</li>{% endfor %}</ul>\n",
         "<ol class=recent>{% for p in site.posts %}<li>{{ p.title }} {{ p.date | date }}</li>{% endfor %}</ol>\n",
+    ],
+    # a helper whose top-level reads Jinja keeps with the module, imported both ways
+    "templates/_brand.html": [
+        None,
+        "{% set tagline = config.title | upper %}{% macro sign() %}{{ config.base_url }}{% endmacro %}\n",
+        "{% set tagline = config.base_path ~ ' ' ~ config.title %}{% macro sign() %}-{% endmacro %}\n",
+    ],
+    "templates/taxon.html": [
+        None,
+        "{% extends 'base.html' %}{% block main %}{% import '_brand.html' as brand %}<p>{{ brand.tagline }}"
+        "{{ brand.sign() }}</p>{% for p in posts %}<p>{{ p.title }}</p>{% endfor %}{% endblock %}\n",
+        "{% extends 'base.html' %}{% block main %}{% from '_brand.html' import tagline %}<p>{{ tagline }}</p>"
+        "{% endblock %}\n",
     ],
     "templates/series.html": [
         None,
@@ -128,17 +148,22 @@ class IncrementalBuilds(RuleBasedStateMachine):
         self.posts: dict[str, dict[str, str] | None] = {}
         self.memory = BuildMemory()
         self.touched: set[str] = set()  # what the watcher would report since the last good build
+        self.now = NOW
+        self.jobs = 1
+        self.fingerprint = False
 
     def teardown(self) -> None:
+        self.memory.close()  # its KaTeX process: one per example would pile up
         shutil.rmtree(self.root, ignore_errors=True)
 
     # ------------------------------------------------------------ writing the site
 
     def write(self, relative: str, text: str | None) -> None:
-        self.touched.add(relative)
         path = self.site / relative
+        if not path.is_symlink() or text is None:
+            self.touched.add(relative)  # an edit through a link happens at its target: no watcher names the link
         if text is None:
-            if path.exists():
+            if path.exists() or path.is_symlink():
                 path.unlink()
             return
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,6 +208,9 @@ class IncrementalBuilds(RuleBasedStateMachine):
             st.tuples(st.just("date"), st.sampled_from(DATES)),
             st.tuples(st.just("draft"), st.sampled_from(["", "true", "false"])),
             st.tuples(st.just("tags"), st.sampled_from(TAGS)),
+            st.tuples(st.just("slug"), st.sampled_from(SLUGS)),
+            st.tuples(st.just("summary"), st.sampled_from(SUMMARIES)),
+            st.tuples(st.just("category"), st.sampled_from(CATEGORIES)),
             st.tuples(st.just("series"), st.tuples(st.sampled_from(["", *SERIES]), st.sampled_from(CHAPTERS))),
         ),
     )
@@ -230,6 +258,41 @@ class IncrementalBuilds(RuleBasedStateMachine):
         variants = STATIC[name]
         self.write(name, variants[variant % len(variants)])
 
+    @rule(name=st.sampled_from([*(f"content/{p}.md" for p in POSTS), *(f"series/{s}.md" for s in SERIES)]))
+    def make_a_file_a_link(self, name: str) -> None:
+        """The post or series file becomes a link to a file outside the site, with the same text."""
+        path = self.site / name
+        if not path.is_file() or path.is_symlink():
+            return
+        target = self.root / "elsewhere" / name.replace("/", "-")
+        target.parent.mkdir(exist_ok=True)
+        target.write_bytes(path.read_bytes())
+        path.unlink()
+        path.symlink_to(target)
+        self.touched.add(name)
+
+    @rule(name=st.sampled_from(["static/css/extra.css", "content/img/plot.svg"]))
+    def replace_a_file_keeping_its_size_and_time(self, name: str) -> None:
+        """`cp -p`, `rsync -t`, `tar x`: other bytes of the same size, the old modification time set back."""
+        path = self.site / name
+        if not path.is_file():
+            return
+        info = path.stat()
+        others = [v for v in STATIC[name] if v is not None and len(v) == info.st_size and v != path.read_text()]
+        if not others:
+            return
+        path.write_text(others[0], encoding="utf-8")
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+        self.touched.add(name)
+
+    @rule()
+    def time_passes_a_scheduled_date(self) -> None:
+        self.now = LATER  # the posts dated 2026-07-01 are published now
+
+    @rule(jobs=st.sampled_from([1, 2]), fingerprint=st.booleans())
+    def change_how_it_builds(self, jobs: int, fingerprint: bool) -> None:
+        self.jobs, self.fingerprint = jobs, fingerprint
+
     @rule(variant=st.integers(0, len(SITE_YAML) - 1), comment=st.integers(0, 3))
     def edit_site_yaml(self, variant: int, comment: int) -> None:
         # a comment makes another file with the same settings: an equal config, read anew
@@ -244,7 +307,9 @@ class IncrementalBuilds(RuleBasedStateMachine):
         event("the site builds" if isinstance(fresh, dict) else "the site has errors")
 
     def build(self, output: Path, memory: BuildMemory | None, cache: bool) -> dict[str, bytes] | list[str]:
-        options = BuildOptions(source=self.site, output=output, now=NOW, jobs=1, cache=cache, fingerprint=False)
+        options = BuildOptions(
+            source=self.site, output=output, now=self.now, jobs=self.jobs, cache=cache, fingerprint=self.fingerprint
+        )
         try:
             # the dev server's way: told which paths changed since its last good build
             build_site(options, memory, set(self.touched) if memory is not None else None)
@@ -264,11 +329,11 @@ class IncrementalBuilds(RuleBasedStateMachine):
         across = self.build(self.root / "across", None, cache=True)
         # the same, trusting every file's stamp however recent (the machine's edits are milliseconds apart), so
         # that a build whose inputs are unchanged stops at once, as it does for an author
-        racy, inputs.RACY_SECONDS = inputs.RACY_SECONDS, -1e9
+        racy, store.RACY_SECONDS = store.RACY_SECONDS, -1e9
         try:
             trusting = self.build(self.root / "trusting", None, cache=True)
         finally:
-            inputs.RACY_SECONDS = racy
+            store.RACY_SECONDS = racy
         if isinstance(fresh, list):
             assert in_process == fresh, "one process: not the fresh build's errors"
             assert across == fresh, "warm build: not the fresh build's errors"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site import inputs, lastbuild
+from primer_site import lastbuild, store
 from primer_site.build import BuildOptions, BuildResult, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -19,7 +19,7 @@ NOW = datetime(2026, 6, 1, tzinfo=UTC)
 @pytest.fixture(autouse=True)
 def trust_recent_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests edit files milliseconds apart: trust their stamps however recent (the racy rule has a test)."""
-    monkeypatch.setattr(inputs, "RACY_SECONDS", -1e9)
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_new_primer_site_code_builds_for_real(site: Path, monkeypatch: pytest.Mo
 
 
 def test_a_file_changed_just_before_the_build_is_not_trusted(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inputs, "RACY_SECONDS", 2.0)
+    monkeypatch.setattr(store, "RACY_SECONDS", 2.0)
     build(site)  # a.md was written a moment ago: within the racy window, its stamp may not tell a later write
     assert not stopped_at_once(build(site))
     old = datetime(2026, 1, 1).timestamp()

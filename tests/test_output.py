@@ -1,4 +1,4 @@
-"""The output folder (output.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
+"""The output folder (output.py, staging.py, write.py): primer-site replaces only folders it made, keeps symlinked outputs, and
 leaves no lock files."""
 
 from __future__ import annotations
@@ -338,14 +338,13 @@ def test_a_build_after_the_output_folder_was_deleted_twice_is_whole(tmp_path: Pa
         shutil.rmtree(site / "public")
 
 
-@pytest.mark.parametrize("slug", ["robots.txt", "404.html"])
-def test_a_slug_landing_on_a_generated_file_after_a_good_build_is_the_collision_error(
-    tmp_path: Path, slug: str
-) -> None:
-    # the warm build met two outputs at one path in its render pass (RuntimeError: generator raised StopIteration)
+def test_a_slug_landing_on_a_generated_file_after_a_good_build_is_the_collision_error(tmp_path: Path) -> None:
+    # the warm build met two outputs at one path in its render pass (RuntimeError: generator raised StopIteration);
+    # a post permalink names a folder or an .html file (config.py), so 404.html is the generated file a slug reaches
+    slug = "404"
     site = make_site(
         tmp_path / "site",
-        {"site.yaml": 'title: T\nbase_url: https://example.org/\npermalinks: {post: "/{slug}"}\n'},
+        {"site.yaml": 'title: T\nbase_url: https://example.org/\npermalinks: {post: "/{slug}.html"}\n'},
     )
     make_site(site, {"content/a.md": post("A", body="Old.")})
     assert build(site, site / "public").returncode == 0
@@ -354,6 +353,172 @@ def test_a_slug_landing_on_a_generated_file_after_a_good_build_is_the_collision_
     warm, clean = build(site, site / "public"), build(site, tmp_path / "clean", "--no-cache")
     assert warm.returncode == clean.returncode == 1
     assert "Traceback" not in warm.stderr
-    assert f"two pages would be written to {slug}" in warm.stderr
+    assert "content/a.md:4: error: page 404.html: a page the site makes" in warm.stderr
     assert warm.stderr == clean.stderr
     assert tree_bytes(site / "public") == before
+
+
+@pytest.mark.parametrize("lost", ["staging and cache", "copy"])
+def test_whether_a_user_s_file_survives_does_not_depend_on_hidden_state(tmp_path: Path, lost: str) -> None:
+    # a CI that restores only public/, or an output that is a `cp -a` copy of it: the output folder's own
+    # record of what primer-site wrote decides, so the user's CNAME is refused, never moved out or deleted
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert build(site, out).returncode == 0
+    if lost == "copy":
+        shutil.copytree(out, tmp_path / "copy", symlinks=True)
+        out = tmp_path / "copy"
+    else:
+        shutil.rmtree(site / ".public.staging")
+        shutil.rmtree(site / ".primer-cache")
+    (out / "CNAME").write_text("example.org\n")
+    before = stats(out)
+    for version in ("New.", "Newer."):
+        (site / "content" / "a.md").write_text(post("A", body=version))
+        result = build(site, out)
+        assert result.returncode == 1
+        assert f"{out} holds what primer-site did not write: {out / 'CNAME'}; " in result.stderr
+        assert stats(out) == before
+    (out / "CNAME").unlink()
+    result = build(site, out)
+    assert result.returncode == 0, result.stderr
+    assert "Newer." in (out / "posts" / "a" / "index.html").read_text()
+
+
+def test_a_file_dropped_in_the_staging_folder_is_never_published(tmp_path: Path) -> None:
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    for version in ("One.", "Two."):  # the staging folder now holds a site, and its record says which
+        (site / "content" / "a.md").write_text(post("A", body=version))
+        assert build(site, out).returncode == 0
+    for dropped in ("leak.txt", "posts/a/leak.txt", "newfolder/leak.txt"):
+        (site / ".public.staging" / dropped).parent.mkdir(parents=True, exist_ok=True)
+        (site / ".public.staging" / dropped).write_text("not from primer-site\n")
+    for version in ("Three.", "Four."):
+        (site / "content" / "a.md").write_text(post("A", body=version))
+        result = build(site, out)
+        assert result.returncode == 0, result.stderr
+        assert not [p for p in out.rglob("leak.txt")] and not (out / "newfolder").exists()
+
+
+def test_an_older_build_never_publishes_over_a_newer_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the lock is held from reading the sources to publishing: a build started after an edit waits for the one
+    # that read before it, then reads the edit; the older one can no longer finish last with the old text
+    import threading
+
+    import primer_site.build as build_module
+
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    real_read = build_module.read_sources
+    has_read, go_on = threading.Event(), threading.Event()
+
+    def read_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = real_read(*args, **kwargs)
+        if not has_read.is_set():  # the first build only
+            has_read.set()
+            go_on.wait(30)
+        return found
+
+    monkeypatch.setattr(build_module, "read_sources", read_then_wait)
+    options = BuildOptions(source=site, output=out, jobs=1)
+    older = threading.Thread(target=build_site, args=(options,))
+    older.start()
+    assert has_read.wait(30)
+    (site / "content" / "a.md").write_text(post("A", body="Newer words."))
+    newer = threading.Thread(target=build_site, args=(options,))
+    newer.start()
+    newer.join(1.0)
+    assert newer.is_alive()  # waiting for the older build to publish
+    go_on.set()
+    older.join(60)
+    newer.join(60)
+    assert "Newer words." in (out / "posts" / "a" / "index.html").read_text()
+
+
+def _main(*args: str) -> int:
+    from primer_site.cli import main
+
+    return main(list(args))
+
+
+def test_an_output_folder_that_is_a_mount_point_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a Docker volume or a tmpfs at public/: no rename can replace it (EBUSY on every build)
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 0
+    before = stats(out)
+    real = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == out or real(path))
+    (site / "content" / "a.md").write_text(post("A", body="New."))
+    capsys.readouterr()
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 1
+    err = capsys.readouterr().err
+    assert f"output folder {out} is a mount point" in err and f"--output {out / 'site'}" in err
+    assert "Traceback" not in err
+    assert stats(out) == before
+
+
+def test_a_full_disk_while_writing_is_a_clear_error_and_the_old_site_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 0
+    before = tree_bytes(out)
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        if ".public.staging" in str(self):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    (site / "content" / "a.md").write_text(post("A", body="New."))
+    capsys.readouterr()
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "the output folder was left as it was" in err
+    assert "Traceback" not in err
+    assert tree_bytes(out) == before
+
+
+def test_a_full_cache_disk_leaves_no_half_written_file_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    real = Path.write_text
+
+    def full(self: Path, text: str, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+        if "builds" in self.parts:
+            real(self, text[:10], *args, **kwargs)  # a part was written when the disk filled
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 0
+    err = capsys.readouterr().err
+    assert "warning: the build's record was not kept in .primer-cache/ (No space left on device" in err
+    assert [p.name for p in (site / ".primer-cache" / "builds").iterdir()] == []
+    monkeypatch.undo()
+    assert "Old." in (out / "posts" / "a" / "index.html").read_text()
+
+
+def test_clean_on_a_read_only_file_system_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+
+    site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
+    assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 0
+
+    def read_only(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+
+    monkeypatch.setattr(output_module.shutil, "rmtree", read_only)
+    capsys.readouterr()
+    assert _main("clean", "--source", str(site), "--output", str(out)) == 1
+    err = capsys.readouterr().err
+    assert f"cannot remove what builds into {out} made: Read-only file system" in err
+    assert "Traceback" not in err

@@ -94,3 +94,35 @@ def test_turning_search_on_in_the_preview_publishes_the_script(tmp_path: Path) -
     build_site(options, memory, {"site.yaml"})
     assert list((tmp_path / "preview" / "js").glob("search.*.js")) or (tmp_path / "preview/js/search.js").is_file()
     memory.close()
+
+
+def test_the_index_is_made_fresh_each_build(tmp_path: Path) -> None:
+    # Pagefind adds to what its folder holds: the last site's fragments were published again, text removed from
+    # a post among them, and the output stopped matching a clean build
+    site = make_site(
+        tmp_path / "site",
+        {"site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n", "content/a.md": post("A")},
+    )
+    out = tmp_path / "out"
+    for body in ("Quokka facts.", "Wombat facts.", "Numbat facts.", "Bilby facts."):
+        make_site(site, {"content/a.md": post("A", body=body)})
+        assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 0
+    clean = tmp_path / "clean"
+    assert main(["build", "--source", str(site), "--output", str(clean), "--now", "2026-06-01", "--no-cache"]) == 0
+    assert sorted(tree_bytes(out / "pagefind")) == sorted(tree_bytes(clean / "pagefind"))
+    assert b"Quokka" not in b"".join(tree_bytes(out).values())
+
+
+def test_the_preview_s_index_is_made_fresh_each_rebuild(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path / "site",
+        {"site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n", "content/a.md": post("A")},
+    )
+    memory = BuildMemory()
+    options = BuildOptions(source=site, output=tmp_path / "preview", now=datetime(2026, 6, 1, tzinfo=UTC))
+    for body in ("Quokka facts.", "Wombat facts.", "Numbat facts."):
+        make_site(site, {"content/a.md": post("A", body=body)})
+        build_site(options, memory, {"content/a.md"})
+    memory.close()
+    build_site(BuildOptions(source=site, output=tmp_path / "fresh", now=options.now, cache=False))
+    assert sorted(tree_bytes(tmp_path / "preview" / "pagefind")) == sorted(tree_bytes(tmp_path / "fresh" / "pagefind"))

@@ -31,12 +31,12 @@ from .config import SiteConfig
 from .discover import CONTENT_DIR, is_ignored_path
 from .errors import Diagnostic, Problems
 from .imagesize import ImageProblem, ImageSize, image_size
-from .inputs import Stamp, stamp_from
 from .layout import CACHE_DIR
 from .markdown import AssetRef, RenderedBody, render_inline
 from .model import Heading, Link
 from .rawhtml import rewrite_urls
 from .references import root_absolute
+from .store import Stamp, stamp_from
 from .urls import page_url
 from .workers import start_worker
 

@@ -12,10 +12,21 @@ from .cache import BodyCache, body_key, cache_salt
 from .errors import Problems, SiteError
 from .markdown import BodySource, RenderedBody, render_bodies
 from .parse import Document, SeriesMeta, series_finder
+from .store import Store
 from .theoremkinds import DEFAULT, TheoremSettings, parse_theorem_settings
 
 # source path → (its document, (number_sections, formulas read, theorem settings), its body)
 BodyMemo = dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]
+
+
+def series_body(store: Store, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
+    """A series' description, rendered again only when its file was read again (a new SeriesMeta, unequal to the
+    last) or `raw_html` changed."""
+
+    def render() -> RenderedBody | SiteError:
+        return render_bodies([BodySource(meta.body, meta.source, meta.body_first_line)], raw_html, 1)[0]
+
+    return store.memo("series body", meta.source, (meta, raw_html), render)
 
 
 def post_bodies(

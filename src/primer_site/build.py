@@ -6,7 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -14,32 +14,34 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from .assemble import Selection, assemble_site
-from .assets import AssetIndex
+from .assemble import AssembleMemo, Selection, assemble_site
+from .assets import AssetIndex, AssetMemo
 from .bibliography import post_bibliographies
-from .bodies import keep_rendered, post_bodies
+from .bodies import keep_rendered, post_bodies, series_body
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .dates import in_zone
-from .discover import CONTENT_DIR, SERIES_DIR, discover_static
+from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
 from .errors import Diagnostic, Problems, SiteError
 from .feeds import FeedMath
 from .figures import localize_figure_numbers
 from .i18n import Catalogue, load_catalogue
 from .inputs import take_inputs
 from .katex import KatexService, KatexSetup, locate_katex
-from .lastbuild import LastBuild, recall, recall_render_memory, remember, touching_staging
-from .layout import OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from .lastbuild import LastBuild, recall, recall_render_memory, remember
+from .layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from .markdown import RenderedBody
 from .markdown_parser import ADMONITIONS, localize_body_words
+from .mathcheck import CheckMemo
 from .mathpass import config_line, math_pass, math_without_katex
 from .model import Output, Site, Unchanged
-from .output import check_output_folder, claim_output, live_folder
+from .output import check_output_folder, claim_output, live_folder, locked, mark
 from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta
-from .reading import read_sources
-from .rebuildmemory import BuildMemory
-from .render import RenderPass, render_site
+from .reading import read_file, read_sources
+from .render import RenderMemory, RenderPass, render_site
 from .search import index_for_search
+from .staging import WriteResult, files_in, recover_output, unique_outputs, write_output
+from .store import Store
 from .theme import (
     SYNTAX_CSS,
     asset_names,
@@ -54,7 +56,7 @@ from .theoremkinds import TheoremSettings
 from .theorems import localize_theorem_words
 from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
 from .workers import MAX_JOBS
-from .write import WriteResult, recover_output, snapshot, unique_outputs, write_changes, write_output
+from .write import snapshot, write_changes
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,48 @@ class BuildResult:
     next_due: datetime | None = None
 
 
+class BuildMemory(Store):
+    """The store one process keeps between its builds (the dev server's): what each stage made, given back while
+    its inputs are the same (store.py)."""
+
+    @property
+    def katex(self) -> KatexService | None:
+        """The KaTeX service kept running between builds, if one was started."""
+        return self.peek("katex")
+
+
+@dataclass
+class _Served:
+    """What the dev server's last build wrote into the folder it serves, for the next to update in place."""
+
+    output: Path | None = None
+    written: dict[str, object] = field(default_factory=dict)  # write.snapshot
+    published: frozenset[str] = frozenset()  # the files published beside the pages
+
+
+def _katex_service(memory: Store, setup: KatexSetup) -> KatexService:
+    """The service kept from the last build, or a new one if Node or the katex package changed."""
+    katex = memory.peek("katex")
+    if katex is None or katex.setup != setup:
+        if katex is not None:
+            katex.close()
+        katex = KatexService(setup, keep_alive=True)  # one Node process for every rebuild, and its answers
+        memory.put("katex", katex)
+    return katex
+
+
+def _forget_gone(memory: Store, sources: Sources) -> None:
+    """Drop what is kept for files that are gone (a deleted or renamed post or series file): a preview that runs
+    all day keeps only what its site still has."""
+    posts, series = set(sources.posts), set(sources.series)
+    memory.forget("post", posts)
+    memory.forget("series", series)
+    memory.forget("series body", series)
+    bodies = memory.slot("bodies", dict)
+    for path in [path for path in bodies if path not in posts]:
+        del bodies[path]
+
+
 def site_now(now: datetime | None, config: SiteConfig) -> datetime:
     """The build's "now": the clock, or a pinned time; one without a UTC offset is read in the site's time zone
     (`--now 2026-06-01` is that day's midnight where the site's `timezone` says, as its posts' dates are)."""
@@ -129,32 +173,48 @@ def build_site(
     """
     started = time.perf_counter()
     source = options.source
-    problems = Problems()
     if not source.is_dir():
         raise SiteError(f"site folder {source} does not exist")
+    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    live = claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
+    # from reading to publishing: a build started later waits, and reads what was saved meanwhile, so an older
+    # build never publishes over a newer one
+    with locked(_existing(live.parent)):
+        return _build(options, memory, changed, started)
+
+
+def _existing(folder: Path) -> Path:
+    """`folder`, or its nearest ancestor that exists (the output's parent is made only when the site is written)."""
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _build(options: BuildOptions, memory: Store | None, changed: Collection[str] | None, started: float) -> BuildResult:
+    """build_site, under the output's lock."""
+    source = options.source
+    problems = Problems()
     incremental = memory is not None
     memory = memory or BuildMemory()
     told = set(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
-    config = memory.read(
+    config = read_file(
+        memory,
         "config",
-        source / CONFIG_FILE,
+        str(source / CONFIG_FILE),
         CONFIG_FILE,
         lambda found: load_config(source, found, options.base_url),
         problems,
-        unchanged=False if CONFIG_FILE in told else None,
+        again=CONFIG_FILE in told,
+        also=options.base_url,
     )
     assert isinstance(config, SiteConfig)
-    if memory.config is not None and config == memory.config:
-        # site.yaml saved without a change of value (a comment): keep the object the templates and fingerprints
-        # already know, or reads through the new one would go unrecorded
-        config = memory.config
-    if memory.config is not config:  # posts are read with the site's time zone: read them again
-        memory.files = {key: entry for key, entry in memory.files.items() if key[0] == "config"}
-        memory.config = config
+    # site.yaml saved without a change of value (a comment): the very object the templates and fingerprints
+    # already know, or reads through the new one would go unrecorded
+    config = memory.memo("settings", "", config, lambda: config)
     catalogue = load_catalogue(source, config, theme_dir(), problems)  # the theme's words: read once per build
-    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
-    claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
     output = options.output_dir.absolute()
+    # first: even a failed build, or one that changes nothing, finds the previous site where it was
+    recover_output(options.output_dir)
     # a build in a new process takes up where the last good build into the same folder left off
     remembering = options.cache and not incremental and not options.keep_going
     setup = locate_katex(source)
@@ -168,16 +228,15 @@ def build_site(
             return _same_as(last, config, started)
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
-        katex = memory.katex_service(setup) if incremental else KatexService(setup)
+        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
-    recover_output(options.output_dir)  # even a failed build finds the previous site where it was
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
     jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
     bodies = keep_rendered(
         problems,
         post_bodies(
-            memory.bodies,
+            memory.slot("bodies", dict),
             source,
             documents,
             metas,
@@ -188,16 +247,16 @@ def build_site(
             _theorems_in_language(config.theorems, catalogue),
         ),
     )
-    series_bodies = keep_rendered(problems, [memory.series_body(m, config.raw_html) for m in metas])
+    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
-    content_files = AssetIndex(source, sources.assets, config, problems, memory.assets)
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
     content_files.make_variants(chain(bodies, series_bodies), jobs)
     bodies = [
         content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
         for d, b in zip(documents, bodies, strict=True)
     ]
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
-    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.in_language)
+    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.slot("in language", dict))
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
     now = site_now(options.now, config)
@@ -213,7 +272,7 @@ def build_site(
         selection,
         problems,
         unreadable,
-        memory.assembled,
+        memory.slot("assemble", AssembleMemo),
         bibliographies,
         catalogue,
     )
@@ -223,7 +282,8 @@ def build_site(
     generated, assets, environment, static_files = _theme(
         options, memory, config, setup, content_files, problems, catalogue
     )
-    in_place = incremental and memory.output == output and output.is_dir() and not options.keep_going
+    served = memory.slot("served", _Served)
+    in_place = incremental and served.output == output and output.is_dir() and not options.keep_going
     render_memory = recall_render_memory(source, output) if remembering and last is not None else None
     manifest = last.manifest if last is not None and render_memory is not None else None
     extra: list[Output | Unchanged] = []
@@ -236,7 +296,7 @@ def build_site(
         config,
         environment,
         source,
-        memory.pages if incremental else render_memory,
+        memory.slot("render", RenderMemory) if incremental else render_memory,
         jobs,
         intact=manifest.intact if manifest is not None else None,
         only_made=in_place,
@@ -258,12 +318,12 @@ def build_site(
         problems.raise_if_errors()
     elif in_place:
         written = _write_in_place(
-            memory, rendering, pages, extra, static_files, owners, source, output, finish, problems
+            served, rendering, pages, extra, static_files, owners, source, output, finish, problems
         )
     elif incremental:
         outputs = [*pages, *extra]
         written = write_output(outputs, static_files, output, finish, problems)
-        memory.written, memory.output = snapshot(outputs, static_files), output
+        served.written, served.output = snapshot(outputs, static_files), output
     else:
         # pages go to the staging folder as they are made: never all of them in memory at once
         written = write_output(
@@ -273,8 +333,6 @@ def build_site(
             finish,
             problems,
             previous=manifest,
-            staging_holds=last.staging if last is not None and manifest is not None else None,
-            touching=(lambda: touching_staging(source, output)) if remembering else None,
         )
         if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
@@ -285,12 +343,17 @@ def build_site(
                 (written.pages, len(site.posts), len(site.series), len(site.tags)),
                 tuple(problems.warnings),
                 written.manifest,
-                written.staging if written.manifest is not manifest else last.staging if last else None,
             )
-            remember(source, output, record, rendering.memory if rendering.rendered or manifest is None else None)
+            unkept = remember(
+                source, output, record, rendering.memory if rendering.rendered or manifest is None else None
+            )
+            if unkept is not None:
+                problems.warning(
+                    f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh"
+                )
     if incremental:
         rendering.commit()
-        memory.forget_all_but(sources)
+        _forget_gone(memory, sources)
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -310,7 +373,7 @@ def build_site(
 
 
 def _write_in_place(
-    memory: BuildMemory,
+    served: _Served,
     rendering: RenderPass,
     pages: Iterable[Output | Unchanged],
     extra: list[Output | Unchanged],
@@ -327,23 +390,24 @@ def _write_in_place(
     problems.raise_if_errors()
     paths = [spec.path for spec in rendering.specs]
     published = frozenset(static_files)
-    if not rendering.reused_specs or published != memory.published:  # new paths: check they do not collide
+    if not rendering.reused_specs or published != served.published:  # new paths: check they do not collide
         everything = [Unchanged(path, b"") for path in paths]
         for _ in guard_pages(everything, static_files, owners, source, problems):
             pass
         for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
             pass
         problems.raise_if_errors()
-    memory.published = published
-    written, memory.written = write_changes(made, paths, extra, static_files, output, memory.written)
+    served.published = published
+    written, served.written = write_changes(made, paths, extra, static_files, output, served.written)
     if finish is not None and written.written:
-        finish(output)  # the preview's search index follows its pages (Pagefind rewrites it in place)
+        finish(output)  # the preview's search index follows its pages, made afresh in place
+        mark(output, files_in(output))
     return written
 
 
 def _math(
     options: BuildOptions,
-    memory: BuildMemory,
+    memory: Store,
     config: SiteConfig,
     setup: KatexSetup,
     katex: KatexService | None,
@@ -369,8 +433,8 @@ def _math(
             check=options.check_math,
             drafts=options.drafts,
             use_cache=options.cache,
-            feed_formulas=memory.feed_formulas,
-            check_memo=memory.check_memo,
+            feed_formulas=memory.slot("feed formulas", dict),
+            check_memo=memory.slot("check", CheckMemo),
         )
         if options.check_math and options.require_katex and not math.katex_ran:
             # the check was asked for: formulas KaTeX did not see must not pass as checked
@@ -393,7 +457,7 @@ def _math(
 
 def _theme(
     options: BuildOptions,
-    memory: BuildMemory,
+    memory: Store,
     config: SiteConfig,
     setup: KatexSetup,
     content_files: AssetIndex,
@@ -415,9 +479,9 @@ def _theme(
     # compiled templates are kept with the environment while no template file changed
     templates = template_files(source)
     environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
-    if memory.environment is None or memory.environment[0] != environment_key:
-        memory.environment = (environment_key, make_environment(source, config, assets, catalogue))
-    environment = memory.environment[1]
+    environment = memory.memo(
+        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
+    )
     static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)
     if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,9 +35,13 @@ IGNORED_NAMES = (
 )
 
 
+# the patterns as one expression, as fnmatchcase reads each: this runs for every file on every preview rebuild
+_IGNORED = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORED_NAMES))
+
+
 def is_ignored_name(name: str) -> bool:
     """Whether a file or folder name (one part of a path) is an editor's or the system's litter: IGNORED_NAMES."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_NAMES)
+    return _IGNORED.match(name) is not None
 
 
 def is_ignored_path(relative: str) -> bool:
@@ -66,6 +71,8 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
         return f"cannot be read ({error.strerror}): a file the build cannot read is never published"
     if any(real == folder or real.startswith(folder + "/") for folder in NEVER_PUBLISHED):
         return f"links to {real}: a file under /proc, /sys or /dev is never published (remove the link)"
+    if real == site_real or site_real.startswith(real.rstrip("/") + "/"):
+        return f"is a symbolic link to {real}, which holds the site: a symlink loop (remove the link)"
     if not allow_outside and not real.startswith(site_real + "/"):
         return (
             f"is a symbolic link to {real}, outside the site folder: nothing outside the site is published unless "

@@ -28,10 +28,11 @@ from zoneinfo import ZoneInfo
 
 from .cache import CACHE_DIR, open_salted
 from .errors import Diagnostic, Problems
-from .inputs import Stamp, code_salt, is_racy, stamp_from
+from .inputs import code_salt
 from .markdown import remember_inline, render_inline
 from .model import ChapterNumber
 from .parse import Document, parse_document
+from .store import Stamp, is_racy, stamp_from
 
 _FILE = "documents.sqlite3"
 _COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"

@@ -1,11 +1,8 @@
 """What a build is made from — every source file, the settings, primer-site's own code — so that a build made
 from exactly the same can stop at once: its output would be the same bytes.
 
-Files are compared by their stamp (size, modification and change times in ns, inode), taken when the build starts,
-before anything is read: a file saved while the build runs has a new stamp for the next build. The change time
-cannot be set back by any tool (touch sets only the modification time), but two writes within one tick of the
-file system's clock can leave it the same, so a file changed within RACY_SECONDS of the stamp is not trusted
-(git's "racy clean" rule). Every stamp primer-site keeps of a source file is `stamp_of`'s, judged by `is_racy`.
+Files are compared by their stamp (store.stamp_of, judged by store.is_racy), taken when the build starts, before
+anything is read: a file saved while the build runs has a new stamp for the next build.
 """
 
 from __future__ import annotations
@@ -19,10 +16,9 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import __version__
+from . import __version__, store
+from .store import Stamp, stamp_of
 
-Stamp = tuple[int, int, int, int]  # size, mtime ns, inode, ctime ns
-RACY_SECONDS = 2.0
 _LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "Pygments", "Jinja2", "MarkupSafe", "PyYAML", "nh3", "Pillow")
 
 
@@ -37,7 +33,7 @@ class BuildInputs:
     def trustworthy(self) -> bool:
         """Whether every stamp tells a changed file from an unchanged one (none changed too recently)."""
         newest = max((max(stamp[1], stamp[3]) for stamp in self.files.values()), default=0)
-        return newest / 1e9 < self.taken - RACY_SECONDS  # is_racy of the newest stamp, in one pass
+        return newest / 1e9 < self.taken - store.RACY_SECONDS  # is_racy of the newest stamp, in one pass
 
 
 def take_inputs(source: Path, folders: Iterable[str], files: Iterable[str], theme: Path | None) -> BuildInputs:
@@ -71,28 +67,6 @@ def _stamp_into(found: dict[str, Stamp], name: str, path: str) -> None:
     stamp = stamp_of(path)
     if stamp is not None:
         found[name] = stamp
-
-
-def stamp_of(path: str | os.PathLike[str]) -> Stamp | None:
-    """The stamp of the file at `path` (links followed): (size in bytes, modification time in ns since the epoch,
-    inode, change time in ns); None if it cannot be stat'ed. Take it before reading the file, never after: a
-    save between the two then shows as a new stamp next time."""
-    try:
-        info = os.stat(path)
-    except (OSError, ValueError):  # ValueError: a path with a NUL byte
-        return None
-    return stamp_from(info)
-
-
-def stamp_from(info: os.stat_result) -> Stamp:
-    """`stamp_of` from a stat already made (to test the file's type with the same call)."""
-    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns
-
-
-def is_racy(stamp: Stamp, taken: float) -> bool:
-    """Whether the file changed too close to `taken` (seconds since the epoch, a moment before the stamp was
-    taken) for the stamp to tell a later save within the same clock tick: then it must not be trusted."""
-    return max(stamp[1], stamp[3]) / 1e9 >= taken - RACY_SECONDS
 
 
 @lru_cache(maxsize=1)

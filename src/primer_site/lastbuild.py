@@ -17,15 +17,16 @@ from datetime import datetime
 from pathlib import Path
 
 from .errors import Diagnostic
-from .inputs import BuildInputs, Stamp, code_salt
+from .inputs import BuildInputs, code_salt
 from .layout import CACHE_DIR
 from .output import live_folder
 from .render import RenderMemory
-from .write import Manifest
+from .staging import Manifest
+from .store import Stamp
 
 BUILDS_DIR = "builds"
 _KEEP = 8  # output folders remembered: `check` builds into a new temporary folder each time
-_FORMAT = 1
+_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,6 @@ class LastBuild:
     counts: tuple[int, int, int, int]  # pages, posts, series, tags
     warnings: tuple[Diagnostic, ...]
     manifest: Manifest
-    staging: dict[str, tuple[int, int, int]] | None = None  # what the staging folder held after it, if known
 
     def makes_the_same(self, settings: str, inputs: BuildInputs, now: datetime) -> bool:
         """Whether a build with these settings, inputs and "now" would make what this one made (then nothing needs
@@ -67,9 +67,6 @@ def recall(source: Path, output: Path) -> LastBuild | None:
             counts=tuple(int(n) for n in data["counts"]),  # type: ignore[arg-type]
             warnings=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in data["warnings"]),
             manifest=Manifest.from_json(data["manifest"]),
-            staging=None
-            if data["staging"] is None or _staging_touched(source, output)
-            else {str(p): (int(a), int(b), int(c)) for p, (a, b, c) in data["staging"].items()},
         )
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -86,9 +83,10 @@ def recall_render_memory(source: Path, output: Path) -> RenderMemory | None:
         return None
 
 
-def remember(source: Path, output: Path, last: LastBuild, memory: RenderMemory | None) -> None:
+def remember(source: Path, output: Path, last: LastBuild, memory: RenderMemory | None) -> str | None:
     """Keep the record of this build (and its render memory, when it rendered anything): each file written whole,
-    then renamed into place. A site that cannot be written to is built afresh next time, as without a cache."""
+    then renamed into place. A site that cannot be written to is built afresh next time, as without a cache: then
+    the reason is returned (for a warning), and no half-written file is left."""
     record = {
         "format": _FORMAT,
         "code": code_salt(),
@@ -98,44 +96,33 @@ def remember(source: Path, output: Path, last: LastBuild, memory: RenderMemory |
         "counts": list(last.counts),
         "warnings": [[d.path, d.line, d.column, d.severity, d.message] for d in last.warnings],
         "manifest": last.manifest.to_json(),
-        "staging": last.staging,
     }
     try:
         if memory is not None:
             _write(_memory_file(source, output), {"format": _FORMAT, "code": code_salt(), "render": memory.dump()})
         _write(_record_file(source, output), record)
-        _touched_file(source, output).unlink(missing_ok=True)  # the record says what the staging folder holds
         folder = _record_file(source, output).parent
         records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in records[_KEEP:]:
             old.unlink(missing_ok=True)
             old.with_name(old.name.replace(".record.json", ".render.json")).unlink(missing_ok=True)
-    except OSError:
-        pass
-
-
-def touching_staging(source: Path, output: Path) -> None:
-    """A build is about to change the staging folder beside `output`: until its record is written, what the last
-    record says that folder holds is no longer true (a build killed meanwhile leaves it half made)."""
-    with contextlib.suppress(OSError):
-        flag = _touched_file(source, output)
-        flag.parent.mkdir(parents=True, exist_ok=True)
-        flag.touch()
-
-
-def _staging_touched(source: Path, output: Path) -> bool:
-    return _touched_file(source, output).exists()
-
-
-def _touched_file(source: Path, output: Path) -> Path:
-    return source / CACHE_DIR / BUILDS_DIR / f"{_name(output)}.staging-touched"
+    except OSError as error:
+        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
+            _record_file(source, output).unlink(missing_ok=True)
+        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    return None
 
 
 def _write(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def _name(output: Path) -> str:

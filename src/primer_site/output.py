@@ -21,6 +21,7 @@ from .layout import CACHE_DIR
 # In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
 MARKER = ".primer-site-output"
 _MARKER_TEXT = b"This folder is made by primer-site build: the next build replaces everything in it.\n"
+_LIST_HEADING = "The files it wrote here (any other stops the next build, which names it):\n"
 # In the staging folder between builds (never in a published folder): the files the live folder got from the last
 # build, one path a line, so that the next build can tell a file the user put there from one it wrote.
 WRITTEN_LIST = ".primer-site-written"
@@ -41,11 +42,30 @@ def is_marked(folder: Path) -> bool:
     return marker.is_file() and not marker.is_symlink()
 
 
-def mark(folder: Path) -> None:
-    """Put the marker in a folder the build is making."""
+def mark(folder: Path, written: Collection[str] | None = None) -> None:
+    """Put the marker in a folder the build is making; with `written`, the paths (relative, `/`-separated) of every
+    file primer-site put in it, one a line after the marker's sentence: the folder's own record of what is ours,
+    which a copy of the folder, or one restored without the staging folder and the cache, keeps (read_marker_list).
+    """
     marker = folder / MARKER
     marker.unlink(missing_ok=True)  # a symlink of that name must not be written through
-    marker.write_bytes(_MARKER_TEXT)
+    listed = "" if written is None else _LIST_HEADING + "".join(f"{path}\n" for path in sorted(written))
+    marker.write_bytes(_MARKER_TEXT + listed.encode("utf-8", "surrogateescape"))
+
+
+def read_marker_list(folder: Path) -> frozenset[str] | None:
+    """The files primer-site wrote in `folder`, from its marker (see `mark`); None if the marker has no list (a
+    folder made by an older primer-site, or a staging folder still being made)."""
+    marker = folder / MARKER
+    try:
+        if marker.is_symlink():
+            return None
+        text = marker.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
+        return None
+    if _LIST_HEADING not in text:
+        return None
+    return frozenset(filter(None, text.split(_LIST_HEADING, 1)[1].split("\n")))
 
 
 def claim_output(output: Path, force: bool = False) -> Path:
@@ -60,6 +80,8 @@ def claim_output(output: Path, force: bool = False) -> Path:
         raise SiteError(f"output {output} is a symbolic link that leads nowhere (a loop): choose another --output")
     if live.exists() and not live.is_dir():
         raise SiteError(f"output {shown} is a file, not a folder: choose another --output")
+    if live.is_dir() and os.path.ismount(live):
+        raise SiteError(mount_point_message(live))
     staging = staging_folder(live)
     if (staging.is_symlink() or (staging.exists() and not staging.is_dir())) and not force:
         raise SiteError(
@@ -79,6 +101,15 @@ def claim_output(output: Path, force: bool = False) -> Path:
     return live
 
 
+def mount_point_message(live: Path) -> str:
+    """The error for an output folder that is a mount point: the build swaps a whole new folder in, by rename."""
+    return (
+        f"output folder {live} is a mount point (a volume or a tmpfs), which a build cannot replace: it makes the "
+        f"new site beside it and renames it into place; build into a folder inside it (--output {live / 'site'}), "
+        "or mount the folder above it instead"
+    )
+
+
 def remove_output(output: Path, force: bool = False) -> list[Path]:
     """Remove what builds into `output` made: the output folder (a symlinked output's target is emptied, the link
     and the folder it names are kept), the staging folder, leftovers of killed builds. Returns what was removed.
@@ -95,7 +126,9 @@ def remove_output(output: Path, force: bool = False) -> list[Path]:
                 f"{folder} holds files primer-site did not write (it has no {MARKER} marker), so nothing was "
                 "removed: remove it yourself, or pass --force"
             )
-    written = None if force or not live.is_dir() else read_written(staging)
+    written = None if force or not live.is_dir() else read_marker_list(live)
+    if written is None and not force and live.is_dir():
+        written = read_written(staging)
     stray = foreign_entries(live, written) if written is not None else []
     if stray:
         raise SiteError(
@@ -105,6 +138,14 @@ def remove_output(output: Path, force: bool = False) -> list[Path]:
         )
     if not live.parent.is_dir():
         return []
+    try:
+        return _remove(live, staging, linked)
+    except OSError as error:  # a read-only file system, a folder not ours to change
+        where = f" ({error.filename})" if error.filename else ""
+        raise SiteError(f"cannot remove what builds into {live} made: {error.strerror or error}{where}") from None
+
+
+def _remove(live: Path, staging: Path, linked: bool) -> list[Path]:
     removed = []
     with locked(live.parent):
         leftovers = [live.parent / f".{live.name}.retired", *live.parent.glob(f".{live.name}.tmp-*")]

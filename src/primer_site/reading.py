@@ -1,25 +1,27 @@
 """The read stage: the site's source files found, and its posts and series files parsed.
 
-From the dev server's memory when a file did not change (rebuildmemory.py), from the document cache in
-.primer-cache/ in a new process (documentcache.py), or read and parsed (parse.py).
+From the store when a file did not change (the dev server keeps one between rebuilds: store.py), from the
+document cache in .primer-cache/ in a new process (documentcache.py), or read and parsed (parse.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar
 
 from .config import SiteConfig
 from .discover import Sources, discover_sources, linked_within
 from .documentcache import DocumentCache
-from .errors import Problems
+from .errors import Diagnostic, Problems
 from .parse import Document, SeriesMeta, parse_document, parse_series_file
-from .rebuildmemory import BuildMemory
+from .store import Store
 
 
 def read_sources(
     source: Path,
     use_cache: bool,
-    memory: BuildMemory,
+    memory: Store,
     incremental: bool,
     config: SiteConfig,
     told: set[str],
@@ -34,9 +36,7 @@ def read_sources(
 
     # parsed posts kept across processes: a new process parses only the files that changed
     document_cache = (
-        DocumentCache(source, sources.posts, config.zone, preload=not any(k == "post" for k, _ in memory.files))
-        if use_cache
-        else None
+        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post")) if use_cache else None
     )
 
     def parse(relative: str, found: Problems) -> Document | None:
@@ -49,23 +49,26 @@ def read_sources(
     def document(relative: str) -> Document | None:
         if not incremental:  # nothing to keep for a next build in this process
             return parse(relative, problems)
-        return memory.read(  # type: ignore[return-value]
+        return read_file(
+            memory,
             "post",
             f"{source}/{relative}",
             relative,
             lambda found: parse(relative, found),
             problems,
-            unchanged=False if relative in told else None,
+            again=relative in told,
+            also=config.zone,  # dates are read in the site's time zone
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
-        return memory.read(  # type: ignore[return-value]
+        return read_file(
+            memory,
             "series",
             f"{source}/{relative}",
             relative,
             lambda found: parse_series_file(source, relative, found),
             problems,
-            unchanged=False if relative in told else None,
+            again=relative in told,
         )
 
     documents = [d for d in map(document, sources.posts) if d]
@@ -73,3 +76,29 @@ def read_sources(
         document_cache.close(keep=sources.posts)
     metas = [m for m in map(series_file, sources.series) if m]
     return sources, documents, metas
+
+
+T = TypeVar("T")
+
+
+def read_file(
+    store: Store,
+    kind: str,
+    path: str,
+    key: str,
+    parse: Callable[[Problems], T],
+    problems: Problems,
+    again: bool = False,
+    also: Hashable = None,
+) -> T:
+    """`parse(problems)` for the file at `path`, or what it gave last time (its problems reported again) while the
+    file's stamp is the same and trusted (store.Store.read) and `also` (what else the parse read) is equal.
+    `again`: parse it whatever the stamp says (the watcher saw it change)."""
+
+    def make() -> tuple[T, tuple[Diagnostic, ...]]:
+        found = Problems()
+        return parse(found), tuple(found.items)
+
+    result, found = store.read(kind, path, key, make, again, also)
+    problems.extend(found)
+    return result

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from .errors import SiteError
 
+_INDEX_FOLDER = "pagefind"
+
 
 def index_for_search(folder: Path) -> None:
-    """Write Pagefind's index and UI bundle into folder/pagefind/; a failure fails the build."""
-    command = [sys.executable, "-m", "pagefind", "--site", str(folder), "--output-subdir", "pagefind", "--quiet"]
+    """Write Pagefind's index and UI bundle into folder/pagefind/, made afresh (Pagefind adds to what the folder
+    holds: the last site's fragments would be published again); a failure fails the build."""
+    shutil.rmtree(folder / _INDEX_FOLDER, ignore_errors=True)
+    command = [sys.executable, "-m", "pagefind", "--site", str(folder), "--output-subdir", _INDEX_FOLDER, "--quiet"]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:

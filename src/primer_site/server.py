@@ -15,12 +15,9 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
-import html
 import ipaddress
-import json
 import mimetypes
 import os
-import re
 import select
 import shutil
 import socket
@@ -36,17 +33,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from .errors import Diagnostic
+from .livereload import (
+    EVENTS,
+    LIVE_FOLDER,
+    LIVE_SCRIPT,
+    SCRIPT,
+    BuildChannel,
+    BuildState,
+    inject_script,
+    no_build_page,
+    stream_events,
+)
 
-LIVE_FOLDER = "__primer__"  # the live-reload endpoints, at the site root and under the base path
-EVENTS = "events"
-SCRIPT = "live.js"
-KEEPALIVE_SECONDS = 10.0  # an SSE comment this often keeps proxies from timing out
-GONE_CHECK_SECONDS = 1.0  # how often an idle event stream looks for its tab having closed
+__all__ = ["BuildChannel", "BuildState", "ServerError", "SiteServer"]
+
 IDLE_SECONDS = 10.0  # a connection that sends no request in this time is closed
 
-_LIVE_SCRIPT = Path(__file__).with_name("live_reload.js")
-_BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
+
+class ServerError(Exception):
+    """The server could not start (the address is in use, or not ours to bind)."""
+
 
 # A fixed table, so that a page's type does not depend on the machine's /etc/mime.types.
 CONTENT_TYPES = {
@@ -91,65 +97,6 @@ def content_type(name: str) -> str:
     if suffix in CONTENT_TYPES:
         return CONTENT_TYPES[suffix]
     return mimetypes.guess_type(name, strict=True)[0] or "application/octet-stream"
-
-
-@dataclass(frozen=True)
-class BuildState:
-    """What open pages are told after each rebuild."""
-
-    epoch: int = 0  # successful builds so far; a page built at an older epoch is out of date
-    change: str = "page"  # what the last successful build changed: "css" (stylesheets only) or "page"
-    diagnostics: tuple[Diagnostic, ...] = ()  # the last rebuild's problems; empty when it succeeded
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "epoch": self.epoch,
-                "change": self.change,
-                "diagnostics": [
-                    {"path": d.path, "line": d.line, "column": d.column, "severity": d.severity, "message": d.message}
-                    for d in self.diagnostics
-                ],
-            }
-        )
-
-
-class ServerError(Exception):
-    """The server could not start (the address is in use, or not ours to bind)."""
-
-
-class BuildChannel:
-    """The latest BuildState, and a way for event streams to wait for the next one."""
-
-    def __init__(self, state: BuildState) -> None:
-        self._changed = threading.Condition()
-        self._state = state
-        self._version = 0
-        self._closed = False
-
-    @property
-    def state(self) -> BuildState:
-        with self._changed:
-            return self._state
-
-    def publish(self, state: BuildState) -> None:
-        with self._changed:
-            self._state = state
-            self._version += 1
-            self._changed.notify_all()
-
-    def close(self) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
-
-    def next(self, seen: int, timeout: float) -> tuple[int, BuildState] | None:
-        """(version, state) once the version differs from `seen` or `timeout` passes; None once closed."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._closed or self._version != seen, timeout)
-            if self._closed:
-                return None
-            return self._version, self._state
 
 
 class _BadPath(Exception):
@@ -309,13 +256,7 @@ class SiteServer:
 
     def inject(self, html: bytes, epoch: int) -> bytes:
         """The page with the live-reload script added before </body> (or at the end)."""
-        live = f"{self.base_path}{LIVE_FOLDER}/"
-        tag = f'<script src="{live}{SCRIPT}" data-epoch="{epoch}" data-events="{live}{EVENTS}"></script>\n'.encode()
-        ends = list(_BODY_END.finditer(html))
-        if not ends:
-            return html + b"\n" + tag
-        at = ends[-1].start()
-        return html[:at] + tag + html[at:]
+        return inject_script(html, self.base_path, epoch)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -419,7 +360,7 @@ class _Handler(BaseHTTPRequestHandler):
         if name == EVENTS:
             self._events(send_body)
         elif name == SCRIPT:
-            body = _LIVE_SCRIPT.read_bytes()
+            body = LIVE_SCRIPT.read_bytes()
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", CONTENT_TYPES[".js"])
             self.send_header("Content-Length", str(len(body)))
@@ -505,20 +446,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _no_build_yet(self, state: BuildState, send_body: bool) -> None:
         """What every page is until a build succeeds: the errors, with the script that reloads once they are fixed."""
         live = self.server.site.live_reload
-        then = (
-            "Fix the problems below and save: this page reloads by itself."
-            if live
-            else "Fix the problems below, then start primer-site serve again (it is not watching for changes)."
-        )
-        items = "".join(
-            f"<li><code>{html.escape(str(d), quote=False)}</code></li>\n" for d in sorted(state.diagnostics)
-        )
-        page = (
-            "<!doctype html>\n<html lang=en>\n<meta charset=utf-8>\n<title>No good build yet · primer-site</title>\n"
-            "<body>\n<h1>primer-site: there is no good build of the site yet</h1>\n"
-            f"<p>The first build failed. {then}</p>\n"
-            f"<ol>\n{items}</ol>\n</body>\n"
-        ).encode()
+        page = no_build_page(state, live)
         if live:
             page = self.server.site.inject(page, state.epoch)
         self._bytes(HTTPStatus.SERVICE_UNAVAILABLE, page, CONTENT_TYPES[".html"], send_body)
@@ -549,28 +477,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not send_body:
             return
-        channel = self.server.site.channel
-        self.wfile.write(b"retry: 500\n\n")  # reconnect quickly when the preview restarts
-        seen = -1
-        quiet = 0.0
-        while True:
-            # A write to a closed tab only fails on the second try, 20 s on: look for the close instead, each second.
-            news = channel.next(seen, GONE_CHECK_SECONDS)
-            if news is None:
-                return
-            version, state = news
-            if version != seen:
-                self.wfile.write(f"event: build\ndata: {state.to_json()}\n\n".encode())
-                seen, quiet = version, 0.0
-            elif self._client_gone():
-                return
-            else:
-                quiet += GONE_CHECK_SECONDS
-                if quiet < KEEPALIVE_SECONDS:
-                    continue
-                self.wfile.write(b": keepalive\n\n")
-                quiet = 0.0
-            self.wfile.flush()
+        stream_events(self.server.site.channel, self.wfile.write, self.wfile.flush, self._client_gone)
 
     def _client_gone(self) -> bool:
         """Whether the client closed the connection: after its request an event stream's client sends nothing."""

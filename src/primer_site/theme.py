@@ -28,9 +28,9 @@ from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recor
 from .errors import Problems
 from .feeds import absolute
 from .i18n import Catalogue, date_filter, load_catalogue, template_helpers
-from .inputs import is_racy, stamp_of
 from .layout import TEMPLATES_DIR
 from .markdown import highlight_css, plain_title, render_title
+from .store import is_racy, stamp_of
 from .typeset import KATEX_FOLDER
 from .urls import page_url
 

@@ -1,0 +1,144 @@
+"""The store: a file's stamp, and "same inputs, same object" for everything a build keeps in its process.
+
+It imports no stage of the pipeline: the stages say what they keep (a parsed post, a rendered body, the assembled
+site) and under which inputs; the store only gives back the very object made from the same inputs, or makes it.
+`serve` keeps one Store for all its rebuilds (a warm `build`); a `build` in a new process starts with an empty
+one and finds its kept work on disk instead (.primer-cache/: documentcache.py, cache.py, lastbuild.py).
+
+Stamps. Every stamp primer-site takes of a file is `stamp_of`'s: (size, modification time in ns, inode, change
+time in ns). The change time cannot be set back by any tool (`cp -p`, `rsync -t` and `tar x` set back only the
+modification time), but two writes within one tick of the file system's clock can leave the whole stamp the same,
+so a file changed within RACY_SECONDS of the moment the stamp was taken is not trusted (git's "racy clean" rule,
+Documentation/technical/racy-git.txt): `is_racy`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Collection, Hashable
+from typing import Any, TypeVar
+
+Stamp = tuple[int, int, int, int]  # size in bytes, mtime ns, inode, ctime ns (0 for an output file: see stamp_of)
+RACY_SECONDS = 2.0
+
+T = TypeVar("T")
+
+
+def stamp_of(path: str | os.PathLike[str], follow_links: bool = True, change_time: bool = True) -> Stamp | None:
+    """The stamp of the file at `path`; None if it cannot be stat'ed. Take it before reading the file, never after:
+    a save between the two then shows as a new stamp next time.
+
+    `change_time=False` for a file primer-site hard-links (an output file kept from one build to the next): linking
+    changes a file's change time, so its stamp carries 0 there. `follow_links=False`: the stamp of a link itself.
+    """
+    try:
+        info = os.stat(path, follow_symlinks=follow_links)
+    except (OSError, ValueError):  # ValueError: a path with a NUL byte
+        return None
+    return stamp_from(info, change_time)
+
+
+def stamp_from(info: os.stat_result, change_time: bool = True) -> Stamp:
+    """`stamp_of` from a stat already made (to test the file's type with the same call)."""
+    return info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns if change_time else 0
+
+
+def is_racy(stamp: Stamp, taken: float) -> bool:
+    """Whether the file changed too close to `taken` (seconds since the epoch, a moment before the stamp was
+    taken) for the stamp to tell a later save within the same clock tick: then it must not be trusted."""
+    return max(stamp[1], stamp[3]) / 1e9 >= taken - RACY_SECONDS
+
+
+_ABSENT: Stamp = (-1, 0, 0, 0)  # a file that is not there (a site without site.yaml): as stable as any stamp
+
+
+class Store:
+    """What the builds of one process keep for the next: one entry per (kind, key), given back while its inputs
+    are the same (`memo`), and one object per named slot that a stage fills itself (`slot`).
+
+    Kinds and slot names are the stages' words ("post", "series", "assemble"…); the store knows none of them.
+    """
+
+    def __init__(self) -> None:
+        self._memos: dict[tuple[str, Hashable], tuple[Hashable, Any]] = {}
+        self._slots: dict[str, Any] = {}
+
+    def memo(self, kind: str, key: Hashable, inputs: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` gave for `key` when its inputs were equal to `inputs`, the very object; else `make()`,
+        kept for next time in place of the old one (one entry per key: memory stays the size of the site)."""
+        found = self._memos.get((kind, key))
+        if found is not None and (found[0] is inputs or found[0] == inputs):
+            return found[1]
+        made = make()
+        self._memos[(kind, key)] = (inputs, made)
+        return made
+
+    def read(
+        self,
+        kind: str,
+        path: str | os.PathLike[str],
+        key: str,
+        make: Callable[[], T],
+        again: bool = False,
+        also: Hashable = None,
+    ) -> T:
+        """`make()` for a file (it reads `path`), or what it gave last time if the file is the same: its stamp, and
+        while the stamp is too recent to trust (is_racy) the digest of its bytes too, as git does for a racy
+        entry. `again`: make it whatever the file says (the watcher saw it change). `also`: what else `make`
+        depends on, compared as the stamp is."""
+        taken = time.time()
+        stamp = stamp_of(path)
+        if stamp is None and not os.path.lexists(path):
+            stamp = _ABSENT
+        inputs: Hashable = (stamp, also)
+        if stamp is None or again:
+            inputs = object()  # equal to nothing kept: an unreadable file is read again, and reported again
+        elif stamp != _ABSENT and is_racy(stamp, taken):
+            try:
+                with open(path, "rb") as file:
+                    inputs = (stamp, also, hashlib.file_digest(file, "blake2b").digest())
+            except OSError:
+                inputs = object()
+        return self.memo(kind, key, inputs, make)
+
+    def holds(self, kind: str) -> bool:
+        """Whether any entry of `kind` is kept."""
+        return any(k[0] == kind for k in self._memos)
+
+    def keys(self, kind: str) -> set[Hashable]:
+        """The keys of the entries of `kind` kept."""
+        return {k[1] for k in self._memos if k[0] == kind}
+
+    def forget(self, kind: str, keep: Collection[Hashable]) -> None:
+        """Drop the entries of `kind` whose key is not in `keep` (files that are gone: a preview that runs all day
+        keeps only what its site still has)."""
+        self._memos = {k: v for k, v in self._memos.items() if k[0] != kind or k[1] in keep}
+
+    def forget_kind(self, kind: str) -> None:
+        """Drop every entry of `kind` (what they were made with changed: the site's time zone, say)."""
+        self._memos = {k: v for k, v in self._memos.items() if k[0] != kind}
+
+    def slot(self, name: str, make: Callable[[], T]) -> T:
+        """The object kept under `name`, made by `make()` the first time it is asked for."""
+        found = self._slots.get(name)
+        if found is None:
+            found = self._slots[name] = make()
+        return found
+
+    def put(self, name: str, value: Any) -> None:
+        """Keep `value` under `name` (in place of what was there: close that first if it runs anything)."""
+        self._slots[name] = value
+
+    def peek(self, name: str) -> Any:
+        """The object kept under `name`, or None."""
+        return self._slots.get(name)
+
+    def close(self) -> None:
+        """End what the kept objects run (a KaTeX process): each slot's `close()`, where it has one. The store can
+        be used again afterwards (those objects start again when next asked)."""
+        for value in self._slots.values():
+            closer = getattr(value, "close", None)
+            if callable(closer):
+                closer()
