@@ -302,3 +302,25 @@ def test_a_row_of_an_align_without_a_label_keeps_the_error() -> None:
     assert [d.message for d in rendered.errors] == [
         "one label per display equation: this one has eq:one, eq:three (split it in two)"
     ]
+
+
+@pytest.mark.parametrize("posts", [4, 16])
+def test_previews_index_each_target_once_however_many_posts_refer_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int
+) -> None:
+    """The work of previews grows with the links, not with links × targets' sizes: each target is indexed once."""
+    import primer_site.previews
+
+    indexed: list[int] = []
+    real = primer_site.previews.element_index
+    monkeypatch.setattr(primer_site.previews, "element_index", lambda body: indexed.append(len(body)) or real(body))
+    referring = {
+        f"content/r{i:02d}.md": post(f"R{i}", "2026-01-10", body="By [](ch03.md#thm:shift) and [](ch03.md#eq:j).")
+        for i in range(posts)
+    }
+    body = CHAPTER_THREE + "\n$$ j $$ (eq:j)\n"
+    make_site(tmp_path, {"site.yaml": SITE, "content/ch03.md": post("Three", body=body), **referring})
+    out = build(tmp_path)
+    assert len(indexed) == 1
+    copy = '<div data-preview="/posts/ch03/#thm:shift"><div class="theorem-like theorem">'
+    assert copy in page(out, "r00") and copy in page(out, f"r{posts - 1:02d}")
