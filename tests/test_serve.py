@@ -491,6 +491,8 @@ def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild
     # the watcher reports the edit at the target's path, outside the site, or not at all: the rebuild that
     # follows any other change must still see it (every file is looked at by its stamp)
     source = fixture_site(tmp_path / "site")
+    config = source / "site.yaml"  # links out of the site are errors unless allowed (tests/test_hostile.py)
+    config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")

@@ -68,7 +68,7 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
         return f"cannot be read ({error.strerror}): a file the build cannot read is never published"
     if any(real == folder or real.startswith(folder + "/") for folder in NEVER_PUBLISHED):
         return f"links to {real}: a file under /proc, /sys or /dev is never published (remove the link)"
-    if not allow_outside and not real.startswith(site_real + "/"):
+    if not allow_outside and real != site_real and not real.startswith(site_real + "/"):
         return (
             f"is a symbolic link to {real}, outside the site folder: nothing outside the site is published unless "
             "site.yaml says `follow_links_outside: true` (or put the file itself here)"
