@@ -311,18 +311,20 @@ def test_a_page_where_a_static_file_is_is_an_error_naming_both(tmp_path: Path) -
     make_site(
         tmp_path,
         {
-            "site.yaml": "title: T\nbase_url: https://example.org/\npermalinks: {post: '/{slug}'}\n",
+            # a permalink names its extension or is a folder (config.py): pages land on .html names
+            "site.yaml": "title: T\nbase_url: https://example.org/\npermalinks: {post: '/{slug}.html'}\n",
             "content/a.md": post(body="x", slug="css"),
-            "content/b.md": post(body="y", slug="logo.png"),
-            "static/logo.png": "not really",
+            "content/b.md": post(body="y", slug="logo"),
+            "static/logo.html": "not really",
+            "static/css.html/x.css": "a{}",
         },
     )
     code, stderr = build(tmp_path)
     assert code == 1
     assert errors_of(stderr) == [
-        "content/a.md:4: error: page css: the theme's static/css/style.css needs css/ to be a folder "
+        "content/a.md:4: error: page css.html: static/css.html/x.css needs css.html/ to be a folder "
         "(change the slug or the permalink, or rename the file)",
-        "content/b.md:4: error: page logo.png: static/logo.png is published there "
+        "content/b.md:4: error: page logo.html: static/logo.html is published there "
         "(change the slug or the permalink, or rename the file)",
     ]
     assert "Traceback" not in stderr

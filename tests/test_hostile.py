@@ -380,3 +380,20 @@ def test_ctrl_c_while_the_program_loads_ends_quietly(tmp_path: Path, after: str)
     said = [line for line in err.splitlines() if not line.startswith("import time:")]
     assert said == ["interrupted"], said
     assert build.returncode == 130
+
+
+def test_check_refuses_a_feed_date_that_is_not_rfc_3339(tmp_path: Path) -> None:
+    from primer_site.check import _Checker
+    from primer_site.errors import Problems
+
+    site = make_site(tmp_path, {"content/a.md": post()})
+    out = build(site)
+    feed = out / "feed.xml"
+    text = feed.read_text()
+    stamp = text.split("<updated>", 1)[1].split("</updated>", 1)[0]
+    feed.write_text(text.replace(stamp, "1930-05-01T00:00:00+00:19:32", 1))
+    problems = Problems()
+    _Checker(out, None, "/").check_feeds(problems)  # type: ignore[arg-type]
+    assert [str(d) for d in problems.items] == [
+        "feed.xml: error: feed date '1930-05-01T00:00:00+00:19:32' is not an RFC 3339 date-time"
+    ]

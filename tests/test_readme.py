@@ -29,6 +29,7 @@ NESTED_LINE = re.compile(r"^[ \t]+(\S[^:]*):[ \t]*(.*)$")
 NOT_SHOWN = {
     "date", "updated", "draft", "extra", "kind", "order", "gaps", "number_sections", "base_url", "timezone",
     "paginate", "permalinks", "highlight", "katex_url", "raw_html", "feeds", "search", "math", "theorems",
+    "follow_links_outside",  # nothing on a page shows it: tests/test_hostile.py holds it
 }  # fmt: skip
 
 
