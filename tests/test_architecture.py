@@ -12,7 +12,7 @@ LAYERS = [
     "errors", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "parse", "bibliography", "imagesize", "dependencies", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "assemble", "feeds", "mathpass", "typeset", "theme", "pages", "render", "output",
+    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "output",
     "write", "lastbuild", "search", "server", "sitefolder", "rebuildmemory", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .book import print_body, print_href
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
 from .feeds import absolute
@@ -299,6 +300,7 @@ def make_environment(source: Path, config: SiteConfig, assets: dict[str, str] | 
     env.filters.update(
         date=_format_date, isodate=_iso_date, json_script=json_script, title_html=lambda t: Markup(render_title(t))
     )
+    env.filters.update(print_body=lambda body, *chapters: Markup(print_body(body, *chapters)), print_href=print_href)
     return env
 
 
