@@ -37,6 +37,8 @@ _STATE = """() => {
       };
     }),
     lazy: document.querySelectorAll('img[loading=lazy]').length,
+    mathErrors: [...document.querySelectorAll('.katex-error')].map(e => e.title || e.textContent),
+    own: document.querySelector('#ch-ch02 .katex .mathbb') !== null,
   };
 }"""
 
@@ -53,7 +55,12 @@ def volume(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 "One", "2026-01-01", f"$$\n{WIDE}\n$$ {{#eq:wide}}\n\n$$\n{UNBREAKABLE}\n$$\n", series="vol", chapter=1
             ),
             "content/ch02.md": post(
-                "Two", "2026-01-02", "By [](ch01.md#eq:wide), in [](ch01.md).", series="vol", chapter=2
+                "Two",
+                "2026-01-02",
+                "By [](ch01.md#eq:wide), in [](ch01.md).\n\nOwn: $\\Own{R}$.",  # a macro of this chapter's own
+                series="vol",
+                chapter=2,
+                macros="{'\\Own': '\\mathbb{#1}'}",
             ),
         },
     )
@@ -77,3 +84,4 @@ def test_no_display_is_wider_than_the_column_in_print(volume: Path, chromium: Ch
         assert display["left"] >= -0.5 and display["right"] <= display["column"] + 0.5, display
     assert all(float(display["zoom"]) < 1 for display in state["displays"])  # both were too wide: shrunk
     assert state["lazy"] == 0
+    assert state["mathErrors"] == [] and state["own"]
