@@ -179,6 +179,17 @@ def test_the_rewrite_keeps_every_other_byte() -> None:
     )
 
 
+def test_svg_references_by_url_follow_their_prefixed_ids() -> None:
+    body = (
+        '<svg viewBox="0 0 2 2"><linearGradient id="g"/><rect fill="url(#g)" style="stroke: url(\'#g\')" '
+        'width="2" height="2" mask="none"/></svg>'
+    )
+    assert print_body(body, "c1", [], []) == (
+        '<svg viewBox="0 0 2 2"><linearGradient id="ch-c1--g"/><rect fill="url(#ch-c1--g)" '
+        'style="stroke: url(&#x27;#ch-c1--g&#x27;)" width="2" height="2" mask="none"/></svg>'
+    )
+
+
 def test_the_rewrite_is_linear() -> None:
     """The tokenizer's work (tags seen) grows with the body, not its square."""
 
@@ -193,9 +204,9 @@ def test_the_rewrite_is_linear() -> None:
 
         HTMLParser.parse_starttag = counting  # type: ignore[method-assign]
         try:
-            print_body('<p id="a"><a href="#a">x</a></p>' * n, "c", [], [])
+            print_body('<p id="a"><a href="#a">x</a></p><i style="fill: url(#url(#a"></i>' * n, "c", [], [])
         finally:
             HTMLParser.parse_starttag = original  # type: ignore[method-assign]
         return seen
 
-    assert tags_seen(2000) == 2 * tags_seen(1000) == 4000
+    assert tags_seen(2000) == 2 * tags_seen(1000) == 6000

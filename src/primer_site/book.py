@@ -13,16 +13,30 @@ rewritten by rawhtml's attribute scan, so that every other byte, and the case of
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
 from .rawhtml import _ATTRIBUTE, _unquote
 
-# Attributes whose value is an id, or a space-separated list of ids (HTML standard, "Attributes" index; WAI-ARIA's
-# ID reference attributes).
-_ID_ATTRIBUTES = ("id", "for", "form", "list")
-_ID_LIST_ATTRIBUTES = ("headers", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns", "aria-details")
+# Attributes whose value is an id, or a space-separated list of ids (HTML standard, "Attributes" index; WAI-ARIA
+# 1.2's ID reference attributes).
+_ID_ATTRIBUTES = (
+    "id", "for", "form", "list", "popovertarget", "aria-activedescendant", "aria-errormessage",
+)  # fmt: skip
+_ID_LIST_ATTRIBUTES = (
+    "headers", "itemref", "aria-labelledby", "aria-describedby", "aria-controls", "aria-owns", "aria-details",
+    "aria-flowto",
+)  # fmt: skip
+# SVG's presentation attributes that name an element by `url(#id)` (SVG 2, "Presentation attributes"), and style.
+_FUNC_IRI_ATTRIBUTES = (
+    "fill", "stroke", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "style",
+)  # fmt: skip
+_FUNC_IRI = re.compile(r"""url\(\s*+(['"]?)#([^'")\s]++)\1\s*+\)""")  # possessive: linear
 _URL_ATTRIBUTES = ("href", "xlink:href")
+
+
+_REWRITTEN = {*_ID_ATTRIBUTES, *_ID_LIST_ATTRIBUTES, *_URL_ATTRIBUTES, "loading"}
 
 
 def chapter_prefix(slug: str) -> str:
@@ -67,7 +81,9 @@ class _Rewriter(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         text = self.get_starttag_text() or ""
         names = {name for name, _ in attrs}
-        if names & {*_ID_ATTRIBUTES, *_ID_LIST_ATTRIBUTES, *_URL_ATTRIBUTES, "loading"}:
+        if names & _REWRITTEN or any(
+            value and "url(" in value for name, value in attrs if name in _FUNC_IRI_ATTRIBUTES
+        ):
             text = self._rewrite(text, tag)
         self.pieces.append(text)
 
@@ -96,7 +112,12 @@ class _Rewriter(HTMLParser):
             return self._id(value)
         if name in _ID_LIST_ATTRIBUTES:
             return " ".join(self._id(one) for one in value.split())
-        return self._href(value)
+        if name in _FUNC_IRI_ATTRIBUTES:
+            new = _FUNC_IRI.sub(lambda m: f"url({m.group(1)}#{self._id(m.group(2))}{m.group(1)})", value)
+            return new if new != value else None
+        if name in _URL_ATTRIBUTES:
+            return self._href(value)
+        return None
 
     def _id(self, value: str) -> str:
         return f"{self.prefix}--{value}"
