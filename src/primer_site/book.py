@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from .rawhtml import _ATTRIBUTE, _unquote
@@ -47,6 +48,11 @@ def chapter_prefix(slug: str) -> str:
 def print_body(body_html: str, slug: str, urls: Sequence[str], slugs: Sequence[str]) -> str:
     """`body_html` of the chapter `slug`, for the print page: its ids prefixed, links into any of the volume's
     chapters on the page (their page URLs and slugs, in the same order) made in-page, images eager."""
+    return _print_body(body_html, slug, tuple(urls), tuple(slugs))
+
+
+@lru_cache(maxsize=256)  # the preview re-renders the page when one chapter changes: the others are not redone
+def _print_body(body_html: str, slug: str, urls: tuple[str, ...], slugs: tuple[str, ...]) -> str:
     rewriter = _Rewriter(chapter_prefix(slug), _targets(urls, slugs))
     rewriter.feed(body_html)
     rewriter.close()
