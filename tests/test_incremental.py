@@ -62,6 +62,7 @@ def test_a_body_edit_re_renders_the_post_and_the_pages_that_show_it(site: Path) 
     assert rendered == {
         "posts/c3/index.html",  # the post
         "series/s/index.html",  # its series page lists its summary
+        "series/s/print/index.html",  # the whole volume holds its body
         "index.html",  # the home page shows it
         "tags/t/index.html",  # so does its tag's page
         "feed.xml",

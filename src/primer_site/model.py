@@ -234,6 +234,11 @@ class Series:
 
     notation: tuple[object, ...] = ()  # notation.NotationEntry: the rows of its notation page (none: no page)
 
+    @property
+    def print_url(self) -> str:
+        """The whole volume on one page (its published chapters), to read offline or print."""
+        return self.url + "print/"
+
     @cached_property
     def published_count(self) -> int:
         """Chapters published: whole numbers from 1 (an introduction, 0, and sections such as 1.3 are not chapters)."""

@@ -105,6 +105,9 @@ def _specs(site: Site, config: SiteConfig) -> Iterator[PageSpec]:
             yield _page(
                 "notation.html", notation, config, one.source or "", "notation", series=_ref("series", one.slug)
             )
+        if one.posts:  # the whole volume on one page (book.py)
+            path = output_path(_site_path(one.print_url, config))
+            yield _page("print.html", path, config, one.source or "", "print", series=_ref("series", one.slug))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         context = {"collection": _ref("collection", collection.slug)}
@@ -191,7 +194,13 @@ def _references_shows_math(context: dict[str, Any]) -> bool:
     return _shows_math(*(item.reference.html for item in context["series"].references))
 
 
+def _print_shows_math(context: dict[str, Any]) -> bool:
+    one: Series = context["series"]
+    return _shows_math(*(p.body_html for p in one.posts)) or _titles_show_math(*(p.title for p in one.posts))
+
+
 SHOWS_MATH = {
+    "print": _print_shows_math,
     "references": _references_shows_math,
     "post": _post_shows_math,
     "listing": _listing_shows_math,

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .book import print_body, print_href
 from .config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from .dates import rfc3339
 from .dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
@@ -323,6 +324,7 @@ def make_environment(
         json_script=json_script,
         title_html=lambda t: Markup(render_title(t)),
     )
+    env.filters.update(print_body=lambda body, *chapters: Markup(print_body(body, *chapters)), print_href=print_href)
     return env
 
 

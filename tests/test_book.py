@@ -1,0 +1,212 @@
+"""The whole volume on one page (/series/<slug>/print/): chapters in series order with their own numbers, ids
+unique, links between chapters in-page, only published chapters, rebuilt only when a chapter changes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+from fixture_sites import make_site, post
+from primer_site.book import print_body
+from primer_site.build import BuildMemory, BuildOptions, build_site
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+SITE = "title: T\nbase_url: https://example.org/\ntimezone: UTC\nbibliography: refs.bib\nmath: {render: build}\n"
+REFS = "@book{knuth, author={Donald Knuth}, title={The TeXbook}, year={1984}, publisher={AW}}\n"
+ONE = """## Intro {#intro}
+
+$$
+a=b
+$$ {#eq:ab}
+
+![A dot](dot.svg)
+
+![A square](square.svg)
+
+::: theorem {#thm:a}
+True.
+:::
+
+See [](#eq:ab) and [@knuth].
+"""
+TWO = """By [](ch01.md#thm:a) and [](ch01.md#eq:ab) in [](ch01.md).
+
+$$
+c=d
+$$ {#eq:cd}
+"""
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>'
+
+
+def volume(root: Path) -> Path:
+    """A volume of three chapters, the third scheduled after NOW."""
+    return make_site(
+        root,
+        {
+            "site.yaml": SITE,
+            "refs.bib": REFS,
+            "series/vol.md": "---\ntitle: Vol\nchapters: 3\n---\nA volume.\n",
+            "content/ch01.md": post("One", "2026-01-01", ONE, series="vol", chapter=1),
+            "content/ch02.md": post("Two", "2026-01-02", TWO, series="vol", chapter=2),
+            "content/ch03.md": post("Three", "2026-12-30", "Later.", series="vol", chapter=3),
+            "content/dot.svg": SVG,
+            "content/square.svg": SVG,
+        },
+    )
+
+
+def build(site: Path, memory: BuildMemory | None = None):
+    return build_site(BuildOptions(source=site, now=NOW, cache=False, jobs=1), memory)
+
+
+def print_page(site: Path) -> str:
+    return (site / "public/series/vol/print/index.html").read_text(encoding="utf-8")
+
+
+class _Ids(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: Counter[str] = Counter()
+        self.fragments: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value is not None:
+                self.ids[value] += 1
+            if name == "href" and value and value.startswith("#"):
+                self.fragments.append(value[1:])
+
+
+def test_the_volume_on_one_page_with_the_chapters_numbers_and_prefixed_ids(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    build(site)
+    page = print_page(site)
+    assert '<h1 class="book-title">Vol</h1>' in page
+    assert '<li><a href="#ch-ch01"><span class="chapter-number">Chapter 1</span> One</a></li>' in page
+    assert page.index('id="ch-ch01"') < page.index('id="ch-ch02"')
+    assert '<h2 id="ch-ch01--intro">Intro <a class="anchor" href="#ch-ch01--intro"' in page
+    assert '<div class="equation" id="ch-ch01--eq:ab">' in page and '<span class="eqno">(1.1)</span>' in page
+    assert '<span class="eqno">(2.1)</span>' in page
+    assert '<div class="theorem-like theorem" id="ch-ch01--thm:a">' in page
+    assert (
+        '<p>See <a href="#ch-ch01--eq:ab">Eq. (1.1)</a> and <span class="citation">(<a href="#ch-ch01--ref-knuth">'
+        in page
+    )
+    assert '<li id="ch-ch01--ref-knuth">Knuth, Donald. 1984. <i>The TeXbook</i>. AW.</li>' in page
+    # the volume's references, each linking to where a chapter cites it
+    assert '<li id="book-ref-knuth">Knuth, Donald. 1984.' in page
+    assert 'Cited in <a href="#ch-ch01--ref-knuth">Chapter 1: One</a>.' in page
+
+
+def test_references_between_chapters_become_in_page_links(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    build(site)
+    page = print_page(site)
+    assert (
+        '<p>By <a href="#ch-ch01--thm:a">Theorem 1.1</a> and <a href="#ch-ch01--eq:ab">Eq. (1.1)</a> in '
+        '<a href="#ch-ch01">One</a>.</p>'
+    ) in page
+    # the chapter's own page keeps its links between pages
+    two = (site / "public/posts/ch02/index.html").read_text(encoding="utf-8")
+    assert '<a href="/posts/ch01/#thm:a">Theorem 1.1</a>' in two
+
+
+def test_every_id_is_unique_and_every_in_page_link_resolves(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    build(site)
+    found = _Ids()
+    found.feed(print_page(site))
+    assert [name for name, count in found.ids.items() if count > 1] == []
+    assert [fragment for fragment in found.fragments if fragment not in found.ids] == []
+    assert len(found.fragments) >= 8
+
+
+def test_images_load_eagerly(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    build(site)
+    one = (site / "public/posts/ch01/index.html").read_text(encoding="utf-8")
+    assert 'loading="lazy"' in one  # the chapter page loads its second image lazily
+    page = print_page(site)
+    assert 'loading="lazy"' not in page and '<img src="/square.svg" alt="A square"' in page
+
+
+def test_only_published_chapters_and_the_series_page_links_to_it(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    build(site)
+    page = print_page(site)
+    assert "Three" not in page and "ch03" not in page
+    series = (site / "public/series/vol/index.html").read_text(encoding="utf-8")
+    assert '<p class="series-print"><a href="/series/vol/print/">The whole volume on one page</a>' in series
+
+
+def test_a_series_without_a_published_chapter_has_no_print_page(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "series/vol.md": "---\ntitle: Vol\n---\n",
+            "content/ch01.md": post("One", "2026-12-01", "Later.", series="vol", chapter=1),
+        },
+    )
+    build(site)
+    assert not (site / "public/series/vol/print").exists()
+    assert "series-print" not in (site / "public/series/vol/index.html").read_text(encoding="utf-8")
+
+
+def test_a_second_build_renders_nothing_and_a_chapter_edit_re_renders_the_print_page(tmp_path: Path) -> None:
+    site = volume(tmp_path)
+    memory = BuildMemory()
+    assert "series/vol/print/index.html" in build(site, memory).rendered
+    assert build(site, memory).rendered == ()
+    (site / "content/ch02.md").write_text(post("Two", "2026-01-02", TWO + "\nA new line.\n", series="vol", chapter=2))
+    rendered = build(site, memory).rendered
+    assert "series/vol/print/index.html" in rendered and "posts/ch01/index.html" not in rendered
+    assert "A new line." in print_page(site)
+
+
+def test_the_rewrite_keeps_every_other_byte() -> None:
+    body = (
+        '<p class=x>Text &amp; more &#169;<!-- note --><svg viewBox="0 0 1 1"><use xlink:href="#dot"/></svg>'
+        "<a href='/elsewhere/#x'>out</a> <label for=name>N</label><input id=name></p>"
+        '<script>if (a < b) { location.hash = "#x" }</script><img src="a.png" loading=lazy alt="">'
+    )
+    got = print_body(body, "c1", ["/posts/c1/"], ["c1"])
+    assert got == (
+        '<p class=x>Text &amp; more &#169;<!-- note --><svg viewBox="0 0 1 1"><use xlink:href="#ch-c1--dot"/></svg>'
+        '<a href=\'/elsewhere/#x\'>out</a> <label for="ch-c1--name">N</label><input id="ch-c1--name"></p>'
+        '<script>if (a < b) { location.hash = "#x" }</script><img src="a.png" alt="">'
+    )
+
+
+def test_svg_references_by_url_follow_their_prefixed_ids() -> None:
+    body = (
+        '<svg viewBox="0 0 2 2"><linearGradient id="g"/><rect fill="url(#g)" style="stroke: url(\'#g\')" '
+        'width="2" height="2" mask="none"/></svg>'
+    )
+    assert print_body(body, "c1", [], []) == (
+        '<svg viewBox="0 0 2 2"><linearGradient id="ch-c1--g"/><rect fill="url(#ch-c1--g)" '
+        'style="stroke: url(&#x27;#ch-c1--g&#x27;)" width="2" height="2" mask="none"/></svg>'
+    )
+
+
+def test_the_rewrite_is_linear() -> None:
+    """The tokenizer's work (tags seen) grows with the body, not its square."""
+
+    def tags_seen(n: int) -> int:
+        seen = 0
+        original = HTMLParser.parse_starttag
+
+        def counting(self: HTMLParser, i: int) -> int:
+            nonlocal seen
+            seen += 1
+            return original(self, i)
+
+        HTMLParser.parse_starttag = counting  # type: ignore[method-assign]
+        try:
+            print_body('<p id="a"><a href="#a">x</a></p><i style="fill: url(#url(#a"></i>' * n, "c", [], [])
+        finally:
+            HTMLParser.parse_starttag = original  # type: ignore[method-assign]
+        return seen
+
+    assert tags_seen(2000) == 2 * tags_seen(1000) == 6000
