@@ -149,7 +149,7 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
         "::: warning\nAttention au signe.\n:::\n\n::: note Remarque\nUne remarque.\n:::\n\n"
         "::: theorem {#thm:borne} La borne\nUn énoncé.\n:::\n\n::: proof {of=thm:borne}\nÉvident.\n:::\n\n"
         "::: exercise {#exr:calcul} Un calcul\nCalculez.\n:::\n\n::: solution {for=exr:calcul}\nVoici.\n:::\n\n"
-        "Par [](#thm:borne).\n"
+        "Par [](#thm:borne), et $\\Ent(p)$.\n"
     )
     svg = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
     site = {
@@ -161,7 +161,11 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
             "@article{shannon1948, author = {Shannon, Claude E.}, title = {Une théorie mathématique},"
             " journal = {Bell}, year = {1948}}\n"
         ),
-        "series/s.md": "---\ntitle: La série\ncollection: rayon\nchapters: 6\n---\nLa description.\n",
+        "series/s.md": (  # symbols with a meaning: the series has a notation page (one defined in a later chapter)
+            "---\ntitle: La série\ncollection: rayon\nchapters: 6\nmacros:\n"
+            "  \\Ent: {tex: 'H', means: Entropie, defined: 'c2.md#eq:entropie'}\n"
+            "  \\Borne: {tex: 'B', means: La borne, defined: c3.md}\n---\nLa description.\n"
+        ),
         "series/rayon.md": "---\ntitle: Le rayon\nkind: collection\n---\nLe rayon.\n",
         "content/c0.md": post("Présentation", "2026-01-01", "Ouverture.", series="s", chapter=0, tags="[alpha]"),
         "content/c1.md": post(
@@ -185,6 +189,7 @@ def build(site: Path, memory: BuildMemory | None = None):
     return build_site(options, memory)
 
 
+_URL = re.compile(r"https?://\S+")
 _SCANNED_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder", "data-messages")
 
 
@@ -202,13 +207,15 @@ class _Strings(HTMLParser):
         for name, value in attrs:
             if name in _SCANNED_ATTRIBUTES and value:
                 self.found.append(value)
+        if tag == "meta" and ("name", "description") in attrs:  # what a search engine shows of the page
+            self.found.extend(value for name, value in attrs if name == "content" and value)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "code"):
             self.skipping -= 1
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping and data.strip():
+        if not self.skipping and data.strip() and not _URL.fullmatch(data.strip()):  # an address is no word
             self.found.append(" ".join(data.split()))
 
 
@@ -223,9 +230,15 @@ def english_leftovers(public: Path, language: str) -> dict[str, set[str]]:
         forms = []
         for text in message.values() if isinstance(message, dict) else [message]:
             literal = [part.strip() for part in re.split(r"\{\w+\}", text) if part.strip()]
-            forms.append(r".*?".join(re.escape(part) for part in literal))
+            if not literal:
+                continue
+            form = r".*?".join(re.escape(part) for part in literal)
+            # whole words: a form that starts (ends) with a word's letter may not follow (precede) another letter
+            start = r"(?<!\w)" if re.match(r"\w", literal[0]) else ""
+            end = r"(?!\w)" if re.search(r"\w$", literal[-1]) else ""
+            forms.append(f"{start}{form}{end}")
         if any(re.search(r"\w", form) for form in forms):  # not punctuation alone (the caption's colon)
-            patterns[key] = re.compile(rf"(?<!\w)(?:{'|'.join(forms)})(?!\w)")
+            patterns[key] = re.compile("|".join(forms))
     months = babel.Locale.parse("en").months["format"]["wide"].values()
     patterns["(month)"] = re.compile(rf"\b({'|'.join(months)})\b")
     found: dict[str, set[str]] = {}
@@ -239,12 +252,30 @@ def english_leftovers(public: Path, language: str) -> dict[str, set[str]]:
     return found
 
 
+# English words that are none of French, German or Japanese (nor the fixture's): one on a page is a template's text
+_ENGLISH_WORDS = ("the", "of", "and", "this", "these", "what", "where", "each", "every", "with", "to", "on", "by",
+                  "defined", "used", "meaning", "whole", "read", "print", "published", "cited")  # fmt: skip
+
+
 @pytest.mark.parametrize("language", ["fr", "de", "ja"])
 def test_a_site_in_another_language_has_no_english_theme_string_left(tmp_path: Path, language: str) -> None:
     site = french_site(tmp_path / "site", language)
     result = build(site)
     assert result.warnings == ()
-    assert english_leftovers(site / "public", language) == {}
+    public = site / "public"
+    for page in ("series/s/notation/index.html", "series/s/print/index.html"):  # the scan reads these too
+        assert (public / page).is_file(), page
+    assert english_leftovers(public, language) == {}
+    # and no English word that no catalogue key holds (a template's literal text): the author wrote French
+    words = re.compile(rf"(?<!\w)(?:{'|'.join(_ENGLISH_WORDS)})(?!\w)", re.IGNORECASE)
+    left = {}
+    for page in sorted(public.rglob("*.html")):
+        strings = _Strings()
+        strings.feed(page.read_text(encoding="utf-8"))
+        found = {text for text in strings.found if words.search(text)}
+        if found:
+            left[str(page.relative_to(public))] = found
+    assert left == {}
     # the scan finds them when they are there: the same site in English shows the English messages
     english = french_site(tmp_path / "english", "en")
     build(english)
@@ -252,7 +283,9 @@ def test_a_site_in_another_language_has_no_english_theme_string_left(tmp_path: P
     for key in ("skip_link", "contents", "reading_time", "chapter_of", "coming_on", "page_of", "newer", "older",
                 "chapters_published", "post_count", "breadcrumb", "updated", "figure" if language != "fr" else "table",
                 "equation", "chapter", "introduction" if language != "fr" else "chapter", "(month)", "tags",
-                "heading_anchor", "warning"):  # fmt: skip
+                "heading_anchor", "warning", "notation_meaning", "notation_defined_in", "notation_used_in",
+                "notation_line", "notation_out_on", "print_link", "print_line", "print_description",
+                "print_online" if language != "de" else "print_link"):  # fmt: skip
         assert key in shown, key
 
 
@@ -391,7 +424,8 @@ def test_an_edited_message_re_renders_exactly_the_pages_that_show_it(tmp_path: P
     assert len(first.rendered) > 10
     assert build(site, memory).rendered == ()
     (site / "i18n/fr.yaml").write_text("contents: Table des matières\n", encoding="utf-8")
-    assert set(build(site, memory).rendered) == {"posts/c2/index.html"}  # the only page with a table of contents
+    # the pages with a table of contents: the chapter's and the whole volume's
+    assert set(build(site, memory).rendered) == {"posts/c2/index.html", "series/s/print/index.html"}
     (site / "i18n/fr.yaml").write_text("contents: Table des matières\ntag_heading: 'Mot-clé :'\n", encoding="utf-8")
     assert set(build(site, memory).rendered) == {
         "tags/alpha/index.html",
@@ -414,7 +448,7 @@ def test_a_new_process_notices_an_edited_catalogue_and_nothing_else(
     assert again.site is None and again.written == 0  # nothing changed: stopped before making the model
     (site / "i18n/fr.yaml").write_text("contents: Table des matières\n", encoding="utf-8")
     after = build(site)
-    assert after.site is not None and after.written == 1  # the one page with a table of contents
+    assert after.site is not None and after.written == 2  # the pages with a table of contents (c2's, the print's)
     assert "Table des matières" in (site / "public/posts/c2/index.html").read_text(encoding="utf-8")
     (site / "i18n/de.yaml").write_text("contents: Inhalt\n", encoding="utf-8")  # another language's: no change
     assert build(site).written == 0

@@ -34,7 +34,7 @@ T = TypeVar("T")
 _TAG = re.compile(r"<[^>]+>")
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
 _NUMBERED_WORDS = ("equation", "figure", "table")  # labels whose reference text is a catalogue message
-_WORDS = (*_NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", ":locale")
+_WORDS = (*_NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", "notation_out_on", ":locale")
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
 _LABELLED.update({k.label: f"{k.kind} labelled" for k in BUILT_IN_THEOREMS if k.label})
 
@@ -188,11 +188,20 @@ def assemble_site(
         where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
         texts = {d.source: (d.body, d.body_first_line) for d in documents}
         later = [p for p in posts if p.source not in published]
+        label = out_on = None
+        if catalogue is not None:  # the rows' chapter labels and dates in the site's language
+
+            def label(post: Post) -> str:
+                return catalogue.chapter_label(post.chapter)
+
+            def out_on(post: Post) -> str:
+                day = catalogue.date(post.date, str(catalogue.messages[REFERENCE_DATE_KEY]))
+                return catalogue.text("notation_out_on", chapter=label(post) or post.title, date=day)  # Markup
 
         def noted(one: Series) -> Series:
             """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds)."""
-            inputs = (one, notes.get(one.slug), tuple(later), tuple(documents))
-            make = lambda found: add_notation([one], notes, where, texts, found, later)[0]  # noqa: E731
+            inputs = (one, notes.get(one.slug), tuple(later), tuple(documents), words)
+            make = lambda found: add_notation([one], notes, where, texts, found, later, label, out_on)[0]  # noqa: E731
             return memo.reuse("notation", one.slug, inputs, make, problems) if one.slug in notes else one
 
         series = [noted(one) for one in series]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from .errors import Problems
@@ -53,13 +53,19 @@ def add_notation(
     bodies: dict[str, tuple[str, int]],
     problems: Problems,
     scheduled: Sequence[Post] = (),
+    label: Callable[[Post], str] | None = None,
+    out_on: Callable[[Post], str] | None = None,
 ) -> list[Series]:
     """Each series with its notation entries. `notes`: series slug → macro_notes; `note_lines`: slug → (series
     file, line of `macros:`); `bodies`: post source → (Markdown body, its first line), for the uses' lines.
 
     A `defined:` naming no chapter of the series is an error at the series file's `macros:` line; one naming a
     chapter of `scheduled` (posts not out yet) is its chapter and date, without a link, until it is out.
+    `label`: a chapter's label in the site's language, `out_on`: a scheduled chapter's "Chapter 3, out on 2 March
+    2027" in it (default: post.chapter_label and an English date).
     """
+    label = label or (lambda post: post.chapter_label)
+    out_on = out_on or (lambda p: f"{p.chapter_label or p.title}, out on {p.date.day} {p.date:%B %Y}")
     result = []
     for one in series:
         written = notes.get(one.slug, ())
@@ -87,11 +93,10 @@ def add_notation(
                         )
             link = None
             if target is not None and target in later:
-                when = f"{target.chapter_label or target.title}, out on {target.date.day} {target.date:%B %Y}"
-                link = PostLink(target.title, "", when)
+                link = PostLink(target.title, "", out_on(target))
             elif target is not None:
-                link = PostLink(target.title, target.url + (f"#{fragment}" if fragment else ""), target.chapter_label)
-            used_in = tuple(PostLink(p.title, p.url, p.chapter_label) for p, _ in uses)
+                link = PostLink(target.title, target.url + (f"#{fragment}" if fragment else ""), label(target))
+            used_in = tuple(PostLink(p.title, p.url, label(p)) for p, _ in uses)
             entries.append(NotationEntry(name, tex, means, link, used_in))
         result.append(replace(one, notation=tuple(entries)))
     return result
