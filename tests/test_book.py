@@ -13,7 +13,9 @@ from primer_site.book import print_body
 from primer_site.build import BuildMemory, BuildOptions, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-SITE = "title: T\nbase_url: https://example.org/\ntimezone: UTC\nbibliography: refs.bib\nmath: {render: build}\n"
+SITE = (
+    "title: T\nbase_url: https://example.org/\ntimezone: UTC\nbibliography: content/refs.bib\nmath: {render: build}\n"
+)
 REFS = "@book{knuth, author={Donald Knuth}, title={The TeXbook}, year={1984}, publisher={AW}}\n"
 ONE = """## Intro {#intro}
 
@@ -46,7 +48,7 @@ def volume(root: Path) -> Path:
         root,
         {
             "site.yaml": SITE,
-            "refs.bib": REFS,
+            "content/refs.bib": REFS,
             "series/vol.md": "---\ntitle: Vol\nchapters: 3\n---\nA volume.\n",
             "content/ch01.md": post("One", "2026-01-01", ONE, series="vol", chapter=1),
             "content/ch02.md": post("Two", "2026-01-02", TWO, series="vol", chapter=2),
@@ -87,8 +89,11 @@ def test_the_volume_on_one_page_with_the_chapters_numbers_and_prefixed_ids(tmp_p
     assert '<li><a href="#ch-ch01"><span class="chapter-number">Chapter 1</span> One</a></li>' in page
     assert page.index('id="ch-ch01"') < page.index('id="ch-ch02"')
     assert '<h2 id="ch-ch01--intro">Intro <a class="anchor" href="#ch-ch01--intro"' in page
-    assert '<div class="equation" id="ch-ch01--eq:ab">' in page and '<span class="eqno">(1.1)</span>' in page
-    assert '<span class="eqno">(2.1)</span>' in page
+    assert (
+        '<div class="equation" id="ch-ch01--eq:ab">' in page
+        and '<a class="eqno" href="#ch-ch01--eq:ab">(1.1)</a>' in page
+    )
+    assert '<a class="eqno" href="#ch-ch02--eq:cd">(2.1)</a>' in page
     assert '<div class="theorem-like theorem" id="ch-ch01--thm:a">' in page
     assert (
         '<p>See <a href="#ch-ch01--eq:ab">Eq. (1.1)</a> and <span class="citation">(<a href="#ch-ch01--ref-knuth">'
