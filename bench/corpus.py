@@ -379,7 +379,8 @@ def write_corpus(out: Path, posts: int, seed: int = 1, images: bool = False, src
         (primer / "series" / f"{one.slug}.md").write_text(meta, encoding="utf-8")
         (primer / "content" / one.slug).mkdir(parents=True)
         (hugo / "content" / "series" / one.slug).mkdir(parents=True)
-        (hugo / "content" / "series" / one.slug / "_index.md").write_text(meta, encoding="utf-8")
+        hugo_meta = meta.replace("\n---\n", "\noutputs: [html, rss, print]\n---\n", 1)  # and the print page
+        (hugo / "content" / "series" / one.slug / "_index.md").write_text(hugo_meta, encoding="utf-8")
     for post in items:
         text = primer_post(post)
         if images:

@@ -468,7 +468,8 @@ def test_editing_one_entry_re_renders_exactly_the_pages_citing_it(tmp_path: Path
     (root / "content/refs.bib").write_text(REFS.replace("Learning with Kernels", "Learning with Kernels, Revised"))
     rendered = set(build_site(options, memory, {"content/refs.bib"}).rendered)  # as the preview's watcher tells it
     # the citing chapter and the volume's references page (feeds carry summaries here, which cite nothing)
-    assert rendered == {"posts/c2/index.html", "series/vol/references/index.html"}
+    # the chapter, the volume's references, and the volume on one page (which ends with its references)
+    assert rendered == {"posts/c2/index.html", "series/vol/references/index.html", "series/vol/print/index.html"}
     assert "Learning with Kernels, Revised" in (tmp_path / "out/posts/c2/index.html").read_text()
 
 

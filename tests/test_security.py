@@ -269,8 +269,12 @@ def test_raw_html_true_keeps_the_author_s_html_but_front_matter_stays_escaped(tm
     assert "<b onclick=\"alert('raw')\">raw bold</b>" in html
     assert Page(html).texts["h1"] == EVIL
     for path, data in tree_bytes(site / "public").items():
-        if path.endswith(".html") and path != "posts/a/index.html":  # only the body holds the author's raw HTML
+        # only the body holds the author's raw HTML: the post's page, and its volume on one page
+        if path.endswith(".html") and path != "posts/a/index.html" and not path.endswith("/print/index.html"):
             check_page(path, data.decode())
+    whole = tree_bytes(site / "public")
+    (volume,) = [path for path in whole if path.endswith("/print/index.html")]
+    assert "<b onclick=\"alert('raw')\">raw bold</b>" in whole[volume].decode()
     assert "Summary &quot;&gt;&lt;script&gt;" in (site / "public/index.html").read_text()
 
 
