@@ -77,8 +77,9 @@ EXPECTED_THREE = """\
 <p>Differentiate \x00L0\x00.</p>
 </div>
 <details class="theorem-like solution">
-<summary class="theorem-head"><span class="theorem-name">Solution to <a href="#exr:grad">Exercise 3.1</a></span>.\
-</summary>
+<summary class="theorem-head"><span class="theorem-name">Solution to <span class="theorem-target">Exercise 3.1</span>\
+</span>.</summary>
+<p class="theorem-target-link"><a href="#exr:grad">Exercise 3.1</a></p>
 <p>It is <span class="math inline">s(1-s)</span>.</p>
 </details>
 """
