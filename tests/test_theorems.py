@@ -77,8 +77,9 @@ EXPECTED_THREE = """\
 <p>Differentiate \x00L0\x00.</p>
 </div>
 <details class="theorem-like solution">
-<summary class="theorem-head"><span class="theorem-name">Solution to <a href="#exr:grad">Exercise 3.1</a></span>.\
-</summary>
+<summary class="theorem-head"><span class="theorem-name">Solution to <span class="theorem-target">Exercise 3.1</span>\
+</span>.</summary>
+<p class="theorem-target-link"><a href="#exr:grad">Exercise 3.1</a></p>
 <p>It is <span class="math inline">s(1-s)</span>.</p>
 </details>
 """
@@ -324,3 +325,27 @@ def test_previews_index_each_target_once_however_many_posts_refer_to_it(
     assert len(indexed) == 1
     copy = '<div data-preview="/posts/ch03/#thm:shift"><div class="theorem-like theorem">'
     assert copy in page(out, "r00") and copy in page(out, f"r{posts - 1:02d}")
+
+
+@pytest.mark.parametrize("mode", ["browser", "build"])
+def test_a_preview_from_another_series_keeps_its_macros(tmp_path: Path, mode: str) -> None:
+    """A copy of another series' equation is typeset with that series' macros, as on its own page: at build
+    time the build succeeds (it stopped at an undefined \\E), in the browser math.js finds them on the copy."""
+    make_site(
+        tmp_path,
+        {
+            "site.yaml": SITE + f"math: {{render: {mode}}}\n",
+            "series/two.md": "---\ntitle: Two\nmacros:\n  \\E: \\mathbb{E}\n---\n",
+            "content/ch01.md": post("One", "2026-01-03", series="two", chapter=1, body="$$ \\E[x] $$ (eq:mean)\n"),
+            "content/other.md": post("Other", "2026-01-04", body="By [](ch01.md#eq:mean)."),
+        },
+    )
+    out = build(tmp_path)
+    other = page(out, "other")
+    start = '<div data-preview="/posts/ch01/#eq:mean" data-macros="{&quot;\\\\E&quot;: &quot;\\\\mathbb{E}&quot;}">'
+    assert start in other
+    copy = other.split(start)[1].split("<div data-preview=")[0]
+    if mode == "build":
+        assert '<span class="mord mathbb">E</span>' in copy and "katex-error" not in copy
+    same_series = page(out, "ch01")
+    assert "data-preview" not in same_series

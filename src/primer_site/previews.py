@@ -11,6 +11,7 @@ References within the page need no copy: the script reads the element itself.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -63,7 +64,9 @@ def previews_html(post: Post, by_url: Mapping[str, Post], index_of: Callable[[Po
     """The hidden `<div class="previews">` for a post's links to elements of other posts ("" if it has none).
 
     `index_of(target)` is element_index of the target's body (made once per target by the caller). Copies lose
-    their ids (one id per page) and their own `#x` links point into their page.
+    their ids (one id per page) and their own `#x` links point into their page. A copy from a post whose TeX
+    macros differ from `post`'s carries the target's as `data-macros` (JSON), which math.js and the build's
+    typesetting give the math inside it, as on the target's own page: another series' `\\E` stays defined.
     """
     found: dict[str, str] = {}
     for match in _LINK.finditer(post.body_html):
@@ -79,7 +82,8 @@ def previews_html(post: Post, by_url: Mapping[str, Post], index_of: Callable[[Po
         copy = _LAZY.sub('<img loading="lazy"', _IDS.sub("", _ANCHOR.sub("", copy)))
         page = escape(url)
         copy = _FRAGMENT_HREF.sub(lambda m, page=page: f'{m.group(1)}="{page}#{m.group(2)}"', copy)
-        found[key] = f'<div data-preview="{escape(key)}">{copy}</div>'
+        macros = "" if target.macros == post.macros else f' data-macros="{escape(json.dumps(dict(target.macros)))}"'
+        found[key] = f'<div data-preview="{escape(key)}"{macros}>{copy}</div>'
     if not found:
         return ""
     return '<div class="previews" hidden data-pagefind-ignore>\n' + "\n".join(found.values()) + "\n</div>\n"

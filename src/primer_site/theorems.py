@@ -8,7 +8,9 @@ use and how they are counted come in `env["theorems"]` (theoremkinds.TheoremSett
 HTML, for `::: theorem {#thm:shift} Shift invariance` in chapter 3:
 `<div class="theorem-like theorem" id="thm:shift"><p class="theorem-head"><span class="theorem-name">Theorem
 3.2</span> <span class="theorem-title">(Shift invariance)</span>.</p>…</div>`; a folded proof or solution is a
-`<details>` whose `<summary>` is the head.
+`<details>` whose `<summary>` is the head, naming its target plainly (`<span class="theorem-target">`: no link
+inside the summary, itself a control), with the link to the target as the body's first paragraph
+(`<p class="theorem-target-link">`).
 """
 
 from __future__ import annotations
@@ -188,7 +190,13 @@ def _render_head_open(self: Any, tokens: Sequence[Token], idx: int, options: Any
     target = meta.get("target_name")
     if target:
         joined = "of" if meta["kind"] == "proof" else "to"
-        target_html = f'<a href="#{escape(meta["target"])}">{escape(target)}</a>'
+        # a <summary> is itself a control: a link inside it is a nested control (WCAG 4.1.2, axe's
+        # nested-interactive), so a folded head names its target plainly and the link opens the body
+        target_html = (
+            f'<span class="theorem-target">{escape(target)}</span>'
+            if meta.get("folded")
+            else f'<a href="#{escape(meta["target"])}">{escape(target)}</a>'
+        )
         name = f"{name} {joined} {target_html}"
     has_title = bool(tokens[idx + 1].content.strip())
     opening = ' <span class="theorem-title">(' if has_title else ""
@@ -199,14 +207,19 @@ def _render_head_close(self: Any, tokens: Sequence[Token], idx: int, options: An
     meta = tokens[idx].meta
     tag = "summary" if meta.get("folded") else "p"
     closing = ")</span>" if tokens[idx - 1].content.strip() else ""
-    return f"{closing}.</{tag}>\n"
+    link = ""
+    if meta.get("folded") and meta.get("target_name"):
+        link = f'<p class="theorem-target-link"><a href="#{escape(meta["target"])}">{escape(meta["target_name"])}</a></p>\n'
+    return f"{closing}.</{tag}>\n{link}"
 
 
 def _render_solutions_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
     return f'<section class="solutions" aria-labelledby="{SOLUTIONS_ID}">\n<h2 id="{SOLUTIONS_ID}">Solutions</h2>\n'
 
 
-_JOINED = re.compile(r'(<span class="theorem-name">)([^<]*) (of|to) (<a href="#[^"]*">[^<]*</a>)</span>')
+_JOINED = re.compile(
+    r'(<span class="theorem-name">)([^<]*) (of|to) (<a href="#[^"]*">[^<]*</a>|<span class="theorem-target">[^<]*</span>)</span>'
+)
 _SOLUTION_LINK = re.compile(r'(<p class="solution-link"><a href="#[^"]*">)Solution(</a></p>)')
 _SOLUTIONS_HEADING = f'<h2 id="{SOLUTIONS_ID}">Solutions</h2>'
 

@@ -87,15 +87,16 @@ def require(*tools: str) -> None:
 # ---------------------------------------------------------------- build and serve
 
 
-def build_site(source: Path, output: Path, now: str = NOW) -> Path:
-    """`primer-site build` as a user runs it; fails the test with the build's messages if it fails.
+def build_site(source: Path, output: Path, now: str = NOW, flags: tuple[str, ...] = ()) -> Path:
+    """`primer-site build` as a user runs it (with `flags`, e.g. `--no-check-math`); fails the test with the
+    build's messages if it fails.
 
     --no-cache: the body cache is keyed on the package version, so it would hide a change to the Markdown renderer.
     """
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     command = [sys.executable, "-m", "primer_site", "build", "--source", str(source), "--output", str(output)]
     result = subprocess.run(
-        [*command, "--now", now, "--no-cache"], env=env, capture_output=True, text=True, timeout=300
+        [*command, "--now", now, "--no-cache", *flags], env=env, capture_output=True, text=True, timeout=300
     )
     if result.returncode != 0:
         pytest.fail(f"building {source} failed:\n{result.stderr}{result.stdout}", pytrace=False)

@@ -98,10 +98,11 @@ def test_equation_numbers_references_and_macros(chromium: Chromium, two_volumes:
                 problems += check_math(page, log, page_url(base, name)).problems(expect_math=True)
         assert not problems, "\n".join(problems)
 
-        # numbers sit at the right margin, beside their formula
+        # numbers sit at the right margin, beside their formula (the page's own equations: not the hidden copies
+        # of the equations it refers to in other chapters, kept for previews on hover)
         visit(page, log, base + "posts/ch10/")
         numbers = page.eval_on_selector_all(
-            ".equation",
+            ".equation:not(.previews .equation)",
             """els => els.map(e => {
                 const box = e.getBoundingClientRect(), no = e.querySelector('.eqno').getBoundingClientRect();
                 const math = e.querySelector('.math').getBoundingClientRect();
@@ -117,6 +118,8 @@ def test_equation_numbers_references_and_macros(chromium: Chromium, two_volumes:
         for number in numbers:
             assert number["gap"] < 1 and number["beside"] and number["middle"] < 8, number
         assert page.locator("#eq\\:kl .katex").count() == 1  # \KL typeset, \label gone
+        copy = page.locator('[data-preview="/posts/ch01/#eq:entropy"] .eqno')
+        assert copy.text_content() == "(1.1)" and not copy.is_visible()
 
         # a reference from another volume lands on its equation
         visit(page, log, base + "posts/ch01/")
