@@ -30,6 +30,7 @@ from .test_accessibility import describe_violation
 pytestmark = pytest.mark.browser
 
 WIDTH = 1280
+TALLEST = 16_000  # px of a page compared, from its top
 MAX_CHANGED = 0.01  # of a page's pixels, against the same page typeset in the browser
 
 # The state of a page's math once it has loaded: the math.js check of the harness, and what no page may do.
@@ -114,7 +115,11 @@ def screenshot(chromium: Chromium, base: str, pages: list[str]) -> dict[str, obj
     shots = {}
     for name in pages:
         visit(page, log, page_url(base, name))
-        shots[name] = Image.open(io.BytesIO(page.screenshot(full_page=True))).convert("RGB")
+        # A volume's print page holds all its chapters (some 200,000 px tall): a screenshot of all of it outlasts
+        # the timeout, so a page is compared over its first TALLEST px (the chapters are compared whole).
+        height = min(page.evaluate("() => document.documentElement.scrollHeight"), TALLEST)
+        clip = {"x": 0, "y": 0, "width": WIDTH, "height": height}
+        shots[name] = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
     context.close()
     return shots
 
