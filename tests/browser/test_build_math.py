@@ -115,7 +115,7 @@ def screenshot(chromium: Chromium, base: str, pages: list[str]) -> dict[str, obj
     shots = {}
     for name in pages:
         visit(page, log, page_url(base, name))
-        # A volume's print page holds all its chapters (some 200,000 px tall): a screenshot of all of it outlasts
+        # A volume's print page holds all its chapters (up to 46,000 px tall): a screenshot of all of it outlasts
         # the timeout, so a page is compared over its first TALLEST px (the chapters are compared whole).
         height = min(page.evaluate("() => document.documentElement.scrollHeight"), TALLEST)
         clip = {"x": 0, "y": 0, "width": WIDTH, "height": height}
