@@ -313,7 +313,8 @@ def test_the_french_pages_say_it_in_french(tmp_path: Path) -> None:
     assert '<p class="admonition-title">Remarque</p>' in page  # the author's own title
     assert '<span class="theorem-name">Théorème 2.1</span> <span class="theorem-title">(La borne)' in page
     assert '<span class="theorem-name">Démonstration (<a href="#thm:borne">Théorème 2.1</a>)</span>' in page
-    assert '<span class="theorem-name">Solution (<a href="#exr:calcul">Exercice 2.1</a>)</span>' in page
+    assert '<span class="theorem-name">Solution (<span class="theorem-target">Exercice 2.1</span>)</span>' in page
+    assert '<p class="theorem-target-link"><a href="#exr:calcul">Exercice 2.1</a></p>' in page
     assert 'Par <a href="#thm:borne">Théorème 2.1</a>' in page
     assert '<h2 id="references">Références</h2>' in page and '<h2 id="cite-title">Citer</h2>' in page
     assert "Pour citer ce chapitre, utilisez cette entrée BibTeX (aussi dans <a" in page
