@@ -84,7 +84,7 @@ def build(mode: str) -> tuple[Path, list[str]]:
     command = [sys.executable, "-m", "primer_site", "build", "-s", str(source), "-o", str(output), "--now", NOW]
     subprocess.run([*command, "--force"], check=True, capture_output=True, env={"PYTHONPATH": str(REPO / "src")})
     sys.path.insert(0, str(REPO / "src"))
-    from primer_site.build import BuildOptions, build_site
+    from primer_site.commands.build import BuildOptions, build_site
 
     site = build_site(BuildOptions(source=source, output=OUT / "model", now=None, jobs=1, cache=False)).site
     assert site is not None

@@ -23,7 +23,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

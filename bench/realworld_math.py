@@ -31,7 +31,7 @@ KATEX = ROOT / "node_modules" / "katex" / "dist" / "katex.min.js"
 EXTRACT = """
 import json, sys
 from pathlib import Path
-from primer_site.markdown import render_body
+from primer_site.syntax.markdown import render_body
 found = []
 for path in sys.argv[1:]:
     text = Path(path).read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ after run, alternating which generator goes first, times in a fresh subprocess e
   build mode cold/warm  the same site with `math: {render: build}` (every formula typeset by KaTeX at build time)
   primer-site one edit  after appending a sentence to one post (restored afterwards)
   Hugo cold             `hugo --quiet`, empty output folder, fresh --cacheDir, no resources/
-  floor, 1 and 2 cores  primer_site.markdown.render_body on every body, nothing else
+  floor, 1 and 2 cores  primer_site.syntax.markdown.render_body on every body, nothing else
 
 Times are wall-clock seconds of the whole process (interpreter start-up included), except the
 floor, which times rendering only. Peak RSS is getrusage(RUSAGE_CHILDREN).ru_maxrss in a fresh
@@ -114,7 +114,7 @@ _BODIES: list[tuple[str, str, int]] = []
 
 
 def _render_range(bounds: tuple[int, int]) -> int:
-    from primer_site.markdown import render_body
+    from primer_site.syntax.markdown import render_body
 
     size = 0
     for body, source, line in _BODIES[bounds[0] : bounds[1]]:
@@ -124,8 +124,8 @@ def _render_range(bounds: tuple[int, int]) -> int:
 
 def _floor_main(site: str, processes: int) -> int:
     """Time markdown-it-py with primer-site's plugins over every post body, in `processes` processes."""
-    from primer_site.markdown import markdown_parser, render_body
-    from primer_site.parse import split_front_matter
+    from primer_site.sources.parse import split_front_matter
+    from primer_site.syntax.markdown import markdown_parser, render_body
 
     root = Path(site)
     for path in sorted((root / "content").rglob("*.md")):

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from primer_site.build import BuildOptions
-from primer_site.serve import Preview
+from primer_site.commands.build import BuildOptions
+from primer_site.commands.serve import Preview
 
 
 class _Events:
@@ -55,7 +55,7 @@ def _fetch(url: str) -> str:
 
 def require_katex(site: Path) -> None:
     """Stop, saying why, when KaTeX cannot run: the preview would skip its math check and look faster than it is."""
-    from primer_site.katex import locate_katex
+    from primer_site.math.katex import locate_katex
 
     setup = locate_katex(site)
     if setup.problem:

@@ -6,7 +6,7 @@ import http.client
 import json
 from typing import Any
 
-from primer_site.server import SiteServer
+from primer_site.preview.server import SiteServer
 
 TIMEOUT = 5.0
 

@@ -90,6 +90,6 @@ def test_only_the_markdown_modules_import_markdown_it() -> None:
 
 def test_the_body_cache_covers_every_markdown_module() -> None:
     """A change to any of them changes the HTML, so it must empty the body cache (cache.cache_salt)."""
-    from primer_site.markdown import RENDERER_SOURCES
+    from primer_site.syntax.markdown import RENDERER_SOURCES
 
     assert {path.stem for path in RENDERER_SOURCES} == MARKDOWN_MODULES

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 
 
 def series(root: Path, planned: int, chapters: list[str]) -> Path:

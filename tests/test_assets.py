@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.discover import is_ignored_name
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.output import MARKER
+from primer_site.publish.output import MARKER
+from primer_site.sources.discover import is_ignored_name
 from primer_site.urls import collision_key
 
 NOW = "2026-06-01"

@@ -9,7 +9,7 @@ from pathlib import Path
 from PIL import Image
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 
 SITE = "title: T\nbase_url: https://user.github.io/primer/\nfeeds: {content: full}\n"
 BODY = (

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from primer_site.output import MARKER
+from primer_site.publish.output import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

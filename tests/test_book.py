@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from fixture_sites import make_site, post
-from primer_site.book import print_body
-from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.rendering.book import print_body
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SITE = (

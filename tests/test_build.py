@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli, tree_bytes
-from primer_site.build import BuildOptions, build_site
-from primer_site.cli import main
-from primer_site.output import MARKER
+from primer_site.commands.build import BuildOptions, build_site
+from primer_site.commands.cli import main
+from primer_site.publish.output import MARKER
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = "2026-06-01"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.bodies as bodies_module
+import primer_site.caches.bodies as bodies_module
 from fixture_sites import make_site, post, tree_bytes
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

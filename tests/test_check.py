@@ -256,7 +256,7 @@ def test_check_follows_a_stylesheet_s_imports_and_urls(tmp_path: Path) -> None:
 def test_the_stylesheet_scan_reads_each_character_once(unit: str) -> None:
     """A stylesheet left open (a comment, a string, a url( without its parenthesis) repeated: the tokens found grow
     with the text, never with its square (each token is consumed whole: check._CSS_TOKEN)."""
-    from primer_site import check
+    from primer_site.commands import check
 
     counts = []
     for n in (1_000, 2_000, 4_000):

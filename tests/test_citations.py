@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.bibliography import parse_bibtex, tex_to_text
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.citations import parse_bracketed
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.markdown import render_body
+from primer_site.sources.bibliography import parse_bibtex, tex_to_text
+from primer_site.syntax.citations import parse_bracketed
+from primer_site.syntax.markdown import render_body
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -499,7 +499,7 @@ def test_a_second_build_in_a_new_process_writes_nothing_and_an_edit_writes_the_c
 
 def _lines_run(text: str) -> int:
     """Python lines executed in the citation rules while one body renders: work, counted without a clock."""
-    import primer_site.citations as module
+    import primer_site.syntax.citations as module
 
     count = 0
 
@@ -561,10 +561,10 @@ def test_the_document_cache_keeps_every_field_of_a_post() -> None:
     the cache fails here, not on a reader's second build)."""
     import dataclasses
 
-    from primer_site import documentcache
+    from primer_site.caches import documentcache
     from primer_site.errors import Problems
     from primer_site.model import ChapterNumber
-    from primer_site.parse import Document
+    from primer_site.sources.parse import Document
 
     document = Document(
         source="content/a.md",
@@ -600,8 +600,8 @@ def test_the_document_cache_keeps_every_field_of_a_post() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="[]@;-, ab1`$\n*:.!()^#\\", max_size=80))
 def test_any_text_reads_and_resolves_without_a_stray_placeholder(text: str) -> None:
-    from primer_site.bibliography import BibEntry
-    from primer_site.citeformat import resolve_citations
+    from primer_site.site.citeformat import resolve_citations
+    from primer_site.sources.bibliography import BibEntry
 
     body = render_body(text, "content/a.md", 1)
     indices = [int(i) for i in re.findall("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)", body.html)]
@@ -641,6 +641,6 @@ def test_a_front_matter_summary_cannot_cite(tmp_path: Path) -> None:
 @given(st.text(alphabet="ab {}-`'~$!?_^ 1", max_size=40))
 def test_tex_without_commands_reads_as_pylatexenc_reads_it(text: str) -> None:
     """tex_to_text does text with no command itself (pylatexenc is slow): the same text pylatexenc gives."""
-    from primer_site.bibliography import _LATEX
+    from primer_site.sources.bibliography import _LATEX
 
     assert tex_to_text(text) == " ".join(_LATEX.latex_to_text(text).split())

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from primer_site.bibliography import parse_bibtex
-from primer_site.citeformat import resolve_citations
-from primer_site.markdown import render_body
+from primer_site.site.citeformat import resolve_citations
+from primer_site.sources.bibliography import parse_bibtex
+from primer_site.syntax.markdown import render_body
 
 pypandoc = pytest.importorskip("pypandoc")
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 
 FAILED = "build failed: 1 error; the output folder was left as it was\n"

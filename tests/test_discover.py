@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.discover import IGNORED_NAMES, discover_sources, discover_static, is_ignored_name
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
-from primer_site.watch import site_relative
+from primer_site.preview.watch import site_relative
+from primer_site.sources.discover import IGNORED_NAMES, discover_sources, discover_static, is_ignored_name
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

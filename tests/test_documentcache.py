@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site import documentcache, parse
-from primer_site.build import BuildOptions, build_site
+from primer_site.caches import documentcache
+from primer_site.commands.build import BuildOptions, build_site
+from primer_site.sources import parse
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EXTRA = (

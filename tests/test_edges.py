@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli, time_bound
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.model import ChapterNumber
 from primer_site.urls import collision_key, is_valid_slug, slugify

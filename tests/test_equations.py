@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.katex import locate_katex
-from primer_site.markdown import render_body
-from primer_site.references import katex_numbering
+from primer_site.math.katex import locate_katex
+from primer_site.syntax.markdown import render_body
+from primer_site.syntax.references import katex_numbering
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli, tree_bytes
-from primer_site.build import BuildOptions, build_site
-from primer_site.cli import main
+from primer_site.commands.build import BuildOptions, build_site
+from primer_site.commands.cli import main
 
 GOOD = {
     "site.yaml": "title: Fixture\nbase_url: https://example.org/\n",

@@ -12,11 +12,11 @@ from pathlib import Path
 import feedparser
 import pytest
 
-import primer_site.katex
+import primer_site.math.katex
 from fixture_sites import REPO, make_site, post, run_cli, tree_bytes
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.config import KATEX_VERSION
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
+from primer_site.sources.config import KATEX_VERSION
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -430,9 +430,9 @@ def test_full_content_feeds_with_math_need_the_pinned_katex_under_node(
     """Never TeX, or another converter's output, silently instead: an error at the `feeds` line saying what to do."""
     old = make_site(tmp_path / "old-katex", {"package.json": '{"name": "katex", "version": "0.15.0"}'})
     if missing == "node":
-        monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.katex, "find_katex", lambda site: old if missing == "version" else None)
+        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: old if missing == "version" else None)
     site = feed_math_site(tmp_path / "site")
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, jobs=1, now=NOW))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.markdown import render_body
+from primer_site.syntax.markdown import render_body
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="100"/>'
 

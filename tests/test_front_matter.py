@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
-from primer_site.config import load_config
-from primer_site.dates import explain_date_text, parse_date_text
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
-from primer_site.parse import parse_document, parse_series_file
+from primer_site.sources.config import load_config
+from primer_site.sources.dates import explain_date_text, parse_date_text
+from primer_site.sources.parse import parse_document, parse_series_file
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -698,7 +698,7 @@ def test_every_plain_yaml_type_builds_and_builds_again_from_the_cache(tmp_path: 
 
 def test_a_value_fingerprints_cannot_spell_is_never_a_crash_and_never_equal() -> None:
     """The backstop behind yamldoc's check: bytes have a fingerprint; an unknown type is always "changed"."""
-    from primer_site.dependencies import fingerprint
+    from primer_site.caches.dependencies import fingerprint
 
     assert fingerprint({"blob": b"hi"}, {}) == fingerprint({"blob": b"hi"}, {}) != fingerprint({"blob": "hi"}, {})
     odd = object()
@@ -764,7 +764,7 @@ def test_a_date_without_a_time_is_its_day_s_first_instant(
 )
 def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, moment: datetime) -> None:
     """Property: an accepted local time shows that very wall time in the zone, and no other instant does."""
-    from primer_site.dates import in_zone
+    from primer_site.sources.dates import in_zone
 
     moment = moment.replace(microsecond=0)
     place = ZoneInfo(zone)
@@ -784,7 +784,7 @@ def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, 
 def test_reading_line_continuations_is_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether each "\\" line continuation is inside math is read once per character of the value, however many
     continuations it has (counted, not timed): 10 times the lines, about 10 times the characters read."""
-    import primer_site.yamldoc as yamldoc
+    import primer_site.sources.yamldoc as yamldoc
 
     read = [0]
     real = yamldoc._MATH_DELIMITER

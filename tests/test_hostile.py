@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -148,7 +148,7 @@ def test_the_link_scan_of_active_content_is_linear(monkeypatch: pytest.MonkeyPat
     """Work counted, not timed: the characters each search and find of the link scanner covers, over inputs of
     growing size made of the units that could make it quadratic (values with no closing quote, links with no
     value). Linear: the count per input byte stays bounded."""
-    from primer_site import activecontent
+    from primer_site.sources import activecontent
 
     covered = [0]
     pattern = activecontent._LINK_START
@@ -350,7 +350,8 @@ def test_a_template_that_never_ends_or_divides_by_zero_is_an_error_at_its_line(
 
 
 @pytest.mark.parametrize(
-    "after", ["primer_site.errors", "yaml", "primer_site.config", "jinja2", "markdown_it", "primer_site.build"]
+    "after",
+    ["primer_site.errors", "yaml", "primer_site.sources.config", "jinja2", "markdown_it", "primer_site.commands.build"],
 )
 def test_ctrl_c_while_the_program_loads_ends_quietly(tmp_path: Path, after: str) -> None:
     """Ctrl-C at a known point of start-up: Python's -X importtime says, on stderr, each module as its import
@@ -383,7 +384,7 @@ def test_ctrl_c_while_the_program_loads_ends_quietly(tmp_path: Path, after: str)
 
 
 def test_check_refuses_a_feed_date_that_is_not_rfc_3339(tmp_path: Path) -> None:
-    from primer_site.check import _Checker
+    from primer_site.commands.check import _Checker
     from primer_site.errors import Problems
 
     site = make_site(tmp_path, {"content/a.md": post()})

@@ -14,11 +14,11 @@ import yaml
 
 from fixture_sites import make_site, post
 from primer_site import store
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.config import SiteConfig
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
-from primer_site.i18n import DATE_FORMAT_KEYS, PLURAL_CATEGORIES, load_catalogue, theme_languages
-from primer_site.theme import theme_dir
+from primer_site.rendering.theme import theme_dir
+from primer_site.site.i18n import DATE_FORMAT_KEYS, PLURAL_CATEGORIES, load_catalogue, theme_languages
+from primer_site.sources.config import SiteConfig
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SHIPPED = ("en", "fr", "de", "es", "pt", "zh", "ja")

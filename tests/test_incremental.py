@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site.build import BuildMemory, BuildOptions, BuildResult, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

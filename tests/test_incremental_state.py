@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from fixture_sites import tree_bytes
 from primer_site import store
-from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import SRC, make_site, post, tree_bytes
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.output import MARKER
-from primer_site.staging import recover_output, write_output
+from primer_site.publish.output import MARKER
+from primer_site.publish.staging import recover_output, write_output
 
 POSTS = 400  # a build of ~1-2 s: kills land while importing, parsing, rendering, reconciling and swapping
 KILLS = int(os.environ.get("PRIMER_INTERRUPT_KILLS", "24"))
@@ -177,7 +177,7 @@ def test_a_retired_folder_beside_a_complete_output_is_removed(tmp_path: Path) ->
 
 def test_the_three_rename_swap_gives_the_same_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fallback swap (no renameat2) also ends with the complete new site, and keeps the staging folder."""
-    import primer_site.staging as write
+    import primer_site.publish.staging as write
 
     monkeypatch.setattr(write, "_exchange", lambda a, b: False)
     site, output, old = _site(tmp_path)

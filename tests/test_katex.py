@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.katex
+import primer_site.math.katex
 from fixture_sites import REPO, make_site, post, tree_bytes
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
-from primer_site.config import KATEX_VERSION
+from primer_site.caches.cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.katex import (
+from primer_site.math.katex import (
     CHECK,
     KATEX_WORKER_JS,
     MATHML,
@@ -28,6 +27,7 @@ from primer_site.katex import (
     clean_mathml,
     locate_katex,
 )
+from primer_site.sources.config import KATEX_VERSION
 
 KATEX_PACKAGE = REPO / "node_modules" / "katex"
 TOKENS = {"mi", "mn", "mo", "ms", "mtext"}
@@ -50,7 +50,7 @@ def test_one_pass_checks_and_renders() -> None:
         '<mi mathvariant="double-struck">R</mi><mi>n</mi></msup></mrow>'
         '<annotation encoding="application/x-tex">\\R^n</annotation></semantics></math>'
     )
-    assert answers[wrong] == primer_site.katex.FormulaResult(
+    assert answers[wrong] == primer_site.math.katex.FormulaResult(
         "KaTeX parse error: Undefined control sequence: \\nope at position 1: \\nope"
     )
 
@@ -211,14 +211,14 @@ def math_site(root: Path, formulas: int = 30) -> Path:
 def node_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every Node process the math engine starts."""
     started: list[list[str]] = []
-    real = primer_site.katex.subprocess.Popen
+    real = primer_site.math.katex.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
     return started
 
 
@@ -297,7 +297,7 @@ def test_a_broken_node_is_a_warning_for_the_check_and_an_error_for_feeds(
     setup = locate_katex(site, str(node))
     with pytest.raises(KatexError, match=r"^KaTeX could not run under .*/node: SyntaxError: this is not Node$"):
         KatexService(setup).answer(math_requests(), None)
-    monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: str(node))
+    monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: str(node))
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, check_math=True, jobs=1, cache=False))
     assert [str(d) for d in failure.value.diagnostics] == [

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site import lastbuild, store
-from primer_site.build import BuildOptions, BuildResult, build_site
+from primer_site import store
+from primer_site.commands.build import BuildOptions, BuildResult, build_site
+from primer_site.publish import lastbuild
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

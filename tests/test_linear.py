@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from primer_site.markdown import render_body
+from primer_site.syntax.markdown import render_body
 
 # Each: a unit repeated n times. The first six are the findings; the others their kin.
 PATTERNS = {

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildOptions
-from primer_site.serve import Preview
-from primer_site.server import SiteServer
+from primer_site.commands.build import BuildOptions
+from primer_site.commands.serve import Preview
+from primer_site.preview.server import SiteServer
 
 CLIENTS = 200
 STREAMS = 50

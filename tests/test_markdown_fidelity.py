@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli
-from primer_site.markdown import render_body
-from primer_site.rawhtml import rewrite_urls
+from primer_site.syntax.markdown import render_body
+from primer_site.syntax.rawhtml import rewrite_urls
 
 
 def html_of(body: str, **options: object) -> str:
@@ -316,7 +316,7 @@ def _python_steps(body: str, module_file: str) -> int:
 
 def _characters_searched(body: str, monkeypatch: pytest.MonkeyPatch) -> int:
     """Characters the blank-line check's searches read (each search that is not answered from the last one)."""
-    from primer_site import mathsyntax
+    from primer_site.syntax import mathsyntax
 
     read = 0
     next_closer, next_blank = mathsyntax._BrokenDisplays._next, mathsyntax._BrokenDisplays._next_blank
@@ -370,7 +370,7 @@ def test_the_blank_line_check_reads_each_character_a_bounded_number_of_times(
     ],
 )
 def test_heading_ids_and_the_control_character_check_are_linear(unit: str, module: str) -> None:
-    from primer_site import headings, markdown
+    from primer_site.syntax import headings, markdown
 
     file = {"headings.py": headings.__file__, "markdown.py": markdown.__file__}[module]
     small = _python_steps(unit * 200, file)

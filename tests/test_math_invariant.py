@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from math_corpus import TRICKY, random_bodies
-from primer_site.markdown import render_body
-from primer_site.mathsyntax import Formula
+from primer_site.syntax.markdown import render_body
+from primer_site.syntax.mathsyntax import Formula
 from test_fuzz import bodies as fuzz_bodies
 from test_math_oracle import differences
 

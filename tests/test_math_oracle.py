@@ -18,8 +18,8 @@ import pypandoc
 import pytest
 
 from math_corpus import TRICKY, random_bodies
-from primer_site.markdown import render_body
-from primer_site.mathsyntax import ENVIRONMENTS
+from primer_site.syntax.markdown import render_body
+from primer_site.syntax.mathsyntax import ENVIRONMENTS
 
 PANDOC = pypandoc.get_pandoc_path()
 _ENVIRONMENT = re.compile(r"\s*\\begin\{(" + "|".join(ENVIRONMENTS) + r")\*?\}")

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.katex
-import primer_site.mathpass
+import primer_site.math.katex
+import primer_site.rendering.mathpass
 from fixture_sites import REPO, make_site, post, run_cli
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.cli import _parser
-from primer_site.config import KATEX_VERSION
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.cli import _parser
 from primer_site.errors import Diagnostic, SiteError
-from primer_site.markdown import Formula
-from primer_site.mathcheck import MathSource, check_math, tex_problem
+from primer_site.math.mathcheck import MathSource, check_math, tex_problem
+from primer_site.sources.config import KATEX_VERSION
+from primer_site.syntax.markdown import Formula
 
 
 def hint(name: str, series: str | None = None) -> str:
@@ -152,14 +152,14 @@ def test_the_check_uses_the_pinned_katex() -> None:
 
 def test_one_node_process_checks_the_whole_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
-    real = primer_site.katex.subprocess.Popen
+    real = primer_site.math.katex.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
-        if str(primer_site.katex.KATEX_WORKER_JS) in command:
+        if str(primer_site.math.katex.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
     files = {
         f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$ and $\\frac{{{i}}}{{2}}$") for i in range(50)
     }
@@ -172,9 +172,9 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
 ) -> None:
     if missing == "node":
-        monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.katex, "find_katex", lambda site: None)
+        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: None)
     files = {
         "content/a.md": post("A", body="Bad for KaTeX only: $\\nope$. Braces: $\\frac{1}{$."),
         "content/b.md": post("B", body="Also $\\nope$."),
@@ -276,14 +276,14 @@ def test_without_node_build_warns_once_and_still_checks_what_needs_no_node(
 def test_a_warm_checked_build_asks_katex_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """KaTeX's answers are kept in .primer-cache/: a new process whose formulas did not change starts no Node."""
     started: list[list[str]] = []
-    real = primer_site.katex.subprocess.Popen
+    real = primer_site.math.katex.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
-        if str(primer_site.katex.KATEX_WORKER_JS) in command:
+        if str(primer_site.math.katex.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
     files = {f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$") for i in range(5)}
     site = make_site(tmp_path, files)
     build_site(BuildOptions(source=site, check_math=True, jobs=1))
@@ -345,9 +345,9 @@ def test_the_dev_server_checks_again_only_the_files_whose_math_changed(
     """In one process a rebuild asks about the edited file's formulas only, and still reports every error of the
     site: the others' verdicts are kept, and given up when their macros or the series they come from change."""
     checked: list[list[str]] = []
-    real = primer_site.mathpass.request_checks
+    real = primer_site.rendering.mathpass.request_checks
     monkeypatch.setattr(
-        primer_site.mathpass,
+        primer_site.rendering.mathpass,
         "request_checks",
         lambda sources, requests: checked.append([s.source for s in sources]) or real(sources, requests),
     )

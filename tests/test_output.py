@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.output as output_module
+import primer_site.publish.output as output_module
 from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.output import MARKER
+from primer_site.publish.output import MARKER
 
 NOW = "2026-06-01"
 
@@ -404,7 +404,7 @@ def test_an_older_build_never_publishes_over_a_newer_one(tmp_path: Path, monkeyp
     # that read before it, then reads the edit; the older one can no longer finish last with the old text
     import threading
 
-    import primer_site.build as build_module
+    import primer_site.commands.build as build_module
 
     site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
     real_read = build_module.read_sources
@@ -434,7 +434,7 @@ def test_an_older_build_never_publishes_over_a_newer_one(tmp_path: Path, monkeyp
 
 
 def _main(*args: str) -> int:
-    from primer_site.cli import main
+    from primer_site.commands.cli import main
 
     return main(list(args))
 

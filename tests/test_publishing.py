@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from fixture_sites import REPO, make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 
 
 def readme_publish_commands() -> list[str]:

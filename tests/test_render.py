@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import REPO, make_site, post, run_cli
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_a_word_holding_math_in_a_summary_is_not_math(tmp_path: Path) -> None:
 
 
 def test_a_title_is_read_once_into_its_html_its_text_and_its_formulas() -> None:
-    from primer_site.markdown import parse_title, plain_title, render_title, title_has_math
+    from primer_site.syntax.markdown import parse_title, plain_title, render_title, title_has_math
 
     title = parse_title("Bounds on $\\alpha < 1$ & <b>bold</b> \\(x\\)")
     assert title.html == (
@@ -138,7 +138,7 @@ def test_a_title_s_html_and_text_say_the_same(text: str) -> None:
     import html as html_module
     import re
 
-    from primer_site.markdown import parse_title
+    from primer_site.syntax.markdown import parse_title
 
     title = parse_title(text)
     assert html_module.unescape(re.sub(r"<[^>]+>", "", title.html)) == title.text
@@ -147,7 +147,7 @@ def test_a_title_s_html_and_text_say_the_same(text: str) -> None:
 def test_a_change_to_post_extra_renders_the_page_that_reads_it_again(tmp_path: Path) -> None:
     """A template's read of post.extra is a recorded dependency, by value: an edit reaches the page in a warm
     rebuild, and an unrelated edit leaves it alone."""
-    from primer_site.build import BuildMemory
+    from primer_site.commands.build import BuildMemory
 
     template = (
         "{% extends 'base.html' %}{% block main %}<p id=x>{{ post.extra.venue | default('') }}</p>{% endblock %}\n"

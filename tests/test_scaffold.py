@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fixture_sites import REPO, make_site, post, run_cli
-from primer_site.config import KATEX_VERSION
+from primer_site.sources.config import KATEX_VERSION
 
 NOTE = "(a draft: build with --drafts to see it, remove 'draft: true' to publish)"
 

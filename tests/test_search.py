@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.search
+import primer_site.publish.search
 from fixture_sites import make_site, post, run_cli, tree_bytes
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.cli import main
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.cli import main
 
 
 def test_search_on_writes_the_index_and_the_search_box(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_failing_indexer_fails_the_build_and_keeps_the_old_site(
     assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 0
     before = tree_bytes(out)
     make_site(site, {"content/b.md": post("B")})
-    monkeypatch.setattr(primer_site.search.sys, "executable", "/bin/false")
+    monkeypatch.setattr(primer_site.publish.search.sys, "executable", "/bin/false")
     assert main(["build", "--source", str(site), "--output", str(out), "--now", "2026-06-01"]) == 1
     assert "site.yaml: error: search: Pagefind failed" in capsys.readouterr().err
     assert tree_bytes(out) == before

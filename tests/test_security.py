@@ -21,10 +21,10 @@ import pytest
 
 from fixture_sites import make_site, post, tree_bytes
 from live_server import fetch
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
+from primer_site.commands.serve import Preview
 from primer_site.errors import SiteError
-from primer_site.katex import MATHML_ELEMENTS
-from primer_site.serve import Preview
+from primer_site.math.katex import MATHML_ELEMENTS
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EVIL = "\"><script>alert('x')</script> </script><!-- ]]> javascript:alert(1) & 'q'"

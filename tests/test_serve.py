@@ -17,11 +17,11 @@ import pytest
 
 from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
 from live_server import EventStream, fetch
-from primer_site import serve as serve_module
-from primer_site.build import BuildOptions
-from primer_site.serve import Preview, PreviewReport, RebuildCrashed, RebuildFailed, Rebuilt
-from primer_site.server import SiteServer
-from primer_site.watch import ChangeBatcher, ChangeSet, SourceWatcher, site_relative
+from primer_site.commands import serve as serve_module
+from primer_site.commands.build import BuildOptions
+from primer_site.commands.serve import Preview, PreviewReport, RebuildCrashed, RebuildFailed, Rebuilt
+from primer_site.preview.server import SiteServer
+from primer_site.preview.watch import ChangeBatcher, ChangeSet, SourceWatcher, site_relative
 
 NOW = "2026-06-01"
 NOW_AT = datetime(2026, 6, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 
 from live_server import EventStream, fetch
 from primer_site.errors import Diagnostic
-from primer_site.server import BuildState, ServerError, SiteServer
+from primer_site.preview.server import BuildState, ServerError, SiteServer
 
 SECRET = "SECRET: outside the site"
 PAGE = "<!doctype html>\n<title>{0}</title>\n<body>\n<p>{0}</p>\n</body>\n</html>\n"

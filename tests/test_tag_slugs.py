@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.urls import slugify, taxon_slug
 

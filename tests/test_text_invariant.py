@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from primer_site.markdown import render_body
+from primer_site.syntax.markdown import render_body
 
 WORD = re.compile(r"w\d+")
 MARKUP = ("{#", "{.", "{-}", ":::", "$", "![", "](", "**", "[^")

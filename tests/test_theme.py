@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli
-from primer_site import render
-from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.rendering import render
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 TEMPLATE = "{% extends 'base.html' %}{% block main %}<p>VERSION-%s {{ post.title }}</p>{% endblock %}\n"

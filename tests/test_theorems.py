@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildOptions, build_site
+from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.markdown import render_body
-from primer_site.theoremkinds import TheoremKind, TheoremSettings
+from primer_site.sources.theoremkinds import TheoremKind, TheoremSettings
+from primer_site.syntax.markdown import render_body
 from test_typeset import katex_render
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -310,11 +310,13 @@ def test_previews_index_each_target_once_however_many_posts_refer_to_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int
 ) -> None:
     """The work of previews grows with the links, not with links × targets' sizes: each target is indexed once."""
-    import primer_site.previews
+    import primer_site.site.previews
 
     indexed: list[int] = []
-    real = primer_site.previews.element_index
-    monkeypatch.setattr(primer_site.previews, "element_index", lambda body: indexed.append(len(body)) or real(body))
+    real = primer_site.site.previews.element_index
+    monkeypatch.setattr(
+        primer_site.site.previews, "element_index", lambda body: indexed.append(len(body)) or real(body)
+    )
     referring = {
         f"content/r{i:02d}.md": post(f"R{i}", "2026-01-10", body="By [](ch03.md#thm:shift) and [](ch03.md#eq:j).")
         for i in range(posts)

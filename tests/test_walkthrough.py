@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from fixture_sites import REPO, SRC, run_cli
-from primer_site.config import KATEX_VERSION
+from primer_site.sources.config import KATEX_VERSION
 
 NOTE = "(a draft: build with --drafts to see it, remove 'draft: true' to publish)"
 

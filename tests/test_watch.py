@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post
-from primer_site.watch import ChangeSet, SourceWatcher
+from primer_site.preview.watch import ChangeSet, SourceWatcher
 
 
 class Batches:

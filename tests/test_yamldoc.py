@@ -79,7 +79,7 @@ def alias_bomb(levels: int, indent: str = "  ") -> str:
 
 def test_an_alias_bomb_in_front_matter_is_a_located_error_not_a_blow_up(tmp_path: Path) -> None:
     from primer_site.errors import SiteError
-    from primer_site.yamldoc import load_yaml_mapping
+    from primer_site.sources.yamldoc import load_yaml_mapping
 
     text = "title: Bomb\nextra:\n" + alias_bomb(9)
     with pytest.raises(SiteError) as caught:
@@ -110,7 +110,7 @@ def test_an_alias_bomb_in_site_yaml_and_through_the_cache_is_one_error(tmp_path:
 
 def test_aliases_within_the_bound_and_self_holding_values() -> None:
     from primer_site.errors import SiteError
-    from primer_site.yamldoc import load_yaml_mapping
+    from primer_site.sources.yamldoc import load_yaml_mapping
 
     data = load_yaml_mapping("d: &d {a: 1}\ne: *d\nf: [*d, *d]\n", "x.yaml").data
     assert data == {"d": {"a": 1}, "e": {"a": 1}, "f": [{"a": 1}, {"a": 1}]}
@@ -126,8 +126,8 @@ def test_the_alias_check_counts_each_node_once(monkeypatch: pytest.MonkeyPatch) 
     not with the values they expand to (9 times more per level)."""
     import yaml
 
-    from primer_site import yamldoc
     from primer_site.errors import SiteError
+    from primer_site.sources import yamldoc
 
     visits: list[int] = []
     real_isinstance = isinstance

@@ -9,7 +9,7 @@ import sys
 
 def run() -> None:
     signal.signal(signal.SIGINT, _interrupted)  # until cli.main, which handles Ctrl-C itself
-    from .cli import main
+    from primer_site.commands.cli import main
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

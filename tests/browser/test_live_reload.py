@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildOptions
-from primer_site.serve import Preview
+from primer_site.commands.build import BuildOptions
+from primer_site.commands.serve import Preview
 
 from .harness import Chromium
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from primer_site.mathhtml import find_math
-from primer_site.typeset import _macros
+from primer_site.math.mathhtml import find_math
+from primer_site.math.typeset import _macros
 
 from .harness import REPO, Chromium
 

@@ -1,0 +1,309 @@
+"""Parsed posts kept in .primer-cache/documents.sqlite3, so that a build in a new process reads again only the
+files that changed: 5,000 front matters take a second to parse, and a few milliseconds to load.
+
+A post is taken from the cache when its file's stamp (size, modification and change times, inode) is the one
+recorded, and the stamp was recorded long enough after the file's last change to be trusted (git's racy-clean
+rule, as in inputs.py); otherwise the file is read, and the post is taken from the cache if its bytes have the
+recorded digest, else parsed from those very bytes (read once: a save between a parse and a second read would
+record the new file's digest with the old post). With it is kept what the parse reported (warnings too) and the
+summary's HTML.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from stat import S_ISREG
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from primer_site.caches.cache import CACHE_DIR, open_salted
+from primer_site.caches.inputs import code_salt
+from primer_site.errors import Diagnostic, Problems
+from primer_site.model import ChapterNumber
+from primer_site.sources.parse import Document, parse_document
+from primer_site.store import Stamp, is_racy, stamp_from
+from primer_site.syntax.markdown import remember_inline, render_inline
+
+_FILE = "documents.sqlite3"
+_COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    stamp: str
+    digest: str
+    meta: str
+    body: str | None
+
+
+class DocumentCache:
+    """Parsed posts of one site by path; every failure to use the cache means "parse the file"."""
+
+    def __init__(self, site: Path, paths: Sequence[str], zone: tzinfo, preload: bool = True) -> None:
+        """`paths`: the posts the build will ask for, loaded at once if `preload` (else each when asked: the dev
+        server's rebuilds ask for the few files that changed)."""
+        self.site, self.zone = site, zone
+        self.salt = f"{code_salt()};zone={zone!r}"
+        self.db: sqlite3.Connection | None = None
+        self.known: dict[str, _Entry] = {}
+        self.new: list[tuple[str, str, str, str, str | None]] = []
+        self.taken = time.time()
+        try:
+            (site / CACHE_DIR).mkdir(exist_ok=True)
+            self.db = open_salted(site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False)
+            if preload:
+                self._load(paths)
+        except (OSError, sqlite3.Error):
+            self.db, self.known = None, {}
+        self.loaded = preload
+
+    def _load(self, paths: Sequence[str]) -> None:
+        assert self.db is not None
+        paths = [path for path in paths if _storable(path)]
+        for start in range(0, len(paths), 500):
+            chunk = list(paths[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT path, stamp, digest, meta, body FROM documents WHERE path IN ({marks})"
+            for path, stamp, digest, meta, body in self.db.execute(query, chunk):
+                self.known[path] = _Entry(stamp, digest, meta, body)
+
+    def document(
+        self, relative: str, parse: Callable[[Problems], Document | None], problems: Problems
+    ) -> Document | None:
+        """The post at `relative` (site-relative): from the cache if its file is as recorded, else parsed from the
+        bytes whose digest is stored with it. `parse(problems)` reads the file itself: it is called for a file
+        this cannot read (gone, not a regular file, unreadable), to report why as a build without a cache does."""
+        path = os.path.join(self.site, relative)
+        try:
+            info = os.stat(path)  # before the read: a save after it shows as a new stamp next time
+        except (OSError, ValueError):
+            return parse(problems)
+        if not S_ISREG(info.st_mode):  # a FIFO would block the read
+            return parse(problems)
+        stamp = stamp_from(info)
+        if not self.loaded and self.db is not None and relative not in self.known:
+            with contextlib.suppress(sqlite3.Error):  # not cached, then
+                self._load([relative])
+        known = self.known.get(relative)
+        stamped = known is not None and known.stamp == _stamp_text(stamp)
+        if stamped and (found := _decode(known, relative, problems)) is not _UNUSABLE:  # type: ignore[arg-type]
+            return found  # type: ignore[return-value]
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError:
+            return parse(problems)
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        if (
+            known is not None
+            and digest == known.digest
+            and (found := _decode(known, relative, problems)) is not _UNUSABLE
+        ):
+            self.new.append((relative, self._trusted(stamp), digest, known.meta, known.body))
+            return found  # type: ignore[return-value]
+        found_problems = Problems()
+        document = parse_document(self.site, relative, self.zone, found_problems, data)
+        problems.extend(found_problems.items)
+        encoded = _encode(document, found_problems.items)
+        if encoded is not None and _storable(relative):
+            meta, body = encoded
+            self.new.append((relative, self._trusted(stamp), digest, meta, body))
+        return document
+
+    def _trusted(self, stamp: Stamp) -> str:
+        """The stamp to record: itself if the file last changed long enough before this build began, else one no
+        stamp equals (the next build then reads the file and compares its digest)."""
+        text = _stamp_text(stamp)
+        return "racy:" + text if is_racy(stamp, self.taken) else text
+
+    def close(self, keep: Sequence[str] | None = None) -> None:
+        """Store what was parsed (and, with `keep`, the site's paths: drop every other entry)."""
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", self.new)
+            if keep is not None:
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (path TEXT PRIMARY KEY)")
+                self.db.execute("DELETE FROM keep")
+                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((p,) for p in keep if _storable(p)))
+                self.db.execute("DELETE FROM documents WHERE path NOT IN (SELECT path FROM keep)")
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+        finally:
+            self.db.close()
+            self.db = None
+
+
+_UNUSABLE = object()
+
+
+def _storable(path: str) -> bool:
+    """Whether SQLite can hold the path (a name of undecodable bytes carries lone surrogates: parsed each time)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _stamp_text(stamp: Stamp) -> str:
+    return ":".join(map(str, stamp))
+
+
+def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tuple[str, str | None] | None:
+    """The post as JSON (its body apart), or None if a value in `extra` has no JSON form (it is parsed again)."""
+    found = [[d.path, d.line, d.column, d.severity, d.message] for d in diagnostics]
+    if document is None:
+        return json.dumps({"problems": found}), None
+    try:
+        extra = [[key, _value(value)] for key, value in document.extra]
+    except TypeError:
+        return None
+    summary = None
+    if document.summary:  # its HTML too: rendering 5,000 summaries costs more than parsing their front matter
+        summary = list(render_inline(document.summary, raw_html=False))
+    meta = {
+        "problems": found,
+        "title": document.title,
+        "date": _moment(document.date),
+        "body_first_line": document.body_first_line,
+        "key_lines": document.key_lines,
+        "summary": document.summary,
+        "summary_html": summary,
+        "description": document.description,
+        "series": document.series,
+        "chapter": document.chapter.text if document.chapter else None,
+        "tags": list(document.tags),
+        "category": document.category,
+        "slug": document.slug,
+        "draft": document.draft,
+        "updated": _moment(document.updated) if document.updated else None,
+        "extra": extra,
+        "macros": [list(pair) for pair in document.macros],
+        "bibliography": list(document.bibliography),
+        "authors": list(document.authors),
+        "doi": document.doi,
+    }
+    return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
+
+
+def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object | None:
+    """The post an entry holds (None for a file that did not parse), its problems added; _UNUSABLE if damaged."""
+    try:
+        meta = json.loads(entry.meta)
+        diagnostics = [Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in meta["problems"]]
+        if "title" not in meta:
+            problems.extend(diagnostics)
+            return None
+        if meta["summary_html"] is not None:
+            remember_inline(meta["summary"], False, (str(meta["summary_html"][0]), bool(meta["summary_html"][1])))
+        document = Document(
+            source=source,
+            title=str(meta["title"]),
+            date=_unmoment(meta["date"]),
+            body=str(entry.body),
+            body_first_line=int(meta["body_first_line"]),
+            key_lines={str(k): int(v) for k, v in meta["key_lines"].items()},
+            summary=meta["summary"],
+            description=meta["description"],
+            series=meta["series"],
+            chapter=ChapterNumber(meta["chapter"]) if meta["chapter"] is not None else None,
+            tags=tuple(str(t) for t in meta["tags"]),
+            category=meta["category"],
+            slug=meta["slug"],
+            draft=bool(meta["draft"]),
+            updated=_unmoment(meta["updated"]) if meta["updated"] is not None else None,
+            extra=tuple((str(k), _unvalue(v)) for k, v in meta["extra"]),
+            macros=tuple((str(name), str(tex)) for name, tex in meta["macros"]),
+            bibliography=tuple(str(p) for p in meta["bibliography"]),
+            authors=tuple(str(a) for a in meta["authors"]),
+            doi=meta["doi"],
+        )
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+        return _UNUSABLE
+    problems.extend(diagnostics)
+    return document
+
+
+def _moment(value: datetime) -> list[Any]:
+    return [value.replace(tzinfo=None).isoformat(), *_zone(value.tzinfo)]
+
+
+def _zone(zone: tzinfo | None) -> list[Any]:
+    if isinstance(zone, ZoneInfo):
+        return ["zone", zone.key]
+    if isinstance(zone, timezone):
+        offset = zone.utcoffset(None)
+        named = repr(zone) != repr(timezone(offset))  # a name given, not the one made from the offset
+        return ["offset", offset.total_seconds(), zone.tzname(None) if named else None]
+    if zone is None:
+        return ["naive"]
+    raise TypeError(f"time zone {zone!r}")
+
+
+def _unmoment(data: list[Any]) -> datetime:
+    naive = datetime.fromisoformat(str(data[0]))
+    kind = data[1]
+    if kind == "zone":
+        return naive.replace(tzinfo=_zone_named(str(data[2])))
+    if kind == "offset":
+        offset = timedelta(seconds=float(data[2]))
+        name = data[3]
+        if name is None:
+            zone = timezone(offset)  # as parsed: an offset with no name of its own
+        else:
+            zone = UTC if offset == timedelta(0) and name == "UTC" else timezone(offset, str(name))
+        return naive.replace(tzinfo=zone)
+    if kind == "naive":
+        return naive
+    raise ValueError(f"time zone kind {kind!r}")
+
+
+@lru_cache(maxsize=64)
+def _zone_named(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
+def _value(value: Any) -> Any:
+    """A YAML value of `extra` as JSON that tells its type apart (TypeError for one with no JSON form)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value if not isinstance(value, float) else {"f": repr(value)}
+    if isinstance(value, datetime):
+        return {"t": _moment(value)}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, list):
+        return {"l": [_value(item) for item in value]}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"m": [[key, _value(item)] for key, item in value.items()]}
+    raise TypeError(type(value).__name__)
+
+
+def _unvalue(data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    (kind, value), *_ = data.items()
+    if kind == "f":
+        return float(value)
+    if kind == "t":
+        return _unmoment(value)
+    if kind == "d":
+        return date.fromisoformat(value)
+    if kind == "l":
+        return [_unvalue(item) for item in value]
+    if kind == "m":
+        return {str(key): _unvalue(item) for key, item in value}
+    raise ValueError(f"value kind {kind!r}")

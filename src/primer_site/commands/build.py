@@ -1,0 +1,623 @@
+"""The one place the stage order is written: discover → parse → markdown → assemble → render → write."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from itertools import chain
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
+from primer_site.caches.inputs import take_inputs
+from primer_site.caches.reading import read_file, read_sources
+from primer_site.errors import Diagnostic, Problems, SiteError
+from primer_site.layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from primer_site.math.katex import KatexService, KatexSetup, locate_katex
+from primer_site.math.mathcheck import CheckMemo
+from primer_site.math.typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
+from primer_site.model import Output, Site, Unchanged
+from primer_site.publish.lastbuild import LastBuild, recall, recall_render_memory, remember
+from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked, mark
+from primer_site.publish.search import index_for_search
+from primer_site.publish.staging import WriteResult, files_in, recover_output, unique_outputs, write_output
+from primer_site.publish.write import snapshot, write_changes
+from primer_site.rendering.feeds import FeedMath
+from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
+from primer_site.rendering.render import RenderMemory, RenderPass, render_site
+from primer_site.rendering.theme import (
+    SYNTAX_CSS,
+    asset_names,
+    make_environment,
+    static_outputs,
+    syntax_css,
+    template_files,
+    theme_dir,
+)
+from primer_site.site.assemble import AssembleMemo, Selection, assemble_site
+from primer_site.site.assets import AssetIndex, AssetMemo
+from primer_site.site.i18n import Catalogue, load_catalogue
+from primer_site.site.outputpaths import guard_pages, merge_files, page_owners
+from primer_site.sources.bibliography import post_bibliographies
+from primer_site.sources.config import CONFIG_FILE, SiteConfig, load_config
+from primer_site.sources.dates import in_zone
+from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
+from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
+from primer_site.sources.theoremkinds import TheoremSettings
+from primer_site.store import Store
+from primer_site.syntax.figures import localize_figure_numbers
+from primer_site.syntax.markdown import RenderedBody
+from primer_site.syntax.markdown_parser import ADMONITIONS, localize_body_words
+from primer_site.syntax.theorems import localize_theorem_words
+from primer_site.workers import MAX_JOBS
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source: Path = Path(".")
+    output: Path | None = None  # default: <source>/public
+    base_url: str | None = None
+    drafts: bool = False
+    future: bool = False
+    jobs: int = 0  # 0: one per CPU
+    now: datetime | None = None  # pinned "now" (without a UTC offset: in the site's time zone), for previews of a day
+    cache: bool = True  # reuse rendered bodies from SOURCE/.primer-cache
+    fingerprint: bool = (
+        True  # content hashes in CSS/JS names; the preview turns it off so a CSS edit re-renders no page
+    )
+    # every formula through KaTeX (build and check unless --no-check-math, serve); the checks that need no Node
+    # (braces, environments, unclosed `$`) run whatever this says
+    check_math: bool = False
+    require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
+    force: bool = False  # replace an output folder primer-site did not make (build --force)
+    # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
+    # so that one run reports every problem; never for an output a reader sees
+    keep_going: bool = False
+
+    @property
+    def output_dir(self) -> Path:
+        return self.output if self.output is not None else self.source / OUTPUT_DIR
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    pages: int
+    posts: int
+    series: int
+    tags: int
+    written: int
+    unchanged: int
+    seconds: float
+    warnings: tuple[Diagnostic, ...]
+    site: Site | None = None  # the model that was built, for commands on top of the build
+    base_path: str = "/"
+    rendered: tuple[str, ...] = ()  # the pages and feeds rendered (not reused from the previous build)
+    errors: tuple[Diagnostic, ...] = ()  # with keep_going: the build's errors (else it raises them)
+    every_page: bool = True  # False: a template error left pages out of the output (keep_going)
+    # the earliest date of a post this build left out as scheduled (None: none, or "now" was pinned): the
+    # preview builds again then, so that a chapter falling due while it runs is published
+    next_due: datetime | None = None
+
+
+class BuildMemory(Store):
+    """The store one process keeps between its builds (the dev server's): what each stage made, given back while
+    its inputs are the same (store.py)."""
+
+    @property
+    def katex(self) -> KatexService | None:
+        """The KaTeX service kept running between builds, if one was started."""
+        return self.peek("katex")
+
+
+@dataclass
+class _Served:
+    """What the dev server's last build wrote into the folder it serves, for the next to update in place."""
+
+    output: Path | None = None
+    written: dict[str, object] = field(default_factory=dict)  # write.snapshot
+    published: frozenset[str] = frozenset()  # the files published beside the pages
+
+
+def _katex_service(memory: Store, setup: KatexSetup) -> KatexService:
+    """The service kept from the last build, or a new one if Node or the katex package changed."""
+    katex = memory.peek("katex")
+    if katex is None or katex.setup != setup:
+        if katex is not None:
+            katex.close()
+        katex = KatexService(setup, keep_alive=True)  # one Node process for every rebuild, and its answers
+        memory.put("katex", katex)
+    return katex
+
+
+def _forget_gone(memory: Store, sources: Sources) -> None:
+    """Drop what is kept for files that are gone (a deleted or renamed post or series file): a preview that runs
+    all day keeps only what its site still has."""
+    posts, series = set(sources.posts), set(sources.series)
+    memory.forget("post", posts)
+    memory.forget("series", series)
+    memory.forget("series body", series)
+    bodies = memory.slot("bodies", dict)
+    for path in [path for path in bodies if path not in posts]:
+        del bodies[path]
+
+
+def site_now(now: datetime | None, config: SiteConfig) -> datetime:
+    """The build's "now": the clock, or a pinned time; one without a UTC offset is read in the site's time zone
+    (`--now 2026-06-01` is that day's midnight where the site's `timezone` says, as its posts' dates are)."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is not None:
+        return now
+    try:  # the rule post dates follow: a time the zone skips or shows twice is refused, a day starts when it does
+        return in_zone(now, config.zone, date_only=now.time() == datetime.min.time())
+    except ValueError as error:
+        raise SiteError(f"--now: {error}") from None
+
+
+def build_site(
+    options: BuildOptions, memory: BuildMemory | None = None, changed: Collection[str] | None = None
+) -> BuildResult:
+    """Build the site, or raise SiteError with every problem found; the old output stays on error.
+
+    `memory`: what the last build in this process made (the dev server keeps one). `changed`: the site-relative
+    paths changed since the last good build with that memory, as the watcher saw them: a hint, never a promise
+    that nothing else changed (a post that links to a file elsewhere, an event the watcher missed). Those files
+    are read again whatever their stamps say; every other file is looked at by its stamp.
+    """
+    started = time.perf_counter()
+    source = options.source
+    if not source.is_dir():
+        raise SiteError(f"site folder {source} does not exist")
+    check_output_folder(source, options.output_dir, (CONTENT_DIR, SERIES_DIR, TEMPLATES_DIR, STATIC_DIR))
+    live = claim_output(options.output_dir, options.force)  # before anything in or beside it is touched
+    # from reading to publishing: a build started later waits, and reads what was saved meanwhile, so an older
+    # build never publishes over a newer one
+    with locked(_existing(live.parent)):
+        return _build(options, memory, changed, started)
+
+
+def _existing(folder: Path) -> Path:
+    """`folder`, or its nearest ancestor that exists (the output's parent is made only when the site is written)."""
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _build(options: BuildOptions, memory: Store | None, changed: Collection[str] | None, started: float) -> BuildResult:
+    """build_site, under the output's lock."""
+    source = options.source
+    problems = Problems()
+    incremental = memory is not None
+    memory = memory or BuildMemory()
+    told = set(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
+    config = read_file(
+        memory,
+        "config",
+        str(source / CONFIG_FILE),
+        CONFIG_FILE,
+        lambda found: load_config(source, found, options.base_url),
+        problems,
+        again=CONFIG_FILE in told,
+        also=options.base_url,
+    )
+    assert isinstance(config, SiteConfig)
+    # site.yaml saved without a change of value (a comment): the very object the templates and fingerprints
+    # already know, or reads through the new one would go unrecorded
+    config = memory.memo("settings", "", config, lambda: config)
+    catalogue = load_catalogue(source, config, theme_dir(), problems)  # the theme's words: read once per build
+    output = options.output_dir.absolute()
+    # first: even a failed build, or one that changes nothing, finds the previous site where it was
+    recover_output(options.output_dir)
+    # a build in a new process takes up where the last good build into the same folder left off
+    remembering = options.cache and not incremental and not options.keep_going
+    setup = locate_katex(source)
+    settings = _settings(options, output, setup)
+    inputs = last = None
+    if remembering:
+        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
+        last = recall(source, output)
+        now = site_now(options.now, config)
+        if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
+            return _same_as(last, config, started)
+    katex = None
+    if options.check_math or config.feed_content == "full" or config.math_render == "build":
+        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+        katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
+        katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
+    sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
+    jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
+    bodies = keep_rendered(
+        problems,
+        post_bodies(
+            memory.slot("bodies", dict),
+            source,
+            documents,
+            metas,
+            config.raw_html,
+            jobs,
+            options.cache,
+            True,
+            _theorems_in_language(config.theorems, catalogue),
+        ),
+    )
+    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
+    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
+    content_files.make_variants(chain(bodies, series_bodies), jobs)
+    bodies = [
+        content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
+        for d, b in zip(documents, bodies, strict=True)
+    ]
+    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
+    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.slot("in language", dict))
+
+    # Later stages run on whatever parsed, so that one run reports every error of the build.
+    now = site_now(options.now, config)
+    selection = Selection(now=now, drafts=options.drafts, future=options.future)
+    unreadable = frozenset(sources.posts) - {d.source for d in documents}
+    bibliographies = post_bibliographies(source, config, documents, metas, problems)
+    site = assemble_site(
+        config,
+        documents,
+        bodies,
+        metas,
+        series_bodies,
+        selection,
+        problems,
+        unreadable,
+        memory.slot("assemble", AssembleMemo),
+        bibliographies,
+        catalogue,
+    )
+    feed_math, typesetter = _math(
+        options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
+    )
+    generated, assets, environment, static_files = _theme(
+        options, memory, config, setup, content_files, problems, catalogue
+    )
+    served = memory.slot("served", _Served)
+    in_place = incremental and served.output == output and output.is_dir() and not options.keep_going
+    render_memory = recall_render_memory(source, output) if remembering and last is not None else None
+    manifest = last.manifest if last is not None and render_memory is not None else None
+    extra: list[Output | Unchanged] = []
+    for path, data in generated.items():
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        kept = manifest is not None and manifest.holds(assets[path], digest)
+        extra.append(Unchanged(assets[path], digest) if kept else Output(assets[path], data, digest))
+    rendering = render_site(
+        site,
+        config,
+        environment,
+        source,
+        memory.slot("render", RenderMemory) if incremental else render_memory,
+        jobs,
+        intact=manifest.intact if manifest is not None else None,
+        only_made=in_place,
+        feed_math=feed_math,
+        in_process=incremental,
+        typeset=typesetter,
+    )
+    owners = page_owners(site, documents, config.base_path)
+    pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
+    finish = index_for_search if config.search else None
+    every_page = True
+    if options.keep_going:  # written whatever the errors, which are returned, not raised
+        before = len(problems.errors)
+        written = write_output(chain(pages, extra), static_files, output, finish, problems, swap_on_errors=True)
+        every_page = len(problems.errors) == before  # template errors (or two pages at one path) while writing
+    elif problems.errors:
+        for _ in pages:  # render anyway: template errors join this build's report
+            pass
+        problems.raise_if_errors()
+    elif in_place:
+        written = _write_in_place(
+            served, rendering, pages, extra, static_files, owners, source, output, finish, problems
+        )
+    elif incremental:
+        outputs = [*pages, *extra]
+        written = write_output(outputs, static_files, output, finish, problems)
+        served.written, served.output = snapshot(outputs, static_files), output
+    else:
+        # pages go to the staging folder as they are made: never all of them in memory at once
+        written = write_output(
+            chain(pages, extra),
+            static_files,
+            output,
+            finish,
+            problems,
+            previous=manifest,
+        )
+        if remembering and inputs is not None and written.manifest is not None:
+            rendering.commit()
+            record = LastBuild(
+                settings,
+                inputs.files if inputs.trustworthy else None,
+                _moments(documents, selection),
+                (written.pages, len(site.posts), len(site.series), len(site.tags)),
+                tuple(problems.warnings),
+                written.manifest,
+            )
+            unkept = remember(
+                source, output, record, rendering.memory if rendering.rendered or manifest is None else None
+            )
+            if unkept is not None:
+                problems.warning(
+                    f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh"
+                )
+    if incremental:
+        rendering.commit()
+        _forget_gone(memory, sources)
+    return BuildResult(
+        pages=written.pages,
+        posts=len(site.posts),
+        series=len(site.series),
+        tags=len(site.tags),
+        written=written.written,
+        unchanged=written.unchanged,
+        seconds=time.perf_counter() - started,
+        warnings=tuple(problems.warnings),
+        site=site,
+        base_path=config.base_path,
+        rendered=tuple(rendering.rendered) if incremental else (),
+        next_due=_moments(documents, selection)[1] if options.now is None and not options.future else None,
+        errors=tuple(problems.errors),
+        every_page=every_page,
+    )
+
+
+def _write_in_place(
+    served: _Served,
+    rendering: RenderPass,
+    pages: Iterable[Output | Unchanged],
+    extra: list[Output | Unchanged],
+    static_files: dict[str, Path],
+    owners: dict[str, tuple[str, int]],
+    source: Path,
+    output: Path,
+    finish: Callable[[Path], None] | None,
+    problems: Problems,
+) -> WriteResult:
+    """The dev server's rebuild into the folder it serves: only the files whose bytes changed are written, once
+    every page rendered without error and no two outputs share a path (raises SiteError otherwise)."""
+    made = list(pages)
+    problems.raise_if_errors()
+    paths = [spec.path for spec in rendering.specs]
+    published = frozenset(static_files)
+    if not rendering.reused_specs or published != served.published:  # new paths: check they do not collide
+        everything = [Unchanged(path, b"") for path in paths]
+        for _ in guard_pages(everything, static_files, owners, source, problems):
+            pass
+        for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
+            pass
+        problems.raise_if_errors()
+    served.published = published
+    written, served.written = write_changes(made, paths, extra, static_files, output, served.written)
+    if finish is not None and written.written:
+        finish(output)  # the preview's search index follows its pages, made afresh in place
+        mark(output, files_in(output))
+    return written
+
+
+def _math(
+    options: BuildOptions,
+    memory: Store,
+    config: SiteConfig,
+    setup: KatexSetup,
+    katex: KatexService | None,
+    site: Site,
+    parsed: tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]],
+    problems: Problems,
+) -> tuple[FeedMath | None, PageTypesetter | None]:
+    """The build's one KaTeX pass (the check and full-content feeds' MathML), and the typesetter of the pages'
+    math when site.yaml says `math: {render: build}`; their problems join `problems`."""
+    source = options.source
+    documents, bodies, metas, series_bodies = parsed
+    feed_math = None
+    if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
+        math = math_pass(
+            config,
+            site,
+            documents,
+            bodies,
+            metas,
+            series_bodies,
+            katex,
+            source,
+            check=options.check_math,
+            drafts=options.drafts,
+            use_cache=options.cache,
+            feed_formulas=memory.slot("feed formulas", dict),
+            check_memo=memory.slot("check", CheckMemo),
+        )
+        if options.check_math and options.require_katex and not math.katex_ran:
+            # the check was asked for: formulas KaTeX did not see must not pass as checked
+            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
+        else:
+            problems.extend(math.diagnostics)
+        feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
+    # what needs no KaTeX is checked anyway
+    unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
+    problems.extend(unchecked)
+    typesetter = None
+    if config.math_render == "build":  # the pages' math typeset here, as the browser would
+        problem = render_problem(config, setup, config_line(source, "math"))
+        problems.extend([problem] if problem else [])
+        places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
+        reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
+        typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
+    return feed_math, typesetter
+
+
+def _theme(
+    options: BuildOptions,
+    memory: Store,
+    config: SiteConfig,
+    setup: KatexSetup,
+    content_files: AssetIndex,
+    problems: Problems,
+    catalogue: Catalogue,
+) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
+    """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
+    or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
+    when self-hosted))."""
+    source = options.source
+    static = discover_static(
+        [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
+        source,
+        config.follow_links_outside,
+    )
+    generated = {SYNTAX_CSS: syntax_css(config)}
+    published = _needed(static, config)
+    assets = asset_names(published, generated, options.fingerprint)
+    # compiled templates are kept with the environment while no template file changed
+    templates = template_files(source)
+    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
+    environment = memory.memo(
+        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
+    )
+    static_files = static_outputs(published, assets)
+    static_files = merge_files(static_files, content_files.files(), source, problems)
+    if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
+        katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
+        problems.extend(katex_problems)
+        problems.extend(
+            Diagnostic(f"{STATIC_DIR}/{path}", 0, 0, "error", "static file at the path of KaTeX's (katex_url: self)")
+            for path in sorted(katex_files.keys() & static_files.keys())
+        )
+        static_files.update(katex_files)
+    return generated, assets, environment, static_files
+
+
+_SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on
+
+
+def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
+    """The static files to publish: all of the site's own; the theme's search script only with `search: true`."""
+    script = static.get(_SEARCH_SCRIPT)
+    if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
+        return static
+    return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
+
+
+_SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
+
+
+_BODY_WORDS = (
+    "figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS,
+    "proof_of", "solution_to", "solution_link", "solutions",
+)  # fmt: skip
+
+
+def _theorems_in_language(settings: TheoremSettings, catalogue: Catalogue) -> TheoremSettings:
+    """The theorem-like kinds with the built-in ones' names ("Theorem", "Proof"…) in the site's language, where
+    site.yaml leaves them as they are. The names are part of a body's cache key: another language renders again."""
+    english = {kind.kind: kind.name for kind in BUILT_IN_THEOREMS}
+    kinds = tuple(
+        replace(kind, name=str(catalogue.messages[kind.kind]))
+        if english.get(kind.kind) == kind.name and kind.kind in catalogue.messages
+        else kind
+        for kind in settings.kinds
+    )
+    return settings if kinds == settings.kinds else replace(settings, kinds=kinds)  # what Markdown writes in English
+
+
+def _in_language(
+    bodies: list[RenderedBody], series_bodies: list[RenderedBody], catalogue: Catalogue, memo: dict
+) -> tuple[list[RenderedBody], list[RenderedBody]]:
+    """The bodies with the theme's words the Markdown renderers wrote in the site's language: figures' and tables'
+    numbers ("Tableau 4.1 :"), heading anchors' labels, admonitions' default titles. The body cache keeps them in
+    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's: id of
+    a body → (body, words, result)) keeps a body the same object while neither it nor the words changed."""
+    words = catalogue.words(_BODY_WORDS)
+    if words is None:
+        memo.clear()
+        return bodies, series_bodies
+    kept: dict[int, tuple[RenderedBody, tuple, RenderedBody]] = {}
+
+    def one(body: RenderedBody) -> RenderedBody:
+        known = memo.get(id(body))
+        if known is not None and known[0] is body and known[1] == words:
+            made = known[2]
+        else:
+            html = localize_figure_numbers(body.html, catalogue.numbered)
+            html = localize_body_words(html, lambda key: str(catalogue.text(key)))
+            html = localize_theorem_words(
+                html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
+            )
+            made = body if html == body.html else replace(body, html=html)
+        kept[id(body)] = (body, words, made)
+        return made
+
+    result = [one(b) for b in bodies], [one(b) for b in series_bodies]
+    memo.clear()
+    memo.update(kept)
+    return result
+
+
+def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
+    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
+    shaping = (
+        str(options.source.absolute()),
+        str(live_folder(output)),
+        options.base_url,
+        options.drafts,
+        options.future,
+        options.fingerprint,
+        options.check_math,
+        options.require_katex,
+        str(theme_dir()),
+        repr(katex),
+    )
+    return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+
+def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
+    """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
+    same posts are published and the same are scheduled."""
+    dates = [d.date for d in documents]
+    before = max((d for d in dates if d <= selection.now), default=None)
+    after = min((d for d in dates if d > selection.now), default=None)
+    return before, after
+
+
+def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult:
+    """The result of a build that would make what the last one made: nothing written, its warnings said again."""
+    pages, posts, series, tags = last.counts
+    files = len(last.manifest.files) - 1  # the marker is not one of the site's files
+    return BuildResult(
+        pages=pages,
+        posts=posts,
+        series=series,
+        tags=tags,
+        written=0,
+        unchanged=files,
+        seconds=time.perf_counter() - started,
+        warnings=last.warnings,
+        base_path=config.base_path,
+    )
+
+
+def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
+    """The outputs of a render pass; its template errors join `problems` as they are found."""
+    reported = 0
+    for item in rendering:
+        yield item
+        found = rendering.diagnostics  # type: ignore[attr-defined]
+        if len(found) > reported:
+            problems.extend(found[reported:])
+            reported = len(found)
+    found = rendering.diagnostics  # type: ignore[attr-defined]
+    problems.extend(found[reported:])
+
+
+def _required(warning: Diagnostic) -> Diagnostic:
+    """KaTeX's "formulas not checked" warning, as the error it is when the math check was asked for."""
+    message = f"{warning.message} (or leave the math check out: --no-check-math)"
+    return Diagnostic(warning.path, warning.line, warning.column, "error", message)

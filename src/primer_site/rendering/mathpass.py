@@ -1,0 +1,129 @@
+"""The build's one KaTeX pass: the math check and the MathML of full-content feeds, each formula asked once.
+
+The check (mathcheck.py) and the feeds (feeds.py) each say which formulas they want and what of them; the
+KaTeX service (katex.py) answers all of them together, from what it keeps or in one Node process; each then
+reads its answers: the check's problems, located in the sources, and the feeds' MathML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from primer_site.errors import Diagnostic
+from primer_site.layout import CONFIG_FILE
+from primer_site.math.katex import FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from primer_site.math.mathcheck import (
+    CheckMemo,
+    check_report,
+    formulas_of,
+    math_sources,
+    problems_without_katex,
+    remember_verdicts,
+    request_checks,
+    unavailable_reason,
+    unchecked,
+)
+from primer_site.model import Post, Site
+from primer_site.rendering.feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
+from primer_site.sources.config import KATEX_VERSION, SiteConfig
+from primer_site.sources.parse import Document, SeriesMeta, config_line
+from primer_site.syntax.markdown import RenderedBody
+
+
+@dataclass(frozen=True)
+class MathPass:
+    diagnostics: tuple[Diagnostic, ...]  # the check's, and those of formulas a feed carries
+    feed_math: FeedMath  # what full-content feeds carry (nothing with summaries)
+    katex_ran: bool = True  # False: KaTeX could not answer (the reason is among the diagnostics)
+
+
+def math_pass(
+    config: SiteConfig,
+    site: Site,
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    metas: Sequence[SeriesMeta],
+    series_bodies: Sequence[RenderedBody],
+    katex: KatexService,
+    source: Path,
+    *,
+    check: bool,
+    drafts: bool = False,
+    use_cache: bool = True,
+    feed_formulas: BodyFormulas | None = None,
+    check_memo: CheckMemo | None = None,
+) -> MathPass:
+    """Ask KaTeX about every formula the build needs, once: all of them if `check`, and those of feeds.
+
+    `source`: the site folder; `use_cache`: keep KaTeX's answers in its .primer-cache/; `feed_formulas`: the
+    formulas found in feed posts' bodies, kept by the caller from one build to the next; `check_memo`: the check's
+    verdicts, likewise kept (a file whose formulas and macros did not change is not asked about again). Full-content feeds
+    holding math without a KaTeX that can run, or with another version than the pages load, are an error at
+    site.yaml's `feeds` line that says what to install; KaTeX's errors in a feed's formulas are located errors.
+    """
+    diagnostics: list[Diagnostic] = []
+    requests = FormulaRequests()
+    sources = math_sources(config, documents, bodies, metas, series_bodies, drafts, check_memo) if check else []
+    asking = unchecked(sources, check_memo, katex.setup.version)
+    checks = request_checks(asking, requests)
+    formulas = request_feed_math(full_content_posts(site, config), site, config, requests, feed_formulas)
+    answers, failure = None, ""
+    try:
+        # every formula of the site was asked for only when checking: only then are others' answers dropped
+        answers = katex.answer(requests, source if use_cache else None, complete=check and len(asking) == len(sources))
+    except KatexError as error:
+        failure = str(error)
+    if check:
+        reason = unavailable_reason(katex.setup, failure, source) if answers is None else None
+        report = check_report(checks, answers, katex.setup, reason)
+        if check_memo is not None and answers is not None:
+            diagnostics += remember_verdicts(check_memo, sources, report, katex.setup.version)
+        else:
+            diagnostics += report.diagnostics
+    if not formulas.uses:
+        return MathPass(
+            tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""), answers is not None
+        )
+    if answers is None or katex.setup.version != KATEX_VERSION:
+        line = config_line(source, "feeds")
+        diagnostics.append(Diagnostic(CONFIG_FILE, line, 0, "error", _feeds_need_katex(katex.setup, failure)))
+    else:
+        by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
+
+        def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
+            document, body = by_source[post.source]
+            found = formulas_of(document, body, config)
+            spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
+            return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML
+
+        reported = {(d.path, d.line, d.column) for d in diagnostics if d.severity == "error"}
+        diagnostics += (
+            d for d in feed_math_errors(formulas, answers, locate) if (d.path, d.line, d.column) not in reported
+        )
+    return MathPass(
+        tuple(diagnostics), FeedMath.of(formulas, answers or {}, katex.setup.version or ""), answers is not None
+    )
+
+
+def math_without_katex(
+    config: SiteConfig,
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    metas: Sequence[SeriesMeta],
+    series_bodies: Sequence[RenderedBody],
+    drafts: bool = False,
+) -> list[Diagnostic]:
+    """The checks that need no Node, over every formula the check would read (math_sources): a build that does
+    not ask KaTeX (--no-check-math) still stops on unbalanced braces or environments and on unclosed `$`."""
+    return problems_without_katex(math_sources(config, documents, bodies, metas, series_bodies, drafts))
+
+
+def _feeds_need_katex(setup: KatexSetup, failure: str) -> str:
+    """What to install (or change) for full-content feeds, whose math is MathML made by the pinned KaTeX."""
+    why, fix = katex_advice(setup) or (f"KaTeX did not run: {failure}", "fix that")
+    return (
+        f"feeds: full content carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) "
+        f"under Node.js, but {why}: {fix}; or set `feeds: {{content: summary}}`"
+    )

@@ -1,0 +1,1 @@
+"""The site model: documents + bodies → Site (URLs, series order, citations, references, previews, assets)."""

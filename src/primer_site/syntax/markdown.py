@@ -1,0 +1,347 @@
+"""Markdown body → HTML, headings, links to other sources, formulas, and whether it has math.
+
+The stage's public face. The Markdown read is set up in markdown_parser, the math syntax in mathsyntax (and
+mathtables, for table rows), equation numbering and link analysis in references: those five are the only
+modules that import markdown-it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from primer_site.errors import Diagnostic, SiteError
+from primer_site.model import Heading, Link
+from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from primer_site.sources.theoremkinds import TheoremSettings
+from primer_site.syntax import citations, figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
+from primer_site.syntax import markdown_parser as _parser_module
+from primer_site.syntax.citations import Citation
+from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, numbered_html
+from primer_site.syntax.markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
+from primer_site.syntax.mathsyntax import DISPLAY_MATH, Formula, math_tokens
+from primer_site.syntax.references import AssetRef, Label, SourceLink, collect_links, number_labels
+from primer_site.workers import start_worker
+
+__all__ = [
+    "ADMONITIONS",
+    "LINK_PLACEHOLDER",
+    "RENDERER_SOURCES",
+    "AssetRef",
+    "BodySource",
+    "Citation",
+    "Formula",
+    "Label",
+    "RenderedBody",
+    "SourceLink",
+    "formulas_in",
+    "highlight_css",
+    "markdown_parser",
+    "parse_title",
+    "plain_title",
+    "render_bodies",
+    "render_body",
+    "render_inline",
+    "render_title",
+    "title_has_math",
+]  # fmt: skip
+
+# Placeholder for a link to another source file, resolved once every post's URL is known.
+# markdown-it turns NUL in the source into U+FFFD, so rendered HTML can never contain one.
+LINK_PLACEHOLDER = re.compile("\x00L(\\d+)\x00")
+
+_ID = re.compile(r'\bid="([^"]*)"')
+
+# The modules the renderer is made of: a change to any of them changes the HTML (the body cache hashes them).
+RENDERER_SOURCES = tuple(
+    Path(str(m.__file__))
+    for m in (
+        mathsyntax,
+        mathtables,
+        figures,
+        citations,
+        theorems,
+        rawhtml,
+        headings,
+        _parser_module,
+        references,
+        sys.modules[__name__],
+    )
+)
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    html: str
+    headings: tuple[Heading, ...]
+    ids: frozenset[str]
+    has_math: bool
+    word_count: int
+    first_paragraph: str
+    links: tuple[SourceLink, ...]  # to other sources, resolved by the assemble stage
+    others: tuple[Link, ...] = ()  # every other link and image: for `primer-site check`
+    formulas: tuple[Formula, ...] = ()  # for the build-time math check (left out of cached bodies unless asked)
+    stray_dollars: tuple[tuple[int, int], ...] = ()  # (line, column) of a `$` that looks like unclosed math
+    labels: tuple[Label, ...] = ()  # labelled equations and headings, for references to them
+    errors: tuple[Diagnostic, ...] = ()  # e.g. a label used twice
+    display_equations: int = 0  # for reading time
+    assets: tuple[AssetRef, ...] = ()  # files beside the post it points at: their URLs are placeholders in `html`
+    citations: tuple[Citation, ...] = ()  # placeholders in `html`, filled by the site stage (citeformat.py)
+
+    def label(self, fragment: str) -> Label | None:
+        return next((label for label in self.labels if label.id == fragment), None)
+
+
+def render_body(
+    body: str,
+    source: str,
+    body_first_line: int,
+    raw_html: bool = True,
+    chapter: str = "",
+    number_sections: bool = False,
+    theorem_settings: TheoremSettings = DEFAULT_THEOREMS,
+) -> RenderedBody:
+    """Render one post body; `source` is its site-relative path, for resolving links.
+
+    Labelled equations (and, with `number_sections`, h2/h3 headings) are numbered within the body, after
+    `chapter`: "10.3" is the third labelled equation of chapter 10. Lines and columns in the result are
+    1-based, in the source file (`body_first_line` is the file line of the body's first line).
+    Theorem-like blocks are read and counted as `theorem_settings` say.
+    """
+    md = markdown_parser(raw_html)
+    env: dict[str, Any] = {"theorems": theorem_settings, "citations": []}
+    tokens = md.parse(body, env)
+    errors: list[Diagnostic] = list(_control_characters(body, source, body_first_line))
+    errors.extend(
+        Diagnostic(source, body_first_line + line, 0, "error", message)
+        for line, message in env.get("figure_errors", ())
+    )
+    errors.extend(
+        # `blank`: the body line of the blank line a message names ("{blank}"), None if it names none
+        Diagnostic(
+            source,
+            body_first_line + line,
+            column,
+            "error",
+            message if blank is None else message.format(blank=body_first_line + blank),
+        )
+        for line, column, message, blank in env.get("math_errors", ())
+    )
+    labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
+    links, others, assets = collect_links(tokens, source, body_first_line, labels, errors)
+    html = md.renderer.render(tokens, md.options, env)
+    formulas = tuple(_formulas(tokens, body_first_line))
+    return RenderedBody(
+        html=html,
+        headings=_headings(md, tokens, env),
+        ids=frozenset(_ID.findall(html)),
+        has_math=bool(formulas),
+        word_count=_word_count(tokens),
+        first_paragraph=_first_paragraph(md, tokens, env),
+        links=tuple(links),
+        others=tuple(others),
+        formulas=formulas,
+        stray_dollars=tuple((body_first_line + line, column) for line, column in env.get("stray_dollars", ())),
+        labels=tuple(labels.values()),
+        errors=tuple(errors),
+        display_equations=sum(1 for f in formulas if f.display),
+        assets=tuple(assets),
+        citations=tuple(env["citations"]),
+    )
+
+
+@dataclass(frozen=True)
+class Title:
+    """A title (text, not Markdown: only its math is read) rendered once, for every place that shows it."""
+
+    html: str  # escaped, its `$…$` and `\\(…\\)` math as math elements (all of it inline)
+    text: str  # where only text can go (<title>, feeds, social cards): the TeX kept, its delimiters dropped
+    formulas: tuple[str, ...]  # the TeX of each formula, for the check
+
+
+@lru_cache(maxsize=65536)  # above the number of posts: a cache smaller than the titles cycling through it always misses
+def parse_title(text: str) -> Title:
+    """The one reading of a title's inline syntax (title_parser): its HTML, its text and its formulas."""
+    parsed = title_parser().parseInline(text, {})
+    tokens = tuple(parsed[0].children or ()) if parsed else ()
+    html, plain, formulas = [], [], []
+    for t in tokens:
+        if t.type.startswith("math"):
+            tex = t.content.strip()
+            html.append(f'<span class="math inline">{escape(tex, quote=False)}</span>')
+            plain.append(tex)
+            formulas.append(tex)
+        else:
+            html.append(escape(t.content, quote=False))
+            plain.append(t.content)
+    return Title("".join(html), "".join(plain), tuple(formulas))
+
+
+def render_title(text: str) -> str:
+    """A title as HTML (parse_title)."""
+    return parse_title(text).html
+
+
+def plain_title(text: str) -> str:
+    """A title as text (parse_title)."""
+    return parse_title(text).text
+
+
+def title_has_math(text: str) -> bool:
+    return bool(parse_title(text).formulas)
+
+
+def formulas_in(text: str, title: bool = False) -> list[tuple[str, bool]]:
+    """(TeX, display) of each formula in a front-matter value: a title, or an (inline Markdown) summary."""
+    if title:
+        return [(tex, False) for tex in parse_title(text).formulas]  # a title's math is all inline
+    if "$" not in text and "\\" not in text:
+        return []  # most summaries: no need to parse them
+    tokens = markdown_parser(True).parseInline(text, {})
+    return [(t.content.strip(), t.type in DISPLAY_MATH) for t in math_tokens(tokens)]
+
+
+def render_inline(text: str, raw_html: bool = True) -> tuple[str, bool]:
+    """A one-line text (a summary) → inline HTML, and whether it has math."""
+    known = _INLINE.get((text, raw_html))
+    if known is None:
+        known = _INLINE[(text, raw_html)] = _render_inline(text, raw_html)
+    return known
+
+
+def remember_inline(text: str, raw_html: bool, rendered: tuple[str, bool]) -> None:
+    """What render_inline(text, raw_html) gives, as kept by an earlier process (the document cache)."""
+    _INLINE[(text, raw_html)] = rendered
+
+
+# render_inline's answers in this process: pure functions of their text, and few (one per summary)
+_INLINE: dict[tuple[str, bool], tuple[str, bool]] = {}
+
+
+def _render_inline(text: str, raw_html: bool) -> tuple[str, bool]:
+    md = markdown_parser(raw_html)
+    tokens = md.parseInline(text, {})
+    has_math = any(True for _ in math_tokens(tokens))
+    return md.renderer.render(tokens, md.options, {}), has_math
+
+
+def _walk(tokens: Sequence[Token]) -> Any:
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from _walk(token.children)
+
+
+def _headings(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> tuple[Heading, ...]:
+    """The headings for the table of contents (all but `{.unlisted}` ones): their HTML without links, since each
+    entry is itself a link."""
+    found = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.attrGet("id") and not token.meta.get(UNLISTED):
+            children = tokens[index + 1].children or []
+            label = token.attrGet("data-toc-label")  # MkDocs' label for the contents (attr_list)
+            shown = escape(str(label), quote=False) if label else inline_html(md, children, env, links=False)
+            html = numbered_html(token.meta.get("number", ""), shown)
+            found.append(Heading(int(token.tag[1]), str(token.attrGet("id")), heading_text(children), html))
+    return tuple(found)
+
+
+def _word_count(tokens: Sequence[Token]) -> int:
+    words = 0
+    for token in _walk(tokens):
+        if token.type in ("text", "code_inline", "fence", "code_block"):
+            words += len(token.content.split())
+    return words
+
+
+def _first_paragraph(md: MarkdownIt, tokens: Sequence[Token], env: Any) -> str:
+    """The inline HTML of the first top-level paragraph (a post's default summary)."""
+    for index, token in enumerate(tokens):
+        if token.type == "paragraph_open" and token.level == 0:
+            return inline_html(md, tokens[index + 1].children or [], env)
+    return ""
+
+
+def _formulas(tokens: Sequence[Token], first_line: int) -> list[Formula]:
+    found = []
+    for token in math_tokens(tokens):
+        line, column = token.meta.get("position", (0, 0))
+        found.append(Formula(token.content.strip(), token.type in DISPLAY_MATH, first_line + line, column))
+    return found
+
+
+# What XML 1.0 cannot hold (its Char production, section 2.2): C0 controls but tab, LF and CR, and U+FFFE/U+FFFF.
+# A body goes into the feed, so one of these would make feed.xml ill-formed. NUL is left out: markdown-it makes
+# it U+FFFD, as CommonMark says.
+_NOT_XML = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _control_characters(body: str, source: str, first_line: int) -> list[Diagnostic]:
+    """One located error, at the first, for the characters of the body that no XML document (the feed) may hold:
+    the author removes them all at once, and a terminal's colour codes can be hundreds."""
+    found = _NOT_XML.search(body)
+    if found is None:
+        return []
+    lines: list[int] = []  # body lines (0-based) that have one: one pass over the body
+    line, counted = 0, 0
+    for match in _NOT_XML.finditer(body):
+        line += body.count("\n", counted, match.start())
+        counted = match.start()
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    column = found.start() - (body.rfind("\n", 0, found.start()) + 1) + 1
+    code = ord(found.group())
+    what = (
+        "U+001B (ESC), the start of a terminal's colour code such as ESC[0m"
+        if code == 0x1B
+        else f"U+{code:04X} (invisible; text pasted from a PDF often has one)"
+    )
+    more = ""
+    if len(lines) > 1:
+        shown = ", ".join(str(first_line + n) for n in lines[1:6]) + (", …" if len(lines) > 6 else "")
+        more = f", and more on {len(lines) - 1} other line{'s' if len(lines) > 2 else ''} ({shown})"
+    message = f"control character {what}{more}: the feed's XML cannot hold {'them' if more else 'it'}, so delete {'them' if more else 'it'}"
+    return [Diagnostic(source, first_line + lines[0], column, "error", message)]
+
+
+@dataclass(frozen=True)
+class BodySource:
+    """What render_body needs for one file; small, so it crosses to worker processes cheaply."""
+
+    body: str
+    source: str
+    first_line: int
+    chapter: str = ""  # the prefix of its equation (and section) numbers
+    number_sections: bool = False
+    theorems: TheoremSettings = DEFAULT_THEOREMS  # the kinds of theorem-like block and their counters
+
+
+def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> list[RenderedBody | SiteError]:
+    """Render many bodies, on `jobs` processes when there are enough to repay starting them."""
+    if jobs <= 1 or len(items) < 64:
+        return [_render_or_error(item, raw_html) for item in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    chunk = max(1, len(items) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
+        return list(pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk))
+
+
+def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
+    try:
+        return render_body(
+            item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections, item.theorems
+        )
+    except RecursionError:
+        return SiteError("Markdown nested too deeply to render (lists or quotes)", item.source, item.first_line)

@@ -1,0 +1,248 @@
+"""The configured markdown-it parser: which Markdown primer-site reads, and how each token becomes HTML.
+
+CommonMark plus tables, strikethrough, footnotes, task lists, definition lists, admonitions (`::: note`),
+GitHub-style heading ids, math (mathsyntax), figures and table captions (figures), and code highlighted by
+Pygments at build time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from primer_site.syntax.citations import citations_plugin
+from primer_site.syntax.figures import figures_plugin
+from primer_site.syntax.headings import fence_language, heading_ids_plugin
+from primer_site.syntax.mathsyntax import (
+    DISPLAY_IN_PARAGRAPH,
+    DISPLAY_MATH,
+    INLINE_MATH,
+    math_inline_plugin,
+    math_plugin,
+)
+from primer_site.syntax.mathtables import math_table_plugin
+from primer_site.syntax.theorems import theorems_plugin
+
+ADMONITIONS = ("note", "tip", "warning", "important", "caution")
+
+
+@lru_cache(maxsize=2)
+def markdown_parser(raw_html: bool) -> MarkdownIt:
+    """One configured parser per process: building it costs more than rendering a post."""
+    md = MarkdownIt("commonmark", {"html": raw_html, "typographer": False, "highlight": _highlight_code})
+    md.enable(["table", "strikethrough"])
+    # Math first, so that TeX is never read as emphasis, escapes or links.
+    md.use(math_plugin)
+    md.use(math_table_plugin)
+    md.use(footnote_plugin)
+    md.use(deflist_plugin)
+    md.core.ruler.after("inline", "github-tasklists", _task_lists)  # as tasklists_plugin(label=True), linear
+    md.use(figures_plugin)
+    md.use(citations_plugin)  # after the figures' rule, so runs before it: `[@fig:x]` stays text for its check
+    md.use(heading_ids_plugin)  # after figures_plugin, so it runs first: a heading's `{#id}` is not an image's
+    for name in ADMONITIONS:
+        md.use(container_plugin, name, render=_render_admonition)
+    md.use(theorems_plugin, ADMONITIONS)  # after the admonitions: every other `::: word`
+    md.core.ruler.after("block", "admonition_titles", _admonition_titles)
+    for kind in INLINE_MATH:
+        md.add_render_rule(kind, _render_inline_math)
+    for kind in DISPLAY_MATH:
+        md.add_render_rule(kind, _render_display_math)
+    md.add_render_rule("heading_open", _render_heading_open)
+    md.add_render_rule("heading_close", _render_heading_close)
+    md.add_render_rule("table_open", _render_table_open)
+    return md
+
+
+@lru_cache(maxsize=1)
+def title_parser() -> MarkdownIt:
+    """Math and backslash escapes only: the rest of a title is text, whatever Markdown it looks like."""
+    md = MarkdownIt("zero").enable("escape")
+    md.use(math_inline_plugin)
+    return md
+
+
+def _render_inline_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    return f'<span class="math inline">{escape(tokens[idx].content.strip(), quote=False)}</span>'
+
+
+def _render_display_math(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    tex = escape(token.content.strip(), quote=False)
+    # inside a paragraph a <div> is invalid HTML; CSS makes the span a block
+    tag = "span" if token.type in DISPLAY_IN_PARAGRAPH else "div"
+    math = f'<{tag} class="math display">{tex}</{tag}>'
+    if token.meta.get("number"):
+        # the number sits outside the element KaTeX replaces, at the right margin; a link to itself (its address)
+        anchor = escape(token.meta["label"])
+        number = f'<a class="eqno" href="#{anchor}">({escape(token.meta["number"])})</a>'
+        math = f'<{tag} class="equation" id="{anchor}">{math}{number}</{tag}>'
+    elif token.meta.get("rows"):
+        # an align with a label on each row: KaTeX shows the numbers (as \tag); each label an anchor on it
+        first, *others = (escape(label) for label, _ in token.meta["rows"])
+        anchors = "".join(f'<span class="row-anchor" id="{label}"></span>' for label in others)
+        math = f'<{tag} class="equation equation-rows" id="{first}">{anchors}{math}</{tag}>'
+    return math if tag == "span" else math + "\n"
+
+
+def _render_heading_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opening = str(self.renderToken(tokens, idx, options, env))
+    number = tokens[idx].meta.get("number") if tokens[idx].meta else None
+    return f'{opening}<span class="secno">{escape(number)}</span> ' if number else opening
+
+
+ANCHOR_LABEL = "Link to this section"  # a heading anchor's aria-label (localize_body_words puts it in another language)
+
+
+def _render_heading_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    opening = tokens[idx - 2]
+    anchor = opening.attrGet("id")
+    tag = tokens[idx].tag
+    if not anchor:
+        return f"</{tag}>\n"
+    return f' <a class="anchor" href="#{escape(str(anchor))}" aria-label="{ANCHOR_LABEL}">#</a></{tag}>\n'
+
+
+def _render_table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    # a wide table scrolls sideways in its own box: keyboard users must be able to reach it, as with code
+    tokens[idx].attrSet("tabindex", "0")
+    return str(self.renderToken(tokens, idx, options, env))
+
+
+def _render_admonition(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    token = tokens[idx]
+    if token.nesting != 1:
+        return "</aside>\n"
+    kind = token.info.strip().partition(" ")[0]
+    return f'<aside class="admonition {kind}" role="note">\n'
+
+
+_ADMONITION_OPENINGS = frozenset(f"container_{name}_open" for name in ADMONITIONS)
+
+
+def _admonition_titles(state: StateCore) -> None:
+    """Each admonition's title, `::: warning A *very* important note`, as a paragraph of inline Markdown (its
+    math read and checked like the body's) at the top of the box; the kind's name when no title is given."""
+    tokens = state.tokens
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type in _ADMONITION_OPENINGS:  # theorem-like blocks make their own heads (theorems.py)
+            tokens[index + 1 : index + 1] = admonition_title_tokens(token)
+        index += 1
+
+
+def admonition_title_tokens(opening: Token) -> list[Token]:
+    """paragraph_open, inline, paragraph_close for the title after a container's `::: kind`, to be parsed by the
+    inline rule (so it must be inserted before it runs)."""
+    kind, _, title = opening.info.strip().partition(" ")
+    paragraph = Token("paragraph_open", "p", 1, attrs={"class": "admonition-title"}, map=opening.map)
+    paragraph.level, paragraph.block = opening.level + 1, True
+    inline = Token("inline", "", 0, content=title.strip() or kind.capitalize(), map=opening.map, children=[])
+    inline.level, inline.block = opening.level + 2, True
+    closing = Token("paragraph_close", "p", -1)
+    closing.level, closing.block = paragraph.level, True
+    return [paragraph, inline, closing]
+
+
+_ANCHOR_END = f' aria-label="{ANCHOR_LABEL}">#</a></h'
+_KINDS, _TITLES = "|".join(ADMONITIONS), "|".join(kind.capitalize() for kind in ADMONITIONS)
+_DEFAULT_TITLE = re.compile(
+    rf'(<aside class="admonition ({_KINDS})" role="note">\n<p class="admonition-title">)({_TITLES})</p>'
+)
+
+
+def localize_body_words(html: str, word: Callable[[str], str]) -> str:
+    """`html` with the words the renderers above write in English in another language: a heading anchor's label
+    (`word("heading_anchor")`) and an admonition's default title (`word(kind)`, "note"…); `word` gives HTML-escaped
+    text. An admonition whose author wrote its kind's English default as its title is translated too."""
+    if _ANCHOR_END in html:
+        html = html.replace(_ANCHOR_END, f' aria-label="{word("heading_anchor")}">#</a></h')
+    if '<aside class="admonition ' in html:
+        html = _DEFAULT_TITLE.sub(
+            lambda m: m.group(1) + (word(m.group(2)) if m.group(3) == m.group(2).capitalize() else m.group(3)) + "</p>",
+            html,
+        )
+    return html
+
+
+_formatter = HtmlFormatter(nowrap=True)
+
+
+@lru_cache(maxsize=256)
+def _lexer(language: str) -> Any:
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+def _highlight_code(code: str, language: str, attrs: str) -> str:
+    """Highlighted `<pre>` for a known language; escaped plain code for any other."""
+    language = fence_language(f"{language} {attrs}").lower()
+    lexer = _lexer(language) if language else None
+    label = f' class="language-{escape(language)}"' if language else ""
+    inner = highlight(code, lexer, _formatter) if lexer is not None else escape(code, quote=False)
+    # tabindex: a code block that scrolls sideways must be reachable by keyboard
+    return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n'
+
+
+def highlight_css(light: str, dark: str) -> str:
+    """Pygments CSS for code blocks: `light` by default, `dark` under prefers-color-scheme."""
+    light_css = HtmlFormatter(style=light).get_style_defs(".highlight")
+    dark_css = HtmlFormatter(style=dark).get_style_defs(".highlight")
+    indented = "\n".join("  " + line for line in dark_css.splitlines())
+    return f"{light_css}\n@media (prefers-color-scheme: dark) {{\n{indented}\n}}\n"
+
+
+# ---------------------------------------------------------------- task lists, in linear time
+# mdit-py-plugins' tasklists plugin gives this HTML, but in quadratic time: for each task it looks back through
+# every earlier token for the task's list. This rule gives the same tokens, remembering where each level was.
+
+
+_TASK = re.compile(r"\[([ xX])\][ \t\n\v\f\r]+")  # GFM: `[ ]` or `[x]`, then white space
+
+
+def _task_lists(state: StateCore) -> None:
+    """A list item whose paragraph starts `[ ] ` or `[x] ` becomes a task: a disabled checkbox in a <label> with
+    the text, class task-list-item on the item and contains-task-list on its list (GFM's task list items)."""
+    tokens = state.tokens
+    last_at_level: dict[int, int] = {}  # the index of the latest token of each nesting level seen
+    for index in range(2, len(tokens) - 1):
+        if index >= 3:  # every token before the item's: where its list is looked for
+            last_at_level[tokens[index - 3].level] = index - 3
+        inline, item = tokens[index], tokens[index - 2]
+        if not (
+            inline.type == "inline"
+            and tokens[index - 1].type == "paragraph_open"
+            and item.type == "list_item_open"
+            and (mark := _TASK.match(inline.content)) is not None
+        ):
+            continue
+        checkbox = Token("html_inline", "", 0)
+        if inline.content.startswith(("[ ] ", "[x] ", "[X] ")):
+            checked = ' checked="checked"' if mark.group(1) != " " else ""
+            checkbox.content = f'<input class="task-list-item-checkbox"{checked} disabled="disabled" type="checkbox">'
+        children = inline.children if inline.children is not None else []
+        children.insert(0, checkbox)
+        if len(children) > 1:
+            children[1].content = children[1].content[3:]
+        inline.content = inline.content[3:]
+        inline.children = [Token("html_inline", "", 0, content="<label>"), *children]
+        inline.children.append(Token("html_inline", "", 0, content="</label>"))
+        item.attrSet("class", "task-list-item")
+        tokens[last_at_level.get(item.level - 1, -1)].attrSet("class", "contains-task-list")
