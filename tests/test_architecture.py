@@ -1,47 +1,173 @@
-"""The pipeline's import direction: each stage imports only the stages before it."""
+"""The package's shape: every module belongs to a stage, lives in that stage's folder, and imports only its own
+stage and the stages before it, with no cycle."""
 
 from __future__ import annotations
 
 import ast
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
-# Lowest first. A module may import only modules listed before it.
-LAYERS = [
-    "errors", "layout", "store", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
-    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
-    "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "output",
-    "staging", "write", "lastbuild", "search", "livereload", "server", "sitefolder", "reading", "build", "check", "watch",
-    "serve", "scaffold", "cli",
-]  # fmt: skip
+# The pipeline's stages, first to last. "base" is src/primer_site/ itself; every other stage is a folder there.
+STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "publish", "preview", "commands"]
+
+# Which stage each module belongs to. A module may import modules of its own stage and of the stages before it.
+STAGE_OF = {
+    **dict.fromkeys(["errors", "layout", "model", "urls", "store", "workers"], "base"),
+    **dict.fromkeys(
+        ["yamldoc", "theoremkinds", "config", "dates", "discover", "notation", "parse", "bibliography", "imagesize",
+         "activecontent"],
+        "sources",
+    ),
+    **dict.fromkeys(
+        ["mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
+         "references", "markdown"],
+        "syntax",
+    ),
+    **dict.fromkeys(["cache", "inputs", "dependencies", "documentcache", "reading", "bodies"], "caches"),
+    **dict.fromkeys(["katex", "mathhtml", "mathcheck", "typeset"], "math"),
+    **dict.fromkeys(
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "assemble"],
+        "site",
+    ),
+    **dict.fromkeys(["feeds", "mathpass", "book", "pages", "theme", "render"], "rendering"),
+    **dict.fromkeys(["output", "staging", "write", "search", "lastbuild"], "publish"),
+    **dict.fromkeys(["livereload", "server", "watch"], "preview"),
+    **dict.fromkeys(["build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
+}  # fmt: skip
+
+
+def module_paths() -> dict[str, Path]:
+    """Every module of the package by its name (names are unique: see the test below), entry points aside."""
+    return {path.stem: path for path in sorted(PACKAGE.rglob("*.py")) if path.stem not in ("__init__", "__main__")}
+
+
+def dotted(path: Path) -> str:
+    """src/primer_site/sources/parse.py → "primer_site.sources.parse"."""
+    return ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+
+
+def imports_in(path: Path, modules: dict[str, str]) -> list[tuple[str, int]]:
+    """The package's modules a file imports (module name, line), at its top or inside a function;
+    `modules` maps each module's dotted path to its name."""
+    package = dotted(path).split(".")[:-1]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            # `from primer_site.sources import parse` names a module; `from primer_site.sources.parse import x` too
+            candidates = [target] + [f"{target}.{alias.name}" for alias in node.names]
+            found += [(modules[name], node.lineno) for name in candidates if name in modules]
+        elif isinstance(node, ast.Import):
+            found += [(modules[alias.name], node.lineno) for alias in node.names if alias.name in modules]
+    return found
+
+
+@lru_cache(maxsize=1)
+def import_graph() -> dict[str, list[tuple[str, int]]]:
+    """Module → the modules it imports, each with the line of the import."""
+    paths = module_paths()
+    by_dotted = {dotted(path): name for name, path in paths.items()}
+    return {
+        name: [(to, line) for to, line in imports_in(path, by_dotted) if to != name] for name, path in paths.items()
+    }
 
 
 def imports_of(module: str) -> set[str]:
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:  # "from . import x": x is a module, or a name from __init__
-                found.update(alias.name for alias in node.names if (PACKAGE / f"{alias.name}.py").exists())
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("primer_site."):
-            found.add(node.module.split(".")[1])
-    return found - {"__init__"}
+    return {to for to, _ in import_graph()[module]}
 
 
-def test_every_module_has_a_layer() -> None:
-    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
-    assert modules == set(LAYERS)
+def stage_violations(graph: dict[str, list[tuple[str, int]]], stage_of: dict[str, str]) -> list[str]:
+    """Each import of a module from a later stage, said as the rule it breaks."""
+    order = {stage: index for index, stage in enumerate(STAGES)}
+    wrong = []
+    for module, imported in sorted(graph.items()):
+        for to, line in imported:
+            if module in stage_of and to in stage_of and order[stage_of[to]] > order[stage_of[module]]:
+                wrong.append(
+                    f"{module} (stage {stage_of[module]}) imports {to} (stage {stage_of[to]}) at line {line}: "
+                    f"a stage imports only itself and the stages before it ({' → '.join(STAGES)})"
+                )
+    return wrong
 
 
-def test_imports_point_down_the_pipeline() -> None:
-    for index, module in enumerate(LAYERS):
-        allowed = set(LAYERS[:index])
-        wrong = imports_of(module) - allowed
-        assert not wrong, f"{module} imports {sorted(wrong)}, which come after it in the pipeline"
+def import_cycles(graph: dict[str, list[tuple[str, int]]]) -> list[list[str]]:
+    """The cycles of the graph, one path each (depth-first search, linear in modules + imports)."""
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+    path: list[str] = []
+    cycles = []
+
+    def visit(module: str) -> None:
+        state[module] = "open"
+        path.append(module)
+        for to, _ in graph.get(module, []):
+            if state.get(to) == "open":
+                cycles.append([*path[path.index(to) :], to])
+            elif to not in state:
+                visit(to)
+        path.pop()
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module)
+    return cycles
+
+
+def test_module_names_are_unique() -> None:
+    """A module keeps its name in any folder, so that a name says one module (and the stages read as a list)."""
+    names = [path.stem for path in PACKAGE.rglob("*.py") if path.stem not in ("__init__", "__main__")]
+    assert sorted(names) == sorted(set(names)), sorted({name for name in names if names.count(name) > 1})
+
+
+def test_every_module_has_a_stage() -> None:
+    modules = set(module_paths())
+    assert not modules - set(STAGE_OF), (
+        f"modules with no stage (add them to STAGE_OF): {sorted(modules - set(STAGE_OF))}"
+    )
+    assert not set(STAGE_OF) - modules, f"STAGE_OF names modules that do not exist: {sorted(set(STAGE_OF) - modules)}"
+    assert set(STAGE_OF.values()) <= set(STAGES)
+
+
+def test_every_module_lives_in_its_stage_folder() -> None:
+    for module, path in module_paths().items():
+        folder = "base" if path.parent == PACKAGE else path.parent.relative_to(PACKAGE).as_posix()
+        assert folder == STAGE_OF.get(module, folder), (
+            f"{dotted(path)} is in stage {STAGE_OF[module]!r}: move it, or its entry"
+        )
+
+
+def test_every_stage_folder_says_what_it_is() -> None:
+    for stage in STAGES[1:]:
+        init = PACKAGE / stage / "__init__.py"
+        assert ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))), f"{init} has no docstring"
+
+
+def test_imports_go_to_the_same_or_an_earlier_stage() -> None:
+    wrong = stage_violations(import_graph(), STAGE_OF)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_itself_back() -> None:
+    cycles = import_cycles(import_graph())
+    assert not cycles, "import cycles:\n" + "\n".join(" → ".join(cycle) for cycle in cycles)
+
+
+def test_the_checks_catch_a_wrong_import_and_a_cycle() -> None:
+    """The rules above on a graph that breaks them: a sources module importing the CLI, and a loop in a stage."""
+    graph = {**import_graph()}
+    graph["parse"] = [*graph["parse"], ("cli", 7)]
+    assert stage_violations(graph, STAGE_OF) == [
+        "parse (stage sources) imports cli (stage commands) at line 7: a stage imports only itself and the stages"
+        " before it (" + " → ".join(STAGES) + ")"
+    ]
+    graph = {"a": [("b", 1)], "b": [("c", 2)], "c": [("a", 3)], "d": [("a", 4)]}
+    assert import_cycles(graph) == [["a", "b", "c", "a"]]
 
 
 def test_the_site_s_folder_names_have_one_home() -> None:
@@ -51,12 +177,12 @@ def test_the_site_s_folder_names_have_one_home() -> None:
 
     assert imports_of("layout") == set()
     names = {value for key, value in vars(layout).items() if key.isupper() and isinstance(value, str)}
-    for path in PACKAGE.glob("*.py"):
-        if path.stem == "layout":
+    for module, path in module_paths().items():
+        if module == "layout":
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and node.value.value in names:
-                raise AssertionError(f"{path.name}:{node.lineno} spells {node.value.value!r}: import it from layout")
+                raise AssertionError(f"{dotted(path)}:{node.lineno} spells {node.value.value!r}: import it from layout")
     for module in ("watch", "sitefolder"):
         assert not imports_of(module) & {"theme", "render", "feeds", "katex"}, module
 
@@ -68,24 +194,13 @@ def test_the_server_knows_nothing_of_the_build() -> None:
 
 
 # The Markdown stage: the only modules that may import markdown-it (the body cache hashes exactly these).
-MARKDOWN_MODULES = {
-    "mathsyntax",
-    "mathtables",
-    "figures",
-    "theorems",
-    "citations",
-    "rawhtml",
-    "headings",
-    "markdown_parser",
-    "references",
-    "markdown",
-}
+MARKDOWN_MODULES = {module for module, stage in STAGE_OF.items() if stage == "syntax"}
 
 
 def test_only_the_markdown_modules_import_markdown_it() -> None:
-    for path in PACKAGE.glob("*.py"):
-        if path.stem not in MARKDOWN_MODULES:
-            assert "markdown_it" not in path.read_text(), f"{path.name} imports markdown-it"
+    for module, path in module_paths().items():
+        if module not in MARKDOWN_MODULES:
+            assert "markdown_it" not in path.read_text(encoding="utf-8"), f"{dotted(path)} imports markdown-it"
 
 
 def test_the_body_cache_covers_every_markdown_module() -> None:
