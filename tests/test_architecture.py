@@ -208,3 +208,18 @@ def test_the_body_cache_covers_every_markdown_module() -> None:
     from primer_site.syntax.markdown import RENDERER_SOURCES
 
     assert {path.stem for path in RENDERER_SOURCES} == MARKDOWN_MODULES
+
+
+def test_the_readme_lists_every_module_by_stage() -> None:
+    """The README's Design section lists each module under its stage, stages in order: the map stays true."""
+    readme = (PACKAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Design\n", 1)[1].split("\n```\n", 2)[1]
+    listed: dict[str, str] = {}
+    stages = []
+    for line in section.splitlines():
+        if line and not line.startswith(" "):
+            stages.append(line.split()[0].rstrip("/"))
+        elif line.strip():
+            listed[line.split()[0]] = stages[-1]
+    assert stages == STAGES
+    assert listed == STAGE_OF
