@@ -10,7 +10,7 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_macros, suggest
+from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_books, parse_macros, suggest
 from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
 from .errors import Problems, SiteError
 from .layout import CONFIG_FILE
@@ -288,7 +288,7 @@ SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macr
 SERIES_TEXT: dict[str, TextShape] = {
     "title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT, "theorems": THEOREMS_TEXT
 }  # fmt: skip
-SERIES_KEYS += ["bibliography", "authors"]
+SERIES_KEYS += ["bibliography", "authors", "books"]
 SERIES_TEXT |= {"bibliography": [TEXT], "authors": [TEXT]}
 
 
@@ -313,6 +313,7 @@ class SeriesMeta:
     bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
     authors: tuple[str, ...] = ()
     notes: tuple[tuple[str, str, str, str], ...] = ()  # macros with a meaning: (name, tex, means, defined)
+    books: tuple[tuple[str, bool], ...] = ()  # its `books:`, read over the site's (config.parse_books)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -418,6 +419,9 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         else ()
     )
     authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
+    books = parse_books(data["books"], lambda m: bad("books", m)) if "books" in data else ()
+    if books and kind == "collection":
+        bad("books", "a collection is not written as one book: set `books:` in the files of its series")
     if not isinstance(number_sections, bool):
         bad("number_sections", f"expected true or false, got {_short(number_sections)}")
     theorems = data.get("theorems")
@@ -447,6 +451,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         bibliography=bibliography,
         authors=authors,
         notes=macro_notes(data.get("macros")),
+        books=books,
     )
 
 
