@@ -15,6 +15,7 @@ import pytest
 
 from fixture_sites import make_site, post
 from primer_site.build import BuildMemory, BuildOptions, build_site
+from primer_site.config import KATEX_VERSION
 from primer_site.errors import SiteError
 from primer_site.model import Books
 
@@ -349,3 +350,31 @@ def test_a_remote_image_is_an_error_at_its_line(tmp_path: Path) -> None:
         "content/ch02.md:9: error: books: epub: the image 'https://example.com/far.png' is not a file of the site, "
         "and an EPUB shows only the images it holds: save it beside the post and link to that file"
     ]
+
+
+def test_an_epub_with_math_needs_katex_under_node_and_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never TeX instead of MathML silently: an error at the `books` line of the series file that asks for it."""
+    import primer_site.katex
+
+    monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
+    site = epub_volume(tmp_path / "math")
+    with pytest.raises(SiteError) as raised:
+        epub_build(site)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"series/vol.md:4: error: books: an EPUB carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX "
+        "the pages load) under Node.js, but Node.js (node) is not installed: install Node.js 18 or later (Debian "
+        "and Ubuntu: `sudo apt-get install nodejs npm`; elsewhere: https://nodejs.org/; npm does not install it), "
+        f"then run `npm install katex@{KATEX_VERSION}` in the site folder; or leave `epub` out of `books:`"
+    ]
+    # a volume without math needs no KaTeX
+    plain = make_site(
+        tmp_path / "plain",
+        {
+            "site.yaml": BASE + "books: {epub: true}\n",
+            "content/a.md": post("A", "2026-01-01", "No math.", series="vol", chapter=1),
+        },
+    )
+    epub_build(plain)
+    assert (plain / EPUB_PATH).is_file()
