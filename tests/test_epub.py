@@ -378,3 +378,43 @@ def test_an_epub_with_math_needs_katex_under_node_and_says_what_to_install(
     )
     epub_build(plain)
     assert (plain / EPUB_PATH).is_file()
+
+
+class _CountedLinks(tuple):
+    """A post's links that count how many of them are read."""
+
+    read = 0
+
+    def __iter__(self):
+        for link in tuple.__iter__(self):
+            _CountedLinks.read += 1
+            yield link
+
+    def __reversed__(self):
+        for link in tuple.__iter__(self[::-1]):
+            _CountedLinks.read += 1
+            yield link
+
+
+def test_locating_a_chapter_s_bad_images_is_linear_in_its_images() -> None:
+    """Each remote image is an error at its line: the lines are found by one pass over the chapter's links, not
+    one per image (n images, n links: n², or 2n for twice as many)."""
+    from primer_site.config import SiteConfig
+    from primer_site.epub import BookWords, epub_book
+    from primer_site.model import Link, Post, Series
+
+    def work(n: int) -> int:
+        srcs = [f"https://example.com/{i}.png" for i in range(n)]
+        body = "".join(f'<p><img src="{src}" alt=""></p>\n' for src in srcs)
+        links = _CountedLinks(Link(src, 10 + i) for i, src in enumerate(srcs))
+        one = Post("content/a.md", "A", NOW, "a", "/posts/a/", "posts/a/index.html", body, "", "", "", (), False, 1)
+        one = Post(**{**one.__dict__, "links": links})
+        volume = Series("vol", "Vol", "/series/vol/", "", None, None, 0, None, posts=(one,))
+        _CountedLinks.read = 0
+        with pytest.raises(SiteError) as raised:
+            epub_book(volume, SiteConfig(), None, BookWords("Contents", str), lambda path: None)
+        assert len(raised.value.diagnostics) == n and raised.value.diagnostics[-1].line == 10 + n - 1
+        return _CountedLinks.read
+
+    assert work(400) <= 2 * work(200) + 1
+    assert work(200) <= 200
