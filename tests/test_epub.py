@@ -418,3 +418,22 @@ def test_locating_a_chapter_s_bad_images_is_linear_in_its_images() -> None:
 
     assert work(400) <= 2 * work(200) + 1
     assert work(200) <= 200
+
+
+def test_embedded_media_is_an_error_and_a_script_is_declared(tmp_path: Path) -> None:
+    site = epub_volume(tmp_path)
+    body = 'Text.\n\n<iframe src="https://video.example/v"></iframe>\n'
+    (site / "content/ch02.md").write_text(post("Two", "2026-01-02", body, series="vol", chapter=2))
+    with pytest.raises(SiteError) as raised:
+        epub_build(site)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "content/ch02.md:9: error: books: epub: <iframe src='https://video.example/v'> cannot be in an EPUB, which "
+        "holds only text and images: link to it instead (<a href=…>), or leave `epub` out of `books:`"
+    ]
+    body = 'Text.\n\n<script>document.title = "x";</script>\n'
+    (site / "content/ch02.md").write_text(post("Two", "2026-01-02", body, series="vol", chapter=2))
+    epub_build(site)
+    package = ET.fromstring(_read(site)["EPUB/content.opf"])
+    items = {item.get("id"): item.get("properties") for item in package.iter(f"{OPF}item")}
+    assert items["c002"] == "scripted"
+    assert epubcheck(site / EPUB_PATH).returncode == 0

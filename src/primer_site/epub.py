@@ -50,6 +50,8 @@ _STYLESHEET = Path(__file__).with_name("epub.css")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest: no build time in the file
 _TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
 _XHTML_TYPE = "application/xhtml+xml"
+# what embeds a page or media from its URL: an EPUB holds no such file (only images, see IMAGE_TYPES)
+_EMBEDDED = {f"{{{XHTML}}}{name}" for name in ("iframe", "video", "audio", "embed", "object")}
 # MathML's elements of exactly two arguments, a base and one script (MathML 3 §3.4, §3.3.2, §3.3.3)
 _TWO_ARGUMENTS = {f"{{{MATHML}}}{name}" for name in ("msub", "msup", "munder", "mover", "mfrac", "mroot")}
 
@@ -147,6 +149,10 @@ def _chapter(
             properties.add("svg")
         elif element.tag == f"{{{XHTML}}}img":
             images.place(element, post)
+        elif element.tag == f"{{{XHTML}}}script":
+            properties.add("scripted")  # an author's raw HTML: EPUB readers may run it, if told it is there
+        elif element.tag in _EMBEDDED:
+            images.embedded(element, post)
         elif element.tag == f"{{{XHTML}}}a":
             _absolute_link(element, config)
     try:
@@ -215,6 +221,18 @@ class _Images:
         href = self._href(src, post)
         if href is not None:
             element.set("src", href)
+
+    def embedded(self, element: ET.Element, post: Post) -> None:
+        """An <iframe>, <video>, <audio>, <embed> or <object> (an author's raw HTML): an error, since an EPUB holds
+        none of what they show."""
+        name = element.tag.rpartition("}")[2]
+        url = element.get("src") or element.get("data") or ""
+        self._problem(
+            post,
+            url,
+            f"books: epub: <{name}{f' src={url!r}' if url else ''}> cannot be in an EPUB, which holds only text and "
+            "images: link to it instead (<a href=…>), or leave `epub` out of `books:`",
+        )
 
     def _href(self, src: str, post: Post) -> str | None:
         parts = urlsplit(src)
