@@ -437,3 +437,13 @@ def test_embedded_media_is_an_error_and_a_script_is_declared(tmp_path: Path) -> 
     items = {item.get("id"): item.get("properties") for item in package.iter(f"{OPF}item")}
     assert items["c002"] == "scripted"
     assert epubcheck(site / EPUB_PATH).returncode == 0
+
+
+def test_a_site_whose_math_is_typeset_at_build_time_has_the_same_mathml_in_its_epub(tmp_path: Path) -> None:
+    """The pages' typesetting reads HTML: the EPUB, a zip, is passed by (it once was read as UTF-8 and failed)."""
+    site = epub_volume(tmp_path)
+    (site / "site.yaml").write_text(EPUB_SITE + "math: {render: build}\n")
+    epub_build(site)
+    two = _read(site)["EPUB/c002.xhtml"].decode()
+    assert 'alttext="c=d" display="block"><semantics><mrow><mi>c</mi>' in two
+    assert 'class="katex' not in two  # MathML, not the pages' typeset HTML
