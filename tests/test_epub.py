@@ -447,3 +447,13 @@ def test_a_site_whose_math_is_typeset_at_build_time_has_the_same_mathml_in_its_e
     two = _read(site)["EPUB/c002.xhtml"].decode()
     assert 'alttext="c=d" display="block"><semantics><mrow><mi>c</mi>' in two
     assert 'class="katex' not in two  # MathML, not the pages' typeset HTML
+
+
+def test_the_series_page_links_to_its_epub(built: Path, tmp_path: Path) -> None:
+    page = (built / "public/series/vol/index.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="series-books"><a href="/series/vol/vol.epub" type="application/epub+zip" download>EPUB</a></p>'
+    ) in page
+    plain = _settings_site(tmp_path)  # no books: no link
+    _settings_build(plain)
+    assert "series-books" not in (plain / "public/series/vol/index.html").read_text(encoding="utf-8")
