@@ -241,6 +241,18 @@ def test_the_nav_lists_the_chapters_in_series_order(built: Path) -> None:
     assert links == [("c001.xhtml", "Chapter 1 One"), ("c002.xhtml", "Chapter 2 Two x")]
 
 
+def test_a_title_that_names_its_chapter_is_not_labelled_twice(tmp_path: Path) -> None:
+    site = epub_volume(tmp_path)
+    (site / "content/ch02.md").write_text(post("Chapter 2 — Two", "2026-01-02", TWO, series="vol", chapter=2))
+    epub_build(site)
+    files = _read(site)
+    nav = ET.fromstring(files["EPUB/nav.xhtml"])
+    assert ["".join(a.itertext()) for a in nav.iter(f"{XHTML}a")] == ["Chapter 1 One", "Chapter 2 — Two"]
+    assert '<header class="chapter-header"><h1 class="chapter-title">Chapter 2 — Two</h1></header>' in (
+        files["EPUB/c002.xhtml"].decode()
+    )
+
+
 def _documents(files: dict[str, bytes]) -> dict[str, ET.Element]:
     return {name.removeprefix("EPUB/"): ET.fromstring(data) for name, data in files.items() if name.endswith(".xhtml")}
 

@@ -123,7 +123,7 @@ def _chapter(
     body = _with_mathml(post, post.body_html, math)
     body = document_body(body, urls, documents)
     heading = _with_mathml(post, parse_title(post.title).html, math)
-    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+    label = _label(post, words)
     header = (
         f'<p class="chapter-number">{html.escape(label)}</p>' if label else ""
     ) + f'<h1 class="chapter-title">{heading}</h1>'
@@ -150,6 +150,13 @@ def _chapter(
         raise SiteError(f"books: epub: {error}: an EPUB's chapters are XML", post.source, 1) from None
     document = _document(plain_title(post.title), config.language, text, "chapter")
     return document, " ".join(sorted(properties))
+
+
+def _label(post: Post, words: BookWords) -> str:
+    """ "Chapter 3" before a chapter's title, unless the title says it already ("Chapter 3 — Attention"), as the
+    volume's references page has it."""
+    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+    return "" if label and plain_title(post.title).startswith(label) else label
 
 
 def _with_mathml(post: Post, fragment: str, math: BookMath | None) -> str:
@@ -300,7 +307,7 @@ def _title_page(title: str, authors: Sequence[str], config: SiteConfig, series: 
 def _nav(title: str, posts: Sequence[Post], documents: Sequence[str], words: BookWords, language: str) -> str:
     items = []
     for post, document in zip(posts, documents, strict=True):
-        label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+        label = _label(post, words)
         text = f"{label} {plain_title(post.title)}" if label else plain_title(post.title)
         items.append(f'<li><a href="{document}">{html.escape(text)}</a></li>')
     body = (
