@@ -31,7 +31,9 @@ STAGE_OF = {
         ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "assemble"],
         "site",
     ),
-    **dict.fromkeys(["feeds", "mathpass", "book", "pages", "theme", "render"], "rendering"),
+    **dict.fromkeys(
+        ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
+    ),
     **dict.fromkeys(["output", "staging", "write", "search", "lastbuild"], "publish"),
     **dict.fromkeys(["livereload", "server", "watch"], "preview"),
     **dict.fromkeys(["build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),

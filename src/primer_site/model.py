@@ -206,6 +206,21 @@ class ScheduledChapter:
     macros: tuple[tuple[str, str], ...] = ()  # the post's (Post.macros), for the math in its title
 
 
+BOOK_FORMS = ("epub", "pdf")  # `books:` in site.yaml or a series file: the forms a volume is written in whole
+
+
+@dataclass(frozen=True)
+class Books:
+    """Which whole-volume files a series is written as, besides its print page (config.parse_books reads it)."""
+
+    epub: bool = False  # /series/<slug>/<slug>.epub (epub.py)
+    pdf: bool = False  # /series/<slug>/<slug>.pdf
+
+    def over(self, settings: tuple[tuple[str, bool], ...]) -> Books:
+        """These forms with `settings` (a series file's `books:`, key by key) over them."""
+        return Books(**{**{form: getattr(self, form) for form in BOOK_FORMS}, **dict(settings)})
+
+
 @dataclass(frozen=True)
 class Series:
     slug: str
@@ -221,6 +236,7 @@ class Series:
     macros: tuple[tuple[str, str], ...] = ()  # TeX macros for KaTeX on its pages: the site's, then its own
     scheduled: tuple[ScheduledChapter, ...] = ()
     references: tuple[VolumeReference, ...] = ()  # every work its published chapters cite
+    books: Books = Books()  # the forms it is written in whole: the site's `books:`, its series file's over them
 
     @property
     def cited_count(self) -> int:
@@ -238,6 +254,10 @@ class Series:
     def print_url(self) -> str:
         """The whole volume on one page (its published chapters), to read offline or print."""
         return self.url + "print/"
+
+    def book_url(self, form: str) -> str:
+        """Where the volume is published in `form` (one of BOOK_FORMS), beside its page: "/series/vol/vol.epub"."""
+        return f"{self.url}{self.slug}.{form}"
 
     @cached_property
     def published_count(self) -> int:
@@ -278,6 +298,13 @@ class Site:
     tags: tuple[Taxon, ...]
     categories: tuple[Taxon, ...]
     warnings: tuple[object, ...] = field(default=())
+
+    def series_wanting(self, form: str) -> tuple[Series, ...]:
+        """The series written whole in `form` ("epub" or "pdf", BOOK_FORMS): `books: {form: true}` in site.yaml or
+        in its series file, and at least one published chapter (the schedule, drafts and --future applied)."""
+        if form not in BOOK_FORMS:
+            raise ValueError(f"unknown book form {form!r}: one of {', '.join(BOOK_FORMS)}")
+        return tuple(one for one in self.series if one.posts and getattr(one.books, form))
 
 
 @dataclass(frozen=True)

@@ -554,6 +554,7 @@ def _one_series(
         planned_chapters=meta.planned_chapters if meta else None,
         gaps=meta.gaps if meta else (),
         macros=series_macros(config.macros, meta),
+        books=config.books.over(meta.books) if meta else config.books,
         posts=tuple(live),
         scheduled=tuple(
             ScheduledChapter(p.chapter, p.title, p.date, p.macros)

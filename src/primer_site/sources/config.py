@@ -12,11 +12,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from primer_site.errors import Problems
-from primer_site.layout import CONFIG_FILE
-from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
-from primer_site.sources.theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
-from primer_site.sources.yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from .errors import Problems
+from .layout import CONFIG_FILE
+from .model import BOOK_FORMS, Books
+from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from .theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
+from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
 KATEX_VERSION = "0.19.1"
@@ -66,6 +67,9 @@ class SiteConfig:
     bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for every post (bibliography.py)
     citation_style: str = "author-year"  # citations: {style: …}: one of CITATION_STYLES
     authors: tuple[str, ...] = ()  # for "cite this chapter" (Google Scholar's tags and cite.bib)
+    books: Books = field(
+        default_factory=Books
+    )  # books: {epub: true, pdf: true}: every series written whole in these forms
 
     @property
     def base_path(self) -> str:
@@ -104,7 +108,7 @@ _SIMPLE: dict[str, type | tuple[type, ...]] = {
 _KNOWN = sorted(
     [*_SIMPLE, "permalinks", "katex_url", "highlight", "menu", "feeds", "macros", "images", "math", "theorems"]
 )
-_KNOWN += ["authors", "bibliography", "citations"]
+_KNOWN += ["authors", "bibliography", "citations", "books"]
 _KNOWN.sort()
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
@@ -228,6 +232,8 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             values["authors"] = author_names(value, lambda m: bad("authors", m))
         elif key == "citations":
             _citations(value, values, lambda m: bad("citations", m))
+        elif key == "books":
+            values["books"] = Books().over(parse_books(value, lambda m: bad("books", m)))
         else:
             problems.warning(f"unknown key {key!r}{suggest(key, _KNOWN)}", CONFIG_FILE, mapping.line_of(key))
     if base_url is not None:
@@ -451,6 +457,25 @@ def _citations(value: object, values: dict[str, Any], bad: Any) -> None:
             values["citation_style"] = item
         else:
             bad(f"style: {describe(item)} is not author-year or numeric{suggest(str(item), list(CITATION_STYLES))}")
+
+
+def parse_books(value: object, bad: Any) -> tuple[tuple[str, bool], ...]:
+    """`books: {epub: true, pdf: false}` in site.yaml or a series file → (("epub", True), ("pdf", False)): the
+    forms it names, as written (a series file's are read over the site's, Books.over). `bad(message)` reports a
+    value that is not a mapping, a key that is not one of BOOK_FORMS, or a value that is not true or false."""
+    known = ", ".join(BOOK_FORMS)
+    if not isinstance(value, dict):
+        bad(f"expected a mapping such as {{epub: true, pdf: true}} (keys: {known}), got {describe(value)}")
+        return ()
+    settings = []
+    for key, item in value.items():
+        if key not in BOOK_FORMS:
+            bad(f"unknown key {describe(key)}{suggest(str(key), list(BOOK_FORMS))} (known keys: {known})")
+        elif not isinstance(item, bool):
+            bad(f"{key}: expected true or false, got {describe(item)}")
+        else:
+            settings.append((key, item))
+    return tuple(settings)
 
 
 def author_names(value: object, bad: Any) -> tuple[str, ...]:

@@ -10,22 +10,15 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from primer_site.errors import Problems, SiteError
-from primer_site.layout import CONFIG_FILE
-from primer_site.model import ChapterNumber
-from primer_site.sources.config import (
-    MACROS_TEXT,
-    author_names,
-    bibliography_paths,
-    merge_macros,
-    parse_macros,
-    suggest,
-)
-from primer_site.sources.dates import DATE_FORMS, DAY, in_zone, parse_date_text
-from primer_site.sources.notation import macro_notes
-from primer_site.sources.theoremkinds import THEOREMS_TEXT, parse_theorem_settings
-from primer_site.sources.yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
-from primer_site.urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
+from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_books, parse_macros, suggest
+from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
+from .errors import Problems, SiteError
+from .layout import CONFIG_FILE
+from .model import ChapterNumber
+from .notation import macro_notes
+from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
+from .urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
+from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",
@@ -295,7 +288,7 @@ SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macr
 SERIES_TEXT: dict[str, TextShape] = {
     "title": TEXT, "kind": TEXT, "collection": TEXT, "macros": MACROS_TEXT, "theorems": THEOREMS_TEXT
 }  # fmt: skip
-SERIES_KEYS += ["bibliography", "authors"]
+SERIES_KEYS += ["bibliography", "authors", "books"]
 SERIES_TEXT |= {"bibliography": [TEXT], "authors": [TEXT]}
 
 
@@ -320,6 +313,7 @@ class SeriesMeta:
     bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
     authors: tuple[str, ...] = ()
     notes: tuple[tuple[str, str, str, str], ...] = ()  # macros with a meaning: (name, tex, means, defined)
+    books: tuple[tuple[str, bool], ...] = ()  # its `books:`, read over the site's (config.parse_books)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -425,6 +419,9 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         else ()
     )
     authors = author_names(data["authors"], lambda m: bad("authors", m)) if "authors" in data else ()
+    books = parse_books(data["books"], lambda m: bad("books", m)) if "books" in data else ()
+    if books and kind == "collection":
+        bad("books", "a collection is not written as one book: set `books:` in the files of its series")
     if not isinstance(number_sections, bool):
         bad("number_sections", f"expected true or false, got {_short(number_sections)}")
     theorems = data.get("theorems")
@@ -454,6 +451,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
         bibliography=bibliography,
         authors=authors,
         notes=macro_notes(data.get("macros")),
+        books=books,
     )
 
 
