@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post
-from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.config import KATEX_VERSION
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.model import Books
+from primer_site.sources.config import KATEX_VERSION
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 BASE = "title: T\nbase_url: https://example.org/\ntimezone: UTC\n"
@@ -368,9 +368,9 @@ def test_an_epub_with_math_needs_katex_under_node_and_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never TeX instead of MathML silently: an error at the `books` line of the series file that asks for it."""
-    import primer_site.katex
+    import primer_site.math.katex
 
-    monkeypatch.setattr(primer_site.katex.shutil, "which", lambda name: None)
+    monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
     site = epub_volume(tmp_path / "math")
     with pytest.raises(SiteError) as raised:
         epub_build(site)
@@ -411,9 +411,9 @@ class _CountedLinks(tuple):
 def test_locating_a_chapter_s_bad_images_is_linear_in_its_images() -> None:
     """Each remote image is an error at its line: the lines are found by one pass over the chapter's links, not
     one per image (n images, n links: n², or 2n for twice as many)."""
-    from primer_site.config import SiteConfig
-    from primer_site.epub import BookWords, epub_book
     from primer_site.model import Link, Post, Series
+    from primer_site.rendering.epub import BookWords, epub_book
+    from primer_site.sources.config import SiteConfig
 
     def work(n: int) -> int:
         srcs = [f"https://example.com/{i}.png" for i in range(n)]

@@ -11,13 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import KATEX_VERSION, SiteConfig
-from .errors import Diagnostic
-from .feeds import BodyFormulas, FeedFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
-from .katex import MATHML, FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
-from .layout import CONFIG_FILE
-from .markdown import RenderedBody, formulas_in
-from .mathcheck import (
+from primer_site.errors import Diagnostic
+from primer_site.layout import CONFIG_FILE
+from primer_site.math.katex import MATHML, FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from primer_site.math.mathcheck import (
     CheckMemo,
     check_report,
     formulas_of,
@@ -29,10 +26,17 @@ from .mathcheck import (
     unchecked,
 )
 from primer_site.model import Post, Site
-from primer_site.rendering.feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
+from primer_site.rendering.feeds import (
+    BodyFormulas,
+    FeedFormulas,
+    FeedMath,
+    feed_math_errors,
+    full_content_posts,
+    request_feed_math,
+)
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
 from primer_site.sources.parse import Document, SeriesMeta, config_line
-from primer_site.syntax.markdown import RenderedBody
+from primer_site.syntax.markdown import RenderedBody, formulas_in
 
 
 @dataclass(frozen=True)

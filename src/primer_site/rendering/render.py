@@ -34,11 +34,12 @@ from primer_site.caches.dependencies import (
     record,
     recording,
 )
-from .epub import BookWords, epub_book
-from .errors import Diagnostic, SiteError
-from .feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
-from .model import Output, Site, Unchanged
-from .pages import (
+from primer_site.errors import Diagnostic, SiteError
+from primer_site.math.typeset import MATH_RENDER, PageTypesetter
+from primer_site.model import Output, Site, Unchanged
+from primer_site.rendering.epub import BookWords, epub_book
+from primer_site.rendering.feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
+from primer_site.rendering.pages import (
     ATOM_FEED,
     EPUB,
     JSON_FEED,
@@ -51,10 +52,18 @@ from .pages import (
     PageSpec,
     page_specs,
 )
-from .theme import TEMPLATES_DIR, AssetNames, catalogue_resolver, global_resolver, template_identity, value_globals
-from .typeset import MATH_RENDER, PageTypesetter
-from .urls import taxon_slug
-from .workers import start_worker
+from primer_site.rendering.theme import (
+    TEMPLATES_DIR,
+    AssetNames,
+    catalogue_resolver,
+    global_resolver,
+    template_identity,
+    value_globals,
+)
+from primer_site.site.assets import eager_first_image
+from primer_site.sources.config import SiteConfig
+from primer_site.urls import taxon_slug
+from primer_site.workers import start_worker
 
 _MEMORY_FORMAT = 2
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs

@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import Problems
-from .layout import CONFIG_FILE
-from .model import BOOK_FORMS, Books
-from .theoremkinds import DEFAULT as DEFAULT_THEOREMS
-from .theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
-from .yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from primer_site.errors import Problems
+from primer_site.layout import CONFIG_FILE
+from primer_site.model import BOOK_FORMS, Books
+from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
+from primer_site.sources.theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
+from primer_site.sources.yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
 KATEX_VERSION = "0.19.1"

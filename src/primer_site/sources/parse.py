@@ -10,15 +10,23 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from .config import MACROS_TEXT, author_names, bibliography_paths, merge_macros, parse_books, parse_macros, suggest
-from .dates import DATE_FORMS, DAY, in_zone, parse_date_text
-from .errors import Problems, SiteError
-from .layout import CONFIG_FILE
-from .model import ChapterNumber
-from .notation import macro_notes
-from .theoremkinds import THEOREMS_TEXT, parse_theorem_settings
-from .urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
-from .yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
+from primer_site.errors import Problems, SiteError
+from primer_site.layout import CONFIG_FILE
+from primer_site.model import ChapterNumber
+from primer_site.sources.config import (
+    MACROS_TEXT,
+    author_names,
+    bibliography_paths,
+    merge_macros,
+    parse_books,
+    parse_macros,
+    suggest,
+)
+from primer_site.sources.dates import DATE_FORMS, DAY, in_zone, parse_date_text
+from primer_site.sources.notation import macro_notes
+from primer_site.sources.theoremkinds import THEOREMS_TEXT, parse_theorem_settings
+from primer_site.sources.yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
+from primer_site.urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
 
 KNOWN_KEYS = [
     "title", "date", "summary", "series", "chapter", "tags", "category",

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from io import BytesIO
 
-from .config import SiteConfig
-from .model import Post, Series
+from primer_site.model import Post, Series
+from primer_site.sources.config import SiteConfig
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest: no build time in the file
 Manifest = Sequence[tuple[str, str, str, str]]  # (id, href, media type, properties) of each file

@@ -28,16 +28,16 @@ from urllib.parse import unquote, urlsplit
 
 from pygments.formatters import HtmlFormatter
 
-from .book import document_body
-from .config import SiteConfig
-from .discover import CONTENT_DIR
-from .epubpackage import CONTAINER, ocf_zip, package_document
-from .errors import Diagnostic, SiteError
-from .layout import STATIC_DIR
-from .markdown import parse_title, plain_title
-from .mathhtml import find_math
-from .model import ChapterNumber, Post, Series
-from .xhtml import MATHML, SVG, XHTML, elements, parse_fragment, xhtml_fragment
+from primer_site.errors import Diagnostic, SiteError
+from primer_site.layout import STATIC_DIR
+from primer_site.math.mathhtml import find_math
+from primer_site.model import ChapterNumber, Post, Series
+from primer_site.rendering.book import document_body
+from primer_site.rendering.epubpackage import CONTAINER, ocf_zip, package_document
+from primer_site.rendering.xhtml import MATHML, SVG, XHTML, elements, parse_fragment, xhtml_fragment
+from primer_site.sources.config import SiteConfig
+from primer_site.sources.discover import CONTENT_DIR
+from primer_site.syntax.markdown import parse_title, plain_title
 
 # The image types every EPUB 3.2 reader shows (EPUB 3.2 "Core Media Types"): others need a fallback
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
