@@ -215,3 +215,21 @@ def test_the_rewrite_is_linear() -> None:
         return seen
 
     assert tags_seen(2000) == 2 * tags_seen(1000) == 6000
+
+
+def test_a_chapter_whose_title_names_its_number_is_not_labelled_twice(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "site.yaml": "title: T\nbase_url: https://example.org/\ntimezone: UTC\n",
+            "series/vol.md": "---\ntitle: Vol\nchapters: 2\n---\nA volume.\n",
+            "content/ch01.md": post("Chapter 1 — Tokens", "2026-01-01", "Text.", series="vol", chapter=1),
+            "content/ch02.md": post("Embeddings", "2026-01-02", "Text.", series="vol", chapter=2),
+        },
+    )
+    build(site)
+    page = print_page(site)
+    assert page.count("Chapter 1") == 2  # the table of contents and the chapter's heading, each once
+    assert '<span class="chapter-number">Chapter 2</span> Embeddings' in page
+    assert '<p class="chapter-number">Chapter 2</p>' in page
+    assert '<p class="chapter-number">Chapter 1</p>' not in page

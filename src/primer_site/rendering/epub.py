@@ -62,7 +62,7 @@ class BookWords:
     """The words the book shows, in the site's language (the theme's catalogue)."""
 
     contents: str
-    chapter_label: Callable[[ChapterNumber | None], str]
+    chapter_label: Callable[[ChapterNumber | None, str], str]
 
 
 ReadFile = Callable[[str], bytes | None]  # a site-relative path → the file's bytes, None if there is none
@@ -155,8 +155,7 @@ def _chapter(
 def _label(post: Post, words: BookWords) -> str:
     """ "Chapter 3" before a chapter's title, unless the title says it already ("Chapter 3 — Attention"), as the
     volume's references page has it."""
-    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
-    return "" if label and plain_title(post.title).startswith(label) else label
+    return words.chapter_label(post.chapter, post.title)
 
 
 def _with_mathml(post: Post, fragment: str, math: BookMath | None) -> str:

@@ -31,6 +31,7 @@ from primer_site.layout import CATALOGUE_DIR
 from primer_site.model import ChapterNumber
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, suggest
 from primer_site.sources.yamldoc import load_yaml_mapping
+from primer_site.syntax.markdown import plain_title
 
 ENGLISH = "en"
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")  # CLDR's, in its order
@@ -122,13 +123,17 @@ class Catalogue:
             self._dates[(day, style)] = found
         return found
 
-    def chapter_label(self, chapter: ChapterNumber | None) -> str:
-        """ "Chapter 3", "Section 1.3", "Introduction" (chapter 0), in the language; "" for no chapter."""
+    def chapter_label(self, chapter: ChapterNumber | None, title: str | None = None) -> str:
+        """ "Chapter 3", "Section 1.3", "Introduction" (chapter 0), in the language; "" for no chapter, and ""
+        when `title` (the post's title as written, Markdown) says it already: "Chapter 3 — Attention" is not shown
+        as "Chapter 3 Chapter 3 — Attention" in a table of contents."""
         if chapter is None:
             return ""
         if chapter.is_introduction:
-            return str(self.text("introduction"))
-        return str(self.text("section" if chapter.is_section else "chapter", number=chapter.text))
+            label = str(self.text("introduction"))
+        else:
+            label = str(self.text("section" if chapter.is_section else "chapter", number=chapter.text))
+        return "" if title is not None and plain_title(title).startswith(label) else label
 
     def numbered(self, kind: str, number: str, colon: bool = False) -> str:
         """A numbered thing's name as HTML: "Figure 4.2", "Table 4.1" (`colon`: "Table 4.1:", before a caption),
@@ -150,7 +155,7 @@ class Catalogue:
 
 def template_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
     """The templates' words: `t(key, name=value…)` a message, `tn(key, count, …)` its plural form for `count`,
-    `chapter_label(number)` "Chapter 3", `messages(key…)` raw messages as JSON (for scripts). Each records the keys
+    `chapter_label(number[, title])` "Chapter 3" ("" when the title says it), `messages(key…)` raw messages as JSON (for scripts). Each records the keys
     it reads (and the locale, where numbers are formatted), so an edited message re-renders the pages that show it."""
 
     def t(key: str, **values: object) -> Markup:
@@ -171,12 +176,12 @@ def template_helpers(words: Catalogue) -> dict[str, Callable[..., Any]]:
             raise jinja2.TemplateRuntimeError(f"tn({key!r}, {count!r}): the count must be a whole number")
         return words.plural(key, count, **values)
 
-    def chapter_label(chapter: ChapterNumber | None) -> str:
+    def chapter_label(chapter: ChapterNumber | None, title: str | None = None) -> str:
         if chapter is not None:
             record(
                 ("i18n", "introduction" if chapter.is_introduction else "section" if chapter.is_section else "chapter")
             )
-        return words.chapter_label(chapter)
+        return words.chapter_label(chapter, title)
 
     def messages(*keys: str) -> str:
         for key in keys:
