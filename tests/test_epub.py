@@ -424,7 +424,7 @@ def test_locating_a_chapter_s_bad_images_is_linear_in_its_images() -> None:
         volume = Series("vol", "Vol", "/series/vol/", "", None, None, 0, None, posts=(one,))
         _CountedLinks.read = 0
         with pytest.raises(SiteError) as raised:
-            epub_book(volume, SiteConfig(), None, BookWords("Contents", str), lambda path: None)
+            epub_book(volume, SiteConfig(), None, BookWords("Contents", lambda chapter, title: ""), lambda path: None)
         assert len(raised.value.diagnostics) == n and raised.value.diagnostics[-1].line == 10 + n - 1
         return _CountedLinks.read
 
