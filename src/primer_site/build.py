@@ -37,6 +37,7 @@ from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, locked, mark
 from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta
+from .pdf import pdf_books, pdf_finisher, renderer_problems
 from .reading import read_file, read_sources
 from .render import RenderMemory, RenderPass, render_site
 from .search import index_for_search
@@ -307,6 +308,12 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     owners = page_owners(site, documents, config.base_path)
     pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
     finish = index_for_search if config.search else None
+    # the PDFs, rendered from the finished print pages in the staging folder; not in the preview, nor in `check`
+    pdfs = pdf_books(site, config, metas, source)
+    problems.extend(renderer_problems(pdfs))
+    if not incremental and not options.keep_going:
+        dist = setup.katex / "dist" if setup.katex is not None else None
+        finish = pdf_finisher(pdfs, config, dist, source / CACHE_DIR if options.cache else None, finish)
     every_page = True
     if options.keep_going:  # written whatever the errors, which are returned, not raised
         before = len(problems.errors)

@@ -1,0 +1,404 @@
+"""A volume as a PDF (`books: {pdf: true}`): its print page, rendered by a headless Chromium, written beside it.
+
+The renderer is Chromium's own `--headless --print-to-pdf`, run as a program: it needs nothing installed in Python.
+Since Chromium 131 it lays out CSS's page-margin boxes (print.css puts the page number in one), and with
+`--generate-pdf-document-outline` it writes the document's headings as the PDF's outline (bookmarks); links
+within the page become links within the PDF, others URI links, and every font it uses is embedded.
+
+Chromium reads the page from a server of our own, bound to 127.0.0.1, that serves the finished site from the
+staging folder and KaTeX's files from the installed katex package (when the pages load them from a CDN), and
+nothing else; every other host name resolves to nothing. It gets the print page with its links made absolute (a
+link in a PDF leads to the published site, never to that server) and each chapter's sections a level below the
+chapter's title (the outline's nesting). The print page's load event waits for its stylesheets, scripts (KaTeX,
+print.js) and the fonts its text uses.
+
+A PDF is made again only when what the renderer read changed: the page, and every file it asked the server for
+(stylesheets, scripts, images, fonts), recorded while it rendered, as a digest kept in the build's cache with the
+PDF (.primer-cache/books/). The check reads those files; it renders nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from . import __version__
+from .book import _Rewriter
+from .config import CONFIG_FILE, SiteConfig
+from .errors import Diagnostic, SiteError
+from .model import Site
+from .parse import SeriesMeta, config_line
+from .urls import output_path
+
+RENDERER_ENV = "PRIMER_SITE_CHROMIUM"  # the renderer's path, where it is not on PATH as one of _PROGRAMS
+_PROGRAMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+INSTALL = "apt-get install chromium"
+_KATEX_PATH = "/.primer-site-katex/"  # where the renderer's server puts the katex package's dist/ folder
+_FORMAT = "1"  # what this module makes of a page: a change here makes every PDF again
+_TIMEOUT = 600  # seconds for one volume
+_CACHE_FOLDER = "books"
+
+
+@dataclass(frozen=True)
+class PdfBook:
+    """One volume to write as a PDF: its slug, its print page and the PDF as paths in the output folder
+    ("series/vol/print/index.html", "series/vol/vol.pdf"), and the print page's published URL (absolute)."""
+
+    slug: str
+    page: str
+    pdf: str
+    url: str
+    asked: tuple[str, int] = (CONFIG_FILE, 1)  # the `books:` line that asks for it: site.yaml's or a series file's
+
+
+def pdf_books(site: Site, config: SiteConfig, metas: list[SeriesMeta], source: Path) -> list[PdfBook]:
+    """The volumes to write as PDFs (`books: {pdf: true}`, with a published chapter), each with the `books:` line
+    that asks for it."""
+    own = {meta.slug: meta for meta in metas if dict(meta.books).get("pdf")}
+    site_line = None
+    books = []
+    for series in site.series_wanting("pdf"):
+        meta = own.get(series.slug)
+        if meta is not None:
+            asked = (meta.source, meta.line_of("books"))
+        else:
+            site_line = site_line or config_line(source, "books")
+            asked = (CONFIG_FILE, site_line)
+        page = unquote(series.print_url)[len(config.base_path) - 1 :]
+        pdf = unquote(series.book_url("pdf"))[len(config.base_path) - 1 :]
+        url = urljoin(config.base_url, series.print_url)
+        books.append(PdfBook(series.slug, output_path(page), output_path(pdf), url, asked))
+    return books
+
+
+def renderer_problems(books: list[PdfBook], environ: Mapping[str, str] | None = None) -> list[Diagnostic]:
+    """An error at each `books:` line that asks for a PDF (site.yaml's, or a series file's) when no renderer can
+    run here, saying what to install; none when one can, or no volume is written as a PDF."""
+    if not books:
+        return []
+    renderer, advice = find_renderer(environ)
+    if renderer is not None:
+        return []
+    places = sorted({book.asked for book in books})
+    return [Diagnostic(path, line, 0, "error", renderer_message(advice)) for path, line in places]
+
+
+def find_renderer(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
+    """(the Chromium to run, "") or (None, what to do to get one): PRIMER_SITE_CHROMIUM when it is set, else the
+    first of chromium, chromium-browser, google-chrome on PATH."""
+    environ = os.environ if environ is None else environ
+    given = environ.get(RENDERER_ENV)
+    if given:
+        found = shutil.which(given)
+        if found is None:
+            return None, (
+                f"{RENDERER_ENV}={given} is not a program that runs: set it to the path of Chromium or Chrome, or "
+                f"unset it and install Chromium ({INSTALL})"
+            )
+        return found, ""
+    for program in _PROGRAMS:
+        found = shutil.which(program, path=environ.get("PATH"))
+        if found is not None:
+            return found, ""
+    return None, f"Chromium is not installed: {INSTALL} (or set {RENDERER_ENV}=/path/to/chromium)"
+
+
+def renderer_message(advice: str) -> str:
+    """The error at a `books:` line asking for a PDF when the renderer cannot run."""
+    return f"books: pdf: the PDF is rendered by a headless Chromium; {advice}"
+
+
+def page_for_renderer(page: str, url: str, katex_url: str | None) -> str:
+    """The print page (HTML, published at the absolute `url`) as the renderer gets it: every link that leaves the
+    page made absolute (urljoin on `url`); KaTeX's files, at `katex_url` (a CDN's), taken from the server's copy
+    of the katex package; each chapter's own headings (h2-h5, ids "ch-<slug>--…") one level below its title."""
+    rewriter = _ForRenderer(url, katex_url)
+    rewriter.feed(page)
+    rewriter.close()
+    return "".join(rewriter.pieces)
+
+
+class _ForRenderer(_Rewriter):
+    """book.py's rewriter (every byte kept but the attributes it changes), with the renderer's changes."""
+
+    def __init__(self, url: str, katex_url: str | None) -> None:
+        super().__init__("", {})
+        self.url, self.katex_url = url, katex_url
+        self.tag = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        text = self.get_starttag_text() or ""
+        values = dict(attrs)
+        if tag == "a" and "anchor" in (values.get("class") or "").split() and self.pieces:
+            # a heading's own link, hidden in print: the space before it would end the outline's entry
+            last = self.pieces[-1]
+            self.pieces[-1] = last.rstrip() if not last.endswith(">") else last
+        if tag in ("a", "area") or (self.katex_url and tag in ("link", "script")):
+            self.tag = tag
+            text = self._rewrite(text, tag)
+        level = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "23456" else 0
+        if level and (values.get("id") or "").startswith("ch-") and "post-title" not in (values.get("class") or ""):
+            # a section of a chapter: beneath the chapter's title (h2) in the PDF's outline
+            end = len(text) - (2 if text.endswith("/>") else 1)
+            text = f'{text[:end]} aria-level="{min(level + 1, 6)}"{text[end:]}'
+        self.pieces.append(text)
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "head":
+            # Chromium's outline drops the space where a heading's line wraps ("LanguageModels"): spaces kept
+            # where the line wraps keep the outline's words apart
+            self.pieces.append("<style>h1, h2, h3, h4, h5, h6 { white-space: pre-wrap; }</style>\n")
+        super().handle_endtag(tag)
+
+    def _value(self, name: str, value: str) -> str | None:
+        if name not in ("href", "src") or value.startswith("#"):
+            return None
+        if self.katex_url and value.startswith(self.katex_url):
+            return _KATEX_PATH + value[len(self.katex_url) :]
+        return urljoin(self.url, value) if self.tag in ("a", "area") else None
+
+
+@dataclass
+class _Served:
+    """What the renderer's server serves: the site's files, the page as the renderer gets it, KaTeX's files."""
+
+    folder: Path
+    base_path: str  # the site's URL path, "/" or "/primer/"
+    page_path: str  # the print page's URL path
+    page: bytes
+    katex_dist: Path | None
+    reads: set[str]
+    missing: set[str]
+
+    def resolve(self, path: str) -> bytes | Path | None:
+        """The bytes or file served at URL path `path` (already unquoted), or None."""
+        if path in (self.page_path, self.page_path + "index.html"):
+            return self.page
+        if path.startswith(_KATEX_PATH):
+            return _inside(self.katex_dist, path[len(_KATEX_PATH) :]) if self.katex_dist else None
+        if not path.startswith(self.base_path):
+            return None
+        relative = path[len(self.base_path) :]
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        return _inside(self.folder, relative)
+
+
+def _inside(folder: Path, relative: str) -> Path | None:
+    parts = relative.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return None
+    file = folder.joinpath(*parts)
+    return file if file.is_file() else None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def __init__(self, *args: Any, served: _Served, **kwargs: Any) -> None:
+        self.served = served
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        path = unquote(urlsplit(self.path).path)
+        found = self.served.resolve(path)
+        if found is None:
+            if path != "/favicon.ico":  # asked for by the browser, not by the page
+                self.served.missing.add(path)
+            self.send_error(404)
+            return
+        self.served.reads.add(path)
+        data = found if isinstance(found, bytes) else found.read_bytes()
+        name = "index.html" if isinstance(found, bytes) else found.name
+        self.send_response(200)
+        self.send_header("Content-Type", mimetypes.guess_type(name)[0] or "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def pdf_finisher(
+    books: list[PdfBook],
+    config: SiteConfig,
+    katex_dist: Path | None,
+    cache: Path | None,
+    then: Callable[[Path], None] | None,
+) -> Callable[[Path], None] | None:
+    """The staging folder's finishing step that writes the PDFs (write_pdfs), then does `then` (the search
+    index); None when there is nothing to do."""
+    if not books:
+        return then
+    katex_url = None if config.self_hosted_katex else config.katex_url
+
+    def finish(folder: Path) -> None:
+        renderer, advice = find_renderer()
+        if renderer is None:  # renderer_problems said so before anything was written
+            raise SiteError(renderer_message(advice), *books[0].asked)
+        write_pdfs(folder, books, renderer, config.base_path, katex_url, katex_dist, cache)
+        if then is not None:
+            then(folder)
+
+    return finish
+
+
+def write_pdfs(
+    folder: Path,
+    books: list[PdfBook],
+    renderer: str,
+    base_path: str,
+    katex_url: str | None,
+    katex_dist: Path | None,
+    cache: Path | None,
+) -> int:
+    """Write each book's PDF into `folder` (the finished site, in the staging folder): the one kept in `cache` (a
+    folder, or None for none) when nothing the renderer read changed, else made afresh. Returns how many were
+    rendered. SiteError when Chromium fails, or the page asks for a file the site does not have."""
+    rendered = 0
+    for book in books:
+        page = (folder / book.page).read_bytes()
+        served = _Served(
+            folder,
+            base_path,
+            base_path + book.page.removesuffix("index.html"),
+            page_for_renderer(page.decode("utf-8"), book.url, katex_url).encode("utf-8"),
+            katex_dist,
+            set(),
+            set(),
+        )
+        target = folder / book.pdf
+        if cache is not None and _from_cache(cache, book, served, renderer, target):
+            continue
+        _render(served, renderer, target, book)
+        rendered += 1
+        if cache is not None:
+            _keep(cache, book, served, renderer, target)
+    return rendered
+
+
+def _digest(served: _Served, reads: list[str], renderer: str) -> str:
+    """Of what a render read: the page as the renderer got it, each file it asked for (path and bytes), and the
+    renderer (its path, size and time) and this module's way of rendering."""
+    made = hashlib.blake2b(digest_size=20)
+    stat = os.stat(renderer)
+    for part in (_FORMAT, __version__, renderer, str(stat.st_size), str(stat.st_mtime_ns)):
+        made.update(part.encode("utf-8", "surrogateescape") + b"\0")
+    made.update(served.page)
+    for path in sorted(reads):
+        found = served.resolve(path)
+        data = b"\0missing" if found is None else found if isinstance(found, bytes) else found.read_bytes()
+        made.update(b"\0" + path.encode("utf-8", "surrogateescape") + b"\0" + hashlib.blake2b(data).digest())
+    return made.hexdigest()
+
+
+def _from_cache(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Path) -> bool:
+    """Put the kept PDF at `target` if what it was made from is still the same; False if there is none."""
+    folder = cache / _CACHE_FOLDER
+    try:
+        record = json.loads((folder / f"{book.slug}.json").read_text(encoding="utf-8"))
+        reads, digest = [str(path) for path in record["reads"]], str(record["digest"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if _digest(served, reads, renderer) != digest:
+        return False
+    try:
+        data = (folder / f"{book.slug}.pdf").read_bytes()
+    except OSError:
+        return False
+    if hashlib.blake2b(data, digest_size=20).hexdigest() != record.get("pdf"):
+        return False  # not the file that was kept
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return True
+
+
+def _keep(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Path) -> None:
+    """Keep the PDF just made, and the digest of what it read, for the next build (not kept: made again then)."""
+    folder = cache / _CACHE_FOLDER
+    data = target.read_bytes()
+    record = {
+        "digest": _digest(served, sorted(served.reads), renderer),
+        "reads": sorted(served.reads),
+        "pdf": hashlib.blake2b(data, digest_size=20).hexdigest(),
+    }
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{book.slug}.pdf").write_bytes(data)
+        (folder / f"{book.slug}.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+    except OSError:
+        pass  # a cache that cannot be written only costs the next build a render
+
+
+def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None:
+    """Chromium prints the page, served from 127.0.0.1, to `target`; SiteError if it fails."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, served=served))
+    thread = threading.Thread(target=server.serve_forever, name=f"pdf {book.slug}", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}{quote(served.page_path)}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="primer-site-chromium-") as profile:
+            command = [
+                renderer,
+                "--headless",
+                *(["--no-sandbox"] if os.geteuid() == 0 else []),  # Chromium's sandbox refuses to run as root
+                "--disable-gpu",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-extensions",
+                "--disable-sync",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-proxy-server",
+                # nothing but our server: every other host name is resolved to nothing
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",  # the page number is print.css's
+                "--generate-pdf-document-outline",
+                f"--print-to-pdf={target}",
+                url,
+            ]
+            try:
+                result = subprocess.run(
+                    command, capture_output=True, text=True, timeout=_TIMEOUT, stdin=subprocess.DEVNULL
+                )
+            except (OSError, subprocess.TimeoutExpired) as error:
+                raise SiteError(
+                    f"books: pdf: {book.pdf}: Chromium ({renderer}) did not run: {error}", *book.asked
+                ) from None
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    if served.missing:
+        target.unlink(missing_ok=True)
+        missing = ", ".join(sorted(served.missing))
+        katex = any(path.startswith(_KATEX_PATH) for path in served.missing)
+        hint = " (KaTeX's files come from the katex npm package: run npm install)" if katex else ""
+        raise SiteError(
+            f"books: pdf: {book.pdf}: the print page loads {missing}, which the site does not have{hint}", *book.asked
+        )
+    if result.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
+        detail = [line for line in (result.stderr or "").splitlines() if "ERROR" in line or "error" in line]
+        raise SiteError(
+            f"books: pdf: {book.pdf}: Chromium ({renderer}) made no PDF (exit code {result.returncode})"
+            + (f": {detail[-1].strip()}" if detail else ""),
+            *book.asked,
+        )
