@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,9 @@ $$
 $$ {#eq:softmax}
 """
 TITLES = ("Information Theory", "Attention and Softmax")
+DOT = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><circle cx="20" cy="20" r="9" fill="#000"/></svg>\n'
+)
 
 
 def volume(root: Path, site_yaml: str = SITE) -> Path:
@@ -56,7 +60,8 @@ def volume(root: Path, site_yaml: str = SITE) -> Path:
             "content/refs.bib": REFS,
             "series/vol.md": "---\ntitle: The Volume\nchapters: 3\nnumber_sections: true\n---\nA volume.\n",
             "content/ch01.md": post(TITLES[0], "2026-01-01", ONE, series="vol", chapter=1),
-            "content/ch02.md": post(TITLES[1], "2026-01-02", TWO, series="vol", chapter=2),
+            "content/ch02.md": post(TITLES[1], "2026-01-02", TWO + "\n![A dot](dot.svg)\n", series="vol", chapter=2),
+            "content/dot.svg": DOT,
             "content/ch03.md": post("Scheduled Chapter", "2026-12-30", "Later.", series="vol", chapter=3),
         },
     )
@@ -250,9 +255,19 @@ def test_the_pdf_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -
     result = build(site)
     assert result.returncode == 0, result.stderr
     assert pdf.read_bytes() == first and kept.stat().st_mtime_ns == made_at
+    # an image the page shows, changed where the page's HTML does not show it: made again
+    page = (site / "public/series/vol/print/index.html").read_bytes()
+    (site / "content/dot.svg").write_text(DOT.replace("#000", "#c00"), encoding="utf-8")
+    assert build(site).returncode == 0
+    assert (site / "public/series/vol/print/index.html").read_bytes() == page
+    assert kept.stat().st_mtime_ns != made_at and pdf.read_bytes() != first
+    made_at = kept.stat().st_mtime_ns
     # a chapter of the volume: made again, with the new text
     (site / "content/ch02.md").write_text(
-        post(TITLES[1], "2026-01-02", TWO + "\nA sentence added later.\n", series="vol", chapter=2), encoding="utf-8"
+        post(
+            TITLES[1], "2026-01-02", TWO + "\n![A dot](dot.svg)\n\nA sentence added later.\n", series="vol", chapter=2
+        ),
+        encoding="utf-8",
     )
     assert build(site).returncode == 0
     assert kept.stat().st_mtime_ns != made_at
@@ -260,3 +275,83 @@ def test_the_pdf_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -
 
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(pdf).pages)
     assert "A sentence added later." in text
+
+
+WIDE = "a_{1} + " + " + ".join(f"\\frac{{x_{{{n}}}}}{{y_{{{n}}}}}" for n in range(2, 40))
+
+
+def _left_edges(reader) -> list[float]:
+    """Of each page, where its leftmost line of text starts, in points from the page's left edge."""
+
+    def edge(page) -> float:
+        found: list[float] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+            if text.strip():
+                found.append(tm[4] * cm[0] + tm[5] * cm[2] + cm[4])
+
+        page.extract_text(visitor_text=visit)
+        return min(found)
+
+    return [edge(page) for page in reader.pages]
+
+
+@pytest.mark.browser
+def test_a_display_wider_than_the_column_is_fitted_to_it_not_the_page_shrunk(made: Path, tmp_path: Path) -> None:
+    """Chromium shrinks every page of a document whose content overflows the paper: print.js fits the display
+    instead, so the text keeps its place and size (the contents page's left edge is as in a volume without it)."""
+    site = make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": SITE.replace("bibliography: content/refs.bib\n", ""),
+            "series/vol.md": "---\ntitle: The Volume\n---\n",
+            "content/ch01.md": post(TITLES[0], "2026-01-01", f"$$\n{WIDE}\n$$ {{#eq:wide}}\n", series="vol", chapter=1),
+        },
+    )
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    import pypdf
+
+    wide = pypdf.PdfReader(site / "public/series/vol/vol.pdf")
+    assert abs(_left_edges(wide)[1] - _left_edges(_reader(made))[1]) < 0.5
+    width = float(wide.pages[2].mediabox.width)
+    assert all(edge < width / 4 for edge in _left_edges(wide)[1:])
+    text = wide.pages[2].extract_text()
+    assert "(1.1)" in text and "39" in text
+
+
+@pytest.mark.browser
+def test_math_typeset_at_build_time_with_katex_s_own_files_in_the_site(tmp_path: Path) -> None:
+    site = volume(tmp_path / "site", SITE.replace("render: browser", "render: build") + "katex_url: self\n")
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    reader = _reader(site)
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "(1.1)" in text and "(1.2)" in text and "(2.1)" in text and "\\frac" not in text
+    fonts = {
+        str(f.get_object()["/BaseFont"]) for p in reader.pages for f in (p["/Resources"].get("/Font") or {}).values()
+    }
+    assert any("KaTeX_Math" in name for name in fonts)
+
+
+@pytest.mark.browser
+def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Path, tmp_path: Path) -> None:
+    """KaTeX's files from a CDN are served from the katex package: without it, the PDF would show raw math."""
+    from primer_site.config import KATEX_CDN
+    from primer_site.errors import SiteError
+    from primer_site.pdf import PdfBook, find_renderer, write_pdfs
+
+    folder = tmp_path / "public"
+    shutil.copytree(made / "public", folder)
+    renderer, _ = find_renderer()
+    assert renderer is not None
+    book = PdfBook("vol", "series/vol/print/index.html", "series/vol/vol.pdf", "https://example.org/series/vol/print/")
+    (folder / book.pdf).unlink()
+    with pytest.raises(SiteError) as raised:
+        write_pdfs(folder, [book], renderer, "/", KATEX_CDN, None, None)
+    assert str(raised.value) == (
+        "site.yaml:1: error: books: pdf: series/vol/vol.pdf: the print page loads /.primer-site-katex/katex.min.css, "
+        "/.primer-site-katex/katex.min.js, which the site does not have (KaTeX's files come from the katex npm "
+        "package: run npm install)"
+    )
+    assert not (folder / book.pdf).exists()
