@@ -59,6 +59,16 @@ def _print_body(body_html: str, slug: str, urls: tuple[str, ...], slugs: tuple[s
     return "".join(rewriter.pieces)
 
 
+def document_body(body_html: str, urls: Sequence[str], documents: Sequence[str]) -> str:
+    """`body_html` of a chapter for a book of one document per chapter (the EPUB): its ids kept, each link into
+    one of the volume's chapters (their page URLs, and their documents' names in the same order) made a link to
+    that document ("/posts/ch03/#thm:a" → "ch03.xhtml#thm:a"), images eager."""
+    rewriter = _DocumentRewriter(dict(zip(urls, documents, strict=True)))
+    rewriter.feed(body_html)
+    rewriter.close()
+    return "".join(rewriter.pieces)
+
+
 def print_href(href: str, urls: Sequence[str], slugs: Sequence[str]) -> str:
     """A link as the print page has it: in-page when it points into one of the volume's chapters."""
     return _in_page(href, _targets(urls, slugs)) or href
@@ -156,3 +166,24 @@ class _Rewriter(HTMLParser):
 
     def unknown_decl(self, data: str) -> None:
         self.pieces.append(f"<![{data}]>")
+
+
+class _DocumentRewriter(_Rewriter):
+    """The print page's rewriting for a book of one document per chapter: ids are kept (each chapter is a document
+    of its own), and a link into a chapter names that chapter's document."""
+
+    def __init__(self, documents: dict[str, str]) -> None:
+        super().__init__("", {})
+        self.documents = documents
+
+    def _id(self, value: str) -> str:
+        return value
+
+    def _href(self, value: str) -> str | None:
+        if value.startswith("#"):
+            return None
+        page, _, fragment = value.partition("#")
+        document = self.documents.get(page)
+        if document is None:
+            return None  # a link out of the volume is kept as it is
+        return f"{document}#{fragment}" if fragment else document

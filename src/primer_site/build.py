@@ -233,6 +233,9 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
+    if katex is None and _epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
+        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+        katex.start(source if options.cache else None)
     jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
     bodies = keep_rendered(
         problems,
@@ -277,7 +280,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         bibliographies,
         catalogue,
     )
-    feed_math, typesetter = _math(
+    feed_math, typesetter, book_math = _math(
         options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
     )
     generated, assets, environment, static_files = _theme(
@@ -304,6 +307,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         feed_math=feed_math,
         in_process=incremental,
         typeset=typesetter,
+        book_math=book_math,
     )
     owners = page_owners(site, documents, config.base_path)
     pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
@@ -421,12 +425,12 @@ def _math(
     site: Site,
     parsed: tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]],
     problems: Problems,
-) -> tuple[FeedMath | None, PageTypesetter | None]:
-    """The build's one KaTeX pass (the check and full-content feeds' MathML), and the typesetter of the pages'
-    math when site.yaml says `math: {render: build}`; their problems join `problems`."""
+) -> tuple[FeedMath | None, PageTypesetter | None, FeedMath | None]:
+    """The build's one KaTeX pass (the check, full-content feeds' and EPUBs' MathML), and the typesetter of the
+    pages' math when site.yaml says `math: {render: build}`; their problems join `problems`."""
     source = options.source
     documents, bodies, metas, series_bodies = parsed
-    feed_math = None
+    feed_math = book_math = None
     if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
         math = math_pass(
             config,
@@ -449,6 +453,7 @@ def _math(
         else:
             problems.extend(math.diagnostics)
         feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
+        book_math = math.book_math
     # what needs no KaTeX is checked anyway
     unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
     problems.extend(unchecked)
@@ -459,7 +464,12 @@ def _math(
         places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
         reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
         typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
-    return feed_math, typesetter
+    return feed_math, typesetter, book_math
+
+
+def _epub_wanted(config: SiteConfig, metas: Sequence[SeriesMeta]) -> bool:
+    """Whether a series may be written as an EPUB: site.yaml or a series file says `books: {epub: true}`."""
+    return config.books.epub or any(config.books.over(m.books).epub for m in metas if m.kind == "series")
 
 
 def _theme(

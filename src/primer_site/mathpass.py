@@ -13,10 +13,10 @@ from pathlib import Path
 
 from .config import KATEX_VERSION, SiteConfig
 from .errors import Diagnostic
-from .feeds import BodyFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
-from .katex import FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from .feeds import BodyFormulas, FeedFormulas, FeedMath, feed_math_errors, full_content_posts, request_feed_math
+from .katex import MATHML, FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
 from .layout import CONFIG_FILE
-from .markdown import RenderedBody
+from .markdown import RenderedBody, formulas_in
 from .mathcheck import (
     CheckMemo,
     check_report,
@@ -37,6 +37,7 @@ class MathPass:
     diagnostics: tuple[Diagnostic, ...]  # the check's, and those of formulas a feed carries
     feed_math: FeedMath  # what full-content feeds carry (nothing with summaries)
     katex_ran: bool = True  # False: KaTeX could not answer (the reason is among the diagnostics)
+    book_math: FeedMath | None = None  # the MathML of the volumes written as EPUBs (books: {epub: true})
 
 
 def math_pass(
@@ -69,6 +70,7 @@ def math_pass(
     asking = unchecked(sources, check_memo, katex.setup.version)
     checks = request_checks(asking, requests)
     formulas = request_feed_math(full_content_posts(site, config), site, config, requests, feed_formulas)
+    books = request_book_math(site, config, requests)
     answers, failure = None, ""
     try:
         # every formula of the site was asked for only when checking: only then are others' answers dropped
@@ -82,28 +84,67 @@ def math_pass(
             diagnostics += remember_verdicts(check_memo, sources, report, katex.setup.version)
         else:
             diagnostics += report.diagnostics
-    if not formulas.uses:
-        return MathPass(
-            tuple(diagnostics), FeedMath(formulas.macros, {}, katex.setup.version or ""), answers is not None
-        )
-    if answers is None or katex.setup.version != KATEX_VERSION:
-        line = config_line(source, "feeds")
-        diagnostics.append(Diagnostic(CONFIG_FILE, line, 0, "error", _feeds_need_katex(katex.setup, failure)))
-    else:
-        by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
+    by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
 
-        def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
-            document, body = by_source[post.source]
-            found = formulas_of(document, body, config)
-            spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
-            return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML
+    def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
+        document, body = by_source[post.source]
+        found = formulas_of(document, body, config)
+        spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
+        return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML (or in the title)
 
-        reported = {(d.path, d.line, d.column) for d in diagnostics if d.severity == "error"}
-        diagnostics += (
-            d for d in feed_math_errors(formulas, answers, locate) if (d.path, d.line, d.column) not in reported
-        )
+    version = katex.setup.version or ""
+    carried = [(formulas, (CONFIG_FILE, config_line(source, "feeds")), _feeds_need_katex)]
+    carried.append((books, _books_line(config, metas, source), _books_need_katex))
+    for wanted, (path, line), advice in carried:
+        if not wanted.uses:
+            continue
+        if answers is None or katex.setup.version != KATEX_VERSION:
+            diagnostics.append(Diagnostic(path, line, 0, "error", advice(katex.setup, failure)))
+        else:
+            reported = {(d.path, d.line, d.column) for d in diagnostics if d.severity == "error"}
+            diagnostics += (
+                d for d in feed_math_errors(wanted, answers, locate) if (d.path, d.line, d.column) not in reported
+            )
     return MathPass(
-        tuple(diagnostics), FeedMath.of(formulas, answers or {}, katex.setup.version or ""), answers is not None
+        tuple(diagnostics),
+        FeedMath.of(formulas, answers or {}, version) if formulas.uses else FeedMath(formulas.macros, {}, version),
+        answers is not None,
+        FeedMath.of(books, answers or {}, version),
+    )
+
+
+def book_posts(site: Site) -> list[Post]:
+    """The chapters of every volume written as an EPUB (Site.series_wanting), in series order."""
+    return [post for one in site.series_wanting("epub") for post in one.posts]
+
+
+def request_book_math(site: Site, config: SiteConfig, requests: FormulaRequests) -> FeedFormulas:
+    """Ask for the MathML of the formulas of the EPUBs' chapters: their bodies' (as for feeds) and their titles'."""
+    posts = book_posts(site)
+    formulas = request_feed_math(posts, site, config, requests)
+    uses = {key: list(holders) for key, holders in formulas.uses.items()}
+    for post in posts:
+        for tex, display in formulas_in(post.title, title=True):
+            holders = uses.setdefault(requests.add(tex, display, formulas.macros[post.source], MATHML), [])
+            if not holders or holders[-1] is not post:
+                holders.append(post)
+    return FeedFormulas(formulas.macros, {key: tuple(holders) for key, holders in uses.items()})
+
+
+def _books_line(config: SiteConfig, metas: Sequence[SeriesMeta], source: Path) -> tuple[str, int]:
+    """Where an EPUB is asked for: the first series file that says `books: {epub: true}`, else site.yaml."""
+    for meta in sorted(metas, key=lambda m: m.source):
+        if dict(meta.books).get("epub"):
+            return meta.source, meta.line_of("books")
+    return CONFIG_FILE, config_line(source, "books")
+
+
+def _books_need_katex(setup: KatexSetup, failure: str) -> str:
+    """What to install for an EPUB, whose math is MathML made by the pinned KaTeX."""
+    why, fix = katex_advice(setup) or (f"KaTeX did not run: {failure}", "fix that")
+    return (
+        f"books: an EPUB carries its math as MathML made by KaTeX {KATEX_VERSION} (the KaTeX the pages load) under "
+        f"Node.js, but {why}: {fix}; or leave `epub` out of `books:`"
     )
 
 

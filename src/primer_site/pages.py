@@ -24,6 +24,7 @@ from .urls import output_path, page_url, paginated_path
 
 # Data outputs and what makes each (render.py holds the makers).
 ATOM_FEED, JSON_FEED, SITEMAP, ROBOTS = "atom", "json-feed", "sitemap", "robots"
+EPUB = "epub"  # a volume as an EPUB (epub.py)
 
 
 class PageSpec(NamedTuple):
@@ -108,6 +109,9 @@ def _specs(site: Site, config: SiteConfig) -> Iterator[PageSpec]:
         if one.posts:  # the whole volume on one page (book.py)
             path = output_path(_site_path(one.print_url, config))
             yield _page("print.html", path, config, one.source or "", "print", series=_ref("series", one.slug))
+        if one.posts and one.books.epub:  # /series/<slug>/<slug>.epub, beside its page
+            path = _site_path(one.book_url("epub"), config).lstrip("/")
+            yield PageSpec(path, "", EPUB, one.source or "", (("series", _ref("series", one.slug)),))
     for collection in site.collections:
         path = output_path(_site_path(collection.url, config))
         context = {"collection": _ref("collection", collection.slug)}

@@ -36,10 +36,23 @@ from .dependencies import (
     record,
     recording,
 )
-from .errors import Diagnostic
+from .epub import BookWords, epub_book
+from .errors import Diagnostic, SiteError
 from .feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from .model import Output, Site, Unchanged
-from .pages import ATOM_FEED, JSON_FEED, ROBOTS, SHOWS_MATH, SITEMAP, FeedSpec, Pager, PagerSpec, PageSpec, page_specs
+from .pages import (
+    ATOM_FEED,
+    EPUB,
+    JSON_FEED,
+    ROBOTS,
+    SHOWS_MATH,
+    SITEMAP,
+    FeedSpec,
+    Pager,
+    PagerSpec,
+    PageSpec,
+    page_specs,
+)
 from .theme import TEMPLATES_DIR, AssetNames, catalogue_resolver, global_resolver, template_identity, value_globals
 from .typeset import MATH_RENDER, PageTypesetter
 from .urls import taxon_slug
@@ -267,13 +280,14 @@ def render_site(
     feed_math: FeedMath | None = None,
     in_process: bool = True,
     typeset: PageTypesetter | None = None,
+    book_math: FeedMath | None = None,
 ) -> RenderPass:
     """The outputs of the site: those whose recorded reads changed since `memory`'s build rendered, the others
     Unchanged. `intact(path)` says whether the output folder still holds a path's file as last written; None
     when there is no such folder to keep (every page is made). `feed_math`: the MathML of the formulas
     full-content feeds carry (None: they carry none). `typeset`: the pages' math typeset at build time (None: in
-    the browser)."""
-    renderer = _Renderer(site, config, env, source, feed_math, typeset.identity if typeset else None)
+    the browser). `book_math`: the MathML of the formulas of the volumes written as EPUBs."""
+    renderer = _Renderer(site, config, env, source, feed_math, typeset.identity if typeset else None, book_math)
     return RenderPass(renderer, memory or RenderMemory(), jobs, intact, only_made, in_process, typeset)
 
 
@@ -308,8 +322,10 @@ class _Renderer:
         source: Path,
         feed_math: FeedMath | None,
         math_render: object = None,
+        book_math: FeedMath | None = None,
     ) -> None:
         self.site, self.config, self.env, self.source, self.feed_math = site, config, env, source, feed_math
+        self.book_math = book_math
         self.index = ModelIndex(site, config)
         series = {s.slug: s for s in site.series}
         collections = {c.slug: c for c in site.collections}
@@ -329,6 +345,9 @@ class _Renderer:
             # the MathML feeds carry: the KaTeX that made it, and which macros it used for a post
             "feed math": lambda source: (feed_math.katex_version, feed_math.macros.get(source)) if feed_math else None,
             MATH_RENDER[0]: lambda _: math_render,  # the KaTeX that typeset a page's math at build time
+            # the MathML of a book's formulas, as for feeds; and a file a book holds (an image), by its bytes
+            "book math": lambda source: (book_math.katex_version, book_math.macros.get(source)) if book_math else None,
+            "file": lambda path: _file_digest(source / path),
         }
         self.fingerprints = Fingerprints(self.index, resolvers)
         self.value_globals = value_globals(env)
@@ -380,6 +399,9 @@ class _Renderer:
                     data = self._make(spec, context, into)
             except jinja2.TemplateError as exc:
                 return None, frozenset(into.reads), [self._located(exc, spec.template, spec.source)]
+            except SiteError as exc:  # what a maker cannot write (an EPUB's remote image), at its source's line
+                found = [((d.path, d.line, d.message), d) for d in exc.diagnostics]
+                return None, frozenset(into.reads), found
             except (RecursionError, ArithmeticError) as exc:  # the author's template's, not a bug of ours
                 why = (
                     "nested too deeply: a template that includes or extends itself, or a macro that calls itself "
@@ -407,7 +429,25 @@ class _Renderer:
             return sitemap(into.tracked(self.site), config)
         if spec.maker == ROBOTS:
             return robots_txt(config)
+        if spec.maker == EPUB:
+            return self._epub(into.tracked(context["series"]), config, into)
         raise AssertionError(f"unknown maker {spec.maker!r}")
+
+    def _epub(self, series: Any, config: SiteConfig, into: Recording) -> bytes:
+        """The volume's EPUB: what it read is recorded (its chapters' fields, their MathML, the images' bytes)."""
+        for post in series.posts:
+            into.add(("book math", post.source))
+        globals_ = self.env.globals
+        words = BookWords(str(globals_["t"]("contents")), globals_["chapter_label"])
+
+        def read_file(path: str) -> bytes | None:
+            into.add(("file", path))
+            try:
+                return (self.source / path).read_bytes()
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                return None
+
+        return epub_book(series, config, self.book_math, words, read_file)
 
     def _located(
         self, exc: jinja2.TemplateError, template: str, source: str
@@ -443,6 +483,14 @@ class _Renderer:
             return Path(filename).resolve().relative_to(self.source.resolve()).as_posix(), line or 0
         except ValueError:
             return Path(filename).as_posix(), line or 0
+
+
+def _file_digest(path: Path) -> bytes | None:
+    """A file's bytes as a digest (None: no such file), for knowing when an output that holds it must be made again."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return None
 
 
 def _resolve(value: Any, index: ModelIndex) -> Any:

@@ -1,0 +1,395 @@
+"""A series → its EPUB 3 (`books: {epub: true}`): one XHTML document per published chapter, in series order.
+
+What goes in follows the EPUB 3.2 specifications (W3C/IDPF: "EPUB Packages 3.2", "EPUB Content Documents 3.2",
+"EPUB Open Container Format 3.2") as EPUBCheck reads them:
+
+- the OCF zip: `mimetype` first and stored, then META-INF/container.xml naming the package document;
+- the package (OPF): metadata (dc:identifier, dc:title, dc:language, dcterms:modified required; dc:creator for
+  each author), a manifest of every file with its media type and properties ("nav", "mathml", "svg",
+  "cover-image"), a spine in reading order;
+- XHTML content documents (XML, the XHTML namespace; no named entity but XML's five);
+- math as MathML (KaTeX's, sanitized as the feeds' is), each <math> with `alttext` holding the TeX, for readers
+  that do not render MathML; equation numbers stay outside <math>, as on the pages.
+
+The bytes are a function of the input alone: fixed timestamps and attributes on every zip entry, entries in a
+fixed order, dcterms:modified the newest date of a chapter (never the clock).
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import uuid
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from pygments.formatters import HtmlFormatter
+
+from .book import document_body
+from .config import SiteConfig
+from .discover import CONTENT_DIR
+from .errors import Diagnostic, SiteError
+from .layout import STATIC_DIR
+from .markdown import parse_title, plain_title
+from .mathhtml import find_math
+from .model import ChapterNumber, Post, Series
+from .xhtml import MATHML, SVG, XHTML, elements, parse_fragment, xhtml_fragment
+
+# The image types every EPUB 3.2 reader shows (EPUB 3.2 "Core Media Types"): others need a fallback
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
+IMAGE_TYPES[".svg"] = "image/svg+xml"
+_STYLESHEET = Path(__file__).with_name("epub.css")
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest: no build time in the file
+_TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
+_XHTML_TYPE = "application/xhtml+xml"
+
+
+class BookMath(Protocol):
+    """The MathML of each formula (feeds.FeedMath: KaTeX's, sanitized)."""
+
+    def element(self, post: Post, tex: str, display: bool) -> str: ...
+
+
+@dataclass(frozen=True)
+class BookWords:
+    """The words the book shows, in the site's language (the theme's catalogue)."""
+
+    contents: str
+    chapter_label: Callable[[ChapterNumber | None], str]
+
+
+ReadFile = Callable[[str], bytes | None]  # a site-relative path → the file's bytes, None if there is none
+
+
+def epub_book(
+    series: Series, config: SiteConfig, math: BookMath | None, words: BookWords, read_file: ReadFile
+) -> bytes:
+    """The EPUB of `series` (its published chapters, `series.posts`); SiteError with every image it cannot hold
+    (remote, missing, or of a type readers need not show), each at the line of the chapter that shows it."""
+    posts = tuple(series.posts)
+    documents = [f"c{number:03d}.xhtml" for number in range(1, len(posts) + 1)]
+    images = _Images(config, read_file)
+    urls = [post.url for post in posts]
+    chapters = [_chapter(post, config, math, words, images, urls, documents) for post in posts]
+    images.raise_problems()
+    files: dict[str, bytes] = {}
+    manifest = []  # (id, href, media type, properties)
+    for number, (document, (text, properties)) in enumerate(zip(documents, chapters, strict=True), 1):
+        files[f"EPUB/{document}"] = text.encode("utf-8")
+        manifest.append((f"c{number:03d}", document, _XHTML_TYPE, properties))
+    title = plain_title(series.title)
+    language = config.language
+    authors = _authors(posts, config)
+    files["EPUB/title.xhtml"] = _title_page(title, authors, config, series, language).encode("utf-8")
+    files["EPUB/nav.xhtml"] = _nav(title, posts, documents, words, language).encode("utf-8")
+    files["EPUB/cover.svg"] = _cover(title, authors).encode("utf-8")
+    files["EPUB/style.css"] = _stylesheet(config)
+    for href, (data, _) in images.files.items():
+        files[f"EPUB/{href}"] = data
+    manifest = [
+        ("title", "title.xhtml", _XHTML_TYPE, ""),
+        ("nav", "nav.xhtml", _XHTML_TYPE, "nav"),
+        *manifest,
+        ("cover", "cover.svg", "image/svg+xml", "cover-image"),
+        ("css", "style.css", "text/css", ""),
+        *((f"img{n:03d}", href, kind, "") for n, (href, (_, kind)) in enumerate(images.files.items(), 1)),
+    ]
+    spine = ["title", "nav", *(item[0] for item in manifest if item[1] in documents)]
+    files["EPUB/content.opf"] = _package(series, config, title, authors, posts, manifest, spine).encode("utf-8")
+    files["META-INF/container.xml"] = _CONTAINER.encode("utf-8")
+    return _zip(files)
+
+
+def book_identifier(series: Series, config: SiteConfig) -> str:
+    """The volume's dc:identifier: a UUID (RFC 4122, version 5, in the URL namespace) of its page's absolute URL,
+    the same in every build of the same site, another for another site or series."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, config.origin + series.url)}"
+
+
+# ---------------------------------------------------------------- chapters
+
+
+def _chapter(
+    post: Post,
+    config: SiteConfig,
+    math: BookMath | None,
+    words: BookWords,
+    images: _Images,
+    urls: Sequence[str],
+    documents: Sequence[str],
+) -> tuple[str, str]:
+    """One chapter's XHTML document, and its manifest properties ("mathml", "svg")."""
+    body = _with_mathml(post, post.body_html, math)
+    body = document_body(body, urls, documents)
+    heading = _with_mathml(post, parse_title(post.title).html, math)
+    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+    header = (
+        f'<p class="chapter-number">{html.escape(label)}</p>' if label else ""
+    ) + f'<h1 class="chapter-title">{heading}</h1>'
+    tree = parse_fragment(f'<header class="chapter-header">{header}</header>\n{body}')
+    properties = set()
+    for element in elements(tree):
+        if element.tag == f"{{{MATHML}}}math":
+            properties.add("mathml")
+        elif element.tag == f"{{{SVG}}}svg":
+            properties.add("svg")
+        elif element.tag == f"{{{XHTML}}}img":
+            images.place(element, post)
+        elif element.tag == f"{{{XHTML}}}a":
+            _absolute_link(element, config)
+    try:
+        text = xhtml_fragment(tree)
+    except ValueError as error:
+        raise SiteError(f"books: epub: {error}: an EPUB's chapters are XML", post.source, 1) from None
+    document = _document(plain_title(post.title), config.language, text, "chapter")
+    return document, " ".join(sorted(properties))
+
+
+def _with_mathml(post: Post, fragment: str, math: BookMath | None) -> str:
+    """`fragment` with each math element replaced by its MathML, `alttext` holding its TeX; the numbers of a
+    display's rows (KaTeX's MathML leaves its `\\tag`s' cells empty) written after it, outside <math>."""
+    found = find_math(fragment).elements
+    if not found:
+        return fragment
+    if math is None:
+        raise AssertionError(f"{post.source}: the book's math was not made")  # build.py asks KaTeX for it
+    parts, at = [], 0
+    for element in found:
+        mathml = math.element(post, element.tex, element.display)
+        if mathml.startswith("<math"):
+            mathml = f'<math alttext="{html.escape(element.tex)}"' + mathml[len("<math") :]
+        if element.display and 'class="mml-eqn-num"' in mathml:
+            numbers = "".join(f'<span class="eqno">({html.escape(tag)})</span>' for tag in _TAG.findall(element.tex))
+            mathml = f'<span class="equation-body">{mathml}</span><span class="eqno-rows">{numbers}</span>'
+        parts.append(fragment[at : element.tag] + mathml)
+        at = element.close
+    return "".join(parts) + fragment[at:]
+
+
+def _absolute_link(element: ET.Element, config: SiteConfig) -> None:
+    """A link to a page of the site outside the volume: the reader is not on the site, so it names the site."""
+    href = element.get("href")
+    if href and href.startswith("/") and not href.startswith("//"):
+        element.set("href", config.origin + href)
+
+
+class _Images:
+    """The images the chapters show, each put in the book once (images/001.png…), in the order first shown."""
+
+    def __init__(self, config: SiteConfig, read_file: ReadFile) -> None:
+        self.config, self.read_file = config, read_file
+        self.files: dict[str, tuple[bytes, str]] = {}  # href in the book → (bytes, media type)
+        self.placed: dict[str, str] = {}  # site-relative path → href in the book
+        self.problems: list[Diagnostic] = []
+
+    def place(self, element: ET.Element, post: Post) -> None:
+        src = element.get("src", "")
+        for attribute in ("srcset", "sizes", "loading", "decoding"):  # narrower copies: the book holds one
+            element.attrib.pop(attribute, None)
+        href = self._href(src, post)
+        if href is not None:
+            element.set("src", href)
+
+    def _href(self, src: str, post: Post) -> str | None:
+        parts = urlsplit(src)
+        if parts.scheme or parts.netloc:
+            return self._problem(
+                post,
+                src,
+                f"books: epub: the image {src!r} is not a file of the site, and an EPUB shows only the images it "
+                "holds: save it beside the post and link to that file",
+            )
+        path = unquote(posixpath.normpath(posixpath.join(post.url, parts.path)))
+        base = self.config.base_path
+        inside = path[len(base) :] if path.startswith(base) else None
+        suffix = posixpath.splitext(path)[1].lower()
+        if suffix not in IMAGE_TYPES:
+            return self._problem(
+                post,
+                src,
+                f"books: epub: the image {src!r} is not of a type every EPUB reader shows "
+                f"({', '.join(sorted(set(IMAGE_TYPES)))}): convert it",
+            )
+        if inside in self.placed:
+            return self.placed[inside]
+        data = None
+        if inside is not None:
+            for folder in (CONTENT_DIR, STATIC_DIR):
+                data = self.read_file(f"{folder}/{inside}")
+                if data is not None:
+                    break
+        if data is None:
+            return self._problem(
+                post, src, f"books: epub: the image {src!r} is not a file under {CONTENT_DIR}/ or {STATIC_DIR}/"
+            )
+        assert inside is not None
+        href = self.placed[inside] = f"images/{len(self.files) + 1:03d}{'.jpg' if suffix == '.jpeg' else suffix}"
+        self.files[href] = (data, IMAGE_TYPES[suffix])
+        return href
+
+    def _problem(self, post: Post, src: str, message: str) -> None:
+        line = next((link.line for link in post.links if link.href == src), 1)
+        self.problems.append(Diagnostic(post.source, line, 0, "error", message))
+        return None
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise SiteError(diagnostics=self.problems)
+
+
+# ---------------------------------------------------------------- the other documents
+
+
+def _document(title: str, language: str, body: str, kind: str) -> str:
+    lang = html.escape(language)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        f'<html xmlns="{XHTML}" xmlns:epub="http://www.idpf.org/2007/ops" xml:lang="{lang}" lang="{lang}">\n'
+        f'<head>\n<meta charset="utf-8"/>\n<title>{html.escape(title, quote=False)}</title>\n'
+        '<link rel="stylesheet" type="text/css" href="style.css"/>\n</head>\n'
+        f'<body class="{kind}">\n{body}\n</body>\n</html>\n'
+    )
+
+
+def _title_page(title: str, authors: Sequence[str], config: SiteConfig, series: Series, language: str) -> str:
+    names = "".join(f'<p class="book-author">{html.escape(name)}</p>' for name in authors)
+    url = html.escape(config.origin + series.url)
+    body = (
+        '<section class="title-page" epub:type="titlepage">\n'
+        f'<h1 class="book-title">{html.escape(title)}</h1>\n{names}\n'
+        f'<p class="book-site">{html.escape(config.title)}</p>\n'
+        f'<p class="book-link"><a href="{url}">{url}</a></p>\n</section>'
+    )
+    return _document(title, language, body, "title")
+
+
+def _nav(title: str, posts: Sequence[Post], documents: Sequence[str], words: BookWords, language: str) -> str:
+    items = []
+    for post, document in zip(posts, documents, strict=True):
+        label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+        text = f"{label} {plain_title(post.title)}" if label else plain_title(post.title)
+        items.append(f'<li><a href="{document}">{html.escape(text)}</a></li>')
+    body = (
+        f'<nav epub:type="toc" id="toc" role="doc-toc">\n<h1>{html.escape(words.contents)}</h1>\n<ol>\n'
+        + "\n".join(items)
+        + "\n</ol>\n</nav>"
+    )
+    return _document(title, language, body, "contents")
+
+
+def _cover(title: str, authors: Sequence[str]) -> str:
+    """A generated cover: the title (wrapped), the authors below it."""
+    lines, line = [], ""
+    for word in title.split():
+        if line and len(line) + 1 + len(word) > 22:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    texts = [
+        f'<text x="300" y="{240 + 64 * n}" font-size="44" text-anchor="middle">{html.escape(text)}</text>'
+        for n, text in enumerate(lines)
+    ]
+    texts.append(f'<text x="300" y="760" font-size="28" text-anchor="middle">{html.escape(", ".join(authors))}</text>')
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<svg xmlns="{SVG}" version="1.1" width="600" height="900" viewBox="0 0 600 900">\n'
+        '<rect width="600" height="900" fill="#f4f1ea"/>\n'
+        '<rect x="30" y="30" width="540" height="840" fill="none" stroke="#333" stroke-width="3"/>\n'
+        '<g font-family="serif" fill="#222">\n' + "\n".join(texts) + "\n</g>\n</svg>\n"
+    )
+
+
+def _stylesheet(config: SiteConfig) -> bytes:
+    """The book's own styles, then the code highlighting of the site's light Pygments style."""
+    code = HtmlFormatter(style=config.highlight_light).get_style_defs(".highlight")
+    return _STYLESHEET.read_bytes() + b"\n/* code highlighting */\n" + code.encode("utf-8") + b"\n"
+
+
+def _authors(posts: Sequence[Post], config: SiteConfig) -> tuple[str, ...]:
+    """The volume's authors: its chapters' (each chapter's own, else its series', else the site's), in order."""
+    names = dict.fromkeys(name for post in posts for name in post.authors)
+    if not names and config.author:
+        names[config.author] = None
+    return tuple(names)
+
+
+def _package(
+    series: Series,
+    config: SiteConfig,
+    title: str,
+    authors: Sequence[str],
+    posts: Sequence[Post],
+    manifest: Sequence[tuple[str, str, str, str]],
+    spine: Sequence[str],
+) -> str:
+    modified = max((_newest(post) for post in posts), default=datetime(2000, 1, 1, tzinfo=UTC))
+    first = min(post.date for post in posts).astimezone(UTC)
+    creators = "".join(
+        f'    <dc:creator id="creator-{n}">{html.escape(name)}</dc:creator>\n' for n, name in enumerate(authors, 1)
+    )
+    items = "".join(
+        f'    <item id="{item}" href="{href}" media-type="{kind}"'
+        + (f' properties="{properties}"' if properties else "")
+        + "/>\n"
+        for item, href, kind, properties in manifest
+    )
+    itemrefs = "".join(f'    <itemref idref="{item}"/>\n' for item in spine)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="book-id" '
+        f'xml:lang="{html.escape(config.language)}">\n'
+        '  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
+        f'    <dc:identifier id="book-id">{book_identifier(series, config)}</dc:identifier>\n'
+        f"    <dc:title>{html.escape(title)}</dc:title>\n"
+        f"    <dc:language>{html.escape(config.language)}</dc:language>\n"
+        f"{creators}"
+        f"    <dc:publisher>{html.escape(config.title)}</dc:publisher>\n"
+        f"    <dc:date>{first:%Y-%m-%d}</dc:date>\n"
+        f"    <dc:source>{html.escape(config.origin + series.url)}</dc:source>\n"
+        f'    <meta property="dcterms:modified">{modified.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}</meta>\n'
+        "  </metadata>\n"
+        f"  <manifest>\n{items}  </manifest>\n"
+        f"  <spine>\n{itemrefs}  </spine>\n"
+        "</package>\n"
+    )
+
+
+def _newest(post: Post) -> datetime:
+    return post.updated if post.updated is not None and post.updated > post.date else post.date
+
+
+_CONTAINER = """<?xml version="1.0" encoding="utf-8"?>
+<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0">
+  <rootfiles>
+    <rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/>
+  </rootfiles>
+</container>
+"""
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    """The OCF container: `mimetype` first and stored (OCF 3.2 §4.3), then every file in name order, each with the
+    same fixed time and attributes, so that the same files give the same bytes."""
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        entries = [("mimetype", b"application/epub+zip", zipfile.ZIP_STORED)]
+        entries += [(name, files[name], zipfile.ZIP_DEFLATED) for name in sorted(files)]
+        for name, data, method in entries:
+            if name.endswith((".xhtml", ".opf", ".xml", ".svg")) and not name.startswith("EPUB/images/"):
+                ET.fromstring(data)  # well-formed, or this is a bug of the writer's: raises ParseError
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = method
+            info.create_system = 3  # Unix
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, compress_type=method, compresslevel=9 if method else None)
+    return out.getvalue()
