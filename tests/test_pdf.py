@@ -250,11 +250,13 @@ def test_the_pdf_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -
     first = pdf.read_bytes()
     kept = site / ".primer-cache/books/vol.pdf"
     made_at = kept.stat().st_mtime_ns
+    published = (pdf.stat().st_ino, pdf.stat().st_mtime_ns)
     # a post outside the volume: the print page is the same, the PDF is the one kept
     (site / "content/aside.md").write_text(post("Aside", "2026-01-04", "Hi."), encoding="utf-8")
     result = build(site)
     assert result.returncode == 0, result.stderr
     assert pdf.read_bytes() == first and kept.stat().st_mtime_ns == made_at
+    assert (pdf.stat().st_ino, pdf.stat().st_mtime_ns) == published  # the very file: a deploy by time leaves it
     # an image the page shows, changed where the page's HTML does not show it: made again
     page = (site / "public/series/vol/print/index.html").read_bytes()
     (site / "content/dot.svg").write_text(DOT.replace("#000", "#c00"), encoding="utf-8")

@@ -317,7 +317,8 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     problems.extend(renderer_problems(pdfs))
     if not incremental and not options.keep_going:
         dist = setup.katex / "dist" if setup.katex is not None else None
-        finish = pdf_finisher(pdfs, config, dist, source / CACHE_DIR if options.cache else None, finish)
+        kept = source / CACHE_DIR if options.cache else None
+        finish = pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
     every_page = True
     if options.keep_going:  # written whatever the errors, which are returned, not raised
         before = len(problems.errors)

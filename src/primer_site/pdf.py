@@ -239,10 +239,11 @@ def pdf_finisher(
     config: SiteConfig,
     katex_dist: Path | None,
     cache: Path | None,
+    live: Path,
     then: Callable[[Path], None] | None,
 ) -> Callable[[Path], None] | None:
-    """The staging folder's finishing step that writes the PDFs (write_pdfs), then does `then` (the search
-    index); None when there is nothing to do."""
+    """The staging folder's finishing step that writes the PDFs (write_pdfs; `live`: the live output folder), then
+    does `then` (the search index); None when there is nothing to do."""
     if not books:
         return then
     katex_url = None if config.self_hosted_katex else config.katex_url
@@ -251,7 +252,7 @@ def pdf_finisher(
         renderer, advice = find_renderer()
         if renderer is None:  # renderer_problems said so before anything was written
             raise SiteError(renderer_message(advice), *books[0].asked)
-        write_pdfs(folder, books, renderer, config.base_path, katex_url, katex_dist, cache)
+        write_pdfs(folder, books, renderer, config.base_path, katex_url, katex_dist, cache, live)
         if then is not None:
             then(folder)
 
@@ -266,9 +267,11 @@ def write_pdfs(
     katex_url: str | None,
     katex_dist: Path | None,
     cache: Path | None,
+    live: Path | None = None,
 ) -> int:
     """Write each book's PDF into `folder` (the finished site, in the staging folder): the one kept in `cache` (a
-    folder, or None for none) when nothing the renderer read changed, else made afresh. Returns how many were
+    folder, or None for none) when nothing the renderer read changed (the live folder's `live`, a hard link to it,
+    when it holds that very PDF: its time stays, so a deploy that syncs by time leaves it), else made afresh. Returns how many were
     rendered. SiteError when Chromium fails, or the page asks for a file the site does not have."""
     rendered = 0
     for book in books:
@@ -283,7 +286,7 @@ def write_pdfs(
             set(),
         )
         target = folder / book.pdf
-        if cache is not None and _from_cache(cache, book, served, renderer, target):
+        if cache is not None and _from_cache(cache, book, served, renderer, target, live):
             continue
         _render(served, renderer, target, book)
         rendered += 1
@@ -307,7 +310,7 @@ def _digest(served: _Served, reads: list[str], renderer: str) -> str:
     return made.hexdigest()
 
 
-def _from_cache(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Path) -> bool:
+def _from_cache(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Path, live: Path | None) -> bool:
     """Put the kept PDF at `target` if what it was made from is still the same; False if there is none."""
     folder = cache / _CACHE_FOLDER
     try:
@@ -324,8 +327,23 @@ def _from_cache(cache: Path, book: PdfBook, served: _Served, renderer: str, targ
     if hashlib.blake2b(data, digest_size=20).hexdigest() != record.get("pdf"):
         return False  # not the file that was kept
     target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    published = live / book.pdf if live is not None else None
+    if published is not None and _holds(published, data):
+        try:
+            os.link(published, target)
+            return True
+        except OSError:
+            pass  # another file system: written
     target.write_bytes(data)
     return True
+
+
+def _holds(file: Path, data: bytes) -> bool:
+    try:
+        return not file.is_symlink() and file.stat().st_size == len(data) and file.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _keep(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Path) -> None:
