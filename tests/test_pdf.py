@@ -89,9 +89,11 @@ def test_the_renderer_s_page_links_to_the_published_site_and_nests_sections() ->
         '<link rel="stylesheet" href="https://cdn.example/katex/katex.min.css" integrity="x"></head><body>'
         '<a href="/posts/other/">o</a> <a href="#ch-c1--x">in</a> <a href="https://else.org/">e</a>'
         '<h2 class="post-title" id="ch-c1--title">C</h2><h2 id="ch-c1--x">S <a class="anchor" href="#ch-c1--x">#</a></h2>'
-        '<h3 id="ch-c1--y">T</h3><h2 id="book-contents">Contents</h2><img src="/a.png"></body></html>'
+        '<h3 id="ch-c1--y">T</h3><h2 id="book-contents">Contents</h2><img src="/a.png">'
+        '<img src="https://img.example/b.png" srcset="/c.png 1x, //img.example/d.png 2x"></body></html>'
     )
-    got = page_for_renderer(page, "https://example.org/series/v/print/", "https://cdn.example/katex/")
+    got, outside = page_for_renderer(page, "https://example.org/series/v/print/", "https://cdn.example/katex/")
+    assert outside == ["https://img.example/b.png", "//img.example/d.png"]
     assert got == (
         '<html><head><link rel="stylesheet" href="/css/print.css">'
         '<link rel="stylesheet" href="/.primer-site-katex/katex.min.css" integrity="x">'
@@ -99,7 +101,8 @@ def test_the_renderer_s_page_links_to_the_published_site_and_nests_sections() ->
         '<a href="https://example.org/posts/other/">o</a> <a href="#ch-c1--x">in</a> <a href="https://else.org/">e</a>'
         '<h2 class="post-title" id="ch-c1--title">C</h2><h2 id="ch-c1--x" aria-level="3">S<a class="anchor" '
         'href="#ch-c1--x">#</a></h2><h3 id="ch-c1--y" aria-level="4">T</h3><h2 id="book-contents">Contents</h2>'
-        '<img src="/a.png"></body></html>'
+        '<img src="/a.png"><img src="https://img.example/b.png" srcset="/c.png 1x, //img.example/d.png 2x">'
+        "</body></html>"
     )
 
 
@@ -357,3 +360,39 @@ def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Pa
         "package: run npm install)"
     )
     assert not (folder / book.pdf).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(
+    ("files", "url"),
+    [
+        (
+            {
+                "content/ch01.md": post(
+                    "One", "2026-01-01", '<img src="https://img.example/a.png" alt="A">', series="vol", chapter=1
+                )
+            },
+            "https://img.example/a.png",
+        ),
+        # found only as Chromium asks for it (a stylesheet's import), by an IP address no host name rule stops
+        ({"static/css/print.css": '@import url("http://10.9.9.9/more.css");\n'}, "http://10.9.9.9/more.css"),
+    ],
+)
+def test_a_file_from_another_site_is_an_error_not_a_pdf_without_it(tmp_path: Path, files: dict, url: str) -> None:
+    site = make_site(
+        tmp_path / "site",
+        {
+            "site.yaml": SITE.replace("bibliography: content/refs.bib\n", ""),
+            "series/vol.md": "---\ntitle: V\n---\n",
+            "content/ch01.md": post("One", "2026-01-01", "Hi.", series="vol", chapter=1),
+            **files,
+        },
+    )
+    result = build(site)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"site.yaml:5: error: books: pdf: series/vol/vol.pdf: the print page loads {url} from another site, which "
+        "the PDF is made without (its renderer reads only the site's own files): put the file in static/ or beside "
+        "the chapter that shows it\nbuild failed: 1 error; the output folder was left as it was\n"
+    )
+    assert not (site / "public").exists()

@@ -41,6 +41,7 @@ from .config import CONFIG_FILE, SiteConfig
 from .errors import Diagnostic, SiteError
 from .model import Site
 from .parse import SeriesMeta, config_line
+from .rawhtml import URL_ATTRIBUTES
 from .urls import output_path
 
 RENDERER_ENV = "PRIMER_SITE_CHROMIUM"  # the renderer's path, where it is not on PATH as one of _PROGRAMS
@@ -121,14 +122,16 @@ def renderer_message(advice: str) -> str:
     return f"books: pdf: the PDF is rendered by a headless Chromium; {advice}"
 
 
-def page_for_renderer(page: str, url: str, katex_url: str | None) -> str:
+def page_for_renderer(page: str, url: str, katex_url: str | None) -> tuple[str, list[str]]:
     """The print page (HTML, published at the absolute `url`) as the renderer gets it: every link that leaves the
     page made absolute (urljoin on `url`); KaTeX's files, at `katex_url` (a CDN's), taken from the server's copy
-    of the katex package; each chapter's own headings (h2-h5, ids "ch-<slug>--…") one level below its title."""
+    of the katex package; each chapter's own headings (h2-h5, ids "ch-<slug>--…") one level below its title.
+    With it, the URLs of what the page loads from other sites (images, stylesheets, scripts), which the renderer
+    is not let fetch."""
     rewriter = _ForRenderer(url, katex_url)
     rewriter.feed(page)
     rewriter.close()
-    return "".join(rewriter.pieces)
+    return "".join(rewriter.pieces), rewriter.outside
 
 
 class _ForRenderer(_Rewriter):
@@ -138,10 +141,18 @@ class _ForRenderer(_Rewriter):
         super().__init__("", {})
         self.url, self.katex_url = url, katex_url
         self.tag = ""
+        self.outside: list[str] = []  # what the page loads from another site (not its links)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         text = self.get_starttag_text() or ""
         values = dict(attrs)
+        loads = tag != "link" or bool(
+            {"stylesheet", "preload", "modulepreload"} & set((values.get("rel") or "").split())
+        )
+        for name in _LOADED.get(tag, ()) if loads else ():
+            for url in _urls(name, values.get(name)):
+                if urlsplit(url).netloc and not (self.katex_url and url.startswith(self.katex_url)):
+                    self.outside.append(url)
         if tag == "a" and "anchor" in (values.get("class") or "").split() and self.pieces:
             # a heading's own link, hidden in print: the space before it would end the outline's entry
             last = self.pieces[-1]
@@ -173,6 +184,19 @@ class _ForRenderer(_Rewriter):
         return urljoin(self.url, value) if self.tag in ("a", "area") else None
 
 
+# What an element loads (HTML standard, "Attributes" index): links are followed by readers, these by the renderer.
+_LOADED = {**{tag: names for tag, names in URL_ATTRIBUTES.items() if tag not in ("a", "area")}, "link": ("href",)}
+_LOADED["script"] = ("src",)
+
+
+def _urls(name: str, value: str | None) -> list[str]:
+    if not value:
+        return []
+    if name == "srcset":  # "url 2x, url 640w"
+        return [candidate.split()[0] for candidate in value.split(",") if candidate.strip()]
+    return [value.strip()]
+
+
 @dataclass
 class _Served:
     """What the renderer's server serves: the site's files, the page as the renderer gets it, KaTeX's files."""
@@ -184,6 +208,7 @@ class _Served:
     katex_dist: Path | None
     reads: set[str]
     missing: set[str]
+    outside: set[str]  # what the page asked for from another host (through the proxy): refused
 
     def resolve(self, path: str) -> bytes | Path | None:
         """The bytes or file served at URL path `path` (already unquoted), or None."""
@@ -213,6 +238,11 @@ class _Handler(BaseHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
+        if not self.path.startswith("/"):  # an absolute URL: a request for another host, sent to us as its proxy
+            if self.headers.get("Referer"):  # the page's (Chromium's own background requests have none)
+                self.served.outside.add(self.path)
+            self.send_error(403)
+            return
         path = unquote(urlsplit(self.path).path)
         found = self.served.resolve(path)
         if found is None:
@@ -229,6 +259,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         self.wfile.write(data)
+
+    def do_CONNECT(self) -> None:
+        self.send_error(403)  # a tunnel says nothing of who asked: the page's https URLs are found in its HTML
+
+    do_HEAD = do_POST = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -275,13 +310,16 @@ def write_pdfs(
     rendered. SiteError when Chromium fails, or the page asks for a file the site does not have."""
     rendered = 0
     for book in books:
-        page = (folder / book.page).read_bytes()
+        text, outside = page_for_renderer((folder / book.page).read_text(encoding="utf-8"), book.url, katex_url)
+        if outside:
+            _refuse_outside(book, set(outside))
         served = _Served(
             folder,
             base_path,
             base_path + book.page.removesuffix("index.html"),
-            page_for_renderer(page.decode("utf-8"), book.url, katex_url).encode("utf-8"),
+            text.encode("utf-8"),
             katex_dist,
+            set(),
             set(),
             set(),
         )
@@ -363,6 +401,15 @@ def _keep(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Pa
         pass  # a cache that cannot be written only costs the next build a render
 
 
+def _refuse_outside(book: PdfBook, urls: set[str]) -> None:
+    raise SiteError(
+        f"books: pdf: {book.pdf}: the print page loads {', '.join(sorted(urls))} from another site, which the PDF "
+        "is made without (its renderer reads only the site's own files): put the file in static/ or beside the "
+        "chapter that shows it",
+        *book.asked,
+    )
+
+
 def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None:
     """Chromium prints the page, served from 127.0.0.1, to `target`; SiteError if it fails."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, served=served))
@@ -384,9 +431,10 @@ def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None
                 "--disable-sync",
                 "--disable-background-networking",
                 "--disable-component-update",
-                "--no-proxy-server",
-                # nothing but our server: every other host name is resolved to nothing
+                # nothing but our server: every other host name resolves to nothing, and every request for another
+                # host (an IP address too) goes to our server as its proxy, which refuses it
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                f"--proxy-server=http://127.0.0.1:{server.server_address[1]}",
                 f"--user-data-dir={profile}",
                 "--no-pdf-header-footer",  # the page number is print.css's
                 "--generate-pdf-document-outline",
@@ -405,6 +453,9 @@ def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None
         server.shutdown()
         server.server_close()
         thread.join()
+    if served.outside:
+        target.unlink(missing_ok=True)
+        _refuse_outside(book, served.outside)
     if served.missing:
         target.unlink(missing_ok=True)
         missing = ", ".join(sorted(served.missing))
