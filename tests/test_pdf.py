@@ -396,3 +396,13 @@ def test_a_file_from_another_site_is_an_error_not_a_pdf_without_it(tmp_path: Pat
         "the chapter that shows it\nbuild failed: 1 error; the output folder was left as it was\n"
     )
     assert not (site / "public").exists()
+
+
+@pytest.mark.browser
+def test_the_same_volume_gives_the_same_pdf_bytes_dated_by_its_newest_chapter(made: Path, tmp_path: Path) -> None:
+    again = volume(tmp_path / "site")
+    result = build(again, "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert (again / "public/series/vol/vol.pdf").read_bytes() == (made / "public/series/vol/vol.pdf").read_bytes()
+    info = _reader(made).metadata
+    assert info["/CreationDate"] == info["/ModDate"] == "D:20260102000000+00'00'"

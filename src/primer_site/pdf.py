@@ -23,12 +23,14 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -63,6 +65,7 @@ class PdfBook:
     pdf: str
     url: str
     asked: tuple[str, int] = (CONFIG_FILE, 1)  # the `books:` line that asks for it: site.yaml's or a series file's
+    date: datetime | None = None  # its newest chapter's: the PDF's creation date (the clock's would vary)
 
 
 def pdf_books(site: Site, config: SiteConfig, metas: list[SeriesMeta], source: Path) -> list[PdfBook]:
@@ -81,7 +84,8 @@ def pdf_books(site: Site, config: SiteConfig, metas: list[SeriesMeta], source: P
         page = unquote(series.print_url)[len(config.base_path) - 1 :]
         pdf = unquote(series.book_url("pdf"))[len(config.base_path) - 1 :]
         url = urljoin(config.base_url, series.print_url)
-        books.append(PdfBook(series.slug, output_path(page), output_path(pdf), url, asked))
+        date = max(post.date for post in series.posts)
+        books.append(PdfBook(series.slug, output_path(page), output_path(pdf), url, asked, date))
     return books
 
 
@@ -401,6 +405,19 @@ def _keep(cache: Path, book: PdfBook, served: _Served, renderer: str, target: Pa
         pass  # a cache that cannot be written only costs the next build a render
 
 
+# The dates Chromium (Skia) writes in the PDF's document information: "D:YYYYMMDDHHmmSS+HH'mm'" (PDF 1.7, 7.9.4)
+_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:\d{14}(?:[+-]\d{2}'\d{2}'|Z00'00')\)")
+
+
+def _dated(data: bytes, date: datetime | None) -> bytes:
+    """The PDF with its creation and modification dates set to `date` (UTC), in place: a value of the same length,
+    so that no offset in the file moves, and the same page gives the same bytes in every build."""
+    if date is None:
+        return data
+    stamp = date.astimezone(UTC).strftime("D:%Y%m%d%H%M%S+00'00'").encode("ascii")
+    return _DATE.sub(lambda m: b"/" + m.group(1) + b" (" + stamp + b")", data)
+
+
 def _refuse_outside(book: PdfBook, urls: set[str]) -> None:
     raise SiteError(
         f"books: pdf: {book.pdf}: the print page loads {', '.join(sorted(urls))} from another site, which the PDF "
@@ -465,9 +482,12 @@ def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None
             f"books: pdf: {book.pdf}: the print page loads {missing}, which the site does not have{hint}", *book.asked
         )
     if result.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
-        detail = [line for line in (result.stderr or "").splitlines() if "ERROR" in line or "error" in line]
+        target.unlink(missing_ok=True)
+        # the last line it wrote that is not about the desktop's message bus (which a server does not have)
+        detail = [line for line in (result.stderr or "").splitlines() if line.strip() and "dbus" not in line]
         raise SiteError(
             f"books: pdf: {book.pdf}: Chromium ({renderer}) made no PDF (exit code {result.returncode})"
             + (f": {detail[-1].strip()}" if detail else ""),
             *book.asked,
         )
+    target.write_bytes(_dated(target.read_bytes(), book.date))
