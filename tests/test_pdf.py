@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli, tree_bytes
-from primer_site.pdf import RENDERER_ENV, page_for_renderer
+from primer_site.pdf import RENDERER_ENV
+from primer_site.pdfpage import page_for_renderer
 
 NOW = "2026-06-01"
 SITE = (
@@ -130,6 +131,21 @@ def test_a_pdf_without_its_renderer_is_an_error_at_the_books_line_and_the_output
         "build failed: 3 errors; the output folder was left as it was\n"
     )
     assert tree_bytes(site / "public") == before
+
+
+def test_a_renderer_that_fails_is_an_error_with_what_it_said_and_the_output_is_kept(tmp_path: Path) -> None:
+    site = volume(tmp_path / "site")
+    (site / "series/vol.md").write_text("---\ntitle: The Volume\nbooks: {pdf: true}\n---\n", encoding="utf-8")
+    fake = tmp_path / "fake-chromium"
+    fake.write_text("#!/bin/sh\necho 'ERROR: no display, no luck' >&2\nexit 3\n", encoding="utf-8")
+    fake.chmod(0o755)
+    result = build(site, "--no-check-math", env={RENDERER_ENV: str(fake)})
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"series/vol.md:3: error: books: pdf: series/vol/vol.pdf: Chromium ({fake}) made no PDF (exit code 3): "
+        "ERROR: no display, no luck\nbuild failed: 1 error; the output folder was left as it was\n"
+    )
+    assert not (site / "public").exists()
 
 
 # ---------------------------------------------------------------- rendered by Chromium

@@ -7,10 +7,10 @@ within the page become links within the PDF, others URI links, and every font it
 
 Chromium reads the page from a server of our own, bound to 127.0.0.1, that serves the finished site from the
 staging folder and KaTeX's files from the installed katex package (when the pages load them from a CDN), and
-nothing else; every other host name resolves to nothing. It gets the print page with its links made absolute (a
-link in a PDF leads to the published site, never to that server) and each chapter's sections a level below the
-chapter's title (the outline's nesting). The print page's load event waits for its stylesheets, scripts (KaTeX,
-print.js) and the fonts its text uses.
+nothing else: every other host name resolves to nothing, and every request for another host comes to that server
+as Chromium's proxy, which refuses it. It gets the print page as pdfpage.py makes it (links absolute, sections
+nested). The print page's load event waits for its stylesheets, scripts (KaTeX, print.js) and the fonts its
+text uses.
 
 A PDF is made again only when what the renderer read changed: the page, and every file it asked the server for
 (stylesheets, scripts, images, fonts), recorded while it rendered, as a digest kept in the build's cache with the
@@ -19,12 +19,14 @@ PDF (.primer-cache/books/). The check reads those files; it renders nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import mimetypes
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -38,18 +40,17 @@ from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from . import __version__
-from .book import _Rewriter
 from .config import CONFIG_FILE, SiteConfig
 from .errors import Diagnostic, SiteError
 from .model import Site
 from .parse import SeriesMeta, config_line
-from .rawhtml import URL_ATTRIBUTES
+from .pdfpage import KATEX_PATH as _KATEX_PATH
+from .pdfpage import page_for_renderer
 from .urls import output_path
 
 RENDERER_ENV = "PRIMER_SITE_CHROMIUM"  # the renderer's path, where it is not on PATH as one of _PROGRAMS
 _PROGRAMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 INSTALL = "apt-get install chromium"
-_KATEX_PATH = "/.primer-site-katex/"  # where the renderer's server puts the katex package's dist/ folder
 _FORMAT = "1"  # what this module makes of a page: a change here makes every PDF again
 _TIMEOUT = 600  # seconds for one volume
 _CACHE_FOLDER = "books"
@@ -124,81 +125,6 @@ def find_renderer(environ: Mapping[str, str] | None = None) -> tuple[str | None,
 def renderer_message(advice: str) -> str:
     """The error at a `books:` line asking for a PDF when the renderer cannot run."""
     return f"books: pdf: the PDF is rendered by a headless Chromium; {advice}"
-
-
-def page_for_renderer(page: str, url: str, katex_url: str | None) -> tuple[str, list[str]]:
-    """The print page (HTML, published at the absolute `url`) as the renderer gets it: every link that leaves the
-    page made absolute (urljoin on `url`); KaTeX's files, at `katex_url` (a CDN's), taken from the server's copy
-    of the katex package; each chapter's own headings (h2-h5, ids "ch-<slug>--…") one level below its title.
-    With it, the URLs of what the page loads from other sites (images, stylesheets, scripts), which the renderer
-    is not let fetch."""
-    rewriter = _ForRenderer(url, katex_url)
-    rewriter.feed(page)
-    rewriter.close()
-    return "".join(rewriter.pieces), rewriter.outside
-
-
-class _ForRenderer(_Rewriter):
-    """book.py's rewriter (every byte kept but the attributes it changes), with the renderer's changes."""
-
-    def __init__(self, url: str, katex_url: str | None) -> None:
-        super().__init__("", {})
-        self.url, self.katex_url = url, katex_url
-        self.tag = ""
-        self.outside: list[str] = []  # what the page loads from another site (not its links)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        text = self.get_starttag_text() or ""
-        values = dict(attrs)
-        loads = tag != "link" or bool(
-            {"stylesheet", "preload", "modulepreload"} & set((values.get("rel") or "").split())
-        )
-        for name in _LOADED.get(tag, ()) if loads else ():
-            for url in _urls(name, values.get(name)):
-                if urlsplit(url).netloc and not (self.katex_url and url.startswith(self.katex_url)):
-                    self.outside.append(url)
-        if tag == "a" and "anchor" in (values.get("class") or "").split() and self.pieces:
-            # a heading's own link, hidden in print: the space before it would end the outline's entry
-            last = self.pieces[-1]
-            self.pieces[-1] = last.rstrip() if not last.endswith(">") else last
-        if tag in ("a", "area") or (self.katex_url and tag in ("link", "script")):
-            self.tag = tag
-            text = self._rewrite(text, tag)
-        level = int(tag[1]) if len(tag) == 2 and tag[0] == "h" and tag[1] in "23456" else 0
-        if level and (values.get("id") or "").startswith("ch-") and "post-title" not in (values.get("class") or ""):
-            # a section of a chapter: beneath the chapter's title (h2) in the PDF's outline
-            end = len(text) - (2 if text.endswith("/>") else 1)
-            text = f'{text[:end]} aria-level="{min(level + 1, 6)}"{text[end:]}'
-        self.pieces.append(text)
-
-    handle_startendtag = handle_starttag
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "head":
-            # Chromium's outline drops the space where a heading's line wraps ("LanguageModels"): spaces kept
-            # where the line wraps keep the outline's words apart
-            self.pieces.append("<style>h1, h2, h3, h4, h5, h6 { white-space: pre-wrap; }</style>\n")
-        super().handle_endtag(tag)
-
-    def _value(self, name: str, value: str) -> str | None:
-        if name not in ("href", "src") or value.startswith("#"):
-            return None
-        if self.katex_url and value.startswith(self.katex_url):
-            return _KATEX_PATH + value[len(self.katex_url) :]
-        return urljoin(self.url, value) if self.tag in ("a", "area") else None
-
-
-# What an element loads (HTML standard, "Attributes" index): links are followed by readers, these by the renderer.
-_LOADED = {**{tag: names for tag, names in URL_ATTRIBUTES.items() if tag not in ("a", "area")}, "link": ("href",)}
-_LOADED["script"] = ("src",)
-
-
-def _urls(name: str, value: str | None) -> list[str]:
-    if not value:
-        return []
-    if name == "srcset":  # "url 2x, url 640w"
-        return [candidate.split()[0] for candidate in value.split(",") if candidate.strip()]
-    return [value.strip()]
 
 
 @dataclass
@@ -427,6 +353,40 @@ def _refuse_outside(book: PdfBook, urls: set[str]) -> None:
     )
 
 
+def _run(command: list[str], book: PdfBook, renderer: str) -> tuple[int, str]:
+    """Run Chromium in a process group of its own: (exit code, what it wrote to stderr). On a timeout, or when the
+    build is interrupted, the whole group (its renderer and GPU processes) is killed, never left running."""
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise SiteError(f"books: pdf: {book.pdf}: Chromium ({renderer}) did not start: {error}", *book.asked) from None
+    try:
+        _, stderr = process.communicate(timeout=_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        raise SiteError(
+            f"books: pdf: {book.pdf}: Chromium ({renderer}) made no PDF in {_TIMEOUT} s", *book.asked
+        ) from None
+    except BaseException:
+        _kill(process)
+        raise
+    return process.returncode, stderr or ""
+
+
+def _kill(process: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):  # gone already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
+
+
 def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None:
     """Chromium prints the page, served from 127.0.0.1, to `target`; SiteError if it fails."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_Handler, served=served))
@@ -458,14 +418,7 @@ def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None
                 f"--print-to-pdf={target}",
                 url,
             ]
-            try:
-                result = subprocess.run(
-                    command, capture_output=True, text=True, timeout=_TIMEOUT, stdin=subprocess.DEVNULL
-                )
-            except (OSError, subprocess.TimeoutExpired) as error:
-                raise SiteError(
-                    f"books: pdf: {book.pdf}: Chromium ({renderer}) did not run: {error}", *book.asked
-                ) from None
+            returncode, stderr = _run(command, book, renderer)
     finally:
         server.shutdown()
         server.server_close()
@@ -481,12 +434,12 @@ def _render(served: _Served, renderer: str, target: Path, book: PdfBook) -> None
         raise SiteError(
             f"books: pdf: {book.pdf}: the print page loads {missing}, which the site does not have{hint}", *book.asked
         )
-    if result.returncode != 0 or not target.is_file() or target.stat().st_size == 0:
+    if returncode != 0 or not target.is_file() or target.stat().st_size == 0:
         target.unlink(missing_ok=True)
         # the last line it wrote that is not about the desktop's message bus (which a server does not have)
-        detail = [line for line in (result.stderr or "").splitlines() if line.strip() and "dbus" not in line]
+        detail = [line for line in stderr.splitlines() if line.strip() and "dbus" not in line]
         raise SiteError(
-            f"books: pdf: {book.pdf}: Chromium ({renderer}) made no PDF (exit code {result.returncode})"
+            f"books: pdf: {book.pdf}: Chromium ({renderer}) made no PDF (exit code {returncode})"
             + (f": {detail[-1].strip()}" if detail else ""),
             *book.asked,
         )
