@@ -50,6 +50,10 @@ _STYLESHEET = Path(__file__).with_name("epub.css")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest: no build time in the file
 _TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
 _XHTML_TYPE = "application/xhtml+xml"
+# what embeds a page or media from its URL: an EPUB holds no such file (only images, see IMAGE_TYPES)
+_EMBEDDED = {f"{{{XHTML}}}{name}" for name in ("iframe", "video", "audio", "embed", "object")}
+# MathML's elements of exactly two arguments, a base and one script (MathML 3 §3.4, §3.3.2, §3.3.3)
+_TWO_ARGUMENTS = {f"{{{MATHML}}}{name}" for name in ("msub", "msup", "munder", "mover", "mfrac", "mroot")}
 
 
 class BookMath(Protocol):
@@ -137,12 +141,18 @@ def _chapter(
     tree = parse_fragment(f'<header class="chapter-header">{header}</header>\n{body}')
     properties = set()
     for element in elements(tree):
+        if element.tag in _TWO_ARGUMENTS:
+            _group_script(element)
         if element.tag == f"{{{MATHML}}}math":
             properties.add("mathml")
         elif element.tag == f"{{{SVG}}}svg":
             properties.add("svg")
         elif element.tag == f"{{{XHTML}}}img":
             images.place(element, post)
+        elif element.tag == f"{{{XHTML}}}script":
+            properties.add("scripted")  # an author's raw HTML: EPUB readers may run it, if told it is there
+        elif element.tag in _EMBEDDED:
+            images.embedded(element, post)
         elif element.tag == f"{{{XHTML}}}a":
             _absolute_link(element, config)
     try:
@@ -174,6 +184,19 @@ def _with_mathml(post: Post, fragment: str, math: BookMath | None) -> str:
     return "".join(parts) + fragment[at:]
 
 
+def _group_script(element: ET.Element) -> None:
+    """A script of more than one element as one <mrow>: KaTeX writes `\\lambda_{\\max}` as <msub> of three children
+    (<mi>λ</mi><mi>max</mi><mo>⁡</mo>), where MathML 3 (§3.4) wants two, and EPUB readers validate it."""
+    children = list(element)
+    if len(children) > 2:
+        row = ET.Element(f"{{{MATHML}}}mrow")
+        for child in children[1:]:
+            element.remove(child)
+            row.append(child)
+        row.tail, row[-1].tail = row[-1].tail, None
+        element.append(row)
+
+
 def _absolute_link(element: ET.Element, config: SiteConfig) -> None:
     """A link to a page of the site outside the volume: the reader is not on the site, so it names the site."""
     href = element.get("href")
@@ -189,6 +212,7 @@ class _Images:
         self.files: dict[str, tuple[bytes, str]] = {}  # href in the book → (bytes, media type)
         self.placed: dict[str, str] = {}  # site-relative path → href in the book
         self.problems: list[Diagnostic] = []
+        self._lines: tuple[str, dict[str, int]] = ("", {})  # a chapter's source, and the line of each of its links
 
     def place(self, element: ET.Element, post: Post) -> None:
         src = element.get("src", "")
@@ -197,6 +221,18 @@ class _Images:
         href = self._href(src, post)
         if href is not None:
             element.set("src", href)
+
+    def embedded(self, element: ET.Element, post: Post) -> None:
+        """An <iframe>, <video>, <audio>, <embed> or <object> (an author's raw HTML): an error, since an EPUB holds
+        none of what they show."""
+        name = element.tag.rpartition("}")[2]
+        url = element.get("src") or element.get("data") or ""
+        self._problem(
+            post,
+            url,
+            f"books: epub: <{name}{f' src={url!r}' if url else ''}> cannot be in an EPUB, which holds only text and "
+            "images: link to it instead (<a href=…>), or leave `epub` out of `books:`",
+        )
 
     def _href(self, src: str, post: Post) -> str | None:
         parts = urlsplit(src)
@@ -236,8 +272,9 @@ class _Images:
         return href
 
     def _problem(self, post: Post, src: str, message: str) -> None:
-        line = next((link.line for link in post.links if link.href == src), 1)
-        self.problems.append(Diagnostic(post.source, line, 0, "error", message))
+        if self._lines[0] != post.source:  # each chapter's links read once: linear in a chapter's images
+            self._lines = (post.source, {link.href: link.line for link in reversed(post.links)})
+        self.problems.append(Diagnostic(post.source, self._lines[1].get(src, 1), 0, "error", message))
         return None
 
     def raise_problems(self) -> None:
