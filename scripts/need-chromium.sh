@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install Chromium with apt-get when it is missing: primer-site renders a volume's PDF (`books: {pdf: true}`)
-# with it, and the browser tests open pages in it. The README's first command and .ci/run both run this.
+# Install Chromium with apt-get when primer-site finds none (it renders a volume's PDF, `books: {pdf: true}`, with
+# any Chromium or Chrome on PATH, or PRIMER_SITE_CHROMIUM). The README's first command and the publish workflow
+# run this; .ci/run installs Debian's chromium itself, which the browser tests open.
 set -euo pipefail
 if [ -n "${PRIMER_SITE_CHROMIUM:-}" ]; then
   exit 0  # primer-site is told where its Chromium is
