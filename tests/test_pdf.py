@@ -148,6 +148,23 @@ def test_a_renderer_that_fails_is_an_error_with_what_it_said_and_the_output_is_k
     assert not (site / "public").exists()
 
 
+def test_a_chromium_too_old_to_number_the_pages_is_an_error(tmp_path: Path) -> None:
+    site = volume(tmp_path / "site")
+    fake = tmp_path / "old-chromium"
+    fake.write_text(
+        "#!/bin/sh\necho 'Chromium 120.0.6099.224 built on Debian GNU/Linux 12 (bookworm)'\n", encoding="utf-8"
+    )
+    fake.chmod(0o755)
+    result = build(site, "--no-check-math", env={RENDERER_ENV: str(fake)})
+    assert result.returncode == 1
+    assert result.stderr == (
+        "site.yaml:6: error: books: pdf: Chromium 120.0.6099.224 built on Debian GNU/Linux 12 (bookworm) "
+        f"({fake}) cannot number a PDF's pages (Chromium 131 or later can): upgrade it (apt-get install chromium), "
+        f"or set {RENDERER_ENV} to a newer Chromium or Chrome\nbuild failed: 1 error; the output folder was left as "
+        "it was\n"
+    )
+
+
 # ---------------------------------------------------------------- rendered by Chromium
 
 

@@ -256,6 +256,8 @@ def write_pdfs(
         target = folder / book.pdf
         if cache is not None and _from_cache(cache, book, served, renderer, target, live):
             continue
+        if not rendered:
+            _check_version(renderer, book)
         _render(served, renderer, target, book)
         rendered += 1
         if cache is not None:
@@ -351,6 +353,26 @@ def _refuse_outside(book: PdfBook, urls: set[str]) -> None:
         "chapter that shows it",
         *book.asked,
     )
+
+
+_OLDEST = 131  # the first Chromium to lay out CSS's page-margin boxes: the page numbers
+_VERSION = re.compile(r"(?:Chromium|Chrome)\D*(\d+)\.")
+
+
+def _check_version(renderer: str, book: PdfBook) -> None:
+    """SiteError if the renderer says it is a Chromium older than _OLDEST (whose PDF would have no page numbers);
+    one that says nothing readable is let run."""
+    try:
+        said = subprocess.run([renderer, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return  # the render says what is wrong
+    found = _VERSION.search(said)
+    if found and int(found.group(1)) < _OLDEST:
+        raise SiteError(
+            f"books: pdf: {said.strip()} ({renderer}) cannot number a PDF's pages (Chromium {_OLDEST} or later "
+            f"can): upgrade it ({INSTALL}), or set {RENDERER_ENV} to a newer Chromium or Chrome",
+            *book.asked,
+        )
 
 
 def _run(command: list[str], book: PdfBook, renderer: str) -> tuple[int, str]:
