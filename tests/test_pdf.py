@@ -439,3 +439,24 @@ def test_the_same_volume_gives_the_same_pdf_bytes_dated_by_its_newest_chapter(ma
     assert (again / "public/series/vol/vol.pdf").read_bytes() == (made / "public/series/vol/vol.pdf").read_bytes()
     info = _reader(made).metadata
     assert info["/CreationDate"] == info["/ModDate"] == "D:20260102000000+00'00'"
+
+
+@pytest.mark.browser
+def test_a_site_under_a_base_path_renders_with_its_files_and_links_to_its_pages(tmp_path: Path) -> None:
+    site = volume(tmp_path / "site", SITE.replace("https://example.org/", "https://example.org/primer/"))
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    reader = _reader(site)
+    uris = {
+        str(link.get_object()["/A"]["/URI"])
+        for page in reader.pages
+        for link in page.get("/Annots") or []
+        if "/A" in link.get_object()
+    }
+    assert uris == {
+        "https://example.org/primer/series/vol/",
+        "https://example.org/primer/posts/ch01/",
+        "https://example.org/primer/posts/ch02/",
+        "https://example.com/more",
+    }
+    assert len(_chapter_pages(reader)) == len(TITLES)
