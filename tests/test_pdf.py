@@ -107,6 +107,31 @@ def test_the_renderer_s_page_links_to_the_published_site_and_nests_sections() ->
     )
 
 
+def test_the_renderer_s_rewrite_is_linear() -> None:
+    """The tokenizer's work (tags seen) and the text written grow with the page, not its square."""
+    from html.parser import HTMLParser
+
+    def work(n: int) -> tuple[int, int]:
+        seen = 0
+        original = HTMLParser.parse_starttag
+
+        def counting(self: HTMLParser, i: int) -> int:
+            nonlocal seen
+            seen += 1
+            return original(self, i)
+
+        one = '<h2 id="ch-a--s">S <a class="anchor" href="#ch-a--s">#</a></h2><img srcset="/a.png 1x, /b.png 2x">'
+        HTMLParser.parse_starttag = counting  # type: ignore[method-assign]
+        try:
+            text, _ = page_for_renderer(one * n, "https://example.org/p/", None)
+        finally:
+            HTMLParser.parse_starttag = original  # type: ignore[method-assign]
+        return seen, len(text)
+
+    small, large = work(1000), work(2000)
+    assert large == (2 * small[0], 2 * small[1]) and small[0] == 3000
+
+
 def test_a_pdf_without_its_renderer_is_an_error_at_the_books_line_and_the_output_is_kept(tmp_path: Path) -> None:
     site = volume(tmp_path / "site", SITE.replace("books: {pdf: true}\n", ""))
     assert build(site, "--no-check-math").returncode == 0
