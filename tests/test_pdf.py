@@ -190,6 +190,22 @@ def test_a_chromium_too_old_to_number_the_pages_is_an_error(tmp_path: Path) -> N
     )
 
 
+def test_the_preview_s_warm_build_needs_no_renderer_and_writes_no_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` rebuilds with a memory (a warm build): the PDFs are left out, and so is the renderer's check."""
+    from datetime import UTC, datetime
+
+    from primer_site.build import BuildMemory, BuildOptions, build_site
+
+    site = volume(tmp_path / "site")
+    monkeypatch.setenv(RENDERER_ENV, str(tmp_path / "no-such-chromium"))
+    options = BuildOptions(source=site, now=datetime(2026, 6, 1, tzinfo=UTC), jobs=1)
+    result = build_site(options, BuildMemory())
+    assert result.errors == () and (site / "public/series/vol/print/index.html").is_file()
+    assert not (site / "public/series/vol/vol.pdf").exists()
+
+
 # ---------------------------------------------------------------- rendered by Chromium
 
 

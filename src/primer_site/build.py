@@ -312,10 +312,11 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     owners = page_owners(site, documents, config.base_path)
     pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
     finish = index_for_search if config.search else None
-    # the PDFs, rendered from the finished print pages in the staging folder; not in the preview, nor in `check`
-    pdfs = pdf_books(site, config, metas, source)
+    # the PDFs, rendered from the finished print pages in the staging folder; not in the preview (which needs no
+    # renderer), nor in `check` (which says, as `build` would, that one is missing)
+    pdfs = [] if incremental else pdf_books(site, config, metas, source)
     problems.extend(renderer_problems(pdfs))
-    if not incremental and not options.keep_going:
+    if not options.keep_going:
         dist = setup.katex / "dist" if setup.katex is not None else None
         kept = source / CACHE_DIR if options.cache else None
         finish = pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
