@@ -501,3 +501,17 @@ def test_a_site_under_a_base_path_renders_with_its_files_and_links_to_its_pages(
         "https://example.com/more",
     }
     assert len(_chapter_pages(reader)) == len(TITLES)
+
+
+@pytest.mark.browser
+def test_a_pdf_deleted_by_hand_is_made_again_by_the_next_build(made: Path, tmp_path: Path) -> None:
+    site = volume(tmp_path / "site")
+    assert build(site).returncode == 0
+    pdf = site / "public/series/vol/vol.pdf"
+    first = pdf.read_bytes()
+    pdf.unlink()
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    assert pdf.read_bytes() == first
+    again = pdf.stat().st_ino
+    assert build(site).returncode == 0 and pdf.stat().st_ino == again  # and then left alone

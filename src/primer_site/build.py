@@ -34,14 +34,14 @@ from .markdown_parser import ADMONITIONS, localize_body_words
 from .mathcheck import CheckMemo
 from .mathpass import config_line, math_pass, math_without_katex
 from .model import Output, Site, Unchanged
-from .output import check_output_folder, claim_output, live_folder, locked, mark
+from .output import check_output_folder, claim_output, live_folder, locked, mark, read_marker_list
 from .outputpaths import guard_pages, merge_files, page_owners
 from .parse import Document, SeriesMeta
 from .pdf import pdf_books, pdf_finisher, renderer_problems
 from .reading import read_file, read_sources
 from .render import RenderMemory, RenderPass, render_site
 from .search import index_for_search
-from .staging import WriteResult, files_in, recover_output, unique_outputs, write_output
+from .staging import Manifest, WriteResult, files_in, recover_output, unique_outputs, write_output
 from .store import Store
 from .theme import (
     SYNTAX_CSS,
@@ -225,7 +225,12 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
-        if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
+        if (
+            last is not None
+            and last.makes_the_same(settings, inputs, now)
+            and last.manifest.all_intact()
+            and _finished_there(last.manifest)
+        ):
             return _same_as(last, config, started)
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
@@ -345,7 +350,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
             output,
             finish,
             problems,
-            previous=manifest,
+            previous=manifest if manifest is not None and _finished_there(manifest) else None,
         )
         if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
@@ -383,6 +388,14 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         errors=tuple(problems.errors),
         every_page=every_page,
     )
+
+
+def _finished_there(manifest: Manifest) -> bool:
+    """Whether the live folder still has every file the last build's finishing step made there (the PDFs, the
+    search index: in its marker's list, not in the manifest); if not, the staging folder is made and finished."""
+    live = Path(manifest.live)
+    listed = read_marker_list(live)
+    return listed is None or all((live / path).is_file() for path in listed - manifest.files.keys())
 
 
 def _write_in_place(
