@@ -241,6 +241,18 @@ def test_the_nav_lists_the_chapters_in_series_order(built: Path) -> None:
     assert links == [("c001.xhtml", "Chapter 1 One"), ("c002.xhtml", "Chapter 2 Two x")]
 
 
+def test_a_title_that_names_its_chapter_is_not_labelled_twice(tmp_path: Path) -> None:
+    site = epub_volume(tmp_path)
+    (site / "content/ch02.md").write_text(post("Chapter 2 — Two", "2026-01-02", TWO, series="vol", chapter=2))
+    epub_build(site)
+    files = _read(site)
+    nav = ET.fromstring(files["EPUB/nav.xhtml"])
+    assert ["".join(a.itertext()) for a in nav.iter(f"{XHTML}a")] == ["Chapter 1 One", "Chapter 2 — Two"]
+    assert '<header class="chapter-header"><h1 class="chapter-title">Chapter 2 — Two</h1></header>' in (
+        files["EPUB/c002.xhtml"].decode()
+    )
+
+
 def _documents(files: dict[str, bytes]) -> dict[str, ET.Element]:
     return {name.removeprefix("EPUB/"): ET.fromstring(data) for name, data in files.items() if name.endswith(".xhtml")}
 
@@ -437,3 +449,23 @@ def test_embedded_media_is_an_error_and_a_script_is_declared(tmp_path: Path) -> 
     items = {item.get("id"): item.get("properties") for item in package.iter(f"{OPF}item")}
     assert items["c002"] == "scripted"
     assert epubcheck(site / EPUB_PATH).returncode == 0
+
+
+def test_a_site_whose_math_is_typeset_at_build_time_has_the_same_mathml_in_its_epub(tmp_path: Path) -> None:
+    """The pages' typesetting reads HTML: the EPUB, a zip, is passed by (it once was read as UTF-8 and failed)."""
+    site = epub_volume(tmp_path)
+    (site / "site.yaml").write_text(EPUB_SITE + "math: {render: build}\n")
+    epub_build(site)
+    two = _read(site)["EPUB/c002.xhtml"].decode()
+    assert 'alttext="c=d" display="block"><semantics><mrow><mi>c</mi>' in two
+    assert 'class="katex' not in two  # MathML, not the pages' typeset HTML
+
+
+def test_the_series_page_links_to_its_epub(built: Path, tmp_path: Path) -> None:
+    page = (built / "public/series/vol/index.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="series-books"><a href="/series/vol/vol.epub" type="application/epub+zip" download>EPUB</a></p>'
+    ) in page
+    plain = _settings_site(tmp_path)  # no books: no link
+    _settings_build(plain)
+    assert "series-books" not in (plain / "public/series/vol/index.html").read_text(encoding="utf-8")

@@ -240,6 +240,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
     if katex is None and _epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
         katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+        katex.render_fully = False  # MathML only: the pages' math is typeset in the browser
         katex.start(source if options.cache else None)
     jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
     bodies = keep_rendered(

@@ -11,8 +11,7 @@ What goes in follows the EPUB 3.2 specifications (W3C/IDPF: "EPUB Packages 3.2",
 - math as MathML (KaTeX's, sanitized as the feeds' is), each <math> with `alttext` holding the TeX, for readers
   that do not render MathML; equation numbers stay outside <math>, as on the pages.
 
-The bytes are a function of the input alone: fixed timestamps and attributes on every zip entry, entries in a
-fixed order, dcterms:modified the newest date of a chapter (never the clock).
+The container and the package are epubpackage.py's; this module makes the documents that go in.
 """
 
 from __future__ import annotations
@@ -20,13 +19,9 @@ from __future__ import annotations
 import html
 import posixpath
 import re
-import uuid
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from io import BytesIO
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -36,6 +31,7 @@ from pygments.formatters import HtmlFormatter
 from .book import document_body
 from .config import SiteConfig
 from .discover import CONTENT_DIR
+from .epubpackage import CONTAINER, ocf_zip, package_document
 from .errors import Diagnostic, SiteError
 from .layout import STATIC_DIR
 from .markdown import parse_title, plain_title
@@ -47,7 +43,6 @@ from .xhtml import MATHML, SVG, XHTML, elements, parse_fragment, xhtml_fragment
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}
 IMAGE_TYPES[".svg"] = "image/svg+xml"
 _STYLESHEET = Path(__file__).with_name("epub.css")
-_FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest: no build time in the file
 _TAG = re.compile(r"\\tag\*?\s*\{([^{}]*)\}")
 _XHTML_TYPE = "application/xhtml+xml"
 # what embeds a page or media from its URL: an EPUB holds no such file (only images, see IMAGE_TYPES)
@@ -107,15 +102,9 @@ def epub_book(
         *((f"img{n:03d}", href, kind, "") for n, (href, (_, kind)) in enumerate(images.files.items(), 1)),
     ]
     spine = ["title", "nav", *(item[0] for item in manifest if item[1] in documents)]
-    files["EPUB/content.opf"] = _package(series, config, title, authors, posts, manifest, spine).encode("utf-8")
-    files["META-INF/container.xml"] = _CONTAINER.encode("utf-8")
-    return _zip(files)
-
-
-def book_identifier(series: Series, config: SiteConfig) -> str:
-    """The volume's dc:identifier: a UUID (RFC 4122, version 5, in the URL namespace) of its page's absolute URL,
-    the same in every build of the same site, another for another site or series."""
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, config.origin + series.url)}"
+    files["EPUB/content.opf"] = package_document(series, config, title, authors, posts, manifest, spine).encode("utf-8")
+    files["META-INF/container.xml"] = CONTAINER.encode("utf-8")
+    return ocf_zip(files)
 
 
 # ---------------------------------------------------------------- chapters
@@ -134,7 +123,7 @@ def _chapter(
     body = _with_mathml(post, post.body_html, math)
     body = document_body(body, urls, documents)
     heading = _with_mathml(post, parse_title(post.title).html, math)
-    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+    label = _label(post, words)
     header = (
         f'<p class="chapter-number">{html.escape(label)}</p>' if label else ""
     ) + f'<h1 class="chapter-title">{heading}</h1>'
@@ -161,6 +150,13 @@ def _chapter(
         raise SiteError(f"books: epub: {error}: an EPUB's chapters are XML", post.source, 1) from None
     document = _document(plain_title(post.title), config.language, text, "chapter")
     return document, " ".join(sorted(properties))
+
+
+def _label(post: Post, words: BookWords) -> str:
+    """ "Chapter 3" before a chapter's title, unless the title says it already ("Chapter 3 — Attention"), as the
+    volume's references page has it."""
+    label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+    return "" if label and plain_title(post.title).startswith(label) else label
 
 
 def _with_mathml(post: Post, fragment: str, math: BookMath | None) -> str:
@@ -311,7 +307,7 @@ def _title_page(title: str, authors: Sequence[str], config: SiteConfig, series: 
 def _nav(title: str, posts: Sequence[Post], documents: Sequence[str], words: BookWords, language: str) -> str:
     items = []
     for post, document in zip(posts, documents, strict=True):
-        label = words.chapter_label(post.chapter) if post.chapter is not None else ""
+        label = _label(post, words)
         text = f"{label} {plain_title(post.title)}" if label else plain_title(post.title)
         items.append(f'<li><a href="{document}">{html.escape(text)}</a></li>')
     body = (
@@ -358,75 +354,3 @@ def _authors(posts: Sequence[Post], config: SiteConfig) -> tuple[str, ...]:
     if not names and config.author:
         names[config.author] = None
     return tuple(names)
-
-
-def _package(
-    series: Series,
-    config: SiteConfig,
-    title: str,
-    authors: Sequence[str],
-    posts: Sequence[Post],
-    manifest: Sequence[tuple[str, str, str, str]],
-    spine: Sequence[str],
-) -> str:
-    modified = max((_newest(post) for post in posts), default=datetime(2000, 1, 1, tzinfo=UTC))
-    first = min(post.date for post in posts).astimezone(UTC)
-    creators = "".join(
-        f'    <dc:creator id="creator-{n}">{html.escape(name)}</dc:creator>\n' for n, name in enumerate(authors, 1)
-    )
-    items = "".join(
-        f'    <item id="{item}" href="{href}" media-type="{kind}"'
-        + (f' properties="{properties}"' if properties else "")
-        + "/>\n"
-        for item, href, kind, properties in manifest
-    )
-    itemrefs = "".join(f'    <itemref idref="{item}"/>\n' for item in spine)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        '<package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="book-id" '
-        f'xml:lang="{html.escape(config.language)}">\n'
-        '  <metadata xmlns:dc="http://purl.org/dc/elements/1.1/">\n'
-        f'    <dc:identifier id="book-id">{book_identifier(series, config)}</dc:identifier>\n'
-        f"    <dc:title>{html.escape(title)}</dc:title>\n"
-        f"    <dc:language>{html.escape(config.language)}</dc:language>\n"
-        f"{creators}"
-        f"    <dc:publisher>{html.escape(config.title)}</dc:publisher>\n"
-        f"    <dc:date>{first:%Y-%m-%d}</dc:date>\n"
-        f"    <dc:source>{html.escape(config.origin + series.url)}</dc:source>\n"
-        f'    <meta property="dcterms:modified">{modified.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}</meta>\n'
-        "  </metadata>\n"
-        f"  <manifest>\n{items}  </manifest>\n"
-        f"  <spine>\n{itemrefs}  </spine>\n"
-        "</package>\n"
-    )
-
-
-def _newest(post: Post) -> datetime:
-    return post.updated if post.updated is not None and post.updated > post.date else post.date
-
-
-_CONTAINER = """<?xml version="1.0" encoding="utf-8"?>
-<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0">
-  <rootfiles>
-    <rootfile full-path="EPUB/content.opf" media-type="application/oebps-package+xml"/>
-  </rootfiles>
-</container>
-"""
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    """The OCF container: `mimetype` first and stored (OCF 3.2 §4.3), then every file in name order, each with the
-    same fixed time and attributes, so that the same files give the same bytes."""
-    out = BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        entries = [("mimetype", b"application/epub+zip", zipfile.ZIP_STORED)]
-        entries += [(name, files[name], zipfile.ZIP_DEFLATED) for name in sorted(files)]
-        for name, data, method in entries:
-            if name.endswith((".xhtml", ".opf", ".xml", ".svg")) and not name.startswith("EPUB/images/"):
-                ET.fromstring(data)  # well-formed, or this is a bug of the writer's: raises ParseError
-            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-            info.compress_type = method
-            info.create_system = 3  # Unix
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data, compress_type=method, compresslevel=9 if method else None)
-    return out.getvalue()

@@ -210,7 +210,7 @@ class RenderPass:
         stale = [spec for spec, again in zip(self.specs, is_stale, strict=True) if again]
         made = zip(stale, self._render_all(stale), strict=True)
         if self.typeset is not None:
-            made = self.typeset.pages(made)  # type: ignore[assignment]
+            made = self.typeset.pages(made, lambda spec: spec.maker == EPUB)  # type: ignore[assignment]
         if self.only_made:
             for spec, result in made:
                 output = self._take(spec, result)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
@@ -156,22 +156,27 @@ class PageTypesetter:
         self.reported = {(d.path, d.line, d.column) for d in reported if d.severity == "error"}
         self.identity = ("build", katex.salt())  # MATH_RENDER's value: the KaTeX (and worker) typesetting
 
-    def pages(self, made: Iterable[tuple[object, Rendered]]) -> Iterator[tuple[object, Rendered]]:
-        """The pages of `made` (spec, (bytes, reads, problems)), in order, with their math typeset."""
+    def pages(
+        self, made: Iterable[tuple[object, Rendered]], binary: Callable[[object], bool] = lambda spec: False
+    ) -> Iterator[tuple[object, Rendered]]:
+        """The pages of `made` (spec, (bytes, reads, problems)), in order, with their math typeset; the outputs
+        `binary` says are not text (an EPUB) are passed on as they are."""
         with self.katex.session():
             batch: list[tuple[object, Rendered]] = []
             for item in made:
                 batch.append(item)
                 if len(batch) == _BATCH:
-                    yield from self._typeset(batch)
+                    yield from self._typeset(batch, binary)
                     batch = []
-            yield from self._typeset(batch)
+            yield from self._typeset(batch, binary)
 
-    def _typeset(self, batch: list[tuple[object, Rendered]]) -> Iterator[tuple[object, Rendered]]:
+    def _typeset(
+        self, batch: list[tuple[object, Rendered]], binary: Callable[[object], bool]
+    ) -> Iterator[tuple[object, Rendered]]:
         requests = FormulaRequests()
         pages: list[tuple[str, list[MathElement], list[tuple[tuple, Diagnostic]]] | None] = []
         for spec, (data, _, _) in batch:
-            page = data.decode("utf-8") if data is not None else ""
+            page = data.decode("utf-8") if data is not None and not binary(spec) else ""
             if not may_hold_math(page):
                 pages.append(None)
                 continue
