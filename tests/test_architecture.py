@@ -34,7 +34,7 @@ STAGE_OF = {
     **dict.fromkeys(
         ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
     ),
-    **dict.fromkeys(["output", "staging", "write", "search", "lastbuild"], "publish"),
+    **dict.fromkeys(["output", "staging", "write", "search", "lastbuild", "pdfpage", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "server", "watch"], "preview"),
     **dict.fromkeys(["build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
 }  # fmt: skip

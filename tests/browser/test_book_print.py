@@ -85,3 +85,24 @@ def test_no_display_is_wider_than_the_column_in_print(volume: Path, chromium: Ch
     assert all(float(display["zoom"]) < 1 for display in state["displays"])  # both were too wide: shrunk
     assert state["lazy"] == 0
     assert state["mathErrors"] == [] and state["own"]
+
+
+def test_the_example_site_s_llm_primer_ii_is_also_a_pdf_with_every_chapter_in_its_outline(site_dir: Path) -> None:
+    """The example site asks for LLM Primer II as a PDF (books: in its series file): each chapter of its print
+    page is an entry of the PDF's outline, in order, at a page of its own."""
+    import html
+    import re
+
+    import pypdf
+
+    page = (site_dir / "series/llm-primer-ii/print/index.html").read_text(encoding="utf-8")
+    titles = [
+        html.unescape(re.sub(r"<[^>]*>", "", title))
+        for title in re.findall(r'<h2 class="post-title" id="[^"]*">(.*?)</h2>', page)
+    ]
+    reader = pypdf.PdfReader(site_dir / "series/llm-primer-ii/llm-primer-ii.pdf")
+    entries = [entry for entry in reader.outline[1] if not isinstance(entry, list)]
+    chapters = [entry for entry in entries if entry["/Title"] not in ("Contents", "References")]
+    assert len(titles) >= 14 and [entry["/Title"] for entry in chapters] == titles
+    pages = [reader.get_destination_page_number(entry) for entry in chapters]
+    assert pages == sorted(set(pages)) and len(reader.pages) > len(titles)

@@ -14,24 +14,36 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
-from primer_site.caches.inputs import take_inputs
-from primer_site.caches.reading import read_file, read_sources
-from primer_site.errors import Diagnostic, Problems, SiteError
-from primer_site.layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
-from primer_site.math.katex import KatexService, KatexSetup, locate_katex
-from primer_site.math.mathcheck import CheckMemo
-from primer_site.math.typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
-from primer_site.model import Output, Site, Unchanged
-from primer_site.publish.lastbuild import LastBuild, recall, recall_render_memory, remember
-from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked, mark
-from primer_site.publish.search import index_for_search
-from primer_site.publish.staging import WriteResult, files_in, recover_output, unique_outputs, write_output
-from primer_site.publish.write import snapshot, write_changes
-from primer_site.rendering.feeds import FeedMath
-from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
-from primer_site.rendering.render import RenderMemory, RenderPass, render_site
-from primer_site.rendering.theme import (
+from .assemble import AssembleMemo, Selection, assemble_site
+from .assets import AssetIndex, AssetMemo
+from .bibliography import post_bibliographies
+from .bodies import keep_rendered, post_bodies, series_body
+from .config import CONFIG_FILE, SiteConfig, load_config
+from .dates import in_zone
+from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
+from .errors import Diagnostic, Problems, SiteError
+from .feeds import FeedMath
+from .figures import localize_figure_numbers
+from .i18n import Catalogue, load_catalogue
+from .inputs import take_inputs
+from .katex import KatexService, KatexSetup, locate_katex
+from .lastbuild import LastBuild, recall, recall_render_memory, remember
+from .layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from .markdown import RenderedBody
+from .markdown_parser import ADMONITIONS, localize_body_words
+from .mathcheck import CheckMemo
+from .mathpass import config_line, math_pass, math_without_katex
+from .model import Output, Site, Unchanged
+from .output import check_output_folder, claim_output, live_folder, locked, mark, read_marker_list
+from .outputpaths import guard_pages, merge_files, page_owners
+from .parse import Document, SeriesMeta
+from .pdf import pdf_books, pdf_finisher, renderer_problems
+from .reading import read_file, read_sources
+from .render import RenderMemory, RenderPass, render_site
+from .search import index_for_search
+from .staging import Manifest, WriteResult, files_in, recover_output, unique_outputs, write_output
+from .store import Store
+from .theme import (
     SYNTAX_CSS,
     asset_names,
     make_environment,
@@ -224,7 +236,12 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
         last = recall(source, output)
         now = site_now(options.now, config)
-        if last is not None and last.makes_the_same(settings, inputs, now) and last.manifest.all_intact():
+        if (
+            last is not None
+            and last.makes_the_same(settings, inputs, now)
+            and last.manifest.all_intact()
+            and _finished_there(last.manifest)
+        ):
             return _same_as(last, config, started)
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
@@ -312,6 +329,14 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     owners = page_owners(site, documents, config.base_path)
     pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
     finish = index_for_search if config.search else None
+    # the PDFs, rendered from the finished print pages in the staging folder; not in the preview (which needs no
+    # renderer), nor in `check` (which says, as `build` would, that one is missing)
+    pdfs = [] if incremental else pdf_books(site, config, metas, source)
+    problems.extend(renderer_problems(pdfs))
+    if not options.keep_going:
+        dist = setup.katex / "dist" if setup.katex is not None else None
+        kept = source / CACHE_DIR if options.cache else None
+        finish = pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
     every_page = True
     if options.keep_going:  # written whatever the errors, which are returned, not raised
         before = len(problems.errors)
@@ -337,7 +362,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
             output,
             finish,
             problems,
-            previous=manifest,
+            previous=manifest if manifest is not None and _finished_there(manifest) else None,
         )
         if remembering and inputs is not None and written.manifest is not None:
             rendering.commit()
@@ -375,6 +400,14 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         errors=tuple(problems.errors),
         every_page=every_page,
     )
+
+
+def _finished_there(manifest: Manifest) -> bool:
+    """Whether the live folder still has every file the last build's finishing step made there (the PDFs, the
+    search index: in its marker's list, not in the manifest); if not, the staging folder is made and finished."""
+    live = Path(manifest.live)
+    listed = read_marker_list(live)
+    return listed is None or all((live / path).is_file() for path in listed - manifest.files.keys())
 
 
 def _write_in_place(
