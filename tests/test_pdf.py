@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, run_cli, tree_bytes
-from primer_site.pdf import RENDERER_ENV
-from primer_site.pdfpage import page_for_renderer
+from primer_site.publish.pdf import RENDERER_ENV
+from primer_site.publish.pdfpage import page_for_renderer
 
 NOW = "2026-06-01"
 SITE = (
@@ -196,7 +196,7 @@ def test_the_preview_s_warm_build_needs_no_renderer_and_writes_no_pdf(
     """`serve` rebuilds with a memory (a warm build): the PDFs are left out, and so is the renderer's check."""
     from datetime import UTC, datetime
 
-    from primer_site.build import BuildMemory, BuildOptions, build_site
+    from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 
     site = volume(tmp_path / "site")
     monkeypatch.setenv(RENDERER_ENV, str(tmp_path / "no-such-chromium"))
@@ -416,9 +416,9 @@ def test_math_typeset_at_build_time_with_katex_s_own_files_in_the_site(tmp_path:
 @pytest.mark.browser
 def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Path, tmp_path: Path) -> None:
     """KaTeX's files from a CDN are served from the katex package: without it, the PDF would show raw math."""
-    from primer_site.config import KATEX_CDN
     from primer_site.errors import SiteError
-    from primer_site.pdf import PdfBook, find_renderer, write_pdfs
+    from primer_site.publish.pdf import PdfBook, find_renderer, write_pdfs
+    from primer_site.sources.config import KATEX_CDN
 
     folder = tmp_path / "public"
     shutil.copytree(made / "public", folder)

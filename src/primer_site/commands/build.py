@@ -14,36 +14,25 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from .assemble import AssembleMemo, Selection, assemble_site
-from .assets import AssetIndex, AssetMemo
-from .bibliography import post_bibliographies
-from .bodies import keep_rendered, post_bodies, series_body
-from .config import CONFIG_FILE, SiteConfig, load_config
-from .dates import in_zone
-from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
-from .errors import Diagnostic, Problems, SiteError
-from .feeds import FeedMath
-from .figures import localize_figure_numbers
-from .i18n import Catalogue, load_catalogue
-from .inputs import take_inputs
-from .katex import KatexService, KatexSetup, locate_katex
-from .lastbuild import LastBuild, recall, recall_render_memory, remember
-from .layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
-from .markdown import RenderedBody
-from .markdown_parser import ADMONITIONS, localize_body_words
-from .mathcheck import CheckMemo
-from .mathpass import config_line, math_pass, math_without_katex
-from .model import Output, Site, Unchanged
-from .output import check_output_folder, claim_output, live_folder, locked, mark, read_marker_list
-from .outputpaths import guard_pages, merge_files, page_owners
-from .parse import Document, SeriesMeta
-from .pdf import pdf_books, pdf_finisher, renderer_problems
-from .reading import read_file, read_sources
-from .render import RenderMemory, RenderPass, render_site
-from .search import index_for_search
-from .staging import Manifest, WriteResult, files_in, recover_output, unique_outputs, write_output
-from .store import Store
-from .theme import (
+from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
+from primer_site.caches.inputs import take_inputs
+from primer_site.caches.reading import read_file, read_sources
+from primer_site.errors import Diagnostic, Problems, SiteError
+from primer_site.layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from primer_site.math.katex import KatexService, KatexSetup, locate_katex
+from primer_site.math.mathcheck import CheckMemo
+from primer_site.math.typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
+from primer_site.model import Output, Site, Unchanged
+from primer_site.publish.lastbuild import LastBuild, recall, recall_render_memory, remember
+from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked, mark, read_marker_list
+from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
+from primer_site.publish.search import index_for_search
+from primer_site.publish.staging import Manifest, WriteResult, files_in, recover_output, unique_outputs, write_output
+from primer_site.publish.write import snapshot, write_changes
+from primer_site.rendering.feeds import FeedMath
+from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
+from primer_site.rendering.render import RenderMemory, RenderPass, render_site
+from primer_site.rendering.theme import (
     SYNTAX_CSS,
     asset_names,
     make_environment,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
 
-from .book import _Rewriter
-from .rawhtml import URL_ATTRIBUTES
+from primer_site.rendering.book import _Rewriter
+from primer_site.syntax.rawhtml import URL_ATTRIBUTES
 
 KATEX_PATH = "/.primer-site-katex/"  # where the renderer's server puts the katex package's dist/ folder
 

@@ -39,14 +39,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from . import __version__
-from .config import CONFIG_FILE, SiteConfig
-from .errors import Diagnostic, SiteError
-from .model import Site
-from .parse import SeriesMeta, config_line
-from .pdfpage import KATEX_PATH as _KATEX_PATH
-from .pdfpage import page_for_renderer
-from .urls import output_path
+from primer_site import __version__
+from primer_site.errors import Diagnostic, SiteError
+from primer_site.model import Site
+from primer_site.publish.pdfpage import KATEX_PATH as _KATEX_PATH
+from primer_site.publish.pdfpage import page_for_renderer
+from primer_site.sources.config import CONFIG_FILE, SiteConfig
+from primer_site.sources.parse import SeriesMeta, config_line
+from primer_site.urls import output_path
 
 RENDERER_ENV = "PRIMER_SITE_CHROMIUM"  # the renderer's path, where it is not on PATH as one of _PROGRAMS
 _PROGRAMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
