@@ -1,8 +1,8 @@
-"""Persistent caches in .primer-cache/: rendered post bodies, and KaTeX's answers for formulas.
+"""Persistent caches in .primer-cache/: rendered post bodies, and KaTeX's answers for formulas (SQLite tables
+made by the store: store.open_salted).
 
 Each is keyed on what its values depend on, with a salt for everything else (the renderer's code, the KaTeX
-version): a cache with another salt is emptied. SQLite holding JSON and text, not pickle: a foreign or corrupt
-cache can only be ignored and rebuilt, never run.
+version): a cache with another salt is emptied.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .errors import Diagnostic
 from .layout import CACHE_DIR
 from .markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 from .model import Heading, Link
+from .store import open_salted
 
 _FILE = "bodies.sqlite3"
 _FORMAT = 6
@@ -119,38 +120,6 @@ class BodyCache:
         if self.db is not None:
             self.db.close()
             self.db = None
-
-
-def open_salted(
-    path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
-) -> sqlite3.Connection:
-    """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
-    under another salt.
-
-    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
-    """
-    tables = {table: columns, **(more or {})}
-    for attempt in range(2):
-        try:
-            db = sqlite3.connect(path, isolation_level=None)
-            if not durable:
-                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
-            db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
-            for name, fields in tables.items():
-                db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
-            row = db.execute("SELECT salt FROM meta").fetchone()
-            if row is None or row[0] != salt:  # made by another version: its tables may be shaped otherwise
-                for name, fields in tables.items():
-                    db.execute(f"DROP TABLE {name}")
-                    db.execute(f"CREATE TABLE {name} ({fields})")
-                db.execute("DELETE FROM meta")
-                db.execute("INSERT INTO meta VALUES (?)", (salt,))
-            return db
-        except sqlite3.DatabaseError:
-            if attempt:
-                raise
-            path.unlink(missing_ok=True)  # not a database: start afresh
-    raise AssertionError("unreachable")
 
 
 FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.FormulaKey

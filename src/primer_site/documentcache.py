@@ -26,13 +26,12 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .cache import CACHE_DIR, open_salted
 from .errors import Diagnostic, Problems
-from .inputs import code_salt
+from .layout import CACHE_DIR
 from .markdown import remember_inline, render_inline
 from .model import ChapterNumber
 from .parse import Document, parse_document
-from .store import Stamp, is_racy, stamp_from
+from .store import Stamp, code_salt, is_racy, open_salted, stamp_from
 
 _FILE = "documents.sqlite3"
 _COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"

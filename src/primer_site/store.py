@@ -3,7 +3,10 @@
 It imports no stage of the pipeline: the stages say what they keep (a parsed post, a rendered body, the assembled
 site) and under which inputs; the store only gives back the very object made from the same inputs, or makes it.
 `serve` keeps one Store for all its rebuilds (a warm `build`); a `build` in a new process starts with an empty
-one and finds its kept work on disk instead (.primer-cache/: documentcache.py, cache.py, lastbuild.py).
+one and finds its kept work on disk instead, in .primer-cache/: the last build's record (its inputs' stamps,
+`take_inputs`; the stages say what else it holds: buildrecord.py), read and kept by `recall_record` and
+`keep_record`; and SQLite tables (`open_salted`) that the stages fill (documentcache.py, cache.py). What is kept
+on disk is salted with primer-site's own code (`code_salt`): another version starts afresh.
 
 Stamps. Every stamp primer-site takes of a file is `stamp_of`'s: (size, modification time in ns, inode, change
 time in ns). The change time cannot be set back by any tool (`cp -p`, `rsync -t` and `tar x` set back only the
@@ -14,11 +17,21 @@ Documentation/technical/racy-git.txt): `is_racy`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
+import sqlite3
 import time
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import Any, TypeVar
+
+from . import __version__
+from .layout import CACHE_DIR
 
 Stamp = tuple[int, int, int, int]  # size in bytes, mtime ns, inode, ctime ns (0 for an output file: see stamp_of)
 RACY_SECONDS = 2.0
@@ -142,3 +155,165 @@ class Store:
             closer = getattr(value, "close", None)
             if callable(closer):
                 closer()
+
+
+# ------------------------------------------------------------------------ what a build is made from
+
+_LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "Pygments", "Jinja2", "MarkupSafe", "PyYAML", "nh3", "Pillow")
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    """The stamps of every file a build reads, by site-relative path (the theme's under "theme:")."""
+
+    files: dict[str, Stamp]
+    taken: float  # when, in seconds since the epoch
+
+    @property
+    def trustworthy(self) -> bool:
+        """Whether every stamp tells a changed file from an unchanged one (none changed too recently)."""
+        newest = max((max(stamp[1], stamp[3]) for stamp in self.files.values()), default=0)
+        return newest / 1e9 < self.taken - RACY_SECONDS  # is_racy of the newest stamp, in one pass
+
+
+def take_inputs(source: Path, folders: Iterable[str], files: Iterable[str], theme: Path | None) -> BuildInputs:
+    """The stamps of `files` and of every file below `folders` (site-relative), and below the theme's folder.
+
+    Folders are walked as the build walks them (following links); a file that cannot be stamped is left out, which
+    makes the record differ from any other (the build then reads it and reports why).
+    """
+    taken = time.time()
+    found: dict[str, Stamp] = {}
+    for name in files:
+        _stamp_into(found, name, os.path.join(source, name))
+    for folder in folders:
+        _walk_into(found, os.path.join(source, folder), folder)
+    if theme is not None:
+        for folder in ("templates", "static", "i18n"):
+            _walk_into(found, os.path.join(theme, folder), f"theme:{folder}")
+    return BuildInputs(found, taken)
+
+
+def _walk_into(found: dict[str, Stamp], root: str, label: str) -> None:
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        dirnames.sort()
+        relative = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = label if relative == "." else f"{label}/{relative}"
+        for name in filenames:
+            _stamp_into(found, f"{prefix}/{name}", os.path.join(dirpath, name))
+
+
+def _stamp_into(found: dict[str, Stamp], name: str, path: str) -> None:
+    stamp = stamp_of(path)
+    if stamp is not None:
+        found[name] = stamp
+
+
+@lru_cache(maxsize=1)
+def code_salt() -> str:
+    """A digest of primer-site's own code (every module and script of the package) and the versions of the
+    libraries whose output it passes on: when it changes, nothing a build kept can be trusted."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted([*package.glob("*.py"), *package.glob("*.js")]):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for library in _LIBRARIES:
+        try:
+            digest.update(f"{library}={version(library)};".encode())
+        except PackageNotFoundError:
+            digest.update(f"{library}=?;".encode())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------ on disk
+
+RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
+_RECORDS_KEPT = 8  # output folders remembered: `check` builds into a new temporary folder each time
+_RECORD_FORMAT = 3
+
+
+def _record_file(site: Path, name: str, part: str) -> Path:
+    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.json"
+
+
+def recall_record(site: Path, name: str, part: str) -> dict | None:
+    """The `part` ("record", "render") of the record kept under `name` (one per output folder), if there is a
+    readable one made by this code; JSON: a foreign or damaged file is ignored, it costs a full build, never a
+    wrong page."""
+    try:
+        data = json.loads(_record_file(site, name, part).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _RECORD_FORMAT or data.get("code") != code_salt():
+            return None
+        return data.get("data")
+    except (OSError, ValueError):
+        return None
+
+
+def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | None:
+    """Keep the parts of a build's record under `name` (a part None is left as it was), each file written whole
+    then renamed into place, "record" last; only the newest records are kept. A site that cannot be written to is
+    built afresh next time, as without a cache: then the reason is returned (for a warning), and no half-written
+    file or stale record is left."""
+    try:
+        for part, data in sorted(parts.items(), key=lambda item: item[0] == "record"):
+            if data is not None:
+                _write_json(
+                    _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
+                )
+        folder = _record_file(site, name, "record").parent
+        records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in records[_RECORDS_KEPT:]:
+            for stale in folder.glob(old.name.replace(".record.json", ".*.json")):
+                stale.unlink(missing_ok=True)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
+            _record_file(site, name, "record").unlink(missing_ok=True)
+        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    return None
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
+
+
+def open_salted(
+    path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
+) -> sqlite3.Connection:
+    """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
+    under another salt. SQLite holding JSON and text, never pickle: a foreign or corrupt file can only be
+    ignored and rebuilt, never run.
+
+    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
+    """
+    tables = {table: columns, **(more or {})}
+    for attempt in range(2):
+        try:
+            db = sqlite3.connect(path, isolation_level=None)
+            if not durable:
+                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
+            db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
+            for name, fields in tables.items():
+                db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
+            row = db.execute("SELECT salt FROM meta").fetchone()
+            if row is None or row[0] != salt:  # made by another version: its tables may be shaped otherwise
+                for name, fields in tables.items():
+                    db.execute(f"DROP TABLE {name}")
+                    db.execute(f"CREATE TABLE {name} ({fields})")
+                db.execute("DELETE FROM meta")
+                db.execute("INSERT INTO meta VALUES (?)", (salt,))
+            return db
+        except sqlite3.DatabaseError:
+            if attempt:
+                raise
+            path.unlink(missing_ok=True)  # not a database: start afresh
+    raise AssertionError("unreachable")
