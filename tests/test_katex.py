@@ -15,8 +15,8 @@ import pytest
 import primer_site.katex
 from fixture_sites import REPO, make_site, post, tree_bytes
 from primer_site.build import BuildMemory, BuildOptions, build_site
-from primer_site.cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
 from primer_site.config import KATEX_VERSION
+from primer_site.diskstore import FORMULAS_FILE, FormulaCache
 from primer_site.errors import SiteError
 from primer_site.katex import (
     CHECK,
@@ -28,6 +28,7 @@ from primer_site.katex import (
     clean_mathml,
     locate_katex,
 )
+from primer_site.layout import CACHE_DIR
 
 KATEX_PACKAGE = REPO / "node_modules" / "katex"
 TOKENS = {"mi", "mn", "mo", "ms", "mtext"}

@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
-import jinja2
-
 from .assemble import AssembleMemo, Selection, assemble_site
 from .assets import AssetIndex, AssetMemo
 from .bibliography import post_bibliographies
@@ -21,34 +19,27 @@ from .bodylanguage import in_language, theorems_in_language
 from .buildrecord import LastBuild, PreviousBuild
 from .config import CONFIG_FILE, SiteConfig, load_config
 from .dates import in_zone
-from .discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
+from .discover import CONTENT_DIR, SERIES_DIR, Sources
 from .errors import Diagnostic, Problems, SiteError
-from .feeds import FeedMath
 from .i18n import Catalogue, load_catalogue
 from .katex import KatexService, KatexSetup, locate_katex
 from .layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from .manifest import WriteResult
 from .markdown import RenderedBody
-from .mathcheck import CheckMemo
-from .mathpass import config_line, math_pass, math_without_katex
 from .model import Output, Site, Unchanged
 from .output import check_output_folder, claim_output, live_folder, locked
-from .outputpaths import guard_pages, merge_files, page_owners
+from .outputpaths import guard_pages, page_owners
 from .parse import Document, SeriesMeta
 from .reading import read_file, read_sources
-from .render import RenderMemory, render_site
+from .render import RenderMemory, RenderPass, render_site
 from .search import index_for_search
+from .sitemath import katex_service, site_math
 from .store import Store
 from .swap import recover_output
 from .theme import (
-    SYNTAX_CSS,
-    asset_names,
-    make_environment,
-    static_outputs,
-    syntax_css,
-    template_files,
     theme_dir,
 )
-from .typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
+from .themefiles import theme_files
 from .workers import MAX_JOBS
 from .write import SiteOutputs, SiteWriter
 
@@ -108,17 +99,6 @@ class BuildMemory(Store):
     def katex(self) -> KatexService | None:
         """The KaTeX service kept running between builds, if one was started."""
         return self.peek("katex")
-
-
-def _katex_service(memory: Store, setup: KatexSetup) -> KatexService:
-    """The service kept from the last build, or a new one if Node or the katex package changed."""
-    katex = memory.peek("katex")
-    if katex is None or katex.setup != setup:
-        if katex is not None:
-            katex.close()
-        katex = KatexService(setup, keep_alive=True)  # one Node process for every rebuild, and its answers
-        memory.put("katex", katex)
-    return katex
 
 
 def _forget_gone(memory: Store, sources: Sources) -> None:
@@ -210,7 +190,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
             return _same_as(last.record, config, started)  # type: ignore[arg-type]
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
-        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+        katex = katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     parsed, sources, content_files = _read(options, memory, incremental, config, catalogue, told, problems)
@@ -233,11 +213,12 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         bibliographies,
         catalogue,
     )
-    feed_math, typesetter = _math(options, memory, config, setup, katex, site, parsed, problems)
-    generated, assets, environment, static_files = _theme(
+    feed_math, typesetter = site_math(options, memory, config, setup, katex, site, parsed, problems)
+    generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
     writer = _writer(memory, incremental, output, last, options.keep_going)
+    in_place = writer.in_place  # decided once: the render pass and the writer must agree
     rendering = render_site(
         site,
         config,
@@ -246,7 +227,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         memory.slot("render", RenderMemory) if incremental else last.render_memory if last else None,
         jobs=_jobs(options),
         intact=writer.intact(),
-        only_made=writer.in_place,
+        only_made=in_place,
         feed_math=feed_math,
         in_process=incremental,
         typeset=typesetter,
@@ -256,6 +237,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         pages=_with_diagnostics(rendering, problems),
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
         static_files=static_files,
+        in_place=in_place,
         every_page=lambda: [spec.path for spec in rendering.specs],
         same_paths=lambda: rendering.reused_specs,
         guard=lambda items: guard_pages(items, static_files, owners, source, problems),
@@ -263,17 +245,12 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     )
     written = writer.write(outputs, problems)  # the one write path: raises on errors unless the writer records
     moments = _moments(documents, selection)
-    if incremental:
+    if incremental:  # the store's commit: what this good build made is what the next compares with
         rendering.commit()
         _forget_gone(memory, sources)
     elif last is not None and written.manifest is not None:
         rendering.commit()
-        counts = (written.pages, len(site.posts), len(site.series), len(site.tags))
-        unkept = last.remember(moments, counts, tuple(problems.warnings), written.manifest, rendering)
-        if unkept is not None:
-            problems.warning(
-                f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh"
-            )
+        _remember(last, moments, written, site, rendering, problems)
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -290,6 +267,22 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         errors=tuple(problems.errors),
         every_page=written.complete,
     )
+
+
+def _remember(
+    last: PreviousBuild,
+    moments: tuple[datetime | None, datetime | None],
+    written: WriteResult,
+    site: Site,
+    rendering: RenderPass,
+    problems: Problems,
+) -> None:
+    """The store's commit for a build in a new process: its record kept on disk for the next build there."""
+    assert written.manifest is not None
+    counts = (written.pages, len(site.posts), len(site.series), len(site.tags))
+    unkept = last.remember(moments, counts, tuple(problems.warnings), written.manifest, rendering)
+    if unkept is not None:
+        problems.warning(f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh")
 
 
 def _jobs(options: BuildOptions) -> int:
@@ -344,107 +337,6 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
     """A file the build generates (the syntax stylesheet): Unchanged where the folder holds these bytes."""
     digest = hashlib.blake2b(data, digest_size=16).digest()
     return Unchanged(path, digest) if writer.holds(path, digest) else Output(path, data, digest)
-
-
-def _math(
-    options: BuildOptions,
-    memory: Store,
-    config: SiteConfig,
-    setup: KatexSetup,
-    katex: KatexService | None,
-    site: Site,
-    parsed: tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]],
-    problems: Problems,
-) -> tuple[FeedMath | None, PageTypesetter | None]:
-    """The build's one KaTeX pass (the check and full-content feeds' MathML), and the typesetter of the pages'
-    math when site.yaml says `math: {render: build}`; their problems join `problems`."""
-    source = options.source
-    documents, bodies, metas, series_bodies = parsed
-    feed_math = None
-    if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
-        math = math_pass(
-            config,
-            site,
-            documents,
-            bodies,
-            metas,
-            series_bodies,
-            katex,
-            source,
-            check=options.check_math,
-            drafts=options.drafts,
-            use_cache=options.cache,
-            feed_formulas=memory.slot("feed formulas", dict),
-            check_memo=memory.slot("check", CheckMemo),
-        )
-        if options.check_math and options.require_katex and not math.katex_ran:
-            # the check was asked for: formulas KaTeX did not see must not pass as checked
-            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
-        else:
-            problems.extend(math.diagnostics)
-        feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
-    # what needs no KaTeX is checked anyway
-    unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
-    problems.extend(unchecked)
-    typesetter = None
-    if config.math_render == "build":  # the pages' math typeset here, as the browser would
-        problem = render_problem(config, setup, config_line(source, "math"))
-        problems.extend([problem] if problem else [])
-        places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
-        reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
-        typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
-    return feed_math, typesetter
-
-
-def _theme(
-    options: BuildOptions,
-    memory: Store,
-    config: SiteConfig,
-    setup: KatexSetup,
-    content_files: AssetIndex,
-    problems: Problems,
-    catalogue: Catalogue,
-) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
-    """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
-    or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
-    when self-hosted))."""
-    source = options.source
-    static = discover_static(
-        [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
-        source,
-        config.follow_links_outside,
-    )
-    generated = {SYNTAX_CSS: syntax_css(config)}
-    published = _needed(static, config)
-    assets = asset_names(published, generated, options.fingerprint)
-    # compiled templates are kept with the environment while no template file changed
-    templates = template_files(source)
-    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
-    environment = memory.memo(
-        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
-    )
-    static_files = static_outputs(published, assets)
-    static_files = merge_files(static_files, content_files.files(), source, problems)
-    if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
-        katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
-        problems.extend(katex_problems)
-        problems.extend(
-            Diagnostic(f"{STATIC_DIR}/{path}", 0, 0, "error", "static file at the path of KaTeX's (katex_url: self)")
-            for path in sorted(katex_files.keys() & static_files.keys())
-        )
-        static_files.update(katex_files)
-    return generated, assets, environment, static_files
-
-
-_SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on
-
-
-def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
-    """The static files to publish: all of the site's own; the theme's search script only with `search: true`."""
-    script = static.get(_SEARCH_SCRIPT)
-    if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
-        return static
-    return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
@@ -504,9 +396,3 @@ def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problem
             reported = len(found)
     found = rendering.diagnostics  # type: ignore[attr-defined]
     problems.extend(found[reported:])
-
-
-def _required(warning: Diagnostic) -> Diagnostic:
-    """KaTeX's "formulas not checked" warning, as the error it is when the math check was asked for."""
-    message = f"{warning.message} (or leave the math check out: --no-check-math)"
-    return Diagnostic(warning.path, warning.line, warning.column, "error", message)

@@ -15,12 +15,13 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
+from .diskstore import keep_record, recall_record
 from .errors import Diagnostic
 from .layout import CONFIG_FILE
 from .manifest import Manifest
 from .output import live_folder
 from .render import RenderMemory, RenderPass
-from .store import BuildInputs, Stamp, keep_record, recall_record, take_inputs
+from .store import BuildInputs, Stamp, take_inputs
 from .theme import theme_dir
 
 

@@ -26,12 +26,13 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .diskstore import open_salted
 from .errors import Diagnostic, Problems
 from .layout import CACHE_DIR
 from .markdown import remember_inline, render_inline
 from .model import ChapterNumber
 from .parse import Document, parse_document
-from .store import Stamp, code_salt, is_racy, open_salted, stamp_from
+from .store import Stamp, code_salt, is_racy, stamp_from
 
 _FILE = "documents.sqlite3"
 _COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import nh3
 
-from .cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
 from .config import KATEX_VERSION
+from .diskstore import FORMULAS_FILE, FormulaCache
+from .layout import CACHE_DIR
 
 KATEX_WORKER_JS = Path(__file__).with_name("katex_worker.js")
 TIMEOUT = 600.0  # seconds for one batch: KaTeX takes about 40 ms per thousand distinct formulas

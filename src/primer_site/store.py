@@ -4,9 +4,9 @@ It imports no stage of the pipeline: the stages say what they keep (a parsed pos
 site) and under which inputs; the store only gives back the very object made from the same inputs, or makes it.
 `serve` keeps one Store for all its rebuilds (a warm `build`); a `build` in a new process starts with an empty
 one and finds its kept work on disk instead, in .primer-cache/: the last build's record (its inputs' stamps,
-`take_inputs`; the stages say what else it holds: buildrecord.py), read and kept by `recall_record` and
-`keep_record`; and SQLite tables (`open_salted`) that the stages fill (documentcache.py, cache.py). What is kept
-on disk is salted with primer-site's own code (`code_salt`): another version starts afresh.
+`take_inputs`; the stages say what else it holds: buildrecord.py), and SQLite tables the stages fill; both
+diskstore.py's. What is kept on disk is salted with primer-site's own code (`code_salt`): another version starts
+afresh.
 
 Stamps. Every stamp primer-site takes of a file is `stamp_of`'s: (size, modification time in ns, inode, change
 time in ns). The change time cannot be set back by any tool (`cp -p`, `rsync -t` and `tar x` set back only the
@@ -17,11 +17,8 @@ Documentation/technical/racy-git.txt): `is_racy`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
@@ -31,7 +28,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
-from .layout import CACHE_DIR
 
 Stamp = tuple[int, int, int, int]  # size in bytes, mtime ns, inode, ctime ns (0 for an output file: see stamp_of)
 RACY_SECONDS = 2.0
@@ -225,95 +221,3 @@ def code_salt() -> str:
         except PackageNotFoundError:
             digest.update(f"{library}=?;".encode())
     return digest.hexdigest()
-
-
-# ------------------------------------------------------------------------------------------------ on disk
-
-RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
-_RECORDS_KEPT = 8  # output folders remembered: `check` builds into a new temporary folder each time
-_RECORD_FORMAT = 3
-
-
-def _record_file(site: Path, name: str, part: str) -> Path:
-    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.json"
-
-
-def recall_record(site: Path, name: str, part: str) -> dict | None:
-    """The `part` ("record", "render") of the record kept under `name` (one per output folder), if there is a
-    readable one made by this code; JSON: a foreign or damaged file is ignored, it costs a full build, never a
-    wrong page."""
-    try:
-        data = json.loads(_record_file(site, name, part).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != _RECORD_FORMAT or data.get("code") != code_salt():
-            return None
-        return data.get("data")
-    except (OSError, ValueError):
-        return None
-
-
-def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | None:
-    """Keep the parts of a build's record under `name` (a part None is left as it was), each file written whole
-    then renamed into place, "record" last; only the newest records are kept. A site that cannot be written to is
-    built afresh next time, as without a cache: then the reason is returned (for a warning), and no half-written
-    file or stale record is left."""
-    try:
-        for part, data in sorted(parts.items(), key=lambda item: item[0] == "record"):
-            if data is not None:
-                _write_json(
-                    _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
-                )
-        folder = _record_file(site, name, "record").parent
-        records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in records[_RECORDS_KEPT:]:
-            for stale in folder.glob(old.name.replace(".record.json", ".*.json")):
-                stale.unlink(missing_ok=True)
-    except OSError as error:
-        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
-            _record_file(site, name, "record").unlink(missing_ok=True)
-        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
-    return None
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
-        raise
-
-
-def open_salted(
-    path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
-) -> sqlite3.Connection:
-    """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
-    under another salt. SQLite holding JSON and text, never pickle: a foreign or corrupt file can only be
-    ignored and rebuilt, never run.
-
-    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
-    """
-    tables = {table: columns, **(more or {})}
-    for attempt in range(2):
-        try:
-            db = sqlite3.connect(path, isolation_level=None)
-            if not durable:
-                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
-            db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
-            for name, fields in tables.items():
-                db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
-            row = db.execute("SELECT salt FROM meta").fetchone()
-            if row is None or row[0] != salt:  # made by another version: its tables may be shaped otherwise
-                for name, fields in tables.items():
-                    db.execute(f"DROP TABLE {name}")
-                    db.execute(f"CREATE TABLE {name} ({fields})")
-                db.execute("DELETE FROM meta")
-                db.execute("INSERT INTO meta VALUES (?)", (salt,))
-            return db
-        except sqlite3.DatabaseError:
-            if attempt:
-                raise
-            path.unlink(missing_ok=True)  # not a database: start afresh
-    raise AssertionError("unreachable")

@@ -27,7 +27,7 @@ from pathlib import Path
 from .errors import Problems, SiteError
 from .manifest import Manifest, WriteResult, files_in, output_stamp, unique_outputs
 from .model import Output, Unchanged
-from .output import MARKER, mark
+from .output import MARKER, live_folder, mark
 from .staging import write_output
 from .store import Stamp, is_racy, stamp_of
 from .urls import is_inside
@@ -39,8 +39,8 @@ Outputs = Iterable[Output | Unchanged]
 class SiteOutputs:
     """What a build hands its writer.
 
-    `pages`: as rendered, in order; when the writer writes in place, only the pages made again (every other
-    page is as the last write left it). `every_page`: every page's output path, asked only by the in-place
+    `pages`: as rendered, in order; when `in_place` (the writer's `in_place` when the render pass began), only
+    the pages made again (every other page is as the last write left it). `every_page`: every page's output path, asked only by the in-place
     writer (to know which files are gone); `same_paths`: whether those paths are the last build's (then they
     cannot collide anew). `guard`: the build's path checks over outputs (outputpaths.guard_pages), run on
     every path when they changed. `finish`: run on the folder once its files are there (a search index)."""
@@ -48,6 +48,7 @@ class SiteOutputs:
     pages: Outputs
     generated: Sequence[Output | Unchanged]
     static_files: Mapping[str, Path]
+    in_place: bool = False
     every_page: Callable[[], Sequence[str]] = lambda: ()
     same_paths: Callable[[], bool] = lambda: False
     guard: Callable[[Outputs], Outputs] = lambda outputs: outputs
@@ -63,7 +64,7 @@ class SiteWriter:
 
     def __init__(self, output: Path, previous: Manifest | None = None, records: bool = False) -> None:
         self.output = output
-        self.previous = previous if previous is not None and previous.live == str(output) else None
+        self.previous = previous if previous is not None and previous.live == str(live_folder(output)) else None
         self.records = records
         self._own = False  # the last write into the folder was this writer's: it may update it in place
         self._published: frozenset[str] = frozenset()  # the static files of that write
@@ -89,7 +90,7 @@ class SiteWriter:
             for _ in outputs.guard(outputs.pages):  # rendered anyway: template errors join this build's report
                 pass
             problems.raise_if_errors()
-        if self.in_place:
+        if outputs.in_place:  # as the render pass was told: it yielded only the pages it made
             result = self._write_in_place(outputs, problems)
         else:
             result = write_output(

@@ -1,0 +1,258 @@
+"""The store on disk, in the site's .primer-cache/: what a `build` in a new process finds of the builds before it
+(`serve` keeps the same in memory: store.py). It imports no stage: the stages say what a record holds and how a
+table's rows read.
+
+- The last good build's record per output folder (`recall_record`, `keep_record`): JSON, salted with
+  primer-site's own code (store.code_salt); what it holds: buildrecord.py.
+- SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
+  rendered bodies (bodies.py), and KaTeX's answers for formulas (`FormulaCache`). SQLite holding JSON and text,
+  never pickle: a foreign or corrupt file can only be ignored and rebuilt, never run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Collection, Iterable
+from pathlib import Path
+
+from .layout import CACHE_DIR
+from .store import code_salt
+
+FORMULAS_FILE = "formulas.sqlite3"
+_FORMULAS_FORMAT = 3
+
+
+RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
+_RECORDS_KEPT = 8  # output folders remembered: `check` builds into a new temporary folder each time
+_RECORD_FORMAT = 3
+
+
+def _record_file(site: Path, name: str, part: str) -> Path:
+    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.json"
+
+
+def recall_record(site: Path, name: str, part: str) -> dict | None:
+    """The `part` ("record", "render") of the record kept under `name` (one per output folder), if there is a
+    readable one made by this code; JSON: a foreign or damaged file is ignored, it costs a full build, never a
+    wrong page."""
+    try:
+        data = json.loads(_record_file(site, name, part).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _RECORD_FORMAT or data.get("code") != code_salt():
+            return None
+        return data.get("data")
+    except (OSError, ValueError):
+        return None
+
+
+def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | None:
+    """Keep the parts of a build's record under `name` (a part None is left as it was), each file written whole
+    then renamed into place, "record" last; only the newest records are kept. A site that cannot be written to is
+    built afresh next time, as without a cache: then the reason is returned (for a warning), and no half-written
+    file or stale record is left."""
+    try:
+        for part, data in sorted(parts.items(), key=lambda item: item[0] == "record"):
+            if data is not None:
+                _write_json(
+                    _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
+                )
+        folder = _record_file(site, name, "record").parent
+        records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in records[_RECORDS_KEPT:]:
+            for stale in folder.glob(old.name.replace(".record.json", ".*.json")):
+                stale.unlink(missing_ok=True)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
+            _record_file(site, name, "record").unlink(missing_ok=True)
+        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    return None
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
+
+
+def open_salted(
+    path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
+) -> sqlite3.Connection:
+    """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
+    under another salt. SQLite holding JSON and text, never pickle: a foreign or corrupt file can only be
+    ignored and rebuilt, never run.
+
+    `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
+    """
+    tables = {table: columns, **(more or {})}
+    for attempt in range(2):
+        try:
+            db = sqlite3.connect(path, isolation_level=None)
+            if not durable:
+                db.execute("PRAGMA synchronous = OFF")  # a cache: what a power cut loses is only made again
+            db.execute("CREATE TABLE IF NOT EXISTS meta (salt TEXT NOT NULL)")
+            for name, fields in tables.items():
+                db.execute(f"CREATE TABLE IF NOT EXISTS {name} ({fields})")
+            row = db.execute("SELECT salt FROM meta").fetchone()
+            if row is None or row[0] != salt:  # made by another version: its tables may be shaped otherwise
+                for name, fields in tables.items():
+                    db.execute(f"DROP TABLE {name}")
+                    db.execute(f"CREATE TABLE {name} ({fields})")
+                db.execute("DELETE FROM meta")
+                db.execute("INSERT INTO meta VALUES (?)", (salt,))
+            return db
+        except sqlite3.DatabaseError:
+            if attempt:
+                raise
+            path.unlink(missing_ok=True)  # not a database: start afresh
+    raise AssertionError("unreachable")
+
+
+FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.FormulaKey
+
+
+class FormulaCache:
+    """KaTeX's answers by formula: (error or None, MathML or None), and the HTML of those a page typesets at build
+    time (in a table of its own: the whole-site lookups of the math check never read it). Every failure to read
+    it means "not cached".
+
+    The salt names the KaTeX version (and what else the answers depend on): another KaTeX starts it afresh.
+    """
+
+    def __init__(self, site: Path, salt: str) -> None:
+        self.path = site / CACHE_DIR / FORMULAS_FILE
+        self.db: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(exist_ok=True)
+            self.db = open_salted(
+                self.path,
+                f"format={_FORMULAS_FORMAT};{salt}",
+                "formulas",
+                "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, error TEXT, mathml TEXT, "
+                "PRIMARY KEY (tex, display, macros)",
+                durable=False,  # written on the dev server's rebuilds: a save must not wait for the disk
+                more={
+                    "html": "tex TEXT NOT NULL, display INTEGER NOT NULL, macros TEXT NOT NULL, html TEXT NOT NULL, fonts TEXT NOT NULL, "
+                    "PRIMARY KEY (tex, display, macros)"
+                },
+            )
+        except (OSError, sqlite3.Error):
+            self.db = None
+
+    def get_many(
+        self, keys: Collection[FormulaKey], with_mathml: Collection[FormulaKey]
+    ) -> dict[FormulaKey, tuple[str | None, str | None]]:
+        """The stored answers of `keys`; their MathML only for `with_mathml` (a check needs none)."""
+        if self.db is None or not keys:
+            return {}
+        wanted = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
+        found: dict[FormulaKey, tuple[str | None, str | None]] = {}
+        rows: dict[int, FormulaKey] = {}
+        try:
+            # one pass over the table: it holds about the site's formulas, and most of them are asked for
+            for rowid, tex, display, macros, error, has_mathml in self.db.execute(
+                "SELECT rowid, tex, display, macros, error, mathml IS NOT NULL FROM formulas"
+            ):
+                key = (tex, bool(display), macros)
+                if key in wanted:
+                    found[key] = (error, None)
+                    if has_mathml and key in with_mathml:
+                        rows[rowid] = key
+            ids = list(rows)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for rowid, mathml in self.db.execute(
+                    f"SELECT rowid, mathml FROM formulas WHERE rowid IN ({marks})", chunk
+                ):
+                    key = rows[rowid]
+                    found[key] = (found[key][0], mathml)
+        except sqlite3.Error:
+            return {}
+        return found
+
+    def get_html(
+        self, keys: Collection[FormulaKey]
+    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
+        """(error, MathML, HTML, fonts) of each of `keys` stored with its HTML, or with an error; looked up by key
+        (a page's formulas are a few of the site's)."""
+        if self.db is None or not keys:
+            return {}
+        found: dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]] = {}
+        try:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (tex TEXT, display INTEGER, macros TEXT)")
+            self.db.execute("DELETE FROM wanted")
+            self.db.executemany("INSERT INTO wanted VALUES (?, ?, ?)", ((t, int(d), m) for t, d, m in keys))
+            for tex, display, macros, error, mathml, html, fonts in self.db.execute(
+                "SELECT w.tex, w.display, w.macros, f.error, f.mathml, h.html, h.fonts FROM wanted w "
+                "JOIN formulas f ON f.tex = w.tex AND f.display = w.display AND f.macros = w.macros "
+                "LEFT JOIN html h ON h.tex = w.tex AND h.display = w.display AND h.macros = w.macros"
+            ):
+                if error is not None or (html is not None and mathml is not None):
+                    found[(tex, bool(display), macros)] = (error, mathml, html, tuple(json.loads(fonts or "[]")))
+        except (sqlite3.Error, ValueError, TypeError):
+            return {}
+        return found
+
+    def put_html(self, entries: Iterable[tuple[FormulaKey, str, tuple[str, ...]]]) -> None:
+        """Store formulas' HTML and the fonts it uses (their error and MathML go in with put_many)."""
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?, ?)",
+                ((tex, int(d), macros, html, json.dumps(fonts)) for (tex, d, macros), html, fonts in entries),
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def put_many(self, entries: Iterable[tuple[FormulaKey, str | None, str | None]]) -> None:
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO formulas VALUES (?, ?, ?, ?, ?)",
+                ((tex, int(display), macros, error, mathml) for (tex, display, macros), error, mathml in entries),
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def keep_only(self, keys: Collection[FormulaKey]) -> None:
+        """Drop the answers for every formula but `keys` (those of a build that asked about all the site's)."""
+        if self.db is None:
+            return
+        try:
+            stale = [
+                (rowid,)
+                for rowid, tex, display, macros in self.db.execute("SELECT rowid, tex, display, macros FROM formulas")
+                if (tex, bool(display), macros) not in keys
+            ]
+            if stale:
+                self.db.execute("BEGIN")
+                self.db.executemany("DELETE FROM formulas WHERE rowid = ?", stale)
+                self.db.execute(
+                    "DELETE FROM html WHERE NOT EXISTS (SELECT 1 FROM formulas f "
+                    "WHERE f.tex = html.tex AND f.display = html.display AND f.macros = html.macros)"
+                )
+                self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
