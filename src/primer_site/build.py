@@ -63,7 +63,8 @@ class BuildOptions:
     require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
     force: bool = False  # replace an output folder primer-site did not make (build --force)
     # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
-    # so that one run reports every problem; never for an output a reader sees
+    # so that one run reports every problem; never for an output a reader sees (the writer records the errors
+    # instead of stopping: write.SiteWriter's `records`)
     keep_going: bool = False
 
     @property
