@@ -9,11 +9,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "primer_site"
 
 # Lowest first. A module may import only modules listed before it.
 LAYERS = [
-    "errors", "layout", "store", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
-    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
-    "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "output",
-    "staging", "write", "lastbuild", "search", "livereload", "server", "sitefolder", "reading", "build", "check", "watch",
+    "errors", "layout", "store", "diskstore", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
+    "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "bodies",
+    "bodylanguage", "documentcache", "katex",
+    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "themefiles", "sitemath", "output",
+    "manifest", "swap", "staging", "write", "buildrecord", "search", "livereload", "sitehandler", "server", "sitefolder", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip
 
@@ -61,9 +61,17 @@ def test_the_site_s_folder_names_have_one_home() -> None:
         assert not imports_of(module) & {"theme", "render", "feeds", "katex"}, module
 
 
+def test_the_store_imports_no_stage() -> None:
+    """Stamps, "same inputs, same object", the last build's record and the tables on disk: the stages say what they
+    keep, the store knows none of them."""
+    assert imports_of("store") <= {"errors", "layout"}
+    assert imports_of("diskstore") <= {"errors", "layout", "store"}
+
+
 def test_the_server_knows_nothing_of_the_build() -> None:
     """It is given a folder and told how rebuilds went; serve.py wires it to the build."""
-    assert imports_of("server") <= {"errors", "livereload"}
+    assert imports_of("server") <= {"errors", "livereload", "sitehandler"}
+    assert imports_of("sitehandler") <= {"errors", "livereload"}
     assert imports_of("livereload") <= {"errors"}
 
 
@@ -89,7 +97,7 @@ def test_only_the_markdown_modules_import_markdown_it() -> None:
 
 
 def test_the_body_cache_covers_every_markdown_module() -> None:
-    """A change to any of them changes the HTML, so it must empty the body cache (cache.cache_salt)."""
+    """A change to any of them changes the HTML, so it must empty the body cache (bodies.cache_salt)."""
     from primer_site.syntax.markdown import RENDERER_SOURCES
 
     assert {path.stem for path in RENDERER_SOURCES} == MARKDOWN_MODULES
