@@ -14,7 +14,7 @@ STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "p
 
 # Which stage each module belongs to. A module may import modules of its own stage and of the stages before it.
 STAGE_OF = {
-    **dict.fromkeys(["errors", "layout", "model", "urls", "store", "workers"], "base"),
+    **dict.fromkeys(["errors", "layout", "model", "urls", "store", "diskstore", "workers"], "base"),
     **dict.fromkeys(
         ["yamldoc", "theoremkinds", "config", "dates", "discover", "notation", "parse", "bibliography", "imagesize",
          "activecontent"],
@@ -25,18 +25,18 @@ STAGE_OF = {
          "references", "markdown"],
         "syntax",
     ),
-    **dict.fromkeys(["cache", "inputs", "dependencies", "documentcache", "reading", "bodies"], "caches"),
+    **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),
     **dict.fromkeys(["katex", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
-        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "assemble"],
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemble"],
         "site",
     ),
     **dict.fromkeys(
         ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
     ),
-    **dict.fromkeys(["output", "staging", "write", "search", "lastbuild", "pdfpage", "pdf"], "publish"),
-    **dict.fromkeys(["livereload", "server", "watch"], "preview"),
-    **dict.fromkeys(["build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
+    **dict.fromkeys(["output", "manifest", "swap", "staging", "write", "search", "buildrecord", "pdfpage", "pdf"], "publish"),
+    **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),
+    **dict.fromkeys(["sitemath", "themefiles", "build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
 }  # fmt: skip
 
 
@@ -189,9 +189,17 @@ def test_the_site_s_folder_names_have_one_home() -> None:
         assert not imports_of(module) & {"theme", "render", "feeds", "katex"}, module
 
 
+def test_the_store_imports_no_stage() -> None:
+    """Stamps, "same inputs, same object", the last build's record and the tables on disk: the stages say what they
+    keep, the store knows none of them."""
+    assert imports_of("store") <= {"errors", "layout"}
+    assert imports_of("diskstore") <= {"errors", "layout", "store"}
+
+
 def test_the_server_knows_nothing_of_the_build() -> None:
     """It is given a folder and told how rebuilds went; serve.py wires it to the build."""
-    assert imports_of("server") <= {"errors", "livereload"}
+    assert imports_of("server") <= {"errors", "livereload", "sitehandler"}
+    assert imports_of("sitehandler") <= {"errors", "livereload"}
     assert imports_of("livereload") <= {"errors"}
 
 
@@ -206,7 +214,7 @@ def test_only_the_markdown_modules_import_markdown_it() -> None:
 
 
 def test_the_body_cache_covers_every_markdown_module() -> None:
-    """A change to any of them changes the HTML, so it must empty the body cache (cache.cache_salt)."""
+    """A change to any of them changes the HTML, so it must empty the body cache (bodies.cache_salt)."""
     from primer_site.syntax.markdown import RENDERER_SOURCES
 
     assert {path.stem for path in RENDERER_SOURCES} == MARKDOWN_MODULES

@@ -271,3 +271,21 @@ def test_a_setting_read_by_an_imported_template_reaches_every_page(site: Path, u
             _assert_in("<p class=tagline>NEW WORDS</p>", html_of(page))
 
     _both_ways(site, describe, everywhere)
+
+
+def test_the_output_folder_deleted_between_rebuilds_is_made_whole_again(site: Path) -> None:
+    """The dev server's writer updates its folder in place; once the folder is gone, the next rebuild writes the
+    whole site again (staged), the pages nothing changed included, as a fresh build makes it."""
+    import shutil
+
+    session = Session(site)
+    session.build()
+    out = site.parent / "out"
+    shutil.rmtree(out)
+    result = session.build()
+    fresh = build_site(BuildOptions(source=site, output=site.parent / "fresh", now=NOW, jobs=1, fingerprint=False))
+    assert tree_bytes(out) == tree_bytes(site.parent / "fresh")
+    assert result.pages == fresh.pages and "posts/c1/index.html" in result.rendered
+    # and the next edit is in place again
+    assert session.rendered_after("content/c2.md", chapter(2, body="Edited.")) >= {"posts/c2/index.html"}
+    assert "Edited." in (out / "posts/c2/index.html").read_text()

@@ -178,8 +178,9 @@ def test_a_retired_folder_beside_a_complete_output_is_removed(tmp_path: Path) ->
 def test_the_three_rename_swap_gives_the_same_sites(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fallback swap (no renameat2) also ends with the complete new site, and keeps the staging folder."""
     import primer_site.publish.staging as write
+    import primer_site.publish.swap as swap
 
-    monkeypatch.setattr(write, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(swap, "_exchange", lambda a, b: False)
     site, output, old = _site(tmp_path)
     make_site(site, {"content/a.md": post("A", body="New.")})
     build_site(BuildOptions(source=site, output=output, jobs=1, cache=False))

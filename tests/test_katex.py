@@ -14,9 +14,10 @@ import pytest
 
 import primer_site.math.katex
 from fixture_sites import REPO, make_site, post, tree_bytes
-from primer_site.caches.cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.diskstore import FORMULAS_FILE, FormulaCache
 from primer_site.errors import SiteError
+from primer_site.layout import CACHE_DIR
 from primer_site.math.katex import (
     CHECK,
     KATEX_WORKER_JS,

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import make_site, post, tree_bytes
-from primer_site import store
+from primer_site import diskstore, store
 from primer_site.commands.build import BuildOptions, BuildResult, build_site
-from primer_site.publish import lastbuild
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -104,7 +103,7 @@ def test_an_output_file_changed_or_gone_is_made_again(site: Path) -> None:
 
 def test_new_primer_site_code_builds_for_real(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build(site)
-    monkeypatch.setattr(lastbuild, "code_salt", lambda: "another version")
+    monkeypatch.setattr(diskstore, "code_salt", lambda: "another version")
     assert not stopped_at_once(build(site))
 
 

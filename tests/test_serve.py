@@ -369,6 +369,26 @@ def test_closing_the_preview_ends_its_threads(tmp_path: Path) -> None:
     assert {t for t in threading.enumerate() if t.is_alive()} - before == set()
 
 
+def test_closing_the_preview_ends_its_katex_process(tmp_path: Path) -> None:
+    """The preview keeps one Node process for KaTeX between rebuilds; closing it ends that process too (a test
+    run or an editor plugin that opens previews one after another must not pile them up)."""
+    from test_workers import children
+
+    source = make_site(
+        tmp_path / "site",
+        {"site.yaml": "title: Live\nbase_url: https://example.org/\n", "content/m.md": post("M", body="$x^2$")},
+    )
+    before = children(os.getpid())
+    with Preview(BuildOptions(source=source, now=NOW_AT, check_math=True), port=0, watch=False) as preview:
+        running = children(os.getpid()) - before
+        assert running, "the check started no KaTeX process: the test proves nothing"
+    deadline = time.monotonic() + 10
+    while children(os.getpid()) & running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert children(os.getpid()) & running == set()
+    assert preview.memory.katex is None or preview.memory.katex._worker is None
+
+
 # ---------------------------------------------------------------- the command
 
 

@@ -3,7 +3,7 @@ files that changed: 5,000 front matters take a second to parse, and a few millis
 
 A post is taken from the cache when its file's stamp (size, modification and change times, inode) is the one
 recorded, and the stamp was recorded long enough after the file's last change to be trusted (git's racy-clean
-rule, as in inputs.py); otherwise the file is read, and the post is taken from the cache if its bytes have the
+rule, as in store.py); otherwise the file is read, and the post is taken from the cache if its bytes have the
 recorded digest, else parsed from those very bytes (read once: a save between a parse and a second read would
 record the new file's digest with the old post). With it is kept what the parse reported (warnings too) and the
 summary's HTML.
@@ -26,12 +26,12 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from primer_site.caches.cache import CACHE_DIR, open_salted
-from primer_site.caches.inputs import code_salt
+from primer_site.diskstore import open_salted
 from primer_site.errors import Diagnostic, Problems
+from primer_site.layout import CACHE_DIR
 from primer_site.model import ChapterNumber
 from primer_site.sources.parse import Document, parse_document
-from primer_site.store import Stamp, is_racy, stamp_from
+from primer_site.store import Stamp, code_salt, is_racy, stamp_from
 from primer_site.syntax.markdown import remember_inline, render_inline
 
 _FILE = "documents.sqlite3"

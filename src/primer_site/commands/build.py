@@ -6,57 +6,40 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
-import jinja2
-from markupsafe import Markup
-
 from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
-from primer_site.caches.inputs import take_inputs
 from primer_site.caches.reading import read_file, read_sources
+from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
+from primer_site.commands.themefiles import theme_files
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from primer_site.math.katex import KatexService, KatexSetup, locate_katex
-from primer_site.math.mathcheck import CheckMemo
-from primer_site.math.typeset import FormulaPlaces, PageTypesetter, katex_site_files, page_typesetter, render_problem
 from primer_site.model import Output, Site, Unchanged
-from primer_site.publish.lastbuild import LastBuild, recall, recall_render_memory, remember
-from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked, mark, read_marker_list
+from primer_site.publish.buildrecord import LastBuild, PreviousBuild
+from primer_site.publish.manifest import WriteResult
+from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
 from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
 from primer_site.publish.search import index_for_search
-from primer_site.publish.staging import Manifest, WriteResult, files_in, recover_output, unique_outputs, write_output
-from primer_site.publish.write import snapshot, write_changes
-from primer_site.rendering.feeds import FeedMath
-from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
+from primer_site.publish.swap import recover_output
+from primer_site.publish.write import SiteOutputs, SiteWriter
 from primer_site.rendering.render import RenderMemory, RenderPass, render_site
-from primer_site.rendering.theme import (
-    SYNTAX_CSS,
-    asset_names,
-    make_environment,
-    static_outputs,
-    syntax_css,
-    template_files,
-    theme_dir,
-)
+from primer_site.rendering.theme import theme_dir
 from primer_site.site.assemble import AssembleMemo, Selection, assemble_site
 from primer_site.site.assets import AssetIndex, AssetMemo
+from primer_site.site.bodylanguage import in_language, theorems_in_language
 from primer_site.site.i18n import Catalogue, load_catalogue
-from primer_site.site.outputpaths import guard_pages, merge_files, page_owners
+from primer_site.site.outputpaths import guard_pages, page_owners
 from primer_site.sources.bibliography import post_bibliographies
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, load_config
 from primer_site.sources.dates import in_zone
-from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources, discover_static
+from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
 from primer_site.sources.parse import Document, SeriesMeta
-from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
-from primer_site.sources.theoremkinds import TheoremSettings
 from primer_site.store import Store
-from primer_site.syntax.figures import localize_figure_numbers
 from primer_site.syntax.markdown import RenderedBody
-from primer_site.syntax.markdown_parser import ADMONITIONS, localize_body_words
-from primer_site.syntax.theorems import localize_theorem_words
 from primer_site.workers import MAX_JOBS
 
 
@@ -79,7 +62,8 @@ class BuildOptions:
     require_katex: bool = False  # with check_math: KaTeX not running is an error, not a warning (check, build)
     force: bool = False  # replace an output folder primer-site did not make (build --force)
     # write the site even with errors, returned in BuildResult.errors: for `check`, into its own temporary folder,
-    # so that one run reports every problem; never for an output a reader sees
+    # so that one run reports every problem; never for an output a reader sees (the writer records the errors
+    # instead of stopping: write.SiteWriter's `records`)
     keep_going: bool = False
 
     @property
@@ -115,26 +99,6 @@ class BuildMemory(Store):
     def katex(self) -> KatexService | None:
         """The KaTeX service kept running between builds, if one was started."""
         return self.peek("katex")
-
-
-@dataclass
-class _Served:
-    """What the dev server's last build wrote into the folder it serves, for the next to update in place."""
-
-    output: Path | None = None
-    written: dict[str, object] = field(default_factory=dict)  # write.snapshot
-    published: frozenset[str] = frozenset()  # the files published beside the pages
-
-
-def _katex_service(memory: Store, setup: KatexSetup) -> KatexService:
-    """The service kept from the last build, or a new one if Node or the katex package changed."""
-    katex = memory.peek("katex")
-    if katex is None or katex.setup != setup:
-        if katex is not None:
-            katex.close()
-        katex = KatexService(setup, keep_alive=True)  # one Node process for every rebuild, and its answers
-        memory.put("katex", katex)
-    return katex
 
 
 def _forget_gone(memory: Store, sources: Sources) -> None:
@@ -192,12 +156,12 @@ def _existing(folder: Path) -> Path:
 
 
 def _build(options: BuildOptions, memory: Store | None, changed: Collection[str] | None, started: float) -> BuildResult:
-    """build_site, under the output's lock."""
+    """build_site, under the output's lock: read, parse, assemble, render, write, commit."""
     source = options.source
     problems = Problems()
-    incremental = memory is not None
+    incremental = memory is not None  # the dev server's store, kept warm in memory between its builds
     memory = memory or BuildMemory()
-    told = set(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
+    told = frozenset(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
     config = read_file(
         memory,
         "config",
@@ -216,60 +180,27 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     output = options.output_dir.absolute()
     # first: even a failed build, or one that changes nothing, finds the previous site where it was
     recover_output(options.output_dir)
-    # a build in a new process takes up where the last good build into the same folder left off
-    remembering = options.cache and not incremental and not options.keep_going
     setup = locate_katex(source)
-    settings = _settings(options, output, setup)
-    inputs = last = None
-    if remembering:
-        inputs = take_inputs(source, _SOURCE_FOLDERS, (CONFIG_FILE,), theme_dir())
-        last = recall(source, output)
-        now = site_now(options.now, config)
-        if (
-            last is not None
-            and last.makes_the_same(settings, inputs, now)
-            and last.manifest.all_intact()
-            and _finished_there(last.manifest)
-        ):
-            return _same_as(last, config, started)
+    now = site_now(options.now, config)
+    # a build in a new process takes up where the last good build into the same folder left off
+    last = None
+    if options.cache and not incremental and not options.keep_going:
+        last = PreviousBuild(source, output, _settings(options, output, setup), _SOURCE_FOLDERS)
+        if last.same_site(now):
+            return _same_as(last.record, config, started)  # type: ignore[arg-type]
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
-        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+        katex = katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
-    sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
-    if katex is None and _epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
-        katex = _katex_service(memory, setup) if incremental else KatexService(setup)
+    parsed, sources, content_files = _read(options, memory, incremental, config, catalogue, told, problems)
+    documents, bodies, metas, series_bodies = parsed
+    if katex is None and epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
+        katex = katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = False  # MathML only: the pages' math is typeset in the browser
         katex.start(source if options.cache else None)
-    jobs = min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
-    bodies = keep_rendered(
-        problems,
-        post_bodies(
-            memory.slot("bodies", dict),
-            source,
-            documents,
-            metas,
-            config.raw_html,
-            jobs,
-            options.cache,
-            True,
-            _theorems_in_language(config.theorems, catalogue),
-        ),
-    )
-    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
-    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
-    content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
-    content_files.make_variants(chain(bodies, series_bodies), jobs)
-    bodies = [
-        content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
-        for d, b in zip(documents, bodies, strict=True)
-    ]
-    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
-    bodies, series_bodies = _in_language(bodies, series_bodies, catalogue, memory.slot("in language", dict))
 
     # Later stages run on whatever parsed, so that one run reports every error of the build.
-    now = site_now(options.now, config)
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     bibliographies = post_bibliographies(source, config, documents, metas, problems)
@@ -286,29 +217,20 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         bibliographies,
         catalogue,
     )
-    feed_math, typesetter, book_math = _math(
-        options, memory, config, setup, katex, site, (documents, bodies, metas, series_bodies), problems
-    )
-    generated, assets, environment, static_files = _theme(
+    feed_math, typesetter, book_math = site_math(options, memory, config, setup, katex, site, parsed, problems)
+    generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
-    served = memory.slot("served", _Served)
-    in_place = incremental and served.output == output and output.is_dir() and not options.keep_going
-    render_memory = recall_render_memory(source, output) if remembering and last is not None else None
-    manifest = last.manifest if last is not None and render_memory is not None else None
-    extra: list[Output | Unchanged] = []
-    for path, data in generated.items():
-        digest = hashlib.blake2b(data, digest_size=16).digest()
-        kept = manifest is not None and manifest.holds(assets[path], digest)
-        extra.append(Unchanged(assets[path], digest) if kept else Output(assets[path], data, digest))
+    writer = _writer(memory, incremental, output, last, options.keep_going)
+    in_place = writer.in_place  # decided once: the render pass and the writer must agree
     rendering = render_site(
         site,
         config,
         environment,
         source,
-        memory.slot("render", RenderMemory) if incremental else render_memory,
-        jobs,
-        intact=manifest.intact if manifest is not None else None,
+        memory.slot("render", RenderMemory) if incremental else last.render_memory if last else None,
+        jobs=_jobs(options),
+        intact=writer.intact(),
         only_made=in_place,
         feed_math=feed_math,
         in_process=incremental,
@@ -316,63 +238,24 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         book_math=book_math,
     )
     owners = page_owners(site, documents, config.base_path)
-    pages = guard_pages(_with_diagnostics(rendering, problems), static_files, owners, source, problems)
-    finish = index_for_search if config.search else None
-    # the PDFs, rendered from the finished print pages in the staging folder; not in the preview (which needs no
-    # renderer), nor in `check` (which says, as `build` would, that one is missing)
-    pdfs = [] if incremental else pdf_books(site, config, metas, source)
-    problems.extend(renderer_problems(pdfs))
-    if not options.keep_going:
-        dist = setup.katex / "dist" if setup.katex is not None else None
-        kept = source / CACHE_DIR if options.cache else None
-        finish = pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
-    every_page = True
-    if options.keep_going:  # written whatever the errors, which are returned, not raised
-        before = len(problems.errors)
-        written = write_output(chain(pages, extra), static_files, output, finish, problems, swap_on_errors=True)
-        every_page = len(problems.errors) == before  # template errors (or two pages at one path) while writing
-    elif problems.errors:
-        for _ in pages:  # render anyway: template errors join this build's report
-            pass
-        problems.raise_if_errors()
-    elif in_place:
-        written = _write_in_place(
-            served, rendering, pages, extra, static_files, owners, source, output, finish, problems
-        )
-    elif incremental:
-        outputs = [*pages, *extra]
-        written = write_output(outputs, static_files, output, finish, problems)
-        served.written, served.output = snapshot(outputs, static_files), output
-    else:
-        # pages go to the staging folder as they are made: never all of them in memory at once
-        written = write_output(
-            chain(pages, extra),
-            static_files,
-            output,
-            finish,
-            problems,
-            previous=manifest if manifest is not None and _finished_there(manifest) else None,
-        )
-        if remembering and inputs is not None and written.manifest is not None:
-            rendering.commit()
-            record = LastBuild(
-                settings,
-                inputs.files if inputs.trustworthy else None,
-                _moments(documents, selection),
-                (written.pages, len(site.posts), len(site.series), len(site.tags)),
-                tuple(problems.warnings),
-                written.manifest,
-            )
-            unkept = remember(
-                source, output, record, rendering.memory if rendering.rendered or manifest is None else None
-            )
-            if unkept is not None:
-                problems.warning(
-                    f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh"
-                )
-    if incremental:
+    outputs = SiteOutputs(
+        pages=_with_diagnostics(rendering, problems),
+        generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
+        static_files=static_files,
+        in_place=in_place,
+        every_page=lambda: [spec.path for spec in rendering.specs],
+        same_paths=lambda: rendering.reused_specs,
+        guard=lambda items: guard_pages(items, static_files, owners, source, problems),
+        finish=_finish(options, config, setup, site, metas, output, incremental, problems),
+    )
+    written = writer.write(outputs, problems)  # the one write path: raises on errors unless the writer records
+    moments = _moments(documents, selection)
+    if incremental:  # the store's commit: what this good build made is what the next compares with
         rendering.commit()
         _forget_gone(memory, sources)
+    elif last is not None and written.manifest is not None:
+        rendering.commit()
+        _remember(last, moments, written, site, rendering, problems)
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -385,213 +268,109 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         site=site,
         base_path=config.base_path,
         rendered=tuple(rendering.rendered) if incremental else (),
-        next_due=_moments(documents, selection)[1] if options.now is None and not options.future else None,
+        next_due=moments[1] if options.now is None and not options.future else None,
         errors=tuple(problems.errors),
-        every_page=every_page,
+        every_page=written.complete,
     )
 
 
-def _finished_there(manifest: Manifest) -> bool:
-    """Whether the live folder still has every file the last build's finishing step made there (the PDFs, the
-    search index: in its marker's list, not in the manifest); if not, the staging folder is made and finished."""
-    live = Path(manifest.live)
-    listed = read_marker_list(live)
-    return listed is None or all((live / path).is_file() for path in listed - manifest.files.keys())
-
-
-def _write_in_place(
-    served: _Served,
-    rendering: RenderPass,
-    pages: Iterable[Output | Unchanged],
-    extra: list[Output | Unchanged],
-    static_files: dict[str, Path],
-    owners: dict[str, tuple[str, int]],
-    source: Path,
-    output: Path,
-    finish: Callable[[Path], None] | None,
-    problems: Problems,
-) -> WriteResult:
-    """The dev server's rebuild into the folder it serves: only the files whose bytes changed are written, once
-    every page rendered without error and no two outputs share a path (raises SiteError otherwise)."""
-    made = list(pages)
-    problems.raise_if_errors()
-    paths = [spec.path for spec in rendering.specs]
-    published = frozenset(static_files)
-    if not rendering.reused_specs or published != served.published:  # new paths: check they do not collide
-        everything = [Unchanged(path, b"") for path in paths]
-        for _ in guard_pages(everything, static_files, owners, source, problems):
-            pass
-        for _ in unique_outputs([*everything, *extra, *(Unchanged(p, b"") for p in static_files)], problems):
-            pass
-        problems.raise_if_errors()
-    served.published = published
-    written, served.written = write_changes(made, paths, extra, static_files, output, served.written)
-    if finish is not None and written.written:
-        finish(output)  # the preview's search index follows its pages, made afresh in place
-        mark(output, files_in(output))
-    return written
-
-
-def _math(
+def _finish(
     options: BuildOptions,
-    memory: Store,
     config: SiteConfig,
     setup: KatexSetup,
-    katex: KatexService | None,
     site: Site,
-    parsed: tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]],
+    metas: list[SeriesMeta],
+    output: Path,
+    incremental: bool,
     problems: Problems,
-) -> tuple[FeedMath | None, PageTypesetter | None, FeedMath | None]:
-    """The build's one KaTeX pass (the check, full-content feeds' and EPUBs' MathML), and the typesetter of the
-    pages' math when site.yaml says `math: {render: build}`; their problems join `problems`."""
-    source = options.source
-    documents, bodies, metas, series_bodies = parsed
-    feed_math = book_math = None
-    if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
-        math = math_pass(
-            config,
-            site,
-            documents,
-            bodies,
-            metas,
-            series_bodies,
-            katex,
-            source,
-            check=options.check_math,
-            drafts=options.drafts,
-            use_cache=options.cache,
-            feed_formulas=memory.slot("feed formulas", dict),
-            check_memo=memory.slot("check", CheckMemo),
-        )
-        if options.check_math and options.require_katex and not math.katex_ran:
-            # the check was asked for: formulas KaTeX did not see must not pass as checked
-            problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)
-        else:
-            problems.extend(math.diagnostics)
-        feed_math = math.feed_math if config.feed_content == "full" else None  # summaries carry no math
-        book_math = math.book_math
-    # what needs no KaTeX is checked anyway
-    unchecked = [] if options.check_math else math_without_katex(config, *parsed, options.drafts)
-    problems.extend(unchecked)
-    typesetter = None
-    if config.math_render == "build":  # the pages' math typeset here, as the browser would
-        problem = render_problem(config, setup, config_line(source, "math"))
-        problems.extend([problem] if problem else [])
-        places = FormulaPlaces(config, documents, bodies, metas, series_bodies, options.drafts)
-        reported = [*(math.diagnostics if katex is not None else ()), *unchecked]  # not said again
-        typesetter = page_typesetter(config, katex, places, source if options.cache else None, reported)
-    return feed_math, typesetter, book_math
+) -> Callable[[Path], None] | None:
+    """What is made in the staging folder once the pages are there: the search index, then the PDFs, rendered from
+    the finished print pages; not in the preview (which needs no renderer), nor in `check` (which says, as `build`
+    would, that one is missing)."""
+    finish = index_for_search if config.search else None
+    pdfs = [] if incremental else pdf_books(site, config, metas, options.source)
+    problems.extend(renderer_problems(pdfs))
+    if options.keep_going:
+        return finish
+    dist = setup.katex / "dist" if setup.katex is not None else None
+    kept = options.source / CACHE_DIR if options.cache else None
+    return pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
 
 
-def _epub_wanted(config: SiteConfig, metas: Sequence[SeriesMeta]) -> bool:
-    """Whether a series may be written as an EPUB: site.yaml or a series file says `books: {epub: true}`."""
-    return config.books.epub or any(config.books.over(m.books).epub for m in metas if m.kind == "series")
+def _remember(
+    last: PreviousBuild,
+    moments: tuple[datetime | None, datetime | None],
+    written: WriteResult,
+    site: Site,
+    rendering: RenderPass,
+    problems: Problems,
+) -> None:
+    """The store's commit for a build in a new process: its record kept on disk for the next build there."""
+    assert written.manifest is not None
+    counts = (written.pages, len(site.posts), len(site.series), len(site.tags))
+    unkept = last.remember(moments, counts, tuple(problems.warnings), written.manifest, rendering)
+    if unkept is not None:
+        problems.warning(f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh")
 
 
-def _theme(
+def _jobs(options: BuildOptions) -> int:
+    return min(options.jobs or os.cpu_count() or 1, MAX_JOBS)  # workers.MAX_JOBS: a big machine too
+
+
+def _read(
     options: BuildOptions,
     memory: Store,
+    incremental: bool,
     config: SiteConfig,
-    setup: KatexSetup,
-    content_files: AssetIndex,
-    problems: Problems,
     catalogue: Catalogue,
-) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
-    """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
-    or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
-    when self-hosted))."""
+    told: frozenset[str],
+    problems: Problems,
+) -> tuple[tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]], Sources, AssetIndex]:
+    """The sources read and parsed, and their bodies rendered, in the site's language, with the files beside
+    the posts filled in: ((documents, bodies, series metas, series bodies), the sources, the files beside)."""
     source = options.source
-    static = discover_static(
-        [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
-        source,
-        config.follow_links_outside,
+    sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
+    jobs = _jobs(options)
+    theorems = theorems_in_language(config.theorems, catalogue)
+    made = post_bodies(
+        memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
     )
-    generated = {SYNTAX_CSS: syntax_css(config)}
-    published = _needed(static, config)
-    assets = asset_names(published, generated, options.fingerprint)
-    # compiled templates are kept with the environment while no template file changed
-    templates = template_files(source)
-    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
-    environment = memory.memo(
-        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
-    )
-    static_files = static_outputs(published, assets)
-    static_files = merge_files(static_files, content_files.files(), source, problems)
-    if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
-        katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
-        problems.extend(katex_problems)
-        problems.extend(
-            Diagnostic(f"{STATIC_DIR}/{path}", 0, 0, "error", "static file at the path of KaTeX's (katex_url: self)")
-            for path in sorted(katex_files.keys() & static_files.keys())
-        )
-        static_files.update(katex_files)
-    return generated, assets, environment, static_files
+    bodies = keep_rendered(problems, made)
+    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
+    # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
+    content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
+    content_files.make_variants(chain(bodies, series_bodies), jobs)
+    bodies = [
+        content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
+        for d, b in zip(documents, bodies, strict=True)
+    ]
+    series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
+    bodies, series_bodies = in_language(bodies, series_bodies, catalogue, memory.slot("in language", dict))
+    return (documents, bodies, metas, series_bodies), sources, content_files
 
 
-_SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on
+def _writer(memory: Store, incremental: bool, output: Path, last: PreviousBuild | None, records: bool) -> SiteWriter:
+    """The build's one writer: the dev server's own, kept in its store (it updates its folder in place), or one
+    that starts from what the last build's record says the folder holds."""
+    if incremental and not records:
+        writer = memory.peek("writer")
+        if writer is None or writer.output != output:
+            writer = SiteWriter(output)
+            memory.put("writer", writer)
+        return writer
+    previous = last.manifest if last is not None else None
+    if previous is not None and not previous.finished_there():
+        previous = None  # a file its finishing step made (a PDF, the search index) is gone: make them again
+    return SiteWriter(output, previous, records=records)
 
 
-def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
-    """The static files to publish: all of the site's own; the theme's search script only with `search: true`."""
-    script = static.get(_SEARCH_SCRIPT)
-    if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
-        return static
-    return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
+def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged:
+    """A file the build generates (the syntax stylesheet): Unchanged where the folder holds these bytes."""
+    digest = hashlib.blake2b(data, digest_size=16).digest()
+    return Unchanged(path, digest) if writer.holds(path, digest) else Output(path, data, digest)
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
-
-
-_BODY_WORDS = (
-    "figure", "table", "caption_colon", "heading_anchor", *ADMONITIONS,
-    "proof_of", "solution_to", "solution_link", "solutions",
-)  # fmt: skip
-
-
-def _theorems_in_language(settings: TheoremSettings, catalogue: Catalogue) -> TheoremSettings:
-    """The theorem-like kinds with the built-in ones' names ("Theorem", "Proof"…) in the site's language, where
-    site.yaml leaves them as they are. The names are part of a body's cache key: another language renders again."""
-    english = {kind.kind: kind.name for kind in BUILT_IN_THEOREMS}
-    kinds = tuple(
-        replace(kind, name=str(catalogue.messages[kind.kind]))
-        if english.get(kind.kind) == kind.name and kind.kind in catalogue.messages
-        else kind
-        for kind in settings.kinds
-    )
-    return settings if kinds == settings.kinds else replace(settings, kinds=kinds)  # what Markdown writes in English
-
-
-def _in_language(
-    bodies: list[RenderedBody], series_bodies: list[RenderedBody], catalogue: Catalogue, memo: dict
-) -> tuple[list[RenderedBody], list[RenderedBody]]:
-    """The bodies with the theme's words the Markdown renderers wrote in the site's language: figures' and tables'
-    numbers ("Tableau 4.1 :"), heading anchors' labels, admonitions' default titles. The body cache keeps them in
-    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's: id of
-    a body → (body, words, result)) keeps a body the same object while neither it nor the words changed."""
-    words = catalogue.words(_BODY_WORDS)
-    if words is None:
-        memo.clear()
-        return bodies, series_bodies
-    kept: dict[int, tuple[RenderedBody, tuple, RenderedBody]] = {}
-
-    def one(body: RenderedBody) -> RenderedBody:
-        known = memo.get(id(body))
-        if known is not None and known[0] is body and known[1] == words:
-            made = known[2]
-        else:
-            html = localize_figure_numbers(body.html, catalogue.numbered)
-            html = localize_body_words(html, lambda key: str(catalogue.text(key)))
-            html = localize_theorem_words(
-                html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
-            )
-            made = body if html == body.html else replace(body, html=html)
-        kept[id(body)] = (body, words, made)
-        return made
-
-    result = [one(b) for b in bodies], [one(b) for b in series_bodies]
-    memo.clear()
-    memo.update(kept)
-    return result
 
 
 def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
@@ -648,9 +427,3 @@ def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problem
             reported = len(found)
     found = rendering.diagnostics  # type: ignore[attr-defined]
     problems.extend(found[reported:])
-
-
-def _required(warning: Diagnostic) -> Diagnostic:
-    """KaTeX's "formulas not checked" warning, as the error it is when the math check was asked for."""
-    message = f"{warning.message} (or leave the math check out: --no-check-math)"
-    return Diagnostic(warning.path, warning.line, warning.column, "error", message)

@@ -148,12 +148,15 @@ class Preview:
             self._rebuild_when_due(due)
 
     def close(self) -> None:
-        """Stop watching, finish a rebuild in progress, stop serving, release the port, remove the temp folder."""
+        """Stop watching, finish a rebuild in progress, stop serving, release the port, close the store (and the
+        processes it keeps), remove the temp folder."""
         if self._due is not None:
             self._due.cancel()
         if self._watcher is not None:
             self._watcher.close()
         self.server.close()
+        with self._building:  # after a rebuild in progress: its store is not closed under it
+            self.memory.close()  # what the store runs (KaTeX's Node process) ends with the preview
         self._remove_workdir()
 
     def __enter__(self) -> Preview:

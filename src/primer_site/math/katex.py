@@ -30,7 +30,8 @@ from pathlib import Path
 
 import nh3
 
-from primer_site.caches.cache import CACHE_DIR, FORMULAS_FILE, FormulaCache
+from primer_site.diskstore import FORMULAS_FILE, FormulaCache
+from primer_site.layout import CACHE_DIR
 from primer_site.sources.config import KATEX_VERSION
 
 KATEX_WORKER_JS = Path(__file__).with_name("katex_worker.js")

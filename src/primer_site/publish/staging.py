@@ -1,8 +1,8 @@
-"""Outputs → the output folder, atomically (the staging writer, and what every writer shares: its result, the
-check that no two outputs share a path): the new site is made in a staging folder beside
-it, then the two are swapped in one step. A failed or killed build leaves the live folder as it was. Which folders
-are the build's to replace, and where a symlinked output really is: output.py; the dev server's writer, which
-updates its private folder in place: write.py.
+"""Outputs → the output folder, atomically (the staging writer): the new site is made in a staging folder beside
+it, then the two are swapped in one step (swap.py). A failed or killed build leaves the live folder as it was.
+Which folders are the build's to replace, and where a symlinked output really is: output.py; what every writer
+keeps (the Manifest) and shares: manifest.py; the one writer a build calls, which also updates the dev server's
+private folder in place: write.py.
 
 The staging folder is kept between builds (after a swap it holds the previous site), so a build
 reconciles it instead of recreating thousands of folders: files whose bytes did not change are
@@ -12,19 +12,17 @@ what changed), other files are replaced, files no longer produced are removed.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
+from primer_site.publish.manifest import Manifest, WriteResult, files_in, output_stamp, unique_outputs
 from primer_site.publish.output import (
     MARKER,
     WRITTEN_LIST,
@@ -33,93 +31,13 @@ from primer_site.publish.output import (
     is_marked,
     live_folder,
     mark,
-    mount_point_message,
     read_marker_list,
     read_written,
     record_written,
     staging_folder,
 )
+from primer_site.publish.swap import recover_output, swap_in
 from primer_site.store import Stamp, is_racy, stamp_of
-from primer_site.urls import collision_key, is_inside
-
-_RENAME_EXCHANGE = 2
-_AT_FDCWD = -100
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    written: int  # files whose bytes are new
-    unchanged: int  # files kept from the previous output
-    pages: int = 0  # HTML pages among the outputs
-    manifest: Manifest | None = None  # what the live folder holds now (write_output only)
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a build left in the live output folder: each file's stamp, the digest of those it wrote from bytes,
-    and the source stamp of each static file it copied. The next build keeps (hard-links) what is still as it
-    was instead of reading it again, and leaves the folder alone when nothing at all changed."""
-
-    live: str  # the live folder, absolute
-    files: dict[str, Stamp]  # output path → its stamp in the live folder (without the change time: see _stamp)
-    digests: dict[str, bytes]  # output path → digest of the bytes written there
-    sources: dict[str, Stamp]  # static output path → its source's (size, mtime ns, inode, ctime ns)
-
-    def intact(self, path: str) -> bool:
-        """Whether the live folder still holds, at `path`, the very file the last build left there."""
-        known = self.files.get(path)
-        return known is not None and _stamp(os.path.join(self.live, path)) == known
-
-    def all_intact(self) -> bool:
-        """Whether the live folder still holds every file the last build left there, as it left it."""
-        return all(self.intact(path) for path in self.files)
-
-    def holds(self, path: str, digest: bytes) -> bool:
-        """Whether the live file at `path` is intact and holds bytes of this digest."""
-        return self.digests.get(path) == digest and self.intact(path)
-
-    def holds_copy(self, path: str, source: Path) -> bool:
-        """Whether the live file at `path` is an intact copy of `source` as it is now."""
-        return self.sources.get(path) == stamp_of(source) and self.intact(path)
-
-    def to_json(self) -> dict:
-        return {
-            "live": self.live,
-            "files": {path: list(stamp) for path, stamp in self.files.items()},
-            "digests": {path: digest.hex() for path, digest in self.digests.items()},
-            "sources": {path: list(stamp) for path, stamp in self.sources.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Manifest:
-        """ValueError, TypeError or KeyError for anything to_json did not write."""
-        return cls(
-            str(data["live"]),
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["files"].items()},
-            {str(p): bytes.fromhex(d) for p, d in data["digests"].items()},
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["sources"].items()},
-        )
-
-
-def _stamp(path: str) -> Stamp | None:
-    # of an output file, the link itself, without its change time: hard-linking it into the staging folder
-    # changes that
-    return stamp_of(path, follow_links=False, change_time=False)
-
-
-def unique_outputs(outputs: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:
-    """The outputs, as they come, less any a second time at one path (or one that a case-insensitive
-    host takes for it), which is reported; a path out of the output folder stops the build."""
-    seen: set[str] = set()
-    for item in outputs:
-        if not is_inside(item.path):
-            raise SiteError(f"refusing to write outside the output folder: {item.path}")
-        key = collision_key(item.path)
-        if key in seen:
-            problems.error(f"two pages would be written to {item.path} (check permalinks and slugs)", "site.yaml")
-            continue
-        seen.add(key)
-        yield item
 
 
 def write_output(
@@ -224,7 +142,7 @@ def _write_staged(
     (staging / WRITTEN_LIST).unlink(missing_ok=True)  # the last build's list is never published
     live_files.discard(WRITTEN_LIST)
     mark(staging, live_files)  # the folder's own record of what primer-site wrote in it
-    _swap_in(staging, output)
+    swap_in(staging, output)
     if staging.is_dir() and not is_marked(staging):
         shutil.rmtree(staging)  # what was live was not ours (claim_output let it through: --force)
     if not staging.exists():  # the first build: its folder was renamed into place
@@ -238,7 +156,7 @@ def _write_staged(
         # a file kept is the very file the last build left (a hard link to it): its stamp is known
         stamp = previous.files.get(path) if previous is not None and path in folder.kept else None
         if stamp is None:
-            stamp = _stamp(os.path.join(live, path))
+            stamp = output_stamp(os.path.join(live, path))
         if stamp is not None:
             files[path] = stamp
     manifest = Manifest(live, files, digests, sources)
@@ -266,15 +184,6 @@ def _refuse_foreign(live: Path, staging: Path, previous: Manifest | None) -> Non
         raise SiteError(foreign_message(live, stray))
 
 
-def files_in(folder: Path) -> set[str]:
-    """Every file under `folder`, relative to it, `/`-separated."""
-    found = set()
-    for dirpath, _, filenames in os.walk(folder):
-        relative = os.path.relpath(dirpath, folder).replace(os.sep, "/")
-        found.update(name if relative == "." else f"{relative}/{name}" for name in filenames)
-    return found
-
-
 def _nothing_to_write(
     outputs: list[Output | Unchanged],
     static_files: Mapping[str, Path],
@@ -293,24 +202,6 @@ def _nothing_to_write(
         return None
     pages = sum(item.path.endswith(".html") for item in outputs)
     return WriteResult(0, len(outputs) + len(static_files), pages, previous)
-
-
-def recover_output(output: Path) -> None:
-    """Finish a two-rename swap that was interrupted; drop leftovers of older builds. Only folders that carry
-    the marker are moved or removed."""
-    output = live_folder(output)
-    staging = staging_folder(output)
-    retired = output.parent / f".{output.name}.retired"
-    if retired.is_dir() and not retired.is_symlink() and is_marked(retired):
-        if output.exists():
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            retired.rename(output)
-    for stale in output.parent.glob(f".{output.name}.tmp-*"):
-        if stale.is_dir() and not stale.is_symlink() and is_marked(stale):
-            shutil.rmtree(stale, ignore_errors=True)
-    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
-        staging.unlink()  # claim_output let it through: --force
 
 
 class _Staging:
@@ -438,33 +329,3 @@ def _link_or_copy(old: Path, new: Path) -> None:
         os.link(old, new)
     except OSError:
         shutil.copy2(old, new)
-
-
-def _swap_in(staging: Path, output: Path) -> bool:
-    """Exchange the folders in one step where the kernel can; else by renames that _recover can finish. False if
-    there was no live folder: the staging folder was renamed into place. SiteError for an output folder that is a
-    mount point (a Docker volume, a tmpfs): no rename can replace it."""
-    if os.path.ismount(output):
-        raise SiteError(mount_point_message(output))
-    if not output.exists():
-        staging.rename(output)
-        return False
-    if _exchange(staging, output):
-        return True
-    retired = output.parent / f".{output.name}.retired"
-    output.rename(retired)
-    staging.rename(output)
-    retired.rename(staging)
-    return True
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    try:
-        renameat2 = ctypes.CDLL(libc_name, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0

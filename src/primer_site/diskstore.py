@@ -1,132 +1,93 @@
-"""Persistent caches in .primer-cache/: rendered post bodies, and KaTeX's answers for formulas.
+"""The store on disk, in the site's .primer-cache/: what a `build` in a new process finds of the builds before it
+(`serve` keeps the same in memory: store.py). It imports no stage: the stages say what a record holds and how a
+table's rows read.
 
-Each is keyed on what its values depend on, with a salt for everything else (the renderer's code, the KaTeX
-version): a cache with another salt is emptied. SQLite holding JSON and text, not pickle: a foreign or corrupt
-cache can only be ignored and rebuilt, never run.
+- The last good build's record per output folder (`recall_record`, `keep_record`): JSON, salted with
+  primer-site's own code (store.code_salt); what it holds: buildrecord.py.
+- SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
+  rendered bodies (bodies.py), and KaTeX's answers for formulas (`FormulaCache`). SQLite holding JSON and text,
+  never pickle: a foreign or corrupt file can only be ignored and rebuilt, never run.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Collection, Iterable
-from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from primer_site import __version__
-from primer_site.errors import Diagnostic
 from primer_site.layout import CACHE_DIR
-from primer_site.model import Heading, Link
-from primer_site.syntax import markdown
-from primer_site.syntax.citations import Citation, CiteItem
-from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
+from primer_site.store import code_salt
 
-_FILE = "bodies.sqlite3"
-_FORMAT = 6
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
 
 
-@lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
-def cache_salt(raw_html: bool) -> str:
-    """Everything besides a body's own text that its HTML depends on (the renderer's own code included)."""
-    digest = hashlib.blake2b(digest_size=8)
-    for path in markdown.RENDERER_SOURCES:
-        digest.update(path.read_bytes())
-    renderer = digest.hexdigest()
-    parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
-    for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
-        try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=?")
-    return ";".join(parts)
+RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
+_RECORDS_KEPT = 8  # output folders remembered: `check` builds into a new temporary folder each time
+_RECORD_FORMAT = 3
 
 
-def body_key(item: BodySource) -> str:
-    digest = hashlib.blake2b(digest_size=20)
-    for part in (
-        item.source,
-        str(item.first_line),
-        item.chapter,
-        str(item.number_sections),
-        item.theorems.key,
-        item.body,
-    ):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+def _record_file(site: Path, name: str, part: str) -> Path:
+    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.json"
 
 
-class BodyCache:
-    """Rendered bodies by key; every failure to read it means "not cached"."""
+def recall_record(site: Path, name: str, part: str) -> dict | None:
+    """The `part` ("record", "render") of the record kept under `name` (one per output folder), if there is a
+    readable one made by this code; JSON: a foreign or damaged file is ignored, it costs a full build, never a
+    wrong page."""
+    try:
+        data = json.loads(_record_file(site, name, part).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _RECORD_FORMAT or data.get("code") != code_salt():
+            return None
+        return data.get("data")
+    except (OSError, ValueError):
+        return None
 
-    def __init__(self, site: Path, salt: str) -> None:
-        self.path = site / CACHE_DIR / _FILE
-        self.salt = salt
-        self.db: sqlite3.Connection | None = None
-        try:
-            self.path.parent.mkdir(exist_ok=True)
-            self.db = self._open()
-        except (OSError, sqlite3.Error):
-            self.db = None  # a read-only site, say: build without a cache
 
-    def _open(self) -> sqlite3.Connection:
-        # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
-        # the HTML in a column of its own: JSON would escape every quote of it, and decoding that is slow
-        columns = "key TEXT PRIMARY KEY, value TEXT NOT NULL, html TEXT NOT NULL"
-        return open_salted(self.path, self.salt, "bodies", columns, durable=False)
+def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | None:
+    """Keep the parts of a build's record under `name` (a part None is left as it was), each file written whole
+    then renamed into place, "record" last; only the newest records are kept. A site that cannot be written to is
+    built afresh next time, as without a cache: then the reason is returned (for a warning), and no half-written
+    file or stale record is left."""
+    try:
+        for part, data in sorted(parts.items(), key=lambda item: item[0] == "record"):
+            if data is not None:
+                _write_json(
+                    _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
+                )
+        folder = _record_file(site, name, "record").parent
+        records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in records[_RECORDS_KEPT:]:
+            for stale in folder.glob(old.name.replace(".record.json", ".*.json")):
+                stale.unlink(missing_ok=True)
+    except OSError as error:
+        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
+            _record_file(site, name, "record").unlink(missing_ok=True)
+        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    return None
 
-    def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
-        """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
-        if self.db is None or not keys:
-            return {}
-        found: dict[str, RenderedBody] = {}
-        try:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT key, value, html FROM bodies WHERE key IN ({marks})"
-                for key, value, html in self.db.execute(query, chunk):
-                    body = _decode(value, html, formulas)
-                    if body is not None:
-                        found[key] = body
-        except sqlite3.Error:
-            return {}
-        return found
 
-    def replace_all(self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None) -> None:
-        """Store new entries and drop those no source needs any more (all but `keep`; None: drop none)."""
-        if self.db is None:
-            return
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", ((k, _encode(b), b.html) for k, b in entries)
-            )
-            if keep is not None:
-                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-                self.db.execute("DELETE FROM keep")
-                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
-                self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
 
 
 def open_salted(
     path: Path, salt: str, table: str, columns: str, durable: bool = True, more: dict[str, str] | None = None
 ) -> sqlite3.Connection:
     """The database at `path` with `table` (and the `more` tables: name → columns), made afresh if it was filled
-    under another salt.
+    under another salt. SQLite holding JSON and text, never pickle: a foreign or corrupt file can only be
+    ignored and rebuilt, never run.
 
     `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
     """
@@ -295,86 +256,3 @@ class FormulaCache:
         if self.db is not None:
             self.db.close()
             self.db = None
-
-
-def _encode(body: RenderedBody) -> str:
-    """The body but its HTML, as JSON (the HTML is stored beside it)."""
-    return json.dumps(
-        [
-            "",
-            [[h.level, h.id, h.text, h.html] for h in body.headings],
-            sorted(body.ids),
-            body.has_math,
-            body.word_count,
-            body.first_paragraph,
-            [[link.target, link.fragment, link.line, link.written] for link in body.links],
-            [[link.href, link.line] for link in body.others],
-            # a string within the JSON: only a build that checks math pays for reading it
-            json.dumps([[f.tex, f.display, f.line, f.column] for f in body.formulas], ensure_ascii=False),
-            [list(position) for position in body.stray_dollars],
-            [[label.id, label.kind, label.number, label.html, label.name] for label in body.labels],
-            [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
-            body.display_equations,
-            [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
-            [
-                [[[i.key, i.prefix, i.suffix, i.year_only] for i in c.items], c.in_text, c.written, c.line, c.column]
-                for c in body.citations
-            ],
-        ],
-        ensure_ascii=False,
-    )
-
-
-def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedBody | None:
-    """The stored body, or None for anything that is not exactly what _encode wrote."""
-    try:
-        (
-            _,
-            headings,
-            ids,
-            has_math,
-            words,
-            first,
-            links,
-            others,
-            formulas,
-            stray,
-            labels,
-            errors,
-            displays,
-            assets,
-            citations,
-        ) = json.loads(value)
-        formulas = json.loads(formulas) if with_formulas else ()
-        body = RenderedBody(
-            html=html_text,
-            headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
-            ids=frozenset(str(i) for i in ids),
-            has_math=bool(has_math),
-            word_count=int(words),
-            first_paragraph=first,
-            links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
-            others=tuple(Link(str(a), int(b)) for a, b in others),
-            formulas=tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in formulas),
-            stray_dollars=tuple((int(a), int(b)) for a, b in stray),
-            labels=tuple(Label(*map(str, label)) for label in labels),
-            errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
-            display_equations=int(displays),
-            assets=tuple(
-                AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
-                for a, b, c, d, e, f in assets
-            ),
-            citations=tuple(
-                Citation(
-                    tuple(CiteItem(str(k), str(p), str(s), bool(y)) for k, p, s, y in a),
-                    bool(b),
-                    str(c),
-                    int(d),
-                    int(e),
-                )
-                for a, b, c, d, e in citations
-            ),
-        )
-    except (ValueError, TypeError):
-        return None
-    return body if isinstance(body.html, str) and isinstance(body.first_paragraph, str) else None

@@ -1,0 +1,90 @@
+"""What a build publishes besides its pages: the theme's and the site's static files (the theme's search script
+only with `search: true`), the generated stylesheet, their output names (fingerprinted or not), KaTeX's own files
+when self-hosted, and the Jinja environment that names them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import jinja2
+
+from primer_site.errors import Diagnostic, Problems
+from primer_site.layout import STATIC_DIR
+from primer_site.math.katex import KatexSetup
+from primer_site.math.typeset import katex_site_files
+from primer_site.rendering.mathpass import config_line
+from primer_site.rendering.theme import (
+    SYNTAX_CSS,
+    asset_names,
+    make_environment,
+    static_outputs,
+    syntax_css,
+    template_files,
+    theme_dir,
+)
+from primer_site.site.assets import AssetIndex
+from primer_site.site.i18n import Catalogue
+from primer_site.site.outputpaths import merge_files
+from primer_site.sources.config import SiteConfig
+from primer_site.sources.discover import discover_static
+from primer_site.store import Store
+
+
+class ThemeOptions(Protocol):
+    """What this reads of a build's options (build.BuildOptions)."""
+
+    source: Path
+    fingerprint: bool
+
+
+def theme_files(
+    options: ThemeOptions,
+    memory: Store,
+    config: SiteConfig,
+    setup: KatexSetup,
+    content_files: AssetIndex,
+    problems: Problems,
+    catalogue: Catalogue,
+) -> tuple[dict[str, bytes], dict[str, str], jinja2.Environment, dict[str, Path]]:
+    """The theme and the site's own static files: (generated files by path, output name of each (fingerprinted
+    or not), the Jinja environment, every file published as it is by output path (static, beside posts, KaTeX's
+    when self-hosted))."""
+    source = options.source
+    static = discover_static(
+        [d for d in (theme_dir() / STATIC_DIR, source / STATIC_DIR) if d.is_dir()],
+        source,
+        config.follow_links_outside,
+    )
+    generated = {SYNTAX_CSS: syntax_css(config)}
+    published = _needed(static, config)
+    assets = asset_names(published, generated, options.fingerprint)
+    # compiled templates are kept with the environment while no template file changed
+    templates = template_files(source)
+    environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
+    environment = memory.memo(
+        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
+    )
+    static_files = static_outputs(published, assets)
+    static_files = merge_files(static_files, content_files.files(), source, problems)
+    if config.self_hosted_katex:  # KaTeX's stylesheet and fonts (and script) from its package, into the site
+        katex_files, katex_problems = katex_site_files(config, setup, config_line(source, "katex_url"))
+        problems.extend(katex_problems)
+        problems.extend(
+            Diagnostic(f"{STATIC_DIR}/{path}", 0, 0, "error", "static file at the path of KaTeX's (katex_url: self)")
+            for path in sorted(katex_files.keys() & static_files.keys())
+        )
+        static_files.update(katex_files)
+    return generated, assets, environment, static_files
+
+
+_SEARCH_SCRIPT = "js/search.js"  # the theme's search box: published only for a site with search on
+
+
+def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
+    """The static files to publish: all of the site's own; the theme's search script only with `search: true`."""
+    script = static.get(_SEARCH_SCRIPT)
+    if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
+        return static
+    return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}

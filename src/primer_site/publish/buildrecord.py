@@ -1,0 +1,137 @@
+"""What the last good build into an output folder left, for the next build there in a new process (the store keeps
+it on disk: store.recall_record, store.keep_record).
+
+Two parts per output folder: a small record (the build's inputs and settings, what it printed, the Manifest of the
+live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
+output's recorded reads), read only when something changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+
+from primer_site.diskstore import keep_record, recall_record
+from primer_site.errors import Diagnostic
+from primer_site.layout import CONFIG_FILE
+from primer_site.publish.manifest import Manifest
+from primer_site.publish.output import live_folder
+from primer_site.rendering.render import RenderMemory, RenderPass
+from primer_site.rendering.theme import theme_dir
+from primer_site.store import BuildInputs, Stamp, take_inputs
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """The record of a good build: enough to tell that another would make the same site, and to say what it said."""
+
+    settings: str  # a digest of everything besides files that shapes the output (see build.py)
+    files: dict[str, Stamp] | None  # the inputs' stamps; None when one was too recent to be trusted
+    moments: tuple[datetime | None, datetime | None]  # the latest post date at or before "now", the earliest after
+    counts: tuple[int, int, int, int]  # pages, posts, series, tags
+    warnings: tuple[Diagnostic, ...]
+    manifest: Manifest
+
+    def makes_the_same(self, settings: str, inputs: BuildInputs, now: datetime) -> bool:
+        """Whether a build with these settings, inputs and "now" would make what this one made (then nothing needs
+        doing, if the live folder is still as this build left it)."""
+        if settings != self.settings or self.files is None or inputs.files != self.files:
+            return False
+        before, after = self.moments
+        # "now" only sorts posts into published and scheduled: the same sort, the same site
+        return (before is None or before <= now) and (after is None or now < after)
+
+    def to_json(self) -> dict:
+        return {
+            "settings": self.settings,
+            "files": self.files,
+            "moments": [None if moment is None else moment.isoformat() for moment in self.moments],
+            "counts": list(self.counts),
+            "warnings": [[d.path, d.line, d.column, d.severity, d.message] for d in self.warnings],
+            "manifest": self.manifest.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> LastBuild:
+        """ValueError, TypeError, KeyError or AttributeError for anything to_json did not write."""
+        files = data["files"]
+        return cls(
+            settings=str(data["settings"]),
+            files=None
+            if files is None
+            else {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in files.items()},
+            moments=tuple(None if m is None else datetime.fromisoformat(str(m)) for m in data["moments"]),  # type: ignore[arg-type]
+            counts=tuple(int(n) for n in data["counts"]),  # type: ignore[arg-type]
+            warnings=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in data["warnings"]),
+            manifest=Manifest.from_json(data["manifest"]),
+        )
+
+
+class PreviousBuild:
+    """A build in a new process and the last good build into the same output folder: the inputs' stamps taken
+    now (before anything is read), the last record if there is one, and, once the build is good, its own record
+    kept for the next."""
+
+    def __init__(self, source: Path, output: Path, settings: str, folders: Iterable[str]) -> None:
+        self.source, self.settings = source, settings
+        self.name = hashlib.blake2b(
+            str(live_folder(output)).encode("utf-8", "surrogateescape"), digest_size=10
+        ).hexdigest()
+        self.inputs = take_inputs(source, folders, (CONFIG_FILE,), theme_dir())
+        self.record = _recalled(recall_record(source, self.name, "record"))
+
+    def same_site(self, now: datetime) -> bool:
+        """Whether this build would make exactly what the last one made, which the folder still holds intact."""
+        record = self.record
+        return (
+            record is not None
+            and record.makes_the_same(self.settings, self.inputs, now)
+            and record.manifest.all_intact()
+            and record.manifest.finished_there()
+        )
+
+    @cached_property
+    def render_memory(self) -> RenderMemory | None:
+        """The render memory the last good build left (None if there is none this code can read)."""
+        if self.record is None:
+            return None
+        data = recall_record(self.source, self.name, "render")
+        try:
+            return None if data is None else RenderMemory.load(data)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """What the last build left in the folder, when its render memory says what each page read."""
+        return self.record.manifest if self.record is not None and self.render_memory is not None else None
+
+    def remember(
+        self,
+        moments: tuple[datetime | None, datetime | None],
+        counts: tuple[int, int, int, int],
+        warnings: tuple[Diagnostic, ...],
+        manifest: Manifest,
+        rendering: RenderPass,
+    ) -> str | None:
+        """Keep this good build's record (and its render memory, when it rendered anything); the reason it could
+        not be kept, or None."""
+        files = self.inputs.files if self.inputs.trustworthy else None
+        record = LastBuild(self.settings, files, moments, counts, warnings, manifest)
+        fresh = rendering.rendered or self.manifest is None
+        return keep_record(
+            self.source,
+            self.name,
+            {"render": rendering.memory.dump() if fresh else None, "record": record.to_json()},
+        )
+
+
+def _recalled(data: dict | None) -> LastBuild | None:
+    try:
+        return None if data is None else LastBuild.from_json(data)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
