@@ -23,7 +23,7 @@ from .config import SiteConfig
 from .entryformat import format_entry
 from .errors import Problems
 from .model import Heading, Post, PostLink, Reference, Series, VolumeReference
-from .parse import Document, SeriesMeta, series_finder
+from .parse import Document, SeriesMeta
 
 _LINK_TAG = re.compile(r"</?a\b[^>]*>")
 
@@ -35,12 +35,12 @@ def resolve_post_citations(
     paths: Sequence[str],
     bibliography: Bibliography,
     config: SiteConfig,
-    metas: Sequence[SeriesMeta],
+    meta: SeriesMeta | None,
     problems: Problems,
 ) -> Post:
     """`post` with its citations filled in from `bibliography` (in the site's style), its References at the end of
-    its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`."""
-    meta = series_finder(metas)(doc.series)
+    its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`. `meta`:
+    the series file the post's `series:` names (parse.SeriesNames.meta_of), found once by the caller."""
     for written in bracketed_citations(doc.summary or ""):
         problems.error(
             f"summary: citation {written}: a summary is shown without References (on listings and in feeds): name "
