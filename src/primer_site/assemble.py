@@ -62,7 +62,15 @@ def assemble_site(
 
     def made(doc: Document, body: RenderedBody) -> Post:
         meta = names.meta_of(doc.series)
-        series = (names.slug_of(doc.series), post_macros(config.macros, meta, doc))
+        # the very same tuple while what it is merged from is the same: the post's inputs then compare by identity
+        macros = memo.reuse(
+            "macros",
+            doc.source,
+            (config.macros, meta, doc.macros),
+            lambda _: post_macros(config.macros, meta, doc),
+            problems,
+        )
+        series = (names.slug_of(doc.series), macros)
         inputs = (config, doc, body, doc.date > selection.now, series)
         return memo.reuse(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, series, found), problems
