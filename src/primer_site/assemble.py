@@ -158,9 +158,14 @@ def assemble_site(
 
         series = [noted(one) for one in series]
 
+    chapter_labels: dict[object, str] = {}  # "Chapter 3" once per number, not once per post and neighbour
+
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
-        label = catalogue.chapter_label(post.chapter) if catalogue is not None else post.chapter_label
+        if catalogue is None:
+            label = post.chapter_label
+        elif (label := chapter_labels.get(post.chapter)) is None:
+            label = chapter_labels[post.chapter] = catalogue.chapter_label(post.chapter)
         return memo.reuse(
             "post link", post.source, (post, label), lambda _: PostLink(post.title, post.url, label), problems
         )

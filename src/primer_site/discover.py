@@ -59,6 +59,7 @@ class Sources:
 # Never published, even under follow_links_outside: the kernel's views of processes, devices and itself
 # (/proc/self/environ is the build's own environment, a CI's tokens included).
 NEVER_PUBLISHED = ("/proc", "/sys", "/dev")
+_UNDER_NEVER_PUBLISHED = tuple(folder + "/" for folder in NEVER_PUBLISHED)  # one startswith for every source
 
 
 def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
@@ -74,7 +75,7 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
 
 def _real_path_problem(real: str, site_real: str, allow_outside: bool) -> str | None:
     """link_problem for a file whose real path (os.path.realpath) is `real`."""
-    if any(real == folder or real.startswith(folder + "/") for folder in NEVER_PUBLISHED):
+    if real in NEVER_PUBLISHED or real.startswith(_UNDER_NEVER_PUBLISHED):
         return f"links to {real}: a file under /proc, /sys or /dev is never published (remove the link)"
     if real == site_real or site_real.startswith(real.rstrip("/") + "/"):
         return f"is a symbolic link to {real}, which holds the site: a symlink loop (remove the link)"
