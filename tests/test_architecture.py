@@ -12,7 +12,7 @@ LAYERS = [
     "errors", "layout", "store", "workers", "model", "yamldoc", "theoremkinds", "config", "urls", "discover", "dates", "notation", "parse", "bibliography", "imagesize", "dependencies", "i18n", "mathhtml",
     "mathsyntax", "mathtables", "figures", "theorems", "citations", "rawhtml", "headings", "markdown_parser", "references", "markdown", "entryformat", "citeformat", "citethis", "cache", "bodies",
     "inputs", "documentcache", "katex",
-    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "output",
+    "activecontent", "assets", "outputpaths", "mathcheck", "citing", "previews", "assemblememo", "postlinks", "series", "taxonomies", "assemble", "feeds", "mathpass", "typeset", "book", "theme", "pages", "render", "output",
     "staging", "write", "lastbuild", "search", "livereload", "server", "sitefolder", "reading", "build", "check", "watch",
     "serve", "scaffold", "cli",
 ]  # fmt: skip

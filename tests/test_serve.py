@@ -369,6 +369,21 @@ def test_closing_the_preview_ends_its_threads(tmp_path: Path) -> None:
     assert {t for t in threading.enumerate() if t.is_alive()} - before == set()
 
 
+def test_closing_the_preview_ends_the_katex_process_its_rebuilds_shared(tmp_path: Path) -> None:
+    """The store keeps one Node process for every rebuild's math check; closing the preview ends it."""
+    from primer_site.math.katex import locate_katex
+
+    site = make_site(tmp_path / "site", {"content/a.md": post("A", body="With $x^2$ in it.")})
+    if locate_katex(site).problem:
+        pytest.skip("KaTeX cannot run here (Node.js, or `npm ci`)")
+    preview = Preview(BuildOptions(source=site, now=NOW_AT, check_math=True), port=0, watch=False)
+    preview.start()
+    worker = preview.memory.katex._worker
+    assert worker is not None and worker.process.poll() is None
+    preview.close()
+    assert worker.process.wait(timeout=10) is not None and preview.memory.katex._worker is None
+
+
 # ---------------------------------------------------------------- the command
 
 

@@ -148,12 +148,15 @@ class Preview:
             self._rebuild_when_due(due)
 
     def close(self) -> None:
-        """Stop watching, finish a rebuild in progress, stop serving, release the port, remove the temp folder."""
+        """Stop watching, finish a rebuild in progress, stop serving, release the port, end what the store runs
+        (the KaTeX process kept between rebuilds), remove the temp folder."""
         if self._due is not None:
             self._due.cancel()
         if self._watcher is not None:
             self._watcher.close()
         self.server.close()
+        with self._building:  # a rebuild the due-date timer started finishes first
+            self.memory.close()
         self._remove_workdir()
 
     def __enter__(self) -> Preview:
