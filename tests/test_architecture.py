@@ -28,7 +28,8 @@ STAGE_OF = {
     **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),
     **dict.fromkeys(["katex", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
-        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemble"],
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
+         "assemble"],
         "site",
     ),
     **dict.fromkeys(

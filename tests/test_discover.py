@@ -139,3 +139,56 @@ def test_a_link_to_litter_says_it_is_never_published(tmp_path: Path, name: str) 
         f"content/a.md:7: error: link to {name!r}: content/{name} is never published, as its name is that of an"
         " editor's backup or temporary file (like *~, #*#, *.bak, *.tmp, or a name starting with '.'): rename it"
     ]
+
+
+def test_links_are_judged_by_the_real_path_of_each_file_whatever_folder_they_sit_in(tmp_path: Path) -> None:
+    """A file that is no link is where its folder really is: a folder linked within the site is read, a link in it
+    to a file outside is refused at its path, and a link out of a plain folder too."""
+    from primer_site.sources.discover import linked_within
+
+    site = make_site(tmp_path / "site", {"content/a/one.md": post("One"), "shared/two.md": post("Two")})
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(post("Outside"), encoding="utf-8")
+    (site / "content" / "b").symlink_to(site / "shared", target_is_directory=True)
+    (site / "content" / "a" / "three.md").symlink_to(outside)
+    (site / "shared" / "four.md").symlink_to(outside)
+    (site / "shared" / "five.md").symlink_to(site / "content" / "a" / "one.md")
+    problems = Problems()
+    found = linked_within(site, discover_sources(site, problems), False, problems)
+    assert found.posts == ("content/a/one.md", "content/b/five.md", "content/b/two.md")
+    refused = sorted((d.path, d.message.split(",")[0]) for d in problems.errors)
+    assert refused == [
+        ("content/a/three.md", f"is a symbolic link to {outside}"),
+        ("content/b/four.md", f"is a symbolic link to {outside}"),
+    ]
+    # the folder linked to a folder outside: its files are outside too, links or not
+    (site / "content" / "b").unlink()
+    other = make_site(tmp_path / "other", {"content/six.md": post("Six")}) / "content"
+    (site / "content" / "b").symlink_to(other, target_is_directory=True)
+    problems = Problems()
+    sources = discover_sources(site, problems, allow_outside=True)
+    assert linked_within(site, sources, False, problems).posts == ("content/a/one.md",)
+    assert ("content/b/six.md", f"is a symbolic link to {other / 'six.md'}") in [
+        (d.path, d.message.split(",")[0]) for d in problems.errors
+    ]
+
+
+def test_the_link_check_resolves_each_folder_once_not_each_file(tmp_path: Path, monkeypatch) -> None:
+    """Every rebuild of the preview checks every source: the real paths resolved grow with the folders (and the
+    files that are links), not with the files."""
+    import os
+
+    from primer_site.sources import discover
+
+    def resolved(files: int) -> int:
+        site = make_site(tmp_path / str(files), {f"content/s{f % 3}/p{f}.md": post(f"Post {f}") for f in range(files)})
+        calls = []
+        real = os.path.realpath
+        monkeypatch.setattr(discover.os.path, "realpath", lambda p, *a, **k: calls.append(p) or real(p, *a, **k))
+        problems = Problems()
+        discover.linked_within(site, discover_sources(site, problems), False, problems)
+        monkeypatch.undo()
+        assert not problems.errors
+        return len(calls)
+
+    assert resolved(30) == resolved(300) <= 1 + 4  # the site folder, and each folder of posts or series files

@@ -289,3 +289,39 @@ def test_the_output_folder_deleted_between_rebuilds_is_made_whole_again(site: Pa
     # and the next edit is in place again
     assert session.rendered_after("content/c2.md", chapter(2, body="Edited.")) >= {"posts/c2/index.html"}
     assert "Edited." in (out / "posts/c2/index.html").read_text()
+
+
+def test_macros_and_previews_follow_every_edit_while_serving(tmp_path: Path) -> None:
+    """What assembly keeps between rebuilds (a post's merged macros, the links a body holds for its previews) is
+    made again when what it is made from changes: a post's own `macros:`, its series file's, and a body gaining
+    or losing a link to another post's equation. Each step's pages are those of a fresh build."""
+    series = "---\ntitle: S\nmacros:\n  \\E: \\mathbb{E}\n---\nThe series.\n"
+    target = post("One", "2026-01-01", "$$ \\E[x] $$ (eq:mean)\n", series="s", chapter=1)
+    files = {"series/s.md": series, "content/one.md": target, "content/two.md": post("Two", "2026-01-02", "No link.")}
+    site = make_site(tmp_path / "site", files)
+    session = Session(site)
+    session.build()
+    out = site.parent / "out"
+
+    def page(slug: str) -> str:
+        return (out / "posts" / slug / "index.html").read_text(encoding="utf-8")
+
+    def same_as_fresh() -> None:
+        fresh = build_site(BuildOptions(source=site, output=tmp_path / "fresh", now=NOW, jobs=1, fingerprint=False))
+        assert fresh.posts == 2
+        assert tree_bytes(tmp_path / "fresh") == tree_bytes(out)
+
+    assert "\\\\mathbb{E}" in page("one")
+    session.rendered_after("series/s.md", series.replace("mathbb", "mathbf"))
+    assert "\\\\mathbf{E}" in page("one") and "\\\\mathbb{E}" not in page("one")
+    same_as_fresh()
+    own = post("One", "2026-01-01", "$$ \\E[x] $$ (eq:mean)\n", series="s", chapter=1, macros="{'\\F': '\\mathcal{F}'}")
+    session.rendered_after("content/one.md", own)
+    assert "\\\\mathcal{F}" in page("one") and "\\\\mathbf{E}" in page("one")
+    same_as_fresh()
+    session.rendered_after("content/two.md", post("Two", "2026-01-02", "By [](one.md#eq:mean)."))
+    assert '<div data-preview="/posts/one/#eq:mean"' in page("two")
+    same_as_fresh()
+    session.rendered_after("content/two.md", post("Two", "2026-01-02", "No link again."))
+    assert "data-preview" not in page("two")
+    same_as_fresh()

@@ -22,7 +22,7 @@ from primer_site.site.citethis import chapter_bibtex
 from primer_site.site.entryformat import format_entry
 from primer_site.sources.bibliography import BibEntry, Bibliography
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta, series_finder
+from primer_site.sources.parse import Document, SeriesMeta
 from primer_site.syntax.citations import Citation, bracketed_citations
 
 _LINK_TAG = re.compile(r"</?a\b[^>]*>")
@@ -35,12 +35,12 @@ def resolve_post_citations(
     paths: Sequence[str],
     bibliography: Bibliography,
     config: SiteConfig,
-    metas: Sequence[SeriesMeta],
+    meta: SeriesMeta | None,
     problems: Problems,
 ) -> Post:
     """`post` with its citations filled in from `bibliography` (in the site's style), its References at the end of
-    its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`."""
-    meta = series_finder(metas)(doc.series)
+    its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`. `meta`:
+    the series file the post's `series:` names (parse.SeriesNames.meta_of), found once by the caller."""
     for written in bracketed_citations(doc.summary or ""):
         problems.error(
             f"summary: citation {written}: a summary is shown without References (on listings and in feeds): name "

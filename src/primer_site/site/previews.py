@@ -101,7 +101,13 @@ def add_previews(posts: list[Post], published: set[str], reuse: Callable[..., Po
         return indexes[target.source]
 
     def previewed(post: Post) -> Post:
-        urls = dict.fromkeys(m.group(1) for m in _LINK.finditer(post.body_html))
+        # the body's links, scanned again only when the body changed (a preview rebuild meets every post)
+        urls = reuse(
+            "preview links",
+            post.source,
+            (post.body_html,),
+            lambda _: tuple(dict.fromkeys(m.group(1) for m in _LINK.finditer(post.body_html))),
+        )
         targets = tuple(by_url.get(url) for url in urls)
         if not any(targets):
             return post

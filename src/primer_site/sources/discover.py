@@ -59,6 +59,7 @@ class Sources:
 # Never published, even under follow_links_outside: the kernel's views of processes, devices and itself
 # (/proc/self/environ is the build's own environment, a CI's tokens included).
 NEVER_PUBLISHED = ("/proc", "/sys", "/dev")
+_UNDER_NEVER_PUBLISHED = tuple(folder + "/" for folder in NEVER_PUBLISHED)  # one startswith for every source
 
 
 def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
@@ -69,7 +70,12 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
         real = os.path.realpath(path)
     except OSError as error:  # a link into /proc/1/cwd: EACCES
         return f"cannot be read ({error.strerror}): a file the build cannot read is never published"
-    if any(real == folder or real.startswith(folder + "/") for folder in NEVER_PUBLISHED):
+    return _real_path_problem(real, site_real, allow_outside)
+
+
+def _real_path_problem(real: str, site_real: str, allow_outside: bool) -> str | None:
+    """link_problem for a file whose real path (os.path.realpath) is `real`."""
+    if real in NEVER_PUBLISHED or real.startswith(_UNDER_NEVER_PUBLISHED):
         return f"links to {real}: a file under /proc, /sys or /dev is never published (remove the link)"
     if real == site_real or site_real.startswith(real.rstrip("/") + "/"):
         return f"is a symbolic link to {real}, which holds the site: a symlink loop (remove the link)"
@@ -78,7 +84,8 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
             f"is a symbolic link to {real}, outside the site folder: nothing outside the site is published unless "
             "site.yaml says `follow_links_outside: true` (or put the file itself here)"
         )
-    if os.path.exists(real) and not os.access(real, os.R_OK):  # a broken link: "not a regular file", elsewhere
+    # access first: one call for the usual readable file
+    if not os.access(real, os.R_OK) and os.path.exists(real):  # a broken link: "not a regular file", elsewhere
         return "cannot be read (permission denied): a file the build cannot read is never published"
     return None
 
@@ -87,11 +94,27 @@ def linked_within(source: Path, sources: Sources, allow_outside: bool, problems:
     """`sources` without the files that link outside the site folder (or to /proc, /sys, /dev, or that cannot be
     read: link_problem), each an error at its path."""
     site_real = os.path.realpath(source)
+    # the real path of each folder, resolved once: a file that is no link is at its folder's real path, under its
+    # own name (this runs for every file on every rebuild of the preview; realpath costs a stat per path part)
+    real_folders: dict[str, str] = {}
+
+    def problem_of(path: str) -> str | None:
+        full = os.path.join(source, path)
+        if os.path.islink(full):
+            return link_problem(full, site_real, allow_outside)
+        folder, _, name = full.rpartition("/")
+        real_folder = real_folders.get(folder)
+        if real_folder is None:
+            try:
+                real_folder = real_folders[folder] = os.path.realpath(folder)
+            except OSError:  # a folder reached through a link into /proc/1/cwd: as link_problem says it
+                return link_problem(full, site_real, allow_outside)
+        return _real_path_problem(f"{real_folder.rstrip('/')}/{name}", site_real, allow_outside)
 
     def kept(paths: tuple[str, ...]) -> tuple[str, ...]:
         good = []
         for path in paths:
-            problem = link_problem(os.path.join(source, path), site_real, allow_outside)
+            problem = problem_of(path)
             if problem is None:
                 good.append(path)
             else:

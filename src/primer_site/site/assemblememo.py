@@ -1,0 +1,60 @@
+"""The assemble stage's memo: a part of the site made from the very same inputs comes out as the very same object.
+
+The dev server keeps one between its rebuilds (store.Store's "assemble" slot): a part whose inputs are the same
+objects (the model is immutable, so identity is enough) is given back, with the problems it reported, so that
+later stages can tell in constant time that nothing in it changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from operator import is_
+from typing import TypeVar
+
+from primer_site.errors import Diagnostic, Problems
+from primer_site.model import PostLink
+
+T = TypeVar("T")
+
+
+class AssembleMemo:
+    """What the previous assembly in this process made, each thing keyed on what it was made from.
+
+    Held by a caller that rebuilds in one process (the dev server): a thing made from the very same inputs
+    (compared by identity, since the model is immutable) comes out as the very same object, with the same
+    problems reported again, so that later stages can tell in constant time that nothing in it changed.
+    """
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
+
+    def reuse(self, kind: str, name: str, inputs: tuple, make: Callable[[Problems], T], problems: Problems) -> T:
+        """`make(problems)`, or what it made last time for (kind, name) if `inputs` are the same."""
+        known = self.made.get((kind, name))
+        if known is not None and _same(known[0], inputs):
+            problems.extend(known[2])
+            return known[1]  # type: ignore[return-value]
+        found = Problems()
+        made = make(found)
+        problems.extend(found.items)
+        self.made[(kind, name)] = (inputs, made, tuple(found.items))
+        return made
+
+
+def _same(a: object, b: object) -> bool:
+    """Whether two inputs are the same: the same object, or equal plain values, or tuples of such."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is tuple:
+        if len(a) != len(b):  # type: ignore[arg-type]
+            return False
+        return all(map(is_, a, b)) or all(map(_same, a, b))  # type: ignore[arg-type]
+    return kind in _PLAIN and a == b
+
+
+# compared by value: small immutable values (a neighbour's PostLink is made anew when its post is, but equal)
+_PLAIN = frozenset({str, int, bool, float, type(None), datetime, frozenset, PostLink})

@@ -1,0 +1,195 @@
+"""The series and collections of a site: members, chapter order, planned chapters, and their pages' URLs."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import pairwise
+
+from primer_site.errors import Problems
+from primer_site.model import Collection, Post, ScheduledChapter, Series
+from primer_site.site.assemblememo import AssembleMemo
+from primer_site.site.citing import description_html
+from primer_site.sources.config import SiteConfig
+from primer_site.sources.parse import SeriesMeta, series_macros
+from primer_site.syntax.markdown import RenderedBody
+from primer_site.urls import expand_permalink, page_url, slugify
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which posts a build publishes."""
+
+    now: datetime
+    drafts: bool = False
+    future: bool = False
+
+
+def assemble_series(
+    config: SiteConfig,
+    posts: list[Post],
+    metas: Sequence[SeriesMeta],
+    bodies: Sequence[RenderedBody],
+    selection: Selection,
+    key_lines: dict[str, dict[str, int]],
+    written: dict[str, str],
+    problems: Problems,
+    memo: AssembleMemo,
+) -> list[Series]:
+    """The series: one per series file, and one per series a post names that has no file (`written`: each post's
+    `series:` as written; `post.series` is already the slug it names)."""
+    meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
+    members: dict[str, list[Post]] = defaultdict(list)
+    titles: dict[str, str] = {}
+    for post in posts:
+        slug = post.series
+        if not slug:
+            continue
+        if slug not in meta_by_slug:
+            _warn_if_misspelt(post, written[post.source], meta_by_slug, key_lines, problems)
+        members[slug].append(post)
+        titles.setdefault(slug, written[post.source])
+    result = []
+    for slug in sorted(set(members) | set(meta_by_slug)):
+        meta, body = meta_by_slug.get(slug, (None, None))
+        chapters = tuple(members.get(slug, ()))
+        inputs = (config, meta, body, chapters, titles.get(slug), selection.future)
+        result.append(
+            memo.reuse(
+                "series",
+                slug,
+                inputs,
+                lambda found, slug=slug, meta=meta, body=body, chapters=chapters: _one_series(
+                    config, slug, meta, body, chapters, titles.get(slug, ""), selection, key_lines, found
+                ),
+                problems,
+            )
+        )
+    return result
+
+
+def _warn_if_misspelt(
+    post: Post,
+    name: str,
+    meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> None:
+    """A `series:` naming no series file but close to one's name or title starts a series of its own: say so."""
+    names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
+    if not close:
+        close = difflib.get_close_matches(slugify(name), list(meta_by_slug), n=1, cutoff=0.75)
+    numbered = re.compile(r"\d+")
+    if close and numbered.sub("#", close[0]) == numbered.sub("#", name):
+        return  # "Volume 2" beside "Volume 1": another volume, not a typo
+    if close:
+        slug = names[close[0]]
+        problems.warning(
+            f"series: {name!r} names no file in series/, so it starts a series of its own: did you mean "
+            f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
+            f"series/{slugify(name)}.md)",
+            post.source,
+            key_lines[post.source].get("series", 1),
+        )
+
+
+def _one_series(
+    config: SiteConfig,
+    slug: str,
+    meta: SeriesMeta | None,
+    body: RenderedBody | None,
+    members: Sequence[Post],
+    title: str,
+    selection: Selection,
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> Series:
+    chapters = sorted(members, key=lambda p: (p.chapter, p.source))
+    for before, after in pairwise(chapters):
+        # compared as numbers: 02 is chapter 2 (and 1.10 is not 1.1)
+        if before.chapter is not None and after.chapter is not None and before.chapter.parts == after.chapter.parts:
+            same = "" if before.chapter.text == after.chapter.text else f" (written {before.chapter})"
+            problems.error(
+                f"chapter: {after.chapter} is also the chapter of {before.source}{same} in series {slug!r}",
+                after.source,
+                key_lines[after.source].get("chapter", 1),
+            )
+    if meta is not None and meta.planned_chapters is not None:
+        _check_planned(meta, chapters, key_lines, problems)
+    path = expand_permalink(config.permalinks["series"], slug)
+    live = [p for p in chapters if selection.future or not p.scheduled]
+    live_sources = {p.source for p in live}  # a set of names: comparing Posts would compare every field
+    return Series(
+        slug=slug,
+        title=meta.title if meta else title,
+        url=page_url(config.base_path, path),
+        description_html=description_html(body.html, body.citations, meta, problems) if body and meta else "",
+        source=meta.source if meta else None,
+        collection=meta.collection if meta else None,
+        order=meta.order if meta else 0,
+        planned_chapters=meta.planned_chapters if meta else None,
+        gaps=meta.gaps if meta else (),
+        macros=series_macros(config.macros, meta),
+        books=config.books.over(meta.books) if meta else config.books,
+        posts=tuple(live),
+        scheduled=tuple(
+            ScheduledChapter(p.chapter, p.title, p.date, p.macros)
+            for p in chapters
+            if p.source not in live_sources and p.chapter
+        ),
+    )
+
+
+def _check_planned(
+    meta: SeriesMeta, chapters: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems
+) -> None:
+    """A chapter past the series' planned `chapters:` is an error at its line: the pages would say "Chapter 5 of 4"."""
+    planned = meta.planned_chapters or 0
+    for post in chapters:
+        if post.chapter is not None and post.chapter.parts[0] > planned:
+            problems.error(
+                f"chapter: {post.chapter} is past the {planned} chapter{'s' if planned != 1 else ''} planned for "
+                f"series {meta.slug!r} ({meta.source}:{meta.line_of('chapters')} says chapters: {planned}): "
+                "raise that number, or renumber this chapter",
+                post.source,
+                key_lines[post.source].get("chapter", 1),
+            )
+
+
+def assemble_collections(
+    config: SiteConfig,
+    series: list[Series],
+    metas: Sequence[SeriesMeta],
+    bodies: Sequence[RenderedBody],
+    problems: Problems,
+    memo: AssembleMemo,
+) -> list[Collection]:
+    found = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "collection"}
+    for one in series:
+        if one.collection and one.collection not in found:
+            line = next((m.line_of("collection") for m in metas if m.slug == one.slug), 1)
+            problems.error(f"collection: no collection {one.collection!r} in series/", one.source or "", line)
+    result = []
+    series_slugs = {s.slug for s in series}
+    for slug, (meta, body) in sorted(found.items()):
+        if slug in series_slugs:  # the two would write one page: located here rather than at the output path
+            problems.error(
+                f"kind: {slug!r} is a collection, but posts name it as their series (rename the file, or their 'series:')",
+                meta.source,
+                meta.line_of("kind"),
+            )
+            continue
+        volumes = tuple(sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug)))
+
+        def make(found: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
+            path = expand_permalink(config.permalinks["series"], slug)
+            description = description_html(body.html, body.citations, meta, found)
+            return Collection(slug, meta.title, page_url(config.base_path, path), description, meta.source, volumes)
+
+        result.append(memo.reuse("collection", slug, (config, meta, body, volumes), make, problems))
+    return result
