@@ -110,7 +110,26 @@ class Store:
                     inputs = (stamp, also, hashlib.file_digest(file, "blake2b").digest())
             except OSError:
                 inputs = object()
+        else:
+            inputs = self._settled(kind, key, path, inputs)
         return self.memo(kind, key, inputs, make)
+
+    def _settled(self, kind: str, key: Hashable, path: str | os.PathLike[str], inputs: Hashable) -> Hashable:
+        """The inputs of a file whose stamp is now old enough to trust. An entry kept while that same stamp was
+        racy holds the digest of the bytes it was made from: the file's digest, taken once more, says whether
+        the entry still stands (it is then kept under the trusted inputs), as git re-reads a racily clean entry.
+        Without this, every file saved in the 2 s before a build is made again at the next one."""
+        found = self._memos.get((kind, key))
+        if found is None or not isinstance(found[0], tuple) or len(found[0]) != 3 or found[0][:2] != inputs:
+            return inputs
+        try:
+            with open(path, "rb") as file:
+                digest = hashlib.file_digest(file, "blake2b").digest()
+        except OSError:
+            return inputs
+        if digest == found[0][2]:
+            self._memos[(kind, key)] = (inputs, found[1])
+        return inputs
 
     def holds(self, kind: str) -> bool:
         """Whether any entry of `kind` is kept."""

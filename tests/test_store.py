@@ -1,0 +1,51 @@
+"""The store's file rule (store.Store.read): an entry is given back while the file's stamp is the same, and while
+the stamp is too recent to trust (git's racy rule) only if the bytes are the same too."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from primer_site import store
+from primer_site.store import Store
+
+
+def _reader(path: Path, store_: Store, made: list[str]):  # type: ignore[no-untyped-def]
+    def make() -> str:
+        made.append(path.read_text())
+        return made[-1]
+
+    return lambda: store_.read("post", path, "k", make)
+
+
+def test_an_entry_made_while_its_file_was_racy_is_kept_once_the_same_stamp_is_old_enough(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("one")
+    made: list[str] = []
+    read = _reader(path, Store(), made)
+    first = read()  # just written: racy, kept with the digest of its bytes
+    later = os.stat(path).st_mtime + 60
+    monkeypatch.setattr(store.time, "time", lambda: later)  # the same file, a minute on: its stamp is trusted
+    assert read() is first and read() is first
+    assert made == ["one"], "the file was made again though neither its stamp nor its bytes changed"
+
+
+def test_bytes_changed_under_the_same_racy_stamp_are_read_again_once_it_is_old_enough(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.md"
+    path.write_text("one")
+    made: list[str] = []
+    read = _reader(path, Store(), made)
+    read()
+    stat = os.stat(path)
+    path.write_text("two")  # the same size, then the old times put back: a stamp that cannot tell
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    later = stat.st_mtime + 60
+    monkeypatch.setattr(store.time, "time", lambda: later)
+    assert read() == "two"
+    assert made == ["one", "two"]
