@@ -12,11 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import build_result, make_site, post, tree_bytes
 from primer_site import documentcache, parse
-from primer_site.build import BuildOptions, build_site
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EXTRA = (
     "extra:\n  when: 2026-03-01T10:00:00+01:00\n  day: 2026-03-02\n  ratio: 1.0\n  count: 3\n  flag: true\n"
     "  nothing: null\n  list: [1, two, 3.5]\n  nested: {a: {b: [x, y]}}\n"
@@ -43,7 +41,7 @@ def site_with_cached_posts(tmp_path: Path) -> Path:
 
 
 def build(site: Path, output: str, cache: bool = True) -> dict[str, bytes]:
-    build_site(BuildOptions(source=site, output=site.parent / output, now=NOW, jobs=1, cache=cache))
+    build_result(site, output=site.parent / output, cache=cache)
     return tree_bytes(site.parent / output)
 
 
