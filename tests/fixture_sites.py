@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+
+from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
 
 REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
+
+# Fixture builds' pinned "now": which posts are published (and which are scheduled) must not depend on the day.
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+NOW_ARG = NOW.date().isoformat()  # the same day as the CLI's --now takes it
+EXAMPLE_NOW = "2026-11-28"  # the example site's (the repository's own chapters): which are published, which scheduled
 
 
 # Every site needs its settings (a build without site.yaml is an error): fixture sites get these unless they give
@@ -43,6 +55,19 @@ def post(title: str = "A post", date: str = "2026-01-05", body: str = "Hello.", 
     return "\n".join(lines)
 
 
+def build_result(site: Path, memory: BuildMemory | None = None, **options: object) -> BuildResult:
+    """Build a fixture site in this process as the tests do: pinned to NOW, one job, no cache, into SITE/public.
+    `options` are BuildOptions fields that replace those defaults (e.g. output=..., cache=True, now=...)."""
+    fields = {"output": site / "public", "now": NOW, "jobs": 1, "cache": False, **options}
+    return build_site(BuildOptions(source=site, **fields), memory)  # type: ignore[arg-type]
+
+
+def build(site: Path, now: datetime = NOW, **options: object) -> Path:
+    """`build_result`, giving the output folder (SITE/public unless output=... says otherwise)."""
+    build_result(site, now=now, **options)
+    return Path(options.get("output") or site / "public")  # type: ignore[arg-type]
+
+
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m primer_site ARGS` in a subprocess, as a user runs it."""
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -54,6 +79,32 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
     )
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder that `make(folder)` fills once per test run, for session fixtures that build a site: under
+    pytest-xdist the first worker to ask makes it while the others wait on a lock, and all of them read the same
+    folder (each worker's temp folder is a child of the run's). Callers must not write into it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    run_root = tmp_path_factory.getbasetemp().parent
+    folder, done = run_root / name, run_root / f"{name}.done"
+    with open(run_root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():  # a worker whose `make` failed left no mark: the next one tries (and says why) again
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
+def build_cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`primer-site build --source SITE --now NOW ARGS` in a subprocess, as a user runs it."""
+    return run_cli("build", "--source", str(site), "--now", NOW_ARG, *args)
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:

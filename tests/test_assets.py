@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw
 
-from fixture_sites import make_site, post, run_cli
+from fixture_sites import NOW_ARG as NOW
+from fixture_sites import build_cli, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.publish.output import MARKER
 from primer_site.sources.discover import is_ignored_name
 from primer_site.urls import collision_key
 
-NOW = "2026-06-01"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 360"><rect width="10" height="10"/></svg>\n'
 
 
@@ -32,7 +32,7 @@ def png(path: Path, width: int, height: int, **save: object) -> Path:
 
 
 def build(site: Path, *extra: str) -> tuple[int, str]:
-    result = run_cli("build", "--source", str(site), "--now", NOW, *extra)
+    result = build_cli(site, *extra)
     return result.returncode, result.stderr
 
 

@@ -4,15 +4,14 @@ unique, links between chapters in-page, only published chapters, rebuilt only wh
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from fixture_sites import build_result as build
 from fixture_sites import make_site, post
-from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory
 from primer_site.rendering.book import print_body
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SITE = (
     "title: T\nbase_url: https://example.org/\ntimezone: UTC\nbibliography: content/refs.bib\nmath: {render: build}\n"
 )
@@ -57,10 +56,6 @@ def volume(root: Path) -> Path:
             "content/square.svg": SVG,
         },
     )
-
-
-def build(site: Path, memory: BuildMemory | None = None):
-    return build_site(BuildOptions(source=site, now=NOW, cache=False, jobs=1), memory)
 
 
 def print_page(site: Path) -> str:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from fixture_sites import NOW_ARG as NOW
 from fixture_sites import make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.commands.cli import main
 from primer_site.publish.output import MARKER
 
 GOLDEN = Path(__file__).parent / "golden"
-NOW = "2026-06-01"
 
 
 def build(site: Path, output: Path, *extra: str) -> None:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import primer_site.caches.bodies as bodies_module
-from fixture_sites import make_site, post, tree_bytes
-from primer_site.commands.build import BuildOptions, build_site
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
+from fixture_sites import build_result, make_site, post, tree_bytes
 
 
 @pytest.fixture
@@ -40,7 +36,7 @@ def site_with_posts(root: Path) -> Path:
 
 
 def build(site: Path, out: Path, cache: bool = True) -> None:
-    build_site(BuildOptions(source=site, output=out, now=NOW, cache=cache, jobs=1))
+    build_result(site, output=out, cache=cache)
 
 
 def test_second_build_renders_nothing_and_an_edit_renders_one(tmp_path: Path, rendered: list[str]) -> None:

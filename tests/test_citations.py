@@ -11,14 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post, run_cli
+from fixture_sites import NOW, build_result, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.sources.bibliography import parse_bibtex, tex_to_text
 from primer_site.syntax.citations import parse_bracketed
 from primer_site.syntax.markdown import render_body
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 REFS = r"""
 @article{vaswani2017,
@@ -60,7 +58,7 @@ REFS = r"""
 
 def build(root: Path, files: dict[str, str], **options: object) -> Path:
     make_site(root, files)
-    build_site(BuildOptions(source=root, output=root / "public", now=NOW, jobs=1, **options))  # type: ignore[arg-type]
+    build_result(root, **{"cache": True, **options})
     return root / "public"
 
 

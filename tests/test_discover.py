@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import fnmatch
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import NOW, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
 from primer_site.preview.watch import site_relative
 from primer_site.sources.discover import IGNORED_NAMES, discover_sources, discover_static, is_ignored_name
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 # One name of each kind an editor or a system leaves beside the files it works on.
 LITTER = (

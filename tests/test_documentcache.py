@@ -12,12 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import build_result, make_site, post, tree_bytes
 from primer_site.caches import documentcache
-from primer_site.commands.build import BuildOptions, build_site
 from primer_site.sources import parse
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EXTRA = (
     "extra:\n  when: 2026-03-01T10:00:00+01:00\n  day: 2026-03-02\n  ratio: 1.0\n  count: 3\n  flag: true\n"
     "  nothing: null\n  list: [1, two, 3.5]\n  nested: {a: {b: [x, y]}}\n"
@@ -44,7 +42,7 @@ def site_with_cached_posts(tmp_path: Path) -> Path:
 
 
 def build(site: Path, output: str, cache: bool = True) -> dict[str, bytes]:
-    build_site(BuildOptions(source=site, output=site.parent / output, now=NOW, jobs=1, cache=cache))
+    build_result(site, output=site.parent / output, cache=cache)
     return tree_bytes(site.parent / output)
 
 

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post, run_cli, time_bound
-from primer_site.commands.build import BuildOptions, build_site
+from fixture_sites import build, make_site, post, run_cli, time_bound
 from primer_site.errors import SiteError
 from primer_site.model import ChapterNumber
 from primer_site.urls import collision_key, is_valid_slug, slugify
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def build(site: Path) -> Path:
-    build_site(BuildOptions(source=site, output=site / "public", now=NOW, jobs=1, cache=False))
-    return site / "public"
 
 
 def errors_of(site: Path) -> list[str]:

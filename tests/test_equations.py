@@ -13,16 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, run_cli
-from primer_site.commands.build import BuildOptions, build_site
+from fixture_sites import build, make_site, post, run_cli
 from primer_site.errors import SiteError
 from primer_site.math.katex import locate_katex
 from primer_site.syntax.markdown import render_body
 from primer_site.syntax.references import katex_numbering
 
 REPO = Path(__file__).resolve().parents[1]
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def numbers(rendered_html: str) -> list[tuple[str, str]]:
@@ -287,11 +284,6 @@ def two_volumes(root: Path, **extra: str) -> Path:
     }
     files.update(extra)
     return make_site(root, files)
-
-
-def build(site: Path, **options: object) -> Path:
-    build_site(BuildOptions(source=site, **{"now": NOW, "cache": False, "jobs": 1, **options}))  # type: ignore[arg-type]
-    return site / "public"
 
 
 def page(out: Path, slug: str) -> str:

@@ -6,29 +6,24 @@ import html
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
 
 import primer_site.math.katex
-from fixture_sites import REPO, make_site, post, run_cli, tree_bytes
+from fixture_sites import NOW, make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.sources.config import KATEX_VERSION
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 HOSTILE = 'A <b>bold</b> & "quoted" ]]> </script><script>alert(1)</script> title'
 
 
 @pytest.fixture(scope="module")
-def example_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("example") / "out"
-    result = run_cli("build", "--source", str(REPO), "--output", str(out), "--now", "2026-11-28", "--no-cache")
-    assert result.returncode == 0, result.stderr
-    return out
+def example_site(example_site_dir: Path) -> Path:
+    return example_site_dir  # built once per run (tests/conftest.py), as the browser tests read it too
 
 
 @pytest.fixture(scope="module")

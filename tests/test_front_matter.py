@@ -19,20 +19,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, post, run_cli
+from fixture_sites import NOW, build, make_site, post, run_cli
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
 from primer_site.sources.config import load_config
 from primer_site.sources.dates import explain_date_text, parse_date_text
 from primer_site.sources.parse import parse_document, parse_series_file
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
-
-
-def build(site: Path) -> Path:
-    build_site(BuildOptions(source=site, output=site / "public", now=NOW, jobs=1, cache=False))
-    return site / "public"
 
 
 def errors_of(site: Path) -> list[str]:

@@ -18,19 +18,17 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixture_sites import make_site, time_bound
+from fixture_sites import NOW, make_site, time_bound
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.sources.parse import KNOWN_KEYS
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EXAMPLE_SECONDS = 20.0  # one example is a 1-3 post site: ~0.05 s; a hang is anything near this
 
 _COMMON = {

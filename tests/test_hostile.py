@@ -4,22 +4,12 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post
-from primer_site.commands.build import BuildOptions, build_site
+from fixture_sites import build, make_site, post
 from primer_site.errors import SiteError
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def build(site: Path, **options: object) -> Path:
-    out = site / "public"
-    build_site(BuildOptions(source=site, output=out, now=NOW, jobs=1, cache=False, **options))  # type: ignore[arg-type]
-    return out
 
 
 def messages(site: Path) -> list[str]:

@@ -12,15 +12,14 @@ import babel
 import pytest
 import yaml
 
-from fixture_sites import make_site, post
+from fixture_sites import build_result, make_site, post
 from primer_site import store
-from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory
 from primer_site.errors import Problems, SiteError
 from primer_site.rendering.theme import theme_dir
 from primer_site.site.i18n import DATE_FORMAT_KEYS, PLURAL_CATEGORIES, load_catalogue, theme_languages
 from primer_site.sources.config import SiteConfig
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 SHIPPED = ("en", "fr", "de", "es", "pt", "zh", "ja")
 
 
@@ -185,8 +184,7 @@ def french_site(root: Path, language: str = "fr", **files: str) -> Path:
 
 
 def build(site: Path, memory: BuildMemory | None = None):
-    options = BuildOptions(source=site, output=site / "public", now=NOW, jobs=1, fingerprint=False)
-    return build_site(options, memory)
+    return build_result(site, memory, cache=True, fingerprint=False)
 
 
 _URL = re.compile(r"https?://\S+")

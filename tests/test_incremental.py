@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import NOW, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def chapter(n: int, title: str | None = None, body: str | None = None) -> str:

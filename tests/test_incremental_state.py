@@ -28,12 +28,11 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from fixture_sites import tree_bytes
+from fixture_sites import NOW, tree_bytes
 from primer_site import store
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 LATER = datetime(2026, 8, 1, tzinfo=UTC)  # past the scheduled date below
 POSTS = [f"p{n}" for n in range(6)]
 SERIES = ["s1", "s2"]

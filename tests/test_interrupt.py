@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from fixture_sites import NOW_ARG as NOW
 from fixture_sites import SRC, make_site, post, tree_bytes
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
@@ -27,7 +28,6 @@ from primer_site.publish.staging import recover_output, write_output
 
 POSTS = 400  # a build of ~1-2 s: kills land while importing, parsing, rendering, reconciling and swapping
 KILLS = int(os.environ.get("PRIMER_INTERRUPT_KILLS", "24"))
-NOW = "2026-06-01"
 BASE_URL = "base_url: https://example.org/\n"
 
 

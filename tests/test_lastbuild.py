@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import NOW, build_result, make_site, post, tree_bytes
 from primer_site import diskstore, store
-from primer_site.commands.build import BuildOptions, BuildResult, build_site
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
+from primer_site.commands.build import BuildResult
 
 
 @pytest.fixture(autouse=True)
@@ -34,7 +32,7 @@ def site(tmp_path: Path) -> Path:
 
 
 def build(site: Path, now: datetime = NOW, **options: object) -> BuildResult:
-    return build_site(BuildOptions(source=site, output=site.parent / "out", now=now, jobs=1, **options))  # type: ignore[arg-type]
+    return build_result(site, **{"now": now, "output": site.parent / "out", "cache": True, **options})
 
 
 def stopped_at_once(result: BuildResult) -> bool:

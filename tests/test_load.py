@@ -18,10 +18,9 @@ import struct
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
-from fixture_sites import make_site, post
+from fixture_sites import NOW, make_site, post
 from primer_site.commands.build import BuildOptions
 from primer_site.commands.serve import Preview
 from primer_site.preview.server import SiteServer
@@ -32,7 +31,6 @@ REBUILDS = 20
 SLOW_CLIENTS = 5  # each: one that sends nothing, one that reads a byte a second, one that vanishes mid-response
 DEADLINE = 45.0  # seconds for the whole load phase
 BIG = 8 * 1024 * 1024  # more than a loopback socket buffers, so a slow reader really stalls its writer
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
 def fixture_site(root: Path) -> Path:

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 
 import primer_site.publish.output as output_module
-from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
+from fixture_sites import NOW_ARG as NOW
+from fixture_sites import SRC, build_cli, make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.publish.output import MARKER
-
-NOW = "2026-06-01"
 
 
 def site_in(root: Path) -> Path:
@@ -28,7 +27,7 @@ def site_in(root: Path) -> Path:
 
 
 def build(site: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("build", "--source", str(site), "--output", str(output), "--now", NOW, *extra)
+    return build_cli(site, "--output", str(output), *extra)
 
 
 def stats(folder: Path) -> dict[str, tuple[int, int, int]]:

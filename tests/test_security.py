@@ -12,21 +12,19 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, tree_bytes
+from fixture_sites import NOW, make_site, post, tree_bytes
 from live_server import fetch
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.commands.serve import Preview
 from primer_site.errors import SiteError
 from primer_site.math.katex import MATHML_ELEMENTS
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 EVIL = "\"><script>alert('x')</script> </script><!-- ]]> javascript:alert(1) & 'q'"
 SCRIPT_URL = re.compile(r"^(javascript|vbscript|data):", re.IGNORECASE)
 ATOM = "{http://www.w3.org/2005/Atom}"

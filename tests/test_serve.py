@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from fixture_sites import NOW_ARG as NOW
 from fixture_sites import SRC, make_site, post, run_cli, tree_bytes
 from live_server import EventStream, fetch
 from primer_site.commands import serve as serve_module
@@ -23,7 +24,6 @@ from primer_site.commands.serve import Preview, PreviewReport, RebuildCrashed, R
 from primer_site.preview.server import SiteServer
 from primer_site.preview.watch import ChangeBatcher, ChangeSet, SourceWatcher, site_relative
 
-NOW = "2026-06-01"
 NOW_AT = datetime(2026, 6, 1, tzinfo=UTC)
 BROKEN = "---\ntitle: [unclosed\ndate: 2026-01-05\n---\nBroken.\n"
 

@@ -4,16 +4,14 @@ is when the build ends (a template saved while a build renders is a change for t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post, run_cli
+from fixture_sites import NOW, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.rendering import render
 
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 TEMPLATE = "{% extends 'base.html' %}{% block main %}<p>VERSION-%s {{ post.title }}</p>{% endblock %}\n"
 
 

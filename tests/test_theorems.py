@@ -8,14 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import make_site, post
-from primer_site.commands.build import BuildOptions, build_site
+from fixture_sites import build, make_site, post
 from primer_site.errors import SiteError
 from primer_site.sources.theoremkinds import TheoremKind, TheoremSettings
 from primer_site.syntax.markdown import render_body
 from test_typeset import katex_render
-
-NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 CHAPTER_THREE = """\
 ::: definition {#def:softmax} Softmax of $z$
@@ -168,11 +165,6 @@ def primer(root: Path, extra_site: str = "", **files: str) -> Path:
             **files,
         },
     )
-
-
-def build(site: Path, now: datetime = NOW, **options: object) -> Path:
-    build_site(BuildOptions(source=site, now=now, cache=False, jobs=1, **options))  # type: ignore[arg-type]
-    return site / "public"
 
 
 def page(out: Path, slug: str) -> str:

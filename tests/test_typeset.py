@@ -15,7 +15,8 @@ import pytest
 
 import primer_site.math.katex
 import primer_site.math.typeset
-from fixture_sites import make_site, post, run_cli, tree_bytes
+from fixture_sites import NOW_ARG as NOW
+from fixture_sites import build_cli, make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.math.katex import KATEX_WORKER_JS, FormulaRequests, KatexService, locate_katex
@@ -23,7 +24,6 @@ from primer_site.math.typeset import KATEX_FOLDER, math_elements
 from primer_site.sources.config import KATEX_INTEGRITY, KATEX_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
-NOW = "2026-06-01"
 
 SERIES = """\
 ---
@@ -75,7 +75,7 @@ def math_site(root: Path, mode: str = "build", extra: str = "") -> Path:
 
 
 def build(site: Path, output: Path, *args: str) -> None:
-    result = run_cli("build", "-s", str(site), "-o", str(output), "--now", NOW, *args)
+    result = build_cli(site, "-o", str(output), *args)
     assert result.returncode == 0, result.stderr
 
 

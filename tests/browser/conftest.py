@@ -1,4 +1,5 @@
-"""Session fixtures: the example site built once with a pinned date, served on a free port, and one Chromium."""
+"""Session fixtures: the example site (built once per run, in tests/conftest.py) served on a free port, and one
+Chromium per worker."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from .harness import REPO, Chromium, build_site, html_pages, serve
+from .harness import Chromium, html_pages, serve
 
 
 @pytest.fixture(scope="session")
-def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example site (the repository root is the site) built into a temp folder."""
-    return build_site(REPO, tmp_path_factory.mktemp("example-site"))
+def site_dir(example_site_dir: Path) -> Path:
+    """The example site, built with the harness's pinned date (the same as EXAMPLE_NOW)."""
+    return example_site_dir
 
 
 @pytest.fixture(scope="session")

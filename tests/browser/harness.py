@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
+from fixture_sites import EXAMPLE_NOW
+
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
-NOW = "2026-11-28"  # pinned: which chapters are published (and which scheduled) must not depend on the day
+NOW = EXAMPLE_NOW  # pinned: which chapters are published (and which scheduled) must not depend on the day
 
 NODE_MODULES = REPO / "node_modules"
 KATEX_DIST = NODE_MODULES / "katex" / "dist"

@@ -6,7 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from .harness import VNU_JAR, require
+
+pytestmark = pytest.mark.browser  # needs Java (the Nu Html Checker), which `-m "not browser"` does without
 
 
 def test_every_page_passes_the_nu_html_checker(site_dir: Path, site_pages: list[str]) -> None:
