@@ -199,6 +199,7 @@ def epubcheck(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.browser  # EPUBCheck runs under Java
 def test_the_epub_passes_epubcheck_with_no_error_and_no_warning(built: Path) -> None:
     result = epubcheck(built / EPUB_PATH)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -432,6 +433,7 @@ def test_locating_a_chapter_s_bad_images_is_linear_in_its_images() -> None:
     assert work(200) <= 200
 
 
+@pytest.mark.browser  # EPUBCheck runs under Java
 def test_embedded_media_is_an_error_and_a_script_is_declared(tmp_path: Path) -> None:
     site = epub_volume(tmp_path)
     body = 'Text.\n\n<iframe src="https://video.example/v"></iframe>\n'
