@@ -471,3 +471,32 @@ def test_the_series_page_links_to_its_epub(built: Path, tmp_path: Path) -> None:
     plain = _settings_site(tmp_path)  # no books: no link
     _settings_build(plain)
     assert "series-books" not in (plain / "public/series/vol/index.html").read_text(encoding="utf-8")
+
+
+def test_an_image_whose_bytes_are_not_what_its_name_says_or_that_runs_script_is_an_error_at_its_line(
+    tmp_path: Path,
+) -> None:
+    """EPUB readers go by an image's type and run no script, and EPUBCheck rejects a book whose images lie about
+    their type (OPF-029), run script (OPF-014) or show another host's file (RSC-006): each is an error at the line
+    that shows the image, never a book that fails EPUBCheck."""
+    site = epub_volume(tmp_path)
+    svg_script = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4">\n<script>alert(1)</script>\n</svg>'
+    svg_remote = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="4" height="4">'
+        '<image xlink:href="https://evil.example/x.png" width="4" height="4"/></svg>'
+    )
+    (site / "content/photo.jpg").write_bytes(PNG)  # a PNG under a JPEG's name
+    (site / "content/script.svg").write_text(svg_script)
+    (site / "content/remote.svg").write_text(svg_remote)
+    body = "Text.\n\n![P](photo.jpg)\n\n![S](script.svg)\n\n![R](remote.svg)\n"
+    (site / "content/ch02.md").write_text(post("Two", "2026-01-02", body, series="vol", chapter=2))
+    with pytest.raises(SiteError) as raised:
+        epub_build(site)
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "content/ch02.md:9: error: books: epub: the image '/photo.jpg' holds PNG data, not JPEG as its name says, and "
+        "EPUB readers go by the type: save it under the name of its format (or convert it)",
+        "content/ch02.md:11: error: books: epub: the image '/script.svg' runs script (line 2 of the SVG holds "
+        "'<script'), and an EPUB's images run none: remove it from the SVG, or leave `epub` out of `books:`",
+        "content/ch02.md:13: error: books: epub: the image '/remote.svg' shows a file from another host, and an EPUB "
+        "holds every file it shows: save that file beside the SVG and link it by a relative path",
+    ]

@@ -35,8 +35,10 @@ from primer_site.model import ChapterNumber, Post, Series
 from primer_site.rendering.book import document_body
 from primer_site.rendering.epubpackage import CONTAINER, ocf_zip, package_document
 from primer_site.rendering.xhtml import MATHML, SVG, XHTML, elements, parse_fragment, xhtml_fragment
+from primer_site.sources.activecontent import active_content_problem
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import CONTENT_DIR
+from primer_site.sources.imagesize import raster_format
 from primer_site.syntax.markdown import parse_title, plain_title
 
 # The image types every EPUB 3.2 reader shows (EPUB 3.2 "Core Media Types"): others need a fallback
@@ -262,6 +264,9 @@ class _Images:
                 post, src, f"books: epub: the image {src!r} is not a file under {CONTENT_DIR}/ or {STATIC_DIR}/"
             )
         assert inside is not None
+        wrong = _not_what_it_says(data, suffix, path)
+        if wrong:
+            return self._problem(post, src, f"books: epub: the image {src!r} {wrong}")
         href = self.placed[inside] = f"images/{len(self.files) + 1:03d}{'.jpg' if suffix == '.jpeg' else suffix}"
         self.files[href] = (data, IMAGE_TYPES[suffix])
         return href
@@ -275,6 +280,44 @@ class _Images:
     def raise_problems(self) -> None:
         if self.problems:
             raise SiteError(diagnostics=self.problems)
+
+
+# the format Pillow reads in each raster type's bytes (imagesize.raster_format)
+_RASTER_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF"}
+# a link or a CSS url() to another host, in an SVG's text (lower case): an EPUB holds every file it shows (EPUB 3.3,
+# "Remote resources": an image's own references must be inside the package)
+_REMOTE_IN_SVG = re.compile(r"(?:href\s*=\s*[\"']?|url\(\s*[\"']?)\s*(?:[a-z][a-z0-9+.-]*:)?//")
+
+
+def _not_what_it_says(data: bytes, suffix: str, path: str) -> str:
+    """Why an image's bytes cannot go into the book as the type its name says (EPUBCheck's OPF-029, RSC-006 and
+    OPF-014 would reject the book), or "": a raster whose bytes are another format, an SVG that is not SVG, runs
+    script (activecontent's rule) or shows a file from another host. Linear in len(data)."""
+    if suffix in _RASTER_FORMATS:
+        found = raster_format(data)
+        if found != _RASTER_FORMATS[suffix]:
+            said = f"{found} data" if found else "no image Pillow can read"
+            return (
+                f"holds {said}, not {_RASTER_FORMATS[suffix]} as its name says, and EPUB readers go by the type: "
+                f"save it under the name of its format (or convert it)"
+            )
+        return ""
+    text = data[:4096].decode("utf-8", "replace").lower()
+    if "<svg" not in text:
+        return "is not SVG (no <svg> element at its start): save it under the name of its format"
+    active = active_content_problem(path, data)
+    if active is not None:
+        return (
+            f"runs script (line {active[0]} of the SVG {active[1].split(', which')[0].removeprefix('this SVG ')}), "
+            "and an EPUB's images run none: remove it from the SVG, or leave `epub` out of `books:`"
+        )
+    remote = _REMOTE_IN_SVG.search(data.decode("utf-8", "replace").lower())
+    if remote is not None:
+        return (
+            "shows a file from another host, and an EPUB holds every file it shows: save that file beside the SVG "
+            "and link it by a relative path"
+        )
+    return ""
 
 
 # ---------------------------------------------------------------- the other documents

@@ -56,6 +56,20 @@ def raster_size(path: Path) -> ImageSize:
     return ImageSize(width, height)
 
 
+def raster_format(data: bytes) -> str | None:
+    """The format of a raster image's bytes as Pillow names it from their header ("PNG", "JPEG", "GIF", "WEBP"…),
+    or None if Pillow knows none: what a file is, whatever its name says."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header, not the pixels
+            return image.format
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        return None
+
+
 class _RootSeen(Exception):
     def __init__(self, name: str, attributes: dict[str, str]) -> None:
         self.name, self.attributes = name, attributes
