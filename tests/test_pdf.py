@@ -84,6 +84,52 @@ def build(site: Path, *flags: str, env: dict[str, str] | None = None):
 # ---------------------------------------------------------------- no Chromium needed
 
 
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its new parent to reap it does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_build_killed_while_chromium_renders_takes_chromium_with_it(tmp_path: Path) -> None:
+    """SIGKILL gives the build no chance to clean up: the kernel ends the renderer with it (PR_SET_PDEATHSIG), as
+    it ends the build's workers, so no Chromium is left running for a PDF nobody will read."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from test_workers import children
+
+    site = volume(tmp_path / "site")
+    fake = tmp_path / "hanging-chromium"  # answers the version probe, then never prints: exec keeps the pid
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = --version ]; then echo "Chromium 156.0.0.0"; exit 0; fi\nexec sleep 300\n',
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    env = {**os.environ, RENDERER_ENV: str(fake)}
+    command = [sys.executable, "-m", "primer_site", "build", "-s", str(site), "--now", NOW, "--no-check-math"]
+    build = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        renderer: set[int] = set()
+        while not renderer and time.monotonic() < deadline and build.poll() is None:
+            renderer = {pid for pid in children(build.pid) if "sleep" in Path(f"/proc/{pid}/cmdline").read_text()}
+            time.sleep(0.05)
+        assert renderer, "the build never started its renderer: the test proves nothing"
+        build.send_signal(signal.SIGKILL)
+        build.wait()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, renderer)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, renderer)), "Chromium outlived the build"
+    finally:
+        if build.poll() is None:
+            build.kill()
+
+
 def test_the_renderer_s_page_links_to_the_published_site_and_nests_sections() -> None:
     page = (
         '<html><head><link rel="stylesheet" href="/css/print.css">'

@@ -32,7 +32,7 @@ MAX_JOBS = 64
 def start_worker() -> None:
     """The initializer of a pool's worker process (ProcessPoolExecutor(initializer=...)): see the module."""
     parent = os.getppid()
-    if not _die_with_parent():
+    if not die_with_parent():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     elif os.getppid() != parent:  # the build died before the request took effect
         os._exit(1)
@@ -46,7 +46,7 @@ def start_worker() -> None:
     os.close(null)
 
 
-def _die_with_parent() -> bool:
+def die_with_parent() -> bool:
     """Ask Linux to send SIGKILL to this process when its parent ends; False where prctl is not there."""
     if not sys.platform.startswith("linux"):
         return False

@@ -47,6 +47,7 @@ from primer_site.publish.pdfpage import page_for_renderer
 from primer_site.sources.config import CONFIG_FILE, SiteConfig
 from primer_site.sources.parse import SeriesMeta, config_line
 from primer_site.urls import output_path
+from primer_site.workers import die_with_parent
 
 RENDERER_ENV = "PRIMER_SITE_CHROMIUM"  # the renderer's path, where it is not on PATH as one of _PROGRAMS
 _PROGRAMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -387,6 +388,7 @@ def _run(command: list[str], book: PdfBook, renderer: str) -> tuple[int, str]:
             text=True,
             errors="replace",
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a build killed outright (SIGKILL) takes Chromium with it
         )
     except OSError as error:
         raise SiteError(f"books: pdf: {book.pdf}: Chromium ({renderer}) did not start: {error}", *book.asked) from None
