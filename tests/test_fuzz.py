@@ -36,7 +36,7 @@ _COMMON = {
     "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 }
-settings.register_profile("ci", max_examples=300, derandomize=True, **_COMMON)
+settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)  # bench/fuzz.py: 10,000
 settings.register_profile("long", max_examples=10_000, **_COMMON)
 PROFILE = settings.get_profile(os.environ.get("PRIMER_FUZZ_PROFILE", "ci"))
 

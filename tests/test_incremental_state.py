@@ -42,7 +42,7 @@ _COMMON = {
     "database": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
 }
-settings.register_profile("incremental-ci", max_examples=20, stateful_step_count=15, derandomize=True, **_COMMON)
+settings.register_profile("incremental-ci", max_examples=12, stateful_step_count=15, derandomize=True, **_COMMON)
 settings.register_profile(
     "incremental-long",  # bench/incremental_state.py
     max_examples=int(os.environ.get("PRIMER_INCREMENTAL_EXAMPLES", "400")),

@@ -40,6 +40,10 @@ _STATE = """() => ({
   errors: [...document.querySelectorAll('.katex-error')].map(e => e.title || e.textContent.slice(0, 60)),
   katexScript: typeof katex !== 'undefined',
 })"""
+# Layout shift below which a page has none a reader sees. Math typeset in the browser, or a formula whose box is
+# not the size KaTeX gave it, shifts a page by 0.05 or more; on a loaded 2-core machine a system font's late
+# arrival was measured at 0.0002 to 0.0013 on a page with no math shift at all.
+NO_SHIFT = 0.005
 _CLS = """() => new Promise(resolve => {
   let cls = 0;
   new PerformanceObserver(list => { for (const e of list.getEntries()) if (!e.hadRecentInput) cls += e.value; })
@@ -98,7 +102,7 @@ def test_every_formula_is_there_with_no_katex_script_and_nothing_from_outside(
             problems.append(f"{name}: KaTeX's script ran")
         if (state["math"] > 0) != (name in math_pages):
             problems.append(f"{name}: {state['math']} math elements shown")
-        if cls:
+        if cls >= NO_SHIFT:
             problems.append(f"{name}: layout shift {cls:.5f}")
         if fonts != preloaded:
             problems.append(f"{name}: fonts fetched {sorted(fonts)}, preloaded {sorted(preloaded)}")
