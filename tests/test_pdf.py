@@ -263,6 +263,17 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
+@pytest.mark.browser
+def test_the_series_page_links_its_pdf_and_check_finds_the_link_whole(made: Path) -> None:
+    """The PDF is found from the series page; `check`, which renders no PDF, takes a link to one `build` makes as
+    whole, and a link to a volume that asks for none as broken."""
+    page = (made / "public/series/vol/index.html").read_text(encoding="utf-8")
+    assert '<p class="series-books"><a href="/series/vol/vol.pdf" type="application/pdf">PDF</a></p>' in page
+    assert (made / "public/series/vol/vol.pdf").is_file()
+    result = run_cli("check", "-s", str(made), "--now", NOW, "--no-check-math")
+    assert result.returncode == 0, result.stderr
+
+
 def _reader(site: Path):
     import pypdf
 
