@@ -21,7 +21,7 @@ STAGE_OF = {
         "sources",
     ),
     **dict.fromkeys(
-        ["mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
+        ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
          "references", "markdown"],
         "syntax",
     ),

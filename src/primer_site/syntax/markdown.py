@@ -23,7 +23,17 @@ from primer_site.errors import Diagnostic, SiteError
 from primer_site.model import Heading, Link
 from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
 from primer_site.sources.theoremkinds import TheoremSettings
-from primer_site.syntax import citations, figures, headings, mathsyntax, mathtables, rawhtml, references, theorems
+from primer_site.syntax import (
+    citations,
+    figures,
+    headings,
+    mathscan,
+    mathsyntax,
+    mathtables,
+    rawhtml,
+    references,
+    theorems,
+)
 from primer_site.syntax import markdown_parser as _parser_module
 from primer_site.syntax.citations import Citation
 from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, numbered_html
@@ -65,6 +75,7 @@ _ID = re.compile(r'\bid="([^"]*)"')
 RENDERER_SOURCES = tuple(
     Path(str(m.__file__))
     for m in (
+        mathscan,
         mathsyntax,
         mathtables,
         figures,

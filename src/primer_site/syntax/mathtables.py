@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
-from primer_site.syntax.mathsyntax import scan_math
+from primer_site.syntax.mathscan import scan_math
 
 _DELIMITER_ROW = re.compile(r"[ \t]*[|:-][|:\- \t]*")
 _MASK = "\x00"  # markdown-it turns NUL in the source into U+FFFD, so a NUL can only be ours
