@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import build, make_site, post
+from fixture_sites import build, build_result, make_site, post
 from primer_site.errors import SiteError
 
 
@@ -378,13 +378,15 @@ def test_check_refuses_a_feed_date_that_is_not_rfc_3339(tmp_path: Path) -> None:
     from primer_site.errors import Problems
 
     site = make_site(tmp_path, {"content/a.md": post()})
-    out = build(site)
+    built = build_result(site)
+    out = site / "public"
     feed = out / "feed.xml"
     text = feed.read_text()
     stamp = text.split("<updated>", 1)[1].split("</updated>", 1)[0]
     feed.write_text(text.replace(stamp, "1930-05-01T00:00:00+00:19:32", 1))
     problems = Problems()
-    _Checker(out, None, "/").check_feeds(problems)  # type: ignore[arg-type]
+    assert built.site is not None
+    _Checker(out, built.site, "/").check_feeds(problems)
     assert [str(d) for d in problems.items] == [
         "feed.xml: error: feed date '1930-05-01T00:00:00+00:19:32' is not an RFC 3339 date-time"
     ]
