@@ -45,6 +45,7 @@ def _settings_build(site: Path):
     return build_site(BuildOptions(source=site, now=NOW, cache=False, jobs=1, keep_going=True))
 
 
+@pytest.mark.browser  # the site asks for a PDF, which Chromium renders
 def test_books_in_site_yaml_apply_to_every_series_and_a_series_file_overrides_them_key_by_key(
     tmp_path: Path,
 ) -> None:
@@ -64,6 +65,7 @@ def test_no_books_setting_writes_no_book(tmp_path: Path) -> None:
     assert not list((tmp_path / "public").rglob("*.epub"))
 
 
+@pytest.mark.browser  # the site asks for a PDF, which Chromium renders
 def test_pdf_alone_is_read_for_the_pdf_writer(tmp_path: Path) -> None:
     result = _settings_build(_settings_site(tmp_path, "", "{pdf: true}"))
     assert result.errors == ()
