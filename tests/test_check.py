@@ -41,6 +41,7 @@ def test_check_reports_broken_links_fragments_and_images_at_their_markdown_lines
     assert not (tmp_path / "public").exists(), "check builds into a temporary folder"
 
 
+@pytest.mark.browser  # the example site asks for a PDF: check says so when Chromium is missing
 def test_check_passes_on_the_example_site() -> None:
     result = run_cli("check", "--source", str(REPO), "--now", "2026-11-28")
     assert result.returncode == 0, result.stderr
