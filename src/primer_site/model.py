@@ -211,7 +211,7 @@ BOOK_FORMS = ("epub", "pdf")  # `books:` in site.yaml or a series file: the form
 
 @dataclass(frozen=True)
 class Books:
-    """Which whole-volume files a series is written as, besides its print page (config.parse_books reads it)."""
+    """Which whole-volume files a series is written as, besides its print page (sharedkeys.parse_books reads it)."""
 
     epub: bool = False  # /series/<slug>/<slug>.epub (epub.py)
     pdf: bool = False  # /series/<slug>/<slug>.pdf

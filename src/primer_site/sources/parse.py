@@ -13,7 +13,9 @@ from typing import Any
 from primer_site.errors import Problems, SiteError
 from primer_site.layout import CONFIG_FILE
 from primer_site.model import ChapterNumber
-from primer_site.sources.config import (
+from primer_site.sources.dates import DATE_FORMS, DAY, in_zone, parse_date_text
+from primer_site.sources.notation import macro_notes
+from primer_site.sources.sharedkeys import (
     MACROS_TEXT,
     author_names,
     bibliography_paths,
@@ -22,8 +24,6 @@ from primer_site.sources.config import (
     parse_macros,
     suggest,
 )
-from primer_site.sources.dates import DATE_FORMS, DAY, in_zone, parse_date_text
-from primer_site.sources.notation import macro_notes
 from primer_site.sources.theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from primer_site.sources.yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
 from primer_site.urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
@@ -321,7 +321,7 @@ class SeriesMeta:
     bibliography: tuple[str, ...] = ()  # .bib files, site-relative, for its chapters
     authors: tuple[str, ...] = ()
     notes: tuple[tuple[str, str, str, str], ...] = ()  # macros with a meaning: (name, tex, means, defined)
-    books: tuple[tuple[str, bool], ...] = ()  # its `books:`, read over the site's (config.parse_books)
+    books: tuple[tuple[str, bool], ...] = ()  # its `books:`, read over the site's (sharedkeys.parse_books)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
