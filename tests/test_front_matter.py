@@ -24,7 +24,8 @@ from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
 from primer_site.sources.config import load_config
 from primer_site.sources.dates import explain_date_text, parse_date_text
-from primer_site.sources.parse import parse_document, parse_series_file
+from primer_site.sources.parse import parse_document
+from primer_site.sources.seriesfile import parse_series_file
 
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
 

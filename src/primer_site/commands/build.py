@@ -37,7 +37,8 @@ from primer_site.sources.bibliography import post_bibliographies
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, load_config
 from primer_site.sources.dates import in_zone
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS

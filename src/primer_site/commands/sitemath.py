@@ -17,7 +17,8 @@ from primer_site.model import Site
 from primer_site.rendering.feeds import FeedMath
 from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 

@@ -35,7 +35,8 @@ from primer_site.math.katex import (
 from primer_site.math.mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
 from primer_site.math.mathhtml import MathProblem, find_math, may_hold_math
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.markdown import RenderedBody
 
 # What a page typeset at build time read besides its own HTML: the KaTeX that made the formulas (a page records

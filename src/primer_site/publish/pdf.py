@@ -44,8 +44,8 @@ from primer_site.errors import Diagnostic, SiteError
 from primer_site.model import Site
 from primer_site.publish.pdfpage import KATEX_PATH as _KATEX_PATH
 from primer_site.publish.pdfpage import page_for_renderer
-from primer_site.sources.config import CONFIG_FILE, SiteConfig
-from primer_site.sources.parse import SeriesMeta, config_line
+from primer_site.sources.config import CONFIG_FILE, SiteConfig, config_line
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.urls import output_path
 from primer_site.workers import die_with_parent
 

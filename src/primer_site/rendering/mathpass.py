@@ -34,8 +34,9 @@ from primer_site.rendering.feeds import (
     full_content_posts,
     request_feed_math,
 )
-from primer_site.sources.config import KATEX_VERSION, SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta, config_line
+from primer_site.sources.config import KATEX_VERSION, SiteConfig, config_line
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.markdown import RenderedBody, formulas_in
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from primer_site.errors import Problems
+from primer_site.errors import Problems, SiteError
 from primer_site.layout import CONFIG_FILE
 from primer_site.model import Books
 from primer_site.sources.sharedkeys import (
@@ -346,3 +346,12 @@ def _citations(value: object, values: dict[str, Any], bad: Any) -> None:
             values["citation_style"] = item
         else:
             bad(f"style: {describe(item)} is not author-year or numeric{suggest(str(item), list(CITATION_STYLES))}")
+
+
+def config_line(source: Path, key: str) -> int:
+    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
+    try:
+        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
+    except (OSError, UnicodeDecodeError, SiteError):
+        return 1
