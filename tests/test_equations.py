@@ -15,7 +15,7 @@ import pytest
 
 from fixture_sites import build, make_site, post, run_cli
 from primer_site.errors import SiteError
-from primer_site.math.katex import locate_katex
+from primer_site.math.katexsetup import locate_katex
 from primer_site.syntax.markdown import render_body
 from primer_site.syntax.references import katex_numbering
 

@@ -115,7 +115,7 @@ def open_salted(
     raise AssertionError("unreachable")
 
 
-FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.FormulaKey
+FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katexworker.FormulaKey
 
 
 class FormulaCache:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Protocol
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.math.katex import KatexService, KatexSetup
+from primer_site.math.katex import KatexService
+from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.mathcheck import CheckMemo
 from primer_site.math.typeset import FormulaPlaces, PageTypesetter, page_typesetter, render_problem
 from primer_site.model import Site

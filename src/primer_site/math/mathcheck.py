@@ -16,16 +16,9 @@ from pathlib import Path
 
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.math.katex import (
-    FormulaKey,
-    FormulaRequests,
-    FormulaResult,
-    KatexError,
-    KatexService,
-    KatexSetup,
-    katex_advice,
-    locate_katex,
-)
+from primer_site.math.katex import FormulaRequests, FormulaResult, KatexService
+from primer_site.math.katexsetup import KatexSetup, katex_advice, locate_katex
+from primer_site.math.katexworker import FormulaKey, KatexError
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.math.katex import MATHML, FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from primer_site.math.katex import MATHML, FormulaRequests, KatexService
+from primer_site.math.katexsetup import KatexSetup, katex_advice
+from primer_site.math.katexworker import KatexError
 from primer_site.math.mathcheck import (
     CheckMemo,
     check_report,
