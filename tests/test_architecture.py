@@ -26,7 +26,7 @@ STAGE_OF = {
         "syntax",
     ),
     **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),
-    **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "mathhtml", "mathcheck", "typeset"], "math"),
+    **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
         ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
          "assemble"],
