@@ -16,7 +16,7 @@ STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "p
 STAGE_OF = {
     **dict.fromkeys(["errors", "layout", "model", "urls", "store", "diskstore", "workers"], "base"),
     **dict.fromkeys(
-        ["yamldoc", "theoremkinds", "sharedkeys", "urlsettings", "config", "dates", "discover", "notation", "frontmatter", "parse", "seriesfile", "bibliography", "imagesize",
+        ["yamlhints", "yamltext", "yamldoc", "theoremkinds", "sharedkeys", "urlsettings", "config", "dates", "discover", "notation", "frontmatter", "parse", "seriesfile", "bibliography", "imagesize",
          "activecontent"],
         "sources",
     ),

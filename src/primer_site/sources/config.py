@@ -23,7 +23,8 @@ from primer_site.sources.sharedkeys import (
 from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
 from primer_site.sources.theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
 from primer_site.sources.urlsettings import DEFAULT_PERMALINKS, base_url_problem, is_absolute_https, read_permalinks
-from primer_site.sources.yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from primer_site.sources.yamldoc import YamlMapping, describe, load_yaml_mapping
+from primer_site.sources.yamltext import TEXT, TextShape
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
 KATEX_VERSION = "0.19.1"

@@ -26,7 +26,9 @@ from primer_site.sources.sharedkeys import (
     parse_macros,
     suggest,
 )
-from primer_site.sources.yamldoc import STRING, TEXT, TextShape, YamlMapping, describe, load_yaml_mapping, single_quoted
+from primer_site.sources.yamldoc import YamlMapping, describe, load_yaml_mapping
+from primer_site.sources.yamlhints import single_quoted
+from primer_site.sources.yamltext import STRING, TEXT, TextShape
 from primer_site.urls import is_valid_slug, slug_from_filename, slugify, taxon_slug
 
 KNOWN_KEYS = [

@@ -22,7 +22,8 @@ from primer_site.sources.sharedkeys import (
     suggest,
 )
 from primer_site.sources.theoremkinds import THEOREMS_TEXT, parse_theorem_settings
-from primer_site.sources.yamldoc import TEXT, TextShape, load_yaml_mapping
+from primer_site.sources.yamldoc import load_yaml_mapping
+from primer_site.sources.yamltext import TEXT, TextShape
 from primer_site.urls import slugify
 
 SERIES_KEYS = ["title", "kind", "collection", "order", "chapters", "gaps", "macros", "number_sections", "theorems"]

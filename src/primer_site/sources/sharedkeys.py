@@ -10,7 +10,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from primer_site.model import BOOK_FORMS
-from primer_site.sources.yamldoc import TEXT, TextShape, describe
+from primer_site.sources.yamldoc import describe
+from primer_site.sources.yamltext import TEXT, TextShape
 
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
 
