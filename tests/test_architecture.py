@@ -28,7 +28,7 @@ STAGE_OF = {
     **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),
     **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
-        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
          "assemble"],
         "site",
     ),
