@@ -22,7 +22,7 @@ STAGE_OF = {
     ),
     **dict.fromkeys(
         ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
-         "references", "markdown"],
+         "katexnumbering", "references", "bodylinks", "markdown"],
         "syntax",
     ),
     **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),

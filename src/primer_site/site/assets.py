@@ -9,7 +9,7 @@ whether or not a post links to it, and a file that several posts show is one URL
 Where a file is published and its URL: assetpaths.py; images' sizes, srcset copies and <img> attributes:
 assetimages.py.
 
-Bodies are cached with placeholders where a file's URL and an image's size go (references.AssetRef); they are
+Bodies are cached with placeholders where a file's URL and an image's size go (bodylinks.AssetRef); they are
 filled here, on every build, from an index of the files keyed on each file's stat. So a cached body never
 carries an image's old size: resizing, replacing or deleting the file changes the next build's pages.
 """
@@ -36,9 +36,9 @@ from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import CONTENT_DIR, is_ignored_path
 from primer_site.sources.imagesize import ImageSize
 from primer_site.store import Stamp, stamp_from
+from primer_site.syntax.bodylinks import root_absolute
 from primer_site.syntax.markdown import AssetRef, RenderedBody, render_inline
 from primer_site.syntax.rawhtml import rewrite_urls
-from primer_site.syntax.references import root_absolute
 from primer_site.urls import page_url
 
 _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
@@ -160,7 +160,7 @@ class AssetIndex(AssetImages):
                 return page_url(self.config.base_path, ref.target) + ref.suffix, ""
             ref = replace(ref, target=inside)
         what = "image" if ref.image else "link to"
-        if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: references.py reports a body's
+        if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: bodylinks.py reports a body's
             found.append(Diagnostic(source, ref.line, 0, "error", f"{ref.written!r} is outside the site folder"))
             return "", ""
         if ref.target.endswith(".md"):  # only from a summary: a body's links to posts are resolved by assemble
@@ -239,7 +239,7 @@ class AssetIndex(AssetImages):
 
 def _summary_ref(source: str, url: str, line: int, image: bool) -> AssetRef | None:
     """A summary's URL as a reference to a file beside the post, or None for a URL left as written (absolute, a
-    fragment, or with a scheme); by the body's rule (references.AssetRef). A link to a post (.md) or one that climbs
+    fragment, or with a scheme); by the body's rule (bodylinks.AssetRef). A link to a post (.md) or one that climbs
     out of the site is an AssetRef too, so that filling it reports it: a summary cannot resolve a post's URL."""
     parts = urlsplit(url)
     if root_absolute(url):
