@@ -33,7 +33,9 @@ STAGE_OF = {
         "site",
     ),
     **dict.fromkeys(
-        ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
+        ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "templates", "assetnames", "theme",
+         "rendermemory", "pagerenderer", "render"],
+        "rendering",
     ),
     **dict.fromkeys(["output", "manifest", "swap", "staging", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),

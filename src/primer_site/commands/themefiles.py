@@ -14,16 +14,10 @@ from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import STATIC_DIR
 from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.typeset import katex_site_files
+from primer_site.rendering.assetnames import asset_names, static_outputs
 from primer_site.rendering.mathpass import config_line
-from primer_site.rendering.theme import (
-    SYNTAX_CSS,
-    asset_names,
-    make_environment,
-    static_outputs,
-    syntax_css,
-    template_files,
-    theme_dir,
-)
+from primer_site.rendering.templates import template_files, theme_dir
+from primer_site.rendering.theme import SYNTAX_CSS, make_environment, syntax_css
 from primer_site.site.assets import AssetIndex
 from primer_site.site.i18n import Catalogue
 from primer_site.site.outputpaths import merge_files

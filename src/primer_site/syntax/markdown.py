@@ -43,7 +43,7 @@ from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, num
 from primer_site.syntax.markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from primer_site.syntax.mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from primer_site.syntax.references import Label, number_labels
-from primer_site.workers import start_worker
+from primer_site.workers import heap_frozen, start_worker
 
 __all__ = [
     "ADMONITIONS",
@@ -291,7 +291,9 @@ def _formulas(tokens: Sequence[Token], first_line: int) -> list[Formula]:
     found = []
     for token in math_tokens(tokens):
         line, column = token.meta.get("position", (0, 0))
-        found.append(Formula(token.content.strip(), token.type in DISPLAY_MATH, first_line + line, column))
+        # the same TeX recurs across a site's bodies: one string for each (shared when bodies come back pickled)
+        tex = sys.intern(token.content.strip())
+        found.append(Formula(tex, token.type in DISPLAY_MATH, first_line + line, column))
     return found
 
 
@@ -351,7 +353,9 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     chunk = max(1, len(items) // (jobs * 8))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
-        return list(pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk))
+        with heap_frozen():  # every worker is forked at the first submit, which map makes
+            bodies = pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk)
+        return list(bodies)
 
 
 def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
