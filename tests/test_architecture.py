@@ -35,7 +35,7 @@ STAGE_OF = {
     **dict.fromkeys(
         ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
     ),
-    **dict.fromkeys(["output", "manifest", "swap", "staging", "write", "search", "buildrecord", "pdfpage", "pdf"], "publish"),
+    **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),
     **dict.fromkeys(["sitemath", "themefiles", "build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
 }  # fmt: skip

@@ -221,7 +221,8 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
-    writer = _writer(memory, incremental, output, last, options.keep_going)
+    finish = _finish(options, config, setup, site, metas, output, incremental, problems)
+    writer = _writer(memory, incremental, output, last, options.keep_going, finish is None)
     in_place = writer.in_place  # decided once: the render pass and the writer must agree
     rendering = render_site(
         site,
@@ -246,7 +247,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         every_page=lambda: [spec.path for spec in rendering.specs],
         same_paths=lambda: rendering.reused_specs,
         guard=lambda items: guard_pages(items, static_files, owners, source, problems),
-        finish=_finish(options, config, setup, site, metas, output, incremental, problems),
+        finish=finish,
     )
     written = writer.write(outputs, problems)  # the one write path: raises on errors unless the writer records
     moments = _moments(documents, selection)
@@ -349,9 +350,12 @@ def _read(
     return (documents, bodies, metas, series_bodies), sources, content_files
 
 
-def _writer(memory: Store, incremental: bool, output: Path, last: PreviousBuild | None, records: bool) -> SiteWriter:
+def _writer(
+    memory: Store, incremental: bool, output: Path, last: PreviousBuild | None, records: bool, unfinished: bool
+) -> SiteWriter:
     """The build's one writer: the dev server's own, kept in its store (it updates its folder in place), or one
-    that starts from what the last build's record says the folder holds."""
+    that starts from what the last build's record says the folder holds: in place when the folder is exactly as
+    that build left it and nothing is made there after the pages (`unfinished`: no PDF, no search index)."""
     if incremental and not records:
         writer = memory.peek("writer")
         if writer is None or writer.output != output:
@@ -361,7 +365,8 @@ def _writer(memory: Store, incremental: bool, output: Path, last: PreviousBuild 
     previous = last.manifest if last is not None else None
     if previous is not None and not previous.finished_there():
         previous = None  # a file its finishing step made (a PDF, the search index) is gone: make them again
-    return SiteWriter(output, previous, records=records)
+    as_left = previous is not None and unfinished and not records and previous.left_as_is()
+    return SiteWriter(output, previous, records=records, as_left=as_left)
 
 
 def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged:

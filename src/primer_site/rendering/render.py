@@ -37,7 +37,6 @@ from primer_site.caches.dependencies import (
 from primer_site.errors import Diagnostic, SiteError
 from primer_site.math.typeset import MATH_RENDER, PageTypesetter
 from primer_site.model import Output, Site, Unchanged
-from primer_site.rendering.epub import BookWords, epub_book
 from primer_site.rendering.feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from primer_site.rendering.pages import (
     ATOM_FEED,
@@ -444,6 +443,8 @@ class _Renderer:
         """The volume's EPUB: what it read is recorded (its chapters' fields, their MathML, the images' bytes)."""
         for post in series.posts:
             into.add(("book math", post.source))
+        from primer_site.rendering.epub import BookWords, epub_book  # html5lib and the EPUB's parts: for books only
+
         globals_ = self.env.globals
         words = BookWords(str(globals_["t"]("contents")), globals_["chapter_label"])
 
