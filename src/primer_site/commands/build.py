@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
-from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
+from primer_site.caches.bodies import keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources
 from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
 from primer_site.commands.themefiles import theme_files
@@ -22,7 +22,6 @@ from primer_site.model import Output, Site, Unchanged
 from primer_site.publish.buildrecord import LastBuild, PreviousBuild
 from primer_site.publish.manifest import WriteResult
 from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
-from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
 from primer_site.publish.search import index_for_search
 from primer_site.publish.swap import recover_output
 from primer_site.publish.write import SiteOutputs, SiteWriter
@@ -289,7 +288,11 @@ def _finish(
     the finished print pages; not in the preview (which needs no renderer), nor in `check` (which says, as `build`
     would, that one is missing)."""
     finish = index_for_search if config.search else None
-    pdfs = [] if incremental else pdf_books(site, config, metas, options.source)
+    if incremental or not site.series_wanting("pdf"):
+        return finish  # no PDF: its machinery (a local server, Chromium) is not even imported
+    from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
+
+    pdfs = pdf_books(site, config, metas, options.source)
     problems.extend(renderer_problems(pdfs))
     if options.keep_going:
         return finish
@@ -337,7 +340,7 @@ def _read(
         memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
     )
     bodies = keep_rendered(problems, made)
-    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
+    series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
     content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
     content_files.make_variants(chain(bodies, series_bodies), jobs)

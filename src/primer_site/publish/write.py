@@ -196,7 +196,8 @@ def _stage_copies(update: InPlaceUpdate, static_files: Mapping[str, Path], previ
     for path, file in static_files.items():
         stamp = stamp_of(file)  # before the copy reads it
         trusted = stamp is not None and not is_racy(stamp, taken)
-        if not (trusted and previous.sources.get(path) == stamp and path in previous.files):
+        same = trusted and previous.sources.get(path) == stamp and path in previous.files
+        if not same and not (path in previous.files and _same_bytes(file, Path(previous.live, path))):
             update.stage(path, file)
         if trusted:
             sources[path] = stamp  # type: ignore[assignment]
@@ -224,3 +225,11 @@ def _commit(
     kept.update(update.commit(removed))
     known = {path: previous.digests[path] for path in paths if path in previous.digests}
     return Manifest(previous.live, kept, {**known, **digests}, sources), written
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (a static file whose stamp cannot tell: as the staging writer does)."""
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
