@@ -28,7 +28,7 @@ from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
 from primer_site.publish.inplace import InPlaceUpdate
 from primer_site.publish.manifest import Manifest, WriteResult, files_in, unique_outputs
-from primer_site.publish.output import MARKER, live_folder, mark, marker_bytes, staging_folder
+from primer_site.publish.output import MARKER, foreign_message, live_folder, mark, marker_bytes, staging_folder
 from primer_site.publish.staging import write_output
 from primer_site.store import Stamp, is_racy, stamp_of
 
@@ -71,6 +71,7 @@ class SiteWriter:
         # the last write into the folder was this writer's, or `as_left`: the folder was just found exactly as
         # `previous` says (Manifest.left_as_is): it may be updated in place
         self._own = as_left and self.previous is not None
+        self._found = self._own  # the folder was found, not written by this writer: look for files put there
         self._published: frozenset[str] = frozenset()  # the static files of that write
 
     @property
@@ -106,7 +107,7 @@ class SiteWriter:
                 swap_on_errors=self.records,
                 previous=self.previous,
             )
-        self.previous, self._own = result.manifest, True
+        self.previous, self._own, self._found = result.manifest, True, False
         self._published = frozenset(outputs.static_files)
         return replace(result, complete=len(problems.errors) == before)
 
@@ -133,7 +134,7 @@ class SiteWriter:
             sources = _stage_copies(update, outputs.static_files, previous)
             if update.blocked or 2 * len(update.temporaries) > len(previous.files):
                 return self._staged_instead(update, outputs, digests, paths, problems)
-            manifest, written = _commit(update, previous, paths, digests, outputs.static_files, sources)
+            manifest, written = _commit(update, previous, paths, digests, outputs.static_files, sources, self._found)
         except OSError as error:  # a full disk, a read-only one: the folder is as it was (InPlaceUpdate.commit)
             where = f" ({error.filename})" if error.filename else ""
             raise SiteError(
@@ -211,12 +212,17 @@ def _commit(
     digests: dict[str, bytes],
     static_files: Mapping[str, Path],
     sources: dict[str, Stamp],
+    found: bool,
 ) -> tuple[Manifest, int]:
     """Put the staged files in place and remove those no longer made (only files the last write made): `paths`
-    are every page, `digests` every page made again and generated file. The folder's new Manifest and the number
-    of files written."""
+    are every page, `digests` every page made again and generated file; `found`: the folder was found as the last
+    build left it, not written by this writer (then files put there by hand stop the write, as staged). The
+    folder's new Manifest and the number of files written."""
     wanted = {MARKER, *paths, *digests, *static_files}
     removed = previous.files.keys() - wanted
+    if found and (update.temporaries or removed) and (stray := previous.foreign()):
+        # as the staging writer does (staging._refuse_foreign): a file put in the folder by hand is never published
+        raise SiteError(foreign_message(Path(previous.live), stray))
     kept = {path: stamp for path, stamp in previous.files.items() if path not in removed}
     written = len(update.temporaries)
     if kept.keys() | update.temporaries.keys() != previous.files.keys():
