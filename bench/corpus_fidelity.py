@@ -37,7 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from primer_site.math.katex import FormulaRequests, KatexService, locate_katex  # noqa: E402
+from primer_site.math.katex import FormulaRequests, KatexService  # noqa: E402
+from primer_site.math.katexsetup import locate_katex  # noqa: E402
 from primer_site.syntax.markdown import render_body  # noqa: E402
 
 WORD = re.compile(r"[A-Za-z]{3,}")

@@ -124,7 +124,7 @@ def _render_range(bounds: tuple[int, int]) -> int:
 
 def _floor_main(site: str, processes: int) -> int:
     """Time markdown-it-py with primer-site's plugins over every post body, in `processes` processes."""
-    from primer_site.sources.parse import split_front_matter
+    from primer_site.sources.frontmatter import split_front_matter
     from primer_site.syntax.markdown import markdown_parser, render_body
 
     root = Path(site)

@@ -55,7 +55,7 @@ def _fetch(url: str) -> str:
 
 def require_katex(site: Path) -> None:
     """Stop, saying why, when KaTeX cannot run: the preview would skip its math check and look faster than it is."""
-    from primer_site.math.katex import locate_katex
+    from primer_site.math.katexsetup import locate_katex
 
     setup = locate_katex(site)
     if setup.problem:

@@ -16,26 +16,26 @@ STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "p
 STAGE_OF = {
     **dict.fromkeys(["errors", "layout", "model", "urls", "store", "diskstore", "workers"], "base"),
     **dict.fromkeys(
-        ["yamldoc", "theoremkinds", "config", "dates", "discover", "notation", "parse", "bibliography", "imagesize",
+        ["yamlhints", "yamltext", "yamldoc", "theoremkinds", "sharedkeys", "urlsettings", "config", "dates", "discover", "notation", "frontmatter", "parse", "seriesfile", "bibliography", "imagesize",
          "activecontent"],
         "sources",
     ),
     **dict.fromkeys(
         ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
-         "references", "markdown"],
+         "katexnumbering", "references", "bodylinks", "markdown"],
         "syntax",
     ),
     **dict.fromkeys(["dependencies", "documentcache", "reading", "bodies"], "caches"),
-    **dict.fromkeys(["katex", "mathhtml", "mathcheck", "typeset"], "math"),
+    **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
-        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
          "assemble"],
         "site",
     ),
     **dict.fromkeys(
         ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "theme", "render"], "rendering"
     ),
-    **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdf"], "publish"),
+    **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),
     **dict.fromkeys(["sitemath", "themefiles", "build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
 }  # fmt: skip

@@ -371,9 +371,9 @@ def test_an_epub_with_math_needs_katex_under_node_and_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never TeX instead of MathML silently: an error at the `books` line of the series file that asks for it."""
-    import primer_site.math.katex
+    import primer_site.math.katexsetup
 
-    monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
+    monkeypatch.setattr(primer_site.math.katexsetup.shutil, "which", lambda name: None)
     site = epub_volume(tmp_path / "math")
     with pytest.raises(SiteError) as raised:
         epub_build(site)

@@ -15,9 +15,9 @@ import pytest
 
 from fixture_sites import build, make_site, post, run_cli
 from primer_site.errors import SiteError
-from primer_site.math.katex import locate_katex
+from primer_site.math.katexsetup import locate_katex
+from primer_site.syntax.katexnumbering import katex_numbering
 from primer_site.syntax.markdown import render_body
-from primer_site.syntax.references import katex_numbering
 
 REPO = Path(__file__).resolve().parents[1]
 

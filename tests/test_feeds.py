@@ -11,7 +11,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-import primer_site.math.katex
+import primer_site.math.katexsetup
 from fixture_sites import NOW, make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
@@ -428,9 +428,11 @@ def test_full_content_feeds_with_math_need_the_pinned_katex_under_node(
     """Never TeX, or another converter's output, silently instead: an error at the `feeds` line saying what to do."""
     old = make_site(tmp_path / "old-katex", {"package.json": '{"name": "katex", "version": "0.15.0"}'})
     if missing == "node":
-        monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.math.katexsetup.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: old if missing == "version" else None)
+        monkeypatch.setattr(
+            primer_site.math.katexsetup, "find_katex", lambda site: old if missing == "version" else None
+        )
     site = feed_math_site(tmp_path / "site")
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, jobs=1, now=NOW))

@@ -24,7 +24,8 @@ from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
 from primer_site.sources.config import load_config
 from primer_site.sources.dates import explain_date_text, parse_date_text
-from primer_site.sources.parse import parse_document, parse_series_file
+from primer_site.sources.parse import parse_document
+from primer_site.sources.seriesfile import parse_series_file
 
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
 
@@ -778,17 +779,17 @@ def test_a_local_time_is_read_as_the_one_instant_it_names_or_refused(zone: str, 
 def test_reading_line_continuations_is_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether each "\\" line continuation is inside math is read once per character of the value, however many
     continuations it has (counted, not timed): 10 times the lines, about 10 times the characters read."""
-    import primer_site.sources.yamldoc as yamldoc
+    import primer_site.sources.yamltext as yamltext
 
     read = [0]
-    real = yamldoc._MATH_DELIMITER
+    real = yamltext._MATH_DELIMITER
 
     class Counting:
         def findall(self, text: str, start: int, end: int) -> list[str]:
             read[0] += end - start
             return real.findall(text, start, end)
 
-    monkeypatch.setattr(yamldoc, "_MATH_DELIMITER", Counting())
+    monkeypatch.setattr(yamltext, "_MATH_DELIMITER", Counting())
     work = []
     for lines in (200, 2000):
         read[0] = 0

@@ -13,21 +13,17 @@ from pathlib import Path
 import pytest
 
 import primer_site.math.katex
+import primer_site.math.katexsetup
+import primer_site.math.katexworker
 from fixture_sites import REPO, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.diskstore import FORMULAS_FILE, FormulaCache
 from primer_site.errors import SiteError
 from primer_site.layout import CACHE_DIR
-from primer_site.math.katex import (
-    CHECK,
-    KATEX_WORKER_JS,
-    MATHML,
-    FormulaRequests,
-    KatexError,
-    KatexService,
-    clean_mathml,
-    locate_katex,
-)
+from primer_site.math.katex import CHECK, MATHML, FormulaRequests, KatexService
+from primer_site.math.katexsetup import locate_katex
+from primer_site.math.katexworker import KATEX_WORKER_JS, KatexError
+from primer_site.math.mathmlsanitizer import clean_mathml
 from primer_site.sources.config import KATEX_VERSION
 
 KATEX_PACKAGE = REPO / "node_modules" / "katex"
@@ -212,14 +208,14 @@ def math_site(root: Path, formulas: int = 30) -> Path:
 def node_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every Node process the math engine starts."""
     started: list[list[str]] = []
-    real = primer_site.math.katex.subprocess.Popen
+    real = primer_site.math.katexworker.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
     return started
 
 
@@ -298,7 +294,7 @@ def test_a_broken_node_is_a_warning_for_the_check_and_an_error_for_feeds(
     setup = locate_katex(site, str(node))
     with pytest.raises(KatexError, match=r"^KaTeX could not run under .*/node: SyntaxError: this is not Node$"):
         KatexService(setup).answer(math_requests(), None)
-    monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: str(node))
+    monkeypatch.setattr(primer_site.math.katexsetup.shutil, "which", lambda name: str(node))
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, check_math=True, jobs=1, cache=False))
     assert [str(d) for d in failure.value.diagnostics] == [

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.math.katex
+import primer_site.math.katexsetup
+import primer_site.math.katexworker
 import primer_site.rendering.mathpass
 from fixture_sites import REPO, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
@@ -152,14 +153,14 @@ def test_the_check_uses_the_pinned_katex() -> None:
 
 def test_one_node_process_checks_the_whole_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
-    real = primer_site.math.katex.subprocess.Popen
+    real = primer_site.math.katexworker.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
-        if str(primer_site.math.katex.KATEX_WORKER_JS) in command:
+        if str(primer_site.math.katexworker.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
     files = {
         f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$ and $\\frac{{{i}}}{{2}}$") for i in range(50)
     }
@@ -172,9 +173,9 @@ def test_without_node_or_katex_one_warning_and_the_rest_is_still_checked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: str
 ) -> None:
     if missing == "node":
-        monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.math.katexsetup.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: None)
+        monkeypatch.setattr(primer_site.math.katexsetup, "find_katex", lambda site: None)
     files = {
         "content/a.md": post("A", body="Bad for KaTeX only: $\\nope$. Braces: $\\frac{1}{$."),
         "content/b.md": post("B", body="Also $\\nope$."),
@@ -276,14 +277,14 @@ def test_without_node_build_warns_once_and_still_checks_what_needs_no_node(
 def test_a_warm_checked_build_asks_katex_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """KaTeX's answers are kept in .primer-cache/: a new process whose formulas did not change starts no Node."""
     started: list[list[str]] = []
-    real = primer_site.math.katex.subprocess.Popen
+    real = primer_site.math.katexworker.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
-        if str(primer_site.math.katex.KATEX_WORKER_JS) in command:
+        if str(primer_site.math.katexworker.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
     files = {f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$") for i in range(5)}
     site = make_site(tmp_path, files)
     build_site(BuildOptions(source=site, check_math=True, jobs=1))

@@ -23,7 +23,7 @@ from live_server import fetch
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.commands.serve import Preview
 from primer_site.errors import SiteError
-from primer_site.math.katex import MATHML_ELEMENTS
+from primer_site.math.mathmlsanitizer import MATHML_ELEMENTS
 
 EVIL = "\"><script>alert('x')</script> </script><!-- ]]> javascript:alert(1) & 'q'"
 SCRIPT_URL = re.compile(r"^(javascript|vbscript|data):", re.IGNORECASE)

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.math.katex
+import primer_site.math.katexsetup
+import primer_site.math.katexworker
 import primer_site.math.typeset
 from fixture_sites import NOW_ARG as NOW
 from fixture_sites import build_cli, make_site, post, run_cli, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import SiteError
-from primer_site.math.katex import KATEX_WORKER_JS, FormulaRequests, KatexService, locate_katex
+from primer_site.math.katex import FormulaRequests, KatexService
+from primer_site.math.katexsetup import locate_katex
+from primer_site.math.katexworker import KATEX_WORKER_JS
 from primer_site.math.typeset import KATEX_FOLDER, math_elements
 from primer_site.sources.config import KATEX_INTEGRITY, KATEX_VERSION
 
@@ -307,9 +310,11 @@ def test_render_build_without_node_or_the_pinned_katex_says_what_to_install(
 ) -> None:
     old = make_site(tmp_path / "old-katex", {"package.json": '{"name": "katex", "version": "0.15.0"}'})
     if missing == "node":
-        monkeypatch.setattr(primer_site.math.katex.shutil, "which", lambda name: None)
+        monkeypatch.setattr(primer_site.math.katexsetup.shutil, "which", lambda name: None)
     else:
-        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: old if missing == "version" else None)
+        monkeypatch.setattr(
+            primer_site.math.katexsetup, "find_katex", lambda site: old if missing == "version" else None
+        )
     site = math_site(tmp_path / "site")
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, jobs=1))
@@ -325,14 +330,14 @@ def test_render_build_without_node_or_the_pinned_katex_says_what_to_install(
 def node_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every Node process the math engine starts."""
     started: list[list[str]] = []
-    real = primer_site.math.katex.subprocess.Popen
+    real = primer_site.math.katexworker.subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katex.subprocess, "Popen", popen)
+    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
     return started
 
 
@@ -371,9 +376,9 @@ def test_a_new_katex_typesets_and_checks_every_formula_again(
         primer_site.math.typeset, "typeset_page", lambda page, *rest: typeset.append(page) or real_typeset(page, *rest)
     )
     asked: list[int] = []
-    real_ask = primer_site.math.katex._Worker.ask
+    real_ask = primer_site.math.katexworker.KatexWorker.ask
     monkeypatch.setattr(
-        primer_site.math.katex._Worker,
+        primer_site.math.katexworker.KatexWorker,
         "ask",
         lambda self, keys, *rest: asked.append(len(keys)) or real_ask(self, keys, *rest),
     )
@@ -392,7 +397,7 @@ def test_a_new_katex_typesets_and_checks_every_formula_again(
         other = tmp_path / f"katex-{version}" / "katex"
         other.parent.mkdir()
         other.symlink_to(REPO / "node_modules" / "katex", target_is_directory=True)
-        monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: other)
+        monkeypatch.setattr(primer_site.math.katexsetup, "find_katex", lambda site: other)
 
         def upgraded(self: KatexService) -> str:
             return salt(self).replace(f"katex={KATEX_VERSION}", f"katex={version}")
@@ -488,7 +493,7 @@ def test_self_hosted_katex_needs_the_pinned_package_and_its_folder(
         f"static/{font}: error: static file at the path of KaTeX's (katex_url: self)"
     ]
     (site / "static" / font).unlink()
-    monkeypatch.setattr(primer_site.math.katex, "find_katex", lambda site: None)
+    monkeypatch.setattr(primer_site.math.katexsetup, "find_katex", lambda site: None)
     with pytest.raises(SiteError) as failure:
         build_site(BuildOptions(source=site, jobs=1))
     assert [str(d) for d in failure.value.diagnostics] == [

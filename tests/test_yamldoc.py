@@ -127,7 +127,7 @@ def test_the_alias_check_counts_each_node_once(monkeypatch: pytest.MonkeyPatch) 
     import yaml
 
     from primer_site.errors import SiteError
-    from primer_site.sources import yamldoc
+    from primer_site.sources import yamldoc, yamltext
 
     visits: list[int] = []
     real_isinstance = isinstance
@@ -138,6 +138,7 @@ def test_the_alias_check_counts_each_node_once(monkeypatch: pytest.MonkeyPatch) 
         return real_isinstance(value, kinds)  # type: ignore[arg-type]
 
     monkeypatch.setattr(yamldoc, "isinstance", counting, raising=False)
+    monkeypatch.setattr(yamltext, "isinstance", counting, raising=False)  # the text reader walks the nodes too
     for levels in (2, 4, 6, 8, 10):
         visits.append(0)
         with contextlib.suppress(SiteError):  # the larger ones are bombs

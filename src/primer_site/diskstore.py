@@ -139,7 +139,7 @@ class CacheTables:
             self.db = None
 
 
-FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katex.FormulaKey
+FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katexworker.FormulaKey
 
 
 class FormulaCache(CacheTables):

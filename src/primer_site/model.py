@@ -160,7 +160,7 @@ class Post:
     word_count: int
     display_equations: int = 0
     updated: datetime | None = None
-    series: str | None = None  # the slug of its series (parse.SeriesNames: the one rule for what `series:` names)
+    series: str | None = None  # the slug of its series (seriesfile.SeriesNames: the one rule for what `series:` names)
     chapter: ChapterNumber | None = None
     tags: tuple[str, ...] = ()
     category: str | None = None
@@ -170,7 +170,7 @@ class Post:
     previous: PostLink | None = None
     next: PostLink | None = None
     links: tuple[Link, ...] = ()
-    macros: tuple[tuple[str, str], ...] = ()  # TeX macros of its page, feeds and check (parse.post_macros)
+    macros: tuple[tuple[str, str], ...] = ()  # TeX macros of its page, feeds and check (seriesfile.post_macros)
     references: tuple[Reference, ...] = ()  # the works it cites (also listed at the end of body_html)
     authors: tuple[str, ...] = ()  # for "cite this chapter": the post's, else its series', else the site's
     doi: str | None = None
@@ -211,7 +211,7 @@ BOOK_FORMS = ("epub", "pdf")  # `books:` in site.yaml or a series file: the form
 
 @dataclass(frozen=True)
 class Books:
-    """Which whole-volume files a series is written as, besides its print page (config.parse_books reads it)."""
+    """Which whole-volume files a series is written as, besides its print page (sharedkeys.parse_books reads it)."""
 
     epub: bool = False  # /series/<slug>/<slug>.epub (epub.py)
     pdf: bool = False  # /series/<slug>/<slug>.pdf

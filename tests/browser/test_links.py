@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import pytest
 import yaml
 
 from .harness import REPO
@@ -86,6 +87,7 @@ def broken_links(site_dir: Path, pages: list[str], own_origin: str) -> list[str]
     return broken
 
 
+@pytest.mark.browser  # the example site asks for a PDF volume, which needs Chromium
 def test_every_internal_link_and_fragment_resolves(site_dir: Path, site_pages: list[str]) -> None:
     broken = broken_links(site_dir, site_pages, site_origin())
     assert not broken, f"{len(broken)} broken links:\n" + "\n".join(broken)

@@ -21,7 +21,8 @@ from primer_site.diskstore import CacheTables, open_salted
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
-from primer_site.sources.parse import Document, SeriesMeta, series_finder
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta, series_finder
 from primer_site.sources.theoremkinds import DEFAULT, TheoremSettings, parse_theorem_settings
 from primer_site.store import Store
 from primer_site.syntax import markdown

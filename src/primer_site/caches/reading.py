@@ -14,7 +14,8 @@ from primer_site.caches.documentcache import DocumentCache
 from primer_site.errors import Diagnostic, Problems
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import Sources, discover_sources, linked_within
-from primer_site.sources.parse import Document, SeriesMeta, parse_document, parse_series_file
+from primer_site.sources.parse import Document, parse_document
+from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
 from primer_site.store import Store
 
 

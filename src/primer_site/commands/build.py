@@ -17,7 +17,8 @@ from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
 from primer_site.commands.themefiles import theme_files
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.layout import CACHE_DIR, OUTPUT_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
-from primer_site.math.katex import KatexService, KatexSetup, locate_katex
+from primer_site.math.katex import KatexService
+from primer_site.math.katexsetup import KatexSetup, locate_katex
 from primer_site.model import Output, Site, Unchanged
 from primer_site.publish.buildrecord import LastBuild, PreviousBuild
 from primer_site.publish.manifest import WriteResult
@@ -36,7 +37,8 @@ from primer_site.sources.bibliography import post_bibliographies
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, load_config
 from primer_site.sources.dates import in_zone
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS

@@ -16,8 +16,10 @@ from primer_site.errors import Problems, SiteError
 from primer_site.model import ChapterNumber
 from primer_site.sources.config import CONFIG_FILE, KATEX_VERSION, config_near_miss, load_config
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, discover_sources
-from primer_site.sources.parse import SeriesMeta, parse_series_file, read_source, series_finder, split_front_matter
-from primer_site.sources.yamldoc import load_yaml_mapping, single_quoted
+from primer_site.sources.frontmatter import read_source, split_front_matter
+from primer_site.sources.seriesfile import SeriesMeta, parse_series_file, series_finder
+from primer_site.sources.yamldoc import load_yaml_mapping
+from primer_site.sources.yamlhints import single_quoted
 from primer_site.urls import slugify
 
 _SITE_YAML = """\

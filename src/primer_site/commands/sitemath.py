@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Protocol
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.math.katex import KatexService, KatexSetup
+from primer_site.math.katex import KatexService
+from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.mathcheck import CheckMemo
 from primer_site.math.typeset import FormulaPlaces, PageTypesetter, page_typesetter, render_problem
 from primer_site.model import Site
 from primer_site.rendering.feeds import FeedMath
 from primer_site.rendering.mathpass import config_line, math_pass, math_without_katex
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 

@@ -12,7 +12,7 @@ import jinja2
 
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import STATIC_DIR
-from primer_site.math.katex import KatexSetup
+from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.typeset import katex_site_files
 from primer_site.rendering.mathpass import config_line
 from primer_site.rendering.theme import (

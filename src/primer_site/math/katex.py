@@ -6,44 +6,31 @@ and what katex.render puts in a page: KaTeX's HTML with its MathML, for `math: {
 come from what this KatexService already knows (the dev server keeps one across rebuilds), then from the formula
 cache in .primer-cache/ (keyed on the KaTeX version), and last from KaTeX itself: katex_worker.js in one Node
 process, started only when something is missing and kept alive for the next build if the caller asks. MathML is
-cleaned by an allow-list sanitizer (nh3, Rust's ammonia) before anything else sees it.
+cleaned by an allow-list sanitizer (mathmlsanitizer.py) before anything else sees it. Node and the katex package are
+found by katexsetup.py; the Node process is katexworker.py's.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import hashlib
 import json
-import os
-import selectors
-import shutil
-import subprocess
-import threading
-import time
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import nh3
-
 from primer_site.diskstore import FORMULAS_FILE, FormulaCache
 from primer_site.layout import CACHE_DIR
-from primer_site.sources.config import KATEX_VERSION
-
-KATEX_WORKER_JS = Path(__file__).with_name("katex_worker.js")
-TIMEOUT = 600.0  # seconds for one batch: KaTeX takes about 40 ms per thousand distinct formulas
+from primer_site.math.katexsetup import KatexSetup
+from primer_site.math.katexworker import KATEX_WORKER_JS, FormulaKey, KatexError, KatexWorker, Macros
+from primer_site.math.mathmlsanitizer import MATHML_CLEANER, clean_mathml
 
 CHECK = "check"  # is the formula valid?
 MATHML = "mathml"  # that, and its MathML (for feed readers, which run no JavaScript)
 HTML = "html"  # that, and KaTeX's HTML and MathML, as katex.render makes them in a page (render: build)
 _MOST = {CHECK: 0, MATHML: 1, HTML: 2}  # what each want includes
-
-Macros = tuple[tuple[str, str], ...]
-FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros: FormulaRequests.macros_id)
 
 
 @dataclass(frozen=True)
@@ -89,77 +76,6 @@ class FormulaRequests:
         return key
 
 
-@dataclass(frozen=True)
-class KatexSetup:
-    """Where Node.js and the katex package are, and the package's version: found without starting Node."""
-
-    node: str | None
-    katex: Path | None  # the package folder, node_modules/katex
-    version: str | None  # from its package.json
-
-    @property
-    def problem(self) -> str | None:
-        """Why KaTeX cannot run here (katex_advice), or None."""
-        advice = katex_advice(self, pinned=False)
-        return advice[0] if advice else None
-
-
-def npm_install(where: str = "the site folder") -> str:
-    """The step that installs the KaTeX the pages load."""
-    return f"run `npm install katex@{KATEX_VERSION}` in {where}"
-
-
-def katex_advice(
-    setup: KatexSetup, where: str = "the site folder", *, node: bool = True, pinned: bool = True
-) -> tuple[str, str] | None:
-    """(what is missing, what to install) for the KaTeX the pages load to run here, or None when it can: the one
-    wording of that advice. `where`: the folder to run npm in; `node`: Node.js is needed (not to copy KaTeX's
-    files); `pinned`: only KATEX_VERSION will do. npm does not install Node.js, so each gets its own step."""
-    npm = npm_install(where)
-    if node and not setup.node:
-        why = "Node.js (node) is not installed"
-        return why, (
-            "install Node.js 18 or later (Debian and Ubuntu: `sudo apt-get install nodejs npm`; elsewhere: "
-            f"https://nodejs.org/; npm does not install it), then {npm}"
-        )
-    if setup.katex is None:
-        return "the katex npm package was not found (beside site.yaml, in a folder above it, or on NODE_PATH)", npm
-    if setup.version is None:
-        return f"{setup.katex}/package.json gives no version", f"install it again: {npm}"
-    if pinned and setup.version != KATEX_VERSION:
-        return f"the katex package found is version {setup.version} ({setup.katex})", npm
-    return None
-
-
-def locate_katex(site: Path, node: str | None = None) -> KatexSetup:
-    """Node on PATH (or `node`), and the katex package as find_katex finds it for `site`."""
-    node = node if node is not None else (shutil.which("node") or shutil.which("nodejs"))
-    katex = find_katex(site)
-    version = None
-    if katex is not None:
-        try:
-            version = str(json.loads((katex / "package.json").read_text(encoding="utf-8"))["version"])
-        except (OSError, ValueError, KeyError, TypeError):
-            version = None
-    return KatexSetup(node, katex, version)
-
-
-def find_katex(site: Path) -> Path | None:
-    """node_modules/katex beside the site or primer-site (or a folder above either, as Node looks), or NODE_PATH."""
-    folders: list[Path] = []
-    for start in (site.resolve(), Path(__file__).resolve().parent):
-        folders += [folder / "node_modules" for folder in (start, *start.parents)]
-    folders += [Path(entry) for entry in os.environ.get("NODE_PATH", "").split(os.pathsep) if entry]
-    for folder in folders:
-        if (folder / "katex" / "package.json").is_file():
-            return folder / "katex"
-    return None
-
-
-class KatexError(Exception):
-    """KaTeX cannot run here, or did not answer: the reason, in words for the person building the site."""
-
-
 class KatexService:
     """Answers FormulaRequests from memory, the formula cache and, for what is left, KaTeX under Node.
 
@@ -175,7 +91,7 @@ class KatexService:
         self.render_fully = render_fully
         self.known: dict[FormulaKey, FormulaResult] = {}
         self.asked = 0  # formulas sent to KaTeX, over this service's life
-        self._worker: _Worker | None = None
+        self._worker: KatexWorker | None = None
 
     def start(self, site: Path | None) -> None:
         """Start Node now, so that loading KaTeX overlaps other work, if the answers are not kept anywhere:
@@ -184,7 +100,7 @@ class KatexService:
             return
         if site is None or not (site / CACHE_DIR / FORMULAS_FILE).exists():
             with contextlib.suppress(KatexError):  # said again, with its reason, when formulas are asked for
-                self._worker = _Worker(self.setup)
+                self._worker = KatexWorker(self.setup)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[KatexService]:
@@ -260,7 +176,7 @@ class KatexService:
 
     def _ask(self, keys: list[FormulaKey], requests: FormulaRequests) -> dict[FormulaKey, FormulaResult]:
         if self._worker is None or not self._worker.alive():
-            self._worker = _Worker(self.setup)
+            self._worker = KatexWorker(self.setup)
         self.asked += len(keys)
         wants = {key: HTML if self.render_fully else requests.wanted[key] for key in keys}
         try:
@@ -280,178 +196,10 @@ class KatexService:
             self._worker = None
 
 
-class _Worker:
-    """katex_worker.js under Node: batches of JSON lines in, one answer line per formula out."""
-
-    def __init__(self, setup: KatexSetup) -> None:
-        self.setup = setup
-        try:
-            self.process = subprocess.Popen(
-                [str(setup.node), str(KATEX_WORKER_JS), str(setup.katex)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-        except OSError as exc:
-            raise KatexError(f"could not run {setup.node}: {exc.strerror}") from None
-        # a build that fails before asking, or a caller that forgets to close, must not leave Node waiting
-        self._finalizer = weakref.finalize(self, _stop, self.process)
-        self._stderr: collections.deque[str] = collections.deque(maxlen=20)
-        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
-        self._stderr_reader.start()
-        self._lines: collections.deque[bytes] = collections.deque()  # read, not yet taken
-        self._partial = b""  # the start of a line not yet read whole
-        self._defined: set[str] = set()  # macros ids this process knows
-        self._next = 0
-        self._greeted = False
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def ask(
-        self, keys: list[FormulaKey], macros: dict[str, Macros], wants: dict[FormulaKey, str]
-    ) -> dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]]:
-        """(error, MathML or None, HTML or None, its fonts) for each key, as `wants` says: KaTeX's own, not yet
-        cleaned."""
-        deadline = time.monotonic() + TIMEOUT
-        if not self._greeted:
-            greeting = self._read_line(deadline)
-            version = greeting.get("katex")
-            if version != self.setup.version:
-                raise KatexError(
-                    f"{self.setup.katex} says it is KaTeX {version}, but its package.json says {self.setup.version}"
-                )
-            self._greeted = True
-        lines = []
-        for macros_id in {key[2] for key in keys} - self._defined:
-            lines.append(json.dumps({"macros": macros_id, "define": dict(macros[macros_id])}))
-            self._defined.add(macros_id)
-        first = self._next
-        for number, (tex, display, macros_id) in enumerate(keys, start=first):
-            want = wants[(tex, display, macros_id)]
-            lines.append(json.dumps({"id": number, "tex": tex, "display": display, "macros": macros_id, "want": want}))
-        self._next = first + len(keys)
-        lines.append(json.dumps({"sync": self._next}))
-        data = "".join(line + "\n" for line in lines).encode("utf-8")
-        # written from a thread: Node answers while it reads, and a full pipe either way must not stall both
-        writer = threading.Thread(target=self._write, args=(data,), daemon=True)
-        writer.start()
-        answers: dict[FormulaKey, tuple[str | None, str | None, str | None, tuple[str, ...]]] = {}
-        while True:
-            answer = self._read_line(deadline)
-            if answer.get("sync") == self._next:
-                break
-            number = int(answer["id"]) - first
-            if not 0 <= number < len(keys):
-                raise KatexError(f"KaTeX answered a formula it was not asked about ({answer['id']})")
-            fonts = tuple(str(font) for font in answer.get("fonts", ()))
-            answers[keys[number]] = (answer.get("error"), answer.get("mathml"), answer.get("html"), fonts)
-        writer.join()
-        if len(answers) != len(keys):
-            raise KatexError(f"KaTeX answered {len(answers)} of {len(keys)} formulas")
-        return answers
-
-    def _write(self, data: bytes) -> None:
-        try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(data)
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # Node ended: the reader says why
-
-    def _read_line(self, deadline: float) -> dict:
-        stdout = self.process.stdout
-        assert stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(stdout, selectors.EVENT_READ)
-            while not self._lines:
-                left = deadline - time.monotonic()
-                if left <= 0 or not selector.select(left):
-                    _stop(self.process)
-                    raise KatexError(f"KaTeX took more than {TIMEOUT:.0f} s")
-                chunk = os.read(stdout.fileno(), 1 << 16)
-                if not chunk:
-                    self.process.wait()
-                    self._stderr_reader.join(timeout=5)  # what Node said before it ended
-                    detail = self._stderr[-1] if self._stderr else f"exit status {self.process.returncode}"
-                    raise KatexError(f"KaTeX could not run under {self.setup.node}: {detail}")
-                *lines, self._partial = (self._partial + chunk).split(b"\n")
-                self._lines.extend(lines)
-        line = self._lines.popleft()
-        try:
-            return json.loads(line)
-        except ValueError:
-            raise KatexError(f"KaTeX wrote what is not an answer: {line[:200]!r}") from None
-
-    def _drain_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            text = line.decode("utf-8", "replace").strip()
-            if text:
-                self._stderr.append(text)
-
-    def close(self) -> None:
-        self._finalizer()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Close Node's input (it then ends by itself) and wait for it; kill it if it does not end soon."""
-    try:
-        if process.stdin is not None:
-            process.stdin.close()
-    except OSError:
-        pass
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-# ------------------------------------------------------------------------------------------- the sanitizer
-
-MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
-
-# What KaTeX's MathML builder makes (its mathMLTree.MathNodeType) but <mglyph>, which only \includegraphics
-# makes, with a src URL, and only when trusted: primer-site never trusts TeX.
-MATHML_ELEMENTS = frozenset({
-    "math", "semantics", "annotation", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mover", "munder",
-    "munderover", "msup", "msub", "msubsup", "mfrac", "mroot", "msqrt", "mtable", "mtr", "mtd", "mlabeledtr",
-    "menclose", "mstyle", "mpadded", "mphantom",
-})  # fmt: skip
-# The presentation attributes KaTeX sets (its MathML builders' setAttribute calls), none of them a URL.
-MATHML_ATTRIBUTES = frozenset({
-    "accent", "accentunder", "columnalign", "columnlines", "columnspacing", "depth", "displaystyle", "fence",
-    "height", "largeop", "linebreak", "linethickness", "lspace", "mathbackground", "mathcolor", "mathsize",
-    "mathvariant", "maxsize", "minsize", "notation", "rowlines", "rowspacing", "rspace", "scriptlevel", "separator",
-    "stretchy", "style", "voffset", "width",
-})  # fmt: skip
-_CLEANER = {
-    "tags": set(MATHML_ELEMENTS),
-    "attributes": {"*": set(MATHML_ATTRIBUTES), "math": {"display"}, "annotation": {"encoding"}},
-    "tag_attribute_values": {"math": {"xmlns": {MATHML_NAMESPACE}}},
-    # KaTeX's own classes, for its stylesheet: \vcenter, and the glue and number cells of numbered rows
-    "allowed_classes": {"mpadded": {"vcenter"}, "mtd": {"mtr-glue", "mml-eqn-num"}},
-    # the only styles KaTeX writes: \fcolorbox's border and \pmb's shadow
-    "filter_style_properties": {"border", "text-shadow"},
-    "url_schemes": set(),
-    "link_rel": None,
-    "strip_comments": True,
-}
-
-
-def clean_mathml(markup: str) -> str:
-    """MathML with only KaTeX's elements and attributes left (no script, handler, URL or foreign element).
-
-    nh3 parses it as an HTML parser does (html5ever), so what it keeps is what a feed reader will see.
-    """
-    return nh3.clean(markup, **_CLEANER)  # type: ignore[arg-type]
-
-
 @lru_cache(maxsize=1)
 def _worker_and_cleaner_digest() -> str:
     digest = hashlib.blake2b(KATEX_WORKER_JS.read_bytes(), digest_size=8)
-    digest.update(json.dumps(_CLEANER, default=sorted, sort_keys=True).encode())  # sets as sorted lists
+    digest.update(json.dumps(MATHML_CLEANER, default=sorted, sort_keys=True).encode())  # sets as sorted lists
     return f"worker+cleaner={digest.hexdigest()};nh3={_version_of('nh3')}"
 
 

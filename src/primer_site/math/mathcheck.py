@@ -16,18 +16,12 @@ from pathlib import Path
 
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.math.katex import (
-    FormulaKey,
-    FormulaRequests,
-    FormulaResult,
-    KatexError,
-    KatexService,
-    KatexSetup,
-    katex_advice,
-    locate_katex,
-)
+from primer_site.math.katex import FormulaRequests, FormulaResult, KatexService
+from primer_site.math.katexsetup import KatexSetup, katex_advice, locate_katex
+from primer_site.math.katexworker import FormulaKey, KatexError
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
-from primer_site.sources.parse import Document, Macros, SeriesMeta, SeriesNames, post_macros, series_macros
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros
 from primer_site.syntax.markdown import Formula, RenderedBody, formulas_in, render_body
 
 
@@ -281,7 +275,7 @@ def katex_message(error: str, source: MathSource | None) -> str:
 
 
 def macro_hint(name: str, source: MathSource | None) -> str:
-    """Where a macro such as `name` (\\vv) can be defined for `source`'s formulas (parse.post_macros): each
+    """Where a macro such as `name` (\\vv) can be defined for `source`'s formulas (seriesfile.post_macros): each
     formula is typeset apart, so a `\\newcommand` in one formula does not reach the next."""
     homes = (source.macro_homes if source is not None else ()) or (_SITE_MACROS,)
     where = homes[0] if len(homes) == 1 else ", ".join(homes[:-1]) + f" or {homes[-1]}"

@@ -11,40 +11,41 @@ attribute value is not.
 Where the page's tree would depend on the tree builder's repairs (§13.2.6: a <p> inside a <span>, tags that
 do not nest, an element with no end tag), the element is not guessed at: it comes back as a `MathProblem`
 saying how to write it so that its text is certain. Markdown's own math (`<span class="math inline">TeX</span>`)
-is always certain.
+is always certain. The tokenizer's rules themselves: htmltokenizer.py.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from html.entities import html5
 from typing import NamedTuple
+
+from primer_site.math.htmltokenizer import (
+    ATTRIBUTE,
+    FOREIGN,
+    RAW_TEXT,
+    RCDATA,
+    TOKEN,
+    VOID,
+    class_and_macros,
+    class_tokens,
+    quirks_mode,
+    raw_text_end,
+    skip_comment,
+    text_content,
+)
 
 # How the Markdown stage writes math (markdown_parser.py, markdown.render_title, figures.caption_html)
 MARKDOWN_MATH = 'class="math '
 # A page may hold math elements only if some class attribute names "math": cheap to rule out, exact or not
 _MATH_CLASS_HINT = re.compile(r"(?i)class[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?[^\"'>]*?math")
 
-_SPACE = "\t\n\f\r "
 # The Markdown stage's own math elements, read at once: their text holds no "<", so their end is certain
 _MARKDOWN_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
-# One attribute: the tokenizer's attribute-name and attribute-value states (atomic: no backtracking)
-_ATTRIBUTE = r"(?>[\t\n\f\r /]*(?>[^\t\n\f\r />][^\t\n\f\r /=>]*)(?>[\t\n\f\r ]*=[\t\n\f\r ]*(?>\"[^\"]*\"|'[^']*'|[^\t\n\f\r >]*))?)"
-_TOKEN = re.compile(
-    r"<(?:(?P<start>[A-Za-z][^\t\n\f\r />]*)(?P<attributes>" + _ATTRIBUTE + r"*)[\t\n\f\r /]*>"
-    r"|/(?P<end>[A-Za-z][^\t\n\f\r />]*)" + _ATTRIBUTE + r"*[\t\n\f\r /]*>"
-    r"|(?P<comment>!--)|(?P<bogus>[!?]|/[^A-Za-z>])|/>|(?P<eof>/?[A-Za-z]))"
-)
-_ONE_ATTRIBUTE = re.compile(
-    r"[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r /=>]*)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\f\r >]*)))?"
-)
-_COMMENT_END = re.compile(r"--!?>")
 
 # What find_math reads in Python: the tags that change how the rest is read (raw text, templates, foreign
 # content), and those that may be or hold math (a class or any value with "math" in it, data-macros, the
 # holders' own tags). The rest (comments, text, other tags) is skipped by one regex, which tokenizes it by the
-# same rules as _TOKEN: a page of 600 tags costs a dozen Python steps, not 600.
+# same rules as TOKEN: a page of 600 tags costs a dozen Python steps, not 600.
 _W = "\t\n\f\r "
 _NO_MATH = r"(?:[^{stop}mM&]++|[mM](?![aA][tT][hH]))*+"  # no "math", and no reference that could spell it
 _DOUBLE, _SINGLE, _BARE = (_NO_MATH.format(stop=stop) for stop in ('"', "'", _W + ">"))
@@ -63,11 +64,11 @@ def _skipper(holders: tuple[str, ...]) -> re.Pattern:
     elements (their start and end tags count)."""
     found = _SKIPPERS.get(holders)
     if found is None:
-        read = "|".join(sorted({*_READ_ALWAYS, *_FOREIGN, "template", *holders}))
-        closing = "|".join(sorted({*_FOREIGN, "template", *holders}))
+        read = "|".join(sorted({*_READ_ALWAYS, *FOREIGN, "template", *holders}))
+        closing = "|".join(sorted({*FOREIGN, "template", *holders}))
         found = _SKIPPERS[holders] = re.compile(
             rf"(?:[^<]++|<(?!(?i:{read})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
-            rf"|</(?!(?i:{closing})[{_W}/>])(?:[a-z][a-z0-9]*+>|[A-Za-z][^{_W}/>]*+{_ATTRIBUTE}*+[{_W}/]*+>)"
+            rf"|</(?!(?i:{closing})[{_W}/>])(?:[a-z][a-z0-9]*+>|[A-Za-z][^{_W}/>]*+{ATTRIBUTE}*+[{_W}/]*+>)"
             rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!(?!--|\[CDATA\[)[^>]*+(?:>|\Z)|<\?[^>]*+(?:>|\Z)"
             rf"|</(?![A-Za-z])[^>]*+(?:>|\Z)|<(?![A-Za-z!?/]))*+",
             re.DOTALL,
@@ -75,34 +76,6 @@ def _skipper(holders: tuple[str, ...]) -> re.Pattern:
     return found
 
 
-_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
-
-# Elements whose text is not markup (§13.2.6.4.7, with scripting on, as in a browser running math.js)
-_RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
-_RCDATA = frozenset({"textarea", "title"})
-_VOID = frozenset(
-    [
-        "area",
-        "base",
-        "basefont",
-        "bgsound",
-        "br",
-        "col",
-        "embed",
-        "frame",
-        "hr",
-        "image",
-        "img",
-        "input",
-        "keygen",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
 # Elements the tree builder nests as written when their end tags are written (no implied ends, no closing of
 # others, no special insertion mode): inside a math element these keep its text certain.
 _PHRASING = frozenset(
@@ -139,7 +112,6 @@ _PHRASING = frozenset(
     ]
 )
 _HOLDS_MATH = _PHRASING | {"div", "p"}  # what a math element may be (a <td>, <li>, <svg>… depends on context)
-_FOREIGN = frozenset({"svg", "math"})
 
 
 class MathElement(NamedTuple):
@@ -200,7 +172,7 @@ def find_math(page: str) -> PageMath:
     script_macros = None
     if not may_hold_math(page):
         return PageMath(elements, problems, script_macros)
-    quirks = _quirks(page)
+    quirks = quirks_mode(page)
     holders: list[list] = []  # [name, depth, macros] of open elements with data-macros, outermost first
     hidden: list[
         list
@@ -211,13 +183,13 @@ def find_math(page: str) -> PageMath:
         pos = skip.match(page, pos).end()
         if not hidden and (markdown := _MARKDOWN_ELEMENT.match(page, pos)) is not None:
             tex = markdown.group(3)
-            tex = _text(tex) if "&" in tex or "\r" in tex or "\0" in tex else tex
+            tex = text_content(tex) if "&" in tex or "\r" in tex or "\0" in tex else tex
             holder = holders[-1][2] if holders else None
             display = markdown.group(2) == "display"
             elements.append(MathElement(pos, markdown.start(3), markdown.end(3), markdown.end(), tex, display, holder))
             pos = markdown.end()
             continue
-        token = _TOKEN.match(page, pos)
+        token = TOKEN.match(page, pos)
         if token is None:
             break
         pos = token.end()
@@ -229,7 +201,7 @@ def find_math(page: str) -> PageMath:
             elif token.group("eof") is not None:
                 break  # a tag with no ">": the rest of the page is inside it, and no part of the document
             else:
-                pos = _skip_comment(page, token, bool(hidden))
+                pos = skip_comment(page, token, bool(hidden))
             continue
         name = name.lower()
         attributes = token.group("attributes")
@@ -237,11 +209,11 @@ def find_math(page: str) -> PageMath:
         if attributes:
             lowered = attributes.lower()
             if "class" in lowered or "data-macros" in lowered:
-                classes, macros = _math_attributes(attributes)
+                classes, macros = class_and_macros(attributes)
         for open_ in (*holders, *hidden):
             if open_[0] == name:
                 open_[1] += 1
-        foreign = any(open_[0] in _FOREIGN for open_ in hidden)
+        foreign = any(open_[0] in FOREIGN for open_ in hidden)
         if classes is not None and (says := _class_says_math(classes, quirks)):
             at = token.start()
             if says is not True:
@@ -260,16 +232,16 @@ def find_math(page: str) -> PageMath:
                     problems.append(found)
         if name == "script" and macros is not None:
             script_macros = macros
-        if not foreign and (name in _RAW_TEXT or name in _RCDATA or name == "plaintext"):
-            pos = _raw_text_end(page, name, pos)
+        if not foreign and (name in RAW_TEXT or name in RCDATA or name == "plaintext"):
+            pos = raw_text_end(page, name, pos)
             continue
-        if name in _VOID or (foreign and page[pos - 2] == "/"):
+        if name in VOID or (foreign and page[pos - 2] == "/"):
             continue
         if macros is not None:
             holders.append([name, 1, macros])
         if skipping != (names := tuple(h[0] for h in holders if h[0] not in ("body", "html"))):
             skip, skipping = _skipper(names), names
-        if name == "template" or name in _FOREIGN:
+        if name == "template" or name in FOREIGN:
             hidden.append([name, 1, len(holders)])  # what opens inside it ends with it
     return PageMath(elements, problems, script_macros)
 
@@ -285,13 +257,13 @@ def _math_element(
     certain; None if it holds KaTeX's HTML already (math.js leaves it)."""
     at, start = token.start(), token.end()
     if name not in _HOLDS_MATH:
-        why = "holds no text" if name in _VOID else "is read by rules of its own"
+        why = "holds no text" if name in VOID else "is read by rules of its own"
         return MathProblem(at, start, f"a <{name}> math element {why}: {_PLAIN}")
     open_: list[str] = []
     text: list[str] = []
     pos = start
     while True:
-        token = _TOKEN.search(page, pos)
+        token = TOKEN.search(page, pos)
         if token is None:
             return MathProblem(at, start, f"this <{name}> math element has no end tag </{name}>: {_PLAIN}")
         text.append(page[pos : token.start()])
@@ -300,7 +272,7 @@ def _math_element(
         if inner is not None:
             inner = inner.lower()
             attributes = token.group("attributes")
-            inner_classes = _math_attributes(attributes)[0] if "=" in attributes else None
+            inner_classes = class_and_macros(attributes)[0] if "=" in attributes else None
             if inner_classes:
                 if _has_class(inner_classes, ("katex", "katex-error"), quirks):
                     return None  # typeset already (KaTeX's HTML, pasted as raw HTML): math.js leaves it
@@ -321,14 +293,14 @@ def _math_element(
                 open_.pop()
                 continue
             if not open_ and closing == name:
-                tex = _text("".join(text))
-                display = "display" in _tokens(classes)  # DOMTokenList.contains: case-sensitive
+                tex = text_content("".join(text))
+                display = "display" in class_tokens(classes)  # DOMTokenList.contains: case-sensitive
                 return MathElement(at, start, token.start(), token.end(), tex, display, macros)
             return MathProblem(at, start, f"this math element's tags do not nest (</{closing}>): {_PLAIN}")
         if token.group("eof") is not None:
             return MathProblem(at, start, f"this <{name}> math element has no end tag </{name}>: {_PLAIN}")
         if token.group(0) != "</>":
-            pos = _skip_comment(page, token)  # a comment is no part of textContent
+            pos = skip_comment(page, token)  # a comment is no part of textContent
 
 
 def _close(name: str, holders: list[list], hidden: list[list]) -> None:
@@ -346,80 +318,10 @@ def _close(name: str, holders: list[list], hidden: list[list]) -> None:
             group[:] = [open_ for open_ in group if open_[1] > 0]
 
 
-def _skip_comment(page: str, token: re.Match, foreign: bool = False) -> int:
-    """Where the comment (or bogus comment: `<!…>`, `<?…>`, `</ …>`) opened by `token` ends."""
-    at = token.start()
-    if token.group("comment") is not None:
-        if page.startswith(">", at + 4):
-            return at + 5  # <!--> (§13.2.5.43, abrupt closing)
-        if page.startswith("->", at + 4):
-            return at + 6
-        end = _COMMENT_END.search(page, at + 4)
-        return len(page) if end is None else end.end()
-    if token.group(0) == "</>":
-        return token.end()
-    if foreign and page.startswith("<![CDATA[", at):  # elsewhere a bogus comment, up to ">"
-        end = page.find("]]>", at)
-        return len(page) if end == -1 else end + 3
-    end = page.find(">", at + 2)
-    return len(page) if end == -1 else end + 1
-
-
-def _raw_text_end(page: str, name: str, pos: int) -> int:
-    """Where the text of the raw-text or RCDATA element `name` whose start tag ends at `pos` ends (its end tag)."""
-    if name == "plaintext":
-        return len(page)
-    end = re.compile(rf"</{name}[\t\n\f\r />]", re.IGNORECASE).search(page, pos)
-    return len(page) if end is None else end.start()
-
-
-def _math_attributes(attributes: str) -> tuple[str | None, str | None]:
-    """The class and data-macros values of a start tag's attributes (the first of each name: §13.2.5.33)."""
-    classes = macros = None
-    for match in _ONE_ATTRIBUTE.finditer(attributes):
-        name = match.group(1).lower()
-        if (name == "class" and classes is None) or (name == "data-macros" and macros is None):
-            value = next((v for v in match.groups()[1:] if v is not None), "")
-            value = _attribute_value(value)
-            if name == "class":
-                classes = value
-            else:
-                macros = value
-    return classes, macros
-
-
-def _attribute_value(value: str) -> str:
-    """An attribute's value with its character references decoded, as in an attribute: a named one without its
-    `;` followed by `=` or a letter or digit is left as written (§13.2.5.73)."""
-    if "&" not in value:
-        return value
-
-    def one(match: re.Match) -> str:
-        name = match.group(1)
-        if name is None or match.group(2):
-            return html.unescape(match.group(0))
-        known = next((k for k in range(len(name), 1, -1) if name[:k] in html5), 0)
-        if known != len(name) or value.startswith("=", match.end()):
-            return match.group(0)
-        return html5[name]
-
-    return _CHARACTER_REFERENCE.sub(one, value)
-
-
-def _text(content: str) -> str:
-    """The text of markup-free `content` as the DOM holds it: references decoded, newlines normalised, NULs
-    dropped (§13.2.3.5, §13.2.6.4.7)."""
-    if "\r" in content:
-        content = content.replace("\r\n", "\n").replace("\r", "\n")
-    if "\0" in content:
-        content = content.replace("\0", "")
-    return html.unescape(content) if "&" in content else content
-
-
 def _class_says_math(classes: str, quirks: bool | None) -> bool | str:
     """True if the class list holds `math` (as `.math` matches it); a message if that depends on how the
     browser's mode compares letter case; False otherwise."""
-    tokens = _tokens(classes)
+    tokens = class_tokens(classes)
     if "math" in tokens:
         return True
     near = next((t for t in tokens if t.lower() == "math"), None)
@@ -430,28 +332,6 @@ def _class_says_math(classes: str, quirks: bool | None) -> bool | str:
     return quirks
 
 
-def _tokens(classes: str) -> list[str]:
-    """A class attribute's tokens: split at ASCII whitespace only (DOMTokenList)."""
-    return classes.split() if classes.isascii() else [t for t in re.split(f"[{_SPACE}]+", classes) if t]
-
-
 def _has_class(classes: str, names: tuple[str, ...], quirks: bool | None) -> bool:
-    tokens = _tokens(classes)
+    tokens = class_tokens(classes)
     return any(n in tokens for n in names) or (bool(quirks) and any(t.lower() in names for t in tokens))
-
-
-_DOCTYPE = re.compile(
-    r"(?:\ufeff)?(?:[\t\n\f\r ]|<!--.*?-->)*<!doctype[\t\n\f\r ]+html[\t\n\f\r ]*"
-    r"(?:system[\t\n\f\r ]*[\"']about:legacy-compat[\"'][\t\n\f\r ]*)?>",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def _quirks(page: str) -> bool | None:
-    """Whether the page is in quirks mode (class names match whatever their case): False with `<!doctype
-    html>`, True with no doctype, None with another doctype (§13.2.6.4.1: not worked out here)."""
-    if _DOCTYPE.match(page):
-        return False
-    if re.match(r"(?:\ufeff)?(?:[\t\n\f\r ]|<!--.*?-->)*<!doctype", page, re.IGNORECASE | re.DOTALL):
-        return None
-    return True

@@ -21,21 +21,14 @@ from typing import NamedTuple
 from primer_site.caches.dependencies import Dependency
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.math.katex import (
-    HTML,
-    FormulaKey,
-    FormulaRequests,
-    FormulaResult,
-    KatexError,
-    KatexService,
-    KatexSetup,
-    katex_advice,
-    npm_install,
-)
+from primer_site.math.katex import HTML, FormulaRequests, FormulaResult, KatexService
+from primer_site.math.katexsetup import KatexSetup, katex_advice, npm_install
+from primer_site.math.katexworker import FormulaKey, KatexError
 from primer_site.math.mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
 from primer_site.math.mathhtml import MathProblem, find_math, may_hold_math
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.markdown import RenderedBody
 
 # What a page typeset at build time read besides its own HTML: the KaTeX that made the formulas (a page records

@@ -17,7 +17,8 @@ from urllib.parse import unquote
 
 from primer_site.caches.dependencies import RecordedMemo
 from primer_site.errors import Diagnostic
-from primer_site.math.katex import MATHML, FormulaKey, FormulaRequests, FormulaResult
+from primer_site.math.katex import MATHML, FormulaRequests, FormulaResult
+from primer_site.math.katexworker import FormulaKey
 from primer_site.math.mathhtml import find_math
 from primer_site.model import Post, Site
 from primer_site.sources.config import SiteConfig
@@ -119,7 +120,7 @@ def request_feed_math(
 
 @dataclass(frozen=True)
 class FeedMath:
-    """The MathML full-content feeds show for each formula: KaTeX's, cleaned (katex.clean_mathml)."""
+    """The MathML full-content feeds show for each formula: KaTeX's, cleaned (mathmlsanitizer.clean_mathml)."""
 
     macros: Mapping[str, str]  # post source → macros id
     mathml: Mapping[FormulaKey, str]

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.math.katex import MATHML, FormulaRequests, KatexError, KatexService, KatexSetup, katex_advice
+from primer_site.math.katex import MATHML, FormulaRequests, KatexService
+from primer_site.math.katexsetup import KatexSetup, katex_advice
+from primer_site.math.katexworker import KatexError
 from primer_site.math.mathcheck import (
     CheckMemo,
     check_report,
@@ -34,8 +36,9 @@ from primer_site.rendering.feeds import (
     full_content_posts,
     request_feed_math,
 )
-from primer_site.sources.config import KATEX_VERSION, SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta, config_line
+from primer_site.sources.config import KATEX_VERSION, SiteConfig, config_line
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.markdown import RenderedBody, formulas_in
 
 

@@ -24,7 +24,8 @@ from primer_site.site.taxonomies import assemble_taxa, distinct_tags
 from primer_site.sources.bibliography import Bibliography
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.notation import add_notation
-from primer_site.sources.parse import Document, Macros, SeriesMeta, SeriesNames, post_macros
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename
 

@@ -6,7 +6,10 @@ Layout: a file is published at its path under content/, `content/primer-ii/atten
 stable across edits (links from elsewhere keep working, a download keeps its name), every file is published
 whether or not a post links to it, and a file that several posts show is one URL, published once.
 
-Bodies are cached with placeholders where a file's URL and an image's size go (references.AssetRef); they are
+Where a file is published and its URL: assetpaths.py; images' sizes, srcset copies and <img> attributes:
+assetimages.py.
+
+Bodies are cached with placeholders where a file's URL and an image's size go (bodylinks.AssetRef); they are
 filled here, on every build, from an index of the files keyed on each file's stat. So a cached body never
 carries an image's old size: resizing, replacing or deleting the file changes the next build's pages.
 """
@@ -14,62 +17,33 @@ carries an image's old size: resizing, replacing or deleting the file changes th
 from __future__ import annotations
 
 import difflib
-import hashlib
-import io
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 from stat import S_ISREG
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
+from primer_site.site.assetimages import AssetImages, Variant
+from primer_site.site.assetpaths import asset_output_path, file_url
 from primer_site.sources.activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, active_content_problem
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import CONTENT_DIR, is_ignored_path
-from primer_site.sources.imagesize import ImageProblem, ImageSize, image_size
+from primer_site.sources.imagesize import ImageSize
 from primer_site.store import Stamp, stamp_from
+from primer_site.syntax.bodylinks import root_absolute
 from primer_site.syntax.markdown import AssetRef, RenderedBody, render_inline
 from primer_site.syntax.rawhtml import rewrite_urls
-from primer_site.syntax.references import root_absolute
 from primer_site.urls import page_url
-from primer_site.workers import start_worker
 
 _PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
-VARIANT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # rasters worth resizing (not GIF: it may be animated)
-VARIANTS_DIR = "images"  # in .primer-cache/
 _EAGER = ' decoding="async" loading="lazy"'
-
-
-@dataclass(frozen=True)
-class Variant:
-    width: int
-    output_path: str  # "primer-ii/attention-480w.png"
-    file: Path  # in .primer-cache/images/
-
-
-def asset_output_path(source: str) -> str:
-    """Where a file under content/ is published: "content/primer-ii/a.png" → "primer-ii/a.png"."""
-    return source.removeprefix(CONTENT_DIR + "/")
-
-
-# RFC 3986 §3.3: a path segment's characters (pchar) that need no escaping, besides letters, digits and "-._~".
-# "%" is not among them: a file's name is text, not a URL, so "x%41.png" is written "x%2541.png". Nor is ",":
-# a srcset splits its candidates at commas.
-_PATH_SAFE = "/!$&'()*+;=:@"
-
-
-def file_url(base_path: str, output_path: str) -> str:
-    """The URL of a published file: `base_path` (the site's, "/primer/", kept as written in base_url) and the
-    file's output path ("vol/a b%.png") percent-encoded as UTF-8 (RFC 3986), "/primer/vol/a%20b%25.png": a server
-    that decodes it (urllib.parse.unquote) finds that very file."""
-    return page_url(base_path, "/") + quote(output_path, safe=_PATH_SAFE)
 
 
 class AssetMemo:
@@ -84,7 +58,7 @@ class AssetMemo:
         self.filled: dict[str, tuple[RenderedBody, tuple, RenderedBody, tuple[Diagnostic, ...]]] = {}
 
 
-class AssetIndex:
+class AssetIndex(AssetImages):
     """The site's files under content/ for one build, and what each body made of them."""
 
     def __init__(
@@ -186,7 +160,7 @@ class AssetIndex:
                 return page_url(self.config.base_path, ref.target) + ref.suffix, ""
             ref = replace(ref, target=inside)
         what = "image" if ref.image else "link to"
-        if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: references.py reports a body's
+        if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: bodylinks.py reports a body's
             found.append(Diagnostic(source, ref.line, 0, "error", f"{ref.written!r} is outside the site folder"))
             return "", ""
         if ref.target.endswith(".md"):  # only from a summary: a body's links to posts are resolved by assemble
@@ -231,32 +205,6 @@ class AssetIndex:
         target = posixpath.normpath(CONTENT_DIR + unquote(path))
         return target if target.startswith(CONTENT_DIR + "/") and target in self.stamps else None
 
-    def _image_attributes(self, ref: AssetRef, size: ImageSize, stamp: Stamp) -> str:
-        given = dict(ref.given)
-        width, height = _whole(given.get("width")), _whole(given.get("height"))
-        attributes = []
-        # the size the image is laid out at, so nothing moves when it arrives (an author's own kept)
-        if "width" not in given and "height" not in given:
-            attributes += [f'width="{size.width}"', f'height="{size.height}"']
-        elif width is not None and "height" not in given:
-            attributes.append(f'height="{round(width * size.height / size.width)}"')
-        elif height is not None and "width" not in given:
-            attributes.append(f'width="{round(height * size.width / size.height)}"')
-        if "srcset" not in given:
-            variants = self._use_variants(ref, stamp, size)
-            if variants:
-                base = self.config.base_path
-                candidates = [f"{file_url(base, v.output_path)} {v.width}w" for v in variants]
-                candidates.append(f"{file_url(base, asset_output_path(ref.target))} {size.width}w")
-                attributes.append(f'srcset="{escape(", ".join(candidates))}"')
-                if "sizes" not in given:
-                    attributes.append(f'sizes="{escape(self.config.image_sizes)}"')
-        if "decoding" not in given:
-            attributes.append('decoding="async"')
-        if "loading" not in given:
-            attributes.append('loading="lazy"')  # but the first image of a page: eager_first_image
-        return "".join(" " + a for a in attributes)
-
     def _outside(self, source: str, ref: AssetRef, what: str) -> Diagnostic:
         hint = ""
         if ref.target.startswith("static/"):
@@ -281,75 +229,6 @@ class AssetIndex:
             close = [by_name[names[0]]] if names else []
         return f' (did you mean "{close[0]}"?)' if close else ""
 
-    # ---------------------------------------------------------------- sizes and variants
-
-    def size(self, target: str, stamp: Stamp) -> ImageSize | str:
-        """The image's size, or why it has none; read once per version of the file."""
-        key = (target, stamp)
-        if key not in self.memo.sizes:
-            try:
-                self.memo.sizes[key] = image_size(self.root / target)
-            except ImageProblem as problem:
-                self.memo.sizes[key] = str(problem)
-        return self.memo.sizes[key]
-
-    def make_variants(self, bodies: Iterable[RenderedBody], jobs: int) -> None:
-        """Make the srcset copies that the bodies' images still lack, on `jobs` processes when there are many (a
-        cold build of a site with a thousand images); otherwise each is made when its image is filled."""
-        widths = self.config.image_widths
-        if not widths or jobs <= 1:
-            return
-        wanted: dict[tuple[str, Stamp, tuple[int, ...]], ImageSize] = {}
-        for body in bodies:
-            for ref in body.assets:
-                stamp = self.stamps.get(ref.target)
-                if not ref.image or stamp is None or not ref.target.lower().endswith(VARIANT_SUFFIXES):
-                    continue
-                key = (ref.target, stamp, widths)
-                if key in self.memo.variants or key in wanted or "srcset" in dict(ref.given):
-                    continue
-                size = self.size(ref.target, stamp)
-                if isinstance(size, ImageSize) and size.width > min(widths):
-                    wanted[key] = size
-        if len(wanted) < 16:  # fewer than that do not repay starting processes
-            return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        keys = list(wanted)
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
-            made = pool.map(
-                _make_variants,
-                [self.root] * len(keys),
-                [key[0] for key in keys],
-                [wanted[key] for key in keys],
-                [widths] * len(keys),
-                chunksize=max(1, len(keys) // (jobs * 4)),
-            )
-            self.memo.variants.update(zip(keys, made, strict=True))
-
-    def _use_variants(self, ref: AssetRef, stamp: Stamp | None = None, size: ImageSize | None = None) -> list[Variant]:
-        """The narrower copies of an image listed in its srcset (made once, kept in .primer-cache/images)."""
-        widths = self.config.image_widths
-        stamp = stamp or self.stamps.get(ref.target)
-        if not widths or not ref.image or stamp is None or "srcset" in dict(ref.given):
-            return []
-        if not ref.target.lower().endswith(VARIANT_SUFFIXES):
-            return []
-        size = size or (known if isinstance(known := self.size(ref.target, stamp), ImageSize) else None)
-        if size is None or size.width <= min(widths):
-            return []
-        key = (ref.target, stamp, widths)
-        if key not in self.memo.variants:
-            self.memo.variants[key] = _make_variants(self.root, ref.target, size, widths)
-        made = self.memo.variants[key]
-        if isinstance(made, str):
-            return []
-        for variant in made:
-            self.used_variants[variant.output_path] = variant.file
-        return list(made)
-
     def files(self) -> dict[str, Path]:
         """Every file to publish, by output path: each file under content/, and the image variants used."""
         published = {asset_output_path(path): self.root / path for path, stamp in self.stamps.items() if stamp}
@@ -360,7 +239,7 @@ class AssetIndex:
 
 def _summary_ref(source: str, url: str, line: int, image: bool) -> AssetRef | None:
     """A summary's URL as a reference to a file beside the post, or None for a URL left as written (absolute, a
-    fragment, or with a scheme); by the body's rule (references.AssetRef). A link to a post (.md) or one that climbs
+    fragment, or with a scheme); by the body's rule (bodylinks.AssetRef). A link to a post (.md) or one that climbs
     out of the site is an AssetRef too, so that filling it reports it: a summary cannot resolve a post's URL."""
     parts = urlsplit(url)
     if root_absolute(url):
@@ -393,49 +272,6 @@ def _stamp(path: Path) -> Stamp | None:
     except OSError:
         return None
     return stamp_from(info) if S_ISREG(info.st_mode) else None
-
-
-def _whole(value: str | None) -> int | None:
-    return int(value) if value is not None and value.strip().isdigit() and int(value) > 0 else None
-
-
-def _make_variants(root: Path, target: str, size: ImageSize, widths: tuple[int, ...]) -> tuple[Variant, ...] | str:
-    """Resized copies of `target` at each width narrower than it, made once per content (kept by digest); a copy
-    no smaller in bytes than the image itself is left out of the srcset (and remembered as such)."""
-    from PIL import Image, ImageOps
-
-    source = root / target
-    data = source.read_bytes()
-    digest = hashlib.blake2b(data, digest_size=12).hexdigest()
-    folder = root / CACHE_DIR / VARIANTS_DIR
-    stem, suffix = posixpath.splitext(asset_output_path(target))
-    made = []
-    for width in sorted(w for w in widths if w < size.width):
-        file = folder / f"{digest}-{width}{suffix.lower()}"
-        larger = file.with_suffix(".larger")  # made before, and no smaller in bytes than the image itself
-        if larger.is_file():
-            continue
-        if not file.is_file():
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                with Image.open(io.BytesIO(data)) as image:  # the bytes digested: the file may change meanwhile
-                    kind = image.format
-                    upright = ImageOps.exif_transpose(image)
-                    if upright.mode == "P":
-                        upright = upright.convert("RGBA")
-                    height = max(1, round(upright.height * width / upright.width))
-                    small = upright.resize((width, height), Image.Resampling.LANCZOS)
-                    temporary = file.with_name(f".{file.name}.{os.getpid()}")
-                    small.save(temporary, format=kind, **({"quality": 85} if kind in ("JPEG", "WEBP") else {}))
-                    os.replace(temporary, file)
-            except (OSError, ValueError) as error:
-                return f"cannot make its {width} px copy ({error})"
-        if file.stat().st_size >= len(data):  # a smooth plot's PNG can grow when resampled: no use to a reader
-            larger.touch()
-            file.unlink()
-            continue
-        made.append(Variant(width, f"{stem}-{width}w{suffix}", file))
-    return tuple(made)
 
 
 # ---------------------------------------------------------------- pages

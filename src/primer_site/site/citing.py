@@ -22,7 +22,8 @@ from primer_site.site.citethis import chapter_bibtex
 from primer_site.site.entryformat import format_entry
 from primer_site.sources.bibliography import BibEntry, Bibliography
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.parse import Document, SeriesMeta
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.citations import Citation, bracketed_citations
 
 _LINK_TAG = re.compile(r"</?a\b[^>]*>")
@@ -40,7 +41,7 @@ def resolve_post_citations(
 ) -> Post:
     """`post` with its citations filled in from `bibliography` (in the site's style), its References at the end of
     its body, and its authors and BibTeX for "cite this chapter"; problems (unknown keys) go to `problems`. `meta`:
-    the series file the post's `series:` names (parse.SeriesNames.meta_of), found once by the caller."""
+    the series file the post's `series:` names (seriesfile.SeriesNames.meta_of), found once by the caller."""
     for written in bracketed_citations(doc.summary or ""):
         problems.error(
             f"summary: citation {written}: a summary is shown without References (on listings and in feeds): name "

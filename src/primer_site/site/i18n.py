@@ -29,7 +29,8 @@ from primer_site.caches.dependencies import record
 from primer_site.errors import Problems, SiteError
 from primer_site.layout import CATALOGUE_DIR
 from primer_site.model import ChapterNumber
-from primer_site.sources.config import CONFIG_FILE, SiteConfig, suggest
+from primer_site.sources.config import CONFIG_FILE, SiteConfig
+from primer_site.sources.sharedkeys import suggest
 from primer_site.sources.yamldoc import load_yaml_mapping
 from primer_site.syntax.markdown import plain_title
 

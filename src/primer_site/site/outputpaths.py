@@ -10,7 +10,8 @@ from urllib.parse import unquote
 from primer_site.errors import Problems
 from primer_site.layout import CONFIG_FILE
 from primer_site.model import Output, Site
-from primer_site.sources.parse import Document, config_line
+from primer_site.sources.config import config_line
+from primer_site.sources.parse import Document
 from primer_site.urls import collision_key, output_path
 
 

@@ -15,7 +15,7 @@ from primer_site.model import Collection, Post, ScheduledChapter, Series
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citing import description_html
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.parse import SeriesMeta, series_macros
+from primer_site.sources.seriesfile import SeriesMeta, series_macros
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.urls import expand_permalink, page_url, slugify
 

@@ -20,7 +20,9 @@ from typing import Any
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.sources.config import CONFIG_FILE, SiteConfig
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR
-from primer_site.sources.parse import Document, SeriesMeta, decode_source, series_finder
+from primer_site.sources.frontmatter import decode_source
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta, series_finder
 
 # bibtexparser logs each failed block as well as returning it: the block is reported here, at its line
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)

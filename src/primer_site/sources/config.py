@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import difflib
-import posixpath
-import re
-import string
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from primer_site.errors import Problems
+from primer_site.errors import Problems, SiteError
 from primer_site.layout import CONFIG_FILE
-from primer_site.model import BOOK_FORMS, Books
+from primer_site.model import Books
+from primer_site.sources.sharedkeys import (
+    MACROS_TEXT,
+    author_names,
+    bibliography_paths,
+    parse_books,
+    parse_macros,
+    suggest,
+)
 from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
 from primer_site.sources.theoremkinds import THEOREMS_TEXT, TheoremSettings, parse_theorem_settings
-from primer_site.sources.yamldoc import TEXT, TextShape, YamlMapping, describe, load_yaml_mapping
+from primer_site.sources.urlsettings import DEFAULT_PERMALINKS, base_url_problem, is_absolute_https, read_permalinks
+from primer_site.sources.yamldoc import YamlMapping, describe, load_yaml_mapping
+from primer_site.sources.yamltext import TEXT, TextShape
 
 # The KaTeX the theme loads: pinned, with the Subresource Integrity hashes of these exact files.
 KATEX_VERSION = "0.19.1"
@@ -30,13 +37,6 @@ KATEX_INTEGRITY = {
 KATEX_SELF = "self"  # katex_url: self: KaTeX's files copied from the installed package into the site
 CITATION_STYLES = ("author-year", "numeric")  # citations: {style: …}
 MATH_RENDERS = ("browser", "build")  # math: {render: …}: typeset by KaTeX in the reader's browser, or at build time
-
-DEFAULT_PERMALINKS = {
-    "post": "/posts/{slug}/",
-    "series": "/series/{slug}/",
-    "tag": "/tags/{slug}/",
-    "category": "/categories/{slug}/",
-}
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,6 @@ _KNOWN = sorted(
 )
 _KNOWN += ["authors", "bibliography", "citations", "books"]
 _KNOWN.sort()
-MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
 # The values documented as text: read as written, whatever YAML type they look like (see yamldoc).
 SITE_TEXT: dict[str, TextShape] = {
     **{key: TEXT for key, kind in _SIMPLE.items() if kind is str},
@@ -119,19 +118,6 @@ SITE_TEXT: dict[str, TextShape] = {
     "images": {"sizes": TEXT}, "math": {"render": TEXT}, "theorems": THEOREMS_TEXT,
     "bibliography": [TEXT], "authors": [TEXT], "citations": {"style": TEXT},
 }  # fmt: skip
-_MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
-
-
-def suggest(word: str, known: list[str]) -> str:
-    """' (did you mean "x"?)' for the nearest known word, or ''."""
-    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _is_absolute_https(url: str) -> bool:
-    """Whether `url` is https://host/… (RFC 3986: scheme and authority), the only kind every page resolves alike."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.netloc)
 
 
 def config_near_miss(folder: Path) -> str | None:
@@ -197,11 +183,11 @@ def config_from_mapping(mapping: YamlMapping, problems: Problems, base_url: str 
             else:
                 values[key] = value
         elif key == "permalinks":
-            values["permalinks"] = _permalinks(value, lambda m: bad("permalinks", m))
+            values["permalinks"] = read_permalinks(value, lambda m: bad("permalinks", m))
         elif key == "katex_url":
             if value == KATEX_SELF:
                 values["katex_url"] = KATEX_SELF
-            elif isinstance(value, str) and _is_absolute_https(value):
+            elif isinstance(value, str) and is_absolute_https(value):
                 values["katex_url"] = value if value.endswith("/") else value + "/"
             elif isinstance(value, str) and value.startswith("http://"):
                 bad(key, f"'{value}' is not https: a page served over https may not load it (write https://)")
@@ -273,69 +259,6 @@ def _checked_base_url(
     return replace(config, base_url=SiteConfig.base_url)
 
 
-def base_url_problem(url: str) -> str | None:
-    """Why `url` cannot be a site's base_url, or None: it must be an absolute http(s) URL, as feeds (RFC 4287
-    §4.2.6, atom:id) and sitemaps (sitemaps.org: "fully-qualified URL") require."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
-    except ValueError as error:
-        return f"is not a URL ({error})"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        rest = url.split("://", 1)[-1]
-        example = f"https://example.org{rest}" if rest.startswith("/") or not rest else f"https://{rest}"
-        return f"must be an absolute http(s) URL, such as {example}"
-    if parts.query or parts.fragment:
-        return "must not have a query (?…) or a fragment (#…)"
-    if any(c.isspace() for c in url):
-        return "must not contain spaces"
-    segments = [unquote(segment) for segment in parts.path.split("/")]
-    if "." in segments or ".." in segments:  # RFC 3986 §5.2.4 dot-segments (%2e too, as browsers read them)
-        folder = posixpath.normpath("/".join(segments) or "/").rstrip("/") + "/"
-        return f"must not have '.' or '..' segments: write the folder they lead to, {parts.scheme}://{parts.netloc}{folder}"
-    return None
-
-
-def _permalinks(value: object, bad: Any) -> dict[str, str]:
-    result = dict(DEFAULT_PERMALINKS)
-    if not isinstance(value, dict):
-        bad("expected a mapping such as {post: /posts/{slug}/}")
-        return result
-    for kind, pattern in value.items():
-        if kind not in DEFAULT_PERMALINKS:
-            bad(f"unknown page kind {describe(kind)}{suggest(str(kind), list(DEFAULT_PERMALINKS))}")
-        elif not isinstance(pattern, str) or "{slug}" not in pattern or not pattern.startswith("/"):
-            bad(f"{kind}: {describe(pattern)} must start with / and contain {{slug}}")
-        elif {".", ".."} & set(pattern.split("/")) or "" in pattern.split("/")[1:-1]:
-            bad(f"{kind}: {describe(pattern)} must not contain '..', '.' or '//'")
-        elif problem := _placeholder_problem(kind, pattern):
-            bad(f"{kind}: {describe(pattern)} {problem}")
-        elif not pattern.endswith("/") and (kind != "post" or not pattern.endswith(".html")):
-            # without either, the page is written as a file with no extension, which servers send as a download
-            bad(f"{kind}: {describe(pattern)} " + (
-                "must end with / (a folder: /posts/{slug}/) or name its extension (/posts/{slug}.html)"
-                if kind == "post" else "must end with /: a listing's later pages go in its folder (page/2/)"
-            ))  # fmt: skip
-        else:
-            result[kind] = pattern
-    return result
-
-
-def _placeholder_problem(kind: str, pattern: str) -> str | None:
-    """Why `pattern` cannot be filled in (str.format would raise, or reach into attributes); None if it can."""
-    allowed = ("slug", "year", "month", "day") if kind == "post" else ("slug",)
-    try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(pattern)]
-    except ValueError as error:
-        return f"is not a valid pattern ({error}; write {{{{ or }}}} for a literal brace)"
-    for name, spec, conversion in fields:
-        if name is not None and (name not in allowed or spec or conversion):
-            return f"has {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: " + (
-                "only " + ", ".join(f"{{{a}}}" for a in allowed) + " can be used here"
-            )
-    return None
-
-
 def _highlight(value: object, values: dict[str, Any], bad: Any) -> None:
     from pygments.styles import get_all_styles
 
@@ -398,39 +321,6 @@ def _math(value: object, values: dict[str, Any], bad: Any) -> None:
             bad(f"render: {describe(item)} is not browser or build{suggest(str(item), list(MATH_RENDERS))}")
 
 
-def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
-    """`{E: \\mathbb{E}, \\KL: D_{\\mathrm{KL}}}` → ((r"\\E", r"\\mathbb{E}"), …): names get their backslash."""
-    if not isinstance(value, dict):
-        bad("expected a mapping of TeX macros, such as {\\E: \\mathbb{E}}")
-        return ()
-    macros = []
-    for name, expansion in value.items():
-        match = _MACRO_NAME.fullmatch(name) if isinstance(name, str) else None
-        if not match:
-            bad(f"{describe(name)} is not a TeX macro name (a backslash and letters, such as \\E)")
-        elif isinstance(expansion, dict):  # {tex: …, means: …, defined: ch02.md#…}: for the notation page
-            unknown = sorted(str(k) for k in expansion if k not in ("tex", "means", "defined"))
-            if unknown or not isinstance(expansion.get("tex"), str):
-                bad(f"{name}: expected {{tex: its TeX, means: what it is, defined: ch02.md#where}}")
-            elif not all(isinstance(expansion.get(k, ""), str) for k in ("means", "defined")):
-                bad(f"{name}: means and defined are text")
-            else:
-                macros.append(("\\" + match.group(1), expansion["tex"]))
-        elif not isinstance(expansion, str):
-            bad(f"{name}: expected the TeX it stands for, got {describe(expansion)}")
-        else:
-            macros.append(("\\" + match.group(1), expansion))
-    return tuple(macros)
-
-
-def merge_macros(*layers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    """Macros of the site, then of a series: a later layer's definition of a name wins."""
-    merged: dict[str, str] = {}
-    for layer in layers:
-        merged.update(layer)
-    return tuple(merged.items())
-
-
 def _menu(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
     items = []
     if not isinstance(value, list):
@@ -459,55 +349,10 @@ def _citations(value: object, values: dict[str, Any], bad: Any) -> None:
             bad(f"style: {describe(item)} is not author-year or numeric{suggest(str(item), list(CITATION_STYLES))}")
 
 
-def parse_books(value: object, bad: Any) -> tuple[tuple[str, bool], ...]:
-    """`books: {epub: true, pdf: false}` in site.yaml or a series file → (("epub", True), ("pdf", False)): the
-    forms it names, as written (a series file's are read over the site's, Books.over). `bad(message)` reports a
-    value that is not a mapping, a key that is not one of BOOK_FORMS, or a value that is not true or false."""
-    known = ", ".join(BOOK_FORMS)
-    if not isinstance(value, dict):
-        bad(f"expected a mapping such as {{epub: true, pdf: true}} (keys: {known}), got {describe(value)}")
-        return ()
-    settings = []
-    for key, item in value.items():
-        if key not in BOOK_FORMS:
-            bad(f"unknown key {describe(key)}{suggest(str(key), list(BOOK_FORMS))} (known keys: {known})")
-        elif not isinstance(item, bool):
-            bad(f"{key}: expected true or false, got {describe(item)}")
-        else:
-            settings.append((key, item))
-    return tuple(settings)
-
-
-def author_names(value: object, bad: Any) -> tuple[str, ...]:
-    """`authors:` in site.yaml, a series file or a post: one name or a list ("Given Family" or "Family, Given")."""
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-        bad("expected an author's name, or a list of names")
-        return ()
-    return tuple(i.strip() for i in items)
-
-
-def bibliography_paths(value: object, owner: str, bad) -> tuple[str, ...]:
-    """The site-relative paths a `bibliography:` value names (one path or a list), each relative to `owner`, the
-    site-relative path of the file it is written in; `bad(message)` reports a value that is not such."""
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-        bad("expected a .bib file's path, or a list of them (relative to this file)")
-        return ()
-    paths = []
-    folder = PurePosixPath(owner).parent
-    for item in items:
-        parts: list[str] = []
-        for part in (folder / item.strip()).parts:
-            if part == "..":
-                if not parts:
-                    bad(f"{item!r} is outside the site's folder")
-                    return ()
-                parts.pop()
-            elif part not in (".", ""):
-                parts.append(part)
-        if item.strip().startswith("/"):
-            bad(f"{item!r}: write a path relative to this file")
-            return ()
-        paths.append("/".join(parts))
-    return tuple(dict.fromkeys(paths))
+def config_line(source: Path, key: str) -> int:
+    """The line of a top-level key of site.yaml (1 if it cannot be read again)."""
+    try:
+        text = (source / CONFIG_FILE).read_text(encoding="utf-8")
+        return load_yaml_mapping(text, CONFIG_FILE).line_of(key) or 1
+    except (OSError, UnicodeDecodeError, SiteError):
+        return 1

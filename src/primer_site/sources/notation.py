@@ -1,7 +1,7 @@
 """A series' notation index (`/series/<slug>/notation/`): each macro of its series file that says what it means.
 
 `macros: {\\KL: {tex: 'D_{\\mathrm{KL}}', means: Kullback–Leibler divergence, defined: ch02.md#kl-divergence}}`
-(config.parse_macros reads the TeX; this module the rest): the page shows each symbol typeset, its meaning, a link
+(sharedkeys.parse_macros reads the TeX; this module the rest): the page shows each symbol typeset, its meaning, a link
 to where it is defined and the chapters that use it. A chapter published before the one that defines a symbol
 and using it is a warning at the line of its first use (the reader meets a symbol not yet explained).
 """
@@ -31,7 +31,7 @@ class NotationEntry:
 
 def macro_notes(macros: object) -> tuple[tuple[str, str, str, str], ...]:
     """(name, tex, means, defined) of each macro written in the mapping form with a meaning or a place; the
-    mapping is a series file's `macros:` (already checked by config.parse_macros)."""
+    mapping is a series file's `macros:` (already checked by sharedkeys.parse_macros)."""
     if not isinstance(macros, dict):
         return ()
     notes = []

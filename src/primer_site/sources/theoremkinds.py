@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from primer_site.sources.yamldoc import TEXT, TextShape, describe
+from primer_site.sources.yamldoc import describe
+from primer_site.sources.yamltext import TEXT, TextShape
 
 
 @dataclass(frozen=True)

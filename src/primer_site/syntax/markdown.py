@@ -24,9 +24,11 @@ from primer_site.model import Heading, Link
 from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
 from primer_site.sources.theoremkinds import TheoremSettings
 from primer_site.syntax import (
+    bodylinks,
     citations,
     figures,
     headings,
+    katexnumbering,
     mathscan,
     mathsyntax,
     mathtables,
@@ -35,11 +37,12 @@ from primer_site.syntax import (
     theorems,
 )
 from primer_site.syntax import markdown_parser as _parser_module
+from primer_site.syntax.bodylinks import AssetRef, SourceLink, collect_links
 from primer_site.syntax.citations import Citation
 from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, numbered_html
 from primer_site.syntax.markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
 from primer_site.syntax.mathsyntax import DISPLAY_MATH, Formula, math_tokens
-from primer_site.syntax.references import AssetRef, Label, SourceLink, collect_links, number_labels
+from primer_site.syntax.references import Label, number_labels
 from primer_site.workers import start_worker
 
 __all__ = [
@@ -84,7 +87,9 @@ RENDERER_SOURCES = tuple(
         rawhtml,
         headings,
         _parser_module,
+        katexnumbering,
         references,
+        bodylinks,
         sys.modules[__name__],
     )
 )

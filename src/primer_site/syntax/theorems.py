@@ -27,7 +27,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attributes
 from mdit_py_plugins.container import container_plugin
 
-from primer_site.sources.config import suggest
+from primer_site.sources.sharedkeys import suggest
 from primer_site.sources.theoremkinds import DEFAULT, TheoremSettings
 
 OPEN, CLOSE = "container_theorem_open", "container_theorem_close"
