@@ -37,7 +37,7 @@ STAGE_OF = {
          "rendermemory", "pagerenderer", "render"],
         "rendering",
     ),
-    **dict.fromkeys(["output", "manifest", "swap", "staging", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),
+    **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),
     **dict.fromkeys(["sitemath", "themefiles", "build", "check", "serve", "scaffold", "sitefolder", "cli"], "commands"),
 }  # fmt: skip

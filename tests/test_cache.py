@@ -51,6 +51,36 @@ def test_second_build_renders_nothing_and_an_edit_renders_one(tmp_path: Path, re
     assert rendered == ["content/p2.md"]
 
 
+def test_series_descriptions_come_from_the_cache_in_a_new_process(tmp_path: Path, rendered: list[str]) -> None:
+    # every build in a new process rendered every series' description again (the cache held only posts')
+    site = site_with_posts(tmp_path / "site")
+    make_site(
+        site,
+        {
+            f"series/{name}.md": f"---\ntitle: {name.title()}\n---\nThe {name} volume, with $y_{index}$.\n"
+            for index, name in enumerate(("red", "blue"))
+        },
+    )
+    build(site, tmp_path / "out")
+    assert sorted(rendered) == ["content/p1.md", "content/p2.md", "content/p3.md", "series/blue.md", "series/red.md"]
+    before = tree_bytes(tmp_path / "out")
+    rendered.clear()
+    (site / "content/p2.md").write_text(post("P2", "2026-01-02", "Changed."), encoding="utf-8")
+    build(site, tmp_path / "out")
+    assert rendered == ["content/p2.md"]  # the descriptions were taken from the cache
+    build(site, tmp_path / "cold", cache=False)
+    assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "cold") != before
+    (site / "series/red.md").write_text("---\ntitle: Red\n---\nAnother red volume.\n", encoding="utf-8")
+    rendered.clear()
+    build(site, tmp_path / "out")
+    assert rendered == ["series/red.md"]
+    rendered.clear()
+    build(site, tmp_path / "out")  # the posts' entries did not push out the descriptions', nor the other way
+    (site / "content/p1.md").write_text(post("P1", "2026-01-01", "Changed too."), encoding="utf-8")
+    build(site, tmp_path / "out")
+    assert rendered == ["content/p1.md"]
+
+
 def test_output_is_identical_with_and_without_the_cache(tmp_path: Path) -> None:
     site = site_with_posts(tmp_path / "site")
     build(site, tmp_path / "cold", cache=False)

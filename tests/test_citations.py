@@ -639,6 +639,6 @@ def test_a_front_matter_summary_cannot_cite(tmp_path: Path) -> None:
 @given(st.text(alphabet="ab {}-`'~$!?_^ 1", max_size=40))
 def test_tex_without_commands_reads_as_pylatexenc_reads_it(text: str) -> None:
     """tex_to_text does text with no command itself (pylatexenc is slow): the same text pylatexenc gives."""
-    from primer_site.sources.bibliography import _LATEX
+    from primer_site.sources.bibliography import _latex
 
-    assert tex_to_text(text) == " ".join(_LATEX.latex_to_text(text).split())
+    assert tex_to_text(text) == " ".join(_latex().latex_to_text(text).split())

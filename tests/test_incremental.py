@@ -151,11 +151,12 @@ def test_an_incremental_rebuild_keeps_the_other_posts_in_the_body_cache(site: Pa
     )
     session.build()
     database = site / ".primer-cache" / "bodies.sqlite3"
+    posts = "SELECT count(*) FROM bodies WHERE key NOT LIKE 'series-%'"  # the series' descriptions are apart
     with sqlite3.connect(database) as db:
-        before = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+        before = db.execute(posts).fetchone()[0]
     session.rendered_after("content/c3.md", chapter(3, body="Edited."))
     with sqlite3.connect(database) as db:
-        after = db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+        after = db.execute(posts).fetchone()[0]
     assert before == 6 and after == 7, "an edit adds its new body and drops no other post's"
 
 

@@ -15,7 +15,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from primer_site.layout import CACHE_DIR
@@ -115,10 +115,34 @@ def open_salted(
     raise AssertionError("unreachable")
 
 
+class CacheTables:
+    """A cache's SQLite connection (`db`, None when it cannot be opened: then nothing is cached), written in
+    transactions: a write that fails is rolled back and dropped, since losing it costs only work made again."""
+
+    db: sqlite3.Connection | None = None
+
+    def write(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Run `work` on the connection between BEGIN and COMMIT; an SQLite error rolls it back."""
+        if self.db is None:
+            return
+        try:
+            self.db.execute("BEGIN")
+            work(self.db)
+            self.db.execute("COMMIT")
+        except sqlite3.Error:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
 FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katexworker.FormulaKey
 
 
-class FormulaCache:
+class FormulaCache(CacheTables):
     """KaTeX's answers by formula: (error or None, MathML or None), and the HTML of those a page typesets at build
     time (in a table of its own: the whole-site lookups of the math check never read it). Every failure to read
     it means "not cached".
@@ -203,32 +227,12 @@ class FormulaCache:
 
     def put_html(self, entries: Iterable[tuple[FormulaKey, str, tuple[str, ...]]]) -> None:
         """Store formulas' HTML and the fonts it uses (their error and MathML go in with put_many)."""
-        if self.db is None:
-            return
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?, ?)",
-                ((tex, int(d), macros, html, json.dumps(fonts)) for (tex, d, macros), html, fonts in entries),
-            )
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+        rows = ((tex, int(d), macros, html, json.dumps(fonts)) for (tex, d, macros), html, fonts in entries)
+        self.write(lambda db: db.executemany("INSERT OR REPLACE INTO html VALUES (?, ?, ?, ?, ?)", rows))
 
     def put_many(self, entries: Iterable[tuple[FormulaKey, str | None, str | None]]) -> None:
-        if self.db is None:
-            return
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO formulas VALUES (?, ?, ?, ?, ?)",
-                ((tex, int(display), macros, error, mathml) for (tex, display, macros), error, mathml in entries),
-            )
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+        rows = ((tex, int(display), macros, error, mathml) for (tex, display, macros), error, mathml in entries)
+        self.write(lambda db: db.executemany("INSERT OR REPLACE INTO formulas VALUES (?, ?, ?, ?, ?)", rows))
 
     def keep_only(self, keys: Collection[FormulaKey]) -> None:
         """Drop the answers for every formula but `keys` (those of a build that asked about all the site's)."""
@@ -240,19 +244,16 @@ class FormulaCache:
                 for rowid, tex, display, macros in self.db.execute("SELECT rowid, tex, display, macros FROM formulas")
                 if (tex, bool(display), macros) not in keys
             ]
-            if stale:
-                self.db.execute("BEGIN")
-                self.db.executemany("DELETE FROM formulas WHERE rowid = ?", stale)
-                self.db.execute(
-                    "DELETE FROM html WHERE NOT EXISTS (SELECT 1 FROM formulas f "
-                    "WHERE f.tex = html.tex AND f.display = html.display AND f.macros = html.macros)"
-                )
-                self.db.execute("COMMIT")
         except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+            return
+        if stale:
+            self.write(lambda db: _drop_rows(db, stale))
 
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+
+def _drop_rows(db: sqlite3.Connection, stale: list[tuple[int]]) -> None:
+    """Drop these formulas' rows, and the HTML of formulas no longer there."""
+    db.executemany("DELETE FROM formulas WHERE rowid = ?", stale)
+    db.execute(
+        "DELETE FROM html WHERE NOT EXISTS (SELECT 1 FROM formulas f "
+        "WHERE f.tex = html.tex AND f.display = html.display AND f.macros = html.macros)"
+    )

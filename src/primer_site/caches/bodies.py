@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from primer_site import __version__
-from primer_site.diskstore import open_salted
+from primer_site.diskstore import CacheTables, open_salted
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
@@ -33,14 +33,40 @@ from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, Re
 BodyMemo = dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]
 
 
-def series_body(store: Store, meta: SeriesMeta, raw_html: bool) -> RenderedBody | SiteError:
-    """A series' description, rendered again only when its file was read again (a new SeriesMeta, unequal to the
-    last) or `raw_html` changed."""
+def series_descriptions(
+    store: Store, metas: list[SeriesMeta], raw_html: bool, source: Path, use_cache: bool
+) -> list[RenderedBody | SiteError]:
+    """Each series' description: the last build's in this process while its file was not read again (a new
+    SeriesMeta, unequal to the last) and `raw_html` is the same; else from the body cache when `use_cache` and its
+    Markdown is unchanged (a build in a new process renders none it rendered before); else rendered."""
+    cache: BodyCache | None = None
+    looked: dict[str, None] = {}  # the cache keys looked up
+    new: list[tuple[str, RenderedBody]] = []
 
-    def render() -> RenderedBody | SiteError:
-        return render_bodies([BodySource(meta.body, meta.source, meta.body_first_line)], raw_html, 1)[0]
+    def make(meta: SeriesMeta) -> RenderedBody | SiteError:
+        nonlocal cache
+        item = BodySource(meta.body, meta.source, meta.body_first_line)
+        if not use_cache:
+            return render_bodies([item], raw_html, 1)[0]
+        if cache is None:
+            cache = BodyCache(source, cache_salt(raw_html))
+        key = _SERIES_KEY + body_key(item)
+        looked[key] = None
+        found = cache.get_many([key]).get(key)
+        if found is None:
+            found = render_bodies([item], raw_html, 1)[0]
+            if not isinstance(found, SiteError):
+                new.append((key, found))
+        return found
 
-    return store.memo("series body", meta.source, (meta, raw_html), render)
+    try:
+        made = [store.memo("series body", m.source, (m, raw_html), lambda m=m: make(m)) for m in metas]
+        if cache is not None:  # pruned to the site's series only when every one of them was looked up
+            cache.replace_all(new, keep=set(looked) if len(looked) == len(metas) else None, series=True)
+    finally:
+        if cache is not None:
+            cache.close()
+    return made
 
 
 def post_bodies(
@@ -187,7 +213,10 @@ def body_key(item: BodySource) -> str:
     return digest.hexdigest()
 
 
-class BodyCache:
+_SERIES_KEY = "series-"  # before the key of a series' description (a post's is hexadecimal): pruned apart
+
+
+class BodyCache(CacheTables):
     """Rendered bodies by key; every failure to read it means "not cached"."""
 
     def __init__(self, site: Path, salt: str) -> None:
@@ -224,29 +253,26 @@ class BodyCache:
             return {}
         return found
 
-    def replace_all(self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None) -> None:
-        """Store new entries and drop those no source needs any more (all but `keep`; None: drop none)."""
-        if self.db is None:
-            return
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany(
+    def replace_all(
+        self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None, series: bool = False
+    ) -> None:
+        """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
+        the series' descriptions), all but `keep`; None: drop none."""
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany(
                 "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", ((k, _encode(b), b.html) for k, b in entries)
             )
             if keep is not None:
-                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-                self.db.execute("DELETE FROM keep")
-                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
-                self.db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep)")
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM keep")
+                db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
+                db.execute(
+                    "DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep) AND (substr(key, 1, ?) = ?) = ?",
+                    (len(_SERIES_KEY), _SERIES_KEY, series),
+                )
 
-    def close(self) -> None:
-        if self.db is not None:
-            self.db.close()
-            self.db = None
+        self.write(work)
 
 
 def _encode(body: RenderedBody) -> str:

@@ -27,8 +27,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from primer_site.errors import Diagnostic
 from primer_site.model import ChapterNumber, Heading, Link, PostLink, ScheduledChapter, Site
 from primer_site.sources.config import SiteConfig
+from primer_site.syntax.citations import Citation, CiteItem
+from primer_site.syntax.markdown import AssetRef, Formula, Label, SourceLink
 
 Dependency = tuple[str, str]
 Fingerprint = bytes
@@ -339,8 +342,25 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
-# Dataclasses of plain values only (never a model object a page reads through): their repr is canonical.
-LEAVES = frozenset({Heading, Link, PostLink, ChapterNumber, ScheduledChapter})
+# Dataclasses of plain values only (never a model object a page reads through): their repr is canonical. A
+# body's formulas, links, labels, files and citations among them: a post's whole fingerprint is then a few reprs,
+# not a call per field of each of its formulas.
+LEAVES = frozenset(
+    {
+        Heading,
+        Link,
+        PostLink,
+        ChapterNumber,
+        ScheduledChapter,
+        Formula,
+        SourceLink,
+        Label,
+        AssetRef,
+        Citation,
+        CiteItem,
+        Diagnostic,
+    }
+)
 
 
 def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:

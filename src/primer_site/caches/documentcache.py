@@ -26,7 +26,7 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from primer_site.diskstore import open_salted
+from primer_site.diskstore import CacheTables, open_salted
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import CACHE_DIR
 from primer_site.model import ChapterNumber
@@ -46,7 +46,7 @@ class _Entry:
     body: str | None
 
 
-class DocumentCache:
+class DocumentCache(CacheTables):
     """Parsed posts of one site by path; every failure to use the cache means "parse the file"."""
 
     def __init__(self, site: Path, paths: Sequence[str], zone: tzinfo, preload: bool = True) -> None:
@@ -126,25 +126,19 @@ class DocumentCache:
         text = _stamp_text(stamp)
         return "racy:" + text if is_racy(stamp, self.taken) else text
 
-    def close(self, keep: Sequence[str] | None = None) -> None:
+    def close(self, keep: Sequence[str] | None = None) -> None:  # type: ignore[override]
         """Store what was parsed (and, with `keep`, the site's paths: drop every other entry)."""
-        if self.db is None:
-            return
-        try:
-            self.db.execute("BEGIN")
-            self.db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", self.new)
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", self.new)
             if keep is not None:
-                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (path TEXT PRIMARY KEY)")
-                self.db.execute("DELETE FROM keep")
-                self.db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((p,) for p in keep if _storable(p)))
-                self.db.execute("DELETE FROM documents WHERE path NOT IN (SELECT path FROM keep)")
-            self.db.execute("COMMIT")
-        except sqlite3.Error:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-        finally:
-            self.db.close()
-            self.db = None
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (path TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM keep")
+                db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((p,) for p in keep if _storable(p)))
+                db.execute("DELETE FROM documents WHERE path NOT IN (SELECT path FROM keep)")
+
+        self.write(work)
+        super().close()
 
 
 _UNUSABLE = object()

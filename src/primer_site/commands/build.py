@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 
-from primer_site.caches.bodies import keep_rendered, post_bodies, series_body
+from primer_site.caches.bodies import keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources
 from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
 from primer_site.commands.themefiles import theme_files
@@ -23,7 +23,6 @@ from primer_site.model import Output, Site, Unchanged
 from primer_site.publish.buildrecord import LastBuild, PreviousBuild
 from primer_site.publish.manifest import WriteResult
 from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
-from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
 from primer_site.publish.search import index_for_search
 from primer_site.publish.swap import recover_output
 from primer_site.publish.write import SiteOutputs, SiteWriter
@@ -223,7 +222,8 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
-    writer = _writer(memory, incremental, output, last, options.keep_going)
+    finish = _finish(options, config, setup, site, metas, output, incremental, problems)
+    writer = _writer(memory, incremental, output, last, options.keep_going, finish is None)
     in_place = writer.in_place  # decided once: the render pass and the writer must agree
     rendering = render_site(
         site,
@@ -248,7 +248,7 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         every_page=lambda: [spec.path for spec in rendering.specs],
         same_paths=lambda: rendering.reused_specs,
         guard=lambda items: guard_pages(items, static_files, owners, source, problems),
-        finish=_finish(options, config, setup, site, metas, output, incremental, problems),
+        finish=finish,
     )
     written = writer.write(outputs, problems)  # the one write path: raises on errors unless the writer records
     moments = _moments(documents, selection)
@@ -290,7 +290,11 @@ def _finish(
     the finished print pages; not in the preview (which needs no renderer), nor in `check` (which says, as `build`
     would, that one is missing)."""
     finish = index_for_search if config.search else None
-    pdfs = [] if incremental else pdf_books(site, config, metas, options.source)
+    if incremental or not site.series_wanting("pdf"):
+        return finish  # no PDF: its machinery (a local server, Chromium) is not even imported
+    from primer_site.publish.pdf import pdf_books, pdf_finisher, renderer_problems
+
+    pdfs = pdf_books(site, config, metas, options.source)
     problems.extend(renderer_problems(pdfs))
     if options.keep_going:
         return finish
@@ -338,7 +342,7 @@ def _read(
         memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
     )
     bodies = keep_rendered(problems, made)
-    series_bodies = keep_rendered(problems, [series_body(memory, m, config.raw_html) for m in metas])
+    series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
     content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
     content_files.make_variants(chain(bodies, series_bodies), jobs)
@@ -351,9 +355,12 @@ def _read(
     return (documents, bodies, metas, series_bodies), sources, content_files
 
 
-def _writer(memory: Store, incremental: bool, output: Path, last: PreviousBuild | None, records: bool) -> SiteWriter:
+def _writer(
+    memory: Store, incremental: bool, output: Path, last: PreviousBuild | None, records: bool, unfinished: bool
+) -> SiteWriter:
     """The build's one writer: the dev server's own, kept in its store (it updates its folder in place), or one
-    that starts from what the last build's record says the folder holds."""
+    that starts from what the last build's record says the folder holds: in place when the folder is exactly as
+    that build left it and nothing is made there after the pages (`unfinished`: no PDF, no search index)."""
     if incremental and not records:
         writer = memory.peek("writer")
         if writer is None or writer.output != output:
@@ -363,7 +370,8 @@ def _writer(memory: Store, incremental: bool, output: Path, last: PreviousBuild 
     previous = last.manifest if last is not None else None
     if previous is not None and not previous.finished_there():
         previous = None  # a file its finishing step made (a PDF, the search index) is gone: make them again
-    return SiteWriter(output, previous, records=records)
+    as_left = previous is not None and unfinished and not records and previous.left_as_is()
+    return SiteWriter(output, previous, records=records, as_left=as_left)
 
 
 def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged:

@@ -7,7 +7,6 @@ import signal
 import sys
 import time
 import traceback
-import webbrowser
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,6 +141,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         watching = "rebuilding on every save" if args.watch else "not watching for changes"
         print(f"serving {options.source} at {url} ({watching}; Ctrl-C to stop)", flush=True)
         if args.open:
+            import webbrowser  # only for `serve --open`
+
             webbrowser.open(url)
         while True:
             time.sleep(3600)

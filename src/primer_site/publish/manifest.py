@@ -13,7 +13,7 @@ from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
-from primer_site.publish.output import read_marker_list
+from primer_site.publish.output import foreign_entries, read_marker_list
 from primer_site.store import Stamp, stamp_of
 from primer_site.urls import collision_key, is_inside
 
@@ -53,6 +53,17 @@ class Manifest:
         live = Path(self.live)
         listed = read_marker_list(live)
         return listed is None or all((live / path).is_file() for path in listed - self.files.keys())
+
+    def left_as_is(self) -> bool:
+        """Whether the live folder holds what the last write left there: every file intact, its marker listing
+        exactly those files (then the next write may update it in place; whether anything else was put there is
+        `foreign`'s to say, once there is something to write)."""
+        listed = read_marker_list(Path(self.live))
+        return listed is not None and listed == self.files.keys() and self.all_intact()
+
+    def foreign(self) -> list[str]:
+        """What the live folder holds besides the files of this Manifest (output.foreign_entries): one walk of it."""
+        return foreign_entries(Path(self.live), self.files.keys())
 
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""

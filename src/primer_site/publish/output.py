@@ -49,8 +49,13 @@ def mark(folder: Path, written: Collection[str] | None = None) -> None:
     """
     marker = folder / MARKER
     marker.unlink(missing_ok=True)  # a symlink of that name must not be written through
+    marker.write_bytes(marker_bytes(written))
+
+
+def marker_bytes(written: Collection[str] | None = None) -> bytes:
+    """The marker's bytes (see `mark`), for a writer that puts it in place itself."""
     listed = "" if written is None else _LIST_HEADING + "".join(f"{path}\n" for path in sorted(written))
-    marker.write_bytes(_MARKER_TEXT + listed.encode("utf-8", "surrogateescape"))
+    return _MARKER_TEXT + listed.encode("utf-8", "surrogateescape")
 
 
 def read_marker_list(folder: Path) -> frozenset[str] | None:

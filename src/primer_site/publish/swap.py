@@ -4,8 +4,6 @@ Linux), or by three renames that `recover_output` finishes if a build is killed 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shutil
 from pathlib import Path
@@ -54,6 +52,9 @@ def swap_in(staging: Path, output: Path) -> bool:
 
 
 def _exchange(a: Path, b: Path) -> bool:
+    import ctypes  # only when a swap is made: a build that writes in place never needs it
+    import ctypes.util
+
     libc_name = ctypes.util.find_library("c")
     if not libc_name:
         return False

@@ -3,10 +3,12 @@
 A SiteWriter knows what it last left in the folder (a Manifest, with the store's one stamp) and writes the next
 site the one way that fits:
 - staged (staging.py): the new site is made beside the live one and swapped in whole; what the Manifest shows
-  intact is hard-linked, not read; a build that changes nothing writes nothing. Every build in a new process,
-  and the dev server's first.
-- in place: the dev server's private folder, which only this writer writes, updated a file at a time (each file
-  replaced in one rename) where a rebuild must take milliseconds.
+  intact is hard-linked, not read; a build that changes nothing writes nothing. The first build into a folder,
+  one into a folder that is not as the last build left it (a file edited or added by hand), one with a finishing
+  step (PDFs, a search index), and one that changes most of the folder.
+- in place (inplace.py): a folder exactly as the last write left it (the dev server's private folder, or one a
+  build in a new process finds as its record says: Manifest.left_as_is), updated by writing only what changed,
+  each file by one rename, all or nothing, where a rebuild must take milliseconds.
 
 Errors are the writer's to act on, never the caller's: by default any error stops the write before the live
 folder changes (SiteError, the previous output exactly as it was); a writer that `records` errors (`check`, into
@@ -16,21 +18,19 @@ a temporary folder) writes the site anyway and leaves them in `problems`, so tha
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
-from primer_site.publish.manifest import Manifest, WriteResult, files_in, output_stamp, unique_outputs
-from primer_site.publish.output import MARKER, live_folder, mark
+from primer_site.publish.inplace import InPlaceUpdate
+from primer_site.publish.manifest import Manifest, WriteResult, files_in, unique_outputs
+from primer_site.publish.output import MARKER, foreign_message, live_folder, mark, marker_bytes, staging_folder
 from primer_site.publish.staging import write_output
 from primer_site.store import Stamp, is_racy, stamp_of
-from primer_site.urls import is_inside
 
 Outputs = Iterable[Output | Unchanged]
 
@@ -62,11 +62,16 @@ class SiteWriter:
     writer's own); `records`: errors are left in `problems` and the site written anyway (check).
     """
 
-    def __init__(self, output: Path, previous: Manifest | None = None, records: bool = False) -> None:
+    def __init__(
+        self, output: Path, previous: Manifest | None = None, records: bool = False, as_left: bool = False
+    ) -> None:
         self.output = output
         self.previous = previous if previous is not None and previous.live == str(live_folder(output)) else None
         self.records = records
-        self._own = False  # the last write into the folder was this writer's: it may update it in place
+        # the last write into the folder was this writer's, or `as_left`: the folder was just found exactly as
+        # `previous` says (Manifest.left_as_is): it may be updated in place
+        self._own = as_left and self.previous is not None
+        self._found = self._own  # the folder was found, not written by this writer: look for files put there
         self._published: frozenset[str] = frozenset()  # the static files of that write
 
     @property
@@ -102,99 +107,135 @@ class SiteWriter:
                 swap_on_errors=self.records,
                 previous=self.previous,
             )
-        self.previous, self._own = result.manifest, True
+        self.previous, self._own, self._found = result.manifest, True, False
         self._published = frozenset(outputs.static_files)
         return replace(result, complete=len(problems.errors) == before)
 
     def _write_in_place(self, outputs: SiteOutputs, problems: Problems) -> WriteResult:
         """Only the files whose bytes changed are written, once every page rendered without error and no two
-        outputs share a path."""
-        assert self.previous is not None
-        made = list(outputs.guard(outputs.pages))
-        problems.raise_if_errors()
-        paths = outputs.every_page()
-        published = frozenset(outputs.static_files)
-        if not outputs.same_paths() or published != self._published:  # new paths: check they do not collide
-            everything = [Unchanged(path, b"") for path in paths]
-            for _ in outputs.guard(everything):
-                pass
-            placeholders = (Unchanged(path, b"") for path in outputs.static_files)
-            for _ in unique_outputs(chain(everything, outputs.generated, placeholders), problems):
-                pass
+        outputs share a path; all at once, or none (inplace.py). A write that would change most of the folder,
+        or that a folder in the way blocks, is staged instead."""
+        previous = self.previous
+        assert previous is not None
+        live = Path(previous.live)
+        update = InPlaceUpdate(live, staging_folder(live))
+        try:
+            digests = _stage_outputs(update, chain(outputs.guard(outputs.pages), outputs.generated), previous)
             problems.raise_if_errors()
-        manifest, written = update_in_place(
-            [*made, *outputs.generated], paths, outputs.static_files, self.output, self.previous
-        )
+            paths = outputs.every_page()
+            published = frozenset(outputs.static_files)
+            if not outputs.same_paths() or published != self._published:  # new paths: check they do not collide
+                # what the guard lets through: a page it refused is reported once, not again as a collision
+                everything = list(outputs.guard([Unchanged(path, b"") for path in paths]))
+                placeholders = (Unchanged(path, b"") for path in outputs.static_files)
+                for _ in unique_outputs(chain(everything, outputs.generated, placeholders), problems):
+                    pass
+                problems.raise_if_errors()
+            sources = _stage_copies(update, outputs.static_files, previous)
+            if update.blocked or 2 * len(update.temporaries) > len(previous.files):
+                return self._staged_instead(update, outputs, digests, paths, problems)
+            manifest, written = _commit(update, previous, paths, digests, outputs.static_files, sources, self._found)
+        except OSError as error:  # a full disk, a read-only one: the folder is as it was (InPlaceUpdate.commit)
+            where = f" ({error.filename})" if error.filename else ""
+            raise SiteError(
+                f"cannot write the new site into {live}: {error.strerror or error}{where}; the output folder was "
+                "left as it was (free some space, or make the folder writable, and build again)"
+            ) from None
+        finally:
+            update.discard()
         if outputs.finish is not None and written:
             outputs.finish(self.output)  # the preview's search index follows its pages, made afresh in place
             mark(self.output, files_in(self.output))
         pages = sum(1 for path in paths if path.endswith(".html"))
         return WriteResult(written, len(manifest.files) - 1 - written, pages, manifest)
 
+    def _staged_instead(
+        self,
+        update: InPlaceUpdate,
+        outputs: SiteOutputs,
+        digests: dict[str, bytes],
+        paths: Sequence[str],
+        problems: Problems,
+    ) -> WriteResult:
+        """The site written staged after all, from the files made for the in-place write (read back one at a time)
+        and the live folder's (hard-linked): it is exactly as the last write left it."""
+        assert self.previous is not None
+        made = {path: update.temporaries[path] for path in digests if path in update.temporaries}
+        known = self.previous.digests
 
-def update_in_place(
-    outputs: Sequence[Output | Unchanged],
-    paths: Sequence[str],
-    static_files: Mapping[str, Path],
-    output: Path,
-    previous: Manifest,
-) -> tuple[Manifest, int]:
-    """Update a folder this process wrote last time, in place: `outputs` (pages rendered again, generated files)
-    where their bytes changed, static files whose source's stamp changed (or is too recent to trust: is_racy),
-    and `paths` (every page: the rest unchanged) to know which files are gone. Each file is replaced in one
-    rename. Returns the folder's new Manifest and the number of files written."""
-    live = str(output)
-    files = dict(previous.files)
-    digests = {path: previous.digests[path] for path in paths if path in previous.digests}
-    sources: dict[str, Stamp] = {}
-    written = 0
+        def items() -> Iterator[Output | Unchanged]:
+            for path in chain(paths, (item.path for item in outputs.generated)):
+                digest = digests.get(path) or known[path]
+                yield Output(path, made[path].read_bytes(), digest) if path in made else Unchanged(path, digest)
 
-    def place(path: str, put: Callable[[Path], None]) -> None:
-        nonlocal written
-        if not is_inside(path):
-            raise SiteError(f"refusing to write outside the output folder: {path}")
-        target = output / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        put(temporary)
-        os.replace(temporary, target)
-        stamp = output_stamp(target)
-        if stamp is not None:
-            files[path] = stamp
-        written += 1
+        return write_output(
+            items(), outputs.static_files, self.output, outputs.finish, problems, previous=self.previous
+        )
 
+
+def _stage_outputs(
+    update: InPlaceUpdate, outputs: Iterable[Output | Unchanged], previous: Manifest
+) -> dict[str, bytes]:
+    """Stage the outputs whose bytes are not those the live folder holds; the digest of every output's bytes."""
+    digests = {}
     for item in outputs:
         if isinstance(item, Unchanged):  # as the last write left it
             digests[item.path] = item.digest
             continue
         digest = item.digest or hashlib.blake2b(item.data, digest_size=16).digest()
         digests[item.path] = digest
-        if previous.digests.get(item.path) != digest or item.path not in files:
-            place(item.path, lambda temporary, data=item.data: temporary.write_bytes(data))
+        if previous.digests.get(item.path) != digest or item.path not in previous.files:
+            update.stage(item.path, item.data)
+    return digests
+
+
+def _stage_copies(update: InPlaceUpdate, static_files: Mapping[str, Path], previous: Manifest) -> dict[str, Stamp]:
+    """Stage the static files whose source's stamp changed (or is too recent to trust: is_racy); the stamps of the
+    sources to keep."""
+    sources: dict[str, Stamp] = {}
     taken = time.time()
     for path, file in static_files.items():
         stamp = stamp_of(file)  # before the copy reads it
         trusted = stamp is not None and not is_racy(stamp, taken)
-        if not (trusted and previous.sources.get(path) == stamp and path in files):
-            place(path, lambda temporary, file=file: shutil.copy2(file, temporary))
+        same = trusted and previous.sources.get(path) == stamp and path in previous.files
+        if not same and not (path in previous.files and _same_bytes(file, Path(previous.live, path))):
+            update.stage(path, file)
         if trusted:
             sources[path] = stamp  # type: ignore[assignment]
-    wanted = {MARKER, *paths, *(item.path for item in outputs), *static_files}
-    for path in files.keys() - wanted:
-        del files[path]
-        _remove(output, path)
-    if files.keys() != previous.files.keys():
-        mark(output, files.keys())  # the folder's own record of what is ours follows it
-        stamp = output_stamp(os.path.join(live, MARKER))
-        if stamp is not None:
-            files[MARKER] = stamp
-    return Manifest(live, files, digests, sources), written
+    return sources
 
 
-def _remove(output: Path, path: str) -> None:
-    """Remove a file no longer made, and the folders it leaves empty."""
-    (output / path).unlink(missing_ok=True)
-    folder = (output / path).parent
-    while folder != output and folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-        folder = folder.parent
+def _commit(
+    update: InPlaceUpdate,
+    previous: Manifest,
+    paths: Sequence[str],
+    digests: dict[str, bytes],
+    static_files: Mapping[str, Path],
+    sources: dict[str, Stamp],
+    found: bool,
+) -> tuple[Manifest, int]:
+    """Put the staged files in place and remove those no longer made (only files the last write made): `paths`
+    are every page, `digests` every page made again and generated file; `found`: the folder was found as the last
+    build left it, not written by this writer (then files put there by hand stop the write, as staged). The
+    folder's new Manifest and the number of files written."""
+    wanted = {MARKER, *paths, *digests, *static_files}
+    removed = previous.files.keys() - wanted
+    if found and (update.temporaries or removed) and (stray := previous.foreign()):
+        # as the staging writer does (staging._refuse_foreign): a file put in the folder by hand is never published
+        raise SiteError(foreign_message(Path(previous.live), stray))
+    kept = {path: stamp for path, stamp in previous.files.items() if path not in removed}
+    written = len(update.temporaries)
+    if kept.keys() | update.temporaries.keys() != previous.files.keys():
+        # the folder's own record of what is ours follows it, in the same transaction
+        update.stage(MARKER, marker_bytes(kept.keys() | update.temporaries.keys()))
+    kept.update(update.commit(removed))
+    known = {path: previous.digests[path] for path in paths if path in previous.digests}
+    return Manifest(previous.live, kept, {**known, **digests}, sources), written
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes (a static file whose stamp cannot tell: as the staging writer does)."""
+    try:
+        return a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False

@@ -30,7 +30,6 @@ from primer_site.layout import TEMPLATES_DIR
 from primer_site.math.typeset import MATH_RENDER
 from primer_site.model import Site
 from primer_site.rendering.assetnames import AssetNames
-from primer_site.rendering.epub import BookWords, epub_book
 from primer_site.rendering.feeds import Feed, FeedMath, atom_feed, json_feed, robots_txt, sitemap
 from primer_site.rendering.pages import (
     ATOM_FEED,
@@ -200,6 +199,8 @@ class PageRenderer:
         """The volume's EPUB: what it read is recorded (its chapters' fields, their MathML, the images' bytes)."""
         for post in series.posts:
             into.add(("book math", post.source))
+        from primer_site.rendering.epub import BookWords, epub_book  # html5lib and the EPUB's parts: for books only
+
         globals_ = self.env.globals
         words = BookWords(str(globals_["t"]("contents")), globals_["chapter_label"])
 

@@ -15,15 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-
-import bibtexparser
-from bibtexparser.middlewares.names import (
-    InvalidNameError,
-    parse_single_name_into_parts,
-    split_multiple_persons_names,
-)
-from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, Entry, ParsingFailedBlock
-from pylatexenc.latex2text import LatexNodes2Text
+from typing import Any
 
 from primer_site.errors import Diagnostic, Problems, SiteError
 from primer_site.sources.config import CONFIG_FILE, SiteConfig
@@ -40,7 +32,6 @@ _SPACE = re.compile(r"\s+")
 # TeX's text ligatures, as pylatexenc reads them (the longest first where two start alike)
 _LIGATURES = {"---": "—", "--": "–", "``": "“", "''": "”", "!`": "¡", "?`": "¿"}
 _LIGATURE = re.compile("|".join(re.escape(written) for written in _LIGATURES))
-_LATEX = LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
 _LITERAL_FIELDS = frozenset({"url", "doi", "eprint", "isbn", "issn", "file"})  # never TeX: kept as written
 
 
@@ -75,6 +66,13 @@ class BibEntry:
         return next((value for key, value in self.fields if key == name), "")
 
 
+@lru_cache(maxsize=1)
+def _latex() -> Any:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="verbatim", strict_latex_spaces=True)
+
+
 @lru_cache(maxsize=65536)  # names and journals repeat across a bibliography
 def tex_to_text(tex: str) -> str:
     """BibTeX text → Unicode: `{\\"o}` → ö, `--` → –, `\\&` → &, braces dropped, `$…$` math kept as written.
@@ -82,7 +80,7 @@ def tex_to_text(tex: str) -> str:
     Text with no command and no math is done here (pylatexenc costs ~1 ms a field); the rest by pylatexenc.
     """
     if "\\" in tex or "$" in tex:  # a command, or math (its braces and `$` are TeX's to read): pylatexenc
-        text = _LATEX.latex_to_text(_URL_COMMAND.sub(r"\1", tex))
+        text = _latex().latex_to_text(_URL_COMMAND.sub(r"\1", tex))
     else:
         # ligatures before the braces go (`-{}-` is two hyphens, as in TeX), read left to right as TeX does
         text = _LIGATURE.sub(lambda m: _LIGATURES[m.group()], tex)
@@ -91,6 +89,12 @@ def tex_to_text(tex: str) -> str:
 
 
 def _persons(value: str) -> tuple[Person, ...]:
+    from bibtexparser.middlewares.names import (
+        InvalidNameError,
+        parse_single_name_into_parts,
+        split_multiple_persons_names,
+    )
+
     persons = []
     for name in split_multiple_persons_names(value):
         if name.strip().lower() == "others":
@@ -115,6 +119,9 @@ def _persons(value: str) -> tuple[Person, ...]:
 @lru_cache(maxsize=64)
 def parse_bibtex(text: str, source: str) -> tuple[tuple[BibEntry, ...], tuple[Diagnostic, ...]]:
     """The entries of one .bib file's text, and its problems located at their lines (1-based)."""
+    import bibtexparser  # with pylatexenc, imported only for a site with a bibliography
+    from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, Entry, ParsingFailedBlock
+
     library = bibtexparser.parse_string(text)
     entries: list[BibEntry] = []
     problems: list[Diagnostic] = []

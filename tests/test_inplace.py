@@ -1,0 +1,181 @@
+"""A build in a new process updates in place (inplace.py, write.py) an output folder that is exactly as the last build
+left it: only the files that changed are written, all or none; any other folder is staged and swapped as before."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import NOW, build_result, make_site, post, tree_bytes
+from primer_site import store
+from primer_site.commands.build import BuildResult
+from primer_site.errors import SiteError
+from primer_site.publish.output import MARKER, read_marker_list, staging_folder
+
+
+@pytest.fixture(autouse=True)
+def trust_recent_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests edit files milliseconds apart: trust their stamps however recent (the racy rule has a test)."""
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)
+
+
+POSTS = 20
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    files = {
+        f"content/p{n}.md": post(f"Post {n}", date=f"2026-01-{n + 1:02d}", body=f"Words of post {n}.")
+        for n in range(POSTS)
+    }
+    return make_site(tmp_path / "site", {**files, "static/notes.txt": "notes\n"})
+
+
+def build(site: Path, now: datetime = NOW, **options: object) -> BuildResult:
+    return build_result(site, **{"now": now, "output": site.parent / "out", "cache": True, **options})
+
+
+def clean(site: Path) -> dict[str, bytes]:
+    """The output of a build from nothing, without the marker (whose list is the only file that may differ)."""
+    out = site.parent / "clean"
+    build_result(site, now=NOW, output=out, cache=False)
+    return {path: data for path, data in tree_bytes(out).items() if path != MARKER}
+
+
+def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry below `folder` (itself included): inode, size, mtime."""
+    found = {}
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        info = path.lstat()
+        found[path.relative_to(folder).as_posix()] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return found
+
+
+def edit(site: Path, n: int, body: str) -> None:
+    (site / f"content/p{n}.md").write_text(post(f"Post {n}", date=f"2026-01-{n + 1:02d}", body=body))
+
+
+def touched(before: dict[str, tuple[int, int, int]], after: dict[str, tuple[int, int, int]], out: Path) -> set[str]:
+    """The files (not folders: a rename in one changes its time) whose inode, size or time changed."""
+    paths = before.keys() | after.keys()
+    return {path for path in paths if before.get(path) != after.get(path) and not (out / path).is_dir()}
+
+
+class Links:
+    """Counts hard links made (the staging writer links every unchanged file; the in-place one links only what it
+    replaces, as its undo)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        real = os.link
+
+        def link(*args: object, **kwargs: object) -> None:
+            self.count += 1
+            real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "link", link)
+
+
+def test_a_one_edit_build_writes_only_the_files_whose_bytes_changed(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = site.parent / "out"
+    build(site)
+    build(site, now=NOW)  # nothing changed: the record of the first build stands
+    before, old = stats(out), tree_bytes(out)
+    edit(site, 3, "New words of post 3.")
+    links = Links(monkeypatch)
+    result = build(site)
+    after, new = stats(out), tree_bytes(out)
+    changed = {path for path in old.keys() | new.keys() if old.get(path) != new.get(path)}
+    assert changed and "posts/p3/index.html" in changed and len(changed) < len(old) // 2
+    assert touched(before, after, out) == changed  # no other file written, relinked or moved; the folder not swapped
+    assert result.written == len(changed)
+    assert links.count == len(changed)  # one undo link per file replaced, none for the rest
+    assert {path: data for path, data in new.items() if path != MARKER} == clean(site)
+
+
+def test_a_post_gone_is_removed_in_place_with_its_folder_and_the_marker_follows(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    root = out.stat().st_ino
+    (site / "content/p5.md").unlink()
+    build(site)
+    assert out.stat().st_ino == root  # in place
+    assert not (out / "posts/p5").exists()
+    assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
+    assert read_marker_list(out) == {*tree_bytes(out)}  # the marker lists exactly what is there
+
+
+def test_a_failed_one_edit_build_leaves_the_folder_byte_for_byte_as_it_was(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = site.parent / "out"
+    build(site)
+    before, old = stats(out), tree_bytes(out)
+    edit(site, 2, "Other words of post 2.")
+    (site / "content/p6.md").unlink()
+    real, calls = os.replace, []
+
+    def replace(source: object, target: object) -> None:  # the disk fills up at the third file
+        calls.append(target)
+        if len(calls) == 3:
+            raise OSError(28, "No space left on device", str(target))
+        real(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(SiteError, match=r"No space left on device.*the output folder was left as it was"):
+        build(site)
+    monkeypatch.setattr(os, "replace", real)
+    assert len(calls) >= 3
+    assert tree_bytes(out) == old
+    assert stats(out) == before
+    assert not [p for p in staging_folder(out).iterdir() if p.name.startswith(".in-place")]  # nothing left over
+    build(site)  # and the next build makes the site
+    assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
+
+
+def test_a_build_with_an_error_touches_nothing(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    before = stats(out)
+    (site / "content/p1.md").write_text("---\ntitle: [unclosed\n---\nBody.\n")
+    with pytest.raises(SiteError):
+        build(site)
+    assert stats(out) == before
+
+
+def test_a_folder_edited_by_hand_is_staged_and_made_right_not_written_in_place_blindly(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    root = out.stat().st_ino
+    page = out / "posts/p1/index.html"
+    page.write_text(page.read_text().replace("Words of post 1.", "Hand-made words."))
+    edit(site, 3, "New words of post 3.")
+    build(site)
+    assert out.stat().st_ino != root  # staged and swapped in
+    assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
+
+
+def test_a_file_added_by_hand_is_refused_not_published(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    (out / "extra.html").write_text("mine")
+    edit(site, 3, "New words of post 3.")
+    with pytest.raises(SiteError, match="holds what primer-site did not write"):
+        build(site)
+    assert (out / "extra.html").read_text() == "mine"
+
+
+def test_a_rebuild_that_changes_most_files_is_staged(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    root = out.stat().st_ino
+    (site / "site.yaml").write_text((site / "site.yaml").read_text().replace("title:", "title: New", 1))
+    result = build(site)
+    assert result.written > result.unchanged
+    assert out.stat().st_ino != root  # every page changed: made beside, swapped in whole
+    assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
