@@ -693,7 +693,7 @@ def test_every_plain_yaml_type_builds_and_builds_again_from_the_cache(tmp_path: 
 
 def test_a_value_fingerprints_cannot_spell_is_never_a_crash_and_never_equal() -> None:
     """The backstop behind yamldoc's check: bytes have a fingerprint; an unknown type is always "changed"."""
-    from primer_site.caches.dependencies import fingerprint
+    from primer_site.caches.fingerprints import fingerprint
 
     assert fingerprint({"blob": b"hi"}, {}) == fingerprint({"blob": b"hi"}, {}) != fingerprint({"blob": "hi"}, {})
     odd = object()

@@ -20,11 +20,11 @@ from primer_site.caches.dependencies import (
     Fingerprints,
     ModelIndex,
     Recording,
-    Ref,
     current_recording,
     record,
     recording,
 )
+from primer_site.caches.fingerprints import Ref
 from primer_site.errors import Diagnostic, SiteError
 from primer_site.layout import TEMPLATES_DIR
 from primer_site.math.typeset import MATH_RENDER

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from primer_site.caches.dependencies import Ref
+from primer_site.caches.fingerprints import Ref
 from primer_site.math.mathhtml import shows_math
 from primer_site.model import Post, Series, Site
 from primer_site.rendering.feeds import site_feeds
