@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from fixture_sites import NOW, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
+from primer_site.errors import SiteError
 
 
 def chapter(n: int, title: str | None = None, body: str | None = None) -> str:
@@ -322,3 +324,42 @@ def test_macros_and_previews_follow_every_edit_while_serving(tmp_path: Path) -> 
     session.rendered_after("content/two.md", post("Two", "2026-01-02", "No link again."))
     assert "data-preview" not in page("two")
     same_as_fresh()
+
+
+def test_a_rebuild_asks_only_the_changed_files_whether_they_can_be_read(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file is looked at on every rebuild (one stat, from its folder's listing), but a file that is no link
+    and was readable at the same stamp is not asked again: the calls grow with the files changed, not the site."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.0)  # the files were written just now: trust their stamps at once
+    asked: list[str] = []
+    access = os.access
+
+    def counted(path: str, mode: int) -> bool:
+        if os.path.abspath(path).startswith(f"{site}/"):  # a source (the output folder is asked too)
+            asked.append(os.path.relpath(path, site))
+        # as an ordinary user's access() reads the mode bits (they do not bind root, who runs CI)
+        return access(path, mode) and bool(os.stat(path).st_mode & 0o444)
+
+    monkeypatch.setattr(os, "access", counted)
+    session = Session(site)
+    session.build()
+    assert sorted(asked) == sorted(["series/s.md", "content/other.md"] + [f"content/c{n}.md" for n in range(1, 6)])
+    asked.clear()
+    assert session.build().rendered == () and asked == []
+    assert session.rendered_after("content/c3.md", chapter(3, body="Longer words than before.")) and asked == [
+        "content/c3.md"
+    ]
+    asked.clear()
+    (site / "content" / "c2.md").chmod(0)  # its stamp changes (the change time): asked again, and refused
+    try:
+        with pytest.raises(SiteError) as caught:
+            session.build()
+    finally:
+        (site / "content" / "c2.md").chmod(0o644)
+    assert asked == ["content/c2.md"]
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "content/c2.md: error: cannot be read (permission denied): a file the build cannot read is never published"
+    ]
