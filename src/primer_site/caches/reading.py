@@ -93,7 +93,12 @@ def read_sources(
 
     documents = [d for d in map(document, sources.posts) if d]
     if document_cache is not None:
-        document_cache.close(keep=sources.posts)
+        # the entries of posts that are gone dropped (a table of every path, each build): in the preview, only when
+        # the site's posts are other than at its last build (the cache is this process's between the two)
+        pruned = memory.peek("document cache pruned") if incremental else None
+        document_cache.close(keep=None if pruned == sources.posts else sources.posts)
+        if incremental:
+            memory.put("document cache pruned", sources.posts)
     metas = [m for m in map(series_file, sources.series) if m]
     return sources, documents, metas
 
