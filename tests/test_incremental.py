@@ -363,3 +363,32 @@ def test_a_rebuild_asks_only_the_changed_files_whether_they_can_be_read(
     assert [str(d) for d in caught.value.diagnostics] == [
         "content/c2.md: error: cannot be read (permission denied): a file the build cannot read is never published"
     ]
+
+
+def test_a_rebuild_renders_again_only_the_summaries_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A front matter's summary is rendered (its files' URLs found) once per text, not on every rebuild for every
+    post; an edited summary is seen, and its page shows it."""
+    from primer_site.site import assets
+
+    marker = tmp_path.name  # texts no other test renders (the rendering is kept for the process)
+    files = {f"content/p{n}.md": post(f"P{n}", summary=f"'Summary {n} of {marker}.'") for n in range(4)}
+    site = make_site(tmp_path / "site", files)
+    rendered: list[str] = []
+    render_inline = assets.render_inline
+
+    def counted(text: str, **options: object):  # type: ignore[no-untyped-def]
+        rendered.append(text)
+        return render_inline(text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assets, "render_inline", counted)
+    session = Session(site)
+    session.build()
+    assert sorted(rendered) == [f"Summary {n} of {marker}." for n in range(4)]
+    rendered.clear()
+    session.rendered_after("content/p1.md", post("P1", body="A new body.", summary=f"'Summary 1 of {marker}.'"))
+    assert rendered == []
+    session.rendered_after("content/p2.md", post("P2", summary=f"'A new summary of {marker}.'"))
+    assert rendered == [f"A new summary of {marker}."]
+    assert f"A new summary of {marker}." in (site.parent / "out" / "index.html").read_text(encoding="utf-8")
