@@ -6,6 +6,8 @@ import fnmatch
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixture_sites import NOW, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
@@ -42,6 +44,17 @@ def test_every_ignore_rule_has_an_example_here() -> None:
     assert all(is_ignored_name(name) for name in LITTER)
     for name in ("a.md", "plot.png", "style.css", "backup.md", "tmp", "4914", "notes.bak.md", "a~b.png"):
         assert not is_ignored_name(name), name
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="#.~_-abjotmpswx4913TDsd", max_size=14))
+def test_the_ignore_rule_reads_each_pattern_as_fnmatchcase_does(name: str) -> None:
+    """is_ignored_name checks names by their shapes (exact, X*, *X, X*Y), not by fnmatch's expressions."""
+    expected = any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED_NAMES)
+    assert is_ignored_name(name) == expected
+    for pattern in IGNORED_NAMES:  # and each pattern's own shape, the star filled or empty
+        for filled in (pattern.replace("*", ""), pattern.replace("*", name), pattern.replace("*", "#")):
+            assert is_ignored_name(filled), (pattern, filled)
 
 
 def _with_litter(site: Path) -> set[str]:

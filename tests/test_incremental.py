@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from fixture_sites import NOW, make_site, post, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
+from primer_site.errors import SiteError
 
 
 def chapter(n: int, title: str | None = None, body: str | None = None) -> str:
@@ -323,3 +325,71 @@ def test_macros_and_previews_follow_every_edit_while_serving(tmp_path: Path) -> 
     session.rendered_after("content/two.md", post("Two", "2026-01-02", "No link again."))
     assert "data-preview" not in page("two")
     same_as_fresh()
+
+
+def test_a_rebuild_asks_only_the_changed_files_whether_they_can_be_read(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file is looked at on every rebuild (one stat, from its folder's listing), but a file that is no link
+    and was readable at the same stamp is not asked again: the calls grow with the files changed, not the site."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.0)  # the files were written just now: trust their stamps at once
+    asked: list[str] = []
+    access = os.access
+
+    def counted(path: str, mode: int) -> bool:
+        if os.path.abspath(path).startswith(f"{site}/"):  # a source (the output folder is asked too)
+            asked.append(os.path.relpath(path, site))
+        # as an ordinary user's access() reads the mode bits (they do not bind root, who runs CI)
+        return access(path, mode) and bool(os.stat(path).st_mode & 0o444)
+
+    monkeypatch.setattr(os, "access", counted)
+    session = Session(site)
+    session.build()
+    assert sorted(asked) == sorted(["series/s.md", "content/other.md"] + [f"content/c{n}.md" for n in range(1, 6)])
+    asked.clear()
+    assert session.build().rendered == () and asked == []
+    assert session.rendered_after("content/c3.md", chapter(3, body="Longer words than before.")) and asked == [
+        "content/c3.md"
+    ]
+    asked.clear()
+    (site / "content" / "c2.md").chmod(0)  # its stamp changes (the change time): asked again, and refused
+    try:
+        with pytest.raises(SiteError) as caught:
+            session.build()
+    finally:
+        (site / "content" / "c2.md").chmod(0o644)
+    assert asked == ["content/c2.md"]
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "content/c2.md: error: cannot be read (permission denied): a file the build cannot read is never published"
+    ]
+
+
+def test_a_rebuild_renders_again_only_the_summaries_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A front matter's summary is rendered (its files' URLs found) once per text, not on every rebuild for every
+    post; an edited summary is seen, and its page shows it."""
+    from primer_site.site import assets
+
+    marker = tmp_path.name  # texts no other test renders (the rendering is kept for the process)
+    files = {f"content/p{n}.md": post(f"P{n}", summary=f"'Summary {n} of {marker}.'") for n in range(4)}
+    site = make_site(tmp_path / "site", files)
+    rendered: list[str] = []
+    render_inline = assets.render_inline
+
+    def counted(text: str, **options: object):  # type: ignore[no-untyped-def]
+        rendered.append(text)
+        return render_inline(text, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(assets, "render_inline", counted)
+    session = Session(site)
+    session.build()
+    assert sorted(rendered) == [f"Summary {n} of {marker}." for n in range(4)]
+    rendered.clear()
+    session.rendered_after("content/p1.md", post("P1", body="A new body.", summary=f"'Summary 1 of {marker}.'"))
+    assert rendered == []
+    session.rendered_after("content/p2.md", post("P2", summary=f"'A new summary of {marker}.'"))
+    assert rendered == [f"A new summary of {marker}."]
+    assert f"A new summary of {marker}." in (site.parent / "out" / "index.html").read_text(encoding="utf-8")

@@ -160,6 +160,44 @@ def test_a_steady_stream_of_changes_still_rebuilds() -> None:
         batcher.close(5)
 
 
+def test_a_batch_whose_last_event_ended_a_save_waits_only_the_short_quiet() -> None:
+    batches = Batches()
+    batcher = ChangeBatcher(batches, quiet=30, max_wait=60)  # the full window never ends within the test
+    try:
+        batcher.add(["content/a.md"])  # created, being written: the full window
+        batcher.add(["content/a.md"], settled=True)  # closed after writing: the save is done
+        assert batches.wait_for(1, timeout=20) == [ChangeSet(frozenset({"content/a.md"}))]
+        batcher.add(["content/b.md"], settled=True)
+        batcher.add(["content/c.md"])  # another file mid-save after it: the full window again
+        time.sleep(0.5)
+        assert len(batches.calls) == 1
+    finally:
+        batcher.close(5)
+
+
+@pytest.mark.parametrize("saves", ["in place", "temp then rename", "vim"])
+def test_each_save_of_an_editor_is_one_batch_with_the_default_window(tmp_path: Path, saves: str) -> None:
+    source = fixture_site(tmp_path / "site")
+    post_file = source / "content" / "hello.md"
+    batches = Batches()
+    with SourceWatcher(source, batches):  # QUIET_SECONDS, and the short quiet after a save ends
+        for index in range(5):
+            text = post("Hello", body=f"Save {index}. " + "Words. " * 2000)
+            if saves == "in place":  # truncate, write, close
+                post_file.write_text(text, encoding="utf-8")
+            elif saves == "temp then rename":
+                temp = source / "content" / ".hello.md.XXXX.tmp"
+                temp.write_text(text, encoding="utf-8")
+                os.replace(temp, post_file)
+            else:  # moved aside (the post is gone for a moment), written anew, the backup dropped
+                post_file.rename(source / "content" / "hello.md~")
+                post_file.write_text(text, encoding="utf-8")
+                (source / "content" / "hello.md~").unlink()
+            batches.wait_for(index + 1)
+            time.sleep(0.3)
+            assert batches.calls == [ChangeSet(frozenset({"content/hello.md"}))] * (index + 1)
+
+
 def test_ctrl_c_reaching_a_rebuild_ends_the_batcher_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
     uncaught: list[object] = []
     monkeypatch.setattr(threading, "excepthook", uncaught.append)

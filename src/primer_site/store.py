@@ -92,13 +92,14 @@ class Store:
         make: Callable[[], T],
         again: bool = False,
         also: Hashable = None,
+        stamped: tuple[float, Stamp] | None = None,
     ) -> T:
         """`make()` for a file (it reads `path`), or what it gave last time if the file is the same: its stamp, and
         while the stamp is too recent to trust (is_racy) the digest of its bytes too, as git does for a racy
         entry. `again`: make it whatever the file says (the watcher saw it change). `also`: what else `make`
-        depends on, compared as the stamp is."""
-        taken = time.time()
-        stamp = stamp_of(path)
+        depends on, compared as the stamp is. `stamped`: (when, in seconds since the epoch, the file's stamp)
+        as the caller took them, before anything read the file (a walk of its folder): not taken again."""
+        taken, stamp = stamped if stamped is not None else (time.time(), stamp_of(path))
         if stamp is None and not os.path.lexists(path):
             stamp = _ABSENT
         inputs: Hashable = (stamp, also)

@@ -53,7 +53,8 @@ class CheckMemo:
 
     def __init__(self) -> None:
         self.katex_version: str | None = None
-        self.sources: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # by its document's
+        # by its document's path: (document, body, the site's macros, its series file, its macros, what was read)
+        self.sources: dict[str, tuple[Document, RenderedBody, Macros, SeriesMeta | None, Macros, MathSource]] = {}
         self.verdicts: dict[str, tuple[MathSource, tuple[Diagnostic, ...]]] = {}  # source path → last verdict
 
 
@@ -78,21 +79,28 @@ def math_sources(
     """What the check reads: each post (scheduled ones too: they go live with no one watching) and series file.
 
     `memo`: a post whose document and body are the very objects of the last build, under the same macros, keeps
-    its MathSource (the same object, which makes the check's comparison of it cheap)."""
+    its MathSource (the same object, which makes the check's comparison of it cheap). Its macros are merged again
+    only when the site's macros or its series file are other objects than last time (a preview's rebuild meets
+    every post: the merge is most of what it would cost)."""
     found = []
     names = SeriesNames(metas)
     kept = memo.sources if memo is not None else {}
-    keeping: dict[str, tuple[Document, RenderedBody, Macros, MathSource]] = {}  # this build's, for the next
+    keeping: dict[str, tuple[Document, RenderedBody, Macros, SeriesMeta | None, Macros, MathSource]] = {}
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
         meta = names.meta_of(document.series)
-        macros = post_macros(config.macros, meta, document)
         known = kept.get(document.source)
-        if known is not None and known[0] is document and known[1] is body and known[2] == macros:
-            keeping[document.source] = known
-            found.append(known[3])
-            continue
+        if known is not None and known[0] is document and known[1] is body:
+            if known[2] is config.macros and known[3] is meta:
+                keeping[document.source] = known
+                found.append(known[5])
+                continue
+            if known[4] == (macros := post_macros(config.macros, meta, document)):
+                keeping[document.source] = (document, body, config.macros, meta, macros, known[5])
+                found.append(known[5])
+                continue
+        macros = post_macros(config.macros, meta, document)
         front = [
             Formula(tex, display, document.line_of(key), 0)
             for key, text, title in (("title", document.title, True), ("summary", document.summary, False))
@@ -101,7 +109,7 @@ def math_sources(
         ]
         homes = (_SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta else []), "the post's front matter 'macros:'")
         made = MathSource(document.source, (*front, *body.formulas), macros, body.stray_dollars, homes)
-        keeping[document.source] = (document, body, macros, made)
+        keeping[document.source] = (document, body, config.macros, meta, macros, made)
         found.append(made)
     if memo is not None:
         memo.sources = keeping

@@ -94,21 +94,25 @@ def math_pass(
             diagnostics += remember_verdicts(check_memo, sources, report, katex.setup.version)
         else:
             diagnostics += report.diagnostics
-    by_source = {d.source: (d, b) for d, b in zip(documents, bodies, strict=True)}
+    by_source: dict[str, tuple[Document, RenderedBody]] = {}  # made when a feed's formula is located, not each build
 
     def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:
+        if not by_source:
+            by_source.update((d.source, (d, b)) for d, b in zip(documents, bodies, strict=True))
         document, body = by_source[post.source]
         found = formulas_of(document, body, config)
         spots = [(f.line, f.column) for f in found if f.tex == tex.strip() and f.display == display]
         return spots or [(document.body_first_line, 0)]  # math the author wrote as raw HTML (or in the title)
 
     version = katex.setup.version or ""
-    carried = [(formulas, (CONFIG_FILE, config_line(source, "feeds")), _feeds_need_katex)]
-    carried.append((books, _books_line(config, metas, source), _books_need_katex))
-    for wanted, (path, line), advice in carried:
+    # where feeds and books are asked for, found (site.yaml read again) only when there is an error to put there
+    carried = [(formulas, lambda: (CONFIG_FILE, config_line(source, "feeds")), _feeds_need_katex)]
+    carried.append((books, lambda: _books_line(config, metas, source), _books_need_katex))
+    for wanted, where, advice in carried:
         if not wanted.uses:
             continue
         if answers is None or katex.setup.version != KATEX_VERSION:
+            path, line = where()
             diagnostics.append(Diagnostic(path, line, 0, "error", advice(katex.setup, failure)))
         else:
             reported = {(d.path, d.line, d.column) for d in diagnostics if d.severity == "error"}

@@ -160,9 +160,15 @@ def assemble_site(
         series = [noted(one) for one in series]
 
     chapter_labels: dict[object, str] = {}  # "Chapter 3" once per number, not once per post and neighbour
+    links_to: dict[str, PostLink] = {}  # each chapter's link made once, not once per neighbour
 
     def link(post: Post) -> PostLink:
         """How other chapters point at this one."""
+        if (known := links_to.get(post.source)) is None:
+            known = links_to[post.source] = _link(post)
+        return known
+
+    def _link(post: Post) -> PostLink:
         if catalogue is None:
             label = post.chapter_label
         elif (label := chapter_labels.get(post.chapter)) is None:

@@ -22,6 +22,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from stat import S_ISREG
@@ -140,17 +141,7 @@ class AssetIndex(AssetImages):
 
     def _summary(self, source: str, summary: str, line: int) -> tuple[str, tuple[AssetRef, ...]]:
         """The summary's inline HTML (front matter is text: no raw HTML) and the files it points at, in order."""
-        html, _ = render_inline(summary, raw_html=False)
-        refs: list[AssetRef] = []
-
-        def note(url: str, at_line: int, image: bool, given: tuple[tuple[str, str], ...]) -> tuple[str, str]:
-            ref = _summary_ref(source, url, line, image)
-            if ref is not None:
-                refs.append(ref)
-            return url, ""
-
-        rewrite_urls(html, line, note, lambda at_line, src: None)
-        return html, tuple(refs)
+        return _summary_of(source, summary, line)
 
     def _fill_one(self, source: str, ref: AssetRef, found: list[Diagnostic]) -> tuple[str, str]:
         """(the URL, the attributes to add to its <img> as HTML), or ("", "") after reporting why there is no file."""
@@ -235,6 +226,22 @@ class AssetIndex(AssetImages):
         for path, file in self.used_variants.items():
             published.setdefault(path, file)
         return published
+
+
+@lru_cache(maxsize=16_384)  # a preview's rebuild fills every post: a summary is rendered again only when it changed
+def _summary_of(source: str, summary: str, line: int) -> tuple[str, tuple[AssetRef, ...]]:
+    """AssetIndex._summary: a function of its arguments alone."""
+    html, _ = render_inline(summary, raw_html=False)
+    refs: list[AssetRef] = []
+
+    def note(url: str, at_line: int, image: bool, given: tuple[tuple[str, str], ...]) -> tuple[str, str]:
+        ref = _summary_ref(source, url, line, image)
+        if ref is not None:
+            refs.append(ref)
+        return url, ""
+
+    rewrite_urls(html, line, note, lambda at_line, src: None)
+    return html, tuple(refs)
 
 
 def _summary_ref(source: str, url: str, line: int, image: bool) -> AssetRef | None:

@@ -3,14 +3,13 @@ static/ → static files by output path. Editors' backups and other litter are n
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from primer_site.errors import Problems
 from primer_site.layout import CONTENT_DIR, SERIES_DIR
+from primer_site.store import Stamp, is_racy, stamp_from
 
 # Names that are never a source, never published and never a reason to rebuild (the watcher uses this list too):
 # editors' swap, backup, lock and temp files, unfinished downloads, and the file-system's own litter. Jekyll and
@@ -35,18 +34,56 @@ IGNORED_NAMES = (
 )
 
 
-# the patterns as one expression, as fnmatchcase reads each: this runs for every file on every preview rebuild
-_IGNORED = re.compile("|".join(fnmatch.translate(pattern) for pattern in IGNORED_NAMES))
+def _split_patterns(patterns: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...], tuple[str, ...], tuple]:
+    """IGNORED_NAMES as fnmatchcase reads them, in shapes a name is checked against in a call or two, not a regular
+    expression's 2 µs (this runs for every file on every preview rebuild): (exact names, prefixes of "X*",
+    suffixes of "*X", (prefix, suffix) of "X*Y"). A pattern of another shape is refused here, at import."""
+    exact, prefixes, suffixes, both = set(), [], [], []
+    for pattern in patterns:
+        if any(c in pattern for c in "?[]") or pattern.count("*") > 1:
+            raise ValueError(f"IGNORED_NAMES: {pattern!r} is not a name, X*, *X or X*Y")
+        head, star, tail = pattern.partition("*")
+        if not star:
+            exact.add(pattern)
+        elif not tail:
+            prefixes.append(head)
+        elif not head:
+            suffixes.append(tail)
+        else:
+            both.append((head, tail))
+    return frozenset(exact), tuple(prefixes), tuple(suffixes), tuple(both)
+
+
+_EXACT, _PREFIXES, _SUFFIXES, _BOTH = _split_patterns(IGNORED_NAMES)
+_BOTH_HEADS = tuple(head for head, _ in _BOTH)
 
 
 def is_ignored_name(name: str) -> bool:
-    """Whether a file or folder name (one part of a path) is an editor's or the system's litter: IGNORED_NAMES."""
-    return _IGNORED.match(name) is not None
+    """Whether a file or folder name (one part of a path) is an editor's or the system's litter: IGNORED_NAMES,
+    matched as fnmatch.fnmatchcase matches them."""
+    return (
+        name in _EXACT
+        or name.startswith(_PREFIXES)
+        or name.endswith(_SUFFIXES)
+        or (
+            name.startswith(_BOTH_HEADS)
+            and any(len(name) >= len(h) + len(t) and name.startswith(h) and name.endswith(t) for h, t in _BOTH)
+        )
+    )
 
 
 def is_ignored_path(relative: str) -> bool:
     """Whether a "/"-separated path (relative to the site folder) has an ignored name in any of its parts."""
     return any(is_ignored_name(part) for part in relative.split("/"))
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the walk saw of one file, from its folder's listing (os.scandir): whether it is a symbolic link
+    itself (free: the listing says), and its stamp following links (one stat; None: it cannot be stat'ed)."""
+
+    link: bool
+    stamp: Stamp | None  # store.stamp_of's shape, taken as the walk passed
 
 
 @dataclass(frozen=True)
@@ -73,8 +110,9 @@ def link_problem(path: str, site_real: str, allow_outside: bool) -> str | None:
     return _real_path_problem(real, site_real, allow_outside)
 
 
-def _real_path_problem(real: str, site_real: str, allow_outside: bool) -> str | None:
-    """link_problem for a file whose real path (os.path.realpath) is `real`."""
+def _real_path_problem(real: str, site_real: str, allow_outside: bool, readable: bool = False) -> str | None:
+    """link_problem for a file whose real path (os.path.realpath) is `real`. `readable`: known to be readable (it
+    is not asked again)."""
     if real in NEVER_PUBLISHED or real.startswith(_UNDER_NEVER_PUBLISHED):
         return f"links to {real}: a file under /proc, /sys or /dev is never published (remove the link)"
     if real == site_real or site_real.startswith(real.rstrip("/") + "/"):
@@ -85,31 +123,55 @@ def _real_path_problem(real: str, site_real: str, allow_outside: bool) -> str | 
             "site.yaml says `follow_links_outside: true` (or put the file itself here)"
         )
     # access first: one call for the usual readable file
-    if not os.access(real, os.R_OK) and os.path.exists(real):  # a broken link: "not a regular file", elsewhere
+    if (
+        not readable and not os.access(real, os.R_OK) and os.path.exists(real)
+    ):  # a broken link: "not a regular file", elsewhere
         return "cannot be read (permission denied): a file the build cannot read is never published"
     return None
 
 
-def linked_within(source: Path, sources: Sources, allow_outside: bool, problems: Problems) -> Sources:
+def linked_within(
+    source: Path,
+    sources: Sources,
+    allow_outside: bool,
+    problems: Problems,
+    looks: dict[str, Look] | None = None,
+    readable: dict[str, Stamp] | None = None,
+    taken: float = 0.0,
+) -> Sources:
     """`sources` without the files that link outside the site folder (or to /proc, /sys, /dev, or that cannot be
-    read: link_problem), each an error at its path."""
+    read: link_problem), each an error at its path.
+
+    `looks`: what the walk saw of each file (discover_sources), so that a file is not stat'ed again to learn
+    whether it is a link. `readable`: the files that are no link found readable at a stamp, kept by the caller
+    from one build to the next and updated here: a file whose stamp is still that one is not asked again (its
+    mode, owner or ACL changing changes its change time), unless the stamp was too recent to trust when it was
+    recorded (store.is_racy against `taken`, seconds since the epoch before the walk: none is recorded then)."""
     site_real = os.path.realpath(source)
     # the real path of each folder, resolved once: a file that is no link is at its folder's real path, under its
     # own name (this runs for every file on every rebuild of the preview; realpath costs a stat per path part)
     real_folders: dict[str, str] = {}
 
+    base = os.fspath(source)
+
     def problem_of(path: str) -> str | None:
-        full = os.path.join(source, path)
-        if os.path.islink(full):
+        full = f"{base}/{path}"
+        look = looks.get(path) if looks is not None else None
+        if look.link if look is not None else os.path.islink(full):
             return link_problem(full, site_real, allow_outside)
-        folder, _, name = full.rpartition("/")
+        folder, _, name = path.rpartition("/")
         real_folder = real_folders.get(folder)
         if real_folder is None:
             try:
-                real_folder = real_folders[folder] = os.path.realpath(folder)
+                real_folder = real_folders[folder] = os.path.realpath(f"{base}/{folder}")
             except OSError:  # a folder reached through a link into /proc/1/cwd: as link_problem says it
                 return link_problem(full, site_real, allow_outside)
-        return _real_path_problem(f"{real_folder.rstrip('/')}/{name}", site_real, allow_outside)
+        stamp = look.stamp if look is not None and readable is not None else None
+        known = stamp is not None and readable.get(path) == stamp  # type: ignore[union-attr]
+        problem = _real_path_problem(f"{real_folder.rstrip('/')}/{name}", site_real, allow_outside, known)
+        if stamp is not None and not known and problem is None and not is_racy(stamp, taken):
+            readable[path] = stamp  # type: ignore[index]
+        return problem
 
     def kept(paths: tuple[str, ...]) -> tuple[str, ...]:
         good = []
@@ -124,50 +186,83 @@ def linked_within(source: Path, sources: Sources, allow_outside: bool, problems:
     return Sources(posts=kept(sources.posts), series=kept(sources.series), assets=kept(sources.assets))
 
 
-def discover_sources(source: Path, problems: Problems, allow_outside: bool = False) -> Sources:
+def discover_sources(
+    source: Path, problems: Problems, allow_outside: bool = False, looks: dict[str, Look] | None = None
+) -> Sources:
     """The site's sources. A folder linked out of the site (unless `allow_outside`), or to /proc, /sys or /dev, is
-    an error and is not walked (link_problem): `ln -s / content/root` must not walk the whole file system."""
+    an error and is not walked (link_problem): `ln -s / content/root` must not walk the whole file system.
+
+    `looks`, if given, is filled with what the walk saw of every file it lists (Look: one stat each), so that the
+    build looks at each file once per build (the preview's rebuilds look at every file, every time)."""
     others: list[str] = []
-    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others)
-    series = _markdown_files(source, SERIES_DIR, problems, allow_outside)
+    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others, looks)
+    series = _markdown_files(source, SERIES_DIR, problems, allow_outside, None, looks)
     return Sources(posts=posts, series=series, assets=tuple(sorted(others)))
 
 
 def _markdown_files(
-    source: Path, folder: str, problems: Problems, allow_outside: bool, others: list[str] | None = None
+    source: Path,
+    folder: str,
+    problems: Problems,
+    allow_outside: bool,
+    others: list[str] | None = None,
+    looks: dict[str, Look] | None = None,
 ) -> tuple[str, ...]:
     """Every .md file below `folder`, following symlinks once (loops are reported, not walked); the other files'
-    paths go to `others`, if given. Ignored names (is_ignored_name) are left out, folders with all they hold."""
+    paths go to `others`, if given, and what was seen of every file to `looks`. Ignored names (is_ignored_name)
+    are left out, folders with all they hold. Walked as os.walk(followlinks=True) walks, top-down, each folder's
+    subfolders in name order, from os.scandir's entries, which say without a call which entries are links."""
     root = source / folder
     if not root.is_dir():
         return ()
     found: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
-
-    def on_error(error: OSError) -> None:
-        where = Path(error.filename).relative_to(source) if error.filename else folder
-        problems.error(f"cannot read folder: {error.strerror}", where.as_posix())
-
-    base = str(source)
     site_real = os.path.realpath(source)
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=on_error):
+    stack = [(str(root), folder)]
+    while stack:
+        dirpath, relative = stack.pop()
+        try:
+            with os.scandir(dirpath) as listing:
+                entries = list(listing)
+        except OSError as error:
+            where = Path(error.filename).relative_to(source).as_posix() if error.filename else folder
+            problems.error(f"cannot read folder: {error.strerror}", where)
+            continue
         stat = os.stat(dirpath)
-        relative = os.path.relpath(dirpath, base).replace(os.sep, "/")
         if (stat.st_dev, stat.st_ino) in seen_dirs:
             problems.error("symlink loop: this folder is already part of the site", relative)
-            dirnames[:] = []
             continue
         seen_dirs.add((stat.st_dev, stat.st_ino))
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not is_ignored_name(d) and _walkable(dirpath, d, f"{relative}/{d}", site_real, allow_outside, problems)
-        )
+        folders = []
         # plain strings, not Path objects: this runs for every file on every rebuild of the preview
-        names = [name for name in filenames if not is_ignored_name(name)]
-        found.extend(f"{relative}/{name}" for name in names if name.endswith(".md"))
-        if others is not None:
-            others.extend(f"{relative}/{name}" for name in names if not name.endswith(".md"))
+        for entry in entries:
+            name = entry.name
+            if is_ignored_name(name):
+                continue
+            try:
+                is_folder = entry.is_dir()  # following a link, as os.walk(followlinks=True)
+            except OSError:
+                is_folder = False
+            if is_folder:
+                if not entry.is_symlink() or _walkable(
+                    dirpath, name, f"{relative}/{name}", site_real, allow_outside, problems
+                ):
+                    folders.append(name)
+                continue
+            path = f"{relative}/{name}"
+            if name.endswith(".md"):
+                found.append(path)
+            elif others is not None:
+                others.append(path)
+            else:
+                continue
+            if looks is not None:
+                try:
+                    stamp: Stamp | None = stamp_from(entry.stat())
+                except OSError:  # a broken link: reported as unreadable where it is read
+                    stamp = None
+                looks[path] = Look(entry.is_symlink(), stamp)
+        stack.extend((os.path.join(dirpath, name), f"{relative}/{name}") for name in sorted(folders, reverse=True))
     return tuple(sorted(found))
 
 
