@@ -75,11 +75,12 @@ _QUIET_ATTRIBUTE = (
     rf"(?>\"{_DOUBLE}\"|'{_SINGLE}'|(?![\"']){_BARE}(?=[{_W}>]|\Z))"
     rf"|(?![{_W}]*+=))))"
 )
-# the common case first, faster to skip: <p class="…">, as templates and Markdown write tags
-_PLAIN_TAG = rf'[a-z][a-z0-9]*+(?> (?!(?:{_NAMES})=)[a-z-]++="[^"]*+")*+>'
+# the common case first, faster to skip: <p class="…"> and </p>, as templates and Markdown write tags (a body's
+# skip costs half as much)
+_PLAIN_TAG = rf'[a-z][a-z0-9]*+(?> (?:(?!(?:{_NAMES})=)[a-z-]++="[^"]*+"|(?:{_FUNC_NAMES})="{_DOUBLE}"))*+>'
 _STOPS = "|".join(sorted({*RAW_TEXT, *RCDATA, "plaintext", *FOREIGN}))
 _SKIP = re.compile(
-    rf"(?:[^<]++|<(?!(?i:{_STOPS})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
+    rf"(?:[^<]++|</[a-z][a-z0-9]*+>|<(?!(?i:{_STOPS})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
     rf"|</[A-Za-z][^{_W}/>]*+(?:{ATTRIBUTE})*+[{_W}/]*+>"
     rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!(?!--)[^>]*+(?:>|\Z)|<\?[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
     rf"|<(?![A-Za-z!?/]))*+",
@@ -89,7 +90,7 @@ _SKIP = re.compile(
 # CDATA section runs to "]]>"
 _FOREIGN = "|".join(sorted(FOREIGN))
 _SKIP_FOREIGN = re.compile(
-    rf"(?:[^<]++|<(?!(?i:{_FOREIGN})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
+    rf"(?:[^<]++|</(?!(?:{_FOREIGN})>)[a-z][a-z0-9]*+>|<(?!(?i:{_FOREIGN})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
     rf"|</(?!(?i:{_FOREIGN})[{_W}/>])[A-Za-z][^{_W}/>]*+(?:{ATTRIBUTE})*+[{_W}/]*+>"
     rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!\[CDATA\[.*?(?:\]\]>|\Z)|<!(?!--|\[CDATA\[)[^>]*+(?:>|\Z)"
     rf"|<\?[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)|<(?![A-Za-z!?/]))*+",
