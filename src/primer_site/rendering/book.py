@@ -14,7 +14,8 @@ Where this reading differs from the standard library's html.parser (which the re
 kept as written (html.parser wrote them lowercased, without their attributes or spaces); the text of every raw-text
 element (<xmp>, <iframe>, <noscript>…) and RCDATA element (<textarea>, <title>) is copied, not read as tags
 (html.parser treats only <script> and <style> so); inside <svg> and <math>, <style> and <script> are read as
-markup and <![CDATA[…]]> is a section up to "]]>" (html.parser read them as outside); a character reference
+markup and <![CDATA[…]]> is a section up to "]]>" (html.parser read <style> and <script> there as raw text, and
+wrote a CDATA section back with one "]" less); a character reference
 without its ";" and a bogus comment are kept as written (html.parser added a ";", and rewrote some comments).
 As find_math, the scan does not follow the tree builder's own changes to foreign content (an HTML element such as
 <p> inside <svg> ending it, integration points such as <foreignObject>).
