@@ -3,13 +3,19 @@ unique, links between chapters in-page, only published chapters, rebuilt only wh
 
 from __future__ import annotations
 
+import random
+import sys
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
+from types import FrameType
+
+import html5lib
 
 from fixture_sites import build_result as build
 from fixture_sites import make_site, post
 from primer_site.commands.build import BuildMemory
+from primer_site.rendering import book
 from primer_site.rendering.book import print_body
 
 SITE = (
@@ -190,26 +196,121 @@ def test_svg_references_by_url_follow_their_prefixed_ids() -> None:
     )
 
 
-def test_the_rewrite_is_linear() -> None:
-    """The tokenizer's work (tags seen) grows with the body, not its square."""
+def _lines_run(body: str) -> int:
+    """Python lines book's scan runs over `body` (its own and _rewrites'; the attribute rewrite's are not counted)."""
+    code = {book._scan.__code__, book._rewrites.__code__}
+    lines = 0
 
-    def tags_seen(n: int) -> int:
-        seen = 0
-        original = HTMLParser.parse_starttag
+    def trace(frame: FrameType, event: str, arg: object) -> object:
+        nonlocal lines
+        if frame.f_code not in code:
+            return None
+        if event == "line":
+            lines += 1
+        return trace
 
-        def counting(self: HTMLParser, i: int) -> int:
-            nonlocal seen
-            seen += 1
-            return original(self, i)
+    sys.settrace(trace)
+    try:
+        print_body(body, f"c{len(body)}", [], [])
+    finally:
+        sys.settrace(None)
+    return lines
 
-        HTMLParser.parse_starttag = counting  # type: ignore[method-assign]
-        try:
-            print_body('<p id="a"><a href="#a">x</a></p><i style="fill: url(#url(#a"></i>' * n, "c", [], [])
-        finally:
-            HTMLParser.parse_starttag = original  # type: ignore[method-assign]
-        return seen
 
-    assert tags_seen(2000) == 2 * tags_seen(1000) == 6000
+def test_the_rewrite_is_linear_and_quiet_tags_cost_no_python() -> None:
+    """Tags that change nothing (text, end tags, comments, classes, svg paths) are skipped by one regex: the Python
+    lines run do not grow with them; each tag that is rewritten costs the same few lines."""
+    quiet = (
+        '<p class="x">Text &amp; <em>more</em> <!-- a <b> comment --><span class=math>x</span> '
+        "<a class='plain' title=\"see\">no link</a><IMG SRC=a.png alt='A'><br/></p>\n"
+    )
+    assert _lines_run(quiet * 1000) == _lines_run(quiet * 2000) == _lines_run(quiet * 4000)
+    # an <svg> is read in Python (it changes how its content is read), the paths in it are not
+    svg = "<svg viewBox='0 0 1 1'>{}</svg>"
+    path = '<path d="M0 0" fill="red" stroke=\'none\'/><![CDATA[ <a href="#x"> ]]>'
+    assert _lines_run(svg.format(path * 1000)) == _lines_run(svg.format(path * 2000))
+    loud = '<p id="a"><a href="#a">x</a></p><i style="fill: url(#url(#a"></i>'
+    one, two, four = (_lines_run(loud * n) for n in (1000, 2000, 4000))
+    assert four - two == 2 * (two - one) and two - one < 60 * 1000  # a few dozen lines per rewritten tag
+
+
+def _old_print_body(body: str, slug: str, urls: tuple[str, ...], slugs: tuple[str, ...]) -> str:
+    """The rewrite as html.parser's tokenizer drove it (before the scan): the oracle where both read alike."""
+    rewriter = book._Rewriter(book.chapter_prefix(slug), book._targets(urls, slugs))
+    rewriter.feed(body)
+    rewriter.close()
+    return "".join(rewriter.pieces)
+
+
+def _old_document_body(body: str, urls: tuple[str, ...], documents: tuple[str, ...]) -> str:
+    rewriter = book._DocumentRewriter(dict(zip(urls, documents, strict=True)))
+    rewriter.feed(body)
+    rewriter.close()
+    return "".join(rewriter.pieces)
+
+
+def _random_body(rng: random.Random) -> str:
+    """A chapter body as the renderer writes them, and as authors' raw HTML may: in every quoting and case."""
+
+    def quote(value: str) -> str:
+        return rng.choice([f'"{value}"', f"'{value}'", value if value and " " not in value else f'"{value}"'])
+
+    ident = lambda: rng.choice(["intro", "eq:ab", "thm:a", "fn1", "g", "x-y", "ref-knuth", "a&amp;b", "&#101;q"])  # noqa: E731
+    href = lambda: rng.choice(  # noqa: E731
+        ["#" + ident(), "#", "/posts/c1/", "/posts/c2/#" + ident(), "/posts/c3/#x", "https://example.org/#a",
+         "/posts/c2/", "mailto:a@b.c", "/posts/c1/#a&amp;b"]
+    )  # fmt: skip
+    parts = [
+        lambda: f'<h2 id={quote(ident())}>Title <a class="anchor" href={quote(href())}>#</a></h2>\n',
+        lambda: f"<p>See <a href={quote(href())}>this</a> &amp; <A HREF={quote(href())} class=x>that</a>.</p>\n",
+        lambda: f'<sup class="footnote-ref"><a href="#fn{rng.randint(1, 3)}" id="fnref{rng.randint(1, 3)}">1</a></sup>',
+        lambda: (
+            f'<figure id={quote(ident())}><img src="a.png" alt="A &lt; b" loading={quote("lazy")}>'
+            "<figcaption>Cap</figcaption></figure>\n"
+        ),
+        lambda: (
+            "<svg viewBox='0 0 2 2'><defs><linearGradient id=\"g\"/></defs>"
+            f"<rect fill={quote('url(#g)')} stroke=\"url('#g')\" style='fill: url(\"#g\")' mask=none/>"
+            f'<use xlink:href={quote("#" + ident())}/><path d="M0 0L1 1" fill="red"/></svg>\n'
+        ),
+        lambda: '<!-- a comment with <a href="#x"> inside -->',
+        lambda: f"<script>if (a<b) {{ x = '<a href=\"#{ident()}\">' }}</script>\n",
+        lambda: "<style>p > a[href='#x'] { color: red }</style>",
+        lambda: "<textarea>plain text &amp; more</textarea>",
+        lambda: f"<DIV CLASS=theorem ID={quote(ident())}><P>Text</p></div>",
+        lambda: f"<label for={quote(ident())}>L</label><input id={quote(ident())} list=a form=f>",
+        lambda: f"<td headers={quote(ident() + ' ' + ident())}>1</td><div aria-labelledby='a b'>x</div>",
+        lambda: "<br/><hr><p>x < y and y > z, &#169; &copy; &#x3c;</p>\n",
+        lambda: '<span class="math inline">\\(a<b\\)</span>',
+        lambda: f"<a href={quote(href())}/><img src=x.png data-x=\"fill:url(#g)\" title='url(#g)'>",
+    ]
+    return "".join(rng.choice(parts)() for _ in range(rng.randint(0, 30)))
+
+
+def test_the_scan_gives_what_html_parser_gave_on_every_body_both_read_alike() -> None:
+    rng = random.Random(20261207)
+    urls, slugs, documents = ("/posts/c1/", "/posts/c2/"), ("c1", "c2"), ("c1.xhtml", "c2.xhtml")
+    for _ in range(2000):
+        body = _random_body(rng)
+        assert print_body(body, "c1", urls, slugs) == _old_print_body(body, "c1", urls, slugs), body
+        assert book.document_body(body, urls, documents) == _old_document_body(body, urls, documents), body
+
+
+def test_the_scan_reads_as_the_html_standard_where_html_parser_did_not() -> None:
+    """html.parser lowercased end tags, read tags in <textarea> and foreign <style>, cut CDATA sections, and added
+    the ";" of a reference written without one; the standard's tokenizer (and so the browser) does none of it."""
+    body = (
+        '<DIV ID=a>x</DIV ><textarea><a href="#a"></textarea><svg><style>a{}</style><![CDATA[ <a href="#a"> ]]>'
+        '<a xlink:href="#a"/></svg>&amp x<xmp><p id=a></xmp><title><b id=a></title>'
+    )
+    assert print_body(body, "c", [], []) == (
+        '<DIV ID="ch-c--a">x</DIV ><textarea><a href="#a"></textarea><svg><style>a{}</style><![CDATA[ <a href="#a"> ]]>'
+        '<a xlink:href="#ch-c--a"/></svg>&amp x<xmp><p id=a></xmp><title><b id=a></title>'
+    )
+    # the browser's DOM has the ids and links the scan gives
+    document = html5lib.parse(print_body(body, "c", [], []), namespaceHTMLElements=False)
+    assert [e.get("id") for e in document.iter() if e.get("id")] == ["ch-c--a"]
+    assert [v for e in document.iter() for k, v in e.attrib.items() if k.endswith("href")] == ["#ch-c--a"]
 
 
 def test_a_chapter_whose_title_names_its_number_is_not_labelled_twice(tmp_path: Path) -> None:

@@ -102,6 +102,16 @@ def class_and_macros(attributes: str) -> tuple[str | None, str | None]:
     return classes, macros
 
 
+def attribute_values(attributes: str) -> list[tuple[str, str]]:
+    """A start tag's attributes (their text, as TOKEN's `attributes` group holds it) as (lowercased name, value
+    with its references decoded; "" when it has none), in order, duplicates kept."""
+    found = []
+    for match in _ONE_ATTRIBUTE.finditer(attributes):
+        value = next((v for v in match.groups()[1:] if v is not None), "")
+        found.append((match.group(1).lower(), _attribute_value(value)))
+    return found
+
+
 def _attribute_value(value: str) -> str:
     """An attribute's value with its character references decoded, as in an attribute: a named one without its
     `;` followed by `=` or a letter or digit is left as written (§13.2.5.73)."""

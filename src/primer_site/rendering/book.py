@@ -4,10 +4,21 @@ Every id of a chapter gets the chapter's prefix ("ch-<slug>--"), so that ids sta
 into a chapter of the volume ("#eq:kl" in the chapter itself, "/posts/ch03/#thm:a" from another) becomes a link
 within the page; images load eagerly, since a printed page is laid out whole.
 
-Tags are found by the standard library's HTML tokenizer (html.parser, which follows the HTML standard's
-tokenization for start tags, comments and raw-text elements); a start tag that must change has its attributes
-rewritten by rawhtml's attribute scan, so that every other byte, and the case of names SVG and MathML need
-(viewBox), is kept.
+Tags are found by the HTML standard's tokenizer rules (§13.2.5, as math/htmltokenizer.py writes them: start tags,
+comments and bogus comments, raw-text and RCDATA elements, CDATA sections in SVG and MathML); a start tag that must
+change has its attributes rewritten by rawhtml's attribute scan, and every other byte is copied as written (the
+case of names SVG and MathML need, viewBox, too). One regex skips text, end tags, comments and the start tags that
+carry none of the rewritten attributes, so Python sees only the tags that change something.
+
+Where this reading differs from the standard library's html.parser (which the rewrite used before): end tags are
+kept as written (html.parser wrote them lowercased, without their attributes or spaces); the text of every raw-text
+element (<xmp>, <iframe>, <noscript>…) and RCDATA element (<textarea>, <title>) is copied, not read as tags
+(html.parser treats only <script> and <style> so); inside <svg> and <math>, <style> and <script> are read as
+markup and <![CDATA[…]]> is a section up to "]]>" (html.parser read <style> and <script> there as raw text, and
+wrote a CDATA section back with one "]" less); a character reference
+without its ";" and a bogus comment are kept as written (html.parser added a ";", and rewrote some comments).
+As find_math, the scan does not follow the tree builder's own changes to foreign content (an HTML element such as
+<p> inside <svg> ending it, integration points such as <foreignObject>).
 """
 
 from __future__ import annotations
@@ -18,6 +29,16 @@ from collections.abc import Sequence
 from functools import lru_cache
 from html.parser import HTMLParser
 
+from primer_site.math.htmltokenizer import (
+    ATTRIBUTE,
+    FOREIGN,
+    RAW_TEXT,
+    RCDATA,
+    TOKEN,
+    attribute_values,
+    raw_text_end,
+    skip_comment,
+)
 from primer_site.syntax.rawhtml import _ATTRIBUTE, _unquote
 
 # Attributes whose value is an id, or a space-separated list of ids (HTML standard, "Attributes" index; WAI-ARIA
@@ -39,6 +60,44 @@ _URL_ATTRIBUTES = ("href", "xlink:href")
 
 _REWRITTEN = {*_ID_ATTRIBUTES, *_ID_LIST_ATTRIBUTES, *_URL_ATTRIBUTES, "loading"}
 
+# What the scan reads in Python (_scan): the start tags that carry a rewritten attribute (or `url(` in a
+# presentation attribute) or change how the rest is read (raw text, RCDATA, <svg>, <math>), the end tags of <svg>
+# and <math> inside them, and CDATA sections inside them. The rest is skipped by one regex, which tokenizes it by
+# the same rules as htmltokenizer.TOKEN; possessive and atomic throughout: linear.
+_W = "\t\n\f\r "
+_NAMES = "|".join(sorted(_REWRITTEN | set(_FUNC_IRI_ATTRIBUTES), key=len, reverse=True)).replace(":", "\\:")
+_FUNC_NAMES = "|".join(sorted(_FUNC_IRI_ATTRIBUTES, key=len, reverse=True))
+_NO_URL = r"(?:[^{stop}u&]++|u(?!rl\())*+"  # no "url(", and no reference that could spell it
+_DOUBLE, _SINGLE, _BARE = (_NO_URL.format(stop=stop) for stop in ('"', "'", _W + ">"))
+_QUIET_ATTRIBUTE = (
+    rf"(?>[{_W}/]*+(?:(?!(?i:{_NAMES})[{_W}/=>])[^{_W}/>][^{_W}/=>]*+"
+    rf"(?>[{_W}]*+=[{_W}]*+(?>\"[^\"]*+\"|'[^']*+'|[^{_W}>]*+))?"
+    rf"|(?i:{_FUNC_NAMES})(?=[{_W}/=>])(?>[{_W}]*+=[{_W}]*+"
+    rf"(?>\"{_DOUBLE}\"|'{_SINGLE}'|(?![\"']){_BARE}(?=[{_W}>]|\Z))"
+    rf"|(?![{_W}]*+=))))"
+)
+# the common case first, faster to skip: <p class="…"> and </p>, as templates and Markdown write tags (a body's
+# skip costs half as much)
+_PLAIN_TAG = rf'[a-z][a-z0-9]*+(?> (?:(?!(?:{_NAMES})=)[a-z-]++="[^"]*+"|(?:{_FUNC_NAMES})="{_DOUBLE}"))*+>'
+_STOPS = "|".join(sorted({*RAW_TEXT, *RCDATA, "plaintext", *FOREIGN}))
+_SKIP = re.compile(
+    rf"(?:[^<]++|</[a-z][a-z0-9]*+>|<(?!(?i:{_STOPS})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
+    rf"|</[A-Za-z][^{_W}/>]*+(?:{ATTRIBUTE})*+[{_W}/]*+>"
+    rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!(?!--)[^>]*+(?:>|\Z)|<\?[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)"
+    rf"|<(?![A-Za-z!?/]))*+",
+    re.DOTALL,
+)
+# inside <svg> or <math> (foreign content, §13.2.6.5): raw-text names are markup, their end tags count, and a
+# CDATA section runs to "]]>"
+_FOREIGN = "|".join(sorted(FOREIGN))
+_SKIP_FOREIGN = re.compile(
+    rf"(?:[^<]++|</(?!(?:{_FOREIGN})>)[a-z][a-z0-9]*+>|<(?!(?i:{_FOREIGN})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
+    rf"|</(?!(?i:{_FOREIGN})[{_W}/>])[A-Za-z][^{_W}/>]*+(?:{ATTRIBUTE})*+[{_W}/]*+>"
+    rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!\[CDATA\[.*?(?:\]\]>|\Z)|<!(?!--|\[CDATA\[)[^>]*+(?:>|\Z)"
+    rf"|<\?[^>]*+(?:>|\Z)|</(?![A-Za-z])[^>]*+(?:>|\Z)|<(?![A-Za-z!?/]))*+",
+    re.DOTALL,
+)
+
 
 def chapter_prefix(slug: str) -> str:
     """The id of a chapter's section on the print page; its own ids are "<prefix>--<id>"."""
@@ -53,20 +112,14 @@ def print_body(body_html: str, slug: str, urls: Sequence[str], slugs: Sequence[s
 
 @lru_cache(maxsize=256)  # the preview re-renders the page when one chapter changes: the others are not redone
 def _print_body(body_html: str, slug: str, urls: tuple[str, ...], slugs: tuple[str, ...]) -> str:
-    rewriter = _Rewriter(chapter_prefix(slug), _targets(urls, slugs))
-    rewriter.feed(body_html)
-    rewriter.close()
-    return "".join(rewriter.pieces)
+    return _scan(body_html, _Rewriter(chapter_prefix(slug), _targets(urls, slugs)))
 
 
 def document_body(body_html: str, urls: Sequence[str], documents: Sequence[str]) -> str:
     """`body_html` of a chapter for a book of one document per chapter (the EPUB): its ids kept, each link into
     one of the volume's chapters (their page URLs, and their documents' names in the same order) made a link to
     that document ("/posts/ch03/#thm:a" → "ch03.xhtml#thm:a"), images eager."""
-    rewriter = _DocumentRewriter(dict(zip(urls, documents, strict=True)))
-    rewriter.feed(body_html)
-    rewriter.close()
-    return "".join(rewriter.pieces)
+    return _scan(body_html, _DocumentRewriter(dict(zip(urls, documents, strict=True))))
 
 
 def print_href(href: str, urls: Sequence[str], slugs: Sequence[str]) -> str:
@@ -86,8 +139,64 @@ def _in_page(href: str, targets: dict[str, str]) -> str | None:
     return f"#{target}--{fragment}" if fragment else f"#{target}"
 
 
+def _scan(body: str, rewriter: _Rewriter) -> str:
+    """`body` with each start tag that carries a rewritten attribute as `rewriter._rewrite` gives it back, every
+    other byte as written. Work: one regex match per run of quiet markup, Python only for the tags that change
+    something (see _SKIP)."""
+    pieces: list[str] = []
+    done = pos = 0
+    foreign: list[str] = []  # the open <svg> and <math> elements, innermost last
+    while True:
+        pos = (_SKIP_FOREIGN if foreign else _SKIP).match(body, pos).end()
+        token = TOKEN.match(body, pos)
+        if token is None:
+            if pos >= len(body):
+                break
+            pos += 1  # not reached: _SKIP takes every "<" TOKEN does not
+            continue
+        pos = token.end()
+        name = token.group("start")
+        if name is None:
+            name = token.group("end")
+            if name is not None:
+                name = name.lower()
+                if name in foreign:  # §13.2.6.5: an end tag in foreign content closes up to its element
+                    del foreign[len(foreign) - 1 - foreign[::-1].index(name) :]
+            elif token.group("eof") is not None:
+                break  # a tag with no ">": the rest of the body is inside it, copied as written
+            else:
+                pos = skip_comment(body, token, bool(foreign))
+            continue
+        name = name.lower()
+        if _rewrites(token.group("attributes")):
+            pieces.append(body[done : token.start()])
+            pieces.append(rewriter._rewrite(token.group(0), name))
+            done = pos
+        if name in FOREIGN:
+            if body[pos - 2] != "/":  # <svg/> opens nothing (§13.2.6.4.7, self-closing flag acknowledged)
+                foreign.append(name)
+        elif not foreign and (name in RAW_TEXT or name in RCDATA or name == "plaintext"):
+            pos = raw_text_end(body, name, pos)
+    if not pieces:
+        return body
+    pieces.append(body[done:])
+    return "".join(pieces)
+
+
+def _rewrites(attributes: str) -> bool:
+    """Whether a start tag with `attributes` (their text, as TOKEN reads it) has one the rewrite changes: a name
+    in _REWRITTEN, or `url(` in the value of one of _FUNC_IRI_ATTRIBUTES (references decoded)."""
+    for name, value in attribute_values(attributes):
+        if name in _REWRITTEN or (name in _FUNC_IRI_ATTRIBUTES and "url(" in value):
+            return True
+    return False
+
+
 class _Rewriter(HTMLParser):
-    """Copies HTML through, rewriting the start tags that carry ids, links into the volume, or lazy loading."""
+    """Copies HTML through, rewriting the start tags that carry ids, links into the volume, or lazy loading.
+
+    print_body and document_body call only its `_rewrite` (from _scan); it stays an HTMLParser for pdfpage.py, which
+    rewrites a whole page once per PDF."""
 
     def __init__(self, prefix: str, targets: dict[str, str]) -> None:
         super().__init__(convert_charrefs=False)
