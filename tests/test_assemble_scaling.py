@@ -40,7 +40,7 @@ def collection_site(root: Path, collections: int) -> Path:
         for v in range(2):
             files[f"series/c{c}v{v}.md"] = f"---\ntitle: C{c} V{v}\ncollection: c{c}\norder: {v}\n---\nAbout.\n"
             files[f"content/c{c}v{v}.md"] = post(f"C{c} V{v}", "2026-01-01", series=f"c{c}v{v}", chapter=1)
-    files["content/v0c2.md"] = post("Edited", "2026-01-02", body="Once.")
+    files["content/v0c2.md"] = post("Edited", "2026-01-02", body="Once again.")
     return make_site(root, files)
 
 
@@ -51,8 +51,15 @@ def unfiled_site(root: Path, chapters: int) -> Path:
         files[f"series/s{v}.md"] = f"---\ntitle: Volume {name}\n---\nAbout.\n"
     for c in range(chapters):
         files[f"content/u{c}.md"] = post(f"U{c}", "2026-01-01", series="Volume Zeroo", chapter=c + 1)
-    files["content/v0c2.md"] = post("Edited", "2026-01-02", body="Once.")
+    files["content/v0c2.md"] = post("Edited", "2026-01-02", body="Once again.")
     return make_site(root, files)
+
+
+def references_site(root: Path, equations: int) -> Path:
+    """One post of `equations` labelled equations, each referred to once from the post itself."""
+    body = "".join(f"$$x_{{{k}}}$$ (eq:e{k})\n\n" for k in range(equations))
+    body += " ".join(f"See [](#eq:e{k})." for k in range(equations))
+    return make_site(root, {"content/v0c2.md": post("Edited", "2026-01-02", body="Once again.\n\n" + body)})
 
 
 def assembly_work(root: Path, volumes: int, monkeypatch, part: str, make=notation_site) -> tuple[int, int]:
@@ -123,3 +130,19 @@ def test_a_series_named_without_a_file_is_matched_against_the_files_once_not_onc
     sizes = (10, 40)
     counts = [assembly_work(tmp_path / str(n), n, monkeypatch, "difflib.py", unfiled_site) for n in sizes]
     assert counts[1][1] < 1.2 * counts[0][1], counts
+
+
+def test_resolving_a_posts_references_to_its_many_equations_is_linear(tmp_path: Path, monkeypatch) -> None:
+    # each reference's text looked its label up by a scan of the target's labels: references x labels
+    sizes = (50, 100, 200)
+    counts = [assembly_work(tmp_path / str(n), n, monkeypatch, "syntax/markdown.py", references_site) for n in sizes]
+    counts = [
+        (a, b + c)
+        for (a, b), (_, c) in zip(
+            counts,
+            [assembly_work(tmp_path / f"p{n}", n, monkeypatch, "site/postlinks.py", references_site) for n in sizes],
+            strict=True,
+        )
+    ]
+    ratios = [later[1] / earlier[1] for earlier, later in itertools.pairwise(counts)]
+    assert max(ratios) < 2.3, counts
