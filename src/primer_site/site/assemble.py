@@ -23,7 +23,7 @@ from primer_site.site.series import Selection, assemble_collections, assemble_se
 from primer_site.site.taxonomies import assemble_taxa, distinct_tags
 from primer_site.sources.bibliography import Bibliography
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.notation import add_notation
+from primer_site.sources.notation import add_notation, scheduled_of
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros
 from primer_site.syntax.markdown import RenderedBody
@@ -151,10 +151,16 @@ def assemble_site(
                 day = catalogue.date(post.date, str(catalogue.messages[REFERENCE_DATE_KEY]))
                 return catalogue.text("notation_out_on", chapter=label(post) or post.title, date=day)  # Markup
 
+        later_of = scheduled_of(series, later)
+
         def noted(one: Series) -> Series:
-            """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds)."""
-            inputs = (one, notes.get(one.slug), tuple(later), tuple(documents), words)
-            make = lambda found: add_notation([one], notes, where, texts, found, later, label, out_on)[0]  # noqa: E731
+            """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds): the
+            series, its notes, its chapters not out yet and its chapters' documents (whose text is searched for
+            uses), never every post's: a site of many series with notes stays linear."""
+            ahead = later_of.get(one.slug, [])
+            read = tuple(doc_of[p.source] for p in one.posts)
+            inputs = (one, notes.get(one.slug), tuple(ahead), read, words)
+            make = lambda found: add_notation([one], notes, where, texts, found, ahead, label, out_on)[0]  # noqa: E731
             return memo.reuse("notation", one.slug, inputs, make, problems) if one.slug in notes else one
 
         series = [noted(one) for one in series]

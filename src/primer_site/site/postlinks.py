@@ -17,6 +17,7 @@ from primer_site.model import Post
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from primer_site.syntax.markdown import RenderedBody, SourceLink, render_title
+from primer_site.syntax.references import Label
 
 TAG = re.compile(r"<[^>]+>")  # an HTML tag, for a summary's text form
 _PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
@@ -43,12 +44,20 @@ def resolve_links(
     """
     if not links:
         return post
+    labels: dict[str, dict[str, Label]] = {}  # each target's labels by id, made once: not a scan per reference
+
+    def label_of(target: str, fragment: str) -> Label | None:
+        if (known := labels.get(target)) is None:
+            known = labels[target] = {}
+            for label in body_of[target].labels:
+                known.setdefault(label.id, label)  # the first of an id, as RenderedBody.label gives it
+        return known.get(fragment)
 
     def text_of(link: SourceLink, text: str) -> str:
         target = by_source.get(link.target)
         if text or target is None:
             return text
-        label = body_of[link.target].label(link.fragment) if link.fragment else None
+        label = label_of(link.target, link.fragment) if link.fragment else None
         if label is not None:
             if catalogue is not None and label.kind in NUMBERED_WORDS:
                 return catalogue.numbered(label.kind, html.escape(label.number))
@@ -84,7 +93,7 @@ def resolve_links(
             # a scheduled chapter: no link to a page that is not there yet; the first build on or after its date
             # makes one. A reference says where and when ("Theorem 10.2, in Chapter 10, out on 12 March 2026").
             when = target.date.strftime("%Y-%m-%d")
-            label = body_of[link.target].label(link.fragment) if link.fragment else None
+            label = label_of(link.target, link.fragment) if link.fragment else None
             if label is not None and not match.group(3):
                 if catalogue is None:
                     where = html.escape(target.chapter_label) or render_title(target.title)

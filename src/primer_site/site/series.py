@@ -45,12 +45,17 @@ def assemble_series(
     meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
     members: dict[str, list[Post]] = defaultdict(list)
     titles: dict[str, str] = {}
+    close: dict[str, tuple[str, str] | None] = {}  # each name written once looked up, not once per post naming it
     for post in posts:
         slug = post.series
         if not slug:
             continue
         if slug not in meta_by_slug:
-            _warn_if_misspelt(post, written[post.source], meta_by_slug, key_lines, problems)
+            name = written[post.source]
+            if name not in close:
+                close[name] = _close_series(name, meta_by_slug)
+            if close[name] is not None:
+                _warn_misspelt(post, name, close[name], meta_by_slug, key_lines, problems)
         members[slug].append(post)
         titles.setdefault(slug, written[post.source])
     result = []
@@ -72,30 +77,37 @@ def assemble_series(
     return result
 
 
-def _warn_if_misspelt(
-    post: Post,
-    name: str,
-    meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
-    key_lines: dict[str, dict[str, int]],
-    problems: Problems,
-) -> None:
-    """A `series:` naming no series file but close to one's name or title starts a series of its own: say so."""
+def _close_series(name: str, meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]]) -> tuple[str, str] | None:
+    """The series file `name` (a `series:` naming no file) is close to, by name or title: (what it is close to, that
+    series' slug); None if none is, or if it reads as another volume ("Volume 2" beside "Volume 1")."""
     names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
     close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
     if not close:
         close = difflib.get_close_matches(slugify(name), list(meta_by_slug), n=1, cutoff=0.75)
     numbered = re.compile(r"\d+")
-    if close and numbered.sub("#", close[0]) == numbered.sub("#", name):
-        return  # "Volume 2" beside "Volume 1": another volume, not a typo
-    if close:
-        slug = names[close[0]]
-        problems.warning(
-            f"series: {name!r} names no file in series/, so it starts a series of its own: did you mean "
-            f"{close[0]!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
-            f"series/{slugify(name)}.md)",
-            post.source,
-            key_lines[post.source].get("series", 1),
-        )
+    if not close or numbered.sub("#", close[0]) == numbered.sub("#", name):
+        return None
+    return close[0], names[close[0]]
+
+
+def _warn_misspelt(
+    post: Post,
+    name: str,
+    close: tuple[str, str],
+    meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]],
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+) -> None:
+    """A `series:` naming no series file but close to one's name or title (`close`: _close_series) starts a series
+    of its own: say so."""
+    shown, slug = close
+    problems.warning(
+        f"series: {name!r} names no file in series/, so it starts a series of its own: did you mean "
+        f"{shown!r} ({meta_by_slug[slug][0].source})? (a new series gets its own "
+        f"series/{slugify(name)}.md)",
+        post.source,
+        key_lines[post.source].get("series", 1),
+    )
 
 
 def _one_series(
@@ -170,12 +182,17 @@ def assemble_collections(
     memo: AssembleMemo,
 ) -> list[Collection]:
     found = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "collection"}
+    meta_of = {m.slug: m for m in reversed(metas)}  # the first file of a slug, as a scan in order finds it
     for one in series:
         if one.collection and one.collection not in found:
-            line = next((m.line_of("collection") for m in metas if m.slug == one.slug), 1)
+            line = meta_of[one.slug].line_of("collection") if one.slug in meta_of else 1
             problems.error(f"collection: no collection {one.collection!r} in series/", one.source or "", line)
     result = []
     series_slugs = {s.slug for s in series}
+    volumes_of: dict[str, list[Series]] = defaultdict(list)  # one pass over the series, not one per collection
+    for one in series:
+        if one.collection:
+            volumes_of[one.collection].append(one)
     for slug, (meta, body) in sorted(found.items()):
         if slug in series_slugs:  # the two would write one page: located here rather than at the output path
             problems.error(
@@ -184,7 +201,7 @@ def assemble_collections(
                 meta.line_of("kind"),
             )
             continue
-        volumes = tuple(sorted((s for s in series if s.collection == slug), key=lambda s: (s.order, s.slug)))
+        volumes = tuple(sorted(volumes_of.get(slug, ()), key=lambda s: (s.order, s.slug)))
 
         def make(found: Problems, slug: str = slug, meta: SeriesMeta = meta, body=body, volumes=volumes) -> Collection:
             path = expand_permalink(config.permalinks["series"], slug)

@@ -67,12 +67,14 @@ def add_notation(
     label = label or (lambda post: post.chapter_label)
     out_on = out_on or (lambda p: f"{p.chapter_label or p.title}, out on {p.date.day} {p.date:%B %Y}")
     result = []
+    later_of = scheduled_of(series, scheduled)
     for one in series:
         written = notes.get(one.slug, ())
         if not written:
             result.append(one)
             continue
-        later = [p for p in scheduled if p.series in (one.slug, one.title) or slugify(p.series or "") == one.slug]
+        later = later_of.get(one.slug, [])
+        later_sources = {p.source for p in later}
         by_file = {posixpath.basename(p.source): p for p in (*later, *one.posts)}
         entries = []
         for name, tex, means, defined in written:
@@ -92,7 +94,7 @@ def add_notation(
                             line,
                         )
             link = None
-            if target is not None and target in later:
+            if target is not None and target.source in later_sources:
                 link = PostLink(target.title, "", out_on(target))
             elif target is not None:
                 link = PostLink(target.title, target.url + (f"#{fragment}" if fragment else ""), label(target))
@@ -100,6 +102,22 @@ def add_notation(
             entries.append(NotationEntry(name, tex, means, link, used_in))
         result.append(replace(one, notation=tuple(entries)))
     return result
+
+
+def scheduled_of(series: Sequence[Series], scheduled: Sequence[Post]) -> dict[str, list[Post]]:
+    """Series slug → its posts of `scheduled` (not out yet), in their order: a post's `series` names one by its slug
+    or title, or slugifies to its slug. One pass over each list (not one over the posts per series)."""
+    by_name: dict[str | None, list[int]] = {}
+    by_slug: dict[str, list[int]] = {}
+    for index, post in enumerate(scheduled):
+        by_name.setdefault(post.series, []).append(index)
+        by_slug.setdefault(slugify(post.series or ""), []).append(index)
+    found: dict[str, list[Post]] = {}
+    for one in series:
+        indexes = {*by_name.get(one.slug, ()), *by_name.get(one.title, ()), *by_slug.get(one.slug, ())}
+        if indexes:
+            found[one.slug] = [scheduled[i] for i in sorted(indexes)]
+    return found
 
 
 def _uses(name: str, posts: Sequence[Post], bodies: dict[str, tuple[str, int]]) -> list[tuple[Post, int]]:
