@@ -107,6 +107,15 @@ def build_cli(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli("build", "--source", str(site), "--now", NOW_ARG, *args)
 
 
+def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
+    """Every entry below `folder` (itself included) with its inode, size and mtime: "nothing was touched"."""
+    found = {}
+    for path in [folder, *sorted(folder.rglob("*"))]:
+        info = path.lstat()
+        found[path.relative_to(folder).as_posix()] = (info.st_ino, info.st_size, info.st_mtime_ns)
+    return found
+
+
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` with its bytes: for comparing two outputs exactly."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import NOW, build_result, make_site, post, tree_bytes
+from fixture_sites import NOW, build_result, make_site, post, stats, tree_bytes
 from primer_site import store
 from primer_site.commands.build import BuildResult
 from primer_site.errors import SiteError
@@ -43,15 +43,6 @@ def clean(site: Path) -> dict[str, bytes]:
     out = site.parent / "clean"
     build_result(site, now=NOW, output=out, cache=False)
     return {path: data for path, data in tree_bytes(out).items() if path != MARKER}
-
-
-def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
-    """Every entry below `folder` (itself included): inode, size, mtime."""
-    found = {}
-    for path in [folder, *sorted(folder.rglob("*"))]:
-        info = path.lstat()
-        found[path.relative_to(folder).as_posix()] = (info.st_ino, info.st_size, info.st_mtime_ns)
-    return found
 
 
 def edit(site: Path, n: int, body: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 import primer_site.publish.output as output_module
 from fixture_sites import NOW_ARG as NOW
-from fixture_sites import SRC, build_cli, make_site, post, run_cli, tree_bytes
+from fixture_sites import SRC, build_cli, make_site, post, run_cli, stats, tree_bytes
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.publish.output import MARKER
@@ -28,15 +28,6 @@ def site_in(root: Path) -> Path:
 
 def build(site: Path, output: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return build_cli(site, "--output", str(output), *extra)
-
-
-def stats(folder: Path) -> dict[str, tuple[int, int, int]]:
-    """Every entry below `folder` (itself included) with its inode, size and mtime: "nothing was touched"."""
-    found = {}
-    for path in [folder, *sorted(folder.rglob("*"))]:
-        info = path.lstat()
-        found[path.relative_to(folder).as_posix()] = (info.st_ino, info.st_size, info.st_mtime_ns)
-    return found
 
 
 def test_a_folder_primer_site_did_not_make_is_refused_before_anything_is_touched(tmp_path: Path) -> None:
