@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+from collections.abc import Callable
 from typing import Any
 
 from primer_site.preview.server import SiteServer
@@ -28,7 +29,12 @@ def fetch(
 class EventStream:
     """A reader of the live-reload event stream; every read times out rather than hanging the test."""
 
-    def __init__(self, server: SiteServer, path: str = "/__primer__/events") -> None:
+    def __init__(
+        self, server: SiteServer, path: str = "/__primer__/events", settled: Callable[[], None] | None = None
+    ) -> None:
+        """`settled`: called after each state is read (a Preview's wait_settled: the state's rebuild is done, its
+        verification included, before the test edits again)."""
+        self.settled = settled
         self.connection = http.client.HTTPConnection(server.host, server.port, timeout=TIMEOUT)
         self.connection.request("GET", path)
         self.response = self.connection.getresponse()
@@ -55,6 +61,8 @@ class EventStream:
     def next_state(self) -> dict[str, Any]:
         name, data = self.next_event()
         assert name == "build"
+        if self.settled is not None:
+            self.settled()
         return json.loads(data)
 
     def close(self) -> None:

@@ -30,7 +30,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from fixture_sites import NOW, tree_bytes
 from primer_site import store
-from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site, sources_settled
 from primer_site.errors import SiteError
 
 LATER = datetime(2026, 8, 1, tzinfo=UTC)  # past the scheduled date below
@@ -310,13 +310,29 @@ class IncrementalBuilds(RuleBasedStateMachine):
             source=self.site, output=output, now=self.now, jobs=self.jobs, cache=cache, fingerprint=self.fingerprint
         )
         try:
-            # the dev server's way: told which paths changed since its last good build
-            build_site(options, memory, set(self.touched) if memory is not None else None)
-            if memory is not None:
-                self.touched.clear()
+            if memory is None:
+                build_site(options)
+            else:  # the dev server's way (Preview.rebuild): told which paths changed since its last good build
+                self.build_settled(options, memory)
         except SiteError as error:
             return [str(d) for d in error.diagnostics if d.severity == "error"]
         return {path: data for path, data in tree_bytes(output).items() if not path.startswith(".primer")}
+
+    def build_settled(self, options: BuildOptions, memory: BuildMemory) -> None:
+        """A first look at the paths a watcher reports, then the verification of every file by its stamp, and a
+        build again when it found a change the first look missed (an edit through a link): what the preview
+        serves once it has settled."""
+        failed = None
+        try:
+            build_site(options, memory, set(self.touched), first_look=True)
+            self.touched.clear()
+        except SiteError as error:
+            failed = error
+        if not sources_settled(options, memory):
+            build_site(options, memory, set(self.touched))
+            self.touched.clear()
+        elif failed is not None:
+            raise failed
 
     @invariant()
     def three_builds_agree(self) -> None:

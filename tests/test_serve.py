@@ -315,7 +315,10 @@ def test_each_rebuild_tells_open_pages_what_to_do(tmp_path: Path) -> None:
     source = fixture_site(tmp_path / "site")
     post_file, css = source / "content" / "hello.md", source / "static" / "css" / "extra.css"
     reports: list[PreviewReport] = []
-    with Preview(options(source), port=0, report=reports.append) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(options(source), port=0, report=reports.append) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         assert events.next_state() == {"epoch": 1, "change": "page", "diagnostics": []}
 
         post_file.write_text(post("Hello", body="Edited words."), encoding="utf-8")
@@ -348,7 +351,10 @@ def test_each_rebuild_tells_open_pages_what_to_do(tmp_path: Path) -> None:
 
 def test_deleting_a_post_removes_its_page(tmp_path: Path) -> None:
     source = fixture_site(tmp_path / "site")
-    with Preview(options(source), port=0) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(options(source), port=0) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         events.next_state()
         (source / "content" / "other.md").unlink()
         assert events.next_state()["epoch"] == 2
@@ -359,7 +365,10 @@ def test_a_failing_first_build_is_reported_and_the_server_stays_up(tmp_path: Pat
     source = fixture_site(tmp_path / "site")
     (source / "content" / "hello.md").write_text(BROKEN, encoding="utf-8")
     reports: list[PreviewReport] = []
-    with Preview(options(source), port=0, report=reports.append) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(options(source), port=0, report=reports.append) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         assert events.next_state()["diagnostics"][0]["path"] == "content/hello.md"
         for path in ("/", "/posts/hello/", "/css/style.css"):  # every page says so: no bare 404
             status, _, page = fetch(preview.server, path)
@@ -401,7 +410,10 @@ def test_the_preview_serves_under_the_base_path(tmp_path: Path) -> None:
 
 def test_closing_the_preview_ends_its_threads(tmp_path: Path) -> None:
     before = set(threading.enumerate())
-    with Preview(options(fixture_site(tmp_path / "site")), port=0) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(options(fixture_site(tmp_path / "site")), port=0) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         events.next_state()
     time.sleep(0.1)
     assert {t for t in threading.enumerate() if t.is_alive()} - before == set()
@@ -533,7 +545,10 @@ def test_a_chapter_falling_due_while_the_preview_runs_is_published_then(tmp_path
     due = (datetime.now(UTC) + timedelta(seconds=2)).replace(microsecond=0)
     source = fixture_site(tmp_path / "site")
     make_site(source, {"content/soon.md": post("Soon", date=due.isoformat(), body="Due shortly.")})
-    with Preview(BuildOptions(source=source), port=0) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(BuildOptions(source=source), port=0) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         events.next_state()
         assert fetch(preview.server, "/posts/soon/")[0] == 404
         assert events.next_state()["epoch"] == 2  # no file changed: the clock did
@@ -619,7 +634,10 @@ def test_a_post_dated_centuries_ahead_waits_without_a_crash(tmp_path: Path, monk
 
 def test_a_link_loop_made_and_removed_while_serving_leaves_the_preview_live(tmp_path: Path) -> None:
     source = fixture_site(tmp_path / "site")
-    with Preview(options(source), port=0) as preview, EventStream(preview.server) as events:
+    with (
+        Preview(options(source), port=0) as preview,
+        EventStream(preview.server, settled=preview.wait_settled) as events,
+    ):
         assert events.next_state()["epoch"] == 1
         (source / "content" / "loop").symlink_to("..", target_is_directory=True)
         assert "symlink loop" in events.next_state()["diagnostics"][0]["message"]

@@ -103,17 +103,35 @@ class Store:
         if stamp is None and not os.path.lexists(path):
             stamp = _ABSENT
         inputs: Hashable = (stamp, also)
-        if stamp is None or again:
+        if stamp is None:
             inputs = object()  # equal to nothing kept: an unreadable file is read again, and reported again
+        elif again:
+            # made again whatever is kept, and kept with the digest of its bytes, as a racy entry is: a later look
+            # at the same bytes (the preview's verification, at once) finds it the same (_settled)
+            self._memos.pop((kind, key), None)
+            inputs = self._digested(path, stamp, also)
         elif stamp != _ABSENT and is_racy(stamp, taken):
-            try:
-                with open(path, "rb") as file:
-                    inputs = (stamp, also, hashlib.file_digest(file, "blake2b").digest())
-            except OSError:
-                inputs = object()
+            inputs = self._digested(path, stamp, also)
         else:
             inputs = self._settled(kind, key, path, inputs)
         return self.memo(kind, key, inputs, make)
+
+    @staticmethod
+    def _digested(path: str | os.PathLike[str], stamp: Stamp, also: Hashable) -> Hashable:
+        """A file's inputs with the digest of its bytes (a racy stamp's); equal to nothing if it cannot be read."""
+        if stamp == _ABSENT:
+            return (stamp, also)
+        try:
+            with open(path, "rb") as file:
+                return (stamp, also, hashlib.file_digest(file, "blake2b").digest())
+        except OSError:
+            return object()
+
+    def last(self, kind: str, key: Hashable) -> Any:
+        """What the entry of (kind, key) holds, whatever its inputs (None if there is none): what the last build
+        made, for a caller that knows its inputs did not change (a first look: caches/reading.read_sources)."""
+        found = self._memos.get((kind, key))
+        return found[1] if found is not None else None
 
     def _settled(self, kind: str, key: Hashable, path: str | os.PathLike[str], inputs: Hashable) -> Hashable:
         """The inputs of a file whose stamp is now old enough to trust. An entry kept while that same stamp was

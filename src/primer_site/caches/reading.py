@@ -2,22 +2,52 @@
 
 From the store when a file did not change (the dev server keeps one between rebuilds: store.py), from the
 document cache in .primer-cache/ in a new process (documentcache.py), or read and parsed (parse.py).
+
+The preview reads in two steps, one engine ("look first, verify after"): a first look (`read_sources` with
+`first_look`) stats only the paths the watcher reported and takes every other file as the last read saw it, so that
+the edit is served at once; then `sources_as_read` looks at every file by its stamp, as a build does, and says
+whether anything the first look did not look at changed (a post that is a link to a file elsewhere, an event the
+watcher missed): then the preview builds again. The watcher's paths say where to look first, never that nothing
+else changed.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from primer_site.caches.documentcache import DocumentCache
 from primer_site.errors import Diagnostic, Problems
+from primer_site.layout import CONTENT_DIR, SERIES_DIR
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import Look, Sources, discover_sources, linked_within
 from primer_site.sources.parse import Document, parse_document
 from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
-from primer_site.store import Stamp, Store
+from primer_site.store import Stamp, Store, stamp_from
+
+_VIEW = "source view"  # the store's slot for the last read's SourceView
+_LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")  # the folders the read lists (static/, templates/: their stages')
+
+
+@dataclass
+class SourceView:
+    """What the last read in this process saw of the site's source files: the preview's next first look starts
+    from it, and `sources_as_read` compares a full look with it."""
+
+    sources: Sources
+    looks: dict[str, Look]  # every listed file's Look (discover.Look), as last seen
+    folders: frozenset[str]  # every folder above a listed file: a reported path that is one is listed again
+    config: SiteConfig  # what the read was made with
+    use_cache: bool
+    documents: list[Document]  # what it gave: a full look that gives these very objects found nothing new
+    metas: list[SeriesMeta]
+    problems: tuple[Diagnostic, ...]  # what it reported
+    complete: bool  # every file was looked at by its stamp (False: a first look, not yet verified)
 
 
 def read_sources(
@@ -26,8 +56,9 @@ def read_sources(
     memory: Store,
     incremental: bool,
     config: SiteConfig,
-    told: set[str],
+    told: set[str] | frozenset[str],
     problems: Problems,
+    first_look: bool = False,
 ) -> tuple[Sources, list[Document], list[SeriesMeta]]:
     """The site's source files, and its posts and series files parsed (those that parse): from the dev server's
     memory when unchanged (`incremental`: the memory is the dev server's, kept for the next build), from the
@@ -36,16 +67,31 @@ def read_sources(
 
     Each file is looked at once: the walk's stat (discover.Look) gives its stamp, and whether it is a link; a file
     that is no link and was readable at that stamp at the last build is not asked again (discover.linked_within).
+
+    `first_look` (the preview, `incremental` only): look only at `told`, and take every other file as the last read
+    in this process saw it, without listing a folder or stat'ing a file: the work follows the change, not the
+    site's size. Not possible (then every file is looked at, as without it) when there is no last read with the
+    same settings, when it reported a problem in the listing, or when a told path under content/ or series/ is a
+    folder, a file made or removed, or no regular file: the listing itself may have changed. The caller verifies
+    afterwards with `sources_as_read`.
     """
     taken = time.time()  # before the walk stamps anything: a stamp is trusted against this (store.is_racy)
-    looks: dict[str, Look] = {}
-    sources = discover_sources(source, problems, config.follow_links_outside, looks)
+    view: SourceView | None = memory.peek(_VIEW) if incremental else None
+    looks = _looked_first(source, view, config, use_cache, told, taken) if first_look and view is not None else None
     readable = memory.slot("readable", dict) if incremental else None  # the preview's: kept for the next build
-    # nothing outside is read
-    sources = linked_within(source, sources, config.follow_links_outside, problems, looks, readable, taken)
-    if readable is not None and len(readable) > len(looks):  # files gone: keep only what the site still has
-        readable = {path: stamp for path, stamp in readable.items() if path in looks}
-        memory.put("readable", readable)
+    before = len(problems.items)
+    if looks is None:
+        looks = {}
+        sources = discover_sources(source, problems, config.follow_links_outside, looks)
+        # nothing outside is read
+        sources = linked_within(source, sources, config.follow_links_outside, problems, looks, readable, taken)
+        if readable is not None and len(readable) > len(looks):  # files gone: keep only what the site still has
+            readable = {path: stamp for path, stamp in readable.items() if path in looks}
+            memory.put("readable", readable)
+        listed_cleanly, looked = len(problems.items) == before, None
+    else:
+        assert view is not None
+        sources, listed_cleanly, looked = view.sources, True, told
 
     def stamped(relative: str) -> tuple[float, Stamp] | None:
         """The walk's stamp of a file, for the store (None: it could not stat it; the store tries and says why)."""
@@ -68,6 +114,8 @@ def read_sources(
     def document(relative: str) -> Document | None:
         if not incremental:  # nothing to keep for a next build in this process
             return parse(relative, problems)
+        if looked is not None and relative not in looked and (kept := _as_read(memory, "post", relative, problems)):
+            return kept[0]
         return read_file(
             memory,
             "post",
@@ -81,6 +129,8 @@ def read_sources(
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
+        if looked is not None and relative not in looked and (kept := _as_read(memory, "series", relative, problems)):
+            return kept[0]
         return read_file(
             memory,
             "series",
@@ -101,7 +151,104 @@ def read_sources(
         if incremental:
             memory.put("document cache pruned", sources.posts)
     metas = [m for m in map(series_file, sources.series) if m]
+    if incremental:
+        if listed_cleanly:
+            folders = view.folders if view is not None and view.sources is sources else _folders_of(sources)
+            found = tuple(problems.items[before:])
+            complete = looked is None
+            memory.put(_VIEW, SourceView(sources, looks, folders, config, use_cache, documents, metas, found, complete))
+        else:  # a listing with problems is listed again next time
+            memory.put(_VIEW, None)
     return sources, documents, metas
+
+
+def sources_as_read(source: Path, memory: Store) -> bool:
+    """The verification after a first look (read_sources): every source file looked at by its stamp, as a build
+    does (a full listing, each file's stamp, links' targets, the racy rule), and whether the last read gave what
+    that gives: the same listing, the very same parsed objects and the same problems. False: something the first
+    look did not look at changed; the store now holds it, and a build reads it from there. True at once when the
+    last read looked at every file (or there was none: the next build lists everything)."""
+    view: SourceView | None = memory.peek(_VIEW)
+    if view is None or view.complete:
+        return True
+    problems = Problems()
+    sources, documents, metas = read_sources(source, view.use_cache, memory, True, view.config, frozenset(), problems)
+    return (
+        sources == view.sources
+        and _same_objects(documents, view.documents)
+        and _same_objects(metas, view.metas)
+        and tuple(problems.items) == view.problems
+    )
+
+
+def _same_objects(made: list, kept: list) -> bool:
+    return len(made) == len(kept) and all(a is b for a, b in zip(made, kept, strict=True))
+
+
+def _looked_first(
+    source: Path, view: SourceView, config: SiteConfig, use_cache: bool, told: set[str] | frozenset[str], taken: float
+) -> dict[str, Look] | None:
+    """The last read's looks with each told file under content/ or series/ looked at anew; None when the listing
+    must be made again (see read_sources' `first_look`). Only the told paths are stat'ed."""
+    if (view.config is not config and view.config != config) or view.use_cache != use_cache:
+        return None
+    looks = view.looks
+    fresh: dict[str, Look] = {}
+    for relative in told:
+        if not relative.startswith(_LISTED):
+            continue  # static/, templates/, site.yaml, i18n/: looked at whole by their own stages, every build
+        full = f"{source}/{relative}"
+        try:
+            info = os.stat(full)
+        except (OSError, ValueError):
+            info = None
+        if relative not in looks:
+            series_only = relative.startswith(_LISTED[1]) and not relative.endswith(".md")
+            if info is not None and stat.S_ISREG(info.st_mode) and series_only:
+                continue  # no series file: the listing leaves it out
+            if info is not None or os.path.lexists(full) or relative in view.folders:
+                return None  # a file or folder made, or one removed that held sources: list again
+            continue  # made and removed between two builds (an editor's temporary file): no source
+        if info is None or not stat.S_ISREG(info.st_mode):
+            return None  # removed, or no regular file any more
+        fresh[relative] = Look(os.path.islink(full), stamp_from(info))
+    if not fresh:
+        return looks
+    # a told file that links elsewhere is checked as the listing would check it: listed again if it is refused
+    check = Problems()
+    # as discover sorts them: .md files under content/ are posts, under series/ series files, the rest assets
+    posts = sorted(p for p in fresh if p.startswith(_LISTED[0]) and p.endswith(".md"))
+    series = sorted(p for p in fresh if p.startswith(_LISTED[1]))
+    assets = sorted(p for p in fresh if p.startswith(_LISTED[0]) and not p.endswith(".md"))
+    told_sources = Sources(posts=tuple(posts), series=tuple(series), assets=tuple(assets))
+    linked_within(source, told_sources, config.follow_links_outside, check, fresh, None, taken)
+    if check.items:
+        return None
+    looks.update(fresh)
+    return looks
+
+
+def _folders_of(sources: Sources) -> frozenset[str]:
+    """Every folder above a listed file (site-relative), the top ones included."""
+    folders: set[str] = set()
+    for paths in (sources.posts, sources.series, sources.assets):
+        for path in paths:
+            folder = path.rpartition("/")[0]
+            while folder and folder not in folders:
+                folders.add(folder)
+                folder = folder.rpartition("/")[0]
+    return frozenset(folders)
+
+
+def _as_read(memory: Store, kind: str, key: str, problems: Problems) -> tuple[object] | None:
+    """What the last read of the file at `key` gave (its problems reported again), as a 1-tuple, or None if none
+    is kept."""
+    kept = memory.last(kind, key)
+    if kept is None:
+        return None
+    result, found = kept
+    problems.extend(found)
+    return (result,)
 
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from itertools import chain
 from pathlib import Path
 
 from primer_site.caches.bodies import keep_rendered, post_bodies, series_descriptions
-from primer_site.caches.reading import read_file, read_sources
+from primer_site.caches.reading import read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
 from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
 from primer_site.commands.themefiles import theme_files
@@ -43,7 +43,7 @@ from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS
 
-__all__ = ["BuildMemory", "BuildOptions", "BuildResult", "build_site", "site_now"]
+__all__ = ["BuildMemory", "BuildOptions", "BuildResult", "build_site", "site_now", "sources_settled"]
 
 
 def _forget_gone(memory: Store, sources: Sources) -> None:
@@ -72,14 +72,19 @@ def site_now(now: datetime | None, config: SiteConfig) -> datetime:
 
 
 def build_site(
-    options: BuildOptions, memory: BuildMemory | None = None, changed: Collection[str] | None = None
+    options: BuildOptions,
+    memory: BuildMemory | None = None,
+    changed: Collection[str] | None = None,
+    first_look: bool = False,
 ) -> BuildResult:
     """Build the site, or raise SiteError with every problem found; the old output stays on error.
 
     `memory`: what the last build in this process made (the dev server keeps one). `changed`: the site-relative
     paths changed since the last good build with that memory, as the watcher saw them: a hint, never a promise
     that nothing else changed (a post that links to a file elsewhere, an event the watcher missed). Those files
-    are read again whatever their stamps say; every other file is looked at by its stamp.
+    are read again whatever their stamps say; every other file is looked at by its stamp, or, with `first_look`
+    (the preview's first step, with `memory`), taken as the last build saw it: the caller then verifies with
+    `sources_settled`, and builds again if it says so.
     """
     started = time.perf_counter()
     source = options.source
@@ -90,7 +95,7 @@ def build_site(
     # from reading to publishing: a build started later waits, and reads what was saved meanwhile, so an older
     # build never publishes over a newer one
     with locked(_existing(live.parent)):
-        return _build(options, memory, changed, started)
+        return _build(options, memory, changed, started, first_look)
 
 
 def _existing(folder: Path) -> Path:
@@ -100,7 +105,20 @@ def _existing(folder: Path) -> Path:
     return folder
 
 
-def _build(options: BuildOptions, memory: Store | None, changed: Collection[str] | None, started: float) -> BuildResult:
+def sources_settled(options: BuildOptions, memory: BuildMemory) -> bool:
+    """The verification after a build with `first_look`: whether every source file is as that build took it (each
+    looked at by its stamp, as a build without `first_look` does: caches/reading.sources_as_read). False: build
+    again (`build_site` without `first_look`), which reads what changed from the store."""
+    return sources_as_read(options.source, memory)
+
+
+def _build(
+    options: BuildOptions,
+    memory: Store | None,
+    changed: Collection[str] | None,
+    started: float,
+    first_look: bool = False,
+) -> BuildResult:
     """build_site, under the output's lock: read, parse, assemble, render, write, commit."""
     source = options.source
     problems = Problems()
@@ -138,7 +156,9 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
-    parsed, sources, content_files = _read(options, memory, incremental, config, catalogue, told, problems)
+    parsed, sources, content_files = _read(
+        options, memory, incremental, config, catalogue, told, problems, first_look and incremental
+    )
     documents, bodies, metas, series_bodies = parsed
     if katex is None and epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
@@ -275,11 +295,14 @@ def _read(
     catalogue: Catalogue,
     told: frozenset[str],
     problems: Problems,
+    first_look: bool = False,
 ) -> tuple[tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]], Sources, AssetIndex]:
     """The sources read and parsed, and their bodies rendered, in the site's language, with the files beside
     the posts filled in: ((documents, bodies, series metas, series bodies), the sources, the files beside)."""
     source = options.source
-    sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
+    sources, documents, metas = read_sources(
+        source, options.cache, memory, incremental, config, told, problems, first_look
+    )
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
     made = post_bodies(

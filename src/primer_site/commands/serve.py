@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site
+from primer_site.commands.build import BuildMemory, BuildOptions, BuildResult, build_site, sources_settled
 from primer_site.errors import Diagnostic, SiteError
 from primer_site.preview.server import BuildState, SiteServer
 from primer_site.preview.watch import ChangeSet, SourceWatcher
@@ -101,30 +101,53 @@ class Preview:
         return self.server.url
 
     def rebuild(self, changes: ChangeSet | None) -> None:
-        """Build the site, then tell the open pages: reload, swap the stylesheets, or show the errors."""
+        """Build the site, then tell the open pages: reload, swap the stylesheets, or show the errors.
+
+        Two steps, one engine ("look first, verify after"): a build told the watcher's paths looks only at those
+        (build_site's `first_look`) and is published at once; then every source file is looked at by its stamp
+        (sources_settled), and only if that finds a change the first look missed is the site built and published
+        again. A verification that finds nothing assembles and renders nothing. On return both steps are done."""
         with self._building:
-            pending = self._unpublished | (changes or _NO_CHANGES)
+            self._build(changes, first_look=changes is not None)
             try:
-                result = build_site(self.options, self.memory, pending.paths if changes is not None else None)
-                base_path = result.base_path
-            except SiteError as error:
-                self._unpublished = pending
-                self.server.publish(BuildState(self._epoch, "page", error.diagnostics))
-                self._report(RebuildFailed(changes, error.diagnostics, self._epoch > 0))
-                return
-            except Exception as error:  # a bug: keep serving, show it, and give the terminal its traceback
-                self._unpublished = pending
-                message = f"primer-site crashed while rebuilding ({type(error).__name__}: {error}); see the terminal"
-                self.server.publish(BuildState(self._epoch, "page", (Diagnostic("", 0, 0, "error", message),)))
-                self._report(RebuildCrashed(changes, traceback.format_exc(), self._epoch > 0))
-                return
-            self._epoch += 1
-            self._unpublished = _NO_CHANGES
-            self._rebuild_when_due(result.next_due)
-            self.server.set_base_path(base_path)
-            change = "css" if changes is not None and pending.css_only else "page"
-            self.server.publish(BuildState(self._epoch, change))
-            self._report(Rebuilt(changes, result))
+                settled = sources_settled(self.options, self.memory)
+            except Exception:  # a bug: as in a build
+                settled = False
+            if not settled:
+                self._build(changes, first_look=False)
+
+    def wait_settled(self) -> None:
+        """Return once the rebuild in progress, its verification included, is done (at once if there is none): a
+        client that saw a rebuild's live-reload event and edits again waits here, or its next save may be seen by
+        that verification and served twice (tests, scripted edits)."""
+        with self._building:
+            pass
+
+    def _build(self, changes: ChangeSet | None, first_look: bool) -> None:
+        """One build, published: the site served, or the errors shown on its pages."""
+        pending = self._unpublished | (changes or _NO_CHANGES)
+        try:
+            told = pending.paths if changes is not None else None
+            result = build_site(self.options, self.memory, told, first_look)
+            base_path = result.base_path
+        except SiteError as error:
+            self._unpublished = pending
+            self.server.publish(BuildState(self._epoch, "page", error.diagnostics))
+            self._report(RebuildFailed(changes, error.diagnostics, self._epoch > 0))
+            return
+        except Exception as error:  # a bug: keep serving, show it, and give the terminal its traceback
+            self._unpublished = pending
+            message = f"primer-site crashed while rebuilding ({type(error).__name__}: {error}); see the terminal"
+            self.server.publish(BuildState(self._epoch, "page", (Diagnostic("", 0, 0, "error", message),)))
+            self._report(RebuildCrashed(changes, traceback.format_exc(), self._epoch > 0))
+            return
+        self._epoch += 1
+        self._unpublished = _NO_CHANGES
+        self._rebuild_when_due(result.next_due)
+        self.server.set_base_path(base_path)
+        change = "css" if changes is not None and pending.css_only else "page"
+        self.server.publish(BuildState(self._epoch, change))
+        self._report(Rebuilt(changes, result))
 
     def _rebuild_when_due(self, due: datetime | None) -> None:
         """Build again once the next scheduled post falls due, as a build run at that moment would publish it
