@@ -646,3 +646,143 @@ def test_a_link_loop_made_and_removed_while_serving_leaves_the_preview_live(tmp_
         (source / "content" / "hello.md").write_text(post("Hello", body="After the loop."), encoding="utf-8")
         assert events.next_state() == {"epoch": 3, "change": "page", "diagnostics": []}
         assert b"After the loop." in fetch(preview.server, "/posts/hello/")[2]
+
+
+# ---------------------------------------------------------------- look first, verify after
+# A rebuild looks first at the paths the watcher reported and serves that; then every file is looked at by its
+# stamp, and the site is built and served again only if that found a change the first look missed.
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[int]:
+    """Count the calls to `module.name` (a stage the build calls): [calls]."""
+    calls = [0]
+    real = getattr(module, name)
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_an_unreported_edit_through_a_link_is_found_by_the_verification_and_served_again(tmp_path: Path) -> None:
+    source = fixture_site(tmp_path / "site")
+    config = source / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
+    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, watch=False, report=reports.append) as preview:
+        (elsewhere / "linked.md").write_text(post("Linked", body="Second words."), encoding="utf-8")
+        (source / "content" / "other.md").write_text(post("Other", date="2026-01-06", body="Edited."))
+        preview.rebuild(ChangeSet(frozenset({"content/other.md"})))  # as the watcher tells it: not the target
+        # the first look served the reported edit; the verification found the target's and served it again
+        assert preview.server.channel.state.epoch == 3
+        assert b"Second words." in fetch(preview.server, "/posts/linked/")[2]
+        assert b"Edited." in fetch(preview.server, "/posts/other/")[2]
+    assert [type(r) for r in reports] == [Rebuilt, Rebuilt, Rebuilt]
+    first, second = reports[-2:]
+    assert isinstance(first, Rebuilt) and isinstance(second, Rebuilt)
+    assert "posts/other/index.html" in first.result.rendered
+    assert "posts/linked/index.html" not in first.result.rendered
+    assert "posts/linked/index.html" in second.result.rendered
+
+
+def test_a_post_replaced_with_the_same_size_and_time_unreported_is_found_by_the_verification(tmp_path: Path) -> None:
+    # `cp -p` over a post: its size and modification time as they were, and the watcher told of another file only
+    source = fixture_site(tmp_path / "site")
+    target = source / "content" / "hello.md"
+    target.write_text(post("Hello", body="Old words."), encoding="utf-8")
+    old = time.time_ns() - 10**10  # well before the build: a trusted stamp
+    os.utime(target, ns=(old, old))
+    with Preview(options(source), port=0, watch=False) as preview:
+        assert b"Old words." in fetch(preview.server, "/posts/hello/")[2]
+        (source / "new.md").write_text(post("Hello", body="New words."), encoding="utf-8")
+        os.replace(source / "new.md", target)
+        os.utime(target, ns=(old, old))
+        (source / "content" / "other.md").write_text(post("Other", date="2026-01-06", body="Edited."))
+        preview.rebuild(ChangeSet(frozenset({"content/other.md"})))
+        assert b"New words." in fetch(preview.server, "/posts/hello/")[2]
+        assert b"Edited." in fetch(preview.server, "/posts/other/")[2]
+
+
+def test_a_verification_that_finds_nothing_assembles_and_renders_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from primer_site.commands import build as build_module
+
+    source = fixture_site(tmp_path / "site")
+    reports: list[PreviewReport] = []
+    with Preview(options(source), port=0, watch=False, report=reports.append) as preview:
+        assembled = _counting(monkeypatch, build_module, "assemble_site")
+        rendered = _counting(monkeypatch, build_module, "render_site")
+        (source / "content" / "hello.md").write_text(post("Hello", body="Edited words."), encoding="utf-8")
+        preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))
+        assert b"Edited words." in fetch(preview.server, "/posts/hello/")[2]
+        assert (assembled[0], rendered[0]) == (1, 1), "the first look only: the verification found nothing"
+        preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))  # saved again, unchanged
+        assert (assembled[0], rendered[0]) == (2, 2)
+    assert [type(r) for r in reports] == [Rebuilt, Rebuilt, Rebuilt]
+
+
+_LOOKS = ("stat", "lstat", "scandir", "listdir", "open", "access")
+
+
+def _file_looks(monkeypatch: pytest.MonkeyPatch, under: list[str]) -> dict[str, int]:
+    """Count the file-system calls (os.stat, lstat, scandir, listdir, open, access, and the builtin open) whose
+    path is below one of `under`: {call: count}."""
+    import builtins
+    import io
+
+    counts = dict.fromkeys(_LOOKS, 0)
+
+    def counting(name: str, real):  # type: ignore[no-untyped-def]
+        def call(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if isinstance(path, (str, os.PathLike)) and os.fspath(path).startswith(tuple(under)):
+                counts[name] += 1
+            return real(path, *args, **kwargs)
+
+        return call
+
+    for name in _LOOKS:
+        monkeypatch.setattr(os, name, counting(name, getattr(os, name)))
+    monkeypatch.setattr(builtins, "open", counting("open", builtins.open))
+    monkeypatch.setattr(io, "open", counting("open", io.open))  # pathlib's
+    return counts
+
+
+@pytest.mark.parametrize("posts", [[4, 16, 64]])
+def test_the_first_look_reads_what_was_told_whatever_the_site_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: list[int]
+) -> None:
+    """The first step's file-system work follows the change, not the site: one edited post among 4, 16 or 64 is
+    looked at with the same calls; the verification then looks at every file (its work grows with the site)."""
+    from primer_site.commands.build import build_site, sources_settled
+    from primer_site.commands.buildoptions import BuildMemory
+
+    first_looks, verifications = [], []
+    for count in posts:
+        files = {f"content/p{n:03}.md": post(f"P{n}", body=f"Words {n}.") for n in range(count)}
+        files["series/s.md"] = "---\ntitle: S\n---\nA series.\n"
+        source = make_site(tmp_path / f"site{count}", files)
+        chosen = BuildOptions(source=source, output=tmp_path / f"out{count}", now=NOW_AT, jobs=1)
+        memory = BuildMemory()
+        try:
+            build_site(chosen, memory)
+            (source / "content" / "p001.md").write_text(post("P1", body="Edited."), encoding="utf-8")
+            with monkeypatch.context() as patch:
+                counts = _file_looks(patch, [str(source / "content"), str(source / "series")])
+                build_site(chosen, memory, {"content/p001.md"}, first_look=True)
+                first_looks.append(dict(counts))
+                counts.update(dict.fromkeys(counts, 0))
+                assert sources_settled(chosen, memory)
+                verifications.append(sum(counts.values()))
+        finally:
+            memory.close()
+        assert "Edited." in (tmp_path / f"out{count}" / "posts" / "p001" / "index.html").read_text(encoding="utf-8")
+    assert first_looks[0] == first_looks[1] == first_looks[2], first_looks
+    assert 0 < sum(first_looks[0].values()) <= 12, first_looks[0]  # the told file: its stat, link check, digest, read
+    assert verifications[0] < verifications[1] < verifications[2]  # the verification does look at everything
