@@ -786,3 +786,28 @@ def test_the_first_look_reads_what_was_told_whatever_the_site_size(
     assert first_looks[0] == first_looks[1] == first_looks[2], first_looks
     assert 0 < sum(first_looks[0].values()) <= 12, first_looks[0]  # the told file: its stat, link check, digest, read
     assert verifications[0] < verifications[1] < verifications[2]  # the verification does look at everything
+
+
+def test_a_verification_stops_when_more_changes_wait_and_the_next_one_finds_what_it_missed(tmp_path: Path) -> None:
+    from primer_site.commands.build import build_site, sources_settled
+    from primer_site.commands.buildoptions import BuildMemory
+
+    source = fixture_site(tmp_path / "site")
+    chosen = BuildOptions(source=source, output=tmp_path / "out", now=NOW_AT, jobs=1)
+    memory = BuildMemory()
+    try:
+        build_site(chosen, memory)
+        old = time.time_ns() - 10**10
+        unreported = source / "content" / "other.md"
+        unreported.write_text(post("Other", date="2026-01-06", body="Unreported."), encoding="utf-8")
+        os.utime(unreported, ns=(old, old))
+        (source / "content" / "hello.md").write_text(post("Hello", body="Reported."), encoding="utf-8")
+        build_site(chosen, memory, {"content/hello.md"}, first_look=True)
+        assert "Other words." in (tmp_path / "out" / "posts" / "other" / "index.html").read_text(encoding="utf-8")
+        assert sources_settled(chosen, memory, lambda: True) is None  # stopped: a batch is waiting
+        assert sources_settled(chosen, memory) is False  # the next verification still finds the missed edit
+        build_site(chosen, memory, ())
+        assert sources_settled(chosen, memory) is True
+    finally:
+        memory.close()
+    assert "Unreported." in (tmp_path / "out" / "posts" / "other" / "index.html").read_text(encoding="utf-8")

@@ -31,7 +31,8 @@ from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
 from primer_site.store import Stamp, Store, stamp_from
 
 _VIEW = "source view"  # the store's slot for the last read's SourceView
-_LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")  # the folders the read lists (static/, templates/: their stages')
+_LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")
+_BETWEEN_FILES = 64  # files looked at between two calls of read_sources' `between`  # the folders the read lists (static/, templates/: their stages')
 
 
 @dataclass
@@ -59,6 +60,7 @@ def read_sources(
     told: set[str] | frozenset[str],
     problems: Problems,
     first_look: bool = False,
+    between: Callable[[], None] | None = None,
 ) -> tuple[Sources, list[Document], list[SeriesMeta]]:
     """The site's source files, and its posts and series files parsed (those that parse): from the dev server's
     memory when unchanged (`incremental`: the memory is the dev server's, kept for the next build), from the
@@ -73,7 +75,8 @@ def read_sources(
     site's size. Not possible (then every file is looked at, as without it) when there is no last read with the
     same settings, when it reported a problem in the listing, or when a told path under content/ or series/ is a
     folder, a file made or removed, or no regular file: the listing itself may have changed. The caller verifies
-    afterwards with `sources_as_read`.
+    afterwards with `sources_as_read`. `between`: called before each folder is listed and every so many files
+    are looked at; it may raise to stop the read (what the store keeps stays right: each entry is a file's own).
     """
     taken = time.time()  # before the walk stamps anything: a stamp is trusted against this (store.is_racy)
     view: SourceView | None = memory.peek(_VIEW) if incremental else None
@@ -82,7 +85,7 @@ def read_sources(
     before = len(problems.items)
     if looks is None:
         looks = {}
-        sources = discover_sources(source, problems, config.follow_links_outside, looks)
+        sources = discover_sources(source, problems, config.follow_links_outside, looks, between)
         # nothing outside is read
         sources = linked_within(source, sources, config.follow_links_outside, problems, looks, readable, taken)
         if readable is not None and len(readable) > len(looks):  # files gone: keep only what the site still has
@@ -111,7 +114,13 @@ def read_sources(
             relative, lambda into: parse_document(source, relative, config.zone, into), found
         )
 
+    looked_at = [0]
+
     def document(relative: str) -> Document | None:
+        if between is not None:
+            looked_at[0] += 1
+            if looked_at[0] % _BETWEEN_FILES == 0:
+                between()
         if not incremental:  # nothing to keep for a next build in this process
             return parse(relative, problems)
         if looked is not None and relative not in looked and (kept := _as_read(memory, "post", relative, problems)):
@@ -142,7 +151,12 @@ def read_sources(
             stamped=stamped(relative),
         )
 
-    documents = [d for d in map(document, sources.posts) if d]
+    try:
+        documents = [d for d in map(document, sources.posts) if d]
+    except BaseException:
+        if document_cache is not None:
+            document_cache.close()  # what it parsed is kept; nothing is pruned
+        raise
     if document_cache is not None:
         # the entries of posts that are gone dropped (a table of every path, each build): in the preview, only when
         # the site's posts are other than at its last build (the cache is this process's between the two)
@@ -162,17 +176,33 @@ def read_sources(
     return sources, documents, metas
 
 
-def sources_as_read(source: Path, memory: Store) -> bool:
+class Interrupted(Exception):
+    """Raised by a verification's `between` (sources_as_read) to stop it: more changes came."""
+
+
+def sources_as_read(source: Path, memory: Store, more_changes: Callable[[], bool] = lambda: False) -> bool | None:
     """The verification after a first look (read_sources): every source file looked at by its stamp, as a build
     does (a full listing, each file's stamp, links' targets, the racy rule), and whether the last read gave what
     that gives: the same listing, the very same parsed objects and the same problems. False: something the first
     look did not look at changed; the store now holds it, and a build reads it from there. True at once when the
-    last read looked at every file (or there was none: the next build lists everything)."""
+    last read looked at every file (or there was none: the next build lists everything). None: stopped because
+    `more_changes()` said the watcher has more (asked before each folder and every few files): the rebuild they
+    start looks first, then verifies, so nothing is left unverified once the changes stop."""
     view: SourceView | None = memory.peek(_VIEW)
     if view is None or view.complete:
         return True
     problems = Problems()
-    sources, documents, metas = read_sources(source, view.use_cache, memory, True, view.config, frozenset(), problems)
+
+    def between() -> None:
+        if more_changes():
+            raise Interrupted
+
+    try:
+        sources, documents, metas = read_sources(
+            source, view.use_cache, memory, True, view.config, frozenset(), problems, between=between
+        )
+    except Interrupted:
+        return None
     return (
         sources == view.sources
         and _same_objects(documents, view.documents)

@@ -133,11 +133,14 @@ def _existing(folder: Path) -> Path:
     return folder
 
 
-def sources_settled(options: BuildOptions, memory: BuildMemory) -> bool:
+def sources_settled(
+    options: BuildOptions, memory: BuildMemory, more_changes: Callable[[], bool] = lambda: False
+) -> bool | None:
     """The verification after a build with `first_look`: whether every source file is as that build took it (each
     looked at by its stamp, as a build without `first_look` does: caches/reading.sources_as_read). False: build
-    again (`build_site` without `first_look`), which reads what changed from the store."""
-    return sources_as_read(options.source, memory)
+    again (`build_site` without `first_look`), which reads what changed from the store. None: stopped because
+    `more_changes()` (the watcher has another batch): the build that batch starts verifies in its turn."""
+    return sources_as_read(options.source, memory, more_changes)
 
 
 def _build(

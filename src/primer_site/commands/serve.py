@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import tempfile
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -112,13 +113,17 @@ class Preview:
         again. A verification that finds nothing assembles and renders nothing. On return both steps are done."""
         with self._building:
             self._build(changes, first_look=changes is not None)
-            try:
-                settled = sources_settled(self.options, self.memory)
+            try:  # stopped (None) when the watcher has more: the rebuild that follows verifies in its turn
+                settled = sources_settled(self.options, self.memory, self._more_changes)
             except Exception:  # a bug: the build below meets it too, and reports it with its traceback
                 settled = False
-            if not settled:
+            if settled is False:
                 self._build(changes, first_look=False)
             self._freeze_heap()
+
+    def _more_changes(self) -> bool:
+        """Whether the watcher holds changes for another rebuild (a save during this one)."""
+        return self._watcher is not None and self._watcher.waiting()
 
     def _freeze_heap(self) -> None:
         """Leave what the builds keep out of the cyclic garbage collector's passes (gc.freeze): with the store of a
@@ -135,8 +140,11 @@ class Preview:
         """Return once the rebuild in progress, its verification included, is done (at once if there is none): a
         client that saw a rebuild's live-reload event and edits again waits here, or its next save may be seen by
         that verification and served twice (tests, scripted edits)."""
-        with self._building:
-            pass
+        while True:
+            with self._building:
+                if not self._more_changes():
+                    return
+            time.sleep(0.01)  # a batch is on its way: its rebuild takes the lock next
 
     def _build(self, changes: ChangeSet | None, first_look: bool) -> None:
         """One build, published: the site served, or the errors shown on its pages."""

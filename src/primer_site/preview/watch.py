@@ -107,6 +107,11 @@ class ChangeBatcher:
             self._settled = settled
             self._lock.notify_all()
 
+    def waiting(self) -> bool:
+        """Whether changes are waiting for the next batch (a rebuild will follow the one in progress)."""
+        with self._lock:
+            return bool(self._pending) and not self._closed
+
     def close(self, timeout: float | None = None) -> None:
         """Drop pending changes and stop, after the rebuild in progress (if any) ends."""
         with self._lock:
@@ -205,6 +210,10 @@ class SourceWatcher:
         self._observer.stop()
         self._observer.join(timeout)
         self._batcher.close(timeout)
+
+    def waiting(self) -> bool:
+        """Whether changes seen are waiting for their batch (ChangeBatcher.waiting)."""
+        return self._batcher.waiting()
 
     def __enter__(self) -> SourceWatcher:
         self.start()

@@ -4,6 +4,7 @@ static/ → static files by output path. Editors' backups and other litter are n
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,16 +188,22 @@ def linked_within(
 
 
 def discover_sources(
-    source: Path, problems: Problems, allow_outside: bool = False, looks: dict[str, Look] | None = None
+    source: Path,
+    problems: Problems,
+    allow_outside: bool = False,
+    looks: dict[str, Look] | None = None,
+    between: Callable[[], None] | None = None,
 ) -> Sources:
     """The site's sources. A folder linked out of the site (unless `allow_outside`), or to /proc, /sys or /dev, is
     an error and is not walked (link_problem): `ln -s / content/root` must not walk the whole file system.
 
     `looks`, if given, is filled with what the walk saw of every file it lists (Look: one stat each), so that the
-    build looks at each file once per build (the preview's rebuilds look at every file, every time)."""
+    build looks at each file once per build (the preview's rebuilds look at every file, every time). `between`:
+    called before each folder is listed (the preview's verification: it raises to stop the walk when more changes
+    came)."""
     others: list[str] = []
-    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others, looks)
-    series = _markdown_files(source, SERIES_DIR, problems, allow_outside, None, looks)
+    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others, looks, between)
+    series = _markdown_files(source, SERIES_DIR, problems, allow_outside, None, looks, between)
     return Sources(posts=posts, series=series, assets=tuple(sorted(others)))
 
 
@@ -207,6 +214,7 @@ def _markdown_files(
     allow_outside: bool,
     others: list[str] | None = None,
     looks: dict[str, Look] | None = None,
+    between: Callable[[], None] | None = None,
 ) -> tuple[str, ...]:
     """Every .md file below `folder`, following symlinks once (loops are reported, not walked); the other files'
     paths go to `others`, if given, and what was seen of every file to `looks`. Ignored names (is_ignored_name)
@@ -221,6 +229,8 @@ def _markdown_files(
     stack = [(str(root), folder)]
     while stack:
         dirpath, relative = stack.pop()
+        if between is not None:
+            between()
         try:
             with os.scandir(dirpath) as listing:
                 entries = list(listing)
