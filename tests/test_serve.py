@@ -719,12 +719,14 @@ def test_a_verification_that_finds_nothing_assembles_and_renders_nothing(
     with Preview(options(source), port=0, watch=False, report=reports.append) as preview:
         assembled = _counting(monkeypatch, build_module, "assemble_site")
         rendered = _counting(monkeypatch, build_module, "render_site")
+        owners = _counting(monkeypatch, build_module, "page_owners")  # per post: made only for a collision
         (source / "content" / "hello.md").write_text(post("Hello", body="Edited words."), encoding="utf-8")
         preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))
         assert b"Edited words." in fetch(preview.server, "/posts/hello/")[2]
         assert (assembled[0], rendered[0]) == (1, 1), "the first look only: the verification found nothing"
         preview.rebuild(ChangeSet(frozenset({"content/hello.md"})))  # saved again, unchanged
         assert (assembled[0], rendered[0]) == (2, 2)
+        assert owners[0] == 0
     assert [type(r) for r in reports] == [Rebuilt, Rebuilt, Rebuilt]
 
 

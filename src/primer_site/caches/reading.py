@@ -102,9 +102,12 @@ def read_sources(
         stamp = look.stamp if look is not None else None
         return (taken, stamp) if stamp is not None else None
 
-    # parsed posts kept across processes: a new process parses only the files that changed
+    # parsed posts kept across processes: a new process parses only the files that changed (not opened by a first
+    # look, which serves an edit at once: a new process parses the few posts edited meanwhile itself)
     document_cache = (
-        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post")) if use_cache else None
+        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post"))
+        if use_cache and looked is None
+        else None
     )
 
     def parse(relative: str, found: Problems) -> Document | None:

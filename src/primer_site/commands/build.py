@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
@@ -234,7 +234,8 @@ def _build(
         typeset=typesetter,
         book_math=book_math,
     )
-    owners = page_owners(site, documents, config.base_path)
+    # asked only when a page collides with a file or a page: not made on every build (it is per post)
+    owners = _Later(lambda: page_owners(site, documents, config.base_path))
     outputs = SiteOutputs(
         pages=_with_diagnostics(rendering, problems),
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
@@ -422,6 +423,28 @@ def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult
         warnings=last.warnings,
         base_path=config.base_path,
     )
+
+
+class _Later(Mapping[str, tuple[str, int]]):
+    """A mapping made by `make()` the first time it is read."""
+
+    def __init__(self, make: Callable[[], Mapping[str, tuple[str, int]]]) -> None:
+        self._make: Callable[[], Mapping[str, tuple[str, int]]] | None = make
+        self._made: Mapping[str, tuple[str, int]] = {}
+
+    def _mapping(self) -> Mapping[str, tuple[str, int]]:
+        if self._make is not None:
+            self._made, self._make = self._make(), None
+        return self._made
+
+    def __getitem__(self, key: str) -> tuple[str, int]:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
 
 
 def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:

@@ -26,12 +26,12 @@ from primer_site.sources.discover import is_ignored_name
 WATCHED_DIRS = SOURCE_FOLDERS
 QUIET_SECONDS = 0.05  # a batch ends once no event came for this long...
 MAX_WAIT_SECONDS = 1.0  # ...or once its first event is this old, so a steady stream still rebuilds
-# ...or, when its last event ended the save of its one file, after this share of QUIET_SECONDS (10 ms): measured
+# ...or, when its last event ended the save of its one file, after this share of QUIET_SECONDS (5 ms): measured
 # here (2 cores at load 4), a save's events came at most 8 ms apart (a 240 KB post, vim's move-aside then write)
 # and 1.5 ms for an ordinary one, and all of them before the closing write or the rename into place, after which
-# the save fires nothing. The edit is served 40 ms sooner; a batch ended too early costs one more rebuild, never
-# a stale page (the next batch follows).
-SETTLED_SHARE = 0.2
+# the save fires nothing (the wait is a margin, not a need). The edit is served 45 ms sooner; a batch ended too
+# early costs one more rebuild, never a stale page (the next batch follows).
+SETTLED_SHARE = 0.1
 
 # File contents or the tree changed; opens and plain reads (the build reading sources) are not changes.
 _CHANGE_EVENTS = {"created", "modified", "moved", "deleted", "closed"}
