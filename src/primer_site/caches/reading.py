@@ -31,8 +31,10 @@ from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
 from primer_site.store import Stamp, Store, stamp_from
 
 _VIEW = "source view"  # the store's slot for the last read's SourceView
-_LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")
-_BETWEEN_FILES = 64  # files looked at between two calls of read_sources' `between`  # the folders the read lists (static/, templates/: their stages')
+_LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")  # the folders the read lists (static/, templates/: their stages')
+_BETWEEN_FILES = 64  # files looked at between two calls of read_sources' `between`
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -126,8 +128,6 @@ def read_sources(
                 between()
         if not incremental:  # nothing to keep for a next build in this process
             return parse(relative, problems)
-        if looked is not None and relative not in looked and (kept := _as_read(memory, "post", relative, problems)):
-            return kept[0]
         return read_file(
             memory,
             "post",
@@ -141,8 +141,6 @@ def read_sources(
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
-        if looked is not None and relative not in looked and (kept := _as_read(memory, "series", relative, problems)):
-            return kept[0]
         return read_file(
             memory,
             "series",
@@ -155,7 +153,10 @@ def read_sources(
         )
 
     try:
-        documents = [d for d in map(document, sources.posts) if d]
+        if looked is None:
+            documents = [d for d in map(document, sources.posts) if d]
+        else:
+            documents = _as_last_read(memory, "post", sources.posts, looked, document, problems)
     except BaseException:
         if document_cache is not None:
             document_cache.close()  # what it parsed is kept; nothing is pruned
@@ -167,7 +168,10 @@ def read_sources(
         document_cache.close(keep=None if pruned == sources.posts else sources.posts)
         if incremental:
             memory.put("document cache pruned", sources.posts)
-    metas = [m for m in map(series_file, sources.series) if m]
+    if looked is None:
+        metas = [m for m in map(series_file, sources.series) if m]
+    else:
+        metas = _as_last_read(memory, "series", sources.series, looked, series_file, problems)
     if incremental:
         if listed_cleanly:
             folders = view.folders if view is not None and view.sources is sources else _folders_of(sources)
@@ -273,18 +277,30 @@ def _folders_of(sources: Sources) -> frozenset[str]:
     return frozenset(folders)
 
 
-def _as_read(memory: Store, kind: str, key: str, problems: Problems) -> tuple[object] | None:
-    """What the last read of the file at `key` gave (its problems reported again), as a 1-tuple, or None if none
-    is kept."""
-    kept = memory.last(kind, key)
-    if kept is None:
-        return None
-    result, found = kept
-    problems.extend(found)
-    return (result,)
-
-
-T = TypeVar("T")
+def _as_last_read(
+    memory: Store,
+    kind: str,
+    paths: tuple[str, ...],
+    looked: set[str] | frozenset[str],
+    read: Callable[[str], T | None],
+    problems: Problems,
+) -> list[T]:
+    """What each of `paths` gave at the last read (its problems reported again), or `read(path)` for the looked
+    ones and any the store holds nothing for; those that parsed. A first look's loop: one look-up per file
+    unchanged, no file-system call."""
+    made = []
+    last = memory.last
+    for relative in paths:
+        kept = None if relative in looked else last(kind, relative)
+        if kept is None:
+            result = read(relative)
+        else:
+            result, found = kept
+            if found:
+                problems.extend(found)
+        if result:
+            made.append(result)
+    return made
 
 
 def read_file(

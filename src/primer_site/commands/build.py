@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -14,9 +15,9 @@ from primer_site.caches.bodies import keep_rendered, post_bodies, series_descrip
 from primer_site.caches.reading import read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
 from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
-from primer_site.commands.themefiles import theme_files
+from primer_site.commands.themefiles import site_catalogue, theme_files
 from primer_site.errors import Problems, SiteError
-from primer_site.layout import CACHE_DIR, CATALOGUE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
+from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup, locate_katex
 from primer_site.model import Output, Site, Unchanged
@@ -31,7 +32,7 @@ from primer_site.rendering.theme import theme_dir
 from primer_site.site.assemble import AssembleMemo, Selection, assemble_site
 from primer_site.site.assets import AssetIndex, AssetMemo
 from primer_site.site.bodylanguage import in_language, theorems_in_language
-from primer_site.site.i18n import Catalogue, load_catalogue, theme_catalogue_dir
+from primer_site.site.i18n import Catalogue
 from primer_site.site.outputpaths import guard_pages, page_owners
 from primer_site.sources.bibliography import post_bibliographies
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, load_config
@@ -39,7 +40,7 @@ from primer_site.sources.dates import in_zone
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta
-from primer_site.store import Store, is_racy, stamp_of
+from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS
 
@@ -60,30 +61,6 @@ def _forget_gone(memory: Store, sources: Sources) -> None:
     bodies = memory.slot("bodies", dict)
     for path in [path for path in bodies if path not in posts]:
         del bodies[path]
-
-
-def _catalogue(memory: Store, incremental: bool, source: Path, config: SiteConfig, problems: Problems) -> Catalogue:
-    """The catalogue of the site's language (i18n.load_catalogue); in the preview, the very one of its last build
-    (its problems reported again) while site.yaml and every catalogue file, the theme's and the site's, have the
-    stamps they had then (none too recent to trust: store.is_racy)."""
-    theme = theme_dir()
-    if not incremental:
-        return load_catalogue(source, config, theme, problems)
-    taken = time.time()
-    files = [source / CONFIG_FILE]
-    for folder in (theme_catalogue_dir(theme), source / CATALOGUE_DIR):
-        files.extend(sorted(folder.glob("*.yaml")) if folder.is_dir() else ())
-    stamps = tuple((str(path), stamp_of(path)) for path in files)
-    trusted = all(stamp is not None and not is_racy(stamp, taken) for _, stamp in stamps)
-    inputs = (config, stamps) if trusted else object()  # else made again, as an unreadable file is
-
-    def make() -> tuple[Catalogue, tuple]:
-        found = Problems()
-        return load_catalogue(source, config, theme, found), tuple(found.items)
-
-    catalogue, found = memory.memo("catalogue", "", inputs, make)
-    problems.extend(found)
-    return catalogue
 
 
 def site_now(now: datetime | None, config: SiteConfig) -> datetime:
@@ -170,7 +147,7 @@ def _build(
     # site.yaml saved without a change of value (a comment): the very object the templates and fingerprints
     # already know, or reads through the new one would go unrecorded
     config = memory.memo("settings", "", config, lambda: config)
-    catalogue = _catalogue(memory, incremental, source, config, problems)  # the theme's words: read once per build
+    catalogue = site_catalogue(memory, incremental, source, config, problems)  # the theme's words: read once per build
     output = options.output_dir.absolute()
     # first: even a failed build, or one that changes nothing, finds the previous site where it was
     recover_output(options.output_dir)
@@ -235,7 +212,7 @@ def _build(
         book_math=book_math,
     )
     # asked only when a page collides with a file or a page: not made on every build (it is per post)
-    owners = _Later(lambda: page_owners(site, documents, config.base_path))
+    owners = partial(page_owners, site, documents, config.base_path)
     outputs = SiteOutputs(
         pages=_with_diagnostics(rendering, problems),
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
@@ -423,28 +400,6 @@ def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult
         warnings=last.warnings,
         base_path=config.base_path,
     )
-
-
-class _Later(Mapping[str, tuple[str, int]]):
-    """A mapping made by `make()` the first time it is read."""
-
-    def __init__(self, make: Callable[[], Mapping[str, tuple[str, int]]]) -> None:
-        self._make: Callable[[], Mapping[str, tuple[str, int]]] | None = make
-        self._made: Mapping[str, tuple[str, int]] = {}
-
-    def _mapping(self) -> Mapping[str, tuple[str, int]]:
-        if self._make is not None:
-            self._made, self._make = self._make(), None
-        return self._made
-
-    def __getitem__(self, key: str) -> tuple[str, int]:
-        return self._mapping()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._mapping())
-
-    def __len__(self) -> int:
-        return len(self._mapping())
 
 
 def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:

@@ -1,17 +1,18 @@
 """What a build publishes besides its pages: the theme's and the site's static files (the theme's search script
 only with `search: true`), the generated stylesheet, their output names (fingerprinted or not), KaTeX's own files
-when self-hosted, and the Jinja environment that names them.
+when self-hosted, and the Jinja environment that names them; and the theme's words in the site's language.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Protocol
 
 import jinja2
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.layout import STATIC_DIR
+from primer_site.layout import CATALOGUE_DIR, CONFIG_FILE, STATIC_DIR
 from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.typeset import katex_site_files
 from primer_site.rendering.assetnames import asset_names, static_outputs
@@ -19,11 +20,11 @@ from primer_site.rendering.mathpass import config_line
 from primer_site.rendering.templates import template_files, theme_dir
 from primer_site.rendering.theme import SYNTAX_CSS, make_environment, syntax_css
 from primer_site.site.assets import AssetIndex
-from primer_site.site.i18n import Catalogue
+from primer_site.site.i18n import Catalogue, load_catalogue, theme_catalogue_dir
 from primer_site.site.outputpaths import merge_files
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import discover_static
-from primer_site.store import Store
+from primer_site.store import Store, is_racy, stamp_of
 
 
 class ThemeOptions(Protocol):
@@ -82,3 +83,27 @@ def _needed(static: dict[str, Path], config: SiteConfig) -> dict[str, Path]:
     if config.search or script is None or not script.is_relative_to(theme_dir() / STATIC_DIR):
         return static
     return {path: file for path, file in static.items() if path != _SEARCH_SCRIPT}
+
+
+def site_catalogue(memory: Store, incremental: bool, source: Path, config: SiteConfig, problems: Problems) -> Catalogue:
+    """The theme's words in the site's language (i18n.load_catalogue), read once per build; in the preview, the very one of its last build
+    (its problems reported again) while site.yaml and every catalogue file, the theme's and the site's, have the
+    stamps they had then (none too recent to trust: store.is_racy)."""
+    theme = theme_dir()
+    if not incremental:
+        return load_catalogue(source, config, theme, problems)
+    taken = time.time()
+    files = [source / CONFIG_FILE]
+    for folder in (theme_catalogue_dir(theme), source / CATALOGUE_DIR):
+        files.extend(sorted(folder.glob("*.yaml")) if folder.is_dir() else ())
+    stamps = tuple((str(path), stamp_of(path)) for path in files)
+    trusted = all(stamp is not None and not is_racy(stamp, taken) for _, stamp in stamps)
+    inputs = (config, stamps) if trusted else object()  # else made again, as an unreadable file is
+
+    def make() -> tuple[Catalogue, tuple]:
+        found = Problems()
+        return load_catalogue(source, config, theme, found), tuple(found.items)
+
+    catalogue, found = memory.memo("catalogue", "", inputs, make)
+    problems.extend(found)
+    return catalogue

@@ -3,7 +3,7 @@ one where another needs a folder; each clash is an error naming both, located wh
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -40,13 +40,20 @@ def merge_files(
 def guard_pages(
     pages: Iterable[Output],
     files: Mapping[str, Path],
-    owners: Mapping[str, tuple[str, int]],
+    owners_of: Callable[[], Mapping[str, tuple[str, int]]],
     site: Path,
     problems: Problems,
 ) -> Iterator[Output]:
     """The pages, less any written where a file is published, or where one needs a folder (a page at `css` and
-    static/css/style.css): each is an error naming the page's source (`owners`: output path → (source, line))
-    and the file."""
+    static/css/style.css): each is an error naming the page's source (`owners_of()`: output path → (source,
+    line), page_owners; asked only when a page collides, since it is made from every post) and the file."""
+    owned: list[Mapping[str, tuple[str, int]]] = []
+
+    def owners() -> Mapping[str, tuple[str, int]]:
+        if not owned:
+            owned.append(owners_of())
+        return owned[0]
+
     at = {collision_key(path): path for path in files}
     folders: dict[str, str] = {}  # folder → a file in it
     for path in sorted(files):
@@ -59,8 +66,8 @@ def guard_pages(
         first = written.get(key)
         if first is None:
             written[key] = page.path
-        elif page.path in owners or first in owners:
-            _page_clash(page.path, first, owners, site, problems)
+        elif page.path in owners() or first in owners():
+            _page_clash(page.path, first, owners(), site, problems)
             continue
         parents = page.path.split("/")[:-1]
         above = (at.get(collision_key("/".join(parents[: i + 1]))) for i in range(len(parents)))
@@ -73,13 +80,13 @@ def guard_pages(
         else:
             yield page
             continue
-        if page.path not in owners:  # a page the site makes (robots.txt, a listing): the file must move
+        if page.path not in owners():  # a page the site makes (robots.txt, a listing): the file must move
             problems.error(
                 f"published at {clash}, in the way of the site's page {page.path}: rename it",
                 describe_file(files[clash], site),
             )
             continue
-        source, line = owners[page.path]
+        source, line = owners()[page.path]
         problems.error(
             f"page {page.path}: {describe_file(files[clash], site)} {how} "
             "(change the slug or the permalink, or rename the file)",
