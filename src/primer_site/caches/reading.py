@@ -90,6 +90,8 @@ def read_sources(
         sources = discover_sources(source, problems, config.follow_links_outside, looks, between)
         # nothing outside is read
         sources = linked_within(source, sources, config.follow_links_outside, problems, looks, readable, taken)
+        if view is not None and sources == view.sources:
+            sources = view.sources  # the very listing: what is kept for it stands (build._forget_gone)
         if readable is not None and len(readable) > len(looks):  # files gone: keep only what the site still has
             readable = {path: stamp for path, stamp in readable.items() if path in looks}
             memory.put("readable", readable)
