@@ -329,6 +329,7 @@ class IncrementalBuilds(RuleBasedStateMachine):
         except SiteError as error:
             failed = error
         if not sources_settled(options, memory):
+            event("the verification found a change the first look missed")
             build_site(options, memory, set(self.touched))
             self.touched.clear()
         elif failed is not None:

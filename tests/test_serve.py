@@ -813,3 +813,23 @@ def test_a_verification_stops_when_more_changes_wait_and_the_next_one_finds_what
     finally:
         memory.close()
     assert "Unreported." in (tmp_path / "out" / "posts" / "other" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_change_found_by_the_verification_after_a_stylesheet_edit_reloads_the_pages(tmp_path: Path) -> None:
+    # the first look publishes the CSS-only change as a stylesheet swap; what the verification finds is no stylesheet
+    source = fixture_site(tmp_path / "site")
+    config = source / "site.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
+    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    states = []
+    with Preview(options(source), port=0, watch=False) as preview:
+        real = preview.server.publish
+        preview.server.publish = lambda state: (states.append((state.epoch, state.change)), real(state))  # type: ignore[method-assign]
+        (elsewhere / "linked.md").write_text(post("Linked", body="Second words."), encoding="utf-8")
+        (source / "static" / "css" / "extra.css").write_text("p { color: red }\n", encoding="utf-8")
+        preview.rebuild(ChangeSet(frozenset({"static/css/extra.css"})))
+        assert b"Second words." in fetch(preview.server, "/posts/linked/")[2]
+    assert states == [(2, "css"), (3, "page")]

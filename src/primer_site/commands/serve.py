@@ -117,8 +117,8 @@ class Preview:
                 settled = sources_settled(self.options, self.memory, self._more_changes)
             except Exception:  # a bug: the build below meets it too, and reports it with its traceback
                 settled = False
-            if settled is False:
-                self._build(changes, first_look=False)
+            if settled is False:  # a post or series file changed unseen: pages reload, whatever `changes` were
+                self._build(changes, first_look=False, found=True)
             self._freeze_heap()
 
     def _more_changes(self) -> bool:
@@ -146,9 +146,10 @@ class Preview:
                     return
             time.sleep(0.01)  # a batch is on its way: its rebuild takes the lock next
 
-    def _build(self, changes: ChangeSet | None, first_look: bool) -> None:
-        """One build, published: the site served, or the errors shown on its pages."""
-        pending = self._unpublished | (changes or _NO_CHANGES)
+    def _build(self, changes: ChangeSet | None, first_look: bool, found: bool = False) -> None:
+        """One build, published: the site served, or the errors shown on its pages. `found`: the build after a
+        verification that found a change (`changes` were delivered by the first look, or wait in _unpublished)."""
+        pending = self._unpublished | (changes if changes is not None and not found else _NO_CHANGES)
         try:
             told = pending.paths if changes is not None else None
             result = build_site(self.options, self.memory, told, first_look)
@@ -168,7 +169,7 @@ class Preview:
         self._unpublished = _NO_CHANGES
         self._rebuild_when_due(result.next_due)
         self.server.set_base_path(base_path)
-        change = "css" if changes is not None and pending.css_only else "page"
+        change = "css" if changes is not None and not found and pending.css_only else "page"
         self.server.publish(BuildState(self._epoch, change))
         self._report(Rebuilt(changes, result))
 
