@@ -169,6 +169,15 @@ class Fingerprints:
         self.resolvers = resolvers
         self.known: dict[Dependency, Fingerprint] = {}
         self.wholes: dict[str, Fingerprint] = {}
+        self.values: dict[Dependency, object] = {}  # what each resolver answered (DependencyLedger.changes)
+        self.worked_out = 0  # fingerprints worked out from a value (the tests count them)
+
+    def value(self, dependency: Dependency) -> object:
+        """What the resolver of a dependency that is not a model object's field answers now."""
+        found = self.values.get(dependency, _UNASKED)
+        if found is _UNASKED:
+            found = self.values[dependency] = self.resolvers[dependency[0]](dependency[1])
+        return found
 
     def of(self, dependency: Dependency) -> Fingerprint:
         found = self.known.get(dependency)
@@ -181,14 +190,15 @@ class Fingerprints:
         found = self.wholes.get(key)
         if found is None:
             obj = self.index.objects.get(key)
+            self.worked_out += 1
             found = self.wholes[key] = MISSING if obj is None else fingerprint(obj, self.index.key_of, whole=True)
         return found
 
     def _work_out(self, dependency: Dependency) -> Fingerprint:
         what, which = dependency
-        resolver = self.resolvers.get(what)
-        if resolver is not None:
-            return fingerprint(resolver(which), self.index.key_of)
+        self.worked_out += 1
+        if what in self.resolvers:
+            return fingerprint(self.value(dependency), self.index.key_of)
         obj = self.index.objects.get(what)
         if obj is None:
             return MISSING
@@ -244,18 +254,29 @@ class DependencyLedger:
         return array("I", sorted({self.number(dependency) for dependency in reads}))
 
     def changes(self, now: Fingerprints) -> set[int]:
-        """The numbers of the dependencies whose fingerprint now differs from the last good build's."""
+        """The numbers of the dependencies whose fingerprint now differs from the last good build's.
+
+        In the process that made that build, only what is not the very same object as then is fingerprinted: a
+        model object replaced, a field of it that is not the same value, a resolver's answer that is not the same
+        immutable value. The model is immutable and the store gives back the same objects, so a one-post edit
+        fingerprints that post's fields and what was made again because of it, not the site."""
         changed: set[int] = set()
         previous, table = self.previous, self.table
         for what, numbers in self.by_what.items():
-            if what not in now.resolvers:
+            if what in now.resolvers:
+                if previous is not None:
+                    numbers = self._answered_otherwise(now, previous, numbers)
+            else:
                 obj = now.index.objects.get(what)
                 if obj is None:
                     changed.update(numbers)
                     continue
                 if previous is not None:
-                    if previous.index.objects.get(what) is obj:
+                    old = previous.index.objects.get(what)
+                    if old is obj:
                         continue
+                    if old is not None and type(old) is type(obj):
+                        numbers = [n for n in numbers if not _same_field(old, obj, table[n][1])]
                 elif self.wholes.get(what) == now.whole(what):
                     # the same fields: only properties, which may read nested objects, can differ
                     numbers = [n for n in numbers if not is_field(obj, table[n][1])]
@@ -263,6 +284,21 @@ class DependencyLedger:
                 if now.of(table[number]) != self._before(number):
                     changed.add(number)
         return changed
+
+    def _answered_otherwise(self, now: Fingerprints, previous: Fingerprints, numbers: list[int]) -> list[int]:
+        """Of these resolver dependencies, those whose answer now is not the very value it was (the others keep
+        their fingerprint, which `now` takes over without working it out)."""
+        table, known, answered = self.table, self.fingerprints, previous.values
+        left = []
+        for number in numbers:
+            dependency = table[number]
+            before = answered.get(dependency, _UNASKED)
+            fingerprint = known.get(number)
+            if fingerprint is not None and _same_value(before, now.value(dependency)):
+                now.known[dependency] = fingerprint
+            else:
+                left.append(number)
+        return left
 
     def _before(self, number: int) -> Fingerprint | None:
         dependency = self.table[number]
@@ -295,6 +331,39 @@ class DependencyLedger:
             if what not in now.resolvers and what not in wholes:
                 wholes[what] = now.whole(what)
         return fingerprints, wholes
+
+
+_UNASKED = object()
+
+# Values that cannot change while they live: the same object is the same value. Model objects are frozen
+# dataclasses; a dict or a list is not among them (it might be filled again in place), so it is fingerprinted.
+_IMMUTABLE = frozenset({str, bytes, int, float, bool, type(None), frozenset})
+
+
+def _same_value(before: object, now: object) -> bool:
+    """Whether `now` is the very value `before` was (a tuple: its items, each the same)."""
+    if before is now:
+        return type(now) in _IMMUTABLE or _is_frozen(now) or (type(now) is tuple and all(map(_is_settled, now)))
+    if type(before) is tuple and type(now) is tuple and len(before) == len(now):  # type: ignore[arg-type]
+        return all(a is b and _is_settled(b) for a, b in zip(before, now, strict=True))  # type: ignore[call-overload]
+    return False
+
+
+def _is_settled(value: object) -> bool:
+    return type(value) in _IMMUTABLE or _is_frozen(value) or (type(value) is tuple and all(map(_is_settled, value)))
+
+
+def _is_frozen(value: object) -> bool:
+    params = getattr(type(value), "__dataclass_params__", None)
+    return params is not None and params.frozen
+
+
+def _same_field(old: object, now: object, name: str) -> bool:
+    """Whether the field `name` of a replaced model object is the very value it was (then nothing that read it
+    can have changed; a property or method is worked out again, and so fingerprinted)."""
+    if not is_field(now, name):
+        return False
+    return getattr(old, name) is getattr(now, name)
 
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}

@@ -94,6 +94,12 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
         if value and type(value[0]) in LEAVES:  # type: ignore[index]
             parts.append(f"\x1b{value!r}")  # a post's headings, links: one repr, not a call per field
             return
+        if value and id(value[0]) in key_of:  # type: ignore[index]
+            # a series' or a tag's posts: their keys in one pass, the very text the items would give one by one
+            keys = [key_of.get(id(item)) for item in value]  # type: ignore[attr-defined]
+            if None not in keys:
+                parts.append("(" + "".join([f"\x1d{len(key)}:{key}" for key in keys]) + ")")  # type: ignore[arg-type]
+                return
         parts.append("(")
         for item in value:  # type: ignore[attr-defined]
             _canonical(item, key_of, parts)

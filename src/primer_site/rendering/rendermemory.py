@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import sys
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from primer_site.caches.dependencies import Dependency, DependencyLedger
@@ -39,6 +40,68 @@ class RenderMemory:
         # the list of outputs, and what working it out read: kept in this process while none of that changed
         self.specs: list[PageSpec] | None = None
         self.specs_reads: array = array("I")
+        self.unrecorded: frozenset[str] = frozenset()  # paths of `specs` with no record (their template failed)
+        self._places: dict[str, list[int]] | None = None  # where each path is in `specs`
+        # what reads each number: path → the outputs that read it, or did when they were recorded (a superset,
+        # checked against the record); made when first asked, then kept up to date as pages are recorded again
+        self._readers: dict[int, list[str]] | None = None
+        self._indexed = 0  # paths added since the index was made: past the reads it was made from, made afresh
+        self._indexed_from = 0
+
+    def readers(self, numbers: Iterable[int]) -> set[str]:
+        """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number, not a
+        pass over the outputs (once the index is made)."""
+        index = self._readers
+        if index is None:
+            index = self._readers = {}
+            for path, known in self.records.items():
+                for number in known.reads:
+                    found = index.get(number)
+                    if found is None:
+                        index[number] = [path]
+                    else:
+                        found.append(path)
+            self._indexed, self._indexed_from = 0, sum(len(known.reads) for known in self.records.values())
+        wanted = set(numbers)
+        found: set[str] = set()
+        for number in wanted:
+            paths = index.get(number)
+            if paths:
+                found.update(paths)
+        records = self.records
+        return {path for path in found if path in records and not wanted.isdisjoint(records[path].reads)}
+
+    def recorded(self, made: dict[str, PageRecord | None]) -> None:
+        """Outputs recorded again (None: no longer recorded): the records, and the index of who reads what."""
+        records, index = self.records, self._readers
+        for path, known in made.items():
+            if known is None:
+                records.pop(path, None)
+                continue
+            records[path] = known
+            if index is not None:
+                self._indexed += len(known.reads)
+                for number in known.reads:
+                    found = index.get(number)
+                    if found is None:
+                        index[number] = [path]
+                    else:
+                        found.append(path)
+        if self._indexed > self._indexed_from + 10_000:  # mostly stale entries: make it afresh when next asked
+            self._readers = None
+
+    def places(self) -> dict[str, list[int]]:
+        """Where each path is in `specs` (two specs may share a path: an error reported elsewhere)."""
+        if self._places is None:
+            self._places = {}
+            for place, spec in enumerate(self.specs or ()):
+                self._places.setdefault(spec.path, []).append(place)
+        return self._places
+
+    def keep_specs(self, specs: list[PageSpec], reads: array) -> None:
+        """The list of outputs of this good build, kept in this process while what working it out read holds."""
+        if specs is not self.specs:
+            self.specs, self.specs_reads, self._places = specs, reads, None
 
     def dump(self) -> dict:
         """The memory as JSON data, for .primer-cache/ (the model objects of the ledger stay behind). What an
