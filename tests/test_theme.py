@@ -156,7 +156,7 @@ def test_a_new_process_compiles_only_the_templates_whose_text_changed(tmp_path: 
 def test_a_damaged_compiled_template_is_compiled_again(tmp_path: Path, compiled: list[str], damage: str) -> None:
     site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/post.html": version(1)})
     _build_in_new_process(site, tmp_path / "ref")
-    kept = sorted((site / ".primer-cache/templates").iterdir())
+    kept = sorted((site / ".primer-cache/compiled-templates").iterdir())
     assert len(kept) == len(compiled)
     for path in kept:
         data = path.read_bytes()

@@ -225,19 +225,23 @@ class DependencyLedger:
     def __init__(
         self,
         dependencies: Iterable[Dependency] = (),
-        fingerprints: dict[int, Fingerprint] | None = None,
+        fingerprints: PackedFingerprints | None = None,
         wholes: dict[str, Fingerprint] | None = None,
+        by_what: dict[str, array] | None = None,
     ) -> None:
+        """`by_what`: the numbers of each object's (or resolver's) dependencies, if known (else worked out)."""
         self.table: list[Dependency] = list(dict.fromkeys(dependencies))
-        self.numbers: dict[Dependency, int] = {dependency: n for n, dependency in enumerate(self.table)}
-        self.by_what: dict[str, list[int]] = {}  # may hold numbers no output reads now
-        for number, (what, _) in enumerate(self.table):
-            found = self.by_what.get(what)
-            if found is None:
-                self.by_what[what] = [number]
-            else:
-                found.append(number)
-        self.fingerprints: dict[int, Fingerprint] = fingerprints or {}
+        self.numbers: dict[Dependency, int] = dict(zip(self.table, range(len(self.table)), strict=True))
+        if by_what is None:
+            by_what = {}
+            for number, (what, _) in enumerate(self.table):
+                found = by_what.get(what)
+                if found is None:
+                    by_what[what] = array("I", [number])
+                else:
+                    found.append(number)
+        self.by_what: dict[str, array] = by_what  # may hold numbers no output reads now
+        self.fingerprints = fingerprints if fingerprints is not None else PackedFingerprints()
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
 
@@ -246,7 +250,7 @@ class DependencyLedger:
         if found is None:
             found = self.numbers[dependency] = len(self.table)
             self.table.append(dependency)
-            self.by_what.setdefault(dependency[0], []).append(found)
+            self.by_what.setdefault(dependency[0], array("I")).append(found)
         return found
 
     def numbers_of(self, reads: Iterable[Dependency]) -> array:
@@ -310,27 +314,60 @@ class DependencyLedger:
         """After a good build: `now` is what the next build compares with; `changed` are the numbers `changes`
         found (their old fingerprints are dropped; the others still hold)."""
         for number in changed:
-            self.fingerprints.pop(number, None)
+            self.fingerprints.pop(number)
         for what, numbers in self.by_what.items():
             if what in now.resolvers:
                 for number in numbers:
                     self.fingerprints[number] = now.of(self.table[number])
         self.previous = now
 
-    def freeze(self, numbers: Iterable[int]) -> tuple[dict[int, Fingerprint], dict[str, Fingerprint]]:
-        """The fingerprints a ledger read from disk needs for these numbers, and the whole fingerprints of their
-        objects (worked out now where the last build's do not hold)."""
+    def freeze(self, numbers: Iterable[int]) -> tuple[bytes, dict[str, Fingerprint]]:
+        """The fingerprints a ledger read from disk needs for these numbers (16 bytes each, in their order), and
+        the whole fingerprints of their objects (worked out now where the last build's do not hold)."""
         assert self.previous is not None, "freeze() follows settle()"
         now, known, table = self.previous, self.fingerprints, self.table
-        fingerprints: dict[int, Fingerprint] = {}
-        wholes: dict[str, Fingerprint] = {}
-        for number in numbers:
-            fingerprint = known.get(number)
-            fingerprints[number] = fingerprint if fingerprint is not None else now.of(table[number])
-            what = table[number][0]
-            if what not in now.resolvers and what not in wholes:
-                wholes[what] = now.whole(what)
-        return fingerprints, wholes
+        if numbers == range(len(table)):  # every number: what was read from disk, with what changed since
+            packed = bytearray(known.packed[: 16 * len(table)])
+            packed.extend(bytes(16 * len(table) - len(packed)))
+            for number in sorted(known.changed.keys() | set(range(known.count, len(table)))):
+                if number < len(table):
+                    fingerprint = known.get(number)
+                    fingerprint = fingerprint if fingerprint is not None else now.of(table[number])
+                    packed[16 * number : 16 * number + 16] = fingerprint
+            whats: Iterable[str] = self.by_what
+        else:
+            parts = []
+            for number in numbers:
+                fingerprint = known.get(number)
+                parts.append(fingerprint if fingerprint is not None else now.of(table[number]))
+            packed = bytearray(b"".join(parts))
+            whats = {table[number][0] for number in numbers}
+        wholes = {what: now.whole(what) for what in whats if what not in now.resolvers}
+        return bytes(packed), wholes
+
+
+class PackedFingerprints:
+    """A ledger's fingerprints by number: 16 bytes per number in one bytes object, as read from disk (sliced when
+    asked: loading 100,000 of them is no work), and those set or dropped since, kept aside."""
+
+    def __init__(self, packed: bytes = b"") -> None:
+        if len(packed) % 16:
+            raise ValueError("not 16 bytes per fingerprint")
+        self.packed, self.count = packed, len(packed) // 16
+        self.changed: dict[int, Fingerprint | None] = {}
+
+    def get(self, number: int) -> Fingerprint | None:
+        if number in self.changed:
+            return self.changed[number]
+        if 0 <= number < self.count:
+            return self.packed[16 * number : 16 * number + 16]
+        return None
+
+    def pop(self, number: int) -> None:
+        self.changed[number] = None
+
+    def __setitem__(self, number: int, fingerprint: Fingerprint) -> None:
+        self.changed[number] = fingerprint
 
 
 _UNASKED = object()

@@ -137,6 +137,17 @@ def _dataclass(value: Any, key_of: dict[int, str], parts: list[str]) -> None:
             value._fields if hasattr(value, "_fields") else tuple(f.name for f in dataclasses.fields(value))
         )
     parts.append(kind.__qualname__ + "(")
+    append = parts.append
     for name in names:
-        _canonical(getattr(value, name), key_of, parts)
-    parts.append(")")
+        # a string, a number, None: _canonical's text inline (most of a post's fields; a post's whole
+        # fingerprint in a new process is a call per field otherwise)
+        field = getattr(value, name)
+        field_kind = type(field)
+        if field_kind is str:
+            append(f"\x1e{len(field)}:")
+            append(field)
+        elif field_kind is int or field_kind is bool or field is None:
+            append(f"\x1f{field!r}")
+        else:
+            _canonical(field, key_of, parts)
+    append(")")

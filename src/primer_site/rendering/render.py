@@ -152,7 +152,7 @@ class RenderPass:
         """The build succeeded: what it rendered and read is what the next build compares with."""
         memory = self.memory
         memory.ledger.settle(self.renderer.fingerprints, self._changed)
-        memory.recorded(self._made)
+        memory.recorded(self._made, indexed=self.in_process)
         if not self.reused_specs:
             memory.specs = None
         if self.in_process:  # the list is kept only while what working it out read is known

@@ -163,11 +163,11 @@ def template_identity(env: jinja2.Environment, name: str) -> tuple[str, str]:
     return loader.identity(name)
 
 
-COMPILED_TEMPLATES_DIR = "templates"  # in the site's .primer-cache/
+COMPILED_TEMPLATES_DIR = "compiled-templates"  # in the site's .primer-cache/
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
-    """Jinja's compiled templates kept in a folder (.primer-cache/templates/), one file per template name and file:
+    """Jinja's compiled templates kept in a folder (.primer-cache/compiled-templates/), one file per template name and file:
     a new process then compiles only the templates whose text changed.
 
     A file holds a header (this code's salt, the Python version, a digest of the template's text) and the code
