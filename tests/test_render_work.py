@@ -102,3 +102,30 @@ def test_a_warm_rebuild_after_each_edit_gives_the_bytes_of_a_cold_build(tmp_path
         cold = tmp_path / f"cold{step}"
         build_site(_options(site, cold), None)
         assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}"
+
+
+def test_a_whole_fingerprint_spells_each_field_as_a_field_fingerprint_does(tmp_path: Path) -> None:
+    """A model object's whole fingerprint takes a short cut for plain fields: its text is still, field by field,
+    the text each field's own fingerprint is made of (so the two never disagree on what changed)."""
+    import dataclasses
+
+    from primer_site.caches import fingerprints
+
+    site = make_site(
+        tmp_path / "site",
+        {
+            "content/a.md": post("A", "2026-01-02", "## One\n\nText $x$.", tags="[t, u]", summary="'Short.'"),
+            "content/b.md": post("B", "2026-01-03", "Words.", series="s", chapter=1),
+            "series/s.md": "---\ntitle: S\n---\nA series.\n",
+        },
+    )
+    result = build_site(_options(site, tmp_path / "out"), None)
+    assert result.site is not None
+    key_of = {id(p): "post:" + p.source for p in result.site.posts}
+    for value in (*result.site.posts, *result.site.series, *result.site.tags):
+        whole: list[str] = []
+        fingerprints._dataclass(value, key_of, whole)
+        one_by_one = [type(value).__qualname__ + "("]
+        for field in dataclasses.fields(value):
+            fingerprints._canonical(getattr(value, field.name), key_of, one_by_one)
+        assert "".join(whole) == "".join(one_by_one) + ")"

@@ -148,6 +148,10 @@ def _dataclass(value: Any, key_of: dict[int, str], parts: list[str]) -> None:
             append(field)
         elif field_kind is int or field_kind is bool or field is None:
             append(f"\x1f{field!r}")
+        elif field_kind is datetime:
+            append(repr(field))
+        elif field_kind is tuple and not field:
+            append("()")
         else:
             _canonical(field, key_of, parts)
     append(")")
