@@ -245,6 +245,19 @@ class DependencyLedger:
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
 
+    @classmethod
+    def numbered(
+        cls,
+        numbers: dict[Dependency, int],
+        fingerprints: PackedFingerprints,
+        wholes: dict[str, Fingerprint],
+        by_what: dict[str, array],
+    ) -> DependencyLedger:
+        """A ledger read from disk: `numbers` gives each dependency its place, 0, 1, 2... in order."""
+        ledger = cls((), fingerprints, wholes, by_what)
+        ledger.numbers, ledger.table = numbers, list(numbers)
+        return ledger
+
     def number(self, dependency: Dependency) -> int:
         found = self.numbers.get(dependency)
         if found is None:

@@ -169,17 +169,18 @@ class RenderMemory:
                 return None
             memory = cls()
             memory.unread_at_most = int(unread)
-            memory.ledger = DependencyLedger(dependencies, PackedFingerprints(packed), wholes, groups)
-            if len(memory.ledger.table) != count:  # one twice: the numbers would not line up
+            numbers = dict(zip(dependencies, range(count), strict=True))
+            if len(numbers) != count:  # one twice: the numbers would not line up
                 return None
+            memory.ledger = DependencyLedger.numbered(numbers, PackedFingerprints(packed), wholes, groups)
             records = memory.records
             for path, spec_digest, digest, reads in pages:
-                numbers = _unpacked(reads)
-                if numbers and max(numbers) >= count:
+                read = _unpacked(reads)
+                if read and read[-1] >= count:  # sorted, as dump() wrote them
                     return None
                 if type(path) is not str or type(spec_digest) is not bytes or type(digest) is not bytes:
                     return None
-                records[path] = PageRecord(None, spec_digest, numbers, digest)
+                records[path] = PageRecord(None, spec_digest, read, digest)
             return memory
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
             return None
