@@ -129,3 +129,28 @@ def test_a_whole_fingerprint_spells_each_field_as_a_field_fingerprint_does(tmp_p
         for field in dataclasses.fields(value):
             fingerprints._canonical(getattr(value, field.name), key_of, one_by_one)
         assert "".join(whole) == "".join(one_by_one) + ")"
+
+
+def _new_process_work(root: Path, posts: int, passes: list[render.RenderPass]) -> tuple[int, int, int, set[str]]:
+    """(values fingerprinted one by one, whole objects fingerprinted, model objects, pages rendered) by a build in a
+    new process after one post's edit."""
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    build_site(options, None)
+    last = passes[-1]
+    fingerprints = last.renderer.fingerprints
+    return len(fingerprints.known), len(fingerprints.wholes), len(fingerprints.index.objects), set(last.rendered)
+
+
+def test_a_new_process_fingerprints_fields_only_of_the_objects_that_changed(
+    tmp_path: Path, passes: list[render.RenderPass]
+) -> None:
+    """In a new process nothing is the same object as in the last build: each model object is fingerprinted whole
+    once (a pass over the site, in proportion to it), and field by field only where that differs."""
+    small = _new_process_work(tmp_path / "small", 12, passes)
+    big = _new_process_work(tmp_path / "big", 48, passes)
+    assert small[3] == big[3] and "posts/p001/index.html" in big[3]
+    assert small[0] == big[0]  # the fields of what changed, and the lookups templates made: not every post's
+    assert (small[1], big[1]) == (small[2], big[2])  # one whole fingerprint per model object

@@ -22,7 +22,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from primer_site.caches.fingerprints import MISSING, Fingerprint, Ref, fingerprint
+from primer_site.caches.fingerprints import (
+    KEY_MARK,
+    MISSING,
+    Fingerprint,
+    Ref,
+    canonical_fields,
+    digest_of,
+    fingerprint,
+)
 from primer_site.model import Site
 from primer_site.sources.config import SiteConfig
 
@@ -170,6 +178,9 @@ class Fingerprints:
         self.known: dict[Dependency, Fingerprint] = {}
         self.wholes: dict[str, Fingerprint] = {}
         self.values: dict[Dependency, object] = {}  # what each resolver answered (DependencyLedger.changes)
+        # objects whose whole fingerprint names no other model object: their properties, computed from their own
+        # fields, are the same when the fields are
+        self.self_contained: set[str] = set()
         self.worked_out = 0  # fingerprints worked out from a value (the tests count them)
 
     def value(self, dependency: Dependency) -> object:
@@ -191,7 +202,15 @@ class Fingerprints:
         if found is None:
             obj = self.index.objects.get(key)
             self.worked_out += 1
-            found = self.wholes[key] = MISSING if obj is None else fingerprint(obj, self.index.key_of, whole=True)
+            if obj is None:
+                found = self.wholes[key] = MISSING
+            else:
+                parts: list[str] = []
+                canonical_fields(obj, self.index.key_of, parts)
+                text = "".join(parts)
+                found = self.wholes[key] = digest_of(text)
+                if KEY_MARK not in text:  # no model object (nor a string holding the mark) among its fields
+                    self.self_contained.add(key)
         return found
 
     def _work_out(self, dependency: Dependency) -> Fingerprint:
@@ -296,6 +315,8 @@ class DependencyLedger:
                         numbers = [n for n in numbers if not _same_field(old, obj, table[n][1])]
                 elif self.wholes.get(what) == now.whole(what):
                     # the same fields: only properties, which may read nested objects, can differ
+                    if what in now.self_contained:
+                        continue
                     numbers = [n for n in numbers if not is_field(obj, table[n][1])]
             for number in numbers:
                 if now.of(table[number]) != self._before(number):

@@ -43,7 +43,21 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
         _dataclass(value, key_of, parts)
     else:
         _canonical(value, key_of, parts)
-    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return digest_of("".join(parts))
+
+
+KEY_MARK = "\x1d"  # begins a model object's key (or a Ref) in a canonical text
+
+
+def digest_of(text: str) -> Fingerprint:
+    """The fingerprint of a canonical text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def canonical_fields(value: object, key_of: dict[int, str], parts: list[str]) -> None:
+    """Append the canonical text of a dataclass spelt field by field (as `fingerprint(..., whole=True)` hashes):
+    its nested model objects by key, each beginning with KEY_MARK."""
+    _dataclass(value, key_of, parts)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
