@@ -68,6 +68,9 @@ def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | N
     except OSError as error:
         with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
             _record_file(site, name, "record").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # and the parts kept for it (keep_bytes) belong to no record
+            for part in _record_file(site, name, "record").parent.glob(f"{name}.*.bin"):
+                part.unlink(missing_ok=True)
         return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
     return None
 

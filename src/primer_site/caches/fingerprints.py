@@ -1,7 +1,7 @@
 """A value's fingerprint: a 16-byte digest (BLAKE2b) that only equal values share, the same in every process.
 
 Model objects count by their key (a Ref, "post:content/a.md"), never by their address, so that a page's recorded
-reads can be compared from one build to the next, in this process or another (dependencies.py keeps the ledger).
+reads can be compared from one build to the next, in this process or another (dependencies.py records them, ledger.py keeps them).
 Strings are length-prefixed rather than escaped: a post's whole body costs one append, not a scan.
 """
 

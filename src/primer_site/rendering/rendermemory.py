@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from primer_site.caches.dependencies import DependencyLedger, PackedFingerprints
+from primer_site.caches.ledger import DependencyLedger, PackedFingerprints
 from primer_site.rendering.pages import PageSpec
 
 _MEMORY_FORMAT = 3
