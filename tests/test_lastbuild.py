@@ -122,3 +122,38 @@ def test_a_damaged_record_builds_for_real(site: Path) -> None:
         record.write_text("{not json")
     result = build(site)
     assert not stopped_at_once(result) and "First words." in (site.parent / "out/posts/a/index.html").read_text()
+
+
+@pytest.mark.parametrize("damage", [None, "garbage", "truncated", "a-flipped-byte", "another-version", "a-folder"])
+def test_a_damaged_render_memory_renders_every_page_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch, damage: str | None
+) -> None:
+    from primer_site.rendering import render
+
+    passes: list[render.RenderPass] = []
+    commit = render.RenderPass.commit
+    monkeypatch.setattr(render.RenderPass, "commit", lambda self: (passes.append(self), commit(self))[1])
+    build(site)
+    [kept] = (site / ".primer-cache/builds").glob("*.render.bin")
+    data = kept.read_bytes()
+    if damage == "garbage":
+        kept.write_bytes(b"\x00not a memory" * 40)
+    elif damage == "truncated":
+        kept.write_bytes(data[: len(data) // 2])
+    elif damage == "a-flipped-byte":
+        kept.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
+    elif damage == "another-version":
+        monkeypatch.setattr(diskstore, "code_salt", lambda: "another version")
+    elif damage == "a-folder":
+        kept.unlink()
+        kept.mkdir()
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
+    result = build(site)
+    last = passes[-1]
+    if damage is None:
+        assert len(last.rendered) < len(last.specs) and "posts/a/index.html" in last.rendered, last.rendered
+    else:
+        assert sorted(last.rendered) == sorted(spec.path for spec in last.specs)  # none trusted
+    assert not stopped_at_once(result)
+    cold = build_result(site, output=site.parent / "cold", cache=False)
+    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")

@@ -114,3 +114,64 @@ def test_a_template_that_is_not_utf8_is_an_error_at_its_line(tmp_path: Path) -> 
     expected = "templates/post.html:2: error: template: not valid UTF-8 (invalid continuation byte at byte 32)"
     assert expected in done.stderr and "Traceback" not in done.stderr
     assert not (site / "public").exists()
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from their text during a test."""
+    from primer_site.rendering.theme import RecordingEnvironment
+
+    names: list[str] = []
+    original = RecordingEnvironment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
+        names.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(RecordingEnvironment, "compile", counting)
+    return names
+
+
+def _build_in_new_process(site: Path, output: Path) -> None:
+    """A build as `primer-site build` makes it in a new process: no memory of this one, the cache on."""
+    build_site(BuildOptions(source=site, output=output, now=NOW, jobs=1, cache=True), None)
+
+
+def test_a_new_process_compiles_only_the_templates_whose_text_changed(tmp_path: Path, compiled: list[str]) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/post.html": version(1)})
+    _build_in_new_process(site, tmp_path / "ref")
+    assert "post.html" in compiled and "base.html" in compiled
+    compiled.clear()
+    (site / "content/a.md").write_text(post("A", body="Edited."), encoding="utf-8")
+    _build_in_new_process(site, tmp_path / "out")
+    assert compiled == []  # every template loaded compiled from .primer-cache/
+    assert "VERSION-1 A" in page(tmp_path / "out") and "Edited." in page(tmp_path / "out")
+    (site / "templates/post.html").write_text(version(2), encoding="utf-8")
+    _build_in_new_process(site, tmp_path / "out")
+    assert compiled == ["post.html"]
+    assert "VERSION-2 A" in page(tmp_path / "out")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "foreign-header", "a-folder"])
+def test_a_damaged_compiled_template_is_compiled_again(tmp_path: Path, compiled: list[str], damage: str) -> None:
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/post.html": version(1)})
+    _build_in_new_process(site, tmp_path / "ref")
+    kept = sorted((site / ".primer-cache/compiled-templates").iterdir())
+    assert len(kept) == len(compiled)
+    for path in kept:
+        data = path.read_bytes()
+        if damage == "garbage":
+            path.write_bytes(b"\x00not code" * 50)
+        elif damage == "truncated":
+            path.write_bytes(data[: len(data) - 7])
+        elif damage == "foreign-header":
+            path.write_bytes(data.replace(b"primer-site templates 1", b"primer-site templates 0", 1))
+        else:
+            path.unlink()
+            path.mkdir()
+    compiled.clear()
+    (site / "content/a.md").write_text(post("A", body="Edited."), encoding="utf-8")
+    _build_in_new_process(site, tmp_path / "out")
+    assert sorted(compiled) == sorted(set(compiled)) and len(compiled) == len(kept)
+    build_site(BuildOptions(source=site, output=tmp_path / "cold", now=NOW, jobs=1, cache=False), None)
+    assert page(tmp_path / "out") == page(tmp_path / "cold")

@@ -3,7 +3,8 @@
 table's rows read.
 
 - The last good build's record per output folder (`recall_record`, `keep_record`): JSON, salted with
-  primer-site's own code (store.code_salt); what it holds: buildrecord.py.
+  primer-site's own code (store.code_salt); what it holds: buildrecord.py. Its render memory, the large part, is
+  bytes (`recall_bytes`, `keep_bytes`: marshal's plain data, under the salt and a digest of the bytes).
 - SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
   rendered bodies (bodies.py), and KaTeX's answers for formulas (`FormulaCache`). SQLite holding JSON and text,
   never pickle: a foreign or corrupt file can only be ignored and rebuilt, never run.
@@ -12,6 +13,7 @@ table's rows read.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -61,9 +63,55 @@ def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | N
         folder = _record_file(site, name, "record").parent
         records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in records[_RECORDS_KEPT:]:
-            for stale in folder.glob(old.name.replace(".record.json", ".*.json")):
+            for stale in folder.glob(old.name.replace(".record.json", ".*")):
                 stale.unlink(missing_ok=True)
     except OSError as error:
+        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
+            _record_file(site, name, "record").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # and the parts kept for it (keep_bytes) belong to no record
+            for part in _record_file(site, name, "record").parent.glob(f"{name}.*.bin"):
+                part.unlink(missing_ok=True)
+        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
+    return None
+
+
+_BYTES_HEADER = b"primer-site record 1\n"
+
+
+def _bytes_file(site: Path, name: str, part: str) -> Path:
+    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.bin"
+
+
+def recall_bytes(site: Path, name: str, part: str) -> bytes | None:
+    """The `part` of the record kept under `name` by keep_bytes, if it was written whole by this code: a header
+    naming the code's salt, then a digest of the bytes that follow. Anything else (another version, a damaged or
+    truncated file) is None: it costs a full build, never a wrong page."""
+    try:
+        data = _bytes_file(site, name, part).read_bytes()
+    except OSError:
+        return None
+    header = _BYTES_HEADER + code_salt().encode() + b"\n"
+    digest, body = data[len(header) : len(header) + 16], data[len(header) + 16 :]
+    if not data.startswith(header) or hashlib.blake2b(body, digest_size=16).digest() != digest:
+        return None
+    return body
+
+
+def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
+    """Keep `data` as the `part` of the record under `name` (before keep_record writes the record itself), written
+    whole then renamed into place. The reason it could not be, or None; then the record is dropped too, as
+    keep_record does."""
+    path = _bytes_file(site, name, part)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = _BYTES_HEADER + code_salt().encode() + b"\n"
+        temporary.write_bytes(header + hashlib.blake2b(data, digest_size=16).digest() + data)
+        os.replace(temporary, path)
+        _record_file(site, name, part).unlink(missing_ok=True)  # the same part as JSON, by an older version
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
             _record_file(site, name, "record").unlink(missing_ok=True)
         return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")

@@ -15,14 +15,20 @@ recorded queries: nothing here lists what a page depends on by hand.
 
 from __future__ import annotations
 
-import dataclasses
-from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from primer_site.caches.fingerprints import MISSING, Fingerprint, Ref, fingerprint
+from primer_site.caches.fingerprints import (
+    KEY_MARK,
+    MISSING,
+    Fingerprint,
+    Ref,
+    canonical_fields,
+    digest_of,
+    fingerprint,
+)
 from primer_site.model import Site
 from primer_site.sources.config import SiteConfig
 
@@ -169,6 +175,18 @@ class Fingerprints:
         self.resolvers = resolvers
         self.known: dict[Dependency, Fingerprint] = {}
         self.wholes: dict[str, Fingerprint] = {}
+        self.values: dict[Dependency, object] = {}  # what each resolver answered (DependencyLedger.changes)
+        # objects whose whole fingerprint names no other model object: their properties, computed from their own
+        # fields, are the same when the fields are
+        self.self_contained: set[str] = set()
+        self.worked_out = 0  # fingerprints worked out from a value (the tests count them)
+
+    def value(self, dependency: Dependency) -> object:
+        """What the resolver of a dependency that is not a model object's field answers now."""
+        found = self.values.get(dependency, _UNASKED)
+        if found is _UNASKED:
+            found = self.values[dependency] = self.resolvers[dependency[0]](dependency[1])
+        return found
 
     def of(self, dependency: Dependency) -> Fingerprint:
         found = self.known.get(dependency)
@@ -181,14 +199,23 @@ class Fingerprints:
         found = self.wholes.get(key)
         if found is None:
             obj = self.index.objects.get(key)
-            found = self.wholes[key] = MISSING if obj is None else fingerprint(obj, self.index.key_of, whole=True)
+            self.worked_out += 1
+            if obj is None:
+                found = self.wholes[key] = MISSING
+            else:
+                parts: list[str] = []
+                canonical_fields(obj, self.index.key_of, parts)
+                text = "".join(parts)
+                found = self.wholes[key] = digest_of(text)
+                if KEY_MARK not in text:  # no model object (nor a string holding the mark) among its fields
+                    self.self_contained.add(key)
         return found
 
     def _work_out(self, dependency: Dependency) -> Fingerprint:
         what, which = dependency
-        resolver = self.resolvers.get(what)
-        if resolver is not None:
-            return fingerprint(resolver(which), self.index.key_of)
+        self.worked_out += 1
+        if what in self.resolvers:
+            return fingerprint(self.value(dependency), self.index.key_of)
         obj = self.index.objects.get(what)
         if obj is None:
             return MISSING
@@ -201,109 +228,4 @@ class Fingerprints:
         return fingerprint(value, self.index.key_of)
 
 
-class DependencyLedger:
-    """Every dependency the outputs of the last good build read, numbered, and how to tell which changed since.
-
-    Outputs keep the numbers of what they read (four bytes each) rather than the dependencies themselves: a
-    5,000-post site's pages read half a million of them. In the process that made that build (the dev server),
-    the ledger keeps its model objects: a field of the very same object cannot have changed, since the model is
-    immutable, and a field of a replaced one is compared with the same field of the old object. A ledger read from
-    disk has fingerprints instead: each dependency's, and each model object's whole fingerprint, so that the
-    fields of an object that did not change at all need no fingerprint of their own.
-    """
-
-    def __init__(
-        self,
-        dependencies: Iterable[Dependency] = (),
-        fingerprints: dict[int, Fingerprint] | None = None,
-        wholes: dict[str, Fingerprint] | None = None,
-    ) -> None:
-        self.table: list[Dependency] = list(dict.fromkeys(dependencies))
-        self.numbers: dict[Dependency, int] = {dependency: n for n, dependency in enumerate(self.table)}
-        self.by_what: dict[str, list[int]] = {}  # may hold numbers no output reads now
-        for number, (what, _) in enumerate(self.table):
-            found = self.by_what.get(what)
-            if found is None:
-                self.by_what[what] = [number]
-            else:
-                found.append(number)
-        self.fingerprints: dict[int, Fingerprint] = fingerprints or {}
-        self.wholes: dict[str, Fingerprint] = wholes or {}
-        self.previous: Fingerprints | None = None  # the last build's, in this process
-
-    def number(self, dependency: Dependency) -> int:
-        found = self.numbers.get(dependency)
-        if found is None:
-            found = self.numbers[dependency] = len(self.table)
-            self.table.append(dependency)
-            self.by_what.setdefault(dependency[0], []).append(found)
-        return found
-
-    def numbers_of(self, reads: Iterable[Dependency]) -> array:
-        """The numbers of these dependencies, sorted, as an output keeps them."""
-        return array("I", sorted({self.number(dependency) for dependency in reads}))
-
-    def changes(self, now: Fingerprints) -> set[int]:
-        """The numbers of the dependencies whose fingerprint now differs from the last good build's."""
-        changed: set[int] = set()
-        previous, table = self.previous, self.table
-        for what, numbers in self.by_what.items():
-            if what not in now.resolvers:
-                obj = now.index.objects.get(what)
-                if obj is None:
-                    changed.update(numbers)
-                    continue
-                if previous is not None:
-                    if previous.index.objects.get(what) is obj:
-                        continue
-                elif self.wholes.get(what) == now.whole(what):
-                    # the same fields: only properties, which may read nested objects, can differ
-                    numbers = [n for n in numbers if not is_field(obj, table[n][1])]
-            for number in numbers:
-                if now.of(table[number]) != self._before(number):
-                    changed.add(number)
-        return changed
-
-    def _before(self, number: int) -> Fingerprint | None:
-        dependency = self.table[number]
-        if self.previous is not None and dependency[0] in self.previous.index.objects:
-            return self.previous.of(dependency)
-        return self.fingerprints.get(number)
-
-    def settle(self, now: Fingerprints, changed: Iterable[int] = ()) -> None:
-        """After a good build: `now` is what the next build compares with; `changed` are the numbers `changes`
-        found (their old fingerprints are dropped; the others still hold)."""
-        for number in changed:
-            self.fingerprints.pop(number, None)
-        for what, numbers in self.by_what.items():
-            if what in now.resolvers:
-                for number in numbers:
-                    self.fingerprints[number] = now.of(self.table[number])
-        self.previous = now
-
-    def freeze(self, numbers: Iterable[int]) -> tuple[dict[int, Fingerprint], dict[str, Fingerprint]]:
-        """The fingerprints a ledger read from disk needs for these numbers, and the whole fingerprints of their
-        objects (worked out now where the last build's do not hold)."""
-        assert self.previous is not None, "freeze() follows settle()"
-        now, known, table = self.previous, self.fingerprints, self.table
-        fingerprints: dict[int, Fingerprint] = {}
-        wholes: dict[str, Fingerprint] = {}
-        for number in numbers:
-            fingerprint = known.get(number)
-            fingerprints[number] = fingerprint if fingerprint is not None else now.of(table[number])
-            what = table[number][0]
-            if what not in now.resolvers and what not in wholes:
-                wholes[what] = now.whole(what)
-        return fingerprints, wholes
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-
-
-def is_field(obj: object, name: str) -> bool:
-    """Whether `name` is a dataclass field of `obj` (not a property or method computed from it)."""
-    kind = type(obj)
-    names = _FIELD_NAMES.get(kind)
-    if names is None:
-        names = _FIELD_NAMES[kind] = frozenset(f.name for f in dataclasses.fields(obj))  # type: ignore[arg-type]
-    return name in names
+_UNASKED = object()

@@ -1,7 +1,7 @@
 """A value's fingerprint: a 16-byte digest (BLAKE2b) that only equal values share, the same in every process.
 
 Model objects count by their key (a Ref, "post:content/a.md"), never by their address, so that a page's recorded
-reads can be compared from one build to the next, in this process or another (dependencies.py keeps the ledger).
+reads can be compared from one build to the next, in this process or another (dependencies.py records them, ledger.py keeps them).
 Strings are length-prefixed rather than escaped: a post's whole body costs one append, not a scan.
 """
 
@@ -43,7 +43,21 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
         _dataclass(value, key_of, parts)
     else:
         _canonical(value, key_of, parts)
-    return hashlib.blake2b("".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return digest_of("".join(parts))
+
+
+KEY_MARK = "\x1d"  # begins a model object's key (or a Ref) in a canonical text
+
+
+def digest_of(text: str) -> Fingerprint:
+    """The fingerprint of a canonical text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def canonical_fields(value: object, key_of: dict[int, str], parts: list[str]) -> None:
+    """Append the canonical text of a dataclass spelt field by field (as `fingerprint(..., whole=True)` hashes):
+    its nested model objects by key, each beginning with KEY_MARK."""
+    _dataclass(value, key_of, parts)
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -94,6 +108,12 @@ def _canonical(value: object, key_of: dict[int, str], parts: list[str]) -> None:
         if value and type(value[0]) in LEAVES:  # type: ignore[index]
             parts.append(f"\x1b{value!r}")  # a post's headings, links: one repr, not a call per field
             return
+        if value and id(value[0]) in key_of:  # type: ignore[index]
+            # a series' or a tag's posts: their keys in one pass, the very text the items would give one by one
+            keys = [key_of.get(id(item)) for item in value]  # type: ignore[attr-defined]
+            if None not in keys:
+                parts.append("(" + "".join([f"\x1d{len(key)}:{key}" for key in keys]) + ")")  # type: ignore[arg-type]
+                return
         parts.append("(")
         for item in value:  # type: ignore[attr-defined]
             _canonical(item, key_of, parts)
@@ -131,6 +151,21 @@ def _dataclass(value: Any, key_of: dict[int, str], parts: list[str]) -> None:
             value._fields if hasattr(value, "_fields") else tuple(f.name for f in dataclasses.fields(value))
         )
     parts.append(kind.__qualname__ + "(")
+    append = parts.append
     for name in names:
-        _canonical(getattr(value, name), key_of, parts)
-    parts.append(")")
+        # a string, a number, None: _canonical's text inline (most of a post's fields; a post's whole
+        # fingerprint in a new process is a call per field otherwise)
+        field = getattr(value, name)
+        field_kind = type(field)
+        if field_kind is str:
+            append(f"\x1e{len(field)}:")
+            append(field)
+        elif field_kind is int or field_kind is bool or field is None:
+            append(f"\x1f{field!r}")
+        elif field_kind is datetime:
+            append(repr(field))
+        elif field_kind is tuple and not field:
+            append("()")
+        else:
+            _canonical(field, key_of, parts)
+    append(")")

@@ -12,12 +12,12 @@ from typing import Protocol
 import jinja2
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.layout import CATALOGUE_DIR, CONFIG_FILE, STATIC_DIR
+from primer_site.layout import CACHE_DIR, CATALOGUE_DIR, CONFIG_FILE, STATIC_DIR
 from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.typeset import katex_site_files
 from primer_site.rendering.assetnames import asset_names, static_outputs
 from primer_site.rendering.mathpass import config_line
-from primer_site.rendering.templates import template_files, theme_dir
+from primer_site.rendering.templates import COMPILED_TEMPLATES_DIR, template_files, theme_dir
 from primer_site.rendering.theme import SYNTAX_CSS, make_environment, syntax_css
 from primer_site.site.assets import AssetIndex
 from primer_site.site.i18n import Catalogue, load_catalogue, theme_catalogue_dir
@@ -32,6 +32,7 @@ class ThemeOptions(Protocol):
 
     source: Path
     fingerprint: bool
+    cache: bool  # compiled templates kept in .primer-cache/ for the next process
 
 
 def theme_files(
@@ -58,8 +59,9 @@ def theme_files(
     # compiled templates are kept with the environment while no template file changed
     templates = template_files(source)
     environment_key = (source, config, tuple(sorted(assets.items())), templates, catalogue)
+    compiled = source / CACHE_DIR / COMPILED_TEMPLATES_DIR if options.cache else None
     environment = memory.memo(
-        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue)
+        "environment", "", environment_key, lambda: make_environment(source, config, assets, catalogue, compiled)
     )
     static_files = static_outputs(published, assets)
     static_files = merge_files(static_files, content_files.files(), source, problems)

@@ -3,7 +3,7 @@ it on disk: store.recall_record, store.keep_record).
 
 Two parts per output folder: a small record (the build's inputs and settings, what it printed, the Manifest of the
 live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
-output's recorded reads), read only when something changed.
+output's recorded reads, as bytes: rendermemory.py), read only when something changed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from primer_site.diskstore import keep_record, recall_record
+from primer_site.diskstore import keep_bytes, keep_record, recall_bytes, recall_record
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
 from primer_site.publish.manifest import Manifest
@@ -99,11 +99,8 @@ class PreviousBuild:
         """The render memory the last good build left (None if there is none this code can read)."""
         if self.record is None:
             return None
-        data = recall_record(self.source, self.name, "render")
-        try:
-            return None if data is None else RenderMemory.load(data)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return None
+        data = recall_bytes(self.source, self.name, "render")
+        return None if data is None else RenderMemory.load(data)
 
     @property
     def manifest(self) -> Manifest | None:
@@ -122,12 +119,11 @@ class PreviousBuild:
         not be kept, or None."""
         files = self.inputs.files if self.inputs.trustworthy else None
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest)
-        fresh = rendering.rendered or self.manifest is None
-        return keep_record(
-            self.source,
-            self.name,
-            {"render": rendering.memory.dump() if fresh else None, "record": record.to_json()},
-        )
+        if rendering.rendered or self.manifest is None:  # the render memory first, the record that names it last
+            unkept = keep_bytes(self.source, self.name, "render", rendering.memory.dump())
+            if unkept is not None:
+                return unkept
+        return keep_record(self.source, self.name, {"record": record.to_json()})
 
 
 def _recalled(data: dict | None) -> LastBuild | None:

@@ -53,7 +53,8 @@ class RenderPass:
         self._specs_reads: array = array("I")
         self.rendered: list[str] = []
         self.diagnostics: list[Diagnostic] = []
-        self._records: dict[str, PageRecord] = {}
+        self._made: dict[str, PageRecord | None] = {}  # records made (None: dropped) by this pass
+        self.asked = 0  # pages whose staleness was asked about (the tests count them)
         self._changed: set[int] = set()
         self._reported: set[tuple[str, int, str]] = set()
 
@@ -63,13 +64,16 @@ class RenderPass:
         self.reused_specs = memory.specs is not None and self._changed.isdisjoint(memory.specs_reads)
         if self.reused_specs:
             self.specs, self._specs_reads = memory.specs, memory.specs_reads  # type: ignore[assignment]
-            self._records = dict(memory.records)
+            stale_places = self._stale_places()
+            is_stale = None
         else:
             self.specs, specs_reads = self.renderer.specs(recorded=self.in_process)
             self._specs_reads = memory.ledger.numbers_of(specs_reads)
-            self._records = {s.path: memory.records[s.path] for s in self.specs if s.path in memory.records}
-        is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
-        stale = [spec for spec, again in zip(self.specs, is_stale, strict=True) if again]
+            self._made = {path: None for path in memory.records.keys() - {s.path for s in self.specs}}
+            is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
+            stale_places = [place for place, again in enumerate(is_stale) if again]
+        self.asked = len(stale_places) if is_stale is None else len(self.specs)
+        stale = [self.specs[place] for place in stale_places]
         made = zip(stale, self._render_all(stale), strict=True)
         if self.typeset is not None:
             made = self.typeset.pages(made, lambda spec: spec.maker == EPUB)  # type: ignore[assignment]
@@ -79,13 +83,35 @@ class RenderPass:
                 if output is not None:
                     yield output
             return
+        if is_stale is None:
+            is_stale = [False] * len(self.specs)
+            for place in stale_places:
+                is_stale[place] = True
+        records = memory.records
         for spec, again in zip(self.specs, is_stale, strict=True):
             if again:
                 output = self._take(*next(made))
                 if output is not None:
                     yield output
             else:
-                yield Unchanged(spec.path, self._records[spec.path].digest)
+                yield Unchanged(spec.path, records[spec.path].digest)
+
+    def _stale_places(self) -> list[int]:
+        """Where the pages to make again are in the kept list of outputs (the very specs of the last good build):
+        those that read a changed dependency, found by number in the memory's index, those with no record, and
+        those whose file is not intact. Only the last asks about every page (when the writer does not keep its
+        folder itself, it writes every page anyway)."""
+        memory = self.memory
+        places = memory.places()
+        paths = memory.readers(self._changed) if self._changed else set()
+        paths.update(memory.unrecorded)
+        found = [place for path in paths for place in places.get(path, ())]
+        if self.intact is not None:
+            intact = self.intact
+            found.extend(
+                place for place, spec in enumerate(self.specs) if spec.path not in paths and not intact(spec.path)
+            )
+        return sorted(found)
 
     def _take(self, spec: PageSpec, result: tuple[bytes | None, frozenset[Dependency], list]) -> Output | None:
         """A rendered page: its errors reported, its record made."""
@@ -95,11 +121,11 @@ class RenderPass:
                 self._reported.add(once)
                 self.diagnostics.append(diagnostic)
         if data is None:
-            self._records.pop(spec.path, None)
+            self._made[spec.path] = None
             return None
         self.rendered.append(spec.path)
         digest = hashlib.blake2b(data, digest_size=16).digest()
-        self._records[spec.path] = PageRecord(spec, spec_digest(spec), self.memory.ledger.numbers_of(reads), digest)
+        self._made[spec.path] = PageRecord(spec, spec_digest(spec), self.memory.ledger.numbers_of(reads), digest)
         return Output(spec.path, data, digest)
 
     def _stale(self, spec: PageSpec) -> bool:
@@ -124,10 +150,18 @@ class RenderPass:
 
     def commit(self) -> None:
         """The build succeeded: what it rendered and read is what the next build compares with."""
-        self.memory.ledger.settle(self.renderer.fingerprints, self._changed)
-        self.memory.records = self._records
+        memory = self.memory
+        memory.ledger.settle(self.renderer.fingerprints, self._changed)
+        memory.recorded(self._made, indexed=self.in_process)
+        if not self.reused_specs:
+            memory.specs = None
         if self.in_process:  # the list is kept only while what working it out read is known
-            self.memory.specs, self.memory.specs_reads = self.specs, self._specs_reads
+            memory.keep_specs(self.specs, self._specs_reads)
+            if self.reused_specs:
+                failed = {path for path, known in self._made.items() if known is None}
+                memory.unrecorded = (memory.unrecorded - self._made.keys()) | failed
+            else:
+                memory.unrecorded = frozenset(spec.path for spec in self.specs if spec.path not in memory.records)
 
 
 def render_site(

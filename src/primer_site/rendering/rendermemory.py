@@ -7,17 +7,17 @@ intact (render.py decides; this module only keeps and stores what it needs to).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
+import marshal
 import sys
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from primer_site.caches.dependencies import Dependency, DependencyLedger
+from primer_site.caches.ledger import DependencyLedger, PackedFingerprints
 from primer_site.rendering.pages import PageSpec
 
-_MEMORY_FORMAT = 2
+_MEMORY_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -39,80 +39,163 @@ class RenderMemory:
         # the list of outputs, and what working it out read: kept in this process while none of that changed
         self.specs: list[PageSpec] | None = None
         self.specs_reads: array = array("I")
+        self.unrecorded: frozenset[str] = frozenset()  # paths of `specs` with no record (their template failed)
+        self._places: dict[str, list[int]] | None = None  # where each path is in `specs`
+        # what reads each number: path → the outputs that read it, or did when they were recorded (a superset,
+        # checked against the record); made when first asked, then kept up to date as pages are recorded again
+        self._readers: dict[int, list[str]] | None = None
+        self._indexed = 0  # paths added since the index was made: past the reads it was made from, made afresh
+        self._indexed_from = 0
+        self.unread_at_most = 0  # how many numbers of the ledger may no longer be read by any output
 
-    def dump(self) -> dict:
-        """The memory as JSON data, for .primer-cache/ (the model objects of the ledger stay behind). What an
-        output read is its numbers, four little-endian bytes each, in base64: half a million of them at 5,000
-        posts, read and written in milliseconds."""
-        used = sorted(set().union(*(known.reads for known in self.records.values())))
-        fingerprints, wholes = self.ledger.freeze(used)
-        table = self.ledger.table
-        compact = len(used) == len(table)  # no number is unused: the outputs' numbers stand as they are
-        renumbered = {} if compact else {number: index for index, number in enumerate(used)}
+    def readers(self, numbers: Iterable[int]) -> set[str]:
+        """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number in the
+        index kept in this process (made at the end of the first build: see `recorded`), not a pass over the
+        outputs."""
+        index = self._readers
+        if index is None:
+            index = self._index()
+        wanted = set(numbers)
+        found: set[str] = set()
+        for number in wanted:
+            paths = index.get(number)
+            if paths:
+                found.update(paths)
+        records = self.records
+        return {path for path in found if path in records and not wanted.isdisjoint(records[path].reads)}
+
+    def _index(self) -> dict[int, list[str]]:
+        index: dict[int, list[str]] = {}
+        for path, known in self.records.items():
+            for number in known.reads:
+                found = index.get(number)
+                if found is None:
+                    index[number] = [path]
+                else:
+                    found.append(path)
+        self._readers = index
+        self._indexed, self._indexed_from = 0, sum(len(known.reads) for known in self.records.values())
+        return index
+
+    def recorded(self, made: dict[str, PageRecord | None], indexed: bool = False) -> None:
+        """Outputs recorded again (None: no longer recorded). `indexed`: keep the index of who reads what (a memory
+        kept in this process): made whole after the first build, which rendered every page anyway; after that, the
+        pages recorded again are added to it (their old entries stay, checked against the record when asked),
+        until as many entries were added as it was made with: then it is made afresh, so that its cost stays in
+        proportion to the pages rendered."""
+        records, index = self.records, self._readers
+        for path, known in made.items():
+            before = records.pop(path, None) if known is None else records.get(path)
+            if before is not None:  # what it read before may now be read by none
+                self.unread_at_most += len(before.reads)
+            if known is None:
+                continue
+            records[path] = known
+            if index is not None:
+                self._indexed += len(known.reads)
+                for number in known.reads:
+                    found = index.get(number)
+                    if found is None:
+                        index[number] = [path]
+                    else:
+                        found.append(path)
+        if indexed and (index is None or self._indexed > self._indexed_from):
+            self._index()
+        elif not indexed:
+            self._readers = None
+
+    def places(self) -> dict[str, list[int]]:
+        """Where each path is in `specs` (two specs may share a path: an error reported elsewhere)."""
+        if self._places is None:
+            self._places = {}
+            for place, spec in enumerate(self.specs or ()):
+                self._places.setdefault(spec.path, []).append(place)
+        return self._places
+
+    def keep_specs(self, specs: list[PageSpec], reads: array) -> None:
+        """The list of outputs of this good build, kept in this process while what working it out read holds."""
+        if specs is not self.specs:
+            self.specs, self.specs_reads, self._places = specs, reads, None
+
+    def dump(self) -> bytes:
+        """The memory as bytes, for .primer-cache/ (the model objects of the ledger stay behind): marshal's format
+        of plain data (strings, bytes, tuples), which loads in milliseconds. What an output read is its numbers,
+        four little-endian bytes each. A number no output reads any more is kept (with its fingerprint) until a
+        quarter of them may be such: renumbering means a pass over every output's reads."""
+        ledger = self.ledger
+        table = ledger.table
+        numbers: range | list[int] = range(len(table))
+        renumbered: dict[int, int] | None = None
+        if self.unread_at_most * 4 > len(table):
+            numbers = sorted(set().union(*(known.reads for known in self.records.values())))
+            renumbered = {number: index for index, number in enumerate(numbers)}
+        fingerprints, wholes = ledger.freeze(numbers)
         pages = []
         for path, known in sorted(self.records.items()):
-            reads = known.reads if compact else array("I", [renumbered[number] for number in known.reads])
-            pages.append([path, known.spec_digest.hex(), known.digest.hex(), _packed(reads)])
-        return {
-            "format": _MEMORY_FORMAT,
-            "dependencies": _joined([table[number] for number in used]),
-            "fingerprints": base64.b64encode(b"".join(fingerprints[number] for number in used)).decode(),
-            "objects": sorted([key, value.hex()] for key, value in wholes.items()),
-            "pages": pages,
-        }
+            reads = known.reads if renumbered is None else array("I", [renumbered[n] for n in known.reads])
+            pages.append((path, known.spec_digest, known.digest, _packed(reads)))
+        if renumbered is None:
+            by_what = {what: _packed(found) for what, found in ledger.by_what.items()}
+        else:
+            grouped: dict[str, array] = {}
+            for index, number in enumerate(numbers):
+                grouped.setdefault(table[number][0], array("I")).append(index)
+            by_what = {what: _packed(found) for what, found in grouped.items()}
+        data = (
+            _MEMORY_FORMAT,
+            tuple(table) if renumbered is None else tuple(table[number] for number in numbers),
+            fingerprints,
+            wholes,
+            by_what,
+            tuple(pages),
+            0 if renumbered is not None else self.unread_at_most,
+        )
+        return marshal.dumps(data)
 
     @classmethod
-    def load(cls, data: object) -> RenderMemory | None:
-        """A memory from dump()'s data; None for anything else (a foreign or damaged cache is ignored)."""
+    def load(cls, data: bytes) -> RenderMemory | None:
+        """A memory from dump()'s bytes (read back from a file whose digest held: see diskstore.recall_bytes); None
+        for anything else (a foreign or damaged cache is ignored)."""
         try:
-            if not isinstance(data, dict) or data.get("format") != _MEMORY_FORMAT:
+            found = marshal.loads(data)
+            if type(found) is not tuple or len(found) != 7 or found[0] != _MEMORY_FORMAT:
                 return None
-            dependencies = _split(data["dependencies"])
-            packed = base64.b64decode(data["fingerprints"], validate=True)
-            if len(packed) != 16 * len(dependencies):
-                return None
-            fingerprints = {n: packed[16 * n : 16 * n + 16] for n in range(len(dependencies))}
-            wholes = {str(key): bytes.fromhex(value) for key, value in data["objects"]}
-            memory = cls()
-            memory.ledger = DependencyLedger(dependencies, fingerprints, wholes)
+            _, dependencies, packed, wholes, by_what, pages, unread = found
             count = len(dependencies)
-            for path, spec_digest, digest, reads in data["pages"]:
-                numbers = _unpacked(reads)
-                if numbers and numbers[-1] >= count:
+            if type(packed) is not bytes or len(packed) != 16 * count or type(wholes) is not dict:
+                return None
+            groups = {str(what): _unpacked(numbers) for what, numbers in by_what.items()}
+            if sum(map(len, groups.values())) != count or any(n and max(n) >= count for n in groups.values()):
+                return None
+            memory = cls()
+            memory.unread_at_most = int(unread)
+            numbers = dict(zip(dependencies, range(count), strict=True))
+            if len(numbers) != count:  # one twice: the numbers would not line up
+                return None
+            memory.ledger = DependencyLedger.numbered(numbers, PackedFingerprints(packed), wholes, groups)
+            records = memory.records
+            for path, spec_digest, digest, reads in pages:
+                read = _unpacked(reads)
+                if read and read[-1] >= count:  # sorted, as dump() wrote them
                     return None
-                memory.records[str(path)] = PageRecord(None, bytes.fromhex(spec_digest), numbers, bytes.fromhex(digest))
+                if type(path) is not str or type(spec_digest) is not bytes or type(digest) is not bytes:
+                    return None
+                records[path] = PageRecord(None, spec_digest, read, digest)
             return memory
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError, binascii.Error):
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
             return None
 
 
-def _joined(dependencies: list[Dependency]) -> str | list[list[str]]:
-    """Dependencies as one text, split by two control characters no path or name holds (else as JSON lists):
-    loading 100,000 of them is then two splits, not 100,000 lists."""
-    text = "\x1e".join(f"{what}\x1f{which}" for what, which in dependencies)
-    if text.count("\x1f") != len(dependencies) or text.count("\x1e") != max(len(dependencies) - 1, 0):
-        return [[what, which] for what, which in dependencies]
-    return text
-
-
-def _split(data: str | list[list[str]]) -> list[Dependency]:
-    if isinstance(data, list):
-        return [(str(what), str(which)) for what, which in data]
-    if not data:
-        return []
-    return [tuple(item.split("\x1f")) for item in data.split("\x1e")]  # type: ignore[misc]
-
-
-def _packed(numbers: array) -> str:
+def _packed(numbers: array) -> bytes:
     if sys.byteorder == "big":
         numbers = array("I", numbers)
         numbers.byteswap()
-    return base64.b64encode(numbers.tobytes()).decode()
+    return numbers.tobytes()
 
 
-def _unpacked(text: str) -> array:
+def _unpacked(data: bytes) -> array:
     numbers = array("I")
-    numbers.frombytes(base64.b64decode(text, validate=True))
+    numbers.frombytes(data)
     if sys.byteorder == "big":
         numbers.byteswap()
     return numbers

@@ -20,7 +20,7 @@ from primer_site.math.typeset import KATEX_FOLDER
 from primer_site.rendering.assetnames import AssetNames
 from primer_site.rendering.book import print_body, print_href
 from primer_site.rendering.feeds import absolute
-from primer_site.rendering.templates import TemplateSnapshot, template_folders, theme_dir
+from primer_site.rendering.templates import CompiledTemplates, TemplateSnapshot, template_folders, theme_dir
 from primer_site.site.i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from primer_site.sources.config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from primer_site.sources.dates import rfc3339
@@ -93,13 +93,18 @@ class RecordingEnvironment(jinja2.Environment):
 
 
 def make_environment(
-    source: Path, config: SiteConfig, assets: dict[str, str] | None = None, catalogue: Catalogue | None = None
+    source: Path,
+    config: SiteConfig,
+    assets: dict[str, str] | None = None,
+    catalogue: Catalogue | None = None,
+    compiled: Path | None = None,
 ) -> RecordingEnvironment:
     """A site's templates/ first, then the theme's, as they are now (TemplateSnapshot). The environment is kept
     until a template file or the catalogue changes (the caller makes a new one then: see template_files).
 
     `catalogue`: the site's language (i18n.load_catalogue, read once per build; by default read here, its warnings
-    dropped)."""
+    dropped). `compiled`: the folder where compiled templates are kept between processes (CompiledTemplates), or
+    None to compile each in this process only."""
     loader = TemplateSnapshot(list(zip(("site", "theme"), template_folders(source), strict=True)))
     env = RecordingEnvironment(
         loader=loader,
@@ -109,6 +114,7 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else None,
     )
     base = config.base_path
     names = assets or {}

@@ -1,0 +1,156 @@
+"""The render pass's work follows the change, not the site: after a one-post edit, a rebuild in the same process
+asks about the pages that read what changed and fingerprints what is not the very same value as before, however
+many posts the site has; and whatever it skips, it gives the bytes a build from nothing gives."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import NOW, make_site, post, tree_bytes
+from primer_site.commands.build import BuildMemory, BuildOptions, build_site
+from primer_site.rendering import render
+
+
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[render.RenderPass]:
+    """Every render pass committed during a test, in order."""
+    seen: list[render.RenderPass] = []
+    original = render.RenderPass.commit
+
+    def commit(self: render.RenderPass) -> None:
+        seen.append(self)
+        original(self)
+
+    monkeypatch.setattr(render.RenderPass, "commit", commit)
+    return seen
+
+
+def _post(n: int, body: str = "") -> str:
+    text = f"First paragraph of post {n}.\n\n## Part\n\nMore of post {n}.{body}"
+    return post(f"Post {n}", f"2026-01-{1 + n % 28:02d}", text, tags=f"[t{n % 3}]")
+
+
+def _site(root: Path, posts: int) -> Path:
+    files = {f"content/p{n:03d}.md": _post(n) for n in range(posts)}
+    return make_site(root, files)
+
+
+def _options(site: Path, output: Path) -> BuildOptions:
+    return BuildOptions(source=site, output=output, now=NOW, jobs=1, fingerprint=False)
+
+
+def _work_of_one_edit(root: Path, posts: int, passes: list[render.RenderPass]) -> tuple[int, int, set[str]]:
+    """(pages asked whether stale, values fingerprinted, pages rendered) by the rebuild after one post's edit."""
+    site = _site(root, posts)
+    memory = BuildMemory()
+    build_site(_options(site, root / "out"), memory)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    result = build_site(_options(site, root / "out"), memory)
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    last = passes[-1]
+    return last.asked, last.renderer.fingerprints.worked_out, set(result.rendered)
+
+
+def test_a_one_post_edit_asks_and_fingerprints_as_much_in_a_big_site_as_in_a_small_one(
+    tmp_path: Path, passes: list[render.RenderPass]
+) -> None:
+    small = _work_of_one_edit(tmp_path / "small", 12, passes)
+    big = _work_of_one_edit(tmp_path / "big", 48, passes)
+    assert small[2] == big[2] and "posts/p001/index.html" in big[2]
+    assert big[0] == small[0] == len(big[2])  # asked about exactly the pages made again: not every page
+    assert big[1] == small[1]  # the edited post's fields and what read it, not every post's or every lookup's
+
+
+def _edit(rng: random.Random, site: Path, step: int) -> None:
+    """One author's change, chosen by `rng`: a body, a title, a tag, a post added or removed, a template, a
+    setting."""
+    posts = sorted((site / "content").glob("*.md"))
+    kind = rng.choice(["body", "body", "title", "tag", "add", "remove", "template", "setting"])
+    if kind == "remove" and len(posts) > 2:
+        rng.choice(posts).unlink()
+        return
+    if kind == "add" or not posts:
+        (site / f"content/new{step}.md").write_text(post(f"New {step}", "2026-01-15", "Fresh."), encoding="utf-8")
+        return
+    target = rng.choice(posts)
+    n = step + 100
+    if kind == "body":
+        target.write_text(post(target.stem, "2026-01-10", f"Body {step}.", tags="[t1]"), encoding="utf-8")
+    elif kind == "title":
+        target.write_text(post(f"Title {step}", "2026-01-11", "Same body."), encoding="utf-8")
+    elif kind == "tag":
+        target.write_text(post(target.stem, "2026-01-12", "Tagged.", tags=f"[t{n % 4}]"), encoding="utf-8")
+    elif kind == "template":
+        template = "{% extends 'base.html' %}{% block main %}<p>T" + str(step) + " {{ post.title }}</p>{% endblock %}\n"
+        make_site(site, {"templates/post.html": template})
+    else:
+        make_site(site, {"site.yaml": f"title: Site {step}\nbase_url: https://example.org/\ndescription: D{step}\n"})
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_warm_rebuild_after_each_edit_gives_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    site = _site(tmp_path / "site", 6)
+    memory = BuildMemory()
+    build_site(_options(site, tmp_path / "warm"), memory)
+    for step in range(10):
+        _edit(rng, site, step)
+        build_site(_options(site, tmp_path / "warm"), memory)
+        cold = tmp_path / f"cold{step}"
+        build_site(_options(site, cold), None)
+        assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}"
+
+
+def test_a_whole_fingerprint_spells_each_field_as_a_field_fingerprint_does(tmp_path: Path) -> None:
+    """A model object's whole fingerprint takes a short cut for plain fields: its text is still, field by field,
+    the text each field's own fingerprint is made of (so the two never disagree on what changed)."""
+    import dataclasses
+
+    from primer_site.caches import fingerprints
+
+    site = make_site(
+        tmp_path / "site",
+        {
+            "content/a.md": post("A", "2026-01-02", "## One\n\nText $x$.", tags="[t, u]", summary="'Short.'"),
+            "content/b.md": post("B", "2026-01-03", "Words.", series="s", chapter=1),
+            "series/s.md": "---\ntitle: S\n---\nA series.\n",
+        },
+    )
+    result = build_site(_options(site, tmp_path / "out"), None)
+    assert result.site is not None
+    key_of = {id(p): "post:" + p.source for p in result.site.posts}
+    for value in (*result.site.posts, *result.site.series, *result.site.tags):
+        whole: list[str] = []
+        fingerprints._dataclass(value, key_of, whole)
+        one_by_one = [type(value).__qualname__ + "("]
+        for field in dataclasses.fields(value):
+            fingerprints._canonical(getattr(value, field.name), key_of, one_by_one)
+        assert "".join(whole) == "".join(one_by_one) + ")"
+
+
+def _new_process_work(root: Path, posts: int, passes: list[render.RenderPass]) -> tuple[int, int, int, set[str]]:
+    """(values fingerprinted one by one, whole objects fingerprinted, model objects, pages rendered) by a build in a
+    new process after one post's edit."""
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    build_site(options, None)
+    last = passes[-1]
+    fingerprints = last.renderer.fingerprints
+    return len(fingerprints.known), len(fingerprints.wholes), len(fingerprints.index.objects), set(last.rendered)
+
+
+def test_a_new_process_fingerprints_fields_only_of_the_objects_that_changed(
+    tmp_path: Path, passes: list[render.RenderPass]
+) -> None:
+    """In a new process nothing is the same object as in the last build: each model object is fingerprinted whole
+    once (a pass over the site, in proportion to it), and field by field only where that differs."""
+    small = _new_process_work(tmp_path / "small", 12, passes)
+    big = _new_process_work(tmp_path / "big", 48, passes)
+    assert small[3] == big[3] and "posts/p001/index.html" in big[3]
+    assert small[0] == big[0]  # the fields of what changed, and the lookups templates made: not every post's
+    assert (small[1], big[1]) == (small[2], big[2])  # one whole fingerprint per model object
