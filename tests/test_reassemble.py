@@ -40,6 +40,7 @@ SERIES_FILES = {
     ],
 }
 SITE = "title: Reassembled\nbase_url: https://example.org/\nbibliography: content/refs.bib\n"
+SITES = [SITE + "language: fr\n", SITE, SITE + "language: de\n"]  # the words made here, in other languages
 SHELF = "---\ntitle: The Shelf\nkind: collection\n---\nA shelf.\n"
 
 
@@ -78,7 +79,7 @@ class EditedSite:
                 "category": CATEGORIES[n % 3],
                 "body": body(rng, n, posts),
             }
-        files = {"site.yaml": SITE, "content/refs.bib": REFS[0], "series/shelf.md": SHELF}
+        files = {"site.yaml": SITES[0], "content/refs.bib": REFS[0], "series/shelf.md": SHELF}
         files.update({path: texts[0] for path, texts in SERIES_FILES.items()})
         make_site(root, files)
         for n in self.posts:
@@ -98,7 +99,7 @@ class EditedSite:
     def edit(self) -> str:
         """One edit, chosen at random (body edits most often, as an author's); what it was."""
         rng = self.rng
-        kind = rng.choice(["body"] * 8 + ["link"] * 2 + [*_FIELDS, "add", "remove", "series file", "bib", "broken"])
+        kind = rng.choice(["body"] * 8 + ["link"] * 2 + [*_FIELDS, "add", "remove", "series file", "bib", "broken", "site"])
         n = rng.choice(sorted(self.posts))
         fields = self.posts[n]
         if kind == "body":
@@ -120,6 +121,9 @@ class EditedSite:
             path = rng.choice(sorted(SERIES_FILES))
             (self.root / path).write_text(rng.choice(SERIES_FILES[path]), encoding="utf-8")
             return f"{kind} {path}"
+        elif kind == "site":
+            (self.root / "site.yaml").write_text(rng.choice(SITES), encoding="utf-8")
+            return kind
         elif kind == "bib":
             (self.root / "content/refs.bib").write_text(rng.choice(REFS), encoding="utf-8")
             return kind
@@ -186,6 +190,7 @@ def compare_with_cold(monkeypatch) -> dict[str, int]:
 def test_a_warm_assembly_after_any_edit_is_the_cold_assembly_of_the_same_inputs(tmp_path: Path, monkeypatch) -> None:
     rng = random.Random(19)
     site = EditedSite(tmp_path / "site", rng, 12)
+    real_assemble = build_module.assemble_site
     counts = compare_with_cold(monkeypatch)
     memory = BuildMemory()
     options = {"source": site.root, "output": tmp_path / "out", "jobs": 1, "cache": False, "fingerprint": False}
@@ -195,14 +200,26 @@ def test_a_warm_assembly_after_any_edit_is_the_cold_assembly_of_the_same_inputs(
         now = NOWS[0] if rng.random() < 0.8 else rng.choice(NOWS)  # "now" moving past a post's date, and back
         done.append(f"{what} (now {now:%m-%d})")
         try:
-            build_site(BuildOptions(now=now, **options), memory)
-        except SiteError:
-            pass  # an edit that breaks the site: the two assemblies still agreed (and reported the same)
+            warm = outcome(BuildOptions(now=now, **options), memory)
         except AssertionError as error:
             raise AssertionError(f"after {done}") from error
+        if step % 8 == 7:  # now and then a whole cold build too: the bodies the warm one filled are the same
+            fresh = {**options, "output": tmp_path / "cold"}
+            with monkeypatch.context() as patch:
+                patch.setattr(build_module, "assemble_site", real_assemble)
+                assert outcome(BuildOptions(now=now, **fresh)) == warm, done
     # the edits that leave the site's shape as it was (most here) reassembled only what they reach
     assert counts["reassembled"] > 120, counts
     assert counts["whole"] > 30, counts
+
+
+def outcome(options: BuildOptions, memory: BuildMemory | None = None) -> object:
+    """A build's site and warnings, or its errors."""
+    try:
+        result = build_site(options, memory)
+    except SiteError as error:
+        return error.diagnostics
+    return result.site, sorted(result.warnings)
 
 
 def body_edit_work(root: Path, posts: int, monkeypatch) -> dict[str, int]:
