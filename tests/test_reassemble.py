@@ -99,7 +99,9 @@ class EditedSite:
     def edit(self) -> str:
         """One edit, chosen at random (body edits most often, as an author's); what it was."""
         rng = self.rng
-        kind = rng.choice(["body"] * 8 + ["link"] * 2 + [*_FIELDS, "add", "remove", "series file", "bib", "broken", "site"])
+        kind = rng.choice(
+            ["body"] * 8 + ["link"] * 2 + [*_FIELDS, "add", "remove", "series file", "bib", "broken", "site"]
+        )
         n = rng.choice(sorted(self.posts))
         fields = self.posts[n]
         if kind == "body":
