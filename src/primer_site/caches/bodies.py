@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import compress
@@ -34,11 +34,11 @@ from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, Re
 
 class BodyMemo(dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]):
     """What the last builds in this process rendered: source path → (its document, (number_sections, formulas
-    read, theorem settings), its body); and the last post_bodies call's documents, shared reads, results in order
-    and the indexes of those that failed (`last`), so that the next finds the documents that changed by identity,
+    read, theorem settings), its body); and the last post_bodies call's documents, shared reads, results in order,
+    the indexes of those that failed and its series finder (`last`), so that the next finds the documents that changed by identity,
     in C, without a look at each."""
 
-    last: tuple[list[Document], tuple, list[RenderedBody | SiteError], list[int]] | None = None
+    last: tuple[list[Document], tuple, Rendered, list[int], Callable] | None = None
 
 
 def series_descriptions(
@@ -95,12 +95,13 @@ def post_bodies(
     Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
     `theorems`: the site's theorem-like kinds and counters, under each series' own.
     """
-    series_of = series_finder(metas)
     shared = (tuple(metas), formulas, theorems)  # what every body's rendering reads besides its own document
     last, memo.last = memo.last, None
     indexes_all = range(len(documents))
     results: list[RenderedBody | SiteError | None]
-    if last is not None and len(last[0]) == len(documents) and _same_reads(last[1], shared):
+    reads_same = last is not None and _same_reads(last[1], shared)
+    series_of = last[4] if last is not None and reads_same else series_finder(metas)
+    if last is not None and reads_same and len(last[0]) == len(documents):
         # the last call's results where the document is the very same object (a body that failed: again)
         results = list(last[2])
         look = sorted({*compress(indexes_all, map(is_not, documents, last[0])), *last[3]})
@@ -146,7 +147,7 @@ def post_bodies(
     looked = set(look)
     old = [i for i in last[2].noisy if i not in looked] if look is not indexes_all else []
     made.noisy = sorted({*old, *(i for i in look if isinstance(made[i], SiteError) or made[i].errors)})
-    memo.last = (list(documents), shared, made, failed)  # type: ignore[assignment]
+    memo.last = (list(documents), shared, made, failed, series_of)  # type: ignore[assignment]
     return made
 
 

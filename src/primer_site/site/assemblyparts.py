@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from operator import is_
 from typing import Any
 
 from primer_site.errors import Problems
@@ -32,6 +33,17 @@ from primer_site.urls import expand_permalink, output_path, page_url, slug_from_
 _WORDS = (*NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", "notation_out_on", ":locale")
 
 
+@dataclass
+class SeriesFiles:
+    """What the series files say, for every assembly while they are the very same objects: which series a post
+    names, and (read when first asked) each series' notation notes and where its `macros:` are."""
+
+    metas: tuple[SeriesMeta, ...]
+    names: SeriesNames
+    notes: dict[str, tuple] | None = None
+    where: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
 class Assembly:
     """One assembly's inputs, and the makers of its parts: each part made through the memo, so that one made from
     the very same inputs as in the last assembly of this process is the very same object. Used for the whole site
@@ -51,9 +63,12 @@ class Assembly:
         self.config, self.documents, self.bodies = config, documents, bodies
         self.metas, self.series_bodies, self.selection, self.unreadable = metas, series_bodies, selection, unreadable
         self.memo = memo
-        self.names = SeriesNames(metas)
-        self._notes: dict[str, tuple] | None = None
-        self._where: dict[str, tuple[str, int]] = {}
+        # what the series files say, read once while they are the very same objects (a preview's rebuilds)
+        known = memo.series_files
+        if known is None or len(known.metas) != len(metas) or not all(map(is_, known.metas, metas)):
+            known = memo.series_files = SeriesFiles(tuple(metas), SeriesNames(metas))
+        self.files = known
+        self.names = known.names
 
     def set_language(
         self, catalogue: Catalogue | None, bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]]
@@ -169,10 +184,11 @@ class Assembly:
 
     def notes(self) -> dict[str, tuple]:
         """Each series' notation notes (series files'), by slug."""
-        if self._notes is None:
-            self._notes = {m.slug: m.notes for m in self.metas if m.notes}
-            self._where = {m.slug: (m.source, m.line_of("macros")) for m in self.metas}
-        return self._notes
+        files = self.files
+        if files.notes is None:
+            files.notes = {m.slug: m.notes for m in files.metas if m.notes}
+            files.where = {m.slug: (m.source, m.line_of("macros")) for m in files.metas}
+        return files.notes
 
     def noted(
         self,
@@ -200,7 +216,7 @@ class Assembly:
 
         ahead = later_of.get(one.slug, [])
         read = tuple(doc_of[p.source] for p in one.posts)
-        where = {one.slug: self._where[one.slug]}
+        where = {one.slug: self.files.where[one.slug]}
         texts = {d.source: (d.body, d.body_first_line) for d in read}
         inputs = (one, notes.get(one.slug), tuple(ahead), read, self.words)
         make = lambda found: add_notation([one], notes, where, texts, found, ahead, label, out_on)[0]  # noqa: E731
