@@ -106,15 +106,42 @@ def _page_clash(path: str, first: str, owners: Mapping[str, tuple[str, int]], si
     )
 
 
-def page_owners(site: Site, documents: Sequence[Document], base_path: str) -> dict[str, tuple[str, int]]:
+def page_owners(site: Site, documents: Sequence[Document], base_path: str) -> Mapping[str, tuple[str, int]]:
     """Output path → (source, line) of the pages a file may be in the way of: posts at their `slug:` line, series
-    pages at their file."""
-    lines = {d.source: d.key_lines.get("slug", d.key_lines.get("title", 1)) for d in documents}
-    owners: dict[str, tuple[str, int]] = {p.output_path: (p.source, lines.get(p.source, 1)) for p in site.posts}
-    for series in site.series:
-        if series.source:
-            owners[output_path("/" + unquote(series.url)[len(base_path) :])] = (series.source, 1)
-    return owners
+    pages at their file. Made when first read (guard_pages reads it only at a clash): a rebuild with none visits
+    no post for it."""
+    return _PageOwners(site, documents, base_path)
+
+
+class _PageOwners(Mapping[str, tuple[str, int]]):
+    """page_owners, made when first read."""
+
+    def __init__(self, site: Site, documents: Sequence[Document], base_path: str) -> None:
+        self._of = (site, documents, base_path)
+        self._owners: dict[str, tuple[str, int]] | None = None
+
+    def _made(self) -> dict[str, tuple[str, int]]:
+        if self._owners is None:
+            site, documents, base_path = self._of
+            lines = {d.source: d.key_lines.get("slug", d.key_lines.get("title", 1)) for d in documents}
+            owners = {p.output_path: (p.source, lines.get(p.source, 1)) for p in site.posts}
+            for series in site.series:
+                if series.source:
+                    owners[output_path("/" + unquote(series.url)[len(base_path) :])] = (series.source, 1)
+            self._owners = owners
+        return self._owners
+
+    def __getitem__(self, path: str) -> tuple[str, int]:
+        return self._made()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._made()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
 
 
 def describe_file(file: Path, site: Path) -> str:
