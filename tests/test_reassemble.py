@@ -8,12 +8,14 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import primer_site.caches.bodies as bodies_module
 import primer_site.commands.build as build_module
 import primer_site.site.assemble as assemble_module
 from fixture_sites import make_site
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.errors import Problems, SiteError
 from primer_site.site.assemblememo import AssembleMemo
+from primer_site.site.assets import AssetIndex
 
 NOWS = [datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 20, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)]
 DATES = ["2026-01-05", "2026-02-10", "2026-03-01", "2026-06-10", "2026-07-01"]  # the last two: after a "now"
@@ -253,6 +255,11 @@ def body_edit_work(root: Path, posts: int, monkeypatch) -> dict[str, int]:
         return reuse(self, kind, name, inputs, counted, problems)
 
     monkeypatch.setattr(AssembleMemo, "reuse", counting)
+    for owner, name, key in ((bodies_module, "_theorems", "bodies looked at"), (AssetIndex, "fill", "bodies filled")):
+        real = getattr(owner, name)
+        monkeypatch.setattr(
+            owner, name, lambda *args, real=real, key=key: (work.__setitem__(key, work.get(key, 0) + 1), real(*args))[1]
+        )
     result = build_site(options, memory, changed={f"content/p{posts // 2}.md"})
     monkeypatch.undo()
     assert not result.errors
@@ -267,3 +274,5 @@ def test_a_body_edit_makes_and_looks_up_as_many_parts_at_any_site_size(tmp_path:
     assert small["post"] == 1 and small["links"] == 2 and small["previews"] == 3 and small["series"] == 1, small
     assert small["placed"] == 3 and small["tag"] == 4 and small["category"] == 3, small
     assert small["lookups"] < 50, small
+    # of the posts' bodies, the edited post's alone (and the one series file's description is filled)
+    assert small["bodies looked at"] == 1 and small["bodies filled"] == 2, small
