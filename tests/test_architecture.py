@@ -29,7 +29,7 @@ STAGE_OF = {
     **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
         ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
-         "assemble"],
+         "assemblyparts", "reassemble", "assemble"],
         "site",
     ),
     **dict.fromkeys(

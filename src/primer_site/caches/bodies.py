@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from itertools import compress
+from operator import is_, is_not
 from pathlib import Path
 
 from primer_site import __version__
@@ -29,8 +31,14 @@ from primer_site.syntax import markdown
 from primer_site.syntax.citations import Citation, CiteItem
 from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink, render_bodies
 
-# source path → (its document, (number_sections, formulas read, theorem settings), its body)
-BodyMemo = dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]
+
+class BodyMemo(dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], RenderedBody]]):
+    """What the last builds in this process rendered: source path → (its document, (number_sections, formulas
+    read, theorem settings), its body); and the last post_bodies call's documents, shared reads, results in order,
+    the indexes of those that failed and its series finder (`last`), so that the next finds the documents that changed by identity,
+    in C, without a look at each."""
+
+    last: tuple[list[Document], tuple, Rendered, list[int], Callable] | None = None
 
 
 def series_descriptions(
@@ -87,19 +95,34 @@ def post_bodies(
     Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
     `theorems`: the site's theorem-like kinds and counters, under each series' own.
     """
-    results: list[RenderedBody | SiteError | None] = []
+    shared = (tuple(metas), formulas, theorems)  # what every body's rendering reads besides its own document
+    last, memo.last = memo.last, None
+    indexes_all = range(len(documents))
+    results: list[RenderedBody | SiteError | None]
+    reads_same = last is not None and _same_reads(last[1], shared)
+    series_of = last[4] if last is not None and reads_same else series_finder(metas)
+    if last is not None and reads_same and len(last[0]) == len(documents):
+        # the last call's results where the document is the very same object (a body that failed: again)
+        results = list(last[2])
+        look = sorted({*compress(indexes_all, map(is_not, documents, last[0])), *last[3]})
+    else:
+        results = [None] * len(documents)
+        look = indexes_all
     missing: list[int] = []
     # equations are numbered after the chapter; headings too if the series asks for it
-    series_of = series_finder(metas)
-    numbered = [bool(meta and meta.number_sections) for meta in (series_of(d.series) for d in documents)]
-    settings = [_theorems(theorems, series_of(d.series)) for d in documents]
-    for index, doc in enumerate(documents):
+    numbered: dict[int, bool] = {}
+    settings: dict[int, TheoremSettings] = {}
+    for index in look:
+        doc = documents[index]
+        meta = series_of(doc.series)
+        numbered[index] = bool(meta and meta.number_sections)
+        settings[index] = _theorems(theorems, meta)
         known = memo.get(doc.source)
         same = known is not None and known[1][0] == numbered[index] and known[1][2] == settings[index]
         if same and known is not None and known[0] is doc and (known[1][1] or not formulas):
-            results.append(known[2])
+            results[index] = known[2]
         else:
-            results.append(None)
+            results[index] = None
             missing.append(index)
     items = [
         BodySource(
@@ -119,7 +142,24 @@ def post_bodies(
         results[index] = body
         if not isinstance(body, SiteError):
             memo[documents[index].source] = (documents[index], (numbered[index], formulas, settings[index]), body)
-    return results  # type: ignore[return-value]
+    failed = [i for i, body in zip(missing, fresh, strict=True) if isinstance(body, SiteError)]
+    made = Rendered(results)
+    looked = set(look)
+    old = [i for i in last[2].noisy if i not in looked] if look is not indexes_all else []
+    made.noisy = sorted({*old, *(i for i in look if isinstance(made[i], SiteError) or made[i].errors)})
+    memo.last = (list(documents), shared, made, failed, series_of)  # type: ignore[assignment]
+    return made
+
+
+def _same_reads(last: tuple, now: tuple) -> bool:
+    """Whether two calls' shared reads are the same: the very same series files, and equal flags and settings."""
+    (metas, formulas, theorems), (new_metas, new_formulas, new_theorems) = last, now
+    return (
+        len(metas) == len(new_metas)
+        and all(map(is_, metas, new_metas))
+        and formulas == new_formulas
+        and theorems == new_theorems
+    )
 
 
 def _theorems(site: TheoremSettings, series: SeriesMeta | None) -> TheoremSettings:
@@ -160,8 +200,25 @@ def _render_with_cache(
         cache.close()
 
 
+class Rendered(list):
+    """post_bodies' results, in order, with the indexes of those that failed or report problems (`noisy`): the
+    others need no look of their own."""
+
+    noisy: list[int]
+
+
 def keep_rendered(problems: Problems, results: list[RenderedBody | SiteError]) -> list[RenderedBody]:
     """Bodies that rendered; the errors of the others go to `problems`."""
+    if isinstance(results, Rendered):  # only the noisy ones looked at, in C for the rest
+        bodies = list(results)
+        for index in results.noisy:
+            result = results[index]
+            if isinstance(result, SiteError):
+                problems.absorb(result)
+                bodies[index] = EMPTY_BODY
+            else:
+                problems.extend(result.errors)
+        return bodies
     bodies = []
     for result in results:
         if isinstance(result, SiteError):

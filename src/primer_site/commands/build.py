@@ -11,7 +11,7 @@ from functools import partial
 from itertools import chain
 from pathlib import Path
 
-from primer_site.caches.bodies import keep_rendered, post_bodies, series_descriptions
+from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
 from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
@@ -315,17 +315,14 @@ def _read(
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
     made = post_bodies(
-        memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
+        memory.slot("bodies", BodyMemo), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
     )
     bodies = keep_rendered(problems, made)
     series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache
     content_files = AssetIndex(source, sources.assets, config, problems, memory.slot("assets", AssetMemo))
     content_files.make_variants(chain(bodies, series_bodies), jobs)
-    bodies = [
-        content_files.fill(d.source, b, problems, d.summary, d.line_of("summary"))
-        for d, b in zip(documents, bodies, strict=True)
-    ]
+    bodies = content_files.fill_posts(documents, bodies, problems)
     series_bodies = [content_files.fill(m.source, b, problems) for m, b in zip(metas, series_bodies, strict=True)]
     bodies, series_bodies = in_language(bodies, series_bodies, catalogue, memory.slot("in language", dict))
     return (documents, bodies, metas, series_bodies), sources, content_files

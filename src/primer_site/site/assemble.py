@@ -1,37 +1,33 @@
 """Documents + rendered bodies → Site: URLs, series and chapter order, prev/next, taxonomies, links.
 
-The parts live in their own modules: the memo (assemblememo), links between posts (postlinks), series and
-collections (series), tags and categories (taxonomies); this one puts them together in order.
+The parts live in their own modules: the memo (assemblememo), the maker of each part (assemblyparts), links
+between posts (postlinks), series and collections (series), tags and categories (taxonomies); this one puts them
+together in order, and keeps what an edit's reassembly starts from (reassemble).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
-from dataclasses import replace
+from operator import attrgetter
 
-from primer_site.errors import Problems
-from primer_site.math.mathhtml import find_math
-from primer_site.model import Extra, Post, PostLink, Series, Site
+from primer_site.errors import Diagnostic, Problems
+from primer_site.model import Post, PostLink, Site
 from primer_site.site.assemblememo import AssembleMemo
-from primer_site.site.citeformat import retitle_references
-from primer_site.site.citing import cited_volume, resolve_post_citations
-from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
-from primer_site.site.postlinks import NUMBERED_WORDS, TAG, resolve_links
+from primer_site.site.assemblyparts import Assembly
+from primer_site.site.i18n import Catalogue
 from primer_site.site.previews import add_previews
-from primer_site.site.series import Selection, assemble_collections, assemble_series
-from primer_site.site.taxonomies import assemble_taxa, distinct_tags
+from primer_site.site.reassemble import AssemblyState, Readers, TaxaState, keep, reassemble
+from primer_site.site.series import Selection, group_series
+from primer_site.site.taxonomies import NAMES_OF, group_taxa
 from primer_site.sources.bibliography import Bibliography
 from primer_site.sources.config import SiteConfig
-from primer_site.sources.notation import add_notation, scheduled_of
+from primer_site.sources.notation import scheduled_of
 from primer_site.sources.parse import Document
-from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros
+from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.syntax.markdown import RenderedBody
-from primer_site.urls import collision_key, expand_permalink, output_path, page_url, slug_from_filename
+from primer_site.urls import collision_key
 
 __all__ = ["AssembleMemo", "Selection", "assemble_site"]  # the memo and the selection: build.py's words for them
-
-_WORDS = (*NUMBERED_WORDS, "coming_on_title", "chapter", "section", "introduction", "notation_out_on", ":locale")
 
 
 def assemble_site(
@@ -54,229 +50,143 @@ def assemble_site(
 
     `unreadable`: posts that exist but failed to parse (already reported): links to them are not errors too.
     `catalogue`: the site's language, for the words made here ("Eq. (10.3)", "Chapter 3"); None: English.
+
+    With a `memo` that assembled this site before (the dev server's), an edit that leaves every whole-site input
+    as it was remakes only the posts it reaches and the parts that hold them (reassemble.py); the site is the same
+    value either way (tests/test_reassemble.py).
     """
     memo = memo or AssembleMemo()
+    parts = Assembly(config, documents, bodies, series_meta, series_bodies, selection, unreadable, memo)
+    parts.set_language(catalogue, bibliographies or {})
+    last, memo.last = memo.last, None  # an assembly that fails half way leaves none to start from
+    site = reassemble(parts, last, problems) if last is not None else None
+    if site is None:
+        site, last = _assemble_whole(parts, problems)
+    memo.last = last
+    return site
+
+
+def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyState]:
+    """Every part of the site, each through the memo; and what an edit's reassembly starts from."""
+    noted: dict[tuple[str, str], tuple[Diagnostic, ...]] = {}
+    documents, bodies = a.documents, a.bodies
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
-    names = SeriesNames(series_meta)
-    names.clash_errors(problems)
-
-    def made(doc: Document, body: RenderedBody) -> Post:
-        meta = names.meta_of(doc.series)
-        # the very same tuple while what it is merged from is the same: the post's inputs then compare by identity
-        macros = memo.reuse(
-            "macros",
-            doc.source,
-            (config.macros, meta, doc.macros),
-            lambda _: post_macros(config.macros, meta, doc),
-            problems,
-        )
-        series = (names.slug_of(doc.series), macros)
-        inputs = (config, doc, body, doc.date > selection.now, series)
-        return memo.reuse(
-            "post", doc.source, inputs, lambda found: _post(config, doc, body, selection, series, found), problems
-        )
-
-    # the messages made here: a memo made with other words is stale
-    words = tuple(repr(catalogue.fingerprint_of(k)) for k in _WORDS) if catalogue is not None else ()
-    posts = [made(d, b) for d, b in zip(documents, bodies, strict=True)]
-    drafts = frozenset(p.source for p in posts if p.draft and not selection.drafts)  # left out: links say why
-    posts = [p for p in posts if p.source not in drafts]
-    posts = _unique_urls(posts, key_lines, problems)
-    by_source = {p.source: p for p in posts}
-    published = {p.source for p in posts if selection.future or not p.scheduled}
-
-    def resolved(post: Post) -> Post:
-        links = body_of[post.source].links
-        if not links:
-            return post
-        # what resolving reads of each target: its post, its body (ids, labels), whether it is out
-        targets = tuple(
-            (by_source.get(t), body_of.get(t), t in published, t in unreadable, t in drafts)
-            for t in {x.target: 0 for x in links}
-        )
-        return memo.reuse(
-            "links",
-            post.source,
-            (post, links, targets, post.source in published, words),
-            lambda found: resolve_links(
-                post, links, by_source, body_of, published, unreadable, found, drafts, catalogue
-            ),
-            problems,
-        )
-
-    posts = [resolved(p) for p in posts]
-    bibliographies = bibliographies or {}
     doc_of = {d.source: d for d in documents}
-
-    def cited(post: Post) -> Post:
-        """Citations filled, References appended, the cite-this BibTeX: from the entries it cites."""
-        citations = body_of[post.source].citations
-        paths, entries = bibliographies.get(post.source, ((), {}))
-        keys = {item.key for c in citations for item in c.items}
-        seen = tuple(entries.get(k) for k in sorted(keys))
-        everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads them all
-        doc = doc_of[post.source]
-        meta = names.meta_of(doc.series)
-        return memo.reuse(
-            "citations",
-            post.source,
-            (config, post, doc, citations, paths, seen, everything, meta),
-            lambda found: resolve_post_citations(post, doc, citations, paths, entries, config, meta, found),
-            problems,
+    keep(noted, ("names", ""), a.names.clash_errors)
+    made = [
+        keep(noted, ("post", d.source), lambda f, d=d, b=b: a.made(d, b, f))
+        for d, b in zip(documents, bodies, strict=True)
+    ]
+    drafts = frozenset(p.source for p in made if p.draft and not a.selection.drafts)  # left out: links say why
+    posts = [p for p in made if p.source not in drafts]
+    posts = keep(noted, ("urls", ""), lambda f: _unique_urls(posts, key_lines, f))
+    by_source = {p.source: p for p in posts}
+    published = {p.source for p in posts if a.selection.future or not p.scheduled}
+    links = Readers()
+    resolved = {}
+    for post in posts:
+        body = body_of[post.source]
+        links.read(post.source, {x.target: 0 for x in body.links})
+        resolved[post.source] = keep(
+            noted,
+            ("links", post.source),
+            lambda f, p=post, b=body: a.resolved(p, b, by_source, body_of, published, drafts, f),
         )
-
-    posts = [cited(p) for p in posts]
-    if catalogue is not None and catalogue.words(("references",)) is not None:  # a References section's heading
-        title = str(catalogue.text("references"))
-        posts = [
-            memo.reuse("references heading", p.source, (p, title), lambda _, p=p: _headed(p, title), problems)
-            for p in posts
-        ]
-    posts = add_previews(posts, published, lambda *made: memo.reuse(*made, problems))
+    cited = {
+        s: keep(noted, ("citations", s), lambda f, p=p, s=s: a.cited(p, doc_of[s], body_of[s], f))
+        for s, p in resolved.items()
+    }
+    headed = {s: keep(noted, ("heading", s), lambda f, p=p: a.headed(p, f)) for s, p in cited.items()}
+    by_url = {p.url: p for p in headed.values() if p.source in published}
+    read: dict[str, tuple[str, ...]] = {}
+    final_posts = keep(
+        noted, ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
+    )
+    previews = Readers()
+    for source, targets in read.items():
+        previews.read(source, targets)
+    final = {p.source: p for p in final_posts}
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
-    series = assemble_series(config, posts, series_meta, series_bodies, selection, key_lines, written, problems, memo)
-    notes = {m.slug: m.notes for m in series_meta if m.notes}
+    groups = keep(
+        noted,
+        ("series", ""),
+        lambda f: group_series(final_posts, a.metas, a.series_bodies, key_lines, written, f),
+    )
+    slugs = groups.slugs()
+    chapters = {slug: tuple(groups.members.get(slug, ())) for slug in slugs}
+    raw = [
+        keep(noted, ("series", slug), lambda f, slug=slug: a.one_series(groups, slug, chapters[slug], key_lines, f))
+        for slug in slugs
+    ]
+    later = [p.source for p in final_posts if p.source not in published]
+    notes = a.notes()
     if notes:
-        where = {m.slug: (m.source, m.line_of("macros")) for m in series_meta}
-        texts = {d.source: (d.body, d.body_first_line) for d in documents}
-        later = [p for p in posts if p.source not in published]
-        label = out_on = None
-        if catalogue is not None:  # the rows' chapter labels and dates in the site's language
-
-            def label(post: Post) -> str:
-                return catalogue.chapter_label(post.chapter)
-
-            def out_on(post: Post) -> str:
-                day = catalogue.date(post.date, str(catalogue.messages[REFERENCE_DATE_KEY]))
-                return catalogue.text("notation_out_on", chapter=label(post) or post.title, date=day)  # Markup
-
-        later_of = scheduled_of(series, later)
-
-        def noted(one: Series) -> Series:
-            """Its notation page's rows: the same object while its inputs are (the dev server's rebuilds): the
-            series, its notes, its chapters not out yet and its chapters' documents (whose text is searched for
-            uses), never every post's: a site of many series with notes stays linear."""
-            ahead = later_of.get(one.slug, [])
-            read = tuple(doc_of[p.source] for p in one.posts)
-            inputs = (one, notes.get(one.slug), tuple(ahead), read, words)
-            make = lambda found: add_notation([one], notes, where, texts, found, ahead, label, out_on)[0]  # noqa: E731
-            return memo.reuse("notation", one.slug, inputs, make, problems) if one.slug in notes else one
-
-        series = [noted(one) for one in series]
-
-    chapter_labels: dict[object, str] = {}  # "Chapter 3" once per number, not once per post and neighbour
-    links_to: dict[str, PostLink] = {}  # each chapter's link made once, not once per neighbour
-
-    def link(post: Post) -> PostLink:
-        """How other chapters point at this one."""
-        if (known := links_to.get(post.source)) is None:
-            known = links_to[post.source] = _link(post)
-        return known
-
-    def _link(post: Post) -> PostLink:
-        if catalogue is None:
-            label = post.chapter_label
-        elif (label := chapter_labels.get(post.chapter)) is None:
-            label = chapter_labels[post.chapter] = catalogue.chapter_label(post.chapter)
-        return memo.reuse(
-            "post link", post.source, (post, label), lambda _: PostLink(post.title, post.url, label), problems
+        later_of = scheduled_of(raw, [final[s] for s in later])
+        noted_series = [
+            keep(noted, ("notation", one.slug), lambda f, one=one: a.noted(one, notes, later_of, doc_of, f))
+            for one in raw
+        ]
+    else:
+        noted_series = raw
+    neighbours: dict[str, tuple[PostLink | None, PostLink | None]] = {}
+    a.neighbours(noted_series, neighbours)
+    placed = {s: a.placed(final[s], neighbours.get(s)) for s in published}
+    live = sorted(placed.values(), key=lambda p: (p.date, p.source), reverse=True)
+    placed_series = [a.with_chapters(one, placed) for one in noted_series]
+    whole_series = [
+        keep(noted, ("volume references", one.slug), lambda f, one=one: a.with_references(one, f))
+        for one in placed_series
+    ]
+    collections = keep(noted, ("collections", ""), lambda f: a.collections(whole_series, f))
+    taxa = {}
+    for kind, names_of in NAMES_OF.items():
+        grouped = keep(noted, (kind, ""), lambda f, k=kind, n=names_of: group_taxa(live, k, n, f, key_lines))
+        made_taxa = tuple(
+            keep(noted, (kind, slug), lambda f, g=grouped, slug=slug: a.taxon(g, slug, f)) for slug in grouped.slugs
         )
-
-    neighbours = {}
-    for one in series:
-        chapters = one.posts
-        for index, post in enumerate(chapters):
-            neighbours[post.source] = (
-                link(chapters[index - 1]) if index > 0 else None,
-                link(chapters[index + 1]) if index + 1 < len(chapters) else None,
-            )
-
-    def placed(post: Post) -> Post:
-        previous, following = neighbours.get(post.source, (None, None))
-        if previous is None and following is None:
-            return post
-        return memo.reuse(
-            "placed",
-            post.source,
-            (post, previous, following),
-            lambda _: replace(post, previous=previous, next=following),
-            problems,
-        )
-
-    live = [placed(p) for p in posts if p.source in published]
-    live.sort(key=lambda p: (p.date, p.source), reverse=True)
-    live_by_source = {p.source: p for p in live}
-
-    def with_chapters(one: Series) -> Series:
-        chapters = tuple(live_by_source[p.source] for p in one.posts)
-        return memo.reuse("series, placed", one.slug, (one, chapters), lambda _: replace(one, posts=chapters), problems)
-
-    series = [with_chapters(s) for s in series]
-
-    def with_references(one: Series) -> Series:
-        citing = [p for p in one.posts if p.references]
-        entries = tuple(bibliographies.get(p.source, ((), {}))[1] for p in citing)
-        read = tuple(e.get(r.key) for p, e in zip(citing, entries, strict=True) for r in p.references)
-        label = (lambda p: catalogue.chapter_label(p.chapter)) if catalogue is not None else None
-        return memo.reuse(
-            "volume references", one.slug, (one, read, words), lambda _: cited_volume(one, entries, label), problems
-        )
-
-    series = [with_references(s) for s in series]
-    collections = assemble_collections(config, series, series_meta, series_bodies, problems, memo)
-    parts = (
-        tuple(live),
-        tuple(series),
-        tuple(collections),
-        assemble_taxa(config, live, "tag", lambda p: p.tags, memo, problems, key_lines),
-        assemble_taxa(
-            config, live, "category", lambda p: (p.category,) if p.category else (), memo, problems, key_lines
-        ),
+        taxa[kind] = TaxaState(grouped, made_taxa)
+    parts = (tuple(live), tuple(whole_series), tuple(collections), taxa["tag"].made, taxa["category"].made)
+    site = a.memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
+    for found in noted.values():
+        problems.extend(found)
+    state = AssemblyState(
+        a.inputs(),
+        list(documents),
+        list(bodies),
+        sorted(map(attrgetter("date"), documents)),
+        made,
+        doc_of,
+        body_of,
+        key_lines,
+        by_source,
+        published,
+        drafts,
+        links,
+        previews,
+        resolved,
+        cited,
+        headed,
+        by_url,
+        final,
+        groups,
+        {slug: i for i, slug in enumerate(slugs)},
+        raw,
+        later,
+        noted_series,
+        neighbours,
+        placed,
+        live,
+        {p.source: i for i, p in enumerate(live)},
+        placed_series,
+        whole_series,
+        collections,
+        taxa,
+        noted,
+        parts,
+        site,
     )
-    return memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
-
-
-def _post(
-    config: SiteConfig,
-    doc: Document,
-    body: RenderedBody,
-    selection: Selection,
-    series: tuple[str | None, Macros],
-    problems: Problems,
-) -> Post:
-    """`series`: the slug of the post's series and the post's macros (parse.SeriesNames, parse.post_macros)."""
-    slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
-    path = expand_permalink(config.permalinks["post"], slug, doc.date)
-    summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
-    summary_text = html.unescape(TAG.sub("", summary_html)).strip()
-    return Post(
-        source=doc.source,
-        title=doc.title,
-        date=doc.date,
-        slug=slug,
-        url=page_url(config.base_path, path),
-        output_path=output_path(path),
-        body_html=body.html,
-        summary_html=summary_html,
-        summary_text=summary_text,
-        description=doc.description or summary_text,
-        headings=body.headings,
-        # a summary from the front matter has its own math, found as the pages' math is found (mathhtml)
-        has_math=body.has_math or bool(summary_html and find_math(summary_html).elements),
-        word_count=body.word_count,
-        display_equations=body.display_equations,
-        updated=doc.updated,
-        series=series[0],
-        chapter=doc.chapter,
-        tags=distinct_tags(doc, problems),
-        category=doc.category,
-        draft=doc.draft,
-        scheduled=doc.date > selection.now,
-        extra=Extra.of(doc.extra),
-        links=body.others,
-        macros=series[1],
-    )
+    return site, state
 
 
 def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], problems: Problems) -> list[Post]:
@@ -297,9 +207,3 @@ def _unique_urls(posts: list[Post], key_lines: dict[str, dict[str, int]], proble
         else:
             seen[key] = post
     return [p for p in posts if seen.get(collision_key(p.output_path)) is p]
-
-
-def _headed(post: Post, title: str) -> Post:
-    """`post` with its References section's heading (citeformat's REFERENCES_TITLE) in the site's language."""
-    body = retitle_references(post.body_html, title)
-    return post if body == post.body_html else replace(post, body_html=body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from operator import is_
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from primer_site.errors import Diagnostic, Problems
 from primer_site.model import PostLink
@@ -28,6 +28,12 @@ class AssembleMemo:
 
     def __init__(self) -> None:
         self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
+        self.last: object = None  # reassemble.AssemblyState: what the last whole assembly made, stage by stage
+        self.series_files: Any = None  # assemblyparts.SeriesFiles: what the series files say, read once
+
+    def put(self, kind: str, name: str, inputs: tuple, made: object) -> None:
+        """Remember `made` (which reported nothing) as what `inputs` make, for (kind, name)."""
+        self.made[(kind, name)] = (inputs, made, ())
 
     def reuse(self, kind: str, name: str, inputs: tuple, make: Callable[[Problems], T], problems: Problems) -> T:
         """`make(problems)`, or what it made last time for (kind, name) if `inputs` are the same."""

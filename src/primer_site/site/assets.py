@@ -21,9 +21,11 @@ import os
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html import escape
+from itertools import compress
+from operator import is_not
 from pathlib import Path
 from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
@@ -36,6 +38,7 @@ from primer_site.sources.activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, ac
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import CONTENT_DIR, is_ignored_path
 from primer_site.sources.imagesize import ImageSize
+from primer_site.sources.parse import Document
 from primer_site.store import Stamp, stamp_from
 from primer_site.syntax.bodylinks import root_absolute
 from primer_site.syntax.markdown import AssetRef, RenderedBody, render_inline
@@ -57,6 +60,19 @@ class AssetMemo:
         self.variants: dict[tuple[str, Stamp, tuple[int, ...]], tuple[Variant, ...] | str] = {}
         self.active: dict[tuple[str, Stamp], tuple[int, str] | None] = {}  # activecontent.active_content_problem
         self.filled: dict[str, tuple[RenderedBody, tuple, RenderedBody, tuple[Diagnostic, ...]]] = {}
+        self.last: FilledPosts | None = None  # AssetIndex.fill_posts' last call
+
+
+@dataclass
+class FilledPosts:
+    """One fill_posts call: its documents and bodies, in order, what it made of each, the files' stamps then, and
+    the indexes of the posts that need a look in every build (their fill reads a file, or reported a problem)."""
+
+    documents: list[Document]
+    bodies: list[RenderedBody]
+    filled: list[RenderedBody]
+    stamps: dict[str, Stamp | None]
+    looked: list[int]
 
 
 class AssetIndex(AssetImages):
@@ -71,7 +87,7 @@ class AssetIndex(AssetImages):
         self.memo = memo or AssetMemo()
         key = (str(root), config.base_path, config.image_widths, config.image_sizes)
         if self.memo.key != key:
-            self.memo.key, self.memo.filled = key, {}
+            self.memo.key, self.memo.filled, self.memo.last = key, {}, None
         self.stamps: dict[str, Stamp | None] = {path: _stamp(root / path) for path in paths}
         for path, stamp in self.stamps.items():
             if stamp is None:
@@ -93,6 +109,32 @@ class AssetIndex(AssetImages):
         return self.memo.active[key]
 
     # ---------------------------------------------------------------- filling bodies
+
+    def fill_posts(
+        self, documents: Sequence[Document], bodies: Sequence[RenderedBody], problems: Problems
+    ) -> list[RenderedBody]:
+        """fill for each post's body, with its front matter's summary. Where the document and the body are the very
+        objects of the last call in this process, and no file's stamp changed since, its fill is the last one: found
+        by identity, in C, without a look at each post (but those whose fill reads a file or reports a problem)."""
+        last, self.memo.last = self.memo.last, None
+        count = len(documents)
+        indexes = range(count)
+        if last is not None and len(last.documents) == count == len(bodies) and last.stamps == self.stamps:
+            filled = list(last.filled)
+            changed = compress(indexes, map(is_not, documents, last.documents))
+            look = sorted({*changed, *compress(indexes, map(is_not, bodies, last.bodies)), *last.looked})
+        else:
+            filled, look = list(bodies), indexes
+        looked = []
+        for index in look:
+            doc, body = documents[index], bodies[index]
+            reported = len(problems.items)
+            filled[index] = self.fill(doc.source, body, problems, doc.summary, doc.line_of("summary"))
+            summary_refs = self._summary(doc.source, doc.summary, doc.line_of("summary"))[1] if doc.summary else ()
+            if body.assets or summary_refs or len(problems.items) != reported:
+                looked.append(index)
+        self.memo.last = FilledPosts(list(documents), list(bodies), filled, dict(self.stamps), looked)
+        return filled
 
     def fill(
         self, source: str, body: RenderedBody, problems: Problems, summary: str | None = None, summary_line: int = 1

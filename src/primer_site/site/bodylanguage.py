@@ -6,6 +6,8 @@ bodies in English, so that a change of language or of a message renders no Markd
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import compress
+from operator import is_not
 
 from markupsafe import Markup
 
@@ -41,29 +43,31 @@ def in_language(
 ) -> tuple[list[RenderedBody], list[RenderedBody]]:
     """The bodies with the theme's words the Markdown renderers wrote in the site's language: figures' and tables'
     numbers ("Tableau 4.1 :"), heading anchors' labels, admonitions' default titles. The body cache keeps them in
-    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's: id of
-    a body → (body, words, result)) keeps a body the same object while neither it nor the words changed."""
+    English, so that a change of language or of a message renders no Markdown again. `memo` (the process's) keeps
+    each list's last call (bodies, words, results): a body the very same object as at its place then, in words
+    unchanged, is the same result, found by identity in C, without a look at each body."""
     words = catalogue.words(_BODY_WORDS)
     if words is None:
         memo.clear()
         return bodies, series_bodies
-    kept: dict[int, tuple[RenderedBody, tuple, RenderedBody]] = {}
 
-    def one(body: RenderedBody) -> RenderedBody:
-        known = memo.get(id(body))
-        if known is not None and known[0] is body and known[1] == words:
-            made = known[2]
+    def localized(body: RenderedBody) -> RenderedBody:
+        html = localize_figure_numbers(body.html, catalogue.numbered)
+        html = localize_body_words(html, lambda key: str(catalogue.text(key)))
+        html = localize_theorem_words(
+            html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
+        )
+        return body if html == body.html else replace(body, html=html)
+
+    def each(name: str, given: list[RenderedBody]) -> list[RenderedBody]:
+        last = memo.get(name)
+        if last is not None and last[1] == words and len(last[0]) == len(given):
+            made = list(last[2])
+            for index in compress(range(len(given)), map(is_not, given, last[0])):
+                made[index] = localized(given[index])
         else:
-            html = localize_figure_numbers(body.html, catalogue.numbered)
-            html = localize_body_words(html, lambda key: str(catalogue.text(key)))
-            html = localize_theorem_words(
-                html, lambda key, **values: str(catalogue.text(key, **{k: Markup(v) for k, v in values.items()}))
-            )
-            made = body if html == body.html else replace(body, html=html)
-        kept[id(body)] = (body, words, made)
+            made = [localized(b) for b in given]
+        memo[name] = (list(given), words, made)
         return made
 
-    result = [one(b) for b in bodies], [one(b) for b in series_bodies]
-    memo.clear()
-    memo.update(kept)
-    return result
+    return each("posts", bodies), each("series", series_bodies)

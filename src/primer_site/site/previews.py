@@ -89,10 +89,20 @@ def previews_html(post: Post, by_url: Mapping[str, Post], index_of: Callable[[Po
     return '<div class="previews" hidden data-pagefind-ignore>\n' + "\n".join(found.values()) + "\n</div>\n"
 
 
-def add_previews(posts: list[Post], published: set[str], reuse: Callable[..., Post]) -> list[Post]:
+def add_previews(
+    posts: list[Post],
+    published: set[str],
+    reuse: Callable[..., Post],
+    by_url: Mapping[str, Post] | None = None,
+    read: dict[str, tuple[str, ...]] | None = None,
+) -> list[Post]:
     """Each post with its previews_html; `reuse(kind, name, inputs, make)` keeps a post made from the same
-    inputs the same object (the assemble stage's memo). Each target's ids are indexed once."""
-    by_url = {p.url: p for p in posts if p.source in published}
+    inputs the same object (the assemble stage's memo). Each target's ids are indexed once.
+
+    `by_url`: the published posts by URL, when the caller has them (`posts` may then be a few of the site's: an
+    edit's readers); `read`, when given, gets each post's source → the sources of the posts its previews read."""
+    if by_url is None:
+        by_url = {p.url: p for p in posts if p.source in published}
     indexes: dict[str, dict[str, tuple[str, int]]] = {}
 
     def index_of(target: Post) -> dict[str, tuple[str, int]]:
@@ -109,6 +119,8 @@ def add_previews(posts: list[Post], published: set[str], reuse: Callable[..., Po
             lambda _: tuple(dict.fromkeys(m.group(1) for m in _LINK.finditer(post.body_html))),
         )
         targets = tuple(by_url.get(url) for url in urls)
+        if read is not None:
+            read[post.source] = tuple(t.source for t in targets if t is not None)
         if not any(targets):
             return post
 

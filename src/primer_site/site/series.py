@@ -29,19 +29,30 @@ class Selection:
     future: bool = False
 
 
-def assemble_series(
-    config: SiteConfig,
+@dataclass
+class SeriesGroups:
+    """Which posts each series has: `files`: slug → (series file, its description) of the series files;
+    `members`: slug → its posts, in the order given; `titles`: slug → the `series:` first written for it."""
+
+    files: dict[str, tuple[SeriesMeta, RenderedBody]]
+    members: dict[str, list[Post]]
+    titles: dict[str, str]
+
+    def slugs(self) -> list[str]:
+        """Every series, by slug: one per series file, and one per series a post names that has no file."""
+        return sorted(set(self.members) | set(self.files))
+
+
+def group_series(
     posts: list[Post],
     metas: Sequence[SeriesMeta],
     bodies: Sequence[RenderedBody],
-    selection: Selection,
     key_lines: dict[str, dict[str, int]],
     written: dict[str, str],
     problems: Problems,
-    memo: AssembleMemo,
-) -> list[Series]:
-    """The series: one per series file, and one per series a post names that has no file (`written`: each post's
-    `series:` as written; `post.series` is already the slug it names)."""
+) -> SeriesGroups:
+    """The posts of each series (`written`: each post's `series:` as written; `post.series` is already the slug it
+    names); a `series:` naming no file but close to one's name is a warning."""
     meta_by_slug = {m.slug: (m, b) for m, b in zip(metas, bodies, strict=True) if m.kind == "series"}
     members: dict[str, list[Post]] = defaultdict(list)
     titles: dict[str, str] = {}
@@ -58,23 +69,29 @@ def assemble_series(
                 _warn_misspelt(post, name, close[name], meta_by_slug, key_lines, problems)
         members[slug].append(post)
         titles.setdefault(slug, written[post.source])
-    result = []
-    for slug in sorted(set(members) | set(meta_by_slug)):
-        meta, body = meta_by_slug.get(slug, (None, None))
-        chapters = tuple(members.get(slug, ()))
-        inputs = (config, meta, body, chapters, titles.get(slug), selection.future)
-        result.append(
-            memo.reuse(
-                "series",
-                slug,
-                inputs,
-                lambda found, slug=slug, meta=meta, body=body, chapters=chapters: _one_series(
-                    config, slug, meta, body, chapters, titles.get(slug, ""), selection, key_lines, found
-                ),
-                problems,
-            )
-        )
-    return result
+    return SeriesGroups(meta_by_slug, members, titles)
+
+
+def make_series(
+    config: SiteConfig,
+    slug: str,
+    groups: SeriesGroups,
+    chapters: tuple[Post, ...],
+    selection: Selection,
+    key_lines: dict[str, dict[str, int]],
+    problems: Problems,
+    memo: AssembleMemo,
+) -> Series:
+    """The series `slug` of `groups`, of `chapters` (its members, in the order grouped)."""
+    meta, body = groups.files.get(slug, (None, None))
+    title = groups.titles.get(slug)
+    return memo.reuse(
+        "series",
+        slug,
+        (config, meta, body, chapters, title, selection.future),
+        lambda found: _one_series(config, slug, meta, body, chapters, title or "", selection, key_lines, found),
+        problems,
+    )
 
 
 def _close_series(name: str, meta_by_slug: dict[str, tuple[SeriesMeta, RenderedBody]]) -> tuple[str, str] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 
 from primer_site.errors import Problems
 from primer_site.model import Post, Taxon
@@ -11,6 +12,9 @@ from primer_site.site.assemblememo import AssembleMemo
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.urls import collision_key, expand_permalink, page_url, taxon_slug
+
+# the names a post is listed under, of each kind of taxon (its taxa's pages)
+NAMES_OF = {"tag": lambda p: p.tags, "category": lambda p: (p.category,) if p.category else ()}
 
 
 def distinct_tags(doc: Document, problems: Problems) -> tuple[str, ...]:
@@ -40,6 +44,25 @@ def assemble_taxa(
     key_lines: dict[str, dict[str, int]],
 ) -> tuple[Taxon, ...]:
     """Tags or categories; names that slugify alike ("Café", "cafe") are one taxon."""
+    groups = group_taxa(posts, kind, names_of, problems, key_lines)
+    return tuple(make_taxon(config, groups, slug, tuple(groups.members[slug]), memo, problems) for slug in groups.slugs)
+
+
+@dataclass
+class TaxaGroups:
+    """The tags (or categories) of a list of posts: `slugs` in order, each one's `shown` name (its most written
+    spelling) and `members` (its posts, in the list's order)."""
+
+    kind: str
+    slugs: list[str]
+    shown: dict[str, str]
+    members: dict[str, list[Post]]
+
+
+def group_taxa(
+    posts: list[Post], kind: str, names_of, problems: Problems, key_lines: dict[str, dict[str, int]]
+) -> TaxaGroups:
+    """The posts of each tag or category; a name spelt two ways is a warning (or an error: _warn_spellings)."""
     grouped: dict[str, list[Post]] = defaultdict(list)
     spelling: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for post in posts:
@@ -47,19 +70,26 @@ def assemble_taxa(
             slug = taxon_slug(name)
             grouped[slug].append(post)
             spelling[slug][name] += 1
-    result = []
-    for slug in sorted(grouped):
-        name = max(sorted(spelling[slug]), key=lambda n: spelling[slug][n])
-        members = tuple(grouped[slug])
+    slugs = sorted(grouped)
+    shown = {}
+    for slug in slugs:
+        name = shown[slug] = max(sorted(spelling[slug]), key=lambda n: spelling[slug][n])
         if len(spelling[slug]) > 1:
-            _warn_spellings(kind, name, spelling[slug], members, names_of, key_lines, problems)
+            _warn_spellings(kind, name, spelling[slug], tuple(grouped[slug]), names_of, key_lines, problems)
+    return TaxaGroups(kind, slugs, shown, dict(grouped))
 
-        def make(_: Problems, name: str = name, slug: str = slug, members: tuple[Post, ...] = members) -> Taxon:
-            path = expand_permalink(config.permalinks[kind], slug)
-            return Taxon(name, slug, page_url(config.base_path, path), members)
 
-        result.append(memo.reuse(kind, slug, (config, name, members), make, problems))
-    return tuple(result)
+def make_taxon(
+    config: SiteConfig, groups: TaxaGroups, slug: str, members: tuple[Post, ...], memo: AssembleMemo, problems: Problems
+) -> Taxon:
+    """The taxon `slug` of `groups`, of `members` (its posts, newest first)."""
+    name, kind = groups.shown[slug], groups.kind
+
+    def make(_: Problems) -> Taxon:
+        path = expand_permalink(config.permalinks[kind], slug)
+        return Taxon(name, slug, page_url(config.base_path, path), members)
+
+    return memo.reuse(kind, slug, (config, name, members), make, problems)
 
 
 def _spelling(name: str) -> str:

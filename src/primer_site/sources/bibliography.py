@@ -14,6 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -231,7 +233,8 @@ def post_bibliographies(
     root: Path, config: SiteConfig, documents: Sequence[Document], metas: Sequence[SeriesMeta], problems: Problems
 ) -> dict[str, tuple[tuple[str, ...], Bibliography]]:
     """Each post's .bib files (its own, its series file's, site.yaml's: nearest first) and the entries they hold
-    together. Each file is read once; its problems go to `problems`."""
+    together. Each file is read once; its problems go to `problems`. A post that none names is left out when
+    neither site.yaml nor a series file names one (found in C: the dev server's rebuild visits no other post)."""
     files = BibliographyFiles(root, problems)
     series_of = series_finder(metas)
     site_line = 1
@@ -243,6 +246,8 @@ def post_bibliographies(
             site_line = 1
     from_site = [(path, (CONFIG_FILE, site_line)) for path in config.bibliography]
     found = {}
+    if not from_site and not any(m.bibliography for m in metas):
+        documents = list(compress(documents, map(attrgetter("bibliography"), documents)))
     for doc in documents:
         meta = series_of(doc.series)
         named = [(path, (doc.source, doc.line_of("bibliography"))) for path in doc.bibliography]
