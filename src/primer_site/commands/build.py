@@ -13,7 +13,7 @@ from pathlib import Path
 from primer_site.caches.bodies import keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
-from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
+from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
 from primer_site.commands.themefiles import theme_files
 from primer_site.errors import Problems, SiteError
 from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
@@ -162,7 +162,9 @@ def _build(options: BuildOptions, memory: Store | None, changed: Collection[str]
         bibliographies,
         catalogue,
     )
-    feed_math, typesetter, book_math = site_math(options, memory, config, setup, katex, site, parsed, problems)
+    feed_math, typesetter, book_math = site_math(
+        options, memory, config, setup, katex, site, parsed, problems, incremental
+    )
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
@@ -282,8 +284,9 @@ def _read(
     sources, documents, metas = read_sources(source, options.cache, memory, incremental, config, told, problems)
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
+    formulas = not formulas_apart(options, incremental)  # else read by the math check where it needs them
     made = post_bodies(
-        memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
+        memory.slot("bodies", dict), source, documents, metas, config.raw_html, jobs, options.cache, formulas, theorems
     )
     bodies = keep_rendered(problems, made)
     series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))
