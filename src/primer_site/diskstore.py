@@ -86,12 +86,20 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 _PIECE_DEPTH = 3  # a record's pages sit three levels down: {"data": {"pages": [page, ...]}}
+_STRING_PIECE = 1 << 16  # characters of a long string written at once
 
 
 def _dump_in_pieces(value: object, write: Callable[[str], object], depth: int) -> None:
     """Write `value` as json.dumps(value, separators=(",", ":")) would make it, its dicts and lists `depth` levels
-    down one item at a time: the text of a whole render memory (16 MB at 5,000 posts) is never held at once, nor
-    its bytes beside it. Each item is made by the C encoder (json.dump would run the slower Python one)."""
+    down one item at a time, and a long string in slices: the text of a whole render memory (16 MB at 5,000 posts)
+    is never held at once, nor its bytes beside it. Each item is made by the C encoder (json.dump would run the
+    slower Python one)."""
+    if isinstance(value, str) and len(value) > _STRING_PIECE:  # a render memory's dependencies: one long text
+        write('"')
+        for start in range(0, len(value), _STRING_PIECE):  # JSON escapes each code point alone: slices are safe
+            write(json.dumps(value[start : start + _STRING_PIECE])[1:-1])
+        write('"')
+        return
     pieces = isinstance(value, list) or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
     if depth <= 0 or not pieces or not value:
         write(json.dumps(value, separators=(",", ":")))
@@ -150,10 +158,11 @@ class CacheTables:
 
     db: sqlite3.Connection | None = None
 
-    def write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Run `work` on the connection between BEGIN and COMMIT; an SQLite error rolls it back."""
+    def write(self, work: Callable[[sqlite3.Connection], object]) -> bool:
+        """Run `work` on the connection between BEGIN and COMMIT; an SQLite error rolls it back. Whether it was
+        committed."""
         if self.db is None:
-            return
+            return False
         try:
             self.db.execute("BEGIN")
             work(self.db)
@@ -161,6 +170,8 @@ class CacheTables:
         except sqlite3.Error:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
+            return False
+        return True
 
     def close(self) -> None:
         if self.db is not None:

@@ -13,6 +13,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -85,7 +86,8 @@ def post_bodies(
     process) when the document is the same object, else from the body cache in SOURCE/.primer-cache/ when
     `use_cache` and its Markdown is unchanged, else rendered (in up to `jobs` worker processes).
 
-    Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
+    Bodies come without their formulas, unless `formulas` (the math check) asks for them: those from the cache,
+    and those rendered now once the cache holds them (a checked build reads them there: bodies.StoredFormulas).
     `theorems`: the site's theorem-like kinds and counters, under each series' own.
     """
     results: list[RenderedBody | SiteError | None] = []
@@ -183,7 +185,11 @@ def _render_with_cache(
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
         new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
-        cache.replace_all(new, keep=set(keys) if complete else None)
+        stored = cache.replace_all(new, keep=set(keys) if complete else None)
+        if not formulas and stored:  # kept in the cache, where the check reads those it needs: not for the build
+            for index, result in zip(missing, fresh, strict=True):
+                if not isinstance(result, SiteError) and result.formulas:
+                    results[index] = replace(result, formulas=())
         return results
     finally:
         cache.close()
@@ -300,9 +306,9 @@ class BodyCache(CacheTables):
 
     def replace_all(
         self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None, series: bool = False
-    ) -> None:
+    ) -> bool:
         """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
-        the series' descriptions), all but `keep`; None: drop none."""
+        the series' descriptions), all but `keep`; None: drop none. Whether it was stored."""
 
         def work(db: sqlite3.Connection) -> None:
             db.executemany(
@@ -317,7 +323,7 @@ class BodyCache(CacheTables):
                     (len(_SERIES_KEY), _SERIES_KEY, series),
                 )
 
-        self.write(work)
+        return self.write(work)
 
 
 def _encode(body: RenderedBody) -> str:
