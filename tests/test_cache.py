@@ -110,3 +110,27 @@ def test_a_damaged_or_foreign_cache_is_ignored_and_rebuilt(tmp_path: Path, rende
     build(site, tmp_path / "out")
     assert sorted(rendered) == ["content/p1.md", "content/p2.md", "content/p3.md"]
     assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "ref")
+
+
+def test_bodies_rendered_without_formulas_asked_keep_none_and_the_cache_holds_them(tmp_path: Path) -> None:
+    """A checked build in a new process asks for bodies without formulas: those rendered now hold none once the
+    cache has them (a large site's bodies would otherwise carry hundreds of thousands of Formula objects through
+    the build), and the check finds them in the cache by each document's body key."""
+    from primer_site.caches.reading import read_sources
+    from primer_site.errors import Problems
+    from primer_site.sources.config import load_config
+    from primer_site.store import Store
+
+    site = site_with_posts(tmp_path)
+    problems = Problems()
+    config = load_config(site, problems)
+    _, documents, metas = read_sources(site, True, Store(), False, config, set(), problems)
+    memo: dict = {}
+    made = bodies_module.post_bodies(memo, site, documents, metas, True, 1, True, False)
+    assert [body.formulas for body in made] == [(), (), ()] and all(body.has_math for body in made)
+    stored = bodies_module.StoredFormulas(site, True, memo)
+    keys = [stored.key_of(document) for document in documents]
+    found = stored.formulas([key for key in keys if key])
+    assert [[f.tex for f in found[key]] for key in keys] == [["x_1"], ["x_2"], ["x_3"]]  # type: ignore[index]
+    again = bodies_module.post_bodies({}, site, documents, metas, True, 1, True, True)  # from the cache, asked
+    assert [[f.tex for f in body.formulas] for body in again] == [["x_1"], ["x_2"], ["x_3"]]

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+import primer_site.caches.bodies
 import primer_site.math.katexsetup
 import primer_site.math.katexworker
 import primer_site.rendering.mathpass
-from fixture_sites import REPO, make_site, post, run_cli
+from fixture_sites import NOW, REPO, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.commands.cli import _parser
 from primer_site.errors import Diagnostic, SiteError
@@ -448,3 +449,89 @@ def test_an_unbalanced_formula_typeset_at_build_time_is_reported_once(tmp_path: 
     assert [str(d) for d in failure.value.diagnostics] == [
         "content/a.md:5:5: error: math: unbalanced braces: a '{' is not closed"
     ]
+
+
+def _asked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], list[int]]:
+    """The files each build asks KaTeX about, and how many bodies' formulas are decoded from the body cache."""
+    checked: list[list[str]] = []
+    decoded = [0]
+    real_request = primer_site.rendering.mathpass.request_checks
+    real_decode = primer_site.caches.bodies._formulas
+
+    def request(sources: list[MathSource], requests: object) -> object:
+        checked.append(sorted(s.source for s in sources))
+        return real_request(sources, requests)
+
+    def decode(stored: str) -> object:
+        decoded[0] += 1
+        return real_decode(stored)
+
+    monkeypatch.setattr(primer_site.rendering.mathpass, "request_checks", request)
+    monkeypatch.setattr(primer_site.caches.bodies, "_formulas", decode)
+    return checked, decoded
+
+
+@pytest.mark.parametrize("posts", [4, 16, 64])
+def test_a_new_process_after_one_edit_checks_and_reads_only_that_posts_formulas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int
+) -> None:
+    """The check's verdicts are kept in .primer-cache/: a build in a new process after one post was edited asks
+    about that post's formulas only, and decodes no other body's formulas, whatever the size of the site; the
+    errors of the posts not asked about are still reported."""
+    checked, decoded = _asked(monkeypatch)
+    files = {f"content/p{i}.md": post(f"P{i} $t_{i}$", body=f"$x_{i}$ and $$y^{{{i}}}$$") for i in range(posts)}
+    files["content/p1.md"] = post("P1", body="Wrong: $\\nope$.")
+    site = make_site(tmp_path, files)
+    options = BuildOptions(source=site, check_math=True, jobs=1, now=NOW)
+
+    def errors() -> list[str]:  # each build as a new process would make it: a fresh memory
+        try:
+            build_site(options)
+        except SiteError as failure:
+            return [f"{d.path}:{d.line}" for d in failure.diagnostics if d.severity == "error"]
+        return []
+
+    assert errors() == ["content/p1.md:5"]
+    assert len(checked.pop()) == posts
+    decoded[0] = 0
+    make_site(site, {"content/p2.md": post("P2 $t_2$", body="$x_2$ and $$y^{2}$$ and a new sentence.")})
+    assert errors() == ["content/p1.md:5"]  # p1's verdict, kept: p1 is not read again
+    assert checked.pop() == ["content/p2.md"] and decoded[0] == 1  # its formulas only
+    decoded[0] = 0
+    make_site(site, {"site.yaml": "title: T\nbase_url: https://example.org/\nmacros:\n  nope: n\n"})
+    assert errors() == []  # the site's macros changed: every post asked again, its formulas read from the cache
+    assert len(checked.pop()) == posts and decoded[0] == posts
+
+
+def test_kept_verdicts_give_what_a_build_without_a_cache_gives(tmp_path: Path) -> None:
+    """A differential test over a seeded sequence of edits: after each, a checked build in a new process (kept
+    verdicts, formulas read only where needed) reports exactly what a build without any cache reports."""
+    import random
+
+    rng = random.Random(19)
+    site = make_site(
+        tmp_path,
+        {
+            "series/vol.md": "---\ntitle: Vol\nmacros:\n  KL: D\n---\nAbout $\\KL$.\n",
+            **{f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$") for i in range(6)},
+        },
+    )
+    bodies = ["$x$ fine", "$\\nope$ bad", "$\\KL(p)$ series macro", "$$\\frac{a}{b$$ braces", "no math", "$a$ $ b"]
+    edits = [
+        lambda: {f"content/p{rng.randrange(6)}.md": post("P", body=rng.choice(bodies))},
+        lambda: {f"content/p{rng.randrange(6)}.md": post("P", body=rng.choice(bodies), series="vol", chapter="1")},
+        lambda: {f"content/p{rng.randrange(6)}.md": post(rng.choice(["T $\\nope$", "T $x$", "T"]), body="$y$")},
+        lambda: {"series/vol.md": "---\ntitle: Vol\nmacros:\n  KL: " + rng.choice(["D", "\\bad"]) + "\n---\n"},
+        lambda: {"site.yaml": "title: T\nbase_url: https://example.org/\n" + rng.choice(["", "macros:\n  nope: n\n"])},
+    ]
+
+    def reported(cache: bool) -> list[str]:
+        try:
+            build_site(BuildOptions(source=site, check_math=True, jobs=1, now=NOW, cache=cache))
+        except SiteError as failure:
+            return sorted(str(d) for d in failure.diagnostics)
+        return []
+
+    for _ in range(14):
+        make_site(site, rng.choice(edits)())
+        assert reported(cache=True) == reported(cache=False)

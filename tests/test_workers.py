@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fixture_sites import SRC, make_site, post
 
 
@@ -69,3 +71,43 @@ def test_sigkill_of_the_build_ends_its_workers_and_its_output_pipe(tmp_path: Pat
     while any(alive(pid) for pid in workers) and time.monotonic() < until:
         time.sleep(0.05)
     assert not [pid for pid in workers if alive(pid)]
+
+
+def _square(value: int) -> int:
+    return value * value
+
+
+def test_map_ahead_gives_pool_map_s_results_with_few_chunks_handed_out() -> None:
+    """The results of Executor.map, in order, while the caller holds back: never more than `ahead` chunks are
+    handed to the workers and not yet taken (pool.map hands out all 50 at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from primer_site.workers import map_ahead
+
+    handed: list[int] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        real = pool.submit
+
+        def submit(*args: object) -> object:
+            handed.append(len(args[2]))  # type: ignore[arg-type]
+            return real(*args)  # type: ignore[arg-type]
+
+        pool.submit = submit  # type: ignore[method-assign]
+        results = map_ahead(pool, _square, list(range(200)), 4, ahead=3)
+        assert handed == [4, 4, 4]  # handed out before the first result is asked for
+        taken = [next(results) for _ in range(4)]
+        assert len(handed) == 4  # one chunk taken, one more handed out
+        assert taken + list(results) == [i * i for i in range(200)]
+    assert sum(handed) == 200
+
+
+def test_map_ahead_raises_a_worker_s_error_in_its_turn() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from primer_site.workers import map_ahead
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = map_ahead(pool, lambda v: 1 // (v - 6), list(range(10)), 2, ahead=2)
+        assert [next(results) for _ in range(6)] == [1 // (v - 6) for v in range(6)]
+        with pytest.raises(ZeroDivisionError):
+            next(results)

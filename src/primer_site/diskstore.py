@@ -6,7 +6,8 @@ table's rows read.
   primer-site's own code (store.code_salt); what it holds: buildrecord.py. Its render memory, the large part, is
   bytes (`recall_bytes`, `keep_bytes`: marshal's plain data, under the salt and a digest of the bytes).
 - SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
-  rendered bodies (bodies.py), and KaTeX's answers for formulas (`FormulaCache`). SQLite holding JSON and text,
+  rendered bodies (bodies.py), KaTeX's answers for formulas (`FormulaCache`) and the math check's verdicts
+  (`VerdictTable`, mathcheck.py). SQLite holding JSON and text,
   never pickle: a foreign or corrupt file can only be ignored and rebuilt, never run.
 """
 
@@ -119,15 +120,51 @@ def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
 
 
 def _write_json(path: Path, data: dict) -> None:
+    """`data` as compact JSON in the file at `path`, written beside it then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
     try:
-        temporary.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8") as file:
+            _dump_in_pieces(data, file.write, _PIECE_DEPTH)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
         raise
+
+
+_PIECE_DEPTH = 3  # a record's pages sit three levels down: {"data": {"pages": [page, ...]}}
+_STRING_PIECE = 1 << 16  # characters of a long string written at once
+
+
+def _dump_in_pieces(value: object, write: Callable[[str], object], depth: int) -> None:
+    """Write `value` as json.dumps(value, separators=(",", ":")) would make it, its dicts and lists `depth` levels
+    down one item at a time, and a long string in slices: the text of a whole render memory (16 MB at 5,000 posts)
+    is never held at once, nor its bytes beside it. Each item is made by the C encoder (json.dump would run the
+    slower Python one)."""
+    if isinstance(value, str) and len(value) > _STRING_PIECE:  # a render memory's dependencies: one long text
+        write('"')
+        for start in range(0, len(value), _STRING_PIECE):  # JSON escapes each code point alone: slices are safe
+            write(json.dumps(value[start : start + _STRING_PIECE])[1:-1])
+        write('"')
+        return
+    pieces = isinstance(value, list) or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
+    if depth <= 0 or not pieces or not value:
+        write(json.dumps(value, separators=(",", ":")))
+        return
+    if isinstance(value, dict):
+        write("{")
+        for index, (key, item) in enumerate(value.items()):
+            write(("," if index else "") + json.dumps(key) + ":")
+            _dump_in_pieces(item, write, depth - 1)
+        write("}")
+        return
+    write("[")
+    for index, item in enumerate(value):
+        if index:
+            write(",")
+        _dump_in_pieces(item, write, depth - 1)
+    write("]")
 
 
 def open_salted(
@@ -169,10 +206,11 @@ class CacheTables:
 
     db: sqlite3.Connection | None = None
 
-    def write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Run `work` on the connection between BEGIN and COMMIT; an SQLite error rolls it back."""
+    def write(self, work: Callable[[sqlite3.Connection], object]) -> bool:
+        """Run `work` on the connection between BEGIN and COMMIT; an SQLite error rolls it back. Whether it was
+        committed."""
         if self.db is None:
-            return
+            return False
         try:
             self.db.execute("BEGIN")
             work(self.db)
@@ -180,6 +218,8 @@ class CacheTables:
         except sqlite3.Error:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
+            return False
+        return True
 
     def close(self) -> None:
         if self.db is not None:
@@ -305,3 +345,48 @@ def _drop_rows(db: sqlite3.Connection, stale: list[tuple[int]]) -> None:
         "DELETE FROM html WHERE NOT EXISTS (SELECT 1 FROM formulas f "
         "WHERE f.tex = html.tex AND f.display = html.display AND f.macros = html.macros)"
     )
+
+
+VERDICTS_FILE = "checks.sqlite3"
+_VERDICTS_FORMAT = 1
+
+
+class VerdictTable(CacheTables):
+    """The math check's verdict on each file, kept for the next build in a new process: by path, the identity of
+    what was checked (a digest of everything the verdict depends on but KaTeX and primer-site's code, which are
+    the salt) and the problems found, as JSON rows [line, column, severity, message]. Every failure to read it
+    means "check again"."""
+
+    def __init__(self, site: Path, salt: str) -> None:
+        self.db: sqlite3.Connection | None = None
+        path = site / CACHE_DIR / VERDICTS_FILE
+        try:
+            path.parent.mkdir(exist_ok=True)
+            columns = "path TEXT PRIMARY KEY, identity TEXT NOT NULL, problems TEXT NOT NULL"
+            salted = f"format={_VERDICTS_FORMAT};code={code_salt()};{salt}"
+            self.db = open_salted(path, salted, "verdicts", columns, durable=False)
+        except (OSError, sqlite3.Error):
+            self.db = None
+
+    def load(self) -> dict[str, tuple[str, list]]:
+        """Every kept verdict: path → (identity, its problems as stored)."""
+        if self.db is None:
+            return {}
+        try:
+            return {
+                path: (identity, json.loads(problems))
+                for path, identity, problems in self.db.execute("SELECT path, identity, problems FROM verdicts")
+            }
+        except (sqlite3.Error, ValueError):
+            return {}
+
+    def keep(self, verdicts: Iterable[tuple[str, str, list]], paths: Collection[str]) -> None:
+        """Store the (path, identity, problems) of `verdicts`; drop those of files not in `paths`."""
+        rows = [(path, identity, json.dumps(problems)) for path, identity, problems in verdicts]
+
+        def work(db: sqlite3.Connection) -> None:
+            db.executemany("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?)", rows)
+            gone = [(path,) for (path,) in db.execute("SELECT path FROM verdicts") if path not in paths]
+            db.executemany("DELETE FROM verdicts WHERE path = ?", gone)
+
+        self.write(work)

@@ -21,7 +21,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # a build that forks no pool does not import them
+    from concurrent.futures import Executor, Future
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
@@ -59,6 +68,35 @@ def heap_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def map_ahead(pool: Executor, work: Callable[[T], R], items: Sequence[T], chunk: int, ahead: int) -> Iterator[R]:
+    """`pool.map(work, items, chunksize=chunk)`, with at most `ahead` chunks given to the workers and not yet taken
+    by the caller: Executor.map hands out every item at once, so a caller slower than its workers (one that writes
+    each page) holds every result not yet taken, which at 5,000 posts is most of the site's pages. The first
+    chunks are handed out before this returns (the pool's workers are forked then: inside heap_frozen, say).
+    Results come in the order of `items`; a worker's exception is raised when its result's turn comes."""
+    chunks = (items[start : start + chunk] for start in range(0, len(items), chunk))
+    pending: deque[Future[list[R]]] = deque(pool.submit(_work_on, work, part) for part in islice(chunks, ahead))
+    return _taken(pool, work, chunks, pending)
+
+
+def _taken(
+    pool: Executor, work: Callable[[T], R], chunks: Iterator[Sequence[T]], pending: deque[Future[list[R]]]
+) -> Iterator[R]:
+    try:
+        while pending:
+            results = pending.popleft().result()
+            for part in islice(chunks, 1):  # one taken, one handed out
+                pending.append(pool.submit(_work_on, work, part))
+            yield from results
+    finally:  # the caller stopped early (an error): what was not started is not done
+        for future in pending:
+            future.cancel()
+
+
+def _work_on(work: Callable[[T], R], part: Sequence[T]) -> list[R]:
+    return [work(item) for item in part]
 
 
 def die_with_parent() -> bool:

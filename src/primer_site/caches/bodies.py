@@ -8,10 +8,12 @@ else (the renderer's own code, library versions): a cache with another salt is e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import compress
@@ -92,7 +94,8 @@ def post_bodies(
     process) when the document is the same object, else from the body cache in SOURCE/.primer-cache/ when
     `use_cache` and its Markdown is unchanged, else rendered (in up to `jobs` worker processes).
 
-    Bodies from the cache come without their formulas, unless `formulas` (the math check) asks for them.
+    Bodies come without their formulas, unless `formulas` (the math check) asks for them: those from the cache,
+    and those rendered now once the cache holds them (a checked build reads them there: bodies.StoredFormulas).
     `theorems`: the site's theorem-like kinds and counters, under each series' own.
     """
     shared = (tuple(metas), formulas, theorems)  # what every body's rendering reads besides its own document
@@ -124,17 +127,7 @@ def post_bodies(
         else:
             results[index] = None
             missing.append(index)
-    items = [
-        BodySource(
-            documents[i].body,
-            documents[i].source,
-            documents[i].body_first_line,
-            documents[i].chapter.text if documents[i].chapter else "",
-            numbered[i],
-            settings[i],
-        )
-        for i in missing
-    ]
+    items = [body_source(documents[i], numbered[i], settings[i]) for i in missing]
     # the cache is pruned to the site's sources only when every one of them was looked up in it
     complete = len(items) == len(documents)
     fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas, complete) if items else []
@@ -160,6 +153,44 @@ def _same_reads(last: tuple, now: tuple) -> bool:
         and formulas == new_formulas
         and theorems == new_theorems
     )
+
+
+def body_source(document: Document, numbered: bool, theorems: TheoremSettings) -> BodySource:
+    """What a document's body is rendered from (its cache key is made of it: body_key)."""
+    chapter = document.chapter.text if document.chapter else ""
+    return BodySource(document.body, document.source, document.body_first_line, chapter, numbered, theorems)
+
+
+class StoredFormulas:
+    """The formulas of the bodies a build took from the body cache without them (a checked build in a new process
+    reads formulas only for the posts whose check it cannot take from the last build's verdicts: mathcheck.py).
+
+    `memo`: what post_bodies made this build (source path → (document, (number_sections, _, theorems), body)),
+    which says what each body was rendered from, hence its key in the cache."""
+
+    def __init__(self, site: Path, raw_html: bool, memo: BodyMemo) -> None:
+        self.site, self.raw_html, self.memo = site, raw_html, memo
+        self.salt = cache_salt(raw_html)  # the renderer's code and settings: part of what a body's formulas are
+        self.read = 0  # bodies whose formulas were read from the cache (a test counts them)
+
+    def key_of(self, document: Document) -> str | None:
+        """The cache key of `document`'s body as this build made or found it; None if it has none (it did not
+        render)."""
+        known = self.memo.get(document.source)
+        if known is None or known[0] is not document:
+            return None
+        numbered, _, theorems = known[1]
+        return body_key(body_source(document, numbered, theorems))
+
+    def formulas(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
+        """The stored formulas of the bodies of `keys` (those the cache holds)."""
+        cache = BodyCache(self.site, self.salt)
+        try:
+            found = cache.formulas_of(keys)
+        finally:
+            cache.close()
+        self.read += len(found)
+        return found
 
 
 def _theorems(site: TheoremSettings, series: SeriesMeta | None) -> TheoremSettings:
@@ -194,7 +225,11 @@ def _render_with_cache(
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
         new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
-        cache.replace_all(new, keep=set(keys) if complete else None)
+        stored = cache.replace_all(new, keep=set(keys) if complete else None)
+        if not formulas and stored:  # kept in the cache, where the check reads those it needs: not for the build
+            for index, result in zip(missing, fresh, strict=True):
+                if not isinstance(result, SiteError) and result.formulas:
+                    results[index] = replace(result, formulas=())
         return results
     finally:
         cache.close()
@@ -310,11 +345,27 @@ class BodyCache(CacheTables):
             return {}
         return found
 
+    def formulas_of(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
+        """The formulas of the cached bodies of `keys`, nothing else of them decoded."""
+        if self.db is None or not keys:
+            return {}
+        found: dict[str, tuple[Formula, ...]] = {}
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
+                    with contextlib.suppress(ValueError, TypeError, IndexError):
+                        found[key] = _formulas(json.loads(value)[8])
+        except sqlite3.Error:
+            return {}
+        return found
+
     def replace_all(
         self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None, series: bool = False
-    ) -> None:
+    ) -> bool:
         """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
-        the series' descriptions), all but `keep`; None: drop none."""
+        the series' descriptions), all but `keep`; None: drop none. Whether it was stored."""
 
         def work(db: sqlite3.Connection) -> None:
             db.executemany(
@@ -329,7 +380,7 @@ class BodyCache(CacheTables):
                     (len(_SERIES_KEY), _SERIES_KEY, series),
                 )
 
-        self.write(work)
+        return self.write(work)
 
 
 def _encode(body: RenderedBody) -> str:
@@ -360,6 +411,11 @@ def _encode(body: RenderedBody) -> str:
     )
 
 
+def _formulas(stored: str) -> tuple[Formula, ...]:
+    """The formulas _encode stored (a JSON string within the row's JSON: decoded only when asked for)."""
+    return tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in json.loads(stored))
+
+
 def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedBody | None:
     """The stored body, or None for anything that is not exactly what _encode wrote."""
     try:
@@ -380,7 +436,6 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             assets,
             citations,
         ) = json.loads(value)
-        formulas = json.loads(formulas) if with_formulas else ()
         body = RenderedBody(
             html=html_text,
             headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
@@ -390,7 +445,7 @@ def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedB
             first_paragraph=first,
             links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
             others=tuple(Link(str(a), int(b)) for a, b in others),
-            formulas=tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in formulas),
+            formulas=_formulas(formulas) if with_formulas else (),
             stray_dollars=tuple((int(a), int(b)) for a, b in stray),
             labels=tuple(Label(*map(str, label)) for label in labels),
             errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),

@@ -14,7 +14,7 @@ from pathlib import Path
 from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
-from primer_site.commands.sitemath import epub_wanted, katex_service, site_math
+from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
 from primer_site.commands.themefiles import site_catalogue, theme_files
 from primer_site.errors import Problems, SiteError
 from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
@@ -58,7 +58,7 @@ def _forget_gone(memory: Store, sources: Sources) -> None:
     memory.forget("post", posts)
     memory.forget("series", series)
     memory.forget("series body", series)
-    bodies = memory.slot("bodies", dict)
+    bodies = memory.slot("bodies", BodyMemo)
     for path in [path for path in bodies if path not in posts]:
         del bodies[path]
 
@@ -190,7 +190,9 @@ def _build(
         bibliographies,
         catalogue,
     )
-    feed_math, typesetter, book_math = site_math(options, memory, config, setup, katex, site, parsed, problems)
+    feed_math, typesetter, book_math = site_math(
+        options, memory, config, setup, katex, site, parsed, problems, incremental
+    )
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
@@ -314,8 +316,17 @@ def _read(
     )
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
+    formulas = not formulas_apart(options, incremental)  # else read by the math check where it needs them
     made = post_bodies(
-        memory.slot("bodies", BodyMemo), source, documents, metas, config.raw_html, jobs, options.cache, True, theorems
+        memory.slot("bodies", BodyMemo),
+        source,
+        documents,
+        metas,
+        config.raw_html,
+        jobs,
+        options.cache,
+        formulas,
+        theorems,
     )
     bodies = keep_rendered(problems, made)
     series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))

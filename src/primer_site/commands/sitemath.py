@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
+from primer_site.caches.bodies import BodyMemo, StoredFormulas
 from primer_site.errors import Diagnostic, Problems
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup
-from primer_site.math.mathcheck import CheckMemo
+from primer_site.math.mathcheck import CheckMemo, keep_verdicts, recall_verdicts
 from primer_site.math.typeset import FormulaPlaces, PageTypesetter, page_typesetter, render_problem
 from primer_site.model import Site
 from primer_site.rendering.feeds import FeedMath
@@ -45,6 +46,13 @@ def katex_service(memory: Store, setup: KatexSetup) -> KatexService:
     return katex
 
 
+def formulas_apart(options: MathOptions, incremental: bool) -> bool:
+    """Whether the posts' bodies are taken from the body cache without their formulas: in a checked build in a new
+    process, whose check reads only the formulas of the files it cannot take the last build's verdict for
+    (mathcheck.recall_verdicts); the dev server keeps its bodies, formulas and verdicts in memory."""
+    return options.check_math and options.cache and not incremental
+
+
 def site_math(
     options: MathOptions,
     memory: Store,
@@ -54,14 +62,20 @@ def site_math(
     site: Site,
     parsed: tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]],
     problems: Problems,
+    incremental: bool = True,
 ) -> tuple[FeedMath | None, PageTypesetter | None, FeedMath | None]:
     """The build's one KaTeX pass (the check, full-content feeds' and EPUBs' MathML), and the typesetter of the
     pages' math when site.yaml says `math: {render: build}`; their problems join `problems`.
+    `incremental`: the build runs in the dev server (its store is kept in memory), not in a new process.
     Returns (the feeds' math, the typesetter, the books' math)."""
     source = options.source
     documents, bodies, metas, series_bodies = parsed
     feed_math = book_math = None
     if katex is not None:  # the check and the feeds' MathML: one KaTeX pass
+        check_memo = memory.slot("check", CheckMemo)
+        if formulas_apart(options, incremental):  # the last build's verdicts, from disk
+            stored = StoredFormulas(source, config.raw_html, memory.slot("bodies", BodyMemo))
+            check_memo = recall_verdicts(source, katex.salt(), katex.setup.version, stored)
         math = math_pass(
             config,
             site,
@@ -75,8 +89,10 @@ def site_math(
             drafts=options.drafts,
             use_cache=options.cache,
             feed_formulas=memory.slot("feed formulas", dict),
-            check_memo=memory.slot("check", CheckMemo),
+            check_memo=check_memo,
         )
+        if check_memo.store is not None and math.katex_ran:
+            keep_verdicts(source, katex.salt(), check_memo, list(check_memo.verdicts))  # the files checked
         if options.check_math and options.require_katex and not math.katex_ran:
             # the check was asked for: formulas KaTeX did not see must not pass as checked
             problems.extend(_required(d) if d.severity == "warning" and not d.path else d for d in math.diagnostics)

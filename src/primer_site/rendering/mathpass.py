@@ -20,6 +20,7 @@ from primer_site.math.mathcheck import (
     CheckMemo,
     check_report,
     formulas_of,
+    kept_problems,
     math_sources,
     problems_without_katex,
     remember_verdicts,
@@ -93,7 +94,7 @@ def math_pass(
         if check_memo is not None and answers is not None:
             diagnostics += remember_verdicts(check_memo, sources, report, katex.setup.version)
         else:
-            diagnostics += report.diagnostics
+            diagnostics += [*report.diagnostics, *kept_problems(check_memo, sources, asking)]
     by_source: dict[str, tuple[Document, RenderedBody]] = {}  # made when a feed's formula is located, not each build
 
     def locate(post: Post, tex: str, display: bool) -> list[tuple[int, int]]:

@@ -25,7 +25,7 @@ from primer_site.rendering.pagerenderer import PageRenderer
 from primer_site.rendering.pages import EPUB, PageSpec
 from primer_site.rendering.rendermemory import PageRecord, RenderMemory, spec_digest
 from primer_site.sources.config import SiteConfig
-from primer_site.workers import heap_frozen, start_worker
+from primer_site.workers import heap_frozen, map_ahead, start_worker
 
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
 
@@ -208,7 +208,7 @@ def _render_in_workers(
         max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(renderer,)
     ) as pool:
         with heap_frozen():  # every worker is forked at the first submit, which map makes
-            pages = pool.map(_render_in_worker, specs, chunksize=chunk)
+            pages = map_ahead(pool, _render_in_worker, specs, chunk, ahead=2 * jobs)  # not every page at once
         yield from pages
 
 
