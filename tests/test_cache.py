@@ -125,12 +125,14 @@ def test_bodies_rendered_without_formulas_asked_keep_none_and_the_cache_holds_th
     problems = Problems()
     config = load_config(site, problems)
     _, documents, metas = read_sources(site, True, Store(), False, config, set(), problems)
-    memo: dict = {}
+    memo = bodies_module.BodyMemo()
     made = bodies_module.post_bodies(memo, site, documents, metas, True, 1, True, False)
     assert [body.formulas for body in made] == [(), (), ()] and all(body.has_math for body in made)
     stored = bodies_module.StoredFormulas(site, True, memo)
     keys = [stored.key_of(document) for document in documents]
     found = stored.formulas([key for key in keys if key])
     assert [[f.tex for f in found[key]] for key in keys] == [["x_1"], ["x_2"], ["x_3"]]  # type: ignore[index]
-    again = bodies_module.post_bodies({}, site, documents, metas, True, 1, True, True)  # from the cache, asked
+    again = bodies_module.post_bodies(
+        bodies_module.BodyMemo(), site, documents, metas, True, 1, True, True
+    )  # from the cache, asked
     assert [[f.tex for f in body.formulas] for body in again] == [["x_1"], ["x_2"], ["x_3"]]
