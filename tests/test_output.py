@@ -475,18 +475,53 @@ def test_a_full_disk_while_writing_is_a_clear_error_and_the_old_site_stays(
 def test_a_full_cache_disk_leaves_no_half_written_file_and_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import builtins
     import errno
 
     site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
-    real = Path.write_text
+    real_open, real_bytes = builtins.open, Path.write_bytes
 
-    def full(self: Path, text: str, *args, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    def disk_full(path: object) -> OSError:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    class Filling:
+        """A file on a disk that fills after its first few characters."""
+
+        def __init__(self, file) -> None:  # type: ignore[no-untyped-def]
+            self.file, self.room = file, 10
+
+        def write(self, text):  # type: ignore[no-untyped-def]
+            if len(text) > self.room:
+                self.file.write(text[: self.room])  # a part was written when the disk filled
+                self.room = 0
+                raise disk_full(self.file.name)
+            self.room -= len(text)
+            return self.file.write(text)
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.file, name)
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+            self.file.close()
+
+    def opened(file, mode="r", *args, **kwargs):  # type: ignore[no-untyped-def]
+        handle = real_open(file, mode, *args, **kwargs)
+        in_records = isinstance(file, (str, Path)) and "builds" in Path(file).parts
+        return Filling(handle) if in_records and ("w" in mode or "a" in mode) else handle
+
+    def write_bytes(self: Path, data: bytes) -> int:
         if "builds" in self.parts:
-            real(self, text[:10], *args, **kwargs)  # a part was written when the disk filled
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
-        return real(self, text, *args, **kwargs)
+            real_bytes(self, data[:10])
+            raise disk_full(self)
+        return real_bytes(self, data)
 
-    monkeypatch.setattr(Path, "write_text", full)
+    # however the record's files are written (a whole text, a stream, bytes), the disk fills part-way
+    monkeypatch.setattr(builtins, "open", opened)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(Path, "write_text", lambda self, text, *a, **k: opened(self, "w", *a, **k).write(text))
     assert _main("build", "--source", str(site), "--output", str(out), "--now", NOW) == 0
     err = capsys.readouterr().err
     assert "warning: the build's record was not kept in .primer-cache/ (No space left on device" in err
