@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.caches.bodies
+import primer_site.caches.bodycache
 import primer_site.math.katexsetup
 import primer_site.math.katexworker
 import primer_site.rendering.mathpass
@@ -456,7 +456,7 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], list[int]]
     checked: list[list[str]] = []
     decoded = [0]
     real_request = primer_site.rendering.mathpass.request_checks
-    real_decode = primer_site.caches.bodies._formulas
+    real_decode = primer_site.caches.bodycache._formulas
 
     def request(sources: list[MathSource], requests: object) -> object:
         checked.append(sorted(s.source for s in sources))
@@ -467,7 +467,7 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], list[int]]
         return real_decode(stored)
 
     monkeypatch.setattr(primer_site.rendering.mathpass, "request_checks", request)
-    monkeypatch.setattr(primer_site.caches.bodies, "_formulas", decode)
+    monkeypatch.setattr(primer_site.caches.bodycache, "_formulas", decode)
     return checked, decoded
 
 
