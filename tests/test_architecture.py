@@ -26,7 +26,7 @@ STAGE_OF = {
         "syntax",
     ),
     **dict.fromkeys(["fingerprints", "dependencies", "ledger", "documentcache", "reading", "bodycache", "bodies"], "caches"),
-    **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathcheck", "typeset"], "math"),
+    **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathsources", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
         ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
          "assemblyparts", "reassemble", "assemble"],

@@ -18,7 +18,8 @@ from fixture_sites import NOW, REPO, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.commands.cli import _parser
 from primer_site.errors import Diagnostic, SiteError
-from primer_site.math.mathcheck import MathSource, check_math, tex_problem
+from primer_site.math.mathcheck import check_math, tex_problem
+from primer_site.math.mathsources import MathSource
 from primer_site.sources.config import KATEX_VERSION
 from primer_site.syntax.markdown import Formula
 

@@ -150,7 +150,7 @@ def body_source(document: Document, numbered: bool, theorems: TheoremSettings) -
 
 class StoredFormulas:
     """The formulas of the bodies a build took from the body cache without them (a checked build in a new process
-    reads formulas only for the posts whose check it cannot take from the last build's verdicts: mathcheck.py).
+    reads formulas only for the posts whose check it cannot take from the last build's verdicts: mathsources.py).
 
     `memo`: what post_bodies made this build (source path → (document, (number_sections, _, theorems), body)),
     which says what each body was rendered from, hence its key in the cache."""
