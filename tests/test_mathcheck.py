@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import primer_site.caches.bodies
+import primer_site.caches.bodycache
 import primer_site.math.katexsetup
 import primer_site.math.katexworker
 import primer_site.rendering.mathpass
@@ -18,7 +18,8 @@ from fixture_sites import NOW, REPO, make_site, post, run_cli
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.commands.cli import _parser
 from primer_site.errors import Diagnostic, SiteError
-from primer_site.math.mathcheck import MathSource, check_math, tex_problem
+from primer_site.math.mathcheck import check_math, tex_problem
+from primer_site.math.mathsources import MathSource
 from primer_site.sources.config import KATEX_VERSION
 from primer_site.syntax.markdown import Formula
 
@@ -456,7 +457,7 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], list[int]]
     checked: list[list[str]] = []
     decoded = [0]
     real_request = primer_site.rendering.mathpass.request_checks
-    real_decode = primer_site.caches.bodies._formulas
+    real_decode = primer_site.caches.bodycache._formulas
 
     def request(sources: list[MathSource], requests: object) -> object:
         checked.append(sorted(s.source for s in sources))
@@ -467,7 +468,7 @@ def _asked(monkeypatch: pytest.MonkeyPatch) -> tuple[list[list[str]], list[int]]
         return real_decode(stored)
 
     monkeypatch.setattr(primer_site.rendering.mathpass, "request_checks", request)
-    monkeypatch.setattr(primer_site.caches.bodies, "_formulas", decode)
+    monkeypatch.setattr(primer_site.caches.bodycache, "_formulas", decode)
     return checked, decoded
 
 

@@ -6,8 +6,8 @@ table's rows read.
   primer-site's own code (store.code_salt); what it holds: buildrecord.py. Its render memory, the large part, is
   bytes (`recall_bytes`, `keep_bytes`: marshal's plain data, under the salt and a digest of the bytes).
 - SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
-  rendered bodies (bodies.py), KaTeX's answers for formulas (`FormulaCache`) and the math check's verdicts
-  (`VerdictTable`, mathcheck.py). SQLite holding JSON and text,
+  rendered bodies (bodycache.py), KaTeX's answers for formulas (`FormulaCache`) and the math check's verdicts
+  (`VerdictTable`, mathsources.py). SQLite holding JSON and text,
   never pickle: a foreign or corrupt file can only be ignored and rebuilt, never run.
 """
 

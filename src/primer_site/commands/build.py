@@ -14,6 +14,7 @@ from pathlib import Path
 from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
+from primer_site.commands.lastbuild import build_settings, remember_build, same_as_last
 from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
 from primer_site.commands.themefiles import site_catalogue, theme_files
 from primer_site.errors import Problems, SiteError
@@ -21,14 +22,12 @@ from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup, locate_katex
 from primer_site.model import Output, Site, Unchanged
-from primer_site.publish.buildrecord import LastBuild, PreviousBuild
-from primer_site.publish.manifest import WriteResult
+from primer_site.publish.buildrecord import PreviousBuild
 from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
 from primer_site.publish.search import index_for_search
 from primer_site.publish.swap import recover_output
 from primer_site.publish.write import SiteOutputs, SiteWriter
-from primer_site.rendering.render import RenderMemory, RenderPass, render_site
-from primer_site.rendering.theme import theme_dir
+from primer_site.rendering.render import RenderMemory, render_site
 from primer_site.site.assemble import AssembleMemo, Selection, assemble_site
 from primer_site.site.assets import AssetIndex, AssetMemo
 from primer_site.site.bodylanguage import in_language, theorems_in_language
@@ -156,9 +155,9 @@ def _build(
     # a build in a new process takes up where the last good build into the same folder left off
     last = None
     if options.cache and not incremental and not options.keep_going:
-        last = PreviousBuild(source, output, _settings(options, output, setup), _SOURCE_FOLDERS)
+        last = PreviousBuild(source, output, build_settings(options, output, setup), _SOURCE_FOLDERS)
         if last.same_site(now):
-            return _same_as(last.record, config, started)  # type: ignore[arg-type]
+            return same_as_last(last.record, config, started)  # type: ignore[arg-type]
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
@@ -232,7 +231,7 @@ def _build(
         _forget_gone(memory, sources)
     elif last is not None and written.manifest is not None:
         rendering.commit()
-        _remember(last, moments, written, site, rendering, problems)
+        remember_build(last, moments, written, site, rendering, problems)
     return BuildResult(
         pages=written.pages,
         posts=len(site.posts),
@@ -276,22 +275,6 @@ def _finish(
     dist = setup.katex / "dist" if setup.katex is not None else None
     kept = options.source / CACHE_DIR if options.cache else None
     return pdf_finisher(pdfs, config, dist, kept, live_folder(output), finish)
-
-
-def _remember(
-    last: PreviousBuild,
-    moments: tuple[datetime | None, datetime | None],
-    written: WriteResult,
-    site: Site,
-    rendering: RenderPass,
-    problems: Problems,
-) -> None:
-    """The store's commit for a build in a new process: its record kept on disk for the next build there."""
-    assert written.manifest is not None
-    counts = (written.pages, len(site.posts), len(site.series), len(site.tags))
-    unkept = last.remember(moments, counts, tuple(problems.warnings), written.manifest, rendering)
-    if unkept is not None:
-        problems.warning(f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh")
 
 
 def _jobs(options: BuildOptions) -> int:
@@ -367,23 +350,6 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
 
 
-def _settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
-    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
-    shaping = (
-        str(options.source.absolute()),
-        str(live_folder(output)),
-        options.base_url,
-        options.drafts,
-        options.future,
-        options.fingerprint,
-        options.check_math,
-        options.require_katex,
-        str(theme_dir()),
-        repr(katex),
-    )
-    return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
-
-
 def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
     """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
     same posts are published and the same are scheduled."""
@@ -391,23 +357,6 @@ def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datet
     before = max((d for d in dates if d <= selection.now), default=None)
     after = min((d for d in dates if d > selection.now), default=None)
     return before, after
-
-
-def _same_as(last: LastBuild, config: SiteConfig, started: float) -> BuildResult:
-    """The result of a build that would make what the last one made: nothing written, its warnings said again."""
-    pages, posts, series, tags = last.counts
-    files = len(last.manifest.files) - 1  # the marker is not one of the site's files
-    return BuildResult(
-        pages=pages,
-        posts=posts,
-        series=series,
-        tags=tags,
-        written=0,
-        unchanged=files,
-        seconds=time.perf_counter() - started,
-        warnings=last.warnings,
-        base_path=config.base_path,
-    )
 
 
 def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:

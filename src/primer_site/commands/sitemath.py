@@ -13,7 +13,7 @@ from primer_site.caches.bodies import BodyMemo, StoredFormulas
 from primer_site.errors import Diagnostic, Problems
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup
-from primer_site.math.mathcheck import CheckMemo, keep_verdicts, recall_verdicts
+from primer_site.math.mathsources import CheckMemo, keep_verdicts, recall_verdicts
 from primer_site.math.typeset import FormulaPlaces, PageTypesetter, page_typesetter, render_problem
 from primer_site.model import Site
 from primer_site.rendering.feeds import FeedMath
@@ -49,7 +49,7 @@ def katex_service(memory: Store, setup: KatexSetup) -> KatexService:
 def formulas_apart(options: MathOptions, incremental: bool) -> bool:
     """Whether the posts' bodies are taken from the body cache without their formulas: in a checked build in a new
     process, whose check reads only the formulas of the files it cannot take the last build's verdict for
-    (mathcheck.recall_verdicts); the dev server keeps its bodies, formulas and verdicts in memory."""
+    (mathsources.recall_verdicts); the dev server keeps its bodies, formulas and verdicts in memory."""
     return options.check_math and options.cache and not incremental
 
 

@@ -24,8 +24,9 @@ from primer_site.layout import CONFIG_FILE
 from primer_site.math.katex import HTML, FormulaRequests, FormulaResult, KatexService
 from primer_site.math.katexsetup import KatexSetup, katex_advice, npm_install
 from primer_site.math.katexworker import FormulaKey, KatexError
-from primer_site.math.mathcheck import MathSource, formulas_of, katex_message, math_sources, tex_problem
+from primer_site.math.mathcheck import katex_message, tex_problem
 from primer_site.math.mathhtml import MathProblem, find_math, may_hold_math
+from primer_site.math.mathsources import MathSource, formulas_of, math_sources
 from primer_site.sources.config import KATEX_VERSION, SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta

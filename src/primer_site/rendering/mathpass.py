@@ -17,17 +17,15 @@ from primer_site.math.katex import MATHML, FormulaRequests, KatexService
 from primer_site.math.katexsetup import KatexSetup, katex_advice
 from primer_site.math.katexworker import KatexError
 from primer_site.math.mathcheck import (
-    CheckMemo,
     check_report,
-    formulas_of,
     kept_problems,
-    math_sources,
     problems_without_katex,
     remember_verdicts,
     request_checks,
     unavailable_reason,
     unchecked,
 )
+from primer_site.math.mathsources import CheckMemo, formulas_of, math_sources
 from primer_site.model import Post, Site
 from primer_site.rendering.feeds import (
     BodyFormulas,
