@@ -121,6 +121,15 @@ def test_unknown_key_is_a_warning_with_a_suggestion(tmp_path: Path) -> None:
     assert "content/x.md:4: warning: unknown key 'tagz' (did you mean \"tags\"?)" in result.stderr
 
 
+def test_an_unknown_key_in_a_series_file_is_a_warning_with_a_suggestion(tmp_path: Path) -> None:
+    """The rule front matter follows (sharedkeys.warn_unknown_keys), in a series file."""
+    series = "---\ntitle: S\nnumber_section: true\n---\n"
+    site = make_site(tmp_path, {**GOOD, "series/s.md": series})
+    result = run_cli("build", "--source", str(site), "--now", "2026-06-01")
+    assert result.returncode == 0
+    assert "series/s.md:3: warning: unknown key 'number_section' (did you mean \"number_sections\"?)" in result.stderr
+
+
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     site = make_site(tmp_path, {**GOOD, "content/x.md": "---\ntitle: X\n---\n"})
     plain = run_cli("build", "--source", str(site))

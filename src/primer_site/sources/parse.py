@@ -24,7 +24,7 @@ from primer_site.sources.sharedkeys import (
     author_names,
     bibliography_paths,
     parse_macros,
-    suggest,
+    warn_unknown_keys,
 )
 from primer_site.sources.yamldoc import YamlMapping, describe, load_yaml_mapping
 from primer_site.sources.yamlhints import single_quoted
@@ -98,9 +98,7 @@ def document_from_mapping(
     def bad(key: str, message: str) -> None:
         problems.error(f"{key}: {message}", path, mapping.line_of(key))
 
-    for key in data:
-        if key not in KNOWN_KEYS:
-            problems.warning(f"unknown key {key!r}{suggest(key, KNOWN_KEYS)}", path, mapping.line_of(key))
+    warn_unknown_keys(mapping, KNOWN_KEYS, path, problems)
 
     title = text_field(data, "title", bad, required=True)
     when = date_field(data, "date", zone, bad, required=True)

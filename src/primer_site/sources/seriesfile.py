@@ -19,7 +19,7 @@ from primer_site.sources.sharedkeys import (
     merge_macros,
     parse_books,
     parse_macros,
-    suggest,
+    warn_unknown_keys,
 )
 from primer_site.sources.theoremkinds import THEOREMS_TEXT, parse_theorem_settings
 from primer_site.sources.yamldoc import load_yaml_mapping
@@ -137,9 +137,7 @@ def parse_series_file(source_root: Path, relative: str, problems: Problems) -> S
     def bad(key: str, message: str) -> None:
         problems.error(f"{key}: {message}", relative, mapping.line_of(key))
 
-    for key in data:
-        if key not in SERIES_KEYS:
-            problems.warning(f"unknown key {key!r}{suggest(key, SERIES_KEYS)}", relative, mapping.line_of(key))
+    warn_unknown_keys(mapping, SERIES_KEYS, relative, problems)
     title = text_field(data, "title", bad, required=True)
     kind = data.get("kind", "series")
     if kind not in ("series", "collection"):

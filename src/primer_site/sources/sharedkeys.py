@@ -9,8 +9,9 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from primer_site.errors import Problems
 from primer_site.model import BOOK_FORMS
-from primer_site.sources.yamldoc import describe
+from primer_site.sources.yamldoc import YamlMapping, describe
 from primer_site.sources.yamltext import TEXT, TextShape
 
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
@@ -23,6 +24,14 @@ def suggest(word: str, known: list[str]) -> str:
     """' (did you mean "x"?)' for the nearest known word, or ''."""
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def warn_unknown_keys(mapping: YamlMapping, known: list[str], path: str, problems: Problems) -> None:
+    """A warning at each top-level key of `mapping` that is not in `known`, with the nearest known key: a
+    misspelt key is ignored, never silently (a post's front matter, a series file)."""
+    for key in mapping.data:
+        if key not in known:
+            problems.warning(f"unknown key {key!r}{suggest(key, known)}", path, mapping.line_of(key))
 
 
 def parse_macros(value: object, bad: Any) -> tuple[tuple[str, str], ...]:
