@@ -67,12 +67,7 @@ class RenderMemory:
     def _index(self) -> dict[int, list[str]]:
         index: dict[int, list[str]] = {}
         for path, known in self.records.items():
-            for number in known.reads:
-                found = index.get(number)
-                if found is None:
-                    index[number] = [path]
-                else:
-                    found.append(path)
+            _add_reader(index, path, known.reads)
         self._readers = index
         self._indexed, self._indexed_from = 0, sum(len(known.reads) for known in self.records.values())
         return index
@@ -93,12 +88,7 @@ class RenderMemory:
             records[path] = known
             if index is not None:
                 self._indexed += len(known.reads)
-                for number in known.reads:
-                    found = index.get(number)
-                    if found is None:
-                        index[number] = [path]
-                    else:
-                        found.append(path)
+                _add_reader(index, path, known.reads)
         if indexed and (index is None or self._indexed > self._indexed_from):
             self._index()
         elif not indexed:
@@ -205,3 +195,13 @@ def spec_digest(spec: PageSpec) -> bytes:
     """A digest of a page's spec, the same in every process: its repr, which names every field and quotes every
     string (specs hold only strings, numbers, Refs and named tuples of them)."""
     return hashlib.blake2b(repr(spec).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _add_reader(index: dict[int, list[str]], path: str, reads: Iterable[int]) -> None:
+    """`path` entered in `index` (read number → the pages that read it) under each of its `reads`."""
+    for number in reads:
+        found = index.get(number)
+        if found is None:
+            index[number] = [path]
+        else:
+            found.append(path)
