@@ -560,17 +560,24 @@ def test_a_chapter_falling_due_while_the_preview_runs_is_published_then(tmp_path
 # ---------------------------------------------------------------- the watcher's paths are a hint, never the whole story
 
 
-def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild(tmp_path: Path) -> None:
-    # the watcher reports the edit at the target's path, outside the site, or not at all: the rebuild that
-    # follows any other change must still see it (every file is looked at by its stamp)
+def _site_with_a_linked_post(tmp_path: Path) -> tuple[Path, Path]:
+    """A site that follows links outside it, whose content/linked.md links to a post in another folder:
+    (the site, that folder)."""
     source = fixture_site(tmp_path / "site")
     config = source / "site.yaml"
     config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
-    (elsewhere / "s.md").write_text("---\ntitle: First series title\n---\n", encoding="utf-8")
     (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    return source, elsewhere
+
+
+def test_an_edit_to_the_file_a_linked_post_points_to_is_seen_by_the_next_rebuild(tmp_path: Path) -> None:
+    # the watcher reports the edit at the target's path, outside the site, or not at all: the rebuild that
+    # follows any other change must still see it (every file is looked at by its stamp)
+    source, elsewhere = _site_with_a_linked_post(tmp_path)
+    (elsewhere / "s.md").write_text("---\ntitle: First series title\n---\n", encoding="utf-8")
     (source / "series").mkdir()
     (source / "series" / "s.md").symlink_to(elsewhere / "s.md")
     with Preview(options(source), port=0, watch=False) as preview:
@@ -667,13 +674,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> lis
 
 
 def test_an_unreported_edit_through_a_link_is_found_by_the_verification_and_served_again(tmp_path: Path) -> None:
-    source = fixture_site(tmp_path / "site")
-    config = source / "site.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
-    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    source, elsewhere = _site_with_a_linked_post(tmp_path)
     reports: list[PreviewReport] = []
     with Preview(options(source), port=0, watch=False, report=reports.append) as preview:
         (elsewhere / "linked.md").write_text(post("Linked", body="Second words."), encoding="utf-8")
@@ -817,13 +818,7 @@ def test_a_verification_stops_when_more_changes_wait_and_the_next_one_finds_what
 
 def test_a_change_found_by_the_verification_after_a_stylesheet_edit_reloads_the_pages(tmp_path: Path) -> None:
     # the first look publishes the CSS-only change as a stylesheet swap; what the verification finds is no stylesheet
-    source = fixture_site(tmp_path / "site")
-    config = source / "site.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "follow_links_outside: true\n", encoding="utf-8")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    (elsewhere / "linked.md").write_text(post("Linked", body="First words."), encoding="utf-8")
-    (source / "content" / "linked.md").symlink_to(elsewhere / "linked.md")
+    source, elsewhere = _site_with_a_linked_post(tmp_path)
     states = []
     with Preview(options(source), port=0, watch=False) as preview:
         real = preview.server.publish
