@@ -236,7 +236,10 @@ def run_load(preview: Preview, site: Path, pages: list[str], rebuilds: int, clie
             version, state = news
         epoch = state.epoch
         load.count("rebuilds")
-    # every stream hears of the last build (streams wake on each publish, so this is quick)
+    # every stream hears of the last build (streams wake on each publish, so this is quick): the last once the
+    # preview has settled, since a verification that finds a save it read half-written builds once more
+    preview.wait_settled()
+    epoch = channel.state.epoch
     wait_for(
         lambda: len(load.epochs_seen) == streams and min(load.epochs_seen.values()) == epoch,
         15,
