@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, total_ordering
+from typing import Any, TypeVar
 
 _CHAPTER = re.compile(r"\d+(\.\d+)*")
 WORDS_PER_MINUTE = 220
@@ -322,3 +324,35 @@ class Unchanged:
 
     path: str
     digest: bytes  # of its bytes, as the last build made them
+
+
+_T = TypeVar("_T")
+# per dataclass: its fields in order and as a set, or None (dataclasses.replace it)
+_COPIED: dict[type, tuple[tuple[str, ...], frozenset[str]] | None] = {}
+
+
+def replaced(obj: _T, /, **changes: Any) -> _T:
+    """`dataclasses.replace(obj, **changes)` for a frozen dataclass, made without a call of its __init__ (which
+    sets each field through object.__setattr__): the same value, the same type. A new process assembles a
+    5,000-post site with 35,000 of these (dataclasses.replace: 0.5 s of its profile). A class with a
+    __post_init__, a field __init__ does not take, or __slots__ goes through dataclasses.replace, which also
+    raises for a name that is no field."""
+    kind = type(obj)
+    names = _COPIED.get(kind, _UNSEEN)
+    if names is _UNSEEN:
+        fields = dataclasses.fields(kind)  # type: ignore[arg-type]
+        plain = all(f.init for f in fields) and not hasattr(kind, "__post_init__") and "__slots__" not in vars(kind)
+        ordered = tuple(f.name for f in fields)
+        names = _COPIED[kind] = (ordered, frozenset(ordered)) if plain else None
+    if names is None or not names[1].issuperset(changes):
+        return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+    state = obj.__dict__
+    # only the fields, in their order: a cached_property's value kept in __dict__ is worked out again
+    fresh = state.copy() if len(state) == len(names[0]) else {name: state[name] for name in names[0]}
+    fresh.update(changes)
+    copy = object.__new__(kind)
+    object.__setattr__(copy, "__dict__", fresh)
+    return copy
+
+
+_UNSEEN: Any = object()

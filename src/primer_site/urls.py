@@ -16,6 +16,8 @@ _SLUG = re.compile(r"[\w][\w.-]*")
 @lru_cache(maxsize=65536)
 def slugify(text: str) -> str:
     """Lowercase words joined by "-"; accents dropped (Café → cafe), other scripts kept."""
+    if text.isascii():  # NFKD and NFC leave ASCII as it is, and no ASCII character is combining
+        return _NOT_WORD.sub("-", text.lower()).strip("-")
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NOT_WORD.sub("-", unicodedata.normalize("NFC", stripped).lower()).strip("-")
@@ -38,6 +40,8 @@ def taxon_slug(name: str) -> str:
 @lru_cache(maxsize=65536)
 def collision_key(path: str) -> str:
     """Paths equal under this key collide on case-insensitive or normalising hosts (Café, cafe, CAFE)."""
+    if path.isascii():  # as slugify: NFKD leaves ASCII as it is
+        return path.casefold()
     decomposed = unicodedata.normalize("NFKD", path)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -70,7 +74,14 @@ def output_path(url_path: str) -> str:
 
 def page_url(base_path: str, url_path: str) -> str:
     """A site-relative URL path under the site's base path, percent-encoded for href."""
-    return quote(base_path.rstrip("/") + url_path, safe="/#%:@!$&'()*+,;=~.-_")
+    path = base_path.rstrip("/") + url_path
+    if _URL_SAFE.fullmatch(path):  # what quote() would give back as it is (a new process asks for every post)
+        return path
+    return quote(path, safe=_SAFE)
+
+
+_SAFE = "/#%:@!$&'()*+,;=~.-_"  # quote()'s `safe`: besides these, letters and digits are left as they are
+_URL_SAFE = re.compile(r"[A-Za-z0-9/#%:@!$&'()*+,;=~._-]*")
 
 
 def paginated_path(first: str, page: int) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from operator import is_
 from typing import Any
 
 from primer_site.errors import Problems
 from primer_site.math.mathhtml import find_math
-from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon
+from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, replaced
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations
@@ -258,7 +258,7 @@ class Assembly:
             "placed",
             post.source,
             (post, previous, following),
-            lambda _: replace(post, previous=previous, next=following),
+            lambda _: replaced(post, previous=previous, next=following),
             Problems(),
         )
 
@@ -266,7 +266,7 @@ class Assembly:
         """The series with its chapters as placed."""
         chapters = tuple(placed[p.source] for p in one.posts)
         return self.memo.reuse(
-            "series, placed", one.slug, (one, chapters), lambda _: replace(one, posts=chapters), Problems()
+            "series, placed", one.slug, (one, chapters), lambda _: replaced(one, posts=chapters), Problems()
         )
 
     def with_references(self, one: Series, problems: Problems) -> Series:
@@ -336,4 +336,4 @@ def _post(
 def _headed(post: Post, title: str) -> Post:
     """`post` with its References section's heading (citeformat's REFERENCES_TITLE) in the site's language."""
     body = retitle_references(post.body_html, title)
-    return post if body == post.body_html else replace(post, body_html=body)
+    return post if body == post.body_html else replaced(post, body_html=body)

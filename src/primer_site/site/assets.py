@@ -21,7 +21,7 @@ import os
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
 from itertools import compress
@@ -31,7 +31,7 @@ from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from primer_site.errors import Diagnostic, Problems
-from primer_site.model import Heading, Link
+from primer_site.model import Heading, Link, replaced
 from primer_site.site.assetimages import AssetImages, Variant
 from primer_site.site.assetpaths import asset_output_path, file_url
 from primer_site.sources.activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, active_content_problem
@@ -154,7 +154,7 @@ class AssetIndex(AssetImages):
         if known is not None and known[0] is body and known[1] == facts:
             problems.extend(known[3])
             for ref in refs:
-                self._use_variants(replace(ref, target=self._inside(ref.target) or ref.target))
+                self._use_variants(replaced(ref, target=self._inside(ref.target) or ref.target))
             return known[2]
         found: list[Diagnostic] = []
         values = [self._fill_one(source, ref, found) for ref in body.assets]
@@ -169,12 +169,15 @@ class AssetIndex(AssetImages):
 
         html = [(escape(url), attributes) for url, attributes in values]
         links = tuple(Link(url, ref.line) for (url, _), ref in zip(values, body.assets, strict=True) if url)
-        filled = replace(
+        filled = replaced(
             body,
             html=fill(body.html),
             first_paragraph=summary_html if summary is not None else fill(body.first_paragraph),
-            headings=tuple(Heading(h.level, h.id, h.text, fill(h.html)) for h in body.headings),
-            labels=tuple(replace(label, html=fill(label.html)) for label in body.labels),
+            # a heading or label with no file in it is the very one (most of them)
+            headings=tuple(
+                h if "\x00" not in h.html else Heading(h.level, h.id, h.text, fill(h.html)) for h in body.headings
+            ),
+            labels=tuple(x if "\x00" not in x.html else replaced(x, html=fill(x.html)) for x in body.labels),
             others=body.others + links,
         )
         self.memo.filled[source] = (body, facts, filled, tuple(found))
@@ -191,7 +194,7 @@ class AssetIndex(AssetImages):
             inside = self._inside(ref.target)
             if inside is None:
                 return page_url(self.config.base_path, ref.target) + ref.suffix, ""
-            ref = replace(ref, target=inside)
+            ref = replaced(ref, target=inside)
         what = "image" if ref.image else "link to"
         if ref.target == ".." or ref.target.startswith("../"):  # only from a summary: bodylinks.py reports a body's
             found.append(Diagnostic(source, ref.line, 0, "error", f"{ref.written!r} is outside the site folder"))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from html import unescape
 
 from primer_site.errors import Problems
-from primer_site.model import Heading, Post, PostLink, Reference, Series, VolumeReference
+from primer_site.model import Heading, Post, PostLink, Reference, Series, VolumeReference, replaced
 from primer_site.site.citeformat import (
     AUTHOR_YEAR,
     cited_works,
@@ -64,7 +63,7 @@ def resolve_post_citations(
             doc.doi,
         )
     if not citations:
-        return replace(post, authors=authors, doi=doc.doi, bibtex=bibtex)
+        return replaced(post, authors=authors, doi=doc.doi, bibtex=bibtex)
     headings = [h.html for h in post.headings]
     filled, references, found = resolve_citations(
         [post.body_html, post.summary_html, *headings],
@@ -88,7 +87,7 @@ def resolve_post_citations(
             Heading(h.level, h.id, h.text, _LINK_TAG.sub("", new))
             for h, new in zip(post.headings, heading_html, strict=True)
         )
-    return replace(
+    return replaced(
         post,
         body_html=body + references_section(references, body),
         references=references,
@@ -117,10 +116,10 @@ def cited_volume(
             shown = label(post) if label is not None else post.chapter_label
             citing.setdefault(reference.key, []).append(PostLink(post.title, post.url, shown))
     if not entries:
-        return one if not one.references else replace(one, references=())
+        return one if not one.references else replaced(one, references=())
     works = cited_works(list(entries), entries, AUTHOR_YEAR)
     ordered = sorted(works.values(), key=lambda w: sort_key(w.entry))
-    return replace(
+    return replaced(
         one,
         references=tuple(
             VolumeReference(

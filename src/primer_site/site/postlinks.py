@@ -8,12 +8,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import replace
 
 from markupsafe import Markup
 
 from primer_site.errors import Problems
-from primer_site.model import Post
+from primer_site.model import Post, replaced
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from primer_site.syntax.markdown import RenderedBody, SourceLink, render_title
@@ -112,10 +111,10 @@ def resolve_links(
     # the summary may be the body's first paragraph, placeholders included
     summary_html = _PLACEHOLDER_LINK.sub(lambda m: text_of(links[int(m.group(1))], m.group(3)), post.summary_html)
     if summary_html == post.summary_html:
-        return replace(post, body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html))
+        return replaced(post, body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html))
     # a reference's text is in the summary now: in its text form too
     summary_text = html.unescape(TAG.sub("", summary_html)).strip()
-    return replace(
+    return replaced(
         post,
         body_html=_PLACEHOLDER_LINK.sub(resolve, post.body_html),
         summary_html=summary_html,

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from html import escape, unescape
 
-from primer_site.model import Post
+from primer_site.model import Post, replaced
 
 # a link of a body to an element of another page: href="/posts/ch03/#thm:shift"
 _LINK = re.compile(r'<a href="(/[^"#]*)#([^"]+)"')
@@ -125,7 +124,7 @@ def add_previews(
             return post
 
         def make(_: object) -> Post:
-            return replace(post, previews_html=previews_html(post, by_url, index_of))
+            return replaced(post, previews_html=previews_html(post, by_url, index_of))
 
         return reuse("previews", post.source, (post, targets), make)
 

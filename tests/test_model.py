@@ -1,0 +1,66 @@
+"""model.replaced: dataclasses.replace without an __init__ call, the same value in every case."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+
+import pytest
+
+from primer_site.model import ChapterNumber, Heading, PostLink, replaced
+from primer_site.syntax.markdown import Label
+
+
+def test_replaced_is_dataclasses_replace() -> None:
+    label = Label("eq-1", "equation", "1", "<b>x</b>", "Euler")
+    for changes in ({}, {"html": "<i>y</i>"}, {"id": "eq-2", "number": "2"}):
+        made = replaced(label, **changes)
+        expected = dataclasses.replace(label, **changes)
+        assert made == expected and type(made) is Label and hash(made) == hash(expected)
+        assert repr(made) == repr(expected) and list(vars(made)) == list(vars(expected))
+    assert replaced(label, html="z") is not label and label.html == "<b>x</b>"  # the original untouched
+    assert replaced(Heading(2, "a", "A", "A"), level=3) == Heading(3, "a", "A", "A")
+    assert replaced(PostLink("t", "/u/", "T"), url="/v/") == PostLink("t", "/v/", "T")
+
+
+def test_replaced_works_out_a_cached_property_again() -> None:
+    number = ChapterNumber("1.2")
+    assert number.parts == (1, 2)  # now kept in the object's __dict__
+    other = replaced(number, text="3.4.5")
+    assert other.parts == (3, 4, 5) and other == ChapterNumber("3.4.5")
+    assert vars(other) == {"text": "3.4.5", "parts": (3, 4, 5)}
+
+
+def test_replaced_refuses_what_replace_refuses() -> None:
+    with pytest.raises(TypeError):
+        replaced(Heading(2, "a", "A", "A"), colour="red")
+
+
+@dataclass(frozen=True)
+class _Checked:
+    value: int
+
+    def __post_init__(self) -> None:
+        if self.value < 0:
+            raise ValueError("negative")
+
+    @cached_property
+    def double(self) -> int:
+        return 2 * self.value
+
+
+@dataclass(frozen=True)
+class _Derived:
+    value: int
+    square: int = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "square", self.value * self.value)
+
+
+def test_replaced_runs_post_init_where_a_class_has_one() -> None:
+    assert replaced(_Checked(1), value=2).double == 4
+    with pytest.raises(ValueError, match="negative"):
+        replaced(_Checked(1), value=-1)
+    assert replaced(_Derived(2), value=3).square == 9
