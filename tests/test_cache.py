@@ -9,6 +9,7 @@ import pytest
 
 import primer_site.caches.bodies as bodies_module
 from fixture_sites import build_result, make_site, post, tree_bytes
+from primer_site.sources.theoremkinds import DEFAULT as DEFAULT_THEOREMS
 
 
 @pytest.fixture
@@ -129,7 +130,15 @@ def test_bodies_rendered_without_formulas_asked_keep_none_and_the_cache_holds_th
     made = bodies_module.post_bodies(memo, site, documents, metas, True, 1, True, False)
     assert [body.formulas for body in made] == [(), (), ()] and all(body.has_math for body in made)
     stored = bodies_module.StoredFormulas(site, True, memo)
-    keys = [stored.key_of(document) for document in documents]
+    hashed = []
+    real_key = bodies_module.body_key
+    bodies_module.body_key = lambda item: hashed.append(item) or real_key(item)  # type: ignore[assignment]
+    try:
+        keys = [stored.key_of(document) for document in documents]
+    finally:
+        bodies_module.body_key = real_key
+    assert hashed == []  # each body hashed once a build: post_bodies' keys, not worked out again
+    assert keys == [real_key(bodies_module.body_source(d, False, DEFAULT_THEOREMS)) for d in documents]
     found = stored.formulas([key for key in keys if key])
     assert [[f.tex for f in found[key]] for key in keys] == [["x_1"], ["x_2"], ["x_3"]]  # type: ignore[index]
     again = bodies_module.post_bodies(

@@ -28,6 +28,9 @@ class BodyMemo(dict[str, tuple[Document, tuple[bool, bool, TheoremSettings], Ren
     in C, without a look at each."""
 
     last: tuple[list[Document], tuple, Rendered, list[int], Callable] | None = None
+    # the body cache keys the last call worked out: source path → (document, number_sections, theorem settings,
+    # key), so that the math check (StoredFormulas.key_of) does not hash each body a second time
+    keys: dict[str, tuple[Document, bool, TheoremSettings, str]] = {}  # noqa: RUF012 (replaced, never filled in place)
 
 
 def series_descriptions(
@@ -115,9 +118,14 @@ def post_bodies(
             results[index] = None
             missing.append(index)
     items = [body_source(documents[i], numbered[i], settings[i]) for i in missing]
+    keys = [body_key(item) for item in items] if use_cache else []
+    memo.keys = {
+        documents[i].source: (documents[i], numbered[i], settings[i], key)
+        for i, key in zip(missing, keys, strict=False)
+    }
     # the cache is pruned to the site's sources only when every one of them was looked up in it
     complete = len(items) == len(documents)
-    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas, complete) if items else []
+    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas, complete, keys) if items else []
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
@@ -167,6 +175,9 @@ class StoredFormulas:
         if known is None or known[0] is not document:
             return None
         numbered, _, theorems = known[1]
+        kept = self.memo.keys.get(document.source)
+        if kept is not None and kept[0] is document and kept[1] == numbered and kept[2] == theorems:
+            return kept[3]  # worked out by post_bodies this build
         return body_key(body_source(document, numbered, theorems))
 
     def formulas(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
@@ -195,16 +206,18 @@ def _render_with_cache(
     use_cache: bool,
     formulas: bool = True,
     complete: bool = True,
+    keys: list[str] | None = None,
 ) -> list[RenderedBody | SiteError]:
     """Bodies from the cache where their source is unchanged; the rest rendered (and stored).
 
-    `complete`: `items` are all the site's posts, so entries for any other source can be dropped.
+    `complete`: `items` are all the site's posts, so entries for any other source can be dropped. `keys`: the
+    items' body_key, if worked out already.
     """
     if not use_cache:
         return render_bodies(items, raw_html, jobs)
     cache = BodyCache(source, cache_salt(raw_html))
     try:
-        keys = [body_key(item) for item in items]
+        keys = keys or [body_key(item) for item in items]
         cached = cache.get_many(keys, formulas)
         missing = [i for i, key in enumerate(keys) if key not in cached]
         fresh = render_bodies([items[i] for i in missing], raw_html, jobs)
