@@ -4,6 +4,7 @@ left it: only the files that changed are written, all or none; any other folder 
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -170,3 +171,113 @@ def test_a_rebuild_that_changes_most_files_is_staged(site: Path) -> None:
     assert result.written > result.unchanged
     assert out.stat().st_ino != root  # every page changed: made beside, swapped in whole
     assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
+
+
+class Listings:
+    """Counts the folders of the output listed (os.scandir) by the writer's look for files put there by hand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, out: Path) -> None:
+        self.folders: list[str] = []
+        real = os.scandir
+
+        def scandir(path: object = ".") -> object:
+            where = os.path.abspath(os.fspath(path))  # type: ignore[arg-type]
+            if where == str(out) or where.startswith(f"{out}{os.sep}"):
+                self.folders.append(where)
+            return real(path)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_file_added_by_hand_deep_in_a_folder_whose_parents_did_not_change_is_refused(site: Path) -> None:
+    out = site.parent / "out"
+    build(site)
+    for n in (3, 4):  # in place twice: the second write trusts the stamps of the folders the first one listed
+        edit(site, n, f"New words of post {n}.")
+        build(site)
+    (out / "posts/p7/notes.html").write_text("mine")  # "posts/" and the top folder keep their stamps
+    edit(site, 5, "New words of post 5.")
+    before = tree_bytes(out)
+    with pytest.raises(SiteError, match=r"holds what primer-site did not write: \S*posts/p7/notes\.html"):
+        build(site)
+    assert tree_bytes(out) == before
+    (out / "posts/p7/notes.html").unlink()
+    (out / "posts/p7/drafts").mkdir()  # a folder, empty
+    with pytest.raises(SiteError, match=r"posts/p7/drafts/"):
+        build(site)
+    (out / "posts/p7/drafts").rmdir()
+    build(site)
+    assert {path: data for path, data in tree_bytes(out).items() if path != MARKER} == clean(site)
+
+
+@pytest.mark.parametrize("posts", [10, 40])
+def test_a_one_edit_write_lists_only_the_folders_it_changed_last_time_not_the_whole_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int
+) -> None:
+    files = {
+        f"content/p{n}.md": post(f"Post {n}", date=f"2026-01-{n % 28 + 1:02d}", body=f"Words of post {n}.")
+        for n in range(posts)
+    }
+    site = make_site(tmp_path / "site", files)
+    out = site.parent / "out"
+    build(site)
+    edit(site, 3, "New words of post 3.")
+    build(site)
+    folders = sum(1 for path in out.rglob("*") if path.is_dir()) + 1
+    edit(site, 3, "Newer words of post 3.")
+    listings = Listings(monkeypatch, out)
+    result = build(site)
+    assert result.written > 0
+    # what the last write changed (post 3's folder and those above it, the listings' and feeds'), not the others:
+    # the same few folders with 10 posts as with 40
+    assert len(listings.folders) <= 6 < folders // 2, sorted(listings.folders)
+
+
+def test_listing_only_the_folders_whose_stamp_moved_finds_what_a_walk_of_every_folder_finds(
+    tmp_path: Path,
+) -> None:
+    """Differential: over seeded changes made by hand (a file or folder added deep or high, a file or folder
+    replaced by a symbolic link, a folder removed or moved away and back), foreign_entries_since with the stamps
+    recorded before them gives exactly foreign_entries' whole walk."""
+    import random
+
+    from primer_site.publish.output import folder_stamps, folders_of, foreign_entries, foreign_entries_since
+
+    written = [f"{a}/{b}/index.html" for a in ("posts", "tags", "series") for b in "abcde"]
+    written += ["index.html", "feed.xml", "posts/index.html", "css/site.css"]
+    for seed in range(40):
+        chance = random.Random(seed)
+        live = tmp_path / f"live{seed}"
+        for path in written:
+            (live / path).parent.mkdir(parents=True, exist_ok=True)
+            (live / path).write_text(path)
+        for folder in folders_of(written):  # set back: a change made by hand now moves the modification time
+            os.utime(live / folder, ns=(10**18, 10**18))
+        stamps = folder_stamps(live, folders_of(written), taken=time.time())
+        assert stamps.keys() == folders_of(written)
+        for change in range(chance.randint(0, 3)):
+            folder = chance.choice(sorted(folders_of(written)))
+            kind = chance.choice(["file", "folder", "link", "folder-link", "remove", "move"])
+            target = live / folder
+            if not target.is_dir():
+                continue  # moved away by an earlier change
+            if kind == "file":
+                (target / f"hand{chance.randint(0, 9)}.html").write_text("mine")
+            elif kind == "folder":
+                (target / f"hand{chance.randint(0, 9)}").mkdir(exist_ok=True)
+            elif kind == "link":
+                page = chance.choice([p for p in written if p.startswith(folder)] or ["index.html"])
+                if (live / page).is_file() and not (live / page).is_symlink():
+                    (live / page).unlink()
+                    (live / page).symlink_to(tmp_path)
+            elif folder and target.is_dir() and not target.is_symlink():
+                aside = tmp_path / f"aside{seed}-{change}"
+                target.rename(aside)
+                if kind == "folder-link":
+                    target.symlink_to(aside)
+                elif kind == "move":
+                    aside.rename(target)  # the same folder, inode and times: its parent's stamp moved
+        expected = foreign_entries(live, set(written))
+        found, clean_stamps = foreign_entries_since(live, set(written), stamps)
+        assert found == expected, seed
+        assert foreign_entries_since(live, set(written), clean_stamps)[0] == expected, seed

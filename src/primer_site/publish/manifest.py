@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
-from primer_site.publish.output import foreign_entries, read_marker_list
+from primer_site.publish.output import foreign_entries_since, read_marker_list
 from primer_site.store import Stamp, stamp_of
 from primer_site.urls import collision_key, is_inside
 
@@ -37,6 +37,9 @@ class Manifest:
     files: dict[str, Stamp]  # output path → its stamp in the live folder (without the change time: see output_stamp)
     digests: dict[str, bytes]  # output path → digest of the bytes written there
     sources: dict[str, Stamp]  # static output path → its source's (size, mtime ns, inode, ctime ns)
+    # folder ("" for the live folder itself) → its stamp at a time it held only these files and their folders
+    # (output.folder_stamps): a folder whose stamp is the same has had no entry added or removed since
+    folders: dict[str, Stamp] = field(default_factory=dict)
 
     def intact(self, path: str) -> bool:
         """Whether the live folder still holds, at `path`, the very file the last build left there."""
@@ -61,9 +64,11 @@ class Manifest:
         listed = read_marker_list(Path(self.live))
         return listed is not None and listed == self.files.keys() and self.all_intact()
 
-    def foreign(self) -> list[str]:
-        """What the live folder holds besides the files of this Manifest (output.foreign_entries): one walk of it."""
-        return foreign_entries(Path(self.live), self.files.keys())
+    def foreign(self) -> tuple[list[str], dict[str, Stamp]]:
+        """What the live folder holds besides the files of this Manifest (as output.foreign_entries finds it),
+        listing only the folders whose stamp moved since `folders` (output.foreign_entries_since); and the stamps
+        of the folders found holding only what they should."""
+        return foreign_entries_since(Path(self.live), self.files.keys(), self.folders)
 
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""
@@ -79,6 +84,7 @@ class Manifest:
             "files": {path: list(stamp) for path, stamp in self.files.items()},
             "digests": {path: digest.hex() for path, digest in self.digests.items()},
             "sources": {path: list(stamp) for path, stamp in self.sources.items()},
+            "folders": {path: list(stamp) for path, stamp in self.folders.items()},
         }
 
     @classmethod
@@ -89,6 +95,8 @@ class Manifest:
             {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["files"].items()},
             {str(p): bytes.fromhex(d) for p, d in data["digests"].items()},
             {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["sources"].items()},
+            # a record without it (an older primer-site's): every folder is listed once
+            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data.get("folders", {}).items()},
         )
 
 

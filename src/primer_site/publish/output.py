@@ -12,11 +12,14 @@ import contextlib
 import fcntl
 import os
 import shutil
-from collections.abc import Collection, Iterator, Sequence
+import stat
+import time
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from primer_site.errors import SiteError
 from primer_site.layout import CACHE_DIR
+from primer_site.store import Stamp, is_racy, stamp_from, stamp_of
 
 # In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
 MARKER = ".primer-site-output"
@@ -192,10 +195,7 @@ def record_written(staging: Path, paths: Collection[str]) -> None:
 def foreign_entries(live: Path, written: Collection[str]) -> list[str]:
     """What the live folder holds that is not among `written` (the last build's files, see read_written): files,
     symbolic links, and folders (given once, with a trailing `/`, whatever they hold), sorted, relative to `live`."""
-    folders = {""}
-    for path in written:
-        parts = path.split("/")[:-1]
-        folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    folders = folders_of(written)
     found: list[str] = []
 
     def visit(folder: str) -> None:
@@ -212,6 +212,81 @@ def foreign_entries(live: Path, written: Collection[str]) -> list[str]:
 
     visit("")
     return sorted(found)
+
+
+def folders_of(written: Iterable[str]) -> set[str]:
+    """The folders holding these files and their parents, relative, `/`-separated; "" for the folder itself."""
+    folders = {""}
+    for path in written:
+        folder = path.rpartition("/")[0]
+        while folder not in folders:  # each folder once: its parents are in already
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
+def folder_stamps(live: Path, folders: Iterable[str], taken: float) -> dict[str, Stamp]:
+    """The stamps of these folders of `live` (store.stamp_of of the folder itself), but those of a folder whose
+    entries changed too close to `taken` to be trusted (store.is_racy): `taken` is a moment before which each
+    folder held only what it should (what foreign_entries_since then trusts)."""
+    stamps = {}
+    for folder in folders:
+        stamp = stamp_of(os.path.join(live, folder), follow_links=False)
+        if stamp is not None and not is_racy(stamp, taken):
+            stamps[folder] = stamp
+    return stamps
+
+
+def foreign_entries_since(
+    live: Path, written: Collection[str], stamps: Mapping[str, Stamp]
+) -> tuple[list[str], dict[str, Stamp]]:
+    """What foreign_entries finds, listing only the folders whose stamp is not in `stamps`: a folder whose stamp
+    (size, modification and change time, inode) is as it was when it held only what it should has had no entry
+    added, removed or renamed since (a folder's modification and change times follow its entries: POSIX rename,
+    link, unlink, mkdir, rmdir), so nothing foreign can be in it but in its subfolders, which are looked at each
+    on its own. Also the stamps of the folders now found holding only what they should (taken before each was
+    listed; too recent ones left out: store.is_racy), for the next look.
+
+    Stops with OSError where a folder cannot be listed (as foreign_entries does)."""
+    folders = folders_of(written)
+    found: list[str] = []
+    clean: dict[str, Stamp] = {}
+    listed: dict[str, set[str]] = {}  # folder listed → the subfolders of `folders` found in it
+    gone: set[str] = set()  # folders that are not there as folders (their parent's listing says what is there)
+    base = os.path.join(live, "")
+    taken = time.time()
+    for folder in sorted(folders, key=len):  # each folder after its parent
+        if listed or gone:
+            parent = folder.rpartition("/")[0]
+            if folder and (parent in gone or (parent in listed and folder not in listed[parent])):
+                gone.add(folder)
+                continue
+        try:
+            info = os.stat(base + folder, follow_symlinks=False)
+        except OSError:
+            info = None
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            gone.add(folder)  # its parent's stamp moved with it: listed, it shows what is there instead
+            continue
+        stamp = stamp_from(info)
+        if stamps.get(folder) == stamp:
+            clean[folder] = stamp
+            continue
+        before = len(found)
+        present = listed[folder] = set()
+        with os.scandir(base + folder) as entries:
+            for entry in entries:
+                relative = f"{folder}/{entry.name}" if folder else entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if relative in folders:
+                        present.add(relative)
+                    else:
+                        found.append(f"{relative}/")
+                elif relative not in written or entry.is_symlink():
+                    found.append(relative)  # primer-site writes no symbolic links
+        if len(found) == before and not is_racy(stamp, taken):
+            clean[folder] = stamp
+    return sorted(found), clean
 
 
 def foreign_message(shown: Path, stray: Sequence[str]) -> str:

@@ -26,6 +26,8 @@ from primer_site.publish.manifest import Manifest, WriteResult, files_in, output
 from primer_site.publish.output import (
     MARKER,
     WRITTEN_LIST,
+    folder_stamps,
+    folders_of,
     foreign_entries,
     foreign_message,
     is_marked,
@@ -134,6 +136,7 @@ def _write_staged(
             digests[item.path] = item.digest or hashlib.blake2b(item.data, digest_size=16).digest()
     if not swap_on_errors:
         problems.raise_if_errors()  # the staging folder is half made; the live site is as it was
+    cleared = time.time()  # from here on, each folder holds only what this build put there (and `finish`)
     folder.remove_stale()
     live_files: set[str] = set(folder.wanted)
     if finish is not None:
@@ -159,7 +162,9 @@ def _write_staged(
             stamp = output_stamp(os.path.join(live, path))
         if stamp is not None:
             files[path] = stamp
-    manifest = Manifest(live, files, digests, sources)
+    # changed since `cleared` (by `finish`, or by hand): too recent to trust, listed by the next in-place write
+    folders = folder_stamps(output, folders_of(files), cleared)
+    manifest = Manifest(live, files, digests, sources, folders)
     return WriteResult(folder.written, folder.unchanged, pages, manifest)
 
 

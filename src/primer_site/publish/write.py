@@ -220,17 +220,23 @@ def _commit(
     folder's new Manifest and the number of files written."""
     wanted = {MARKER, *paths, *digests, *static_files}
     removed = previous.files.keys() - wanted
-    if found and (update.temporaries or removed) and (stray := previous.foreign()):
-        # as the staging writer does (staging._refuse_foreign): a file put in the folder by hand is never published
-        raise SiteError(foreign_message(Path(previous.live), stray))
+    folders = previous.folders
+    if found and (update.temporaries or removed):
+        stray, folders = previous.foreign()
+        if stray:
+            # as the staging writer does (staging._refuse_foreign): a file put in the folder by hand is never
+            # published
+            raise SiteError(foreign_message(Path(previous.live), stray))
     kept = {path: stamp for path, stamp in previous.files.items() if path not in removed}
     written = len(update.temporaries)
     if kept.keys() | update.temporaries.keys() != previous.files.keys():
         # the folder's own record of what is ours follows it, in the same transaction
         update.stage(MARKER, marker_bytes(kept.keys() | update.temporaries.keys()))
+    # the folders' stamps are kept as they were taken: those this write changes will not match them, so the next
+    # write lists them (then stamps them anew)
     kept.update(update.commit(removed))
     known = {path: previous.digests[path] for path in paths if path in previous.digests}
-    return Manifest(previous.live, kept, {**known, **digests}, sources), written
+    return Manifest(previous.live, kept, {**known, **digests}, sources, folders), written
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
