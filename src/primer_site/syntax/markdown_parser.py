@@ -7,22 +7,22 @@ Pygments at build time.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from primer_site.syntax.citations import citations_plugin
 from primer_site.syntax.figures import figures_plugin
@@ -180,11 +180,22 @@ def localize_body_words(html: str, word: Callable[[str], str]) -> str:
     return html
 
 
-_formatter = HtmlFormatter(nowrap=True)
+# Pygments is imported where a block is highlighted, not here: a build whose code blocks are all kept
+# (CodeHighlights) never loads it, nor compiles a lexer's regular expressions (a tenth of a second for Python's).
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=256)
 def _lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -193,16 +204,81 @@ def _lexer(language: str) -> Any:
 
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
-    language = fence_language(f"{language} {attrs}").lower()
+    return highlight_block(code, fence_language(f"{language} {attrs}").lower())
+
+
+def highlight_block(code: str, language: str) -> str:
+    """A code block's `<pre>`: `code` highlighted as `language` (a fence's, lower case) when Pygments knows it,
+    else escaped as plain text. A function of its two arguments, the Pygments version and this module's code only
+    (CodeHighlights keeps its results under a key of the first two)."""
     lexer = _lexer(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
-    inner = highlight(code, lexer, _formatter) if lexer is not None else escape(code, quote=False)
+    if lexer is not None:
+        from pygments import highlight
+
+        inner = highlight(code, lexer, _formatter())
+    else:
+        inner = escape(code, quote=False)
     # tabindex: a code block that scrolls sideways must be reachable by keyboard
     return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n'
 
 
+def highlight_key(code: str, language: str) -> str:
+    """The key of a code block's `<pre>` (highlight_block) among kept ones: a digest of its language and code."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(language.encode("utf-8", "surrogatepass"))
+    digest.update(b"\x00")
+    digest.update(code.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def highlight_salt() -> str:
+    """What a kept `<pre>` depends on besides its key: the Pygments version and the code that calls it (this
+    module, and headings.py, which reads a fence's language). Kept ones under another salt are dropped."""
+    import pygments  # its package only: no lexer, no formatter
+
+    from primer_site.syntax import headings
+
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (sys.modules[__name__], headings):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return f"pygments={pygments.__version__};code={digest.hexdigest()}"
+
+
+class CodeHighlights:
+    """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None),
+    and those highlighted now (`made`, key → `<pre>`, to be kept for the next); `used`: those found by `lookup`
+    (key → `<pre>`). `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
+
+    def __init__(self, lookup: Callable[[str], str | None] | None = None) -> None:
+        self.lookup = lookup
+        self.made: dict[str, str] = {}
+        self.used: dict[str, str] = {}
+        self.highlighted = 0
+
+    def block(self, code: str, language: str, attrs: str) -> str:
+        """markdown-it's `highlight` option: the kept `<pre>` of this block, else highlight_block's."""
+        language = fence_language(f"{language} {attrs}").lower()
+        key = highlight_key(code, language)
+        found = self.made.get(key) or self.used.get(key)
+        if found is None and self.lookup is not None:
+            found = self.lookup(key)
+            if found is not None:
+                self.used[key] = found
+        if found is None:
+            found = self.made[key] = highlight_block(code, language)
+            self.highlighted += 1
+        return found
+
+    def options(self, md: MarkdownIt) -> OptionsDict:
+        """`md`'s options with this as its highlighter, for one render (the parser is shared: markdown_parser)."""
+        return OptionsDict({**md.options, "highlight": self.block})
+
+
 def highlight_css(light: str, dark: str) -> str:
     """Pygments CSS for code blocks: `light` by default, `dark` under prefers-color-scheme."""
+    from pygments.formatters import HtmlFormatter
+
     light_css = HtmlFormatter(style=light).get_style_defs(".highlight")
     dark_css = HtmlFormatter(style=dark).get_style_defs(".highlight")
     indented = "\n".join("  " + line for line in dark_css.splitlines())
