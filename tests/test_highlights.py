@@ -51,7 +51,7 @@ def test_a_kept_block_is_the_block_highlighted_afresh(seed: int) -> None:
     again = render_body(body, "content/a.md", 5, highlights=kept)
     assert again == afresh
     assert kept.highlighted == 0
-    assert len(kept.used) == len(first.made) > 0
+    assert kept.used == set(first.made) != set()
 
 
 def test_a_block_is_kept_by_its_language_and_code() -> None:
@@ -122,24 +122,34 @@ def test_a_damaged_or_foreign_table_is_highlighted_afresh(tmp_path: Path, highli
 
 
 def test_the_table_keeps_the_last_full_builds_blocks_and_drops_the_least_recently_used(tmp_path: Path) -> None:
+    def count(table: HighlightTable) -> int:
+        assert table.db is not None
+        return int(table.db.execute("SELECT COUNT(*) FROM highlights").fetchone()[0])
+
     table = HighlightTable(tmp_path)
-    full = CodeHighlights()
-    full.made = {f"k{i}": f"<pre>{i}</pre>\n" for i in range(3000)}
+    full = table.highlights()
+    full.add({f"k{i}": f"<pre>{i}</pre>\n" for i in range(3000)}, 3000)  # stored as it goes
+    assert full.made == {} and count(table) == 3000
     assert table.keep(full, every_post=True)
-    edits = CodeHighlights(table.lookup)
+    table.close()
+    table = HighlightTable(tmp_path)  # a later build: uses k0, makes one block
+    edits = table.highlights()
     assert edits.block("x = 1\n", "python", "") == parser_module.highlight_block("x = 1\n", "python")
-    assert edits.highlighted == 1
-    for index in range(2999):  # a block still used: marked by the build that used it
-        assert table.lookup(f"k{index}") is not None
-    used = CodeHighlights(table.lookup)
-    used.used = {"k0": "<pre>0</pre>\n"}
-    assert table.keep(used, every_post=False)
-    many = CodeHighlights()
-    many.made = {f"new{i}": "<pre></pre>\n" for i in range(6000)}  # past max(4096, 2 × 3000)
-    assert table.keep(many, every_post=False)
-    assert table.db is not None
-    assert table.db.execute("SELECT COUNT(*) FROM highlights").fetchone()[0] == 6000
+    edits.used.add("k0")
+    assert table.keep(edits, every_post=False) and count(table) == 3001
+    table.close()
+    table = HighlightTable(tmp_path)  # another makes 6,000: past max(4096, 2 × 3000), the oldest go
+    many = table.highlights()
+    many.add({f"new{i}": "<pre></pre>\n" for i in range(6000)}, 6000)
+    assert table.keep(many, every_post=False) and count(table) == 6000
     assert table.lookup("new5999") is not None and table.lookup("k1") is None
+    table.close()
+    table = HighlightTable(tmp_path)  # a build of every post that used one block and made one: only those kept
+    again = table.highlights()
+    again.used.add("new7")
+    again.add({"fresh": "<pre>f</pre>\n"}, 1)
+    assert table.keep(again, every_post=True) and count(table) == 2
+    assert table.lookup("new7") == "<pre></pre>\n" and table.lookup("new8") is None
     table.close()
 
 
@@ -164,3 +174,25 @@ def test_only_the_default_styles_are_kept(tmp_path: Path) -> None:
     make_site(site, {"site.yaml": SITE_YAML})
     build_result(site, cache=True)
     assert HighlightTable(site).lookup("css default github-dark") == highlight_css("default", "github-dark")
+
+
+def test_blocks_highlighted_by_workers_are_kept(tmp_path: Path, highlighted: list[str]) -> None:
+    """A render on worker processes (64 posts or more) sends back what each highlighted; the next edit finds it."""
+    blocks = seeded_blocks(7, 70)
+    site = make_site(
+        tmp_path / "site",
+        {f"content/p{i:02}.md": post(f"P{i}", "2026-01-02", fenced([block])) for i, block in enumerate(blocks)},
+    )
+    build_result(site, cache=True, jobs=2)
+    assert highlighted == []  # in the workers, not here
+    table = HighlightTable(site)
+    assert table.db is not None
+    assert table.db.execute("SELECT COUNT(*) FROM highlights WHERE key NOT LIKE 'css %'").fetchone()[0] == len(
+        {(parser_module.fence_language(info).lower(), code) for info, code in blocks}
+    )
+    table.close()
+    (site / "content/p05.md").write_text(post("P5", "2026-01-02", fenced([blocks[5]]) + "Edited."), encoding="utf-8")
+    build_result(site, cache=True)
+    assert highlighted == []
+    build_result(site, output=tmp_path / "cold", cache=False)
+    assert tree_bytes(tmp_path / "cold") == tree_bytes(site / "public")

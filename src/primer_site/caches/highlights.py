@@ -5,9 +5,10 @@ the code that calls it (the salt: markdown_parser.highlight_salt). Kept by a dig
 renders a post whose code blocks did not change takes them from here: it imports no lexer and compiles none of its
 regular expressions (a tenth of a second for Python's, in each new process).
 
-A table made by the store (diskstore.open_salted). Rows carry the stamp of the last build that used them; the least
-recently used are dropped past twice the blocks of the last build that rendered every post (at least _LEAST_KEPT),
-so that a site edited for months keeps about its own blocks.
+A table made by the store (diskstore.open_salted). Rows carry the stamp of the last build that made or used them; a
+build that rendered every post keeps only its blocks, and past twice as many (at least _LEAST_KEPT) the least
+recently used are dropped: a site edited for months keeps about its own blocks. What a render makes is stored as it
+goes (CodeHighlights.keep), not held to its end.
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ _LEAST_KEPT = 4096  # rows kept whatever the last full build made: a small site'
 
 
 class HighlightTable(CacheTables):
-    """Code blocks' `<pre>`s by key; every failure to read it means "not kept" (the block is highlighted again)."""
+    """Code blocks' `<pre>`s by key; every failure to read it means "not kept" (the block is highlighted again).
+
+    Each row carries the stamp of the last build that made or used it (`stamp`: this build's, one more than any
+    kept)."""
 
     def __init__(self, site: Path) -> None:
         self.db: sqlite3.Connection | None = None
+        self.stamp: int | None = None
         path = site / CACHE_DIR / _FILE
         try:
             path.parent.mkdir(exist_ok=True)
@@ -53,37 +58,45 @@ class HighlightTable(CacheTables):
             return None
         return row[0] if row is not None and isinstance(row[0], str) else None
 
-    def put(self, key: str, html: str) -> bool:
-        """Keep one `<pre>` (or the styles' CSS) under `key`, as used now. Whether it was stored."""
+    def highlights(self) -> CodeHighlights:
+        """A render's highlights: looked up here first, and what it makes stored here as it goes."""
+        return CodeHighlights(self.lookup, self.put_many)
+
+    def _stamp(self, db: sqlite3.Connection) -> int:
+        if self.stamp is None:
+            self.stamp = int(db.execute("SELECT COALESCE(MAX(used), 0) + 1 FROM highlights").fetchone()[0])
+        return self.stamp
+
+    def put_many(self, made: dict[str, str]) -> bool:
+        """Keep `made` (key → `<pre>`, or the styles' CSS), as used by this build. Whether it was stored."""
 
         def work(db: sqlite3.Connection) -> None:
-            stamp = int(db.execute("SELECT COALESCE(MAX(used), 0) + 1 FROM highlights").fetchone()[0])
-            db.execute("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?)", (key, html, stamp))
+            stamp = self._stamp(db)
+            db.executemany(
+                "INSERT OR REPLACE INTO highlights VALUES (?, ?, ?)", ((k, h, stamp) for k, h in made.items())
+            )
 
         return self.write(work)
 
-    def highlights(self) -> CodeHighlights:
-        """A render's highlights, looked up here first."""
-        return CodeHighlights(self.lookup)
-
     def keep(self, highlights: CodeHighlights, every_post: bool) -> bool:
-        """Keep what `highlights` made and mark what it used; `every_post`: the render was of every post, so what
-        it made and used is all the site's blocks, and nothing else is kept. Whether it was stored."""
-        if not highlights.made and not highlights.used and not every_post:
-            return True
+        """Keep what `highlights` made and has not handed over yet, and mark what it used; `every_post`: the render
+        was of every post, so the blocks it made and used are all the site's, and no other block is kept. Past
+        twice the blocks of the last such render (at least _LEAST_KEPT), the least recently used are dropped.
+        Whether it was stored."""
+        if not highlights.made and not highlights.used and not every_post and self.stamp is None:
+            return True  # nothing made or used: nothing to mark, nothing grew
 
         def work(db: sqlite3.Connection) -> None:
-            stamp = int(db.execute("SELECT COALESCE(MAX(used), 0) + 1 FROM highlights").fetchone()[0])
+            stamp = self._stamp(db)
+            rows = ((k, h, stamp) for k, h in highlights.made.items())
+            db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?)", rows)
+            db.executemany("UPDATE highlights SET used = ? WHERE key = ?", ((stamp, k) for k in highlights.used))
             if every_post:
-                used = list(highlights.used.items())
-                db.execute("DELETE FROM highlights WHERE key NOT LIKE 'css %'")  # the styles are no block
+                db.execute(
+                    "DELETE FROM highlights WHERE used < ? AND key NOT LIKE 'css %'", (stamp,)
+                )  # styles: no block
                 db.execute("DELETE FROM filled")
-                db.execute("INSERT INTO filled VALUES (?)", (len(highlights.made) + len(used),))
-                rows = [*highlights.made.items(), *used]
-            else:
-                rows = list(highlights.made.items())
-                db.executemany("UPDATE highlights SET used = ? WHERE key = ?", ((stamp, k) for k in highlights.used))
-            db.executemany("INSERT OR REPLACE INTO highlights VALUES (?, ?, ?)", ((k, h, stamp) for k, h in rows))
+                db.execute("INSERT INTO filled SELECT COUNT(*) FROM highlights WHERE key NOT LIKE 'css %'")
             filled = db.execute("SELECT COALESCE(MAX(blocks), 0) FROM filled").fetchone()[0]
             cap = max(_LEAST_KEPT, 2 * int(filled))
             count = int(db.execute("SELECT COUNT(*) FROM highlights").fetchone()[0])
@@ -93,7 +106,9 @@ class HighlightTable(CacheTables):
                     (count - cap,),
                 )
 
-        return self.write(work)
+        stored = self.write(work)
+        highlights.made = {}
+        return stored
 
 
 def kept_highlight_css(site: Path, light: str, dark: str) -> str:
@@ -106,7 +121,7 @@ def kept_highlight_css(site: Path, light: str, dark: str) -> str:
         css = table.lookup(key)
         if css is None:
             css = highlight_css(light, dark)
-            table.put(key, css)
+            table.put_many({key: css})
         return css
     finally:
         table.close()

@@ -379,8 +379,7 @@ def render_bodies(
         results: list[RenderedBody | SiteError] = []
         for body, blocks, count in made:
             results.append(body)
-            highlights.made.update(blocks)
-            highlights.highlighted += count
+            highlights.add(blocks, count)
         return results
 
 

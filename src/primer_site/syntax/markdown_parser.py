@@ -246,29 +246,44 @@ def highlight_salt() -> str:
 
 
 class CodeHighlights:
-    """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None),
-    and those highlighted now (`made`, key → `<pre>`, to be kept for the next); `used`: those found by `lookup`
-    (key → `<pre>`). `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
+    """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None;
+    `used`: the keys it found), and those highlighted now (`made`, key → `<pre>`), handed to `keep` in batches of
+    KEEP_EVERY (then `made` starts again), so that a render of every post never holds them all besides the bodies
+    that hold them too. `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
 
-    def __init__(self, lookup: Callable[[str], str | None] | None = None) -> None:
-        self.lookup = lookup
+    KEEP_EVERY = 256
+
+    def __init__(
+        self,
+        lookup: Callable[[str], str | None] | None = None,
+        keep: Callable[[dict[str, str]], object] | None = None,
+    ) -> None:
+        self.lookup, self.keep = lookup, keep
         self.made: dict[str, str] = {}
-        self.used: dict[str, str] = {}
+        self.used: set[str] = set()
         self.highlighted = 0
 
     def block(self, code: str, language: str, attrs: str) -> str:
         """markdown-it's `highlight` option: the kept `<pre>` of this block, else highlight_block's."""
         language = fence_language(f"{language} {attrs}").lower()
         key = highlight_key(code, language)
-        found = self.made.get(key) or self.used.get(key)
+        found = self.made.get(key)
         if found is None and self.lookup is not None:
             found = self.lookup(key)
             if found is not None:
-                self.used[key] = found
+                self.used.add(key)
         if found is None:
-            found = self.made[key] = highlight_block(code, language)
-            self.highlighted += 1
+            found = highlight_block(code, language)
+            self.add({key: found}, 1)
         return found
+
+    def add(self, made: dict[str, str], count: int) -> None:
+        """Blocks highlighted, here or by a worker (`count`: how many it highlighted)."""
+        self.made.update(made)
+        self.highlighted += count
+        if self.keep is not None and len(self.made) >= self.KEEP_EVERY:
+            self.keep(self.made)
+            self.made = {}
 
     def options(self, md: MarkdownIt) -> OptionsDict:
         """`md`'s options with this as its highlighter, for one render (the parser is shared: markdown_parser)."""
