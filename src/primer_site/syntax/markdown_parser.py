@@ -209,8 +209,15 @@ def _highlight_code(code: str, language: str, attrs: str) -> str:
 
 def highlight_block(code: str, language: str) -> str:
     """A code block's `<pre>`: `code` highlighted as `language` (a fence's, lower case) when Pygments knows it,
-    else escaped as plain text. A function of its two arguments, the Pygments version and this module's code only
-    (CodeHighlights keeps its results under a key of the first two)."""
+    else escaped as plain text."""
+    return _highlight_block(code, language)[0]
+
+
+def _highlight_block(code: str, language: str) -> tuple[str, bool]:
+    """highlight_block's `<pre>`, and whether it may be kept (CodeHighlights): whether it is a function of its two
+    arguments, the Pygments version and this module's code only. A lexer of Pygments' own is; a plugin's is not,
+    nor is plain text for a language Pygments does not know (a plugin installed later may know it; Pygments looks
+    in its own lexers first, so none can take over one of theirs)."""
     lexer = _lexer(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
     if lexer is not None:
@@ -219,8 +226,9 @@ def highlight_block(code: str, language: str) -> str:
         inner = highlight(code, lexer, _formatter())
     else:
         inner = escape(code, quote=False)
+    keep = not language or (lexer is not None and type(lexer).__module__.startswith("pygments.lexers."))
     # tabindex: a code block that scrolls sideways must be reachable by keyboard
-    return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n'
+    return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n', keep
 
 
 def highlight_key(code: str, language: str) -> str:
@@ -247,7 +255,8 @@ def highlight_salt() -> str:
 
 class CodeHighlights:
     """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None;
-    `used`: the keys it found), and those highlighted now (`made`, key → `<pre>`), handed to `keep` in batches of
+    `used`: the keys it found), and those highlighted now that may be kept (`made`, key → `<pre>`: not those of a
+    language Pygments does not know itself: _highlight_block), handed to `keep` in batches of
     KEEP_EVERY (then `made` starts again), so that a render of every post never holds them all besides the bodies
     that hold them too. `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
 
@@ -273,8 +282,8 @@ class CodeHighlights:
             if found is not None:
                 self.used.add(key)
         if found is None:
-            found = highlight_block(code, language)
-            self.add({key: found}, 1)
+            found, keep = _highlight_block(code, language)
+            self.add({key: found} if keep else {}, 1)
         return found
 
     def add(self, made: dict[str, str], count: int) -> None:
