@@ -18,9 +18,9 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = bodies_module.render_bodies
 
-    def counting(items, raw_html, jobs):
+    def counting(items, raw_html, jobs, *highlights):
         seen.extend(item.source for item in items)
-        return original(items, raw_html, jobs)
+        return original(items, raw_html, jobs, *highlights)
 
     monkeypatch.setattr(bodies_module, "render_bodies", counting)
     return seen

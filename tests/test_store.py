@@ -49,3 +49,28 @@ def test_bytes_changed_under_the_same_racy_stamp_are_read_again_once_it_is_old_e
     monkeypatch.setattr(store.time, "time", lambda: later)
     assert read() == "two"
     assert made == ["one", "two"]
+
+
+def test_library_versions_are_importlib_metadatas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read from the .dist-info folders' names, as importlib.metadata would find them (which the salts no longer
+    import: ~0.03 s of every build); anything else is asked of importlib.metadata itself."""
+    from importlib.metadata import version
+
+    for library in (*store._LIBRARIES, "pytest", "primer-site"):
+        assert store.library_version.__wrapped__(library) == version(library)
+    assert store.library_version.__wrapped__("no-such-distribution-anywhere") == "?"
+    # the first folder of sys.path that has one wins; names compared normalized; an .egg-info is asked of
+    # importlib.metadata (its version is inside)
+    first, second = tmp_path / "first", tmp_path / "second"
+    (first / "Fancy_Name-2.0rc1.dist-info").mkdir(parents=True)
+    (first / "Fancy_Name-2.0rc1.dist-info" / "METADATA").write_text("Name: Fancy_Name\nVersion: 2.0rc1\n")
+    (second / "fancy.name-1.0.dist-info").mkdir(parents=True)
+    (first / "old_style.egg-info").mkdir()
+    (first / "old_style.egg-info" / "PKG-INFO").write_text("Name: old-style\nVersion: 0.9\n")
+    monkeypatch.setattr("sys.path", [str(first), str(second), *__import__("sys").path])
+    store._folder_names.cache_clear()
+    try:
+        assert store.library_version.__wrapped__("fancy-name") == version("fancy-name") == "2.0rc1"
+        assert store.library_version.__wrapped__("old-style") == version("old-style") == "0.9"
+    finally:
+        store._folder_names.cache_clear()

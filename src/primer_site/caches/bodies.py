@@ -13,6 +13,7 @@ from operator import is_, is_not
 from pathlib import Path
 
 from primer_site.caches.bodycache import SERIES_KEY, BodyCache, body_key, cache_salt
+from primer_site.caches.highlights import HighlightTable
 from primer_site.errors import Problems, SiteError
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta, series_finder
@@ -220,7 +221,7 @@ def _render_with_cache(
         keys = keys or [body_key(item) for item in items]
         cached = cache.get_many(keys, formulas)
         missing = [i for i, key in enumerate(keys) if key not in cached]
-        fresh = render_bodies([items[i] for i in missing], raw_html, jobs)
+        fresh = _render_highlighting([items[i] for i in missing], source, raw_html, jobs, complete and not cached)
         results: list[RenderedBody | SiteError] = [cached.get(key) for key in keys]  # type: ignore[misc]
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
@@ -233,6 +234,22 @@ def _render_with_cache(
         return results
     finally:
         cache.close()
+
+
+def _render_highlighting(
+    items: list[BodySource], source: Path, raw_html: bool, jobs: int, every_post: bool
+) -> list[RenderedBody | SiteError]:
+    """render_bodies, with the code blocks an earlier build kept (caches/highlights.py); keeps those made now."""
+    if not items:
+        return []
+    table = HighlightTable(source)
+    try:
+        highlights = table.highlights()
+        fresh = render_bodies(items, raw_html, jobs, highlights)
+        table.keep(highlights, every_post)
+        return fresh
+    finally:
+        table.close()
 
 
 class Rendered(list):

@@ -13,7 +13,6 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from primer_site import __version__
@@ -21,6 +20,7 @@ from primer_site.diskstore import CacheTables, open_salted
 from primer_site.errors import Diagnostic
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
+from primer_site.store import library_version
 from primer_site.syntax import markdown
 from primer_site.syntax.citations import Citation, CiteItem
 from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
@@ -38,10 +38,7 @@ def cache_salt(raw_html: bool) -> str:
     renderer = digest.hexdigest()
     parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
     for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
-        try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=?")
+        parts.append(f"{package}={library_version(package)}")
     return ";".join(parts)
 
 

@@ -53,7 +53,7 @@ def theme_files(
         source,
         config.follow_links_outside,
     )
-    generated = {SYNTAX_CSS: syntax_css(config)}
+    generated = {SYNTAX_CSS: syntax_css(config, source if options.cache else None)}
     published = _needed(static, config)
     assets = asset_names(published, generated, options.fingerprint)
     # compiled templates are kept with the environment while no template file changed

@@ -18,7 +18,6 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from primer_site.diskstore import FORMULAS_FILE, FormulaCache
@@ -26,6 +25,7 @@ from primer_site.layout import CACHE_DIR
 from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.katexworker import KATEX_WORKER_JS, FormulaKey, KatexError, KatexWorker, Macros
 from primer_site.math.mathmlsanitizer import MATHML_CLEANER, clean_mathml
+from primer_site.store import library_version
 
 CHECK = "check"  # is the formula valid?
 MATHML = "mathml"  # that, and its MathML (for feed readers, which run no JavaScript)
@@ -200,11 +200,4 @@ class KatexService:
 def _worker_and_cleaner_digest() -> str:
     digest = hashlib.blake2b(KATEX_WORKER_JS.read_bytes(), digest_size=8)
     digest.update(json.dumps(MATHML_CLEANER, default=sorted, sort_keys=True).encode())  # sets as sorted lists
-    return f"worker+cleaner={digest.hexdigest()};nh3={_version_of('nh3')}"
-
-
-def _version_of(package: str) -> str:
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
+    return f"worker+cleaner={digest.hexdigest()};nh3={library_version('nh3')}"

@@ -15,6 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from primer_site.caches.dependencies import ACTIVE_RECORDING, CONFIG_KEY, Recording, record, recording
+from primer_site.caches.highlights import kept_highlight_css
 from primer_site.errors import Problems
 from primer_site.math.typeset import KATEX_FOLDER
 from primer_site.rendering.assetnames import AssetNames
@@ -208,6 +209,11 @@ def _iso_date(value: datetime) -> str:
     return rfc3339(value) if value.time() != datetime.min.time() else value.date().isoformat()
 
 
-def syntax_css(config: SiteConfig) -> bytes:
-    """The code highlighting styles, light and dark, made from the site's Pygments settings."""
-    return highlight_css(config.highlight_light, config.highlight_dark).encode()
+def syntax_css(config: SiteConfig, site: Path | None = None) -> bytes:
+    """The code highlighting styles, light and dark, made from the site's Pygments settings; kept in the table of
+    highlights of `site` (caches/highlights.py) when given and the styles are the defaults, Pygments' own (another
+    may be a plugin's, which can change while Pygments' version, in the table's salt, does not)."""
+    light, dark = config.highlight_light, config.highlight_dark
+    if site is None or (light, dark) != (SiteConfig.highlight_light, SiteConfig.highlight_dark):
+        return highlight_css(light, dark).encode()
+    return kept_highlight_css(site, light, dark).encode()

@@ -40,7 +40,14 @@ from primer_site.syntax import markdown_parser as _parser_module
 from primer_site.syntax.bodylinks import AssetRef, SourceLink, collect_links
 from primer_site.syntax.citations import Citation
 from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, numbered_html
-from primer_site.syntax.markdown_parser import ADMONITIONS, highlight_css, markdown_parser, title_parser
+from primer_site.syntax.markdown_parser import (
+    ADMONITIONS,
+    CodeHighlights,
+    highlight_css,
+    highlight_salt,
+    markdown_parser,
+    title_parser,
+)
 from primer_site.syntax.mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from primer_site.syntax.references import Label, number_labels
 from primer_site.workers import heap_frozen, start_worker
@@ -52,12 +59,14 @@ __all__ = [
     "AssetRef",
     "BodySource",
     "Citation",
+    "CodeHighlights",
     "Formula",
     "Label",
     "RenderedBody",
     "SourceLink",
     "formulas_in",
     "highlight_css",
+    "highlight_salt",
     "markdown_parser",
     "parse_title",
     "plain_title",
@@ -125,13 +134,15 @@ def render_body(
     chapter: str = "",
     number_sections: bool = False,
     theorem_settings: TheoremSettings = DEFAULT_THEOREMS,
+    highlights: CodeHighlights | None = None,
 ) -> RenderedBody:
     """Render one post body; `source` is its site-relative path, for resolving links.
 
     Labelled equations (and, with `number_sections`, h2/h3 headings) are numbered within the body, after
     `chapter`: "10.3" is the third labelled equation of chapter 10. Lines and columns in the result are
     1-based, in the source file (`body_first_line` is the file line of the body's first line).
-    Theorem-like blocks are read and counted as `theorem_settings` say.
+    Theorem-like blocks are read and counted as `theorem_settings` say. Code blocks come from `highlights`
+    where it keeps them (and are added to it), else are highlighted.
     """
     md = markdown_parser(raw_html)
     env: dict[str, Any] = {"theorems": theorem_settings, "citations": []}
@@ -154,7 +165,8 @@ def render_body(
     )
     labels = number_labels(md, tokens, env, chapter, number_sections, source, body_first_line, errors)
     links, others, assets = collect_links(tokens, source, body_first_line, labels, errors)
-    html = md.renderer.render(tokens, md.options, env)
+    options = md.options if highlights is None else highlights.options(md)
+    html = md.renderer.render(tokens, options, env)
     formulas = tuple(_formulas(tokens, body_first_line))
     return RenderedBody(
         html=html,
@@ -343,10 +355,14 @@ class BodySource:
     theorems: TheoremSettings = DEFAULT_THEOREMS  # the kinds of theorem-like block and their counters
 
 
-def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> list[RenderedBody | SiteError]:
-    """Render many bodies, on `jobs` processes when there are enough to repay starting them."""
+def render_bodies(
+    items: Sequence[BodySource], raw_html: bool, jobs: int, highlights: CodeHighlights | None = None
+) -> list[RenderedBody | SiteError]:
+    """Render many bodies, on `jobs` processes when there are enough to repay starting them. Code blocks come
+    from `highlights` where it keeps them; those highlighted now are added to its `made` (worker processes look up
+    none: they start from an empty CodeHighlights and send back what they made)."""
     if jobs <= 1 or len(items) < 64:
-        return [_render_or_error(item, raw_html) for item in items]
+        return [_render_or_error(item, raw_html, highlights) for item in items]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -354,14 +370,38 @@ def render_bodies(items: Sequence[BodySource], raw_html: bool, jobs: int) -> lis
     chunk = max(1, len(items) // (jobs * 8))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=start_worker) as pool:
         with heap_frozen():  # every worker is forked at the first submit, which map makes
-            bodies = pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk)
-        return list(bodies)
+            if highlights is None:
+                bodies = pool.map(_render_or_error, items, [raw_html] * len(items), chunksize=chunk)
+            else:
+                made = pool.map(_render_highlighting, items, [raw_html] * len(items), chunksize=chunk)
+        if highlights is None:
+            return list(bodies)
+        results: list[RenderedBody | SiteError] = []
+        for body, blocks, count in made:
+            results.append(body)
+            highlights.add(blocks, count)
+        return results
 
 
-def _render_or_error(item: BodySource, raw_html: bool) -> RenderedBody | SiteError:
+def _render_or_error(
+    item: BodySource, raw_html: bool, highlights: CodeHighlights | None = None
+) -> RenderedBody | SiteError:
     try:
         return render_body(
-            item.body, item.source, item.first_line, raw_html, item.chapter, item.number_sections, item.theorems
+            item.body,
+            item.source,
+            item.first_line,
+            raw_html,
+            item.chapter,
+            item.number_sections,
+            item.theorems,
+            highlights,
         )
     except RecursionError:
         return SiteError("Markdown nested too deeply to render (lists or quotes)", item.source, item.first_line)
+
+
+def _render_highlighting(item: BodySource, raw_html: bool) -> tuple[RenderedBody | SiteError, dict[str, str], int]:
+    """In a worker: the body, the code blocks it highlighted (key → `<pre>`) and how many."""
+    highlights = CodeHighlights()
+    return _render_or_error(item, raw_html, highlights), highlights.made, highlights.highlighted

@@ -7,22 +7,22 @@ Pygments at build time.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
+from markdown_it.utils import OptionsDict
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from primer_site.syntax.citations import citations_plugin
 from primer_site.syntax.figures import figures_plugin
@@ -180,11 +180,22 @@ def localize_body_words(html: str, word: Callable[[str], str]) -> str:
     return html
 
 
-_formatter = HtmlFormatter(nowrap=True)
+# Pygments is imported where a block is highlighted, not here: a build whose code blocks are all kept
+# (CodeHighlights) never loads it, nor compiles a lexer's regular expressions (a tenth of a second for Python's).
+
+
+@lru_cache(maxsize=1)
+def _formatter() -> Any:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=256)
 def _lexer(language: str) -> Any:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -193,16 +204,105 @@ def _lexer(language: str) -> Any:
 
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
-    language = fence_language(f"{language} {attrs}").lower()
+    return highlight_block(code, fence_language(f"{language} {attrs}").lower())
+
+
+def highlight_block(code: str, language: str) -> str:
+    """A code block's `<pre>`: `code` highlighted as `language` (a fence's, lower case) when Pygments knows it,
+    else escaped as plain text."""
+    return _highlight_block(code, language)[0]
+
+
+def _highlight_block(code: str, language: str) -> tuple[str, bool]:
+    """highlight_block's `<pre>`, and whether it may be kept (CodeHighlights): whether it is a function of its two
+    arguments, the Pygments version and this module's code only. A lexer of Pygments' own is; a plugin's is not,
+    nor is plain text for a language Pygments does not know (a plugin installed later may know it; Pygments looks
+    in its own lexers first, so none can take over one of theirs)."""
     lexer = _lexer(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
-    inner = highlight(code, lexer, _formatter) if lexer is not None else escape(code, quote=False)
+    if lexer is not None:
+        from pygments import highlight
+
+        inner = highlight(code, lexer, _formatter())
+    else:
+        inner = escape(code, quote=False)
+    keep = not language or (lexer is not None and type(lexer).__module__.startswith("pygments.lexers."))
     # tabindex: a code block that scrolls sideways must be reachable by keyboard
-    return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n'
+    return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n', keep
+
+
+def highlight_key(code: str, language: str) -> str:
+    """The key of a code block's `<pre>` (highlight_block) among kept ones: a digest of its language and code."""
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(language.encode("utf-8", "surrogatepass"))
+    digest.update(b"\x00")
+    digest.update(code.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def highlight_salt() -> str:
+    """What a kept `<pre>` depends on besides its key: the Pygments version and the code that calls it (this
+    module, and headings.py, which reads a fence's language). Kept ones under another salt are dropped."""
+    import pygments  # its package only: no lexer, no formatter
+
+    from primer_site.syntax import headings
+
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (sys.modules[__name__], headings):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return f"pygments={pygments.__version__};code={digest.hexdigest()}"
+
+
+class CodeHighlights:
+    """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None;
+    `used`: the keys it found), and those highlighted now that may be kept (`made`, key → `<pre>`: not those of a
+    language Pygments does not know itself: _highlight_block), handed to `keep` in batches of
+    KEEP_EVERY (then `made` starts again), so that a render of every post never holds them all besides the bodies
+    that hold them too. `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
+
+    KEEP_EVERY = 256
+
+    def __init__(
+        self,
+        lookup: Callable[[str], str | None] | None = None,
+        keep: Callable[[dict[str, str]], object] | None = None,
+    ) -> None:
+        self.lookup, self.keep = lookup, keep
+        self.made: dict[str, str] = {}
+        self.used: set[str] = set()
+        self.highlighted = 0
+
+    def block(self, code: str, language: str, attrs: str) -> str:
+        """markdown-it's `highlight` option: the kept `<pre>` of this block, else highlight_block's."""
+        language = fence_language(f"{language} {attrs}").lower()
+        key = highlight_key(code, language)
+        found = self.made.get(key)
+        if found is None and self.lookup is not None:
+            found = self.lookup(key)
+            if found is not None:
+                self.used.add(key)
+        if found is None:
+            found, keep = _highlight_block(code, language)
+            self.add({key: found} if keep else {}, 1)
+        return found
+
+    def add(self, made: dict[str, str], count: int) -> None:
+        """Blocks highlighted, here or by a worker (`count`: how many it highlighted)."""
+        self.made.update(made)
+        self.highlighted += count
+        if self.keep is not None and len(self.made) >= self.KEEP_EVERY:
+            self.keep(self.made)
+            self.made = {}
+
+    def options(self, md: MarkdownIt) -> OptionsDict:
+        """`md`'s options with this as its highlighter, for one render (the parser is shared: markdown_parser)."""
+        return OptionsDict({**md.options, "highlight": self.block})
 
 
 def highlight_css(light: str, dark: str) -> str:
     """Pygments CSS for code blocks: `light` by default, `dark` under prefers-color-scheme."""
+    from pygments.formatters import HtmlFormatter
+
     light_css = HtmlFormatter(style=light).get_style_defs(".highlight")
     dark_css = HtmlFormatter(style=dark).get_style_defs(".highlight")
     indented = "\n".join("  " + line for line in dark_css.splitlines())
