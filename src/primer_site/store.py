@@ -182,6 +182,13 @@ class Store:
         """The object kept under `name`, or None."""
         return self._slots.get(name)
 
+    def let_go(self) -> None:
+        """Keep nothing more: for a store that lives for one build only, whose later stages ask it for nothing (what
+        they were given stays alive where it is referenced; what only the store held is freed now, not at the end).
+        """
+        self._memos.clear()
+        self._slots.clear()
+
     def close(self) -> None:
         """End what the kept objects run (a KaTeX process): each slot's `close()`, where it has one. The store can
         be used again afterwards (those objects start again when next asked)."""
