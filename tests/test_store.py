@@ -49,3 +49,16 @@ def test_bytes_changed_under_the_same_racy_stamp_are_read_again_once_it_is_old_e
     monkeypatch.setattr(store.time, "time", lambda: later)
     assert read() == "two"
     assert made == ["one", "two"]
+
+
+def test_let_go_drops_the_named_slots_or_everything() -> None:
+    store = Store()
+    kept, dropped = store.slot("bodies", dict), store.slot("assemble", dict)
+    store.memo("post", "a.md", 1, lambda: "made")
+    store.let_go("assemble")
+    assert store.slot("bodies", dict) is kept
+    assert store.slot("assemble", dict) is not dropped  # made afresh when asked again
+    assert store.memo("post", "a.md", 1, lambda: "again") == "made"
+    store.let_go()
+    assert store.slot("bodies", dict) is not kept
+    assert store.memo("post", "a.md", 1, lambda: "again") == "again"

@@ -182,10 +182,14 @@ class Store:
         """The object kept under `name`, or None."""
         return self._slots.get(name)
 
-    def let_go(self) -> None:
-        """Keep nothing more: for a store that lives for one build only, whose later stages ask it for nothing (what
-        they were given stays alive where it is referenced; what only the store held is freed now, not at the end).
-        """
+    def let_go(self, *names: str) -> None:
+        """Keep nothing more (with `names`: those slots only), for a store that lives for one build only, whose later
+        stages ask it for none of that: what they were given stays alive where it is referenced; what only the
+        store held is freed now, not at the end of the build."""
+        if names:
+            for name in names:
+                self._slots.pop(name, None)
+            return
         self._memos.clear()
         self._slots.clear()
 

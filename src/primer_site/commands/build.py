@@ -190,6 +190,8 @@ def _build(
         bibliographies,
         catalogue,
     )
+    if not incremental:  # the assemble memo's every step of every post (~25 MB at 5,000): for a next build only
+        memory.let_go("assemble")
     feed_math, typesetter, book_math = site_math(
         options, memory, config, setup, katex, site, parsed, problems, incremental
     )
