@@ -74,3 +74,16 @@ def test_library_versions_are_importlib_metadatas(tmp_path: Path, monkeypatch: p
         assert store.library_version.__wrapped__("old-style") == version("old-style") == "0.9"
     finally:
         store._folder_names.cache_clear()
+
+
+def test_let_go_drops_the_named_slots_or_everything() -> None:
+    store = Store()
+    kept, dropped = store.slot("bodies", dict), store.slot("assemble", dict)
+    store.memo("post", "a.md", 1, lambda: "made")
+    store.let_go("assemble")
+    assert store.slot("bodies", dict) is kept
+    assert store.slot("assemble", dict) is not dropped  # made afresh when asked again
+    assert store.memo("post", "a.md", 1, lambda: "again") == "made"
+    store.let_go()
+    assert store.slot("bodies", dict) is not kept
+    assert store.memo("post", "a.md", 1, lambda: "again") == "again"

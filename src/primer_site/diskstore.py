@@ -107,7 +107,10 @@ def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         header = _BYTES_HEADER + code_salt().encode() + b"\n"
-        temporary.write_bytes(header + hashlib.blake2b(data, digest_size=16).digest() + data)
+        with open(temporary, "wb") as file:  # in three writes: `data` is the render memory, megabytes, not copied
+            file.write(header)
+            file.write(hashlib.blake2b(data, digest_size=16).digest())
+            file.write(data)
         os.replace(temporary, path)
         _record_file(site, name, part).unlink(missing_ok=True)  # the same part as JSON, by an older version
     except OSError as error:

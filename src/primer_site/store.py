@@ -183,6 +183,17 @@ class Store:
         """The object kept under `name`, or None."""
         return self._slots.get(name)
 
+    def let_go(self, *names: str) -> None:
+        """Keep nothing more (with `names`: those slots only), for a store that lives for one build only, whose later
+        stages ask it for none of that: what they were given stays alive where it is referenced; what only the
+        store held is freed now, not at the end of the build."""
+        if names:
+            for name in names:
+                self._slots.pop(name, None)
+            return
+        self._memos.clear()
+        self._slots.clear()
+
     def close(self) -> None:
         """End what the kept objects run (a KaTeX process): each slot's `close()`, where it has one. The store can
         be used again afterwards (those objects start again when next asked)."""

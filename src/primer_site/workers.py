@@ -70,6 +70,33 @@ def heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def return_free_memory() -> None:
+    """Give the operating system back the free pages of the C heap (glibc's malloc_trim(3)), where there is one: the
+    memory a stage let go of stays in the process, counted in its resident size and in that of every worker forked
+    from it, until a later allocation happens to reuse it; large strings (posts' Markdown, pages' bytes) live there.
+    Elsewhere (macOS, musl), nothing."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    global _TRIM
+    if _TRIM is False:
+        _TRIM = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _TRIM = ctypes.CDLL(None).malloc_trim
+            except (OSError, AttributeError):  # not glibc
+                _TRIM = None
+    return _TRIM  # type: ignore[return-value]
+
+
+_TRIM: object = False  # not looked up yet
+
+
 def map_ahead(pool: Executor, work: Callable[[T], R], items: Sequence[T], chunk: int, ahead: int) -> Iterator[R]:
     """`pool.map(work, items, chunksize=chunk)`, with at most `ahead` chunks given to the workers and not yet taken
     by the caller: Executor.map hands out every item at once, so a caller slower than its workers (one that writes

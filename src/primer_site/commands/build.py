@@ -6,6 +6,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
@@ -41,7 +42,7 @@ from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta
 from primer_site.store import Store
 from primer_site.syntax.markdown import RenderedBody
-from primer_site.workers import MAX_JOBS
+from primer_site.workers import MAX_JOBS, return_free_memory
 
 __all__ = ["BuildMemory", "BuildOptions", "BuildResult", "build_site", "site_now", "sources_settled"]
 
@@ -189,12 +190,18 @@ def _build(
         bibliographies,
         catalogue,
     )
+    if not incremental:  # the assemble memo's every step of every post (~25 MB at 5,000): for a next build only
+        memory.let_go("assemble")
     feed_math, typesetter, book_math = site_math(
         options, memory, config, setup, katex, site, parsed, problems, incremental
     )
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
+    moments = _moments(documents, selection)
+    if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
+        documents = _without_markdown(memory, documents)
+        del parsed, content_files  # the asset index keeps its last call's documents too
     finish = _finish(options, config, setup, site, metas, output, incremental, problems)
     writer = _writer(memory, incremental, output, last, options.keep_going, finish is None)
     in_place = writer.in_place  # decided once: the render pass and the writer must agree
@@ -225,12 +232,12 @@ def _build(
         finish=finish,
     )
     written = writer.write(outputs, problems)  # the one write path: raises on errors unless the writer records
-    moments = _moments(documents, selection)
     if incremental:  # the store's commit: what this good build made is what the next compares with
         rendering.commit()
         _forget_gone(memory, sources)
     elif last is not None and written.manifest is not None:
         rendering.commit()
+        return_free_memory()  # what writing the pages let go of, before the record is made (the build's peak)
         remember_build(last, moments, written, site, rendering, problems)
     return BuildResult(
         pages=written.pages,
@@ -348,6 +355,16 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
+
+
+def _without_markdown(memory: Store, documents: list[Document]) -> list[Document]:
+    """The documents without their Markdown, for a build in a new process once its bodies, formulas and notation are
+    made: the page owners (outputpaths.page_owners) read only their paths and lines, and the store, which lives for
+    this one build, lets go of what only it held (the bodies' memo holds every document). At 5,000 posts the
+    Markdown is ~40 MB that the render stage, and each worker forked for it, would otherwise carry to the end.
+    The build-time typesetter keeps the documents it was given (it searches their Markdown for raw HTML)."""
+    memory.let_go()
+    return [replace(document, body="") for document in documents]
 
 
 def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:

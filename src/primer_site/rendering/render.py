@@ -25,9 +25,10 @@ from primer_site.rendering.pagerenderer import PageRenderer
 from primer_site.rendering.pages import EPUB, PageSpec
 from primer_site.rendering.rendermemory import PageRecord, RenderMemory, spec_digest
 from primer_site.sources.config import SiteConfig
-from primer_site.workers import heap_frozen, map_ahead, start_worker
+from primer_site.workers import heap_frozen, map_ahead, return_free_memory, start_worker
 
 _PARALLEL_PAGES = 400  # fewer pages than this render faster in one process than forking workers costs
+_PAGES_PER_CHUNK = 8  # the most pages a worker is handed at once (map_ahead keeps 2 chunks per worker out)
 
 
 class RenderPass:
@@ -203,7 +204,9 @@ def _render_in_workers(
             with contextlib.suppress(jinja2.TemplateError):  # the worker that renders it reports it
                 renderer.env.get_template(spec.template)
     context = multiprocessing.get_context("fork")
-    chunk = max(1, min(64, len(specs) // (jobs * 8)))
+    return_free_memory()  # or each worker starts with what the build let go of (its Markdown, say) counted in it
+    # few pages per chunk: the pages handed out and not yet written are held here, bytes and reads (~30 KB each)
+    chunk = max(1, min(_PAGES_PER_CHUNK, len(specs) // (jobs * 8)))
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(renderer,)
     ) as pool:
