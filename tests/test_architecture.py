@@ -22,7 +22,7 @@ STAGE_OF = {
     ),
     **dict.fromkeys(
         ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
-         "katexnumbering", "references", "bodylinks", "markdown"],
+         "katexnumbering", "references", "bodylinks", "markdown", "inline"],
         "syntax",
     ),
     **dict.fromkeys(["fingerprints", "dependencies", "ledger", "documentcache", "reading", "bodycache", "highlights", "bodies"], "caches"),

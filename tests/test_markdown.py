@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from primer_site.syntax.markdown import LINK_PLACEHOLDER, render_body, render_inline
+from primer_site.syntax.inline import render_inline
+from primer_site.syntax.markdown import LINK_PLACEHOLDER, render_body
 
 MATH = re.compile(r'<(span|div) class="math (inline|display)">(.*?)</\1>', re.DOTALL)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import REPO, make_site, run_cli
-from primer_site.syntax.markdown import render_inline, render_title
+from primer_site.syntax.inline import render_inline, render_title
 from primer_site.urls import slugify
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)

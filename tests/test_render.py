@@ -117,7 +117,7 @@ def test_a_word_holding_math_in_a_summary_is_not_math(tmp_path: Path) -> None:
 
 
 def test_a_title_is_read_once_into_its_html_its_text_and_its_formulas() -> None:
-    from primer_site.syntax.markdown import parse_title, plain_title, render_title, title_has_math
+    from primer_site.syntax.inline import parse_title, plain_title, render_title, title_has_math
 
     title = parse_title("Bounds on $\\alpha < 1$ & <b>bold</b> \\(x\\)")
     assert title.html == (
@@ -138,7 +138,7 @@ def test_a_title_s_html_and_text_say_the_same(text: str) -> None:
     import html as html_module
     import re
 
-    from primer_site.syntax.markdown import parse_title
+    from primer_site.syntax.inline import parse_title
 
     title = parse_title(text)
     assert html_module.unescape(re.sub(r"<[^>]+>", "", title.html)) == title.text

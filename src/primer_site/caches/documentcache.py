@@ -32,7 +32,7 @@ from primer_site.layout import CACHE_DIR
 from primer_site.model import ChapterNumber
 from primer_site.sources.parse import Document, parse_document
 from primer_site.store import Stamp, code_salt, is_racy, stamp_from
-from primer_site.syntax.markdown import remember_inline, render_inline
+from primer_site.syntax.inline import remember_inline, render_inline
 
 _FILE = "documents.sqlite3"
 _COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"

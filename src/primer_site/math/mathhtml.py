@@ -34,7 +34,7 @@ from primer_site.math.htmltokenizer import (
     text_content,
 )
 
-# How the Markdown stage writes math (markdown_parser.py, markdown.render_title, figures.caption_html)
+# How the Markdown stage writes math (markdown_parser.py, inline.render_title, figures.caption_html)
 MARKDOWN_MATH = 'class="math '
 # A page may hold math elements only if some class attribute names "math": cheap to rule out, exact or not
 _MATH_CLASS_HINT = re.compile(r"(?i)class[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?[^\"'>]*?math")

@@ -20,7 +20,8 @@ from primer_site.layout import CONFIG_FILE
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros
-from primer_site.syntax.markdown import Formula, RenderedBody, formulas_in, render_body
+from primer_site.syntax.inline import formulas_in
+from primer_site.syntax.markdown import Formula, RenderedBody, render_body
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from primer_site.sources.activecontent import active_content_problem
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import CONTENT_DIR
 from primer_site.sources.imagesize import raster_format
-from primer_site.syntax.markdown import parse_title, plain_title
+from primer_site.syntax.inline import parse_title, plain_title
 
 # The image types every EPUB 3.2 reader shows (EPUB 3.2 "Core Media Types"): others need a fallback
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif"}

@@ -23,7 +23,7 @@ from primer_site.math.mathhtml import find_math
 from primer_site.model import Post, Site
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.dates import rfc3339
-from primer_site.syntax.markdown import plain_title
+from primer_site.syntax.inline import plain_title
 
 ATOM = "http://www.w3.org/2005/Atom"
 _ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')

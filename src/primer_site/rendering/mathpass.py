@@ -38,7 +38,8 @@ from primer_site.rendering.feeds import (
 from primer_site.sources.config import KATEX_VERSION, SiteConfig, config_line
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta
-from primer_site.syntax.markdown import RenderedBody, formulas_in
+from primer_site.syntax.inline import formulas_in
+from primer_site.syntax.markdown import RenderedBody
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from primer_site.math.mathhtml import shows_math
 from primer_site.model import Post, Series, Site
 from primer_site.rendering.feeds import site_feeds
 from primer_site.sources.config import SiteConfig
-from primer_site.syntax.markdown import title_has_math
+from primer_site.syntax.inline import title_has_math
 from primer_site.urls import output_path, page_url, paginated_path
 
 # Data outputs and what makes each (render.py holds the makers).

@@ -25,7 +25,8 @@ from primer_site.rendering.templates import CompiledTemplates, TemplateSnapshot,
 from primer_site.site.i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from primer_site.sources.config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from primer_site.sources.dates import rfc3339
-from primer_site.syntax.markdown import highlight_css, plain_title, render_title
+from primer_site.syntax.inline import plain_title, render_title
+from primer_site.syntax.markdown import highlight_css
 from primer_site.urls import page_url
 
 SYNTAX_CSS = "css/syntax.css"

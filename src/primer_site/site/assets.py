@@ -41,7 +41,8 @@ from primer_site.sources.imagesize import ImageSize
 from primer_site.sources.parse import Document
 from primer_site.store import Stamp, stamp_from
 from primer_site.syntax.bodylinks import root_absolute
-from primer_site.syntax.markdown import AssetRef, RenderedBody, render_inline
+from primer_site.syntax.inline import render_inline
+from primer_site.syntax.markdown import AssetRef, RenderedBody
 from primer_site.syntax.rawhtml import rewrite_urls
 from primer_site.urls import page_url
 

@@ -22,7 +22,7 @@ from primer_site.model import Reference
 from primer_site.site.entryformat import format_entry
 from primer_site.sources.bibliography import BibEntry, Bibliography
 from primer_site.syntax.citations import CITATION_PLACEHOLDER, Citation, CiteItem
-from primer_site.syntax.markdown import render_title
+from primer_site.syntax.inline import render_title
 
 AUTHOR_YEAR, NUMERIC = "author-year", "numeric"
 ET_AL_FROM = 3  # authors: "Vaswani et al." from three

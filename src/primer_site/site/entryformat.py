@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 
 from primer_site.sources.bibliography import BibEntry, Person
-from primer_site.syntax.markdown import render_title
+from primer_site.syntax.inline import render_title
 
 _LISTED_AUTHORS = 10  # a reference lists up to ten authors; past that, the first seven and "et al."
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)

@@ -32,7 +32,7 @@ from primer_site.model import ChapterNumber
 from primer_site.sources.config import CONFIG_FILE, SiteConfig
 from primer_site.sources.sharedkeys import suggest
 from primer_site.sources.yamldoc import load_yaml_mapping
-from primer_site.syntax.markdown import plain_title
+from primer_site.syntax.inline import plain_title
 
 ENGLISH = "en"
 PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")  # CLDR's, in its order

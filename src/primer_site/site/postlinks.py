@@ -15,7 +15,8 @@ from primer_site.errors import Problems
 from primer_site.model import Post, replaced
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
-from primer_site.syntax.markdown import RenderedBody, SourceLink, render_title
+from primer_site.syntax.inline import render_title
+from primer_site.syntax.markdown import RenderedBody, SourceLink
 from primer_site.syntax.references import Label
 
 TAG = re.compile(r"<[^>]+>")  # an HTML tag, for a summary's text form
