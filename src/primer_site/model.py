@@ -341,7 +341,11 @@ def replaced(obj: _T, /, **changes: Any) -> _T:
     names = _COPIED.get(kind, _UNSEEN)
     if names is _UNSEEN:
         fields = dataclasses.fields(kind)  # type: ignore[arg-type]
-        plain = all(f.init for f in fields) and not hasattr(kind, "__post_init__") and "__slots__" not in vars(kind)
+        plain = (
+            all(f.init for f in fields)
+            and not hasattr(kind, "__post_init__")
+            and not any("__slots__" in vars(c) for c in kind.__mro__)
+        )
         ordered = tuple(f.name for f in fields)
         names = _COPIED[kind] = (ordered, frozenset(ordered)) if plain else None
     if names is None or not names[1].issuperset(changes):

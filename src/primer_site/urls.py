@@ -81,7 +81,7 @@ def page_url(base_path: str, url_path: str) -> str:
 
 
 _SAFE = "/#%:@!$&'()*+,;=~.-_"  # quote()'s `safe`: besides these, letters and digits are left as they are
-_URL_SAFE = re.compile(r"[A-Za-z0-9/#%:@!$&'()*+,;=~._-]*")
+_URL_SAFE = re.compile(f"[A-Za-z0-9{re.escape(_SAFE)}]*")  # the same set: one home for it
 
 
 def paginated_path(first: str, page: int) -> str:
