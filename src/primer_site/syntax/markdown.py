@@ -46,6 +46,7 @@ from primer_site.syntax.markdown_parser import (
     highlight_css,
     highlight_salt,
     markdown_parser,
+    pygments_version,
 )
 from primer_site.syntax.mathsyntax import DISPLAY_MATH, Formula, math_tokens
 from primer_site.syntax.references import Label, number_labels
@@ -66,6 +67,7 @@ __all__ = [
     "highlight_css",
     "highlight_salt",
     "markdown_parser",
+    "pygments_version",
     "render_bodies",
     "render_body",
 ]  # fmt: skip
