@@ -27,6 +27,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from primer_site.syntax.citations import citations_plugin
 from primer_site.syntax.figures import figures_plugin
 from primer_site.syntax.headings import fence_language, heading_ids_plugin
+from primer_site.syntax.lexers import keepable_lexer, lexer_for, pygments_version
 from primer_site.syntax.mathsyntax import (
     DISPLAY_IN_PARAGRAPH,
     DISPLAY_MATH,
@@ -191,17 +192,6 @@ def _formatter() -> Any:
     return HtmlFormatter(nowrap=True)
 
 
-@lru_cache(maxsize=256)
-def _lexer(language: str) -> Any:
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    try:
-        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-
-
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
     return highlight_block(code, fence_language(f"{language} {attrs}").lower())
@@ -219,9 +209,9 @@ def _highlight_block(code: str, language: str) -> tuple[str, bool]:
     language Pygments does not know (a plugin installed later may know it). Nor is every lexer of Pygments' own:
     some look another lexer up by name, mimetype or guess while they run (Markdown's for a nested fence, HTTP's for
     its body...), and a lookup finds plugins' lexers too. So a block is kept only if its lexer is Pygments' own and
-    its module can reach no lookup (_finds_other_lexers); Pygments looks in its own lexers first, so no plugin can
+    its module can reach no lookup (lexers.keepable_lexer); Pygments looks in its own lexers first, so no plugin can
     take over one of theirs."""
-    lexer = _lexer(language) if language else None
+    lexer = lexer_for(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
     if lexer is not None:
         from pygments import highlight
@@ -229,92 +219,9 @@ def _highlight_block(code: str, language: str) -> tuple[str, bool]:
         inner = highlight(code, lexer, _formatter())
     else:
         inner = escape(code, quote=False)
-    keep = not language or (lexer is not None and _keepable(type(lexer).__module__))
+    keep = not language or (lexer is not None and keepable_lexer(type(lexer)))
     # tabindex: a code block that scrolls sideways must be reachable by keyboard
     return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n', keep
-
-
-def _keepable(module: str) -> bool:
-    """Whether the lexers of `module` (a module's dotted name) are Pygments' own and find no other lexer."""
-    return module.startswith("pygments.lexers.") and not _finds_other_lexers(module)
-
-
-@lru_cache(maxsize=1)
-def _lookups() -> frozenset[str]:
-    """The names by which code finds a lexer: every function pygments.lexers and pygments.plugin define
-    (get_lexer_by_name, get_lexer_for_mimetype, guess_lexer, find_lexer_class, find_plugin_lexers...)."""
-    import inspect
-
-    import pygments.lexers
-    import pygments.plugin
-
-    modules = (pygments.lexers, pygments.plugin)
-    return frozenset(
-        n for m in modules for n, v in vars(m).items() if inspect.isfunction(v) and v.__module__ == m.__name__
-    )
-
-
-@lru_cache(maxsize=512)  # a module each: Pygments has some 230
-def _module_refs(module: str) -> tuple[bool, frozenset[str]]:
-    """Read from `module`'s installed source: whether it names a lookup (_lookups), and the other lexer modules it
-    names (by import, or by a lexer class's name: pygments.lexers' LEXERS). (True, …) when its source cannot be read."""
-    import ast
-    from importlib.util import find_spec
-
-    from pygments.lexers._mapping import LEXERS
-
-    spec = find_spec(module)
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
-        return True, frozenset()
-    try:
-        tree = ast.parse(Path(spec.origin).read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return True, frozenset()
-    names: set[str] = set()
-    modules: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif isinstance(node, ast.alias):
-            names.add(node.name.rpartition(".")[2])
-            modules.add(node.name)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # relative: from the package of `module`
-                parent = module.rsplit(".", node.level)[0]
-                base = f"{parent}.{base}" if base else parent
-            modules.add(base)
-            modules.update(f"{base}.{alias.name}" for alias in node.names)
-    modules.update(LEXERS[n][0] for n in names if n in LEXERS)
-    named = frozenset(m for m in modules if m.startswith("pygments.lexers.") and m != module and _is_module(m))
-    return bool(names & _lookups()), named
-
-
-def _is_module(name: str) -> bool:
-    """Whether `name` is a module's (not a function's or class's, as in `from pygments.lexers import X`)."""
-    from importlib.util import find_spec
-
-    try:
-        return find_spec(name) is not None
-    except (ImportError, ValueError):  # its parent is a module, not a package
-        return False
-
-
-@lru_cache(maxsize=512)  # a module each: Pygments has some 230
-def _finds_other_lexers(module: str) -> bool:
-    """Whether a lexer of `module` (a pygments.lexers module) may look up another lexer while it runs: its source, or
-    that of a lexer module it names (transitively: email's lexer uses mime's), names a lookup. Read once per process,
-    and only when a block is highlighted (a kept one loads no lexer)."""
-    seen, todo = {module}, [module]
-    while todo:
-        looks_up, named = _module_refs(todo.pop())
-        if looks_up:
-            return True
-        todo.extend(named - seen)
-        seen.update(named)
-    return False
 
 
 def highlight_key(code: str, language: str) -> str:
@@ -328,27 +235,20 @@ def highlight_key(code: str, language: str) -> str:
 
 def highlight_salt() -> str:
     """What a kept `<pre>` depends on besides its key: the Pygments version and the code that calls it (this
-    module, and headings.py, which reads a fence's language). Kept ones under another salt are dropped."""
-    from primer_site.syntax import headings
+    module, headings.py, which reads a fence's language, and lexers.py, which finds its lexer and says if it may be
+    kept). Kept ones under another salt are dropped."""
+    from primer_site.syntax import headings, lexers
 
     digest = hashlib.blake2b(digest_size=8)
-    for module in (sys.modules[__name__], headings):
+    for module in (sys.modules[__name__], headings, lexers):
         digest.update(Path(str(module.__file__)).read_bytes())
     return f"pygments={pygments_version()};code={digest.hexdigest()}"
-
-
-def pygments_version() -> str:
-    """The version of the Pygments this process highlights with (the one imported, not looked up in the installed
-    packages' metadata: no importlib.metadata to import), for the salts of what its output is kept in."""
-    import pygments  # its package only: no lexer, no formatter
-
-    return str(pygments.__version__)
 
 
 class CodeHighlights:
     """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None;
     `used`: the keys it found), and those highlighted now that may be kept (`made`, key → `<pre>`: not those of a
-    language Pygments does not know itself: _highlight_block), handed to `keep` in batches of
+    language Pygments does not know itself, nor those of a lexer that may find another: _highlight_block), handed to `keep` in batches of
     KEEP_EVERY (then `made` starts again), so that a render of every post never holds them all besides the bodies
     that hold them too. `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
 
