@@ -21,7 +21,7 @@ STAGE_OF = {
         "sources",
     ),
     **dict.fromkeys(
-        ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "markdown_parser",
+        ["mathscan", "mathsyntax", "mathtables", "figures", "headings", "theorems", "citations", "rawhtml", "lexers", "markdown_parser",
          "katexnumbering", "references", "bodylinks", "markdown", "inline"],
         "syntax",
     ),

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import random
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+from pygments.lexer import RegexLexer
+from pygments.token import Keyword
 
 import primer_site.syntax.markdown_parser as parser_module
 from fixture_sites import SITE_YAML, build_result, make_site, post, tree_bytes
@@ -50,17 +54,99 @@ def test_a_kept_block_is_the_block_highlighted_afresh(seed: int) -> None:
     kept = CodeHighlights(first.made.get)  # a later build: every block looked up
     again = render_body(body, "content/a.md", 5, highlights=kept)
     assert again == afresh
-    # highlighted again: only the blocks of a language Pygments does not know itself (a plugin may, later)
-    unknown = [code for info, code in seeded_blocks(seed, 12) if not pygments_own(info)]  # never kept: each again
+    # highlighted again: only the blocks that are not kept (a language Pygments does not know itself: a plugin may,
+    # later; a lexer that may look another up)
+    unknown = [code for info, code in seeded_blocks(seed, 12) if not pygments_own(info, code)]  # each again
     assert kept.highlighted == len(unknown)
     assert kept.used == set(first.made) != set()
 
 
-def pygments_own(info: str) -> bool:
-    """Whether a fence's language is none, or one of Pygments' own lexers'."""
-    language = parser_module.fence_language(info).lower()
-    lexer = parser_module._lexer(language) if language else None
-    return not language or (lexer is not None and type(lexer).__module__.startswith("pygments.lexers."))
+def pygments_own(info: str, code: str = "") -> bool:
+    """Whether the code's block is kept: the rule's own outcome (_highlight_block's flag), whose soundness
+    test_a_kept_block_is_the_same_once_a_plugin_lexer_appears checks against a plugin installed for real."""
+    return KEEP_RULE(code, parser_module.fence_language(info).lower())[1]
+
+
+KEEP_RULE = parser_module._highlight_block  # as imported: the `highlighted` fixture counts calls of the module's
+
+
+class FooLexer(RegexLexer):
+    """Stands for a plugin installed (or updated) after a build: every character a keyword, found by its alias,
+    its mimetype, or a guess (it claims any text)."""
+
+    name = "Foo"
+    aliases: ClassVar = ["foo"]
+    mimetypes: ClassVar = ["text/x-foo"]
+    tokens: ClassVar = {"root": [(r"[\s\S]", Keyword)]}
+
+    @staticmethod
+    def analyse_text(text: str) -> float:
+        return 1.0
+
+
+@pytest.fixture
+def foo_plugin(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """A callable that installs FooLexer as a plugin: the global Pygments' lookups read the plugins from (its
+    entry points, which a `pip install` would add), for the rest of the test."""
+    import pygments.lexers
+
+    def install() -> None:
+        monkeypatch.setitem(
+            pygments.lexers.get_lexer_by_name.__globals__, "find_plugin_lexers", lambda: iter([FooLexer])
+        )
+
+    return install
+
+
+# Blocks whose lexer may look another lexer up while it runs (a nested fence, a body by its Content-Type, a guess...),
+# and blocks whose lexer cannot: each with text that names the plugin's language.
+LOOKING_UP = [
+    ("markdown", "Text\n\n```foo\nbar\n```\n"),
+    ("rst", "Text\n\n.. code-block:: foo\n\n   bar\n"),
+    ("http", "POST / HTTP/1.1\nContent-Type: text/x-foo\n\nbar\n"),
+    ("email", "From: a@b\nContent-Type: text/x-foo\n\nbar\n"),
+    ("postgresql", "CREATE FUNCTION f() RETURNS int AS $$ bar $$ LANGUAGE foo;\n"),
+    ("wikitext", '<syntaxhighlight lang="foo">bar</syntaxhighlight>\n'),
+    ("tid", "```foo\nbar\n```\n"),
+    ("python", "# ```foo\nx = 'LANGUAGE foo'\n"),
+    ("json", '{"content-type": "text/x-foo", "x": "```foo"}\n'),
+    ("bash", "cat <<EOF\n```foo\nbar\n```\nEOF\n"),
+]
+
+
+def test_a_kept_block_is_the_same_once_a_plugin_lexer_appears(foo_plugin: Callable[[], None]) -> None:
+    """The keep rule against the thing it stands for: a block kept before a plugin appears is the block highlighted
+    afresh after (a block whose lexer may find the plugin is not kept); Python's, JSON's and Bash's are kept."""
+    before = {case: parser_module._highlight_block(*reversed(case)) for case in LOOKING_UP}
+    foo_plugin()
+    after = {case: parser_module._highlight_block(*reversed(case))[0] for case in LOOKING_UP}
+    assert [case for case in LOOKING_UP if before[case][1] and before[case][0] != after[case]] == []
+    assert before[("markdown", LOOKING_UP[0][1])][0] != after[("markdown", LOOKING_UP[0][1])]  # the plugin was met
+    assert [language for (language, _), (_, keep) in before.items() if keep] == ["python", "json", "bash"]
+
+
+NESTED = "Prose.\n\n````markdown\nText\n\n```foo\nbar\n```\n````\n"
+
+
+def test_a_kept_build_is_the_cold_build_once_a_plugin_lexer_appears(
+    tmp_path: Path, foo_plugin: Callable[[], None], highlighted: list[str]
+) -> None:
+    """A ```markdown block holding a ```foo fence, kept before a plugin for `foo` is installed, then a prose edit:
+    the build with its caches gives the bytes of a build without them. Python's, JSON's and Bash's blocks stay kept
+    (the edit highlights none of them again)."""
+    body = NESTED + '\n```python\nx = 1\n```\n\n```json\n{"a": 1}\n```\n\n```bash\necho $HOME\n```\n'
+    site = make_site(tmp_path / "site", {"content/p1.md": post("P1", "2026-01-02", body)})
+    build_result(site, cache=True)
+    assert sorted(highlighted) == ["bash", "json", "markdown", "python"]
+    foo_plugin()
+    highlighted.clear()
+    (site / "content/p1.md").write_text(post("P1", "2026-01-02", body + "\nEdited."), encoding="utf-8")
+    build_result(site, cache=True)
+    edit = list(highlighted)
+    build_result(site, output=tmp_path / "cold", cache=False)
+    assert tree_bytes(site / "public") == tree_bytes(tmp_path / "cold")
+    assert '<span class="k">bar</span>' in (site / "public/posts/p1/index.html").read_text(encoding="utf-8")
+    assert edit == ["markdown"]
 
 
 def test_a_language_pygments_does_not_know_is_never_kept() -> None:
@@ -205,11 +291,11 @@ def test_blocks_highlighted_by_workers_are_kept(tmp_path: Path, highlighted: lis
     table = HighlightTable(site)
     assert table.db is not None
     assert table.db.execute("SELECT COUNT(*) FROM highlights WHERE key NOT LIKE 'css %'").fetchone()[0] == len(
-        {(parser_module.fence_language(info).lower(), code) for info, code in blocks if pygments_own(info)}
+        {(parser_module.fence_language(info).lower(), code) for info, code in blocks if pygments_own(info, code)}
     )
     table.close()
     (site / "content/p05.md").write_text(post("P5", "2026-01-02", fenced([blocks[5]]) + "Edited."), encoding="utf-8")
     build_result(site, cache=True)
-    assert highlighted == ([] if pygments_own(blocks[5][0]) else [parser_module.fence_language(blocks[5][0]).lower()])
+    assert highlighted == ([] if pygments_own(*blocks[5]) else [parser_module.fence_language(blocks[5][0]).lower()])
     build_result(site, output=tmp_path / "cold", cache=False)
     assert tree_bytes(tmp_path / "cold") == tree_bytes(site / "public")

@@ -37,8 +37,9 @@ def cache_salt(raw_html: bool) -> str:
         digest.update(path.read_bytes())
     renderer = digest.hexdigest()
     parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
-    for package in ("markdown-it-py", "mdit-py-plugins", "Pygments"):
+    for package in ("markdown-it-py", "mdit-py-plugins"):
         parts.append(f"{package}={library_version(package)}")
+    parts.append(f"Pygments={markdown.pygments_version()}")  # as the highlights' salt reads it
     return ";".join(parts)
 
 

@@ -1,7 +1,8 @@
 """Kept code highlights: each code block's `<pre>` across processes (.primer-cache/highlights.sqlite3).
 
-A block's `<pre>` is a function of its language and code (markdown_parser.highlight_block), the Pygments version and
-the code that calls it (the salt: markdown_parser.highlight_salt). Kept by a digest of the first two, a build that
+A kept block's `<pre>` is a function of its language and code (markdown_parser.highlight_block), the Pygments version
+and the code that calls it (the salt: markdown_parser.highlight_salt); a block whose lexer is a plugin's, or may look
+up another lexer (which may be a plugin's) while it runs, is not kept (lexers.keepable_lexer). Kept by a digest of the first two, a build that
 renders a post whose code blocks did not change takes them from here: it imports no lexer and compiles none of its
 regular expressions (a tenth of a second for Python's, in each new process).
 

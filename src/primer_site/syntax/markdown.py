@@ -29,6 +29,7 @@ from primer_site.syntax import (
     headings,
     inline,
     katexnumbering,
+    lexers,
     mathscan,
     mathsyntax,
     mathtables,
@@ -40,6 +41,7 @@ from primer_site.syntax import markdown_parser as _parser_module
 from primer_site.syntax.bodylinks import AssetRef, SourceLink, collect_links
 from primer_site.syntax.citations import Citation
 from primer_site.syntax.headings import UNLISTED, heading_text, inline_html, numbered_html
+from primer_site.syntax.lexers import pygments_version
 from primer_site.syntax.markdown_parser import (
     ADMONITIONS,
     CodeHighlights,
@@ -66,6 +68,7 @@ __all__ = [
     "highlight_css",
     "highlight_salt",
     "markdown_parser",
+    "pygments_version",
     "render_bodies",
     "render_body",
 ]  # fmt: skip
@@ -88,6 +91,7 @@ RENDERER_SOURCES = tuple(
         theorems,
         rawhtml,
         headings,
+        lexers,
         inline,
         _parser_module,
         katexnumbering,

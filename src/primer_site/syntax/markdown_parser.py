@@ -27,6 +27,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from primer_site.syntax.citations import citations_plugin
 from primer_site.syntax.figures import figures_plugin
 from primer_site.syntax.headings import fence_language, heading_ids_plugin
+from primer_site.syntax.lexers import keepable_lexer, lexer_for, pygments_version
 from primer_site.syntax.mathsyntax import (
     DISPLAY_IN_PARAGRAPH,
     DISPLAY_MATH,
@@ -191,17 +192,6 @@ def _formatter() -> Any:
     return HtmlFormatter(nowrap=True)
 
 
-@lru_cache(maxsize=256)
-def _lexer(language: str) -> Any:
-    from pygments.lexers import get_lexer_by_name
-    from pygments.util import ClassNotFound
-
-    try:
-        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-
-
 def _highlight_code(code: str, language: str, attrs: str) -> str:
     """Highlighted `<pre>` for a known language; escaped plain code for any other."""
     return highlight_block(code, fence_language(f"{language} {attrs}").lower())
@@ -215,10 +205,13 @@ def highlight_block(code: str, language: str) -> str:
 
 def _highlight_block(code: str, language: str) -> tuple[str, bool]:
     """highlight_block's `<pre>`, and whether it may be kept (CodeHighlights): whether it is a function of its two
-    arguments, the Pygments version and this module's code only. A lexer of Pygments' own is; a plugin's is not,
-    nor is plain text for a language Pygments does not know (a plugin installed later may know it; Pygments looks
-    in its own lexers first, so none can take over one of theirs)."""
-    lexer = _lexer(language) if language else None
+    arguments, the Pygments version and this module's code only. A plugin's lexer is not, nor is plain text for a
+    language Pygments does not know (a plugin installed later may know it). Nor is every lexer of Pygments' own:
+    some look another lexer up by name, mimetype or guess while they run (Markdown's for a nested fence, HTTP's for
+    its body...), and a lookup finds plugins' lexers too. So a block is kept only if its lexer is Pygments' own and
+    its module can reach no lookup (lexers.keepable_lexer); Pygments looks in its own lexers first, so no plugin can
+    take over one of theirs."""
+    lexer = lexer_for(language) if language else None
     label = f' class="language-{escape(language)}"' if language else ""
     if lexer is not None:
         from pygments import highlight
@@ -226,7 +219,7 @@ def _highlight_block(code: str, language: str) -> tuple[str, bool]:
         inner = highlight(code, lexer, _formatter())
     else:
         inner = escape(code, quote=False)
-    keep = not language or (lexer is not None and type(lexer).__module__.startswith("pygments.lexers."))
+    keep = not language or (lexer is not None and keepable_lexer(type(lexer)))
     # tabindex: a code block that scrolls sideways must be reachable by keyboard
     return f'<pre class="highlight" tabindex="0"><code{label}>{inner}</code></pre>\n', keep
 
@@ -242,21 +235,20 @@ def highlight_key(code: str, language: str) -> str:
 
 def highlight_salt() -> str:
     """What a kept `<pre>` depends on besides its key: the Pygments version and the code that calls it (this
-    module, and headings.py, which reads a fence's language). Kept ones under another salt are dropped."""
-    import pygments  # its package only: no lexer, no formatter
-
-    from primer_site.syntax import headings
+    module, headings.py, which reads a fence's language, and lexers.py, which finds its lexer and says if it may be
+    kept). Kept ones under another salt are dropped."""
+    from primer_site.syntax import headings, lexers
 
     digest = hashlib.blake2b(digest_size=8)
-    for module in (sys.modules[__name__], headings):
+    for module in (sys.modules[__name__], headings, lexers):
         digest.update(Path(str(module.__file__)).read_bytes())
-    return f"pygments={pygments.__version__};code={digest.hexdigest()}"
+    return f"pygments={pygments_version()};code={digest.hexdigest()}"
 
 
 class CodeHighlights:
     """The code blocks' `<pre>`s of a render: those an earlier build kept (`lookup(key)`: its `<pre>` or None;
     `used`: the keys it found), and those highlighted now that may be kept (`made`, key → `<pre>`: not those of a
-    language Pygments does not know itself: _highlight_block), handed to `keep` in batches of
+    language Pygments does not know itself, nor those of a lexer that may find another: _highlight_block), handed to `keep` in batches of
     KEEP_EVERY (then `made` starts again), so that a render of every post never holds them all besides the bodies
     that hold them too. `highlighted` counts the blocks made (Pygments or escaping), for the tests that count work."""
 
