@@ -386,3 +386,30 @@ def test_a_folder_that_cannot_be_looked_at_stops_the_look_for_files_added_by_han
     (live / "posts/a").rmdir()
     assert foreign_entries_since(live, set(written), {})[0] == []  # gone: its parent's listing shows it
     assert foreign_entries_since(tmp_path / "nowhere", set(written), {}) == ([], {})
+
+
+def test_a_build_that_cannot_look_into_an_output_folder_stops_with_a_clear_error(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of the output that cannot be stat'ed (EACCES) may hold files added by hand: the in-place write
+    stops and says where, never takes it for a folder that is not there."""
+    out = site.parent / "out"
+    build(site)
+    edit(site, 3, "New words of post 3.")
+    build(site)
+    (out / "posts/p7/notes.html").write_text("mine")
+    before = tree_bytes(out)
+    real = os.stat
+    locked = str(out / "posts/p7")
+
+    def refusing(path: object, *args: object, **kwargs: object) -> object:
+        if os.fspath(path) == locked:  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", locked)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", refusing)
+    edit(site, 5, "New words of post 5.")
+    with pytest.raises(SiteError, match=r"cannot write the new site into \S+: Permission denied \(\S*posts/p7\)"):
+        build(site)
+    monkeypatch.setattr(os, "stat", real)
+    assert tree_bytes(out) == before
