@@ -4,6 +4,7 @@ left it: only the files that changed are written, all or none; any other folder 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from datetime import datetime
 from pathlib import Path
@@ -242,6 +243,7 @@ def test_listing_only_the_folders_whose_stamp_moved_finds_what_a_walk_of_every_f
     import random
 
     from primer_site.publish.output import folder_stamps, folders_of, foreign_entries, foreign_entries_since
+    from primer_site.store import stamp_of
 
     written = [f"{a}/{b}/index.html" for a in ("posts", "tags", "series") for b in "abcde"]
     written += ["index.html", "feed.xml", "posts/index.html", "css/site.css"]
@@ -276,8 +278,138 @@ def test_listing_only_the_folders_whose_stamp_moved_finds_what_a_walk_of_every_f
                 if kind == "folder-link":
                     target.symlink_to(aside)
                 elif kind == "move":
-                    aside.rename(target)  # the same folder, inode and times: its parent's stamp moved
+                    aside.rename(target)  # the same folder, inode and modification time: its parent's stamp moved
+                    # Linux moves a renamed folder's change time (POSIX allows either): where it stays, the folder's
+                    # stamp is as recorded, and only its parent's listing shows it back (unless it was changed)
+                    moved = stamp_of(target, follow_links=False)
+                    if moved is not None and moved[:3] == stamps[folder][:3]:
+                        stamps[folder] = moved
         expected = foreign_entries(live, set(written))
         found, clean_stamps = foreign_entries_since(live, set(written), stamps)
         assert found == expected, seed
         assert foreign_entries_since(live, set(written), clean_stamps)[0] == expected, seed
+
+
+class FrozenClockStat:
+    """os.stat as a file system with coarse times shows it (FAT keeps 2 s, ext3 and HFS+ whole seconds; here one
+    tick outlasts the test) and folder sizes counted in blocks: an entry added to a folder within the tick of its
+    last change leaves the folder's stamp as it was. Only the racy rule (store.is_racy, with a window as long as
+    the tick) then finds it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        tick = int(time.time()) * 10**9
+        real = os.stat
+
+        class Shown:
+            def __init__(self, info: os.stat_result) -> None:
+                self._info = info
+
+            def __getattr__(self, name: str) -> object:
+                if name in ("st_mtime_ns", "st_ctime_ns"):
+                    return tick
+                if name in ("st_mtime", "st_ctime"):
+                    return tick / 1e9
+                if name == "st_size" and stat.S_ISDIR(self._info.st_mode):
+                    return 4096
+                return getattr(self._info, name)
+
+        monkeypatch.setattr(os, "stat", lambda *args, **kwargs: Shown(real(*args, **kwargs)))
+        monkeypatch.setattr(store, "RACY_SECONDS", 60.0)
+
+
+def test_a_file_added_by_hand_in_the_clock_tick_of_the_last_write_is_refused(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folders the last write left were changed in the same tick as the hand-made file: their stamps cannot
+    tell, so they are not trusted (output.folder_stamps, foreign_entries_since) and the folder is listed."""
+    out = site.parent / "out"
+    FrozenClockStat(monkeypatch)
+    build(site)
+    for n in (3, 4):  # in place twice: the second write would trust the stamps of the folders the first listed
+        edit(site, n, f"New words of post {n}.")
+        build(site)
+    (out / "posts/p7/notes.html").write_text("mine")
+    edit(site, 5, "New words of post 5.")
+    with pytest.raises(SiteError, match=r"holds what primer-site did not write: \S*posts/p7/notes\.html"):
+        build(site)
+    assert (out / "posts/p7/notes.html").read_text() == "mine"
+
+
+def test_folder_stamps_taken_in_the_tick_of_a_change_do_not_hide_a_later_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from primer_site.publish.output import folder_stamps, folders_of, foreign_entries_since
+
+    FrozenClockStat(monkeypatch)
+    written = ["index.html", "posts/a/index.html", "posts/b/index.html"]
+    live = tmp_path / "live"
+    for path in written:
+        (live / path).parent.mkdir(parents=True, exist_ok=True)
+        (live / path).write_text(path)
+    stamps = folder_stamps(live, folders_of(written), taken=time.time())
+    assert stamps == {}  # every folder changed within the tick
+    (live / "posts/a/notes.html").write_text("mine")
+    found, clean_stamps = foreign_entries_since(live, set(written), stamps)
+    assert found == ["posts/a/notes.html"]
+    assert clean_stamps == {}  # listed now, still too recent to trust next time
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # without the racy rule the stamps would hide notes.html
+    assert foreign_entries_since(live, set(written), folder_stamps(live, folders_of(written), time.time()))[0] == []
+
+
+def test_a_folder_that_cannot_be_looked_at_stops_the_look_for_files_added_by_hand(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EACCES (or EIO, ELOOP) on a folder is not "not there": what it holds is unknown, so the look stops with the
+    error; a folder that is really gone is not listed, and the live folder gone holds nothing foreign."""
+    from primer_site.publish.output import foreign_entries_since
+
+    written = ["index.html", "posts/a/index.html", "posts/b/index.html"]
+    live = tmp_path / "live"
+    for path in written:
+        (live / path).parent.mkdir(parents=True, exist_ok=True)
+        (live / path).write_text(path)
+    (live / "posts/a/notes.html").write_text("mine")
+    real = os.stat
+    locked = str(live / "posts/a")
+
+    def refusing(path: object, *args: object, **kwargs: object) -> object:
+        if os.fspath(path) == locked:  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", locked)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", refusing)
+    with pytest.raises(PermissionError):
+        foreign_entries_since(live, set(written), {})
+    monkeypatch.setattr(os, "stat", real)
+    (live / "posts/a/notes.html").unlink()
+    (live / "posts/a/index.html").unlink()
+    (live / "posts/a").rmdir()
+    assert foreign_entries_since(live, set(written), {})[0] == []  # gone: its parent's listing shows it
+    assert foreign_entries_since(tmp_path / "nowhere", set(written), {}) == ([], {})
+
+
+def test_a_build_that_cannot_look_into_an_output_folder_stops_with_a_clear_error(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of the output that cannot be stat'ed (EACCES) may hold files added by hand: the in-place write
+    stops and says where, never takes it for a folder that is not there."""
+    out = site.parent / "out"
+    build(site)
+    edit(site, 3, "New words of post 3.")
+    build(site)
+    (out / "posts/p7/notes.html").write_text("mine")
+    before = tree_bytes(out)
+    real = os.stat
+    locked = str(out / "posts/p7")
+
+    def refusing(path: object, *args: object, **kwargs: object) -> object:
+        if os.fspath(path) == locked:  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied", locked)
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", refusing)
+    edit(site, 5, "New words of post 5.")
+    with pytest.raises(SiteError, match=r"cannot write the new site into \S+: Permission denied \(\S*posts/p7\)"):
+        build(site)
+    monkeypatch.setattr(os, "stat", real)
+    assert tree_bytes(out) == before

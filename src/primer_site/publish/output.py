@@ -247,7 +247,9 @@ def foreign_entries_since(
     on its own. Also the stamps of the folders now found holding only what they should (taken before each was
     listed; too recent ones left out: store.is_racy), for the next look.
 
-    Stops with OSError where a folder cannot be listed (as foreign_entries does)."""
+    A folder not there (or not a folder) is not listed: its parent's listing shows what is there instead, and the
+    live folder itself not there holds nothing foreign, ([], {}). Stops with OSError where a folder is there but
+    cannot be stat'ed or listed (as foreign_entries does)."""
     folders = folders_of(written)
     found: list[str] = []
     clean: dict[str, Stamp] = {}
@@ -263,8 +265,8 @@ def foreign_entries_since(
                 continue
         try:
             info = os.stat(base + folder, follow_symlinks=False)
-        except OSError:
-            info = None
+        except (FileNotFoundError, NotADirectoryError):
+            info = None  # any other error (EACCES, EIO, ELOOP) stops the look: what the folder holds is unknown
         if info is None or not stat.S_ISDIR(info.st_mode):
             gone.add(folder)  # its parent's stamp moved with it: listed, it shows what is there instead
             continue
