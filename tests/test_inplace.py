@@ -369,18 +369,10 @@ def test_a_folder_that_cannot_be_looked_at_stops_the_look_for_files_added_by_han
         (live / path).parent.mkdir(parents=True, exist_ok=True)
         (live / path).write_text(path)
     (live / "posts/a/notes.html").write_text("mine")
-    real = os.stat
-    locked = str(live / "posts/a")
-
-    def refusing(path: object, *args: object, **kwargs: object) -> object:
-        if os.fspath(path) == locked:  # type: ignore[arg-type]
-            raise PermissionError(13, "Permission denied", locked)
-        return real(path, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(os, "stat", refusing)
-    with pytest.raises(PermissionError):
-        foreign_entries_since(live, set(written), {})
-    monkeypatch.setattr(os, "stat", real)
+    with monkeypatch.context() as patched:
+        _refuse_stat(patched, live / "posts/a")
+        with pytest.raises(PermissionError):
+            foreign_entries_since(live, set(written), {})
     (live / "posts/a/notes.html").unlink()
     (live / "posts/a/index.html").unlink()
     (live / "posts/a").rmdir()
@@ -399,8 +391,17 @@ def test_a_build_that_cannot_look_into_an_output_folder_stops_with_a_clear_error
     build(site)
     (out / "posts/p7/notes.html").write_text("mine")
     before = tree_bytes(out)
-    real = os.stat
-    locked = str(out / "posts/p7")
+    edit(site, 5, "New words of post 5.")
+    with monkeypatch.context() as patched:
+        _refuse_stat(patched, out / "posts/p7")
+        with pytest.raises(SiteError, match=r"cannot write the new site into \S+: Permission denied \(\S*posts/p7\)"):
+            build(site)
+    assert tree_bytes(out) == before
+
+
+def _refuse_stat(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """os.stat of `folder` fails with EACCES, as for a folder whose parent may be listed but not searched."""
+    real, locked = os.stat, str(folder)
 
     def refusing(path: object, *args: object, **kwargs: object) -> object:
         if os.fspath(path) == locked:  # type: ignore[arg-type]
@@ -408,8 +409,3 @@ def test_a_build_that_cannot_look_into_an_output_folder_stops_with_a_clear_error
         return real(path, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "stat", refusing)
-    edit(site, 5, "New words of post 5.")
-    with pytest.raises(SiteError, match=r"cannot write the new site into \S+: Permission denied \(\S*posts/p7\)"):
-        build(site)
-    monkeypatch.setattr(os, "stat", real)
-    assert tree_bytes(out) == before
