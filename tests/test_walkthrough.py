@@ -68,7 +68,9 @@ def test_new_site_three_posts_build_check_serve_an_edit_and_clean(tmp_path: Path
     )
     try:
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in serve.stdout], daemon=True).start()  # type: ignore[union-attr]
+        # the only reader of the server's stdout, to its end (communicate() would close the pipe under it)
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in serve.stdout], daemon=True)  # type: ignore[union-attr]
+        reader.start()
         assert lines.get(timeout=30).startswith("built ")
         serving = lines.get(timeout=30)
         assert serving.startswith(f"serving {site} at http://127.0.0.1:"), serving
@@ -84,7 +86,9 @@ def test_new_site_three_posts_build_check_serve_an_edit_and_clean(tmp_path: Path
             time.sleep(0.1)
         assert lines.get(timeout=10).startswith("built ")
         serve.send_signal(signal.SIGINT)
-        _, errors = serve.communicate(timeout=15)
+        serve.wait(timeout=15)
+        reader.join(timeout=15)
+        errors = serve.stderr.read()  # type: ignore[union-attr]
     finally:
         if serve.poll() is None:
             serve.kill()
