@@ -1,0 +1,129 @@
+"""The methods `@dataclass` writes for the package's classes, compiled once and kept beside the package's bytecode.
+
+The dataclasses module writes each class's methods (__init__, __repr__, __eq__, __hash__, a frozen class's
+__setattr__ and __delattr__) as Python source and compiles it with `exec` when the class is made: ~1 ms per class,
+~75 ms of every process for the package's classes, most of it the compiling (Python 3.11, `python -X importtime`
+and cProfile of `import primer_site.commands.cli`). The source is a function of the class alone, so its compiled
+code can be kept as Python keeps a module's: `install` serves the `exec` calls made for the package's classes from
+a table of source text → code object, and `save` (at exit) writes the table when a class's text was new.
+
+The table is kept where Python keeps this module's bytecode (importlib's `cache_from_source`: PYTHONPYCACHEPREFIX
+is honoured, and nothing is written under PYTHONDONTWRITEBYTECODE or to a folder that cannot be written), in
+marshal, the format of .pyc files, under this interpreter's bytecode magic number and optimisation level, and
+checked by digest: a foreign or damaged file is ignored and written again. A key is the whole source text, so a
+kept entry can never be out of date: a changed class has a new text, compiled once more. Other callers of the
+dataclasses module's `exec` (any class outside the package) are passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import hashlib
+import marshal
+import os
+import sys
+from importlib.util import MAGIC_NUMBER, cache_from_source
+from types import CodeType
+from typing import Any
+
+PACKAGE = __name__.rpartition(".")[0]  # "primer_site": the modules whose classes are served
+_HEADER = b"primer-site dataclass code\n" + MAGIC_NUMBER + bytes([sys.flags.optimize])
+_DIGEST_SIZE = 16
+_MOST_KEPT = 4096  # entries; past this, a save keeps only those this process used (the package has ~450)
+
+
+class _Table:
+    """The kept code by source text, what this process used of it, and what it compiled anew."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.kept: dict[str, CodeType] = read_table(path) if path else {}
+        self.used: dict[str, CodeType] = {}
+        self.compiled = 0  # texts not in the kept table
+
+    def exec(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
+        """`exec(source, globals, locals)`, the code of a package class's method taken from the table."""
+        if not (isinstance(source, str) and globals is not None and _of_package(globals.get("__name__"))):
+            exec(source, globals, locals)  # the dataclasses module's own call, unchanged
+            return
+        code = self.used.get(source) or self.kept.get(source)
+        if code is None:
+            # as exec compiles a text: file "<string>", no future flags (the dataclasses module's own: none)
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            self.compiled += 1
+        self.used[source] = code
+        exec(code, globals, locals)
+
+    def save(self) -> None:
+        """Write the table if this process compiled a text it did not have (not under PYTHONDONTWRITEBYTECODE)."""
+        if not self.compiled or self.path is None or sys.dont_write_bytecode:
+            return
+        table = {**self.kept, **self.used}
+        write_table(self.path, table if len(table) <= _MOST_KEPT else self.used)
+
+
+def _of_package(module: object) -> bool:
+    return isinstance(module, str) and (module == PACKAGE or module.startswith(PACKAGE + "."))
+
+
+def table_path() -> str | None:
+    """Where the table is kept: beside this module's bytecode; None where Python keeps none (no source file)."""
+    try:
+        return cache_from_source(__file__).removesuffix(".pyc") + ".methods"
+    except (NotImplementedError, ValueError):  # no cache tag (sys.implementation.cache_tag is None)
+        return None
+
+
+def read_table(path: str) -> dict[str, CodeType]:
+    """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return {}
+    start = len(_HEADER) + _DIGEST_SIZE
+    if not data.startswith(_HEADER) or data[len(_HEADER) : start] != _digest(data[start:]):
+        return {}
+    try:
+        table = marshal.loads(data[start:])
+    except (EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(table, dict):
+        return {}
+    return {text: code for text, code in table.items() if isinstance(text, str) and isinstance(code, CodeType)}
+
+
+def write_table(path: str, table: dict[str, CodeType]) -> None:
+    """Write `table` at `path` whole (a new file moved into place: a reader never sees half of one); nothing if the
+    folder cannot be written."""
+    payload = marshal.dumps(table)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(temporary, "wb") as file:
+            file.write(_HEADER + _digest(payload) + payload)
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+def _digest(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
+
+
+_installed: _Table | None = None
+
+
+def install() -> _Table:
+    """Serve the dataclasses module's `exec` calls for the package's classes from the kept table (once per
+    process: later calls return the same table), and save the table at exit."""
+    global _installed
+    if _installed is None:
+        _installed = _Table(table_path())
+        # the module looks `exec` up in its globals before the builtins: a global of that name is its exec
+        dataclasses.exec = _installed.exec  # type: ignore[attr-defined]
+        atexit.register(_installed.save)
+    return _installed

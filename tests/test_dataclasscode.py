@@ -1,0 +1,98 @@
+"""The methods `@dataclass` writes for the package's classes: compiled once, kept beside the package's bytecode, and
+the very code a fresh compile gives (dataclasscode.py). Each test runs new processes with their own bytecode folder
+(PYTHONPYCACHEPREFIX), as a `primer-site build` starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from fixture_sites import SRC
+
+# Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts.
+SCRIPT = """
+import dataclasses, hashlib, json, marshal, sys
+import primer_site.commands.cli  # what every build imports first
+from primer_site import dataclasscode
+
+@dataclasses.dataclass(frozen=True)
+class Outside:  # a class outside the package: its methods are compiled as the dataclasses module does it
+    x: int
+
+table = dataclasscode.install()
+methods = {}
+for name, module in sorted(sys.modules.items()):
+    if not name.startswith("primer_site"):
+        continue
+    for cls in vars(module).values():
+        if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name:
+            for method, function in sorted(vars(cls).items()):
+                code = getattr(function, "__code__", None)
+                if code is not None and code.co_filename == "<string>":
+                    parts = (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames, code.co_freevars)
+                    methods[f"{name}.{cls.__qualname__}.{method}"] = hashlib.sha256(repr(parts).encode()).hexdigest()
+print(json.dumps({
+    "compiled": table.compiled,
+    "used": len(table.used),
+    "path": dataclasscode.table_path(),
+    "methods": methods,
+    "outside": Outside(1) == Outside(1) and repr(Outside(2)) == "Outside(x=2)",
+    "outside_kept": any("Outside" in text for text in table.used),
+}))
+"""
+
+
+def run(prefix: Path, write: bool = True) -> dict:
+    """What a new process that imports the CLI finds, with its bytecode (and the table) under `prefix`."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(prefix))
+    if not write:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_second_process_compiles_no_method_and_gets_the_same_code(tmp_path: Path) -> None:
+    first = run(tmp_path / "cache")
+    assert first["compiled"] == first["used"] > 300  # ~6 methods for each of the ~70 classes a build starts with
+    assert Path(first["path"]).is_file()
+    second = run(tmp_path / "cache")
+    assert second["compiled"] == 0
+    assert second["used"] == first["used"]
+    assert second["methods"] == first["methods"]
+    assert len(second["methods"]) > 300
+
+
+def test_classes_outside_the_package_are_left_to_the_dataclasses_module(tmp_path: Path) -> None:
+    found = run(tmp_path / "cache")
+    assert found["outside"] is True
+    assert found["outside_kept"] is False
+
+
+def test_a_damaged_or_foreign_table_is_ignored_and_written_again(tmp_path: Path) -> None:
+    prefix = tmp_path / "cache"
+    first = run(prefix)
+    table = Path(first["path"])
+    good = table.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF  # one byte of the marshal data
+    foreign = good.replace(b"dataclass code\n", b"dataclass code\n\x00", 1)  # another header
+    for bad in (bytes(damaged), foreign, good[: len(good) // 2], b""):
+        table.write_bytes(bad)
+        again = run(prefix)
+        assert again["compiled"] == first["used"], "a bad table must not be trusted"
+        assert again["methods"] == first["methods"]
+        assert table.read_bytes() == good  # written again whole
+        assert run(prefix)["compiled"] == 0
+
+
+def test_nothing_is_written_under_pythondontwritebytecode(tmp_path: Path) -> None:
+    prefix = tmp_path / "cache"
+    found = run(prefix, write=False)
+    assert found["compiled"] > 300
+    assert not Path(found["path"]).exists()
+    assert run(prefix, write=False)["compiled"] == found["compiled"]
