@@ -208,14 +208,14 @@ def math_site(root: Path, formulas: int = 30) -> Path:
 def node_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every Node process the math engine starts."""
     started: list[list[str]] = []
-    real = primer_site.math.katexworker.subprocess.Popen
+    real = subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     return started
 
 

@@ -155,14 +155,14 @@ def test_the_check_uses_the_pinned_katex() -> None:
 
 def test_one_node_process_checks_the_whole_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
-    real = primer_site.math.katexworker.subprocess.Popen
+    real = subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(primer_site.math.katexworker.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     files = {
         f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$ and $\\frac{{{i}}}{{2}}$") for i in range(50)
     }
@@ -279,14 +279,14 @@ def test_without_node_build_warns_once_and_still_checks_what_needs_no_node(
 def test_a_warm_checked_build_asks_katex_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """KaTeX's answers are kept in .primer-cache/: a new process whose formulas did not change starts no Node."""
     started: list[list[str]] = []
-    real = primer_site.math.katexworker.subprocess.Popen
+    real = subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(primer_site.math.katexworker.KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     files = {f"content/p{i}.md": post(f"P{i}", body=f"$x_{i}$ and $$y^{i}$$") for i in range(5)}
     site = make_site(tmp_path, files)
     build_site(BuildOptions(source=site, check_math=True, jobs=1))

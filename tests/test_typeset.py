@@ -330,14 +330,14 @@ def test_render_build_without_node_or_the_pinned_katex_says_what_to_install(
 def node_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     """Every Node process the math engine starts."""
     started: list[list[str]] = []
-    real = primer_site.math.katexworker.subprocess.Popen
+    real = subprocess.Popen
 
     def popen(command: list[str], **kwargs: object) -> object:
         if str(KATEX_WORKER_JS) in command:
             started.append(command)
         return real(command, **kwargs)
 
-    monkeypatch.setattr(primer_site.math.katexworker.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     return started
 
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 import collections
 import json
 import os
-import selectors
-import subprocess
 import threading
 import time
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from primer_site.math.katexsetup import KatexSetup
+
+if TYPE_CHECKING:
+    import subprocess
 
 KATEX_WORKER_JS = Path(__file__).with_name("katex_worker.js")
 
@@ -36,6 +38,9 @@ class KatexWorker:
     """katex_worker.js under Node: batches of JSON lines in, one answer line per formula out."""
 
     def __init__(self, setup: KatexSetup) -> None:
+        # subprocess and selectors (~4 ms) load with the first worker: a build that asks KaTeX nothing starts none
+        import subprocess
+
         self.setup = setup
         try:
             self.process = subprocess.Popen(
@@ -112,6 +117,8 @@ class KatexWorker:
             pass  # Node ended: the reader says why
 
     def _read_line(self, deadline: float) -> dict:
+        import selectors  # see __init__
+
         stdout = self.process.stdout
         assert stdout is not None
         with selectors.DefaultSelector() as selector:
@@ -148,6 +155,8 @@ class KatexWorker:
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """Close Node's input (it then ends by itself) and wait for it; kill it if it does not end soon."""
+    import subprocess  # loaded already: a worker was started
+
     try:
         if process.stdin is not None:
             process.stdin.close()

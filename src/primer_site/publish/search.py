@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,8 @@ _INDEX_FOLDER = "pagefind"
 def index_for_search(folder: Path) -> None:
     """Write Pagefind's index and UI bundle into folder/pagefind/, made afresh (Pagefind adds to what the folder
     holds: the last site's fragments would be published again); a failure fails the build."""
+    import subprocess  # only for a site with search on: a build without it does not load it
+
     shutil.rmtree(folder / _INDEX_FOLDER, ignore_errors=True)
     command = [sys.executable, "-m", "pagefind", "--site", str(folder), "--output-subdir", _INDEX_FOLDER, "--quiet"]
     try:

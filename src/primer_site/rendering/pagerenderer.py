@@ -4,7 +4,6 @@ made) while every read is recorded, its template errors located in the template.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import sys
@@ -224,6 +223,8 @@ class PageRenderer:
         if isinstance(exc, jinja2.TemplatesNotFound):  # {% include [a, b] %}: none of them
             message = "template not found: none of " + ", ".join(map(str, exc.templates))
         elif isinstance(exc, jinja2.TemplateNotFound):  # {% include %}, {% extends %}, {% import %}
+            import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
             close = difflib.get_close_matches(str(exc.name), self.env.list_templates(extensions=["html"]), 1, 0.8)
             near = f' (did you mean "{close[0]}"?)' if close else ""  # a typo, not any name alike
             message = f"template not found: {exc.name} (looked in {TEMPLATES_DIR}/ and the theme's){near}"

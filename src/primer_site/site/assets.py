@@ -16,7 +16,6 @@ carries an image's old size: resizing, replacing or deleting the file changes th
 
 from __future__ import annotations
 
-import difflib
 import os
 import posixpath
 import re
@@ -257,6 +256,8 @@ class AssetIndex(AssetImages):
         folder = posixpath.dirname(source)
         candidates = {posixpath.relpath(path, folder): path for path in self.stamps if self.stamps[path]}
         written = posixpath.relpath(ref.target, folder)
+        import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
         close = difflib.get_close_matches(written, list(candidates), n=1, cutoff=0.6)
         if not close:  # a misspelt name in another folder: compare names alone
             by_name: dict[str, str] = {}

@@ -11,7 +11,6 @@ Every text from a .bib file is escaped here; a title's `$…$` is math, made int
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from collections.abc import Sequence
@@ -191,6 +190,8 @@ def resolve_citations(
             continue
         missing = [item.key for item in citation.items if item.key not in bibliography]
         for key in missing:
+            import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
             close = difflib.get_close_matches(key, list(bibliography), n=1, cutoff=0.6)
             hint = f' (did you mean "@{close[0]}"?)' if close else ""
             escape_hint = " (an @ that is no citation: write \\@)" if citation.in_text and not close else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -98,6 +97,8 @@ def _close_series(name: str, meta_by_slug: dict[str, tuple[SeriesMeta, RenderedB
     """The series file `name` (a `series:` naming no file) is close to, by name or title: (what it is close to, that
     series' slug); None if none is, or if it reads as another volume ("Volume 2" beside "Volume 1")."""
     names = {slug: slug for slug in meta_by_slug} | {meta.title: meta.slug for meta, _ in meta_by_slug.values()}
+    import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
     close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.75)
     if not close:
         close = difflib.get_close_matches(slugify(name), list(meta_by_slug), n=1, cutoff=0.75)

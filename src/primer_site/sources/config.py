@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -131,6 +130,8 @@ def config_near_miss(folder: Path) -> str | None:
     for wanted in ("site.yaml", "site.yml", "site.yaml.txt", "site.yaml.yaml", "_config.yml", "site.json", "site.toml"):
         if wanted in folded:
             return folded[wanted]
+    import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
     close = difflib.get_close_matches(CONFIG_FILE, names, n=1, cutoff=0.8)
     return close[0] if close else None
 

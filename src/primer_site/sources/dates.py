@@ -3,7 +3,6 @@ in the site's time zone (refusing a time the zone skips or shows twice rather th
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 from contextlib import suppress
@@ -153,4 +152,6 @@ def _calendar_problem(year: int, month: int, day: int, month_text: str, day_text
         return f"there is no month {month_text}"
     if (month, day) == (2, 29):
         return f"February {year} has no day 29 ({year} is not a leap year)"
+    import calendar  # a wrong date's message only: ~3 ms a build that meets none does not load
+
     return f"{calendar.month_name[month]} has no day {day_text}"

@@ -4,7 +4,6 @@ misspelt key. Each reader takes the YAML value and `bad(message)`, which reports
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import PurePosixPath
 from typing import Any
@@ -22,6 +21,8 @@ _MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
 def suggest(word: str, known: list[str]) -> str:
     """' (did you mean "x"?)' for the nearest known word, or ''."""
+    import difflib  # a misspelling's suggestion only: a build that meets none never loads it
+
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
 
