@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 
+from primer_site.lazyregex import lazy_compile
+
 # A diagnostic prints on one line, to any terminal, whatever a file name or value in it holds (newline, NUL, ESC,
 # a lone surrogate from an undecodable file name).
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_UNPRINTABLE = lazy_compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _one_line(text: str) -> str:

@@ -9,6 +9,8 @@ import html
 import re
 from html.entities import html5
 
+from primer_site.lazyregex import lazy_compile
+
 _SPACE = "\t\n\f\r "
 
 # One attribute: the tokenizer's attribute-name and attribute-value states (atomic: no backtracking)
@@ -26,7 +28,7 @@ _ONE_ATTRIBUTE = re.compile(
 
 _COMMENT_END = re.compile(r"--!?>")
 
-_CHARACTER_REFERENCE = re.compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
+_CHARACTER_REFERENCE = lazy_compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
 
 # Elements whose text is not markup (§13.2.6.4.7, with scripting on, as in a browser running math.js)
 RAW_TEXT = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript"})
@@ -145,7 +147,7 @@ def class_tokens(classes: str) -> list[str]:
     return classes.split() if classes.isascii() else [t for t in re.split(f"[{_SPACE}]+", classes) if t]
 
 
-_DOCTYPE = re.compile(
+_DOCTYPE = lazy_compile(
     r"(?:\ufeff)?(?:[\t\n\f\r ]|<!--.*?-->)*<!doctype[\t\n\f\r ]+html[\t\n\f\r ]*"
     r"(?:system[\t\n\f\r ]*[\"']about:legacy-compat[\"'][\t\n\f\r ]*)?>",
     re.IGNORECASE | re.DOTALL,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.htmltokenizer import (
     ATTRIBUTE,
     FOREIGN,
@@ -37,10 +38,10 @@ from primer_site.math.htmltokenizer import (
 # How the Markdown stage writes math (markdown_parser.py, inline.render_title, figures.caption_html)
 MARKDOWN_MATH = 'class="math '
 # A page may hold math elements only if some class attribute names "math": cheap to rule out, exact or not
-_MATH_CLASS_HINT = re.compile(r"(?i)class[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?[^\"'>]*?math")
+_MATH_CLASS_HINT = lazy_compile(r"(?i)class[\t\n\f\r ]*=[\t\n\f\r ]*[\"']?[^\"'>]*?math")
 
 # The Markdown stage's own math elements, read at once: their text holds no "<", so their end is certain
-_MARKDOWN_ELEMENT = re.compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
+_MARKDOWN_ELEMENT = lazy_compile(r'<(span|div) class="math (inline|display)">([^<]*)</\1>')
 
 # What find_math reads in Python: the tags that change how the rest is read (raw text, templates, foreign
 # content), and those that may be or hold math (a class or any value with "math" in it, data-macros, the

@@ -21,6 +21,7 @@ from typing import NamedTuple
 from primer_site.caches.dependencies import Dependency
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.katex import HTML, FormulaRequests, FormulaResult, KatexService
 from primer_site.math.katexsetup import KatexSetup, katex_advice, npm_install
 from primer_site.math.katexworker import FormulaKey, KatexError
@@ -43,7 +44,7 @@ _NO_STYLESHEET = (
     ": a page whose math is typeset at build time needs KaTeX's stylesheet: link it in the template's <head>"
     " when `has_math` is true, as the default theme's base.html does"
 )
-_STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]*)katex\.min\.css"[^>]*>\n?')
+_STYLESHEET = lazy_compile(r'<link rel="stylesheet" href="([^"]*)katex\.min\.css"[^>]*>\n?')
 KATEX_FOLDER = f"katex/{KATEX_VERSION}"  # where `katex_url: self` puts KaTeX's files in the site (versioned: cacheable)
 
 Rendered = tuple[bytes | None, frozenset[Dependency], list]  # a page's bytes, its reads and its problems

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from html.parser import HTMLParser
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.htmltokenizer import (
     ATTRIBUTE,
     FOREIGN,
@@ -54,7 +55,7 @@ _ID_LIST_ATTRIBUTES = (
 _FUNC_IRI_ATTRIBUTES = (
     "fill", "stroke", "clip-path", "mask", "filter", "marker-start", "marker-mid", "marker-end", "style",
 )  # fmt: skip
-_FUNC_IRI = re.compile(r"""url\(\s*+(['"]?)#([^'")\s]++)\1\s*+\)""")  # possessive: linear
+_FUNC_IRI = lazy_compile(r"""url\(\s*+(['"]?)#([^'")\s]++)\1\s*+\)""")  # possessive: linear
 _URL_ATTRIBUTES = ("href", "xlink:href")
 
 
@@ -90,7 +91,7 @@ _SKIP = re.compile(
 # inside <svg> or <math> (foreign content, §13.2.6.5): raw-text names are markup, their end tags count, and a
 # CDATA section runs to "]]>"
 _FOREIGN = "|".join(sorted(FOREIGN))
-_SKIP_FOREIGN = re.compile(
+_SKIP_FOREIGN = lazy_compile(
     rf"(?:[^<]++|</(?!(?:{_FOREIGN})>)[a-z][a-z0-9]*+>|<(?!(?i:{_FOREIGN})[{_W}/>])(?:{_PLAIN_TAG}|[A-Za-z][^{_W}/>]*+{_QUIET_ATTRIBUTE}*+[{_W}/]*+>)"
     rf"|</(?!(?i:{_FOREIGN})[{_W}/>])[A-Za-z][^{_W}/>]*+(?:{ATTRIBUTE})*+[{_W}/]*+>"
     rf"|<!--(?:-?>|.*?(?:--!?>|\Z))|<!\[CDATA\[.*?(?:\]\]>|\Z)|<!(?!--|\[CDATA\[)[^>]*+(?:>|\Z)"

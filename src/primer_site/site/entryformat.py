@@ -10,12 +10,13 @@ import html
 import re
 from collections.abc import Sequence
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.bibliography import BibEntry, Person
 from primer_site.syntax.inline import render_title
 
 _LISTED_AUTHORS = 10  # a reference lists up to ten authors; past that, the first seven and "et al."
 _SAFE_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
-_ARXIV = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
+_ARXIV = lazy_compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
 
 
 def _text(value: str) -> str:

@@ -21,19 +21,21 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from primer_site.lazyregex import lazy_compile
+
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".shtml")
 MARKUP_SUFFIXES = (".svg", ".xml", ".xsl", ".xslt")
 
 # Matched on the text folded to lower case. Each alternative costs, from one starting place, at most the run of
 # name, space or (bounded) tag characters after it, and those runs do not overlap: the scan is linear. Elements
 # may carry a namespace prefix (<html:script xmlns:html="http://www.w3.org/1999/xhtml">).
-_ACTIVE = re.compile(
+_ACTIVE = lazy_compile(
     r"<(?:[\w.-]+:)?(?:script|foreignobject|iframe|embed|object|handler)\b|<!entity\b|<\?xml-stylesheet\b"
     r"|<(?:[\w.-]+:)?(?:animate|set)\b[^>]{0,400}?attributename\s*=\s*[\"']?(?:xlink:)?href"
     r"|[\s\"'/]on[a-z]+\s*="
 )
 _LINK_START = re.compile(r"(?<![\w:.-])(?:xlink:)?href\s*=\s*")
-_SAFE_URL = re.compile(r"^(?:https?:|mailto:|#|/|\.|[^:/?#]+(?:[/?#]|$)|data:image/(?:png|gif|jpeg|webp)[;,])")
+_SAFE_URL = lazy_compile(r"^(?:https?:|mailto:|#|/|\.|[^:/?#]+(?:[/?#]|$)|data:image/(?:png|gif|jpeg|webp)[;,])")
 _CONTROL = re.compile(r"[\x00-\x20]")
 
 

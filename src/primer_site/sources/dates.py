@@ -8,6 +8,8 @@ import re
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
+from primer_site.lazyregex import lazy_compile
+
 DAY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 
@@ -39,7 +41,7 @@ def in_zone(local: datetime, zone: tzinfo, date_only: bool = False) -> datetime:
 
 
 # RFC 3339 §5.6: date-time = full-date "T" partial-time time-offset, time-offset = "Z" / ("+" / "-") hh ":" mm.
-RFC3339_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+RFC3339_DATE_TIME = lazy_compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 
 
 def rfc3339(moment: datetime) -> str:
@@ -77,9 +79,9 @@ DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"
 _RFC3339 = re.compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:(?:[Tt]|[ \t]+)(\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?)?"
 )
-_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
+_DATE = lazy_compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)
 # After the date: T (or spaces, as YAML's timestamp allows), hh:mm, :ss and a fraction, an offset (Z, +hh:mm, +hhmm).
-_TIME = re.compile(
+_TIME = lazy_compile(
     r"(?:[Tt]|[ \t]+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d{1,2})(?::?(\d\d))?)?"
 )
 

@@ -8,15 +8,16 @@ SVG is XML from the author: it is read with expat only up to its root element, r
 from __future__ import annotations
 
 import re
-import xml.parsers.expat
 from dataclasses import dataclass
 from pathlib import Path
+
+from primer_site.lazyregex import lazy_compile
 
 SVG_READ_LIMIT = 1 << 20  # bytes read before the root element must have been seen
 _CHUNK = 1 << 16
 # CSS absolute units in px (CSS Values and Units 4, "Absolute lengths")
 _UNITS = {"": 1.0, "px": 1.0, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4, "q": 96 / 101.6, "pt": 4 / 3, "pc": 16.0}
-_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z%]*)\s*")
+_LENGTH = lazy_compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z%]*)\s*")
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that turn the image a quarter: width and height swap
 EXIF_ORIENTATION = 0x0112
 
@@ -77,6 +78,8 @@ class _RootSeen(Exception):
 
 def svg_root(path: Path) -> tuple[str, dict[str, str]]:
     """The root element's local name and attributes, read safely (see the module's docstring)."""
+    import xml.parsers.expat  # only for a site with SVG images beside its posts: others never load it
+
     parser = xml.parsers.expat.ParserCreate()
 
     def start(name: str, attributes: dict[str, str]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from primer_site.errors import SiteError
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.yamlhints import KEEP_BACKSLASHES, refused_escape, syntax_hint
 from primer_site.sources.yamltext import TextReader, TextShape, line_and_column
 
@@ -58,7 +59,7 @@ def describe(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-_TOP_LEVEL_KEY = re.compile(r"^([^\s#'\"\[{?:-][^:\n]*):(?=[ \t]|$)", re.MULTILINE)
+_TOP_LEVEL_KEY = lazy_compile(r"^([^\s#'\"\[{?:-][^:\n]*):(?=[ \t]|$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ import re
 
 import yaml
 
+from primer_site.lazyregex import lazy_compile
+
 TEX_WORD = re.compile(r"\\(?:[A-Za-z]+|.)", re.DOTALL)
 
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
@@ -38,7 +40,7 @@ def syntax_hint(source: str, error: yaml.MarkedYAMLError) -> str:
 
 
 # A value on a `key: value` line, as the line holds it (the key may be indented, or a list item's)
-_KEY_VALUE = re.compile(r"^[ \t]*(?:- +)?([^\s#'\"\[{?:-][^:\n]*?):[ \t]+(\S.*?)[ \t]*$")
+_KEY_VALUE = lazy_compile(r"^[ \t]*(?:- +)?([^\s#'\"\[{?:-][^:\n]*?):[ \t]+(\S.*?)[ \t]*$")
 
 # What YAML reads as syntax at the start of a value (YAML 1.2 §5.3, indicator characters): an alias (*), an anchor
 # (&), a tag (!), a directive (%), the reserved @ and `, a block scalar (| >), a list item (- ), a key (? ), a flow

@@ -25,16 +25,18 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from primer_site.lazyregex import lazy_compile
+
 CITATION_PLACEHOLDER = re.compile("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)")
 # In a figure's caption (text escaped as a whole by figures.caption_html, after markdown-it turned NUL into U+FFFD)
 # a citation's place is held by private-use characters instead; the source may not hold them (an error).
 _CAPTION_SLOT = "\ue000{}\ue001"
 _PRIVATE = re.compile("[\ue000\ue001]")
-_BRACKETS = re.compile(r"\[([^\[\]`$\\]*@[^\[\]`$\\]*)\](?![(\[])")
+_BRACKETS = lazy_compile(r"\[([^\[\]`$\\]*@[^\[\]`$\\]*)\](?![(\[])")
 _KEY = r"[\w](?:[\w]|[:.#$%&\-+?<>~/](?=[\w]))*"
 # one item of a bracketed citation: a prefix, `-` for the year only, the key, a suffix (a locator)
-_ITEM = re.compile(rf"^(?P<prefix>(?:.*?[\s(])?)(?P<minus>-?)@(?P<key>{_KEY})(?P<suffix>.*)$", re.DOTALL)
-_IN_TEXT = re.compile(rf"(?<![\w@.+\-])@({_KEY})")
+_ITEM = lazy_compile(rf"^(?P<prefix>(?:.*?[\s(])?)(?P<minus>-?)@(?P<key>{_KEY})(?P<suffix>.*)$", re.DOTALL)
+_IN_TEXT = lazy_compile(rf"(?<![\w@.+\-])@({_KEY})")
 # how far past the last text a token's text is looked for in the inline source (the markup between them: `**`, a
 # link's URL): bounded, so that finding every token is linear in the text; past it a column is approximate
 _LOOKAHEAD = 512

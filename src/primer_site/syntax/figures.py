@@ -22,6 +22,7 @@ from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attributes
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.syntax.mathsyntax import MATH, math_inline_plugin
 
 FIGURE_PREFIX = "fig:"
@@ -30,10 +31,10 @@ KIND_NAMES = {"figure": "Figure", "table": "Table"}  # what "Figure 4.2" and "Ta
 _CAPTION_START = re.compile(r"^(?:Table)?:[ \t]*")
 _TRAILING_ATTRIBUTES = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 # `![A](a.svg) {#fig:a}`: attributes after a space are not the image's (the attrs plugin reads them only when joined)
-_DETACHED_ATTRIBUTES = re.compile(r"[ \t]+(\{[ \t]*[#.][^{}\n]*\})")
+_DETACHED_ATTRIBUTES = lazy_compile(r"[ \t]+(\{[ \t]*[#.][^{}\n]*\})")
 _QUARTO_PREFIXES = ("fig-", "tbl-", "eq-")
 # `@fig:x`, `[@eq:x]`, `@fig-x`: pandoc-crossref's and Quarto's references (not after a word: an e-mail address)
-_FOREIGN_REFERENCE = re.compile(r"(?<![\w@.])@((?:fig|eq|tbl|sec)[:-][\w:.-]*\w)")
+_FOREIGN_REFERENCE = lazy_compile(r"(?<![\w@.])@((?:fig|eq|tbl|sec)[:-][\w:.-]*\w)")
 # LaTeX's references, `\\eqref{eq:x}`, `\\ref{fig:x}` (and cleveref's and hyperref's): KaTeX has none of them
 TEX_REFERENCE = re.compile(r"\\(?:eq|auto|c|C)?ref\*?\{([^{}\s]*)\}")
 # Where the published image's width, height and loading attributes go, filled in once the file is known
@@ -248,7 +249,7 @@ def figure_number_html(meta: dict[str, Any], followed: bool) -> str:
     )
 
 
-_FIGURE_NUMBER = re.compile(
+_FIGURE_NUMBER = lazy_compile(
     '<span class="figure-number">(' + "|".join(map(re.escape, KIND_NAMES.values())) + ") ([^<:]*)(:?)</span>"
 )
 

@@ -23,11 +23,12 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.syntax.mathsyntax import MATH
 
 # `{…}` at the end of a heading's text, after a space (or alone): pandoc's header attributes
-_TRAILING = re.compile(r"(?:^|[ \t]+)\{([^{}\n]*)\}[ \t]*$")
-_ATTRIBUTE = re.compile(
+_TRAILING = lazy_compile(r"(?:^|[ \t]+)\{([^{}\n]*)\}[ \t]*$")
+_ATTRIBUTE = lazy_compile(
     r"""\s*(?:#([^\s"'{}]+)|\.([^\s"'{}=.#][^\s"'{}=]*)|(-)(?=\s|$)|([\w-]+)=("[^"]*"|'[^']*'|[^\s"'{}]+)|([\w+-]+))"""
 )
 # The classes that mean something to a heading (pandoc's): no section number, no entry in the table of contents

@@ -24,6 +24,7 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.syntax.citations import citations_plugin
 from primer_site.syntax.figures import figures_plugin
 from primer_site.syntax.headings import fence_language, heading_ids_plugin
@@ -162,7 +163,7 @@ def admonition_title_tokens(opening: Token) -> list[Token]:
 
 _ANCHOR_END = f' aria-label="{ANCHOR_LABEL}">#</a></h'
 _KINDS, _TITLES = "|".join(ADMONITIONS), "|".join(kind.capitalize() for kind in ADMONITIONS)
-_DEFAULT_TITLE = re.compile(
+_DEFAULT_TITLE = lazy_compile(
     rf'(<aside class="admonition ({_KINDS})" role="note">\n<p class="admonition-title">)({_TITLES})</p>'
 )
 

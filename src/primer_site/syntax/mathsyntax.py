@@ -26,6 +26,8 @@ from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 
+from primer_site.lazyregex import lazy_compile
+
 # ENVIRONMENTS and Formula are the syntax's public names too
 from primer_site.syntax.mathscan import (  # noqa: F401
     BEGIN_ENVIRONMENT,
@@ -159,7 +161,7 @@ def _math_block(state: StateBlock, start_line: int, end_line: int, silent: bool)
 # ---------------------------------------------------------------- math in raw HTML
 
 # What in an HTML block is not text a reader sees as prose: comments, tags, and the elements whose text is code
-_NOT_PROSE = re.compile(
+_NOT_PROSE = lazy_compile(
     r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|kbd|samp|textarea|math|svg)\b.*?(?:</\1\s*>|\Z)|<[^>]*>",
     re.DOTALL | re.IGNORECASE,
 )

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_block import StateBlock
 from markdown_it.token import Token
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.syntax.mathscan import scan_math
 
 _DELIMITER_ROW = re.compile(r"[ \t]*[|:-][|:\- \t]*")
@@ -107,7 +108,7 @@ def _masked(src: str, rows: Sequence[_Row]) -> str:
 
 
 _BACKTICKS = re.compile(r"`+")
-_HTML_OR_AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>|</?[A-Za-z][^<>]*>|<!--.*?-->")
+_HTML_OR_AUTOLINK = lazy_compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>|</?[A-Za-z][^<>]*>|<!--.*?-->")
 
 
 def _mask_row(text: str) -> str:

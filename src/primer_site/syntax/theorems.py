@@ -27,6 +27,7 @@ from mdit_py_plugins.attrs.parse import ParseError
 from mdit_py_plugins.attrs.parse import parse as parse_attributes
 from mdit_py_plugins.container import container_plugin
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.sharedkeys import suggest
 from primer_site.sources.theoremkinds import DEFAULT, TheoremSettings
 
@@ -217,10 +218,10 @@ def _render_solutions_open(self: Any, tokens: Sequence[Token], idx: int, options
     return f'<section class="solutions" aria-labelledby="{SOLUTIONS_ID}">\n<h2 id="{SOLUTIONS_ID}">Solutions</h2>\n'
 
 
-_JOINED = re.compile(
+_JOINED = lazy_compile(
     r'(<span class="theorem-name">)([^<]*) (of|to) (<a href="#[^"]*">[^<]*</a>|<span class="theorem-target">[^<]*</span>)</span>'
 )
-_SOLUTION_LINK = re.compile(r'(<p class="solution-link"><a href="#[^"]*">)Solution(</a></p>)')
+_SOLUTION_LINK = lazy_compile(r'(<p class="solution-link"><a href="#[^"]*">)Solution(</a></p>)')
 _SOLUTIONS_HEADING = f'<h2 id="{SOLUTIONS_ID}">Solutions</h2>'
 
 
