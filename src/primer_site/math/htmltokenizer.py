@@ -26,7 +26,7 @@ _ONE_ATTRIBUTE = re.compile(
     r"[\t\n\f\r /]*([^\t\n\f\r />][^\t\n\f\r /=>]*)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:\"([^\"]*)\"|'([^']*)'|([^\t\n\f\r >]*)))?"
 )
 
-_COMMENT_END = re.compile(r"--!?>")
+_COMMENT_END = lazy_compile(r"--!?>")
 
 _CHARACTER_REFERENCE = lazy_compile(r"&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|([A-Za-z][A-Za-z0-9]*)(;?))")
 

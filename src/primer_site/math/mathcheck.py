@@ -16,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from primer_site.errors import Diagnostic
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.katex import FormulaRequests, FormulaResult, KatexService
 from primer_site.math.katexsetup import KatexSetup, katex_advice, locate_katex
 from primer_site.math.katexworker import FormulaKey, KatexError
@@ -186,7 +187,7 @@ def _skipped(why: str) -> Diagnostic:
 
 
 # KaTeX's words for a name it does not know (katex/src/MacroExpander.js): the name is a macro the page lacks
-_UNDEFINED = re.compile(r"Undefined control sequence: (\\[A-Za-z]+)")
+_UNDEFINED = lazy_compile(r"Undefined control sequence: (\\[A-Za-z]+)")
 
 
 def _error(source: MathSource, formula: Formula, message: str) -> Diagnostic:

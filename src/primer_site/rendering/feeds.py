@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from urllib.parse import unquote
 
 from primer_site.caches.dependencies import RecordedMemo
 from primer_site.errors import Diagnostic
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.katex import MATHML, FormulaRequests, FormulaResult
 from primer_site.math.katexworker import FormulaKey
 from primer_site.math.mathhtml import find_math
@@ -31,9 +31,9 @@ if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
 ATOM = "http://www.w3.org/2005/Atom"
-_ROOT_RELATIVE = re.compile(r'(\s(?:href|src))="(/[^"]*)"')
-_FRAGMENT = re.compile(r'(\shref)="(#[^"]*)"')
-_SRCSET = re.compile(r'(\ssrcset)="([^"]*)"')  # "/a-480w.png 480w, /a.png 960w": each candidate made absolute
+_ROOT_RELATIVE = lazy_compile(r'(\s(?:href|src))="(/[^"]*)"')
+_FRAGMENT = lazy_compile(r'(\shref)="(#[^"]*)"')
+_SRCSET = lazy_compile(r'(\ssrcset)="([^"]*)"')  # "/a-480w.png 480w, /a.png 960w": each candidate made absolute
 
 # A post is in the feed of each of its tags: listing every tag in every entry would grow as tags
 # squared (3,000 tags: 9 million elements). No real post needs more than this many in a feed.

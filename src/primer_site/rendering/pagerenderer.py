@@ -5,7 +5,6 @@ made) while every read is recorded, its template errors located in the template.
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -26,6 +25,7 @@ from primer_site.caches.dependencies import (
 from primer_site.caches.fingerprints import Ref
 from primer_site.errors import Diagnostic, SiteError
 from primer_site.layout import TEMPLATES_DIR
+from primer_site.lazyregex import lazy_compile
 from primer_site.math.typeset import MATH_RENDER
 from primer_site.model import Site
 from primer_site.rendering.assetnames import AssetNames
@@ -49,7 +49,7 @@ from primer_site.site.assets import eager_first_image
 from primer_site.sources.config import SiteConfig
 from primer_site.urls import taxon_slug
 
-_MODEL_OBJECT = re.compile(r"'primer_site\.[\w.]*?(\w+) object'")
+_MODEL_OBJECT = lazy_compile(r"'primer_site\.[\w.]*?(\w+) object'")
 
 
 class _MathFlag:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +29,7 @@ from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from primer_site.errors import Diagnostic, Problems
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import Heading, Link, replaced
 from primer_site.site.assetimages import AssetImages, Variant
 from primer_site.site.assetpaths import asset_output_path, file_url
@@ -45,8 +45,8 @@ from primer_site.syntax.markdown import AssetRef, RenderedBody
 from primer_site.syntax.rawhtml import rewrite_urls
 from primer_site.urls import page_url
 
-_PLACEHOLDER = re.compile("\x00([AI])(\\d+)\x00")
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_PLACEHOLDER = lazy_compile("\x00([AI])(\\d+)\x00")
+_SCHEME = lazy_compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EAGER = ' decoding="async" loading="lazy"'
 
 

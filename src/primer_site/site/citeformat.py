@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from primer_site.errors import Diagnostic
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import Reference
 from primer_site.site.entryformat import format_entry
 from primer_site.sources.bibliography import BibEntry, Bibliography
@@ -248,7 +249,7 @@ _ID = re.compile(r'\bid="([^"]*)"')
 
 REFERENCES_TITLE = "References"  # a post's References heading; in another language: assemble, from the catalogue
 _SECTION_OPENING = '<section class="references" role="doc-bibliography" aria-labelledby="'
-_REFERENCES_HEADING = re.compile(
+_REFERENCES_HEADING = lazy_compile(
     re.escape(_SECTION_OPENING) + r'([^"]*)">\n<h2 id="\1">' + re.escape(REFERENCES_TITLE) + "</h2>"
 )
 

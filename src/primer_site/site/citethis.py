@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 
+from primer_site.lazyregex import lazy_compile
+
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
     "&": r"\&",
@@ -25,7 +27,7 @@ _TEX_SPECIAL = {
     "^": r"\textasciicircum{}",
 }
 _SPECIAL = re.compile(r"[\\&%_#${}~^]")
-_MATH = re.compile(r"(?<!\\)\$[^$\n]+?(?<!\\)\$")
+_MATH = lazy_compile(r"(?<!\\)\$[^$\n]+?(?<!\\)\$")
 _KEY_CHARACTERS = re.compile(r"[^a-z0-9-]+")
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 

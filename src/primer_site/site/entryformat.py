@@ -15,7 +15,7 @@ from primer_site.sources.bibliography import BibEntry, Person
 from primer_site.syntax.inline import render_title
 
 _LISTED_AUTHORS = 10  # a reference lists up to ten authors; past that, the first seven and "et al."
-_SAFE_URL = re.compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
+_SAFE_URL = lazy_compile(r"^https?://[^\s<>\"]+$", re.IGNORECASE)
 _ARXIV = lazy_compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)$", re.IGNORECASE)
 
 

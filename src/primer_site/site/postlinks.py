@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from primer_site.errors import Problems
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import Post, replaced
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
@@ -20,7 +21,7 @@ from primer_site.syntax.markdown import RenderedBody, SourceLink
 from primer_site.syntax.references import Label
 
 TAG = re.compile(r"<[^>]+>")  # an HTML tag, for a summary's text form
-_PLACEHOLDER_LINK = re.compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
+_PLACEHOLDER_LINK = lazy_compile('<a href="\x00L(\\d+)\x00"([^>]*)>(.*?)</a>', re.DOTALL)
 NUMBERED_WORDS = ("equation", "figure", "table")  # labels whose reference text is a catalogue message
 _LABELLED = {"eq": "equation labelled", "fig": "figure labelled", "tbl": "table labelled"}  # by label prefix
 _LABELLED.update({k.label: f"{k.kind} labelled" for k in BUILT_IN_THEOREMS if k.label})

@@ -16,17 +16,18 @@ import re
 from collections.abc import Callable, Mapping
 from html import escape, unescape
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import Post, replaced
 
 # a link of a body to an element of another page: href="/posts/ch03/#thm:shift"
 _LINK = re.compile(r'<a href="(/[^"#]*)#([^"]+)"')
-_ID = re.compile(r'<([a-z][a-z0-9]*)\b[^>]*?\sid="([^"]*)"')
-_ANCHOR = re.compile(r' <a class="anchor" [^>]*>#</a>')  # a heading's "#" link: of no use in a preview
-_LAZY = re.compile(r"<img(?![^>]*\sloading=)")  # an image of a hidden copy loads when shown, not with the page
-_IDS = re.compile(r'\s(?:id|aria-labelledby|aria-describedby)="[^"]*"')
-_FRAGMENT_HREF = re.compile(r'(\shref)="#([^"]*)"')
-_FOLLOWING = re.compile(r"\s*<(p|ul|ol)\b")
-PREVIEWED = re.compile(r"^(?:h[2-6]|figure|div|span|details|section)$")
+_ID = lazy_compile(r'<([a-z][a-z0-9]*)\b[^>]*?\sid="([^"]*)"')
+_ANCHOR = lazy_compile(r' <a class="anchor" [^>]*>#</a>')  # a heading's "#" link: of no use in a preview
+_LAZY = lazy_compile(r"<img(?![^>]*\sloading=)")  # an image of a hidden copy loads when shown, not with the page
+_IDS = lazy_compile(r'\s(?:id|aria-labelledby|aria-describedby)="[^"]*"')
+_FRAGMENT_HREF = lazy_compile(r'(\shref)="#([^"]*)"')
+_FOLLOWING = lazy_compile(r"\s*<(p|ul|ol)\b")
+PREVIEWED = lazy_compile(r"^(?:h[2-6]|figure|div|span|details|section)$")
 
 
 def element_index(body: str) -> dict[str, tuple[str, int]]:

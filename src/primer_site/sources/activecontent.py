@@ -34,7 +34,7 @@ _ACTIVE = lazy_compile(
     r"|<(?:[\w.-]+:)?(?:animate|set)\b[^>]{0,400}?attributename\s*=\s*[\"']?(?:xlink:)?href"
     r"|[\s\"'/]on[a-z]+\s*="
 )
-_LINK_START = re.compile(r"(?<![\w:.-])(?:xlink:)?href\s*=\s*")
+_LINK_START = lazy_compile(r"(?<![\w:.-])(?:xlink:)?href\s*=\s*")
 _SAFE_URL = lazy_compile(r"^(?:https?:|mailto:|#|/|\.|[^:/?#]+(?:[/?#]|$)|data:image/(?:png|gif|jpeg|webp)[;,])")
 _CONTROL = re.compile(r"[\x00-\x20]")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from primer_site.errors import Diagnostic, Problems, SiteError
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.config import CONFIG_FILE, SiteConfig
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR
 from primer_site.sources.frontmatter import decode_source
@@ -29,11 +30,11 @@ from primer_site.sources.seriesfile import SeriesMeta, series_finder
 # bibtexparser logs each failed block as well as returning it: the block is reported here, at its line
 logging.getLogger("bibtexparser").setLevel(logging.CRITICAL)
 
-_URL_COMMAND = re.compile(r"\\(?:url|href)\{([^{}]*)\}(?:\{[^{}]*\})?")
+_URL_COMMAND = lazy_compile(r"\\(?:url|href)\{([^{}]*)\}(?:\{[^{}]*\})?")
 _SPACE = re.compile(r"\s+")
 # TeX's text ligatures, as pylatexenc reads them (the longest first where two start alike)
 _LIGATURES = {"---": "—", "--": "–", "``": "“", "''": "”", "!`": "¡", "?`": "¿"}
-_LIGATURE = re.compile("|".join(re.escape(written) for written in _LIGATURES))
+_LIGATURE = lazy_compile("|".join(re.escape(written) for written in _LIGATURES))
 _LITERAL_FIELDS = frozenset({"url", "doi", "eprint", "isbn", "issn", "file"})  # never TeX: kept as written
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 
 from primer_site.lazyregex import lazy_compile
 
-DAY = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+DAY = lazy_compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
 
 def in_zone(local: datetime, zone: tzinfo, date_only: bool = False) -> datetime:
@@ -76,7 +76,7 @@ def _first_instant(day: datetime, zone: tzinfo) -> datetime:
 
 
 DATE_FORMS = "YYYY-MM-DD or an ISO datetime such as 2026-03-12T09:00:00+01:00"
-_RFC3339 = re.compile(
+_RFC3339 = lazy_compile(
     r"(\d{4})-(\d\d)-(\d\d)(?:(?:[Tt]|[ \t]+)(\d\d):(\d\d)(?::(\d\d)(\.\d+)?)?[ \t]*(?:([Zz])|([+-])(\d\d)(?::?(\d\d))?)?)?"
 )
 _DATE = lazy_compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(.*)", re.DOTALL)

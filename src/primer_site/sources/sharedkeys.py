@@ -4,11 +4,11 @@ misspelt key. Each reader takes the YAML value and `bad(message)`, which reports
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 from typing import Any
 
 from primer_site.errors import Problems
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import BOOK_FORMS
 from primer_site.sources.yamldoc import YamlMapping, describe
 from primer_site.sources.yamltext import TEXT, TextShape
@@ -16,7 +16,7 @@ from primer_site.sources.yamltext import TEXT, TextShape
 MACROS_TEXT: TextShape = {"*": TEXT}  # TeX macro names and their TeX (or {tex, means, defined}: see parse_macros)
 
 
-_MACRO_NAME = re.compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
+_MACRO_NAME = lazy_compile(r"\\?([A-Za-z]+|[^A-Za-z\s])")
 
 
 def suggest(word: str, known: list[str]) -> str:

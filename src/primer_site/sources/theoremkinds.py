@@ -8,10 +8,10 @@ amsthm's usual set as Quarto names them (def:, thm:, lem:…); plain data here, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.yamldoc import describe
 from primer_site.sources.yamltext import TEXT, TextShape
 
@@ -42,7 +42,7 @@ BUILT_IN = (
 THEOREMS_TEXT: TextShape = {"kinds": {"*": {"label": TEXT, "name": TEXT}}, "counter": TEXT, "solutions": TEXT}
 COUNTERS = ("shared", "per-kind")
 SOLUTIONS = ("inline", "end-of-chapter")
-_WORD = re.compile(r"[a-z][a-z0-9-]*")
+_WORD = lazy_compile(r"[a-z][a-z0-9-]*")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import yaml
 
 from primer_site.lazyregex import lazy_compile
 
-TEX_WORD = re.compile(r"\\(?:[A-Za-z]+|.)", re.DOTALL)
+TEX_WORD = lazy_compile(r"\\(?:[A-Za-z]+|.)", re.DOTALL)
 
 KEEP_BACKSLASHES = "write the value in single quotes or as a block scalar (|), which keep every backslash"
 

@@ -11,6 +11,7 @@ import re
 import yaml
 
 from primer_site.errors import Diagnostic
+from primer_site.lazyregex import lazy_compile
 from primer_site.sources.yamlhints import KEEP_BACKSLASHES, TEX_WORD, single_quoted
 
 TEXT = "text"  # a scalar that is text, maybe TeX: as written, and refused if its escapes would change it
@@ -49,7 +50,7 @@ _ESCAPE_MEANING = {
 
 # A space and "#" start a comment after a plain scalar. A "#" glued to what follows (a TeX parameter #1, an issue
 # #12, a hashtag #importance) is meant as text: a comment is written "# like this", after a space.
-_GLUED_COMMENT = re.compile(r"[ \t]+(#[^ \t\n]+)")
+_GLUED_COMMENT = lazy_compile(r"[ \t]+(#[^ \t\n]+)")
 
 
 class TextReader:
@@ -185,7 +186,7 @@ class TextReader:
         self.problems.append(Diagnostic(self.path, line, column, "error", message))
 
 
-_MATH_DELIMITER = re.compile(r"\\\\|\\\$|\$|\\\(|\\\)")
+_MATH_DELIMITER = lazy_compile(r"\\\\|\\\$|\$|\\\(|\\\)")
 
 
 class _MathState:

@@ -5,7 +5,6 @@ are replaced with placeholders, filled once the site is assembled (assets.py, as
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -13,12 +12,13 @@ from urllib.parse import unquote, urlsplit
 from markdown_it.token import Token
 
 from primer_site.errors import Diagnostic
+from primer_site.lazyregex import lazy_compile
 from primer_site.model import Link
 from primer_site.syntax.figures import SIZE_SLOT
 from primer_site.syntax.rawhtml import rewrite_urls
 from primer_site.syntax.references import Label
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_SCHEME = lazy_compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from markdown_it.token import Token
 
 from primer_site.lazyregex import lazy_compile
 
-CITATION_PLACEHOLDER = re.compile("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)")
+CITATION_PLACEHOLDER = lazy_compile("(?:\x00C|\ue000)(\\d+)(?:\x00|\ue001)")
 # In a figure's caption (text escaped as a whole by figures.caption_html, after markdown-it turned NUL into U+FFFD)
 # a citation's place is held by private-use characters instead; the source may not hold them (an error).
 _CAPTION_SLOT = "\ue000{}\ue001"

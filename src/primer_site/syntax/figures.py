@@ -28,8 +28,8 @@ from primer_site.syntax.mathsyntax import MATH, math_inline_plugin
 FIGURE_PREFIX = "fig:"
 TABLE_PREFIX = "tbl:"
 KIND_NAMES = {"figure": "Figure", "table": "Table"}  # what "Figure 4.2" and "Table 4.1" start with
-_CAPTION_START = re.compile(r"^(?:Table)?:[ \t]*")
-_TRAILING_ATTRIBUTES = re.compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
+_CAPTION_START = lazy_compile(r"^(?:Table)?:[ \t]*")
+_TRAILING_ATTRIBUTES = lazy_compile(r"[ \t]*(\{[^{}]*\})[ \t]*$")
 # `![A](a.svg) {#fig:a}`: attributes after a space are not the image's (the attrs plugin reads them only when joined)
 _DETACHED_ATTRIBUTES = lazy_compile(r"[ \t]+(\{[ \t]*[#.][^{}\n]*\})")
 _QUARTO_PREFIXES = ("fig-", "tbl-", "eq-")

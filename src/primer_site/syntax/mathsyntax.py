@@ -165,7 +165,7 @@ _NOT_PROSE = lazy_compile(
     r"<!--.*?(?:-->|\Z)|<(script|style|pre|code|kbd|samp|textarea|math|svg)\b.*?(?:</\1\s*>|\Z)|<[^>]*>",
     re.DOTALL | re.IGNORECASE,
 )
-_MATH_OPENER = re.compile(r"\$|\\[(\[]|\\begin\{")
+_MATH_OPENER = lazy_compile(r"\$|\\[(\[]|\\begin\{")
 
 
 def _math_in_raw_html(state: StateCore) -> None:

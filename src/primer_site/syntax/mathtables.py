@@ -107,7 +107,7 @@ def _masked(src: str, rows: Sequence[_Row]) -> str:
     return "".join([*pieces, src[last:]])
 
 
-_BACKTICKS = re.compile(r"`+")
+_BACKTICKS = lazy_compile(r"`+")
 _HTML_OR_AUTOLINK = lazy_compile(r"<[A-Za-z][A-Za-z0-9+.-]{1,31}:[^<>\x00-\x20]*>|</?[A-Za-z][^<>]*>|<!--.*?-->")
 
 

@@ -34,7 +34,7 @@ from primer_site.sources.theoremkinds import DEFAULT, TheoremSettings
 OPEN, CLOSE = "container_theorem_open", "container_theorem_close"
 HEAD_OPEN, HEAD_CLOSE = "theorem_head_open", "theorem_head_close"
 _KIND = re.compile(r"[a-z][a-z0-9-]*")
-_ATTRIBUTES = re.compile(r"\{[^{}]*\}")
+_ATTRIBUTES = lazy_compile(r"\{[^{}]*\}")
 SOLUTIONS_ID = "end-solutions"
 
 
