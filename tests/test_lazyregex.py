@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from primer_site import lazyregex
-from primer_site.lazyregex import LazyPattern, lazy_compile
+from primer_site.lazyregex import CompiledPattern, LazyPattern, lazy_compile
 
 PACKAGE = Path(lazyregex.__file__).resolve().parent
 CASES = [
@@ -59,10 +59,12 @@ def test_a_lazy_pattern_compiles_on_first_use_and_once(monkeypatch: pytest.Monke
     monkeypatch.setattr(lazyregex.re, "compile", counting)
     lazy = lazy_compile(r"a+b")
     assert lazy.pattern == "a+b" and compiled == []  # made, and its text read, without compiling
+    assert type(lazy) is LazyPattern
     assert lazy.search("xaab").span() == (1, 4)  # type: ignore[union-attr]
     assert lazy.sub("-", "ab aab") == "- -"
     assert [m.group() for m in lazy.finditer("ab")] == ["ab"]
     assert compiled == ["a+b"]
+    assert type(lazy) is CompiledPattern  # no __getattr__ hook left on its lookups
 
 
 def test_every_lazy_pattern_of_the_package_compiles() -> None:
@@ -71,7 +73,7 @@ def test_every_lazy_pattern_of_the_package_compiles() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         module = importlib.import_module(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
         for value in vars(module).values():
-            if isinstance(value, LazyPattern):
+            if isinstance(value, CompiledPattern):  # compiled already, or not yet
                 re.compile(value.pattern, value._flags)
                 found += 1
     assert found >= 30
