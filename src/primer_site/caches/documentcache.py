@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +24,7 @@ from stat import S_ISREG
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from primer_site.diskstore import CacheTables, open_salted
+from primer_site.diskstore import DAMAGED, MARSHAL_SALT, CacheTables, maker, open_salted, sealed, unsealed
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import CACHE_DIR
 from primer_site.model import ChapterNumber
@@ -35,29 +33,28 @@ from primer_site.store import Stamp, code_salt, is_racy, stamp_from
 from primer_site.syntax.inline import remember_inline, render_inline
 
 _FILE = "documents.sqlite3"
-_COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta TEXT NOT NULL, body TEXT"
+_FORMAT = 2  # 2: the front matter as a sealed cell (diskstore.sealed), no longer JSON
+_COLUMNS = "path TEXT PRIMARY KEY, stamp TEXT NOT NULL, digest TEXT NOT NULL, meta BLOB NOT NULL, body TEXT"
 
-
-@dataclass(frozen=True)
-class _Entry:
-    stamp: str
-    digest: str
-    meta: str
-    body: str | None
+_Entry = tuple[str, str, bytes, "str | None"]  # a row: (stamp, digest, meta, body)
 
 
 class DocumentCache(CacheTables):
     """Parsed posts of one site by path; every failure to use the cache means "parse the file"."""
 
-    def __init__(self, site: Path, paths: Sequence[str], zone: tzinfo, preload: bool = True) -> None:
+    def __init__(
+        self, site: Path, paths: Sequence[str], zone: tzinfo, preload: bool = True, taken: float | None = None
+    ) -> None:
         """`paths`: the posts the build will ask for, loaded at once if `preload` (else each when asked: the dev
-        server's rebuilds ask for the few files that changed)."""
+        server's rebuilds ask for the few files that changed). `taken`: seconds since the epoch before any stamp
+        given to `document` was taken (store.is_racy); now if None."""
         self.site, self.zone = site, zone
-        self.salt = f"{code_salt()};zone={zone!r}"
+        self.salt = f"format={_FORMAT};{MARSHAL_SALT};{code_salt()};zone={zone!r}"
         self.db: sqlite3.Connection | None = None
         self.known: dict[str, _Entry] = {}
-        self.new: list[tuple[str, str, str, str, str | None]] = []
-        self.taken = time.time()
+        self.new: list[tuple[str, str, str, bytes, str | None]] = []
+        self.taken = time.time() if taken is None else taken
+        self.decoded = 0  # rows decoded into posts (a test counts them)
         try:
             (site / CACHE_DIR).mkdir(exist_ok=True)
             self.db = open_salted(site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False)
@@ -69,35 +66,49 @@ class DocumentCache(CacheTables):
 
     def _load(self, paths: Sequence[str]) -> None:
         assert self.db is not None
+        if len(paths) > 1:  # the whole table in one query: it holds about the site's posts (pruned every build)
+            wanted = set(paths)
+            query = "SELECT path, stamp, digest, meta, body FROM documents"
+            self.known = {row[0]: row[1:] for row in self.db.execute(query) if row[0] in wanted}
+            return
         paths = [path for path in paths if _storable(path)]
         for start in range(0, len(paths), 500):
             chunk = list(paths[start : start + 500])
             marks = ",".join("?" * len(chunk))
             query = f"SELECT path, stamp, digest, meta, body FROM documents WHERE path IN ({marks})"
             for path, stamp, digest, meta, body in self.db.execute(query, chunk):
-                self.known[path] = _Entry(stamp, digest, meta, body)
+                self.known[path] = (stamp, digest, meta, body)
 
     def document(
-        self, relative: str, parse: Callable[[Problems], Document | None], problems: Problems
+        self,
+        relative: str,
+        parse: Callable[[Problems], Document | None],
+        problems: Problems,
+        stamped: tuple[Stamp, bool] | None = None,
     ) -> Document | None:
         """The post at `relative` (site-relative): from the cache if its file is as recorded, else parsed from the
         bytes whose digest is stored with it. `parse(problems)` reads the file itself: it is called for a file
-        this cannot read (gone, not a regular file, unreadable), to report why as a build without a cache does."""
-        path = os.path.join(self.site, relative)
-        try:
-            info = os.stat(path)  # before the read: a save after it shows as a new stamp next time
-        except (OSError, ValueError):
+        this cannot read (gone, not a regular file, unreadable), to report why as a build without a cache does.
+        `stamped`: (its stamp, whether it is a regular file) from a stat the caller made after `taken` and before
+        this (the walk's: discover.Look), so that each post is stat'ed once per build; else it is stat'ed here."""
+        path = f"{self.site}/{relative}"
+        if stamped is None:
+            try:
+                info = os.stat(path)  # before the read: a save after it shows as a new stamp next time
+            except (OSError, ValueError):
+                return parse(problems)
+            stamped = stamp_from(info), S_ISREG(info.st_mode)
+        stamp, regular = stamped
+        if not regular:  # a FIFO would block the read
             return parse(problems)
-        if not S_ISREG(info.st_mode):  # a FIFO would block the read
-            return parse(problems)
-        stamp = stamp_from(info)
         if not self.loaded and self.db is not None and relative not in self.known:
             with contextlib.suppress(sqlite3.Error):  # not cached, then
                 self._load([relative])
         known = self.known.get(relative)
-        stamped = known is not None and known.stamp == _stamp_text(stamp)
-        if stamped and (found := _decode(known, relative, problems)) is not _UNUSABLE:  # type: ignore[arg-type]
-            return found  # type: ignore[return-value]
+        if known is not None and known[0] == _stamp_text(stamp):
+            found = self._decode(known, relative, problems)
+            if found is not _UNUSABLE:
+                return found  # type: ignore[return-value]
         try:
             with open(path, "rb") as file:
                 data = file.read()
@@ -106,10 +117,10 @@ class DocumentCache(CacheTables):
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
         if (
             known is not None
-            and digest == known.digest
-            and (found := _decode(known, relative, problems)) is not _UNUSABLE
+            and digest == known[1]
+            and (found := self._decode(known, relative, problems)) is not _UNUSABLE
         ):
-            self.new.append((relative, self._trusted(stamp), digest, known.meta, known.body))
+            self.new.append((relative, self._trusted(stamp), digest, known[2], known[3]))
             return found  # type: ignore[return-value]
         found_problems = Problems()
         document = parse_document(self.site, relative, self.zone, found_problems, data)
@@ -119,6 +130,10 @@ class DocumentCache(CacheTables):
             meta, body = encoded
             self.new.append((relative, self._trusted(stamp), digest, meta, body))
         return document
+
+    def _decode(self, entry: _Entry, source: str, problems: Problems) -> Document | object | None:
+        self.decoded += 1
+        return _decode(entry, source, problems)
 
     def _trusted(self, stamp: Stamp) -> str:
         """The stamp to record: itself if the file last changed long enough before this build began, else one no
@@ -157,74 +172,109 @@ def _stamp_text(stamp: Stamp) -> str:
     return ":".join(map(str, stamp))
 
 
-def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tuple[str, str | None] | None:
-    """The post as JSON (its body apart), or None if a value in `extra` has no JSON form (it is parsed again)."""
-    found = [[d.path, d.line, d.column, d.severity, d.message] for d in diagnostics]
+def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tuple[bytes, str | None] | None:
+    """The post as a sealed cell of plain tuples (diskstore.sealed; its body apart), or None if a value in `extra`
+    has no plain form (it is parsed again)."""
+    found = tuple((d.path, d.line, d.column, d.severity, d.message) for d in diagnostics)
     if document is None:
-        return json.dumps({"problems": found}), None
+        return sealed((found,)), None
     try:
-        extra = [[key, _value(value)] for key, value in document.extra]
+        extra = tuple((key, _value(value)) for key, value in document.extra)
     except TypeError:
         return None
     summary = None
     if document.summary:  # its HTML too: rendering 5,000 summaries costs more than parsing their front matter
-        summary = list(render_inline(document.summary, raw_html=False))
-    meta = {
-        "problems": found,
-        "title": document.title,
-        "date": _moment(document.date),
-        "body_first_line": document.body_first_line,
-        "key_lines": document.key_lines,
-        "summary": document.summary,
-        "summary_html": summary,
-        "description": document.description,
-        "series": document.series,
-        "chapter": document.chapter.text if document.chapter else None,
-        "tags": list(document.tags),
-        "category": document.category,
-        "slug": document.slug,
-        "draft": document.draft,
-        "updated": _moment(document.updated) if document.updated else None,
-        "extra": extra,
-        "macros": [list(pair) for pair in document.macros],
-        "bibliography": list(document.bibliography),
-        "authors": list(document.authors),
-        "doi": document.doi,
-    }
-    return json.dumps(meta), document.body  # ASCII: a lone surrogate (from a YAML escape) is stored escaped
+        html, block = render_inline(document.summary, raw_html=False)
+        summary = (str(html), bool(block))
+    meta = (
+        found,
+        document.title,
+        _moment(document.date),
+        document.body_first_line,
+        dict(document.key_lines),
+        document.summary,
+        summary,
+        document.description,
+        document.series,
+        document.chapter.text if document.chapter else None,
+        tuple(document.tags),
+        document.category,
+        document.slug,
+        bool(document.draft),
+        _moment(document.updated) if document.updated else None,
+        extra,
+        tuple((str(name), str(tex)) for name, tex in document.macros),
+        tuple(document.bibliography),
+        tuple(document.authors),
+        document.doi,
+    )
+    try:
+        return sealed(meta), document.body
+    except ValueError:  # a value marshal cannot hold (a str subclass from YAML, say): parsed again next time
+        return None
+
+
+_DOCUMENT = maker(Document)
 
 
 def _decode(entry: _Entry, source: str, problems: Problems) -> Document | object | None:
-    """The post an entry holds (None for a file that did not parse), its problems added; _UNUSABLE if damaged."""
+    """The post an entry holds (None for a file that did not parse), its problems added; _UNUSABLE if damaged.
+    The cell's digest vouches for its types: each field is taken as stored."""
+    meta = unsealed(entry[2])
+    if meta is DAMAGED or not isinstance(meta, tuple):
+        return _UNUSABLE
     try:
-        meta = json.loads(entry.meta)
-        diagnostics = [Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in meta["problems"]]
-        if "title" not in meta:
+        diagnostics = [Diagnostic(*d) for d in meta[0]]
+        if len(meta) == 1:
             problems.extend(diagnostics)
             return None
-        if meta["summary_html"] is not None:
-            remember_inline(meta["summary"], False, (str(meta["summary_html"][0]), bool(meta["summary_html"][1])))
-        document = Document(
-            source=source,
-            title=str(meta["title"]),
-            date=_unmoment(meta["date"]),
-            body=str(entry.body),
-            body_first_line=int(meta["body_first_line"]),
-            key_lines={str(k): int(v) for k, v in meta["key_lines"].items()},
-            summary=meta["summary"],
-            description=meta["description"],
-            series=meta["series"],
-            chapter=ChapterNumber(meta["chapter"]) if meta["chapter"] is not None else None,
-            tags=tuple(str(t) for t in meta["tags"]),
-            category=meta["category"],
-            slug=meta["slug"],
-            draft=bool(meta["draft"]),
-            updated=_unmoment(meta["updated"]) if meta["updated"] is not None else None,
-            extra=tuple((str(k), _unvalue(v)) for k, v in meta["extra"]),
-            macros=tuple((str(name), str(tex)) for name, tex in meta["macros"]),
-            bibliography=tuple(str(p) for p in meta["bibliography"]),
-            authors=tuple(str(a) for a in meta["authors"]),
-            doi=meta["doi"],
+        (
+            _,
+            title,
+            moment,
+            first_line,
+            key_lines,
+            summary,
+            summary_html,
+            description,
+            series,
+            chapter,
+            tags,
+            category,
+            slug,
+            draft,
+            updated,
+            extra,
+            macros,
+            bibliography,
+            authors,
+            doi,
+        ) = meta
+        if not isinstance(entry[3], str):
+            return _UNUSABLE
+        if summary_html is not None:
+            remember_inline(summary, False, summary_html)
+        document = _DOCUMENT(
+            source,
+            title,
+            _unmoment(moment),
+            entry[3],
+            first_line,
+            key_lines,
+            summary,
+            description,
+            series,
+            ChapterNumber(chapter) if chapter is not None else None,
+            tags,
+            category,
+            slug,
+            draft,
+            _unmoment(updated) if updated is not None else None,
+            tuple((key, _unvalue(value)) for key, value in extra) if extra else (),
+            macros,
+            bibliography,
+            authors,
+            doi,
         )
     except (ValueError, TypeError, KeyError, AttributeError, IndexError):
         return _UNUSABLE

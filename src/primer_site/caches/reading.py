@@ -109,7 +109,7 @@ def read_sources(
     # parsed posts kept across processes: a new process parses only the files that changed (not opened by a first
     # look, which serves an edit at once: a new process parses the few posts edited meanwhile itself)
     document_cache = (
-        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post"))
+        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post"), taken=taken)
         if use_cache and looked is None
         else None
     )
@@ -117,8 +117,12 @@ def read_sources(
     def parse(relative: str, found: Problems) -> Document | None:
         if document_cache is None:
             return parse_document(source, relative, config.zone, found)
+        look = looks.get(relative)  # the walk's stat of it, after `taken`: the cache does not stat it again
         return document_cache.document(
-            relative, lambda into: parse_document(source, relative, config.zone, into), found
+            relative,
+            lambda into: parse_document(source, relative, config.zone, into),
+            found,
+            (look.stamp, look.regular) if look is not None and look.stamp is not None else None,
         )
 
     looked_at = [0]
@@ -250,7 +254,7 @@ def _looked_first(
             continue  # made and removed between two builds (an editor's temporary file): no source
         if info is None or not stat.S_ISREG(info.st_mode):
             return None  # removed, or no regular file any more
-        fresh[relative] = Look(os.path.islink(full), stamp_from(info))
+        fresh[relative] = Look(os.path.islink(full), stamp_from(info), True)
     if not fresh:
         return looks
     # a told file that links elsewhere is checked as the listing would check it: listed again if it is refused
