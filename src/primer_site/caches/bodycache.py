@@ -17,7 +17,16 @@ from itertools import starmap
 from pathlib import Path
 
 from primer_site import __version__
-from primer_site.diskstore import DAMAGED, MARSHAL_SALT, CacheTables, maker, open_salted, sealed, unsealed
+from primer_site.diskstore import (
+    DAMAGED,
+    MARSHAL_SALT,
+    CacheTables,
+    maker,
+    open_salted,
+    sealed,
+    unsealed,
+    without_collection,
+)
 from primer_site.errors import Diagnostic
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
@@ -27,7 +36,7 @@ from primer_site.syntax.citations import Citation, CiteItem
 from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 
 _FILE = "bodies.sqlite3"
-_FORMAT = 7
+_FORMAT = 8
 
 
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
@@ -50,19 +59,27 @@ def cache_salt(raw_html: bool) -> str:
     return ";".join(parts)
 
 
-def body_key(item: BodySource) -> str:
-    digest = hashlib.blake2b(digest_size=20)
+def body_digest(body: str) -> str:
+    """A digest of a post's Markdown body: part of its body key (body_key), kept with the parsed post in the
+    document cache so that a new process does not hash every body again (8 MB at 1,000 posts)."""
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def body_key(item: BodySource, theorems_key: str | None = None, digest: str | None = None) -> str:
+    """The body cache's key of what `item` renders to. `theorems_key`: `item.theorems.key`, and `digest`:
+    `body_digest(item.body)`, if worked out already."""
+    key = hashlib.blake2b(digest_size=20)
     for part in (
         item.source,
         str(item.first_line),
         item.chapter,
         str(item.number_sections),
-        item.theorems.key,
-        item.body,
+        item.theorems.key if theorems_key is None else theorems_key,
+        body_digest(item.body) if digest is None else digest,
     ):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+        key.update(part.encode("utf-8", "surrogatepass"))
+        key.update(b"\x00")
+    return key.hexdigest()
 
 
 SERIES_KEY = "series-"  # before the key of a series' description (a post's is hexadecimal): pruned apart
@@ -85,24 +102,27 @@ class BodyCache(CacheTables):
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
         # the HTML in a column of its own, read as it is; the formulas too: only a build that checks math reads them
         columns = "key TEXT PRIMARY KEY, value BLOB NOT NULL, formulas BLOB NOT NULL, html TEXT NOT NULL"
-        return open_salted(self.path, self.salt, "bodies", columns, durable=False)
+        return open_salted(self.path, self.salt, "bodies", columns, durable=False, mapped=True)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
         if self.db is None or not keys:
             return {}
         found: dict[str, RenderedBody] = {}
-        try:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT key, value, html{', formulas' if formulas else ''} FROM bodies WHERE key IN ({marks})"
-                for key, value, html, *stored in self.db.execute(query, chunk):
-                    body = _decode(value, html, stored[0] if stored else None)
-                    if body is not None:
-                        found[key] = body
-        except sqlite3.Error:
-            return {}
+        with without_collection():
+            try:
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    columns = "key, value, html, formulas" if formulas else "key, value, html"
+                    for key, value, html, *stored in self.db.execute(
+                        f"SELECT {columns} FROM bodies WHERE key IN ({marks})", chunk
+                    ):
+                        body = _decode(value, html, stored[0] if stored else None)
+                        if body is not None:
+                            found[key] = body
+            except sqlite3.Error:
+                return {}
         return found
 
     def formulas_of(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
