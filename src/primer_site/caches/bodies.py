@@ -44,10 +44,11 @@ def series_descriptions(
     looked: dict[str, None] = {}  # the cache keys looked up
     new: list[tuple[str, RenderedBody]] = []
     found_at_once: dict[str, RenderedBody] = {}
+    keys: dict[int, str] = {}  # by id of each of `metas` (alive throughout)
     if use_cache and metas and not store.holds("series body"):  # a new process: every one looked up, in one query
         cache = BodyCache(source, cache_salt(raw_html))
-        keys = [SERIES_KEY + body_key(BodySource(m.body, m.source, m.body_first_line)) for m in metas]
-        found_at_once = cache.get_many(keys)
+        keys = {id(m): SERIES_KEY + body_key(BodySource(m.body, m.source, m.body_first_line)) for m in metas}
+        found_at_once = cache.get_many(list(keys.values()))
 
     def make(meta: SeriesMeta) -> RenderedBody | SiteError:
         nonlocal cache
@@ -56,7 +57,7 @@ def series_descriptions(
             return render_bodies([item], raw_html, 1)[0]
         if cache is None:
             cache = BodyCache(source, cache_salt(raw_html))
-        key = SERIES_KEY + body_key(item)
+        key = keys.get(id(meta)) or SERIES_KEY + body_key(item)
         looked[key] = None
         found = found_at_once.get(key) or cache.get_many([key]).get(key)
         if found is None:

@@ -97,7 +97,11 @@ class DocumentCache(CacheTables):
         this cannot read (gone, not a regular file, unreadable), to report why as a build without a cache does.
         `stamped`: (its stamp, whether it is a regular file) from a stat the caller made after `taken` and before
         this (the walk's: discover.Look), so that each post is stat'ed once per build; else it is stat'ed here."""
-        made = lambda into, data: parse_document(self.site, relative, self.zone, into, data)  # noqa: E731
+
+        def made(into: Problems, data: bytes) -> tuple[Document, str] | None:
+            document = parse_document(self.site, relative, self.zone, into, data)
+            return None if document is None else (document, body_digest(document.body))
+
         found = self._read(relative, parse, problems, stamped, made, _encode, _decode)
         if not isinstance(found, tuple):
             return found  # type: ignore[return-value]
@@ -167,7 +171,7 @@ class DocumentCache(CacheTables):
         if encoded is not None and _storable(relative):
             meta, body = encoded
             self.new.append((relative, self._trusted(stamp), digest, meta, body))
-        return result  # a post's body digest is worked out where it is needed (bodies.post_bodies)
+        return result
 
     def _trusted(self, stamp: Stamp) -> str:
         """The stamp to record: itself if the file last changed long enough before this build began, else one no
@@ -206,12 +210,13 @@ def _stamp_text(stamp: Stamp) -> str:
     return ":".join(map(str, stamp))
 
 
-def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tuple[bytes, str | None] | None:
-    """The post as a sealed cell of plain tuples (diskstore.sealed; its body apart), or None if a value in `extra`
-    has no plain form (it is parsed again)."""
+def _encode(parsed: tuple[Document, str] | None, diagnostics: Sequence[Diagnostic]) -> tuple[bytes, str | None] | None:
+    """The post and its body's digest as a sealed cell of plain tuples (diskstore.sealed; its body apart), or None
+    if a value in `extra` has no plain form (it is parsed again)."""
     found = tuple((d.path, d.line, d.column, d.severity, d.message) for d in diagnostics)
-    if document is None:
+    if parsed is None:
         return sealed((found,)), None
+    document, digest = parsed
     try:
         extra = tuple((key, _value(value)) for key, value in document.extra)
     except TypeError:
@@ -241,7 +246,7 @@ def _encode(document: Document | None, diagnostics: Sequence[Diagnostic]) -> tup
         tuple(document.bibliography),
         tuple(document.authors),
         document.doi,
-        body_digest(document.body),
+        digest,
     )
     try:
         return sealed(meta), document.body
