@@ -130,3 +130,29 @@ def test_a_body_whose_post_came_from_the_cache_has_the_key_of_its_body(tmp_path:
     for document in documents:
         _, numbered, settings, key = memo.keys[document.source]
         assert key == bodycache.body_key(bodies.body_source(document, numbered, settings))
+
+
+def test_the_caches_drop_the_rows_of_a_removed_post_and_only_those(tmp_path: Path) -> None:
+    """A build in a new process drops the document and body rows of a post that is gone (each table is counted
+    first: when it holds only the site's rows, nothing is compared key by key), and keeps every other one."""
+    import sqlite3
+
+    site = _site(tmp_path / "site", 6, 2)
+    build_result(site, output=tmp_path / "out", cache=True)
+
+    def rows() -> tuple[list[str], int]:
+        with sqlite3.connect(site / ".primer-cache/documents.sqlite3") as db:
+            paths = sorted(p for (p,) in db.execute("SELECT path FROM documents"))
+        with sqlite3.connect(site / ".primer-cache/bodies.sqlite3") as db:
+            (posts,) = db.execute("SELECT count(*) FROM bodies WHERE key NOT LIKE 'series-%'").fetchone()
+        return paths, posts
+
+    every = sorted(
+        [*(p.relative_to(site).as_posix() for p in site.glob("content/*/*.md")), "series/s0.md", "series/s1.md"]
+    )
+    assert rows() == (every, 6)
+    build_result(site, output=tmp_path / "out", cache=True)  # nothing to drop
+    assert rows() == (every, 6)
+    (site / "content/s1/p003.md").unlink()
+    build_result(site, output=tmp_path / "out", cache=True)
+    assert rows() == ([p for p in every if p != "content/s1/p003.md"], 5)

@@ -246,7 +246,9 @@ def _render_with_cache(
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
         new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
-        stored = cache.replace_all(new, keep=set(keys) if complete else None)
+        wanted = set(keys) if complete else None
+        held = len(cached) + len(new) if wanted is not None and len(wanted) == len(keys) else None
+        stored = cache.replace_all(new, keep=wanted, held=held)
         if not formulas and stored:  # kept in the cache, where the check reads those it needs: not for the build
             for index, result in zip(missing, fresh, strict=True):
                 if not isinstance(result, SiteError) and result.formulas:

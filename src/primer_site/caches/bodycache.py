@@ -142,22 +142,32 @@ class BodyCache(CacheTables):
         return found
 
     def replace_all(
-        self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None, series: bool = False
+        self,
+        entries: Iterable[tuple[str, RenderedBody]],
+        keep: set[str] | None,
+        series: bool = False,
+        held: int | None = None,
     ) -> bool:
         """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
-        the series' descriptions), all but `keep`; None: drop none. Whether it was stored."""
+        the series' descriptions), all but `keep`; None: drop none. Whether it was stored. `held`: how many keys of
+        `keep` the table holds once the entries are in (those found in it and those stored now), if known: then
+        nothing is dropped unless it holds more rows of that kind (one count, not a table of `keep` to compare)."""
+        kind = (len(SERIES_KEY), SERIES_KEY, series)
 
         def work(db: sqlite3.Connection) -> None:
             db.executemany(
                 "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?)", ((k, *_encode(b), b.html) for k, b in entries)
             )
+            if keep is not None and held is not None:
+                (rows,) = db.execute("SELECT count(*) FROM bodies WHERE (substr(key, 1, ?) = ?) = ?", kind).fetchone()
+                if rows <= held:
+                    return  # every row of the kind is one of `keep`'s
             if keep is not None:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM keep")
                 db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
                 db.execute(
-                    "DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep) AND (substr(key, 1, ?) = ?) = ?",
-                    (len(SERIES_KEY), SERIES_KEY, series),
+                    "DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep) AND (substr(key, 1, ?) = ?) = ?", kind
                 )
 
         return self.write(work)

@@ -182,8 +182,15 @@ class DocumentCache(CacheTables):
     def close(self, keep: Sequence[str] | None = None) -> None:  # type: ignore[override]
         """Store what was parsed (and, with `keep`, the site's paths: drop every other entry)."""
 
+        held = None  # how many of `keep` the table holds once the new rows are in, if known
+        if keep is not None and self.loaded:  # every row of `keep`'s paths was loaded
+            wanted = set(keep)
+            held = len(wanted.intersection(self.known).union(p for p, *_ in self.new if p in wanted))
+
         def work(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?)", self.new)
+            if held is not None and db.execute("SELECT count(*) FROM documents").fetchone()[0] <= held:
+                return  # every row is one of `keep`'s: nothing to drop (one count, not a table of `keep`)
             if keep is not None:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (path TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM keep")
