@@ -22,6 +22,7 @@ from primer_site.diskstore import (
     MARSHAL_SALT,
     CacheTables,
     maker,
+    mapped_reads,
     open_salted,
     sealed,
     unsealed,
@@ -102,15 +103,15 @@ class BodyCache(CacheTables):
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
         # the HTML in a column of its own, read as it is; the formulas too: only a build that checks math reads them
         columns = "key TEXT PRIMARY KEY, value BLOB NOT NULL, formulas BLOB NOT NULL, html TEXT NOT NULL"
-        return open_salted(self.path, self.salt, "bodies", columns, durable=False, mapped=True)
+        return open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
         if self.db is None or not keys:
             return {}
         found: dict[str, RenderedBody] = {}
-        with without_collection():
-            try:
+        try:
+            with without_collection(), mapped_reads(self.db):
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
                     marks = ",".join("?" * len(chunk))
@@ -121,8 +122,8 @@ class BodyCache(CacheTables):
                         body = _decode(value, html, stored[0] if stored else None)
                         if body is not None:
                             found[key] = body
-            except sqlite3.Error:
-                return {}
+        except sqlite3.Error:
+            return {}
         return found
 
     def formulas_of(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:

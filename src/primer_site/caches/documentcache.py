@@ -25,7 +25,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from primer_site.caches.bodycache import body_digest
-from primer_site.diskstore import DAMAGED, MARSHAL_SALT, CacheTables, maker, open_salted, sealed, unsealed
+from primer_site.diskstore import (
+    DAMAGED,
+    MARSHAL_SALT,
+    CacheTables,
+    maker,
+    mapped_reads,
+    open_salted,
+    sealed,
+    unsealed,
+)
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import CACHE_DIR
 from primer_site.model import ChapterNumber
@@ -61,9 +70,7 @@ class DocumentCache(CacheTables):
         self.digests: dict[str, tuple[Document, str]] = {}
         try:
             (site / CACHE_DIR).mkdir(exist_ok=True)
-            self.db = open_salted(
-                site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False, mapped=True
-            )
+            self.db = open_salted(site / CACHE_DIR / _FILE, self.salt, "documents", _COLUMNS, durable=False)
             if preload:
                 self._load(paths)
         except (OSError, sqlite3.Error):
@@ -75,7 +82,8 @@ class DocumentCache(CacheTables):
         if len(paths) > 1:  # the whole table in one query: it holds about the site's posts (pruned every build)
             wanted = set(paths)
             query = "SELECT path, stamp, digest, meta, body FROM documents"
-            self.known = {row[0]: row[1:] for row in self.db.execute(query) if row[0] in wanted}
+            with mapped_reads(self.db):
+                self.known = {row[0]: row[1:] for row in self.db.execute(query) if row[0] in wanted}
             return
         paths = [path for path in paths if _storable(path)]
         for start in range(0, len(paths), 500):

@@ -13,7 +13,6 @@ else changed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import time
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from primer_site.caches.documentcache import DocumentCache
-from primer_site.diskstore import without_collection
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import CONTENT_DIR, SERIES_DIR
 from primer_site.sources.config import SiteConfig
@@ -171,10 +169,8 @@ def read_sources(
 
     try:
         if looked is None:
-            # the collector paused while the cache's rows become posts (diskstore.without_collection)
-            with without_collection() if document_cache is not None else contextlib.nullcontext():
-                documents = [d for d in map(document, sources.posts) if d]
-                metas = [m for m in map(series_file, sources.series) if m]
+            documents = [d for d in map(document, sources.posts) if d]
+            metas = [m for m in map(series_file, sources.series) if m]
         else:
             documents = _as_last_read(memory, "post", sources.posts, looked, document, problems)
             metas = _as_last_read(memory, "series", sources.series, looked, series_file, problems)
