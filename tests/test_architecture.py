@@ -25,7 +25,7 @@ STAGE_OF = {
          "katexnumbering", "references", "bodylinks", "markdown", "inline"],
         "syntax",
     ),
-    **dict.fromkeys(["fingerprints", "dependencies", "ledger", "documentcache", "reading", "bodycache", "highlights", "bodies"], "caches"),
+    **dict.fromkeys(["fingerprints", "dependencies", "ledger", "documentcache", "documentrows", "reading", "bodycache", "highlights", "bodies"], "caches"),
     **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathsources", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
         ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",

@@ -559,7 +559,7 @@ def test_the_document_cache_keeps_every_field_of_a_post() -> None:
     the cache fails here, not on a reader's second build)."""
     import dataclasses
 
-    from primer_site.caches import documentcache
+    from primer_site.caches import documentrows
     from primer_site.errors import Problems
     from primer_site.model import ChapterNumber
     from primer_site.sources.parse import Document
@@ -589,10 +589,10 @@ def test_the_document_cache_keeps_every_field_of_a_post() -> None:
     defaults = Document("x", "x", datetime(2000, 1, 1, tzinfo=UTC), "", 1, {})
     unset = [f.name for f in dataclasses.fields(Document) if getattr(document, f.name) == getattr(defaults, f.name)]
     assert unset == [], "set every field here"
-    encoded = documentcache._encode(document, [])
+    encoded = documentrows.encode_post((document, "digest"), [])
     assert encoded is not None
-    entry = documentcache._Entry("", "", encoded[0], encoded[1])
-    assert documentcache._decode(entry, document.source, Problems()) == document
+    entry = ("", "", encoded[0], encoded[1])
+    assert documentrows.decode_post(entry, document.source, Problems()) == (document, "digest")
 
 
 @settings(max_examples=300, deadline=None)

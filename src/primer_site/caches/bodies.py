@@ -6,7 +6,7 @@ Markdown, and rendering fans out to worker processes. The body cache on disk, it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from itertools import compress
 from operator import is_, is_not
@@ -43,6 +43,12 @@ def series_descriptions(
     cache: BodyCache | None = None
     looked: dict[str, None] = {}  # the cache keys looked up
     new: list[tuple[str, RenderedBody]] = []
+    found_at_once: dict[str, RenderedBody] = {}
+    keys: dict[int, str] = {}  # by id of each of `metas` (alive throughout)
+    if use_cache and metas and not store.holds("series body"):  # a new process: every one looked up, in one query
+        cache = BodyCache(source, cache_salt(raw_html))
+        keys = {id(m): SERIES_KEY + body_key(BodySource(m.body, m.source, m.body_first_line)) for m in metas}
+        found_at_once = cache.get_many(list(keys.values()))
 
     def make(meta: SeriesMeta) -> RenderedBody | SiteError:
         nonlocal cache
@@ -51,9 +57,9 @@ def series_descriptions(
             return render_bodies([item], raw_html, 1)[0]
         if cache is None:
             cache = BodyCache(source, cache_salt(raw_html))
-        key = SERIES_KEY + body_key(item)
+        key = keys.get(id(meta)) or SERIES_KEY + body_key(item)
         looked[key] = None
-        found = cache.get_many([key]).get(key)
+        found = found_at_once.get(key) or cache.get_many([key]).get(key)
         if found is None:
             found = render_bodies([item], raw_html, 1)[0]
             if not isinstance(found, SiteError):
@@ -80,6 +86,7 @@ def post_bodies(
     use_cache: bool,
     formulas: bool,
     theorems: TheoremSettings = DEFAULT,
+    digests: Mapping[str, tuple[Document, str]] | None = None,
 ) -> list[RenderedBody | SiteError]:
     """Each document's rendered body, or the SiteError that stopped it: from `memo` (the last build in this
     process) when the document is the same object, else from the body cache in SOURCE/.primer-cache/ when
@@ -87,7 +94,9 @@ def post_bodies(
 
     Bodies come without their formulas, unless `formulas` (the math check) asks for them: those from the cache,
     and those rendered now once the cache holds them (a checked build reads them there: bodies.StoredFormulas).
-    `theorems`: the site's theorem-like kinds and counters, under each series' own.
+    `theorems`: the site's theorem-like kinds and counters, under each series' own. `digests`: source path →
+    (document, its body's digest) as the document cache kept them (DocumentCache.digests): a body whose document
+    is that very object is not hashed again for its key.
     """
     shared = (tuple(metas), formulas, theorems)  # what every body's rendering reads besides its own document
     last, memo.last = memo.last, None
@@ -119,7 +128,18 @@ def post_bodies(
             results[index] = None
             missing.append(index)
     items = [body_source(documents[i], numbered[i], settings[i]) for i in missing]
-    keys = [body_key(item) for item in items] if use_cache else []
+    theorem_keys: dict[int, str] = {}  # each settings' text worked out once, not once per body (id: kept alive)
+    for kept in settings.values():
+        if id(kept) not in theorem_keys:
+            theorem_keys[id(kept)] = kept.key
+    digests = digests or {}
+
+    def key_of(index: int, item: BodySource) -> str:
+        kept = digests.get(item.source)
+        digest = kept[1] if kept is not None and kept[0] is documents[index] else None
+        return body_key(item, theorem_keys[id(item.theorems)], digest)
+
+    keys = [key_of(i, item) for i, item in zip(missing, items, strict=True)] if use_cache else []
     memo.keys = {
         documents[i].source: (documents[i], numbered[i], settings[i], key)
         for i, key in zip(missing, keys, strict=False)
@@ -226,7 +246,9 @@ def _render_with_cache(
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result
         new = [(keys[i], r) for i, r in zip(missing, fresh, strict=True) if not isinstance(r, SiteError)]
-        stored = cache.replace_all(new, keep=set(keys) if complete else None)
+        wanted = set(keys) if complete else None
+        held = len(cached) + len(new) if wanted is not None and len(wanted) == len(keys) else None
+        stored = cache.replace_all(new, keep=wanted, held=held)
         if not formulas and stored:  # kept in the cache, where the check reads those it needs: not for the build
             for index, result in zip(missing, fresh, strict=True):
                 if not isinstance(result, SiteError) and result.formulas:

@@ -2,21 +2,32 @@
 
 A table made by the store (diskstore.open_salted), keyed on everything a body's HTML depends on (body_key), with a
 salt for everything else (cache_salt: the renderer's own code, library versions): a cache with another salt is
-emptied. Each body is stored as JSON beside its HTML; its formulas are decoded only when asked for.
+emptied. Each body is stored as sealed plain tuples (diskstore.sealed) beside its HTML, and its formulas in a
+cell of their own, read only when asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import starmap
 from pathlib import Path
 
 from primer_site import __version__
-from primer_site.diskstore import CacheTables, open_salted
+from primer_site.diskstore import (
+    DAMAGED,
+    MARSHAL_SALT,
+    CacheTables,
+    maker,
+    mapped_reads,
+    open_salted,
+    sealed,
+    unsealed,
+    without_collection,
+)
 from primer_site.errors import Diagnostic
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
@@ -26,7 +37,7 @@ from primer_site.syntax.citations import Citation, CiteItem
 from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink
 
 _FILE = "bodies.sqlite3"
-_FORMAT = 6
+_FORMAT = 8
 
 
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
@@ -36,26 +47,40 @@ def cache_salt(raw_html: bool) -> str:
     for path in markdown.RENDERER_SOURCES:
         digest.update(path.read_bytes())
     renderer = digest.hexdigest()
-    parts = [f"format={_FORMAT}", f"primer-site={__version__}", f"renderer={renderer}", f"raw_html={raw_html}"]
+    parts = [
+        f"format={_FORMAT}",
+        MARSHAL_SALT,
+        f"primer-site={__version__}",
+        f"renderer={renderer}",
+        f"raw_html={raw_html}",
+    ]
     for package in ("markdown-it-py", "mdit-py-plugins"):
         parts.append(f"{package}={library_version(package)}")
     parts.append(f"Pygments={markdown.pygments_version()}")  # as the highlights' salt reads it
     return ";".join(parts)
 
 
-def body_key(item: BodySource) -> str:
-    digest = hashlib.blake2b(digest_size=20)
+def body_digest(body: str) -> str:
+    """A digest of a post's Markdown body: part of its body key (body_key), kept with the parsed post in the
+    document cache so that a new process does not hash every body again (8 MB at 1,000 posts)."""
+    return hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
+
+
+def body_key(item: BodySource, theorems_key: str | None = None, digest: str | None = None) -> str:
+    """The body cache's key of what `item` renders to. `theorems_key`: `item.theorems.key`, and `digest`:
+    `body_digest(item.body)`, if worked out already."""
+    key = hashlib.blake2b(digest_size=20)
     for part in (
         item.source,
         str(item.first_line),
         item.chapter,
         str(item.number_sections),
-        item.theorems.key,
-        item.body,
+        item.theorems.key if theorems_key is None else theorems_key,
+        body_digest(item.body) if digest is None else digest,
     ):
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+        key.update(part.encode("utf-8", "surrogatepass"))
+        key.update(b"\x00")
+    return key.hexdigest()
 
 
 SERIES_KEY = "series-"  # before the key of a series' description (a post's is hexadecimal): pruned apart
@@ -76,8 +101,8 @@ class BodyCache(CacheTables):
 
     def _open(self) -> sqlite3.Connection:
         # a cache: a write lost to a power cut costs a render, so no commit waits for the disk
-        # the HTML in a column of its own: JSON would escape every quote of it, and decoding that is slow
-        columns = "key TEXT PRIMARY KEY, value TEXT NOT NULL, html TEXT NOT NULL"
+        # the HTML in a column of its own, read as it is; the formulas too: only a build that checks math reads them
+        columns = "key TEXT PRIMARY KEY, value BLOB NOT NULL, formulas BLOB NOT NULL, html TEXT NOT NULL"
         return open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
@@ -86,14 +111,17 @@ class BodyCache(CacheTables):
             return {}
         found: dict[str, RenderedBody] = {}
         try:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                query = f"SELECT key, value, html FROM bodies WHERE key IN ({marks})"
-                for key, value, html in self.db.execute(query, chunk):
-                    body = _decode(value, html, formulas)
-                    if body is not None:
-                        found[key] = body
+            with without_collection(), mapped_reads(self.db):
+                for start in range(0, len(keys), 500):
+                    chunk = keys[start : start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    columns = "key, value, html, formulas" if formulas else "key, value, html"
+                    for key, value, html, *stored in self.db.execute(
+                        f"SELECT {columns} FROM bodies WHERE key IN ({marks})", chunk
+                    ):
+                        body = _decode(value, html, stored[0] if stored else None)
+                        if body is not None:
+                            found[key] = body
         except sqlite3.Error:
             return {}
         return found
@@ -107,117 +135,109 @@ class BodyCache(CacheTables):
             for start in range(0, len(keys), 500):
                 chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for key, value in self.db.execute(f"SELECT key, value FROM bodies WHERE key IN ({marks})", chunk):
-                    with contextlib.suppress(ValueError, TypeError, IndexError):
-                        found[key] = _formulas(json.loads(value)[8])
+                for key, stored in self.db.execute(f"SELECT key, formulas FROM bodies WHERE key IN ({marks})", chunk):
+                    with contextlib.suppress(ValueError, TypeError):
+                        found[key] = _formulas(stored)
         except sqlite3.Error:
             return {}
         return found
 
     def replace_all(
-        self, entries: Iterable[tuple[str, RenderedBody]], keep: set[str] | None, series: bool = False
+        self,
+        entries: Iterable[tuple[str, RenderedBody]],
+        keep: set[str] | None,
+        series: bool = False,
+        held: int | None = None,
     ) -> bool:
         """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
-        the series' descriptions), all but `keep`; None: drop none. Whether it was stored."""
+        the series' descriptions), all but `keep`; None: drop none. Whether it was stored. `held`: how many keys of
+        `keep` the table holds once the entries are in (those found in it and those stored now), if known: then
+        nothing is dropped unless it holds more rows of that kind (one count, not a table of `keep` to compare)."""
+        kind = (len(SERIES_KEY), SERIES_KEY, series)
 
         def work(db: sqlite3.Connection) -> None:
             db.executemany(
-                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?)", ((k, _encode(b), b.html) for k, b in entries)
+                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?)", ((k, *_encode(b), b.html) for k, b in entries)
             )
+            if keep is not None and held is not None:
+                (rows,) = db.execute("SELECT count(*) FROM bodies WHERE (substr(key, 1, ?) = ?) = ?", kind).fetchone()
+                if rows <= held:
+                    return  # every row of the kind is one of `keep`'s
             if keep is not None:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM keep")
                 db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", ((k,) for k in keep))
                 db.execute(
-                    "DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep) AND (substr(key, 1, ?) = ?) = ?",
-                    (len(SERIES_KEY), SERIES_KEY, series),
+                    "DELETE FROM bodies WHERE key NOT IN (SELECT key FROM keep) AND (substr(key, 1, ?) = ?) = ?", kind
                 )
 
         return self.write(work)
 
 
-def _encode(body: RenderedBody) -> str:
-    """The body but its HTML, as JSON (the HTML is stored beside it)."""
-    return json.dumps(
-        [
-            "",
-            [[h.level, h.id, h.text, h.html] for h in body.headings],
-            sorted(body.ids),
-            body.has_math,
-            body.word_count,
-            body.first_paragraph,
-            [[link.target, link.fragment, link.line, link.written] for link in body.links],
-            [[link.href, link.line] for link in body.others],
-            # a string within the JSON: only a build that checks math pays for reading it
-            json.dumps([[f.tex, f.display, f.line, f.column] for f in body.formulas], ensure_ascii=False),
-            [list(position) for position in body.stray_dollars],
-            [[label.id, label.kind, label.number, label.html, label.name] for label in body.labels],
-            [[d.path, d.line, d.column, d.severity, d.message] for d in body.errors],
-            body.display_equations,
-            [[a.target, a.written, a.line, a.suffix, a.image, [list(g) for g in a.given]] for a in body.assets],
-            [
-                [[[i.key, i.prefix, i.suffix, i.year_only] for i in c.items], c.in_text, c.written, c.line, c.column]
-                for c in body.citations
-            ],
-        ],
-        ensure_ascii=False,
+def _encode(body: RenderedBody) -> tuple[bytes, bytes]:
+    """The body but its HTML and formulas, and its formulas, as two sealed cells (diskstore.sealed: marshal's plain
+    tuples, each field of the type the body declares): a build that checks no math never reads the second."""
+    fields = (
+        tuple((h.level, h.id, h.text, h.html) for h in body.headings),
+        tuple(sorted(body.ids)),
+        bool(body.has_math),
+        int(body.word_count),
+        str(body.first_paragraph),
+        tuple((link.target, link.fragment, link.line, link.written) for link in body.links),
+        tuple((link.href, link.line) for link in body.others),
+        tuple((int(line), int(column)) for line, column in body.stray_dollars),
+        tuple((label.id, label.kind, label.number, label.html, label.name) for label in body.labels),
+        tuple((d.path, d.line, d.column, d.severity, d.message) for d in body.errors),
+        int(body.display_equations),
+        tuple((a.target, a.written, a.line, a.suffix, a.image, tuple(map(tuple, a.given))) for a in body.assets),
+        tuple(
+            (tuple((i.key, i.prefix, i.suffix, i.year_only) for i in c.items), c.in_text, c.written, c.line, c.column)
+            for c in body.citations
+        ),
     )
+    return sealed(fields), sealed(tuple((f.tex, f.display, f.line, f.column) for f in body.formulas))
 
 
-def _formulas(stored: str) -> tuple[Formula, ...]:
-    """The formulas _encode stored (a JSON string within the row's JSON: decoded only when asked for)."""
-    return tuple(Formula(str(a), bool(b), int(c), int(d)) for a, b, c, d in json.loads(stored))
+def _formulas(stored: bytes) -> tuple[Formula, ...]:
+    """The formulas _encode stored (a cell of their own: decoded only when asked for); ValueError if damaged."""
+    found = unsealed(stored)
+    if found is DAMAGED:
+        raise ValueError("a damaged cell")
+    return tuple(starmap(Formula, found))  # type: ignore[arg-type]
 
 
-def _decode(value: str, html_text: str, with_formulas: bool = True) -> RenderedBody | None:
-    """The stored body, or None for anything that is not exactly what _encode wrote."""
+_BODY = maker(RenderedBody)
+
+
+def _decode(value: bytes, html_text: str, formulas: bytes | None = None) -> RenderedBody | None:
+    """The stored body (its formulas from their cell if given, else none), or None for anything that is not
+    exactly what _encode wrote. The cell's digest vouches for its types: each field is taken as stored."""
+    fields = unsealed(value)
+    if fields is DAMAGED or not isinstance(html_text, str):
+        return None
     try:
-        (
-            _,
-            headings,
-            ids,
+        headings, ids, has_math, words, first, links, others, stray, labels, errors, displays, assets, citations = (
+            fields  # type: ignore[misc]
+        )
+        return _BODY(
+            html_text,
+            tuple(starmap(Heading, headings)),
+            frozenset(ids),
             has_math,
             words,
             first,
-            links,
-            others,
-            formulas,
+            tuple(starmap(SourceLink, links)),
+            tuple(starmap(Link, others)),
+            _formulas(formulas) if formulas is not None else (),
             stray,
-            labels,
-            errors,
+            tuple(starmap(Label, labels)),
+            tuple(starmap(Diagnostic, errors)),
             displays,
-            assets,
-            citations,
-        ) = json.loads(value)
-        body = RenderedBody(
-            html=html_text,
-            headings=tuple(Heading(int(a), str(b), str(c), str(d)) for a, b, c, d in headings),
-            ids=frozenset(str(i) for i in ids),
-            has_math=bool(has_math),
-            word_count=int(words),
-            first_paragraph=first,
-            links=tuple(SourceLink(str(a), str(b), int(c), str(d)) for a, b, c, d in links),
-            others=tuple(Link(str(a), int(b)) for a, b in others),
-            formulas=_formulas(formulas) if with_formulas else (),
-            stray_dollars=tuple((int(a), int(b)) for a, b in stray),
-            labels=tuple(Label(*map(str, label)) for label in labels),
-            errors=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in errors),
-            display_equations=int(displays),
-            assets=tuple(
-                AssetRef(str(a), str(b), int(c), str(d), bool(e), tuple((str(n), str(v)) for n, v in f))
-                for a, b, c, d, e, f in assets
-            ),
-            citations=tuple(
-                Citation(
-                    tuple(CiteItem(str(k), str(p), str(s), bool(y)) for k, p, s, y in a),
-                    bool(b),
-                    str(c),
-                    int(d),
-                    int(e),
-                )
-                for a, b, c, d, e in citations
+            tuple(starmap(AssetRef, assets)),
+            tuple(
+                Citation(tuple(starmap(CiteItem, items)), in_text, written, line, column)
+                for items, in_text, written, line, column in citations
             ),
         )
     except (ValueError, TypeError):
         return None
-    return body if isinstance(body.html, str) and isinstance(body.first_paragraph, str) else None

@@ -31,6 +31,7 @@ from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
 from primer_site.store import Stamp, Store, stamp_from
 
 _VIEW = "source view"  # the store's slot for the last read's SourceView
+BODY_DIGESTS = "body digests"  # the store's slot for DocumentCache.digests of the last read that used the cache
 _LISTED = (CONTENT_DIR + "/", SERIES_DIR + "/")  # the folders the read lists (static/, templates/: their stages')
 _BETWEEN_FILES = 64  # files looked at between two calls of read_sources' `between`
 
@@ -109,17 +110,29 @@ def read_sources(
     # parsed posts kept across processes: a new process parses only the files that changed (not opened by a first
     # look, which serves an edit at once: a new process parses the few posts edited meanwhile itself)
     document_cache = (
-        DocumentCache(source, sources.posts, config.zone, preload=not memory.holds("post"))
+        DocumentCache(
+            source, (*sources.posts, *sources.series), config.zone, preload=not memory.holds("post"), taken=taken
+        )
         if use_cache and looked is None
         else None
     )
 
+    def walked(relative: str) -> tuple[Stamp, bool] | None:
+        """The walk's stat of a file, after `taken`: the cache does not stat it again."""
+        look = looks.get(relative)
+        return (look.stamp, look.regular) if look is not None and look.stamp is not None else None
+
     def parse(relative: str, found: Problems) -> Document | None:
         if document_cache is None:
             return parse_document(source, relative, config.zone, found)
-        return document_cache.document(
-            relative, lambda into: parse_document(source, relative, config.zone, into), found
-        )
+        made = lambda into: parse_document(source, relative, config.zone, into)  # noqa: E731
+        return document_cache.document(relative, made, found, walked(relative))
+
+    def parse_series(relative: str, found: Problems) -> SeriesMeta | None:
+        if document_cache is None:
+            return parse_series_file(source, relative, found)
+        made = lambda into: parse_series_file(source, relative, into)  # noqa: E731
+        return document_cache.series_file(relative, made, found, walked(relative))
 
     looked_at = [0]
 
@@ -148,7 +161,7 @@ def read_sources(
             "series",
             f"{source}/{relative}",
             relative,
-            lambda found: parse_series_file(source, relative, found),
+            lambda found: parse_series(relative, found),
             problems,
             again=relative in told,
             stamped=stamped(relative),
@@ -157,8 +170,10 @@ def read_sources(
     try:
         if looked is None:
             documents = [d for d in map(document, sources.posts) if d]
+            metas = [m for m in map(series_file, sources.series) if m]
         else:
             documents = _as_last_read(memory, "post", sources.posts, looked, document, problems)
+            metas = _as_last_read(memory, "series", sources.series, looked, series_file, problems)
     except BaseException:
         if document_cache is not None:
             document_cache.close()  # what it parsed is kept; nothing is pruned
@@ -166,14 +181,12 @@ def read_sources(
     if document_cache is not None:
         # the entries of posts that are gone dropped (a table of every path, each build): in the preview, only when
         # the site's posts are other than at its last build (the cache is this process's between the two)
+        memory.put(BODY_DIGESTS, document_cache.digests)  # for post_bodies: the bodies' digests, kept in the cache
         pruned = memory.peek("document cache pruned") if incremental else None
-        document_cache.close(keep=None if pruned == sources.posts else sources.posts)
+        kept = (*sources.posts, *sources.series)
+        document_cache.close(keep=None if pruned == kept else kept)
         if incremental:
-            memory.put("document cache pruned", sources.posts)
-    if looked is None:
-        metas = [m for m in map(series_file, sources.series) if m]
-    else:
-        metas = _as_last_read(memory, "series", sources.series, looked, series_file, problems)
+            memory.put("document cache pruned", kept)
     if incremental:
         if listed_cleanly:
             folders = view.folders if view is not None and view.sources is sources else _folders_of(sources)
@@ -250,7 +263,7 @@ def _looked_first(
             continue  # made and removed between two builds (an editor's temporary file): no source
         if info is None or not stat.S_ISREG(info.st_mode):
             return None  # removed, or no regular file any more
-        fresh[relative] = Look(os.path.islink(full), stamp_from(info))
+        fresh[relative] = Look(os.path.islink(full), stamp_from(info), True)
     if not fresh:
         return looks
     # a told file that links elsewhere is checked as the listing would check it: listed again if it is refused

@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 
 from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
-from primer_site.caches.reading import read_file, read_sources, sources_as_read
+from primer_site.caches.reading import BODY_DIGESTS, read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
 from primer_site.commands.lastbuild import build_settings, remember_build, same_as_last
 from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
@@ -317,7 +317,9 @@ def _read(
         options.cache,
         formulas,
         theorems,
+        memory.peek(BODY_DIGESTS),
     )
+    memory.let_go(BODY_DIGESTS)  # it holds every post with its Markdown: let go of them once the keys are made
     bodies = keep_rendered(problems, made)
     series_bodies = keep_rendered(problems, series_descriptions(memory, metas, config.raw_html, source, options.cache))
     # the files beside the posts: their URLs and sizes go into the bodies now, never into the body cache

@@ -146,8 +146,9 @@ class AssetIndex(AssetImages):
         post's folder, so `![A](a.png)` in it must be `/vol/a.png`, as in the body."""
         summary = summary or None  # an empty one: the body's first paragraph, as with none
         summary_html, summary_refs = self._summary(source, summary, summary_line) if summary else ("", ())
-        if not body.assets and not summary_refs and summary is None:
-            return body
+        if not body.assets and not summary_refs:
+            # no file to fill in: no placeholder in the HTML either; the summary's HTML only, if it has one
+            return body if summary is None else replaced(body, first_paragraph=_fill_summary(summary_html, ()))
         refs = (*body.assets, *summary_refs)  # a root-absolute URL's stamp: that of the file it names, if one
         facts = (tuple(self.stamps.get(self._inside(r.target) or r.target) for r in refs), summary, summary_line)
         known = self.memo.filled.get(source)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 
 from primer_site.errors import Problems
 from primer_site.layout import CONTENT_DIR, SERIES_DIR
@@ -81,10 +82,12 @@ def is_ignored_path(relative: str) -> bool:
 @dataclass(frozen=True)
 class Look:
     """What the walk saw of one file, from its folder's listing (os.scandir): whether it is a symbolic link
-    itself (free: the listing says), and its stamp following links (one stat; None: it cannot be stat'ed)."""
+    itself (free: the listing says), and its stamp following links (one stat; None: it cannot be stat'ed), and
+    whether that stat found a regular file (the document cache reads the file at that stamp: no second stat)."""
 
     link: bool
     stamp: Stamp | None  # store.stamp_of's shape, taken as the walk passed
+    regular: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,10 +271,11 @@ def _markdown_files(
                 continue
             if looks is not None:
                 try:
-                    stamp: Stamp | None = stamp_from(entry.stat())
+                    info = entry.stat()
                 except OSError:  # a broken link: reported as unreadable where it is read
-                    stamp = None
-                looks[path] = Look(entry.is_symlink(), stamp)
+                    looks[path] = Look(entry.is_symlink(), None)
+                else:
+                    looks[path] = Look(entry.is_symlink(), stamp_from(info), S_ISREG(info.st_mode))
         stack.extend((os.path.join(dirpath, name), f"{relative}/{name}") for name in sorted(folders, reverse=True))
     return tuple(sorted(found))
 

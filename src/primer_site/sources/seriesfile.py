@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from primer_site.errors import Problems, SiteError
-from primer_site.sources.frontmatter import read_source, short_value, split_front_matter, text_field
+from primer_site.sources.frontmatter import decode_source, read_source, short_value, split_front_matter, text_field
 from primer_site.sources.notation import macro_notes
 from primer_site.sources.parse import Document
 from primer_site.sources.sharedkeys import (
@@ -123,9 +123,13 @@ def post_macros(site_macros: Macros, meta: SeriesMeta | None, document: Document
     return merge_macros(series_macros(site_macros, meta), document.macros)
 
 
-def parse_series_file(source_root: Path, relative: str, problems: Problems) -> SeriesMeta | None:
+def parse_series_file(
+    source_root: Path, relative: str, problems: Problems, raw: bytes | None = None
+) -> SeriesMeta | None:
+    """Read and check one series file; problems go to `problems` (None when it cannot be used). `raw`: the file's
+    bytes, already read (by a caller that digests what it parses), else the file is read here."""
     try:
-        text = read_source(source_root, relative)
+        text = read_source(source_root, relative) if raw is None else decode_source(raw, relative)
         yaml_text, body, body_line = split_front_matter(text, relative)
         mapping = load_yaml_mapping(yaml_text, relative, first_line=2, text_shape=SERIES_TEXT)
     except SiteError as error:
