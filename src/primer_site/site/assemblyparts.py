@@ -14,7 +14,7 @@ from typing import Any
 
 from primer_site.errors import Problems
 from primer_site.math.mathhtml import find_math
-from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, replaced
+from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, built, replaced
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations
@@ -304,7 +304,8 @@ def _post(
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
     summary_text = html.unescape(TAG.sub("", summary_html)).strip()
-    return Post(
+    return built(  # Post(...) without its frozen __init__: a new process makes one per post
+        Post,
         source=doc.source,
         title=doc.title,
         date=doc.date,
