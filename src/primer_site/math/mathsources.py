@@ -17,6 +17,7 @@ from typing import Protocol
 from primer_site.diskstore import VerdictTable
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
+from primer_site.model import built
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros
@@ -79,10 +80,12 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
         table.close()
     for path, (identity, problems) in rows.items():
         try:
-            found = tuple(Diagnostic(path, int(a), int(b), str(c), str(d)) for a, b, c, d in problems)
+            found = (
+                tuple(Diagnostic(path, int(a), int(b), str(c), str(d)) for a, b, c, d in problems) if problems else ()
+            )
         except (ValueError, TypeError):
             continue  # a damaged row: that file is checked again
-        placeholder = MathSource(path, (), identity=identity)
+        placeholder = built(MathSource, source=path, formulas=(), identity=identity)  # one a post: no frozen __init__
         memo.verdicts[path] = (placeholder, found)
         memo.recalled[path] = placeholder
     return memo

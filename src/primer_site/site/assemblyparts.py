@@ -291,6 +291,9 @@ class Assembly:
         return make_taxon(self.config, groups, slug, tuple(groups.members[slug]), self.memo, problems)
 
 
+_NO_EXTRA = Extra.of(())  # a post without `extra:` (most): the one value, made once
+
+
 def _post(
     config: SiteConfig,
     doc: Document,
@@ -328,7 +331,7 @@ def _post(
         category=doc.category,
         draft=doc.draft,
         scheduled=doc.date > selection.now,
-        extra=Extra.of(doc.extra),
+        extra=Extra.of(doc.extra) if doc.extra else _NO_EXTRA,
         links=body.others,
         macros=series[1],
     )
