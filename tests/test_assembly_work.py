@@ -152,3 +152,28 @@ def test_built_makes_the_value_the_dataclass_init_makes(seed: int) -> None:
     with pytest.raises(TypeError):
         built(Taxon, name="n", slug="n", url="/n/", nope=1)
     assert built(Series, **{f.name: None for f in dataclasses.fields(Series)[:8]}).posts == ()
+
+
+def test_a_files_math_identity_is_the_same_for_equal_values_made_apart() -> None:
+    # marshal's default format writes a back-reference for an object met twice, or held elsewhere: the identity
+    # would then follow the objects' sharing and reference counts, not their values (a kept verdict never found)
+    from primer_site.math.mathsources import _identity
+
+    shared = "content/p1.md"
+    one = _identity("salt", "key", (shared, "T", None, 2, 1), ((r"\R", r"\mathbb{R}"),), (), (shared, shared))
+    apart = "".join(["content/", "p1.md"])
+    two = _identity("salt", "key", (apart, "T", None, 2, 1), ((r"\R", r"\mathbb{R}"),), (), ("content/p1.md", apart))
+    assert one == two
+    assert len({one, _identity("salt", "key", (shared, "T", None, 2, 2), (), (), ())}) == 2
+    assert _identity("", "", 1) != _identity("", "", True) != _identity("", "", [1])  # types told apart, as repr did
+
+
+def test_the_linked_urls_of_a_body_are_the_patterns_matches_whatever_the_body() -> None:
+    # the preview links' first look (the literal every match begins with) never hides a match
+    from primer_site.site.previews import _LINK, _linked_urls
+
+    rng = random.Random(7)
+    pieces = ['<a href="', "/", "/p1/", "#", "eq:1", '"', "<a ", 'href="/x/#y"', "<p>", " ", "é"]
+    for _ in range(3000):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        assert _linked_urls(body) == tuple(dict.fromkeys(m.group(1) for m in _LINK.finditer(body))), body

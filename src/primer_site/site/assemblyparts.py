@@ -150,15 +150,18 @@ class Assembly:
         """Citations filled, References appended, the cite-this BibTeX: from the entries it cites."""
         citations = body.citations
         paths, entries = self.bibliographies.get(post.source, ((), {}))
-        keys = {item.key for c in citations for item in c.items}
-        seen = tuple(entries.get(k) for k in sorted(keys))
-        everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads them all
         meta = self.names.meta_of(doc.series)
         config = self.config
+        inputs: tuple = ()  # what the memo compares: worked out only for a memo that keeps what it made
+        if self.memo.keeps:
+            keys = {item.key for c in citations for item in c.items}
+            seen = tuple(entries.get(k) for k in sorted(keys))
+            everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads all
+            inputs = (config, post, doc, citations, paths, seen, everything, meta)
         return self.memo.reuse(
             "citations",
             post.source,
-            (config, post, doc, citations, paths, seen, everything, meta),
+            inputs,
             lambda found: resolve_post_citations(post, doc, citations, paths, entries, config, meta, found),
             problems,
         )
