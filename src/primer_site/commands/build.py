@@ -6,7 +6,6 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
@@ -22,7 +21,7 @@ from primer_site.errors import Problems, SiteError
 from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup, locate_katex
-from primer_site.model import Output, Site, Unchanged
+from primer_site.model import Output, Site, Unchanged, replaced
 from primer_site.publish.buildrecord import PreviousBuild
 from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
 from primer_site.publish.search import index_for_search
@@ -186,12 +185,12 @@ def _build(
         selection,
         problems,
         unreadable,
-        memory.slot("assemble", AssembleMemo),
+        # a build in a new process keeps nothing of its assembly: its every step of every post (~25 MB at 5,000),
+        # and who reads whom, are for a next build in the same process only
+        memory.slot("assemble", AssembleMemo) if incremental else AssembleMemo(keeps=False),
         bibliographies,
         catalogue,
     )
-    if not incremental:  # the assemble memo's every step of every post (~25 MB at 5,000): for a next build only
-        memory.let_go("assemble")
     feed_math, typesetter, book_math = site_math(
         options, memory, config, setup, katex, site, parsed, problems, incremental
     )
@@ -366,7 +365,7 @@ def _without_markdown(memory: Store, documents: list[Document]) -> list[Document
     Markdown is ~40 MB that the render stage, and each worker forked for it, would otherwise carry to the end.
     The build-time typesetter keeps the documents it was given (it searches their Markdown for raw HTML)."""
     memory.let_go()
-    return [replace(document, body="") for document in documents]
+    return [replaced(document, body="") for document in documents]  # model.replaced: no __init__ per copy
 
 
 def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:

@@ -55,7 +55,7 @@ def assemble_site(
     as it was remakes only the posts it reaches and the parts that hold them (reassemble.py); the site is the same
     value either way (tests/test_reassemble.py).
     """
-    memo = memo or AssembleMemo()
+    memo = memo or AssembleMemo(keeps=False)  # held by no one: nothing of this assembly is for a later one
     parts = Assembly(config, documents, bodies, series_meta, series_bodies, selection, unreadable, memo)
     parts.set_language(catalogue, bibliographies or {})
     last, memo.last = memo.last, None  # an assembly that fails half way leaves none to start from
@@ -66,8 +66,9 @@ def assemble_site(
     return site
 
 
-def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyState]:
-    """Every part of the site, each through the memo; and what an edit's reassembly starts from."""
+def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyState | None]:
+    """Every part of the site, each through the memo; and what an edit's reassembly starts from (None: the memo
+    keeps nothing)."""
     noted: dict[tuple[str, str], tuple[Diagnostic, ...]] = {}
     documents, bodies = a.documents, a.bodies
     key_lines = {d.source: d.key_lines for d in documents}
@@ -83,11 +84,13 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     posts = keep(noted, ("urls", ""), lambda f: _unique_urls(posts, key_lines, f))
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if a.selection.future or not p.scheduled}
+    keeps = a.memo.keeps  # else no later assembly starts from this one: who reads whom is not recorded
     links = Readers()
     resolved = {}
     for post in posts:
         body = body_of[post.source]
-        links.read(post.source, {x.target: 0 for x in body.links})
+        if keeps:
+            links.read(post.source, {x.target: 0 for x in body.links})
         resolved[post.source] = keep(
             noted,
             ("links", post.source),
@@ -99,12 +102,12 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     }
     headed = {s: keep(noted, ("heading", s), lambda f, p=p: a.headed(p, f)) for s, p in cited.items()}
     by_url = {p.url: p for p in headed.values() if p.source in published}
-    read: dict[str, tuple[str, ...]] = {}
+    read: dict[str, tuple[str, ...]] | None = {} if keeps else None
     final_posts = keep(
         noted, ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
     )
     previews = Readers()
-    for source, targets in read.items():
+    for source, targets in (read or {}).items():
         previews.read(source, targets)
     final = {p.source: p for p in final_posts}
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
@@ -150,6 +153,8 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     site = a.memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
     for found in noted.values():
         problems.extend(found)
+    if not keeps:
+        return site, None
     state = AssemblyState(
         a.inputs(),
         list(documents),

@@ -26,17 +26,23 @@ class AssembleMemo:
     problems reported again, so that later stages can tell in constant time that nothing in it changed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, keeps: bool = True) -> None:
+        # False: a memo for one assembly, that no later one starts from (a build in a new process): every part is
+        # made as a first assembly makes it, and nothing is kept of it (no part, nor who reads whom)
+        self.keeps = keeps
         self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
         self.last: object = None  # reassemble.AssemblyState: what the last whole assembly made, stage by stage
         self.series_files: Any = None  # assemblyparts.SeriesFiles: what the series files say, read once
 
     def put(self, kind: str, name: str, inputs: tuple, made: object) -> None:
         """Remember `made` (which reported nothing) as what `inputs` make, for (kind, name)."""
-        self.made[(kind, name)] = (inputs, made, ())
+        if self.keeps:
+            self.made[(kind, name)] = (inputs, made, ())
 
     def reuse(self, kind: str, name: str, inputs: tuple, make: Callable[[Problems], T], problems: Problems) -> T:
         """`make(problems)`, or what it made last time for (kind, name) if `inputs` are the same."""
+        if not self.keeps:  # nothing was made before, nor is kept for after
+            return make(problems)
         known = self.made.get((kind, name))
         # the usual hit first, in C: every input the very same object (a preview's rebuild asks ~7 per post)
         if known is not None and (

@@ -14,7 +14,7 @@ from typing import Any
 
 from primer_site.errors import Problems
 from primer_site.math.mathhtml import find_math
-from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, replaced
+from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, built, replaced
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations
@@ -150,15 +150,18 @@ class Assembly:
         """Citations filled, References appended, the cite-this BibTeX: from the entries it cites."""
         citations = body.citations
         paths, entries = self.bibliographies.get(post.source, ((), {}))
-        keys = {item.key for c in citations for item in c.items}
-        seen = tuple(entries.get(k) for k in sorted(keys))
-        everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads them all
         meta = self.names.meta_of(doc.series)
         config = self.config
+        inputs: tuple = ()  # what the memo compares: worked out only for a memo that keeps what it made
+        if self.memo.keeps:
+            keys = {item.key for c in citations for item in c.items}
+            seen = tuple(entries.get(k) for k in sorted(keys))
+            everything = tuple(sorted(entries)) if None in seen else ()  # an unknown key: the suggestion reads all
+            inputs = (config, post, doc, citations, paths, seen, everything, meta)
         return self.memo.reuse(
             "citations",
             post.source,
-            (config, post, doc, citations, paths, seen, everything, meta),
+            inputs,
             lambda found: resolve_post_citations(post, doc, citations, paths, entries, config, meta, found),
             problems,
         )
@@ -291,6 +294,9 @@ class Assembly:
         return make_taxon(self.config, groups, slug, tuple(groups.members[slug]), self.memo, problems)
 
 
+_NO_EXTRA = Extra.of(())  # a post without `extra:` (most): the one value, made once
+
+
 def _post(
     config: SiteConfig,
     doc: Document,
@@ -304,7 +310,8 @@ def _post(
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
     summary_text = html.unescape(TAG.sub("", summary_html)).strip()
-    return Post(
+    return built(  # Post(...) without its frozen __init__: a new process makes one per post
+        Post,
         source=doc.source,
         title=doc.title,
         date=doc.date,
@@ -327,7 +334,7 @@ def _post(
         category=doc.category,
         draft=doc.draft,
         scheduled=doc.date > selection.now,
-        extra=Extra.of(doc.extra),
+        extra=Extra.of(doc.extra) if doc.extra else _NO_EXTRA,
         links=body.others,
         macros=series[1],
     )

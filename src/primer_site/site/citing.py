@@ -63,6 +63,8 @@ def resolve_post_citations(
             doc.doi,
         )
     if not citations:
+        if authors == post.authors and doc.doi == post.doi and bibtex == post.bibtex:
+            return post  # nothing to fill: no copy (a site without authors, DOIs or citations: every post)
         return replaced(post, authors=authors, doi=doc.doi, bibtex=bibtex)
     headings = [h.html for h in post.headings]
     filled, references, found = resolve_citations(

@@ -1,0 +1,179 @@
+"""The assembly of a build in a new process (commands/build.py: a store for one build) keeps nothing for a later one
+and makes each post without a frozen __init__; its site and problems are those of an assembly that keeps everything
+(the dev server's), over seeded varied sites. Work is counted over growing sites, never timed."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import primer_site.commands.build as build_module
+import primer_site.site.reassemble as reassemble_module
+from fixture_sites import build_result, make_site, post
+from primer_site.errors import Problems, SiteError
+from primer_site.model import Extra, Heading, Post, PostLink, Series, Taxon, built, replaced
+from primer_site.site.assemblememo import AssembleMemo
+from test_reassemble import EditedSite, differences
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _site(root: Path, posts: int) -> Path:
+    """`posts` posts in series of four, tagged, each linking to the one before it (an equation and a heading)."""
+    files = {"series/s0.md": "---\ntitle: Volume 0\n---\nAbout.\n"}
+    for n in range(posts):
+        text = f"## Part {n}\n\n$$x_{n}$$ (eq:e{n})\n\nSee [](p{max(n - 1, 0)}.md#eq:e{max(n - 1, 0)})."
+        front = {"series": f"s{n // 4}", "chapter": n % 4 + 1, "tags": f"[t{n % 3}, all]"}
+        files[f"content/p{n}.md"] = post(f"Post {n}", f"2026-01-{n % 28 + 1:02}", text, **front)
+    return make_site(root, files)
+
+
+def _assembly_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int, int]:
+    """(parts the assemble memos of a build in a new process hold when it ends, who-reads-whom records made, Posts
+    made through Post.__init__) for a site of `posts` posts."""
+    memos: list[AssembleMemo] = []
+    records = inits = 0
+    real_init, real_read, real_post_init = AssembleMemo.__init__, reassemble_module.Readers.read, Post.__init__
+
+    def init(self: AssembleMemo, *args: object, **kwargs: object) -> None:
+        real_init(self, *args, **kwargs)
+        memos.append(self)
+
+    def read(self: object, *args: object) -> None:
+        nonlocal records
+        records += 1
+        real_read(self, *args)  # type: ignore[arg-type]
+
+    def post_init(self: Post, *args: object, **kwargs: object) -> None:
+        nonlocal inits
+        inits += 1
+        real_post_init(self, *args, **kwargs)
+
+    site = _site(root, posts)
+    with monkeypatch.context() as patch:
+        patch.setattr(AssembleMemo, "__init__", init)
+        patch.setattr(reassemble_module.Readers, "read", read)
+        patch.setattr(Post, "__init__", post_init)
+        result = build_result(site)  # no store given: a build as in a new process
+    assert result.posts == posts and not result.errors
+    return sum(len(m.made) for m in memos), records, inits
+
+
+def test_a_build_in_a_new_process_keeps_nothing_of_its_assembly(tmp_path: Path, monkeypatch) -> None:
+    # the memo kept every step of every post (~6 parts a post) and who read whom (2 records a post), all let go
+    # unread when the assembly ended; and each post was made by a frozen __init__ (31 fields set one by one)
+    work = [_assembly_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
+    assert [(kept, records) for kept, records, _ in work] == [(0, 0)] * 3, work
+    assert max(inits for _, _, inits in work) <= 1, work  # model.built's one instance per class and process
+
+
+def test_the_dev_servers_assembly_still_keeps_its_parts(tmp_path: Path) -> None:
+    from primer_site.commands.build import BuildMemory
+
+    memory = BuildMemory()
+    build_result(_site(tmp_path / "site", 8), memory)
+    memo = memory.slot("assemble", AssembleMemo)
+    assert memo.keeps and len(memo.made) > 8 * 4 and memo.last is not None
+
+
+def test_a_new_processs_assembly_is_the_keeping_assembly_over_varied_sites(tmp_path: Path, monkeypatch) -> None:
+    # seeded sites (series with and without files, links between posts and to missing ones, citations, drafts,
+    # clashing URLs, tags in two spellings, other languages), each after a few random edits: the site assembled by
+    # a memo that keeps nothing equals, field by field, the one a keeping memo makes; so do its problems, in order
+    real = build_module.assemble_site
+    compared = []
+
+    def both(*args: object) -> object:
+        problems, memo = args[6], args[8]
+        assert isinstance(memo, AssembleMemo) and not memo.keeps  # the new process's
+        start = len(problems.items)  # type: ignore[attr-defined]
+        site = real(*args)
+        kept = Problems()
+        warm = real(*args[:6], kept, args[7], AssembleMemo(), *args[9:])  # type: ignore[arg-type]
+        assert site == warm, differences(site, warm)
+        assert problems.items[start:] == kept.items  # type: ignore[attr-defined]
+        compared.append(len(site.posts))
+        return site
+
+    monkeypatch.setattr(build_module, "assemble_site", both)
+    for seed in range(24):
+        rng = random.Random(seed)
+        edited = EditedSite(tmp_path / f"s{seed}", rng, rng.randrange(4, 14))
+        for _ in range(rng.randrange(12)):
+            edited.edit()
+        with contextlib.suppress(SiteError):  # a site an edit broke: its errors came from the compared assembly
+            build_result(edited.root, now=NOW)
+    assert len(compared) == 24 and sum(compared) > 100, compared
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_built_makes_the_value_the_dataclass_init_makes(seed: int) -> None:
+    rng = random.Random(seed)
+    when = datetime(2026, 1, rng.randrange(1, 28), tzinfo=UTC)
+    given = {
+        "source": f"p{seed}.md",
+        "title": rng.choice(["T", "Ümlaut", ""]),
+        "date": when,
+        "slug": "s",
+        "url": "/s/",
+        "output_path": "s/index.html",
+        "body_html": "<p>x</p>",
+        "summary_html": "",
+        "summary_text": "",
+        "description": "",
+        "headings": (Heading(2, "a", "A", "A"),) * rng.randrange(3),
+        "has_math": rng.random() < 0.5,
+        "word_count": rng.randrange(100),
+    }
+    optional = {
+        "display_equations": 3,
+        "updated": when,
+        "series": "v",
+        "tags": ("a", "b"),
+        "extra": Extra.of({"k": [1, {"x": 2}]}),
+        "previous": PostLink("P", "/p/", "Chapter 1"),
+        "bibtex": "@misc{x}",
+    }
+    given.update(rng.sample(sorted(optional.items()), rng.randrange(len(optional) + 1)))
+    made, expected = built(Post, **given), Post(**given)
+    assert made == expected and hash(made) == hash(expected) and repr(made) == repr(expected)
+    assert list(vars(made)) == [f.name for f in dataclasses.fields(Post)] == list(vars(expected))
+    assert replaced(made, slug="t") == replaced(expected, slug="t")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.slug = "t"  # type: ignore[misc]
+    assert built(Taxon, name="n", slug="n", url="/n/") == Taxon("n", "n", "/n/")
+    with pytest.raises(TypeError):
+        built(Taxon, name="n", slug="n")  # a field missing: as the class's __init__ says
+    with pytest.raises(TypeError):
+        built(Taxon, name="n", slug="n", url="/n/", nope=1)
+    assert built(Series, **{f.name: None for f in dataclasses.fields(Series)[:8]}).posts == ()
+
+
+def test_a_files_math_identity_is_the_same_for_equal_values_made_apart() -> None:
+    # marshal's default format writes a back-reference for an object met twice, or held elsewhere: the identity
+    # would then follow the objects' sharing and reference counts, not their values (a kept verdict never found)
+    from primer_site.math.mathsources import _identity
+
+    shared = "content/p1.md"
+    one = _identity("salt", "key", (shared, "T", None, 2, 1), ((r"\R", r"\mathbb{R}"),), (), (shared, shared))
+    apart = "".join(["content/", "p1.md"])
+    two = _identity("salt", "key", (apart, "T", None, 2, 1), ((r"\R", r"\mathbb{R}"),), (), ("content/p1.md", apart))
+    assert one == two
+    assert len({one, _identity("salt", "key", (shared, "T", None, 2, 2), (), (), ())}) == 2
+    assert _identity("", "", 1) != _identity("", "", True) != _identity("", "", [1])  # types told apart, as repr did
+
+
+def test_the_linked_urls_of_a_body_are_the_patterns_matches_whatever_the_body() -> None:
+    # the preview links' first look (the literal every match begins with) never hides a match
+    from primer_site.site.previews import _LINK, _linked_urls
+
+    rng = random.Random(7)
+    pieces = ['<a href="', "/", "/p1/", "#", "eq:1", '"', "<a ", 'href="/x/#y"', "<p>", " ", "é"]
+    for _ in range(3000):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
+        assert _linked_urls(body) == tuple(dict.fromkeys(m.group(1) for m in _LINK.finditer(body))), body
