@@ -536,3 +536,28 @@ def test_kept_verdicts_give_what_a_build_without_a_cache_gives(tmp_path: Path) -
     for _ in range(14):
         make_site(site, rng.choice(edits)())
         assert reported(cache=True) == reported(cache=False)
+
+
+def test_a_damaged_verdict_row_is_checked_again_never_taken_as_clean(tmp_path: Path) -> None:
+    """A kept verdict whose problems are not a list of [line, column, severity, message] rows (null, 0, false, a
+    row of the wrong shape) is dropped: that file is checked again. Only a true empty list means "no problems"."""
+    import sqlite3
+
+    from primer_site.diskstore import VERDICTS_FILE, VerdictTable
+    from primer_site.math.mathsources import recall_verdicts
+
+    site = make_site(tmp_path, {"content/ok.md": post("Ok", body="$x$")})
+    kept = [("content/ok.md", "i0", [])]
+    kept += [
+        (f"content/{name}.md", f"i{n}", stored)
+        for n, (name, stored) in enumerate(
+            [("null", None), ("zero", 0), ("false", False), ("short", [[1, 2]]), ("text", "oops")], 1
+        )
+    ]
+    table = VerdictTable(site, "salt")
+    table.keep(kept, [path for path, _, _ in kept])
+    table.close()
+    with sqlite3.connect(site / ".primer-cache" / VERDICTS_FILE) as db:  # the rows as stored: JSON text
+        assert dict(db.execute("SELECT path, problems FROM verdicts"))["content/null.md"] == "null"
+    memo = recall_verdicts(site, "salt", None, None)  # type: ignore[arg-type]
+    assert {path: found for path, (_, found) in memo.verdicts.items()} == {"content/ok.md": ()}

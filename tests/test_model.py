@@ -1,4 +1,4 @@
-"""model.replaced: dataclasses.replace without an __init__ call, the same value in every case."""
+"""model.replaced and model.built: dataclasses.replace and a class's __init__ without its call, the same value in every case."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import cached_property
 
 import pytest
 
-from primer_site.model import ChapterNumber, Heading, PostLink, replaced
+from primer_site.model import ChapterNumber, Heading, PostLink, built, replaced
 from primer_site.syntax.markdown import Label
 
 
@@ -64,3 +64,31 @@ def test_replaced_runs_post_init_where_a_class_has_one() -> None:
     with pytest.raises(ValueError, match="negative"):
         replaced(_Checked(1), value=-1)
     assert replaced(_Derived(2), value=3).square == 9
+
+
+@dataclass(frozen=True)
+class _Slugged:  # an __init__ written by hand: @dataclass keeps it (init=True writes one only where none is)
+    name: str
+    slug: str = ""
+
+    def __init__(self, name: str, slug: str = "") -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "slug", slug or name.lower())
+
+
+@dataclass(frozen=True, init=False)
+class _Titled:  # no generated __init__ at all
+    title: str
+    upper: str = ""
+
+    def __init__(self, title: str, upper: str = "") -> None:
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "upper", upper or title.upper())
+
+
+def test_a_hand_written_init_is_called_by_built_and_replaced() -> None:
+    # the check once looked only at the fields, __post_init__ and __slots__: built(_Slugged, name="Hello") had slug ""
+    assert built(_Slugged, name="Hello") == _Slugged("Hello") == _Slugged("Hello", "hello")
+    assert built(_Titled, title="Hi").upper == "HI"
+    assert replaced(_Slugged("Hello"), name="World", slug="") == _Slugged("World")  # as dataclasses.replace
+    assert replaced(_Titled("Hi"), title="Yo", upper="") == dataclasses.replace(_Titled("Hi"), title="Yo", upper="")

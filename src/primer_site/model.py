@@ -336,16 +336,12 @@ def replaced(obj: _T, /, **changes: Any) -> _T:
     sets each field through object.__setattr__): the same value, the same type. A new process assembles a
     5,000-post site with 35,000 of these (dataclasses.replace: 0.5 s of its profile). A class with a
     __post_init__, a field __init__ does not take, or __slots__ goes through dataclasses.replace, which also
-    raises for a name that is no field."""
+    raises for a name that is no field (`_only_fields` says which classes are copied so)."""
     kind = type(obj)
     names = _COPIED.get(kind, _UNSEEN)
     if names is _UNSEEN:
         fields = dataclasses.fields(kind)  # type: ignore[arg-type]
-        plain = (
-            all(f.init for f in fields)
-            and not hasattr(kind, "__post_init__")
-            and not any("__slots__" in vars(c) for c in kind.__mro__)
-        )
+        plain = _only_fields(kind, fields)
         ordered = tuple(f.name for f in fields)
         names = _COPIED[kind] = (ordered, frozenset(ordered)) if plain else None
     if names is None or not names[1].issuperset(changes):
@@ -360,6 +356,26 @@ def replaced(obj: _T, /, **changes: Any) -> _T:
 
 
 _UNSEEN: Any = object()
+
+
+def _only_fields(kind: type, fields: tuple[dataclasses.Field[Any], ...]) -> bool:
+    """Whether an instance of `kind` is exactly its fields' values, as the __init__ that @dataclass wrote for it
+    stores them: `kind` is itself a dataclass whose __init__ is that generated one (not one written by hand, which
+    @dataclass keeps, nor none: `init=False`), every field is an __init__ argument, and there is no __post_init__
+    and no __slots__ (whose instances have no __dict__). Else `replaced` and `built` go through the class."""
+    params = vars(kind).get("__dataclass_params__")
+    init = getattr(vars(kind).get("__init__"), "__code__", None)
+    return (
+        params is not None
+        and params.init
+        and init is not None
+        and init.co_filename == "<string>"  # the generated methods' file name (dataclasses' exec of their text)
+        and all(f.init for f in fields)
+        and not hasattr(kind, "__post_init__")
+        and not any("__slots__" in vars(c) for c in kind.__mro__)
+    )
+
+
 # per dataclass: each field's default in field order (a required one: None), and the required fields; or None
 _DEFAULTS: dict[type, tuple[dict[str, Any], frozenset[str]] | None] = {}
 
@@ -372,11 +388,7 @@ def built(kind: type[_T], /, **values: Any) -> _T:
     known = _DEFAULTS.get(kind, _UNSEEN)
     if known is _UNSEEN:
         fields = dataclasses.fields(kind)  # type: ignore[arg-type]
-        plain = (
-            all(f.init and f.default_factory is dataclasses.MISSING for f in fields)
-            and not hasattr(kind, "__post_init__")
-            and not any("__slots__" in vars(c) for c in kind.__mro__)
-        )
+        plain = _only_fields(kind, fields) and all(f.default_factory is dataclasses.MISSING for f in fields)
         required = frozenset(f.name for f in fields if f.default is dataclasses.MISSING)
         # an instance's own __dict__, so that each copy shares its keys as the instances __init__ makes do
         known = _DEFAULTS[kind] = (kind(**dict.fromkeys(required)).__dict__, required) if plain else None

@@ -81,8 +81,11 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
         table.close()
     for path, (identity, problems) in rows.items():
         try:
+            # only a true empty list is "no problems": a damaged row's null, 0 or false must fail as any other
             found = (
-                tuple(Diagnostic(path, int(a), int(b), str(c), str(d)) for a, b, c, d in problems) if problems else ()
+                ()
+                if problems == []
+                else tuple(Diagnostic(path, int(a), int(b), str(c), str(d)) for a, b, c, d in problems)
             )
         except (ValueError, TypeError):
             continue  # a damaged row: that file is checked again
@@ -222,7 +225,9 @@ def _front(document: Document) -> tuple[str, str, str | None, int, int]:
 def _identity(salt: str, key: str, *rest: object) -> str:
     """A digest of what a file's verdict depends on: its body's formulas by its cache `key` (with the `salt` of that
     cache: the renderer's code and settings), and the `rest` (where the file is, what else it writes math in, its
-    macros, stray dollars and macros' homes). KaTeX and primer-site's own code are the verdicts' table's salt."""
+    macros, stray dollars and macros' homes). KaTeX and primer-site's own code are the verdicts' table's salt.
+    The values are plain data only (str, int, bool, None, in tuples and lists): marshal refuses a subclass of str
+    or tuple, a dataclass or a datetime with ValueError (turn such a value into plain data before it comes here)."""
     # marshal's format 2 (no back-references, which would follow the objects' reference counts): the same bytes for
     # the same values in every process, and made in C without repr's quoting of each string (1,000 posts a build)
     return hashlib.blake2b(marshal.dumps((salt, key, *rest), 2), digest_size=16).hexdigest()

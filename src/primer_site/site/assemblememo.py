@@ -2,7 +2,9 @@
 
 The dev server keeps one between its rebuilds (store.Store's "assemble" slot): a part whose inputs are the same
 objects (the model is immutable, so identity is enough) is given back, with the problems it reported, so that
-later stages can tell in constant time that nothing in it changed.
+later stages can tell in constant time that nothing in it changed. A build in a new process assembles once and
+no later assembly starts from it: its memo keeps nothing (`keeps=False`), so each part is made as a first
+assembly makes it, with none of the bookkeeping a next rebuild would need.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ T = TypeVar("T")
 class AssembleMemo:
     """What the previous assembly in this process made, each thing keyed on what it was made from.
 
-    Held by a caller that rebuilds in one process (the dev server): a thing made from the very same inputs
+    Held by a caller that rebuilds in one process (the dev server; `keeps=False` for a build in a new process, which
+    keeps nothing): a thing made from the very same inputs
     (compared by identity, since the model is immutable) comes out as the very same object, with the same
     problems reported again, so that later stages can tell in constant time that nothing in it changed.
     """
