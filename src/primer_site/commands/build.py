@@ -226,7 +226,7 @@ def _build(
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
         static_files=static_files,
         in_place=in_place,
-        every_page=lambda: [spec.path for spec in rendering.specs],
+        every_page=rendering.paths,
         same_paths=lambda: rendering.reused_specs,
         guard=lambda items: guard_pages(items, static_files, owners, source, problems),
         finish=finish,

@@ -119,7 +119,9 @@ class PreviousBuild:
         not be kept, or None."""
         files = self.inputs.files if self.inputs.trustworthy else None
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest)
-        if rendering.rendered or self.manifest is None:  # the render memory first, the record that names it last
+        # the render memory first, the record that names it last; kept as it was when this build rendered nothing
+        # and took the list of outputs from it
+        if rendering.rendered or not rendering.reused_specs or self.manifest is None:
             unkept = keep_bytes(self.source, self.name, "render", rendering.memory.dump())
             if unkept is not None:
                 return unkept

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
-from primer_site.publish.output import foreign_entries_since, read_marker_list
+from primer_site.publish.output import MARKER, foreign_entries_since, read_marker_list
 from primer_site.store import Stamp, stamp_of
 from primer_site.urls import collision_key, is_inside
 
@@ -69,6 +69,11 @@ class Manifest:
         listing only the folders whose stamp moved since `folders` (output.foreign_entries_since); and the stamps
         of the folders found holding only what they should."""
         return foreign_entries_since(Path(self.live), self.files.keys(), self.folders)
+
+    def copied(self) -> frozenset[str]:
+        """The paths of the files the write copied from a source (static files): those not written from bytes,
+        less the folder's marker."""
+        return frozenset(self.files.keys() - self.digests.keys() - {MARKER})
 
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""
