@@ -62,9 +62,10 @@ def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | N
                     _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
                 )
         folder = _record_file(site, name, "record").parent
-        records = sorted(folder.glob("*.record.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        found = [p for p in folder.glob("*.record.*") if not p.name.startswith(".")]  # not a temporary
+        records = sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
         for old in records[_RECORDS_KEPT:]:
-            for stale in folder.glob(old.name.replace(".record.json", ".*")):
+            for stale in folder.glob(old.name.partition(".")[0] + ".*"):
                 stale.unlink(missing_ok=True)
     except OSError as error:
         with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
@@ -118,6 +119,7 @@ def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
             temporary.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
             _record_file(site, name, "record").unlink(missing_ok=True)
+            _bytes_file(site, name, "record").unlink(missing_ok=True)
         return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
     return None
 

@@ -83,26 +83,17 @@ class Manifest:
         """Whether the live file at `path` is an intact copy of `source` as it is now."""
         return self.sources.get(path) == stamp_of(source) and self.intact(path)
 
-    def to_json(self) -> dict:
-        return {
-            "live": self.live,
-            "files": {path: list(stamp) for path, stamp in self.files.items()},
-            "digests": {path: digest.hex() for path, digest in self.digests.items()},
-            "sources": {path: list(stamp) for path, stamp in self.sources.items()},
-            "folders": {path: list(stamp) for path, stamp in self.folders.items()},
-        }
+    def to_plain(self) -> tuple:
+        """The Manifest as marshal's plain data (stamps as tuples, digests as bytes), for the build's record."""
+        return (self.live, self.files, self.digests, self.sources, self.folders)
 
     @classmethod
-    def from_json(cls, data: dict) -> Manifest:
-        """ValueError, TypeError or KeyError for anything to_json did not write."""
-        return cls(
-            str(data["live"]),
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["files"].items()},
-            {str(p): bytes.fromhex(d) for p, d in data["digests"].items()},
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["sources"].items()},
-            # a record without it (an older primer-site's): every folder is listed once
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data.get("folders", {}).items()},
-        )
+    def from_plain(cls, data: tuple) -> Manifest:
+        """A Manifest from to_plain's data (read back under its digest); ValueError or TypeError for any other."""
+        live, files, digests, sources, folders = data
+        if type(live) is not str or not all(type(part) is dict for part in (files, digests, sources, folders)):
+            raise ValueError("not a manifest")
+        return cls(live, files, digests, sources, folders)
 
 
 def output_stamp(path: str) -> Stamp | None:
