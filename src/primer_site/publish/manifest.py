@@ -14,7 +14,7 @@ from pathlib import Path
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
 from primer_site.publish.output import MARKER, foreign_entries_since, read_marker_list
-from primer_site.store import Stamp, stamp_of
+from primer_site.store import Stamp, stamp_from, stamp_of
 from primer_site.urls import collision_key, is_inside
 
 
@@ -47,8 +47,13 @@ class Manifest:
         return known is not None and output_stamp(os.path.join(self.live, path)) == known
 
     def all_intact(self) -> bool:
-        """Whether the live folder still holds every file the last build left there, as it left it."""
-        return all(self.intact(path) for path in self.files)
+        """Whether the live folder still holds every file the last build left there, as it left it (one lstat per
+        file: asked of every file of the site by a build in a new process)."""
+        live, lstat = self.live + os.sep, os.lstat
+        try:
+            return all(stamp_from(lstat(live + path), False) == known for path, known in self.files.items())
+        except (OSError, ValueError):  # gone, or not to be stat'ed: not as it was left (as output_stamp says)
+            return False
 
     def finished_there(self) -> bool:
         """Whether the live folder still has every file the last build's finishing step made there (the PDFs, the

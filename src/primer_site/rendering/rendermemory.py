@@ -12,8 +12,7 @@ import marshal
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from primer_site.caches.fingerprints import Ref
 from primer_site.caches.ledger import DependencyLedger, PackedFingerprints
@@ -22,14 +21,14 @@ from primer_site.rendering.pages import FeedSpec, PagerSpec, PageSpec
 _MEMORY_FORMAT = 4
 
 
-@dataclass(frozen=True)
-class PageRecord:
-    """What the last good build knew of one output."""
+class PageRecord(NamedTuple):
+    """What the last good build knew of one output (a named tuple: a memory read from disk makes 1,700 of them)."""
 
     spec: PageSpec | None  # the spec itself in this process (compared by ==); None when read from disk
     spec_digest: bytes
     reads: array  # the numbers (in the memory's ledger) of what it read, sorted
     digest: bytes  # of the output's bytes
+    packed: bytes | None = None  # `reads` as dump() writes them, as they were read from disk
 
 
 class RenderMemory:
@@ -129,8 +128,11 @@ class RenderMemory:
         fingerprints, wholes = ledger.freeze(numbers)
         pages = []
         for path, known in sorted(self.records.items()):
-            reads = known.reads if renumbered is None else array("I", [renumbered[n] for n in known.reads])
-            pages.append((path, known.spec_digest, known.digest, _packed(reads)))
+            if renumbered is not None:
+                packed = _packed(array("I", [renumbered[n] for n in known.reads]))
+            else:
+                packed = known.packed if known.packed is not None else _packed(known.reads)
+            pages.append((path, known.spec_digest, known.digest, packed))
         if renumbered is None:
             by_what = {what: _packed(found) for what, found in ledger.by_what.items()}
         else:
@@ -181,7 +183,7 @@ class RenderMemory:
                     return None
                 if type(path) is not str or type(spec_digest) is not bytes or type(digest) is not bytes:
                     return None
-                records[path] = PageRecord(None, spec_digest, read, digest)
+                records[path] = PageRecord(None, spec_digest, read, digest, reads)
             if specs is not None:
                 paths, rows = specs
                 if type(paths) is not tuple or type(rows) is not tuple or len(rows) != len(paths):
