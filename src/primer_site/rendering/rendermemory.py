@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from primer_site.caches.fingerprints import Ref
-from primer_site.caches.ledger import DependencyLedger, PackedFingerprints
+from primer_site.caches.ledger import DependencyLedger, DependencyLines, PackedFingerprints, dependency_text
 from primer_site.rendering.pages import FeedSpec, PagerSpec, PageSpec
 
 _MEMORY_FORMAT = 4
@@ -140,9 +140,11 @@ class RenderMemory:
             for index, number in enumerate(numbers):
                 grouped.setdefault(table[number][0], array("I")).append(index)
             by_what = {what: _packed(found) for what, found in grouped.items()}
+        kept = table if renumbered is None else [table[number] for number in numbers]
+        text = dependency_text(kept)
         data = (
             _MEMORY_FORMAT,
-            tuple(table) if renumbered is None else tuple(table[number] for number in numbers),
+            text if text is not None else tuple(kept),  # one string, unless a name holds a separator
             fingerprints,
             wholes,
             by_what,
@@ -164,6 +166,8 @@ class RenderMemory:
             if type(found) is not tuple or len(found) != 9 or found[0] != _MEMORY_FORMAT:
                 return None
             _, dependencies, packed, wholes, by_what, pages, unread, specs, specs_reads = found
+            if type(dependencies) is str:
+                dependencies = DependencyLines(dependencies)
             count = len(dependencies)
             if type(packed) is not bytes or len(packed) != 16 * count or type(wholes) is not dict:
                 return None
@@ -172,9 +176,12 @@ class RenderMemory:
                 return None
             memory = cls()
             memory.unread_at_most = int(unread)
-            numbers = dict(zip(dependencies, range(count), strict=True))
-            if len(numbers) != count:  # one twice: the numbers would not line up
-                return None
+            if isinstance(dependencies, DependencyLines):
+                numbers: dict | DependencyLines = dependencies
+            else:
+                numbers = dict(zip(dependencies, range(count), strict=True))
+                if len(numbers) != count:  # one twice: the numbers would not line up
+                    return None
             memory.ledger = DependencyLedger.numbered(numbers, PackedFingerprints(packed), wholes, groups)
             records = memory.records
             for path, spec_digest, digest, reads in pages:
