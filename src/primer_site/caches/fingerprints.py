@@ -72,13 +72,13 @@ def whole_fingerprint(value: object, key_of: dict[int, str]) -> tuple[Fingerprin
     fields = _fields_of(type(value))
     if fields is None:
         return _digest(_form(value, key_of, named, whole=True)), bool(named)
-    items: list[Any] = [..., type(value).__module__ + "." + type(value).__qualname__]
+    items: list[Any] = [..., _NAMES.get(type(value)) or _name(type(value))]
     for item in fields(value):
         kind = type(item)
         if kind is str:
             if len(item) > _LONG:
                 item = (..., "long", hashlib.sha256(item.encode("utf-8", "surrogatepass")).digest())
-        elif kind not in _PLAIN:
+        elif kind not in _PLAIN and (kind is not tuple or item):  # an empty tuple is its own form
             item = _form(item, key_of, named)
         items.append(item)
     return _digest(tuple(items)), bool(named)
@@ -113,23 +113,35 @@ def _fields_of(kind: type) -> Callable[[Any], tuple] | None:
     return _GETTERS[kind]
 
 
+_NAMES: dict[type, str] = {}
+
+
+def _name(kind: type) -> str:
+    found = _NAMES[kind] = kind.__module__ + "." + kind.__qualname__
+    return found
+
+
 def _form(value: Any, key_of: dict[int, str], named: list[str], whole: bool = False) -> Any:
     """`value` in whole_fingerprint's plain form (`whole`: a model object itself spelt out, not named by key)."""
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if kind is tuple:  # (never a model object, nor a date: those are looked for after it)
+        if _PLAIN.issuperset(map(type, value)):  # a post's tags, authors: the tuple is its own form
+            return value
+        return tuple([item if type(item) in _PLAIN else _form(item, key_of, named) for item in value])
+    if kind is datetime or kind is date or kind is time:
+        return (..., "time", repr(value))  # its repr names its type, every field and its zone
     key = None if whole else key_of.get(id(value))
     if key is not None:
         named.append(key)
         return (..., "key", key)
-    if kind is tuple:
-        return tuple([item if type(item) in _PLAIN else _form(item, key_of, named) for item in value])
     fields = _fields_of(kind)
     if fields is not None:
-        items = [item if type(item) in _PLAIN else _form(item, key_of, named) for item in fields(value)]
-        return (..., kind.__module__ + "." + kind.__qualname__, *items)
-    if kind is datetime or kind is date or kind is time:
-        return (..., "time", repr(value))  # its repr names its type, every field and its zone
+        items = fields(value)
+        if not _PLAIN.issuperset(map(type, items)):  # else (a heading, a link) its fields are their own forms
+            items = tuple([item if type(item) in _PLAIN else _form(item, key_of, named) for item in items])
+        return (..., _NAMES.get(kind) or _name(kind), *items)
     if kind is Ref:
         named.append(value)
         return (..., "key", str(value))
