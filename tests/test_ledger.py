@@ -39,3 +39,24 @@ def test_names_that_hold_a_separator_are_never_split_wrongly() -> None:
         assert lines[number] == dependency and ledger.number(dependency) == number
     assert dependency_text(lines) is None and list(lines) == [("post:c.md", "title"), *odd]
     assert dependency_text([]) == "" and list(DependencyLines("")) == []
+
+
+def test_asking_every_dependency_reads_each_line_once_however_many_an_object_has() -> None:
+    """A build that renders every page asks for every dependency: each line is split once, not once per ask."""
+    read = []
+
+    class Counted(DependencyLines):
+        def __getitem__(self, number: int) -> tuple[str, str]:  # type: ignore[override]
+            read.append(number)
+            return super().__getitem__(number)
+
+    for fields in (10, 40):
+        table = [(f"post:{n}.md", f"field{f}") for n in range(20) for f in range(fields)]
+        lines = Counted(dependency_text(table) or "")
+        by_what: dict[str, array] = {}
+        for number, (what, _) in enumerate(table):
+            by_what.setdefault(what, array("I")).append(number)
+        ledger = DependencyLedger.numbered(lines, PackedFingerprints(bytes(16 * len(table))), {}, by_what)
+        read.clear()
+        assert [ledger.number(dependency) for dependency in reversed(table)] == list(reversed(range(len(table))))
+        assert len(read) == len(table)

@@ -194,9 +194,6 @@ class DependencyLines(list):
             self.aside[len(self)] = dependency
         list.append(self, f"{what}\x00{which}")
 
-    def line(self, number: int) -> str:
-        return list.__getitem__(self, number)
-
 
 def dependency_text(table: list[Dependency]) -> str | None:
     """The dependencies as DependencyLines' text, or None if one's names hold a separator (a newline, a NUL)."""
@@ -210,20 +207,23 @@ def dependency_text(table: list[Dependency]) -> str | None:
 
 
 class _LineNumbers(dict):
-    """The number of each dependency of DependencyLines, found among its object's numbers when first asked."""
+    """The number of each dependency of DependencyLines: those of an object (or resolver) entered together, the
+    first time one of them is asked for (a page rendered again asks for a few hundred; a build that renders every
+    page enters each once)."""
 
     def __init__(self, lines: DependencyLines, by_what: dict[str, array]) -> None:
         super().__init__()
         self.lines, self.by_what = lines, by_what
+        self.entered: set[str] = set()
 
     def get(self, dependency: Dependency, default: int | None = None) -> int | None:  # type: ignore[override]
         found = dict.get(self, dependency)
-        if found is None:
+        if found is None and dependency[0] not in self.entered:
+            self.entered.add(dependency[0])
             lines = self.lines
             for number in self.by_what.get(dependency[0], ()):
-                if lines[number] == dependency:
-                    found = self[dependency] = number
-                    break
+                self.setdefault(lines[number], number)
+            found = dict.get(self, dependency)
         return default if found is None else found
 
 
