@@ -47,6 +47,7 @@ class DependencyLedger:
         self.fingerprints = fingerprints if fingerprints is not None else PackedFingerprints()
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
+        self.from_disk = False  # read from disk (numbered), not made by a build from nothing in this process
 
     @classmethod
     def numbered(
@@ -59,6 +60,7 @@ class DependencyLedger:
         """A ledger read from disk: `numbers` gives each dependency its place, 0, 1, 2... in order (or the
         dependencies are lines of a text, numbered by their order: looked up by `by_what` when asked)."""
         ledger = cls((), fingerprints, wholes, by_what)
+        ledger.from_disk = True
         if isinstance(numbers, DependencyLines):
             ledger.table, ledger.numbers = numbers, _LineNumbers(numbers, by_what)
         else:
@@ -199,11 +201,10 @@ def dependency_text(table: list[Dependency]) -> str | None:
     """The dependencies as DependencyLines' text, or None if one's names hold a separator (a newline, a NUL)."""
     if isinstance(table, DependencyLines):
         return None if table.aside else "\n".join(list.__iter__(table))
-    text = "\n".join(["\x00".join(dependency) for dependency in table])
-    # the lines hold exactly len - 1 newlines when no name holds one; a line's first NUL ends its `what`
-    if text.count("\n") != max(len(table) - 1, 0) or "\x00" in "".join([what for what, _ in table]):
+    if any("\x00" in what for what in {what for what, _ in table}):  # a line's first NUL ends its `what`
         return None
-    return text
+    text = "\n".join(["\x00".join(dependency) for dependency in table])
+    return text if text.count("\n") == max(len(table) - 1, 0) else None  # else a name holds a newline
 
 
 class _LineNumbers(dict):
