@@ -118,8 +118,8 @@ def test_a_file_changed_just_before_the_build_is_not_trusted(site: Path, monkeyp
 
 def test_a_damaged_record_builds_for_real(site: Path) -> None:
     build(site)
-    for record in (site / ".primer-cache/builds").glob("*.json"):
-        record.write_text("{not json")
+    for record in (site / ".primer-cache/builds").glob("*.record.*"):
+        record.write_text("{not a record")
     result = build(site)
     assert not stopped_at_once(result) and "First words." in (site.parent / "out/posts/a/index.html").read_text()
 
@@ -157,3 +157,15 @@ def test_a_damaged_render_memory_renders_every_page_again(
     assert not stopped_at_once(result)
     cold = build_result(site, output=site.parent / "cold", cache=False)
     assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+
+
+def test_only_the_newest_records_are_kept_each_with_its_render_memory(site: Path) -> None:
+    """`check` builds into a new folder each time: the records of the newest eight output folders are kept."""
+    for number in range(10):
+        build(site, output=site.parent / f"out{number}")
+    folder = site / ".primer-cache/builds"
+    records = {path.name.partition(".")[0] for path in folder.glob("*.record.*")}
+    memories = {path.name.partition(".")[0] for path in folder.glob("*.render.*")}
+    assert len(records) == 8 and memories == records
+    again = build(site, output=site.parent / "out9")
+    assert stopped_at_once(again)

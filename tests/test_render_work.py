@@ -154,3 +154,90 @@ def test_a_new_process_fingerprints_fields_only_of_the_objects_that_changed(
     assert small[3] == big[3] and "posts/p001/index.html" in big[3]
     assert small[0] == big[0]  # the fields of what changed, and the lookups templates made: not every post's
     assert (small[1], big[1]) == (small[2], big[2])  # one whole fingerprint per model object
+
+
+def _new_process_specs_work(root: Path, posts: int, passes: list[render.RenderPass], monkeypatch) -> tuple[int, int]:
+    """(times the page list was worked out from the site, specs made from the kept list) by a build in a new
+    process after one post's edit."""
+    from primer_site.rendering import pagerenderer, rendermemory
+
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    worked_out, made = [], []
+    page_specs, spec_of = pagerenderer.page_specs, getattr(rendermemory, "_spec_of", None)
+    monkeypatch.setattr(pagerenderer, "page_specs", lambda *a: worked_out.append(1) or page_specs(*a))
+    monkeypatch.setattr(rendermemory, "_spec_of", lambda row: made.append(1) or spec_of(row), raising=False)
+    build_site(options, None)
+    monkeypatch.undo()
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    return len(worked_out), len(made)
+
+
+def test_a_new_process_takes_the_page_list_from_the_last_build_when_nothing_it_read_changed(
+    tmp_path: Path, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The list of outputs (path, template, context of every page) is kept on disk with what working it out read:
+    a body edit in a new process works none of it out and makes only the specs of the pages it renders again."""
+    small = _new_process_specs_work(tmp_path / "small", 12, passes, monkeypatch)
+    big = _new_process_specs_work(tmp_path / "big", 48, passes, monkeypatch)
+    assert small == big == (0, len(passes[-1].rendered))
+
+
+def _new_process_edit(rng: random.Random, site: Path, step: int) -> str:
+    """One author's change between two builds in new processes, chosen by `rng`; among them, changes to what the
+    page list reads (a date, which orders the feeds; a tag; a post added or gone; a series; the page size)."""
+    posts = sorted((site / "content").glob("*.md"))
+    kind = rng.choice(["body", "title", "date", "tag", "add", "remove", "series", "setting", "template", "authors"])
+    target = rng.choice(posts)
+    if kind == "remove" and len(posts) > 2:
+        target.unlink()
+    elif kind == "add":
+        text = post(f"New {step}", f"2026-02-{1 + step % 27:02d}", f"Fresh {step}.", tags="[t9]")
+        (site / f"content/new{step}.md").write_text(text, encoding="utf-8")
+    elif kind == "body":
+        target.write_text(post(target.stem, "2026-01-10", f"Body {step}.", tags="[t1]"), encoding="utf-8")
+    elif kind == "title":
+        target.write_text(post(f"Title {step}", "2026-01-10", f"Body {step}."), encoding="utf-8")
+    elif kind == "date":
+        target.write_text(post(target.stem, f"2026-03-{1 + step % 27:02d}", "Dated."), encoding="utf-8")
+    elif kind == "tag":
+        target.write_text(post(target.stem, "2026-01-12", "Tagged.", tags=f"[t{step % 4}, u]"), encoding="utf-8")
+    elif kind == "series":
+        text = post(target.stem, "2026-01-13", "Serial.", series="vol", chapter=1 + step % 3)
+        make_site(site, {"series/vol.md": f"---\ntitle: Volume {step % 2}\n---\nA volume.\n"})
+        target.write_text(text, encoding="utf-8")
+    elif kind == "authors":
+        target.write_text(post(target.stem, "2026-01-14", "Cited.", authors=f"[Ann {step}]"), encoding="utf-8")
+    elif kind == "template":
+        template = "{% extends 'base.html' %}{% block main %}<p>T" + str(step) + " {{ post.title }}</p>{% endblock %}\n"
+        make_site(site, {"templates/post.html": template})
+    else:
+        settings = f"title: Site {step}\nbase_url: https://example.org/\npaginate: {2 + step % 3}\n"
+        make_site(site, {"site.yaml": settings})
+    return kind
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_builds_in_new_processes_after_each_edit_give_the_bytes_of_a_cold_build(
+    tmp_path: Path, seed: int, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a build in a new process takes from the last one's record (the page list among it) never gives a page
+    other than a build from nothing, over a seeded sequence of edits."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    rng = random.Random(seed)
+    site = _site(tmp_path / "site", 8)
+    options = BuildOptions(source=site, output=tmp_path / "warm", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    kept = 0
+    for step in range(12):
+        kind = _new_process_edit(rng, site, step)
+        build_site(options, None)
+        kept += passes[-1].reused_specs
+        cold = tmp_path / f"cold{step}"
+        build_site(BuildOptions(source=site, output=cold, now=NOW, jobs=1, fingerprint=False, cache=False), None)
+        assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}: {kind}"
+    assert 0 < kept < 12  # the kept list was taken, and worked out again, along the way

@@ -47,18 +47,24 @@ class DependencyLedger:
         self.fingerprints = fingerprints if fingerprints is not None else PackedFingerprints()
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
+        self.from_disk = False  # read from disk (numbered), not made by a build from nothing in this process
 
     @classmethod
     def numbered(
         cls,
-        numbers: dict[Dependency, int],
+        numbers: dict[Dependency, int] | DependencyLines,
         fingerprints: PackedFingerprints,
         wholes: dict[str, Fingerprint],
         by_what: dict[str, array],
     ) -> DependencyLedger:
-        """A ledger read from disk: `numbers` gives each dependency its place, 0, 1, 2... in order."""
+        """A ledger read from disk: `numbers` gives each dependency its place, 0, 1, 2... in order (or the
+        dependencies are lines of a text, numbered by their order: looked up by `by_what` when asked)."""
         ledger = cls((), fingerprints, wholes, by_what)
-        ledger.numbers, ledger.table = numbers, list(numbers)
+        ledger.from_disk = True
+        if isinstance(numbers, DependencyLines):
+            ledger.table, ledger.numbers = numbers, _LineNumbers(numbers, by_what)
+        else:
+            ledger.numbers, ledger.table = numbers, list(numbers)
         return ledger
 
     def number(self, dependency: Dependency) -> int:
@@ -162,6 +168,64 @@ class DependencyLedger:
             whats = {table[number][0] for number in numbers}
         wholes = {what: now.whole(what) for what in whats if what not in now.resolvers}
         return bytes(packed), wholes
+
+
+class DependencyLines(list):
+    """A ledger's dependencies read from disk: one text, a line "what\\x00which" each, in their numbers' order, split
+    into lines at once (in C) and a line into its pair only when asked (a one-post edit asks for a few hundred of
+    22,000 at 1,000 posts; marshal writes and reads the text as one string, where a tuple of 22,000 pairs was a
+    tenth of the build's record-and-write time). A dependency added whose names hold a separator is kept aside."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text.split("\n") if text else ())
+        self.aside: dict[int, Dependency] = {}
+
+    def __getitem__(self, number: int) -> Dependency:  # type: ignore[override]
+        found = self.aside.get(number) if self.aside else None
+        if found is not None:
+            return found
+        what, _, which = list.__getitem__(self, number).partition("\x00")
+        return what, which
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return map(self.__getitem__, range(len(self)))
+
+    def append(self, dependency: Dependency) -> None:  # type: ignore[override]
+        what, which = dependency
+        if "\n" in what or "\x00" in what or "\n" in which:
+            self.aside[len(self)] = dependency
+        list.append(self, f"{what}\x00{which}")
+
+
+def dependency_text(table: list[Dependency]) -> str | None:
+    """The dependencies as DependencyLines' text, or None if one's names hold a separator (a newline, a NUL)."""
+    if isinstance(table, DependencyLines):
+        return None if table.aside else "\n".join(list.__iter__(table))
+    if any("\x00" in what for what in {what for what, _ in table}):  # a line's first NUL ends its `what`
+        return None
+    text = "\n".join(["\x00".join(dependency) for dependency in table])
+    return text if text.count("\n") == max(len(table) - 1, 0) else None  # else a name holds a newline
+
+
+class _LineNumbers(dict):
+    """The number of each dependency of DependencyLines: those of an object (or resolver) entered together, the
+    first time one of them is asked for (a page rendered again asks for a few hundred; a build that renders every
+    page enters each once)."""
+
+    def __init__(self, lines: DependencyLines, by_what: dict[str, array]) -> None:
+        super().__init__()
+        self.lines, self.by_what = lines, by_what
+        self.entered: set[str] = set()
+
+    def get(self, dependency: Dependency, default: int | None = None) -> int | None:  # type: ignore[override]
+        found = dict.get(self, dependency)
+        if found is None and dependency[0] not in self.entered:
+            self.entered.add(dependency[0])
+            lines = self.lines
+            for number in self.by_what.get(dependency[0], ()):
+                self.setdefault(lines[number], number)
+            found = dict.get(self, dependency)
+        return default if found is None else found
 
 
 class PackedFingerprints:

@@ -225,7 +225,7 @@ def _build(
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
         static_files=static_files,
         in_place=in_place,
-        every_page=lambda: [spec.path for spec in rendering.specs],
+        every_page=rendering.paths,
         same_paths=lambda: rendering.reused_specs,
         guard=lambda items: guard_pages(items, static_files, owners, source, problems),
         finish=finish,
@@ -236,7 +236,8 @@ def _build(
         _forget_gone(memory, sources)
     elif last is not None and written.manifest is not None:
         rendering.commit()
-        return_free_memory()  # what writing the pages let go of, before the record is made (the build's peak)
+        if len(rendering.rendered) >= _FEW_PAGES:  # (a few pages let go of little: not worth malloc_trim's ~5 ms)
+            return_free_memory()  # what writing the pages let go of, before the record is made (the build's peak)
         remember_build(last, moments, written, site, rendering, problems)
     return BuildResult(
         pages=written.pages,
@@ -356,6 +357,7 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
+_FEW_PAGES = 64  # pages rendered, below which the memory they used is not given back before the record is made
 
 
 def _without_markdown(memory: Store, documents: list[Document]) -> list[Document]:

@@ -1,21 +1,22 @@
 """What the last good build into an output folder left, for the next build there in a new process (the store keeps
-it on disk: store.recall_record, store.keep_record).
+it on disk: diskstore.recall_bytes, diskstore.keep_bytes).
 
-Two parts per output folder: a small record (the build's inputs and settings, what it printed, the Manifest of the
-live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
+Two parts per output folder, each marshal's plain data: a small record (the build's inputs and settings, what it
+printed, the Manifest of the live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
 output's recorded reads, as bytes: rendermemory.py), read only when something changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from primer_site.diskstore import keep_bytes, keep_record, recall_bytes, recall_record
+from primer_site.diskstore import keep_bytes, keep_record, recall_bytes
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
 from primer_site.publish.manifest import Manifest
@@ -45,29 +46,32 @@ class LastBuild:
         # "now" only sorts posts into published and scheduled: the same sort, the same site
         return (before is None or before <= now) and (after is None or now < after)
 
-    def to_json(self) -> dict:
-        return {
-            "settings": self.settings,
-            "files": self.files,
-            "moments": [None if moment is None else moment.isoformat() for moment in self.moments],
-            "counts": list(self.counts),
-            "warnings": [[d.path, d.line, d.column, d.severity, d.message] for d in self.warnings],
-            "manifest": self.manifest.to_json(),
-        }
+    def to_plain(self) -> tuple:
+        """The record as marshal's plain data: loaded in a few milliseconds, where its JSON (a stamp per input and
+        output file, 400 KB at 1,000 posts) took ~0.02 s to parse and convert."""
+        return (
+            self.settings,
+            self.files,
+            tuple(None if moment is None else moment.isoformat() for moment in self.moments),
+            self.counts,
+            tuple((d.path, d.line, d.column, d.severity, d.message) for d in self.warnings),
+            self.manifest.to_plain(),
+        )
 
     @classmethod
-    def from_json(cls, data: dict) -> LastBuild:
-        """ValueError, TypeError, KeyError or AttributeError for anything to_json did not write."""
-        files = data["files"]
+    def from_plain(cls, data: tuple) -> LastBuild:
+        """A record from to_plain's data (read back under its digest); ValueError, TypeError or IndexError for any
+        other."""
+        settings, files, moments, counts, warnings, manifest = data
+        if type(settings) is not str or (files is not None and type(files) is not dict) or len(counts) != 4:
+            raise ValueError("not a record")
         return cls(
-            settings=str(data["settings"]),
-            files=None
-            if files is None
-            else {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in files.items()},
-            moments=tuple(None if m is None else datetime.fromisoformat(str(m)) for m in data["moments"]),  # type: ignore[arg-type]
-            counts=tuple(int(n) for n in data["counts"]),  # type: ignore[arg-type]
-            warnings=tuple(Diagnostic(str(a), int(b), int(c), str(d), str(e)) for a, b, c, d, e in data["warnings"]),
-            manifest=Manifest.from_json(data["manifest"]),
+            settings=settings,
+            files=files,
+            moments=tuple(None if m is None else datetime.fromisoformat(m) for m in moments),  # type: ignore[arg-type]
+            counts=tuple(counts),  # type: ignore[arg-type]
+            warnings=tuple(Diagnostic(*warning) for warning in warnings),
+            manifest=Manifest.from_plain(manifest),
         )
 
 
@@ -82,7 +86,7 @@ class PreviousBuild:
             str(live_folder(output)).encode("utf-8", "surrogateescape"), digest_size=10
         ).hexdigest()
         self.inputs = take_inputs(source, folders, (CONFIG_FILE,), theme_dir())
-        self.record = _recalled(recall_record(source, self.name, "record"))
+        self.record = _recalled(recall_bytes(source, self.name, "record"))
 
     def same_site(self, now: datetime) -> bool:
         """Whether this build would make exactly what the last one made, which the folder still holds intact."""
@@ -119,15 +123,19 @@ class PreviousBuild:
         not be kept, or None."""
         files = self.inputs.files if self.inputs.trustworthy else None
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest)
-        if rendering.rendered or self.manifest is None:  # the render memory first, the record that names it last
+        # the render memory first, the record that names it last; kept as it was when this build rendered nothing
+        # and took the list of outputs from it
+        if rendering.rendered or not rendering.reused_specs or self.manifest is None:
             unkept = keep_bytes(self.source, self.name, "render", rendering.memory.dump())
             if unkept is not None:
                 return unkept
-        return keep_record(self.source, self.name, {"record": record.to_json()})
+        unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
+        # no part to keep as JSON: only the oldest records (of other output folders) are let go
+        return unkept if unkept is not None else keep_record(self.source, self.name, {})
 
 
-def _recalled(data: dict | None) -> LastBuild | None:
+def _recalled(data: bytes | None) -> LastBuild | None:
     try:
-        return None if data is None else LastBuild.from_json(data)
-    except (ValueError, TypeError, KeyError, AttributeError):
+        return None if data is None else LastBuild.from_plain(marshal.loads(data))
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
         return None

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from primer_site.errors import Problems, SiteError
 from primer_site.model import Output, Unchanged
-from primer_site.publish.output import foreign_entries_since, read_marker_list
-from primer_site.store import Stamp, stamp_of
+from primer_site.publish.output import MARKER, foreign_entries_since, read_marker_list
+from primer_site.store import Stamp, stamp_from, stamp_of
 from primer_site.urls import collision_key, is_inside
 
 
@@ -47,8 +47,13 @@ class Manifest:
         return known is not None and output_stamp(os.path.join(self.live, path)) == known
 
     def all_intact(self) -> bool:
-        """Whether the live folder still holds every file the last build left there, as it left it."""
-        return all(self.intact(path) for path in self.files)
+        """Whether the live folder still holds every file the last build left there, as it left it (one lstat per
+        file: asked of every file of the site by a build in a new process)."""
+        live, lstat = self.live + os.sep, os.lstat
+        try:
+            return all(stamp_from(lstat(live + path), False) == known for path, known in self.files.items())
+        except (OSError, ValueError):  # gone, or not to be stat'ed: not as it was left (as output_stamp says)
+            return False
 
     def finished_there(self) -> bool:
         """Whether the live folder still has every file the last build's finishing step made there (the PDFs, the
@@ -70,6 +75,11 @@ class Manifest:
         of the folders found holding only what they should."""
         return foreign_entries_since(Path(self.live), self.files.keys(), self.folders)
 
+    def copied(self) -> frozenset[str]:
+        """The paths of the files the write copied from a source (static files): those not written from bytes,
+        less the folder's marker."""
+        return frozenset(self.files.keys() - self.digests.keys() - {MARKER})
+
     def holds(self, path: str, digest: bytes) -> bool:
         """Whether the live file at `path` is intact and holds bytes of this digest."""
         return self.digests.get(path) == digest and self.intact(path)
@@ -78,26 +88,17 @@ class Manifest:
         """Whether the live file at `path` is an intact copy of `source` as it is now."""
         return self.sources.get(path) == stamp_of(source) and self.intact(path)
 
-    def to_json(self) -> dict:
-        return {
-            "live": self.live,
-            "files": {path: list(stamp) for path, stamp in self.files.items()},
-            "digests": {path: digest.hex() for path, digest in self.digests.items()},
-            "sources": {path: list(stamp) for path, stamp in self.sources.items()},
-            "folders": {path: list(stamp) for path, stamp in self.folders.items()},
-        }
+    def to_plain(self) -> tuple:
+        """The Manifest as marshal's plain data (stamps as tuples, digests as bytes), for the build's record."""
+        return (self.live, self.files, self.digests, self.sources, self.folders)
 
     @classmethod
-    def from_json(cls, data: dict) -> Manifest:
-        """ValueError, TypeError or KeyError for anything to_json did not write."""
-        return cls(
-            str(data["live"]),
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["files"].items()},
-            {str(p): bytes.fromhex(d) for p, d in data["digests"].items()},
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data["sources"].items()},
-            # a record without it (an older primer-site's): every folder is listed once
-            {str(p): (int(a), int(b), int(c), int(d)) for p, (a, b, c, d) in data.get("folders", {}).items()},
-        )
+    def from_plain(cls, data: tuple) -> Manifest:
+        """A Manifest from to_plain's data (read back under its digest); ValueError or TypeError for any other."""
+        live, files, digests, sources, folders = data
+        if type(live) is not str or not all(type(part) is dict for part in (files, digests, sources, folders)):
+            raise ValueError("not a manifest")
+        return cls(live, files, digests, sources, folders)
 
 
 def output_stamp(path: str) -> Stamp | None:

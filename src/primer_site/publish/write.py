@@ -72,7 +72,8 @@ class SiteWriter:
         # `previous` says (Manifest.left_as_is): it may be updated in place
         self._own = as_left and self.previous is not None
         self._found = self._own  # the folder was found, not written by this writer: look for files put there
-        self._published: frozenset[str] = frozenset()  # the static files of that write
+        # the static files of that write: a folder found as `previous` says holds those `previous` copied
+        self._published: frozenset[str] = self.previous.copied() if self._found else frozenset()  # type: ignore[union-attr]
 
     @property
     def in_place(self) -> bool:

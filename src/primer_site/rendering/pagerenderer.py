@@ -133,11 +133,9 @@ class PageRenderer:
             "tag_url": tag_url,
         }
 
-    def specs(self, recorded: bool = True) -> tuple[list[PageSpec], frozenset[Dependency]]:
-        """The site's outputs, and what working them out read (if `recorded`: only a memory kept in this process
-        reuses the list, so only it needs to know)."""
-        if not recorded:
-            return page_specs(self.site, self.config), frozenset()
+    def specs(self) -> tuple[list[PageSpec], frozenset[Dependency]]:
+        """The site's outputs, and what working them out read (the render memory keeps the list, in this process
+        or on disk, while none of that changed)."""
         into = Recording(self.index.key_of)
         with recording(into):
             specs = page_specs(into.tracked(self.site), into.tracked(self.config))

@@ -23,7 +23,7 @@ from primer_site.model import Output, Site, Unchanged
 from primer_site.rendering.feeds import FeedMath
 from primer_site.rendering.pagerenderer import PageRenderer
 from primer_site.rendering.pages import EPUB, PageSpec
-from primer_site.rendering.rendermemory import PageRecord, RenderMemory, spec_digest
+from primer_site.rendering.rendermemory import PageRecord, RenderMemory, spec_digest, spec_paths
 from primer_site.sources.config import SiteConfig
 from primer_site.workers import heap_frozen, map_ahead, return_free_memory, start_worker
 
@@ -50,7 +50,7 @@ class RenderPass:
         self.only_made = only_made  # yield only what was rendered, not the Unchanged
         self.in_process = in_process  # the memory stays in this process (the dev server's), not only on disk
         self.reused_specs = False
-        self.specs: list[PageSpec] = []
+        self.specs: Sequence[PageSpec] = []
         self._specs_reads: array = array("I")
         self.rendered: list[str] = []
         self.diagnostics: list[Diagnostic] = []
@@ -68,7 +68,7 @@ class RenderPass:
             stale_places = self._stale_places()
             is_stale = None
         else:
-            self.specs, specs_reads = self.renderer.specs(recorded=self.in_process)
+            self.specs, specs_reads = self.renderer.specs()
             self._specs_reads = memory.ledger.numbers_of(specs_reads)
             self._made = {path: None for path in memory.records.keys() - {s.path for s in self.specs}}
             is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
@@ -89,13 +89,17 @@ class RenderPass:
             for place in stale_places:
                 is_stale[place] = True
         records = memory.records
-        for spec, again in zip(self.specs, is_stale, strict=True):
+        for path, again in zip(self.paths(), is_stale, strict=True):
             if again:
                 output = self._take(*next(made))
                 if output is not None:
                     yield output
             else:
-                yield Unchanged(spec.path, records[spec.path].digest)
+                yield Unchanged(path, records[path].digest)
+
+    def paths(self) -> Sequence[str]:
+        """The output path of every spec, in order (a list kept on disk makes none of its specs for this)."""
+        return spec_paths(self.specs)
 
     def _stale_places(self) -> list[int]:
         """Where the pages to make again are in the kept list of outputs (the very specs of the last good build):
@@ -104,14 +108,12 @@ class RenderPass:
         folder itself, it writes every page anyway)."""
         memory = self.memory
         places = memory.places()
-        paths = memory.readers(self._changed) if self._changed else set()
+        paths = memory.readers(self._changed, indexed=self.in_process) if self._changed else set()
         paths.update(memory.unrecorded)
         found = [place for path in paths for place in places.get(path, ())]
         if self.intact is not None:
             intact = self.intact
-            found.extend(
-                place for place, spec in enumerate(self.specs) if spec.path not in paths and not intact(spec.path)
-            )
+            found.extend(place for place, path in enumerate(self.paths()) if path not in paths and not intact(path))
         return sorted(found)
 
     def _take(self, spec: PageSpec, result: tuple[bytes | None, frozenset[Dependency], list]) -> Output | None:
@@ -154,15 +156,13 @@ class RenderPass:
         memory = self.memory
         memory.ledger.settle(self.renderer.fingerprints, self._changed)
         memory.recorded(self._made, indexed=self.in_process)
-        if not self.reused_specs:
-            memory.specs = None
-        if self.in_process:  # the list is kept only while what working it out read is known
-            memory.keep_specs(self.specs, self._specs_reads)
-            if self.reused_specs:
-                failed = {path for path, known in self._made.items() if known is None}
-                memory.unrecorded = (memory.unrecorded - self._made.keys()) | failed
-            else:
-                memory.unrecorded = frozenset(spec.path for spec in self.specs if spec.path not in memory.records)
+        # the list is kept, in this process or on disk, with what working it out read
+        memory.keep_specs(self.specs, self._specs_reads)
+        if self.reused_specs:
+            failed = {path for path, known in self._made.items() if known is None}
+            memory.unrecorded = (memory.unrecorded - self._made.keys()) | failed
+        else:
+            memory.unrecorded = frozenset(spec.path for spec in self.specs if spec.path not in memory.records)
 
 
 def render_site(

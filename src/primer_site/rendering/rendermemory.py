@@ -11,23 +11,24 @@ import hashlib
 import marshal
 import sys
 from array import array
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
 
-from primer_site.caches.ledger import DependencyLedger, PackedFingerprints
-from primer_site.rendering.pages import PageSpec
+from primer_site.caches.fingerprints import Ref
+from primer_site.caches.ledger import DependencyLedger, DependencyLines, PackedFingerprints, dependency_text
+from primer_site.rendering.pages import FeedSpec, PagerSpec, PageSpec
 
-_MEMORY_FORMAT = 3
+_MEMORY_FORMAT = 4
 
 
-@dataclass(frozen=True)
-class PageRecord:
-    """What the last good build knew of one output."""
+class PageRecord(NamedTuple):
+    """What the last good build knew of one output (a named tuple: a memory read from disk makes 1,700 of them)."""
 
     spec: PageSpec | None  # the spec itself in this process (compared by ==); None when read from disk
     spec_digest: bytes
     reads: array  # the numbers (in the memory's ledger) of what it read, sorted
     digest: bytes  # of the output's bytes
+    packed: bytes | None = None  # `reads` as dump() writes them, as they were read from disk
 
 
 class RenderMemory:
@@ -37,7 +38,7 @@ class RenderMemory:
         self.records: dict[str, PageRecord] = {}
         self.ledger = DependencyLedger()
         # the list of outputs, and what working it out read: kept in this process while none of that changed
-        self.specs: list[PageSpec] | None = None
+        self.specs: Sequence[PageSpec] | None = None
         self.specs_reads: array = array("I")
         self.unrecorded: frozenset[str] = frozenset()  # paths of `specs` with no record (their template failed)
         self._places: dict[str, list[int]] | None = None  # where each path is in `specs`
@@ -48,14 +49,17 @@ class RenderMemory:
         self._indexed_from = 0
         self.unread_at_most = 0  # how many numbers of the ledger may no longer be read by any output
 
-    def readers(self, numbers: Iterable[int]) -> set[str]:
+    def readers(self, numbers: Iterable[int], indexed: bool = True) -> set[str]:
         """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number in the
         index kept in this process (made at the end of the first build: see `recorded`), not a pass over the
-        outputs."""
+        outputs. Not `indexed` (a memory read from disk for one build): one pass in C over each output's reads,
+        not the index's Python loop over all of them."""
+        wanted = set(numbers)
         index = self._readers
         if index is None:
+            if not indexed:
+                return {path for path, known in self.records.items() if not wanted.isdisjoint(known.reads)}
             index = self._index()
-        wanted = set(numbers)
         found: set[str] = set()
         for number in wanted:
             paths = index.get(number)
@@ -98,11 +102,11 @@ class RenderMemory:
         """Where each path is in `specs` (two specs may share a path: an error reported elsewhere)."""
         if self._places is None:
             self._places = {}
-            for place, spec in enumerate(self.specs or ()):
-                self._places.setdefault(spec.path, []).append(place)
+            for place, path in enumerate(spec_paths(self.specs or ())):
+                self._places.setdefault(path, []).append(place)
         return self._places
 
-    def keep_specs(self, specs: list[PageSpec], reads: array) -> None:
+    def keep_specs(self, specs: Sequence[PageSpec], reads: array) -> None:
         """The list of outputs of this good build, kept in this process while what working it out read holds."""
         if specs is not self.specs:
             self.specs, self.specs_reads, self._places = specs, reads, None
@@ -116,14 +120,19 @@ class RenderMemory:
         table = ledger.table
         numbers: range | list[int] = range(len(table))
         renumbered: dict[int, int] | None = None
+        specs = _stored(self.specs) if self.specs is not None else None
         if self.unread_at_most * 4 > len(table):
-            numbers = sorted(set().union(*(known.reads for known in self.records.values())))
+            reads = (known.reads for known in self.records.values())
+            numbers = sorted(set().union(*reads, self.specs_reads if specs is not None else ()))
             renumbered = {number: index for index, number in enumerate(numbers)}
         fingerprints, wholes = ledger.freeze(numbers)
         pages = []
         for path, known in sorted(self.records.items()):
-            reads = known.reads if renumbered is None else array("I", [renumbered[n] for n in known.reads])
-            pages.append((path, known.spec_digest, known.digest, _packed(reads)))
+            if renumbered is not None:
+                packed = _packed(array("I", [renumbered[n] for n in known.reads]))
+            else:
+                packed = known.packed if known.packed is not None else _packed(known.reads)
+            pages.append((path, known.spec_digest, known.digest, packed))
         if renumbered is None:
             by_what = {what: _packed(found) for what, found in ledger.by_what.items()}
         else:
@@ -131,14 +140,22 @@ class RenderMemory:
             for index, number in enumerate(numbers):
                 grouped.setdefault(table[number][0], array("I")).append(index)
             by_what = {what: _packed(found) for what, found in grouped.items()}
+        kept = table if renumbered is None else [table[number] for number in numbers]
+        # one text for the next build to read, once a build reads one from disk: a build from nothing writes the
+        # pairs (marshal shares their names), whose text would add ~15 MB at 5,000 posts to that build's peak
+        text = dependency_text(kept) if ledger.from_disk else None
         data = (
             _MEMORY_FORMAT,
-            tuple(table) if renumbered is None else tuple(table[number] for number in numbers),
+            text if text is not None else tuple(kept),  # one string, unless a name holds a separator
             fingerprints,
             wholes,
             by_what,
             tuple(pages),
             0 if renumbered is not None else self.unread_at_most,
+            # the list of outputs and what working it out read: the next build takes it as it is while none of
+            # that changed (render.RenderPass)
+            specs,
+            _packed(self.specs_reads if renumbered is None else array("I", [renumbered[n] for n in self.specs_reads])),
         )
         return marshal.dumps(data)
 
@@ -148,9 +165,11 @@ class RenderMemory:
         for anything else (a foreign or damaged cache is ignored)."""
         try:
             found = marshal.loads(data)
-            if type(found) is not tuple or len(found) != 7 or found[0] != _MEMORY_FORMAT:
+            if type(found) is not tuple or len(found) != 9 or found[0] != _MEMORY_FORMAT:
                 return None
-            _, dependencies, packed, wholes, by_what, pages, unread = found
+            _, dependencies, packed, wholes, by_what, pages, unread, specs, specs_reads = found
+            if type(dependencies) is str:
+                dependencies = DependencyLines(dependencies)
             count = len(dependencies)
             if type(packed) is not bytes or len(packed) != 16 * count or type(wholes) is not dict:
                 return None
@@ -159,9 +178,12 @@ class RenderMemory:
                 return None
             memory = cls()
             memory.unread_at_most = int(unread)
-            numbers = dict(zip(dependencies, range(count), strict=True))
-            if len(numbers) != count:  # one twice: the numbers would not line up
-                return None
+            if isinstance(dependencies, DependencyLines):
+                numbers: dict | DependencyLines = dependencies
+            else:
+                numbers = dict(zip(dependencies, range(count), strict=True))
+                if len(numbers) != count:  # one twice: the numbers would not line up
+                    return None
             memory.ledger = DependencyLedger.numbered(numbers, PackedFingerprints(packed), wholes, groups)
             records = memory.records
             for path, spec_digest, digest, reads in pages:
@@ -170,10 +192,95 @@ class RenderMemory:
                     return None
                 if type(path) is not str or type(spec_digest) is not bytes or type(digest) is not bytes:
                     return None
-                records[path] = PageRecord(None, spec_digest, read, digest)
+                records[path] = PageRecord(None, spec_digest, read, digest, reads)
+            if specs is not None:
+                paths, rows = specs
+                if type(paths) is not tuple or type(rows) is not tuple or len(rows) != len(paths):
+                    return None
+                memory.specs = StoredSpecs(paths, rows)
+                memory.specs_reads = _unpacked(specs_reads)
+                if memory.specs_reads and max(memory.specs_reads) >= count:
+                    return None
+                memory.unrecorded = frozenset(path for path in paths if path not in records)
             return memory
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
             return None
+
+
+class StoredSpecs(Sequence[PageSpec]):
+    """The last build's list of outputs as read from disk: their paths at once, each spec made only when asked (a
+    one-post edit asks for two or three of 1,700) from its row, marshal's bytes (see _stored)."""
+
+    def __init__(self, paths: tuple[str, ...], rows: tuple[bytes, ...]) -> None:
+        self.paths, self.rows = paths, rows
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, place: int) -> PageSpec:  # type: ignore[override]
+        return _spec_of(marshal.loads(self.rows[place]))
+
+
+def spec_paths(specs: Sequence[PageSpec]) -> Sequence[str]:
+    """The output path of each spec, in order (without making the specs of a StoredSpecs)."""
+    return specs.paths if isinstance(specs, StoredSpecs) else [spec.path for spec in specs]
+
+
+def _stored(specs: Sequence[PageSpec]) -> tuple[tuple[str, ...], tuple[bytes, ...]] | None:
+    """(the paths, each spec as marshal's bytes): those read from disk as they were read; None if a spec holds a
+    value the rows do not name (then the next build works the list out again)."""
+    if isinstance(specs, StoredSpecs):
+        return specs.paths, specs.rows
+    dumps = marshal.dumps
+    try:
+        rows = tuple([dumps((s.path, s.template, s.maker, s.source, _context_row(s.context), s.math)) for s in specs])
+    except TypeError:
+        return None
+    return tuple([spec.path for spec in specs]), rows
+
+
+def _context_row(context: tuple[tuple[str, Any], ...]) -> tuple:
+    return tuple((name, _value_row(value)) for name, value in context)
+
+
+def _value_row(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is Ref:
+        return ("r", str(value))
+    if kind is tuple:
+        if value and set(map(type, value)) == {Ref}:  # a listing's posts: made again in one call
+            return ("R", tuple(map(str, value)))
+        return ("t", tuple(map(_value_row, value)))
+    if kind is PagerSpec:
+        return ("p", value.number, value.count, _value_row(value.items), value.first_url, value.base_path)
+    if kind is FeedSpec:
+        return ("f", value.path, value.title, value.page_url, _value_row(value.posts))
+    raise TypeError(f"no row for a {kind.__qualname__} in a page's context")
+
+
+def _spec_of(row: tuple) -> PageSpec:
+    """A spec from its row (_spec_rows), equal to the spec it was made from."""
+    path, template, maker, source, context, math = row
+    return PageSpec(path, template, maker, source, tuple((name, _value_of(value)) for name, value in context), math)
+
+
+def _value_of(row: Any) -> Any:
+    if type(row) is not tuple:
+        return row
+    kind = row[0]
+    if kind == "r":
+        return Ref(row[1])
+    if kind == "R":
+        return tuple(map(Ref, row[1]))
+    if kind == "t":
+        return tuple(map(_value_of, row[1]))
+    if kind == "p":
+        return PagerSpec(row[1], row[2], _value_of(row[3]), row[4], row[5])
+    if kind == "f":
+        return FeedSpec(row[1], row[2], row[3], _value_of(row[4]))
+    raise ValueError(f"not a context value: {kind!r}")
 
 
 def _packed(numbers: array) -> bytes:
