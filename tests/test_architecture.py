@@ -14,7 +14,7 @@ STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "p
 
 # Which stage each module belongs to. A module may import modules of its own stage and of the stages before it.
 STAGE_OF = {
-    **dict.fromkeys(["dataclasscode", "lazyregex", "errors", "layout", "model", "urls", "store", "diskstore", "workers"], "base"),
+    **dict.fromkeys(["dataclasscode", "lazyregex", "errors", "layout", "model", "urls", "store", "diskstore", "diskrecords", "workers"], "base"),
     **dict.fromkeys(
         ["yamlhints", "yamltext", "yamldoc", "theoremkinds", "sharedkeys", "urlsettings", "config", "dates", "discover", "notation", "frontmatter", "parse", "seriesfile", "bibliography", "imagesize",
          "activecontent"],
@@ -197,6 +197,7 @@ def test_the_store_imports_no_stage() -> None:
     keep, the store knows none of them."""
     assert imports_of("store") <= {"errors", "layout"}
     assert imports_of("diskstore") <= {"errors", "layout", "store"}
+    assert imports_of("diskrecords") <= {"errors", "layout", "store"}
 
 
 def test_the_server_knows_nothing_of_the_build() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import NOW, build_result, make_site, post, tree_bytes
-from primer_site import diskstore, store
+from primer_site import diskrecords, store
 from primer_site.commands.build import BuildResult
 
 
@@ -101,7 +101,7 @@ def test_an_output_file_changed_or_gone_is_made_again(site: Path) -> None:
 
 def test_new_primer_site_code_builds_for_real(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     build(site)
-    monkeypatch.setattr(diskstore, "code_salt", lambda: "another version")
+    monkeypatch.setattr(diskrecords, "code_salt", lambda: "another version")
     assert not stopped_at_once(build(site))
 
 
@@ -143,7 +143,7 @@ def test_a_damaged_render_memory_renders_every_page_again(
     elif damage == "a-flipped-byte":
         kept.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
     elif damage == "another-version":
-        monkeypatch.setattr(diskstore, "code_salt", lambda: "another version")
+        monkeypatch.setattr(diskrecords, "code_salt", lambda: "another version")
     elif damage == "a-folder":
         kept.unlink()
         kept.mkdir()

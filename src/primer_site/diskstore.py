@@ -2,9 +2,7 @@
 (`serve` keeps the same in memory: store.py). It imports no stage: the stages say what a record holds and how a
 table's rows read.
 
-- The last good build's record per output folder (`recall_record`, `keep_record`): JSON, salted with
-  primer-site's own code (store.code_salt); what it holds: buildrecord.py. Its render memory, the large part, is
-  bytes (`recall_bytes`, `keep_bytes`: marshal's plain data, under the salt and a digest of the bytes).
+- The last good build's record per output folder: diskrecords.py.
 - SQLite tables made afresh under another salt (`open_salted`): the parsed documents (documentcache.py), the
   rendered bodies (bodycache.py), KaTeX's answers for formulas (`FormulaCache`) and the math check's verdicts
   (`VerdictTable`, mathsources.py). SQLite holding JSON, text and sealed cells (`sealed`: marshal's plain data
@@ -19,7 +17,6 @@ import gc
 import hashlib
 import json
 import marshal
-import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
@@ -31,151 +28,7 @@ from primer_site.store import code_salt
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
 
-
-RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
-_RECORDS_KEPT = 8  # output folders remembered: `check` builds into a new temporary folder each time
-_RECORD_FORMAT = 3
-
 T = TypeVar("T")
-
-
-def _record_file(site: Path, name: str, part: str) -> Path:
-    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.json"
-
-
-def recall_record(site: Path, name: str, part: str) -> dict | None:
-    """The `part` ("record", "render") of the record kept under `name` (one per output folder), if there is a
-    readable one made by this code; JSON: a foreign or damaged file is ignored, it costs a full build, never a
-    wrong page."""
-    try:
-        data = json.loads(_record_file(site, name, part).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or data.get("format") != _RECORD_FORMAT or data.get("code") != code_salt():
-            return None
-        return data.get("data")
-    except (OSError, ValueError):
-        return None
-
-
-def keep_record(site: Path, name: str, parts: dict[str, dict | None]) -> str | None:
-    """Keep the parts of a build's record under `name` (a part None is left as it was), each file written whole
-    then renamed into place, "record" last; only the newest records are kept. A site that cannot be written to is
-    built afresh next time, as without a cache: then the reason is returned (for a warning), and no half-written
-    file or stale record is left."""
-    try:
-        for part, data in sorted(parts.items(), key=lambda item: item[0] == "record"):
-            if data is not None:
-                _write_json(
-                    _record_file(site, name, part), {"format": _RECORD_FORMAT, "code": code_salt(), "data": data}
-                )
-        folder = _record_file(site, name, "record").parent
-        found = [p for p in folder.glob("*.record.*") if not p.name.startswith(".")]  # not a temporary
-        records = sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in records[_RECORDS_KEPT:]:
-            for stale in folder.glob(old.name.partition(".")[0] + ".*"):
-                stale.unlink(missing_ok=True)
-    except OSError as error:
-        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
-            _record_file(site, name, "record").unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # and the parts kept for it (keep_bytes) belong to no record
-            for part in _record_file(site, name, "record").parent.glob(f"{name}.*.bin"):
-                part.unlink(missing_ok=True)
-        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
-    return None
-
-
-_BYTES_HEADER = b"primer-site record 2\n"  # 2: SHA-256 (hardware-assisted here: twice BLAKE2b's speed on MBs)
-
-
-def _bytes_file(site: Path, name: str, part: str) -> Path:
-    return site / CACHE_DIR / RECORDS_DIR / f"{name}.{part}.bin"
-
-
-def recall_bytes(site: Path, name: str, part: str) -> bytes | None:
-    """The `part` of the record kept under `name` by keep_bytes, if it was written whole by this code: a header
-    naming the code's salt, then a digest of the bytes that follow. Anything else (another version, a damaged or
-    truncated file) is None: it costs a full build, never a wrong page."""
-    try:
-        data = _bytes_file(site, name, part).read_bytes()
-    except OSError:
-        return None
-    header = _BYTES_HEADER + code_salt().encode() + b"\n"
-    digest, body = data[len(header) : len(header) + 16], data[len(header) + 16 :]
-    if not data.startswith(header) or hashlib.sha256(body).digest()[:16] != digest:
-        return None
-    return body
-
-
-def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
-    """Keep `data` as the `part` of the record under `name` (before keep_record writes the record itself), written
-    whole then renamed into place. The reason it could not be, or None; then the record is dropped too, as
-    keep_record does."""
-    path = _bytes_file(site, name, part)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = _BYTES_HEADER + code_salt().encode() + b"\n"
-        with open(temporary, "wb") as file:  # in three writes: `data` is the render memory, megabytes, not copied
-            file.write(header)
-            file.write(hashlib.sha256(data).digest()[:16])
-            file.write(data)
-        os.replace(temporary, path)
-        _record_file(site, name, part).unlink(missing_ok=True)  # the same part as JSON, by an older version
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-        with contextlib.suppress(OSError):  # a record of another build would now be wrong for this one
-            _record_file(site, name, "record").unlink(missing_ok=True)
-            _bytes_file(site, name, "record").unlink(missing_ok=True)
-        return f"{error.strerror or error}" + (f" ({error.filename})" if error.filename else "")
-    return None
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """`data` as compact JSON in the file at `path`, written beside it then renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    try:
-        with open(temporary, "w", encoding="utf-8") as file:
-            _dump_in_pieces(data, file.write, _PIECE_DEPTH)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
-        raise
-
-
-_PIECE_DEPTH = 3  # a record's pages sit three levels down: {"data": {"pages": [page, ...]}}
-_STRING_PIECE = 1 << 16  # characters of a long string written at once
-
-
-def _dump_in_pieces(value: object, write: Callable[[str], object], depth: int) -> None:
-    """Write `value` as json.dumps(value, separators=(",", ":")) would make it, its dicts and lists `depth` levels
-    down one item at a time, and a long string in slices: the text of a whole render memory (16 MB at 5,000 posts)
-    is never held at once, nor its bytes beside it. Each item is made by the C encoder (json.dump would run the
-    slower Python one)."""
-    if isinstance(value, str) and len(value) > _STRING_PIECE:  # a render memory's dependencies: one long text
-        write('"')
-        for start in range(0, len(value), _STRING_PIECE):  # JSON escapes each code point alone: slices are safe
-            write(json.dumps(value[start : start + _STRING_PIECE])[1:-1])
-        write('"')
-        return
-    pieces = isinstance(value, list) or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
-    if depth <= 0 or not pieces or not value:
-        write(json.dumps(value, separators=(",", ":")))
-        return
-    if isinstance(value, dict):
-        write("{")
-        for index, (key, item) in enumerate(value.items()):
-            write(("," if index else "") + json.dumps(key) + ":")
-            _dump_in_pieces(item, write, depth - 1)
-        write("}")
-        return
-    write("[")
-    for index, item in enumerate(value):
-        if index:
-            write(",")
-        _dump_in_pieces(item, write, depth - 1)
-    write("]")
 
 
 _MAPPED_BYTES = 1 << 30  # how much of a table's file SQLite may read through a memory map (`mapped_reads`)

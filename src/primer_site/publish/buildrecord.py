@@ -1,5 +1,5 @@
 """What the last good build into an output folder left, for the next build there in a new process (the store keeps
-it on disk: diskstore.recall_bytes, diskstore.keep_bytes).
+it on disk: diskrecords.py).
 
 Two parts per output folder, each marshal's plain data: a small record (the build's inputs and settings, what it
 printed, the Manifest of the live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from primer_site.diskstore import keep_bytes, keep_record, recall_bytes
+from primer_site.diskrecords import keep_bytes, keep_newest, recall_bytes
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
 from primer_site.publish.manifest import Manifest
@@ -130,8 +130,7 @@ class PreviousBuild:
             if unkept is not None:
                 return unkept
         unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
-        # no part to keep as JSON: only the oldest records (of other output folders) are let go
-        return unkept if unkept is not None else keep_record(self.source, self.name, {})
+        return unkept if unkept is not None else keep_newest(self.source, self.name)
 
 
 def _recalled(data: bytes | None) -> LastBuild | None:

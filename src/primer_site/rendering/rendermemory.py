@@ -161,7 +161,7 @@ class RenderMemory:
 
     @classmethod
     def load(cls, data: bytes) -> RenderMemory | None:
-        """A memory from dump()'s bytes (read back from a file whose digest held: see diskstore.recall_bytes); None
+        """A memory from dump()'s bytes (read back from a file whose digest held: see diskrecords.recall_bytes); None
         for anything else (a foreign or damaged cache is ignored)."""
         try:
             found = marshal.loads(data)
