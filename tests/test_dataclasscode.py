@@ -12,46 +12,56 @@ from pathlib import Path
 
 from fixture_sites import SRC
 
-# Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts.
+# Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts and
+# the function's annotations and defaults; argv[1] "stock": the imports without the kept table (what Python makes).
 SCRIPT = """
-import dataclasses, hashlib, json, marshal, sys
-import primer_site.commands.cli  # what every build imports first
+import contextlib, dataclasses, hashlib, json, marshal, re, sys
 from primer_site import dataclasscode
 
-@dataclasses.dataclass(frozen=True)
-class Outside:  # a class outside the package: its methods are compiled as the dataclasses module does it
-    x: int
+stock = sys.argv[1] == "stock"
+with dataclasscode.kept_methods() if not stock else contextlib.nullcontext() as table:
+    import primer_site.commands.cli  # what every build imports first
 
-table = dataclasscode.install()
+    @dataclasses.dataclass(frozen=True)
+    class Outside:  # a class outside the package, made while the table serves: as the dataclasses module makes it
+        x: int
+
 methods = {}
 for name, module in sorted(sys.modules.items()):
-    if not name.startswith("primer_site"):
+    if not name.startswith(("primer_site", "markdown_it")):
         continue
     for cls in vars(module).values():
         if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls.__module__ == name:
             for method, function in sorted(vars(cls).items()):
                 code = getattr(function, "__code__", None)
                 if code is not None and code.co_filename == "<string>":
-                    parts = (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames, code.co_freevars)
-                    methods[f"{name}.{cls.__qualname__}.{method}"] = hashlib.sha256(repr(parts).encode()).hexdigest()
+                    parts = (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames, code.co_freevars,
+                             code.co_flags, repr(function.__annotations__), repr(function.__defaults__),
+                             repr(function.__kwdefaults__))
+                    text = re.sub(" at 0x[0-9a-f]+", "", repr(parts))  # a default's address differs per process
+                    methods[f"{name}.{cls.__qualname__}.{method}"] = hashlib.sha256(text.encode()).hexdigest()
 print(json.dumps({
-    "compiled": table.compiled,
-    "used": len(table.used),
+    "compiled": None if stock else table.compiled,
+    "used": None if stock else len(table.used),
     "path": dataclasscode.table_path(),
     "methods": methods,
     "outside": Outside(1) == Outside(1) and repr(Outside(2)) == "Outside(x=2)",
-    "outside_kept": any("Outside" in text for text in table.used),
+    "outside_annotations": repr(Outside.__init__.__annotations__),
+    "outside_kept": False if stock else any("Outside" in text for text in table.used),
+    "exec_restored": "exec" not in vars(dataclasses),
 }))
 """
 
 
-def run(prefix: Path, write: bool = True) -> dict:
-    """What a new process that imports the CLI finds, with its bytecode (and the table) under `prefix`."""
+def run(prefix: Path, write: bool = True, stock: bool = False) -> dict:
+    """What a new process that imports the CLI finds, with its bytecode (and the table) under `prefix`; `stock`:
+    without the kept table."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(prefix))
     if not write:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    argv = [sys.executable, "-c", SCRIPT, "stock" if stock else "kept"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -65,12 +75,17 @@ def test_a_second_process_compiles_no_method_and_gets_the_same_code(tmp_path: Pa
     assert second["used"] == first["used"]
     assert second["methods"] == first["methods"]
     assert len(second["methods"]) > 300
+    # and the very methods Python makes without the table: code, flags, annotations, defaults
+    assert second["methods"] == run(tmp_path / "stock", stock=True)["methods"]
+    assert second["exec_restored"] is True  # the dataclasses module's own exec is back after the imports
 
 
 def test_classes_outside_the_package_are_left_to_the_dataclasses_module(tmp_path: Path) -> None:
     found = run(tmp_path / "cache")
     assert found["outside"] is True
     assert found["outside_kept"] is False
+    # exec of a text in dataclasscode took its `from __future__ import annotations`: {'x': '_type_x', ...}
+    assert found["outside_annotations"] == "{'x': <class 'int'>, 'return': None}"
 
 
 def test_a_damaged_or_foreign_table_is_ignored_and_written_again(tmp_path: Path) -> None:

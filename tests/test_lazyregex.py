@@ -77,3 +77,36 @@ def test_every_lazy_pattern_of_the_package_compiles() -> None:
                 re.compile(value.pattern, value._flags)
                 found += 1
     assert found >= 30
+
+
+def test_every_use_of_a_lazy_pattern_is_one_of_its_methods_or_attributes() -> None:
+    """A lazy pattern is typed as re.Pattern, so a type checker lets `re.sub(NAME, ...)`, `isinstance(NAME,
+    re.Pattern)` or passing it on pass: at run time those fail (a TypeError, or False), and only on the path that
+    does it. Every mention of a lazy pattern's name in the package, in its own module or one that imports it, must
+    be NAME.attribute (or the name's own assignment and import)."""
+    import ast
+
+    lazy: dict[str, set[str]] = {}  # module's dotted name → its lazy patterns' names
+    trees: dict[str, ast.Module] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        dotted = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        trees[dotted] = tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            call = value.func if isinstance(value, ast.Call) else None
+            if isinstance(call, ast.Name) and call.id == "lazy_compile":
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                lazy.setdefault(dotted, set()).update(t.id for t in targets if isinstance(t, ast.Name))
+    misused = []
+    for dotted, tree in trees.items():
+        names = set(lazy.get(dotted, ()))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in lazy:
+                names |= {alias.asname or alias.name for alias in node.names if alias.name in lazy[node.module]}
+        attributes = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in names and isinstance(node.ctx, ast.Load):  # noqa: SIM102
+                if id(node) not in attributes:  # not NAME.attribute
+                    misused.append(f"{dotted}:{node.lineno}: {node.id}")
+    assert sum(len(names) for names in lazy.values()) >= 30
+    assert misused == []

@@ -38,10 +38,11 @@ ONLY_SOME_PATHS = (
 
 SCRIPT = """
 import json, sys
-from primer_site.commands.cli import main
 from primer_site import dataclasscode
+with dataclasscode.kept_methods() as table:  # as __main__.run imports the CLI
+    from primer_site.commands.cli import main
 code = main(["build", "--source", sys.argv[1], "--now", sys.argv[2]])
-print(json.dumps([code, sorted(sys.modules), dataclasscode.install().compiled]))
+print(json.dumps([code, sorted(sys.modules), table.compiled]))
 """
 
 

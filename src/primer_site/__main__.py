@@ -17,7 +17,10 @@ def run() -> None:
     signal.signal(signal.SIGINT, _interrupted)  # until cli.main, which handles Ctrl-C itself
     # before the imports too: at the default they ran ~80 collections (~0.03 s), each over a growing heap
     gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
-    from primer_site.commands.cli import main
+    from primer_site.dataclasscode import kept_methods
+
+    with kept_methods():  # the methods of the package's dataclasses: compiled once, kept beside its bytecode
+        from primer_site.commands.cli import main
 
     gc.freeze()  # what the imports made lives as long as the program: no collection need look at it again
     signal.signal(signal.SIGINT, signal.default_int_handler)

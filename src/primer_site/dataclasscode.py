@@ -4,26 +4,29 @@ The dataclasses module writes each class's methods (__init__, __repr__, __eq__, 
 __setattr__ and __delattr__) as Python source and compiles it with `exec` when the class is made: ~1 ms per class,
 ~75 ms of every process for the package's classes, most of it the compiling (Python 3.11, `python -X importtime`
 and cProfile of `import primer_site.commands.cli`). The source is a function of the class alone, so its compiled
-code can be kept as Python keeps a module's: `install` serves the `exec` calls made for the package's classes from
-a table of source text → code object, and `save` (at exit) writes the table when a class's text was new.
+code can be kept as Python keeps a module's: while the program loads (`kept_methods`, around the CLI's imports in
+__main__.run; nothing else of the process is touched), the `exec` calls made for the package's classes are served
+from a table of source text → code object, and the table is written when a class's text was new.
 
 The table is kept where Python keeps this module's bytecode (importlib's `cache_from_source`: PYTHONPYCACHEPREFIX
 is honoured, and nothing is written under PYTHONDONTWRITEBYTECODE or to a folder that cannot be written), in
 marshal, the format of .pyc files, under this interpreter's bytecode magic number and optimisation level, and
-checked by digest: a foreign or damaged file is ignored and written again. A key is the whole source text, so a
-kept entry can never be out of date: a changed class has a new text, compiled once more. Other callers of the
-dataclasses module's `exec` (any class outside the package) are passed through unchanged.
+checked by digest: a damaged file, or another Python's, is ignored and written again. It is trusted as the .pyc
+files beside it are (whoever can write there can plant bytecode as well): the digest guards against damage, not
+against a planted file. A key is the whole source text, so a kept entry can never be out of date: a changed class
+has a new text, compiled once more. Other callers of the dataclasses module's `exec` (a class outside the package
+made meanwhile: markdown-it's, watchdog's) get what the module's own `exec` gives them.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import hashlib
 import marshal
 import os
 import sys
+from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER, cache_from_source
 from types import CodeType
 from typing import Any
@@ -46,7 +49,9 @@ class _Table:
     def exec(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
         """`exec(source, globals, locals)`, the code of a package class's method taken from the table."""
         if not (isinstance(source, str) and globals is not None and _of_package(globals.get("__name__"))):
-            exec(source, globals, locals)  # the dataclasses module's own call, unchanged
+            # as the dataclasses module's own call compiles it: exec of a text here would take this module's
+            # `from __future__ import annotations`, and the class's __init__ would get strings as annotations
+            exec(compile(source, "<string>", "exec", dont_inherit=True), globals, locals)
             return
         code = self.used.get(source) or self.kept.get(source)
         if code is None:
@@ -114,16 +119,23 @@ def _digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
 
 
-_installed: _Table | None = None
+@contextlib.contextmanager
+def kept_methods() -> Iterator[_Table]:
+    """While in the block, the dataclasses module's `exec` calls for the package's classes are served from the kept
+    table; after it, the module's own `exec` is back and the table is saved if it gained a text. For the program's
+    imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
+    table = _Table(table_path())
+    before = vars(dataclasses).get("exec", _NONE)
+    # the module looks `exec` up in its globals before the builtins: a global of that name is its exec
+    dataclasses.exec = table.exec  # type: ignore[attr-defined]
+    try:
+        yield table
+    finally:
+        if before is _NONE:
+            del dataclasses.exec  # type: ignore[attr-defined]
+        else:
+            dataclasses.exec = before  # type: ignore[attr-defined]
+        table.save()
 
 
-def install() -> _Table:
-    """Serve the dataclasses module's `exec` calls for the package's classes from the kept table (once per
-    process: later calls return the same table), and save the table at exit."""
-    global _installed
-    if _installed is None:
-        _installed = _Table(table_path())
-        # the module looks `exec` up in its globals before the builtins: a global of that name is its exec
-        dataclasses.exec = _installed.exec  # type: ignore[attr-defined]
-        atexit.register(_installed.save)
-    return _installed
+_NONE = object()

@@ -148,7 +148,7 @@ def _scan(body: str, rewriter: _Rewriter) -> str:
     done = pos = 0
     foreign: list[str] = []  # the open <svg> and <math> elements, innermost last
     while True:
-        pos = (_SKIP_FOREIGN if foreign else _SKIP).match(body, pos).end()
+        pos = (_SKIP_FOREIGN.match(body, pos) if foreign else _SKIP.match(body, pos)).end()
         token = TOKEN.match(body, pos)
         if token is None:
             if pos >= len(body):
