@@ -2,8 +2,9 @@
 process takes up from (what a record holds: buildrecord.py). It imports no stage.
 
 Each part of a record ("record", "render": its render memory) is one file of bytes, marshal's plain data behind a
-header naming primer-site's own code (store.code_salt) and a digest of the bytes: a file of another version, or a
-damaged or truncated one, is ignored (it costs a full build, never a wrong page), and nothing in it is ever run.
+header naming primer-site's own code (store.code_salt) and a digest of the bytes keyed with this user's key
+(store.cache_key): a file of another version, a damaged or truncated one, or one written by anyone else (copied
+from another machine, committed to the site's repository) is ignored (it costs a full build, never a wrong page), and nothing in it is ever run.
 Only the records of the newest `_RECORDS_KEPT` output folders are kept (`check` builds into a new temporary
 folder each time).
 """
@@ -11,16 +12,17 @@ folder each time).
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import hmac
 import os
 from pathlib import Path
 
 from primer_site.layout import CACHE_DIR
-from primer_site.store import code_salt
+from primer_site.store import cache_key, code_salt
 
 RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
 _RECORDS_KEPT = 8  # output folders remembered
-_HEADER = b"primer-site record 2\n"  # 2: SHA-256 (hardware-assisted here: twice BLAKE2b's speed on MBs)
+_HEADER = b"primer-site record 3\n"  # 3: HMAC-SHA-256 (RFC 2104), keyed; SHA-256 is hardware-assisted here:
+# twice keyed BLAKE2b's speed on the render memory's megabytes
 
 
 def _part_file(site: Path, name: str, part: str) -> Path:
@@ -29,15 +31,15 @@ def _part_file(site: Path, name: str, part: str) -> Path:
 
 def recall_bytes(site: Path, name: str, part: str) -> bytes | None:
     """The `part` of the record kept under `name` (one per output folder) by keep_bytes, if it was written whole by
-    this code: a header naming the code's salt, then a digest of the bytes that follow. Anything else (another
-    version, a damaged or truncated file) is None: it costs a full build, never a wrong page."""
+    this code: a header naming the code's salt, then a digest of the bytes that follow keyed with this user's key.
+    Anything else (another version, a damaged or truncated file, one written under another key) is None: it costs a full build, never a wrong page."""
     try:
         data = _part_file(site, name, part).read_bytes()
     except OSError:
         return None
     header = _HEADER + code_salt().encode() + b"\n"
     digest, body = data[len(header) : len(header) + 16], data[len(header) + 16 :]
-    if not data.startswith(header) or hashlib.sha256(body).digest()[:16] != digest:
+    if not data.startswith(header) or not hmac.compare_digest(_digest(body), digest):
         return None
     return body
 
@@ -54,7 +56,7 @@ def keep_bytes(site: Path, name: str, part: str, data: bytes) -> str | None:
         header = _HEADER + code_salt().encode() + b"\n"
         with open(temporary, "wb") as file:  # in three writes: `data` is the render memory, megabytes, not copied
             file.write(header)
-            file.write(hashlib.sha256(data).digest()[:16])
+            file.write(_digest(data))
             file.write(data)
         os.replace(temporary, path)
         path.with_suffix(".json").unlink(missing_ok=True)  # the same part as JSON, by an older version
@@ -81,6 +83,10 @@ def keep_newest(site: Path, name: str) -> str | None:
         _drop(site, name)
         return _reason(error)
     return None
+
+
+def _digest(data: bytes) -> bytes:
+    return hmac.digest(cache_key(), data, "sha256")[:16]
 
 
 def _drop(site: Path, name: str) -> None:

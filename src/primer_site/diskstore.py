@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
-import hashlib
 import json
 import marshal
 import sqlite3
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from primer_site.layout import CACHE_DIR
-from primer_site.store import code_salt
+from primer_site.store import cache_digest, cache_key_id, code_salt
 
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
@@ -57,6 +56,7 @@ def open_salted(
     `durable`: each commit waits for the disk (SQLite's default), which costs more than a small write.
     """
     tables = {table: columns, **(more or {})}
+    salt = f"{salt};key={cache_key_id()}"  # tables kept under another user's key: emptied, not read
     for attempt in range(2):
         try:
             db = sqlite3.connect(path, isolation_level=None)
@@ -109,10 +109,11 @@ class CacheTables:
 
 def sealed(value: object) -> bytes:
     """`value`, plain data (tuples, lists, dicts, str, bytes, int, float, bool, None), as a table's cell: marshal's
-    bytes behind their digest (16 bytes of BLAKE2b). A tenth of JSON's decoding time for the same rows; `unsealed`
+    bytes behind their digest (16 bytes of BLAKE2b keyed with this user's key: store.cache_digest, so that a cell
+    written by anyone else never passes for ours). A tenth of JSON's decoding time for the same rows; `unsealed`
     reads it back. The table's salt must name `marshal.version` (MARSHAL_SALT): the format moves with Python."""
     data = marshal.dumps(value)
-    return hashlib.blake2b(data, digest_size=16).digest() + data
+    return cache_digest(data) + data
 
 
 MARSHAL_SALT = f"marshal={marshal.version}"
@@ -120,16 +121,17 @@ DAMAGED = object()  # what `unsealed` gives for a cell that is not exactly what 
 
 
 def unsealed(cell: object) -> object:
-    """What `sealed` made `cell` from, or DAMAGED for anything else (another type, changed bytes): marshal is
-    never given bytes but its own."""
+    """What `sealed` made `cell` from, or DAMAGED for anything else (another type, changed bytes, a cell sealed
+    under another key): marshal is never given bytes but this user's own (it would allocate what a crafted cell
+    declares, say 2^31 items, before reading any)."""
     if not isinstance(cell, bytes):
         return DAMAGED
     data = memoryview(cell)[16:]
-    if hashlib.blake2b(data, digest_size=16).digest() != cell[:16]:
+    if cache_digest(data) != cell[:16]:
         return DAMAGED
     try:
         return marshal.loads(data)
-    except (ValueError, EOFError, TypeError):
+    except (ValueError, EOFError, TypeError, MemoryError):
         return DAMAGED
 
 

@@ -271,6 +271,85 @@ def code_salt() -> str:
     return digest.hexdigest()
 
 
+_KEY_BYTES = 32  # BLAKE2b takes a key of up to 64 bytes (RFC 7693, 2.1); 32 as for BLAKE2b-256's strength
+
+
+@lru_cache(maxsize=1)  # read once per process: every digest of a build uses it
+def cache_key() -> bytes:
+    """This user's secret key (32 bytes) for what primer-site keeps in a site's .primer-cache/: the key of every
+    digest that vouches for bytes read back from there (`cache_digest`), so that a .primer-cache made by anyone
+    else (another user or machine, or committed to the site's repository) never passes for ours and is made again.
+
+    Kept outside any site, in `$XDG_CACHE_HOME/primer-site/key` (an absolute XDG_CACHE_HOME, as the XDG Base
+    Directory Specification says) or `$HOME/.cache/primer-site/key`, made once, with mode 0600. When no such file
+    can be made or read (no HOME, a read-only home), a key for this process only: then nothing on disk is trusted
+    across processes (each build is a full one, its output the same)."""
+    path = _key_file()
+    if path is not None:
+        for _attempt in range(3):
+            try:
+                return _read_key(path) or _make_key(path)
+            except FileExistsError:  # made by another process meanwhile: read it
+                continue
+            except OSError:
+                break
+    return os.urandom(_KEY_BYTES)
+
+
+def cache_digest(data: bytes | memoryview) -> bytes:
+    """16 bytes of BLAKE2b keyed with this user's `cache_key` (RFC 7693's keyed mode: a MAC) over `data`."""
+    return hashlib.blake2b(data, digest_size=16, key=cache_key()).digest()
+
+
+def cache_key_id() -> str:
+    """A name of `cache_key` that tells nothing of it, for the salts of the cache's tables: a cache kept under
+    another key is emptied at once rather than read row by row."""
+    return hashlib.blake2b(b"primer-site key id", digest_size=8, key=cache_key()).hexdigest()
+
+
+def _key_file() -> Path | None:
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: ignored (the XDG specification)
+        home = os.environ.get("HOME", "")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return Path(base, "primer-site", "key")
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in the file at `path`; None if there is none; a file of another length is removed (damaged:
+    a key made anew only costs the caches kept under the old one)."""
+    try:
+        with open(path, "rb") as file:
+            key = file.read(_KEY_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    if len(key) == _KEY_BYTES:
+        return key
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _make_key(path: Path) -> bytes:
+    """A new key in the file at `path`, written whole under a name of its own (O_CREAT|O_EXCL, mode 0600), then
+    linked to `path`, which fails if `path` exists: of two processes making it at once one wins, and no process
+    ever reads a key half written. FileExistsError if another process made it first."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = os.urandom(_KEY_BYTES)
+    temporary = path.with_name(f".key.{os.getpid()}.{key[:4].hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(key)
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return key
+
+
 _SEPARATORS = re.compile(r"[-_.]+")
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import starmap
 from pathlib import Path
 
-from primer_site import __version__
+from primer_site import __version__, errors, model
 from primer_site.diskstore import (
     DAMAGED,
     MARSHAL_SALT,
@@ -40,11 +40,16 @@ _FILE = "bodies.sqlite3"
 _FORMAT = 8
 
 
+# the row's layout (_encode, _decode) and the types it is read back into: a field moved there without a new _FORMAT
+# must not read old rows wrongly
+_ROW_SOURCES = (Path(__file__), Path(str(model.__file__)), Path(str(errors.__file__)))
+
+
 @lru_cache(maxsize=4)  # the package versions are looked up on disk: once per process is enough
 def cache_salt(raw_html: bool) -> str:
     """Everything besides a body's own text that its HTML depends on (the renderer's own code included)."""
     digest = hashlib.blake2b(digest_size=8)
-    for path in markdown.RENDERER_SOURCES:
+    for path in (*markdown.RENDERER_SOURCES, *_ROW_SOURCES):
         digest.update(path.read_bytes())
     renderer = digest.hexdigest()
     parts = [
@@ -156,9 +161,7 @@ class BodyCache(CacheTables):
         kind = (len(SERIES_KEY), SERIES_KEY, series)
 
         def work(db: sqlite3.Connection) -> None:
-            db.executemany(
-                "INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?)", ((k, *_encode(b), b.html) for k, b in entries)
-            )
+            db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?)", _rows(entries))
             if keep is not None and held is not None:
                 (rows,) = db.execute("SELECT count(*) FROM bodies WHERE (substr(key, 1, ?) = ?) = ?", kind).fetchone()
                 if rows <= held:
@@ -172,6 +175,16 @@ class BodyCache(CacheTables):
                 )
 
         return self.write(work)
+
+
+def _rows(entries: Iterable[tuple[str, RenderedBody]]) -> Iterator[tuple[str, bytes, bytes, str]]:
+    """The table's rows of `entries`, but those of a body marshal cannot hold (a str subclass, say: ValueError):
+    not stored, rendered again next time (as documentrows.encode_post does)."""
+    for key, body in entries:
+        try:
+            yield (key, *_encode(body), body.html)
+        except ValueError:
+            continue
 
 
 def _encode(body: RenderedBody) -> tuple[bytes, bytes]:

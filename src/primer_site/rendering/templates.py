@@ -21,7 +21,7 @@ from stat import S_ISREG
 import jinja2
 
 from primer_site.layout import TEMPLATES_DIR
-from primer_site.store import code_salt, is_racy, stamp_of
+from primer_site.store import cache_digest, code_salt, is_racy, stamp_of
 
 
 def theme_dir() -> Path:
@@ -171,8 +171,10 @@ class CompiledTemplates(jinja2.BytecodeCache):
     a new process then compiles only the templates whose text changed.
 
     A file holds a header (this code's salt, the Python version, a digest of the template's text) and the code
-    object in marshal's format with a digest of its bytes: a template edited, another primer-site, Jinja or Python,
-    or a damaged file is compiled again, never loaded (Jinja's own buckets would unpickle the header). Write
+    object in marshal's format with a digest of its bytes keyed with this user's key (store.cache_digest): a
+    template edited, another primer-site, Jinja or Python, a damaged file, or one written by anyone else (a
+    .primer-cache/ committed to the site's repository: its code would run at build time) is compiled again, never
+    loaded (Jinja's own buckets would unpickle the header). Write
     failures are ignored: the cache only saves work.
     """
 
@@ -197,11 +199,11 @@ class CompiledTemplates(jinja2.BytecodeCache):
             return
         header = self._header(bucket)
         digest, body = data[len(header) : len(header) + 16], data[len(header) + 16 :]
-        if not data.startswith(header) or hashlib.blake2b(body, digest_size=16).digest() != digest:
+        if not data.startswith(header) or cache_digest(body) != digest:
             return
         try:
             bucket.code = marshal.loads(body)
-        except (EOFError, ValueError, TypeError):
+        except (EOFError, ValueError, TypeError, MemoryError):
             return
         self.loaded += 1
 
@@ -211,7 +213,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(self._header(bucket) + hashlib.blake2b(body, digest_size=16).digest() + body)
+            temporary.write_bytes(self._header(bucket) + cache_digest(body) + body)
             os.replace(temporary, path)
             self.compiled += 1
         except OSError:
