@@ -60,3 +60,33 @@ def test_asking_every_dependency_reads_each_line_once_however_many_an_object_has
         read.clear()
         assert [ledger.number(dependency) for dependency in reversed(table)] == list(reversed(range(len(table))))
         assert len(read) == len(table)
+
+
+def test_a_memory_whose_page_list_cannot_be_kept_is_still_saved_after_a_renumbering() -> None:
+    """The page list is kept only when every spec's context has a row (`_stored`); its reads are then left out of
+    the kept numbers, and a renumbering dump once mapped them through the new numbers anyway: KeyError after the
+    site was written."""
+    from array import array
+
+    from primer_site.rendering.pages import PageSpec
+    from primer_site.rendering.rendermemory import PageRecord, RenderMemory
+
+    class Previous:  # a settled ledger's fingerprints
+        resolvers = {"resolver": lambda name: name}  # noqa: RUF012 (read only)
+
+        def of(self, dependency: object) -> bytes:
+            return b"f" * 16
+
+        def whole(self, what: object) -> bytes:
+            return b"w" * 16
+
+    memory = RenderMemory()
+    for number in range(8):  # read by the page (0) and by the page list only (1-7)
+        memory.ledger.number(("resolver", f"d{number}"))
+    memory.ledger.previous = Previous()
+    memory.records["a.html"] = PageRecord(None, b"s" * 16, array("I", [0]), b"d" * 16)
+    spec = PageSpec("a.html", "post.html", context=(("ratio", 0.5),))  # a float: a context with no row
+    memory.keep_specs([spec], array("I", range(1, 8)))
+    memory.unread_at_most = 8  # a quarter of the numbers may be unread: the dump renumbers
+    loaded = RenderMemory.load(memory.dump())
+    assert loaded is not None and set(loaded.records) == {"a.html"}

@@ -155,7 +155,12 @@ class RenderMemory:
             # the list of outputs and what working it out read: the next build takes it as it is while none of
             # that changed (render.RenderPass)
             specs,
-            _packed(self.specs_reads if renumbered is None else array("I", [renumbered[n] for n in self.specs_reads])),
+            # (no list kept, its reads are not among the kept numbers either: none to write)
+            _packed(array("I"))
+            if specs is None
+            else _packed(
+                self.specs_reads if renumbered is None else array("I", [renumbered[n] for n in self.specs_reads])
+            ),
         )
         return marshal.dumps(data)
 
