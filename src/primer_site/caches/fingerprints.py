@@ -1,8 +1,11 @@
-"""A value's fingerprint: a 16-byte digest (BLAKE2b) that only equal values share, the same in every process.
+"""A value's fingerprint: a 16-byte digest that only equal values share, the same in every process.
 
 Model objects count by their key (a Ref, "post:content/a.md"), never by their address, so that a page's recorded
-reads can be compared from one build to the next, in this process or another (dependencies.py records them, ledger.py keeps them).
-Strings are length-prefixed rather than escaped: a post's whole body costs one append, not a scan.
+reads can be compared from one build to the next, in this process or another (dependencies.py records them,
+ledger.py keeps them). Two forms: a read value's canonical text (`fingerprint`, BLAKE2b; strings length-prefixed,
+not escaped: a post's whole body costs one append, not a scan), and a model object's whole (`whole_fingerprint`,
+marshal's form and SHA-256). The whole form tells apart every pair of values the text form does: ledger.changes
+skips the fields of an object whose whole is the same (tests/test_fingerprints.py holds it).
 """
 
 from __future__ import annotations
@@ -47,9 +50,6 @@ def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> F
     else:
         _canonical(value, key_of, parts)
     return digest_of("".join(parts))
-
-
-KEY_MARK = "\x1d"  # begins a model object's key (or a Ref) in a canonical text
 
 
 def digest_of(text: str) -> Fingerprint:
