@@ -225,3 +225,23 @@ def test_a_body_marshal_cannot_hold_is_not_stored_and_the_others_are(tmp_path: P
     odd = body("odd", Text("x"))
     assert cache.replace_all([("good", body("good", "g")), ("odd", odd), ("fine", body("fine", "f"))], keep=None)
     assert sorted(cache.get_many(["good", "odd", "fine"])) == ["fine", "good"]
+
+
+@pytest.mark.parametrize("module", ["caches/bodycache.py", "model.py", "errors.py"])
+def test_the_body_cache_is_emptied_when_its_row_layout_may_have_changed(tmp_path: Path, module: str) -> None:
+    """Two fields of one type swapped in bodycache._encode (or a field moved in model.py or errors.py) without a
+    new _FORMAT would read old rows wrongly: the body cache's salt names those files' text."""
+    code = "from primer_site.caches.bodycache import cache_salt; print(cache_salt(False))"
+
+    def salt(src: Path) -> str:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        found = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        assert found.returncode == 0, found.stderr
+        return found.stdout
+
+    copy = tmp_path / "src"
+    shutil.copytree(SRC, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = salt(copy)
+    with open(copy / "primer_site" / module, "a", encoding="utf-8") as file:
+        file.write("\n# an edit\n")
+    assert salt(copy) != before
