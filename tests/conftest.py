@@ -66,3 +66,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") and skipped and exitstatus == 0:
         reporter.write_line(f"CI: {skipped} test(s) were skipped; every check must run in CI", red=True)
         session.exitstatus = 1
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the templates Jinja compiles from their text during a test (not loaded from .primer-cache/)."""
+    from primer_site.rendering.theme import RecordingEnvironment
+
+    names: list[str] = []
+    original = RecordingEnvironment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
+        names.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(RecordingEnvironment, "compile", counting)
+    return names

@@ -41,22 +41,6 @@ def key_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     store.cache_key.cache_clear()
 
 
-@pytest.fixture
-def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from their text (not loaded from .primer-cache/)."""
-    from primer_site.rendering.theme import RecordingEnvironment
-
-    names: list[str] = []
-    original = RecordingEnvironment.compile
-
-    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
-        names.append(name)
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(RecordingEnvironment, "compile", counting)
-    return names
-
-
 def new_process(monkeypatch: pytest.MonkeyPatch, cache_home: Path | None) -> None:
     """What a new process of primer-site would read its key from: `cache_home`, or nowhere (no HOME at all)."""
     if cache_home is None:

@@ -116,22 +116,6 @@ def test_a_template_that_is_not_utf8_is_an_error_at_its_line(tmp_path: Path) -> 
     assert not (site / "public").exists()
 
 
-@pytest.fixture
-def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the templates Jinja compiles from their text during a test."""
-    from primer_site.rendering.theme import RecordingEnvironment
-
-    names: list[str] = []
-    original = RecordingEnvironment.compile
-
-    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):  # type: ignore[no-untyped-def]
-        names.append(name)
-        return original(self, source, name, filename, raw, defer_init)
-
-    monkeypatch.setattr(RecordingEnvironment, "compile", counting)
-    return names
-
-
 def _build_in_new_process(site: Path, output: Path) -> None:
     """A build as `primer-site build` makes it in a new process: no memory of this one, the cache on."""
     build_site(BuildOptions(source=site, output=output, now=NOW, jobs=1, cache=True), None)
