@@ -16,9 +16,9 @@ from primer_site.model import ChapterNumber
 from primer_site.urls import collision_key, is_valid_slug, slugify
 
 
-def errors_of(site: Path) -> list[str]:
+def errors_of(site: Path, **options: object) -> list[str]:
     with pytest.raises(SiteError) as caught:
-        build(site)
+        build(site, **options)
     return [str(d) for d in caught.value.diagnostics if d.severity == "error"]
 
 
@@ -228,6 +228,31 @@ def test_a_fifo_or_a_device_in_content_is_refused_not_read(tmp_path: Path, make,
     make(tmp_path / "content/special.md")
     with time_bound(30):
         assert errors_of(tmp_path) == [expected]
+
+
+@pytest.mark.parametrize(
+    "replaced",
+    ["content/one.md", "series/vol.md", "content/fig.svg", "static/extra.css"],
+)
+def test_a_file_replaced_by_a_fifo_after_a_build_is_refused_not_waited_on(tmp_path: Path, replaced: str) -> None:
+    """The next build's look at a file saved within the last 2 s (its stamp too recent to trust, so its bytes are
+    digested) opened a FIFO put in its place and waited for a writer for ever (a series file, 2026-12-07)."""
+    make_site(
+        tmp_path,
+        {
+            "series/vol.md": "---\ntitle: Vol\n---\nAbout the volume.\n",
+            "content/one.md": post("One", series="vol", chapter=1, body="![A figure](fig.svg)"),
+            "content/fig.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>\n',
+            "static/extra.css": "p { margin: 0 }\n",
+        },
+    )
+    build(tmp_path, cache=True)
+    (tmp_path / replaced).unlink()
+    os.mkfifo(tmp_path / replaced)
+    with time_bound(30):
+        errors = errors_of(tmp_path, cache=True)
+    assert [e for e in errors if e.startswith(f"{replaced}: error: ")], errors
+    assert all("not a regular file" in e for e in errors if e.startswith(replaced)), errors
 
 
 def test_special_files_in_static_are_refused_not_copied(tmp_path: Path) -> None:

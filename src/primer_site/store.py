@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, TypeVar
 
 from primer_site import __version__
@@ -59,6 +60,25 @@ def is_racy(stamp: Stamp, taken: float) -> bool:
     """Whether the file changed too close to `taken` (seconds since the epoch, a moment before the stamp was
     taken) for the stamp to tell a later save within the same clock tick: then it must not be trusted."""
     return max(stamp[1], stamp[3]) / 1e9 >= taken - RACY_SECONDS
+
+
+def _regular_file_digest(path: str | os.PathLike[str]) -> bytes | None:
+    """The BLAKE2b digest of a regular file's bytes; None if `path` cannot be read or is not a regular file.
+
+    Opened without blocking and its type asked of the open file, not of a stat before it: a FIFO put where a post
+    or series file was would make `open` wait for a writer for ever (the reader reports it: frontmatter.read_source).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except (OSError, ValueError):  # ValueError: a path with a NUL byte
+        return None
+    with open(fd, "rb") as file:
+        if not S_ISREG(os.fstat(fd).st_mode):
+            return None
+        try:
+            return hashlib.file_digest(file, "blake2b").digest()
+        except OSError:
+            return None
 
 
 _ABSENT: Stamp = (-1, 0, 0, 0)  # a file that is not there (a site without site.yaml): as stable as any stamp
@@ -122,11 +142,8 @@ class Store:
         """A file's inputs with the digest of its bytes (a racy stamp's); equal to nothing if it cannot be read."""
         if stamp == _ABSENT:
             return (stamp, also)
-        try:
-            with open(path, "rb") as file:
-                return (stamp, also, hashlib.file_digest(file, "blake2b").digest())
-        except OSError:
-            return object()
+        digest = _regular_file_digest(path)
+        return object() if digest is None else (stamp, also, digest)
 
     def last(self, kind: str, key: Hashable) -> Any:
         """What the entry of (kind, key) holds, whatever its inputs (None if there is none): what the last build
@@ -142,12 +159,8 @@ class Store:
         found = self._memos.get((kind, key))
         if found is None or not isinstance(found[0], tuple) or len(found[0]) != 3 or found[0][:2] != inputs:
             return inputs
-        try:
-            with open(path, "rb") as file:
-                digest = hashlib.file_digest(file, "blake2b").digest()
-        except OSError:
-            return inputs
-        if digest == found[0][2]:
+        digest = _regular_file_digest(path)
+        if digest is not None and digest == found[0][2]:
             self._memos[(kind, key)] = (inputs, found[1])
         return inputs
 
