@@ -225,7 +225,8 @@ class RenderMemory:
                     return None
                 memory.unrecorded = frozenset(path for path in paths if path not in records)
             memory.token = (token, None)
-            memory._base = _Base(token, count, packed, dict(wholes), memory.specs)
+            if isinstance(dependencies, DependencyLines):  # else written whole once more, as one text (see dump)
+                memory._base = _Base(token, count, packed, dict(wholes), memory.specs)
             return memory
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
             return None
@@ -236,8 +237,9 @@ class RenderMemory:
         fingerprints that differ, the pages recorded again or dropped. A one-post edit at 1,000 posts writes a few
         kilobytes, not the 4 MB of the whole (nor the time to lay it out). Each delta holds every change since the
         whole was written, so there is only ever one. None when the memory must be written whole (`dump`): it was
-        not read from disk, its list of outputs was worked out again, it is due a renumbering, or the changes grew
-        past 1/_DELTA_SHARE of the pages or of the numbers."""
+        not read from disk (or was, as a build from nothing writes it: its dependencies as pairs, not one text), its
+        list of outputs was worked out again, it is due a renumbering, or the changes grew past 1/_DELTA_SHARE of
+        the pages or of the numbers."""
         base, ledger = self._base, self.ledger
         table = ledger.table
         if (
