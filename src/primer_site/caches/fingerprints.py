@@ -79,7 +79,12 @@ def whole_fingerprint(value: object, key_of: dict[int, str]) -> tuple[Fingerprin
         if kind is str:
             if len(item) > _LONG:
                 item = (..., "long", hashlib.sha256(item.encode("utf-8", "surrogatepass")).digest())
-        elif kind not in _PLAIN and (kind is not tuple or item):  # an empty tuple is its own form
+        elif kind is tuple:  # _form's, inline: a post's tags (and an empty tuple) are their own form
+            if item and not _PLAIN.issuperset(map(type, item)):
+                item = _tuple_form(item, key_of, named)
+        elif kind is datetime:  # _form's, inline: a post's date
+            item = (..., "time", repr(item))
+        elif kind not in _PLAIN:
             item = _form(item, key_of, named)
         items.append(item)
     return _digest(tuple(items)), bool(named)
