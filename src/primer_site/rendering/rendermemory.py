@@ -13,7 +13,6 @@ import os
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from primer_site.caches.dependencies import Dependency
@@ -345,15 +344,20 @@ def _lines(table: list[Dependency], start: int) -> str | None:
     return dependency_text(table[start:])
 
 
-@dataclass(frozen=True)
 class _Base:
-    """A memory as it was read whole from disk: what a delta is taken against."""
+    """A memory as it was read whole from disk: what a delta is taken against (a plain class: a dataclass costs
+    every process ~1 ms at import)."""
 
-    token: bytes
-    count: int  # the dependencies it numbered
-    packed: bytes  # their fingerprints, 16 bytes each
-    wholes: dict[str, bytes]
-    specs: Sequence[PageSpec] | None
+    __slots__ = ("count", "packed", "specs", "token", "wholes")
+
+    def __init__(
+        self, token: bytes, count: int, packed: bytes, wholes: dict[str, bytes], specs: Sequence[PageSpec] | None
+    ) -> None:
+        self.token = token
+        self.count = count  # the dependencies it numbered
+        self.packed = packed  # their fingerprints, 16 bytes each
+        self.wholes = wholes
+        self.specs = specs
 
 
 class StoredSpecs(Sequence[PageSpec]):
