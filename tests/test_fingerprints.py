@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from markupsafe import Markup
 
 from fixture_sites import SRC
-from primer_site.caches.fingerprints import Ref, fingerprint, whole_fingerprint
+from primer_site.caches.fingerprints import Ref, _form, fingerprint, whole_fingerprint
 from primer_site.model import Extra, Heading, PostLink
 
 
@@ -164,3 +164,37 @@ def test_values_that_python_calls_equal_but_a_template_can_tell_apart_have_other
     for x, y in lookalikes:
         assert whole_fingerprint(Thing(x, 1), KEY_OF)[0] != whole_fingerprint(Thing(y, 1), KEY_OF)[0], (x, y)
         assert whole_fingerprint(Thing((x,), 1), KEY_OF)[0] != whole_fingerprint(Thing((y,), 1), KEY_OF)[0], (x, y)
+
+
+def _item_by_item(value: tuple, named: list[str]) -> tuple:
+    """A tuple's form as the items give it one at a time (fingerprints._form on each)."""
+    return tuple(
+        item if type(item) in (str, int, float, bool, type(None), bytes) else _form(item, KEY_OF, named)
+        for item in value
+    )
+
+
+def test_the_tuples_a_model_holds_by_the_hundred_have_the_form_their_items_give_one_by_one() -> None:
+    """A site's posts by key, a post's headings and links, its macros: worked out in one pass, the very form (and
+    the very names) the items give one at a time; a tuple that only nearly has one of these shapes too."""
+    rng = random.Random(7)
+    shapes = [
+        lambda: tuple(rng.choice(OTHERS) for _ in range(rng.randint(1, 5))),  # model objects, by key
+        lambda: tuple(Heading(rng.choice([1, 2]), "id", rng.choice(["t", "é"]), "<h2>t</h2>") for _ in range(3)),
+        lambda: tuple(PostLink("T", rng.choice(["/a/", "/b/"]), "L") for _ in range(2)),
+        lambda: tuple((rng.choice(["\\R", "\\N"]), rng.choice(["x", "a" * 1500])) for _ in range(4)),  # macros
+        lambda: (*(rng.choice(OTHERS) for _ in range(3)), Thing("not named")),  # one not a model object
+        lambda: (Heading(1, "i", "t", "h"), PostLink("T", "/a/", "L")),  # two kinds
+        lambda: (Heading(1, "i", "t", Markup("h")), Heading(1, "i", "t", "h")),  # a field not plain
+        lambda: (("a", "b"), ("a", ("b",))),  # a pair not of plain values
+        lambda: (Thing(OTHERS[0]), Thing(1)),  # a dataclass naming a model object
+        lambda: (Extra.of({"k": 1}), Extra.of({})),
+        lambda: (Ref("thing:1"), Ref("x")),
+        lambda: (datetime(2026, 1, 2, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)),
+    ]
+    for _ in range(200):
+        value = rng.choice(shapes)()
+        named: list[str] = []
+        expected: list[str] = []
+        assert _form(value, KEY_OF, named) == _item_by_item(value, expected), value
+        assert named == expected, value

@@ -159,6 +159,48 @@ def test_a_damaged_render_memory_renders_every_page_again(
     assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
 
 
+@pytest.mark.parametrize("damage", [None, "garbage", "a-flipped-byte", "gone", "an-older-one"])
+def test_a_damaged_or_foreign_render_memory_delta_renders_every_page_again(
+    site: Path, monkeypatch: pytest.MonkeyPatch, damage: str | None
+) -> None:
+    """The changes a build made to the render memory, kept beside its whole (rendermemory.RenderMemory.delta), are
+    taken back only as the very bytes that build's record names: else nothing of the memory is trusted."""
+    from primer_site.rendering import render, rendermemory
+
+    monkeypatch.setattr(rendermemory, "_DELTA_SHARE", 1)  # a delta however many of the few pages it touches
+    monkeypatch.setattr(rendermemory, "_UNREAD_SHARE", 0)
+    passes: list[render.RenderPass] = []
+    commit = render.RenderPass.commit
+    monkeypatch.setattr(render.RenderPass, "commit", lambda self: (passes.append(self), commit(self))[1])
+    build(site)
+    for words in ("Second words.", "Third words.", "Fourth words."):  # the whole as one text, then two deltas
+        (site / "content/a.md").write_text(post("A", date="2026-01-05", body=words))
+        build(site)
+        if words == "Third words.":
+            [delta] = (site / ".primer-cache/builds").glob("*.render-delta.bin")
+            older = delta.read_bytes()
+    data = delta.read_bytes()
+    assert data != older
+    if damage == "garbage":
+        delta.write_bytes(b"\x00not a delta" * 40)
+    elif damage == "a-flipped-byte":
+        delta.write_bytes(data[:-5] + bytes([data[-5] ^ 1]) + data[-4:])
+    elif damage == "gone":
+        delta.unlink()
+    elif damage == "an-older-one":  # sealed, made against the same whole, but not the one the record names
+        delta.write_bytes(older)
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
+    result = build(site)
+    last = passes[-1]
+    if damage is None:
+        assert len(last.rendered) < len(last.specs) and "posts/a/index.html" in last.rendered, last.rendered
+    else:
+        assert sorted(last.rendered) == sorted(spec.path for spec in last.specs)  # none trusted
+    assert not stopped_at_once(result)
+    cold = build_result(site, output=site.parent / "cold", cache=False)
+    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+
+
 def test_only_the_newest_records_are_kept_each_with_its_render_memory(site: Path) -> None:
     """`check` builds into a new folder each time: the records of the newest eight output folders are kept."""
     for number in range(10):

@@ -185,13 +185,17 @@ def test_a_new_process_takes_the_page_list_from_the_last_build_when_nothing_it_r
     assert small == big == (0, len(passes[-1].rendered))
 
 
-def _new_process_edit(rng: random.Random, site: Path, step: int) -> str:
+def _new_process_edit(rng: random.Random, site: Path, step: int, calm: bool = False) -> str:
     """One author's change between two builds in new processes, chosen by `rng`; among them, changes to what the
-    page list reads (a date, which orders the feeds; a tag; a post added or gone; a series; the page size)."""
+    page list reads (a date, which orders the feeds; a tag; a post added or gone; a series; the page size).
+    `calm`: most of them a paragraph appended (the page list stays, the render memory keeps a delta)."""
     posts = sorted((site / "content").glob("*.md"))
-    kind = rng.choice(["body", "title", "date", "tag", "add", "remove", "series", "setting", "template", "authors"])
+    kinds = ["body", "title", "date", "tag", "add", "remove", "series", "setting", "template", "authors", "paragraph"]
+    kind = "paragraph" if calm and rng.random() < 0.7 else rng.choice(kinds)
     target = rng.choice(posts)
-    if kind == "remove" and len(posts) > 2:
+    if kind == "paragraph":  # the edit the benchmark makes: nothing the page list reads
+        target.write_text(target.read_text(encoding="utf-8") + f"\n\nA paragraph {step}.\n", encoding="utf-8")
+    elif kind == "remove" and len(posts) > 2:
         target.unlink()
     elif kind == "add":
         text = post(f"New {step}", f"2026-02-{1 + step % 27:02d}", f"Fresh {step}.", tags="[t9]")
@@ -205,7 +209,7 @@ def _new_process_edit(rng: random.Random, site: Path, step: int) -> str:
     elif kind == "tag":
         target.write_text(post(target.stem, "2026-01-12", "Tagged.", tags=f"[t{step % 4}, u]"), encoding="utf-8")
     elif kind == "series":
-        text = post(target.stem, "2026-01-13", "Serial.", series="vol", chapter=1 + step % 3)
+        text = post(target.stem, "2026-01-13", "Serial.", series="vol", chapter=1 + step)  # one post a chapter
         make_site(site, {"series/vol.md": f"---\ntitle: Volume {step % 2}\n---\nA volume.\n"})
         target.write_text(text, encoding="utf-8")
     elif kind == "authors":
@@ -219,25 +223,74 @@ def _new_process_edit(rng: random.Random, site: Path, step: int) -> str:
     return kind
 
 
-@pytest.mark.parametrize("seed", [4, 5, 6])
+@pytest.mark.parametrize(("seed", "deltas"), [(4, False), (5, False), (6, False), (7, True), (8, True), (9, True)])
 def test_builds_in_new_processes_after_each_edit_give_the_bytes_of_a_cold_build(
-    tmp_path: Path, seed: int, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, seed: int, deltas: bool, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What a build in a new process takes from the last one's record (the page list among it) never gives a page
-    other than a build from nothing, over a seeded sequence of edits."""
+    """What a build in a new process takes from the last one's record (the page list, the render memory's whole
+    and the delta beside it, among it) never gives a page other than a build from nothing, over a seeded sequence
+    of edits. With `deltas`, the render memory's changes are kept beside its whole however many pages they touch
+    and it is never renumbered, so that a site of 8 posts writes deltas, and takes them back, along the way."""
     from primer_site import store
+    from primer_site.rendering import rendermemory
 
     monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    if deltas:
+        monkeypatch.setattr(rendermemory, "_DELTA_SHARE", 1)
+        monkeypatch.setattr(rendermemory, "_UNREAD_SHARE", 0)
+    applied: list[bool] = []
+    take_delta = rendermemory.RenderMemory.applied
+    monkeypatch.setattr(
+        rendermemory.RenderMemory, "applied", lambda self, data: applied.append(take_delta(self, data)) or applied[-1]
+    )
     rng = random.Random(seed)
     site = _site(tmp_path / "site", 8)
     options = BuildOptions(source=site, output=tmp_path / "warm", now=NOW, jobs=1, fingerprint=False, cache=True)
     build_site(options, None)
     kept = 0
     for step in range(12):
-        kind = _new_process_edit(rng, site, step)
+        kind = _new_process_edit(rng, site, step, calm=deltas)
         build_site(options, None)
         kept += passes[-1].reused_specs
         cold = tmp_path / f"cold{step}"
         build_site(BuildOptions(source=site, output=cold, now=NOW, jobs=1, fingerprint=False, cache=False), None)
         assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}: {kind}"
     assert 0 < kept < 12  # the kept list was taken, and worked out again, along the way
+    assert all(applied)  # each delta taken back onto the very memory it was made against
+    assert len(applied) >= 3 if deltas else not applied  # (without: 8 posts renumber or list anew each time)
+
+
+def _render_memory_bytes(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The bytes of render memory a build in a new process writes after one post's edit."""
+    from primer_site.publish import buildrecord
+
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    written: list[int] = []
+    keep = buildrecord.keep_bytes
+
+    def counted(site: Path, name: str, part: str, data: bytes) -> str | None:
+        if part.startswith("render"):
+            written.append(len(data))
+        return keep(site, name, part, data)
+
+    (site / "content/p002.md").write_text(_post(2, "\n\nAn appended paragraph."), encoding="utf-8")
+    build_site(options, None)  # the first build in a new process writes the memory whole, as one text
+    monkeypatch.setattr(buildrecord, "keep_bytes", counted)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    build_site(options, None)
+    monkeypatch.undo()
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    return sum(written)
+
+
+def test_a_new_process_writes_as_much_render_memory_after_a_one_post_edit_in_a_big_site_as_in_a_small_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a one-post edit the render memory on disk gets what changed (the pages made again, the fingerprints
+    that moved), beside its whole, not the whole again: the bytes written do not grow with the site (the whole is
+    ~4 times larger at 48 posts than at 12)."""
+    small = _render_memory_bytes(tmp_path / "small", 12, monkeypatch)
+    big = _render_memory_bytes(tmp_path / "big", 48, monkeypatch)
+    assert 0 < big < 1.5 * small, (small, big)

@@ -17,6 +17,7 @@ import operator
 import os
 from collections.abc import Callable
 from datetime import date, datetime, time
+from itertools import chain
 from typing import Any
 
 from markupsafe import Markup
@@ -78,7 +79,12 @@ def whole_fingerprint(value: object, key_of: dict[int, str]) -> tuple[Fingerprin
         if kind is str:
             if len(item) > _LONG:
                 item = (..., "long", hashlib.sha256(item.encode("utf-8", "surrogatepass")).digest())
-        elif kind not in _PLAIN and (kind is not tuple or item):  # an empty tuple is its own form
+        elif kind is tuple:  # _form's, inline: a post's tags (and an empty tuple) are their own form
+            if item and not _PLAIN.issuperset(map(type, item)):
+                item = _tuple_form(item, key_of, named)
+        elif kind is datetime:  # _form's, inline: a post's date
+            item = (..., "time", repr(item))
+        elif kind not in _PLAIN:
             item = _form(item, key_of, named)
         items.append(item)
     return _digest(tuple(items)), bool(named)
@@ -129,7 +135,7 @@ def _form(value: Any, key_of: dict[int, str], named: list[str], whole: bool = Fa
     if kind is tuple:  # (never a model object, nor a date: those are looked for after it)
         if _PLAIN.issuperset(map(type, value)):  # a post's tags, authors: the tuple is its own form
             return value
-        return tuple([item if type(item) in _PLAIN else _form(item, key_of, named) for item in value])
+        return _tuple_form(value, key_of, named)
     if kind is datetime or kind is date or kind is time:
         return (..., "time", repr(value))  # its repr names its type, every field and its zone
     key = None if whole else key_of.get(id(value))
@@ -162,6 +168,32 @@ def _form(value: Any, key_of: dict[int, str], named: list[str], whole: bool = Fa
         return (..., "bytearray", bytes(value))
     # A type not known here: a form no other value shares, so that what read it is made again (as _canonical does)
     return (..., "unknown", kind.__qualname__, os.urandom(16))
+
+
+def _tuple_form(value: tuple, key_of: dict[int, str], named: list[str]) -> tuple:
+    """_form of a tuple that is not all plain values: the tuple of its items' forms. Three shapes a model holds by
+    the hundred are worked out in C, to the very form the items give one by one: a series', a tag's, the site's
+    posts (model objects of one build, each named by its key), a post's headings, links, references (dataclasses
+    of one kind whose fields are plain values) and a post's macros (pairs of strings: each its own form)."""
+    kinds = set(map(type, value))
+    if len(kinds) == 1:
+        kind = kinds.pop()
+        if kind is tuple:
+            if _PLAIN.issuperset(map(type, chain.from_iterable(value))):
+                return value
+        else:
+            keys = list(map(key_of.get, map(id, value)))
+            if None not in keys:
+                named.extend(keys)  # type: ignore[arg-type]
+                return tuple([(..., "key", key) for key in keys])
+            if keys.count(None) == len(keys):  # none is a model object
+                fields = _fields_of(kind)
+                if fields is not None:
+                    rows = list(map(fields, value))
+                    if _PLAIN.issuperset(map(type, chain.from_iterable(rows))):
+                        name = _NAMES.get(kind) or _name(kind)
+                        return tuple([(..., name, *row) for row in rows])
+    return tuple([item if type(item) in _PLAIN else _form(item, key_of, named) for item in value])
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}

@@ -1,9 +1,11 @@
 """What the last good build into an output folder left, for the next build there in a new process (the store keeps
 it on disk: diskrecords.py).
 
-Two parts per output folder, each marshal's plain data: a small record (the build's inputs and settings, what it
+Parts per output folder, each marshal's plain data: a small record (the build's inputs and settings, what it
 printed, the Manifest of the live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
-output's recorded reads, as bytes: rendermemory.py), read only when something changed.
+output's recorded reads, as bytes: rendermemory.py), read only when something changed: its whole ("render"), and
+what later builds changed in it ("render-delta", while that is small). The record, written last, names the very
+whole and delta it was made with.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class LastBuild:
     counts: tuple[int, int, int, int]  # pages, posts, series, tags
     warnings: tuple[Diagnostic, ...]
     manifest: Manifest
+    # the render memory it was made with: the token of the whole kept, and of the delta kept beside it (None: none)
+    # (rendermemory.RenderMemory.token): a memory read back is used only if it is that very one
+    render: tuple[bytes, bytes | None] | None = None
 
     def makes_the_same(self, settings: str, inputs: BuildInputs, now: datetime) -> bool:
         """Whether a build with these settings, inputs and "now" would make what this one made (then nothing needs
@@ -56,14 +61,17 @@ class LastBuild:
             self.counts,
             tuple((d.path, d.line, d.column, d.severity, d.message) for d in self.warnings),
             self.manifest.to_plain(),
+            self.render,
         )
 
     @classmethod
     def from_plain(cls, data: tuple) -> LastBuild:
         """A record from to_plain's data (read back under its digest); ValueError, TypeError or IndexError for any
         other."""
-        settings, files, moments, counts, warnings, manifest = data
+        settings, files, moments, counts, warnings, manifest, render = data
         if type(settings) is not str or (files is not None and type(files) is not dict) or len(counts) != 4:
+            raise ValueError("not a record")
+        if render is not None and (type(render[0]) is not bytes or type(render[1]) not in (bytes, type(None))):
             raise ValueError("not a record")
         return cls(
             settings=settings,
@@ -72,6 +80,7 @@ class LastBuild:
             counts=tuple(counts),  # type: ignore[arg-type]
             warnings=tuple(Diagnostic(*warning) for warning in warnings),
             manifest=Manifest.from_plain(manifest),
+            render=None if render is None else (render[0], render[1]),
         )
 
 
@@ -100,11 +109,19 @@ class PreviousBuild:
 
     @cached_property
     def render_memory(self) -> RenderMemory | None:
-        """The render memory the last good build left (None if there is none this code can read)."""
-        if self.record is None:
+        """The render memory the last good build left (None if there is none this code can read, or it is not the
+        one the record names: its whole, and the delta kept beside it if the record names one)."""
+        if self.record is None or self.record.render is None:
             return None
         data = recall_bytes(self.source, self.name, "render")
-        return None if data is None else RenderMemory.load(data)
+        memory = None if data is None else RenderMemory.load(data)
+        if memory is None or memory.token != (self.record.render[0], None):
+            return None
+        if self.record.render[1] is not None:
+            delta = recall_bytes(self.source, self.name, "render-delta")
+            if delta is None or not memory.applied(delta) or memory.token != self.record.render:
+                return None
+        return memory
 
     @property
     def manifest(self) -> Manifest | None:
@@ -122,13 +139,19 @@ class PreviousBuild:
         """Keep this good build's record (and its render memory, when it rendered anything); the reason it could
         not be kept, or None."""
         files = self.inputs.files if self.inputs.trustworthy else None
-        record = LastBuild(self.settings, files, moments, counts, warnings, manifest)
+        memory = rendering.memory
         # the render memory first, the record that names it last; kept as it was when this build rendered nothing
-        # and took the list of outputs from it
+        # and took the list of outputs from it; else what changed since it was read from disk, beside it, while
+        # that is small (RenderMemory.delta), or the whole
         if rendering.rendered or not rendering.reused_specs or self.manifest is None:
-            unkept = keep_bytes(self.source, self.name, "render", rendering.memory.dump())
+            delta = memory.delta()
+            if delta is not None:
+                unkept = keep_bytes(self.source, self.name, "render-delta", delta)
+            else:
+                unkept = keep_bytes(self.source, self.name, "render", memory.dump())
             if unkept is not None:
                 return unkept
+        record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token)
         unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
         return unkept if unkept is not None else keep_newest(self.source, self.name)
 

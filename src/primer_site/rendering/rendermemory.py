@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import os
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+from primer_site.caches.dependencies import Dependency
 from primer_site.caches.fingerprints import Ref
 from primer_site.caches.ledger import DependencyLedger, DependencyLines, PackedFingerprints, dependency_text
 from primer_site.rendering.pages import FeedSpec, PagerSpec, PageSpec
 
-_MEMORY_FORMAT = 4
+_MEMORY_FORMAT = 5  # 5: the memory names itself (its token), and a delta may follow it
+_DELTA_FORMAT = 1
+_DELTA_SHARE = 8  # a delta is kept while it holds under 1/8 of the pages and of the numbers; past that, all anew
+_UNREAD_SHARE = 4  # numbers no output may read any more, past 1/4 of them: renumbered (`dump`)
 
 
 class PageRecord(NamedTuple):
@@ -48,6 +53,11 @@ class RenderMemory:
         self._indexed = 0  # paths added since the index was made: past the reads it was made from, made afresh
         self._indexed_from = 0
         self.unread_at_most = 0  # how many numbers of the ledger may no longer be read by any output
+        # on disk: the memory as last written whole (its token, the first part), and what changed since (a delta,
+        # the second part: None when there is none): the build's record names both, and so what it was read from
+        self.token: tuple[bytes, bytes | None] | None = None
+        self._base: _Base | None = None  # the memory as read whole from disk, which a delta is taken against
+        self._touched: set[str] = set()  # the paths recorded again (or dropped) since that was written
 
     def readers(self, numbers: Iterable[int], indexed: bool = True) -> set[str]:
         """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number in the
@@ -83,6 +93,8 @@ class RenderMemory:
         until as many entries were added as it was made with: then it is made afresh, so that its cost stays in
         proportion to the pages rendered."""
         records, index = self.records, self._readers
+        if self._base is not None:
+            self._touched.update(made)
         for path, known in made.items():
             before = records.pop(path, None) if known is None else records.get(path)
             if before is not None:  # what it read before may now be read by none
@@ -115,13 +127,13 @@ class RenderMemory:
         """The memory as bytes, for .primer-cache/ (the model objects of the ledger stay behind): marshal's format
         of plain data (strings, bytes, tuples), which loads in milliseconds. What an output read is its numbers,
         four little-endian bytes each. A number no output reads any more is kept (with its fingerprint) until a
-        quarter of them may be such: renumbering means a pass over every output's reads."""
+        quarter of them (_UNREAD_SHARE) may be such: renumbering means a pass over every output's reads."""
         ledger = self.ledger
         table = ledger.table
         numbers: range | list[int] = range(len(table))
         renumbered: dict[int, int] | None = None
         specs = _stored(self.specs) if self.specs is not None else None
-        if self.unread_at_most * 4 > len(table):
+        if self.unread_at_most * _UNREAD_SHARE > len(table):
             reads = (known.reads for known in self.records.values())
             numbers = sorted(set().union(*reads, self.specs_reads if specs is not None else ()))
             renumbered = {number: index for index, number in enumerate(numbers)}
@@ -144,8 +156,10 @@ class RenderMemory:
         # one text for the next build to read, once a build reads one from disk: a build from nothing writes the
         # pairs (marshal shares their names), whose text would add ~15 MB at 5,000 posts to that build's peak
         text = dependency_text(kept) if ledger.from_disk else None
+        self.token = (os.urandom(16), None)  # names this memory: the record says which one it was made with
         data = (
             _MEMORY_FORMAT,
+            self.token[0],
             text if text is not None else tuple(kept),  # one string, unless a name holds a separator
             fingerprints,
             wholes,
@@ -170,9 +184,11 @@ class RenderMemory:
         for anything else (a foreign or damaged cache is ignored)."""
         try:
             found = marshal.loads(data)
-            if type(found) is not tuple or len(found) != 9 or found[0] != _MEMORY_FORMAT:
+            if type(found) is not tuple or len(found) != 10 or found[0] != _MEMORY_FORMAT:
                 return None
-            _, dependencies, packed, wholes, by_what, pages, unread, specs, specs_reads = found
+            _, token, dependencies, packed, wholes, by_what, pages, unread, specs, specs_reads = found
+            if type(token) is not bytes:
+                return None
             if type(dependencies) is str:
                 dependencies = DependencyLines(dependencies)
             count = len(dependencies)
@@ -207,9 +223,141 @@ class RenderMemory:
                 if memory.specs_reads and max(memory.specs_reads) >= count:
                     return None
                 memory.unrecorded = frozenset(path for path in paths if path not in records)
+            memory.token = (token, None)
+            if isinstance(dependencies, DependencyLines):  # else written whole once more, as one text (see dump)
+                memory._base = _Base(token, count, packed, dict(wholes), memory.specs)
             return memory
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
             return None
+
+    def delta(self) -> bytes | None:
+        """What changed since the memory was read whole from disk, as bytes (marshal's plain data), for the part
+        kept beside it, which `applied` takes back: the dependencies numbered since, the fingerprints and whole
+        fingerprints that differ, the pages recorded again or dropped. A one-post edit at 1,000 posts writes a few
+        kilobytes, not the 4 MB of the whole (nor the time to lay it out). Each delta holds every change since the
+        whole was written, so there is only ever one. None when the memory must be written whole (`dump`): it was
+        not read from disk (or was, as a build from nothing writes it: its dependencies as pairs, not one text), its
+        list of outputs was worked out again, it is due a renumbering, or the changes grew past 1/_DELTA_SHARE of
+        the pages or of the numbers."""
+        base, ledger = self._base, self.ledger
+        table = ledger.table
+        if (
+            base is None
+            or self.token is None
+            or self.specs is not base.specs
+            or self.unread_at_most * _UNREAD_SHARE > len(table)
+            or _DELTA_SHARE * len(self._touched) > len(self.records)
+            or _DELTA_SHARE * (len(table) - base.count) > base.count
+        ):
+            return None
+        lines = _lines(table, base.count)
+        if lines is None:
+            return None
+        packed, wholes = ledger.freeze(range(len(table)))
+        known, before = ledger.fingerprints, base.packed
+        numbers = array("I")
+        for number in sorted(known.changed.keys() | set(range(base.count, len(table)))):
+            place = 16 * number
+            if number >= base.count or packed[place : place + 16] != before[place : place + 16]:
+                numbers.append(number)
+        if _DELTA_SHARE * len(numbers) > base.count or not base.wholes.keys() <= wholes.keys():
+            return None
+        pages = []
+        for path in sorted(self._touched):
+            found = self.records.get(path)
+            if found is None:
+                pages.append((path,))
+            else:
+                pages.append((path, found.spec_digest, found.digest, found.packed or _packed(found.reads)))
+        self.token = (base.token, os.urandom(16))
+        data = (
+            _DELTA_FORMAT,
+            base.token,
+            self.token[1],
+            lines,
+            _packed(numbers),
+            b"".join([packed[16 * number : 16 * number + 16] for number in numbers]),
+            {what: whole for what, whole in wholes.items() if base.wholes.get(what) != whole},
+            tuple(pages),
+            self.unread_at_most,
+        )
+        return marshal.dumps(data)
+
+    def applied(self, data: bytes) -> bool:
+        """Take in a delta written by `delta` against this very memory (read whole from disk, as it was written);
+        False for any other bytes, or one that does not fit it (then this memory is not to be used: the record
+        names the delta it was made with)."""
+        base, ledger = self._base, self.ledger
+        try:
+            found = marshal.loads(data)
+            if type(found) is not tuple or len(found) != 9 or found[0] != _DELTA_FORMAT or base is None:
+                return False
+            _, token, delta_token, lines, numbers, fingerprints, wholes, pages, unread = found
+            if token != base.token or self.token != (base.token, None) or len(ledger.table) != base.count:
+                return False
+            if type(delta_token) is not bytes or type(lines) is not str or type(wholes) is not dict:
+                return False
+            for line in lines.split("\n") if lines else ():
+                what, separator, which = line.partition("\x00")
+                if not separator or ledger.number((what, which)) != len(ledger.table) - 1:
+                    return False  # a dependency it already had: not a delta of this memory
+            count = len(ledger.table)
+            changed = _unpacked(numbers)
+            if type(fingerprints) is not bytes or len(fingerprints) != 16 * len(changed):
+                return False
+            for place, number in enumerate(changed):
+                if number >= count:
+                    return False
+                ledger.fingerprints[number] = fingerprints[16 * place : 16 * place + 16]
+            if not all(type(what) is str and type(whole) is bytes for what, whole in wholes.items()):
+                return False
+            ledger.wholes = {**ledger.wholes, **wholes}
+            records = self.records
+            for row in pages:
+                path = row[0]
+                if type(path) is not str:
+                    return False
+                if len(row) == 1:
+                    records.pop(path, None)
+                else:
+                    _, spec_digest, digest, packed = row
+                    reads = _unpacked(packed)
+                    if (reads and reads[-1] >= count) or type(spec_digest) is not bytes or type(digest) is not bytes:
+                        return False
+                    records[path] = PageRecord(None, spec_digest, reads, digest, packed)
+                self._touched.add(path)
+            self.unread_at_most = int(unread)
+            if self.specs is not None:
+                self.unrecorded = frozenset(path for path in spec_paths(self.specs) if path not in records)
+            self.token = (base.token, delta_token)
+            return True
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
+            return False
+
+
+def _lines(table: list[Dependency], start: int) -> str | None:
+    """The dependencies numbered from `start` on, as DependencyLines' text; None if a name holds a separator."""
+    if isinstance(table, DependencyLines):
+        if table.aside:
+            return None
+        return "\n".join(list.__getitem__(table, slice(start, None)))
+    return dependency_text(table[start:])
+
+
+class _Base:
+    """A memory as it was read whole from disk: what a delta is taken against (a plain class: a dataclass costs
+    every process ~1 ms at import)."""
+
+    __slots__ = ("count", "packed", "specs", "token", "wholes")
+
+    def __init__(
+        self, token: bytes, count: int, packed: bytes, wholes: dict[str, bytes], specs: Sequence[PageSpec] | None
+    ) -> None:
+        self.token = token
+        self.count = count  # the dependencies it numbered
+        self.packed = packed  # their fingerprints, 16 bytes each
+        self.wholes = wholes
+        self.specs = specs
 
 
 class StoredSpecs(Sequence[PageSpec]):
