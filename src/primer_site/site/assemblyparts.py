@@ -69,6 +69,7 @@ class Assembly:
             known = memo.series_files = SeriesFiles(tuple(metas), SeriesNames(metas))
         self.files = known
         self.names = known.names
+        self.merged: dict[tuple[int, Macros], Macros] = {}  # post macros by their layers: series file, front matter
 
     def set_language(
         self, catalogue: Catalogue | None, bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]]
@@ -107,7 +108,7 @@ class Assembly:
             "macros",
             doc.source,
             (config.macros, meta, doc.macros),
-            lambda _: post_macros(config.macros, meta, doc),
+            lambda _: self.post_macros(meta, doc),
             problems,
         )
         series = (self.names.slug_of(doc.series), macros)
@@ -115,6 +116,12 @@ class Assembly:
         return memo.reuse(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, self.selection, series, found), problems
         )
+
+    def post_macros(self, meta: SeriesMeta | None, doc: Document) -> Macros:
+        """seriesfile.post_macros, merged once per series file for the posts without macros of their own (most)."""
+        if (macros := self.merged.get(layers := (id(meta), doc.macros))) is None:
+            macros = self.merged[layers] = post_macros(self.config.macros, meta, doc)
+        return macros
 
     def resolved(
         self,
