@@ -239,3 +239,56 @@ def test_a_build_in_a_longer_process_freezes_nothing(tmp_path: Path, monkeypatch
         assert gc.get_freeze_count() <= frozen  # a frozen object let go leaves the count: it only grows by a freeze
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_each_posts_macros_merged_once_per_series_are_the_rule_s(tmp_path: Path, monkeypatch, seed: int) -> None:
+    # the assembly and the math check merge the site's and a series file's macros once per series file for posts
+    # without macros of their own: over seeded sites (site, series and front-matter macros, redefined names, posts
+    # with no series, a collection), every post's macros, in its Post and in what the check
+    # reads, are seriesfile.post_macros of that post
+    from primer_site.math.mathsources import math_sources
+    from primer_site.sources.seriesfile import SeriesNames, post_macros
+
+    rng = random.Random(seed)
+    names = [r"\R", r"\E", r"\KL", r"\V"]
+
+    def macros(indent: str) -> str:
+        chosen = rng.sample(names, rng.randrange(len(names) + 1))
+        return "".join(f"\n{indent}'{n}': '{rng.choice(['x', 'y', 'z'])}'" for n in chosen)
+
+    site_macros = macros("  ")
+    settings = f"title: T\nbase_url: https://example.org/\n{'macros:' + site_macros if site_macros else ''}\n"
+    files: dict[str, str | None] = {"site.yaml": settings}
+    for s in range(3):
+        own = macros("  ")
+        kind = "collection" if s == 2 else "series"
+        files[f"series/v{s}.md"] = f"---\ntitle: Volume {s}\nkind: {kind}\n{'macros:' + own if own else ''}\n---\n"
+    for n in range(rng.randrange(6, 14)):
+        front: dict[str, object] = {}
+        if rng.random() < 0.8:
+            front["series"] = rng.choice(["v0", "v1"])  # v2: a collection, whose macros no post has
+            front["chapter"] = n + 1
+        own = macros("  ") if n else "\n  '\\R': 'w'"  # the first post redefines one of the site's
+        if own and (not n or rng.random() < 0.4):
+            front["macros"] = own
+        files[f"content/p{n}.md"] = post(f"Post {n}", f"2026-01-{n + 1:02}", f"$x_{n}$ and $$y_{n}$$", **front)
+    site = make_site(tmp_path, files)
+    seen: list[tuple] = []
+    real = build_module.assemble_site
+
+    def kept(*args: object, **kwargs: object) -> object:
+        made = real(*args, **kwargs)
+        seen.append((args, made))
+        return made
+
+    monkeypatch.setattr(build_module, "assemble_site", kept)
+    assert not build_result(site).errors
+    assert len(seen) == 1
+    (config, documents, bodies, metas, series_bodies, *_), made = seen[0]
+    series = SeriesNames(metas)  # type: ignore[arg-type]
+    rule = {d.source: post_macros(config.macros, series.meta_of(d.series), d) for d in documents}  # type: ignore[union-attr, attr-defined]
+    assert {p.source: p.macros for p in made.posts} == {p.source: rule[p.source] for p in made.posts}  # type: ignore[attr-defined]
+    checked = math_sources(config, documents, bodies, metas, series_bodies)  # type: ignore[arg-type]
+    assert {s.source: s.macros for s in checked if s.source in rule} == rule
+    assert any(d.macros for d in documents)  # type: ignore[attr-defined]

@@ -22,7 +22,7 @@ from primer_site.errors import Problems, SiteError
 from primer_site.layout import CACHE_DIR, SOURCE_FOLDERS, STATIC_DIR, TEMPLATES_DIR
 from primer_site.math.katex import KatexService
 from primer_site.math.katexsetup import KatexSetup, locate_katex
-from primer_site.model import Output, Site, Unchanged, replaced
+from primer_site.model import Output, Site, Unchanged
 from primer_site.publish.buildrecord import PreviousBuild
 from primer_site.publish.output import check_output_folder, claim_output, live_folder, locked
 from primer_site.publish.search import index_for_search
@@ -201,9 +201,10 @@ def _build(
         options, memory, config, setup, content_files, problems, catalogue
     )
     moments = _moments(documents, selection)
+    key_lines = {d.source: d.key_lines for d in documents}  # all that the page owners read of the documents
     if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
-        documents = _without_markdown(memory, documents)
-        del parsed, content_files  # the asset index keeps its last call's documents too
+        _without_markdown(memory)
+        del parsed, content_files, documents  # the asset index keeps its last call's documents too
     finish = _finish(options, config, setup, site, metas, output, incremental, problems)
     writer = _writer(memory, incremental, output, last, options.keep_going, finish is None)
     in_place = writer.in_place  # decided once: the render pass and the writer must agree
@@ -222,7 +223,7 @@ def _build(
         book_math=book_math,
     )
     # asked only when a page collides with a file or a page: not made on every build (it is per post)
-    owners = partial(page_owners, site, documents, config.base_path)
+    owners = partial(page_owners, site, key_lines, config.base_path)
     outputs = SiteOutputs(
         pages=_with_diagnostics(rendering, problems),
         generated=[_generated(writer, assets[path], data) for path, data in generated.items()],
@@ -374,14 +375,14 @@ def _read_for_good() -> None:
     gc.freeze()
 
 
-def _without_markdown(memory: Store, documents: list[Document]) -> list[Document]:
-    """The documents without their Markdown, for a build in a new process once its bodies, formulas and notation are
-    made: the page owners (outputpaths.page_owners) read only their paths and lines, and the store, which lives for
-    this one build, lets go of what only it held (the bodies' memo holds every document). At 5,000 posts the
-    Markdown is ~40 MB that the render stage, and each worker forked for it, would otherwise carry to the end.
+def _without_markdown(memory: Store) -> None:
+    """The documents let go, with their Markdown, by a build in a new process once its bodies, formulas and notation
+    are made: the store, which lives for this one build, lets go of what only it held (the bodies' memo holds every
+    document), and the caller of what it held (the page owners, outputpaths.page_owners, read only each post's key
+    lines, kept apart: no copy of each document without its Markdown, ~5 us a post). At 5,000 posts the Markdown is
+    ~40 MB that the render stage, and each worker forked for it, would otherwise carry to the end.
     The build-time typesetter keeps the documents it was given (it searches their Markdown for raw HTML)."""
     memory.let_go()
-    return [replaced(document, body="") for document in documents]  # model.replaced: no __init__ per copy
 
 
 def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
