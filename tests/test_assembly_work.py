@@ -292,3 +292,42 @@ def test_each_posts_macros_merged_once_per_series_are_the_rule_s(tmp_path: Path,
     checked = math_sources(config, documents, bodies, metas, series_bodies)  # type: ignore[arg-type]
     assert {s.source: s.macros for s in checked if s.source in rule} == rule
     assert any(d.macros for d in documents)  # type: ignore[attr-defined]
+
+
+def _new_process_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(keep() calls of the assembly, documents alive when the pages are rendered) in a build in a new process of a
+    site of `posts` posts."""
+    import gc
+
+    import primer_site.site.assemble as assemble_module
+    from primer_site.sources.parse import Document
+
+    calls = 0
+    alive: list[int] = []
+    real_keep, real_render = assemble_module.keep, build_module.render_site
+
+    def counted_keep(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real_keep(*args)  # type: ignore[arg-type]
+
+    def render(*args: object, **kwargs: object) -> object:
+        gc.collect()
+        alive.append(sum(1 for found in gc.get_objects() if type(found) is Document))
+        return real_render(*args, **kwargs)
+
+    site = _site(root, posts)
+    with monkeypatch.context() as patch:
+        patch.setattr(assemble_module, "keep", counted_keep)
+        patch.setattr(build_module, "render_site", render)
+        result = build_result(site)
+    assert result.posts == posts and not result.errors
+    return calls, alive[0]
+
+
+def test_a_build_in_a_new_process_copies_no_document_and_keeps_no_parts_problems(tmp_path: Path, monkeypatch) -> None:
+    # main copied every document without its Markdown for the page owners (who read only its key lines), and kept
+    # each part's problems apart (a collector and a dict entry per post and stage) for a next assembly that a
+    # new process never makes: counted at 8, 16 and 32 posts, main gave (47, 8), (83, 16), (155, 32)
+    work = [_new_process_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
+    assert work == [(0, 0)] * 3, work
