@@ -180,3 +180,154 @@ def test_the_linked_urls_of_a_body_are_the_patterns_matches_whatever_the_body() 
     for _ in range(3000):
         body = "".join(rng.choice(pieces) for _ in range(rng.randrange(12)))
         assert _linked_urls(body) == tuple(dict.fromkeys(m.group(1) for m in _LINK.finditer(body))), body
+
+
+def _young_at_assembly(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch, memory: object = None) -> int:
+    """How many objects the collector's youngest generation counts when the assembly starts, in a build of a site of
+    `posts` posts with the collector paused (so that the count only grows): the objects a collection there would
+    walk."""
+    import gc
+
+    seen: list[int] = []
+    real = build_module.assemble_site
+
+    def counted(*args: object, **kwargs: object) -> object:
+        seen.append(gc.get_count()[0])
+        return real(*args, **kwargs)
+
+    site = _site(root, posts)
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "assemble_site", counted)
+        gc.disable()
+        try:
+            result = build_result(site, memory)  # type: ignore[arg-type]
+        finally:
+            gc.enable()
+    assert result.posts == posts and not result.errors and len(seen) == 1
+    return seen[0]
+
+
+def test_a_build_of_one_command_leaves_what_it_read_out_of_the_collectors_walks(tmp_path: Path, monkeypatch) -> None:
+    # __main__ froze what the imports made: the process is one command's, and what its read stage made (documents,
+    # bodies: acyclic, living to the end) is frozen too, so no young collection walks it again (at 1,000 posts the
+    # one collection of a one-edit build, ~20-30 ms, walked ~50,000 of them during the assembly). Counted over
+    # growing sites: main's young count at the assembly grew with the posts read (~75 objects a post)
+    import gc
+
+    gc.freeze()  # as __main__.run does after its imports
+    try:
+        young = [_young_at_assembly(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
+        assert max(young) < 400 and young[2] - young[0] < 100, young
+    finally:
+        gc.unfreeze()
+
+
+def test_a_build_in_a_longer_process_freezes_nothing(tmp_path: Path, monkeypatch) -> None:
+    # the dev server's builds, and a build called by a program that did not freeze its start-up (these tests): a
+    # frozen object in a reference cycle would be kept to the process's end
+    import gc
+
+    from primer_site.commands.build import BuildMemory
+
+    assert gc.get_freeze_count() == 0
+    _young_at_assembly(tmp_path / "new", 8, monkeypatch)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        _young_at_assembly(tmp_path / "served", 8, monkeypatch, BuildMemory())
+        assert gc.get_freeze_count() <= frozen  # a frozen object let go leaves the count: it only grows by a freeze
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_each_posts_macros_merged_once_per_series_are_the_rule_s(tmp_path: Path, monkeypatch, seed: int) -> None:
+    # the assembly and the math check merge the site's and a series file's macros once per series file for posts
+    # without macros of their own: over seeded sites (site, series and front-matter macros, redefined names, posts
+    # with no series, a collection), every post's macros, in its Post and in what the check
+    # reads, are seriesfile.post_macros of that post
+    from primer_site.math.mathsources import math_sources
+    from primer_site.sources.seriesfile import SeriesNames, post_macros
+
+    rng = random.Random(seed)
+    names = [r"\R", r"\E", r"\KL", r"\V"]
+
+    def macros(indent: str) -> str:
+        chosen = rng.sample(names, rng.randrange(len(names) + 1))
+        return "".join(f"\n{indent}'{n}': '{rng.choice(['x', 'y', 'z'])}'" for n in chosen)
+
+    site_macros = macros("  ")
+    settings = f"title: T\nbase_url: https://example.org/\n{'macros:' + site_macros if site_macros else ''}\n"
+    files: dict[str, str | None] = {"site.yaml": settings}
+    for s in range(3):
+        own = macros("  ")
+        kind = "collection" if s == 2 else "series"
+        files[f"series/v{s}.md"] = f"---\ntitle: Volume {s}\nkind: {kind}\n{'macros:' + own if own else ''}\n---\n"
+    for n in range(rng.randrange(6, 14)):
+        front: dict[str, object] = {}
+        if rng.random() < 0.8:
+            front["series"] = rng.choice(["v0", "v1"])  # v2: a collection, whose macros no post has
+            front["chapter"] = n + 1
+        own = macros("  ") if n else "\n  '\\R': 'w'"  # the first post redefines one of the site's
+        if own and (not n or rng.random() < 0.4):
+            front["macros"] = own
+        files[f"content/p{n}.md"] = post(f"Post {n}", f"2026-01-{n + 1:02}", f"$x_{n}$ and $$y_{n}$$", **front)
+    site = make_site(tmp_path, files)
+    seen: list[tuple] = []
+    real = build_module.assemble_site
+
+    def kept(*args: object, **kwargs: object) -> object:
+        made = real(*args, **kwargs)
+        seen.append((args, made))
+        return made
+
+    monkeypatch.setattr(build_module, "assemble_site", kept)
+    assert not build_result(site).errors
+    assert len(seen) == 1
+    (config, documents, bodies, metas, series_bodies, *_), made = seen[0]
+    series = SeriesNames(metas)  # type: ignore[arg-type]
+    rule = {d.source: post_macros(config.macros, series.meta_of(d.series), d) for d in documents}  # type: ignore[union-attr, attr-defined]
+    assert {p.source: p.macros for p in made.posts} == {p.source: rule[p.source] for p in made.posts}  # type: ignore[attr-defined]
+    checked = math_sources(config, documents, bodies, metas, series_bodies)  # type: ignore[arg-type]
+    assert {s.source: s.macros for s in checked if s.source in rule} == rule
+    assert any(d.macros for d in documents)  # type: ignore[attr-defined]
+
+
+def _new_process_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(keep() calls of the assembly, documents alive when the pages are rendered) in a build in a new process of a
+    site of `posts` posts."""
+    import gc
+
+    import primer_site.site.assemble as assemble_module
+    from primer_site.sources.parse import Document
+
+    calls = 0
+    alive: list[int] = []
+    real_keep, real_render = assemble_module.keep, build_module.render_site
+
+    def counted_keep(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real_keep(*args)  # type: ignore[arg-type]
+
+    def render(*args: object, **kwargs: object) -> object:
+        gc.collect()
+        alive.append(sum(1 for found in gc.get_objects() if type(found) is Document))
+        return real_render(*args, **kwargs)
+
+    site = _site(root, posts)
+    with monkeypatch.context() as patch:
+        patch.setattr(assemble_module, "keep", counted_keep)
+        patch.setattr(build_module, "render_site", render)
+        result = build_result(site)
+    assert result.posts == posts and not result.errors
+    return calls, alive[0]
+
+
+def test_a_build_in_a_new_process_copies_no_document_and_keeps_no_parts_problems(tmp_path: Path, monkeypatch) -> None:
+    # main copied every document without its Markdown for the page owners (who read only its key lines), and kept
+    # each part's problems apart (a collector and a dict entry per post and stage) for a next assembly that a
+    # new process never makes: counted at 8, 16 and 32 posts, main gave (47, 8), (83, 16), (155, 32)
+    work = [_new_process_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
+    assert work == [(0, 0)] * 3, work

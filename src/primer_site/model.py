@@ -385,6 +385,12 @@ def built(kind: type[_T], /, **values: Any) -> _T:
     same value, the same type. A new process assembles a Post per post (a frozen __init__ of 31 fields, each set
     through object.__setattr__: ~11 us a post). A class `replaced` would not copy so, or with a default_factory, a
     missing field or a name that is no field go through `kind(**values)` (which raises for the last two)."""
+    return built_of(kind, values)
+
+
+def built_of(kind: type[_T], values: dict[str, Any], /) -> _T:
+    """`built(kind, **values)` from a dict the caller made (not read after): a keyword call of a Post's 26 fields
+    packs them into a dict of their own, ~2/3 of what `built` cost a post."""
     known = _DEFAULTS.get(kind, _UNSEEN)
     if known is _UNSEEN:
         fields = dataclasses.fields(kind)  # type: ignore[arg-type]
@@ -392,10 +398,14 @@ def built(kind: type[_T], /, **values: Any) -> _T:
         required = frozenset(f.name for f in fields if f.default is dataclasses.MISSING)
         # an instance's own __dict__, so that each copy shares its keys as the instances __init__ makes do
         known = _DEFAULTS[kind] = (kind(**dict.fromkeys(required)).__dict__, required) if plain else None
-    if known is None or not (known[0].keys() >= values.keys() and known[1] <= values.keys()):
+    if known is None:
         return kind(**values)
-    fresh = known[0].copy()  # every field, in order, as __init__ sets them
+    defaults = known[0]
+    fresh = defaults.copy()  # every field, in order, as __init__ sets them
     fresh.update(values)
+    # a name that is no field made the dict longer; a required field must be among `values`
+    if len(fresh) != len(defaults) or not known[1] <= values.keys():
+        return kind(**values)
     made = object.__new__(kind)
     object.__setattr__(made, "__dict__", fresh)
     return made  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ from typing import Protocol
 from primer_site.diskstore import VerdictTable
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
-from primer_site.model import built
+from primer_site.model import built_of
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros
@@ -89,7 +89,8 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
             )
         except (ValueError, TypeError):
             continue  # a damaged row: that file is checked again
-        placeholder = built(MathSource, source=path, formulas=(), identity=identity)  # one a post: no frozen __init__
+        # one a post: no frozen __init__, nor a keyword call
+        placeholder = built_of(MathSource, {"source": path, "formulas": (), "identity": identity})
         memo.verdicts[path] = (placeholder, found)
         memo.recalled[path] = placeholder
     return memo
@@ -145,6 +146,9 @@ def math_sources(
     # posts whose formulas are read from the store, in one query: (place in `found`, body key, ...)
     unread: list[tuple[int, str, Document, RenderedBody, Macros, SeriesMeta | None, tuple[str, ...], str]] = []
     homes_of: dict[str | None, tuple[str, ...]] = {}  # by the series file's path
+    # each post's macros by what they are merged from (its series file, its own): merged once per series file for
+    # the posts without macros of their own (most), not once per post
+    merged: dict[tuple[int, Macros], Macros] = {}
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
@@ -159,7 +163,8 @@ def math_sources(
                 keeping[document.source] = (document, body, config.macros, meta, macros, known[5])
                 found.append(known[5])
                 continue
-        macros = post_macros(config.macros, meta, document)
+        if (macros := merged.get(layers := (id(meta), document.macros))) is None:
+            macros = merged[layers] = post_macros(config.macros, meta, document)
         homes = homes_of.get(where := meta.source if meta else None)
         if homes is None:  # one per series file, not one per post
             homes = homes_of[where] = (SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta else []), _FRONT_MACROS)

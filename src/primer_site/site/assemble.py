@@ -7,8 +7,10 @@ together in order, and keeps what an edit's reassembly starts from (reassemble).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from operator import attrgetter
+from typing import TypeVar
 
 from primer_site.errors import Diagnostic, Problems
 from primer_site.model import Post, PostLink, Site
@@ -28,6 +30,8 @@ from primer_site.syntax.markdown import RenderedBody
 from primer_site.urls import collision_key
 
 __all__ = ["AssembleMemo", "Selection", "assemble_site"]  # the memo and the selection: build.py's words for them
+
+T = TypeVar("T")
 
 
 def assemble_site(
@@ -70,56 +74,56 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     """Every part of the site, each through the memo; and what an edit's reassembly starts from (None: the memo
     keeps nothing)."""
     noted: dict[tuple[str, str], tuple[Diagnostic, ...]] = {}
+    keeps = a.memo.keeps  # else no later assembly starts from this one: who reads whom is not recorded
+    reported = Problems()  # without keeping: every part's problems, in the order they are made (as `noted` keeps them)
+    note: Callable[[tuple[str, str], Callable[[Problems], T]], T] = (
+        partial(keep, noted) if keeps else lambda _, make: make(reported)
+    )
     documents, bodies = a.documents, a.bodies
     key_lines = {d.source: d.key_lines for d in documents}
     body_of = {d.source: b for d, b in zip(documents, bodies, strict=True)}
     doc_of = {d.source: d for d in documents}
-    keep(noted, ("names", ""), a.names.clash_errors)
+    note(("names", ""), a.names.clash_errors)
     made = [
-        keep(noted, ("post", d.source), lambda f, d=d, b=b: a.made(d, b, f))
-        for d, b in zip(documents, bodies, strict=True)
+        note(("post", d.source), lambda f, d=d, b=b: a.made(d, b, f)) for d, b in zip(documents, bodies, strict=True)
     ]
     drafts = frozenset(p.source for p in made if p.draft and not a.selection.drafts)  # left out: links say why
     posts = [p for p in made if p.source not in drafts]
-    posts = keep(noted, ("urls", ""), lambda f: _unique_urls(posts, key_lines, f))
+    posts = note(("urls", ""), lambda f: _unique_urls(posts, key_lines, f))
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if a.selection.future or not p.scheduled}
-    keeps = a.memo.keeps  # else no later assembly starts from this one: who reads whom is not recorded
     links = Readers()
     resolved = {}
     for post in posts:
         body = body_of[post.source]
         if keeps:
             links.read(post.source, {x.target: 0 for x in body.links})
-        resolved[post.source] = keep(
-            noted,
+        resolved[post.source] = note(
             ("links", post.source),
             lambda f, p=post, b=body: a.resolved(p, b, by_source, body_of, published, drafts, f),
         )
     cited = {
-        s: keep(noted, ("citations", s), lambda f, p=p, s=s: a.cited(p, doc_of[s], body_of[s], f))
-        for s, p in resolved.items()
+        s: note(("citations", s), lambda f, p=p, s=s: a.cited(p, doc_of[s], body_of[s], f)) for s, p in resolved.items()
     }
-    headed = {s: keep(noted, ("heading", s), lambda f, p=p: a.headed(p, f)) for s, p in cited.items()}
+    headed = {s: note(("heading", s), lambda f, p=p: a.headed(p, f)) for s, p in cited.items()}
     by_url = {p.url: p for p in headed.values() if p.source in published}
     read: dict[str, tuple[str, ...]] | None = {} if keeps else None
-    final_posts = keep(
-        noted, ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
+    final_posts = note(
+        ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
     )
     previews = Readers()
     for source, targets in (read or {}).items():
         previews.read(source, targets)
     final = {p.source: p for p in final_posts}
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
-    groups = keep(
-        noted,
+    groups = note(
         ("series", ""),
         lambda f: group_series(final_posts, a.metas, a.series_bodies, key_lines, written, f),
     )
     slugs = groups.slugs()
     chapters = {slug: tuple(groups.members.get(slug, ())) for slug in slugs}
     raw = [
-        keep(noted, ("series", slug), lambda f, slug=slug: a.one_series(groups, slug, chapters[slug], key_lines, f))
+        note(("series", slug), lambda f, slug=slug: a.one_series(groups, slug, chapters[slug], key_lines, f))
         for slug in slugs
     ]
     later = [p.source for p in final_posts if p.source not in published]
@@ -127,8 +131,7 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     if notes:
         later_of = scheduled_of(raw, [final[s] for s in later])
         noted_series = [
-            keep(noted, ("notation", one.slug), lambda f, one=one: a.noted(one, notes, later_of, doc_of, f))
-            for one in raw
+            note(("notation", one.slug), lambda f, one=one: a.noted(one, notes, later_of, doc_of, f)) for one in raw
         ]
     else:
         noted_series = raw
@@ -138,21 +141,21 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     live = sorted(placed.values(), key=lambda p: (p.date, p.source), reverse=True)
     placed_series = [a.with_chapters(one, placed) for one in noted_series]
     whole_series = [
-        keep(noted, ("volume references", one.slug), lambda f, one=one: a.with_references(one, f))
-        for one in placed_series
+        note(("volume references", one.slug), lambda f, one=one: a.with_references(one, f)) for one in placed_series
     ]
-    collections = keep(noted, ("collections", ""), lambda f: a.collections(whole_series, f))
+    collections = note(("collections", ""), lambda f: a.collections(whole_series, f))
     taxa = {}
     for kind, names_of in NAMES_OF.items():
-        grouped = keep(noted, (kind, ""), lambda f, k=kind, n=names_of: group_taxa(live, k, n, f, key_lines))
+        grouped = note((kind, ""), lambda f, k=kind, n=names_of: group_taxa(live, k, n, f, key_lines))
         made_taxa = tuple(
-            keep(noted, (kind, slug), lambda f, g=grouped, slug=slug: a.taxon(g, slug, f)) for slug in grouped.slugs
+            note((kind, slug), lambda f, g=grouped, slug=slug: a.taxon(g, slug, f)) for slug in grouped.slugs
         )
         taxa[kind] = TaxaState(grouped, made_taxa)
     parts = (tuple(live), tuple(whole_series), tuple(collections), taxa["tag"].made, taxa["category"].made)
     site = a.memo.reuse("site", "", parts, lambda _: Site(*parts), problems)
     for found in noted.values():
         problems.extend(found)
+    problems.extend(reported.items)
     if not keeps:
         return site, None
     state = AssemblyState(

@@ -14,7 +14,7 @@ from typing import Any
 
 from primer_site.errors import Problems
 from primer_site.math.mathhtml import find_math
-from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, built, replaced
+from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, built_of, replaced
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations
@@ -69,6 +69,7 @@ class Assembly:
             known = memo.series_files = SeriesFiles(tuple(metas), SeriesNames(metas))
         self.files = known
         self.names = known.names
+        self.merged: dict[tuple[int, Macros], Macros] = {}  # post macros by their layers: series file, front matter
 
     def set_language(
         self, catalogue: Catalogue | None, bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]]
@@ -107,7 +108,7 @@ class Assembly:
             "macros",
             doc.source,
             (config.macros, meta, doc.macros),
-            lambda _: post_macros(config.macros, meta, doc),
+            lambda _: self.post_macros(meta, doc),
             problems,
         )
         series = (self.names.slug_of(doc.series), macros)
@@ -115,6 +116,12 @@ class Assembly:
         return memo.reuse(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, self.selection, series, found), problems
         )
+
+    def post_macros(self, meta: SeriesMeta | None, doc: Document) -> Macros:
+        """seriesfile.post_macros, merged once per series file for the posts without macros of their own (most)."""
+        if (macros := self.merged.get(layers := (id(meta), doc.macros))) is None:
+            macros = self.merged[layers] = post_macros(self.config.macros, meta, doc)
+        return macros
 
     def resolved(
         self,
@@ -310,33 +317,35 @@ def _post(
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
     summary_text = html.unescape(TAG.sub("", summary_html)).strip()
-    return built(  # Post(...) without its frozen __init__: a new process makes one per post
+    return built_of(  # Post(...) without its frozen __init__ (nor a keyword call): a new process makes one per post
         Post,
-        source=doc.source,
-        title=doc.title,
-        date=doc.date,
-        slug=slug,
-        url=page_url(config.base_path, path),
-        output_path=output_path(path),
-        body_html=body.html,
-        summary_html=summary_html,
-        summary_text=summary_text,
-        description=doc.description or summary_text,
-        headings=body.headings,
-        # a summary from the front matter has its own math, found as the pages' math is found (mathhtml)
-        has_math=body.has_math or bool(summary_html and find_math(summary_html).elements),
-        word_count=body.word_count,
-        display_equations=body.display_equations,
-        updated=doc.updated,
-        series=series[0],
-        chapter=doc.chapter,
-        tags=distinct_tags(doc, problems),
-        category=doc.category,
-        draft=doc.draft,
-        scheduled=doc.date > selection.now,
-        extra=Extra.of(doc.extra) if doc.extra else _NO_EXTRA,
-        links=body.others,
-        macros=series[1],
+        {
+            "source": doc.source,
+            "title": doc.title,
+            "date": doc.date,
+            "slug": slug,
+            "url": page_url(config.base_path, path),
+            "output_path": output_path(path),
+            "body_html": body.html,
+            "summary_html": summary_html,
+            "summary_text": summary_text,
+            "description": doc.description or summary_text,
+            "headings": body.headings,
+            # a summary from the front matter has its own math, found as the pages' math is found (mathhtml)
+            "has_math": body.has_math or bool(summary_html and find_math(summary_html).elements),
+            "word_count": body.word_count,
+            "display_equations": body.display_equations,
+            "updated": doc.updated,
+            "series": series[0],
+            "chapter": doc.chapter,
+            "tags": distinct_tags(doc, problems),
+            "category": doc.category,
+            "draft": doc.draft,
+            "scheduled": doc.date > selection.now,
+            "extra": Extra.of(doc.extra) if doc.extra else _NO_EXTRA,
+            "links": body.others,
+            "macros": series[1],
+        },
     )
 
 

@@ -3,7 +3,7 @@ one where another needs a folder; each clash is an error naming both, located wh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -11,7 +11,6 @@ from primer_site.errors import Problems
 from primer_site.layout import CONFIG_FILE
 from primer_site.model import Output, Site
 from primer_site.sources.config import config_line
-from primer_site.sources.parse import Document
 from primer_site.urls import collision_key, output_path
 
 
@@ -113,10 +112,10 @@ def _page_clash(path: str, first: str, owners: Mapping[str, tuple[str, int]], si
     )
 
 
-def page_owners(site: Site, documents: Sequence[Document], base_path: str) -> dict[str, tuple[str, int]]:
+def page_owners(site: Site, key_lines: Mapping[str, dict[str, int]], base_path: str) -> dict[str, tuple[str, int]]:
     """Output path → (source, line) of the pages a file may be in the way of: posts at their `slug:` line, series
-    pages at their file."""
-    lines = {d.source: d.key_lines.get("slug", d.key_lines.get("title", 1)) for d in documents}
+    pages at their file. `key_lines`: each post's front matter keys' lines (Document.key_lines), by source."""
+    lines = {source: keys.get("slug", keys.get("title", 1)) for source, keys in key_lines.items()}
     owners: dict[str, tuple[str, int]] = {p.output_path: (p.source, lines.get(p.source, 1)) for p in site.posts}
     for series in site.series:
         if series.source:
