@@ -74,18 +74,17 @@ def body_digest(body: str) -> str:
 def body_key(item: BodySource, theorems_key: str | None = None, digest: str | None = None) -> str:
     """The body cache's key of what `item` renders to. `theorems_key`: `item.theorems.key`, and `digest`:
     `body_digest(item.body)`, if worked out already."""
-    key = hashlib.blake2b(digest_size=20)
-    for part in (
+    parts = (
         item.source,
         str(item.first_line),
         item.chapter,
         str(item.number_sections),
         item.theorems.key if theorems_key is None else theorems_key,
         body_digest(item.body) if digest is None else digest,
-    ):
-        key.update(part.encode("utf-8", "surrogatepass"))
-        key.update(b"\x00")
-    return key.hexdigest()
+        "",  # each part is followed by a NUL
+    )
+    # one text hashed once: the bytes of each part encoded and followed by a NUL (UTF-8 encodes part by part)
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
 
 _ONE_PASS = 500  # more keys than this (a query's worth) are read in one pass over the table (BodyCache.get_many)
