@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 from pathlib import Path
 from typing import ClassVar
 
@@ -156,3 +157,169 @@ def test_the_caches_drop_the_rows_of_a_removed_post_and_only_those(tmp_path: Pat
     (site / "content/s1/p003.md").unlink()
     build_result(site, output=tmp_path / "out", cache=True)
     assert rows() == ([p for p in every if p != "content/s1/p003.md"], 5)
+
+
+def _rich_body(step: int, other: str) -> str:
+    """A body with what a cached body keeps apart from its HTML: headings, a labelled equation, a link to another
+    post, an image beside the post, a theorem-like block, a code block, a stray dollar."""
+    return (
+        f"Intro {step} with $x_{step}$ and a [link]({other}#part).\n\n"
+        f"## Part {step} {{#part}}\n\nSee [](#eq:e{step}).\n\n$$\na = {step}\n$$ (eq:e{step})\n\n"
+        f"![A figure](pic.png)\n\n::: theorem Sum {step}\nIt holds.\n:::\n\n"
+        f"```python\nprint({step})\n```\n\nIt costs 5$ or {step}$.\n"
+    )
+
+
+def _read_edit(rng: random.Random, site: Path, step: int) -> str:
+    """One seeded change to what the read stage reads: a body, a summary, front matter, a series file, a post
+    added or removed, an image beside a post. Which one it was."""
+    posts = sorted(p.relative_to(site).as_posix() for p in site.glob("content/*/*.md"))
+    kind = rng.choice(["body", "body", "summary", "front", "series", "add", "remove", "image"])
+    target = rng.choice(posts)
+    folder, name = target.rsplit("/", 1)
+    # a link to one of the first posts (never removed: a broken link is an error) from the post's folder
+    other = "../" + rng.choice([p for p in posts if "/new" not in p]).split("/", 1)[1]
+    added = [p for p in posts if "/new" in p]
+    series = folder.rsplit("/", 1)[1]
+    if kind == "remove" and added:
+        (site / rng.choice(added)).unlink()
+    elif kind == "add":
+        text = post(f"New {step}", "2026-02-01", _rich_body(step, other), series=series, chapter=str(50 + step))
+        (site / f"{folder}/new{step}.md").write_text(text, encoding="utf-8")
+    elif kind == "summary":
+        text = post(name, "2026-01-09", _rich_body(step, other), summary=f'"Sum **{step}** ![i](pic.png)"')
+        (site / target).write_text(text, encoding="utf-8")
+    elif kind == "front":
+        front = {"tags": f"[t{step % 3}, u]", "updated": f"2026-03-0{1 + step % 8}", "extra": f"{{n: {step}.5}}"}
+        (site / target).write_text(post(f"Front {step}", "2026-01-08", _rich_body(step, other), **front), "utf-8")
+    elif kind == "series":
+        numbered = "true" if step % 2 else "false"
+        text = f"---\ntitle: Series {series} {step}\nnumber_sections: {numbered}\n---\nAbout [it]({step}.md).\n"
+        (site / f"series/{series}.md").write_text(text, encoding="utf-8")
+    elif kind == "image":
+        (site / folder / "pic.png").write_bytes(_png(1 + step % 5, 2))
+    else:
+        chapter = str(100 + step)  # a chapter of its own: two posts of a series with one number is an error
+        text = post(name, "2026-01-07", _rich_body(step, other), series=series, chapter=chapter)
+        (site / target).write_text(text, encoding="utf-8")
+    return kind
+
+
+def _png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _read_stage(site: Path, use_cache: bool) -> tuple[list, list, list]:
+    """The documents, series files and bodies (without formulas) a read in a new process gives."""
+    from dataclasses import replace
+
+    from primer_site.errors import Problems
+    from primer_site.sources.config import load_config
+    from primer_site.store import Store
+
+    problems = Problems()
+    config = load_config(site, problems)
+    memory = Store()
+    _, documents, metas = reading.read_sources(site, use_cache, memory, False, config, set(), problems)
+    digests = memory.peek(reading.BODY_DIGESTS)
+    made = bodies.post_bodies(
+        bodies.BodyMemo(), site, documents, metas, config.raw_html, 1, use_cache, False, digests=digests
+    )
+    return documents, metas, [replace(b, formulas=()) if not isinstance(b, Exception) else str(b) for b in made]
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_read_from_the_caches_gives_the_documents_and_bodies_of_a_cold_read(tmp_path: Path, seed: int) -> None:
+    """Over a seeded sequence of edits, each read in a new process (a fresh memory) gives Documents, series files
+    and RenderedBodies equal to those of a read without the caches, and the build the bytes of a cold build."""
+    from primer_site import store
+
+    rng = random.Random(seed)
+    files: dict[str, str | None] = {
+        f"series/s{k}.md": f"---\ntitle: Series {k}\nnumber_sections: true\n---\nSeries {k}.\n" for k in range(2)
+    }
+    for i in range(6):
+        files[f"content/s{i % 2}/p{i}.md"] = post(
+            f"Post {i}", series=f"s{i % 2}", chapter=str(i + 1), body=_rich_body(i, f"../s{i % 2}/p{(i + 2) % 6}.md")
+        )
+    site = make_site(tmp_path / "site", files)
+    for k in range(2):
+        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    saved = store.RACY_SECONDS
+    store.RACY_SECONDS = -1e9  # files edited milliseconds apart: trust their stamps, as after a real pause
+    try:
+        build_result(site, output=tmp_path / "out", cache=True)
+        for step in range(10):
+            kind = _read_edit(rng, site, step)
+            build_result(site, output=tmp_path / "out", cache=True)  # a fresh memory: as a new process builds
+            assert _read_stage(site, True) == _read_stage(site, False), f"step {step}: {kind}"
+            build_result(site, output=tmp_path / f"cold{step}")
+            assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / f"cold{step}"), f"step {step}: {kind}"
+    finally:
+        store.RACY_SECONDS = saved
+
+
+@pytest.mark.parametrize(("posts", "series"), [(6, 2), (24, 8)])
+def test_a_new_process_makes_no_heading_or_label_of_a_cached_body_through_its_init(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int, series: int
+) -> None:
+    """A body from the cache comes back with its headings and labels made as the body is (diskstore.maker), not
+    through their frozen __init__ (each field set through object.__setattr__): only the edited post's are made so,
+    however many posts the site has (main: two per post and more)."""
+    from primer_site.model import Heading
+    from primer_site.syntax.references import Label
+
+    heading = "\n\n## A heading {#h}\n\nAnd $$a$$ (eq:a)\n"
+    files: dict[str, str | None] = {f"series/s{k}.md": f"---\ntitle: Series {k}\n---\nS {k}.\n" for k in range(series)}
+    for i in range(posts):
+        files[f"content/s{i % series}/p{i:03d}.md"] = post(
+            f"Post {i}", series=f"s{i % series}", chapter=str(i // series + 1), body=f"{i}. {heading}"
+        )
+    site = make_site(tmp_path / "site", files)
+    build_result(site, output=tmp_path / "out", cache=True)
+    edited = "content/s1/p001.md"
+    (site / edited).write_text(post("Post 1", series="s1", chapter="1", body=f"Edited. {heading}"), encoding="utf-8")
+
+    made = [0]
+    for kind in (Heading, Label):
+        real = kind.__init__
+
+        def counting(self: object, *args: object, real: object = real, **kwargs: object) -> None:
+            made[0] += 1
+            real(self, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(kind, "__init__", counting)
+    build_result(site, output=tmp_path / "out", cache=True)  # a fresh memory: as a new process builds
+    monkeypatch.undo()
+    edited_parts = made[0]
+    assert edited_parts <= 6, "the edited post's heading and labels only (rendered), none of a cached body's"
+    build_result(site, output=tmp_path / "cold")
+    assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "cold")
+
+
+def test_a_maker_gives_the_value_init_gives_in_as_little_memory() -> None:
+    """diskstore.maker: the same value and type as the class's __init__, its __dict__ sharing keys as theirs do
+    (as small), and a TypeError for a count of values other than the fields'."""
+    import sys
+    from dataclasses import fields
+
+    from primer_site.diskstore import maker
+    from primer_site.model import Heading
+    from primer_site.sources.parse import Document
+    from primer_site.syntax.markdown import RenderedBody
+
+    for kind in (Heading, Document, RenderedBody):
+        values = [f"v{index}" for index, _ in enumerate(fields(kind))]
+        made, init = maker(kind)(*values), kind(*values)
+        assert type(made) is kind and made == init and vars(made) == vars(init)
+        assert sys.getsizeof(vars(made)) == sys.getsizeof(vars(init))
+        with pytest.raises(TypeError):
+            maker(kind)(*values[1:])

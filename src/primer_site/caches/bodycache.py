@@ -74,19 +74,20 @@ def body_digest(body: str) -> str:
 def body_key(item: BodySource, theorems_key: str | None = None, digest: str | None = None) -> str:
     """The body cache's key of what `item` renders to. `theorems_key`: `item.theorems.key`, and `digest`:
     `body_digest(item.body)`, if worked out already."""
-    key = hashlib.blake2b(digest_size=20)
-    for part in (
+    parts = (
         item.source,
         str(item.first_line),
         item.chapter,
         str(item.number_sections),
         item.theorems.key if theorems_key is None else theorems_key,
         body_digest(item.body) if digest is None else digest,
-    ):
-        key.update(part.encode("utf-8", "surrogatepass"))
-        key.update(b"\x00")
-    return key.hexdigest()
+        "",  # each part is followed by a NUL
+    )
+    # one text hashed once: the bytes of each part encoded and followed by a NUL (UTF-8 encodes part by part)
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
+
+_ONE_PASS = 500  # more keys than this (a query's worth) are read in one pass over the table (BodyCache.get_many)
 
 SERIES_KEY = "series-"  # before the key of a series' description (a post's is hexadecimal): pruned apart
 
@@ -111,25 +112,35 @@ class BodyCache(CacheTables):
         return open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
     def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
-        """The cached bodies of `keys`; without their formulas unless asked (the math check needs them)."""
+        """The cached bodies of `keys`; without their formulas unless asked (the math check needs them). Many keys
+        (every post's, in a new process) are read in one pass over the table, as the document cache reads its rows
+        (documentcache.py): it holds about the site's bodies (pruned every build), and one scan costs less than a
+        look-up by key for each."""
         if self.db is None or not keys:
             return {}
         found: dict[str, RenderedBody] = {}
+        columns = "key, value, html, formulas" if formulas else "key, value, html"
         try:
             with without_collection(), mapped_reads(self.db):
+                if len(keys) > _ONE_PASS:
+                    wanted = set(keys)
+                    rows = (row for row in self.db.execute(f"SELECT {columns} FROM bodies") if row[0] in wanted)
+                    self._decoded(rows, found)
+                    return found
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
                     marks = ",".join("?" * len(chunk))
-                    columns = "key, value, html, formulas" if formulas else "key, value, html"
-                    for key, value, html, *stored in self.db.execute(
-                        f"SELECT {columns} FROM bodies WHERE key IN ({marks})", chunk
-                    ):
-                        body = _decode(value, html, stored[0] if stored else None)
-                        if body is not None:
-                            found[key] = body
+                    self._decoded(self.db.execute(f"SELECT {columns} FROM bodies WHERE key IN ({marks})", chunk), found)
         except sqlite3.Error:
             return {}
         return found
+
+    def _decoded(self, rows: Iterable[tuple], into: dict[str, RenderedBody]) -> None:
+        """The bodies of `rows` (key, value, html[, formulas]) that decode, into `into` by key."""
+        for key, value, html, *stored in rows:
+            body = _decode(value, html, stored[0] if stored else None)
+            if body is not None:
+                into[key] = body
 
     def formulas_of(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
         """The formulas of the cached bodies of `keys`, nothing else of them decoded."""
@@ -220,6 +231,8 @@ def _formulas(stored: bytes) -> tuple[Formula, ...]:
 
 
 _BODY = maker(RenderedBody)
+# the parts every body has several of (4 headings and 4 labels a post, say), made as the body is
+_HEADING, _LABEL, _SOURCE_LINK, _LINK = maker(Heading), maker(Label), maker(SourceLink), maker(Link)
 
 
 def _decode(value: bytes, html_text: str, formulas: bytes | None = None) -> RenderedBody | None:
@@ -232,25 +245,27 @@ def _decode(value: bytes, html_text: str, formulas: bytes | None = None) -> Rend
         headings, ids, has_math, words, first, links, others, stray, labels, errors, displays, assets, citations = (
             fields  # type: ignore[misc]
         )
-        return _BODY(
+        return _BODY(  # an empty part is the very () it was stored as: most bodies have no citation, say
             html_text,
-            tuple(starmap(Heading, headings)),
+            tuple(starmap(_HEADING, headings)) if headings else (),
             frozenset(ids),
             has_math,
             words,
             first,
-            tuple(starmap(SourceLink, links)),
-            tuple(starmap(Link, others)),
+            tuple(starmap(_SOURCE_LINK, links)) if links else (),
+            tuple(starmap(_LINK, others)) if others else (),
             _formulas(formulas) if formulas is not None else (),
             stray,
-            tuple(starmap(Label, labels)),
-            tuple(starmap(Diagnostic, errors)),
+            tuple(starmap(_LABEL, labels)) if labels else (),
+            tuple(starmap(Diagnostic, errors)) if errors else (),
             displays,
-            tuple(starmap(AssetRef, assets)),
+            tuple(starmap(AssetRef, assets)) if assets else (),
             tuple(
                 Citation(tuple(starmap(CiteItem, items)), in_text, written, line, column)
                 for items, in_text, written, line, column in citations
-            ),
+            )
+            if citations
+            else (),
         )
     except (ValueError, TypeError):
         return None
