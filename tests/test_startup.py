@@ -26,7 +26,7 @@ NOT_LOADED = (
 
 # Loaded by every build before, needed only on some paths (each is imported where it is used): a misspelling's
 # suggestion, a wrong date's message, the first KaTeX worker or Pagefind run, the first feed or sitemap made, an SVG
-# image's size.
+# image's size, a volume's print page (the book module's tokenizer patterns, and html.parser for the PDF's).
 ONLY_SOME_PATHS = (
     "difflib",
     "calendar",
@@ -34,12 +34,14 @@ ONLY_SOME_PATHS = (
     "selectors",
     "xml.etree",
     "xml.parsers.expat",
+    "primer_site.rendering.book",
+    "html.parser",
 )
 
 SCRIPT = """
 import json, sys
-from primer_site import dataclasscode
-with dataclasscode.kept_methods() as table:  # as __main__.run imports the CLI
+from primer_site import dataclasscode, regexcode
+with dataclasscode.kept_methods() as table, regexcode.kept_patterns():  # as __main__.run imports the CLI
     from primer_site.commands.cli import main
 code = main(["build", "--source", sys.argv[1], "--now", sys.argv[2]])
 print(json.dumps([code, sorted(sys.modules), table.compiled]))

@@ -75,40 +75,57 @@ def _of_package(module: object) -> bool:
 
 def table_path() -> str | None:
     """Where the table is kept: beside this module's bytecode; None where Python keeps none (no source file)."""
+    return kept_path(__file__, ".methods")
+
+
+def kept_path(source: str, suffix: str) -> str | None:
+    """Where a table of the module whose file is `source` is kept: beside its bytecode, its name ending in `suffix`;
+    None where Python keeps none."""
     try:
-        return cache_from_source(__file__).removesuffix(".pyc") + ".methods"
+        return cache_from_source(source).removesuffix(".pyc") + suffix
     except (NotImplementedError, ValueError):  # no cache tag (sys.implementation.cache_tag is None)
         return None
 
 
 def read_table(path: str) -> dict[str, CodeType]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError:
-        return {}
-    start = len(_HEADER) + _DIGEST_SIZE
-    if not data.startswith(_HEADER) or data[len(_HEADER) : start] != _digest(data[start:]):
-        return {}
-    try:
-        table = marshal.loads(data[start:])
-    except (EOFError, ValueError, TypeError):
-        return {}
+    table = read_kept(path, _HEADER)
     if not isinstance(table, dict):
         return {}
     return {text: code for text, code in table.items() if isinstance(text, str) and isinstance(code, CodeType)}
 
 
 def write_table(path: str, table: dict[str, CodeType]) -> None:
-    """Write `table` at `path` whole (a new file moved into place: a reader never sees half of one); nothing if the
-    folder cannot be written."""
-    payload = marshal.dumps(table)
+    """Write `table` at `path` (see write_kept)."""
+    write_kept(path, _HEADER, table)
+
+
+def read_kept(path: str, header: bytes) -> object:
+    """The value kept at `path` under `header` (this module's file format: header, digest, marshal data); None if
+    there is none, or it has another header, or is damaged."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    start = len(header) + _DIGEST_SIZE
+    if not data.startswith(header) or data[len(header) : start] != _digest(data[start:]):
+        return None
+    try:
+        return marshal.loads(data[start:])
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def write_kept(path: str, header: bytes, value: object) -> None:
+    """Write `value` at `path` under `header`, whole (a new file moved into place: a reader never sees half of one);
+    nothing if the folder cannot be written."""
+    payload = marshal.dumps(value)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(temporary, "wb") as file:
-            file.write(_HEADER + _digest(payload) + payload)
+            file.write(header + _digest(payload) + payload)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):
