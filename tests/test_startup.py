@@ -26,7 +26,7 @@ NOT_LOADED = (
 
 # Loaded by every build before, needed only on some paths (each is imported where it is used): a misspelling's
 # suggestion, a wrong date's message, the first KaTeX worker or Pagefind run, the first feed or sitemap made, an SVG
-# image's size, a volume's print page (the book module's tokenizer patterns, and html.parser for the PDF's).
+# image's size, the first MathML KaTeX gives (its sanitizer, nh3).
 ONLY_SOME_PATHS = (
     "difflib",
     "calendar",
@@ -34,8 +34,7 @@ ONLY_SOME_PATHS = (
     "selectors",
     "xml.etree",
     "xml.parsers.expat",
-    "primer_site.rendering.book",
-    "html.parser",
+    "nh3",
 )
 
 SCRIPT = """

@@ -19,6 +19,7 @@ from primer_site.caches.highlights import kept_highlight_css
 from primer_site.errors import Problems
 from primer_site.math.typeset import KATEX_FOLDER
 from primer_site.rendering.assetnames import AssetNames
+from primer_site.rendering.book import print_body, print_href
 from primer_site.rendering.feeds import absolute
 from primer_site.rendering.templates import CompiledTemplates, TemplateSnapshot, template_folders, theme_dir
 from primer_site.site.i18n import Catalogue, date_filter, load_catalogue, template_helpers
@@ -162,23 +163,8 @@ def make_environment(
         json_script=json_script,
         title_html=lambda t: Markup(render_title(t)),
     )
-    env.filters.update(print_body=_print_body, print_href=_print_href)
+    env.filters.update(print_body=lambda body, *chapters: Markup(print_body(body, *chapters)), print_href=print_href)
     return env
-
-
-def _print_body(body: str, *chapters: object) -> Markup:
-    """The `print_body` filter: book.print_body, imported for a volume's print page only (a build that makes none
-    never loads the book module's tokenizer patterns)."""
-    from primer_site.rendering.book import print_body
-
-    return Markup(print_body(body, *chapters))  # type: ignore[arg-type]
-
-
-def _print_href(href: str, *chapters: object) -> str:
-    """The `print_href` filter: book.print_href (see _print_body)."""
-    from primer_site.rendering.book import print_href
-
-    return print_href(href, *chapters)  # type: ignore[arg-type]
 
 
 def catalogue_resolver(env: jinja2.Environment) -> Callable[[str], object]:
