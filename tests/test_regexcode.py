@@ -105,22 +105,24 @@ def test_a_damaged_or_foreign_table_is_ignored_and_written_again(tmp_path: Path)
 
 
 def test_code_the_engine_refuses_is_compiled_again(tmp_path: Path) -> None:
-    """A well-formed table whose code for a pattern is wrong (as the engine checks it): that pattern is compiled."""
+    """A well-formed table whose entry for each pattern the engine refuses (code cut in half: "invalid SRE code"; a
+    group count past what it can hold): each pattern is compiled again, and the imports go on."""
     prefix = tmp_path / "cache"
     first = run(prefix)
     path = first["path"]
-    script = (
-        "import sys; from primer_site import regexcode as r\n"
-        "t = r.read_table(sys.argv[1])\n"
-        "for key, (flags, code, groups, names, by_group) in list(t.items()):\n"
-        "    t[key] = (flags, code[: len(code) // 2], groups, names, by_group)\n"
-        "r.write_kept(sys.argv[1], r._HEADER, t)\n"
-    )
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    subprocess.run([sys.executable, "-c", script, path], env=env, check=True, timeout=60)
-    again = run(prefix)
-    assert again["compiled"] == first["used"]
-    assert all(equal for equal, _, _ in again["patterns"].values())
+    for damage in ("code[: len(code) // 2], groups", "code, 10**30"):
+        script = (
+            "import sys; from primer_site import regexcode as r\n"
+            "t = r.read_table(sys.argv[1])\n"
+            "for key, (flags, code, groups, names, by_group) in list(t.items()):\n"
+            f"    t[key] = (flags, {damage}, names, by_group)\n"
+            "r.write_kept(sys.argv[1], r._HEADER, t)\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        subprocess.run([sys.executable, "-c", script, path], env=env, check=True, timeout=60)
+        again = run(prefix)
+        assert again["compiled"] == first["used"]
+        assert all(equal for equal, _, _ in again["patterns"].values())
 
 
 def test_nothing_is_written_under_pythondontwritebytecode(tmp_path: Path) -> None:

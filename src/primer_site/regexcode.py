@@ -69,7 +69,7 @@ class _Table:
         if entry is not None:
             try:
                 made = _made(pattern, entry)
-            except RuntimeError:  # code the engine refuses: compiled again below
+            except (RuntimeError, TypeError, ValueError, OverflowError):  # code the engine refuses: compiled below
                 self.kept.pop(key, None)
             else:
                 self.used[key] = entry
