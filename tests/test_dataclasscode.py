@@ -15,7 +15,7 @@ from fixture_sites import SRC
 # Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts and
 # the function's annotations and defaults; argv[1] "stock": the imports without the kept table (what Python makes).
 SCRIPT = """
-import contextlib, dataclasses, hashlib, json, marshal, re, sys
+import collections, contextlib, dataclasses, hashlib, json, marshal, re, sys
 from primer_site import dataclasscode
 
 stock = sys.argv[1] == "stock"
@@ -27,7 +27,14 @@ with dataclasscode.kept_methods() if not stock else contextlib.nullcontext() as 
         x: int
 
 methods = {}
+tuples = {}  # the __new__ of every named tuple, the package's and others' (namedtuple writes it as a lambda's text)
 for name, module in sorted(sys.modules.items()):
+    for cls in list(vars(module).values()) if module is not None else ():
+        if isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields") and cls.__module__ == name:
+            code = cls.__new__.__code__
+            parts = (code.co_code, repr(code.co_consts), code.co_names, code.co_varnames, code.co_filename,
+                     code.co_flags, repr(cls.__new__.__defaults__), cls.__new__.__globals__["__name__"])
+            tuples[f"{name}.{cls.__qualname__}"] = hashlib.sha256(repr(parts).encode()).hexdigest()
     if not name.startswith(("primer_site", "markdown_it")):
         continue
     for cls in vars(module).values():
@@ -45,10 +52,12 @@ print(json.dumps({
     "used": None if stock else len(table.used),
     "path": dataclasscode.table_path(),
     "methods": methods,
+    "tuples": tuples,
+    "tuples_kept": None if stock else sum(text.startswith("\\x00eval") for text in table.used),
     "outside": Outside(1) == Outside(1) and repr(Outside(2)) == "Outside(x=2)",
     "outside_annotations": repr(Outside.__init__.__annotations__),
     "outside_kept": False if stock else any("Outside" in text for text in table.used),
-    "exec_restored": "exec" not in vars(dataclasses),
+    "exec_restored": "exec" not in vars(dataclasses) and "eval" not in vars(collections),
 }))
 """
 
@@ -76,7 +85,12 @@ def test_a_second_process_compiles_no_method_and_gets_the_same_code(tmp_path: Pa
     assert second["methods"] == first["methods"]
     assert len(second["methods"]) > 300
     # and the very methods Python makes without the table: code, flags, annotations, defaults
-    assert second["methods"] == run(tmp_path / "stock", stock=True)["methods"]
+    stock = run(tmp_path / "stock", stock=True)
+    assert second["methods"] == stock["methods"]
+    # named tuples' __new__ too, served from the table whoever made them (the package, the standard library, Jinja)
+    assert second["tuples_kept"] > 15  # those made after the dataclasses module is loaded (inspect, dis: before)
+    assert len(second["tuples"]) > 20
+    assert second["tuples"] == first["tuples"] == stock["tuples"]
     assert second["exec_restored"] is True  # the dataclasses module's own exec is back after the imports
 
 

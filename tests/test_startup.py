@@ -26,7 +26,7 @@ NOT_LOADED = (
 
 # Loaded by every build before, needed only on some paths (each is imported where it is used): a misspelling's
 # suggestion, a wrong date's message, the first KaTeX worker or Pagefind run, the first feed or sitemap made, an SVG
-# image's size.
+# image's size, the first MathML KaTeX gives (its sanitizer, nh3).
 ONLY_SOME_PATHS = (
     "difflib",
     "calendar",
@@ -34,12 +34,13 @@ ONLY_SOME_PATHS = (
     "selectors",
     "xml.etree",
     "xml.parsers.expat",
+    "nh3",
 )
 
 SCRIPT = """
 import json, sys
-from primer_site import dataclasscode
-with dataclasscode.kept_methods() as table:  # as __main__.run imports the CLI
+from primer_site import dataclasscode, regexcode
+with dataclasscode.kept_methods() as table, regexcode.kept_patterns():  # as __main__.run imports the CLI
     from primer_site.commands.cli import main
 code = main(["build", "--source", sys.argv[1], "--now", sys.argv[2]])
 print(json.dumps([code, sorted(sys.modules), table.compiled]))

@@ -18,8 +18,11 @@ def run() -> None:
     # before the imports too: at the default they ran ~80 collections (~0.03 s), each over a growing heap
     gc.set_threshold(_YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])
     from primer_site.dataclasscode import kept_methods
+    from primer_site.regexcode import kept_patterns
 
-    with kept_methods():  # the methods of the package's dataclasses: compiled once, kept beside its bytecode
+    # the methods of the package's dataclasses and the code of the patterns its imports compile: compiled once, kept
+    # beside the package's bytecode
+    with kept_methods(), kept_patterns():
         from primer_site.commands.cli import main
 
     gc.freeze()  # what the imports made lives as long as the program: no collection need look at it again

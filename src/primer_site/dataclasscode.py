@@ -1,4 +1,5 @@
-"""The methods `@dataclass` writes for the package's classes, compiled once and kept beside the package's bytecode.
+"""The methods `@dataclass` writes for the package's classes (and namedtuple's `__new__`), compiled once and kept beside
+the package's bytecode.
 
 The dataclasses module writes each class's methods (__init__, __repr__, __eq__, __hash__, a frozen class's
 __setattr__ and __delattr__) as Python source and compiles it with `exec` when the class is made: ~1 ms per class,
@@ -16,10 +17,16 @@ files beside it are (whoever can write there can plant bytecode as well): the di
 against a planted file. A key is the whole source text, so a kept entry can never be out of date: a changed class
 has a new text, compiled once more. Other callers of the dataclasses module's `exec` (a class outside the package
 made meanwhile: markdown-it's, watchdog's) get what the module's own `exec` gives them.
+
+`collections.namedtuple` (and so typing.NamedTuple) writes its class's `__new__` as a lambda's text and compiles it
+with `eval`: ~0.1 ms for each of the ~30 named tuples made while the program loads (the package's, the standard
+library's, Jinja's). Its text names only the fields, and the lambda's globals are namedtuple's own (no builtins, a
+module name of its own): the code is the same whoever asks, so those are served from the same table, every caller's.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -35,6 +42,7 @@ PACKAGE = __name__.rpartition(".")[0]  # "primer_site": the modules whose classe
 _HEADER = b"primer-site dataclass code\n" + MAGIC_NUMBER + bytes([sys.flags.optimize])
 _DIGEST_SIZE = 16
 _MOST_KEPT = 4096  # entries; past this, a save keeps only those this process used (the package has ~450)
+_EVALUATED = "\x00eval\n"  # the key of an `eval` text (namedtuple's): compiled as an expression, not as statements
 
 
 class _Table:
@@ -61,6 +69,19 @@ class _Table:
         self.used[source] = code
         exec(code, globals, locals)
 
+    def eval(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> Any:
+        """`eval(source, globals, locals)` of namedtuple's `__new__` text, its code taken from the table."""
+        if not isinstance(source, str):
+            return eval(source, globals, locals)  # type: ignore[arg-type]  # code already
+        key = _EVALUATED + source
+        code = self.used.get(key) or self.kept.get(key)
+        if code is None:
+            # as eval compiles a text: file "<string>", no future flags (the collections module has none)
+            code = compile(source, "<string>", "eval", dont_inherit=True)
+            self.compiled += 1
+        self.used[key] = code
+        return eval(code, globals, locals)
+
     def save(self) -> None:
         """Write the table if this process compiled a text it did not have (not under PYTHONDONTWRITEBYTECODE)."""
         if not self.compiled or self.path is None or sys.dont_write_bytecode:
@@ -75,40 +96,57 @@ def _of_package(module: object) -> bool:
 
 def table_path() -> str | None:
     """Where the table is kept: beside this module's bytecode; None where Python keeps none (no source file)."""
+    return kept_path(__file__, ".methods")
+
+
+def kept_path(source: str, suffix: str) -> str | None:
+    """Where a table of the module whose file is `source` is kept: beside its bytecode, its name ending in `suffix`;
+    None where Python keeps none."""
     try:
-        return cache_from_source(__file__).removesuffix(".pyc") + ".methods"
+        return cache_from_source(source).removesuffix(".pyc") + suffix
     except (NotImplementedError, ValueError):  # no cache tag (sys.implementation.cache_tag is None)
         return None
 
 
 def read_table(path: str) -> dict[str, CodeType]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError:
-        return {}
-    start = len(_HEADER) + _DIGEST_SIZE
-    if not data.startswith(_HEADER) or data[len(_HEADER) : start] != _digest(data[start:]):
-        return {}
-    try:
-        table = marshal.loads(data[start:])
-    except (EOFError, ValueError, TypeError):
-        return {}
+    table = read_kept(path, _HEADER)
     if not isinstance(table, dict):
         return {}
     return {text: code for text, code in table.items() if isinstance(text, str) and isinstance(code, CodeType)}
 
 
 def write_table(path: str, table: dict[str, CodeType]) -> None:
-    """Write `table` at `path` whole (a new file moved into place: a reader never sees half of one); nothing if the
-    folder cannot be written."""
-    payload = marshal.dumps(table)
+    """Write `table` at `path` (see write_kept)."""
+    write_kept(path, _HEADER, table)
+
+
+def read_kept(path: str, header: bytes) -> object:
+    """The value kept at `path` under `header` (this module's file format: header, digest, marshal data); None if
+    there is none, or it has another header, or is damaged."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    start = len(header) + _DIGEST_SIZE
+    if not data.startswith(header) or data[len(header) : start] != _digest(data[start:]):
+        return None
+    try:
+        return marshal.loads(data[start:])
+    except (EOFError, ValueError, TypeError):
+        return None
+
+
+def write_kept(path: str, header: bytes, value: object) -> None:
+    """Write `value` at `path` under `header`, whole (a new file moved into place: a reader never sees half of one);
+    nothing if the folder cannot be written."""
+    payload = marshal.dumps(value)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(temporary, "wb") as file:
-            file.write(_HEADER + _digest(payload) + payload)
+            file.write(header + _digest(payload) + payload)
         os.replace(temporary, path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -121,20 +159,25 @@ def _digest(payload: bytes) -> bytes:
 
 @contextlib.contextmanager
 def kept_methods() -> Iterator[_Table]:
-    """While in the block, the dataclasses module's `exec` calls for the package's classes are served from the kept
-    table; after it, the module's own `exec` is back and the table is saved if it gained a text. For the program's
+    """While in the block, the dataclasses module's `exec` calls for the package's classes, and namedtuple's `eval`
+    calls, are served from the kept table; after it, the modules' own are back and the table is saved if it gained a
+    text. For the program's
     imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
     table = _Table(table_path())
-    before = vars(dataclasses).get("exec", _NONE)
-    # the module looks `exec` up in its globals before the builtins: a global of that name is its exec
-    dataclasses.exec = table.exec  # type: ignore[attr-defined]
+    # each module looks a name up in its globals before the builtins: a global `exec` is the dataclasses module's
+    # exec, a global `eval` namedtuple's eval
+    served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval))
+    before = [vars(module).get(name, _NONE) for module, name, _ in served]
+    for module, name, function in served:
+        setattr(module, name, function)
     try:
         yield table
     finally:
-        if before is _NONE:
-            del dataclasses.exec  # type: ignore[attr-defined]
-        else:
-            dataclasses.exec = before  # type: ignore[attr-defined]
+        for (module, name, _), old in zip(served, before, strict=True):
+            if old is _NONE:
+                delattr(module, name)
+            else:
+                setattr(module, name, old)
         table.save()
 
 

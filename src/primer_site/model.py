@@ -103,6 +103,8 @@ def _frozen(value: object) -> object:
 
 @dataclass(frozen=True)
 class Heading:
+    """A heading of a post's body: its level, its id and its text, for the table of contents."""
+
     level: int
     id: str
     text: str
@@ -147,6 +149,8 @@ class VolumeReference:
 
 @dataclass(frozen=True)
 class Post:
+    """A post: its front matter, its rendered body, and what assembly gave it (its series, links, numbers)."""
+
     source: str
     title: str
     date: datetime
@@ -225,6 +229,8 @@ class Books:
 
 @dataclass(frozen=True)
 class Series:
+    """A series: its settings from its file, and its posts in chapter order."""
+
     slug: str
     title: str
     url: str
@@ -274,6 +280,8 @@ class Series:
 
 @dataclass(frozen=True)
 class Collection:
+    """A collection of series, with its own page listing them."""
+
     slug: str
     title: str
     url: str
@@ -294,6 +302,8 @@ class Taxon:
 
 @dataclass(frozen=True)
 class Site:
+    """The whole site as the templates see it: its published posts, series, collections, tags and categories."""
+
     posts: tuple[Post, ...]  # published, newest first
     series: tuple[Series, ...]
     collections: tuple[Collection, ...]

@@ -17,6 +17,8 @@ from primer_site.store import Store
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """What `build` (and `serve`'s builds) are asked to do: folders, URL, drafts, checks."""
+
     source: Path = Path(".")
     output: Path | None = None  # default: <source>/public
     base_url: str | None = None
@@ -45,6 +47,8 @@ class BuildOptions:
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What a build made: counts of pages, posts, series, and files written."""
+
     pages: int
     posts: int
     series: int

@@ -27,6 +27,8 @@ from primer_site.syntax.markdown import Formula
 
 @dataclass(frozen=True)
 class MathReport:
+    """What the math check found: its diagnostics, how many formulas it read, KaTeX's version."""
+
     diagnostics: tuple[Diagnostic, ...]
     formulas: int
     katex_version: str | None  # None: KaTeX did not run (its warning is among the diagnostics)

@@ -20,6 +20,8 @@ from primer_site.urls import collision_key, is_inside
 
 @dataclass(frozen=True)
 class WriteResult:
+    """What writing the output folder did: files written and kept."""
+
     written: int  # files whose bytes are new
     unchanged: int  # files kept from the previous output
     pages: int = 0  # HTML pages among the outputs

@@ -66,7 +66,9 @@ _REWRITTEN = {*_ID_ATTRIBUTES, *_ID_LIST_ATTRIBUTES, *_URL_ATTRIBUTES, "loading"
 # and <math> inside them, and CDATA sections inside them. The rest is skipped by one regex, which tokenizes it by
 # the same rules as htmltokenizer.TOKEN; possessive and atomic throughout: linear.
 _W = "\t\n\f\r "
-_NAMES = "|".join(sorted(_REWRITTEN | set(_FUNC_IRI_ATTRIBUTES), key=len, reverse=True)).replace(":", "\\:")
+_NAMES = "|".join(sorted(_REWRITTEN | set(_FUNC_IRI_ATTRIBUTES), key=lambda name: (-len(name), name))).replace(
+    ":", "\\:"
+)
 _FUNC_NAMES = "|".join(sorted(_FUNC_IRI_ATTRIBUTES, key=len, reverse=True))
 _NO_URL = r"(?:[^{stop}u&]++|u(?!rl\())*+"  # no "url(", and no reference that could spell it
 _DOUBLE, _SINGLE, _BARE = (_NO_URL.format(stop=stop) for stop in ('"', "'", _W + ">"))

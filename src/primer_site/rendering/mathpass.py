@@ -44,6 +44,8 @@ from primer_site.syntax.markdown import RenderedBody
 
 @dataclass(frozen=True)
 class MathPass:
+    """The site's math pass: the check's diagnostics and what full-content feeds carry."""
+
     diagnostics: tuple[Diagnostic, ...]  # the check's, and those of formulas a feed carries
     feed_math: FeedMath  # what full-content feeds carry (nothing with summaries)
     katex_ran: bool = True  # False: KaTeX could not answer (the reason is among the diagnostics)

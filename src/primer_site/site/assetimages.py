@@ -32,6 +32,8 @@ VARIANTS_DIR = "images"  # in .primer-cache/
 
 @dataclass(frozen=True)
 class Variant:
+    """A smaller copy of a published image, for its srcset."""
+
     width: int
     output_path: str  # "primer-ii/attention-480w.png"
     file: Path  # in .primer-cache/images/

@@ -41,6 +41,8 @@ MATH_RENDERS = ("browser", "build")  # math: {render: …}: typeset by KaTeX in 
 
 @dataclass(frozen=True)
 class SiteConfig:
+    """The settings of site.yaml, each with its default."""
+
     title: str = "Untitled site"
     base_url: str = "/"
     description: str = ""

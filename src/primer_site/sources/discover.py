@@ -92,6 +92,8 @@ class Look:
 
 @dataclass(frozen=True)
 class Sources:
+    """The files of a site folder, by kind."""
+
     posts: tuple[str, ...]  # paths relative to the site folder, "/"-separated, sorted
     series: tuple[str, ...]
     assets: tuple[str, ...] = ()  # every other file under content/: published beside the posts

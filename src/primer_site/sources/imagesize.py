@@ -24,6 +24,8 @@ EXIF_ORIENTATION = 0x0112
 
 @dataclass(frozen=True)
 class ImageSize:
+    """An image's intrinsic size, in CSS pixels."""
+
     width: int  # CSS pixels
     height: int
 

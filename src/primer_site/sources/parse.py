@@ -49,6 +49,8 @@ _CHAPTER_DIGITS = 9  # per part: more is a typo, and int() refuses a string of o
 
 @dataclass(frozen=True)
 class Document:
+    """A post's file, parsed: its front matter's values (with their lines) and its Markdown body."""
+
     source: str
     title: str
     date: datetime

@@ -64,6 +64,8 @@ _TOP_LEVEL_KEY = lazy_compile(r"^([^\s#'\"\[{?:-][^:\n]*):(?=[ \t]|$)", re.MULTI
 
 @dataclass(frozen=True)
 class YamlMapping:
+    """A YAML mapping read from a file, with the line each top-level key is on."""
+
     data: dict[str, Any]
     key_lines: dict[str, int]  # key → 1-based line in the file
     first_line: int

@@ -104,6 +104,8 @@ RENDERER_SOURCES = tuple(
 
 @dataclass(frozen=True)
 class RenderedBody:
+    """A post's body as HTML, with what rendering found in it (headings, ids, formulas...)."""
+
     html: str
     headings: tuple[Heading, ...]
     ids: frozenset[str]

@@ -80,6 +80,8 @@ def _masked_table(
 
 @dataclass(frozen=True)
 class _Row:
+    """A row of a pipe table: its line, where its text begins in the source, its text."""
+
     line: int
     begin: int  # source offset of its text
     text: str

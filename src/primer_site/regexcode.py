@@ -1,0 +1,166 @@
+"""The matching-engine code of the regular expressions the program compiles while it loads, kept beside the package's
+bytecode.
+
+`re.compile` turns a pattern's text into code for the regex engine (_sre) in pure Python: parsing, optimising
+character sets, emitting code. The program's imports compile ~170 patterns so, ~45 ms of every `primer-site build`
+(module-level patterns of the package, PyYAML's, Jinja's, markdown-it's, Babel's, the standard library's: counted
+around `re._compiler.compile`, Python 3.11; PyYAML's one pattern of printable characters alone takes ~7 ms, its
+character set spanning the whole of Unicode). The code is a function of the pattern's text and flags and of the
+interpreter alone, so it can be kept as Python keeps a module's bytecode: while the program loads (`kept_patterns`,
+around the CLI's imports in __main__.run, beside dataclasscode's `kept_methods`), the compiler's calls are served from
+a table of (text, flags) → the engine's code, groups and group names, and `_sre.compile` makes the pattern from them,
+as re's compiler does at its end. The pattern is the one a compile gives: equal to it (`==` compares the flags, the
+code and the text), and stored in re's own cache as usual.
+
+The table is kept as dataclasscode keeps its own (beside this module's bytecode, in marshal, checked by digest,
+nothing written under PYTHONDONTWRITEBYTECODE or to a folder that cannot be written), under this interpreter's full
+version and the engine's magic number: the compiler's output may change with any release, even one that keeps the
+bytecode's magic number. It is trusted as the .pyc files beside it are; besides, the engine checks the code it is
+given and refuses code that could make it read out of bounds (RuntimeError "invalid SRE code": such an entry is
+compiled again). It is written when this process compiled a pattern whose code it did not have: a text built by
+joining a set (Babel's plural rules, its number symbols) comes in another order in each process, as string hashes
+are seeded per process, but gives the same code (single characters joined by "|" become one sorted set), so it is
+compiled each time but does not make each process write the table again.
+"""
+
+from __future__ import annotations
+
+import _sre
+import contextlib
+import re
+import sys
+from array import array
+from collections.abc import Iterator
+from importlib.util import MAGIC_NUMBER
+from typing import Any
+
+from primer_site.dataclasscode import kept_path, read_kept, write_kept
+
+_HEADER = (
+    b"primer-site pattern code\n"
+    + MAGIC_NUMBER
+    + f"{sys.version}\n{_sre.MAGIC} {_sre.CODESIZE} {sys.maxunicode}\n".encode()
+)
+_CODE = {2: "H", 4: "I", 8: "Q"}.get(_sre.CODESIZE, "")  # an array of the engine's code units, by their size
+_MOST_KEPT = 2048  # entries; past this, a save keeps only those this process used (a build loads ~170)
+
+# (text, flags) → (the compiled flags, the code as bytes, groups, {name: group}, (name or None by group))
+Entry = tuple[int, bytes, int, dict[str, int], tuple[str | None, ...]]
+
+
+class _Table:
+    """The kept patterns, those this process used, and how many it compiled anew."""
+
+    def __init__(self, path: str | None, compile_: Any) -> None:
+        self.path = path
+        self.stock_compile = compile_  # re's own compiler function
+        self.kept: dict[tuple[str | bytes, int], Entry] = read_table(path) if path else {}
+        self.used: dict[tuple[str | bytes, int], Entry] = {}
+        self.compiled = 0  # patterns not in the kept table
+        self.new_code = 0  # of those, the ones whose code was not in it either
+
+    def compile(self, pattern: Any, flags: int = 0) -> Any:
+        """`re._compiler.compile(pattern, flags)`, served from the table when it has the pattern."""
+        if not isinstance(pattern, (str, bytes)) or flags & (re.DEBUG | re.LOCALE):
+            return self.stock_compile(pattern, flags)  # a parsed pattern, or one printed or read by the locale
+        flags = int(flags)  # re passes its flags' value; another caller may pass a RegexFlag
+        key = (pattern, flags)
+        entry = self.used.get(key) or self.kept.get(key)
+        if entry is not None:
+            try:
+                made = _made(pattern, entry)
+            except (RuntimeError, TypeError, ValueError, OverflowError):  # code the engine refuses: compiled below
+                self.kept.pop(key, None)
+            else:
+                self.used[key] = entry
+                return made
+        entry = _compiled(pattern, flags)
+        self.compiled += 1
+        if not any(entry[1:] == kept[1:] for kept in self.kept.values() if kept[1] == entry[1]):
+            self.new_code += 1
+        self.used[key] = entry
+        return _made(pattern, entry)
+
+    def save(self) -> None:
+        """Write the table if this process compiled a pattern whose code it did not have (not under
+        PYTHONDONTWRITEBYTECODE)."""
+        if not self.new_code or self.path is None or sys.dont_write_bytecode:
+            return
+        table = {**self.kept, **self.used}
+        write_kept(self.path, _HEADER, table if len(table) <= _MOST_KEPT else self.used)
+
+
+def _compiled(pattern: str | bytes, flags: int) -> Entry:
+    """What re's compiler makes of `pattern` (re._compiler.compile, whose steps these are), as a table entry."""
+    from re import _compiler, _parser  # loaded with re
+
+    parsed = _parser.parse(pattern, flags)
+    code = _compiler._code(parsed, flags)
+    names = parsed.state.groupdict
+    by_group: list[str | None] = [None] * parsed.state.groups
+    for name, group in names.items():
+        by_group[group] = name
+    return (
+        flags | parsed.state.flags,
+        array(_CODE, code).tobytes(),
+        parsed.state.groups - 1,
+        dict(names),
+        tuple(by_group),
+    )
+
+
+def _made(pattern: str | bytes, entry: Entry) -> Any:
+    """The compiled pattern of a table entry (the last step of re._compiler.compile)."""
+    flags, code, groups, names, by_group = entry
+    return _sre.compile(pattern, flags, array(_CODE, code).tolist(), groups, names, by_group)
+
+
+def table_path() -> str | None:
+    """Where the table is kept: beside this module's bytecode; None where Python keeps none."""
+    return kept_path(__file__, ".patterns")
+
+
+def read_table(path: str) -> dict[tuple[str | bytes, int], Entry]:
+    """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
+    table = read_kept(path, _HEADER)
+    if not isinstance(table, dict):
+        return {}
+    return {key: entry for key, entry in table.items() if _is_key(key) and _is_entry(entry)}
+
+
+def _is_key(key: object) -> bool:
+    return isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (str, bytes)) and type(key[1]) is int
+
+
+def _is_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, tuple)
+        and len(entry) == 5
+        and type(entry[0]) is int
+        and isinstance(entry[1], bytes)
+        and len(entry[1]) % _sre.CODESIZE == 0
+        and type(entry[2]) is int
+        and isinstance(entry[3], dict)
+        and isinstance(entry[4], tuple)
+    )
+
+
+@contextlib.contextmanager
+def kept_patterns() -> Iterator[_Table | None]:
+    """While in the block, re's compiler is served from the kept table; after it, re's own compiler is back and the
+    table is saved if it gained a pattern's code. For the program's imports (__main__.run): a pattern compiled later
+    is compiled as usual. Yields None, serving nothing, on an interpreter whose re module is not laid out as this
+    module reads it (re._compiler.compile, re._parser.parse, an engine code unit of 2, 4 or 8 bytes)."""
+    from re import _compiler
+
+    stock = getattr(_compiler, "compile", None)
+    if not (_CODE and stock and hasattr(_compiler, "_code") and hasattr(re, "_parser")):
+        yield None
+        return
+    table = _Table(table_path(), stock)
+    _compiler.compile = table.compile
+    try:
+        yield table
+    finally:
+        _compiler.compile = stock
+        table.save()
