@@ -255,6 +255,22 @@ def test_a_file_replaced_by_a_fifo_after_a_build_is_refused_not_waited_on(tmp_pa
     assert all("not a regular file" in e for e in errors if e.startswith(replaced)), errors
 
 
+def test_a_template_that_is_a_fifo_or_a_broken_link_is_an_error_not_the_theme_s_template(tmp_path: Path) -> None:
+    """The site's templates/post.html as a FIFO, and base.html as a broken link: Jinja's rule (regular files only)
+    let the theme's templates stand in for them, a page other than the author's, with no word said."""
+    make_site(tmp_path, {"content/ok.md": post("OK")})
+    (tmp_path / "templates").mkdir()
+    os.mkfifo(tmp_path / "templates/post.html")
+    os.symlink("nowhere.html", tmp_path / "templates/base.html")
+    with time_bound(30):
+        errors = errors_of(tmp_path)
+    assert errors == [
+        f"templates/{name}:1: error: template: cannot read the file: not a regular file (a FIFO, a device, a socket "
+        "or a broken link)"
+        for name in ("base.html", "post.html")
+    ]
+
+
 def test_special_files_in_static_are_refused_not_copied(tmp_path: Path) -> None:
     """A FIFO hung the copy, /dev/zero filled the disk, a broken link crashed the build with FileNotFoundError."""
     make_site(tmp_path, {"content/ok.md": post("OK"), "static/ok.txt": "ok"})

@@ -242,8 +242,9 @@ class PageRenderer:
                 tb = tb.tb_next
         if filename is None:
             return f"{TEMPLATES_DIR}/{template}", 0
-        try:
-            return Path(filename).resolve().relative_to(self.source.resolve()).as_posix(), line or 0
+        found = Path(filename)
+        try:  # the folder resolved, not the file: a template that is a link is named as the author named it
+            return (found.parent.resolve() / found.name).relative_to(self.source.resolve()).as_posix(), line or 0
         except ValueError:
             return Path(filename).as_posix(), line or 0
 

@@ -72,8 +72,11 @@ class TemplateSnapshot(jinja2.BaseLoader):
         self.files: dict[str, tuple[str, str, bytes | OSError]] = {}  # name → (label, file, bytes or why not)
         self._identities: dict[str, tuple[str, str]] = {}
         for label, folder in folders:
-            for relative, path in _walk_files(str(folder)):
+            for relative, path, regular in _walk_files(str(folder)):
                 if relative in self.files:  # the site's template over the theme's
+                    continue
+                if not regular:  # never opened (a FIFO would wait for a writer): reported when a page asks for it
+                    self.files[relative] = (label, os.path.normpath(path), OSError(0, _NOT_REGULAR))
                     continue
                 try:
                     with open(path, "rb") as file:
@@ -128,9 +131,14 @@ def _template_key(template: str) -> str:
         return ""
 
 
-def _walk_files(root: str) -> Iterator[tuple[str, str]]:
-    """(name relative to `root` with "/", path) of every regular file below it, links followed, each folder once
-    (a link to a folder above it would otherwise loop)."""
+_NOT_REGULAR = "not a regular file (a FIFO, a device, a socket or a broken link)"
+
+
+def _walk_files(root: str) -> Iterator[tuple[str, str, bool]]:
+    """(name relative to `root` with "/", path, whether it is a regular file) of every file below it, links
+    followed, each folder once (a link to a folder above it would otherwise loop). FileSystemLoader skips what is
+    not a regular file, so that an override the author put there silently gives way to the theme's template; it
+    is listed here, and is an error for the page that asks for it."""
     seen: set[tuple[int, int]] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         try:
@@ -147,11 +155,14 @@ def _walk_files(root: str) -> Iterator[tuple[str, str]]:
         for name in sorted(filenames):
             path = os.path.join(dirpath, name)
             try:
-                if not S_ISREG(os.stat(path).st_mode):  # FileSystemLoader finds regular files only
+                regular = S_ISREG(os.stat(path).st_mode)
+            except FileNotFoundError:
+                if not os.path.islink(path):  # removed since the folder was listed
                     continue
+                regular = False  # a broken link
             except OSError:
-                continue
-            yield (name if relative == "." else f"{relative}/{name}"), path
+                regular = False
+            yield (name if relative == "." else f"{relative}/{name}"), path, regular
 
 
 def template_identity(env: jinja2.Environment, name: str) -> tuple[str, str]:
