@@ -294,3 +294,30 @@ def test_a_new_process_writes_as_much_render_memory_after_a_one_post_edit_in_a_b
     small = _render_memory_bytes(tmp_path / "small", 12, monkeypatch)
     big = _render_memory_bytes(tmp_path / "big", 48, monkeypatch)
     assert 0 < big < 1.5 * small, (small, big)
+
+
+def test_a_page_that_reads_what_a_post_lacks_is_not_rendered_again_by_every_other_new_process(
+    tmp_path: Path, passes: list[render.RenderPass]
+) -> None:
+    """A template asking `post.subtitle is defined` reads a missing value, whose fingerprint was 8 bytes in the
+    render memory's 16-byte slots: every later slot moved, the memory read back was refused, and a build in a new
+    process after a one-post edit rendered every page (review of 2026-12-07)."""
+    from primer_site import store
+
+    template = (
+        "{% extends 'base.html' %}{% block main %}{% if post.subtitle is defined %}s{% endif %}"
+        "<h1>{{ post.title }}</h1>{% endblock %}\n"
+    )
+    site = make_site(
+        tmp_path / "site", {"templates/post.html": template, **{f"content/p{n:03d}.md": _post(n) for n in range(8)}}
+    )
+    options = BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+        build_site(options, None)
+        for n in range(3):
+            target = site / f"content/p{n:03d}.md"
+            target.write_text(_post(n, f"\n\nParagraph {n}."), encoding="utf-8")
+            build_site(options, None)
+            last = passes[-1]
+            assert len(last.rendered) < len(last.specs), f"edit {n}: every page rendered again"

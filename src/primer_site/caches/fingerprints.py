@@ -39,7 +39,9 @@ class Ref(str):
     __slots__ = ()
 
 
-MISSING: Fingerprint = b"\x00missing"
+# What a dependency whose object or resolver is gone reads: 16 bytes, as every fingerprint (the render memory keeps
+# them in 16-byte slots), and none a digest gives but by a 2**-128 chance
+MISSING: Fingerprint = b"\x00missing".ljust(16, b"\x00")
 
 
 def fingerprint(value: object, key_of: dict[int, str], whole: bool = False) -> Fingerprint:

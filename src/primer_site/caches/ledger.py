@@ -157,6 +157,8 @@ class DependencyLedger:
                 if number < len(table):
                     fingerprint = known.get(number)
                     fingerprint = fingerprint if fingerprint is not None else now.of(table[number])
+                    if len(fingerprint) != 16:  # a slice assignment of another length would move every later slot
+                        raise ValueError(f"a fingerprint of {len(fingerprint)} bytes, not 16")
                     packed[16 * number : 16 * number + 16] = fingerprint
             whats: Iterable[str] = self.by_what
         else:
