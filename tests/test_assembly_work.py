@@ -16,7 +16,8 @@ import primer_site.commands.build as build_module
 import primer_site.site.reassemble as reassemble_module
 from fixture_sites import build_result, make_site, post
 from primer_site.errors import Problems, SiteError
-from primer_site.model import Extra, Heading, Post, PostLink, Series, Taxon, built, replaced
+from primer_site.frozen import built, replaced
+from primer_site.model import Extra, Heading, Post, PostLink, Series, Taxon
 from primer_site.site.assemblememo import AssembleMemo
 from test_reassemble import EditedSite, differences
 

@@ -8,7 +8,8 @@ from functools import cached_property
 
 import pytest
 
-from primer_site.model import ChapterNumber, Heading, PostLink, built, replaced
+from primer_site.frozen import built, replaced
+from primer_site.model import ChapterNumber, Heading, PostLink
 from primer_site.syntax.markdown import Label
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -305,13 +306,13 @@ def test_a_new_process_makes_no_heading_or_label_of_a_cached_body_through_its_in
     assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "cold")
 
 
-def test_a_maker_gives_the_value_init_gives_in_as_little_memory() -> None:
-    """diskstore.maker: the same value and type as the class's __init__, its __dict__ sharing keys as theirs do
-    (as small), and a TypeError for a count of values other than the fields'."""
+def test_a_maker_gives_the_value_init_gives_its_dict_sharing_their_keys() -> None:
+    """frozen.maker: the same value and type as the class's __init__, its __dict__ sharing keys as theirs do
+    (as small a dict), and a TypeError for a count of values other than the fields'."""
     import sys
     from dataclasses import fields
 
-    from primer_site.diskstore import maker
+    from primer_site.frozen import maker
     from primer_site.model import Heading
     from primer_site.sources.parse import Document
     from primer_site.syntax.markdown import RenderedBody
@@ -323,3 +324,37 @@ def test_a_maker_gives_the_value_init_gives_in_as_little_memory() -> None:
         assert sys.getsizeof(vars(made)) == sys.getsizeof(vars(init))
         with pytest.raises(TypeError):
             maker(kind)(*values[1:])
+
+
+@dataclass(frozen=True)
+class _Normalised:
+    """A dataclass whose hand-written __init__ changes what it is given (@dataclass keeps it)."""
+
+    name: str
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "name", name.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class _Slotted:
+    """A dataclass whose fields live in slots: its instances have no __dict__."""
+
+    x: int
+
+
+@dataclass(frozen=True)
+class _BelowSlotted(_Slotted):
+    """A subclass of one with slots: its inherited field lives in a slot."""
+
+    y: int
+
+
+@pytest.mark.parametrize("kind", [_Normalised, _BelowSlotted])
+def test_a_maker_refuses_a_class_whose_instance_is_not_just_its_fields(kind: type) -> None:
+    """maker checked a weaker copy of frozen._only_fields' rule: it skipped a hand-written __init__ (a wrong value)
+    and made a subclass of a slotted class whose inherited field could not be read (review of 2026-12-07)."""
+    from primer_site.frozen import maker
+
+    with pytest.raises(TypeError):
+        maker(kind)

@@ -12,22 +12,18 @@ table's rows read.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import json
 import marshal
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 from primer_site.layout import CACHE_DIR
 from primer_site.store import cache_digest, cache_key_id, code_salt
 
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
-
-T = TypeVar("T")
 
 
 _MAPPED_BYTES = 1 << 30  # how much of a table's file SQLite may read through a memory map (`mapped_reads`)
@@ -147,30 +143,6 @@ def without_collection() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def maker(kind: type[T]) -> Callable[..., T]:
-    """A maker of `kind`, a frozen dataclass with no __post_init__ and no __slots__ (checked here), from all its
-    fields' values in their order (TypeError for another count), without its __init__ (which sets each field
-    through object.__setattr__): the same value, at a fifth of the cost for a class of 15-20 fields. For rows
-    read back from a sealed cell.
-
-    The maker is written for the class, as @dataclass writes its __init__: each field stored into the new
-    object's own __dict__ in the fields' order, so that the instances share their keys as those __init__ makes
-    do (a dict built apart and set as __dict__ takes twice the memory, and zip's pairs cost more than the
-    stores)."""
-    fields = dataclasses.fields(kind)  # type: ignore[arg-type]
-    if hasattr(kind, "__post_init__") or "__slots__" in vars(kind) or not all(f.init for f in fields):
-        raise TypeError(f"{kind.__name__}: made only through its __init__")
-    names = [f.name for f in fields]
-    if not all(name.isidentifier() and not name.startswith("__") for name in names):
-        raise TypeError(f"{kind.__name__}: a field name that is no plain identifier")
-    values = ", ".join(f"_{index}" for index in range(len(names)))
-    stores = "".join(f"    state[{name!r}] = _{index}\n" for index, name in enumerate(names))
-    text = f"def make({values}):\n    made = new(kind)\n    state = made.__dict__\n{stores}    return made\n"
-    space: dict[str, object] = {"new": object.__new__, "kind": kind}
-    exec(compile(text, f"<maker of {kind.__qualname__}>", "exec"), space)  # a text of field names only
-    return space["make"]  # type: ignore[return-value]
 
 
 FormulaKey = tuple[str, bool, str]  # (TeX, display, id of its macros): katexworker.FormulaKey

@@ -21,7 +21,6 @@ from primer_site.diskstore import (
     DAMAGED,
     MARSHAL_SALT,
     CacheTables,
-    maker,
     mapped_reads,
     open_salted,
     sealed,
@@ -29,6 +28,7 @@ from primer_site.diskstore import (
     without_collection,
 )
 from primer_site.errors import Diagnostic
+from primer_site.frozen import maker
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
 from primer_site.store import library_version

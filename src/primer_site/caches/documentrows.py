@@ -11,8 +11,9 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from primer_site.diskstore import DAMAGED, maker, sealed, unsealed
+from primer_site.diskstore import DAMAGED, sealed, unsealed
 from primer_site.errors import Diagnostic, Problems
+from primer_site.frozen import maker
 from primer_site.model import ChapterNumber
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta

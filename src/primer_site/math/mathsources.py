@@ -17,8 +17,8 @@ from typing import Protocol
 
 from primer_site.diskstore import VerdictTable
 from primer_site.errors import Diagnostic
+from primer_site.frozen import built_of
 from primer_site.layout import CONFIG_FILE
-from primer_site.model import built_of
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros

@@ -13,8 +13,9 @@ from operator import is_
 from typing import Any
 
 from primer_site.errors import Problems
+from primer_site.frozen import built_of, replaced
 from primer_site.math.mathhtml import find_math
-from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon, built_of, replaced
+from primer_site.model import Collection, Extra, Post, PostLink, Series, Taxon
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations

@@ -29,8 +29,9 @@ from stat import S_ISREG
 from urllib.parse import unquote, urlsplit
 
 from primer_site.errors import Diagnostic, Problems
+from primer_site.frozen import replaced
 from primer_site.lazyregex import lazy_compile
-from primer_site.model import Heading, Link, replaced
+from primer_site.model import Heading, Link
 from primer_site.site.assetimages import AssetImages, Variant
 from primer_site.site.assetpaths import asset_output_path, file_url
 from primer_site.sources.activecontent import HTML_SUFFIXES, MARKUP_SUFFIXES, active_content_problem

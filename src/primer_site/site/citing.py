@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from html import unescape
 
 from primer_site.errors import Problems
-from primer_site.model import Heading, Post, PostLink, Reference, Series, VolumeReference, replaced
+from primer_site.frozen import replaced
+from primer_site.model import Heading, Post, PostLink, Reference, Series, VolumeReference
 from primer_site.site.citeformat import (
     AUTHOR_YEAR,
     cited_works,

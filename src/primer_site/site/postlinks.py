@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from primer_site.errors import Problems
+from primer_site.frozen import replaced
 from primer_site.lazyregex import lazy_compile
-from primer_site.model import Post, replaced
+from primer_site.model import Post
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.sources.theoremkinds import BUILT_IN as BUILT_IN_THEOREMS
 from primer_site.syntax.inline import render_title

@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable, Mapping
 from html import escape, unescape
 
+from primer_site.frozen import replaced
 from primer_site.lazyregex import lazy_compile
-from primer_site.model import Post, replaced
+from primer_site.model import Post
 
 # a link of a body to an element of another page: href="/posts/ch03/#thm:shift"
 _LINK = re.compile(r'<a href="(/[^"#]*)#([^"]+)"')
