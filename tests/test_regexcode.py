@@ -30,11 +30,16 @@ with dataclasscode.kept_methods(), (regexcode.kept_patterns() if not stock else 
 probe = "2026-06 <p class='x'>A &amp; b</p> \\u00e9\\u200b\\tY xy --- key: value\\n"
 patterns = {}
 for pattern in list(re._cache.values()):
-    if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
-        fresh = _compiler.compile(pattern.pattern, pattern.flags & ~re.UNICODE)
-        found = [m.span() for m in pattern.finditer(probe)] if not pattern.flags & re.LOCALE else None
-        patterns[repr((pattern.pattern, pattern.flags))] = [pattern == fresh, pattern.groupindex == fresh.groupindex,
-                                                            repr(found)]
+    if isinstance(pattern, re.Pattern):
+        text = probe if isinstance(pattern.pattern, str) else probe.encode()
+        unicode = re.UNICODE if isinstance(pattern.pattern, str) else 0
+        fresh = _compiler.compile(pattern.pattern, pattern.flags & ~unicode)
+        # `==` compares flags, code and text only: the groups, and what each match says of them, too
+        found = ([(m.span(), m.lastgroup, m.lastindex, m.groups()) for m in pattern.finditer(text)]
+                 if not pattern.flags & re.LOCALE else None)
+        same_groups = (pattern.groupindex == fresh.groupindex and pattern.groups == fresh.groups
+                       and [m.groups() for m in pattern.finditer(text)] == [m.groups() for m in fresh.finditer(text)])
+        patterns[repr((pattern.pattern, pattern.flags))] = [pattern == fresh, same_groups, repr(found)]
 print(json.dumps({
     "compiled": None if stock else table.compiled,
     "new_code": None if stock else table.new_code,
@@ -131,3 +136,40 @@ def test_nothing_is_written_under_pythondontwritebytecode(tmp_path: Path) -> Non
     assert found["compiled"] > 100
     assert not Path(found["path"]).exists()
     assert run(prefix, write=False)["compiled"] == found["compiled"]
+
+
+EDGES = """
+import re, sys, warnings
+from re import _compiler
+from primer_site import regexcode
+
+
+class Text(str):
+    pass
+
+
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as warned:
+    with regexcode.kept_patterns() as table:
+        subclass = re.compile(Text("sub(class)+"))  # a str subclass: re's own compiler (marshal cannot keep it)
+        as_text, as_bytes = re.compile("a+b"), re.compile(b"a+b")  # the same text as str and bytes (python -bb)
+        nested_set = re.compile("[[:alpha:]]x")  # re warns: "Possible nested set"
+        from re._compiler import compile as taken_inside  # a reference to the compiler taken in the block
+after = taken_inside("after(the)+block", 0)
+print(len([w for w in warned if "nested set" in str(w.message)]), ("after(the)+block", 0) in
+      {k[1:]: 1 for k in table.used}, subclass.match("subclassclass").group(1), as_bytes.match(b"aab") is not None)
+"""
+
+
+def test_a_subclass_a_pattern_that_warns_and_a_compiler_taken_inside_the_block_are_re_s_own(tmp_path: Path) -> None:
+    """A str subclass compiled during the imports crashed the start (marshal cannot write it); "a" and b"a" shared a
+    key (python -bb: BytesWarning); a pattern re warns about warned in the first process only; a reference to the
+    compiler taken inside the block served the table after it (review of 2026-12-07)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(tmp_path / "cache"))
+    for _ in range(2):  # the second process reads the table the first wrote
+        done = subprocess.run(
+            [sys.executable, "-bb", "-c", EDGES], env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == ["1", "False", "class", "True"]

@@ -140,8 +140,11 @@ def read_kept(path: str, header: bytes) -> object:
 
 def write_kept(path: str, header: bytes, value: object) -> None:
     """Write `value` at `path` under `header`, whole (a new file moved into place: a reader never sees half of one);
-    nothing if the folder cannot be written."""
-    payload = marshal.dumps(value)
+    nothing if the folder cannot be written, or marshal cannot write the value (a subclass of str in it)."""
+    try:
+        payload = marshal.dumps(value)
+    except ValueError:
+        return
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -161,8 +164,7 @@ def _digest(payload: bytes) -> bytes:
 def kept_methods() -> Iterator[_Table]:
     """While in the block, the dataclasses module's `exec` calls for the package's classes, and namedtuple's `eval`
     calls, are served from the kept table; after it, the modules' own are back and the table is saved if it gained a
-    text. For the program's
-    imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
+    text. For the program's imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
     table = _Table(table_path())
     # each module looks a name up in its globals before the builtins: a global `exec` is the dataclasses module's
     # exec, a global `eval` namedtuple's eval

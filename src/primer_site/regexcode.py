@@ -15,9 +15,12 @@ code and the text), and stored in re's own cache as usual.
 The table is kept as dataclasscode keeps its own (beside this module's bytecode, in marshal, checked by digest,
 nothing written under PYTHONDONTWRITEBYTECODE or to a folder that cannot be written), under this interpreter's full
 version and the engine's magic number: the compiler's output may change with any release, even one that keeps the
-bytecode's magic number. It is trusted as the .pyc files beside it are; besides, the engine checks the code it is
-given and refuses code that could make it read out of bounds (RuntimeError "invalid SRE code": such an entry is
-compiled again). It is written when this process compiled a pattern whose code it did not have: a text built by
+bytecode's magic number. It is trusted as the .pyc files beside it are (whoever can write one can write the other):
+the engine's own check of the code it is given is partial, and a crafted entry can crash the interpreter as a
+crafted .pyc can; the digest catches damage only. An entry the engine refuses (RuntimeError "invalid SRE code") is
+compiled again. Only str and bytes texts are served (a subclass, re's DEBUG or LOCALE go to re's compiler), a
+pattern whose compile warns is never kept (its warning is given in every process), and anything unforeseen in
+re's private steps gives the serving up for re's own compiler. It is written when this process compiled a pattern whose code it did not have: a text built by
 joining a set (Babel's plural rules, its number symbols) comes in another order in each process, as string hashes
 are seeded per process, but gives the same code (single characters joined by "|" become one sorted set), so it is
 compiled each time but does not make each process write the table again.
@@ -29,6 +32,7 @@ import _sre
 import contextlib
 import re
 import sys
+import warnings
 from array import array
 from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER
@@ -44,8 +48,9 @@ _HEADER = (
 _CODE = {2: "H", 4: "I", 8: "Q"}.get(_sre.CODESIZE, "")  # an array of the engine's code units, by their size
 _MOST_KEPT = 2048  # entries; past this, a save keeps only those this process used (a build loads ~170)
 
-# (text, flags) → (the compiled flags, the code as bytes, groups, {name: group}, (name or None by group))
+# (whether the text is bytes, text, flags) → (the compiled flags, the code as bytes, groups, {name: group}, (name or None by group))
 Entry = tuple[int, bytes, int, dict[str, int], tuple[str | None, ...]]
+Key = tuple[bool, str | bytes, int]
 
 
 class _Table:
@@ -54,17 +59,21 @@ class _Table:
     def __init__(self, path: str | None, compile_: Any) -> None:
         self.path = path
         self.stock_compile = compile_  # re's own compiler function
-        self.kept: dict[tuple[str | bytes, int], Entry] = read_table(path) if path else {}
-        self.used: dict[tuple[str | bytes, int], Entry] = {}
+        self.kept: dict[Key, Entry] = read_table(path) if path else {}
+        self.used: dict[Key, Entry] = {}
+        self.serving = True  # False after the block, or once re's private steps surprised it
         self.compiled = 0  # patterns not in the kept table
         self.new_code = 0  # of those, the ones whose code was not in it either
 
     def compile(self, pattern: Any, flags: int = 0) -> Any:
         """`re._compiler.compile(pattern, flags)`, served from the table when it has the pattern."""
-        if not isinstance(pattern, (str, bytes)) or flags & (re.DEBUG | re.LOCALE):
-            return self.stock_compile(pattern, flags)  # a parsed pattern, or one printed or read by the locale
+        kind = type(pattern)
+        if not self.serving or (kind is not str and kind is not bytes) or flags & (re.DEBUG | re.LOCALE):
+            # a parsed pattern, a subclass of str, one printed or read by the locale; or a reference to this
+            # method taken inside the block and called after it (an author's pattern is never served)
+            return self.stock_compile(pattern, flags)
         flags = int(flags)  # re passes its flags' value; another caller may pass a RegexFlag
-        key = (pattern, flags)
+        key = (kind is bytes, pattern, flags)  # re's own cache key names the type too: "a" and b"a" hash alike
         entry = self.used.get(key) or self.kept.get(key)
         if entry is not None:
             try:
@@ -74,7 +83,17 @@ class _Table:
             else:
                 self.used[key] = entry
                 return made
-        entry = _compiled(pattern, flags)
+        try:
+            with warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                entry = _compiled(pattern, flags)
+        except re.error:
+            raise
+        except Exception:  # re's private steps are not what this module reads: re's own compiler from here on
+            self.serving = False
+            return self.stock_compile(pattern, flags)
+        if warned:  # never kept: re's compiler gives the warning again, at its caller's line
+            return self.stock_compile(pattern, flags)
         self.compiled += 1
         if not any(entry[1:] == kept[1:] for kept in self.kept.values() if kept[1] == entry[1]):
             self.new_code += 1
@@ -120,7 +139,7 @@ def table_path() -> str | None:
     return kept_path(__file__, ".patterns")
 
 
-def read_table(path: str) -> dict[tuple[str | bytes, int], Entry]:
+def read_table(path: str) -> dict[Key, Entry]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
     table = read_kept(path, _HEADER)
     if not isinstance(table, dict):
@@ -129,7 +148,13 @@ def read_table(path: str) -> dict[tuple[str | bytes, int], Entry]:
 
 
 def _is_key(key: object) -> bool:
-    return isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], (str, bytes)) and type(key[1]) is int
+    return (
+        isinstance(key, tuple)
+        and len(key) == 3
+        and type(key[1]) is (bytes if key[0] is True else str)
+        and key[0] in (True, False)
+        and type(key[2]) is int
+    )
 
 
 def _is_entry(entry: object) -> bool:
@@ -163,4 +188,5 @@ def kept_patterns() -> Iterator[_Table | None]:
         yield table
     finally:
         _compiler.compile = stock
+        table.serving = False
         table.save()
