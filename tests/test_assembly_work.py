@@ -297,31 +297,45 @@ def test_each_posts_macros_merged_once_per_series_are_the_rule_s(tmp_path: Path,
 
 def _new_process_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
     """(keep() calls of the assembly, documents alive when the pages are rendered) in a build in a new process of a
-    site of `posts` posts."""
+    site of `posts` posts, with what came before it frozen as `python -m primer_site` freezes its imports (so that
+    the build freezes its read stage too). Documents are counted by weak reference: the collector's list of objects
+    leaves out frozen ones."""
     import gc
+    import weakref
 
     import primer_site.site.assemble as assemble_module
-    from primer_site.sources.parse import Document
 
     calls = 0
     alive: list[int] = []
-    real_keep, real_render = assemble_module.keep, build_module.render_site
+    read: list[weakref.ref] = []
+    real_keep, real_render, real_read = assemble_module.keep, build_module.render_site, build_module._read
 
     def counted_keep(*args: object) -> object:
         nonlocal calls
         calls += 1
         return real_keep(*args)  # type: ignore[arg-type]
 
+    def reading(*args: object, **kwargs: object) -> object:
+        found = real_read(*args, **kwargs)
+        read.extend(weakref.ref(document) for document in found[0][0])  # type: ignore[index]
+        return found
+
     def render(*args: object, **kwargs: object) -> object:
         gc.collect()
-        alive.append(sum(1 for found in gc.get_objects() if type(found) is Document))
+        alive.append(sum(1 for ref in read if ref() is not None))
         return real_render(*args, **kwargs)
 
     site = _site(root, posts)
     with monkeypatch.context() as patch:
         patch.setattr(assemble_module, "keep", counted_keep)
         patch.setattr(build_module, "render_site", render)
-        result = build_result(site)
+        patch.setattr(build_module, "_read", reading)
+        gc.freeze()
+        try:
+            result = build_result(site)
+        finally:
+            gc.unfreeze()
+    assert len(read) == posts
     assert result.posts == posts and not result.errors
     return calls, alive[0]
 

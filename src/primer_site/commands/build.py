@@ -371,7 +371,9 @@ def _read_for_good() -> None:
     young objects' count starts again from 0). They are acyclic rows (documents, bodies) that reference counting
     frees when let go. Without it, at 1,000 posts, the one young collection of a one-edit build walked them all
     (~50,000 objects, 20-30 ms), on the first posts the assembly made. The dev server and a build called in a
-    longer process (tests) freeze nothing: garbage in a reference cycle would be kept to their end."""
+    longer process (tests) freeze nothing: garbage in a reference cycle would be kept to their end. A pool of
+    workers unfreezes everything when it ends (workers.heap_frozen), so in a build that forks one (a cold build,
+    many pages to render) the freeze lasts only until then: the one-edit build, which forks none, keeps it."""
     gc.freeze()
 
 

@@ -21,7 +21,7 @@ from primer_site.frozen import built_of
 from primer_site.layout import CONFIG_FILE
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
-from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros, series_macros
+from primer_site.sources.seriesfile import Macros, PostMacros, SeriesMeta, SeriesNames, post_macros, series_macros
 from primer_site.syntax.inline import formulas_in
 from primer_site.syntax.markdown import Formula, RenderedBody, render_body
 
@@ -146,9 +146,7 @@ def math_sources(
     # posts whose formulas are read from the store, in one query: (place in `found`, body key, ...)
     unread: list[tuple[int, str, Document, RenderedBody, Macros, SeriesMeta | None, tuple[str, ...], str]] = []
     homes_of: dict[str | None, tuple[str, ...]] = {}  # by the series file's path
-    # each post's macros by what they are merged from (its series file, its own): merged once per series file for
-    # the posts without macros of their own (most), not once per post
-    merged: dict[tuple[int, Macros], Macros] = {}
+    merged = PostMacros(config.macros)  # each post's macros, merged once per series file for most posts
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
@@ -163,8 +161,7 @@ def math_sources(
                 keeping[document.source] = (document, body, config.macros, meta, macros, known[5])
                 found.append(known[5])
                 continue
-        if (macros := merged.get(layers := (id(meta), document.macros))) is None:
-            macros = merged[layers] = post_macros(config.macros, meta, document)
+        macros = merged(meta, document)
         homes = homes_of.get(where := meta.source if meta else None)
         if homes is None:  # one per series file, not one per post
             homes = homes_of[where] = (SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta else []), _FRONT_MACROS)

@@ -27,7 +27,7 @@ from primer_site.sources.bibliography import Bibliography
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.notation import add_notation
 from primer_site.sources.parse import Document
-from primer_site.sources.seriesfile import Macros, SeriesMeta, SeriesNames, post_macros
+from primer_site.sources.seriesfile import Macros, PostMacros, SeriesMeta, SeriesNames
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.urls import expand_permalink, output_path, page_url, slug_from_filename
 
@@ -70,7 +70,7 @@ class Assembly:
             known = memo.series_files = SeriesFiles(tuple(metas), SeriesNames(metas))
         self.files = known
         self.names = known.names
-        self.merged: dict[tuple[int, Macros], Macros] = {}  # post macros by their layers: series file, front matter
+        self.post_macros = PostMacros(config.macros)  # post macros, merged once per series file for most posts
 
     def set_language(
         self, catalogue: Catalogue | None, bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]]
@@ -117,12 +117,6 @@ class Assembly:
         return memo.reuse(
             "post", doc.source, inputs, lambda found: _post(config, doc, body, self.selection, series, found), problems
         )
-
-    def post_macros(self, meta: SeriesMeta | None, doc: Document) -> Macros:
-        """seriesfile.post_macros, merged once per series file for the posts without macros of their own (most)."""
-        if (macros := self.merged.get(layers := (id(meta), doc.macros))) is None:
-            macros = self.merged[layers] = post_macros(self.config.macros, meta, doc)
-        return macros
 
     def resolved(
         self,

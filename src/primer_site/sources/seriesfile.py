@@ -123,6 +123,23 @@ def post_macros(site_macros: Macros, meta: SeriesMeta | None, document: Document
     return merge_macros(series_macros(site_macros, meta), document.macros)
 
 
+class PostMacros:
+    """`post_macros` for many posts, merged once per (series file, front matter's macros): most posts have no macros
+    of their own, so a series' posts share one merge, and the very same tuple (a post's inputs then compare by
+    identity). A series file is known by its object, so one of these lives no longer than the SeriesMeta it met."""
+
+    def __init__(self, site_macros: Macros) -> None:
+        self.site_macros = site_macros
+        self._merged: dict[tuple[int, Macros], Macros] = {}
+
+    def __call__(self, meta: SeriesMeta | None, document: Document) -> Macros:
+        layers = (id(meta), document.macros)
+        macros = self._merged.get(layers)
+        if macros is None:
+            macros = self._merged[layers] = post_macros(self.site_macros, meta, document)
+        return macros
+
+
 def parse_series_file(
     source_root: Path, relative: str, problems: Problems, raw: bytes | None = None
 ) -> SeriesMeta | None:
