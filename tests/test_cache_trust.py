@@ -229,3 +229,30 @@ def test_the_body_cache_is_emptied_when_its_row_layout_may_have_changed(tmp_path
     with open(copy / "primer_site" / module, "a", encoding="utf-8") as file:
         file.write("\n# an edit\n")
     assert salt(copy) != before
+
+
+@pytest.mark.parametrize("formulas", [True, False])
+def test_many_bodies_read_in_one_pass_are_those_read_by_key(
+    tmp_path: Path, key_home: Path, monkeypatch: pytest.MonkeyPatch, formulas: bool
+) -> None:
+    """BodyCache.get_many reads more than _ONE_PASS keys in one pass over the table (a new process asks for every
+    post's): the same bodies as the look-up by key, absent and repeated keys among them."""
+    from primer_site.caches import bodycache
+    from primer_site.syntax.markdown import render_body
+
+    cache = BodyCache(tmp_path, cache_salt(False))
+    bodies = {
+        f"k{n:04d}": render_body(f"# Part {n}\n\nText $x_{{{n}}}$ and more.\n", f"content/p{n}.md", 1)
+        for n in range(700)
+    }
+    assert cache.replace_all(bodies.items(), keep=None)
+    keys = [f"k{n:04d}" for n in range(0, 700, 7)] * 2 + [f"gone{n}" for n in range(20)]
+    keys += [f"k{n:04d}" for n in range(1, 700, 2)]
+    assert len(keys) > bodycache._ONE_PASS
+    one_pass = cache.get_many(keys, formulas)
+    monkeypatch.setattr(bodycache, "_ONE_PASS", 10**9)
+    by_key = cache.get_many(keys, formulas)
+    assert one_pass == by_key
+    assert len(one_pass) == len({k for k in keys if k in bodies})
+    if formulas:
+        assert all(one_pass[k] == bodies[k] for k in one_pass)

@@ -245,7 +245,7 @@ def _decode(value: bytes, html_text: str, formulas: bytes | None = None) -> Rend
         headings, ids, has_math, words, first, links, others, stray, labels, errors, displays, assets, citations = (
             fields  # type: ignore[misc]
         )
-        return _BODY(  # an empty part is the very () it was stored as: most bodies have no citation, say
+        return _BODY(  # an empty part without a call (most bodies have no citation, say): the seal vouches its type
             html_text,
             tuple(starmap(_HEADING, headings)) if headings else (),
             frozenset(ids),
