@@ -177,8 +177,9 @@ def test_a_damaged_or_foreign_render_memory_delta_renders_every_page_again(
         (site / "content/a.md").write_text(post("A", date="2026-01-05", body=words))
         build(site)
         if words == "Third words.":
-            [delta] = (site / ".primer-cache/builds").glob("*.render-delta.bin")
+            [delta] = (site / ".primer-cache/builds").glob("*.render-delta-*.bin")
             older = delta.read_bytes()
+    [delta] = (site / ".primer-cache/builds").glob("*.render-delta-*.bin")  # the last one's only: the third's gone
     data = delta.read_bytes()
     assert data != older
     if damage == "garbage":
@@ -199,6 +200,48 @@ def test_a_damaged_or_foreign_render_memory_delta_renders_every_page_again(
     assert not stopped_at_once(result)
     cold = build_result(site, output=site.parent / "cold", cache=False)
     assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+
+
+def test_a_build_killed_before_its_record_leaves_the_last_record_its_delta(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every build wrote its delta under one name: one killed between its delta and its record overwrote the delta
+    the last record names, and the next build rendered every page (review of 2026-12-07)."""
+    from primer_site.publish import buildrecord
+    from primer_site.rendering import render, rendermemory
+
+    monkeypatch.setattr(rendermemory, "_DELTA_SHARE", 1)
+    monkeypatch.setattr(rendermemory, "_UNREAD_SHARE", 0)
+    passes: list[render.RenderPass] = []
+    commit = render.RenderPass.commit
+    monkeypatch.setattr(render.RenderPass, "commit", lambda self: (passes.append(self), commit(self))[1])
+    build(site)
+    for words in ("Second words.", "Third words."):  # the whole as one text, then a delta
+        (site / "content/a.md").write_text(post("A", date="2026-01-05", body=words))
+        build(site)
+
+    class Killed(BaseException):
+        pass
+
+    keep = buildrecord.keep_bytes
+
+    def killed_at_the_record(source: Path, name: str, part: str, data: bytes) -> str | None:
+        if part == "record":
+            raise Killed
+        return keep(source, name, part, data)
+
+    monkeypatch.setattr(buildrecord, "keep_bytes", killed_at_the_record)
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Killed words."))
+    with pytest.raises(Killed):
+        build(site)
+    monkeypatch.setattr(buildrecord, "keep_bytes", keep)
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
+    build(site)
+    last = passes[-1]
+    assert len(last.rendered) < len(last.specs), "every page rendered again"
+    cold = build_result(site, output=site.parent / "cold", cache=False)
+    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+    assert len(list((site / ".primer-cache/builds").glob("*.render-delta-*.bin"))) == 1
 
 
 def test_only_the_newest_records_are_kept_each_with_its_render_memory(site: Path) -> None:

@@ -1,7 +1,7 @@
 """The last good build's record per output folder, in the site's .primer-cache/builds/: where a `build` in a new
 process takes up from (what a record holds: buildrecord.py). It imports no stage.
 
-Each part of a record ("record", "render": its render memory) is one file of bytes, marshal's plain data behind a
+Each part of a record ("record"; "render", its render memory, and "render-delta-…", what changed in it since) is one file of bytes, marshal's plain data behind a
 header naming primer-site's own code (store.code_salt) and a digest of the bytes keyed with this user's key
 (store.cache_key): a file of another version, a damaged or truncated one, or one written by anyone else (copied
 from another machine, committed to the site's repository) is ignored (it costs a full build, never a wrong page), and nothing in it is ever run.
@@ -83,6 +83,16 @@ def keep_newest(site: Path, name: str) -> str | None:
         _drop(site, name)
         return _reason(error)
     return None
+
+
+def keep_only(site: Path, name: str, prefix: str, kept: str | None) -> None:
+    """Let go of the parts under `name` whose part name starts with `prefix`, but `kept` (after the record that
+    names it is kept: until then the last record's own part must stay)."""
+    folder = _part_file(site, name, "record").parent
+    with contextlib.suppress(OSError):
+        for part in folder.glob(f"{name}.{prefix}*.bin"):
+            if part.name != _part_file(site, name, kept or "").name:
+                part.unlink(missing_ok=True)
 
 
 def _digest(data: bytes) -> bytes:

@@ -4,8 +4,9 @@ it on disk: diskrecords.py).
 Parts per output folder, each marshal's plain data: a small record (the build's inputs and settings, what it
 printed, the Manifest of the live folder) that tells at once whether a new build would make exactly the same site, and the render memory (every
 output's recorded reads, as bytes: rendermemory.py), read only when something changed: its whole ("render"), and
-what later builds changed in it ("render-delta", while that is small). The record, written last, names the very
-whole and delta it was made with.
+what later builds changed in it ("render-delta-" and its token, while that is small). The record, written last,
+names the very whole and delta it was made with; a build killed before its record leaves the last build's delta in
+place beside its own, so the last record still finds what it names.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
-from primer_site.diskrecords import keep_bytes, keep_newest, recall_bytes
+from primer_site.diskrecords import keep_bytes, keep_newest, keep_only, recall_bytes
 from primer_site.errors import Diagnostic
 from primer_site.layout import CONFIG_FILE
 from primer_site.publish.manifest import Manifest
@@ -118,7 +119,7 @@ class PreviousBuild:
         if memory is None or memory.token != (self.record.render[0], None):
             return None
         if self.record.render[1] is not None:
-            delta = recall_bytes(self.source, self.name, "render-delta")
+            delta = recall_bytes(self.source, self.name, _delta_part(self.record.render[1]))
             if delta is None or not memory.applied(delta) or memory.token != self.record.render:
                 return None
         return memory
@@ -145,15 +146,25 @@ class PreviousBuild:
         # that is small (RenderMemory.delta), or the whole
         if rendering.rendered or not rendering.reused_specs or self.manifest is None:
             delta = memory.delta()
-            if delta is not None:
-                unkept = keep_bytes(self.source, self.name, "render-delta", delta)
+            if delta is not None:  # under a name of its own: a build killed before its record leaves the last one's
+                unkept = keep_bytes(self.source, self.name, _delta_part(memory.token[1]), delta)  # type: ignore[index,arg-type]
             else:
                 unkept = keep_bytes(self.source, self.name, "render", memory.dump())
             if unkept is not None:
                 return unkept
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token)
         unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
-        return unkept if unkept is not None else keep_newest(self.source, self.name)
+        if unkept is not None:
+            return unkept
+        keep_only(self.source, self.name, _DELTA_PARTS, _delta_part(memory.token[1]) if memory.token[1] else None)  # type: ignore[index]
+        return keep_newest(self.source, self.name)
+
+
+_DELTA_PARTS = "render-delta-"  # + the delta's token in hex: a part for each, the one the record names kept
+
+
+def _delta_part(token: bytes) -> str:
+    return _DELTA_PARTS + token.hex()
 
 
 def _recalled(data: bytes | None) -> LastBuild | None:
