@@ -14,7 +14,7 @@ STAGES = ["base", "sources", "syntax", "caches", "math", "site", "rendering", "p
 
 # Which stage each module belongs to. A module may import modules of its own stage and of the stages before it.
 STAGE_OF = {
-    **dict.fromkeys(["dataclasscode", "regexcode", "lazyregex", "errors", "layout", "model", "frozen", "urls", "store", "diskstore", "diskrecords", "workers"], "base"),
+    **dict.fromkeys(["keptcode", "dataclasscode", "regexcode", "lazyregex", "errors", "layout", "model", "frozen", "urls", "store", "diskstore", "diskrecords", "workers"], "base"),
     **dict.fromkeys(
         ["yamlhints", "yamltext", "yamldoc", "theoremkinds", "sharedkeys", "urlsettings", "config", "dates", "discover", "notation", "frontmatter", "parse", "seriesfile", "bibliography", "imagesize",
          "activecontent"],

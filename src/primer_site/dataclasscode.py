@@ -29,18 +29,16 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import hashlib
-import marshal
-import os
 import sys
 from collections.abc import Iterator
-from importlib.util import MAGIC_NUMBER, cache_from_source
+from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import Any
 
+from primer_site.keptcode import kept_path, read_kept, save_kept, write_kept
+
 PACKAGE = __name__.rpartition(".")[0]  # "primer_site": the modules whose classes are served
 _HEADER = b"primer-site dataclass code\n" + MAGIC_NUMBER + bytes([sys.flags.optimize])
-_DIGEST_SIZE = 16
 _MOST_KEPT = 4096  # entries; past this, a save keeps only those this process used (the package has ~450)
 _EVALUATED = "\x00eval\n"  # the key of an `eval` text (namedtuple's): compiled as an expression, not as statements
 
@@ -83,11 +81,8 @@ class _Table:
         return eval(code, globals, locals)
 
     def save(self) -> None:
-        """Write the table if this process compiled a text it did not have (not under PYTHONDONTWRITEBYTECODE)."""
-        if not self.compiled or self.path is None or sys.dont_write_bytecode:
-            return
-        table = {**self.kept, **self.used}
-        write_table(self.path, table if len(table) <= _MOST_KEPT else self.used)
+        """Write the table if this process compiled a text it did not have (keptcode.save_kept)."""
+        save_kept(self.path, _HEADER, self.kept, self.used, self.compiled, _MOST_KEPT)
 
 
 def _of_package(module: object) -> bool:
@@ -99,15 +94,6 @@ def table_path() -> str | None:
     return kept_path(__file__, ".methods")
 
 
-def kept_path(source: str, suffix: str) -> str | None:
-    """Where a table of the module whose file is `source` is kept: beside its bytecode, its name ending in `suffix`;
-    None where Python keeps none."""
-    try:
-        return cache_from_source(source).removesuffix(".pyc") + suffix
-    except (NotImplementedError, ValueError):  # no cache tag (sys.implementation.cache_tag is None)
-        return None
-
-
 def read_table(path: str) -> dict[str, CodeType]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
     table = read_kept(path, _HEADER)
@@ -117,47 +103,8 @@ def read_table(path: str) -> dict[str, CodeType]:
 
 
 def write_table(path: str, table: dict[str, CodeType]) -> None:
-    """Write `table` at `path` (see write_kept)."""
+    """Write `table` at `path` (keptcode.write_kept)."""
     write_kept(path, _HEADER, table)
-
-
-def read_kept(path: str, header: bytes) -> object:
-    """The value kept at `path` under `header` (this module's file format: header, digest, marshal data); None if
-    there is none, or it has another header, or is damaged."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError:
-        return None
-    start = len(header) + _DIGEST_SIZE
-    if not data.startswith(header) or data[len(header) : start] != _digest(data[start:]):
-        return None
-    try:
-        return marshal.loads(data[start:])
-    except (EOFError, ValueError, TypeError):
-        return None
-
-
-def write_kept(path: str, header: bytes, value: object) -> None:
-    """Write `value` at `path` under `header`, whole (a new file moved into place: a reader never sees half of one);
-    nothing if the folder cannot be written, or marshal cannot write the value (a subclass of str in it)."""
-    try:
-        payload = marshal.dumps(value)
-    except ValueError:
-        return
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(temporary, "wb") as file:
-            file.write(header + _digest(payload) + payload)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-
-
-def _digest(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
 
 
 @contextlib.contextmanager

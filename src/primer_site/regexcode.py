@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER
 from typing import Any
 
-from primer_site.dataclasscode import kept_path, read_kept, write_kept
+from primer_site.keptcode import kept_path, read_kept, save_kept
 
 _HEADER = (
     b"primer-site pattern code\n"
@@ -101,12 +101,8 @@ class _Table:
         return _made(pattern, entry)
 
     def save(self) -> None:
-        """Write the table if this process compiled a pattern whose code it did not have (not under
-        PYTHONDONTWRITEBYTECODE)."""
-        if not self.new_code or self.path is None or sys.dont_write_bytecode:
-            return
-        table = {**self.kept, **self.used}
-        write_kept(self.path, _HEADER, table if len(table) <= _MOST_KEPT else self.used)
+        """Write the table if this process compiled a pattern whose code it did not have (keptcode.save_kept)."""
+        save_kept(self.path, _HEADER, self.kept, self.used, self.new_code, _MOST_KEPT)
 
 
 def _compiled(pattern: str | bytes, flags: int) -> Entry:
