@@ -573,3 +573,33 @@ def test_a_pdf_deleted_by_hand_is_made_again_by_the_next_build(made: Path, tmp_p
     assert pdf.read_bytes() == first
     again = pdf.stat().st_ino
     assert build(site).returncode == 0 and pdf.stat().st_ino == again  # and then left alone
+
+
+def test_a_request_the_renderer_drops_is_no_traceback_on_the_build_s_error_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chromium closing a connection before its 404 was written printed socketserver's BrokenPipeError traceback
+    among the build's errors (seen in CI, 2026-12-07): requests dropped at once, by a reset, print nothing."""
+    import socket
+    import struct
+    import threading
+    from functools import partial
+    from http.server import ThreadingHTTPServer
+
+    from primer_site.publish.pdfserver import Served, ServedHandler
+
+    served = Served(tmp_path, "/", "/print/", b"<p>page</p>", None, set(), set(), set())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(ServedHandler, served=served))
+    server.daemon_threads = False
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    try:
+        for number in range(40):
+            with socket.create_connection(server.server_address) as client:
+                client.sendall(f"GET /missing{number}.css HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # closed by a reset
+    finally:
+        server.shutdown()
+        server.server_close()  # joins the request threads
+    assert capsys.readouterr().err == ""
+    assert len(served.missing) > 0  # the requests reached the handler

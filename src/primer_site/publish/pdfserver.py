@@ -79,6 +79,14 @@ class ServedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except ConnectionError:
+            # the renderer closed the connection first (it dropped a request it no longer needed, or gave up on a
+            # 404): nothing was lost, and socketserver would print the traceback on the build's error output
+            self.close_connection = True
+
     def do_CONNECT(self) -> None:
         self.send_error(403)  # a tunnel says nothing of who asked: the page's https URLs are found in its HTML
 

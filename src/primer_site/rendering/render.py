@@ -162,7 +162,7 @@ class RenderPass:
             failed = {path for path, known in self._made.items() if known is None}
             memory.unrecorded = (memory.unrecorded - self._made.keys()) | failed
         else:
-            memory.unrecorded = frozenset(spec.path for spec in self.specs if spec.path not in memory.records)
+            memory.unrecorded = memory.without_record(spec.path for spec in self.specs)
 
 
 def render_site(

@@ -59,6 +59,16 @@ class RenderMemory:
         self._base: _Base | None = None  # the memory as read whole from disk, which a delta is taken against
         self._touched: set[str] = set()  # the paths recorded again (or dropped) since that was written
 
+    def _due_renumbering(self) -> bool:
+        """Whether more than 1/_UNREAD_SHARE of the ledger's numbers may no longer be read by any output: then the
+        memory is written whole, renumbered (`dump`), not as a delta."""
+        return self.unread_at_most * _UNREAD_SHARE > len(self.ledger.table)
+
+    def without_record(self, paths: Iterable[str]) -> frozenset[str]:
+        """The `paths` with no record (their template failed): rendered again next time whatever they read."""
+        records = self.records
+        return frozenset(path for path in paths if path not in records)
+
     def readers(self, numbers: Iterable[int], indexed: bool = True) -> set[str]:
         """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number in the
         index kept in this process (made at the end of the first build: see `recorded`), not a pass over the
@@ -133,7 +143,7 @@ class RenderMemory:
         numbers: range | list[int] = range(len(table))
         renumbered: dict[int, int] | None = None
         specs = _stored(self.specs) if self.specs is not None else None
-        if self.unread_at_most * _UNREAD_SHARE > len(table):
+        if self._due_renumbering():
             reads = (known.reads for known in self.records.values())
             numbers = sorted(set().union(*reads, self.specs_reads if specs is not None else ()))
             renumbered = {number: index for index, number in enumerate(numbers)}
@@ -222,7 +232,7 @@ class RenderMemory:
                 memory.specs_reads = _unpacked(specs_reads)
                 if memory.specs_reads and max(memory.specs_reads) >= count:
                     return None
-                memory.unrecorded = frozenset(path for path in paths if path not in records)
+                memory.unrecorded = memory.without_record(paths)
             memory.token = (token, None)
             if isinstance(dependencies, DependencyLines):  # else written whole once more, as one text (see dump)
                 memory._base = _Base(token, count, packed, dict(wholes), memory.specs)
@@ -245,7 +255,7 @@ class RenderMemory:
             base is None
             or self.token is None
             or self.specs is not base.specs
-            or self.unread_at_most * _UNREAD_SHARE > len(table)
+            or self._due_renumbering()
             or _DELTA_SHARE * len(self._touched) > len(self.records)
             or _DELTA_SHARE * (len(table) - base.count) > base.count
         ):
@@ -328,7 +338,7 @@ class RenderMemory:
                 self._touched.add(path)
             self.unread_at_most = int(unread)
             if self.specs is not None:
-                self.unrecorded = frozenset(path for path in spec_paths(self.specs) if path not in records)
+                self.unrecorded = self.without_record(spec_paths(self.specs))
             self.token = (base.token, delta_token)
             return True
         except (ValueError, TypeError, KeyError, AttributeError, IndexError, EOFError):
