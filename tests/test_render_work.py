@@ -159,16 +159,16 @@ def test_a_new_process_fingerprints_fields_only_of_the_objects_that_changed(
 def _new_process_specs_work(root: Path, posts: int, passes: list[render.RenderPass], monkeypatch) -> tuple[int, int]:
     """(times the page list was worked out from the site, specs made from the kept list) by a build in a new
     process after one post's edit."""
-    from primer_site.rendering import pagerenderer, rendermemory
+    from primer_site.rendering import pagerenderer, storedspecs
 
     site = _site(root, posts)
     options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
     build_site(options, None)
     (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
     worked_out, made = [], []
-    page_specs, spec_of = pagerenderer.page_specs, getattr(rendermemory, "_spec_of", None)
+    page_specs, spec_of = pagerenderer.page_specs, getattr(storedspecs, "_spec_of", None)
     monkeypatch.setattr(pagerenderer, "page_specs", lambda *a: worked_out.append(1) or page_specs(*a))
-    monkeypatch.setattr(rendermemory, "_spec_of", lambda row: made.append(1) or spec_of(row), raising=False)
+    monkeypatch.setattr(storedspecs, "_spec_of", lambda row: made.append(1) or spec_of(row), raising=False)
     build_site(options, None)
     monkeypatch.undo()
     assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")

@@ -23,7 +23,8 @@ from primer_site.model import Output, Site, Unchanged
 from primer_site.rendering.feeds import FeedMath
 from primer_site.rendering.pagerenderer import PageRenderer
 from primer_site.rendering.pages import EPUB, PageSpec
-from primer_site.rendering.rendermemory import PageRecord, RenderMemory, spec_digest, spec_paths
+from primer_site.rendering.rendermemory import PageRecord, RenderMemory
+from primer_site.rendering.storedspecs import spec_digest, spec_paths
 from primer_site.sources.config import SiteConfig
 from primer_site.workers import heap_frozen, map_ahead, return_free_memory, start_worker
 
