@@ -4,13 +4,9 @@ the very code a fresh compile gives (dataclasscode.py). Each test runs new proce
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from fixture_sites import SRC
+from fixture_sites import new_process_json
 
 # Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts and
 # the function's annotations and defaults; argv[1] "stock": the imports without the kept table (what Python makes).
@@ -65,14 +61,7 @@ print(json.dumps({
 def run(prefix: Path, write: bool = True, stock: bool = False) -> dict:
     """What a new process that imports the CLI finds, with its bytecode (and the table) under `prefix`; `stock`:
     without the kept table."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(prefix))
-    if not write:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    argv = [sys.executable, "-c", SCRIPT, "stock" if stock else "kept"]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return new_process_json(SCRIPT, prefix, "stock" if stock else "kept", write=write)
 
 
 def test_a_second_process_compiles_no_method_and_gets_the_same_code(tmp_path: Path) -> None:

@@ -4,13 +4,12 @@ very patterns a fresh compile gives (regexcode.py). Each test runs new processes
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from fixture_sites import SRC
+from fixture_sites import SRC, new_process_json
 
 # Every pattern in re's cache after the CLI's imports, by text and flags: whether it equals what re's own compiler
 # makes of it now (`==` compares flags, code, groups and text) and what it finds in a probe text; argv[1] "stock":
@@ -58,14 +57,7 @@ print(json.dumps({
 def run(prefix: Path, write: bool = True, stock: bool = False) -> dict:
     """What a new process that imports the CLI finds, with its bytecode (and the table) under `prefix`; `stock`:
     without the kept table."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env.update(PYTHONPATH=str(SRC), PYTHONPYCACHEPREFIX=str(prefix))
-    if not write:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    argv = [sys.executable, "-c", SCRIPT, "stock" if stock else "kept"]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return new_process_json(SCRIPT, prefix, "stock" if stock else "kept", write=write)
 
 
 def test_a_second_process_compiles_only_the_patterns_whose_text_changes_and_gets_the_same_patterns(

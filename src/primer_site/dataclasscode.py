@@ -35,7 +35,7 @@ from importlib.util import MAGIC_NUMBER
 from types import CodeType
 from typing import Any
 
-from primer_site.keptcode import kept_path, read_kept, save_kept, write_kept
+from primer_site.keptcode import kept_path, read_entries, save_kept, write_kept
 
 PACKAGE = __name__.rpartition(".")[0]  # "primer_site": the modules whose classes are served
 _HEADER = b"primer-site dataclass code\n" + MAGIC_NUMBER + bytes([sys.flags.optimize])
@@ -96,10 +96,7 @@ def table_path() -> str | None:
 
 def read_table(path: str) -> dict[str, CodeType]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
-    table = read_kept(path, _HEADER)
-    if not isinstance(table, dict):
-        return {}
-    return {text: code for text, code in table.items() if isinstance(text, str) and isinstance(code, CodeType)}
+    return read_entries(path, _HEADER, lambda text, code: isinstance(text, str) and isinstance(code, CodeType))
 
 
 def write_table(path: str, table: dict[str, CodeType]) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import marshal
 import os
 import sys
+from collections.abc import Callable
 from importlib.util import cache_from_source
 from typing import Any
 
@@ -63,6 +64,15 @@ def write_kept(path: str, header: bytes, value: object) -> None:
 
 def _digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
+
+
+def read_entries(path: str, header: bytes, valid: Callable[[Any, Any], bool]) -> dict[Any, Any]:
+    """The entries of the table kept at `path` under `header` that `valid(key, entry)` accepts; empty if there is
+    none, or it is another Python's, or damaged."""
+    table = read_kept(path, header)
+    if not isinstance(table, dict):
+        return {}
+    return {key: entry for key, entry in table.items() if valid(key, entry)}
 
 
 def save_kept(

@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER
 from typing import Any
 
-from primer_site.keptcode import kept_path, read_kept, save_kept
+from primer_site.keptcode import kept_path, read_entries, save_kept
 
 _HEADER = (
     b"primer-site pattern code\n"
@@ -137,10 +137,7 @@ def table_path() -> str | None:
 
 def read_table(path: str) -> dict[Key, Entry]:
     """The kept table at `path`; empty if there is none, or it is another Python's, or damaged."""
-    table = read_kept(path, _HEADER)
-    if not isinstance(table, dict):
-        return {}
-    return {key: entry for key, entry in table.items() if _is_key(key) and _is_entry(entry)}
+    return read_entries(path, _HEADER, lambda key, entry: _is_key(key) and _is_entry(entry))
 
 
 def _is_key(key: object) -> bool:
