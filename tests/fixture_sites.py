@@ -153,3 +153,11 @@ def new_process_json(script: str, prefix: Path, *args: str, write: bool = True) 
     done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def damaged_tables(good: bytes, header_line: bytes) -> list[bytes]:
+    """A kept table's file spoilt each way a reader must refuse: one byte of its data flipped, another header
+    (`header_line`, its first line, gets a byte more: another Python's), cut in half, empty."""
+    damaged = bytearray(good)
+    damaged[len(damaged) // 2] ^= 0xFF
+    return [bytes(damaged), good.replace(header_line, header_line + b"\x00", 1), good[: len(good) // 2], b""]

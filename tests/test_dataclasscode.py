@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixture_sites import new_process_json
+from fixture_sites import damaged_tables, new_process_json
 
 # Every method the dataclasses module wrote for a class of the package, by class and name, as its code's parts and
 # the function's annotations and defaults; argv[1] "stock": the imports without the kept table (what Python makes).
@@ -96,10 +96,7 @@ def test_a_damaged_or_foreign_table_is_ignored_and_written_again(tmp_path: Path)
     first = run(prefix)
     table = Path(first["path"])
     good = table.read_bytes()
-    damaged = bytearray(good)
-    damaged[len(damaged) // 2] ^= 0xFF  # one byte of the marshal data
-    foreign = good.replace(b"dataclass code\n", b"dataclass code\n\x00", 1)  # another header
-    for bad in (bytes(damaged), foreign, good[: len(good) // 2], b""):
+    for bad in damaged_tables(good, b"dataclass code\n"):
         table.write_bytes(bad)
         again = run(prefix)
         assert again["compiled"] == first["used"], "a bad table must not be trusted"

@@ -124,6 +124,21 @@ def test_a_damaged_record_builds_for_real(site: Path) -> None:
     assert not stopped_at_once(result) and "First words." in (site.parent / "out/posts/a/index.html").read_text()
 
 
+def _edit_and_build(site: Path, passes: list, trusted: bool) -> None:
+    """One more edit and build: with the kept render memory `trusted`, only what the edit reaches is rendered; else
+    every page; either way the bytes of a build from nothing."""
+    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
+    result = build(site)
+    last = passes[-1]
+    if trusted:
+        assert len(last.rendered) < len(last.specs) and "posts/a/index.html" in last.rendered, last.rendered
+    else:
+        assert sorted(last.rendered) == sorted(spec.path for spec in last.specs)  # none trusted
+    assert not stopped_at_once(result)
+    cold = build_result(site, output=site.parent / "cold", cache=False)
+    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+
+
 @pytest.mark.parametrize("damage", [None, "garbage", "truncated", "a-flipped-byte", "another-version", "a-folder"])
 def test_a_damaged_render_memory_renders_every_page_again(
     site: Path, monkeypatch: pytest.MonkeyPatch, damage: str | None
@@ -147,16 +162,7 @@ def test_a_damaged_render_memory_renders_every_page_again(
     elif damage == "a-folder":
         kept.unlink()
         kept.mkdir()
-    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
-    result = build(site)
-    last = passes[-1]
-    if damage is None:
-        assert len(last.rendered) < len(last.specs) and "posts/a/index.html" in last.rendered, last.rendered
-    else:
-        assert sorted(last.rendered) == sorted(spec.path for spec in last.specs)  # none trusted
-    assert not stopped_at_once(result)
-    cold = build_result(site, output=site.parent / "cold", cache=False)
-    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+    _edit_and_build(site, passes, trusted=damage is None)
 
 
 @pytest.mark.parametrize("damage", [None, "garbage", "a-flipped-byte", "gone", "an-older-one"])
@@ -190,16 +196,7 @@ def test_a_damaged_or_foreign_render_memory_delta_renders_every_page_again(
         delta.unlink()
     elif damage == "an-older-one":  # sealed, made against the same whole, but not the one the record names
         delta.write_bytes(older)
-    (site / "content/a.md").write_text(post("A", date="2026-01-05", body="Other words."))
-    result = build(site)
-    last = passes[-1]
-    if damage is None:
-        assert len(last.rendered) < len(last.specs) and "posts/a/index.html" in last.rendered, last.rendered
-    else:
-        assert sorted(last.rendered) == sorted(spec.path for spec in last.specs)  # none trusted
-    assert not stopped_at_once(result)
-    cold = build_result(site, output=site.parent / "cold", cache=False)
-    assert cold.errors == () and tree_bytes(site.parent / "out") == tree_bytes(site.parent / "cold")
+    _edit_and_build(site, passes, trusted=damage is None)
 
 
 def test_a_build_killed_before_its_record_leaves_the_last_record_its_delta(

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fixture_sites import SRC, new_process_json
+from fixture_sites import SRC, damaged_tables, new_process_json
 
 # Every pattern in re's cache after the CLI's imports, by text and flags: whether it equals what re's own compiler
 # makes of it now (`==` compares flags, code, groups and text) and what it finds in a probe text; argv[1] "stock":
@@ -89,10 +89,7 @@ def test_a_damaged_or_foreign_table_is_ignored_and_written_again(tmp_path: Path)
     first = run(prefix)
     table = Path(first["path"])
     good = table.read_bytes()
-    damaged = bytearray(good)
-    damaged[len(damaged) // 2] ^= 0xFF  # one byte of the marshal data
-    foreign = good.replace(b"pattern code\n", b"pattern code\n\x00", 1)  # another header: another Python's
-    for bad in (bytes(damaged), foreign, good[: len(good) // 2], b""):
+    for bad in damaged_tables(good, b"pattern code\n"):
         table.write_bytes(bad)
         again = run(prefix)
         assert again["compiled"] == first["used"], "a bad table must not be trusted"
