@@ -3,6 +3,7 @@ leaves no lock files."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -547,3 +548,70 @@ def test_clean_on_a_read_only_file_system_is_a_clear_error(
     err = capsys.readouterr().err
     assert f"cannot remove what builds into {out} made: Read-only file system" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------- a folder's marker, rewritten by a build that may be killed
+
+
+class _Killed(BaseException):
+    """The build's death at a chosen file-system step (a BaseException: no handler of the build's catches it)."""
+
+
+_STEPS = ("replace", "rename", "unlink", "remove", "open")
+
+
+def _kill_at(monkeypatch: pytest.MonkeyPatch, step: int | None, seen: list[str]) -> None:
+    """Count the file-system steps that change a folder (os.replace, rename, unlink, remove, and every open, which
+    io.open and Path.write_bytes go through), and die before the `step`-th (None: never)."""
+    import io
+
+    def hooked(module: object, name: str) -> None:
+        real = getattr(module, name)
+
+        def step_of(*args: object, **kwargs: object) -> object:
+            if step is not None and len(seen) == step:
+                raise _Killed
+            seen.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, step_of)
+
+    for name in _STEPS:
+        hooked(os, name)
+    hooked(io, "open")
+
+
+@pytest.mark.parametrize("folder", ["public", ".public.staging"])
+def test_a_build_killed_while_it_marks_a_folder_leaves_one_the_next_build_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, folder: str
+) -> None:
+    # Found by tests/test_interrupt.py under load: a build killed between the old marker's removal and the new
+    # one's writing left the staging folder unmarked, and every later build refused it.
+    site = site_in(tmp_path / "site")
+    reference = tmp_path / "reference" / "public"
+    assert build(site, reference).returncode == 0
+    first = tmp_path / "first"
+    assert build(site, first / "public").returncode == 0
+    assert build(site, first / "public").returncode == 0  # the staging folder is there, marked, too
+    written = sorted(p.relative_to(first / folder).as_posix() for p in (first / folder).rglob("*") if p.is_file())
+    steps: list[str] = []
+    with monkeypatch.context() as patched:
+        _kill_at(patched, None, steps)
+        output_module.mark(first / folder, written)
+    assert steps, "marking a folder takes file-system steps"
+    for step in range(len(steps) + 1):
+        trial = tmp_path / f"killed-{step}"
+        shutil.copytree(first, trial, symlinks=True)
+        with monkeypatch.context() as patched:
+            _kill_at(patched, step, [])
+            with contextlib.suppress(_Killed):
+                output_module.mark(trial / folder, written)
+        assert output_module.is_marked(trial / folder), f"killed before step {step} of {steps}: no marker"
+        cleaned = tmp_path / f"cleaned-{step}"
+        shutil.copytree(trial, cleaned, symlinks=True)
+        result = run_cli("clean", "--source", str(site), "--output", str(cleaned / "public"))
+        assert result.returncode == 0, f"killed before step {step} of {steps}: {result.stderr}"
+        assert not any(cleaned.iterdir()), f"killed before step {step}: clean left {sorted(cleaned.iterdir())}"
+        result = build(site, trial / "public")
+        assert result.returncode == 0, f"killed before step {step} of {steps}: {result.stderr}"
+        assert tree_bytes(trial / "public") == tree_bytes(reference), step

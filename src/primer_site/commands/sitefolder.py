@@ -8,6 +8,7 @@ from pathlib import Path
 from primer_site.errors import SiteError
 from primer_site.layout import CACHE_DIR, CONFIG_FILE, OUTPUT_DIR, SOURCE_FOLDERS
 from primer_site.publish.output import check_output_folder, remove_output
+from primer_site.publish.swap import recover_output
 from primer_site.sources.config import config_near_miss, missing_config_message
 
 
@@ -40,6 +41,7 @@ def clean_site(source: Path, output: Path | None = None, force: bool = False) ->
     removed. Only folders primer-site made are removed (see write.remove_output), unless `force`."""
     output = output if output is not None else source / OUTPUT_DIR
     check_output_folder(source, output, SOURCE_FOLDERS)
+    recover_output(output)  # a swap or a marker a killed build left half done: finished or dropped first
     removed = remove_output(output, force)
     cache = source / CACHE_DIR
     if cache.is_dir() and not cache.is_symlink():

@@ -23,6 +23,7 @@ from primer_site.store import Stamp, is_racy, stamp_from, stamp_of
 
 # In every output and staging folder a build makes: what tells primer-site that a folder is its own to replace.
 MARKER = ".primer-site-output"
+NEW_MARKER = MARKER + ".new"  # the next marker, before `mark` renames it over the old
 _MARKER_TEXT = b"This folder is made by primer-site build: the next build replaces everything in it.\n"
 _LIST_HEADING = "The files it wrote here (any other stops the next build, which names it):\n"
 # In the staging folder between builds (never in a published folder): the files the live folder got from the last
@@ -49,10 +50,14 @@ def mark(folder: Path, written: Collection[str] | None = None) -> None:
     """Put the marker in a folder the build is making; with `written`, the paths (relative, `/`-separated) of every
     file primer-site put in it, one a line after the marker's sentence: the folder's own record of what is ours,
     which a copy of the folder, or one restored without the staging folder and the cache, keeps (read_marker_list).
-    """
-    marker = folder / MARKER
-    marker.unlink(missing_ok=True)  # a symlink of that name must not be written through
-    marker.write_bytes(marker_bytes(written))
+    Written as NEW_MARKER first, then renamed into place; a NEW_MARKER a killed build left is dropped by
+    swap.recover_output."""
+    fresh = folder / NEW_MARKER
+    fresh.unlink(missing_ok=True)  # a symlink of that name must not be written through
+    fresh.write_bytes(marker_bytes(written))
+    # renamed over the old one (POSIX rename: one step), so that the folder is never without a marker: a build
+    # killed here leaves the old marker or the new, never a folder the next build must refuse as not its own
+    os.replace(fresh, folder / MARKER)
 
 
 def marker_bytes(written: Collection[str] | None = None) -> bytes:

@@ -9,15 +9,15 @@ import shutil
 from pathlib import Path
 
 from primer_site.errors import SiteError
-from primer_site.publish.output import is_marked, live_folder, mount_point_message, staging_folder
+from primer_site.publish.output import NEW_MARKER, is_marked, live_folder, mount_point_message, staging_folder
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
 def recover_output(output: Path) -> None:
-    """Finish a two-rename swap that was interrupted; drop leftovers of older builds. Only folders that carry
-    the marker are moved or removed."""
+    """Finish a two-rename swap that was interrupted; drop leftovers of older builds (and a half-written next
+    marker, NEW_MARKER, in the output or staging folder). Only folders that carry the marker are touched."""
     output = live_folder(output)
     staging = staging_folder(output)
     retired = output.parent / f".{output.name}.retired"
@@ -31,6 +31,10 @@ def recover_output(output: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
     if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
         staging.unlink()  # claim_output let it through: --force
+    for folder in (output, staging):  # a marker a build was killed writing (output.mark): never published
+        fresh = folder / NEW_MARKER
+        if is_marked(folder) and not folder.is_symlink() and (fresh.is_file() or fresh.is_symlink()):
+            fresh.unlink()
 
 
 def swap_in(staging: Path, output: Path) -> bool:
