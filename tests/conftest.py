@@ -46,7 +46,8 @@ def example_site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under --dist loadgroup, keep the tests of a module that share a module-scoped fixture (a site built once for
-    the module) on one worker: split across workers, each would build it again. Other tests go where there is room."""
+    the module) on one worker: split across workers, each would build it again. Other tests go where there is room.
+    Tests marked `long` are put first."""
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
         if fixtures is None or item.get_closest_marker("xdist_group"):
@@ -54,6 +55,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         scopes = {defs[-1].scope for defs in fixtures.name2fixturedefs.values() if defs}
         if scopes & {"module", "class", "package"}:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    # the tests marked `long` first (in their order): the workers share out what is left while they run, instead
+    # of one worker starting a minutes-long test when the others are nearly done
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

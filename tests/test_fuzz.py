@@ -313,6 +313,7 @@ def check_site(files: dict[str, str]) -> tuple[str, list[str]]:
         return outcome, shown
 
 
+@pytest.mark.long
 @settings(PROFILE)
 @given(sites())
 def test_any_site_builds_or_reports_located_errors(files: dict[str, str]) -> None:

@@ -364,6 +364,6 @@ class IncrementalBuilds(RuleBasedStateMachine):
 
 
 IncrementalBuilds.TestCase.settings = PROFILE
-test_incremental_builds_equal_a_fresh_build = pytest.mark.filterwarnings("ignore::ResourceWarning")(
-    IncrementalBuilds.TestCase
+test_incremental_builds_equal_a_fresh_build = pytest.mark.long(
+    pytest.mark.filterwarnings("ignore::ResourceWarning")(IncrementalBuilds.TestCase)
 )

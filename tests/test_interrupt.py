@@ -82,6 +82,7 @@ def difference(tree: dict[str, bytes], old: dict[str, bytes], new: dict[str, byt
     return f"missing {missing}, extra {extra}, differing {changed}"
 
 
+@pytest.mark.long
 def test_a_killed_build_leaves_the_complete_old_site_or_the_complete_new_one(tmp_path: Path) -> None:
     site = write_site(tmp_path / "site", POSTS)
     reference: dict[str, dict[str, bytes]] = {}

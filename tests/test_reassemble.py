@@ -8,6 +8,8 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 import primer_site.caches.bodies as bodies_module
 import primer_site.commands.build as build_module
 import primer_site.site.assemble as assemble_module
@@ -191,6 +193,7 @@ def compare_with_cold(monkeypatch) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.long
 def test_a_warm_assembly_after_any_edit_is_the_cold_assembly_of_the_same_inputs(tmp_path: Path, monkeypatch) -> None:
     rng = random.Random(19)
     site = EditedSite(tmp_path / "site", rng, 12)
