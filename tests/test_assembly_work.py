@@ -346,3 +346,113 @@ def test_a_build_in_a_new_process_copies_no_document_and_keeps_no_parts_problems
     # new process never makes: counted at 8, 16 and 32 posts, main gave (47, 8), (83, 16), (155, 32)
     work = [_new_process_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
     assert work == [(0, 0)] * 3, work
+
+
+def _per_post_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """What the assembly of a build in a new process does per post, counted for a site of `posts` posts: chapter
+    numbers compared or hashed in Python, problem collectors made, comparisons of a post's date with "now", summaries
+    searched for tags, and file names searched for a leading date."""
+    import primer_site.errors as errors_module
+    import primer_site.site.assemblyparts as parts_module
+    import primer_site.urls as urls_module
+    from primer_site.model import ChapterNumber
+    from primer_site.site.series import Selection
+
+    counts = dict.fromkeys(("chapter calls", "collectors", "now compared", "tag searches", "date prefix searches"), 0)
+
+    def counting(name: str, real: object) -> object:
+        def call(*args: object, **kwargs: object) -> object:
+            counts[name] += 1
+            return real(*args, **kwargs)  # type: ignore[operator]
+
+        return call
+
+    class Now(datetime):
+        def __lt__(self, other: object) -> bool:  # `date > now` asks the subclass first
+            counts["now compared"] += 1
+            return datetime.__lt__(self, other)  # type: ignore[operator]
+
+        def __gt__(self, other: object) -> bool:
+            counts["now compared"] += 1
+            return datetime.__gt__(self, other)  # type: ignore[operator]
+
+    class Searched:
+        def __init__(self, pattern: object, name: str) -> None:
+            self.pattern, self.name = pattern, name
+
+        def sub(self, *args: object) -> object:
+            counts[self.name] += 1
+            return self.pattern.sub(*args)  # type: ignore[attr-defined]
+
+    real_assemble = build_module.assemble_site
+
+    def assemble(*args: object) -> object:
+        selection = Selection(Now.fromtimestamp(NOW.timestamp(), UTC), args[5].drafts, args[5].future)  # type: ignore[attr-defined]
+        with monkeypatch.context() as patch:
+            for name in ("__eq__", "__lt__", "__hash__"):
+                patch.setattr(ChapterNumber, name, counting("chapter calls", getattr(ChapterNumber, name)))
+            patch.setattr(errors_module.Problems, "__init__", counting("collectors", errors_module.Problems.__init__))
+            patch.setattr(parts_module, "TAG", Searched(parts_module.TAG, "tag searches"))
+            patch.setattr(urls_module, "_DATE_PREFIX", Searched(urls_module._DATE_PREFIX, "date prefix searches"))
+            return real_assemble(*args[:5], selection, *args[6:])
+
+    files = {"series/s0.md": "---\ntitle: Volume 0\n---\nAbout.\n"}
+    for n in range(posts):
+        front = {"series": f"s{n // 4}", "chapter": n % 4 + 1, "summary": f"Plain words {n}."}
+        files[f"content/p{n}.md"] = post(f"Post {n}", f"2026-01-{n % 28 + 1:02}", f"Text {n}.", **front)
+    site = make_site(root, files)
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "assemble_site", assemble)
+        result = build_result(site, now=NOW)
+    assert result.posts == posts and not result.errors
+    return counts
+
+
+def test_a_new_processs_assembly_does_per_post_only_what_each_post_needs(tmp_path: Path, monkeypatch) -> None:
+    # main, at 8/16/32 posts: chapter numbers compared and hashed through their dataclass methods in Python while
+    # chapters were sorted and labelled (28/62/118 calls); a collector made for each post placed and each series
+    # (12/22/42); each post's date compared with "now" twice (16/32/64); each summary without a tag searched for
+    # tags (8/16/32), each file name without a leading digit searched for a leading date (8/16/32)
+    work = [_per_post_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
+    assert [w["chapter calls"] for w in work] == [0, 0, 0], work
+    assert len({w["collectors"] for w in work}) == 1, work  # as many at 32 posts as at 8
+    assert [w["now compared"] for w in work] == [8, 16, 32], work
+    assert [(w["tag searches"], w["date prefix searches"]) for w in work] == [(0, 0)] * 3, work
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_per_post_shortcuts_give_what_the_full_rules_give(seed: int) -> None:
+    # each shortcut of a post's assembly against the rule it stands for, over seeded values: the sort key of chapters,
+    # a permalink that names no part of the date, a summary without a tag, a file name without a leading date
+    import html as html_module
+    import re
+
+    from primer_site.model import ChapterNumber
+    from primer_site.site.postlinks import TAG
+    from primer_site.site.series import _chapter_order
+    from primer_site.urls import expand_permalink, slug_from_filename, slugify
+
+    rng = random.Random(seed)
+    numbers = ["0", "1", "01", "2", "02", "10", "1.1", "1.10", "1.01", "3.0", "3", "12", "2.5.1"]
+    posts = [
+        built(Post, source=f"p{rng.randrange(40)}.md", chapter=ChapterNumber(rng.choice(numbers)), **_fields())
+        for _ in range(rng.randrange(2, 30))
+    ]
+    assert sorted(posts, key=_chapter_order) == sorted(posts, key=lambda p: (p.chapter, p.source))
+    date = datetime(2026, rng.randrange(1, 13), rng.randrange(1, 29), tzinfo=UTC)
+    for pattern in ["/posts/{slug}/", "/{year}/{month}/{day}/{slug}/", "/{{year}}/{slug}/", "/p/{slug}.html"]:
+        fields = {"slug": "s", "year": f"{date.year:04d}", "month": f"{date.month:02d}", "day": f"{date.day:02d}"}
+        assert expand_permalink(pattern, "s", date) == pattern.format_map(fields)
+    alphabet = "ab <>/&;#1-_é٣"
+    for _ in range(50):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(12)))
+        shortcut = html_module.unescape(TAG.sub("", text) if "<" in text else text).strip()
+        assert shortcut == html_module.unescape(TAG.sub("", text)).strip()
+        stem = rng.choice(["", "2024-01-02-", "٢٠٢٤-01-02_", "x2024-01-02-"]) + text
+        assert slug_from_filename(stem) == slugify(re.sub(r"^\d{4}-\d{2}-\d{2}[-_]", "", stem))
+
+
+def _fields() -> dict[str, object]:
+    """A Post's other required fields, with placeholder values."""
+    required = [f.name for f in dataclasses.fields(Post) if f.default is dataclasses.MISSING]
+    return {name: None for name in required if name not in ("source", "chapter")}

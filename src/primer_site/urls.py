@@ -48,7 +48,8 @@ def collision_key(path: str) -> str:
 
 def slug_from_filename(stem: str) -> str:
     """A post's default slug: its file name without a leading YYYY-MM-DD- date."""
-    return slugify(_DATE_PREFIX.sub("", stem))
+    # a name that starts with no digit has no date to drop (isdigit holds for every digit \d matches, and more)
+    return slugify(_DATE_PREFIX.sub("", stem) if stem[:1].isdigit() else stem)
 
 
 def is_valid_slug(slug: str) -> bool:
@@ -58,10 +59,13 @@ def is_valid_slug(slug: str) -> bool:
 
 def expand_permalink(pattern: str, slug: str, date: datetime | None = None) -> str:
     """The site-relative URL path (starting with "/") for a page of this kind."""
-    fields = {"slug": slug}
-    if date is not None:
-        fields.update(year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}")
-    return pattern.format_map(fields)
+    if date is None or not ("{year" in pattern or "{month" in pattern or "{day" in pattern):
+        # a pattern that names no part of the date (the default /posts/{slug}/): none is spelt out (a new process
+        # asks once a post); a superset of the fields it names is what format_map reads either way
+        return pattern.format_map({"slug": slug})
+    return pattern.format_map(
+        {"slug": slug, "year": f"{date.year:04d}", "month": f"{date.month:02d}", "day": f"{date.day:02d}"}
+    )
 
 
 def output_path(url_path: str) -> str:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
 from primer_site.diskstore import VerdictTable
 from primer_site.errors import Diagnostic
-from primer_site.frozen import built_of
+from primer_site.frozen import maker
 from primer_site.layout import CONFIG_FILE
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
@@ -79,6 +80,7 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
         rows = table.load()
     finally:
         table.close()
+    make = _maker()  # one a post: no frozen __init__, nor a dict of its fields merged into a copy (built_of)
     for path, (identity, problems) in rows.items():
         try:
             # only a true empty list is "no problems": a damaged row's null, 0 or false must fail as any other
@@ -89,11 +91,16 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
             )
         except (ValueError, TypeError):
             continue  # a damaged row: that file is checked again
-        # one a post: no frozen __init__, nor a keyword call
-        placeholder = built_of(MathSource, {"source": path, "formulas": (), "identity": identity})
+        placeholder = make(path, (), (), (), (), identity)
         memo.verdicts[path] = (placeholder, found)
         memo.recalled[path] = placeholder
     return memo
+
+
+@cache
+def _maker() -> Callable[..., MathSource]:
+    """A MathSource from its fields in order (frozen.maker), made when a build first recalls verdicts."""
+    return maker(MathSource)
 
 
 def keep_verdicts(site: Path, salt: str, memo: CheckMemo, paths: Collection[str]) -> None:
@@ -147,6 +154,9 @@ def math_sources(
     unread: list[tuple[int, str, Document, RenderedBody, Macros, SeriesMeta | None, tuple[str, ...], str]] = []
     homes_of: dict[str | None, tuple[str, ...]] = {}  # by the series file's path
     merged = PostMacros(config.macros)  # each post's macros, merged once per series file for most posts
+    # what every post of one series file (and macros) has in its identity, digested once: by id of those macros,
+    # which the entry holds (the very tuple PostMacros gives each post with no macros of its own)
+    prefixes: dict[tuple[int, str | None], tuple[Macros, hashlib._Hash]] = {}
     for document, body in zip(documents, bodies, strict=True):
         if document.draft and not drafts:
             continue
@@ -167,7 +177,10 @@ def math_sources(
             homes = homes_of[where] = (SITE_MACROS, *([f"{meta.source} 'macros:'"] if meta else []), _FRONT_MACROS)
         identity = ""
         if store is not None and (key := store.key_of(document)) is not None:
-            identity = _identity(store.salt, key, _front(document), macros, body.stray_dollars, homes)
+            prefix = prefixes.get((id(macros), where))
+            if prefix is None:
+                prefix = prefixes[(id(macros), where)] = (macros, _identity_prefix(store.salt, macros, homes))
+            identity = _post_identity(prefix[1], key, _front(document), body.stray_dollars)
             last = verdicts.get(document.source)
             if last is not None and last[0].identity == identity:  # checked as it is: its formulas stay unread
                 keeping[document.source] = (document, body, config.macros, meta, macros, last[0])
@@ -233,6 +246,22 @@ def _identity(salt: str, key: str, *rest: object) -> str:
     # marshal's format 2 (no back-references, which would follow the objects' reference counts): the same bytes for
     # the same values in every process, and made in C without repr's quoting of each string (1,000 posts a build)
     return hashlib.blake2b(marshal.dumps((salt, key, *rest), 2), digest_size=16).hexdigest()
+
+
+def _identity_prefix(salt: str, macros: Macros, homes: tuple[str, ...]) -> hashlib._Hash:
+    """The digest, begun, of what the identities of a series' posts share: their body cache's `salt`, their macros
+    and the macros' homes (each post's own part is _post_identity's). Before, each post's identity digested its
+    series' macros again (~1,000 a build, each macro of the site and of its series file marshalled and hashed)."""
+    return hashlib.blake2b(marshal.dumps((salt, macros, homes), 2), digest_size=16)
+
+
+def _post_identity(prefix: hashlib._Hash, key: str, front: tuple, stray_dollars: tuple) -> str:
+    """A post's identity (_identity's rule): the shared `prefix` (_identity_prefix) followed by what is the post's
+    own, its body's cache `key`, its title and summary (`front`: _front) and its stray dollars. Each part is a
+    marshal of a tuple (format 2), which says its own length: the two in a row read back one way only."""
+    digest = prefix.copy()
+    digest.update(marshal.dumps((key, front, stray_dollars), 2))
+    return digest.hexdigest()
 
 
 SITE_MACROS = f"{CONFIG_FILE} 'macros:'"  # where the site's macros are defined, for a message

@@ -71,6 +71,7 @@ class Assembly:
         self.files = known
         self.names = known.names
         self.post_macros = PostMacros(config.macros)  # post macros, merged once per series file for most posts
+        self.unreported = Problems()  # where the parts that report nothing report it: one, not one per post
 
     def set_language(
         self, catalogue: Catalogue | None, bibliographies: dict[str, tuple[tuple[str, ...], Bibliography]]
@@ -112,10 +113,12 @@ class Assembly:
             lambda _: self.post_macros(meta, doc),
             problems,
         )
-        series = (self.names.slug_of(doc.series), macros)
-        inputs = (config, doc, body, doc.date > self.selection.now, series)
+        # the slug of the series it names: its file's (found above), else the name's own (SeriesNames.slug_of)
+        series = (meta.slug if meta is not None else self.names.slug_of(doc.series), macros)
+        scheduled = doc.date > self.selection.now  # compared once: two zones' datetimes ask each its offset
+        inputs = (config, doc, body, scheduled, series)
         return memo.reuse(
-            "post", doc.source, inputs, lambda found: _post(config, doc, body, self.selection, series, found), problems
+            "post", doc.source, inputs, lambda found: _post(config, doc, body, scheduled, series, found), problems
         )
 
     def resolved(
@@ -230,17 +233,23 @@ class Assembly:
     def neighbours(self, series: Iterable[Series], into: dict[str, tuple[PostLink | None, PostLink | None]]) -> None:
         """Each chapter of `series`: the links to the chapters before and after it, into `into` by source."""
         catalogue, memo = self.catalogue, self.memo
-        chapter_labels: dict[object, str] = {}  # "Chapter 3" once per number, not once per post and neighbour
+        # "Chapter 3" once per number, not once per post and neighbour: by the number's text, which is all a
+        # ChapterNumber compares and hashes by (its dataclass __eq__ and __hash__, each a call in Python)
+        chapter_labels: dict[str | None, str] = {}
         links_to: dict[str, PostLink] = {}  # each chapter's link made once, not once per neighbour
-        unreported = Problems()  # making a link reports nothing
+        unreported = self.unreported
 
         def link(post: Post) -> PostLink:
             """How other chapters point at this one."""
             if (known := links_to.get(post.source)) is None:
+                chapter = post.chapter
                 if catalogue is None:
                     label = post.chapter_label
-                elif (label := chapter_labels.get(post.chapter)) is None:
-                    label = chapter_labels[post.chapter] = catalogue.chapter_label(post.chapter)
+                else:
+                    number = chapter.text if chapter is not None else None
+                    label = chapter_labels.get(number)
+                    if label is None:
+                        label = chapter_labels[number] = catalogue.chapter_label(chapter)
                 known = links_to[post.source] = memo.reuse(
                     "post link", post.source, (post, label), lambda _: PostLink(post.title, post.url, label), unreported
                 )
@@ -264,14 +273,14 @@ class Assembly:
             post.source,
             (post, previous, following),
             lambda _: replaced(post, previous=previous, next=following),
-            Problems(),
+            self.unreported,
         )
 
     def with_chapters(self, one: Series, placed: dict[str, Post]) -> Series:
         """The series with its chapters as placed."""
         chapters = tuple(placed[p.source] for p in one.posts)
         return self.memo.reuse(
-            "series, placed", one.slug, (one, chapters), lambda _: replaced(one, posts=chapters), Problems()
+            "series, placed", one.slug, (one, chapters), lambda _: replaced(one, posts=chapters), self.unreported
         )
 
     def with_references(self, one: Series, problems: Problems) -> Series:
@@ -303,15 +312,17 @@ def _post(
     config: SiteConfig,
     doc: Document,
     body: RenderedBody,
-    selection: Selection,
+    scheduled: bool,
     series: tuple[str | None, Macros],
     problems: Problems,
 ) -> Post:
-    """`series`: the slug of the post's series and the post's macros (parse.SeriesNames, parse.post_macros)."""
+    """`scheduled`: dated after the build's "now"; `series`: the slug of the post's series and the post's macros
+    (seriesfile.SeriesNames, seriesfile.post_macros)."""
     slug = doc.slug or slug_from_filename(doc.source.rsplit("/", 1)[-1].removesuffix(".md"))
     path = expand_permalink(config.permalinks["post"], slug, doc.date)
     summary_html = body.first_paragraph  # or the front matter's summary, its files' URLs in (assets.AssetIndex.fill)
-    summary_text = html.unescape(TAG.sub("", summary_html)).strip()
+    # a summary without a tag (two in three) is its own text: TAG's search would find nothing in it
+    summary_text = html.unescape(TAG.sub("", summary_html) if "<" in summary_html else summary_html).strip()
     return built_of(  # Post(...) without its frozen __init__ (nor a keyword call): a new process makes one per post
         Post,
         {
@@ -336,7 +347,7 @@ def _post(
             "tags": distinct_tags(doc, problems),
             "category": doc.category,
             "draft": doc.draft,
-            "scheduled": doc.date > selection.now,
+            "scheduled": scheduled,
             "extra": Extra.of(doc.extra) if doc.extra else _NO_EXTRA,
             "links": body.others,
             "macros": series[1],

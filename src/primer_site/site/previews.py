@@ -122,6 +122,10 @@ def add_previews(
     def previewed(post: Post) -> Post:
         # the body's links, scanned again only when the body changed (a preview rebuild meets every post)
         urls = reuse("preview links", post.source, (post.body_html,), lambda _: _linked_urls(post.body_html))
+        if not urls:  # most posts: no link to another page's element
+            if read is not None:
+                read[post.source] = ()
+            return post
         targets = tuple(by_url.get(url) for url in urls)
         if read is not None:
             read[post.source] = tuple(t.source for t in targets if t is not None)

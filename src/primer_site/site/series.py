@@ -139,7 +139,7 @@ def _one_series(
     key_lines: dict[str, dict[str, int]],
     problems: Problems,
 ) -> Series:
-    chapters = sorted(members, key=lambda p: (p.chapter, p.source))
+    chapters = sorted(members, key=_chapter_order)
     for before, after in pairwise(chapters):
         # compared as numbers: 02 is chapter 2 (and 1.10 is not 1.1)
         if before.chapter is not None and after.chapter is not None and before.chapter.parts == after.chapter.parts:
@@ -173,6 +173,17 @@ def _one_series(
             if p.source not in live_sources and p.chapter
         ),
     )
+
+
+def _chapter_order(post: Post) -> tuple:
+    """Where a post goes among its series' chapters: by chapter number, then by path. The key (parts, text, path)
+    orders as (ChapterNumber, path) does (numbers equal by text, else ordered by (parts, text): ChapterNumber's
+    __eq__ and __lt__), without a call of those in Python for each comparison of a sort. A post without a
+    chapter keeps the key it had, None, which a number is not ordered against (TypeError), as before."""
+    chapter = post.chapter
+    if chapter is None:
+        return (None, post.source)
+    return (chapter.parts, chapter.text, post.source)
 
 
 def _check_planned(
