@@ -358,3 +358,115 @@ def test_a_maker_refuses_a_class_whose_instance_is_not_just_its_fields(kind: typ
 
     with pytest.raises(TypeError):
         maker(kind)
+
+
+def _edited_site(root: Path, posts: int, series: int) -> tuple[Path, Path]:
+    """A site of `posts` posts built once with the caches, then one post edited: (the site, its output)."""
+    site = _site(root / "site", posts, series)
+    build_result(site, output=root / "out", cache=True)
+    edited = "content/s1/p001.md"
+    (site / edited).write_text(post("Post 1", series="s1", chapter="1", body=f"Edited. {_BODY}"), encoding="utf-8")
+    return site, root / "out"
+
+
+@pytest.mark.parametrize(("posts", "series"), [(6, 2), (24, 8)])
+def test_a_new_process_makes_what_a_body_renders_from_only_for_the_body_it_renders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int, series: int
+) -> None:
+    """A body the cache holds is found by its key, worked out from its document: no BodySource (what a body
+    renders from) is made for it, only for the edited post's (main: one per post)."""
+    site, out = _edited_site(tmp_path, posts, series)
+    made: list[str] = []
+    real = bodies.body_source
+
+    def body_source(document: object, *args: object) -> object:
+        made.append(document.source)  # type: ignore[attr-defined]
+        return real(document, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bodies, "body_source", body_source)
+    build_result(site, output=out, cache=True)  # a fresh memory: as a new process builds
+    monkeypatch.undo()
+    assert made == ["content/s1/p001.md"]
+    build_result(site, output=tmp_path / "cold")
+    assert tree_bytes(out) == tree_bytes(tmp_path / "cold")
+
+
+def _body_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL statements run on the body cache from now on (each run of an executemany's statement counted)."""
+    statements: list[str] = []
+    real_open = bodycache.BodyCache._open
+
+    def traced(self: bodycache.BodyCache) -> object:
+        db = real_open(self)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(bodycache.BodyCache, "_open", traced)
+    return statements
+
+
+def _post_keys(site: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(site / ".primer-cache/bodies.sqlite3") as db:
+        return {k for (k,) in db.execute("SELECT key FROM bodies") if not k.startswith(bodycache.SERIES_KEY)}
+
+
+@pytest.mark.parametrize(("posts", "series"), [(6, 2), (24, 8)])
+def test_a_new_process_prunes_the_body_cache_by_the_keys_its_one_pass_saw(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posts: int, series: int
+) -> None:
+    """After one edit, a new process that read the body table in one pass drops the edited post's old row by its
+    key: it writes no key of the site into a table to compare with (main: one per post), and the table holds the
+    site's rows only, as a build that counts and compares leaves it."""
+    site, out = _edited_site(tmp_path, posts, series)
+    before = _post_keys(site)
+    monkeypatch.setattr(bodycache, "_ONE_PASS", 0)  # the one pass a site of more than 500 posts makes
+    statements = _body_statements(monkeypatch)
+    build_result(site, output=out, cache=True)  # a fresh memory: as a new process builds
+    monkeypatch.undo()
+    keep_rows = [s for s in statements if "INTO keep" in s]
+    assert keep_rows == []
+    after = _post_keys(site)
+    assert len(after) == posts and len(before - after) == 1 and len(after - before) == 1
+    build_result(site, output=tmp_path / "cold")
+    assert tree_bytes(out) == tree_bytes(tmp_path / "cold")
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_the_body_cache_pruned_after_its_one_pass_holds_what_the_counted_prune_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Over a seeded sequence of edits (bodies, summaries, series settings, posts added and removed), builds in
+    new processes that prune the body cache by the keys of their one pass (BodyCache.passed) leave the rows a
+    build that counts and compares leaves, and the bytes of a cold build."""
+    import shutil
+
+    from primer_site import store
+
+    rng = random.Random(seed)
+    files: dict[str, str | None] = {
+        f"series/s{k}.md": f"---\ntitle: Series {k}\nnumber_sections: true\n---\nSeries {k}.\n" for k in range(2)
+    }
+    for i in range(6):
+        files[f"content/s{i % 2}/p{i}.md"] = post(
+            f"Post {i}", series=f"s{i % 2}", chapter=str(i + 1), body=_rich_body(i, f"../s{i % 2}/p{(i + 2) % 6}.md")
+        )
+    site = make_site(tmp_path / "site", files)
+    for k in range(2):
+        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    twin = tmp_path / "twin"  # the same sources, built with the counted prune
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    for step in range(8):
+        kind = _read_edit(rng, site, step) if step else "first build"
+        for folder in ("content", "series"):
+            shutil.rmtree(twin / folder, ignore_errors=True)
+            shutil.copytree(site / folder, twin / folder)
+        shutil.copy2(site / "site.yaml", twin / "site.yaml")
+        monkeypatch.setattr(bodycache, "_ONE_PASS", 0)
+        build_result(site, output=tmp_path / "out", cache=True)  # a fresh memory: as a new process builds
+        monkeypatch.setattr(bodycache, "_ONE_PASS", 10**9)
+        build_result(twin, output=tmp_path / "twin-out", cache=True)
+        assert _post_keys(site) == _post_keys(twin), f"step {step}: {kind}"
+        build_result(site, output=tmp_path / f"cold{step}")
+        assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / f"cold{step}"), f"step {step}: {kind}"

@@ -12,7 +12,7 @@ from itertools import compress
 from operator import is_, is_not
 from pathlib import Path
 
-from primer_site.caches.bodycache import SERIES_KEY, BodyCache, body_key, cache_salt
+from primer_site.caches.bodycache import SERIES_KEY, BodyCache, body_digest, body_key, cache_salt, key_of_parts
 from primer_site.caches.highlights import HighlightTable
 from primer_site.errors import Problems, SiteError
 from primer_site.sources.parse import Document
@@ -127,26 +127,35 @@ def post_bodies(
         else:
             results[index] = None
             missing.append(index)
-    items = [body_source(documents[i], numbered[i], settings[i]) for i in missing]
     theorem_keys: dict[int, str] = {}  # each settings' text worked out once, not once per body (id: kept alive)
     for kept in settings.values():
         if id(kept) not in theorem_keys:
             theorem_keys[id(kept)] = kept.key
     digests = digests or {}
 
-    def key_of(index: int, item: BodySource) -> str:
-        kept = digests.get(item.source)
-        digest = kept[1] if kept is not None and kept[0] is documents[index] else None
-        return body_key(item, theorem_keys[id(item.theorems)], digest)
+    def key_of(index: int) -> str:
+        """body_key of the document's body_source, without making it: a body the cache holds needs none."""
+        doc = documents[index]
+        kept = digests.get(doc.source)
+        digest = kept[1] if kept is not None and kept[0] is doc else body_digest(doc.body)
+        chapter = doc.chapter.text if doc.chapter else ""
+        theorems_key = theorem_keys[id(settings[index])]
+        return key_of_parts(doc.source, doc.body_first_line, chapter, numbered[index], theorems_key, digest)
 
-    keys = [key_of(i, item) for i, item in zip(missing, items, strict=True)] if use_cache else []
+    keys = list(map(key_of, missing)) if use_cache else []
     memo.keys = {
         documents[i].source: (documents[i], numbered[i], settings[i], key)
         for i, key in zip(missing, keys, strict=False)
     }
+    # what a body is rendered from: made only for those the cache does not hold
+    item_of = lambda index: body_source(documents[index], numbered[index], settings[index])  # noqa: E731
     # the cache is pruned to the site's sources only when every one of them was looked up in it
-    complete = len(items) == len(documents)
-    fresh = _render_with_cache(source, items, raw_html, jobs, use_cache, formulas, complete, keys) if items else []
+    complete = len(missing) == len(documents)
+    fresh = (
+        _render_with_cache(source, missing, item_of, raw_html, jobs, use_cache, formulas, complete, keys)
+        if missing
+        else []
+    )
     for index, body in zip(missing, fresh, strict=True):
         results[index] = body
         if not isinstance(body, SiteError):
@@ -221,27 +230,29 @@ def _theorems(site: TheoremSettings, series: SeriesMeta | None) -> TheoremSettin
 
 def _render_with_cache(
     source: Path,
-    items: list[BodySource],
+    indexes: list[int],
+    item_of: Callable[[int], BodySource],
     raw_html: bool,
     jobs: int,
     use_cache: bool,
-    formulas: bool = True,
-    complete: bool = True,
-    keys: list[str] | None = None,
+    formulas: bool,
+    complete: bool,
+    keys: list[str],
 ) -> list[RenderedBody | SiteError]:
-    """Bodies from the cache where their source is unchanged; the rest rendered (and stored).
+    """The bodies of the documents at `indexes`: from the cache where their source is unchanged, the rest rendered
+    from `item_of(index)` (and stored).
 
-    `complete`: `items` are all the site's posts, so entries for any other source can be dropped. `keys`: the
-    items' body_key, if worked out already.
+    `complete`: these are all the site's posts, so entries for any other source can be dropped. `keys`: their
+    body_key (with `use_cache`).
     """
     if not use_cache:
-        return render_bodies(items, raw_html, jobs)
+        return render_bodies(list(map(item_of, indexes)), raw_html, jobs)
     cache = BodyCache(source, cache_salt(raw_html))
     try:
-        keys = keys or [body_key(item) for item in items]
         cached = cache.get_many(keys, formulas)
         missing = [i for i, key in enumerate(keys) if key not in cached]
-        fresh = _render_highlighting([items[i] for i in missing], source, raw_html, jobs, complete and not cached)
+        items = [item_of(indexes[i]) for i in missing]
+        fresh = _render_highlighting(items, source, raw_html, jobs, complete and not cached)
         results: list[RenderedBody | SiteError] = [cached.get(key) for key in keys]  # type: ignore[misc]
         for index, result in zip(missing, fresh, strict=True):
             results[index] = result

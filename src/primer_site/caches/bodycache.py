@@ -74,15 +74,20 @@ def body_digest(body: str) -> str:
 def body_key(item: BodySource, theorems_key: str | None = None, digest: str | None = None) -> str:
     """The body cache's key of what `item` renders to. `theorems_key`: `item.theorems.key`, and `digest`:
     `body_digest(item.body)`, if worked out already."""
-    parts = (
+    return key_of_parts(
         item.source,
-        str(item.first_line),
+        item.first_line,
         item.chapter,
-        str(item.number_sections),
+        item.number_sections,
         item.theorems.key if theorems_key is None else theorems_key,
         body_digest(item.body) if digest is None else digest,
-        "",  # each part is followed by a NUL
     )
+
+
+def key_of_parts(source: str, first_line: int, chapter: str, numbered: bool, theorems_key: str, digest: str) -> str:
+    """body_key of a BodySource with these fields, its theorem settings' key and its body's digest given: the
+    key of a post whose body is taken from the cache, without a BodySource made for it (caches/bodies.py)."""
+    parts = (source, str(first_line), chapter, str(numbered), theorems_key, digest, "")  # each part, then a NUL
     # one text hashed once: the bytes of each part encoded and followed by a NUL (UTF-8 encodes part by part)
     return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
 
@@ -99,6 +104,8 @@ class BodyCache(CacheTables):
         self.path = site / CACHE_DIR / _FILE
         self.salt = salt
         self.db: sqlite3.Connection | None = None
+        # after a pass over the whole table (get_many): the keys it asked for, and the table's other keys then
+        self.passed: tuple[set[str], list[str]] | None = None
         try:
             self.path.parent.mkdir(exist_ok=True)
             self.db = self._open()
@@ -123,9 +130,11 @@ class BodyCache(CacheTables):
         try:
             with without_collection(), mapped_reads(self.db):
                 if len(keys) > _ONE_PASS:
-                    wanted = set(keys)
-                    rows = (row for row in self.db.execute(f"SELECT {columns} FROM bodies") if row[0] in wanted)
-                    self._decoded(rows, found)
+                    wanted, others = set(keys), []
+                    # the rows asked for; every other key noted on the way (append gives None: not a row asked for)
+                    query = self.db.execute(f"SELECT {columns} FROM bodies")
+                    self._decoded((row for row in query if row[0] in wanted or others.append(row[0])), found)
+                    self.passed = (wanted, others)
                     return found
                 for start in range(0, len(keys), 500):
                     chunk = keys[start : start + 500]
@@ -168,11 +177,20 @@ class BodyCache(CacheTables):
         """Store new entries and drop those no source needs any more: of the posts' bodies (or, with `series`, of
         the series' descriptions), all but `keep`; None: drop none. Whether it was stored. `held`: how many keys of
         `keep` the table holds once the entries are in (those found in it and those stored now), if known: then
-        nothing is dropped unless it holds more rows of that kind (one count, not a table of `keep` to compare)."""
+        nothing is dropped unless it holds more rows of that kind (one count, not a table of `keep` to compare).
+
+        After get_many's pass over the whole table for keys all in `keep` (a new process), the rows to drop are
+        those it saw and `keep` lacks, dropped by key: no count, nor a table of `keep` (a row stored meanwhile by
+        another build is left for the next prune)."""
         kind = (len(SERIES_KEY), SERIES_KEY, series)
+        seen = self.passed if keep is not None and self.passed is not None and self.passed[0] <= keep else None
+        stale = [(k,) for k in seen[1] if k.startswith(SERIES_KEY) == series and k not in keep] if seen else []
 
         def work(db: sqlite3.Connection) -> None:
             db.executemany("INSERT OR REPLACE INTO bodies VALUES (?, ?, ?, ?)", _rows(entries))
+            if seen is not None:
+                db.executemany("DELETE FROM bodies WHERE key = ?", stale)
+                return
             if keep is not None and held is not None:
                 (rows,) = db.execute("SELECT count(*) FROM bodies WHERE (substr(key, 1, ?) = ?) = ?", kind).fetchone()
                 if rows <= held:
