@@ -406,3 +406,68 @@ def test_builds_in_new_processes_after_series_edits_give_the_bytes_of_a_cold_bui
         cold = tmp_path / f"cold{step}"
         build_site(BuildOptions(source=site, output=cold, now=NOW, jobs=1, fingerprint=False, cache=False), None)
         assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}: {kind}"
+
+
+def _pages_unpacked(root: Path, posts: int, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many pages' kept reads (four bytes a number, as read from disk) a build in a new process makes into
+    numbers after one post's edit."""
+    from primer_site.rendering import pagerecords
+
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    unpacked: list[bytes] = []
+    original = pagerecords.unpack
+    monkeypatch.setattr(pagerecords, "unpack", lambda data: unpacked.append(data) or original(data))
+    build_site(options, None)
+    monkeypatch.undo()
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    kept = [known.packed for known in passes[-1].memory.records.values() if known.packed is not None]
+    return sum(any(data is packed for data in unpacked) for packed in kept)
+
+
+def test_a_new_process_makes_numbers_of_the_reads_of_no_page_it_keeps(
+    tmp_path: Path, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages a one-edit build keeps are found by looking for the changed numbers' bytes in each page's kept
+    reads: none of them is made into numbers, however many pages the site has (main: every page's, at load)."""
+    small = _pages_unpacked(tmp_path / "small", 12, passes, monkeypatch)
+    big = _pages_unpacked(tmp_path / "big", 48, passes, monkeypatch)
+    assert small == big == 0
+
+
+def test_a_memory_read_from_disk_finds_the_readers_of_changed_numbers_exactly_as_its_numbers_say() -> None:
+    """RenderMemory.readers, for a memory read from disk, looks for each number's four bytes in the pages' kept
+    reads laid end to end, where one may also appear across two numbers or two pages (0x00000100 then 0x00000001
+    holds the bytes of 0x00000001 one place on): over seeded pages and numbers, it always finds the pages whose
+    numbers hold one, and only those; so does a page recorded since, in this process."""
+    from array import array
+
+    from primer_site.rendering.pagerecords import PageRecord
+    from primer_site.rendering.pagerecords import pack as _packed
+    from primer_site.rendering.rendermemory import RenderMemory
+
+    rng = random.Random(19)
+
+    def number() -> int:  # mostly zero bytes, as the numbers of a small ledger are: what straddles most
+        return rng.choice((0, 1, 2, 3, 255)) << rng.choice((0, 8, 16, 24)) | rng.choice((0, 0, 1))
+
+    straddling = 0
+    for _ in range(300):
+        memory, numbers = RenderMemory(), {}
+        for page in range(rng.randrange(0, 12)):
+            reads = array("I", sorted({number() for _ in range(rng.randrange(0, 6))}))
+            kept = rng.random() < 0.9  # else recorded in this process
+            numbers[f"p{page}"] = reads
+            record = PageRecord(None, b"s" * 16, None if kept else reads, b"d" * 16, _packed(reads) if kept else None)
+            memory.records[f"p{page}"] = record
+        laid = b"".join(_packed(reads) for reads in numbers.values())
+        for _ in range(5):
+            wanted = {number() for _ in range(rng.randrange(1, 4))}
+            expected = {path for path, reads in numbers.items() if not wanted.isdisjoint(reads)}
+            assert memory.readers(wanted, indexed=False) == expected, (numbers, wanted)
+            straddling += sum(laid.count(_packed(array("I", [n]))) for n in wanted) > sum(
+                list(reads).count(n) for reads in numbers.values() for n in wanted
+            )
+    assert straddling > 20  # the case the place check is for was met
