@@ -34,7 +34,7 @@ STAGE_OF = {
     ),
     **dict.fromkeys(
         ["feeds", "mathpass", "book", "xhtml", "epubpackage", "epub", "pages", "templates", "assetnames", "theme",
-         "storedspecs", "rendermemory", "pagerenderer", "render"],
+         "storedspecs", "pagerecords", "rendermemory", "pagerenderer", "render"],
         "rendering",
     ),
     **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),

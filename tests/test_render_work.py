@@ -321,3 +321,153 @@ def test_a_page_that_reads_what_a_post_lacks_is_not_rendered_again_by_every_othe
             build_site(options, None)
             last = passes[-1]
             assert len(last.rendered) < len(last.specs), f"edit {n}: every page rendered again"
+
+
+def _series_site(root: Path, volumes: int) -> Path:
+    """`volumes` series of three chapters each (the third a section, 1.1: not counted as a chapter), and a post in
+    none."""
+    files = {
+        f"series/vol{v}.md": f"---\ntitle: Volume {v}\nplanned_chapters: 4\n---\nA volume.\n" for v in range(volumes)
+    }
+    for v in range(volumes):
+        for c, chapter in enumerate(("1", "2", "2.1")):
+            text = f"First paragraph of {v}.{c}.\n\nMore."
+            day = f"2026-01-{1 + (3 * v + c) % 28:02d}"
+            files[f"content/v{v}c{c}.md"] = post(f"Chapter {v}.{c}", day, text, series=f"vol{v}", chapter=chapter)
+    files["content/p001.md"] = _post(1)
+    return make_site(root, files)
+
+
+def _series_work(root: Path, volumes: int, passes: list[render.RenderPass]) -> tuple[int, set[str]]:
+    """(fields and properties of model objects fingerprinted one by one, pages rendered) by a build in a new
+    process after one post's edit, in a site of `volumes` series."""
+    site = _series_site(root, volumes)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    build_site(options, None)
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    fingerprints = passes[-1].renderer.fingerprints
+    return sum(what in fingerprints.index.objects for what, _ in fingerprints.known), set(passes[-1].rendered)
+
+
+def test_a_new_process_works_out_no_property_of_a_series_whose_posts_are_as_they_were(
+    tmp_path: Path, passes: list[render.RenderPass]
+) -> None:
+    """A series' pages read its properties (chapters published, planned), worked out from its posts: in a new
+    process, when the series and every post it names have the whole fingerprint they had, none is worked out
+    again, however many series the site has (main: four values per series)."""
+    small = _series_work(tmp_path / "small", 3, passes)
+    big = _series_work(tmp_path / "big", 9, passes)
+    assert small[1] == big[1] and "posts/p001/index.html" in big[1]
+    assert small[0] == big[0]
+
+
+def _series_edit(rng: random.Random, site: Path, step: int) -> str:
+    """A change that a series' properties see while the series itself names the same posts: a chapter made a
+    section or back, a post moved to the future (scheduled) or back, the planned count; or a paragraph."""
+    posts = sorted((site / "content").glob("v*.md"))
+    target = rng.choice(posts)
+    volume, chapter = target.stem[1], int(target.stem[3]) + 1
+    kind = rng.choice(["section", "chapter", "future", "planned", "paragraph", "title"])
+    text = f"Body {step}."
+    if kind == "section":
+        target.write_text(post(target.stem, "2026-01-09", text, series=f"vol{volume}", chapter=f"1.{chapter}"))
+    elif kind == "chapter":
+        target.write_text(post(target.stem, "2026-01-09", text, series=f"vol{volume}", chapter=chapter + 4))
+    elif kind == "future":
+        target.write_text(post(target.stem, "2027-01-09", text, series=f"vol{volume}", chapter=chapter + 4))
+    elif kind == "planned":
+        make_site(site, {f"series/vol{volume}.md": f"---\ntitle: Volume {volume}\nplanned_chapters: {step}\n---\nA.\n"})
+    elif kind == "title":
+        target.write_text(post(f"Retitled {step}", "2026-01-09", text, series=f"vol{volume}", chapter=chapter))
+    else:
+        target.write_text(target.read_text(encoding="utf-8") + f"\n\nA paragraph {step}.\n", encoding="utf-8")
+    return kind
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_builds_in_new_processes_after_series_edits_give_the_bytes_of_a_cold_build(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The properties of a series skipped when it and all it names are as they were (ledger.changes): over a seeded
+    sequence of edits that change what those properties count, each build in a new process gives the bytes of a
+    build from nothing."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    rng = random.Random(seed)
+    site = _series_site(tmp_path / "site", 3)
+    options = BuildOptions(source=site, output=tmp_path / "warm", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    for step in range(10):
+        kind = _series_edit(rng, site, step)
+        build_site(options, None)
+        cold = tmp_path / f"cold{step}"
+        build_site(BuildOptions(source=site, output=cold, now=NOW, jobs=1, fingerprint=False, cache=False), None)
+        assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}: {kind}"
+
+
+def _pages_unpacked(root: Path, posts: int, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch) -> int:
+    """How many pages' kept reads (four bytes a number, as read from disk) a build in a new process makes into
+    numbers after one post's edit."""
+    from primer_site.rendering import pagerecords
+
+    site = _site(root, posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    unpacked: list[bytes] = []
+    original = pagerecords.unpack
+    monkeypatch.setattr(pagerecords, "unpack", lambda data: unpacked.append(data) or original(data))
+    build_site(options, None)
+    monkeypatch.undo()
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    kept = [known.packed for known in passes[-1].memory.records.values() if known.packed is not None]
+    return sum(any(data is packed for data in unpacked) for packed in kept)
+
+
+def test_a_new_process_makes_numbers_of_the_reads_of_no_page_it_keeps(
+    tmp_path: Path, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pages a one-edit build keeps are found by looking for the changed numbers' bytes in each page's kept
+    reads: none of them is made into numbers, however many pages the site has (main: every page's, at load)."""
+    small = _pages_unpacked(tmp_path / "small", 12, passes, monkeypatch)
+    big = _pages_unpacked(tmp_path / "big", 48, passes, monkeypatch)
+    assert small == big == 0
+
+
+def test_a_memory_read_from_disk_finds_the_readers_of_changed_numbers_exactly_as_its_numbers_say() -> None:
+    """RenderMemory.readers, for a memory read from disk, looks for each number's four bytes in the pages' kept
+    reads laid end to end, where one may also appear across two numbers or two pages (0x00000100 then 0x00000001
+    holds the bytes of 0x00000001 one place on): over seeded pages and numbers, it always finds the pages whose
+    numbers hold one, and only those; so does a page recorded since, in this process."""
+    from array import array
+
+    from primer_site.rendering.pagerecords import PageRecord
+    from primer_site.rendering.pagerecords import pack as _packed
+    from primer_site.rendering.rendermemory import RenderMemory
+
+    rng = random.Random(19)
+
+    def number() -> int:  # mostly zero bytes, as the numbers of a small ledger are: what straddles most
+        return rng.choice((0, 1, 2, 3, 255)) << rng.choice((0, 8, 16, 24)) | rng.choice((0, 0, 1))
+
+    straddling = 0
+    for _ in range(300):
+        memory, numbers = RenderMemory(), {}
+        for page in range(rng.randrange(0, 12)):
+            reads = array("I", sorted({number() for _ in range(rng.randrange(0, 6))}))
+            kept = rng.random() < 0.9  # else recorded in this process
+            numbers[f"p{page}"] = reads
+            record = PageRecord(None, b"s" * 16, None if kept else reads, b"d" * 16, _packed(reads) if kept else None)
+            memory.records[f"p{page}"] = record
+        laid = b"".join(_packed(reads) for reads in numbers.values())
+        for _ in range(5):
+            wanted = {number() for _ in range(rng.randrange(1, 4))}
+            expected = {path for path, reads in numbers.items() if not wanted.isdisjoint(reads)}
+            assert memory.readers(wanted, indexed=False) == expected, (numbers, wanted)
+            straddling += sum(laid.count(_packed(array("I", [n]))) for n in wanted) > sum(
+                list(reads).count(n) for reads in numbers.values() for n in wanted
+            )
+    assert straddling > 20  # the case the place check is for was met

@@ -190,6 +190,7 @@ class Fingerprints:
         # objects whose whole fingerprint names no other model object: their properties, computed from their own
         # fields, are the same when the fields are
         self.self_contained: set[str] = set()
+        self.names: dict[str, tuple[str, ...]] = {}  # the keys each other object's whole names, each once
         self.worked_out = 0  # fingerprints worked out from a value (the tests count them)
 
     def value(self, dependency: Dependency) -> object:
@@ -214,10 +215,13 @@ class Fingerprints:
             if obj is None:
                 found = self.wholes[key] = MISSING
             else:
-                found, names_others = whole_fingerprint(obj, self.index.key_of)
+                named: list[str] = []
+                found, names_others = whole_fingerprint(obj, self.index.key_of, named)
                 self.wholes[key] = found
                 if not names_others:  # no model object among its fields
                     self.self_contained.add(key)
+                else:
+                    self.names[key] = tuple(dict.fromkeys(named))
         return found
 
     def _work_out(self, dependency: Dependency) -> Fingerprint:

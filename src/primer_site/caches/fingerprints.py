@@ -60,7 +60,9 @@ def digest_of(text: str) -> Fingerprint:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def whole_fingerprint(value: object, key_of: dict[int, str]) -> tuple[Fingerprint, bool]:
+def whole_fingerprint(
+    value: object, key_of: dict[int, str], named: list[str] | None = None
+) -> tuple[Fingerprint, bool]:
     """The fingerprint of all the fields of a model object, its nested model objects by key, and whether it names
     any (a key or a Ref): the same in every process, shared only by objects whose fields are all equal.
 
@@ -71,7 +73,8 @@ def whole_fingerprint(value: object, key_of: dict[int, str]) -> tuple[Fingerprin
     each type apart) is itself, a tuple is the tuple of its items' forms, and anything else is a tuple that begins
     with Ellipsis, which no form is, then its kind. A field that is a long string (a body) is its own digest, so
     that its bytes are copied once, not again into marshal's buffer."""
-    named: list[str] = []
+    if named is None:  # else the caller's list, which the keys it names are added to (as often as each is met)
+        named = []
     fields = _fields_of(type(value))
     if fields is None:
         return _digest(_form(value, key_of, named, whole=True)), bool(named)

@@ -88,6 +88,7 @@ class DependencyLedger:
         fingerprints that post's fields and what was made again because of it, not the site."""
         changed: set[int] = set()
         previous, table = self.previous, self.table
+        settled: dict[str, bool] = {}  # _names_only_the_same's answers
         for what, numbers in self.by_what.items():
             if what in now.resolvers:
                 if previous is not None:
@@ -104,14 +105,39 @@ class DependencyLedger:
                     if old is not None and type(old) is type(obj):
                         numbers = [n for n in numbers if not _same_field(old, obj, table[n][1])]
                 elif self.wholes.get(what) == now.whole(what):
-                    # the same fields: only properties, which may read nested objects, can differ
-                    if what in now.self_contained:
+                    # the same fields: only properties, which may read the objects it names, can differ; not when
+                    # those too, and all they name, have the same fields as then
+                    if what in now.self_contained or self._names_only_the_same(now, what, settled):
                         continue
                     numbers = [n for n in numbers if not is_field(obj, table[n][1])]
             for number in numbers:
                 if now.of(table[number]) != self._before(number):
                     changed.add(number)
         return changed
+
+    def _names_only_the_same(self, now: Fingerprints, what: str, settled: dict[str, bool]) -> bool:
+        """Whether every model object the object `what` names (by key, in its fields), and every one those name in
+        turn, has the whole fingerprint the last build kept for it. Then the part of the model reachable from
+        `what` is field for field what it was, and so is anything a property or method of it works out: the
+        model is immutable and reaches other objects only through fields (a property of a series counts its
+        posts' chapters). An object named in a cycle, or that no output read (no whole kept), is not taken as the
+        same. `settled` keeps the answers of one `changes`."""
+        found = settled.get(what)
+        if found is not None:
+            return found
+        settled[what] = False  # while it is being answered: a cycle back to it is not taken as the same
+        wholes, self_contained = self.wholes, now.self_contained
+        same = True
+        for key in now.names.get(what, ()):
+            before = wholes.get(key)
+            if before is None or before != now.whole(key):
+                same = False
+                break
+            if key not in self_contained and not self._names_only_the_same(now, key, settled):
+                same = False
+                break
+        settled[what] = same
+        return same
 
     def _answered_otherwise(self, now: Fingerprints, previous: Fingerprints, numbers: list[int]) -> list[int]:
         """Of these resolver dependencies, those whose answer now is not the very value it was (the others keep

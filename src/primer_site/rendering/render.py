@@ -58,6 +58,7 @@ class RenderPass:
         self._made: dict[str, PageRecord | None] = {}  # records made (None: dropped) by this pass
         self.asked = 0  # pages whose staleness was asked about (the tests count them)
         self._changed: set[int] = set()
+        self._readers: set[str] = set()  # the paths whose record read one of `_changed` (the page list made anew)
         self._reported: set[tuple[str, int, str]] = set()
 
     def __iter__(self) -> Iterator[Output | Unchanged]:
@@ -72,6 +73,7 @@ class RenderPass:
             self.specs, specs_reads = self.renderer.specs()
             self._specs_reads = memory.ledger.numbers_of(specs_reads)
             self._made = {path: None for path in memory.records.keys() - {s.path for s in self.specs}}
+            self._readers = memory.readers(self._changed, indexed=self.in_process) if self._changed else set()
             is_stale = [self._stale(spec) for spec in self.specs]  # by place: two specs may share a path (an error)
             stale_places = [place for place, again in enumerate(is_stale) if again]
         self.asked = len(stale_places) if is_stale is None else len(self.specs)
@@ -143,7 +145,7 @@ class RenderPass:
             return True
         if self.intact is not None and not self.intact(spec.path):
             return True
-        return not self._changed.isdisjoint(known.reads)
+        return spec.path in self._readers
 
     def _render_all(self, stale: list[PageSpec]) -> Iterator[tuple[bytes | None, frozenset[Dependency], list]]:
         if self.jobs <= 1 or len(stale) < _PARALLEL_PAGES:

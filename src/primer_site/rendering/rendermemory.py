@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
 from primer_site.caches.dependencies import Dependency
 from primer_site.caches.ledger import DependencyLedger, DependencyLines, PackedFingerprints, dependency_text
+from primer_site.rendering.pagerecords import PageRecord, fits, kept_readers, pack, unpack
 from primer_site.rendering.pages import PageSpec
 from primer_site.rendering.storedspecs import StoredSpecs, spec_paths, stored_rows
 
@@ -23,16 +22,6 @@ _MEMORY_FORMAT = 5  # 5: the memory names itself (its token), and a delta may fo
 _DELTA_FORMAT = 1
 _DELTA_SHARE = 8  # a delta is kept while it holds under 1/8 of the pages and of the numbers; past that, all anew
 _UNREAD_SHARE = 4  # numbers no output may read any more, past 1/4 of them: renumbered (`dump`)
-
-
-class PageRecord(NamedTuple):
-    """What the last good build knew of one output (a named tuple: a memory read from disk makes 1,700 of them)."""
-
-    spec: PageSpec | None  # the spec itself in this process (compared by ==); None when read from disk
-    spec_digest: bytes
-    reads: array  # the numbers (in the memory's ledger) of what it read, sorted
-    digest: bytes  # of the output's bytes
-    packed: bytes | None = None  # `reads` as dump() writes them, as they were read from disk
 
 
 class RenderMemory:
@@ -77,7 +66,7 @@ class RenderMemory:
         index = self._readers
         if index is None:
             if not indexed:
-                return {path for path, known in self.records.items() if not wanted.isdisjoint(known.reads)}
+                return kept_readers(self.records, wanted)
             index = self._index()
         found: set[str] = set()
         for number in wanted:
@@ -150,17 +139,17 @@ class RenderMemory:
         pages = []
         for path, known in sorted(self.records.items()):
             if renumbered is not None:
-                packed = _packed(array("I", [renumbered[n] for n in known.reads]))
+                packed = pack(array("I", [renumbered[n] for n in known.reads]))
             else:
-                packed = known.packed if known.packed is not None else _packed(known.reads)
+                packed = known.packed if known.packed is not None else pack(known.reads)
             pages.append((path, known.spec_digest, known.digest, packed))
         if renumbered is None:
-            by_what = {what: _packed(found) for what, found in ledger.by_what.items()}
+            by_what = {what: pack(found) for what, found in ledger.by_what.items()}
         else:
             grouped: dict[str, array] = {}
             for index, number in enumerate(numbers):
                 grouped.setdefault(table[number][0], array("I")).append(index)
-            by_what = {what: _packed(found) for what, found in grouped.items()}
+            by_what = {what: pack(found) for what, found in grouped.items()}
         kept = table if renumbered is None else [table[number] for number in numbers]
         # one text for the next build to read, once a build reads one from disk: a build from nothing writes the
         # pairs (marshal shares their names), whose text would add ~15 MB at 5,000 posts to that build's peak
@@ -179,9 +168,9 @@ class RenderMemory:
             # that changed (render.RenderPass)
             specs,
             # (no list kept, its reads are not among the kept numbers either: none to write)
-            _packed(array("I"))
+            pack(array("I"))
             if specs is None
-            else _packed(
+            else pack(
                 self.specs_reads if renumbered is None else array("I", [renumbered[n] for n in self.specs_reads])
             ),
         )
@@ -203,7 +192,7 @@ class RenderMemory:
             count = len(dependencies)
             if type(packed) is not bytes or len(packed) != 16 * count or type(wholes) is not dict:
                 return None
-            groups = {str(what): _unpacked(numbers) for what, numbers in by_what.items()}
+            groups = {str(what): unpack(numbers) for what, numbers in by_what.items()}
             if sum(map(len, groups.values())) != count or any(n and max(n) >= count for n in groups.values()):
                 return None
             memory = cls()
@@ -217,18 +206,17 @@ class RenderMemory:
             memory.ledger = DependencyLedger.numbered(numbers, PackedFingerprints(packed), wholes, groups)
             records = memory.records
             for path, spec_digest, digest, reads in pages:
-                read = _unpacked(reads)
-                if read and read[-1] >= count:  # sorted, as dump() wrote them
+                if not fits(reads, count):
                     return None
                 if type(path) is not str or type(spec_digest) is not bytes or type(digest) is not bytes:
                     return None
-                records[path] = PageRecord(None, spec_digest, read, digest, reads)
+                records[path] = PageRecord(None, spec_digest, None, digest, reads)
             if specs is not None:
                 paths, rows = specs
                 if type(paths) is not tuple or type(rows) is not tuple or len(rows) != len(paths):
                     return None
                 memory.specs = StoredSpecs(paths, rows)
-                memory.specs_reads = _unpacked(specs_reads)
+                memory.specs_reads = unpack(specs_reads)
                 if memory.specs_reads and max(memory.specs_reads) >= count:
                     return None
                 memory.unrecorded = memory.without_record(paths)
@@ -277,14 +265,14 @@ class RenderMemory:
             if found is None:
                 pages.append((path,))
             else:
-                pages.append((path, found.spec_digest, found.digest, found.packed or _packed(found.reads)))
+                pages.append((path, found.spec_digest, found.digest, found.packed or pack(found.reads)))
         self.token = (base.token, os.urandom(16))
         data = (
             _DELTA_FORMAT,
             base.token,
             self.token[1],
             lines,
-            _packed(numbers),
+            pack(numbers),
             b"".join([packed[16 * number : 16 * number + 16] for number in numbers]),
             {what: whole for what, whole in wholes.items() if base.wholes.get(what) != whole},
             tuple(pages),
@@ -311,7 +299,7 @@ class RenderMemory:
                 if not separator or ledger.number((what, which)) != len(ledger.table) - 1:
                     return False  # a dependency it already had: not a delta of this memory
             count = len(ledger.table)
-            changed = _unpacked(numbers)
+            changed = unpack(numbers)
             if type(fingerprints) is not bytes or len(fingerprints) != 16 * len(changed):
                 return False
             for place, number in enumerate(changed):
@@ -330,10 +318,9 @@ class RenderMemory:
                     records.pop(path, None)
                 else:
                     _, spec_digest, digest, packed = row
-                    reads = _unpacked(packed)
-                    if (reads and reads[-1] >= count) or type(spec_digest) is not bytes or type(digest) is not bytes:
+                    if not fits(packed, count) or type(spec_digest) is not bytes or type(digest) is not bytes:
                         return False
-                    records[path] = PageRecord(None, spec_digest, reads, digest, packed)
+                    records[path] = PageRecord(None, spec_digest, None, digest, packed)
                 self._touched.add(path)
             self.unread_at_most = int(unread)
             if self.specs is not None:
@@ -367,21 +354,6 @@ class _Base:
         self.packed = packed  # their fingerprints, 16 bytes each
         self.wholes = wholes
         self.specs = specs
-
-
-def _packed(numbers: array) -> bytes:
-    if sys.byteorder == "big":
-        numbers = array("I", numbers)
-        numbers.byteswap()
-    return numbers.tobytes()
-
-
-def _unpacked(data: bytes) -> array:
-    numbers = array("I")
-    numbers.frombytes(data)
-    if sys.byteorder == "big":
-        numbers.byteswap()
-    return numbers
 
 
 def _add_reader(index: dict[int, list[str]], path: str, reads: Iterable[int]) -> None:
