@@ -24,6 +24,8 @@ whoever asks, so a class outside the package made meanwhile (markdown-it's Token
 with `eval`: ~0.1 ms for each of the ~30 named tuples made while the program loads (the package's, the standard
 library's, Jinja's). Its text names only the fields, and the lambda's globals are namedtuple's own (no builtins, a
 module name of its own): the code is the same whoever asks, so those are served from the same table, every caller's.
+So is the code typing.ForwardRef compiles for an annotation written as a string (`Optional["Environment"]`: ~125 in
+Jinja's modules, ~5 M instructions of every start): an expression's text, compiled as `eval` compiles it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import collections
 import contextlib
 import dataclasses
 import sys
+import typing
 from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER
 from types import CodeType
@@ -71,14 +74,25 @@ class _Table:
         """`eval(source, globals, locals)` of namedtuple's `__new__` text, its code taken from the table."""
         if not isinstance(source, str):
             return eval(source, globals, locals)  # type: ignore[arg-type]  # code already
+        return eval(self._expression(source), globals, locals)
+
+    def compile(self, source: object, filename: str, mode: str, flags: int = 0, dont_inherit: bool = False) -> Any:
+        """`compile(source, filename, mode)` of typing.ForwardRef's annotation text ("<string>", "eval"), its code
+        taken from the table; any other call compiled here (with the typing module's future flags: none)."""
+        if isinstance(source, str) and filename == "<string>" and mode == "eval" and not flags:
+            return self._expression(source)
+        return compile(source, filename, mode, flags, dont_inherit=True)  # type: ignore[call-overload]
+
+    def _expression(self, source: str) -> CodeType:
         key = _EVALUATED + source
         code = self.used.get(key) or self.kept.get(key)
         if code is None:
-            # as eval compiles a text: file "<string>", no future flags (the collections module has none)
+            # as eval and compile compile a text: file "<string>", no future flags (the collections and typing
+            # modules have none)
             code = compile(source, "<string>", "eval", dont_inherit=True)
             self.compiled += 1
         self.used[key] = code
-        return eval(code, globals, locals)
+        return code
 
     def save(self) -> None:
         """Write the table if this process compiled a text it did not have (keptcode.save_kept)."""
@@ -107,8 +121,8 @@ def kept_methods() -> Iterator[_Table]:
     text. For the program's imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
     table = _Table(table_path())
     # each module looks a name up in its globals before the builtins: a global `exec` is the dataclasses module's
-    # exec, a global `eval` namedtuple's eval
-    served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval))
+    # exec, a global `eval` namedtuple's eval, a global `compile` typing's (ForwardRef's)
+    served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval), (typing, "compile", table.compile))
     before = [vars(module).get(name, _NONE) for module, name, _ in served]
     for module, name, function in served:
         setattr(module, name, function)
