@@ -1,13 +1,13 @@
-"""The methods `@dataclass` writes for the package's classes (and namedtuple's `__new__`), compiled once and kept beside
-the package's bytecode.
+"""The methods `@dataclass` writes for the classes made while the program loads (and namedtuple's `__new__`), compiled
+once and kept beside the package's bytecode.
 
 The dataclasses module writes each class's methods (__init__, __repr__, __eq__, __hash__, a frozen class's
 __setattr__ and __delattr__) as Python source and compiles it with `exec` when the class is made: ~1 ms per class,
 ~75 ms of every process for the package's classes, most of it the compiling (Python 3.11, `python -X importtime`
 and cProfile of `import primer_site.commands.cli`). The source is a function of the class alone, so its compiled
 code can be kept as Python keeps a module's: while the program loads (`kept_methods`, around the CLI's imports in
-__main__.run; nothing else of the process is touched), the `exec` calls made for the package's classes are served
-from a table of source text → code object, and the table is written when a class's text was new.
+__main__.run; nothing else of the process is touched), the `exec` calls made for the classes are served from a
+table of source text → code object, and the table is written when a class's text was new.
 
 The table is kept where Python keeps this module's bytecode (importlib's `cache_from_source`: PYTHONPYCACHEPREFIX
 is honoured, and nothing is written under PYTHONDONTWRITEBYTECODE or to a folder that cannot be written), in
@@ -15,13 +15,17 @@ marshal, the format of .pyc files, under this interpreter's bytecode magic numbe
 checked by digest: a damaged file, or another Python's, is ignored and written again. It is trusted as the .pyc
 files beside it are (whoever can write there can plant bytecode as well): the digest guards against damage, not
 against a planted file. A key is the whole source text, so a kept entry can never be out of date: a changed class
-has a new text, compiled once more. Other callers of the dataclasses module's `exec` (a class outside the package
-made meanwhile: markdown-it's, watchdog's) get what the module's own `exec` gives them.
+has a new text, compiled once more. The text is compiled as the dataclasses module's own `exec` compiles it (file
+"<string>", no future flags) and run in the globals the module passes, the class's module's: the code is the same
+whoever asks, so a class outside the package made meanwhile (markdown-it's Token, Rule and Delimiter: 9 methods,
+~4-6 M instructions of every start) is served as the package's are.
 
 `collections.namedtuple` (and so typing.NamedTuple) writes its class's `__new__` as a lambda's text and compiles it
 with `eval`: ~0.1 ms for each of the ~30 named tuples made while the program loads (the package's, the standard
 library's, Jinja's). Its text names only the fields, and the lambda's globals are namedtuple's own (no builtins, a
 module name of its own): the code is the same whoever asks, so those are served from the same table, every caller's.
+So is the code typing.ForwardRef compiles for an annotation written as a string (`Optional["Environment"]`: ~125 in
+Jinja's modules, ~5 M instructions of every start): an expression's text, compiled as `eval` compiles it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import collections
 import contextlib
 import dataclasses
 import sys
+import typing
 from collections.abc import Iterator
 from importlib.util import MAGIC_NUMBER
 from types import CodeType
@@ -37,7 +42,6 @@ from typing import Any
 
 from primer_site.keptcode import kept_path, read_entries, save_kept, write_kept
 
-PACKAGE = __name__.rpartition(".")[0]  # "primer_site": the modules whose classes are served
 _HEADER = b"primer-site dataclass code\n" + MAGIC_NUMBER + bytes([sys.flags.optimize])
 _MOST_KEPT = 4096  # entries; past this, a save keeps only those this process used (the package has ~450)
 _EVALUATED = "\x00eval\n"  # the key of an `eval` text (namedtuple's): compiled as an expression, not as statements
@@ -53,15 +57,14 @@ class _Table:
         self.compiled = 0  # texts not in the kept table
 
     def exec(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
-        """`exec(source, globals, locals)`, the code of a package class's method taken from the table."""
-        if not (isinstance(source, str) and globals is not None and _of_package(globals.get("__name__"))):
-            # as the dataclasses module's own call compiles it: exec of a text here would take this module's
-            # `from __future__ import annotations`, and the class's __init__ would get strings as annotations
-            exec(compile(source, "<string>", "exec", dont_inherit=True), globals, locals)
+        """`exec(source, globals, locals)`, the code of a class's method taken from the table."""
+        if not isinstance(source, str) or globals is None:  # not what the dataclasses module passes: left as it is
+            exec(source, globals, locals)  # type: ignore[arg-type]
             return
         code = self.used.get(source) or self.kept.get(source)
         if code is None:
-            # as exec compiles a text: file "<string>", no future flags (the dataclasses module's own: none)
+            # as exec compiles a text: file "<string>", no future flags (the dataclasses module's own: none; exec of
+            # the text here would take this module's `from __future__ import annotations`: strings as annotations)
             code = compile(source, "<string>", "exec", dont_inherit=True)
             self.compiled += 1
         self.used[source] = code
@@ -71,22 +74,29 @@ class _Table:
         """`eval(source, globals, locals)` of namedtuple's `__new__` text, its code taken from the table."""
         if not isinstance(source, str):
             return eval(source, globals, locals)  # type: ignore[arg-type]  # code already
+        return eval(self._expression(source), globals, locals)
+
+    def compile(self, source: object, filename: str, mode: str, flags: int = 0, dont_inherit: bool = False) -> Any:
+        """`compile(source, filename, mode)` of typing.ForwardRef's annotation text ("<string>", "eval"), its code
+        taken from the table; any other call compiled here (with the typing module's future flags: none)."""
+        if isinstance(source, str) and filename == "<string>" and mode == "eval" and not flags:
+            return self._expression(source)
+        return compile(source, filename, mode, flags, dont_inherit=True)  # type: ignore[call-overload]
+
+    def _expression(self, source: str) -> CodeType:
         key = _EVALUATED + source
         code = self.used.get(key) or self.kept.get(key)
         if code is None:
-            # as eval compiles a text: file "<string>", no future flags (the collections module has none)
+            # as eval and compile compile a text: file "<string>", no future flags (the collections and typing
+            # modules have none)
             code = compile(source, "<string>", "eval", dont_inherit=True)
             self.compiled += 1
         self.used[key] = code
-        return eval(code, globals, locals)
+        return code
 
     def save(self) -> None:
         """Write the table if this process compiled a text it did not have (keptcode.save_kept)."""
         save_kept(self.path, _HEADER, self.kept, self.used, self.compiled, _MOST_KEPT)
-
-
-def _of_package(module: object) -> bool:
-    return isinstance(module, str) and (module == PACKAGE or module.startswith(PACKAGE + "."))
 
 
 def table_path() -> str | None:
@@ -106,13 +116,13 @@ def write_table(path: str, table: dict[str, CodeType]) -> None:
 
 @contextlib.contextmanager
 def kept_methods() -> Iterator[_Table]:
-    """While in the block, the dataclasses module's `exec` calls for the package's classes, and namedtuple's `eval`
-    calls, are served from the kept table; after it, the modules' own are back and the table is saved if it gained a
+    """While in the block, the dataclasses module's `exec` calls, and namedtuple's `eval` calls, are served from the
+    kept table; after it, the modules' own are back and the table is saved if it gained a
     text. For the program's imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
     table = _Table(table_path())
     # each module looks a name up in its globals before the builtins: a global `exec` is the dataclasses module's
-    # exec, a global `eval` namedtuple's eval
-    served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval))
+    # exec, a global `eval` namedtuple's eval, a global `compile` typing's (ForwardRef's)
+    served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval), (typing, "compile", table.compile))
     before = [vars(module).get(name, _NONE) for module, name, _ in served]
     for module, name, function in served:
         setattr(module, name, function)
