@@ -67,7 +67,7 @@ print(json.dumps({
     and "compile" not in vars(typing),
     "forward_kept": False if stock else any(code is forward.__forward_code__ for code in table.used.values()),
     "forward_same": forward.__forward_code__ == compile("Outside", "<string>", "eval")
-    and forward._evaluate({"Outside": Outside}, None, frozenset()) is Outside,
+    and eval(forward.__forward_code__, {"Outside": Outside}) is Outside,
 }))
 """
 
@@ -145,3 +145,25 @@ def test_nothing_is_written_under_pythondontwritebytecode(tmp_path: Path) -> Non
     assert found["compiled"] > 300
     assert not Path(found["path"]).exists()
     assert run(prefix, write=False)["compiled"] == found["compiled"]
+
+
+def test_the_table_s_calls_do_what_the_builtins_do_with_any_arguments() -> None:
+    """What the kept table stands in for (exec, eval, compile) behaves as the builtin whatever it is asked: the
+    caller's namespaces when none is given (never the table's module, whose `from __future__ import annotations`
+    would make annotations strings), and compile's other arguments honoured, not refused."""
+    from primer_site.dataclasscode import _Table
+
+    table = _Table(None)
+    text = "def f(a: int): pass\nwho = __name__"
+    for future, annotation in (("from __future__ import annotations\n", "int"), ("", int)):
+        # called from a module with or without `from __future__ import annotations` (this one has it)
+        caller = compile(future + "exec(text, None, made)", "<caller>", "exec", dont_inherit=True)
+        for name, function in (("table", table.exec), ("builtin", exec)):
+            made: dict = {}
+            exec(caller, {"__name__": "caller", "exec": function, "text": text, "made": made})
+            assert made["f"].__annotations__ == {"a": annotation}, (name, future)
+            assert made["who"] == "caller", name
+    local = 41  # noqa: F841 (read by the text eval'd below, from this frame)
+    assert table.eval("local + 1") == 42
+    optimised = table.compile("__debug__", "<string>", "eval", optimize=2)
+    assert eval(optimised) is eval(compile("__debug__", "<string>", "eval", optimize=2)) is False

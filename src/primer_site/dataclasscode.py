@@ -29,10 +29,13 @@ Jinja's modules, ~5 M instructions of every start): an expression's text, compil
 """
 
 from __future__ import annotations
+import __future__
 
 import collections
 import contextlib
 import dataclasses
+import functools
+import operator
 import sys
 import typing
 from collections.abc import Iterator
@@ -58,8 +61,18 @@ class _Table:
 
     def exec(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> None:
         """`exec(source, globals, locals)`, the code of a class's method taken from the table."""
-        if not isinstance(source, str) or globals is None:  # not what the dataclasses module passes: left as it is
+        caller = sys._getframe(1)
+        if globals is None:  # exec's own default: the caller's namespaces (never this module's)
+            globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
+        if not isinstance(source, str):  # code already: not what the dataclasses module passes
             exec(source, globals, locals)  # type: ignore[arg-type]
+            return
+        if caller.f_code.co_flags & _FUTURE:  # exec compiles with its caller's future flags (the table: none)
+            exec(
+                compile(source, "<string>", "exec", caller.f_code.co_flags & _FUTURE, dont_inherit=True),
+                globals,
+                locals,
+            )
             return
         code = self.used.get(source) or self.kept.get(source)
         if code is None:
@@ -72,16 +85,36 @@ class _Table:
 
     def eval(self, source: object, globals: dict[str, Any] | None = None, locals: Any = None) -> Any:
         """`eval(source, globals, locals)` of namedtuple's `__new__` text, its code taken from the table."""
+        caller = sys._getframe(1)
+        if globals is None:  # eval's own default: the caller's namespaces (never this module's)
+            globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
         if not isinstance(source, str):
             return eval(source, globals, locals)  # type: ignore[arg-type]  # code already
+        if caller.f_code.co_flags & _FUTURE:  # eval compiles with its caller's future flags (the table: none)
+            return eval(
+                compile(source, "<string>", "eval", caller.f_code.co_flags & _FUTURE, dont_inherit=True),
+                globals,
+                locals,
+            )
         return eval(self._expression(source), globals, locals)
 
-    def compile(self, source: object, filename: str, mode: str, flags: int = 0, dont_inherit: bool = False) -> Any:
+    def compile(
+        self,
+        source: object,
+        filename: str,
+        mode: str,
+        flags: int = 0,
+        dont_inherit: bool = False,
+        optimize: int = -1,
+        **options: Any,
+    ) -> Any:
         """`compile(source, filename, mode)` of typing.ForwardRef's annotation text ("<string>", "eval"), its code
-        taken from the table; any other call compiled here (with the typing module's future flags: none)."""
-        if isinstance(source, str) and filename == "<string>" and mode == "eval" and not flags:
+        taken from the table; any other call (other flags, an optimisation level, a keyword compile takes)
+        compiled here as asked (with the typing module's future flags: none)."""
+        plain = not flags and optimize == -1 and not options
+        if plain and isinstance(source, str) and filename == "<string>" and mode == "eval":
             return self._expression(source)
-        return compile(source, filename, mode, flags, dont_inherit=True)  # type: ignore[call-overload]
+        return compile(source, filename, mode, flags, dont_inherit=True, optimize=optimize, **options)  # type: ignore[call-overload]
 
     def _expression(self, source: str) -> CodeType:
         key = _EVALUATED + source
@@ -116,25 +149,31 @@ def write_table(path: str, table: dict[str, CodeType]) -> None:
 
 @contextlib.contextmanager
 def kept_methods() -> Iterator[_Table]:
-    """While in the block, the dataclasses module's `exec` calls, and namedtuple's `eval` calls, are served from the
-    kept table; after it, the modules' own are back and the table is saved if it gained a
-    text. For the program's imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
+    """While in the block, the dataclasses module's `exec` calls, namedtuple's `eval` calls and typing.ForwardRef's
+    `compile` calls (an annotation written as text) are served from the kept table, whichever package makes the
+    class; after it, the modules' own are back and the table is saved if it gained a text. For the program's
+    imports (__main__.run): a class made later (a module imported on some path only) is compiled as usual."""
     table = _Table(table_path())
     # each module looks a name up in its globals before the builtins: a global `exec` is the dataclasses module's
     # exec, a global `eval` namedtuple's eval, a global `compile` typing's (ForwardRef's)
     served = ((dataclasses, "exec", table.exec), (collections, "eval", table.eval), (typing, "compile", table.compile))
     before = [vars(module).get(name, _NONE) for module, name, _ in served]
-    for module, name, function in served:
-        setattr(module, name, function)
-    try:
+    try:  # set inside: whatever ends the block (an exception between two of them too) puts back what was there
+        for module, name, function in served:
+            setattr(module, name, function)
         yield table
     finally:
         for (module, name, _), old in zip(served, before, strict=True):
             if old is _NONE:
-                delattr(module, name)
+                vars(module).pop(name, None)
             else:
                 setattr(module, name, old)
         table.save()
 
 
 _NONE = object()
+# the code flags of `from __future__ import ...` (annotations, say), which exec, eval and compile pass on from their
+# caller's code to what they compile
+_FUTURE = functools.reduce(
+    operator.or_, (getattr(__future__, name).compiler_flag for name in __future__.all_feature_names)
+)
