@@ -256,3 +256,57 @@ def test_many_bodies_read_in_one_pass_are_those_read_by_key(
     assert len(one_pass) == len({k for k in keys if k in bodies})
     if formulas:
         assert all(one_pass[k] == bodies[k] for k in one_pass)
+
+
+# ------------------------------------------------- the body table's cells other than the sealed one
+
+
+def _series_site(root: Path, posts: int) -> Path:
+    files: dict[str, str | None] = {"series/s0.md": "---\ntitle: Series 0\n---\nThe description.\n"}
+    for i in range(posts):
+        files[f"content/s0/p{i:03d}.md"] = post(f"Post {i}", series="s0", chapter=str(i + 1), body=f"Body {i}.")
+    return make_site(root, files)
+
+
+@pytest.mark.parametrize("one_pass", [True, False], ids=["one pass", "by key"])
+def test_a_changed_html_cell_is_never_served_as_the_body(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_pass: bool
+) -> None:
+    """The HTML is a column of its own, outside the sealed cell: changed by anyone (another machine's cache, a
+    damaged disk), the body is rendered again from its source, never published as the cell says."""
+    from fixture_sites import build_result, tree_bytes
+    from primer_site.caches import bodycache
+
+    if one_pass:
+        monkeypatch.setattr(bodycache, "_ONE_PASS", 0)  # the one pass a site of more than 500 posts makes
+    site = _series_site(tmp_path / "site", 4)
+    build_result(site, output=tmp_path / "out", cache=True)
+    with sqlite3.connect(site / ".primer-cache/bodies.sqlite3") as db:
+        changed = db.execute("UPDATE bodies SET html = '<p>STALE</p>' || html").rowcount
+    assert changed == 5  # four posts and the series' description
+    (site / "content/s0/p001.md").write_text(post("Post 1", series="s0", chapter="2", body="Edited."), "utf-8")
+    build_result(site, output=tmp_path / "out", cache=True)
+    build_result(site, output=tmp_path / "cold")
+    assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "cold")
+    assert not any(b"STALE" in data for data in tree_bytes(tmp_path / "out").values())
+
+
+@pytest.mark.parametrize("bad_key", [None, b"\xab\xcd"], ids=["null", "blob"])
+def test_a_body_row_whose_key_is_not_text_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_key: object
+) -> None:
+    """A TEXT PRIMARY KEY of an SQLite table takes NULL and bytes too: such a row (not one primer-site wrote) is
+    ignored by the read and by the prune after a one-pass read, never a traceback in every later build."""
+    from fixture_sites import build_result, tree_bytes
+    from primer_site.caches import bodycache
+
+    monkeypatch.setattr(bodycache, "_ONE_PASS", 0)
+    site = _series_site(tmp_path / "site", 4)
+    build_result(site, output=tmp_path / "out", cache=True)
+    with sqlite3.connect(site / ".primer-cache/bodies.sqlite3") as db:
+        db.execute("INSERT INTO bodies VALUES (?, x'00', x'00', 'junk')", (bad_key,))
+    for body in ("Edited.", "Edited again."):
+        (site / "content/s0/p001.md").write_text(post("Post 1", series="s0", chapter="2", body=body), "utf-8")
+        build_result(site, output=tmp_path / "out", cache=True)
+        build_result(site, output=tmp_path / "cold")
+        assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / "cold")

@@ -17,6 +17,7 @@ from itertools import starmap
 from pathlib import Path
 
 from primer_site import __version__, errors, model
+from primer_site.caches.fingerprints import known_long_digests, long_digest
 from primer_site.diskstore import (
     DAMAGED,
     MARSHAL_SALT,
@@ -133,7 +134,10 @@ class BodyCache(CacheTables):
                     wanted, others = set(keys), []
                     # the rows asked for; every other key noted on the way (append gives None: not a row asked for)
                     query = self.db.execute(f"SELECT {columns} FROM bodies")
-                    self._decoded((row for row in query if row[0] in wanted or others.append(row[0])), found)
+                    self._decoded(
+                        (row for row in query if row[0] in wanted or (type(row[0]) is str and others.append(row[0]))),
+                        found,
+                    )
                     self.passed = (wanted, others)
                     return found
                 for start in range(0, len(keys), 500):
@@ -146,10 +150,12 @@ class BodyCache(CacheTables):
 
     def _decoded(self, rows: Iterable[tuple], into: dict[str, RenderedBody]) -> None:
         """The bodies of `rows` (key, value, html[, formulas]) that decode, into `into` by key."""
+        digests: list[tuple[str, bytes]] = []
         for key, value, html, *stored in rows:
-            body = _decode(value, html, stored[0] if stored else None)
+            body = _decode(value, html, stored[0] if stored else None, digests)
             if body is not None:
                 into[key] = body
+        known_long_digests(digests)  # each HTML hashed once: its check here is its whole fingerprint's digest too
 
     def formulas_of(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
         """The formulas of the cached bodies of `keys`, nothing else of them decoded."""
@@ -218,7 +224,9 @@ def _rows(entries: Iterable[tuple[str, RenderedBody]]) -> Iterator[tuple[str, by
 
 def _encode(body: RenderedBody) -> tuple[bytes, bytes]:
     """The body but its HTML and formulas, and its formulas, as two sealed cells (diskstore.sealed: marshal's plain
-    tuples, each field of the type the body declares): a build that checks no math never reads the second."""
+    tuples, each field of the type the body declares): a build that checks no math never reads the second. The HTML
+    is a column of its own, read as it is: the first cell ends with its digest (fingerprints.long_digest), so that a
+    changed HTML cell is never taken for the body's."""
     fields = (
         tuple((h.level, h.id, h.text, h.html) for h in body.headings),
         tuple(sorted(body.ids)),
@@ -236,6 +244,7 @@ def _encode(body: RenderedBody) -> tuple[bytes, bytes]:
             (tuple((i.key, i.prefix, i.suffix, i.year_only) for i in c.items), c.in_text, c.written, c.line, c.column)
             for c in body.citations
         ),
+        long_digest(body.html),
     )
     return sealed(fields), sealed(tuple((f.tex, f.display, f.line, f.column) for f in body.formulas))
 
@@ -253,16 +262,36 @@ _BODY = maker(RenderedBody)
 _HEADING, _LABEL, _SOURCE_LINK, _LINK = maker(Heading), maker(Label), maker(SourceLink), maker(Link)
 
 
-def _decode(value: bytes, html_text: str, formulas: bytes | None = None) -> RenderedBody | None:
+def _decode(
+    value: bytes, html_text: str, formulas: bytes | None = None, digests: list[tuple[str, bytes]] | None = None
+) -> RenderedBody | None:
     """The stored body (its formulas from their cell if given, else none), or None for anything that is not
-    exactly what _encode wrote. The cell's digest vouches for its types: each field is taken as stored."""
+    exactly what _encode wrote: an HTML cell whose digest is not the one sealed with the body, too. The cell's
+    digest vouches for its types: each field is taken as stored. `digests` gets the HTML and its digest."""
     fields = unsealed(value)
     if fields is DAMAGED or not isinstance(html_text, str):
         return None
     try:
-        headings, ids, has_math, words, first, links, others, stray, labels, errors, displays, assets, citations = (
-            fields  # type: ignore[misc]
-        )
+        (
+            headings,
+            ids,
+            has_math,
+            words,
+            first,
+            links,
+            others,
+            stray,
+            labels,
+            errors,
+            displays,
+            assets,
+            citations,
+            html_digest,
+        ) = fields  # type: ignore[misc]
+        if long_digest(html_text) != html_digest:
+            return None
+        if digests is not None:
+            digests.append((html_text, html_digest))
         return _BODY(  # an empty part without a call (most bodies have no citation, say): the seal vouches its type
             html_text,
             tuple(starmap(_HEADING, headings)) if headings else (),

@@ -83,7 +83,9 @@ def whole_fingerprint(
         kind = type(item)
         if kind is str:
             if len(item) > _LONG:
-                item = (..., "long", hashlib.sha256(item.encode("utf-8", "surrogatepass")).digest())
+                known = _LONG_DIGESTS.pop(id(item), None)
+                digest = known[1] if known is not None and known[0] is item else long_digest(item)
+                item = (..., "long", digest)
         elif kind is tuple:  # _form's, inline: a post's tags (and an empty tuple) are their own form
             if item and not _PLAIN.issuperset(map(type, item)):
                 item = _tuple_form(item, key_of, named)
@@ -96,6 +98,22 @@ def whole_fingerprint(
 
 
 _LONG = 1024  # characters of a field digested on its own
+# long texts whose digest is already known (a body's HTML, checked by the body cache against the digest it sealed),
+# by id, with the text itself (an id is only that text's while it lives): taken once, by whole_fingerprint
+_LONG_DIGESTS: dict[int, tuple[str, bytes]] = {}
+
+
+def long_digest(text: str) -> bytes:
+    """The 32-byte SHA-256 that stands for a long text field in whole_fingerprint's form (of its UTF-8, lone
+    surrogates passed through)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+def known_long_digests(pairs: list[tuple[str, bytes]]) -> None:
+    """Texts and their long_digest, worked out already (the body cache's read): whole_fingerprint takes each once
+    instead of hashing the text again. A text held here and never fingerprinted stays held: no more than the
+    bodies read from the cache, once each (a new process reads them all once; `serve`, only at its first build)."""
+    _LONG_DIGESTS.update((id(text), (text, digest)) for text, digest in pairs if len(text) > _LONG)
 
 
 def _digest(form: object) -> Fingerprint:
