@@ -172,6 +172,46 @@ def test_a_files_math_identity_is_the_same_for_equal_values_made_apart() -> None
     assert _identity("", "", 1) != _identity("", "", True) != _identity("", "", [1])  # types told apart, as repr did
 
 
+def test_a_posts_math_identity_follows_values_not_the_sharing_of_objects() -> None:
+    # a post's identity is made in two steps (what its series shares, then its own part): each keeps the rule
+    from primer_site.math.mathsources import _identity_prefix, _post_identity
+
+    shared = "content/p1.md"
+    apart = "".join(["content/", "p1.md"])
+    macros = ((r"\R", r"\mathbb{R}"),)
+    macros_apart = (("".join(["\\", "R"]), r"\mathbb{R}"),)
+    one = _post_identity(_identity_prefix("salt", macros, (shared, shared)), "key", (shared, "T", None, 2, 1), ())
+    two = _post_identity(
+        _identity_prefix("salt", macros_apart, ("content/p1.md", apart)), "key", (apart, "T", None, 2, 1), ()
+    )
+    assert one == two
+    base = _identity_prefix("salt", macros, (shared,))
+    variants = {
+        _post_identity(base, "key", (shared, "T", None, 2, 1), ()),
+        _post_identity(_identity_prefix("salt2", macros, (shared,)), "key", (shared, "T", None, 2, 1), ()),
+        _post_identity(_identity_prefix("salt", (), (shared,)), "key", (shared, "T", None, 2, 1), ()),
+        _post_identity(base, "key2", (shared, "T", None, 2, 1), ()),
+        _post_identity(base, "key", (shared, "T", None, 2, 1), ((1, 2),)),
+    }
+    assert len(variants) == 5  # each part changes it
+
+
+def test_a_permalink_naming_any_of_the_date_parts_spells_each() -> None:
+    from itertools import combinations
+
+    from primer_site.urls import expand_permalink
+
+    date = datetime(2026, 3, 4, tzinfo=UTC)
+    fields = {"slug": "s", "year": "2026", "month": "03", "day": "04"}
+    for count in range(4):
+        for parts in combinations(("year", "month", "day"), count):
+            for pattern in (
+                "/" + "".join(f"{{{p}}}/" for p in parts) + "{slug}/",
+                "/{{year}}/" + "-".join(f"{{{p}}}" for p in parts) + "{slug}.html",
+            ):
+                assert expand_permalink(pattern, "s", date) == pattern.format_map(fields), pattern
+
+
 def test_the_linked_urls_of_a_body_are_the_patterns_matches_whatever_the_body() -> None:
     # the preview links' first look (the literal every match begins with) never hides a match
     from primer_site.site.previews import _LINK, _linked_urls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from datetime import datetime
 from functools import lru_cache
@@ -57,11 +58,24 @@ def is_valid_slug(slug: str) -> bool:
     return bool(_SLUG.fullmatch(slug)) and ".." not in slug
 
 
+@lru_cache(maxsize=64)
+def permalink_fields(pattern: str) -> tuple[tuple[str, str, str | None], ...]:
+    """The replacement fields of a permalink pattern, as (name, format spec, conversion), in order: str.format's
+    own reading of it (string.Formatter.parse; "{{" is a literal brace). ValueError for a pattern it cannot read."""
+    return tuple(
+        (name, spec or "", conversion)
+        for _, name, spec, conversion in string.Formatter().parse(pattern)
+        if name is not None
+    )
+
+
+_DATE_PARTS = frozenset({"year", "month", "day"})
+
+
 def expand_permalink(pattern: str, slug: str, date: datetime | None = None) -> str:
     """The site-relative URL path (starting with "/") for a page of this kind."""
-    if date is None or not ("{year" in pattern or "{month" in pattern or "{day" in pattern):
-        # a pattern that names no part of the date (the default /posts/{slug}/): none is spelt out (a new process
-        # asks once a post); a superset of the fields it names is what format_map reads either way
+    if date is None or _DATE_PARTS.isdisjoint(name for name, _, _ in permalink_fields(pattern)):
+        # the date's parts are spelt out only for a pattern that names one (not the default /posts/{slug}/)
         return pattern.format_map({"slug": slug})
     return pattern.format_map(
         {"slug": slug, "year": f"{date.year:04d}", "month": f"{date.month:02d}", "day": f"{date.day:02d}"}

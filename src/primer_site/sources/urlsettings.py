@@ -4,12 +4,12 @@ the pattern of each kind of page's URL. Each reader reports a value it refuses t
 from __future__ import annotations
 
 import posixpath
-import string
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from primer_site.sources.sharedkeys import suggest
 from primer_site.sources.yamldoc import describe
+from primer_site.urls import permalink_fields
 
 DEFAULT_PERMALINKS = {
     "post": "/posts/{slug}/",
@@ -79,11 +79,11 @@ def _placeholder_problem(kind: str, pattern: str) -> str | None:
     """Why `pattern` cannot be filled in (str.format would raise, or reach into attributes); None if it can."""
     allowed = ("slug", "year", "month", "day") if kind == "post" else ("slug",)
     try:
-        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(pattern)]
+        fields = permalink_fields(pattern)
     except ValueError as error:
         return f"is not a valid pattern ({error}; write {{{{ or }}}} for a literal brace)"
     for name, spec, conversion in fields:
-        if name is not None and (name not in allowed or spec or conversion):
+        if name not in allowed or spec or conversion:
             return f"has {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}: " + (
                 "only " + ", ".join(f"{{{a}}}" for a in allowed) + " can be used here"
             )
