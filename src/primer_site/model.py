@@ -38,10 +38,16 @@ class ChapterNumber:
             return cls(value.strip())
         return None
 
+    @cached_property
+    def order(self) -> tuple[tuple[int, ...], str]:
+        """Where it sorts: by its numbers, then its text ("1.10" after "1.9"; "02" beside "2"). Equal numbers are
+        those of equal text (the dataclass's __eq__ and __hash__)."""
+        return (self.parts, self.text)
+
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, ChapterNumber):
             return NotImplemented
-        return (self.parts, self.text) < (other.parts, other.text)
+        return self.order < other.order
 
     @property
     def is_introduction(self) -> bool:

@@ -8,6 +8,7 @@ disk from one build in a new process to the next (recall_verdicts, keep_verdicts
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import marshal
 from collections.abc import Callable, Collection, Sequence
@@ -80,7 +81,7 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
         rows = table.load()
     finally:
         table.close()
-    make = _maker()  # one a post: no frozen __init__, nor a dict of its fields merged into a copy (built_of)
+    make = _placeholder_maker()  # one a post: no frozen __init__, nor a dict of its fields merged into a copy
     for path, (identity, problems) in rows.items():
         try:
             # only a true empty list is "no problems": a damaged row's null, 0 or false must fail as any other
@@ -91,16 +92,21 @@ def recall_verdicts(site: Path, salt: str, katex_version: str | None, store: Sto
             )
         except (ValueError, TypeError):
             continue  # a damaged row: that file is checked again
-        placeholder = make(path, (), (), (), (), identity)
+        placeholder = make(path, identity)
         memo.verdicts[path] = (placeholder, found)
         memo.recalled[path] = placeholder
     return memo
 
 
 @cache
-def _maker() -> Callable[..., MathSource]:
-    """A MathSource from its fields in order (frozen.maker), made when a build first recalls verdicts."""
-    return maker(MathSource)
+def _placeholder_maker() -> Callable[[str, str], MathSource]:
+    """A MathSource of a file's path and identity, no formulas (not read), every other field the class's default:
+    frozen.maker's, made when a build first recalls verdicts."""
+    make = maker(MathSource)
+    fields = dataclasses.fields(MathSource)
+    assert [fields[0].name, fields[1].name, fields[-1].name] == ["source", "formulas", "identity"]
+    between = tuple(field.default for field in fields[2:-1])
+    return lambda path, identity: make(path, (), *between, identity)
 
 
 def keep_verdicts(site: Path, salt: str, memo: CheckMemo, paths: Collection[str]) -> None:
@@ -238,29 +244,33 @@ def _front(document: Document) -> tuple[str, str, str | None, int, int]:
 
 
 def _identity(salt: str, key: str, *rest: object) -> str:
-    """A digest of what a file's verdict depends on: its body's formulas by its cache `key` (with the `salt` of that
-    cache: the renderer's code and settings), and the `rest` (where the file is, what else it writes math in, its
-    macros, stray dollars and macros' homes). KaTeX and primer-site's own code are the verdicts' table's salt.
-    The values are plain data only (str, int, bool, None, in tuples and lists): marshal refuses a subclass of str
-    or tuple, a dataclass or a datetime with ValueError (turn such a value into plain data before it comes here)."""
-    # marshal's format 2 (no back-references, which would follow the objects' reference counts): the same bytes for
-    # the same values in every process, and made in C without repr's quoting of each string (1,000 posts a build)
-    return hashlib.blake2b(marshal.dumps((salt, key, *rest), 2), digest_size=16).hexdigest()
+    """A digest of what a file's verdict depends on (a series file's: a post's is _post_identity's): the `rest`
+    (where the file is, what else it writes math in, its macros, stray dollars and macros' homes); `salt` and `key`
+    as a post's are ("" for a file whose formulas are read from its text). KaTeX and primer-site's own code are the
+    verdicts' table's salt."""
+    return hashlib.blake2b(_plain_bytes((salt, key, *rest)), digest_size=16).hexdigest()
+
+
+def _plain_bytes(value: tuple) -> bytes:
+    """The bytes an identity digests of `value`, plain data only (str, int, bool, None, in tuples and lists: marshal
+    refuses a subclass of str or tuple, a dataclass or a datetime with ValueError; turn such a value into plain data
+    before it comes here). marshal's format 2 (no back-references, which would follow the objects' reference counts):
+    the same bytes for the same values in every process, made in C; a tuple's bytes say its length, so that two in a
+    row read back one way only."""
+    return marshal.dumps(value, 2)
 
 
 def _identity_prefix(salt: str, macros: Macros, homes: tuple[str, ...]) -> hashlib._Hash:
     """The digest, begun, of what the identities of a series' posts share: their body cache's `salt`, their macros
-    and the macros' homes (each post's own part is _post_identity's). Before, each post's identity digested its
-    series' macros again (~1,000 a build, each macro of the site and of its series file marshalled and hashed)."""
-    return hashlib.blake2b(marshal.dumps((salt, macros, homes), 2), digest_size=16)
+    and the macros' homes (each post's own part is _post_identity's): worked out once a series, not once a post."""
+    return hashlib.blake2b(_plain_bytes((salt, macros, homes)), digest_size=16)
 
 
 def _post_identity(prefix: hashlib._Hash, key: str, front: tuple, stray_dollars: tuple) -> str:
-    """A post's identity (_identity's rule): the shared `prefix` (_identity_prefix) followed by what is the post's
-    own, its body's cache `key`, its title and summary (`front`: _front) and its stray dollars. Each part is a
-    marshal of a tuple (format 2), which says its own length: the two in a row read back one way only."""
+    """A post's identity: the shared `prefix` (_identity_prefix) followed by what is the post's own, its body's
+    cache `key`, its title and summary (`front`: _front) and its stray dollars, each part _plain_bytes."""
     digest = prefix.copy()
-    digest.update(marshal.dumps((key, front, stray_dollars), 2))
+    digest.update(_plain_bytes((key, front, stray_dollars)))
     return digest.hexdigest()
 
 

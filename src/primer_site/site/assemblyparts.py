@@ -113,8 +113,7 @@ class Assembly:
             lambda _: self.post_macros(meta, doc),
             problems,
         )
-        # the slug of the series it names: its file's (found above), else the name's own (SeriesNames.slug_of)
-        series = (meta.slug if meta is not None else self.names.slug_of(doc.series), macros)
+        series = (self.names.slug_of(doc.series, meta), macros)
         scheduled = doc.date > self.selection.now  # compared once: two zones' datetimes ask each its offset
         inputs = (config, doc, body, scheduled, series)
         return memo.reuse(

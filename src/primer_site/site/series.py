@@ -176,14 +176,13 @@ def _one_series(
 
 
 def _chapter_order(post: Post) -> tuple:
-    """Where a post goes among its series' chapters: by chapter number, then by path. The key (parts, text, path)
-    orders as (ChapterNumber, path) does (numbers equal by text, else ordered by (parts, text): ChapterNumber's
-    __eq__ and __lt__), without a call of those in Python for each comparison of a sort. A post without a
-    chapter keeps the key it had, None, which a number is not ordered against (TypeError), as before."""
+    """Where a post goes among its series' chapters: by chapter number (ChapterNumber.order, the rule its __lt__
+    follows), then by path; a plain tuple, so that a sort makes no call in Python per comparison. Every post of a
+    series has a chapter (parse.py refuses one without)."""
     chapter = post.chapter
     if chapter is None:
         return (None, post.source)
-    return (chapter.parts, chapter.text, post.source)
+    return (*chapter.order, post.source)
 
 
 def _check_planned(

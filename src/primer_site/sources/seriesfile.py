@@ -85,11 +85,13 @@ class SeriesNames:
             return None
         return self.by_slug.get(name) or self.by_title.get(name) or self.by_slug.get(slugify(name))
 
-    def slug_of(self, name: str | None) -> str | None:
-        """The slug of the series `name` names: its file's, or the name's own for a series with no file."""
+    def slug_of(self, name: str | None, meta: SeriesMeta | None = None) -> str | None:
+        """The slug of the series `name` names: its file's, or the name's own for a series with no file. `meta`:
+        the file `name` names, if the caller found it already (meta_of)."""
         if not name:
             return None
-        meta = self.meta_of(name)
+        if meta is None:
+            meta = self.meta_of(name)
         return meta.slug if meta is not None else slugify(name)
 
     def clash_errors(self, problems: Problems) -> None:
