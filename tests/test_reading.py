@@ -405,11 +405,13 @@ def _body_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return statements
 
 
-def _post_keys(site: Path) -> set[str]:
+def _post_keys(site: Path, series: bool = False) -> set[str]:
+    """The keys of the body table's rows of posts (`series`: and of series' descriptions)."""
     import sqlite3
 
     with sqlite3.connect(site / ".primer-cache/bodies.sqlite3") as db:
-        return {k for (k,) in db.execute("SELECT key FROM bodies") if not k.startswith(bodycache.SERIES_KEY)}
+        keys = {k for (k,) in db.execute("SELECT key FROM bodies")}
+    return keys if series else {k for k in keys if not k.startswith(bodycache.SERIES_KEY)}
 
 
 @pytest.mark.parametrize(("posts", "series"), [(6, 2), (24, 8)])
@@ -467,6 +469,34 @@ def test_the_body_cache_pruned_after_its_one_pass_holds_what_the_counted_prune_l
         build_result(site, output=tmp_path / "out", cache=True)  # a fresh memory: as a new process builds
         monkeypatch.setattr(bodycache, "_ONE_PASS", 10**9)
         build_result(twin, output=tmp_path / "twin-out", cache=True)
-        assert _post_keys(site) == _post_keys(twin), f"step {step}: {kind}"
+        assert _post_keys(site, series=True) == _post_keys(twin, series=True), f"step {step}: {kind}"
         build_result(site, output=tmp_path / f"cold{step}")
         assert tree_bytes(tmp_path / "out") == tree_bytes(tmp_path / f"cold{step}"), f"step {step}: {kind}"
+
+
+def test_a_documents_body_key_is_the_key_of_what_its_body_renders_from(tmp_path: Path) -> None:
+    """bodies.document_key (a body taken from the cache: no BodySource made) gives body_key of the document's
+    body_source, for chapters, sections, numbered series and theorem settings alike: the two can never drift."""
+    files: dict[str, str | None] = {
+        "series/s0.md": "---\ntitle: S0\nnumber_sections: true\ntheorems: {counter: shared}\n---\nS0.\n",
+        "series/s1.md": "---\ntitle: S1\n---\nS1.\n",
+    }
+    for i, chapter in enumerate(["1", "1.3", "3.0", "02", "0"]):
+        files[f"content/s{i % 2}/p{i}.md"] = post(
+            f"Post {i}", series=f"s{i % 2}", chapter=chapter, body=_rich_body(i, f"../s{i % 2}/p{i % 2}.md")
+        )
+    files["content/loose.md"] = post("Loose", body="No series: $x$.")
+    site = make_site(tmp_path / "site", files)
+    for k in range(2):
+        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    build_result(site, output=tmp_path / "out", cache=True)
+    memo = bodies.BodyMemo()
+    documents, metas, _ = _read_stage(site, True)
+    bodies.post_bodies(memo, site, documents, metas, False, 1, True, False)
+    checked = 0
+    for document in documents:
+        _, (numbered, _, theorems), _ = memo[document.source]
+        source = bodies.body_source(document, numbered, theorems)
+        assert bodies.document_key(document, numbered, theorems.key) == bodycache.body_key(source), document.source
+        checked += 1
+    assert checked == 6

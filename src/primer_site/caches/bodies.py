@@ -137,10 +137,8 @@ def post_bodies(
         """body_key of the document's body_source, without making it: a body the cache holds needs none."""
         doc = documents[index]
         kept = digests.get(doc.source)
-        digest = kept[1] if kept is not None and kept[0] is doc else body_digest(doc.body)
-        chapter = doc.chapter.text if doc.chapter else ""
-        theorems_key = theorem_keys[id(settings[index])]
-        return key_of_parts(doc.source, doc.body_first_line, chapter, numbered[index], theorems_key, digest)
+        digest = kept[1] if kept is not None and kept[0] is doc else None
+        return document_key(doc, numbered[index], theorem_keys[id(settings[index])], digest)
 
     keys = list(map(key_of, missing)) if use_cache else []
     memo.keys = {
@@ -182,8 +180,20 @@ def _same_reads(last: tuple, now: tuple) -> bool:
 
 def body_source(document: Document, numbered: bool, theorems: TheoremSettings) -> BodySource:
     """What a document's body is rendered from (its cache key is made of it: body_key)."""
-    chapter = document.chapter.text if document.chapter else ""
-    return BodySource(document.body, document.source, document.body_first_line, chapter, numbered, theorems)
+    return BodySource(document.body, *_placed(document), numbered, theorems)
+
+
+def document_key(document: Document, numbered: bool, theorems_key: str, digest: str | None = None) -> str:
+    """body_key(body_source(document, numbered, theorems)), without the BodySource made (a body the cache holds
+    needs none): `theorems_key` is the settings' key, `digest` the body's body_digest if known."""
+    return key_of_parts(
+        *_placed(document), numbered, theorems_key, body_digest(document.body) if digest is None else digest
+    )
+
+
+def _placed(document: Document) -> tuple[str, int, str]:
+    """Where a body is, as its BodySource says it (source, first line, chapter's text): one home for both."""
+    return document.source, document.body_first_line, document.chapter.text if document.chapter else ""
 
 
 class StoredFormulas:
@@ -208,7 +218,7 @@ class StoredFormulas:
         kept = self.memo.keys.get(document.source)
         if kept is not None and kept[0] is document and kept[1] == numbered and kept[2] == theorems:
             return kept[3]  # worked out by post_bodies this build
-        return body_key(body_source(document, numbered, theorems))
+        return document_key(document, numbered, theorems.key)
 
     def formulas(self, keys: list[str]) -> dict[str, tuple[Formula, ...]]:
         """The stored formulas of the bodies of `keys` (those the cache holds)."""

@@ -86,8 +86,8 @@ def body_key(item: BodySource, theorems_key: str | None = None, digest: str | No
 
 
 def key_of_parts(source: str, first_line: int, chapter: str, numbered: bool, theorems_key: str, digest: str) -> str:
-    """body_key of a BodySource with these fields, its theorem settings' key and its body's digest given: the
-    key of a post whose body is taken from the cache, without a BodySource made for it (caches/bodies.py)."""
+    """body_key of a BodySource with these fields, its theorem settings' key and its body's digest given (a
+    document's without a BodySource made for it: bodies.document_key)."""
     parts = (source, str(first_line), chapter, str(numbered), theorems_key, digest, "")  # each part, then a NUL
     # one text hashed once: the bytes of each part encoded and followed by a NUL (UTF-8 encodes part by part)
     return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"), digest_size=20).hexdigest()
