@@ -4,6 +4,7 @@ asked, numbered as they were, whatever the names hold."""
 from __future__ import annotations
 
 from array import array
+from pathlib import Path
 
 from primer_site.caches.ledger import DependencyLedger, DependencyLines, PackedFingerprints, dependency_text
 
@@ -90,3 +91,42 @@ def test_a_memory_whose_page_list_cannot_be_kept_is_still_saved_after_a_renumber
     memory.unread_at_most = 8  # a quarter of the numbers may be unread: the dump renumbers
     loaded = RenderMemory.load(memory.dump())
     assert loaded is not None and set(loaded.records) == {"a.html"}
+
+
+# What the model's methods and properties read besides their object's fields: each a constant, a class or a helper
+# of model.py, or a name used only in annotations. ledger.changes takes a series (a tag, the site) whose named
+# objects all kept their whole fingerprints as unchanged, properties and all: right only while nothing a method
+# reads can change from one build to the next but fields (a module constant changes with the code, which salts
+# the render memory). A method that reads "now", the settings or any other state would give stale pages silently.
+_MODEL_READS_BESIDES_FIELDS = {
+    "ChapterNumber": {"ChapterNumber", "_CHAPTER", "cached_property"},
+    "Extra": {"Extra", "Iterator", "Mapping", "_frozen", "pair"},
+    "Post": {"DISPLAY_EQUATION_SECONDS", "WORDS_PER_MINUTE", "cached_property"},
+    "Books": {"BOOK_FORMS", "Books"},
+    "Series": {"cached_property"},
+    "Site": {"BOOK_FORMS", "Series"},
+}
+
+
+def test_the_model_s_methods_read_nothing_but_fields_and_constants() -> None:
+    import ast
+    import builtins
+
+    from primer_site import model
+
+    tree = ast.parse(Path(model.__file__).read_text(encoding="utf-8"))
+    reads: dict[str, set[str]] = {}
+    for cls in (node for node in tree.body if isinstance(node, ast.ClassDef)):
+        for function in (node for node in cls.body if isinstance(node, ast.FunctionDef)):
+            arguments = function.args.posonlyargs + function.args.args + function.args.kwonlyargs
+            bound = {argument.arg for argument in arguments}
+            bound |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            for node in ast.walk(function):
+                loaded = isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+                if loaded and node.id not in bound and not hasattr(builtins, node.id):
+                    reads.setdefault(cls.name, set()).add(node.id)
+    assert reads == _MODEL_READS_BESIDES_FIELDS, (
+        "a method of the model reads a new name besides its fields: if it can differ between two builds whose "
+        "objects' fields are equal (the clock, the settings, a cache), ledger._names_only_the_same must not skip "
+        "its object; else add it to _MODEL_READS_BESIDES_FIELDS"
+    )

@@ -58,7 +58,9 @@ def kept_readers(records: dict[str, PageRecord], wanted: set[int]) -> set[str]:
         at = laid.find(pattern)
         while at >= 0:
             place = bisect_right(ends, at)  # the page whose bytes hold `at`
-            if (ends[place] - at) % 4 == 0:  # a page's bytes are whole numbers
+            # a page's bytes are whole numbers (fits), so every page starts at a multiple of 4 in `laid` and this is
+            # `at % 4 == 0`: a match at the start of a number, not across two; the page is what bisect names
+            if (ends[place] - at) % 4 == 0:
                 found.add(paths[place])
             at = laid.find(pattern, at + 1)
     return found

@@ -60,8 +60,9 @@ class RenderMemory:
     def readers(self, numbers: Iterable[int], indexed: bool = True) -> set[str]:
         """The paths of the outputs whose recorded reads hold one of these numbers: a look-up per number in the
         index kept in this process (made at the end of the first build: see `recorded`), not a pass over the
-        outputs. Not `indexed` (a memory read from disk for one build): one pass in C over each output's reads,
-        not the index's Python loop over all of them."""
+        outputs. Not `indexed` (a memory read from disk for one build): pagerecords.kept_readers, a search in C
+        for each number's four bytes over all the outputs' kept reads laid end to end (every output's reads unpacked
+        instead past a few numbers), not the index's Python loop over all of them."""
         wanted = set(numbers)
         index = self._readers
         if index is None:
