@@ -218,6 +218,21 @@ def _png(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def _rich_site(root: Path) -> Path:
+    """Two numbered series of three posts each, with rich bodies (links across the series, an image beside them)."""
+    files: dict[str, str | None] = {
+        f"series/s{k}.md": f"---\ntitle: Series {k}\nnumber_sections: true\n---\nSeries {k}.\n" for k in range(2)
+    }
+    for i in range(6):
+        files[f"content/s{i % 2}/p{i}.md"] = post(
+            f"Post {i}", series=f"s{i % 2}", chapter=str(i + 1), body=_rich_body(i, f"../s{i % 2}/p{(i + 2) % 6}.md")
+        )
+    site = make_site(root, files)
+    for k in range(2):
+        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    return site
+
+
 def _read_stage(site: Path, use_cache: bool) -> tuple[list, list, list]:
     """The documents, series files and bodies (without formulas) a read in a new process gives."""
     from dataclasses import replace
@@ -244,16 +259,7 @@ def test_a_read_from_the_caches_gives_the_documents_and_bodies_of_a_cold_read(tm
     from primer_site import store
 
     rng = random.Random(seed)
-    files: dict[str, str | None] = {
-        f"series/s{k}.md": f"---\ntitle: Series {k}\nnumber_sections: true\n---\nSeries {k}.\n" for k in range(2)
-    }
-    for i in range(6):
-        files[f"content/s{i % 2}/p{i}.md"] = post(
-            f"Post {i}", series=f"s{i % 2}", chapter=str(i + 1), body=_rich_body(i, f"../s{i % 2}/p{(i + 2) % 6}.md")
-        )
-    site = make_site(tmp_path / "site", files)
-    for k in range(2):
-        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    site = _rich_site(tmp_path / "site")
     saved = store.RACY_SECONDS
     store.RACY_SECONDS = -1e9  # files edited milliseconds apart: trust their stamps, as after a real pause
     try:
@@ -447,16 +453,7 @@ def test_the_body_cache_pruned_after_its_one_pass_holds_what_the_counted_prune_l
     from primer_site import store
 
     rng = random.Random(seed)
-    files: dict[str, str | None] = {
-        f"series/s{k}.md": f"---\ntitle: Series {k}\nnumber_sections: true\n---\nSeries {k}.\n" for k in range(2)
-    }
-    for i in range(6):
-        files[f"content/s{i % 2}/p{i}.md"] = post(
-            f"Post {i}", series=f"s{i % 2}", chapter=str(i + 1), body=_rich_body(i, f"../s{i % 2}/p{(i + 2) % 6}.md")
-        )
-    site = make_site(tmp_path / "site", files)
-    for k in range(2):
-        (site / f"content/s{k}/pic.png").write_bytes(_png(3, 2))
+    site = _rich_site(tmp_path / "site")
     twin = tmp_path / "twin"  # the same sources, built with the counted prune
     monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
     for step in range(8):
