@@ -238,12 +238,13 @@ def run_load(preview: Preview, site: Path, pages: list[str], rebuilds: int, clie
         load.count("rebuilds")
     # every stream hears of the last build (streams wake on each publish, so this is quick): the last once the
     # preview has settled, since a verification that finds a save it read half-written builds once more
+    # (the channel's epoch as it is when each look is taken: a stamp too recent to trust at the settling can still
+    # make one more build, which every stream must then hear of instead)
     preview.wait_settled()
-    epoch = channel.state.epoch
     wait_for(
-        lambda: len(load.epochs_seen) == streams and min(load.epochs_seen.values()) == epoch,
+        lambda: len(load.epochs_seen) == streams and min(load.epochs_seen.values()) == channel.state.epoch,
         15,
-        lambda: f"every stream to hear of build {epoch}: {load.epochs_seen}, {load.failures[:3]}",
+        lambda: f"every stream to hear of build {channel.state.epoch}: {load.epochs_seen}, {load.failures[:3]}",
     )
     load.join()
     assert not load.failures, f"{len(load.failures)} failures, first: {load.failures[:5]}"
