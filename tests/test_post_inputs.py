@@ -201,3 +201,37 @@ def test_the_differential_sees_a_post_vouched_for_without_its_inputs(
     original = buildrecord.PreviousBuild.vouch
     monkeypatch.setattr(buildrecord.PreviousBuild, "vouch", vouch)
     assert _differential(tmp_path, 1, 24)
+
+
+def test_a_post_saved_just_before_a_build_is_worked_out_and_the_others_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post's inputs are kept for the next build when each of their stamps is trusted, post by post: a post saved
+    a moment before a build (its stamp too recent to tell a second save in the same clock tick) has its whole
+    worked out again next time; the others are taken from the record (a record kept whole only when every stamp
+    is trusted would keep none: the benchmark of one edit builds right after it)."""
+    import time
+
+    from primer_site import store
+    from primer_site.caches import dependencies
+    from primer_site.model import Post
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.5)
+    files = {f"content/p{n}.md": post(f"Post {n}", f"2026-01-{n + 1:02d}", f"Body {n}.") for n in range(12)}
+    site = make_site(tmp_path / "site", files)
+    options = BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    time.sleep(0.6)  # every file's stamp now trusted
+    (site / "content/p1.md").write_text(post("Post 1", "2026-01-02", "Body 1, again."), encoding="utf-8")
+    build_site(options, None)  # p1's stamp not trusted yet
+    (site / "content/p2.md").write_text(post("Post 2", "2026-01-03", "Body 2, again."), encoding="utf-8")
+    worked: list[str] = []
+    whole = dependencies.whole_fingerprint
+    monkeypatch.setattr(
+        dependencies,
+        "whole_fingerprint",
+        lambda obj, *a: (worked.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
+    )
+    build_site(options, None)
+    assert sorted(worked) == ["content/p1.md", "content/p2.md"]
+    assert "Body 2, again." in (tmp_path / "out/posts/p2/index.html").read_text(encoding="utf-8")

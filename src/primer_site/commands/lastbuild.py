@@ -78,8 +78,8 @@ def post_inputs(
 ) -> dict[str, tuple[bytes, bool]]:
     """A digest of everything each published post's assembled Post is made from, by its key ("post:" + source): two
     builds that give a post one digest give it equal Posts (then its whole fingerprint is the one kept with the
-    digest: buildrecord.LastBuild.posts). Files count by their stamps, as the record's `files` do (the caller keeps
-    none when a stamp is too recent to be trusted). What a post is made from:
+    digest: buildrecord.LastBuild.posts). Files count by their stamps, as the record's `files` do. What a post is
+    made from:
 
     - what every post reads: the settings, every input file that is not a post (site.yaml, the series files, the
       words of the site's language, bibliographies, the files beside the posts, the theme), which posts are
@@ -103,12 +103,12 @@ def post_inputs(
     trusted = racy <= own
     names = SeriesNames(metas)
     slugs = {d.source: names.slug_of(d.series) for d in documents if d.series}
-    mates: dict[str, list[str]] = {}
+    members: dict[str, list[str]] = {}
     for source, slug in slugs.items():
-        mates.setdefault(slug, []).append(source)  # type: ignore[arg-type]
-    series = {
-        slug: (_digest([(s, files.get(s)) for s in sorted(members)]), racy.isdisjoint(members))
-        for slug, members in mates.items()
+        members.setdefault(slug, []).append(source)  # type: ignore[arg-type]
+    series = {  # each series' posts' files, digested once, and whether each stamp is trusted
+        slug: (_digest([(s, files.get(s)) for s in sorted(posts)]), racy.isdisjoint(posts))
+        for slug, posts in members.items()
     }
     links: dict[str, set[str]] = {}
     for document, body in zip(documents, bodies, strict=True):
@@ -124,8 +124,8 @@ def post_inputs(
         if stamp is None:
             continue
         read = _reached(source, links) if source in links else ()
-        mates, kept = series.get(slugs.get(source), (None, True))  # type: ignore[arg-type]
-        parts = (source, stamp, mates, [(s, files.get(s)) for s in read])
+        its_series, kept = series.get(slugs.get(source), (None, True))  # type: ignore[arg-type]
+        parts = (source, stamp, its_series, [(s, files.get(s)) for s in read])
         kept = kept and trusted and source not in racy and racy.isdisjoint(read)
         found["post:" + source] = (_digest((whole_site, parts)), kept)
     return found
