@@ -48,6 +48,9 @@ class DependencyLedger:
         self.wholes: dict[str, Fingerprint] = wholes or {}
         self.previous: Fingerprints | None = None  # the last build's, in this process
         self.from_disk = False  # read from disk (numbered), not made by a build from nothing in this process
+        # read from disk: the whole fingerprints of model objects made from the very inputs the last build made them
+        # from (buildrecord.PreviousBuild.vouch), each naming no other object: not worked out again
+        self.vouched: dict[str, Fingerprint] = {}
 
     @classmethod
     def numbered(
@@ -89,6 +92,12 @@ class DependencyLedger:
         changed: set[int] = set()
         previous, table = self.previous, self.table
         settled: dict[str, bool] = {}  # _names_only_the_same's answers
+        if previous is None and self.vouched:
+            objects, wholes, contained = now.index.objects, now.wholes, now.self_contained
+            for what, whole in self.vouched.items():
+                if what in objects and what not in wholes:
+                    wholes[what] = whole
+                    contained.add(what)
         for what, numbers in self.by_what.items():
             if what in now.resolvers:
                 if previous is not None:

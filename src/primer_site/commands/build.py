@@ -15,7 +15,7 @@ from pathlib import Path
 from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import BODY_DIGESTS, read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
-from primer_site.commands.lastbuild import build_settings, remember_build, same_as_last
+from primer_site.commands.lastbuild import build_settings, post_inputs, remember_build, same_as_last
 from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
 from primer_site.commands.themefiles import site_catalogue, theme_files
 from primer_site.errors import Problems, SiteError
@@ -179,6 +179,9 @@ def _build(
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     bibliographies = post_bibliographies(source, config, documents, metas, problems)
+    # a build in a new process keeps nothing of its assembly: its every step of every post (~25 MB at 5,000), and
+    # who reads whom, are for a next build in the same process only
+    assembled = memory.slot("assemble", AssembleMemo) if incremental else AssembleMemo(keeps=False)
     site = assemble_site(
         config,
         documents,
@@ -188,9 +191,7 @@ def _build(
         selection,
         problems,
         unreadable,
-        # a build in a new process keeps nothing of its assembly: its every step of every post (~25 MB at 5,000),
-        # and who reads whom, are for a next build in the same process only
-        memory.slot("assemble", AssembleMemo) if incremental else AssembleMemo(keeps=False),
+        assembled,
         bibliographies,
         catalogue,
     )
@@ -201,6 +202,9 @@ def _build(
         options, memory, config, setup, content_files, problems, catalogue
     )
     moments = _moments(documents, selection)
+    if last is not None:  # the posts made from the very inputs the last build's were: their wholes are known
+        read = assembled.previews_read
+        last.vouch(post_inputs(last.settings, last.inputs, moments, documents, bodies, metas, site, read, unreadable))
     key_lines = {d.source: d.key_lines for d in documents}  # all that the page owners read of the documents
     if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
         _without_markdown(memory)

@@ -1,13 +1,16 @@
 """A build in a new process and the record the last good build into the same folder kept: the digest of the
 settings that shape a build's output (build_settings), the result of a build that would make exactly what the last
-one made (same_as_last), and this build's record kept for the next (remember_build). The record itself, on disk,
-is publish/buildrecord.py.
+one made (same_as_last), what each post was assembled from (post_inputs: a post made from the very inputs of the
+last build's is the same post, its whole fingerprint not worked out again), and this build's record kept for the
+next (remember_build). The record itself, on disk, is publish/buildrecord.py.
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +25,10 @@ from primer_site.publish.output import live_folder
 from primer_site.rendering.render import RenderPass
 from primer_site.rendering.theme import theme_dir
 from primer_site.sources.config import SiteConfig
+from primer_site.sources.parse import Document
+from primer_site.sources.seriesfile import SeriesMeta, SeriesNames
+from primer_site.store import BuildInputs, is_racy
+from primer_site.syntax.markdown import RenderedBody
 
 
 def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
@@ -56,6 +63,90 @@ def same_as_last(last: LastBuild, config: SiteConfig, started: float) -> BuildRe
         warnings=last.warnings,
         base_path=config.base_path,
     )
+
+
+def post_inputs(
+    settings: str,
+    inputs: BuildInputs,
+    moments: tuple[datetime | None, datetime | None],
+    documents: Sequence[Document],
+    bodies: Sequence[RenderedBody],
+    metas: Sequence[SeriesMeta],
+    site: Site,
+    previews_read: dict[str, tuple[str, ...]],
+    unreadable: frozenset[str],
+) -> dict[str, tuple[bytes, bool]]:
+    """A digest of everything each published post's assembled Post is made from, by its key ("post:" + source): two
+    builds that give a post one digest give it equal Posts (then its whole fingerprint is the one kept with the
+    digest: buildrecord.LastBuild.posts). Files count by their stamps, as the record's `files` do. What a post is
+    made from:
+
+    - what every post reads: the settings, every input file that is not a post (site.yaml, the series files, the
+      words of the site's language, bibliographies, the files beside the posts, the theme), which posts are
+      unreadable, and "now" as far as it sorts posts into published and scheduled (`moments`, with their dates);
+    - its own file;
+    - its series' posts' files (its neighbours, its place), every post whose `series:` names that series;
+    - the files of the posts its body links to (by source; and those its previews read, found by URL: the
+      assembly's `previews_read`, AssembleMemo.previews_read), and of the posts those link to, and so on: a
+      link's text, a preview's copy, are made from the target as resolved and headed.
+
+    Each digest comes with whether it may be kept for the next build: whether every stamp it was made from is
+    trusted (store.is_racy: a file changed within a clock tick of its stamp may change again unseen). A post whose
+    own file has no stamp gets none (it is worked out as without a record).
+    """
+    files, taken = inputs.files, inputs.taken
+    racy = {path for path, stamp in files.items() if is_racy(stamp, taken)}
+    own = {d.source for d in documents} | unreadable
+    shared = sorted((path, stamp) for path, stamp in files.items() if path not in own)
+    times = tuple(None if moment is None else moment.isoformat() for moment in moments)
+    whole_site = _digest((settings, shared, times, sorted(unreadable)))
+    trusted = racy <= own
+    names = SeriesNames(metas)
+    slugs = {d.source: names.slug_of(d.series) for d in documents if d.series}
+    members: dict[str, list[str]] = {}
+    for source, slug in slugs.items():
+        members.setdefault(slug, []).append(source)  # type: ignore[arg-type]
+    series = {  # each series' posts' files, digested once, and whether each stamp is trusted
+        slug: (_digest([(s, files.get(s)) for s in sorted(posts)]), racy.isdisjoint(posts))
+        for slug, posts in members.items()
+    }
+    links: dict[str, set[str]] = {}
+    for document, body in zip(documents, bodies, strict=True):
+        targets = {link.target for link in body.links}
+        targets.update(previews_read.get(document.source, ()))
+        targets.discard(document.source)
+        if targets:
+            links[document.source] = targets
+    found = {}
+    for post in site.posts:
+        source = post.source
+        stamp = files.get(source)
+        if stamp is None:
+            continue
+        read = _reached(source, links) if source in links else ()
+        its_series, kept = series.get(slugs.get(source), (None, True))  # type: ignore[arg-type]
+        parts = (source, stamp, its_series, [(s, files.get(s)) for s in read])
+        kept = kept and trusted and source not in racy and racy.isdisjoint(read)
+        found["post:" + source] = (_digest((whole_site, parts)), kept)
+    return found
+
+
+def _reached(source: str, links: dict[str, set[str]]) -> list[str]:
+    """Every file reached from `source` by following links, sorted (itself left out)."""
+    seen = {source}
+    todo = [source]
+    while todo:
+        for target in links.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    seen.discard(source)
+    return sorted(seen)
+
+
+def _digest(value: object) -> bytes:
+    """16 bytes of plain data's marshal form (version 2: the same bytes in every process)."""
+    return hashlib.blake2b(marshal.dumps(value, 2), digest_size=16).digest()
 
 
 def remember_build(

@@ -42,6 +42,9 @@ class LastBuild:
     # the render memory it was made with: the token of the whole kept, and of the delta kept beside it (None: none)
     # (rendermemory.RenderMemory.token): a memory read back is used only if it is that very one
     render: tuple[bytes, bytes | None] | None = None
+    # each published post's inputs (lastbuild.post_inputs) and the whole fingerprint of the Post made from them, by
+    # its key: a post made from the same inputs is the same post, whose whole need not be worked out again
+    posts: dict[str, tuple[bytes, bytes]] | None = None
 
     def makes_the_same(self, settings: str, inputs: BuildInputs, now: datetime) -> bool:
         """Whether a build with these settings, inputs and "now" would make what this one made (then nothing needs
@@ -63,14 +66,17 @@ class LastBuild:
             tuple((d.path, d.line, d.column, d.severity, d.message) for d in self.warnings),
             self.manifest.to_plain(),
             self.render,
+            self.posts,
         )
 
     @classmethod
     def from_plain(cls, data: tuple) -> LastBuild:
         """A record from to_plain's data (read back under its digest); ValueError, TypeError or IndexError for any
         other."""
-        settings, files, moments, counts, warnings, manifest, render = data
+        settings, files, moments, counts, warnings, manifest, render, posts = data
         if type(settings) is not str or (files is not None and type(files) is not dict) or len(counts) != 4:
+            raise ValueError("not a record")
+        if posts is not None and type(posts) is not dict:
             raise ValueError("not a record")
         if render is not None and (type(render[0]) is not bytes or type(render[1]) not in (bytes, type(None))):
             raise ValueError("not a record")
@@ -82,6 +88,7 @@ class LastBuild:
             warnings=tuple(Diagnostic(*warning) for warning in warnings),
             manifest=Manifest.from_plain(manifest),
             render=None if render is None else (render[0], render[1]),
+            posts=posts,
         )
 
 
@@ -97,6 +104,7 @@ class PreviousBuild:
         ).hexdigest()
         self.inputs = take_inputs(source, folders, (CONFIG_FILE,), theme_dir())
         self.record = _recalled(recall_bytes(source, self.name, "record"))
+        self.post_inputs: dict[str, tuple[bytes, bool]] = {}  # lastbuild.post_inputs of this build (vouch)
 
     def same_site(self, now: datetime) -> bool:
         """Whether this build would make exactly what the last one made, which the folder still holds intact."""
@@ -124,6 +132,22 @@ class PreviousBuild:
                 return None
         return memory
 
+    def vouch(self, inputs: dict[str, tuple[bytes, bool]]) -> None:
+        """Tell the render memory's ledger the whole fingerprints of the posts made from the very inputs the last
+        build's were (`inputs`: lastbuild.post_inputs, each digest with whether it may be kept), kept with them:
+        they are not worked out again. Kept for this build's record (remember)."""
+        self.post_inputs = inputs
+        memory = self.render_memory
+        kept = self.record.posts if self.record is not None else None
+        if memory is None or not kept:
+            return
+        vouched = {}
+        for key, (digest, _) in inputs.items():
+            found = kept.get(key)
+            if found is not None and found[0] == digest:
+                vouched[key] = found[1]
+        memory.ledger.vouched = vouched
+
     @property
     def manifest(self) -> Manifest | None:
         """What the last build left in the folder, when its render memory says what each page read."""
@@ -141,6 +165,7 @@ class PreviousBuild:
         not be kept, or None."""
         files = self.inputs.files if self.inputs.trustworthy else None
         memory = rendering.memory
+        now = rendering.renderer.fingerprints
         # the render memory first, the record that names it last; kept as it was when this build rendered nothing
         # and took the list of outputs from it; else what changed since it was read from disk, beside it, while
         # that is small (RenderMemory.delta), or the whole
@@ -152,7 +177,13 @@ class PreviousBuild:
                 unkept = keep_bytes(self.source, self.name, "render", memory.dump())
             if unkept is not None:
                 return unkept
-        record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token)
+        wholes, contained = now.wholes, now.self_contained
+        posts = {  # a post's inputs are told by its files' stamps: kept when each is trusted
+            key: (digest, wholes[key])
+            for key, (digest, trusted) in self.post_inputs.items()
+            if trusted and key in contained and key in wholes
+        }
+        record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token, posts)
         unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
         if unkept is not None:
             return unkept

@@ -107,13 +107,15 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     }
     headed = {s: note(("heading", s), lambda f, p=p: a.headed(p, f)) for s, p in cited.items()}
     by_url = {p.url: p for p in headed.values() if p.source in published}
-    read: dict[str, tuple[str, ...]] | None = {} if keeps else None
+    read: dict[str, tuple[str, ...]] = {}
     final_posts = note(
         ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
     )
+    a.memo.previews_read = read
     previews = Readers()
-    for source, targets in (read or {}).items():
-        previews.read(source, targets)
+    if keeps:
+        for source, targets in read.items():
+            previews.read(source, targets)
     final = {p.source: p for p in final_posts}
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     groups = note(

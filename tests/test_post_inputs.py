@@ -1,0 +1,240 @@
+"""A post made from the very inputs of the last build's (lastbuild.post_inputs) has its whole fingerprint taken from
+the build's record, not worked out again (buildrecord.PreviousBuild.vouch): over seeded edits of everything a post
+is assembled from, each build in a new process gives the bytes of a build from nothing; and a keep trusted without
+its inputs would not."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from fixture_sites import NOW, make_site, post, tree_bytes
+from primer_site.commands.build import BuildOptions, build_site
+from primer_site.errors import SiteError
+from primer_site.publish import buildrecord
+
+_SERIES = {"a": 4, "b": 3}
+_KEPT = [f"content/{s}{i}.md" for s, n in _SERIES.items() for i in range(1, n + 1)] + ["content/x1.md"]
+
+
+def _body(step: int, other: str, url: str = "", far: str = "") -> str:
+    """A body with a heading and a theorem to preview, a link to another post's heading (by its file), one written
+    as a URL (previews find their target by URL), and one in the part a preview copies (to `far`)."""
+    there = f", see [there]({other}#part)" if other else ""
+    linked = f" and [as a URL]({url})" if url else ""
+    after = f", as in [far]({far})" if far else ""
+    return (
+        f"Intro {step}{there}{linked}.\n\n## Part {step} {{#part}}\n\n"
+        f"After the part {step}{after}.\n\n::: theorem {{#thm:sum}} Sum {step}\nIt holds {step}.\n:::\n"
+    )
+
+
+def _site(root: Path) -> Path:
+    files: dict[str, str | None] = {
+        "site.yaml": "title: Test site\nbase_url: https://example.org/\nauthor: Ann\n",
+        **{f"series/{s}.md": f"---\ntitle: Series {s}\n---\nSeries {s}.\n" for s in _SERIES},
+    }
+    for s, n in _SERIES.items():
+        for i in range(1, n + 1):
+            day = f"2026-01-{2 * i + (s == 'b'):02d}"
+            # a's posts link to the next in a ring, and preview b's theorems by URL only; b's link to no b, their
+            # parts (which previews copy) to an a
+            if s == "a":
+                body = _body(i, f"a{i % n + 1}.md", url=f"/posts/b{i % 3 + 1}/#thm:sum")
+            else:
+                body = _body(i, "", far=f"a{i}.md")
+            files[f"content/{s}{i}.md"] = post(f"Post {s}{i}", day, body, series=s, chapter=i, tags="[t1]")
+    files["content/x1.md"] = post("Post x1", "2026-01-20", _body(0, "b1.md", "/posts/b2/#part"), tags="[t2]")
+    return make_site(root, files)
+
+
+def _edit(rng: random.Random, site: Path, step: int) -> tuple[str, datetime | None]:
+    """One seeded change to what posts are assembled from, and "now" if the change is to it."""
+    posts = sorted(p.relative_to(site).as_posix() for p in site.glob("content/*.md"))
+    target = rng.choice(posts)
+    path = site / target
+    text = path.read_text(encoding="utf-8")
+    head, _, body = text.partition("\n---\n")
+    kinds = "body title summary date future now series chapter tags slug draft link url theorem part site add remove"
+    kind = rng.choice([*kinds.split(), "series file"])
+
+    def front(key: str, value: str | None) -> None:
+        lines = [line for line in head.split("\n") if not line.startswith(f"{key}:")]
+        if value is not None:
+            lines.append(f"{key}: {value}")
+        path.write_text("\n".join(lines) + "\n---\n" + body, encoding="utf-8")
+
+    now = None
+    if kind == "body":
+        path.write_text(text + f"\nA paragraph {step}.\n", encoding="utf-8")
+    elif kind == "title":
+        front("title", f"Retitled {step}")
+    elif kind == "summary":
+        front("summary", f"A summary {step}.")
+    elif kind == "date":
+        front("date", f"2026-01-{rng.randint(1, 28):02d}")
+    elif kind == "future":
+        front("date", "2026-07-01")
+    elif kind == "now":
+        now = datetime(2026, 1, rng.randint(1, 28), tzinfo=NOW.tzinfo) if rng.random() < 0.7 else NOW
+    elif kind == "series":  # a chapter of its own there: two posts with one chapter in a series is an error
+        head = "\n".join(line for line in head.split("\n") if not line.startswith("chapter:"))
+        front("series", rng.choice([*_SERIES, "c"]) + f"\nchapter: {10 + step}")
+    elif kind == "chapter":
+        front("chapter", str(rng.choice([rng.randint(1, 4), 10 + step])))
+    elif kind == "tags":
+        front("tags", rng.choice(["[t1]", "[t2, t3]", "[]"]))
+    elif kind == "slug":
+        front("slug", rng.choice([f"moved-{step}", "a1-b", None]))  # a URL that previews by URL find, or lose
+    elif kind == "draft":  # of a post no other links to (a link to a draft is an error)
+        drafts = [p for p in posts if p not in _KEPT] + ["content/x1.md"]
+        path = site / rng.choice(drafts)
+        text = path.read_text(encoding="utf-8")
+        head, _, body = text.partition("\n---\n")
+        front("draft", rng.choice(["true", "false"]))
+    elif kind == "link":
+        other = rng.choice(_KEPT).removeprefix("content/")
+        path.write_text(text + f"\nAlso [see]({other}#part).\n", encoding="utf-8")
+    elif kind == "url":
+        slug = rng.choice(_KEPT).removeprefix("content/").removesuffix(".md")
+        path.write_text(text + f"\nAlso [see](/posts/{slug}/#thm:sum).\n", encoding="utf-8")
+    elif kind == "theorem":
+        path.write_text(text.replace("It holds", f"It holds, {step},"), encoding="utf-8")
+    elif kind == "part":
+        path.write_text(text.replace("After the part", f"After the part, {step},"), encoding="utf-8")
+    elif kind == "series file":
+        name = rng.choice(list(_SERIES))
+        make_site(site, {f"series/{name}.md": f"---\ntitle: Series {name} {step}\nauthors: [Bo]\n---\nSeries.\n"})
+    elif kind == "site":
+        make_site(site, {"site.yaml": f"title: Site {step}\nbase_url: https://example.org/\nauthor: Cy{step}\n"})
+    elif kind == "add":
+        other = rng.choice(_KEPT).removeprefix("content/")
+        extra = rng.choice([{"series": "a", "chapter": 7}, {"series": "b", "chapter": 1}, {}])
+        make_site(site, {f"content/new{step}.md": post(f"New {step}", "2026-01-07", _body(step, other), **extra)})
+    else:
+        added = [p for p in posts if p not in _KEPT]
+        if added:
+            (site / rng.choice(added)).unlink()
+    return kind, now
+
+
+def _outcome(site: Path, output: Path, now: datetime, cache: bool) -> dict[str, bytes] | str:
+    """The bytes a build writes, or its error."""
+    options = BuildOptions(source=site, output=output, now=now, jobs=1, fingerprint=False, cache=cache)
+    try:
+        build_site(options, None)
+    except SiteError as error:
+        return str(error)
+    return tree_bytes(output)
+
+
+def _differential(root: Path, seed: int, steps: int) -> list[str]:
+    """The steps of a seeded sequence of edits after which a build in a new process (a fresh memory, the record
+    and caches on disk) did not give what a build from nothing gives."""
+    rng = random.Random(seed)
+    site = _site(root / "site")
+    now = NOW
+    assert not isinstance(_outcome(site, root / "warm", now, True), str)
+    wrong = []
+    for step in range(steps):
+        before = _files(site)
+        kind, moved = _edit(rng, site, step)
+        now = moved or now
+        warm = _outcome(site, root / "warm", now, True)
+        cold = _outcome(site, root / f"cold{step}", now, False)
+        if warm != cold:
+            wrong.append(f"step {step}: {kind}")
+        if isinstance(cold, str):  # an edit that made the site wrong (a post scheduled that others link to): undone
+            _restore(site, before)
+    return wrong
+
+
+def _files(site: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in site.rglob("*") if p.is_file() and ".primer-cache" not in p.parts}
+
+
+def _restore(site: Path, files: dict[Path, bytes]) -> None:
+    """The site's files as `files` holds them (those that differ written again, those added removed)."""
+    for path, data in _files(site).items():
+        if path not in files:
+            path.unlink()
+        elif data != files[path]:
+            path.write_bytes(files[path])
+    for path, data in files.items():
+        if not path.exists():
+            path.write_bytes(data)
+
+
+@pytest.fixture
+def trusted_stamps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_builds_in_new_processes_after_edits_of_what_posts_are_made_from_give_the_bytes_of_a_cold_build(
+    tmp_path: Path, seed: int, trusted_stamps: None
+) -> None:
+    """Each part of a post's inputs left out of its digest alone (the shared files, "now", its own file, its
+    series', the posts it links to, those its previews find by URL, those reached through them) makes one of these
+    seeds fail."""
+    assert _differential(tmp_path, seed, 24) == []
+
+
+def test_the_differential_sees_a_post_vouched_for_without_its_inputs(
+    tmp_path: Path, trusted_stamps: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The differential above can fail: with every kept post taken as made from the same inputs, whatever its inputs
+    now, some build gives other bytes than a cold one."""
+
+    def vouch(self: buildrecord.PreviousBuild, inputs: dict[str, tuple[bytes, bool]]) -> None:
+        kept = self.record.posts if self.record is not None else None
+        original(
+            self,
+            {
+                key: (kept[key][0] if kept and key in kept else digest, trusted)
+                for key, (digest, trusted) in inputs.items()
+            },
+        )
+
+    original = buildrecord.PreviousBuild.vouch
+    monkeypatch.setattr(buildrecord.PreviousBuild, "vouch", vouch)
+    assert _differential(tmp_path, 1, 24)
+
+
+def test_a_post_saved_just_before_a_build_is_worked_out_and_the_others_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post's inputs are kept for the next build when each of their stamps is trusted, post by post: a post saved
+    a moment before a build (its stamp too recent to tell a second save in the same clock tick) has its whole
+    worked out again next time; the others are taken from the record (a record kept whole only when every stamp
+    is trusted would keep none: the benchmark of one edit builds right after it)."""
+    import time
+
+    from primer_site import store
+    from primer_site.caches import dependencies
+    from primer_site.model import Post
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.5)
+    files = {f"content/p{n}.md": post(f"Post {n}", f"2026-01-{n + 1:02d}", f"Body {n}.") for n in range(12)}
+    site = make_site(tmp_path / "site", files)
+    options = BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    time.sleep(0.6)  # every file's stamp now trusted
+    (site / "content/p1.md").write_text(post("Post 1", "2026-01-02", "Body 1, again."), encoding="utf-8")
+    build_site(options, None)  # p1's stamp not trusted yet
+    (site / "content/p2.md").write_text(post("Post 2", "2026-01-03", "Body 2, again."), encoding="utf-8")
+    worked: list[str] = []
+    whole = dependencies.whole_fingerprint
+    monkeypatch.setattr(
+        dependencies,
+        "whole_fingerprint",
+        lambda obj, *a: (worked.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
+    )
+    build_site(options, None)
+    assert sorted(worked) == ["content/p1.md", "content/p2.md"]
+    assert "Body 2, again." in (tmp_path / "out/posts/p2/index.html").read_text(encoding="utf-8")
