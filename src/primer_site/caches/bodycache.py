@@ -119,17 +119,18 @@ class BodyCache(CacheTables):
         columns = "key TEXT PRIMARY KEY, value BLOB NOT NULL, formulas BLOB NOT NULL, html TEXT NOT NULL"
         return open_salted(self.path, self.salt, "bodies", columns, durable=False)
 
-    def get_many(self, keys: list[str], formulas: bool = True) -> dict[str, RenderedBody]:
+    def get_many(self, keys: list[str], formulas: bool = True, lasting: bool = False) -> dict[str, RenderedBody]:
         """The cached bodies of `keys`; without their formulas unless asked (the math check needs them). Many keys
         (every post's, in a new process) are read in one pass over the table, as the document cache reads its rows
         (documentcache.py): it holds about the site's bodies (pruned every build), and one scan costs less than a
-        look-up by key for each."""
+        look-up by key for each. `lasting`: the bodies live to the end of the process, and no collection need walk
+        them (diskstore.without_collection)."""
         if self.db is None or not keys:
             return {}
         found: dict[str, RenderedBody] = {}
         columns = "key, value, html, formulas" if formulas else "key, value, html"
         try:
-            with without_collection(), mapped_reads(self.db):
+            with without_collection(lasting), mapped_reads(self.db):
                 if len(keys) > _ONE_PASS:
                     wanted, others = set(keys), []
                     # the rows asked for; every other key noted on the way (append gives None: not a row asked for)

@@ -168,7 +168,7 @@ def _build(
         options, memory, incremental, config, catalogue, told, problems, first_look and incremental
     )
     documents, bodies, metas, series_bodies = parsed
-    if not incremental and gc.get_freeze_count():
+    if _one_command(incremental):
         _read_for_good()
     if katex is None and epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
@@ -324,6 +324,7 @@ def _read(
         formulas,
         theorems,
         memory.peek(BODY_DIGESTS),
+        lasting=_one_command(incremental),  # frozen as read: no collection walks them before _read_for_good
     )
     memory.let_go(BODY_DIGESTS)  # it holds every post with its Markdown: let go of them once the keys are made
     bodies = keep_rendered(problems, made)
@@ -363,6 +364,12 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
+
+
+def _one_command(incremental: bool) -> bool:
+    """Whether what the read stage makes lives to the end of the process: a build in a process of one command
+    (__main__ froze what its imports made), not the dev server's nor one called by a longer program."""
+    return not incremental and gc.get_freeze_count() > 0
 
 
 def _read_for_good() -> None:
