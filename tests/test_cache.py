@@ -190,3 +190,36 @@ def test_a_one_edit_build_of_one_command_leaves_the_bodies_it_read_to_no_collect
     # 8-11 ms of a one-edit build). Counted over growing sites: the young count when the bodies are read
     young = [_young_after_bodies(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
     assert max(young) < 200 and young[2] - young[0] < 24, young
+
+
+def _series_prune_steps(root: Path, posts: int) -> int:
+    """The steps of SQLite's machine that dropping a series' description no series has (BodyCache.replace_all with
+    `series`, every build) takes in a body cache of `posts` posts' bodies and two series' descriptions."""
+    from primer_site.caches.bodycache import SERIES_KEY, BodyCache
+
+    root.mkdir()
+    cache = BodyCache(root, "salt")
+    assert cache.db is not None
+    body = bodies_module.EMPTY_BODY
+    cache.replace_all([(f"{n:040x}", body) for n in range(posts)], keep=None)
+    cache.replace_all([(f"{SERIES_KEY}a", body), (f"{SERIES_KEY}b", body)], keep=None, series=True)
+    steps = [0]
+
+    def step() -> int:
+        steps[0] += 1
+        return 0  # go on
+
+    cache.db.set_progress_handler(step, 1)
+    assert cache.replace_all([], keep={f"{SERIES_KEY}a"}, series=True)
+    cache.db.set_progress_handler(None, 1)
+    kept = {key for (key,) in cache.db.execute("SELECT key FROM bodies")}
+    cache.close()
+    assert kept == {f"{n:040x}" for n in range(posts)} | {f"{SERIES_KEY}a"}  # the posts' rows untouched
+    return steps[0]
+
+
+def test_the_prune_of_the_series_descriptions_reads_no_posts_row(tmp_path: Path) -> None:
+    # every build prunes the series' descriptions to the site's: a range of the key's index, not a scan of every
+    # post's row (at 1,000 posts, ~1,000 pages of the table read in every one-edit build). Counted over growing caches
+    steps = [_series_prune_steps(tmp_path / str(n), n) for n in (100, 400)]
+    assert steps[1] - steps[0] < 50, steps
