@@ -40,7 +40,7 @@ from primer_site.sources.dates import in_zone
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta
-from primer_site.store import BuildInputs, Store
+from primer_site.store import BuildInputs, Stamp, Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS, return_free_memory
 
@@ -174,6 +174,7 @@ def _build(
         problems,
         first_look and incremental,
         last.inputs if last is not None else None,  # each source file stat'ed once: by take_inputs
+        last.record.files if last is not None and last.record is not None else None,  # read then: readable
     )
     documents, bodies, metas, series_bodies = parsed
     if _one_command(incremental):
@@ -312,13 +313,15 @@ def _read(
     problems: Problems,
     first_look: bool = False,
     stamped: BuildInputs | None = None,
+    read_before: dict[str, Stamp] | None = None,
 ) -> tuple[tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]], Sources, AssetIndex]:
     """The sources read and parsed, and their bodies rendered, in the site's language, with the files beside
     the posts filled in: ((documents, bodies, series metas, series bodies), the sources, the files beside).
-    `stamped`: the site's files' stamps taken a moment before (caches/reading.read_sources)."""
+    `stamped`: the site's files' stamps taken a moment before, `read_before`: those the last good build read
+    (caches/reading.read_sources)."""
     source = options.source
     sources, documents, metas = read_sources(
-        source, options.cache, memory, incremental, config, told, problems, first_look, stamped=stamped
+        source, options.cache, memory, incremental, config, told, problems, first_look, None, stamped, read_before
     )
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
