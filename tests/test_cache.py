@@ -223,3 +223,22 @@ def test_the_prune_of_the_series_descriptions_reads_no_posts_row(tmp_path: Path)
     # post's row (at 1,000 posts, ~1,000 pages of the table read in every one-edit build). Counted over growing caches
     steps = [_series_prune_steps(tmp_path / str(n), n) for n in (100, 400)]
     assert steps[1] - steps[0] < 50, steps
+
+
+def test_a_lasting_read_that_found_nothing_freezes_nothing(tmp_path: Path) -> None:
+    # a cold build of one command finds no body in the cache: what came before the read (the parse's garbage among
+    # it) is left to the collector, as without the cache; a read that found bodies freezes them (and what came before)
+    import gc
+
+    from primer_site.caches.bodycache import BodyCache
+
+    keys = [f"{n:040x}" for n in range(3)]
+    cache = BodyCache(tmp_path, "salt")
+    frozen = gc.get_freeze_count()
+    try:
+        assert cache.get_many(keys, lasting=True) == {} and gc.get_freeze_count() == frozen
+        cache.replace_all([(key, bodies_module.EMPTY_BODY) for key in keys], keep=None)
+        assert len(cache.get_many(keys, lasting=True)) == 3 and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        cache.close()

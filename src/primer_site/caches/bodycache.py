@@ -134,7 +134,7 @@ class BodyCache(CacheTables):
         found: dict[str, RenderedBody] = {}
         columns = "key, value, html, formulas" if formulas else "key, value, html"
         try:
-            with without_collection(lasting), mapped_reads(self.db):
+            with without_collection(lambda: lasting and bool(found)), mapped_reads(self.db):
                 if len(keys) > _ONE_PASS:
                     wanted, others = set(keys), []
                     # the rows asked for; every other key noted on the way (append gives None: not a row asked for)
