@@ -17,6 +17,7 @@ import pytest
 from fixture_sites import build_result, make_site, post, tree_bytes
 from primer_site.caches import bodies, bodycache, documentcache, reading
 from primer_site.commands import build as build_module
+from primer_site.errors import SiteError
 
 _BODY = "A paragraph of the body, long enough that hashing it is work worth counting. " * 40  # ~3,000 characters
 
@@ -497,3 +498,82 @@ def test_a_documents_body_key_is_the_key_of_what_its_body_renders_from(tmp_path:
         assert bodies.document_key(document, numbered, theorems.key) == bodycache.body_key(source), document.source
         checked += 1
     assert checked == 6
+
+
+def _walk_stats(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """(stamps the source walk took of its own, files the build's inputs stamped) in a one-edit build in a new
+    process of a site of `posts` posts (and a series file)."""
+    from primer_site import store
+    from primer_site.sources import discover
+
+    files = {f"content/p{n}.md": post(f"P{n}", "2026-01-02", f"Body {n}.") for n in range(posts)}
+    site = make_site(root, {**files, "series/s0.md": "---\ntitle: Volume 0\n---\nAbout.\n"})
+    build_result(site, cache=True)
+    (site / "content/p0.md").write_text(files["content/p0.md"] + "\nMore.\n")
+    walked, stamped = [0], [0]
+    real_from, real_of = discover.stamp_from, store.stamp_of
+
+    def stamp_from(info: os.stat_result, change_time: bool = True) -> tuple[int, int, int, int]:
+        walked[0] += 1
+        return real_from(info, change_time)
+
+    def stamp_of(path: object, follow_links: bool = True, change_time: bool = True) -> object:
+        stamped[0] += str(path).startswith(str(site / "content"))
+        return real_of(path, follow_links, change_time)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(discover, "stamp_from", stamp_from)
+        patch.setattr(store, "stamp_of", stamp_of)
+        result = build_result(site, cache=True)
+    assert result.posts == posts and not result.errors
+    return walked[0], stamped[0]
+
+
+def test_a_build_in_a_new_process_stats_each_source_file_once(tmp_path: Path, monkeypatch) -> None:
+    # the build's inputs are stamped first (for the last build's record: store.take_inputs); the walk of the read
+    # stage takes each file's stamp from there, not from a stat of its own (at 1,000 posts, 1,050 stats of every
+    # one-edit build). Counted over growing sites: the walk's own stamps, and the inputs' (one per post)
+    counts = [_walk_stats(tmp_path / str(n), n, monkeypatch) for n in (4, 16)]
+    assert counts == [(0, 4), (0, 16)], counts
+
+
+def _access_calls(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch, chmod: bool = False) -> tuple[int, list]:
+    """(files asked whether they can be read, the errors) in a one-edit build in a new process of a site of
+    `posts` posts; `chmod`: post 1 made unreadable before it."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files written milliseconds apart: their stamps trusted
+    files = {f"content/p{n}.md": post(f"P{n}", "2026-01-02", f"Body {n}.") for n in range(posts)}
+    site = make_site(root, files)
+    build_result(site, cache=True)
+    (site / "content/p0.md").write_text(files["content/p0.md"] + "\nMore.\n")
+    if chmod:
+        os.chmod(site / "content/p1.md", 0)
+    asked = [0]
+    real = os.access
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:
+        asked[0] += str(path).endswith(".md")
+        if chmod and str(path).endswith("p1.md"):
+            return False  # as for a user other than root
+        return real(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "access", access)
+        try:
+            result = build_result(site, cache=True)
+            errors = list(result.errors)
+        except SiteError as error:
+            errors = [d.message for d in error.diagnostics]
+    return asked[0], errors
+
+
+def test_a_build_in_a_new_process_asks_no_file_the_last_build_read_whether_it_can_read_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # a file with the stamp it had when the last good build read it (its record's) was readable then: its mode,
+    # owner or ACL changing changes its change time, so it is not asked again (1,050 calls of a one-edit build at
+    # 1,000 posts), as the preview's builds do. Counted over growing sites; a file made unreadable is still refused
+    assert [_access_calls(tmp_path / str(n), n, monkeypatch)[0] for n in (4, 16)] == [1, 1]  # the edited post
+    asked, errors = _access_calls(tmp_path / "chmod", 4, monkeypatch, chmod=True)  # its change time moves
+    assert asked == 2 and any("cannot be read" in str(e) for e in errors), errors

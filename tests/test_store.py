@@ -87,3 +87,62 @@ def test_let_go_drops_the_named_slots_or_everything() -> None:
     store.let_go()
     assert store.slot("bodies", dict) is not kept
     assert store.memo("post", "a.md", 1, lambda: "again") == "again"
+
+
+def _code_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths Path.read_bytes reads from now on."""
+    read: list[str] = []
+    real = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        read.append(str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    return read
+
+
+def test_the_code_salt_of_a_new_process_reads_no_code_file_whose_stamp_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every process salts what it keeps with a digest of the package's code: made once and kept beside the bytecode,
+    # then the ~140 files are stat'ed, not read and hashed again (~1.2 MB, ~5 ms of every build). Counted: the
+    # package's files a second process's salt reads (every one of them, before)
+    import sys
+
+    monkeypatch.setattr(store, "kept_path", lambda source, suffix: str(tmp_path / f"kept{suffix}"), raising=False)
+    monkeypatch.setattr(store, "is_racy", lambda stamp, taken: False)  # a fresh checkout's files are kept too
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    package = str(Path(store.__file__).resolve().parent)
+    read = _code_reads(monkeypatch)
+    first = store.code_salt.__wrapped__()
+    assert sum(path.startswith(package) for path in read) > 100
+    read.clear()
+    assert store.code_salt.__wrapped__() == first
+    assert [path for path in read if path.startswith(package)] == []
+
+
+def test_a_changed_code_file_changes_the_kept_code_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(store, "is_racy", lambda stamp, taken: False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    package = tmp_path / "package"
+    (package / "stage").mkdir(parents=True)
+    files = {"a.py": "x = 1\n", "stage/b.py": "y = 2\n", "stage/c.js": "z;\n", "notes.txt": "no code\n"}
+    for name, text in files.items():
+        (package / name).write_text(text)
+    kept = str(tmp_path / "digest.code")
+    read = _code_reads(monkeypatch)
+    first = store.code_digest(str(package), kept)
+    assert sorted(Path(p).relative_to(package).as_posix() for p in read) == ["a.py", "stage/b.py", "stage/c.js"]
+    read.clear()
+    assert store.code_digest(str(package), kept) == first and read == []
+    (package / "stage/b.py").write_text("y = 3\n")  # the same size: its stamp's times and the bytes tell
+    changed = store.code_digest(str(package), kept)
+    assert changed != first and len(read) == 3
+    (package / "stage/d.py").write_text("")  # a new module
+    assert store.code_digest(str(package), kept) not in (first, changed)
+    os.unlink(package / "stage/d.py")
+    assert store.code_digest(str(package), kept) == changed
+    assert store.code_digest(str(package), None) == changed  # kept nowhere: the same digest, made

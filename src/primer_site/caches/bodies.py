@@ -87,6 +87,7 @@ def post_bodies(
     formulas: bool,
     theorems: TheoremSettings = DEFAULT,
     digests: Mapping[str, tuple[Document, str]] | None = None,
+    lasting: bool = False,
 ) -> list[RenderedBody | SiteError]:
     """Each document's rendered body, or the SiteError that stopped it: from `memo` (the last build in this
     process) when the document is the same object, else from the body cache in SOURCE/.primer-cache/ when
@@ -96,7 +97,8 @@ def post_bodies(
     and those rendered now once the cache holds them (a checked build reads them there: bodies.StoredFormulas).
     `theorems`: the site's theorem-like kinds and counters, under each series' own. `digests`: source path →
     (document, its body's digest) as the document cache kept them (DocumentCache.digests): a body whose document
-    is that very object is not hashed again for its key.
+    is that very object is not hashed again for its key. `lasting`: what is read from the cache lives to the end of
+    the process (a build in a new process: BodyCache.get_many).
     """
     shared = (tuple(metas), formulas, theorems)  # what every body's rendering reads besides its own document
     last, memo.last = memo.last, None
@@ -150,7 +152,7 @@ def post_bodies(
     # the cache is pruned to the site's sources only when every one of them was looked up in it
     complete = len(missing) == len(documents)
     fresh = (
-        _render_with_cache(source, missing, item_of, raw_html, jobs, use_cache, formulas, complete, keys)
+        _render_with_cache(source, missing, item_of, raw_html, jobs, use_cache, formulas, complete, keys, lasting)
         if missing
         else []
     )
@@ -248,18 +250,19 @@ def _render_with_cache(
     formulas: bool,
     complete: bool,
     keys: list[str],
+    lasting: bool = False,
 ) -> list[RenderedBody | SiteError]:
     """The bodies of the documents at `indexes`: from the cache where their source is unchanged, the rest rendered
     from `item_of(index)` (and stored).
 
     `complete`: these are all the site's posts, so entries for any other source can be dropped. `keys`: their
-    body_key (with `use_cache`).
+    body_key (with `use_cache`). `lasting`: as post_bodies'.
     """
     if not use_cache:
         return render_bodies(list(map(item_of, indexes)), raw_html, jobs)
     cache = BodyCache(source, cache_salt(raw_html))
     try:
-        cached = cache.get_many(keys, formulas)
+        cached = cache.get_many(keys, formulas, lasting)
         missing = [i for i, key in enumerate(keys) if key not in cached]
         items = [item_of(indexes[i]) for i in missing]
         fresh = _render_highlighting(items, source, raw_html, jobs, complete and not cached)

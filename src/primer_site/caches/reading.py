@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -28,7 +28,7 @@ from primer_site.sources.config import SiteConfig
 from primer_site.sources.discover import Look, Sources, discover_sources, linked_within
 from primer_site.sources.parse import Document, parse_document
 from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
-from primer_site.store import Stamp, Store, stamp_from
+from primer_site.store import BuildInputs, Stamp, Store, stamp_from
 
 _VIEW = "source view"  # the store's slot for the last read's SourceView
 BODY_DIGESTS = "body digests"  # the store's slot for DocumentCache.digests of the last read that used the cache
@@ -64,6 +64,8 @@ def read_sources(
     problems: Problems,
     first_look: bool = False,
     between: Callable[[], None] | None = None,
+    stamped: BuildInputs | None = None,
+    read_before: Mapping[str, Stamp] | None = None,
 ) -> tuple[Sources, list[Document], list[SeriesMeta]]:
     """The site's source files, and its posts and series files parsed (those that parse): from the dev server's
     memory when unchanged (`incremental`: the memory is the dev server's, kept for the next build), from the
@@ -80,15 +82,23 @@ def read_sources(
     folder, a file made or removed, or no regular file: the listing itself may have changed. The caller verifies
     afterwards with `sources_as_read`. `between`: called before each folder is listed and every so many files
     are looked at; it may raise to stop the read (what the store keeps stays right: each entry is a file's own).
+    `stamped`: the stamps of the site's files a build in a new process took a moment before (store.take_inputs, for
+    the last build's record): the walk takes each file's stamp from there (discover_sources), and the read is as if
+    made when they were taken. `read_before`: the stamps of the files the last good build read (its record's,
+    buildrecord.py; all trusted): a file that is no link and has its stamp there was readable then, and is not asked
+    again (as the preview's own builds do: discover.linked_within's `readable`).
     """
-    taken = time.time()  # before the walk stamps anything: a stamp is trusted against this (store.is_racy)
+    # before the walk stamps anything: a stamp is trusted against this (store.is_racy)
+    taken = stamped.taken if stamped is not None else time.time()
     view: SourceView | None = memory.peek(_VIEW) if incremental else None
     looks = _looked_first(source, view, config, use_cache, told, taken) if first_look and view is not None else None
-    readable = memory.slot("readable", dict) if incremental else None  # the preview's: kept for the next build
+    # the preview's, kept for the next build; else a copy of the record's (linked_within adds what it finds now)
+    readable = memory.slot("readable", dict) if incremental else dict(read_before) if read_before is not None else None
     before = len(problems.items)
     if looks is None:
         looks = {}
-        sources = discover_sources(source, problems, config.follow_links_outside, looks, between)
+        known = stamped.files if stamped is not None else None
+        sources = discover_sources(source, problems, config.follow_links_outside, looks, between, known)
         # nothing outside is read
         sources = linked_within(source, sources, config.follow_links_outside, problems, looks, readable, taken)
         if view is not None and sources == view.sources:

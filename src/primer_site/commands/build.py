@@ -40,7 +40,7 @@ from primer_site.sources.dates import in_zone
 from primer_site.sources.discover import CONTENT_DIR, SERIES_DIR, Sources
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta
-from primer_site.store import Store
+from primer_site.store import BuildInputs, Stamp, Store
 from primer_site.syntax.markdown import RenderedBody
 from primer_site.workers import MAX_JOBS, return_free_memory
 
@@ -165,10 +165,19 @@ def _build(
         katex.render_fully = config.math_render == "build"  # the pages will want every formula's HTML
         katex.start(source if options.cache else None)  # if nothing is kept, Node loads KaTeX while the build reads
     parsed, sources, content_files = _read(
-        options, memory, incremental, config, catalogue, told, problems, first_look and incremental
+        options,
+        memory,
+        incremental,
+        config,
+        catalogue,
+        told,
+        problems,
+        first_look and incremental,
+        last.inputs if last is not None else None,  # each source file stat'ed once: by take_inputs
+        last.record.files if last is not None and last.record is not None else None,  # read then: readable
     )
     documents, bodies, metas, series_bodies = parsed
-    if not incremental and gc.get_freeze_count():
+    if _one_command(incremental):
         _read_for_good()
     if katex is None and epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
@@ -307,12 +316,16 @@ def _read(
     told: frozenset[str],
     problems: Problems,
     first_look: bool = False,
+    stamped: BuildInputs | None = None,
+    read_before: dict[str, Stamp] | None = None,
 ) -> tuple[tuple[list[Document], list[RenderedBody], list[SeriesMeta], list[RenderedBody]], Sources, AssetIndex]:
     """The sources read and parsed, and their bodies rendered, in the site's language, with the files beside
-    the posts filled in: ((documents, bodies, series metas, series bodies), the sources, the files beside)."""
+    the posts filled in: ((documents, bodies, series metas, series bodies), the sources, the files beside).
+    `stamped`: the site's files' stamps taken a moment before, `read_before`: those the last good build read
+    (caches/reading.read_sources)."""
     source = options.source
     sources, documents, metas = read_sources(
-        source, options.cache, memory, incremental, config, told, problems, first_look
+        source, options.cache, memory, incremental, config, told, problems, first_look, None, stamped, read_before
     )
     jobs = _jobs(options)
     theorems = theorems_in_language(config.theorems, catalogue)
@@ -328,6 +341,7 @@ def _read(
         formulas,
         theorems,
         memory.peek(BODY_DIGESTS),
+        lasting=_one_command(incremental),  # frozen as read: no collection walks them before _read_for_good
     )
     memory.let_go(BODY_DIGESTS)  # it holds every post with its Markdown: let go of them once the keys are made
     bodies = keep_rendered(problems, made)
@@ -367,6 +381,12 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
+
+
+def _one_command(incremental: bool) -> bool:
+    """Whether what the read stage makes lives to the end of the process: a build in a process of one command
+    (__main__ froze what its imports made), not the dev server's nor one called by a longer program."""
+    return not incremental and gc.get_freeze_count() > 0
 
 
 def _read_for_good() -> None:

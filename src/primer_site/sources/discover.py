@@ -4,7 +4,7 @@ static/ → static files by output path. Editors' backups and other litter are n
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
@@ -198,6 +198,7 @@ def discover_sources(
     allow_outside: bool = False,
     looks: dict[str, Look] | None = None,
     between: Callable[[], None] | None = None,
+    stamped: Mapping[str, Stamp] | None = None,
 ) -> Sources:
     """The site's sources. A folder linked out of the site (unless `allow_outside`), or to /proc, /sys or /dev, is
     an error and is not walked (link_problem): `ln -s / content/root` must not walk the whole file system.
@@ -205,10 +206,12 @@ def discover_sources(
     `looks`, if given, is filled with what the walk saw of every file it lists (Look: one stat each), so that the
     build looks at each file once per build (the preview's rebuilds look at every file, every time). `between`:
     called before each folder is listed (the preview's verification: it raises to stop the walk when more changes
-    came)."""
+    came). `stamped`: stamps of the site's files by site-relative path, taken a moment before (store.take_inputs,
+    following links): a listed file that is no link is given its stamp there, not stat'ed again (its kind is the
+    listing's, free), so that a build in a new process looks at each source file once."""
     others: list[str] = []
-    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others, looks, between)
-    series = _markdown_files(source, SERIES_DIR, problems, allow_outside, None, looks, between)
+    posts = _markdown_files(source, CONTENT_DIR, problems, allow_outside, others, looks, between, stamped)
+    series = _markdown_files(source, SERIES_DIR, problems, allow_outside, None, looks, between, stamped)
     return Sources(posts=posts, series=series, assets=tuple(sorted(others)))
 
 
@@ -220,6 +223,7 @@ def _markdown_files(
     others: list[str] | None = None,
     looks: dict[str, Look] | None = None,
     between: Callable[[], None] | None = None,
+    stamped: Mapping[str, Stamp] | None = None,
 ) -> tuple[str, ...]:
     """Every .md file below `folder`, following symlinks once (loops are reported, not walked); the other files'
     paths go to `others`, if given, and what was seen of every file to `looks`. Ignored names (is_ignored_name)
@@ -271,13 +275,18 @@ def _markdown_files(
                 others.append(path)
             else:
                 continue
-            if looks is not None:
-                try:
-                    info = entry.stat()
-                except OSError:  # a broken link: reported as unreadable where it is read
-                    looks[path] = Look(entry.is_symlink(), None)
-                else:
-                    looks[path] = Look(entry.is_symlink(), stamp_from(info), S_ISREG(info.st_mode))
+            if looks is None:
+                continue
+            stamp = stamped.get(path) if stamped is not None and not entry.is_symlink() else None
+            if stamp is not None:  # a FIFO is no regular file (a read of it would wait): the listing says which
+                looks[path] = Look(False, stamp, entry.is_file(follow_symlinks=False))
+                continue
+            try:
+                info = entry.stat()
+            except OSError:  # a broken link: reported as unreadable where it is read
+                looks[path] = Look(entry.is_symlink(), None, False)
+            else:
+                looks[path] = Look(entry.is_symlink(), stamp_from(info), S_ISREG(info.st_mode))
         stack.extend((os.path.join(dirpath, name), f"{relative}/{name}") for name in sorted(folders, reverse=True))
     return tuple(sorted(found))
 
