@@ -77,11 +77,10 @@ def with_math(folder: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def build_mode_read(
-    chromium: Chromium, build_mode_dir: Path, build_mode_url: str
-) -> dict[str, tuple[list[str], bytes]]:
-    """Each page of the build-mode site opened once at 1280 px: {page: (what is wrong with it, its screenshot if it
-    has math)}. The two tests below read it: one page load serves the check and the pixel comparison."""
+def build_mode_read(chromium: Chromium, build_mode_dir: Path, build_mode_url: str) -> dict[str, list[str]]:
+    """What is wrong with each page of the build-mode site at 1280 px: {page: problems}. No screenshot is taken in
+    this loop: with one after each page with math, a page read next once showed a layout shift of 0.087 (a loaded
+    machine; the cause was not found), so the layout-shift readings are kept as they were, with no screenshots."""
     require("chromium", "playwright", "katex")
     math_pages = set(with_math(build_mode_dir))
     assert math_pages, "the example site should have pages with math"
@@ -112,24 +111,21 @@ def build_mode_read(
             problems.append(f"{name}: layout shift {cls:.5f}")
         if fonts != preloaded:
             problems.append(f"{name}: fonts fetched {sorted(fonts)}, preloaded {sorted(preloaded)}")
-        read[name] = (problems, screenshot(page) if name in math_pages else b"")
+        read[name] = problems
     context.close()
     return read
 
 
 def test_every_formula_is_there_with_no_katex_script_and_nothing_from_outside(
-    build_mode_read: dict[str, tuple[list[str], bytes]],
+    build_mode_read: dict[str, list[str]],
 ) -> None:
     require("chromium", "playwright", "katex")
-    problems = [problem for found, _ in build_mode_read.values() for problem in found]
+    problems = [problem for found in build_mode_read.values() for problem in found]
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems)
 
 
 def test_pages_look_as_when_the_browser_typesets_them(
-    build_mode_dir: Path,
-    build_mode_read: dict[str, tuple[list[str], bytes]],
-    site_dir: Path,
-    site_read: dict[str, PageRead],
+    chromium: Chromium, build_mode_dir: Path, build_mode_url: str, site_dir: Path, site_read: dict[str, PageRead]
 ) -> None:
     """Pixel for pixel at 1280 px, against the example site as it is built (KaTeX from the CDN, in the browser)."""
     require("chromium", "playwright", "katex")
@@ -137,9 +133,17 @@ def test_pages_look_as_when_the_browser_typesets_them(
 
     pages = with_math(build_mode_dir)
     assert pages == with_math(site_dir)
+    context = chromium.new_context(build_mode_url, width=WIDTH)
+    page = context.new_page()
+    log = watch(page)
+    typeset = {}
+    for name in pages:
+        visit(page, log, page_url(build_mode_url, name))
+        typeset[name] = screenshot(page)
+    context.close()
     problems = []
     for name in pages:
-        built = Image.open(io.BytesIO(build_mode_read[name][1])).convert("RGB")
+        built = Image.open(io.BytesIO(typeset[name])).convert("RGB")
         shown = Image.open(io.BytesIO(site_read[name].screenshot)).convert("RGB")
         if built.size != shown.size:
             problems.append(f"{name}: {built.size} against {shown.size} in the browser")
