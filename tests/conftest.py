@@ -47,7 +47,9 @@ def example_site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under --dist loadgroup, keep the tests of a module that share a module-scoped fixture (a site built once for
     the module) on one worker: split across workers, each would build it again. Other tests go where there is room.
-    Tests marked `long` are put first."""
+    Tests marked `long` are put first. pytest-xdist then hands out the groups first (largest first: its default
+    --loadscope-reorder sorts the units by their number of tests, keeping this order among units of one test), so
+    a `long` test starts as soon as the groups are given out, and the short single tests even out the end."""
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
         if fixtures is None or item.get_closest_marker("xdist_group"):

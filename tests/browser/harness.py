@@ -276,6 +276,58 @@ def check_math(page: Any, log: PageLog, url: str) -> MathReport:
     )
 
 
+# The tests that read the session's site_read (conftest.py): one worker runs them all, so that each page of the site
+# is opened once per run, not once per test.
+SITE_READ = pytest.mark.xdist_group("example-site-read")
+
+
+@dataclass
+class PageRead:
+    """One page as a reader's browser shows it at 1280 px: its math (check_math's report), then, with every image
+    brought in (lazy ones too), its images and the requests that failed by then."""
+
+    math: MathReport
+    images: list[dict[str, Any]]
+    failed_requests: list[str]
+    screenshot: bytes  # as the math left it, before the images were brought in (PNG, screenshot()); b"": not asked
+
+
+IMAGES = """() => [...document.images].map(img => ({
+  src: img.currentSrc || img.src, complete: img.complete, natural: img.naturalWidth,
+  width: img.getAttribute('width'), height: img.getAttribute('height'), loading: img.getAttribute('loading'),
+}))"""
+
+
+TALLEST = 16_000  # px of a page a screenshot shows, from its top
+
+
+def screenshot(page: Any) -> bytes:
+    """The page as shown (PNG), its whole width and at most its first TALLEST px."""
+    # A volume's print page holds all its chapters (up to 46,000 px tall): a screenshot of all of it outlasts
+    # the timeout, so a page is compared over its first TALLEST px (the chapters are compared whole).
+    height = min(page.evaluate("() => document.documentElement.scrollHeight"), TALLEST)
+    return page.screenshot(clip={"x": 0, "y": 0, "width": page.viewport_size["width"], "height": height})
+
+
+def read_pages(chromium: Chromium, base: str, pages: list[str], shoot: set[str]) -> dict[str, PageRead]:
+    """Open each page once and read what the math and the image checks look at (one visit serves both), and a
+    screenshot of each page in `shoot`."""
+    context = chromium.new_context(base)
+    page = context.new_page()
+    log = watch(page)
+    read = {}
+    for name in pages:
+        math = check_math(page, log, page_url(base, name))
+        shot = screenshot(page) if name in shoot else b""
+        # lazy images load as they near the viewport: bring each one in, then wait for it
+        page.evaluate(
+            "() => Promise.all([...document.images].map(img => (img.loading = 'eager', img.decode().catch(() => null))))"
+        )
+        read[name] = PageRead(math, page.evaluate(IMAGES), list(log.failed_requests), shot)
+    context.close()
+    return read
+
+
 # ---------------------------------------------------------------- the pages the a11y and layout checks look at
 
 SAMPLE_PAGES = {

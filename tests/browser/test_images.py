@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .harness import AXE_JS, Chromium, page_url, require, visit, watch
+from .harness import AXE_JS, IMAGES, SITE_READ, Chromium, PageRead, page_url, require, visit, watch
 from .test_accessibility import describe_violation
 from .test_layout import MAX_CLS
 
@@ -17,11 +17,6 @@ pytestmark = pytest.mark.browser
 # A chapter of the example site with figures (an SVG plot, a heat map) and a captioned table.
 FIGURE_CHAPTER = "posts/primer-ii-ch04-softmax-attention/index.html"
 
-_IMAGES = """() => [...document.images].map(img => ({
-  src: img.currentSrc || img.src, complete: img.complete, natural: img.naturalWidth,
-  width: img.getAttribute('width'), height: img.getAttribute('height'), loading: img.getAttribute('loading'),
-}))"""
-
 
 def figure_chapter(site_dir: Path) -> str:
     if "<figure" not in (site_dir / FIGURE_CHAPTER).read_text(encoding="utf-8"):
@@ -29,27 +24,20 @@ def figure_chapter(site_dir: Path) -> str:
     return FIGURE_CHAPTER
 
 
-def test_every_image_on_every_page_loads(chromium: Chromium, site_url: str, site_pages: list[str]) -> None:
+@SITE_READ
+def test_every_image_on_every_page_loads(site_pages: list[str], site_read: dict[str, PageRead]) -> None:
     require("chromium", "playwright", "katex")
-    context = chromium.new_context(site_url)
-    page = context.new_page()
-    log = watch(page)
     problems: list[str] = []
     seen = 0
     for path in site_pages:
-        visit(page, log, page_url(site_url, path))
-        # lazy images load as they near the viewport: bring each one in, then wait for it
-        page.evaluate(
-            "() => Promise.all([...document.images].map(img => (img.loading = 'eager', img.decode().catch(() => null))))"
-        )
-        for image in page.evaluate(_IMAGES):
+        read = site_read[path]  # each image brought in (lazy ones too) and waited for
+        for image in read.images:
             seen += 1
             if not image["complete"] or not image["natural"]:
                 problems.append(f"{path}: {image['src']} did not load")
             if not image["width"] or not image["height"]:
                 problems.append(f"{path}: {image['src']} has no width and height: it would shift the page")
-        problems += [f"{path}: {failure}" for failure in log.failed_requests]
-    context.close()
+        problems += [f"{path}: {failure}" for failure in read.failed_requests]
     assert seen, "the example site shows no image at all: nothing was checked"
     assert not problems, "\n".join(problems)
 
@@ -81,7 +69,7 @@ def test_a_chapter_with_figures_does_not_shift(chromium: Chromium, site_dir: Pat
           setTimeout(() => resolve(cls), 200);
         })"""
     )
-    images = page.evaluate(_IMAGES)
+    images = page.evaluate(IMAGES)
     context.close()
     assert len(images) >= 2 and all(image["natural"] for image in images), images
     assert loading[0] is None and all(value == "lazy" for value in loading[1:]), loading

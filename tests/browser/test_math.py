@@ -7,27 +7,24 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Chromium, build_site, check_math, html_pages, page_url, require, serve, watch
+from .harness import SITE_READ, Chromium, PageRead, build_site, check_math, html_pages, page_url, require, serve, watch
 
 pytestmark = pytest.mark.browser
 
 
+@SITE_READ
 def test_every_page_with_math_typesets_and_no_other_page_loads_katex(
-    chromium: Chromium, site_dir: Path, site_pages: list[str], site_url: str
+    site_dir: Path, site_pages: list[str], site_read: dict[str, PageRead]
 ) -> None:
     require("chromium", "playwright", "katex")
     with_math = [p for p in site_pages if 'class="math' in (site_dir / p).read_text(encoding="utf-8")]
     assert with_math, "the example site should have pages with math"
-    context = chromium.new_context(site_url)
-    page = context.new_page()
-    log = watch(page)
     problems: list[str] = []
     typeset = 0
     for name in site_pages:
-        report = check_math(page, log, page_url(site_url, name))
+        report = site_read[name].math
         problems += report.problems(expect_math=name in with_math)
         typeset += report.math
-    context.close()
     assert not problems, f"{len(problems)} problems on {len(site_pages)} pages:\n" + "\n".join(problems)
     assert typeset > 0
 
