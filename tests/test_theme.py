@@ -159,3 +159,30 @@ def test_a_damaged_compiled_template_is_compiled_again(tmp_path: Path, compiled:
     assert sorted(compiled) == sorted(set(compiled)) and len(compiled) == len(kept)
     build_site(BuildOptions(source=site, output=tmp_path / "cold", now=NOW, jobs=1, cache=False), None)
     assert page(tmp_path / "out") == page(tmp_path / "cold")
+
+
+def test_builds_in_one_process_without_the_cache_compile_only_the_templates_whose_text_changed(
+    tmp_path: Path, compiled: list[str]
+) -> None:
+    """As .primer-cache/ keeps them between processes, this process keeps what it compiled for the same site
+    folder; another site folder compiles its own, and nothing is written to either site."""
+    site = make_site(tmp_path / "site", {"content/a.md": post("A"), "templates/post.html": version(1)})
+
+    def build(folder: Path, output: str) -> None:
+        build_site(BuildOptions(source=folder, output=tmp_path / output, now=NOW, jobs=1, cache=False), None)
+
+    build(site, "one")
+    assert "post.html" in compiled and "base.html" in compiled
+    compiled.clear()
+    (site / "content/a.md").write_text(post("A", body="Edited."), encoding="utf-8")
+    build(site, "two")
+    assert compiled == []
+    assert "VERSION-1 A" in page(tmp_path / "two") and "Edited." in page(tmp_path / "two")
+    (site / "templates/post.html").write_text(version(2), encoding="utf-8")
+    build(site, "three")
+    assert compiled == ["post.html"] and "VERSION-2 A" in page(tmp_path / "three")
+    other = make_site(tmp_path / "other", {"content/a.md": post("A"), "templates/post.html": version(2)})
+    compiled.clear()
+    build(other, "four")
+    assert "post.html" in compiled and "base.html" in compiled
+    assert not (site / ".primer-cache").exists() and not (other / ".primer-cache").exists()

@@ -3,7 +3,8 @@ is made (TemplateSnapshot), and which file each template name loads.
 
 A template's fingerprint is the digest of the very text Jinja compiled, so a template saved while a build renders
 is a change for the next build. What Jinja compiled is kept in .primer-cache/ (CompiledTemplates), so that a build
-in a new process compiles only the templates that changed.
+in a new process compiles only the templates that changed; without the cache, this process keeps what it compiled
+for each site folder (TemplatesInProcess), so that its later builds of that site compile only what changed.
 """
 
 from __future__ import annotations
@@ -230,3 +231,30 @@ class CompiledTemplates(jinja2.BytecodeCache):
         except OSError:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
+
+
+_IN_PROCESS_LIMIT = 4096  # templates kept at most (a few KB of code each): past it, the memo starts afresh
+# (site folder, Jinja's key for the name and file, the text's digest) → the code object Jinja compiled
+_COMPILED_IN_PROCESS: dict[tuple[str, str, str], object] = {}
+
+
+class TemplatesInProcess(jinja2.BytecodeCache):
+    """What Jinja compiled, kept in this process's memory for one site folder, for builds without the cache
+    (`--no-cache`, the tests): a later build of the same site in this process, which makes a new environment,
+    compiles only the templates whose text changed. The scope is CompiledTemplates' (one site folder, a template's
+    name, file and text; the environment's settings are this code's), so nothing is shared that .primer-cache/
+    would not share; nothing is written to disk.
+    """
+
+    def __init__(self, source: Path) -> None:
+        self.scope = str(source.absolute())
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        code = _COMPILED_IN_PROCESS.get((self.scope, bucket.key, bucket.checksum))
+        if code is not None:
+            bucket.code = code  # type: ignore[assignment]
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if len(_COMPILED_IN_PROCESS) >= _IN_PROCESS_LIMIT:
+            _COMPILED_IN_PROCESS.clear()
+        _COMPILED_IN_PROCESS[(self.scope, bucket.key, bucket.checksum)] = bucket.code

@@ -21,7 +21,13 @@ from primer_site.math.typeset import KATEX_FOLDER
 from primer_site.rendering.assetnames import AssetNames
 from primer_site.rendering.book import print_body, print_href
 from primer_site.rendering.feeds import absolute
-from primer_site.rendering.templates import CompiledTemplates, TemplateSnapshot, template_folders, theme_dir
+from primer_site.rendering.templates import (
+    CompiledTemplates,
+    TemplatesInProcess,
+    TemplateSnapshot,
+    template_folders,
+    theme_dir,
+)
 from primer_site.site.i18n import Catalogue, date_filter, load_catalogue, template_helpers
 from primer_site.sources.config import KATEX_INTEGRITY, KATEX_VERSION, SiteConfig
 from primer_site.sources.dates import rfc3339
@@ -106,7 +112,7 @@ def make_environment(
 
     `catalogue`: the site's language (i18n.load_catalogue, read once per build; by default read here, its warnings
     dropped). `compiled`: the folder where compiled templates are kept between processes (CompiledTemplates), or
-    None to compile each in this process only."""
+    None to keep them in this process only (TemplatesInProcess)."""
     loader = TemplateSnapshot(list(zip(("site", "theme"), template_folders(source), strict=True)))
     env = RecordingEnvironment(
         loader=loader,
@@ -116,7 +122,7 @@ def make_environment(
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
-        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else None,
+        bytecode_cache=CompiledTemplates(compiled) if compiled is not None else TemplatesInProcess(source),
     )
     base = config.base_path
     names = assets or {}
