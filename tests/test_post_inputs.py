@@ -302,3 +302,36 @@ def test_a_preview_shows_the_label_of_a_post_two_steps_away_as_a_cold_build_does
     assert '#thm:s">Theorem 2</a>' in warm["posts/p003/index.html"].decode().partition('class="previews"')[2]
     assert warm == _outcome(site, tmp_path / "cold", NOW, False)
 
+
+def test_a_post_saved_while_a_build_reads_is_built_as_saved_by_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post saved after the build took the inputs' stamps (store.take_inputs, for its record) and before it read
+    the post: that build gives the site as it was or as it is now, never a mix; the record keeps the stamp taken
+    before the save, so the next build in a new process works the post out again and gives a cold build's bytes."""
+    import time
+
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)
+    site = _chained(tmp_path / "site", 4)
+    build_site(BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False), None)
+    time.sleep(0.4)  # every stamp trusted
+    before = _outcome(site, tmp_path / "before", NOW, False)
+    second = site / "content/p002.md"
+    saved = second.read_text(encoding="utf-8").replace("It holds 2.", "It holds 2, saved while a build read.")
+    take = buildrecord.take_inputs
+
+    def then_saved(*args: object) -> store.BuildInputs:
+        inputs = take(*args)  # type: ignore[arg-type]
+        second.write_text(saved, encoding="utf-8")
+        return inputs
+
+    monkeypatch.setattr(buildrecord, "take_inputs", then_saved)
+    during = _outcome(site, tmp_path / "out", NOW, True)
+    monkeypatch.setattr(buildrecord, "take_inputs", take)
+    after = _outcome(site, tmp_path / "after", NOW, False)
+    assert during in (before, after)
+    time.sleep(0.4)  # the saved post's stamp trusted too
+    assert _outcome(site, tmp_path / "out", NOW, True) == after
+    assert "saved while a build read" in after["posts/p003/index.html"].decode()  # type: ignore[index]
