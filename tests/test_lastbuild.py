@@ -251,3 +251,30 @@ def test_only_the_newest_records_are_kept_each_with_its_render_memory(site: Path
     assert len(records) == 8 and memories == records
     again = build(site, output=site.parent / "out9")
     assert stopped_at_once(again)
+
+
+def test_site_yaml_saved_after_the_build_read_it_is_read_again_by_the_next(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """site.yaml saved after a build read it and before it took the inputs' stamps for its record, the build held up
+    between them past the racy allowance (a laptop's lid closed, a process stopped): the record must not keep the
+    new stamp as what that build was made from, or the next build stops at once with the old title for good."""
+    import time
+
+    from primer_site.publish import buildrecord
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)
+    build(site)
+    time.sleep(0.4)  # every stamp trusted
+    take = buildrecord.take_inputs
+
+    def saved_then_taken(*args: object) -> store.BuildInputs:
+        (site / "site.yaml").write_text("title: Retitled site\nbase_url: https://example.org/\n", encoding="utf-8")
+        time.sleep(0.4)  # held up: the save is no longer recent when the stamps are taken
+        return take(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(buildrecord, "take_inputs", saved_then_taken)
+    build(site)
+    monkeypatch.setattr(buildrecord, "take_inputs", take)
+    build(site)
+    assert "Retitled site" in (site.parent / "out/index.html").read_text(encoding="utf-8")

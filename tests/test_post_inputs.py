@@ -180,8 +180,8 @@ def test_builds_in_new_processes_after_edits_of_what_posts_are_made_from_give_th
     tmp_path: Path, seed: int, trusted_stamps: None
 ) -> None:
     """Each part of a post's inputs left out of its digest alone (the shared files, "now", its own file, its
-    series', the posts it links to, those its previews find by URL, those reached through them) makes one of these
-    seeds fail."""
+    series', the posts it links to, those its previews find by URL, those its previews' targets link to) makes one of
+    these seeds fail (the last: seed 3)."""
     assert _differential(tmp_path, seed, 24) == []
 
 
@@ -238,3 +238,100 @@ def test_a_post_saved_just_before_a_build_is_worked_out_and_the_others_are_not(
     build_site(options, None)
     assert sorted(worked) == ["content/p1.md", "content/p2.md"]
     assert "Body 2, again." in (tmp_path / "out/posts/p2/index.html").read_text(encoding="utf-8")
+
+
+def _chained(root: Path, posts: int) -> Path:
+    """`posts` posts, each with a theorem that cites the theorem of the one before (a reference: its text is that
+    theorem's label), as chapters of a primer cite earlier ones."""
+    files = {}
+    for n in range(1, posts + 1):
+        cites = f" By [](p{n - 1:03d}.md#thm:s)." if n > 1 else ""
+        body = f"Intro {n}.\n\n::: theorem {{#thm:s}} Step {n}\nIt holds {n}.{cites}\n:::\n"
+        files[f"content/p{n:03d}.md"] = post(f"Post {n}", f"2026-01-{n % 28 + 1:02d}", body)
+    return make_site(root, files)
+
+
+def _wholes_worked_after_an_edit(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The posts whose whole fingerprint a build in a new process works out after the first post's edit."""
+    from primer_site.caches import dependencies
+    from primer_site.model import Post
+
+    site = _chained(root / "site", posts)
+    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
+    build_site(options, None)
+    first = site / "content/p001.md"
+    first.write_text(first.read_text(encoding="utf-8") + "\nAn appended paragraph.\n", encoding="utf-8")
+    worked: list[str] = []
+    whole = dependencies.whole_fingerprint
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            dependencies,
+            "whole_fingerprint",
+            lambda obj, *a: (worked.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
+        )
+        build_site(options, None)
+    return sorted(worked)
+
+
+def test_an_edit_works_out_the_posts_whose_page_shows_it_not_every_post_a_chain_of_citations_reaches(
+    tmp_path: Path, trusted_stamps: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post is made from the posts its body links to (a reference's text is the target's label) and from the
+    elements its previews copy (with the references in them, made from their own targets): two steps, never a
+    third. In a site whose every post cites the one before, an edit of the first works out the first, the second
+    (which cites it) and the third (whose preview of the second's theorem shows that citation), at 8, 16 and 32
+    posts; not every post down the chain (which also made a one-edit build's key quadratic in the posts)."""
+    for posts in (8, 16, 32):
+        worked = _wholes_worked_after_an_edit(tmp_path / f"s{posts}", posts, monkeypatch)
+        assert worked == ["content/p001.md", "content/p002.md", "content/p003.md"], (posts, worked)
+
+
+def test_a_preview_shows_the_label_of_a_post_two_steps_away_as_a_cold_build_does(
+    tmp_path: Path, trusted_stamps: None
+) -> None:
+    """p003's preview of p002's theorem holds p002's reference to p001's theorem, whose label is p001's: a theorem
+    put before it in p001 (its number 2, not 1) changes p003's page, though p003 does not link to p001."""
+    site = _chained(tmp_path / "site", 3)
+    _outcome(site, tmp_path / "warm", NOW, True)
+    first = site / "content/p001.md"
+    first.write_text(
+        first.read_text(encoding="utf-8").replace("Intro 1.", "::: theorem\nFirst.\n:::"), encoding="utf-8"
+    )
+    warm = _outcome(site, tmp_path / "warm", NOW, True)
+    assert not isinstance(warm, str), warm
+    assert '#thm:s">Theorem 2</a>' in warm["posts/p003/index.html"].decode().partition('class="previews"')[2]
+    assert warm == _outcome(site, tmp_path / "cold", NOW, False)
+
+
+def test_a_post_saved_while_a_build_reads_is_built_as_saved_by_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post saved after the build took the inputs' stamps (store.take_inputs, for its record) and before it read
+    the post: that build gives the site as it was or as it is now, never a mix; the record keeps the stamp taken
+    before the save, so the next build in a new process works the post out again and gives a cold build's bytes."""
+    import time
+
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)
+    site = _chained(tmp_path / "site", 4)
+    build_site(BuildOptions(source=site, output=tmp_path / "out", now=NOW, jobs=1, fingerprint=False), None)
+    time.sleep(0.4)  # every stamp trusted
+    before = _outcome(site, tmp_path / "before", NOW, False)
+    second = site / "content/p002.md"
+    saved = second.read_text(encoding="utf-8").replace("It holds 2.", "It holds 2, saved while a build read.")
+    take = buildrecord.take_inputs
+
+    def then_saved(*args: object) -> store.BuildInputs:
+        inputs = take(*args)  # type: ignore[arg-type]
+        second.write_text(saved, encoding="utf-8")
+        return inputs
+
+    monkeypatch.setattr(buildrecord, "take_inputs", then_saved)
+    during = _outcome(site, tmp_path / "out", NOW, True)
+    monkeypatch.setattr(buildrecord, "take_inputs", take)
+    after = _outcome(site, tmp_path / "after", NOW, False)
+    assert during in (before, after)
+    time.sleep(0.4)  # the saved post's stamp trusted too
+    assert _outcome(site, tmp_path / "out", NOW, True) == after
+    assert "saved while a build read" in after["posts/p003/index.html"].decode()  # type: ignore[index]

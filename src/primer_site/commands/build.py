@@ -133,6 +133,16 @@ def _build(
     incremental = memory is not None  # the dev server's store, kept warm in memory between its builds
     memory = memory or BuildMemory()
     told = frozenset(changed or ())  # read again even if their stamps look the same (two saves in one clock tick)
+    output = options.output_dir.absolute()
+    # first: even a failed build, or one that changes nothing, finds the previous site where it was
+    recover_output(options.output_dir)
+    setup = locate_katex(source)
+    # a build in a new process takes up where the last good build into the same folder left off: the inputs'
+    # stamps taken before any of them is read (site.yaml, the words of the site's language too), else one saved
+    # between its read and its stamp would be kept as read at its new stamp
+    last = None
+    if options.cache and not incremental and not options.keep_going:
+        last = PreviousBuild(source, output, build_settings(options, output, setup), _SOURCE_FOLDERS)
     config = read_file(
         memory,
         "config",
@@ -148,17 +158,9 @@ def _build(
     # already know, or reads through the new one would go unrecorded
     config = memory.memo("settings", "", config, lambda: config)
     catalogue = site_catalogue(memory, incremental, source, config, problems)  # the theme's words: read once per build
-    output = options.output_dir.absolute()
-    # first: even a failed build, or one that changes nothing, finds the previous site where it was
-    recover_output(options.output_dir)
-    setup = locate_katex(source)
     now = site_now(options.now, config)
-    # a build in a new process takes up where the last good build into the same folder left off
-    last = None
-    if options.cache and not incremental and not options.keep_going:
-        last = PreviousBuild(source, output, build_settings(options, output, setup), _SOURCE_FOLDERS)
-        if last.same_site(now):
-            return same_as_last(last.record, config, started)  # type: ignore[arg-type]
+    if last is not None and last.same_site(now):
+        return same_as_last(last.record, config, started)  # type: ignore[arg-type]
     katex = None
     if options.check_math or config.feed_content == "full" or config.math_render == "build":
         katex = katex_service(memory, setup) if incremental else KatexService(setup)

@@ -86,9 +86,11 @@ def post_inputs(
       unreadable, and "now" as far as it sorts posts into published and scheduled (`moments`, with their dates);
     - its own file;
     - its series' posts' files (its neighbours, its place), every post whose `series:` names that series;
-    - the files of the posts its body links to (by source; and those its previews read, found by URL: the
-      assembly's `previews_read`, AssembleMemo.previews_read), and of the posts those link to, and so on: a
-      link's text, a preview's copy, are made from the target as resolved and headed.
+    - the files of the posts its body links to (by source: a link's text is made from the target as made, its
+      title, URL and labels), of those its previews copy from (found by URL: the assembly's `previews_read`,
+      AssembleMemo.previews_read), and of the posts those link to (a copy is of the target as resolved: its
+      links' texts). Two steps, never a third: a copy holds no copy (previews copy body_html, not previews_html),
+      so an edit works out the posts that show it, not every post a chain of citations reaches.
 
     Each digest comes with whether it may be kept for the next build: whether every stamp it was made from is
     trusted (store.is_racy: a file changed within a clock tick of its stamp may change again unseen). A post whose
@@ -110,20 +112,14 @@ def post_inputs(
         slug: (_digest([(s, files.get(s)) for s in sorted(posts)]), racy.isdisjoint(posts))
         for slug, posts in members.items()
     }
-    links: dict[str, set[str]] = {}
-    for document, body in zip(documents, bodies, strict=True):
-        targets = {link.target for link in body.links}
-        targets.update(previews_read.get(document.source, ()))
-        targets.discard(document.source)
-        if targets:
-            links[document.source] = targets
+    links = {d.source: {link.target for link in b.links} for d, b in zip(documents, bodies, strict=True) if b.links}
     found = {}
     for post in site.posts:
         source = post.source
         stamp = files.get(source)
         if stamp is None:
             continue
-        read = _reached(source, links) if source in links else ()
+        read = _read(source, links, previews_read)
         its_series, kept = series.get(slugs.get(source), (None, True))  # type: ignore[arg-type]
         parts = (source, stamp, its_series, [(s, files.get(s)) for s in read])
         kept = kept and trusted and source not in racy and racy.isdisjoint(read)
@@ -131,17 +127,15 @@ def post_inputs(
     return found
 
 
-def _reached(source: str, links: dict[str, set[str]]) -> list[str]:
-    """Every file reached from `source` by following links, sorted (itself left out)."""
-    seen = {source}
-    todo = [source]
-    while todo:
-        for target in links.get(todo.pop(), ()):
-            if target not in seen:
-                seen.add(target)
-                todo.append(target)
-    seen.discard(source)
-    return sorted(seen)
+def _read(source: str, links: dict[str, set[str]], previews_read: dict[str, tuple[str, ...]]) -> list[str]:
+    """The posts `source`'s Post is made from besides itself, sorted: those its body links to, those its previews
+    copy from, and those these copies link to."""
+    read = set(links.get(source, ()))
+    for target in previews_read.get(source, ()):
+        read.add(target)
+        read.update(links.get(target, ()))
+    read.discard(source)
+    return sorted(read)
 
 
 def _digest(value: object) -> bytes:
