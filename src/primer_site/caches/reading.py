@@ -84,8 +84,8 @@ def read_sources(
     are looked at; it may raise to stop the read (what the store keeps stays right: each entry is a file's own).
     `stamped`: the stamps of the site's files a build in a new process took a moment before (store.take_inputs, for
     the last build's record): the walk takes each file's stamp from there (discover_sources), and the read is as if
-    made when they were taken. `read_before`: the stamps of the files the last good build read (its record's,
-    buildrecord.py; all trusted): a file that is no link and has its stamp there was readable then, and is not asked
+    made when they were taken. `read_before`: the stamps of the files the last good build read, by the same reader
+    (buildrecord.PreviousBuild.read_before; all trusted): a file that is no link and has its stamp there was readable then, and is not asked
     again (as the preview's own builds do: discover.linked_within's `readable`).
     """
     # before the walk stamps anything: a stamp is trusted against this (store.is_racy)

@@ -7,6 +7,7 @@ is publish/buildrecord.py.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,12 @@ from primer_site.sources.config import SiteConfig
 
 
 def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
-    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
+    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest.
+
+    The reader among it (its user and groups, real and effective): which files a build can read is not in their
+    stamps, and a file it cannot read is an error (discover.link_problem), not taken from the caches at the stamp
+    another reader read it at (PreviousBuild.read_before)."""
+    reader = (os.getuid(), os.geteuid(), os.getgid(), os.getegid(), tuple(sorted(os.getgroups())))
     shaping = (
         str(options.source.absolute()),
         str(live_folder(output)),
@@ -37,6 +43,7 @@ def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> st
         options.require_katex,
         str(theme_dir()),
         repr(katex),
+        reader,
     )
     return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
