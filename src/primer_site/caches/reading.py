@@ -111,7 +111,7 @@ def read_sources(
         assert view is not None
         sources, listed_cleanly, looked = view.sources, True, told
 
-    def stamped(relative: str) -> tuple[float, Stamp] | None:
+    def walk_stamp(relative: str) -> tuple[float, Stamp] | None:
         """The walk's stamp of a file, for the store (None: it could not stat it; the store tries and says why)."""
         look = looks.get(relative)
         stamp = look.stamp if look is not None else None
@@ -162,7 +162,7 @@ def read_sources(
             problems,
             again=relative in told,
             also=config.zone,  # dates are read in the site's time zone
-            stamped=stamped(relative),
+            stamped=walk_stamp(relative),
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -174,7 +174,7 @@ def read_sources(
             lambda found: parse_series(relative, found),
             problems,
             again=relative in told,
-            stamped=stamped(relative),
+            stamped=walk_stamp(relative),
         )
 
     try:
