@@ -537,9 +537,12 @@ def test_a_build_in_a_new_process_stats_each_source_file_once(tmp_path: Path, mo
     assert counts == [(0, 4), (0, 16)], counts
 
 
-def _access_calls(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch, chmod: bool = False) -> tuple[int, list]:
+def _access_calls(
+    root: Path, posts: int, monkeypatch: pytest.MonkeyPatch, chmod: bool = False, other_groups: bool = False
+) -> tuple[int, list]:
     """(files asked whether they can be read, the errors) in a one-edit build in a new process of a site of
-    `posts` posts; `chmod`: post 1 made unreadable before it."""
+    `posts` posts; `chmod`: post 1 made unreadable before it; `other_groups`: the build is made by a user in other
+    groups than the last one (no file changed), who cannot read post 1."""
     from primer_site import store
 
     monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files written milliseconds apart: their stamps trusted
@@ -550,16 +553,18 @@ def _access_calls(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch, chmod
     if chmod:
         os.chmod(site / "content/p1.md", 0)
     asked = [0]
-    real = os.access
+    real, groups = os.access, os.getgroups()
 
     def access(path: object, mode: int, **kwargs: object) -> bool:
         asked[0] += str(path).endswith(".md")
-        if chmod and str(path).endswith("p1.md"):
+        if (chmod or other_groups) and str(path).endswith("p1.md"):
             return False  # as for a user other than root
         return real(path, mode, **kwargs)  # type: ignore[arg-type]
 
     with monkeypatch.context() as patch:
         patch.setattr(os, "access", access)
+        if other_groups:  # another user, or one in other groups: no file's stamp moves
+            patch.setattr(os, "getgroups", lambda: sorted(set(groups) ^ {4242}))
         try:
             result = build_result(site, cache=True)
             errors = list(result.errors)
@@ -577,3 +582,11 @@ def test_a_build_in_a_new_process_asks_no_file_the_last_build_read_whether_it_ca
     assert [_access_calls(tmp_path / str(n), n, monkeypatch)[0] for n in (4, 16)] == [1, 1]  # the edited post
     asked, errors = _access_calls(tmp_path / "chmod", 4, monkeypatch, chmod=True)  # its change time moves
     assert asked == 2 and any("cannot be read" in str(e) for e in errors), errors
+
+
+def test_a_build_by_another_reader_asks_every_file_whether_it_can_read_it(tmp_path: Path, monkeypatch) -> None:
+    # a file's stamp says nothing of who reads it: the last build's user, or its groups, may read what this build's
+    # cannot (sudo, a shared site folder, a user taken out of a group). Such a file is refused, as in a cold build,
+    # not taken from the document cache at the stamp another reader read it at
+    asked, errors = _access_calls(tmp_path, 4, monkeypatch, other_groups=True)
+    assert asked == 4 and any("cannot be read" in str(e) for e in errors), errors  # post 1 only is refused

@@ -84,8 +84,8 @@ def read_sources(
     are looked at; it may raise to stop the read (what the store keeps stays right: each entry is a file's own).
     `stamped`: the stamps of the site's files a build in a new process took a moment before (store.take_inputs, for
     the last build's record): the walk takes each file's stamp from there (discover_sources), and the read is as if
-    made when they were taken. `read_before`: the stamps of the files the last good build read (its record's,
-    buildrecord.py; all trusted): a file that is no link and has its stamp there was readable then, and is not asked
+    made when they were taken. `read_before`: the stamps of the files the last good build read, by the same reader
+    (buildrecord.PreviousBuild.read_before; all trusted): a file that is no link and has its stamp there was readable then, and is not asked
     again (as the preview's own builds do: discover.linked_within's `readable`).
     """
     # before the walk stamps anything: a stamp is trusted against this (store.is_racy)
@@ -111,7 +111,7 @@ def read_sources(
         assert view is not None
         sources, listed_cleanly, looked = view.sources, True, told
 
-    def stamped(relative: str) -> tuple[float, Stamp] | None:
+    def walk_stamp(relative: str) -> tuple[float, Stamp] | None:
         """The walk's stamp of a file, for the store (None: it could not stat it; the store tries and says why)."""
         look = looks.get(relative)
         stamp = look.stamp if look is not None else None
@@ -162,7 +162,7 @@ def read_sources(
             problems,
             again=relative in told,
             also=config.zone,  # dates are read in the site's time zone
-            stamped=stamped(relative),
+            stamped=walk_stamp(relative),
         )
 
     def series_file(relative: str) -> SeriesMeta | None:
@@ -174,7 +174,7 @@ def read_sources(
             lambda found: parse_series(relative, found),
             problems,
             again=relative in told,
-            stamped=stamped(relative),
+            stamped=walk_stamp(relative),
         )
 
     try:

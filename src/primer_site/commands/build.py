@@ -176,7 +176,7 @@ def _build(
         problems,
         first_look and incremental,
         last.inputs if last is not None else None,  # each source file stat'ed once: by take_inputs
-        last.record.files if last is not None and last.record is not None else None,  # read then: readable
+        last.read_before if last is not None else None,  # read then, by this reader: readable now
     )
     documents, bodies, metas, series_bodies = parsed
     if _one_command(incremental):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import os
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -32,7 +33,12 @@ from primer_site.syntax.markdown import RenderedBody
 
 
 def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
-    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest."""
+    """Everything besides the site's files (and primer-site's code) that shapes a build's output, as a digest.
+
+    The reader among it (its user and groups, real and effective): which files a build can read is not in their
+    stamps, and a file it cannot read is an error (discover.link_problem), not taken from the caches at the stamp
+    another reader read it at (PreviousBuild.read_before)."""
+    reader = (os.getuid(), os.geteuid(), os.getgid(), os.getegid(), tuple(sorted(os.getgroups())))
     shaping = (
         str(options.source.absolute()),
         str(live_folder(output)),
@@ -44,6 +50,7 @@ def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> st
         options.require_katex,
         str(theme_dir()),
         repr(katex),
+        reader,
     )
     return hashlib.blake2b(repr(shaping).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 

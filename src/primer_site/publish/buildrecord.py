@@ -116,6 +116,14 @@ class PreviousBuild:
             and record.manifest.finished_there()
         )
 
+    @property
+    def read_before(self) -> dict[str, Stamp] | None:
+        """The stamps of the files the last good build read (all trusted; None if it has none), when it was made with
+        these settings, by this reader among them (build_settings): a file that is no link and still has its stamp
+        there can be read now (caches/reading.read_sources)."""
+        record = self.record
+        return record.files if record is not None and record.settings == self.settings else None
+
     @cached_property
     def render_memory(self) -> RenderMemory | None:
         """The render memory the last good build left (None if there is none this code can read, or it is not the
