@@ -1,4 +1,4 @@
-"""A site's .primer-cache/ is trusted only if this user's key signed it (store.cache_key): one made elsewhere (copied
+"""A site's .primer-cache/ is trusted only if this user's key signed it (salts.cache_key): one made elsewhere (copied
 from another machine, committed to the site's repository) is ignored and made again, whatever it holds."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixture_sites import NOW_ARG, SRC, build, make_site, post
-from primer_site import store
+from primer_site import salts, store
 from primer_site.caches.bodycache import BodyCache, cache_salt
 from primer_site.model import Heading
 from primer_site.syntax.markdown import RenderedBody
@@ -36,9 +36,9 @@ def key_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     cache folder it is); the key read before is read again after the test."""
     home = tmp_path / "cache-home"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    store.cache_key.cache_clear()
+    salts.cache_key.cache_clear()
     yield home
-    store.cache_key.cache_clear()
+    salts.cache_key.cache_clear()
 
 
 def new_process(monkeypatch: pytest.MonkeyPatch, cache_home: Path | None) -> None:
@@ -48,7 +48,7 @@ def new_process(monkeypatch: pytest.MonkeyPatch, cache_home: Path | None) -> Non
         monkeypatch.delenv("HOME", raising=False)
     else:
         monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
-    store.cache_key.cache_clear()
+    salts.cache_key.cache_clear()
 
 
 def pages(folder: Path) -> dict[str, bytes]:
@@ -171,7 +171,7 @@ def test_the_key_file_is_made_once_with_mode_0600_and_reused(
 
 def test_processes_making_the_key_at_once_all_get_the_same_one(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(SRC), "XDG_CACHE_HOME": str(tmp_path / "cache-home")}
-    code = "from primer_site.store import cache_key; print(cache_key().hex())"
+    code = "from primer_site.salts import cache_key; print(cache_key().hex())"
     started = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True) for _ in range(8)
     ]

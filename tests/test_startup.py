@@ -20,7 +20,7 @@ CODE_POST = "Prose.\n\n```python\ndef f(x):\n    return x\n```\n\n```\nplain\n``
 NOT_LOADED = (
     "pygments.lexer",  # and every lexer: kept highlights (caches/highlights.py)
     "pygments.formatters",  # the code styles' CSS is kept too
-    "importlib.metadata",  # library versions for the salts: store.library_version
+    "importlib.metadata",  # library versions for the salts: salts.library_version
     "email",  # importlib.metadata's
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from primer_site import store
+from primer_site import salts, store
 from primer_site.store import Store
 
 
@@ -56,9 +56,9 @@ def test_library_versions_are_importlib_metadatas(tmp_path: Path, monkeypatch: p
     import: ~0.03 s of every build); anything else is asked of importlib.metadata itself."""
     from importlib.metadata import version
 
-    for library in (*store._LIBRARIES, "pytest", "primer-site"):
-        assert store.library_version.__wrapped__(library) == version(library)
-    assert store.library_version.__wrapped__("no-such-distribution-anywhere") == "?"
+    for library in (*salts._LIBRARIES, "pytest", "primer-site"):
+        assert salts.library_version.__wrapped__(library) == version(library)
+    assert salts.library_version.__wrapped__("no-such-distribution-anywhere") == "?"
     # the first folder of sys.path that has one wins; names compared normalized; an .egg-info is asked of
     # importlib.metadata (its version is inside)
     first, second = tmp_path / "first", tmp_path / "second"
@@ -68,12 +68,12 @@ def test_library_versions_are_importlib_metadatas(tmp_path: Path, monkeypatch: p
     (first / "old_style.egg-info").mkdir()
     (first / "old_style.egg-info" / "PKG-INFO").write_text("Name: old-style\nVersion: 0.9\n")
     monkeypatch.setattr("sys.path", [str(first), str(second), *__import__("sys").path])
-    store._folder_names.cache_clear()
+    salts._folder_names.cache_clear()
     try:
-        assert store.library_version.__wrapped__("fancy-name") == version("fancy-name") == "2.0rc1"
-        assert store.library_version.__wrapped__("old-style") == version("old-style") == "0.9"
+        assert salts.library_version.__wrapped__("fancy-name") == version("fancy-name") == "2.0rc1"
+        assert salts.library_version.__wrapped__("old-style") == version("old-style") == "0.9"
     finally:
-        store._folder_names.cache_clear()
+        salts._folder_names.cache_clear()
 
 
 def test_let_go_drops_the_named_slots_or_everything() -> None:
@@ -110,22 +110,22 @@ def test_the_code_salt_of_a_new_process_reads_no_code_file_whose_stamp_is_kept(
     # package's files a second process's salt reads (every one of them, before)
     import sys
 
-    monkeypatch.setattr(store, "kept_path", lambda source, suffix: str(tmp_path / f"kept{suffix}"), raising=False)
-    monkeypatch.setattr(store, "is_racy", lambda stamp, taken: False)  # a fresh checkout's files are kept too
+    monkeypatch.setattr(salts, "kept_path", lambda source, suffix: str(tmp_path / f"kept{suffix}"), raising=False)
+    monkeypatch.setattr(salts, "is_racy", lambda stamp, taken: False)  # a fresh checkout's files are kept too
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     package = str(Path(store.__file__).resolve().parent)
     read = _code_reads(monkeypatch)
-    first = store.code_salt.__wrapped__()
+    first = salts.code_salt.__wrapped__()
     assert sum(path.startswith(package) for path in read) > 100
     read.clear()
-    assert store.code_salt.__wrapped__() == first
+    assert salts.code_salt.__wrapped__() == first
     assert [path for path in read if path.startswith(package)] == []
 
 
 def test_a_changed_code_file_changes_the_kept_code_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.setattr(store, "is_racy", lambda stamp, taken: False)
+    monkeypatch.setattr(salts, "is_racy", lambda stamp, taken: False)
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     package = tmp_path / "package"
     (package / "stage").mkdir(parents=True)
@@ -134,19 +134,19 @@ def test_a_changed_code_file_changes_the_kept_code_digest(tmp_path: Path, monkey
         (package / name).write_text(text)
     kept = str(tmp_path / "digest.code")
     read = _code_reads(monkeypatch)
-    first = store.code_digest(str(package), kept)
+    first = salts.code_digest(str(package), kept)
     assert sorted(Path(p).relative_to(package).as_posix() for p in read) == ["a.py", "stage/b.py", "stage/c.js"]
     read.clear()
-    assert store.code_digest(str(package), kept) == first and read == []
+    assert salts.code_digest(str(package), kept) == first and read == []
     (package / "stage/b.py").write_text("y = 3\n")  # the same size: its stamp's times and the bytes tell
     # a clock of coarse ticks (4 ms: ext4, XFS before Linux 6.13) gives a save this soon its last times, which the
     # racy rule (patched out here) would catch: the modification time set back a second, as a later tick would move it
     info = os.stat(package / "stage/b.py")
     os.utime(package / "stage/b.py", ns=(info.st_atime_ns, info.st_mtime_ns - 10**9))
-    changed = store.code_digest(str(package), kept)
+    changed = salts.code_digest(str(package), kept)
     assert changed != first and len(read) == 3
     (package / "stage/d.py").write_text("")  # a new module
-    assert store.code_digest(str(package), kept) not in (first, changed)
+    assert salts.code_digest(str(package), kept) not in (first, changed)
     os.unlink(package / "stage/d.py")
-    assert store.code_digest(str(package), kept) == changed
-    assert store.code_digest(str(package), None) == changed  # kept nowhere: the same digest, made
+    assert salts.code_digest(str(package), kept) == changed
+    assert salts.code_digest(str(package), None) == changed  # kept nowhere: the same digest, made

@@ -2,8 +2,8 @@
 process takes up from (what a record holds: buildrecord.py). It imports no stage.
 
 Each part of a record ("record"; "render", its render memory, and "render-delta-…", what changed in it since) is one file of bytes, marshal's plain data behind a
-header naming primer-site's own code (store.code_salt) and a digest of the bytes keyed with this user's key
-(store.cache_key): a file of another version, a damaged or truncated one, or one written by anyone else (copied
+header naming primer-site's own code (salts.code_salt) and a digest of the bytes keyed with this user's key
+(salts.cache_key): a file of another version, a damaged or truncated one, or one written by anyone else (copied
 from another machine, committed to the site's repository) is ignored (it costs a full build, never a wrong page), and nothing in it is ever run.
 Only the records of the newest `_RECORDS_KEPT` output folders are kept (`check` builds into a new temporary
 folder each time).
@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from primer_site.layout import CACHE_DIR
-from primer_site.store import cache_key, code_salt
+from primer_site.salts import cache_key, code_salt
 
 RECORDS_DIR = "builds"  # in CACHE_DIR: one record (and its render memory) per output folder
 _RECORDS_KEPT = 8  # output folders remembered

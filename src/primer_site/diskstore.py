@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 
 from primer_site.layout import CACHE_DIR
-from primer_site.store import cache_digest, cache_key_id, code_salt
+from primer_site.salts import cache_digest, cache_key_id, code_salt
 
 FORMULAS_FILE = "formulas.sqlite3"
 _FORMULAS_FORMAT = 3
@@ -105,7 +105,7 @@ class CacheTables:
 
 def sealed(value: object) -> bytes:
     """`value`, plain data (tuples, lists, dicts, str, bytes, int, float, bool, None), as a table's cell: marshal's
-    bytes behind their digest (16 bytes of BLAKE2b keyed with this user's key: store.cache_digest, so that a cell
+    bytes behind their digest (16 bytes of BLAKE2b keyed with this user's key: salts.cache_digest, so that a cell
     written by anyone else never passes for ours). A tenth of JSON's decoding time for the same rows; `unsealed`
     reads it back. The table's salt must name `marshal.version` (MARSHAL_SALT): the format moves with Python."""
     data = marshal.dumps(value)

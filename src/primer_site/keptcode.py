@@ -1,5 +1,5 @@
 """Tables of compiled code kept beside the package's bytecode (dataclasscode's methods, regexcode's patterns, and
-store.code_digest's digest of the package's code with its files' stamps): where one is kept, and its file: a header
+salts.code_digest's digest of the package's code with its files' stamps): where one is kept, and its file: a header
 naming what wrote it and for which interpreter, a digest of the data (BLAKE2b: it catches damage; the file is
 trusted as the .pyc files beside it are), then marshal's data, the format of .pyc files. Nothing is written under
 PYTHONDONTWRITEBYTECODE, or to a folder that cannot be written.

@@ -32,7 +32,7 @@ from primer_site.errors import Diagnostic
 from primer_site.frozen import maker
 from primer_site.layout import CACHE_DIR
 from primer_site.model import Heading, Link
-from primer_site.store import library_version
+from primer_site.salts import library_version
 from primer_site.syntax import markdown
 from primer_site.syntax.citations import Citation, CiteItem
 from primer_site.syntax.markdown import AssetRef, BodySource, Formula, Label, RenderedBody, SourceLink

@@ -27,9 +27,10 @@ from primer_site.caches.documentrows import UNUSABLE, Entry, decode_post, decode
 from primer_site.diskstore import MARSHAL_SALT, CacheTables, mapped_reads, open_salted
 from primer_site.errors import Diagnostic, Problems
 from primer_site.layout import CACHE_DIR
+from primer_site.salts import code_salt
 from primer_site.sources.parse import Document, parse_document
 from primer_site.sources.seriesfile import SeriesMeta, parse_series_file
-from primer_site.store import Stamp, code_salt, is_racy, stamp_from
+from primer_site.store import Stamp, is_racy, stamp_from
 
 _FILE = "documents.sqlite3"
 _FORMAT = 2  # 2: the front matter as a sealed cell (diskstore.sealed), no longer JSON

@@ -25,7 +25,7 @@ from primer_site.layout import CACHE_DIR
 from primer_site.math.katexsetup import KatexSetup
 from primer_site.math.katexworker import KATEX_WORKER_JS, FormulaKey, KatexError, KatexWorker, Macros
 from primer_site.math.mathmlsanitizer import MATHML_CLEANER, clean_mathml
-from primer_site.store import library_version
+from primer_site.salts import library_version
 
 CHECK = "check"  # is the formula valid?
 MATHML = "mathml"  # that, and its MathML (for feed readers, which run no JavaScript)

@@ -22,7 +22,8 @@ from stat import S_ISREG
 import jinja2
 
 from primer_site.layout import TEMPLATES_DIR
-from primer_site.store import cache_digest, code_salt, is_racy, stamp_of
+from primer_site.salts import cache_digest, code_salt
+from primer_site.store import is_racy, stamp_of
 
 
 def theme_dir() -> Path:
@@ -183,7 +184,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
     a new process then compiles only the templates whose text changed.
 
     A file holds a header (this code's salt, the Python version, a digest of the template's text) and the code
-    object in marshal's format with a digest of its bytes keyed with this user's key (store.cache_digest): a
+    object in marshal's format with a digest of its bytes keyed with this user's key (salts.cache_digest): a
     template edited, another primer-site, Jinja or Python, a damaged file, or one written by anyone else (a
     .primer-cache/ committed to the site's repository: its code would run at build time) is compiled again, never
     loaded (Jinja's own buckets would unpickle the header). Write
