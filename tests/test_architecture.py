@@ -39,7 +39,7 @@ STAGE_OF = {
     ),
     **dict.fromkeys(["output", "manifest", "swap", "staging", "inplace", "write", "search", "buildrecord", "pdfpage", "pdfserver", "chromium", "pdf"], "publish"),
     **dict.fromkeys(["livereload", "sitehandler", "server", "watch"], "preview"),
-    **dict.fromkeys(["sitemath", "themefiles", "buildoptions", "lastbuild", "build", "check", "serve", "scaffold", "sitefolder", "arguments", "cli"], "commands"),
+    **dict.fromkeys(["sitemath", "themefiles", "buildoptions", "lastbuild", "processmemory", "build", "check", "serve", "scaffold", "sitefolder", "arguments", "cli"], "commands"),
 }  # fmt: skip
 
 

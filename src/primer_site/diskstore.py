@@ -138,7 +138,7 @@ def without_collection(lasting: Callable[[], bool] | None = None) -> Iterator[No
     the older generations grow with them (a fifth of the read stage's CPU at 1,000 posts).
 
     `lasting()`, asked at the end: whether what was made lives to the end of the process (a build in a new process
-    keeps what it reads: build._read_for_good), and then it is frozen (gc.freeze) before the collector runs again:
+    keeps what it reads: processmemory.read_for_good), and then it is frozen (gc.freeze) before the collector runs again:
     else the first object made after the pause starts a pass over every one made during it (at 1,000 posts,
     ~50,000 objects of the bodies read: 8-11 ms of a one-edit build). Asked at the end: a read that made nothing
     (a cold build's) freezes nothing, so the garbage of what came before is collected as it was."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from itertools import chain
@@ -15,7 +14,8 @@ from pathlib import Path
 from primer_site.caches.bodies import BodyMemo, keep_rendered, post_bodies, series_descriptions
 from primer_site.caches.reading import BODY_DIGESTS, read_file, read_sources, sources_as_read
 from primer_site.commands.buildoptions import BuildMemory, BuildOptions, BuildResult
-from primer_site.commands.lastbuild import build_settings, post_inputs, remember_build, same_as_last
+from primer_site.commands.lastbuild import build_settings, moments_of, post_inputs, remember_build, same_as_last
+from primer_site.commands.processmemory import one_command, read_for_good, without_markdown
 from primer_site.commands.sitemath import epub_wanted, formulas_apart, katex_service, site_math
 from primer_site.commands.themefiles import site_catalogue, theme_files
 from primer_site.errors import Problems, SiteError
@@ -179,8 +179,8 @@ def _build(
         last.read_before if last is not None else None,  # read then, by this reader: readable now
     )
     documents, bodies, metas, series_bodies = parsed
-    if _one_command(incremental):
-        _read_for_good()
+    if one_command(incremental):
+        read_for_good()
     if katex is None and epub_wanted(config, metas):  # an EPUB's math is MathML, made by KaTeX (epub.py)
         katex = katex_service(memory, setup) if incremental else KatexService(setup)
         katex.render_fully = False  # MathML only: the pages' math is typeset in the browser
@@ -212,13 +212,13 @@ def _build(
     generated, assets, environment, static_files = theme_files(
         options, memory, config, setup, content_files, problems, catalogue
     )
-    moments = _moments(documents, selection)
+    moments = moments_of(documents, selection)
     if last is not None:  # the posts made from the very inputs the last build's were: their wholes are known
         read = assembled.previews_read
         last.vouch(post_inputs(last.settings, last.inputs, moments, documents, bodies, metas, site, read, unreadable))
     key_lines = {d.source: d.key_lines for d in documents}  # all that the page owners read of the documents
     if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
-        _without_markdown(memory)
+        without_markdown(memory)
         del parsed, content_files, documents  # the asset index keeps its last call's documents too
     finish = _finish(options, config, setup, site, metas, output, incremental, problems)
     writer = _writer(memory, incremental, output, last, options.keep_going, finish is None)
@@ -343,7 +343,7 @@ def _read(
         formulas,
         theorems,
         memory.peek(BODY_DIGESTS),
-        lasting=_one_command(incremental),  # frozen as read: no collection walks them before _read_for_good
+        lasting=one_command(incremental),  # frozen as read: no collection walks them before _read_for_good
     )
     memory.let_go(BODY_DIGESTS)  # it holds every post with its Markdown: let go of them once the keys are made
     bodies = keep_rendered(problems, made)
@@ -383,43 +383,6 @@ def _generated(writer: SiteWriter, path: str, data: bytes) -> Output | Unchanged
 
 
 _SOURCE_FOLDERS = SOURCE_FOLDERS  # the site's i18n/ included
-
-
-def _one_command(incremental: bool) -> bool:
-    """Whether what the read stage makes lives to the end of the process: a build in a process of one command
-    (__main__ froze what its imports made), not the dev server's nor one called by a longer program."""
-    return not incremental and gc.get_freeze_count() > 0
-
-
-def _read_for_good() -> None:
-    """In a process of one command (__main__ froze what its imports made), what the read stage made lives to the
-    end: the collector is told never to walk it (gc.freeze: the objects move to its permanent generation, and the
-    young objects' count starts again from 0). They are acyclic rows (documents, bodies) that reference counting
-    frees when let go. Without it, at 1,000 posts, the one young collection of a one-edit build walked them all
-    (~50,000 objects, 20-30 ms), on the first posts the assembly made. The dev server and a build called in a
-    longer process (tests) freeze nothing: garbage in a reference cycle would be kept to their end. A pool of
-    workers unfreezes everything when it ends (workers.heap_frozen), so in a build that forks one (a cold build,
-    many pages to render) the freeze lasts only until then: the one-edit build, which forks none, keeps it."""
-    gc.freeze()
-
-
-def _without_markdown(memory: Store) -> None:
-    """The documents let go, with their Markdown, by a build in a new process once its bodies, formulas and notation
-    are made: the store, which lives for this one build, lets go of what only it held (the bodies' memo holds every
-    document), and the caller of what it held (the page owners, outputpaths.page_owners, read only each post's key
-    lines, kept apart: no copy of each document without its Markdown, ~5 us a post). At 5,000 posts the Markdown is
-    ~40 MB that the render stage, and each worker forked for it, would otherwise carry to the end.
-    The build-time typesetter keeps the documents it was given (it searches their Markdown for raw HTML)."""
-    memory.let_go()
-
-
-def _moments(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
-    """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
-    same posts are published and the same are scheduled."""
-    dates = [d.date for d in documents]
-    before = max((d for d in dates if d <= selection.now), default=None)
-    after = min((d for d in dates if d > selection.now), default=None)
-    return before, after
 
 
 def _with_diagnostics(rendering: Iterable[Output | Unchanged], problems: Problems) -> Iterator[Output | Unchanged]:

@@ -25,6 +25,7 @@ from primer_site.publish.manifest import WriteResult
 from primer_site.publish.output import live_folder
 from primer_site.rendering.render import RenderPass
 from primer_site.rendering.theme import theme_dir
+from primer_site.site.assemble import Selection
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta, SeriesNames
@@ -164,3 +165,12 @@ def remember_build(
     unkept = last.remember(moments, counts, tuple(problems.warnings), written.manifest, rendering)
     if unkept is not None:
         problems.warning(f"the build's record was not kept in {CACHE_DIR}/ ({unkept}): the next build starts afresh")
+
+
+def moments_of(documents: Sequence[Document], selection: Selection) -> tuple[datetime | None, datetime | None]:
+    """The latest post date at or before "now" and the earliest after it: while "now" stays between them, the
+    same posts are published and the same are scheduled."""
+    dates = [d.date for d in documents]
+    before = max((d for d in dates if d <= selection.now), default=None)
+    after = min((d for d in dates if d > selection.now), default=None)
+    return before, after
