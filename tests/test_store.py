@@ -111,7 +111,7 @@ def test_the_code_salt_of_a_new_process_reads_no_code_file_whose_stamp_is_kept(
     import sys
 
     monkeypatch.setattr(salts, "kept_path", lambda source, suffix: str(tmp_path / f"kept{suffix}"), raising=False)
-    monkeypatch.setattr(salts, "is_racy", lambda stamp, taken: False)  # a fresh checkout's files are kept too
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # a fresh checkout's files are kept too
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     package = str(Path(store.__file__).resolve().parent)
     read = _code_reads(monkeypatch)
@@ -125,7 +125,7 @@ def test_the_code_salt_of_a_new_process_reads_no_code_file_whose_stamp_is_kept(
 def test_a_changed_code_file_changes_the_kept_code_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.setattr(salts, "is_racy", lambda stamp, taken: False)
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)
     monkeypatch.setattr(sys, "dont_write_bytecode", False)
     package = tmp_path / "package"
     (package / "stage").mkdir(parents=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from primer_site import __version__
 from primer_site.keptcode import kept_path, read_kept, write_kept
-from primer_site.store import is_racy, stamp_of
+from primer_site.store import all_trusted, stamp_of
 
 _LIBRARIES = ("markdown-it-py", "mdit-py-plugins", "Pygments", "Jinja2", "MarkupSafe", "PyYAML", "nh3", "Pillow")
 
@@ -48,7 +48,7 @@ def code_digest(package: str, kept: str | None) -> bytes:
     Kept at `kept` (beside this module's bytecode: keptcode.py) with the stamps of the files it was made from, and
     taken from there while the same files have the same stamps, as Python takes a module's bytecode while its
     source has the stamp recorded in it: a new process stats ~140 files instead of reading and hashing ~1.2 MB
-    (~5 ms). Not kept when a file changed too recently for its stamp to be trusted (is_racy), nor where Python
+    (~5 ms). Not kept when a file changed too recently for its stamp to be trusted (store.is_racy), nor where Python
     keeps no bytecode (`kept` None, PYTHONDONTWRITEBYTECODE)."""
     taken = time.time()  # before any stamp is taken: a stamp is trusted against this
     files = _code_files(package)
@@ -61,7 +61,8 @@ def code_digest(package: str, kept: str | None) -> bytes:
         digest.update(name.encode())
         digest.update(Path(path).read_bytes())
     made = digest.digest()
-    trusted = all(stamp is not None and not is_racy(stamp, taken) for _, stamp in stamps)
+    stamped = [stamp for _, stamp in stamps if stamp is not None]
+    trusted = len(stamped) == len(stamps) and all_trusted(stamped, taken)
     if kept is not None and trusted and not sys.dont_write_bytecode:
         write_kept(kept, _CODE_HEADER, (stamps, made))
     return made

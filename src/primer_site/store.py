@@ -57,6 +57,12 @@ def is_racy(stamp: Stamp, taken: float) -> bool:
     return max(stamp[1], stamp[3]) / 1e9 >= taken - RACY_SECONDS
 
 
+def all_trusted(stamps: Iterable[Stamp], taken: float) -> bool:
+    """Whether no stamp of `stamps` is_racy against `taken`: is_racy of the newest change among them, in one pass."""
+    newest = max((max(stamp[1], stamp[3]) for stamp in stamps), default=0)
+    return not is_racy((0, newest, 0, newest), taken)
+
+
 def _regular_file_digest(path: str | os.PathLike[str]) -> bytes | None:
     """The BLAKE2b digest of a regular file's bytes; None if `path` cannot be read or is not a regular file.
 
@@ -224,8 +230,7 @@ class BuildInputs:
     @property
     def trustworthy(self) -> bool:
         """Whether every stamp tells a changed file from an unchanged one (none changed too recently)."""
-        newest = max((max(stamp[1], stamp[3]) for stamp in self.files.values()), default=0)
-        return newest / 1e9 < self.taken - RACY_SECONDS  # is_racy of the newest stamp, in one pass
+        return all_trusted(self.files.values(), self.taken)
 
 
 def take_inputs(source: Path, folders: Iterable[str], files: Iterable[str], theme: Path | None) -> BuildInputs:
