@@ -224,6 +224,19 @@ class Fingerprints:
                     self.names[key] = tuple(dict.fromkeys(named))
         return found
 
+    def vouch(self, key: str, whole: Fingerprint) -> None:
+        """Take `whole` as the whole fingerprint of the model object `key`, without working it out: its caller knows
+        the object was made from the very inputs of one that had this whole and named no other model object
+        (lastbuild.post_inputs). Nothing for an object not in the index, or one whose whole is known already."""
+        if key in self.index.objects and key not in self.wholes:
+            self.wholes[key] = whole
+            self.self_contained.add(key)
+
+    def contained_whole(self, key: str) -> Fingerprint | None:
+        """The whole fingerprint of `key` if it is known and names no other model object (what a later build may be
+        vouched), else None."""
+        return self.wholes.get(key) if key in self.self_contained else None
+
     def _work_out(self, dependency: Dependency) -> Fingerprint:
         what, which = dependency
         self.worked_out += 1

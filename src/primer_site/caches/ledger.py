@@ -93,11 +93,8 @@ class DependencyLedger:
         previous, table = self.previous, self.table
         settled: dict[str, bool] = {}  # _names_only_the_same's answers
         if previous is None and self.vouched:
-            objects, wholes, contained = now.index.objects, now.wholes, now.self_contained
             for what, whole in self.vouched.items():
-                if what in objects and what not in wholes:
-                    wholes[what] = whole
-                    contained.add(what)
+                now.vouch(what, whole)
         for what, numbers in self.by_what.items():
             if what in now.resolvers:
                 if previous is not None:

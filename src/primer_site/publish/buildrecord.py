@@ -185,11 +185,10 @@ class PreviousBuild:
                 unkept = keep_bytes(self.source, self.name, "render", memory.dump())
             if unkept is not None:
                 return unkept
-        wholes, contained = now.wholes, now.self_contained
         posts = {  # a post's inputs are told by its files' stamps: kept when each is trusted
-            key: (digest, wholes[key])
+            key: (digest, whole)
             for key, (digest, trusted) in self.post_inputs.items()
-            if trusted and key in contained and key in wholes
+            if trusted and (whole := now.contained_whole(key)) is not None
         }
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token, posts)
         unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
