@@ -5,6 +5,7 @@ many posts the site has; and whatever it skips, it gives the bytes a build from 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -408,21 +409,33 @@ def test_builds_in_new_processes_after_series_edits_give_the_bytes_of_a_cold_bui
         assert tree_bytes(tmp_path / "warm") == tree_bytes(cold), f"step {step}: {kind}"
 
 
-def _pages_unpacked(root: Path, posts: int, passes: list[render.RenderPass], monkeypatch: pytest.MonkeyPatch) -> int:
-    """How many pages' kept reads (four bytes a number, as read from disk) a build in a new process makes into
-    numbers after one post's edit."""
-    from primer_site.rendering import pagerecords
-
+def _after_one_edit(root: Path, posts: int, counting: Callable[[pytest.MonkeyPatch], None]) -> None:
+    """A site of `posts` posts built, then one post edited and the site built again as a new process builds it,
+    with `counting`'s patches for that build only (undone on their own: the test's and its fixtures' stay)."""
     site = _site(root, posts)
     options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
     build_site(options, None)
     (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        counting(patch)
+        build_site(options, None)
+    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+
+
+def _pages_unpacked(root: Path, posts: int, passes: list[render.RenderPass]) -> int:
+    """How many pages' kept reads (four bytes a number, as read from disk) a build in a new process makes into
+    numbers after one post's edit."""
+    from primer_site.rendering import pagerecords
+
     unpacked: list[bytes] = []
     original = pagerecords.unpack
-    monkeypatch.setattr(pagerecords, "unpack", lambda data: unpacked.append(data) or original(data))
-    build_site(options, None)
-    monkeypatch.undo()
-    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+    before = len(passes)
+    _after_one_edit(
+        root,
+        posts,
+        lambda patch: patch.setattr(pagerecords, "unpack", lambda data: unpacked.append(data) or original(data)),
+    )
+    assert len(passes) > before  # the pass read below is this build's
     kept = [known.packed for known in passes[-1].memory.records.values() if known.packed is not None]
     return sum(any(data is packed for data in unpacked) for packed in kept)
 
@@ -432,8 +445,8 @@ def test_a_new_process_makes_numbers_of_the_reads_of_no_page_it_keeps(
 ) -> None:
     """The pages a one-edit build keeps are found by looking for the changed numbers' bytes in each page's kept
     reads: none of them is made into numbers, however many pages the site has (main: every page's, at load)."""
-    small = _pages_unpacked(tmp_path / "small", 12, passes, monkeypatch)
-    big = _pages_unpacked(tmp_path / "big", 48, passes, monkeypatch)
+    small = _pages_unpacked(tmp_path / "small", 12, passes)
+    big = _pages_unpacked(tmp_path / "big", 48, passes)
     assert small == big == 0
 
 
@@ -473,28 +486,23 @@ def test_a_memory_read_from_disk_finds_the_readers_of_changed_numbers_exactly_as
     assert straddling > 20  # the case the place check is for was met
 
 
-def _wholes_worked_for_one_edit(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> int:
+def _wholes_worked_for_one_edit(root: Path, posts: int) -> int:
     """The posts whose whole fingerprint a build in a new process works out after one post's edit, in a site of
     `posts` posts."""
-    from primer_site import store
     from primer_site.caches import dependencies
     from primer_site.model import Post
 
-    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
-    site = _site(root, posts)
-    options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
-    build_site(options, None)
-    (site / "content/p001.md").write_text(_post(1, "\n\nAn appended paragraph."), encoding="utf-8")
     wholes: list[str] = []
     whole = dependencies.whole_fingerprint
-    with pytest.MonkeyPatch.context() as counting:  # this build only: the caller's patches stay
-        counting.setattr(
+    _after_one_edit(
+        root,
+        posts,
+        lambda patch: patch.setattr(
             dependencies,
             "whole_fingerprint",
             lambda obj, *a: (wholes.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
-        )
-        build_site(options, None)
-    assert "An appended paragraph." in (root / "out/posts/p001/index.html").read_text(encoding="utf-8")
+        ),
+    )
     return len(wholes)
 
 
@@ -503,5 +511,8 @@ def test_a_one_edit_build_in_a_new_process_works_out_as_many_posts_whole_fingerp
 ) -> None:
     """A post made from the very inputs of the last build's has the whole fingerprint kept with them
     (lastbuild.post_inputs): after one post's edit, the same number worked out at 8, 16 and 32 posts (before: all)."""
-    counts = [_wholes_worked_for_one_edit(tmp_path / f"s{n}", n, monkeypatch) for n in (8, 16, 32)]
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", -1e9)  # files edited milliseconds apart: trust their stamps
+    counts = [_wholes_worked_for_one_edit(tmp_path / f"s{n}", n) for n in (8, 16, 32)]
     assert counts[0] == counts[1] == counts[2] == 1, counts
