@@ -161,3 +161,28 @@ def damaged_tables(good: bytes, header_line: bytes) -> list[bytes]:
     damaged = bytearray(good)
     damaged[len(damaged) // 2] ^= 0xFF
     return [bytes(damaged), good.replace(header_line, header_line + b"\x00", 1), good[: len(good) // 2], b""]
+
+
+def count_post_wholes(patch: pytest.MonkeyPatch) -> list[str]:
+    """With `patch`, the sources of the posts whose whole fingerprint (caches/dependencies.whole_fingerprint) is
+    worked out from now until the patch is undone, in order."""
+    from primer_site.caches import dependencies
+    from primer_site.model import Post
+
+    worked: list[str] = []
+    whole = dependencies.whole_fingerprint
+
+    def counting(obj: Any, *args: Any) -> Any:
+        if type(obj) is Post:
+            worked.append(obj.source)
+        return whole(obj, *args)
+
+    patch.setattr(dependencies, "whole_fingerprint", counting)
+    return worked
+
+
+@contextmanager
+def posts_fingerprinted() -> Iterator[list[str]]:
+    """count_post_wholes inside the block; the patch is undone at its end, on its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield count_post_wholes(patch)

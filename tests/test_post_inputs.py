@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fixture_sites import NOW, make_site, post, tree_bytes
+from fixture_sites import NOW, make_site, post, posts_fingerprinted, tree_bytes
 from primer_site.commands.build import BuildOptions, build_site
 from primer_site.errors import SiteError
 from primer_site.publish import buildrecord
@@ -216,8 +216,6 @@ def test_a_post_saved_just_before_a_build_is_worked_out_and_the_others_are_not(
     import time
 
     from primer_site import store
-    from primer_site.caches import dependencies
-    from primer_site.model import Post
 
     monkeypatch.setattr(store, "RACY_SECONDS", 0.5)
     files = {f"content/p{n}.md": post(f"Post {n}", f"2026-01-{n + 1:02d}", f"Body {n}.") for n in range(12)}
@@ -228,14 +226,8 @@ def test_a_post_saved_just_before_a_build_is_worked_out_and_the_others_are_not(
     (site / "content/p1.md").write_text(post("Post 1", "2026-01-02", "Body 1, again."), encoding="utf-8")
     build_site(options, None)  # p1's stamp not trusted yet
     (site / "content/p2.md").write_text(post("Post 2", "2026-01-03", "Body 2, again."), encoding="utf-8")
-    worked: list[str] = []
-    whole = dependencies.whole_fingerprint
-    monkeypatch.setattr(
-        dependencies,
-        "whole_fingerprint",
-        lambda obj, *a: (worked.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
-    )
-    build_site(options, None)
+    with posts_fingerprinted() as worked:
+        build_site(options, None)
     assert sorted(worked) == ["content/p1.md", "content/p2.md"]
     assert "Body 2, again." in (tmp_path / "out/posts/p2/index.html").read_text(encoding="utf-8")
 
@@ -251,30 +243,21 @@ def _chained(root: Path, posts: int) -> Path:
     return make_site(root, files)
 
 
-def _wholes_worked_after_an_edit(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def _wholes_worked_after_an_edit(root: Path, posts: int) -> list[str]:
     """The posts whose whole fingerprint a build in a new process works out after the first post's edit."""
-    from primer_site.caches import dependencies
-    from primer_site.model import Post
 
     site = _chained(root / "site", posts)
     options = BuildOptions(source=site, output=root / "out", now=NOW, jobs=1, fingerprint=False, cache=True)
     build_site(options, None)
     first = site / "content/p001.md"
     first.write_text(first.read_text(encoding="utf-8") + "\nAn appended paragraph.\n", encoding="utf-8")
-    worked: list[str] = []
-    whole = dependencies.whole_fingerprint
-    with monkeypatch.context() as patched:
-        patched.setattr(
-            dependencies,
-            "whole_fingerprint",
-            lambda obj, *a: (worked.append(obj.source) if type(obj) is Post else None) or whole(obj, *a),
-        )
+    with posts_fingerprinted() as worked:
         build_site(options, None)
     return sorted(worked)
 
 
 def test_an_edit_works_out_the_posts_whose_page_shows_it_not_every_post_a_chain_of_citations_reaches(
-    tmp_path: Path, trusted_stamps: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, trusted_stamps: None
 ) -> None:
     """A post is made from the posts its body links to (a reference's text is the target's label) and from the
     elements its previews copy (with the references in them, made from their own targets): two steps, never a
@@ -282,7 +265,7 @@ def test_an_edit_works_out_the_posts_whose_page_shows_it_not_every_post_a_chain_
     (which cites it) and the third (whose preview of the second's theorem shows that citation), at 8, 16 and 32
     posts; not every post down the chain (which also made a one-edit build's key quadratic in the posts)."""
     for posts in (8, 16, 32):
-        worked = _wholes_worked_after_an_edit(tmp_path / f"s{posts}", posts, monkeypatch)
+        worked = _wholes_worked_after_an_edit(tmp_path / f"s{posts}", posts)
         assert worked == ["content/p001.md", "content/p002.md", "content/p003.md"], (posts, worked)
 
 

@@ -343,7 +343,7 @@ def _read(
         formulas,
         theorems,
         memory.peek(BODY_DIGESTS),
-        lasting=one_command(incremental),  # frozen as read: no collection walks them before _read_for_good
+        lasting=one_command(incremental),  # frozen as read: no collection walks them before processmemory.read_for_good
     )
     memory.let_go(BODY_DIGESTS)  # it holds every post with its Markdown: let go of them once the keys are made
     bodies = keep_rendered(problems, made)
