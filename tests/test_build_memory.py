@@ -37,15 +37,17 @@ def _alive_at(monkeypatch: pytest.MonkeyPatch, *stages: str) -> dict[str, tuple[
     cut from its file, Post objects alive that were made after this call) at that moment."""
     seen: dict[str, tuple[int, int, int]] = {}
     gc.collect()
-    # Posts an earlier test in this worker left alive are not this build's (one was seen held after a build that
+    # Posts and documents an earlier test in this worker left alive are not this build's (one was seen held after a build that
     # failed on a template error): counted are the Posts made from here on
-    earlier = {id(found) for found in gc.get_objects() if type(found) is Post}
+    earlier = {id(found) for found in gc.get_objects() if type(found) in (Post, Document)}
     for stage in stages:
         real = getattr(build_module, stage)
 
         def counting(*args: object, real: Any = real, stage: str = stage, **kwargs: object) -> object:
             gc.collect()
-            documents = sum(1 for found in gc.get_objects() if type(found) is Document and found.body)
+            documents = sum(
+                1 for found in gc.get_objects() if type(found) is Document and found.body and id(found) not in earlier
+            )
             split = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(True, "*/sources/frontmatter.py")])
             posts = sum(1 for found in gc.get_objects() if type(found) is Post and id(found) not in earlier)
             seen[stage] = (documents, sum(stat.size for stat in split.statistics("filename")), posts)
