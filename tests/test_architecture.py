@@ -28,7 +28,7 @@ STAGE_OF = {
     **dict.fromkeys(["fingerprints", "dependencies", "ledger", "documentcache", "documentrows", "reading", "bodycache", "highlights", "bodies"], "caches"),
     **dict.fromkeys(["katexsetup", "katexworker", "mathmlsanitizer", "katex", "htmltokenizer", "mathhtml", "mathsources", "mathcheck", "typeset"], "math"),
     **dict.fromkeys(
-        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "assemblememo", "postlinks", "series", "taxonomies",
+        ["i18n", "entryformat", "citeformat", "citethis", "citing", "previews", "assetpaths", "assetimages", "assets", "outputpaths", "bodylanguage", "postreads", "assemblememo", "postlinks", "series", "taxonomies",
          "assemblyparts", "reassemble", "assemble"],
         "site",
     ),

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 import primer_site.commands.build as build_module
-import primer_site.site.reassemble as reassemble_module
 from fixture_sites import build_result, make_site, post
 from primer_site.errors import Problems, SiteError
 from primer_site.frozen import built, replaced
 from primer_site.model import Extra, Heading, Post, PostLink, Series, Taxon
 from primer_site.site.assemblememo import AssembleMemo
+from primer_site.site.postreads import Readers
 from test_reassemble import EditedSite, differences
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -39,7 +39,7 @@ def _assembly_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> t
     made through Post.__init__) for a site of `posts` posts."""
     memos: list[AssembleMemo] = []
     records = inits = 0
-    real_init, real_read, real_post_init = AssembleMemo.__init__, reassemble_module.Readers.read, Post.__init__
+    real_init, real_read, real_post_init = AssembleMemo.__init__, Readers.read, Post.__init__
 
     def init(self: AssembleMemo, *args: object, **kwargs: object) -> None:
         real_init(self, *args, **kwargs)
@@ -61,7 +61,7 @@ def _assembly_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> t
     replaced(built(Post, **{f.name: None for f in dataclasses.fields(Post) if f.default is dataclasses.MISSING}))
     with monkeypatch.context() as patch:
         patch.setattr(AssembleMemo, "__init__", init)
-        patch.setattr(reassemble_module.Readers, "read", read)
+        patch.setattr(Readers, "read", read)
         patch.setattr(Post, "__init__", post_init)
         result = build_result(site)  # no store given: a build as in a new process
     assert result.posts == posts and not result.errors
@@ -69,10 +69,12 @@ def _assembly_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> t
 
 
 def test_a_build_in_a_new_process_keeps_nothing_of_its_assembly(tmp_path: Path, monkeypatch) -> None:
-    # the memo kept every step of every post (~6 parts a post) and who read whom (2 records a post), all let go
-    # unread when the assembly ended; and each post was made by a frozen __init__ (31 fields set one by one)
+    # the memo kept every step of every post (~6 parts a post), let go unread when the assembly ended; and each post
+    # was made by a frozen __init__ (31 fields set one by one). Who reads whom is recorded once a post and stage
+    # (links, previews: postreads.PostReads), for the record's key of each post (lastbuild.post_inputs)
     work = [_assembly_work(tmp_path / str(n), n, monkeypatch) for n in (8, 16, 32)]
-    assert [(kept, records) for kept, records, _ in work] == [(0, 0)] * 3, work
+    assert [kept for kept, _, _ in work] == [0] * 3, work
+    assert [records for _, records, _ in work] == [2 * n for n in (8, 16, 32)], work
     assert max(inits for _, _, inits in work) <= 1, work  # model.built's one instance per class and process
 
 

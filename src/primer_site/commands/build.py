@@ -213,9 +213,11 @@ def _build(
         options, memory, config, setup, content_files, problems, catalogue
     )
     moments = moments_of(documents, selection)
-    if last is not None:  # the posts made from the very inputs the last build's were: their wholes are known
-        read = assembled.previews_read
-        last.vouch(post_inputs(last.settings, last.inputs, moments, documents, bodies, metas, site, read, unreadable))
+    reads = assembled.reads  # who reads whom among the posts, as the assembly recorded it
+    if last is not None and reads is not None:  # the posts made from the very inputs the last build's were: their
+        last.vouch(
+            post_inputs(last.settings, last.inputs, moments, documents, metas, site, reads, unreadable)
+        )  # wholes
     key_lines = {d.source: d.key_lines for d in documents}  # all that the page owners read of the documents
     if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
         without_markdown(memory)

@@ -26,11 +26,11 @@ from primer_site.publish.output import live_folder
 from primer_site.rendering.render import RenderPass
 from primer_site.rendering.theme import theme_dir
 from primer_site.site.assemble import Selection
+from primer_site.site.postreads import PostReads
 from primer_site.sources.config import SiteConfig
 from primer_site.sources.parse import Document
 from primer_site.sources.seriesfile import SeriesMeta, SeriesNames
 from primer_site.store import BuildInputs, is_racy
-from primer_site.syntax.markdown import RenderedBody
 
 
 def build_settings(options: BuildOptions, output: Path, katex: KatexSetup) -> str:
@@ -78,10 +78,9 @@ def post_inputs(
     inputs: BuildInputs,
     moments: tuple[datetime | None, datetime | None],
     documents: Sequence[Document],
-    bodies: Sequence[RenderedBody],
     metas: Sequence[SeriesMeta],
     site: Site,
-    previews_read: dict[str, tuple[str, ...]],
+    reads: PostReads,
     unreadable: frozenset[str],
 ) -> dict[str, tuple[bytes, bool]]:
     """A digest of everything each published post's assembled Post is made from, by its key ("post:" + source): two
@@ -94,11 +93,9 @@ def post_inputs(
       unreadable, and "now" as far as it sorts posts into published and scheduled (`moments`, with their dates);
     - its own file;
     - its series' posts' files (its neighbours, its place), every post whose `series:` names that series;
-    - the files of the posts its body links to (by source: a link's text is made from the target as made, its
-      title, URL and labels), of those its previews copy from (found by URL: the assembly's `previews_read`,
-      AssembleMemo.previews_read), and of the posts those link to (a copy is of the target as resolved: its
-      links' texts). Two steps, never a third: a copy holds no copy (previews copy body_html, not previews_html),
-      so an edit works out the posts that show it, not every post a chain of citations reaches.
+    - the files of the posts it reads, as the assembly recorded them (`reads`, AssembleMemo.reads): those its
+      body links to, those its previews copy from, and those these copies link to (PostReads.made_from, the
+      rule's one home).
 
     Each digest comes with whether it may be kept for the next build: whether every stamp it was made from is
     trusted (store.is_racy: a file changed within a clock tick of its stamp may change again unseen). A post whose
@@ -120,30 +117,18 @@ def post_inputs(
         slug: (_digest([(s, files.get(s)) for s in sorted(posts)]), racy.isdisjoint(posts))
         for slug, posts in members.items()
     }
-    links = {d.source: {link.target for link in b.links} for d, b in zip(documents, bodies, strict=True) if b.links}
     found = {}
     for post in site.posts:
         source = post.source
         stamp = files.get(source)
         if stamp is None:
             continue
-        read = _read(source, links, previews_read)
+        read = reads.made_from(source)
         its_series, kept = series.get(slugs.get(source), (None, True))  # type: ignore[arg-type]
         parts = (source, stamp, its_series, [(s, files.get(s)) for s in read])
         kept = kept and trusted and source not in racy and racy.isdisjoint(read)
         found["post:" + source] = (_digest((whole_site, parts)), kept)
     return found
-
-
-def _read(source: str, links: dict[str, set[str]], previews_read: dict[str, tuple[str, ...]]) -> list[str]:
-    """The posts `source`'s Post is made from besides itself, sorted: those its body links to, those its previews
-    copy from, and those these copies link to."""
-    read = set(links.get(source, ()))
-    for target in previews_read.get(source, ()):
-        read.add(target)
-        read.update(links.get(target, ()))
-    read.discard(source)
-    return sorted(read)
 
 
 def _digest(value: object) -> bytes:

@@ -17,8 +17,9 @@ from primer_site.model import Post, PostLink, Site
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.assemblyparts import Assembly
 from primer_site.site.i18n import Catalogue
+from primer_site.site.postreads import PostReads
 from primer_site.site.previews import add_previews
-from primer_site.site.reassemble import AssemblyState, Readers, TaxaState, keep, reassemble
+from primer_site.site.reassemble import AssemblyState, TaxaState, keep, reassemble
 from primer_site.site.series import Selection, group_series
 from primer_site.site.taxonomies import NAMES_OF, group_taxa
 from primer_site.sources.bibliography import Bibliography
@@ -74,7 +75,7 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     """Every part of the site, each through the memo; and what an edit's reassembly starts from (None: the memo
     keeps nothing)."""
     noted: dict[tuple[str, str], tuple[Diagnostic, ...]] = {}
-    keeps = a.memo.keeps  # else no later assembly starts from this one: who reads whom is not recorded
+    keeps = a.memo.keeps  # else no later assembly starts from this one
     reported = Problems()  # without keeping: every part's problems, in the order they are made (as `noted` keeps them)
     note: Callable[[tuple[str, str], Callable[[Problems], T]], T] = (
         partial(keep, noted) if keeps else lambda _, make: make(reported)
@@ -92,12 +93,11 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     posts = note(("urls", ""), lambda f: _unique_urls(posts, key_lines, f))
     by_source = {p.source: p for p in posts}
     published = {p.source for p in posts if a.selection.future or not p.scheduled}
-    links = Readers()
+    reads = a.memo.reads = PostReads()  # recorded in every assembly: a new process keys its posts on them too
     resolved = {}
     for post in posts:
         body = body_of[post.source]
-        if keeps:
-            links.read(post.source, {x.target: 0 for x in body.links})
+        reads.links.read(post.source, {x.target: 0 for x in body.links})
         resolved[post.source] = note(
             ("links", post.source),
             lambda f, p=post, b=body: a.resolved(p, b, by_source, body_of, published, drafts, f),
@@ -111,11 +111,8 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     final_posts = note(
         ("previews", ""), lambda f: add_previews(list(headed.values()), published, a.reuse(f), by_url, read)
     )
-    a.memo.previews_read = read
-    previews = Readers()
-    if keeps:
-        for source, targets in read.items():
-            previews.read(source, targets)
+    for source, targets in read.items():
+        reads.previews.read(source, targets)
     final = {p.source: p for p in final_posts}
     written = {d.source: d.series for d in documents if d.series}  # each post's `series:`, as written
     groups = note(
@@ -172,8 +169,7 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
         by_source,
         published,
         drafts,
-        links,
-        previews,
+        reads,
         resolved,
         cited,
         headed,

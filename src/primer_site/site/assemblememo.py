@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from primer_site.errors import Diagnostic, Problems
 from primer_site.model import PostLink
+from primer_site.site.postreads import PostReads
 
 T = TypeVar("T")
 
@@ -36,9 +37,9 @@ class AssembleMemo:
         self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
         self.last: object = None  # reassemble.AssemblyState: what the last whole assembly made, stage by stage
         self.series_files: Any = None  # assemblyparts.SeriesFiles: what the series files say, read once
-        # each post's source → the sources of the posts its previews read, as the last whole assembly found them
-        # (a build in a new process keys what each post is made from with them: lastbuild.post_inputs)
-        self.previews_read: dict[str, tuple[str, ...]] = {}
+        # who reads whom among the posts, as the last assembly recorded it (postreads.PostReads): a build in a new
+        # process keys what each post is made from with it (lastbuild.post_inputs)
+        self.reads: PostReads | None = None
 
     def put(self, kind: str, name: str, inputs: tuple, made: object) -> None:
         """Remember `made` (which reported nothing) as what `inputs` make, for (kind, name)."""

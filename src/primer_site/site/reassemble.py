@@ -1,8 +1,8 @@
 """A warm assembly after an edit: only the posts the edit reaches, and the parts that hold them, are made again.
 
 The dev server assembles the whole site once (assemble._assemble_whole), keeping what each stage made, by post, and
-who read whom (a post's links and previews read other posts: Readers, recorded as they were made, never listed by
-hand). The next assembly finds what changed by identity, in C (the model is immutable and an unchanged file gives
+who read whom (a post's links and previews read other posts: postreads.PostReads, recorded as they were made, never
+listed by hand). The next assembly finds what changed by identity, in C (the model is immutable and an unchanged file gives
 back the very same Document and RenderedBody), and makes again only:
 
 - the changed posts; the posts whose links or previews read one of them; their series (a series also gives its
@@ -19,7 +19,7 @@ added or removed, or a changed post's URL, date, draft or series, tags, category
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import compress
@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from primer_site.errors import Diagnostic, Problems
 from primer_site.model import Collection, Post, PostLink, Series, Site, Taxon
 from primer_site.site.assemblyparts import Assembly
+from primer_site.site.postreads import PostReads
 from primer_site.site.previews import add_previews
 from primer_site.site.series import SeriesGroups
 from primer_site.site.taxonomies import NAMES_OF, TaxaGroups
@@ -52,33 +53,6 @@ def keep(noted: Noted, key: tuple[str, str], make: Callable[[Problems], T]) -> T
     else:
         noted.pop(key, None)
     return made
-
-
-class Readers:
-    """Who read whom: each reader's targets as last recorded, and each target's readers."""
-
-    def __init__(self) -> None:
-        self.targets: dict[str, tuple[str, ...]] = {}
-        self.readers: dict[str, set[str]] = {}
-
-    def read(self, reader: str, targets: Iterable[str]) -> None:
-        """`reader` now reads `targets` (and no others)."""
-        new = tuple(targets)
-        old = self.targets.get(reader, ())
-        if new == old:
-            return
-        for target in old:
-            self.readers[target].discard(reader)
-        for target in new:
-            self.readers.setdefault(target, set()).add(reader)
-        self.targets[reader] = new
-
-    def of(self, targets: Iterable[str]) -> set[str]:
-        """The readers of any of `targets`."""
-        found: set[str] = set()
-        for target in targets:
-            found.update(self.readers.get(target, ()))
-        return found
 
 
 @dataclass
@@ -113,8 +87,7 @@ class AssemblyState:
     by_source: dict[str, Post]  # the posts made, but drafts and a second post with one URL
     published: set[str]
     drafts: frozenset[str]
-    links: Readers  # a post's links read their targets' posts and bodies
-    previews: Readers  # a post's previews read their targets' posts as headed
+    reads: PostReads  # a post's links read their targets' posts and bodies; its previews, their posts as headed
     resolved: dict[str, Post]
     cited: dict[str, Post]
     headed: dict[str, Post]
@@ -194,11 +167,11 @@ def reassemble(a: Assembly, s: AssemblyState, problems: Problems) -> Site | None
     touched = sources & kept.keys()
 
     # links: the changed posts, and the posts whose links read one of them
-    resolve = touched | (s.links.of(sources) & kept.keys())
+    resolve = touched | (s.reads.links.of(sources) & kept.keys())
     for source in sorted(resolve):
         post, body = kept[source], s.body_of[source]
         if source in touched:
-            s.links.read(source, {x.target: 0 for x in body.links})
+            s.reads.links.read(source, {x.target: 0 for x in body.links})
         s.resolved[source] = keep(
             noted,
             ("links", source),
@@ -220,11 +193,11 @@ def reassemble(a: Assembly, s: AssemblyState, problems: Problems) -> Site | None
             if source in s.published:
                 s.by_url[post.url] = post
     # previews: the changed posts, and the posts whose previews read one of them
-    again = sorted(headed | s.previews.of(headed))
+    again = sorted(headed | s.reads.previews.of(headed))
     read: dict[str, tuple[str, ...]] = {}
     previewed = add_previews([s.headed[x] for x in again], s.published, a.reuse(Problems()), s.by_url, read)
     for source, targets in read.items():
-        s.previews.read(source, targets)
+        s.reads.previews.read(source, targets)
     final = {p.source for p in previewed if p is not s.final[p.source]}
     for post in previewed:
         s.final[post.source] = post
