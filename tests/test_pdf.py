@@ -413,6 +413,38 @@ def test_the_pdf_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -
     assert "A sentence added later." in text
 
 
+def test_a_renderer_replaced_with_the_same_size_and_time_makes_the_pdf_again(tmp_path: Path) -> None:
+    """The kept PDF is keyed on its renderer's file stamp (store.stamp_of): a new program at the same path, of the
+    same size with its time set back (`cp -p`, a package's own mtime), is a new renderer. Keyed on size and time,
+    the PDF made by the old one was kept."""
+    from primer_site.publish.chromium import find_renderer
+
+    real, _ = find_renderer()
+    assert real is not None
+    wrapper = tmp_path / "chromium"
+
+    def install(mark: str) -> None:
+        wrapper.write_text(f'#!/bin/sh\n# {mark}\nexec "{real}" "$@"\n', encoding="utf-8")
+        wrapper.chmod(0o755)
+        os.utime(wrapper, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+    install("one")
+    site = volume(tmp_path / "site")
+    assert build(site, env={RENDERER_ENV: str(wrapper)}).returncode == 0
+    kept, pdf = site / ".primer-cache/books/vol.pdf", site / "public/series/vol/vol.pdf"
+    made_at = kept.stat().st_mtime_ns
+    # a post outside the volume (the build writes, the print page is the same): with the same renderer, kept
+    (site / "content/aside.md").write_text(post("Aside", "2026-01-04", "Hi."), encoding="utf-8")
+    assert build(site, env={RENDERER_ENV: str(wrapper)}).returncode == 0
+    assert kept.stat().st_mtime_ns == made_at
+    size = wrapper.stat().st_size
+    install("two")
+    assert wrapper.stat().st_size == size
+    (site / "content/aside.md").write_text(post("Aside", "2026-01-04", "Hello."), encoding="utf-8")
+    assert build(site, env={RENDERER_ENV: str(wrapper)}).returncode == 0
+    assert kept.stat().st_mtime_ns != made_at and pdf.read_bytes() == kept.read_bytes()
+
+
 WIDE = "a_{1} + " + " + ".join(f"\\frac{{x_{{{n}}}}}{{y_{{{n}}}}}" for n in range(2, 40))
 
 
@@ -474,8 +506,9 @@ def test_math_typeset_at_build_time_with_katex_s_own_files_in_the_site(tmp_path:
 def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Path, tmp_path: Path) -> None:
     """KaTeX's files from a CDN are served from the katex package: without it, the PDF would show raw math."""
     from primer_site.errors import SiteError
-    from primer_site.publish.chromium import PdfBook, find_renderer
+    from primer_site.publish.chromium import PdfBook
     from primer_site.publish.pdf import write_pdfs
+    from primer_site.publish.renderer import find_renderer
     from primer_site.sources.config import KATEX_CDN
 
     folder = tmp_path / "public"

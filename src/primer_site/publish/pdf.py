@@ -31,6 +31,7 @@ from primer_site.publish.pdfpage import page_for_renderer
 from primer_site.publish.pdfserver import Served
 from primer_site.sources.config import CONFIG_FILE, SiteConfig, config_line
 from primer_site.sources.seriesfile import SeriesMeta
+from primer_site.store import stamp_of
 from primer_site.urls import output_path
 
 _FORMAT = "1"  # what this module makes of a page: a change here makes every PDF again
@@ -138,10 +139,10 @@ def write_pdfs(
 
 def _digest(served: Served, reads: list[str], renderer: str) -> str:
     """Of what a render read: the page as the renderer got it, each file it asked for (path and bytes), and the
-    renderer (its path, size and time) and this module's way of rendering."""
+    renderer (its path and file stamp: a new install is a new renderer, even of the same size with its time set
+    back) and this module's way of rendering."""
     made = hashlib.blake2b(digest_size=20)
-    stat = os.stat(renderer)
-    for part in (_FORMAT, __version__, renderer, str(stat.st_size), str(stat.st_mtime_ns)):
+    for part in (_FORMAT, __version__, renderer, repr(stamp_of(renderer))):
         made.update(part.encode("utf-8", "surrogateescape") + b"\0")
     made.update(served.page)
     for path in sorted(reads):
