@@ -508,7 +508,7 @@ def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Pa
     from primer_site.errors import SiteError
     from primer_site.publish.chromium import PdfBook
     from primer_site.publish.pdf import write_pdfs
-    from primer_site.publish.renderer import find_renderer
+    from primer_site.publish.chromium import find_renderer
     from primer_site.sources.config import KATEX_CDN
 
     folder = tmp_path / "public"
