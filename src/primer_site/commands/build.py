@@ -190,8 +190,8 @@ def _build(
     selection = Selection(now=now, drafts=options.drafts, future=options.future)
     unreadable = frozenset(sources.posts) - {d.source for d in documents}
     bibliographies = post_bibliographies(source, config, documents, metas, problems)
-    # a build in a new process keeps nothing of its assembly: its every step of every post (~25 MB at 5,000), and
-    # who reads whom, are for a next build in the same process only
+    # a build in a new process keeps nothing of its assembly: its every step of every post (~25 MB at 5,000) is for
+    # a next build in the same process only (who reads whom is recorded in every build: the posts' keys, below)
     assembled = memory.slot("assemble", AssembleMemo) if incremental else AssembleMemo(keeps=False)
     site = assemble_site(
         config,

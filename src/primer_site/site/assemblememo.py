@@ -32,13 +32,14 @@ class AssembleMemo:
 
     def __init__(self, keeps: bool = True) -> None:
         # False: a memo for one assembly, that no later one starts from (a build in a new process): every part is
-        # made as a first assembly makes it, and nothing is kept of it (no part, nor who reads whom)
+        # made as a first assembly makes it, and no part of it is kept (who reads whom is, in `reads`)
         self.keeps = keeps
         self.made: dict[tuple[str, str], tuple[tuple, object, tuple[Diagnostic, ...]]] = {}
         self.last: object = None  # reassemble.AssemblyState: what the last whole assembly made, stage by stage
         self.series_files: Any = None  # assemblyparts.SeriesFiles: what the series files say, read once
         # who reads whom among the posts, as the last assembly recorded it (postreads.PostReads): a build in a new
-        # process keys what each post is made from with it (lastbuild.post_inputs)
+        # process keys what each post is made from with it (lastbuild.post_inputs). Set when the whole assembly
+        # starts: one that raised left it half made, so it is read only once assemble_site has returned
         self.reads: PostReads | None = None
 
     def put(self, kind: str, name: str, inputs: tuple, made: object) -> None:

@@ -2,8 +2,8 @@
 
 The dev server assembles the whole site once (assemble._assemble_whole), keeping what each stage made, by post, and
 who read whom (a post's links and previews read other posts: postreads.PostReads, recorded as they were made, never
-listed by hand). The next assembly finds what changed by identity, in C (the model is immutable and an unchanged file gives
-back the very same Document and RenderedBody), and makes again only:
+listed by hand). The next assembly finds what changed by identity, in C (the model is immutable and an unchanged
+file gives back the very same Document and RenderedBody), and makes again only:
 
 - the changed posts; the posts whose links or previews read one of them; their series (a series also gives its
   chapters their neighbours), the series' collections, the tags and categories that list them;
