@@ -68,7 +68,7 @@ def _assembly_work(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> t
     return sum(len(m.made) for m in memos), records, inits
 
 
-def test_a_build_in_a_new_process_keeps_nothing_of_its_assembly(tmp_path: Path, monkeypatch) -> None:
+def test_a_build_in_a_new_process_keeps_nothing_of_its_assembly_but_who_reads_whom(tmp_path: Path, monkeypatch) -> None:
     # the memo kept every step of every post (~6 parts a post), let go unread when the assembly ended; and each post
     # was made by a frozen __init__ (31 fields set one by one). Who reads whom is recorded once a post and stage
     # (links, previews: postreads.PostReads), for the record's key of each post (lastbuild.post_inputs)

@@ -213,11 +213,10 @@ def _build(
         options, memory, config, setup, content_files, problems, catalogue
     )
     moments = moments_of(documents, selection)
-    reads = assembled.reads  # who reads whom among the posts, as the assembly recorded it
-    if last is not None and reads is not None:  # the posts made from the very inputs the last build's were: their
-        last.vouch(
-            post_inputs(last.settings, last.inputs, moments, documents, metas, site, reads, unreadable)
-        )  # wholes
+    if last is not None:  # the posts made from the very inputs the last build's were: their wholes are known
+        reads = assembled.reads  # who reads whom among the posts, as this assembly recorded it
+        assert reads is not None  # every assembly records it
+        last.vouch(post_inputs(last.settings, last.inputs, moments, documents, metas, site, reads, unreadable))
     key_lines = {d.source: d.key_lines for d in documents}  # all that the page owners read of the documents
     if not incremental:  # nothing after this point reads the posts' Markdown: let it go before the pages are made
         without_markdown(memory)

@@ -17,7 +17,7 @@ from primer_site.model import Post, PostLink, Site
 from primer_site.site.assemblememo import AssembleMemo
 from primer_site.site.assemblyparts import Assembly
 from primer_site.site.i18n import Catalogue
-from primer_site.site.postreads import PostReads
+from primer_site.site.postreads import PostReads, link_targets
 from primer_site.site.previews import add_previews
 from primer_site.site.reassemble import AssemblyState, TaxaState, keep, reassemble
 from primer_site.site.series import Selection, group_series
@@ -97,7 +97,7 @@ def _assemble_whole(a: Assembly, problems: Problems) -> tuple[Site, AssemblyStat
     resolved = {}
     for post in posts:
         body = body_of[post.source]
-        reads.links.read(post.source, {x.target: 0 for x in body.links})
+        reads.links.read(post.source, link_targets(body.links))
         resolved[post.source] = note(
             ("links", post.source),
             lambda f, p=post, b=body: a.resolved(p, b, by_source, body_of, published, drafts, f),

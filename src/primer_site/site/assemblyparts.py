@@ -21,6 +21,7 @@ from primer_site.site.citeformat import retitle_references
 from primer_site.site.citing import cited_volume, resolve_post_citations
 from primer_site.site.i18n import REFERENCE_DATE_KEY, Catalogue
 from primer_site.site.postlinks import NUMBERED_WORDS, TAG, resolve_links
+from primer_site.site.postreads import link_targets
 from primer_site.site.series import Selection, SeriesGroups, assemble_collections, make_series
 from primer_site.site.taxonomies import TaxaGroups, distinct_tags, make_taxon
 from primer_site.sources.bibliography import Bibliography
@@ -138,7 +139,7 @@ class Assembly:
         # what resolving reads of each target: its post, its body (ids, labels), whether it is out
         targets = tuple(
             (by_source.get(t), body_of.get(t), t in published, t in unreadable, t in drafts)
-            for t in {x.target: 0 for x in links}
+            for t in link_targets(links)
         )
         return self.memo.reuse(
             "links",

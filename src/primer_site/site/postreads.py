@@ -4,11 +4,12 @@ Post is made from besides its own file and its series.
 Two stages of the assembly read other posts (assemble._assemble_whole, and reassemble after an edit):
 
 - links: a post's body links to other posts by file (`[](other.md#eq:x)`); its resolved links are made from the
-  targets' posts and bodies (their titles, URLs and labels): `PostReads.links`;
-- previews: a post's previews copy the bodies of the published posts it links to by URL, as those were resolved
-  (their own links' texts included): `PostReads.previews`, recorded by previews.add_previews.
+  targets' posts and bodies (their titles, URLs and labels): `PostReads.links`, of `link_targets`, the targets
+  Assembly.resolved reads;
+- previews: a post's previews copy the bodies of the published posts it links to by URL, as headed (their links
+  resolved, their own links' texts included): `PostReads.previews`, as previews.add_previews finds them.
 
-Both are recorded as the stages run, never listed by hand. Read one way (`Readers.of`), they say which posts an
+Both are recorded by the assembly as each stage runs (assemble, reassemble), never listed by hand. Read one way (`Readers.of`), they say which posts an
 edit reaches (reassemble); read the other (`PostReads.made_from`), which posts' files a post is made from (a build
 in a new process keys each post on them: commands/lastbuild.post_inputs).
 """
@@ -17,6 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from primer_site.syntax.bodylinks import SourceLink
+
+
+def link_targets(links: Iterable[SourceLink]) -> tuple[str, ...]:
+    """The posts (by source) a body's links to other posts read, each once, in the order first linked: what its
+    resolved links are made from (assemblyparts.Assembly.resolved) and what PostReads.links records for it."""
+    return tuple({link.target: 0 for link in links})
 
 
 class Readers:
@@ -49,7 +58,7 @@ class Readers:
 @dataclass
 class PostReads:
     """The two stages' records: `links` (a post's body links read their targets' posts and bodies) and `previews`
-    (a post's previews read their targets' posts as resolved)."""
+    (a post's previews read their targets' posts as headed)."""
 
     links: Readers = field(default_factory=Readers)
     previews: Readers = field(default_factory=Readers)

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from primer_site.errors import Diagnostic, Problems
 from primer_site.model import Collection, Post, PostLink, Series, Site, Taxon
 from primer_site.site.assemblyparts import Assembly
-from primer_site.site.postreads import PostReads
+from primer_site.site.postreads import PostReads, link_targets
 from primer_site.site.previews import add_previews
 from primer_site.site.series import SeriesGroups
 from primer_site.site.taxonomies import NAMES_OF, TaxaGroups
@@ -171,7 +171,7 @@ def reassemble(a: Assembly, s: AssemblyState, problems: Problems) -> Site | None
     for source in sorted(resolve):
         post, body = kept[source], s.body_of[source]
         if source in touched:
-            s.reads.links.read(source, {x.target: 0 for x in body.links})
+            s.reads.links.read(source, link_targets(body.links))
         s.resolved[source] = keep(
             noted,
             ("links", source),
