@@ -506,9 +506,8 @@ def test_math_typeset_at_build_time_with_katex_s_own_files_in_the_site(tmp_path:
 def test_a_file_the_page_loads_that_is_not_there_is_an_error_and_no_pdf(made: Path, tmp_path: Path) -> None:
     """KaTeX's files from a CDN are served from the katex package: without it, the PDF would show raw math."""
     from primer_site.errors import SiteError
-    from primer_site.publish.chromium import PdfBook
+    from primer_site.publish.chromium import PdfBook, find_renderer
     from primer_site.publish.pdf import write_pdfs
-    from primer_site.publish.chromium import find_renderer
     from primer_site.sources.config import KATEX_CDN
 
     folder = tmp_path / "public"
