@@ -63,8 +63,8 @@ def rss_bytes(field: str = "VmRSS") -> int:
 def trimmed_rss_bytes() -> int:
     """Resident memory once glibc has handed back what it holds free (malloc_trim(3)).
 
-    Without it, RSS says which arenas a round's few hundred threads happened to touch: the same load left it 5 MB
-    lower or 17 MB higher from run to run, with the same objects alive."""
+    Without it, RSS says more of which arenas a round's few hundred threads happened to touch: the same load left
+    it 5 MB lower or 17 MB higher from run to run, with the same objects alive."""
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     return rss_bytes()
 
@@ -308,10 +308,13 @@ def test_the_preview_holds_under_load(tmp_path: Path) -> None:
               f"{grown / 1e6:+.1f} MB and {more_objects:+d} objects")  # fmt: skip
         assert more_objects < objects_idle // 50, f"{more_objects} more Python objects after a second round"
         # The server read a whole file into memory to send it: with five 8 MB downloads at once a round, RSS rose
-        # 142-158 MB above the serving preview's under load (34-35 MB when a file is sent in pieces), and was left
-        # 9-25 MB higher by the second round.
+        # 133-158 MB above the serving preview's under load (32-35 MB when a file is sent in pieces), and was left
+        # 0-42 MB higher by the second round: the peak is what tells.
         assert peak < 64 * 1024 * 1024, f"memory rose by {peak / 1e6:.0f} MB under load above the serving preview's"
-        assert grown < 16 * 1024 * 1024, f"memory grew by {grown / 1e6:.0f} MB in a second round of the same load"
+        # Even trimmed, the same two rounds leave RSS in one of two states ~17 MB apart (1 run in 4: one anonymous
+        # mapping malloc_trim does not give back, with the objects counted above flat); a leak of Python objects
+        # shows in their count, and what is left here is a bound on the rest.
+        assert grown < 32 * 1024 * 1024, f"memory grew by {grown / 1e6:.0f} MB in a second round of the same load"
     wait_for(lambda: threading.active_count() <= threads_before, 15, "every thread to end after close")
     assert open_fds() <= fds_before
 
