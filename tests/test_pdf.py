@@ -413,6 +413,7 @@ def test_the_pdf_is_made_again_only_when_what_it_shows_changed(tmp_path: Path) -
     assert "A sentence added later." in text
 
 
+@pytest.mark.browser
 def test_a_renderer_replaced_with_the_same_size_and_time_makes_the_pdf_again(tmp_path: Path) -> None:
     """The kept PDF is keyed on its renderer's file stamp (store.stamp_of): a new program at the same path, of the
     same size with its time set back (`cp -p`, a package's own mtime), is a new renderer. Keyed on size and time,
