@@ -255,14 +255,19 @@ def test_a_file_moved_into_static_is_published_and_the_build_goes_on(tmp_path: P
     assert not (out / ".primer-site-written").exists()  # the list of written files is never published
 
 
-def test_a_build_that_changes_nothing_leaves_a_foreign_file_alone(tmp_path: Path) -> None:
-    """It writes nothing, so it does not look (no walk of the output when nothing changed)."""
+def test_a_build_that_changes_nothing_stops_on_a_foreign_file_and_leaves_the_folder_alone(tmp_path: Path) -> None:
+    """As any build does, with or without the last build's record: it exited 0 and left the file to be published
+    when it had nothing to write (a build without the cache stopped). It looks at the output's folders whose
+    stamps moved, not at every file."""
     site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
     assert build(site, out).returncode == 0
     (out / "CNAME").write_text("mine\n")
     before = stats(out)
-    assert build(site, out).returncode == 0
-    assert stats(out) == before
+    for flags in ((), ("--no-cache",)):
+        result = build(site, out, *flags)
+        assert result.returncode == 1, flags
+        assert "holds what primer-site did not write" in result.stderr and "CNAME" in result.stderr, result.stderr
+        assert stats(out) == before
 
 
 def test_the_output_folder_of_an_older_primer_site_is_still_claimed_by_its_marker(tmp_path: Path) -> None:

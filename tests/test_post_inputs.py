@@ -318,3 +318,41 @@ def test_a_post_saved_while_a_build_reads_is_built_as_saved_by_the_next_build(
     time.sleep(0.4)  # the saved post's stamp trusted too
     assert _outcome(site, tmp_path / "out", NOW, True) == after
     assert "saved while a build read" in after["posts/p003/index.html"].decode()  # type: ignore[index]
+
+
+def test_a_file_put_in_the_output_folder_stops_a_build_with_the_last_ones_inputs_as_it_stops_one_without_a_record(
+    tmp_path: Path, trusted_stamps: None
+) -> None:
+    """A file the build did not write, put in the output folder after it, is an error of the next build (the
+    folder is replaced whole: output.foreign_entries), whether or not its inputs are the last build's: a build that
+    finds them the same (PreviousBuild.same_site) must not write nothing and exit as if the folder held the site
+    alone, publishing the stray file, where a build without the record (the cache removed) stops."""
+    site = _site(tmp_path / "site")
+    out = tmp_path / "out"
+    assert not isinstance(_outcome(site, out, NOW, True), str)
+    (out / "stray.txt").write_text("not the site's\n", encoding="utf-8")
+    without_record = _outcome(site, out, NOW, False)
+    assert isinstance(without_record, str) and "stray.txt" in without_record, without_record
+    assert _outcome(site, out, NOW, True) == without_record
+
+
+@pytest.mark.parametrize("search", [False, True])
+def test_a_file_put_in_the_output_folder_stops_a_build_that_writes_nothing_new(
+    tmp_path: Path, trusted_stamps: None, search: bool
+) -> None:
+    """The same with an input saved again as it was (its stamp moved, its bytes not): the build finds every page as
+    the last one left it and writes none, and must still stop on the file it did not write. Both writers: in place
+    (write.py looked for foreign files only when it had something to write), and staged, which a site with a
+    finishing step (the search index) uses (staging._nothing_to_write did not look)."""
+    site = _site(tmp_path / "site")
+    if search:
+        with (site / "site.yaml").open("a", encoding="utf-8") as settings:
+            settings.write("search: true\n")
+    out = tmp_path / "out"
+    assert not isinstance(_outcome(site, out, NOW, True), str)
+    (out / "stray.txt").write_text("not the site's\n", encoding="utf-8")
+    first = site / "content/a1.md"
+    first.write_bytes(first.read_bytes())
+    without_record = _outcome(site, out, NOW, False)
+    assert isinstance(without_record, str) and "stray.txt" in without_record, without_record
+    assert _outcome(site, out, NOW, True) == without_record

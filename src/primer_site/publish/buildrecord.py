@@ -107,13 +107,15 @@ class PreviousBuild:
         self.post_inputs: dict[str, tuple[bytes, bool]] = {}  # lastbuild.post_inputs of this build (vouch)
 
     def same_site(self, now: datetime) -> bool:
-        """Whether this build would make exactly what the last one made, which the folder still holds intact."""
+        """Whether this build would make exactly what the last one made, which the folder still holds intact and
+        alone: a file put there since is an error of the build (output.foreign_entries), as without the record."""
         record = self.record
         return (
             record is not None
             and record.makes_the_same(self.settings, self.inputs, now)
             and record.manifest.all_intact()
             and record.manifest.finished_there()
+            and not record.manifest.foreign()[0]
         )
 
     @property

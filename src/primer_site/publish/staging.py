@@ -205,6 +205,8 @@ def _nothing_to_write(
         return None  # a file came or went, or one of the last build's files is not as it left it
     if not all(previous.holds_copy(path, file) for path, file in static_files.items()):
         return None
+    if previous.foreign()[0]:
+        return None  # a file put in the folder since: the write stops on it (_refuse_foreign), never leaves it there
     pages = sum(item.path.endswith(".html") for item in outputs)
     return WriteResult(0, len(outputs) + len(static_files), pages, previous)
 

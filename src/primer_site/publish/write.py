@@ -222,11 +222,11 @@ def _commit(
     wanted = {MARKER, *paths, *digests, *static_files}
     removed = previous.files.keys() - wanted
     folders = previous.folders
-    if found and (update.temporaries or removed):
+    if found:
         stray, folders = previous.foreign()
         if stray:
             # as the staging writer does (staging._refuse_foreign): a file put in the folder by hand is never
-            # published
+            # published, nor left there by a build that writes nothing (a build without the record stops on it)
             raise SiteError(foreign_message(Path(previous.live), stray))
     kept = {path: stamp for path, stamp in previous.files.items() if path not in removed}
     written = len(update.temporaries)
