@@ -4,14 +4,14 @@ Post is made from besides its own file and its series.
 Two stages of the assembly read other posts (assemble._assemble_whole, and reassemble after an edit):
 
 - links: a post's body links to other posts by file (`[](other.md#eq:x)`); its resolved links are made from the
-  targets' posts and bodies (their titles, URLs and labels): `PostReads.links`, of `link_targets`, the targets
-  Assembly.resolved reads;
+  targets' posts and bodies (their titles, URLs and labels). `link_targets` says which posts those are, for the
+  stage's memo (Assembly.resolved) and for its record, `PostReads.links`;
 - previews: a post's previews copy the bodies of the published posts it links to by URL, as headed (their links
   resolved, their own links' texts included): `PostReads.previews`, as previews.add_previews finds them.
 
-Both are recorded by the assembly as each stage runs (assemble, reassemble), never listed by hand. Read one way (`Readers.of`), they say which posts an
-edit reaches (reassemble); read the other (`PostReads.made_from`), which posts' files a post is made from (a build
-in a new process keys each post on them: commands/lastbuild.post_inputs).
+Both are recorded by the assembly as each stage runs, never listed by hand. Read one way (`Readers.of`), they say
+which posts an edit reaches (reassemble); read the other (`PostReads.made_from`), which posts' files a post is made
+from (a build in a new process keys each post on them: commands/lastbuild.post_inputs).
 """
 
 from __future__ import annotations
