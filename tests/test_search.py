@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+import primer_site.commands.build
 import primer_site.publish.search
-from fixture_sites import make_site, post, run_cli, tree_bytes
+from fixture_sites import make_site, post, run_cli, stats, tree_bytes
 from primer_site.commands.build import BuildMemory, BuildOptions, build_site
 from primer_site.commands.cli import main
 
@@ -126,3 +128,36 @@ def test_the_preview_s_index_is_made_fresh_each_rebuild(tmp_path: Path) -> None:
     memory.close()
     build_site(BuildOptions(source=site, output=tmp_path / "fresh", now=options.now, cache=False))
     assert sorted(tree_bytes(tmp_path / "preview" / "pagefind")) == sorted(tree_bytes(tmp_path / "fresh" / "pagefind"))
+
+
+def test_a_build_that_changes_nothing_leaves_a_search_site_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index the finishing step made is primer-site's (its marker lists it), not a file put there by hand: a
+    later build with the same inputs makes nothing again, neither the pages nor the index, and swaps no folder in.
+    As after any real build, the output's folders changed too recently for their stamps to be kept (store.is_racy),
+    so the next look at the folder lists it whole, and must not take pagefind/ for a stray (Manifest.foreign)."""
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)  # real builds: 2 s; the sleeps below stand for a later build
+    site = make_site(
+        tmp_path / "site",
+        {"site.yaml": "title: S\nbase_url: https://example.org/\nsearch: true\n", "content/a.md": post("A")},
+    )
+    out = tmp_path / "out"
+    indexed: list[Path] = []
+    real = primer_site.commands.build.index_for_search
+    monkeypatch.setattr(
+        primer_site.commands.build, "index_for_search", lambda folder: (indexed.append(folder), real(folder))
+    )
+    options = BuildOptions(source=site, output=out, now=datetime(2026, 6, 1, tzinfo=UTC), jobs=1)
+    time.sleep(0.4)  # the sources' stamps trusted: a build with the same inputs is known to make the same site
+    build_site(options)
+    assert len(indexed) == 1
+    live = out.stat().st_ino
+    before = stats(out)
+    for _ in range(2):
+        time.sleep(0.4)
+        result = build_site(options)
+        assert (result.written, len(indexed)) == (0, 1)  # before f5c9916: 0 written, the index not made again
+        assert out.stat().st_ino == live and stats(out) == before  # nothing swapped in, nothing for a deploy to upload
