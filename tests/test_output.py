@@ -270,6 +270,50 @@ def test_a_build_that_changes_nothing_stops_on_a_foreign_file_and_leaves_the_fol
         assert stats(out) == before
 
 
+def _folders_listed_by_a_build_that_changes_nothing(root: Path, posts: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The output folders a third build with the same inputs lists (os.scandir), after a first build and a second
+    that changed nothing, each a moment later: as after any real build, the folders the first one wrote changed too
+    recently for their stamps to be kept (store.is_racy)."""
+    import time
+    from datetime import UTC, datetime
+
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)  # real builds: 2 s; the sleeps stand for builds later on
+    files = {f"content/p{n}.md": post(f"P{n}", date=f"2026-01-{n + 1:02d}", body="Words.") for n in range(posts)}
+    site = make_site(root / "site", {"site.yaml": "title: T\nbase_url: https://example.org/\n", **files})
+    out = root / "out"
+    options = BuildOptions(source=site, output=out, now=datetime(2026, 6, 1, tzinfo=UTC), jobs=1)
+    time.sleep(0.4)  # the sources' stamps trusted
+    build_site(options)
+    time.sleep(0.4)
+    assert build_site(options).written == 0
+    time.sleep(0.4)
+    listed: list[str] = []
+    scandir = os.scandir
+
+    def counted(path: str) -> object:
+        if str(path).startswith(str(out)):
+            listed.append(str(path))
+        return scandir(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "scandir", counted)
+        assert build_site(options).written == 0
+    return len(listed)
+
+
+def test_a_build_that_changes_nothing_lists_no_more_output_folders_for_more_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The look for files put in the output (Manifest.foreign) lists only folders whose stamps moved: what a build
+    that changed nothing found clean is not listed again by the next, so that look does not grow with the site (on
+    main every folder is listed by every such build: the record keeps the first build's folder stamps, none)."""
+    few = _folders_listed_by_a_build_that_changes_nothing(tmp_path / "few", 2, monkeypatch)
+    many = _folders_listed_by_a_build_that_changes_nothing(tmp_path / "many", 8, monkeypatch)
+    assert many == few, (few, many)
+
+
 def test_the_output_folder_of_an_older_primer_site_is_still_claimed_by_its_marker(tmp_path: Path) -> None:
     """Without the list of written files (an output built before it was kept), a removed post's page goes."""
     site, out = site_in(tmp_path / "site"), tmp_path / "site" / "public"
