@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -110,13 +110,23 @@ class PreviousBuild:
         """Whether this build would make exactly what the last one made, which the folder still holds intact and
         alone: a file put there since is an error of the build (output.foreign_entries), as without the record."""
         record = self.record
-        return (
+        if not (
             record is not None
             and record.makes_the_same(self.settings, self.inputs, now)
             and record.manifest.all_intact()
             and record.manifest.finished_there()
-            and not record.manifest.foreign()[0]
-        )
+        ):
+            return False
+        stray, clean = record.manifest.foreign()
+        if stray:
+            return False
+        if clean != record.manifest.folders:
+            # the folders found holding only what they should, stamped for the next look (a build's own folders
+            # are too recent to stamp when it ends): kept, or every build that changes nothing lists them all again.
+            # Not kept (a full disk): the next look lists them, which costs time only
+            manifest = replace(record.manifest, folders=clean)
+            keep_bytes(self.source, self.name, "record", marshal.dumps(replace(record, manifest=manifest).to_plain()))
+        return True
 
     @property
     def read_before(self) -> dict[str, Stamp] | None:

@@ -72,10 +72,14 @@ class Manifest:
         return listed is not None and listed == self.files.keys() and self.all_intact()
 
     def foreign(self) -> tuple[list[str], dict[str, Stamp]]:
-        """What the live folder holds besides the files of this Manifest (as output.foreign_entries finds it),
-        listing only the folders whose stamp moved since `folders` (output.foreign_entries_since); and the stamps
-        of the folders found holding only what they should."""
-        return foreign_entries_since(Path(self.live), self.files.keys(), self.folders)
+        """What the live folder holds besides what primer-site wrote there: the files of this Manifest and those its
+        marker lists (the finishing step's too: the search index, the PDFs, as staging._refuse_foreign reads it),
+        as output.foreign_entries finds it, listing only the folders whose stamp moved since `folders`
+        (output.foreign_entries_since); and the stamps of the folders found holding only what they should."""
+        live = Path(self.live)
+        listed = read_marker_list(live)
+        written = self.files.keys() if listed is None else listed | self.files.keys()
+        return foreign_entries_since(live, written, self.folders)
 
     def copied(self) -> frozenset[str]:
         """The paths of the files the write copied from a source (static files): those not written from bytes,

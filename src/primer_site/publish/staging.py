@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from itertools import chain
 from pathlib import Path
 
@@ -205,10 +206,12 @@ def _nothing_to_write(
         return None  # a file came or went, or one of the last build's files is not as it left it
     if not all(previous.holds_copy(path, file) for path, file in static_files.items()):
         return None
-    if previous.foreign()[0]:
+    stray, clean = previous.foreign()
+    if stray:
         return None  # a file put in the folder since: the write stops on it (_refuse_foreign), never leaves it there
     pages = sum(item.path.endswith(".html") for item in outputs)
-    return WriteResult(0, len(outputs) + len(static_files), pages, previous)
+    # with the folders found clean stamped, for the next look (the build's record keeps this manifest)
+    return WriteResult(0, len(outputs) + len(static_files), pages, replace(previous, folders=clean))
 
 
 class _Staging:
