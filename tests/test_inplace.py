@@ -359,8 +359,9 @@ def test_folder_stamps_taken_in_the_tick_of_a_change_do_not_hide_a_later_one(
 def test_a_folder_that_cannot_be_looked_at_stops_the_look_for_files_added_by_hand(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """EACCES (or EIO, ELOOP) on a folder is not "not there": what it holds is unknown, so the look stops with the
-    error; a folder that is really gone is not listed, and the live folder gone holds nothing foreign."""
+    """EACCES (or EIO, ELOOP) on a folder is not "not there": what it holds is unknown, so the look stops with an
+    error that names the folder; a folder that is really gone is not listed, and the live folder gone holds nothing
+    foreign."""
     from primer_site.publish.output import foreign_entries_since
 
     written = ["index.html", "posts/a/index.html", "posts/b/index.html"]
@@ -371,7 +372,7 @@ def test_a_folder_that_cannot_be_looked_at_stops_the_look_for_files_added_by_han
     (live / "posts/a/notes.html").write_text("mine")
     with monkeypatch.context() as patched:
         _refuse_stat(patched, live / "posts/a")
-        with pytest.raises(PermissionError):
+        with pytest.raises(SiteError, match=f"cannot look into {live / 'posts/a'} in the output folder {live} "):
             foreign_entries_since(live, set(written), {})
     (live / "posts/a/notes.html").unlink()
     (live / "posts/a/index.html").unlink()
@@ -394,7 +395,9 @@ def test_a_build_that_cannot_look_into_an_output_folder_stops_with_a_clear_error
     edit(site, 5, "New words of post 5.")
     with monkeypatch.context() as patched:
         _refuse_stat(patched, out / "posts/p7")
-        with pytest.raises(SiteError, match=r"cannot write the new site into \S+: Permission denied \(\S*posts/p7\)"):
+        with pytest.raises(
+            SiteError, match=r"cannot look into \S*posts/p7 in the output folder \S+ \(Permission denied\)"
+        ):
             build(site)
     assert tree_bytes(out) == before
 

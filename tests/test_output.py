@@ -664,3 +664,42 @@ def test_a_build_killed_while_it_marks_a_folder_leaves_one_the_next_build_claims
         result = build(site, trial / "public")
         assert result.returncode == 0, f"killed before step {step} of {steps}: {result.stderr}"
         assert tree_bytes(trial / "public") == tree_bytes(reference), step
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_an_output_folder_that_cannot_be_listed_is_an_error_that_names_it_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: bool
+) -> None:
+    """Whether it holds what primer-site did not write is unknown: the build stops and says which folder, with the
+    record (a build with the last one's inputs, RACY_SECONDS shortened so its stamps are trusted) or without it. It
+    was a PermissionError traceback from os.scandir on both paths."""
+    import time
+    from datetime import UTC, datetime
+
+    from primer_site import store
+
+    monkeypatch.setattr(store, "RACY_SECONDS", 0.3)  # real builds: 2 s; the sleeps stand for builds later on
+    site, out = site_in(tmp_path / "site"), tmp_path / "out"
+    options = BuildOptions(source=site, output=out, now=datetime(2026, 6, 1, tzinfo=UTC), jobs=1, cache=cache)
+    time.sleep(0.4)
+    build_site(options)
+    (out / "posts" / "stray.txt").write_text("not the site's\n", encoding="utf-8")  # the folder's stamp moves
+    time.sleep(0.4)
+    before = stats(out)
+    real = os
+
+    class Unlistable:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        @staticmethod
+        def scandir(path: str) -> object:
+            if str(path).rstrip("/").endswith("/out/posts"):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real.scandir(path)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(output_module, "os", Unlistable())
+        with pytest.raises(SiteError, match=f"cannot look into {out / 'posts'} in the output folder {out} "):
+            build_site(options)
+    assert stats(out) == before

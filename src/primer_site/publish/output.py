@@ -199,7 +199,8 @@ def record_written(staging: Path, paths: Collection[str]) -> None:
 
 def foreign_entries(live: Path, written: Collection[str]) -> list[str]:
     """What the live folder holds that is not among `written` (the last build's files, see read_written): files,
-    symbolic links, and folders (given once, with a trailing `/`, whatever they hold), sorted, relative to `live`."""
+    symbolic links, and folders (given once, with a trailing `/`, whatever they hold), sorted, relative to `live`.
+    SiteError (`unlistable`) where a folder cannot be listed."""
     folders = folders_of(written)
     found: list[str] = []
 
@@ -215,8 +216,22 @@ def foreign_entries(live: Path, written: Collection[str]) -> list[str]:
                 elif relative not in written or entry.is_symlink():
                     found.append(relative)  # primer-site writes no symbolic links
 
-    visit("")
+    try:
+        visit("")
+    except OSError as error:
+        raise unlistable(live, error) from None
     return sorted(found)
+
+
+def unlistable(live: Path, error: OSError) -> SiteError:
+    """The error for a folder of the live output that cannot be stat'ed or listed: what it holds is unknown, so no
+    build may replace it or take it for the last build's."""
+    where = error.filename or live
+    return SiteError(
+        f"cannot look into {where} in the output folder {live} ({error.strerror or error}): whether it holds files "
+        "primer-site did not write is unknown, so the output folder was left as it was; make it readable, or "
+        "remove it, and build again"
+    )
 
 
 def folders_of(written: Iterable[str]) -> set[str]:
@@ -253,8 +268,18 @@ def foreign_entries_since(
     listed; too recent ones left out: store.is_racy), for the next look.
 
     A folder not there (or not a folder) is not listed: its parent's listing shows what is there instead, and the
-    live folder itself not there holds nothing foreign, ([], {}). Stops with OSError where a folder is there but
-    cannot be stat'ed or listed (as foreign_entries does)."""
+    live folder itself not there holds nothing foreign, ([], {}). SiteError (`unlistable`) where a folder is there
+    but cannot be stat'ed or listed, as foreign_entries."""
+    try:
+        return _entries_since(live, written, stamps)
+    except OSError as error:
+        raise unlistable(live, error) from None
+
+
+def _entries_since(
+    live: Path, written: Collection[str], stamps: Mapping[str, Stamp]
+) -> tuple[list[str], dict[str, Stamp]]:
+    """foreign_entries_since's look, which stops with OSError where a folder cannot be stat'ed or listed."""
     folders = folders_of(written)
     found: list[str] = []
     clean: dict[str, Stamp] = {}
