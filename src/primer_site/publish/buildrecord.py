@@ -125,7 +125,7 @@ class PreviousBuild:
             # are too recent to stamp when it ends): kept, or every build that changes nothing lists them all again.
             # Not kept (a full disk): the next look lists them, which costs time only
             manifest = replace(record.manifest, folders=clean)
-            keep_bytes(self.source, self.name, "record", marshal.dumps(replace(record, manifest=manifest).to_plain()))
+            self._keep_record(replace(record, manifest=manifest))
         return True
 
     @property
@@ -173,6 +173,10 @@ class PreviousBuild:
         """What the last build left in the folder, when its render memory says what each page read."""
         return self.record.manifest if self.record is not None and self.render_memory is not None else None
 
+    def _keep_record(self, record: LastBuild) -> str | None:
+        """Keep `record` as this folder's; the reason it could not be kept, or None."""
+        return keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
+
     def remember(
         self,
         moments: tuple[datetime | None, datetime | None],
@@ -203,7 +207,7 @@ class PreviousBuild:
             if trusted and (whole := now.contained_whole(key)) is not None
         }
         record = LastBuild(self.settings, files, moments, counts, warnings, manifest, memory.token, posts)
-        unkept = keep_bytes(self.source, self.name, "record", marshal.dumps(record.to_plain()))
+        unkept = self._keep_record(record)
         if unkept is not None:
             return unkept
         keep_only(self.source, self.name, _DELTA_PARTS, _delta_part(memory.token[1]) if memory.token[1] else None)  # type: ignore[index]
